@@ -1,0 +1,30 @@
+"""Names of annotations, labels and well-known values: the leaf module every package imports."""
+
+from __future__ import annotations
+
+from typing import Final
+
+GROUP: Final = "argoproj.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+
+DEFAULT_CONTROL_NAMESPACE: Final = "argocd"
+IN_CLUSTER_SERVER: Final = "https://kubernetes.default.svc"
+IN_CLUSTER_NAME: Final = "in-cluster"
+DEFAULT_PROJECT: Final = "default"
+FIELD_MANAGER: Final = "tidegate"
+
+# Labels and annotations in Argo CD's dialect.
+LABEL_SECRET_TYPE: Final = "argocd.argoproj.io/secret-type"
+SECRET_TYPE_CLUSTER: Final = "cluster"
+SECRET_TYPE_REPOSITORY: Final = "repository"
+SECRET_TYPE_REPO_CREDS: Final = "repo-creds"
+LABEL_INSTANCE: Final = "app.kubernetes.io/instance"
+ANNOTATION_TRACKING_ID: Final = "argocd.argoproj.io/tracking-id"
+ANNOTATION_SYNC_WAVE: Final = "argocd.argoproj.io/sync-wave"
+ANNOTATION_HOOK: Final = "argocd.argoproj.io/hook"
+ANNOTATION_HOOK_DELETE_POLICY: Final = "argocd.argoproj.io/hook-delete-policy"
+ANNOTATION_SYNC_OPTIONS: Final = "argocd.argoproj.io/sync-options"
+ANNOTATION_COMPARE_OPTIONS: Final = "argocd.argoproj.io/compare-options"
+ANNOTATION_REFRESH: Final = "argocd.argoproj.io/refresh"
+ANNOTATION_LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
