@@ -28,3 +28,10 @@ ANNOTATION_SYNC_OPTIONS: Final = "argocd.argoproj.io/sync-options"
 ANNOTATION_COMPARE_OPTIONS: Final = "argocd.argoproj.io/compare-options"
 ANNOTATION_REFRESH: Final = "argocd.argoproj.io/refresh"
 ANNOTATION_LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+ANNOTATION_INSTALLATION_ID: Final = "argocd.argoproj.io/installation-id"
+
+# Resource tracking methods (argocd-cm ``application.resourceTrackingMethod``).
+TRACKING_LABEL: Final = "label"
+TRACKING_ANNOTATION: Final = "annotation"
+TRACKING_ANNOTATION_AND_LABEL: Final = "annotation+label"
+LABEL_VALUE_MAX_LENGTH: Final = 63
