@@ -73,3 +73,40 @@ class ClusterUnreachableError(KubeError, TemporaryError):
 
 class TestEnvError(TidegateError):
     """The local test bed could not be built, started or stopped."""
+
+
+class KubeApiError(KubeError):
+    """The API server answered a request with an error Status (``code``, ``reason``)."""
+
+    def __init__(self, message: str, *, code: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+class KubeNotFoundError(KubeApiError):
+    """The object (or its namespace / API) does not exist (HTTP 404)."""
+
+
+class KubeConflictError(KubeApiError):
+    """A conflict: field-manager conflict on apply, stale update, or already exists (HTTP 409)."""
+
+
+class KubeServerError(KubeApiError, TemporaryError):
+    """The API server is overloaded or failing (HTTP 429, 5xx): retry later."""
+
+
+class UnknownKindError(KubeError):
+    """A kind is not served by the cluster even after refreshing API discovery."""
+
+
+class ApplicationSetError(SpecError):
+    """An ApplicationSet cannot produce its Applications; names the set, the field and the cause."""
+
+
+class GeneratorError(ApplicationSetError):
+    """A generator is invalid or failed (bad spec, matrix arity, nesting depth, unreadable file)."""
+
+
+class TemplateError(ApplicationSetError):
+    """A template (fasttemplate, Go template or templatePatch) could not be rendered."""

@@ -1,0 +1,413 @@
+"""One async client per cluster: raw JSON requests over a pooled HTTP connection.
+
+Built on lightkube's configuration layer (kubeconfig parsing, TLS, token/basic/exec auth) and
+its HTTP stack (httpx2); objects stay plain dicts and are (de)serialised with msgspec. Every
+request goes through a token bucket (QPS/burst) and a concurrency limit; watches only through the
+bucket, on a second connection pool without read timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+import httpx2 as httpx
+import msgspec
+
+from tidegate.kube import config as kube_config
+from tidegate.kube import discovery, ratelimit, status
+from tidegate.model import constants, errors
+from tidegate.model.keys import ResourceKey
+
+Propagation = Literal["Foreground", "Background", "Orphan"]
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"  # JSON is valid YAML
+MERGE_CONTENT_TYPE = "application/merge-patch+json"
+
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+@dataclasses.dataclass(frozen=True)
+class ListResult:
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    code: int
+    body: dict[str, Any]
+
+
+def describe(verb: str, key: ResourceKey, cluster: str) -> str:
+    return f"{verb} {key} on cluster {cluster}"
+
+
+class KubeClient:
+    """Requests to one cluster. Create with :func:`client_for`; close with :meth:`aclose`."""
+
+    def __init__(
+        self,
+        *,
+        config: kube_config.ClusterConfig,
+        http: httpx.AsyncClient,
+        watch_http: httpx.AsyncClient,
+    ) -> None:
+        self.config = config
+        self.name = config.name or config.server
+        self._http = http
+        self._watch_http = watch_http
+        self._bucket = ratelimit.TokenBucket(qps=config.qps, burst=config.burst)
+        self._in_flight = asyncio.Semaphore(max(1, config.max_in_flight))
+        self._extensions = {"sni_hostname": config.server_name} if config.server_name else {}
+        self.discovery = discovery.Discovery(fetch=self._fetch_discovery, cluster=self.name)
+
+    def __repr__(self) -> str:
+        return f"KubeClient({self.config!r})"
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self._watch_http.aclose()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        secrets: tuple[str, ...] | list[str] = (),
+    ) -> Response:
+        """Send one request; 2xx answers are decoded, others raise a :class:`KubeError`."""
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        req = self._http.build_request(
+            method, path, params=params, content=body, headers=headers, extensions=self._extensions
+        )
+        await self._bucket.acquire()
+        async with self._in_flight:
+            try:
+                resp = await self._http.send(req)
+            except httpx.TransportError as exc:
+                raise status.unreachable(
+                    cluster=self.name, server=self.config.server, what=what, cause=exc
+                ) from exc
+            except Exception as exc:  # credential plugins, TLS setup (lightkube ConfigError)
+                raise errors.KubeError(
+                    f"{what}: cannot authenticate to cluster {self.name}: {exc}"
+                ) from exc
+        if resp.status_code >= 400:
+            raise status.api_error(
+                what=what, code=resp.status_code, body=resp.content, secrets=secrets
+            )
+        content = resp.content
+        doc = _decode(content) if content else {}
+        return Response(resp.status_code, doc if isinstance(doc, dict) else {})
+
+    async def _fetch_discovery(self, path: str, accept: str) -> Mapping[str, Any]:
+        return (await self.request("GET", path, what=f"discover {path}", accept=accept)).body
+
+    async def resource_for(self, obj: Mapping[str, Any]) -> discovery.APIResource:
+        """The served resource of a raw object, by its ``apiVersion`` and ``kind``."""
+        group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
+        kind = str(obj.get("kind") or "")
+        if not version or not kind:
+            raise errors.KubeError(f"{ResourceKey.of(obj)}: apiVersion and kind are required")
+        return await self.discovery.lookup(group, kind, version)
+
+    async def resource(
+        self, group: str, kind: str, version: str | None = None
+    ) -> discovery.APIResource:
+        return await self.discovery.lookup(group, kind, version)
+
+    def _namespace_of(self, res: discovery.APIResource, namespace: str) -> str:
+        if not res.namespaced:
+            return ""
+        return namespace or self.config.namespace
+
+    # -- verbs on one object ---------------------------------------------------------------
+
+    async def get(self, key: ResourceKey, *, version: str | None = None) -> dict[str, Any]:
+        res = await self.resource(key.group, key.kind, version)
+        ns = self._namespace_of(res, key.namespace)
+        what = describe("get", key, self.name)
+        return (await self.request("GET", res.path(ns, key.name), what=what)).body
+
+    async def get_or_none(
+        self, key: ResourceKey, *, version: str | None = None
+    ) -> dict[str, Any] | None:
+        try:
+            return await self.get(key, version=version)
+        except errors.KubeNotFoundError:
+            return None
+
+    async def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        field_manager: str = constants.FIELD_MANAGER,
+    ) -> Response:
+        """Server-side apply; the answer is the object as (it would be) stored.
+
+        ``code`` is 201 when the apply created the object, 200 otherwise.
+        """
+        res = await self.resource_for(obj)
+        key = ResourceKey.of(obj)
+        ns = self._namespace_of(res, key.namespace)
+        params = {"fieldManager": field_manager}
+        if force:
+            params["force"] = "true"
+        if dry_run:
+            params["dryRun"] = "All"
+        verb = "dry-run apply" if dry_run else "apply"
+        response = await self.request(
+            "PATCH",
+            res.path(ns, key.name),
+            what=describe(verb, key, self.name),
+            params=params,
+            body=_encode(obj),
+            content_type=APPLY_CONTENT_TYPE,
+            secrets=status.secret_values(obj),
+        )
+        if key.kind == "CustomResourceDefinition" and not dry_run:
+            self.discovery.invalidate()
+        return response
+
+    async def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST to the collection (works with ``metadata.generateName``)."""
+        res = await self.resource_for(obj)
+        key = ResourceKey.of(obj)
+        params = {"fieldManager": constants.FIELD_MANAGER}
+        if dry_run:
+            params["dryRun"] = "All"
+        response = await self.request(
+            "POST",
+            res.path(self._namespace_of(res, key.namespace)),
+            what=describe("create", key, self.name),
+            params=params,
+            body=_encode(obj),
+            secrets=status.secret_values(obj),
+        )
+        if key.kind == "CustomResourceDefinition" and not dry_run:
+            self.discovery.invalidate()
+        return response.body
+
+    async def replace(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """PUT the whole object (``Replace=true``); unconditional without a resourceVersion."""
+        res = await self.resource_for(obj)
+        key = ResourceKey.of(obj)
+        params = {"fieldManager": constants.FIELD_MANAGER}
+        if dry_run:
+            params["dryRun"] = "All"
+        response = await self.request(
+            "PUT",
+            res.path(self._namespace_of(res, key.namespace), key.name),
+            what=describe("replace", key, self.name),
+            params=params,
+            body=_encode(obj),
+            secrets=status.secret_values(obj),
+        )
+        return response.body
+
+    async def patch(
+        self, key: ResourceKey, patch: Mapping[str, Any], *, version: str | None = None
+    ) -> dict[str, Any]:
+        """JSON merge patch (used to remove tracking labels, set annotations...)."""
+        res = await self.resource(key.group, key.kind, version)
+        response = await self.request(
+            "PATCH",
+            res.path(self._namespace_of(res, key.namespace), key.name),
+            what=describe("patch", key, self.name),
+            params={"fieldManager": constants.FIELD_MANAGER},
+            body=_encode(patch),
+            content_type=MERGE_CONTENT_TYPE,
+        )
+        return response.body
+
+    async def delete(
+        self,
+        key: ResourceKey,
+        *,
+        propagation: Propagation = "Background",
+        dry_run: bool = False,
+        grace_period_seconds: int | None = None,
+        version: str | None = None,
+    ) -> bool:
+        """Delete one object; ``False`` when it did not exist (already gone)."""
+        res = await self.resource(key.group, key.kind, version)
+        opts: dict[str, Any] = {
+            "kind": "DeleteOptions",
+            "apiVersion": "v1",
+            "propagationPolicy": propagation,
+        }
+        if dry_run:
+            opts["dryRun"] = ["All"]
+        if grace_period_seconds is not None:
+            opts["gracePeriodSeconds"] = grace_period_seconds
+        try:
+            await self.request(
+                "DELETE",
+                res.path(self._namespace_of(res, key.namespace), key.name),
+                what=describe("delete", key, self.name),
+                body=_encode(opts),
+            )
+        except errors.KubeNotFoundError:
+            return False
+        if key.kind == "CustomResourceDefinition" and not dry_run:
+            self.discovery.invalidate()
+        return True
+
+    # -- collections -------------------------------------------------------------------------
+
+    async def list(
+        self,
+        res: discovery.APIResource,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+    ) -> ListResult:
+        """All objects of a resource (one namespace, or all); pages through ``continue``."""
+        params: dict[str, str] = {"limit": str(page_size)}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        path = res.path(namespace if res.namespaced else None)
+        where = f" in namespace {namespace}" if namespace else ""
+        what = f"list {res.group_kind}{where} on cluster {self.name}"
+        items: list[dict[str, Any]] = []
+        while True:
+            doc = (await self.request("GET", path, what=what, params=params)).body
+            for item in doc.get("items") or ():
+                item["apiVersion"] = res.api_version
+                item["kind"] = res.kind
+                items.append(item)
+            meta = doc.get("metadata") or {}
+            cont = meta.get("continue")
+            if not cont:
+                return ListResult(items, str(meta.get("resourceVersion") or ""))
+            params["continue"] = str(cont)
+
+    async def watch_events(
+        self,
+        res: discovery.APIResource,
+        *,
+        resource_version: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Raw ``(type, object)`` watch events with bookmarks, until the server ends the watch.
+
+        A 410 answer to the request itself is raised as :class:`KubeApiError` with code 410;
+        ERROR events are yielded as they come (the reflector decides).
+        """
+        params = {
+            "watch": "true",
+            "allowWatchBookmarks": "true",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        if label_selector:
+            params["labelSelector"] = label_selector
+        what = f"watch {res.group_kind} on cluster {self.name}"
+        path = res.path(namespace if res.namespaced else None)
+        req = self._watch_http.build_request(
+            "GET", path, params=params, extensions=self._extensions
+        )
+        await self._bucket.acquire()
+        try:
+            resp = await self._watch_http.send(req, stream=True)
+        except httpx.TransportError as exc:
+            raise status.unreachable(
+                cluster=self.name, server=self.config.server, what=what, cause=exc
+            ) from exc
+        try:
+            if resp.status_code >= 400:
+                body = await resp.aread()
+                raise status.api_error(what=what, code=resp.status_code, body=body)
+            async for line in resp.aiter_lines():
+                if not line:
+                    continue
+                event = _decode(line)
+                yield str(event.get("type") or ""), event.get("object") or {}
+        except httpx.TransportError as exc:
+            raise status.unreachable(
+                cluster=self.name, server=self.config.server, what=what, cause=exc
+            ) from exc
+        finally:
+            await resp.aclose()
+
+
+def _ssl_and_auth(cfg: kube_config.ClusterConfig) -> dict[str, Any]:
+    """TLS context and auth flow through lightkube's adapter (handles files, exec plugins)."""
+    from lightkube.config import client_adapter, kubeconfig, models
+
+    user = models.User(
+        exec=(
+            models.UserExec(
+                apiVersion=cfg.exec_provider.api_version,
+                command=cfg.exec_provider.command,
+                args=list(cfg.exec_provider.args) or None,
+                env=[models.NameValue(name=k, value=v) for k, v in cfg.exec_provider.env] or None,
+            )
+            if cfg.exec_provider
+            else None
+        ),
+        username=cfg.username,
+        password=cfg.password,
+        token=cfg.bearer_token,
+        token_file=cfg.token_file,
+        client_cert_data=cfg.cert_data,
+        client_key_data=cfg.key_data,
+    )
+    cluster = models.Cluster(
+        server=cfg.server, certificate_auth_data=cfg.ca_data, insecure=cfg.insecure
+    )
+    single = kubeconfig.SingleConfig(
+        context_name=cfg.name or "cluster",
+        context=models.Context(cluster="cluster", user="user", namespace=cfg.namespace),
+        cluster=cluster,
+        user=user,
+    )
+    params = client_adapter.ConnectionParams(trust_env=False).httpx_params(single)
+    return {"base_url": params["base_url"], "verify": params["verify"], "auth": params["auth"]}
+
+
+def client_for(config: kube_config.ClusterConfig, *, http2: bool = False) -> KubeClient:
+    """A client with its own connection pools (requests, watches) for one cluster."""
+    try:
+        common = _ssl_and_auth(config)
+    except (OSError, ValueError) as exc:
+        raise errors.ConfigError(f"cluster {config.name or config.server}: {exc}") from exc
+    keepalive = max(4, config.max_in_flight)
+    http = httpx.AsyncClient(
+        **common,
+        http2=http2,
+        trust_env=False,
+        timeout=httpx.Timeout(config.timeout, connect=min(10.0, config.timeout)),
+        limits=httpx.Limits(max_connections=keepalive, max_keepalive_connections=keepalive),
+    )
+    watch_http = httpx.AsyncClient(
+        **common,
+        http2=http2,
+        trust_env=False,
+        timeout=httpx.Timeout(config.timeout, connect=min(10.0, config.timeout), read=None),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
+    )
+    return KubeClient(config=config, http=http, watch_http=watch_http)

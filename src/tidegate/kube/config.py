@@ -1,0 +1,234 @@
+"""Connection settings for one cluster: plain data, read from a kubeconfig or an Argo CD Secret.
+
+``ClusterConfig`` never shows credentials in its ``repr``; it is turned into an HTTP client by
+:func:`tidegate.kube.client.client_for`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tidegate.model import constants, errors
+
+_SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecProvider:
+    """An exec credential plugin (``client.authentication.k8s.io``), as kubeconfig ``user.exec``."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    api_version: str = "client.authentication.k8s.io/v1beta1"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ClusterConfig:
+    """Everything needed to talk to one API server; ``*_data`` fields are base64 PEM.
+
+    Limits: ``qps``/``burst`` feed a token bucket shared by all requests of the client;
+    ``max_in_flight`` bounds concurrent non-watch requests.
+    """
+
+    server: str
+    name: str = ""
+    namespace: str = "default"
+    ca_data: str | None = None
+    cert_data: str | None = None
+    key_data: str | None = None
+    insecure: bool = False
+    server_name: str | None = None
+    bearer_token: str | None = None
+    token_file: str | None = None
+    username: str | None = None
+    password: str | None = None
+    exec_provider: ExecProvider | None = None
+    timeout: float = 30.0
+    qps: float = 50.0
+    burst: int = 100
+    max_in_flight: int = 16
+
+    @property
+    def auth_kind(self) -> str:
+        """How the client authenticates, for display: never the credential itself."""
+        if self.bearer_token:
+            return "token"
+        if self.token_file:
+            return "token-file"
+        if self.exec_provider:
+            return "exec"
+        if self.username:
+            return "basic"
+        if self.cert_data:
+            return "client-certificate"
+        return "none"
+
+    def __repr__(self) -> str:
+        return (
+            f"ClusterConfig(name={self.name!r}, server={self.server!r}, "
+            f"auth={self.auth_kind}, insecure={self.insecure})"
+        )
+
+    __str__ = __repr__
+
+    def with_limits(
+        self,
+        *,
+        qps: float | None = None,
+        burst: int | None = None,
+        max_in_flight: int | None = None,
+    ) -> ClusterConfig:
+        """A copy with other rate/concurrency limits."""
+        return dataclasses.replace(
+            self,
+            qps=self.qps if qps is None else qps,
+            burst=self.burst if burst is None else burst,
+            max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
+        )
+
+
+def from_kubeconfig(path: Path | str, context: str | None = None) -> ClusterConfig:
+    """Read one context of a kubeconfig file (the current context when ``context`` is None)."""
+    from lightkube.config import kubeconfig as lk_kubeconfig
+    from lightkube.core import exceptions as lk_exceptions
+
+    path = Path(path).expanduser()
+    try:
+        single = lk_kubeconfig.KubeConfig.from_file(path).get(context_name=context)
+    except (OSError, lk_exceptions.ConfigError, KeyError, ValueError, TypeError) as exc:
+        which = f"context {context!r}" if context else "the current context"
+        raise errors.ConfigError(f"kubeconfig {path}: cannot use {which}: {exc}") from exc
+    if single is None:
+        raise errors.ConfigError(f"kubeconfig {path}: no context given and no current-context")
+    cluster, user = single.cluster, single.user
+    exec_provider = None
+    if user is not None and user.exec is not None:
+        exec_provider = ExecProvider(
+            command=user.exec.command,
+            args=tuple(user.exec.args or ()),
+            env=tuple((nv.name, nv.value) for nv in user.exec.env or ()),
+            api_version=user.exec.apiVersion,
+        )
+
+    def data_or_file(data: str | None, file: str | None) -> str | None:
+        if data:
+            return data
+        if file:
+            full = single.abs_file(file)
+            try:
+                return base64.b64encode(Path(full).read_bytes()).decode()
+            except OSError as exc:
+                raise errors.ConfigError(f"kubeconfig {path}: cannot read {full}: {exc}") from exc
+        return None
+
+    return ClusterConfig(
+        server=cluster.server,
+        name=single.context_name,
+        namespace=single.namespace,
+        ca_data=data_or_file(cluster.certificate_auth_data, cluster.certificate_auth),
+        cert_data=data_or_file(user.client_cert_data, user.client_cert) if user else None,
+        key_data=data_or_file(user.client_key_data, user.client_key) if user else None,
+        insecure=bool(cluster.insecure),
+        bearer_token=user.token if user else None,
+        token_file=str(single.abs_file(user.token_file)) if user and user.token_file else None,
+        username=user.username if user else None,
+        password=user.password if user else None,
+        exec_provider=exec_provider,
+    )
+
+
+def in_cluster(namespace: str | None = None) -> ClusterConfig:
+    """The cluster Tidegate runs in, through its service account (``kubernetes.default.svc``)."""
+    ca = _SA_DIR / "ca.crt"
+    try:
+        ca_data = base64.b64encode(ca.read_bytes()).decode()
+        ns = namespace or (_SA_DIR / "namespace").read_text().strip()
+    except OSError as exc:
+        raise errors.ConfigError(f"not running in a cluster: cannot read {ca}: {exc}") from exc
+    return ClusterConfig(
+        server=constants.IN_CLUSTER_SERVER,
+        name=constants.IN_CLUSTER_NAME,
+        namespace=ns,
+        ca_data=ca_data,
+        token_file=str(_SA_DIR / "token"),
+    )
+
+
+def _secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
+    """``data`` (base64) merged with ``stringData`` (plain) of a raw Secret."""
+    meta = secret.get("metadata") or {}
+    fields: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            fields[key] = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError, TypeError) as exc:
+            raise errors.ConfigError(
+                f"cluster Secret {meta.get('namespace')}/{meta.get('name')}: "
+                f"data.{key} is not valid base64 text"
+            ) from exc
+    fields.update({k: str(v) for k, v in (secret.get("stringData") or {}).items()})
+    return fields
+
+
+def from_cluster_secret(secret: Mapping[str, Any]) -> ClusterConfig:
+    """Read an Argo CD cluster Secret (``argocd.argoproj.io/secret-type: cluster``).
+
+    Fields: ``name``, ``server``, ``namespaces`` (ignored here) and ``config``, a JSON object with
+    ``bearerToken``, ``username``/``password``, ``tlsClientConfig`` and ``execProviderConfig``.
+    """
+    meta = secret.get("metadata") or {}
+    where = f"cluster Secret {meta.get('namespace')}/{meta.get('name')}"
+    fields = _secret_fields(secret)
+    server = fields.get("server", "").strip()
+    if not server:
+        raise errors.ConfigError(f"{where}: field 'server' is missing")
+    raw_config = fields.get("config", "").strip() or "{}"
+    try:
+        cfg = json.loads(raw_config)
+    except json.JSONDecodeError as exc:
+        # The message of a JSON error quotes the document: never show it (it holds tokens).
+        raise errors.ConfigError(
+            f"{where}: field 'config' is not valid JSON (line {exc.lineno})"
+        ) from None
+    if not isinstance(cfg, dict):
+        raise errors.ConfigError(f"{where}: field 'config' must be a JSON object")
+    tls = cfg.get("tlsClientConfig") or {}
+    exec_cfg = cfg.get("execProviderConfig")
+    exec_provider = None
+    if exec_cfg:
+        if not exec_cfg.get("command"):
+            raise errors.ConfigError(f"{where}: execProviderConfig.command is missing")
+        exec_provider = ExecProvider(
+            command=str(exec_cfg["command"]),
+            args=tuple(str(a) for a in exec_cfg.get("args") or ()),
+            env=tuple(sorted((str(k), str(v)) for k, v in (exec_cfg.get("env") or {}).items())),
+            api_version=str(exec_cfg.get("apiVersion") or "client.authentication.k8s.io/v1beta1"),
+        )
+    if cfg.get("awsAuthConfig") and exec_provider is None:
+        raise errors.ConfigError(f"{where}: awsAuthConfig is not supported; use execProviderConfig")
+    if server == constants.IN_CLUSTER_SERVER and not (
+        cfg.get("bearerToken") or cfg.get("username") or exec_provider or tls.get("certData")
+    ):
+        return dataclasses.replace(
+            in_cluster(), name=fields.get("name") or constants.IN_CLUSTER_NAME
+        )
+    return ClusterConfig(
+        server=server,
+        name=fields.get("name") or server,
+        ca_data=tls.get("caData") or None,
+        cert_data=tls.get("certData") or None,
+        key_data=tls.get("keyData") or None,
+        insecure=bool(tls.get("insecure", False)),
+        server_name=tls.get("serverName") or None,
+        bearer_token=cfg.get("bearerToken") or None,
+        username=cfg.get("username") or None,
+        password=cfg.get("password") or None,
+        exec_provider=exec_provider,
+    )
