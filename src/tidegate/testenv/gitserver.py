@@ -1,0 +1,276 @@
+"""The test bed's git server: smart HTTP(S) with basic auth and SSH with a generated key.
+
+In-process use (pytest fixtures)::
+
+    server = GitServer.start(tmp_dir, tls=False, ssh=True)
+    repo = server.create_repo("team/app", from_dir=fixtures)
+    work = server.working_copy("team/app")
+    sha = work.commit({"deploy.yaml": "..."}, "add deploy")
+    server.stop()
+
+As a daemon that outlives the CLI (``tidegate testenv up``)::
+
+    python -m tidegate.testenv.gitserver serve --dir DIR [--tls] [--no-ssh]
+
+writes ``DIR/git.json`` (see :class:`GitServerInfo`) once it is serving, and runs until SIGTERM.
+:func:`start_daemon` and :func:`stop_daemon` wrap that for the lead's CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+
+from tidegate.model import errors
+from tidegate.testenv import githttp, gitrepos, gitssh, pki
+
+INFO_FILE = "git.json"
+USERNAME = "tidegate"
+
+
+@dataclass(frozen=True)
+class GitServerInfo:
+    """What clients need to reach the server; written to ``DIR/git.json``."""
+
+    username: str
+    password: str
+    http_base: str
+    ssh_base: str | None
+    ssh_private_key_path: str | None
+    known_hosts_path: str | None
+    ca_path: str | None
+    pid: int
+    sshd_pid: int | None
+
+    @classmethod
+    def load(cls, directory: Path) -> GitServerInfo:
+        data = json.loads((directory / INFO_FILE).read_text())
+        return cls(**data)
+
+
+def _password(directory: Path) -> str:
+    """Reuse the previous run's password (clients may have stored it), else make one."""
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+        return str(json.loads((directory / INFO_FILE).read_text())["password"])
+    return secrets.token_urlsafe(24)
+
+
+class GitServer:
+    """A running git server rooted at ``directory`` (repositories live in ``directory/repos``)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        info: GitServerInfo,
+        http: githttp.HttpFrontend,
+        sshd: gitssh.SshDaemon | None,
+    ) -> None:
+        self.directory = directory
+        self.repo_root = directory / "repos"
+        self.info = info
+        self._http = http
+        self._sshd = sshd
+
+    @classmethod
+    def start(cls, directory: Path, *, tls: bool = False, ssh: bool = True) -> GitServer:
+        directory = directory.resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        repo_root = directory / "repos"
+        repo_root.mkdir(exist_ok=True)
+        password = _password(directory)
+        cert = key = ca_path = None
+        if tls:
+            ca = pki.make_ca(directory / "tls", "git-ca")
+            pair = pki.make_cert(
+                ca,
+                directory / "tls",
+                "git-server",
+                common_name="tidegate-git",
+                sans=["127.0.0.1", "localhost"],
+                server=True,
+            )
+            cert, key, ca_path = pair.cert, pair.key, ca.pair.cert
+        settings = githttp.HttpSettings(
+            project_root=repo_root,
+            username=USERNAME,
+            password=password,
+            backend=githttp.http_backend_path(),
+            log_path=directory / "http-backend.log",
+        )
+        http = githttp.serve_http(settings, cert=cert, key=key)
+        sshd = None
+        try:
+            if ssh:
+                sshd = gitssh.start_sshd(directory, repo_root)
+        except BaseException:
+            http.stop()
+            raise
+        scheme = "https" if tls else "http"
+        info = GitServerInfo(
+            username=USERNAME,
+            password=password,
+            http_base=f"{scheme}://127.0.0.1:{http.port}",
+            ssh_base=f"ssh://{sshd.user}@127.0.0.1:{sshd.port}" if sshd else None,
+            ssh_private_key_path=str(sshd.files.client_key) if sshd else None,
+            known_hosts_path=str(sshd.files.known_hosts) if sshd else None,
+            ca_path=str(ca_path) if ca_path else None,
+            pid=os.getpid(),
+            sshd_pid=sshd.process.pid if sshd else None,
+        )
+        return cls(directory, info, http, sshd)
+
+    def write_info(self) -> Path:
+        """Write ``git.json`` (owner-only: it holds the password) atomically."""
+        path = self.directory / INFO_FILE
+        scratch = path.with_suffix(".tmp")
+        scratch.touch(mode=0o600, exist_ok=True)
+        scratch.write_text(json.dumps(asdict(self.info), indent=2) + "\n")
+        scratch.replace(path)
+        return path
+
+    def stop(self) -> None:
+        if self._sshd is not None:
+            self._sshd.stop()
+            self._sshd = None
+        self._http.stop()
+
+    def __enter__(self) -> GitServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def repo_info(self, name: str) -> gitrepos.RepoInfo:
+        path = gitrepos.repo_path(self.repo_root, name)
+        relative = path.relative_to(self.repo_root).as_posix()
+        ssh_url = f"{self.info.ssh_base}/{relative}" if self.info.ssh_base else None
+        return gitrepos.RepoInfo(
+            name=name, path=path, http_url=f"{self.info.http_base}/{relative}", ssh_url=ssh_url
+        )
+
+    def create_repo(self, name: str, from_dir: Path | None = None) -> gitrepos.RepoInfo:
+        """Create repository ``name`` (``team/app`` is fine), seeded from ``from_dir``."""
+        info = self.repo_info(name)
+        if info.path.exists():
+            raise errors.TestEnvError(f"repository {name!r} already exists at {info.path}")
+        gitrepos.create_bare(info.path, from_dir=from_dir)
+        return info
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for a git client: credentials and CA, nothing in argv."""
+        ca = Path(self.info.ca_path) if self.info.ca_path else None
+        return gitrepos.client_env(self.info.username, self.info.password, ca)
+
+    def working_copy(self, name: str, path: Path | None = None) -> gitrepos.WorkingCopy:
+        """Clone ``name`` over HTTP(S) into ``path`` (default: under the server dir)."""
+        info = self.repo_info(name)
+        if path is None:
+            path = self.directory / "work" / f"{name.replace('/', '--')}-{secrets.token_hex(4)}"
+        work = gitrepos.WorkingCopy.clone(info.http_url, path, env=self.client_env())
+        if not work.git("for-each-ref", "--count=1", "refs/heads").strip():
+            work.git("symbolic-ref", "HEAD", "refs/heads/main")  # cloned an empty repository
+        return work
+
+
+def _serve(directory: Path, *, tls: bool, ssh: bool) -> int:
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server = GitServer.start(directory, tls=tls, ssh=ssh)
+    try:
+        server.write_info()
+        stopping.wait()
+    finally:
+        server.stop()
+        (server.directory / INFO_FILE).unlink(missing_ok=True)
+    return 0
+
+
+def start_daemon(
+    directory: Path, *, tls: bool = False, ssh: bool = True, timeout: float = 30.0
+) -> GitServerInfo:
+    """Start ``serve`` detached (own session, survives the caller) and wait for ``git.json``."""
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    info_path = directory / INFO_FILE
+    info_path.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "tidegate.testenv.gitserver", "serve", "--dir", str(directory)]
+    args += ["--tls"] if tls else []
+    args += [] if ssh else ["--no-ssh"]
+    with (directory / "gitserver.log").open("ab") as log:
+        process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if info_path.exists():
+            return GitServerInfo.load(directory)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.kill()
+    log_tail = (directory / "gitserver.log").read_text(errors="replace")[-2000:]
+    raise errors.TestEnvError(f"git server in {directory} did not start; its log: {log_tail}")
+
+
+def stop_daemon(directory: Path, *, timeout: float = 15.0) -> bool:
+    """Stop the daemon serving ``directory``; False when none was running."""
+    try:
+        info = GitServerInfo.load(directory)
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(info.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        (directory / INFO_FILE).unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(info.pid):
+            return True
+        time.sleep(0.05)
+    raise errors.TestEnvError(f"git server (pid {info.pid}) did not stop within {timeout}s")
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs; a zombie (exited, parent has not reaped it yet) counts as gone."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # our own child, now reaped
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tidegate.testenv.gitserver")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve DIR/repos until SIGTERM")
+    serve.add_argument("--dir", type=Path, required=True, help="server directory")
+    serve.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
+    serve.add_argument("--no-ssh", dest="ssh", action="store_false", help="do not start sshd")
+    options = parser.parse_args(argv)
+    return _serve(options.dir.resolve(), tls=options.tls, ssh=options.ssh)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
