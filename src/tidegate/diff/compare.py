@@ -1,0 +1,172 @@
+"""Compare a desired object with its live version: the verdict, both sides, and a YAML diff.
+
+Two strategies:
+
+- **server-side diff** (default, when ``predicted`` is given): ``predicted`` is what the API
+  server returned for a server-side dry-run apply of ``desired`` with Tidegate's field manager.
+  Values in it that Tidegate's manager does not own (set by mutating webhooks or other managers)
+  are reset to their live values, then live and predicted are compared after normalisation.
+- **fallback** (no dry-run available): the target is live merged with desired (mappings merged
+  key by key, lists element by element when lengths agree, else replaced). Fields live has and
+  desired does not are not counted, except those Tidegate applied before and Git dropped since
+  (found in live's ``last-applied-configuration`` or Tidegate's managedFields), which the target
+  removes.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from tidegate.diff import ignore, managed, mask, normalize, paths
+from tidegate.model import constants, keys
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffResult:
+    modified: bool
+    normalized_live: dict[str, Any] | None
+    normalized_target: dict[str, Any] | None
+    diff_text: str
+
+
+def compare(
+    desired: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
+    predicted: Mapping[str, Any] | None = None,
+    *,
+    ignore_rules: Sequence[ignore.IgnoreRule] = (),
+    mask_secrets: bool = True,
+    ignore_status: normalize.StatusMode = "all",
+    manager: str = constants.FIELD_MANAGER,
+    ignore_mutation_webhook: bool = True,
+) -> DiffResult:
+    """Compare ``desired`` (from Git) with ``live``; either may be None (create / prune)."""
+    ref = desired if desired is not None else live
+    if ref is None:
+        raise ValueError("compare needs a desired or a live object")
+    key = keys.ResourceKey.of(ref)
+    rules = ignore.matching(ignore_rules, key)
+
+    norm_live = normalize.normalize(live, ignore_status=ignore_status) if live else None
+    if desired is None:
+        target = None
+    elif live is None:
+        target = normalize.normalize(predicted or desired, ignore_status=ignore_status)
+    elif predicted is not None:
+        target = _server_side_target(predicted, live, manager, ignore_mutation_webhook)
+        target = normalize.normalize(target, ignore_status=ignore_status)
+    else:
+        target = _fallback_target(desired, live, manager, ignore_status)
+
+    for side in (target, norm_live):
+        ignore.strip(side, rules)
+    if target is not None and norm_live is not None and live is not None:
+        ignore.adopt_managed(target, live, norm_live, ignore.managers_of(rules))
+    if mask_secrets:
+        mask.mask_secrets(target, norm_live)
+
+    modified = target != norm_live
+    text = unified_diff(norm_live, target, label=str(key)) if modified else ""
+    return DiffResult(modified, norm_live, target, text)
+
+
+def _server_side_target(
+    predicted: Mapping[str, Any], live: Mapping[str, Any], manager: str, drop_mutations: bool
+) -> dict[str, Any]:
+    if not drop_mutations:
+        return dict(predicted)
+    tree = managed.owned_tree(predicted, {manager})
+    if not tree:
+        return dict(predicted)
+    kept = managed.keep_owned(predicted, live, tree)
+    # Identity fields are never in managedFields: keep them from the prediction.
+    out: dict[str, Any] = kept if isinstance(kept, dict) else {}
+    out["apiVersion"] = predicted.get("apiVersion")
+    out["kind"] = predicted.get("kind")
+    meta = dict(out.get("metadata") or {})
+    for field in ("name", "namespace", "generateName"):
+        value = (predicted.get("metadata") or {}).get(field)
+        if value is not None:
+            meta[field] = value
+    out["metadata"] = meta
+    return out
+
+
+def _fallback_target(
+    desired: Mapping[str, Any], live: Mapping[str, Any], manager: str,
+    ignore_status: normalize.StatusMode,
+) -> dict[str, Any]:  # fmt: skip
+    norm_desired = normalize.normalize(desired, ignore_status=ignore_status)
+    base = normalize.normalize(live, ignore_status=ignore_status)
+    for path in _dropped_since_last_apply(norm_desired, live, manager):
+        paths.delete(base, path)
+    merged = merge(base, norm_desired)
+    return merged if isinstance(merged, dict) else norm_desired
+
+
+def _dropped_since_last_apply(
+    desired: Mapping[str, Any], live: Mapping[str, Any], manager: str
+) -> list[paths.Path]:
+    """Paths Tidegate set earlier (per last-applied or managedFields) that desired lacks now."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    previous: Any = None
+    if constants.ANNOTATION_LAST_APPLIED in annotations:
+        try:
+            previous = json.loads(annotations[constants.ANNOTATION_LAST_APPLIED])
+        except (TypeError, ValueError):
+            previous = None
+    if isinstance(previous, Mapping):
+        candidates = [p for p, _ in paths.leaves(normalize.normalize(previous))]
+    else:
+        tree = managed.owned_tree(live, {manager})
+        candidates = list(managed.owned_paths(live, tree)) if tree else []
+    dropped: set[paths.Path] = set()
+    for path in candidates:
+        if path[:1] == ("status",):
+            continue
+        # Drop the value itself (not its parent: other managers may own siblings), unless the
+        # first step desired lacks is a list index: a list that changed length is replaced
+        # wholesale by the merge anyway.
+        for cut in range(1, len(path) + 1):
+            if not paths.exists(desired, path[:cut]):
+                if isinstance(path[cut - 1], str):
+                    dropped.add(path)
+                break
+    return sorted(dropped, key=len, reverse=True)
+
+
+def merge(base: Any, overlay: Any) -> Any:
+    """``overlay`` applied over ``base``: mappings key by key, equal-length lists by element."""
+    if isinstance(base, Mapping) and isinstance(overlay, Mapping):
+        out = dict(base)
+        for k, v in overlay.items():
+            out[k] = merge(base[k], v) if k in base else copy.deepcopy(v)
+        return out
+    if isinstance(base, list) and isinstance(overlay, list) and len(base) == len(overlay):
+        return [merge(b, o) for b, o in zip(base, overlay, strict=True)]
+    return copy.deepcopy(overlay)
+
+
+def to_yaml(obj: Mapping[str, Any] | None) -> str:
+    if obj is None:
+        return ""
+    return yaml.safe_dump(dict(obj), sort_keys=True, default_flow_style=False)
+
+
+def unified_diff(live: Mapping[str, Any] | None, target: Mapping[str, Any] | None, *,
+                 label: str) -> str:  # fmt: skip
+    """A unified diff from live to target YAML (``---`` live, ``+++`` target)."""
+    lines = difflib.unified_diff(
+        to_yaml(live).splitlines(keepends=True),
+        to_yaml(target).splitlines(keepends=True),
+        fromfile=f"{label} (live)",
+        tofile=f"{label} (target)",
+    )
+    return "".join(lines)
