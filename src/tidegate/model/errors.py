@@ -110,3 +110,11 @@ class GeneratorError(ApplicationSetError):
 
 class TemplateError(ApplicationSetError):
     """A template (fasttemplate, Go template or templatePatch) could not be rendered."""
+
+
+class RepoNotFoundError(SourceError, PermanentError):
+    """The git server has no repository at the URL (HTTP 404, no such path over SSH)."""
+
+
+class PathNotFoundError(SourceError, PermanentError):
+    """A file or directory does not exist in a repository at the given commit."""
