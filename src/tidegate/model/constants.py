@@ -35,3 +35,14 @@ TRACKING_LABEL: Final = "label"
 TRACKING_ANNOTATION: Final = "annotation"
 TRACKING_ANNOTATION_AND_LABEL: Final = "annotation+label"
 LABEL_VALUE_MAX_LENGTH: Final = 63
+
+# Installed objects (model.crds.install_manifests).
+CONTROLLER_NAME: Final = "tidegate-controller"
+LABEL_PART_OF: Final = "app.kubernetes.io/part-of"
+# Health: the HPA v1 API keeps its conditions as JSON in this annotation.
+ANNOTATION_HPA_CONDITIONS: Final = "autoscaling.alpha.kubernetes.io/conditions"
+
+# Helm hook annotations, honoured by sync planning the way Argo CD maps them.
+ANNOTATION_HELM_HOOK: Final = "helm.sh/hook"
+ANNOTATION_HELM_HOOK_WEIGHT: Final = "helm.sh/hook-weight"
+ANNOTATION_HELM_HOOK_DELETE_POLICY: Final = "helm.sh/hook-delete-policy"
