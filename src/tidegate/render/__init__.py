@@ -1,1 +1,46 @@
-"""render."""
+"""render: turn a source path in a checked-out tree into Kubernetes objects.
+
+Directory, Kustomize and Helm sources (the last two through the real binaries, as asyncio
+subprocesses with deadlines), path safety, a render cache and Argo CD resource tracking. I/O:
+file reads and renderer subprocesses; the parsing, glob, edit and tracking modules are pure.
+
+Public API (pinned by tests/render/test_public_api.py)::
+
+    result = await render.render(RenderRequest(...), cache=RenderCache(), limits=RenderLimits())
+"""
+
+from tidegate.render.cache import RenderCache
+from tidegate.render.generate import detect_source_type, render
+from tidegate.render.request import (
+    DirectoryOptions,
+    HelmOptions,
+    HelmParameter,
+    KustomizeOptions,
+    KustomizeReplica,
+    RenderLimits,
+    RenderRequest,
+    RenderResult,
+    SourceType,
+    TrackingMethod,
+)
+from tidegate.render.tools import Tools, discover
+from tidegate.render.tracking import tracking_id
+
+__all__ = [
+    "DirectoryOptions",
+    "HelmOptions",
+    "HelmParameter",
+    "KustomizeOptions",
+    "KustomizeReplica",
+    "RenderCache",
+    "RenderLimits",
+    "RenderRequest",
+    "RenderResult",
+    "SourceType",
+    "Tools",
+    "TrackingMethod",
+    "detect_source_type",
+    "discover",
+    "render",
+    "tracking_id",
+]

@@ -1,0 +1,74 @@
+"""The Directory renderer: plain ``.yaml``/``.yml``/``.json`` manifests under the source path.
+
+Blocking (file reads and parsing): the caller runs it in a worker thread. Files are visited in
+lexical, depth-first order; ``exclude`` wins over ``include``; other file types are ignored,
+except Jsonnet, which is refused rather than silently dropped (its objects would otherwise be
+pruned).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tidegate.model import errors
+from tidegate.render import globs, manifests, paths, request
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def read_bounded(
+    root: Path, file: Path, *, limits: request.RenderLimits, budget: manifests.ByteBudget
+) -> str:
+    """The text of ``file``, refusing it above the per-file limit or the render's budget."""
+    where = paths.display(root, file)
+    try:
+        size = file.stat().st_size
+        if size > limits.max_file_bytes:
+            raise errors.ManifestError(
+                f"{where}: file is {size} bytes, over the limit of {limits.max_file_bytes}"
+            )
+        with file.open("rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise errors.RenderError(f"{where}: cannot read: {exc.strerror}") from exc
+    if len(data) > limits.max_file_bytes:
+        raise errors.ManifestError(f"{where}: file is over the limit of {limits.max_file_bytes}")
+    budget.take(len(data), where)
+    return manifests.decode(data, where=where)
+
+
+def render_directory(
+    root: Path,
+    app_dir: Path,
+    *,
+    options: request.DirectoryOptions,
+    limits: request.RenderLimits,
+    budget: manifests.ByteBudget,
+) -> list[dict[str, Any]]:
+    """All objects of the manifest files under ``app_dir`` (``root`` resolved, ``app_dir``
+    inside it)."""
+    objects: list[dict[str, Any]] = []
+    for walked in paths.walk_files(root, app_dir, recurse=options.recurse):
+        name = walked.path.name
+        is_json = name.endswith(".json")
+        is_jsonnet = name.endswith(".jsonnet")
+        if not (is_json or is_jsonnet or name.endswith(_YAML_SUFFIXES)):
+            continue
+        if options.exclude and globs.matches(options.exclude, walked.relative):
+            continue
+        if options.include and not globs.matches(options.include, walked.relative):
+            continue
+        where = paths.display(root, walked.path)
+        if is_jsonnet:
+            raise errors.RenderError(f"{where}: Jsonnet is not supported by Tidegate")
+        text = read_bounded(root, walked.path, limits=limits, budget=budget)
+        if is_json:
+            objects.extend(manifests.parse_json(text, where=where))
+        else:
+            objects.extend(
+                manifests.parse_yaml(
+                    text, where=where, max_alias_expansion=limits.max_alias_expansion
+                )
+            )
+    return objects

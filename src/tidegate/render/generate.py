@@ -1,0 +1,112 @@
+"""The entry point: turn a source path in a checked-out tree into tracked Kubernetes objects.
+
+Detection follows Argo CD's discovery: a kustomization file makes a Kustomize source (it wins
+over a ``Chart.yaml`` next to it), a ``Chart.yaml`` a Helm source, anything else a Directory.
+An explicit ``source_type`` in the request skips detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from tidegate.model import errors
+from tidegate.render import (
+    cache as render_cache,
+)
+from tidegate.render import (
+    directory,
+    helm,
+    kustomize,
+    manifests,
+    paths,
+    request,
+    tools,
+    tracking,
+)
+
+
+def detect_source_type(app_dir: Path) -> request.SourceType:
+    if kustomize.find_kustomization(app_dir) is not None:
+        return request.SourceType.KUSTOMIZE
+    if (app_dir / "Chart.yaml").is_file():
+        return request.SourceType.HELM
+    return request.SourceType.DIRECTORY
+
+
+def _locate(req: request.RenderRequest) -> tuple[Path, Path, request.SourceType]:
+    root = req.root.resolve()
+    if not root.is_dir():
+        raise errors.RenderError(f"repository tree for commit {req.commit!r} is missing")
+    app_dir = paths.resolve_inside(root, req.path or ".", what="source path")
+    if not app_dir.is_dir():
+        raise errors.RenderError(f"source path {req.path!r} is not a directory in the repository")
+    return root, app_dir, req.source_type or detect_source_type(app_dir)
+
+
+async def _check_tree(root: Path, commit: str, cache: render_cache.RenderCache | None) -> None:
+    """Refuse the whole tree if a symlink leaves it (renderer binaries follow symlinks)."""
+    if cache is not None and cache.tree_checked(root, commit):
+        return
+    await asyncio.to_thread(paths.check_symlinks, root, root)
+    if cache is not None:
+        cache.mark_tree_checked(root, commit)
+
+
+async def _render_uncached(
+    req: request.RenderRequest,
+    *,
+    cache: render_cache.RenderCache | None,
+    limits: request.RenderLimits,
+    found: tools.Tools | None,
+) -> request.RenderResult:
+    root, app_dir, source_type = await asyncio.to_thread(_locate, req)
+    budget = manifests.ByteBudget(limits.max_total_bytes)
+    objects: list[dict[str, Any]]
+    if source_type == request.SourceType.DIRECTORY:
+        objects = await asyncio.to_thread(
+            directory.render_directory,
+            root,
+            app_dir,
+            options=req.directory,
+            limits=limits,
+            budget=budget,
+        )
+    else:
+        found = found if found is not None else tools.discover()
+        await _check_tree(root, req.commit, cache)
+        if source_type == request.SourceType.KUSTOMIZE:
+            objects = await kustomize.render_kustomize(
+                root, app_dir, options=req.kustomize, limits=limits, budget=budget, found=found
+            )
+        else:
+            objects = await helm.render_helm(
+                root, app_dir, req=req, limits=limits, budget=budget, found=found
+            )
+    tracking.apply_tracking(
+        objects,
+        app_name=req.app_name,
+        method=req.tracking,
+        installation_id=req.installation_id,
+    )
+    return request.RenderResult(tuple(objects), source_type, budget.used)
+
+
+async def render(
+    req: request.RenderRequest,
+    *,
+    cache: render_cache.RenderCache | None = None,
+    limits: request.RenderLimits = request.RenderLimits(),
+    found: tools.Tools | None = None,
+) -> request.RenderResult:
+    """Render ``req``. With a cache and a non-empty commit, a repeat is a dictionary lookup and
+    the returned objects are shared: do not mutate them (see ``RenderResult.copy_objects``).
+    ``found`` overrides binary discovery (see :mod:`tidegate.render.tools`)."""
+
+    async def run() -> request.RenderResult:
+        return await _render_uncached(req, cache=cache, limits=limits, found=found)
+
+    if cache is None or not req.commit:
+        return await run()
+    return await cache.get_or_render(req.cache_key(), run)

@@ -1,0 +1,131 @@
+"""The Helm renderer: ``helm template`` on a chart directory in the repository.
+
+Command, in Argo CD's order: ``helm template <release> <chart> --namespace <ns>
+[--kube-version V] [--values F]... [--values <inline values>] [--set/--set-string]...
+[--api-versions A]... (--include-crds | --skip-crds)``. Value files are relative to the chart
+directory and must stay inside the repository (checked after resolving symlinks). Inline values
+(``valuesObject`` wins over ``values``) go through a temp file. Helm's cache/config/data homes
+point into a temp dir so a render neither reads nor writes the user's Helm state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tidegate.model import errors
+from tidegate.render import manifests, paths, process, request, tools
+
+_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+
+
+def set_value(value: str) -> str:
+    """Escape commas in a ``--set`` value (Helm would split on them), keeping ``{a,b}`` lists."""
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    return _UNESCAPED_COMMA.sub(r"\\,", value)
+
+
+def value_file_paths(root: Path, chart_dir: Path, options: request.HelmOptions) -> list[Path]:
+    """The value files to pass, resolved; missing ones skipped if the options allow it."""
+    resolved: list[Path] = []
+    for value_file in options.value_files:
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value_file):
+            raise errors.RenderError(
+                f"Helm value file {value_file!r}: remote value files are not supported"
+            )
+        path = paths.resolve_inside(root, value_file, base=chart_dir, what="Helm value file")
+        if not path.is_file():
+            if options.ignore_missing_value_files:
+                continue
+            raise errors.RenderError(f"Helm value file {value_file!r} not found in the chart")
+        resolved.append(path)
+    return resolved
+
+
+def template_args(
+    *,
+    release: str,
+    chart_dir: Path,
+    namespace: str,
+    value_files: list[Path],
+    inline_values: Path | None,
+    options: request.HelmOptions,
+    kube_version: str | None,
+    api_versions: tuple[str, ...],
+) -> list[str]:
+    args = ["template", release, str(chart_dir)]
+    if namespace:
+        args += ["--namespace", namespace]
+    if kube_version:
+        args += ["--kube-version", kube_version]
+    for file in value_files:
+        args += ["--values", str(file)]
+    if inline_values is not None:
+        args += ["--values", str(inline_values)]
+    for parameter in options.parameters:
+        flag = "--set-string" if parameter.force_string else "--set"
+        args += [flag, f"{parameter.name}={set_value(parameter.value)}"]
+    for api_version in api_versions:
+        args += ["--api-versions", api_version]
+    args.append("--skip-crds" if options.skip_crds else "--include-crds")
+    return args
+
+
+def _helm_env(temp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("CACHE", "CONFIG", "DATA"):
+        env[f"HELM_{name}_HOME"] = str(temp / name.lower())
+    return env
+
+
+async def render_helm(
+    root: Path,
+    chart_dir: Path,
+    *,
+    req: request.RenderRequest,
+    limits: request.RenderLimits,
+    budget: manifests.ByteBudget,
+    found: tools.Tools,
+) -> list[dict[str, Any]]:
+    helm = found.require_helm()
+    options = req.helm
+    where = f"helm template {paths.display(root, chart_dir)}"
+    value_files = await asyncio.to_thread(value_file_paths, root, chart_dir, options)
+    with tempfile.TemporaryDirectory(prefix="tidegate-helm-") as temp_name:
+        temp = Path(temp_name)
+        inline = options.values_object_json or options.values
+        inline_file = temp / "inline-values.yaml" if inline else None
+        if inline_file is not None:
+            inline_file.write_text(inline, encoding="utf-8")
+        args = template_args(
+            release=options.release_name or req.app_name,
+            chart_dir=chart_dir,
+            namespace=req.namespace,
+            value_files=value_files,
+            inline_values=inline_file,
+            options=options,
+            kube_version=req.kube_version,
+            api_versions=req.api_versions,
+        )
+        output = await process.run(
+            [*helm, *args],
+            what=where,
+            time_limit=limits.timeout_seconds,
+            max_stdout=limits.max_total_bytes - budget.used,
+            max_stderr=limits.max_stderr_bytes,
+            env=_helm_env(temp),
+            cwd=temp,
+            replacements={str(temp): "<tmp>", str(root): "<repo>"},
+        )
+    budget.take(len(output), where)
+    return await asyncio.to_thread(
+        manifests.parse_yaml,
+        manifests.decode(output, where=where),
+        where=where,
+        max_alias_expansion=limits.max_alias_expansion,
+    )
