@@ -1,0 +1,221 @@
+"""The live-state cache of one cluster: one list+watch per resource kind feeding a LiveStore.
+
+A supervisor task discovers the listable/watchable kinds (minus a deny-list), runs one reflector
+task per kind, and rediscovers when CustomResourceDefinitions change. Failures are state, not
+exceptions: :attr:`ClusterCache.state` says whether the cluster is connected, the last error and
+when it was last in sync; every reflector retries by itself with backoff, so one unreachable
+cluster never blocks another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable
+
+from tidegate.kube import client as kube_client
+from tidegate.kube import discovery, watch
+from tidegate.live import store as live_store
+from tidegate.model import constants, errors
+from tidegate.model.keys import ResourceKey
+
+log = logging.getLogger(__name__)
+
+# on_change(apps, key): key is None after a relist, when many objects may have changed.
+OnChange = Callable[[set[str], ResourceKey | None], None]
+
+# (group, kind) never cached: high churn, no place in a resource tree (Argo CD's exclusions).
+DEFAULT_DENY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("", "Event"),
+        ("events.k8s.io", "Event"),
+        ("", "Endpoints"),
+        ("discovery.k8s.io", "EndpointSlice"),
+        ("coordination.k8s.io", "Lease"),
+        ("", "ComponentStatus"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("authentication.k8s.io", "TokenReview"),
+        ("authorization.k8s.io", "SubjectAccessReview"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    }
+)
+CRD_GROUP_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheState:
+    cluster: str
+    connected: bool
+    synced: bool
+    error: str
+    last_sync: float | None  # wall-clock time of the last successful list or watch event
+    kinds: int
+    objects: int
+
+
+class ClusterCache:
+    """Start with :meth:`start`, stop with :meth:`stop`; read through :attr:`store`."""
+
+    def __init__(
+        self,
+        *,
+        client: kube_client.KubeClient,
+        on_change: OnChange | None = None,
+        deny: Collection[tuple[str, str]] = DEFAULT_DENY,
+        only: Collection[tuple[str, str]] | None = None,
+        tracking_method: str = constants.TRACKING_ANNOTATION,
+        watch_timeout_seconds: int = 300,
+        rediscover_interval: float = 300.0,
+        backoff: Callable[[], watch.Backoff] = watch.Backoff,
+    ) -> None:
+        self.client = client
+        self.store = live_store.LiveStore(tracking_method=tracking_method)
+        self._on_change = on_change
+        self._deny = frozenset(deny)
+        self._only = frozenset(only) if only is not None else None
+        self._watch_timeout = watch_timeout_seconds
+        self._rediscover_interval = rediscover_interval
+        self._backoff = backoff
+        self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._listed: set[tuple[str, str]] = set()
+        self._errors: dict[tuple[str, str], str] = {}
+        self._discovery_error = ""
+        self._last_sync: float | None = None
+        self._rediscover = asyncio.Event()
+        self._synced = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._supervisor is None:
+            self._supervisor = asyncio.create_task(
+                self._supervise(), name=f"live-cache-{self.client.name}"
+            )
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._supervisor = None
+        self._tasks.clear()
+
+    async def wait_synced(self) -> None:
+        """Return once every watched kind has been listed once (bound it with asyncio.timeout)."""
+        await self._synced.wait()
+
+    @property
+    def state(self) -> CacheState:
+        error = self._discovery_error or next(iter(self._errors.values()), "")
+        return CacheState(
+            cluster=self.client.name,
+            connected=not error and self._last_sync is not None,
+            synced=self._synced.is_set(),
+            error=error,
+            last_sync=self._last_sync,
+            kinds=len(self._tasks),
+            objects=len(self.store),
+        )
+
+    def watched(self) -> set[tuple[str, str]]:
+        return set(self._tasks)
+
+    # -- supervision -------------------------------------------------------------------------
+
+    def _wanted(
+        self, resources: Iterable[discovery.APIResource]
+    ) -> dict[tuple[str, str], discovery.APIResource]:
+        wanted = {}
+        for res in resources:
+            gk = (res.group, res.kind)
+            if gk in self._deny or (self._only is not None and gk not in self._only):
+                continue
+            wanted[gk] = res
+        return wanted
+
+    async def _supervise(self) -> None:
+        backoff = self._backoff()
+        while True:
+            try:
+                self.client.discovery.invalidate()
+                wanted = self._wanted(await self.client.discovery.watchable())
+            except errors.KubeError as exc:
+                self._discovery_error = str(exc)
+                log.warning("live cache %s: discovery failed: %s", self.client.name, exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            self._discovery_error = ""
+            backoff.reset()
+            for gk in [gk for gk in self._tasks if gk not in wanted]:
+                self._tasks.pop(gk).cancel()
+                self._listed.discard(gk)
+                self._errors.pop(gk, None)
+                for key in [k for k in self.store if (k.group, k.kind) == gk]:
+                    obj = self.store.get(key)
+                    if obj is not None:
+                        self._notify(self.store.remove(obj), key)
+            for gk, res in wanted.items():
+                if gk not in self._tasks:
+                    self._tasks[gk] = asyncio.create_task(
+                        self._run_kind(res), name=f"live-{self.client.name}-{res.group_kind}"
+                    )
+            self._check_synced()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._rediscover.wait(), self._rediscover_interval)
+            await asyncio.sleep(0.2)  # coalesce bursts of CRD events
+            self._rediscover.clear()
+
+    def _check_synced(self) -> None:
+        if not self._synced.is_set() and self._tasks and self._listed >= set(self._tasks):
+            dropped = self.store.sweep()
+            log.info(
+                "live cache %s: synced %d kinds, %d objects (%d orphans dropped)",
+                self.client.name,
+                len(self._tasks),
+                len(self.store),
+                dropped,
+            )
+            self._synced.set()
+
+    async def _run_kind(self, res: discovery.APIResource) -> None:
+        gk = (res.group, res.kind)
+        async for event in watch.reflect(
+            self.client, res, timeout_seconds=self._watch_timeout, backoff=self._backoff()
+        ):
+            if event.type == "ERROR":
+                self._errors[gk] = event.reason
+                continue
+            self._errors.pop(gk, None)
+            self._last_sync = time.time()
+            if event.type == "RELISTED":
+                changed = self.store.replace_kind(res.group, res.kind, event.items)
+                if changed:
+                    self._notify(changed, None)
+                if gk not in self._listed:
+                    self._listed.add(gk)
+                    self._check_synced()
+                elif event.reason == "expired":
+                    self.store.sweep()
+            elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
+                key = ResourceKey.of(event.object)
+                self._notify(self.store.upsert(event.object), key)
+            elif event.type == "DELETED" and event.object is not None:
+                key = ResourceKey.of(event.object)
+                self._notify(self.store.remove(event.object), key)
+            if gk == CRD_GROUP_KIND and event.type != "BOOKMARK":
+                self._rediscover.set()
+
+    def _notify(self, apps: set[str], key: ResourceKey | None) -> None:
+        if not apps or self._on_change is None:
+            return
+        try:
+            self._on_change(apps, key)
+        except Exception:  # a failing callback must not stop the watch
+            log.exception("live cache %s: on_change callback failed", self.client.name)

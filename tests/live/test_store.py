@@ -1,0 +1,106 @@
+"""LiveStore: what is kept, in any event order, and the resource tree."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tidegate.live import store as live_store
+from tidegate.model.keys import ResourceKey
+
+OBJECTS: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "testdata" / "tree.yaml").read_text()
+)
+EXPECTED_TREE = [
+    (0, "Deployment.apps shop/web"),
+    (0, "Service shop/web"),
+    (1, "ReplicaSet.apps shop/web-1"),
+    (2, "Pod shop/web-1-a"),
+    (2, "Pod shop/web-1-b"),
+]
+
+
+def fresh() -> list[dict[str, Any]]:
+    return copy.deepcopy(OBJECTS)
+
+
+def tree(store: live_store.LiveStore) -> list[tuple[int, str]]:
+    return sorted((n.depth, str(n.key)) for n in store.resource_tree("guestbook"))
+
+
+# Every order of the first seven events: children may arrive before their owners.
+ORDERS = list(itertools.islice(itertools.permutations(range(7)), 0, 5040, 97))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_any_event_order_gives_the_same_tree(order: tuple[int, ...]) -> None:
+    objs = fresh()
+    store = live_store.LiveStore()
+    for i in (*order, 7):
+        store.upsert(objs[i])
+    store.sweep()
+    assert tree(store) == EXPECTED_TREE
+    assert len(store) == 5  # the untracked Deployment's family is not kept
+    assert store.app_of(ResourceKey("", "Pod", "shop", "web-1-a")) == "guestbook"
+
+
+def test_slimming_keeps_managed_fields_only_on_tracked() -> None:
+    store = live_store.LiveStore()
+    for obj in fresh():
+        store.upsert(obj)
+    dep = store.get(ResourceKey("apps", "Deployment", "shop", "web"))
+    rs = store.get(ResourceKey("apps", "ReplicaSet", "shop", "web-1"))
+    assert dep is not None and rs is not None
+    assert dep["metadata"]["managedFields"] and "managedFields" not in rs["metadata"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in dep["metadata"]["annotations"]
+
+
+def test_changes_report_the_owning_app() -> None:
+    objs = fresh()
+    store = live_store.LiveStore()
+    assert store.upsert(objs[0]) == {"guestbook"}
+    assert store.upsert(objs[1]) == {"guestbook"}
+    assert store.upsert(objs[2]) == {"guestbook"}  # a Pod change refreshes the app
+    assert store.upsert(objs[4]) == set()  # untracked
+    assert store.remove(objs[2]) == {"guestbook"}
+    assert store.get(ResourceKey("", "Pod", "shop", "web-1-a")) is None
+
+
+def test_untracking_drops_descendants() -> None:
+    store = live_store.LiveStore()
+    for obj in fresh():
+        store.upsert(obj)
+    dep = fresh()[0]
+    del dep["metadata"]["annotations"]
+    assert store.upsert(dep) == {"guestbook"}
+    assert tree(store) == [(0, "Service shop/web")]
+    assert len(store) == 1
+
+
+def test_relist_replaces_a_kind() -> None:
+    objs = fresh()
+    store = live_store.LiveStore()
+    for obj in objs:
+        store.upsert(obj)
+    pods = [o for o in fresh() if o["kind"] == "Pod" and o["metadata"]["name"] != "web-1-b"]
+    changed = store.replace_kind("", "Pod", pods)
+    assert changed == {"guestbook"}
+    assert (2, "Pod shop/web-1-b") not in tree(store)
+    assert store.replace_kind("", "Pod", copy.deepcopy(pods)) == set()  # same versions: no change
+
+
+def test_child_tracked_by_another_app_is_not_in_our_tree() -> None:
+    objs = fresh()
+    objs[1]["metadata"]["annotations"] = {
+        "argocd.argoproj.io/tracking-id": "other:apps/ReplicaSet:shop/web-1"
+    }
+    store = live_store.LiveStore()
+    for obj in objs:
+        store.upsert(obj)
+    assert tree(store) == [(0, "Deployment.apps shop/web"), (0, "Service shop/web")]
+    assert store.app_of(ResourceKey("", "Pod", "shop", "web-1-a")) == "other"
