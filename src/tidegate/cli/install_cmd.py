@@ -1,0 +1,111 @@
+"""``tidegate install``: put Tidegate's CRDs, control namespace, RBAC and default project on a
+cluster (server-side apply, idempotent)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from tidegate.kube.config import ClusterConfig
+
+
+class Output(enum.StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def install(
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option(
+            "--kubeconfig",
+            envvar="KUBECONFIG",
+            help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
+        ),
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="Kubeconfig context (default: current).")
+    ] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Control namespace for Tidegate's objects.")
+    ] = "argocd",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Server-side dry run: show, change nothing.")
+    ] = False,
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="Output format: table, json or yaml.")
+    ] = Output.table,
+) -> None:
+    """Install Tidegate's CRDs (Application, ApplicationSet, AppProject), the control
+    namespace, the controller's RBAC and the 'default' AppProject.
+
+    Safe to run again: objects already up to date are reported 'unchanged'.
+    Exit codes: 0 installed, 1 cluster unreachable or an object failed, 2 usage error.
+    """
+    import asyncio
+    import json
+    import sys
+
+    import yaml
+
+    from tidegate.kube import config as kube_config
+    from tidegate.model import crds, errors
+
+    path = kubeconfig or Path("~/.kube/config").expanduser()
+    try:
+        cfg = kube_config.from_kubeconfig(path, context)
+    except errors.ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    manifests = crds.install_manifests(namespace)
+    try:
+        rows = asyncio.run(_install(cfg, manifests, dry_run=dry_run))
+    except errors.TidegateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if output is Output.table:
+        suffix = " (server dry run)" if dry_run else ""
+        for row in rows:
+            status = row["action"] if row["action"] != "failed" else f"failed: {row['error']}"
+            typer.echo(f"{row['resource']} {status}{suffix}")
+    elif output is Output.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(rows, sort_keys=False))
+    if any(r["action"] == "failed" for r in rows):
+        raise typer.Exit(1)
+
+
+def _resource(group: str, kind: str, name: str) -> str:
+    """kubectl's way to name an object: ``customresourcedefinition.apiextensions.k8s.io/x``."""
+    return f"{kind.lower()}{'.' + group if group else ''}/{name}"
+
+
+async def _install(
+    cfg: ClusterConfig, manifests: list[dict[str, Any]], *, dry_run: bool
+) -> list[dict[str, str]]:
+    from tidegate.kube import client as kube_client
+    from tidegate.kube import stages
+    from tidegate.model import errors
+
+    async with kube_client.client_for(cfg) as client:
+        # Fail fast, with one clear message, when the cluster cannot be reached at all.
+        await client.request("GET", "/version", what=f"install on cluster {client.name}")
+        results = await stages.apply_staged(client, manifests, dry_run=dry_run)
+    unreachable = [r for r in results if not r.ok and r.retryable]
+    if unreachable and len(unreachable) == len(results):
+        raise errors.ClusterUnreachableError(unreachable[0].error)
+    return [
+        {
+            "resource": _resource(r.key.group, r.key.kind, r.key.name),
+            "namespace": r.key.namespace,
+            "action": r.action,
+            "error": r.error,
+        }
+        for r in results
+    ]
