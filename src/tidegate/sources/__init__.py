@@ -1,1 +1,10 @@
-"""sources."""
+"""Git sources: the repository cache, ref resolution, tree reads and repository credentials.
+
+Fetching uses the git CLI (credentials through the environment, never argv); resolving refs and
+reading trees at a commit use pygit2 on the cached bare repositories. See docs/sources.md.
+"""
+
+from tidegate.sources.cache import RepoCache
+from tidegate.sources.credentials import RepoCredentials, credentials_for
+
+__all__ = ["RepoCache", "RepoCredentials", "credentials_for"]

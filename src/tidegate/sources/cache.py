@@ -1,0 +1,368 @@
+"""The repository cache: one partial bare clone per repository, fetched at most once per refresh.
+
+Layout under ``root``::
+
+    .state/askpass.sh            reads credentials from the environment of one git command
+    repos/<name>-<hash>/git/     bare repository (fetched with --filter=blob:none)
+    repos/<name>-<hash>/trees/<sha>/   read-only checkouts, written once (temp dir + rename)
+
+Freshness: a caller passes either a ``generation`` (an int the controller increments per refresh
+cycle; data fetched for generation N serves every request for N or lower) or relies on
+``max_age`` seconds. Concurrent callers of the same repository share one in-flight fetch, and
+share its failure too, so a hundred Applications on one repository cause one fetch.
+
+One ``RepoCache`` per process and cache directory: it coordinates with itself, not with other
+processes writing the same directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from tidegate.model import errors
+from tidegate.sources import credentials as creds_mod
+from tidegate.sources import gitcmd, refs, trees, urls
+
+_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+_HEAD_REFSPEC = f"+HEAD:{refs.REMOTE_HEAD}"
+_STALE_TEMP_SECONDS = 3600.0
+# Fetching objects by id (a commit no ref reaches, or the blobs a read needs).
+_FETCH_OBJECTS = (
+    "fetch",
+    "--quiet",
+    "--no-tags",
+    "--no-write-fetch-head",
+    "--no-recurse-submodules",
+    "--filter=blob:none",
+)
+
+
+@dataclass(eq=False)
+class _Repo:
+    """Cache state of one repository (only touched from the event loop's thread)."""
+
+    url: str
+    shown: str
+    root: Path
+    creds: creds_mod.RepoCredentials | None
+    handle: pygit2.Repository | None = None
+    fetches: int = 0
+    last_fetch_started: float | None = None
+    generation: int = -1
+    inflight: asyncio.Task[None] | None = None
+    checkouts: dict[str, asyncio.Task[Path]] = field(default_factory=dict)
+    blob_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def git_dir(self) -> Path:
+        return self.root / "git"
+
+    @property
+    def trees_dir(self) -> Path:
+        return self.root / "trees"
+
+    def reopen(self) -> pygit2.Repository:
+        self.handle = pygit2.Repository(str(self.git_dir))
+        return self.handle
+
+
+class RepoCache:
+    """Git repositories cached under ``root``; see the module docstring."""
+
+    def __init__(
+        self, root: Path, *, max_age: float = 180.0, timeout: float = 300.0, git: str = "git"
+    ) -> None:
+        self.root = root
+        self.max_age = max_age
+        self._runner = gitcmd.GitRunner(state_dir=root / ".state", timeout=timeout, git=git)
+        self._repos: dict[str, _Repo] = {}
+
+    # -- public API -------------------------------------------------------------------------
+
+    async def resolve(
+        self,
+        repo_url: str,
+        revision: str,
+        *,
+        creds: creds_mod.RepoCredentials | None = None,
+        generation: int | None = None,
+        max_age: float | None = None,
+    ) -> str:
+        """The commit id ``revision`` (branch, tag, full/short id, ``HEAD``) names."""
+        repo = self._repo(repo_url, creds)
+        revision = revision.strip()
+        wanted_sha = revision.lower() if refs.FULL_SHA.match(revision.lower()) else None
+        if wanted_sha and repo.handle is not None and refs.has_commit(repo.handle, wanted_sha):
+            return wanted_sha  # commits are immutable: no need to ask the server
+        await self._ensure_fresh(repo, generation=generation, max_age=max_age)
+        assert repo.handle is not None
+        found = refs.resolve_local(repo.handle, revision)
+        if found is None and wanted_sha:
+            found = await self._fetch_commit(repo, wanted_sha)
+        if found is None:
+            raise errors.RevisionNotFoundError(
+                f"repository {repo.shown}: revision {revision or 'HEAD'!r} not found"
+                " (no such branch, tag or commit)"
+            )
+        return found
+
+    async def refresh(
+        self, repo_url: str, *, creds: creds_mod.RepoCredentials | None = None
+    ) -> None:
+        """Fetch now (a hard refresh); joins a fetch only if it starts after this call."""
+        repo = self._repo(repo_url, creds)
+        asked = time.monotonic()
+        await self._fetch_until(
+            repo, lambda: repo.last_fetch_started is not None and repo.last_fetch_started >= asked
+        )
+
+    async def checkout(
+        self, repo_url: str, commit: str, *, creds: creds_mod.RepoCredentials | None = None
+    ) -> Path:
+        """A read-only directory holding the tree of ``commit``; made once, reused after."""
+        repo = self._repo(repo_url, creds)
+        sha = await self._commit_id(repo, commit)
+        final = repo.trees_dir / sha
+        if final.is_dir():
+            return final
+        task = repo.checkouts.get(sha)
+        if task is None:
+            task = asyncio.create_task(self._materialise(repo, sha, final))
+            repo.checkouts[sha] = task
+            task.add_done_callback(lambda _: repo.checkouts.pop(sha, None))
+        return await asyncio.shield(task)
+
+    async def list_files(
+        self, repo_url: str, commit: str, *, creds: creds_mod.RepoCredentials | None = None
+    ) -> list[str]:
+        """Paths of all files (symlinks included) at ``commit``, sorted; no blob is fetched."""
+        repo = self._repo(repo_url, creds)
+        sha = await self._commit_id(repo, commit)
+        assert repo.handle is not None
+        return trees.list_paths(repo.handle, sha, directories=False)
+
+    async def list_directories(
+        self, repo_url: str, commit: str, *, creds: creds_mod.RepoCredentials | None = None
+    ) -> list[str]:
+        """Paths of all directories at ``commit``, sorted."""
+        repo = self._repo(repo_url, creds)
+        sha = await self._commit_id(repo, commit)
+        assert repo.handle is not None
+        return trees.list_paths(repo.handle, sha, directories=True)
+
+    async def read_files(
+        self,
+        repo_url: str,
+        commit: str,
+        paths: Iterable[str],
+        *,
+        creds: creds_mod.RepoCredentials | None = None,
+    ) -> dict[str, bytes]:
+        """Contents of those ``paths`` that exist as files at ``commit`` (one fetch at most)."""
+        repo = self._repo(repo_url, creds)
+        sha = await self._commit_id(repo, commit)
+        assert repo.handle is not None
+        ids = trees.blob_ids(repo.handle, sha, list(paths))
+        await self._ensure_blobs(repo, ids.values())
+        assert repo.handle is not None
+        return {path: trees.read_blob(repo.handle, oid) for path, oid in ids.items()}
+
+    async def read_file(
+        self,
+        repo_url: str,
+        commit: str,
+        path: str,
+        *,
+        creds: creds_mod.RepoCredentials | None = None,
+    ) -> bytes:
+        """The content of file ``path`` at ``commit``; PathNotFoundError when absent."""
+        found = await self.read_files(repo_url, commit, [path], creds=creds)
+        if path not in found:
+            shown = urls.display(repo_url)
+            raise errors.PathNotFoundError(f"repository {shown} at {commit[:12]}: no file {path!r}")
+        return found[path]
+
+    def fetch_count(self, repo_url: str) -> int:
+        """How many ref fetches this cache made for ``repo_url`` (for metrics and tests)."""
+        repo = self._repos.get(urls.normalise(repo_url))
+        return repo.fetches if repo else 0
+
+    # -- repositories and fetching ------------------------------------------------------------
+
+    def _repo(self, repo_url: str, creds: creds_mod.RepoCredentials | None) -> _Repo:
+        key = urls.normalise(repo_url)
+        url, username, password = urls.split_userinfo(repo_url)
+        if creds is None and (username or password):
+            creds = creds_mod.RepoCredentials(username=username or "", password=password or "")
+        repo = self._repos.get(key)
+        if repo is None:
+            root = self.root / "repos" / urls.cache_dir_name(repo_url)
+            repo = _Repo(url=url, shown=urls.display(repo_url), root=root, creds=creds)
+            self._repos[key] = repo
+            _remove_stale_temps(repo.trees_dir)
+            with contextlib.suppress(pygit2.GitError, OSError):
+                if repo.git_dir.is_dir():
+                    repo.reopen()  # left by an earlier process: fetched again before use
+        elif creds is not None:
+            repo.creds = creds
+        return repo
+
+    def _init(self, repo: _Repo) -> None:
+        if repo.git_dir.is_dir():
+            return
+        repo.root.mkdir(parents=True, exist_ok=True)
+        scratch = repo.root / f".init-{secrets.token_hex(4)}"
+        created = pygit2.init_repository(str(scratch), bare=True)
+        config = created.config
+        config["remote.origin.url"] = repo.url
+        config["remote.origin.promisor"] = True
+        config["remote.origin.partialclonefilter"] = "blob:none"
+        config["extensions.partialclone"] = "origin"  # honoured by git in format-0 repositories
+        config["core.logAllRefUpdates"] = False
+        config["gc.auto"] = 0  # no background gc racing our reads; the cache owns housekeeping
+        scratch.rename(repo.git_dir)
+
+    async def _ensure_fresh(
+        self, repo: _Repo, *, generation: int | None, max_age: float | None
+    ) -> None:
+        limit = self.max_age if max_age is None else max_age
+
+        def fresh() -> bool:
+            if repo.last_fetch_started is None or repo.handle is None:
+                return False
+            if generation is not None:
+                return repo.generation >= generation
+            return time.monotonic() - repo.last_fetch_started <= limit
+
+        await self._fetch_until(repo, fresh, generation=generation)
+
+    async def _fetch_until(
+        self, repo: _Repo, fresh: Callable[[], bool], *, generation: int | None = None
+    ) -> None:
+        """Fetch (or join the fetch in flight) until ``fresh()``; a failed fetch raises to all
+        its waiters at once instead of being retried by each of them."""
+        while not fresh():
+            task = repo.inflight
+            if task is None or task.done():
+                task = asyncio.create_task(self._fetch(repo, generation))
+                repo.inflight = task
+                task.add_done_callback(lambda done: _forget(repo, done))
+            await asyncio.shield(task)
+
+    async def _fetch(self, repo: _Repo, generation: int | None) -> None:
+        started = time.monotonic()
+        self._init(repo)
+        args = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head"]
+        args += ["--filter=blob:none", "--no-recurse-submodules", "origin", *_REFSPECS]
+        what = f"repository {repo.shown}"
+        try:
+            await self._git(repo, [*args, _HEAD_REFSPEC], what=what)
+        except errors.RevisionNotFoundError:
+            # An empty repository, or HEAD naming a branch that does not exist.
+            await self._git(repo, args, what=what)
+            with contextlib.suppress(KeyError, pygit2.GitError):
+                pygit2.Repository(str(repo.git_dir)).references.delete(refs.REMOTE_HEAD)
+        repo.reopen()
+        repo.fetches += 1
+        repo.last_fetch_started = started
+        if generation is not None:
+            repo.generation = max(repo.generation, generation)
+
+    async def _fetch_commit(self, repo: _Repo, sha: str) -> str | None:
+        """Fetch one commit no ref reaches (servers allowing it); None when the server has none."""
+        with contextlib.suppress(errors.RevisionNotFoundError):
+            await self._git(
+                repo,
+                [*_FETCH_OBJECTS, "origin", sha],
+                what=f"repository {repo.shown} revision {sha!r}",
+            )
+        handle = repo.reopen()
+        return sha if refs.has_commit(handle, sha) else None
+
+    async def _commit_id(self, repo: _Repo, commit: str) -> str:
+        """``commit`` as a full id present locally (fetching if needed)."""
+        return await self.resolve(repo.url, commit, creds=repo.creds)
+
+    async def _ensure_blobs(self, repo: _Repo, oids: Iterable[str]) -> None:
+        wanted = list(oids)
+        assert repo.handle is not None
+        if not trees.missing_blobs(repo.handle, wanted):
+            return
+        async with repo.blob_lock:  # one blob fetch at a time; later ones may find all present
+            missing = trees.missing_blobs(repo.reopen(), wanted)
+            if not missing:
+                return
+            await self._git(
+                repo,
+                ["-c", "fetch.negotiationAlgorithm=noop", *_FETCH_OBJECTS, "--stdin", "origin"],
+                what=f"repository {repo.shown}",
+                stdin="".join(f"{oid}\n" for oid in missing).encode(),
+            )
+            still = trees.missing_blobs(repo.reopen(), missing)
+            if still:
+                raise errors.SourceError(
+                    f"repository {repo.shown}: the server did not send {len(still)} file(s)"
+                )
+
+    async def _materialise(self, repo: _Repo, sha: str, final: Path) -> Path:
+        assert repo.handle is not None
+        await self._ensure_blobs(repo, trees.blob_ids(repo.handle, sha, None).values())
+        await asyncio.to_thread(_write_checkout, repo.git_dir, sha, final)
+        return final
+
+    async def _git(
+        self, repo: _Repo, args: list[str], *, what: str, stdin: bytes | None = None
+    ) -> gitcmd.GitResult:
+        return await self._runner.run(
+            args,
+            cwd=repo.git_dir,
+            url=repo.url,
+            creds=repo.creds,
+            what=what,
+            stdin=stdin,
+        )
+
+
+def _forget(repo: _Repo, task: asyncio.Task[None]) -> None:
+    if repo.inflight is task:
+        repo.inflight = None
+    if not task.cancelled():
+        task.exception()  # retrieved: every waiter has seen it already
+
+
+def _write_checkout(git_dir: Path, sha: str, final: Path) -> None:
+    """Materialise into a temp dir beside ``final``, then rename it into place (atomic; if
+    another process won the race, its identical copy stays and ours is dropped)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = final.parent / f".tmp-{sha}-{secrets.token_hex(4)}"
+    try:
+        trees.materialise(git_dir, sha, scratch)
+        scratch.rename(final)
+    except OSError:
+        if not final.is_dir():
+            raise
+    finally:
+        if scratch.exists():
+            trees.make_writable(scratch)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _remove_stale_temps(trees_dir: Path) -> None:
+    """Temp checkouts left by a crashed process (older than an hour) are deleted."""
+    if not trees_dir.is_dir():
+        return
+    now = time.time()
+    for path in trees_dir.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if now - path.lstat().st_mtime > _STALE_TEMP_SECONDS:
+                trees.make_writable(path)
+                shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,197 @@
+"""Repository credentials from Argo CD-style Secrets. Pure: no I/O.
+
+Two kinds of Secret carry them, told apart by the label ``argocd.argoproj.io/secret-type``:
+
+- ``repository``: credentials for one repository, whose ``url`` equals the repo URL;
+- ``repo-creds``: a credential template for every repository whose URL starts with its ``url``
+  (the longest matching prefix wins).
+
+A repository Secret without credentials of its own borrows them from the matching template, as
+Argo CD documents. Custom CA certificates (``argocd-tls-certs-cm``, keyed by host name) and SSH
+known hosts (``argocd-ssh-known-hosts-cm``) are passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tidegate.model import constants
+from tidegate.sources import urls
+
+# Fields whose presence means "this Secret carries credentials of its own".
+_CREDENTIAL_KEYS = (
+    "username",
+    "password",
+    "bearerToken",
+    "sshPrivateKey",
+    "tlsClientCertData",
+    "tlsClientCertKey",
+)
+_TRUE = ("true", "yes", "1")
+
+
+@dataclass(frozen=True, repr=False)
+class RepoCredentials:
+    """How to authenticate to one repository. ``repr`` and ``str`` never show secret values."""
+
+    username: str = ""
+    password: str = ""
+    bearer_token: str = ""
+    ssh_private_key: str = ""
+    tls_client_cert: str = ""
+    tls_client_key: str = ""
+    ca_data: str = ""
+    known_hosts: str = ""
+    insecure: bool = False
+    force_basic_auth: bool = False
+    source: str = ""
+
+    def __repr__(self) -> str:
+        shown = [f"source={self.source!r}"] if self.source else []
+        if self.username:
+            shown.append(f"username={self.username!r}")
+        for name in ("password", "bearer_token", "ssh_private_key", "tls_client_key"):
+            if getattr(self, name):
+                shown.append(f"{name}=<redacted>")
+        for name in ("tls_client_cert", "ca_data", "known_hosts"):
+            if getattr(self, name):
+                shown.append(f"{name}=<set>")
+        if self.insecure:
+            shown.append("insecure=True")
+        return f"RepoCredentials({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never appear in output (for scrubbing git's stderr)."""
+        values = [self.password, self.bearer_token, self.ssh_private_key, self.tls_client_key]
+        lines = [line for value in values for line in value.splitlines() if len(line) >= 8]
+        if self.username or self.password:
+            basic = f"{self.username}:{self.password}".encode()
+            lines.append(base64.b64encode(basic).decode())
+        return sorted({value for value in [*values, *lines] if value}, key=len, reverse=True)
+
+
+def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
+    """A Secret's fields as text: base64 ``data`` overlaid by ``stringData`` (as the API server
+    merges them on write). Undecodable values are skipped."""
+    fields: dict[str, str] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+    for key, value in (secret.get("stringData") or {}).items():
+        fields[str(key)] = str(value)
+    return fields
+
+
+def _secret_type(secret: Mapping[str, Any]) -> str:
+    labels = (secret.get("metadata") or {}).get("labels") or {}
+    return str(labels.get(constants.LABEL_SECRET_TYPE, ""))
+
+
+def _secret_name(secret: Mapping[str, Any]) -> str:
+    metadata = secret.get("metadata") or {}
+    return f"{metadata.get('namespace', '')}/{metadata.get('name', '')}".strip("/")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    name: str
+    fields: dict[str, str]
+
+
+def _candidates(
+    secrets: Iterable[Mapping[str, Any]], secret_type: str, project: str | None
+) -> list[_Candidate]:
+    found = []
+    for secret in secrets:
+        if _secret_type(secret) != secret_type:
+            continue
+        fields = secret_fields(secret)
+        if fields.get("type", "git") != "git" or not fields.get("url"):
+            continue  # Helm and OCI repositories are not git sources
+        scope = fields.get("project", "")
+        if scope and scope != project:
+            continue
+        found.append(_Candidate(_secret_name(secret), fields))
+    # Project-scoped Secrets win over global ones; then a stable order by name.
+    return sorted(found, key=lambda c: (not c.fields.get("project"), c.name))
+
+
+def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
+    return RepoCredentials(
+        username=fields.get("username", ""),
+        password=fields.get("password", ""),
+        bearer_token=fields.get("bearerToken", ""),
+        ssh_private_key=fields.get("sshPrivateKey", ""),
+        tls_client_cert=fields.get("tlsClientCertData", ""),
+        tls_client_key=fields.get("tlsClientCertKey", ""),
+        insecure=fields.get("insecure", "").strip().lower() in _TRUE,
+        force_basic_auth=fields.get("forceHttpBasicAuth", "").strip().lower() in _TRUE,
+        source=source,
+    )
+
+
+def _has_credentials(fields: Mapping[str, str]) -> bool:
+    return any(fields.get(key) for key in _CREDENTIAL_KEYS)
+
+
+def credentials_for(
+    repo_url: str,
+    secrets: Iterable[Mapping[str, Any]],
+    *,
+    project: str | None = None,
+    tls_certs: Mapping[str, str] | None = None,
+    known_hosts: str = "",
+) -> RepoCredentials | None:
+    """Credentials for ``repo_url`` from raw Secret dicts; None when nothing applies.
+
+    ``project`` admits Secrets scoped to that AppProject (and prefers them); ``tls_certs`` maps
+    a host name to PEM CA certificates; ``known_hosts`` is in OpenSSH known_hosts format.
+    """
+    secrets = list(secrets)
+    wanted = urls.normalise(repo_url)
+    repository = next(
+        (
+            candidate
+            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPOSITORY, project)
+            if urls.normalise(candidate.fields["url"]) == wanted
+        ),
+        None,
+    )
+    template = max(
+        (
+            candidate
+            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPO_CREDS, project)
+            if wanted.startswith(urls.normalise_prefix(candidate.fields["url"]))
+        ),
+        key=lambda c: len(urls.normalise_prefix(c.fields["url"])),
+        default=None,
+    )
+    creds: RepoCredentials | None = None
+    if repository is not None and (_has_credentials(repository.fields) or template is None):
+        creds = _from_fields(repository.fields, repository.name)
+    elif template is not None:
+        creds = _from_fields(template.fields, template.name)
+        if repository is not None:
+            # The repository's own settings (insecure, forceHttpBasicAuth) override the
+            # template's; only the credentials are borrowed.
+            own = _from_fields(repository.fields, repository.name)
+            creds = dataclasses.replace(
+                creds,
+                insecure=own.insecure or creds.insecure,
+                force_basic_auth=own.force_basic_auth or creds.force_basic_auth,
+                source=f"{repository.name} (credentials from {template.name})",
+            )
+    ca_data = (tls_certs or {}).get(urls.hostname(repo_url), "") if urls.is_https(repo_url) else ""
+    hosts = known_hosts if urls.is_ssh(repo_url) else ""
+    if creds is None and not ca_data and not hosts:
+        return None
+    return dataclasses.replace(creds or RepoCredentials(), ca_data=ca_data, known_hosts=hosts)

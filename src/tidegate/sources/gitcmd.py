@@ -1,0 +1,235 @@
+"""Running the git CLI for a repository: environment, credentials, timeouts, error mapping.
+
+Credentials never travel in argv or URLs. Passwords reach git through an askpass script that
+reads them from the child's environment; a bearer token and TLS client keys through
+``GIT_CONFIG_*`` variables and owner-only files that exist only while the command runs; SSH keys
+and known hosts through such files and ``GIT_SSH_COMMAND``. Git's stderr is scrubbed of every
+secret value and URL userinfo before it is quoted in an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import shlex
+import signal
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from tidegate.model import errors
+from tidegate.sources import credentials as creds_mod
+from tidegate.sources import urls
+
+_ASKPASS = """#!/bin/sh
+case "$1" in
+  Username*) printf '%s\\n' "$TIDEGATE_GIT_USERNAME" ;;
+  *) printf '%s\\n' "$TIDEGATE_GIT_PASSWORD" ;;
+esac
+"""
+# Inherited variables that would redirect or reconfigure git behind our back.
+_DROPPED_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_SSL_NO_VERIFY",
+    "GIT_PROTOCOL",
+)
+
+# stderr fragments (lower case) -> error class, first match wins.
+_PATTERNS: tuple[tuple[str, type[errors.SourceError], str], ...] = (
+    ("host key verification failed", errors.AuthenticationError, "SSH host key not trusted"),
+    ("certificate", errors.AuthenticationError, "TLS certificate not trusted"),
+    ("authentication failed", errors.AuthenticationError, "authentication failed"),
+    ("could not read username", errors.AuthenticationError, "credentials required"),
+    ("could not read password", errors.AuthenticationError, "credentials required"),
+    ("permission denied (publickey", errors.AuthenticationError, "SSH key rejected"),
+    ("returned error: 401", errors.AuthenticationError, "authentication failed"),
+    ("returned error: 403", errors.AuthenticationError, "access denied"),
+    ("repository not found", errors.RepoNotFoundError, "repository not found"),
+    ("' not found", errors.RepoNotFoundError, "repository not found"),
+    ("returned error: 404", errors.RepoNotFoundError, "repository not found"),
+    ("does not appear to be a git repository", errors.RepoNotFoundError, "repository not found"),
+    ("couldn't find remote ref", errors.RevisionNotFoundError, "revision not found"),
+    ("not our ref", errors.RevisionNotFoundError, "revision not found"),
+    ("could not resolve host", errors.RepoUnreachableError, "host not found"),
+    ("could not resolve hostname", errors.RepoUnreachableError, "host not found"),
+    ("connection refused", errors.RepoUnreachableError, "connection refused"),
+    ("timed out", errors.RepoUnreachableError, "connection timed out"),
+    ("failed to connect", errors.RepoUnreachableError, "connection failed"),
+    ("couldn't connect", errors.RepoUnreachableError, "connection failed"),
+    ("connection reset", errors.RepoUnreachableError, "connection reset"),
+    ("connection closed", errors.RepoUnreachableError, "connection closed"),
+    ("unable to access", errors.RepoUnreachableError, "server unreachable"),
+    ("could not read from remote repository", errors.RepoUnreachableError, "server unreachable"),
+)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` without any of ``secrets`` (longest first) and without URL userinfo."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "******")
+    return urls.redact(text)
+
+
+def classify(stderr: str, *, what: str) -> errors.SourceError:
+    """Map scrubbed git stderr to the error tree; ``what`` names the repo (and revision)."""
+    lowered = stderr.lower()
+    detail = " ".join(line.strip() for line in stderr.strip().splitlines()[-3:])
+    for fragment, error_type, summary in _PATTERNS:
+        if fragment in lowered:
+            return error_type(f"{what}: {summary}: {detail}")
+    return errors.SourceError(f"{what}: git failed: {detail}")
+
+
+class _SecretFile(Protocol):
+    def __call__(self, name: str, content: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class GitResult:
+    stdout: str
+    stderr: str
+
+
+class GitRunner:
+    """Runs git with credentials for one command at a time.
+
+    ``state_dir`` holds the askpass script and, briefly, per-command credential files (0700).
+    """
+
+    def __init__(self, *, state_dir: Path, timeout: float, git: str = "git") -> None:
+        self._git = git
+        self._timeout = timeout
+        self._state_dir = state_dir
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        state_dir.chmod(0o700)
+        self._askpass = state_dir / "askpass.sh"
+        self._askpass.write_text(_ASKPASS)
+        self._askpass.chmod(0o700)
+
+    @contextlib.contextmanager
+    def _environment(
+        self, creds: creds_mod.RepoCredentials | None, url: str
+    ) -> Iterator[dict[str, str]]:
+        env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
+        env.update(
+            {
+                "GIT_TERMINAL_PROMPT": "0",
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_ASKPASS": str(self._askpass),
+                "LC_ALL": "C",
+                "LANGUAGE": "C",
+            }
+        )
+        config = {"credential.helper": "", "protocol.version": "2", "core.hooksPath": os.devnull}
+        creds = creds or creds_mod.RepoCredentials()
+        env["TIDEGATE_GIT_USERNAME"] = creds.username
+        env["TIDEGATE_GIT_PASSWORD"] = creds.password
+        with tempfile.TemporaryDirectory(dir=self._state_dir, prefix="cmd-") as scratch:
+            files = Path(scratch)
+
+            def secret_file(name: str, content: str) -> str:
+                path = files / name
+                path.touch(mode=0o600)
+                path.write_text(content if content.endswith("\n") else content + "\n")
+                return str(path)
+
+            if creds.bearer_token:
+                config["http.extraHeader"] = f"Authorization: Bearer {creds.bearer_token}"
+            elif creds.force_basic_auth and (creds.username or creds.password):
+                basic = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
+                config["http.extraHeader"] = f"Authorization: Basic {basic}"
+            if creds.tls_client_cert and creds.tls_client_key:
+                config["http.sslCert"] = secret_file("client.crt", creds.tls_client_cert)
+                config["http.sslKey"] = secret_file("client.key", creds.tls_client_key)
+            if creds.ca_data:
+                env["GIT_SSL_CAINFO"] = secret_file("ca.crt", creds.ca_data)
+            if creds.insecure and urls.is_https(url):
+                env["GIT_SSL_NO_VERIFY"] = "true"
+            if urls.is_ssh(url):
+                env["GIT_SSH_COMMAND"] = self._ssh_command(creds, secret_file)
+            env["GIT_CONFIG_COUNT"] = str(len(config))
+            for index, (key, value) in enumerate(config.items()):
+                env[f"GIT_CONFIG_KEY_{index}"] = key
+                env[f"GIT_CONFIG_VALUE_{index}"] = value
+            yield env
+
+    @staticmethod
+    def _ssh_command(creds: creds_mod.RepoCredentials, secret_file: _SecretFile) -> str:
+        options = ["-F", os.devnull, "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
+        if creds.ssh_private_key:
+            key = secret_file("id_key", creds.ssh_private_key)
+            options += ["-o", "IdentitiesOnly=yes", "-i", key]
+        if creds.insecure:
+            options += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
+        else:
+            options += ["-o", "StrictHostKeyChecking=yes"]
+            if creds.known_hosts:
+                hosts = secret_file("known_hosts", creds.known_hosts)
+                options += ["-o", f"UserKnownHostsFile={hosts}"]
+        return shlex.join(["ssh", *options])
+
+    async def run(
+        self,
+        args: Sequence[str],
+        *,
+        url: str,
+        creds: creds_mod.RepoCredentials | None,
+        what: str,
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        env_extra: Mapping[str, str] | None = None,
+    ) -> GitResult:
+        """Run ``git args``; raise a SourceError naming ``what`` on failure or timeout."""
+        secrets = creds.secret_values() if creds else []
+        with self._environment(creds, url) as env:
+            env.update(env_extra or {})
+            process = await asyncio.create_subprocess_exec(
+                self._git,
+                *args,
+                cwd=cwd,
+                env=env,
+                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # so a timeout can kill ssh and remote helpers too
+            )
+            try:
+                out, err = await asyncio.wait_for(process.communicate(stdin), self._timeout)
+            except TimeoutError:
+                _kill_group(process.pid)
+                await process.wait()
+                verb = next((arg for arg in args if not arg.startswith("-") and "=" not in arg), "")
+                raise errors.RepoUnreachableError(
+                    f"{what}: git {verb} timed out after {self._timeout:.0f}s"
+                ) from None
+            except BaseException:
+                _kill_group(process.pid)
+                await process.wait()
+                raise
+        stderr = scrub(err.decode(errors="replace"), secrets)
+        if process.returncode != 0:
+            raise classify(stderr, what=what)
+        return GitResult(stdout=out.decode(errors="replace"), stderr=stderr)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
