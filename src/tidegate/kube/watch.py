@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Literal
 
 from tidegate.kube import client as kube_client
@@ -62,7 +62,7 @@ async def reflect(
     timeout_seconds: int = 300,
     backoff: Backoff | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> AsyncIterator[WatchEvent]:
+) -> AsyncGenerator[WatchEvent, None]:
     """Yield the state of ``res`` then its changes, until the consumer stops iterating.
 
     With ``resource_version`` the first watch starts there (no initial list); if the server has
