@@ -1,0 +1,95 @@
+"""``tidegate health -f FILE``: the health of each object in a YAML file, as Tidegate judges it."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+class Output(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def health(
+    filename: Annotated[
+        Path,
+        typer.Option(
+            "--filename",
+            "-f",
+            help="YAML file of objects (multi-document, or a kind: List); '-' reads stdin.",
+            allow_dash=True,
+        ),
+    ],
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="Output format: table or json.")
+    ] = Output.table,
+) -> None:
+    """Print the health of each object in FILE (built-in checks).
+
+    Objects of a kind without a health check are listed with status '-' (null in json).
+    Exit codes: 0 ok, 1 unreadable or invalid file, 2 usage error.
+    """
+    import json
+    import sys
+
+    from tidegate.cli import output as output_helpers
+    from tidegate.health import registry
+
+    objects = _load(filename)
+    checks = registry.HealthChecks()
+    rows: list[dict[str, Any]] = []
+    for obj in objects:
+        result = checks.assess(obj)
+        meta = obj.get("metadata")
+        name = meta.get("name", "") if isinstance(meta, dict) else ""
+        rows.append(
+            {
+                "kind": str(obj.get("kind", "")),
+                "name": str(name or ""),
+                "status": result.status.value if result is not None else None,
+                "message": result.message if result is not None else "",
+            }
+        )
+    if output is Output.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    output_helpers.table(
+        ("KIND", "NAME", "STATUS", "MESSAGE"),
+        [(r["kind"], r["name"], r["status"] or "-", r["message"]) for r in rows],
+    )
+
+
+def _load(filename: Path) -> list[dict[str, Any]]:
+    import sys
+
+    import yaml
+
+    from tidegate.cli.output import fail as _fail
+
+    source = "stdin" if str(filename) == "-" else str(filename)
+    try:
+        text = sys.stdin.read() if source == "stdin" else filename.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {source}: {exc}") from None
+    try:
+        documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+    except yaml.YAMLError as exc:
+        raise _fail(f"{source} is not valid YAML: {exc}") from None
+    objects: list[dict[str, Any]] = []
+    for index, doc in enumerate(documents):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str):
+            raise _fail(f"{source}: document {index + 1} is not a Kubernetes object (no kind)")
+        if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
+            items = doc["items"]
+            if not all(isinstance(item, dict) for item in items):
+                raise _fail(f"{source}: document {index + 1}: a List item is not an object")
+            objects.extend(items)
+        else:
+            objects.append(doc)
+    return objects
