@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import httpx2 as httpx
 import msgspec
+from lightkube.core import exceptions as lk_exceptions
 
 from tidegate.kube import config as kube_config
 from tidegate.kube import discovery, ratelimit, status
@@ -106,7 +107,9 @@ class KubeClient:
                 raise status.unreachable(
                     cluster=self.name, server=self.config.server, what=what, cause=exc
                 ) from exc
-            except Exception as exc:  # credential plugins, TLS setup (lightkube ConfigError)
+            except httpx.HTTPError as exc:
+                raise errors.KubeError(f"{what}: HTTP error: {exc}") from exc
+            except (lk_exceptions.ConfigError, OSError) as exc:  # credential plugin, token file
                 raise errors.KubeError(
                     f"{what}: cannot authenticate to cluster {self.name}: {exc}"
                 ) from exc
@@ -115,7 +118,10 @@ class KubeClient:
                 what=what, code=resp.status_code, body=resp.content, secrets=secrets
             )
         content = resp.content
-        doc = _decode(content) if content else {}
+        try:
+            doc = _decode(content) if content else {}
+        except msgspec.DecodeError as exc:
+            raise errors.KubeError(f"{what}: the API server answered with invalid JSON") from exc
         return Response(resp.status_code, doc if isinstance(doc, dict) else {})
 
     async def _fetch_discovery(self, path: str, accept: str) -> Mapping[str, Any]:
@@ -344,7 +350,10 @@ class KubeClient:
             async for line in resp.aiter_lines():
                 if not line:
                     continue
-                event = _decode(line)
+                try:
+                    event = _decode(line)
+                except msgspec.DecodeError as exc:
+                    raise errors.KubeError(f"{what}: invalid watch event") from exc
                 yield str(event.get("type") or ""), event.get("object") or {}
         except httpx.TransportError as exc:
             raise status.unreachable(
