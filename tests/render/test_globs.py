@@ -1,0 +1,24 @@
+"""Glob matching for directory include/exclude: table over testdata/glob_cases.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.render.conftest import load_table
+
+from tidegate.model import errors
+from tidegate.render import globs
+
+CASES = load_table("glob_cases.yaml")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['pattern']}~{c['path']}" for c in CASES])
+def test_matches(case: dict[str, Any]) -> None:
+    assert globs.matches(case["pattern"], case["path"]) is case["match"]
+
+
+@pytest.mark.parametrize("pattern", ["{a,b", "[abc", "x\\", "[]"])
+def test_invalid_patterns(pattern: str) -> None:
+    with pytest.raises(errors.SpecError, match="glob"):
+        globs.compile_glob(pattern)

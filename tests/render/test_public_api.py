@@ -1,0 +1,28 @@
+"""Pin the public names of tidegate.render."""
+
+from __future__ import annotations
+
+import tidegate.render
+
+
+def test_public_api() -> None:
+    assert sorted(tidegate.render.__all__) == [
+        "DirectoryOptions",
+        "HelmOptions",
+        "HelmParameter",
+        "KustomizeOptions",
+        "KustomizeReplica",
+        "RenderCache",
+        "RenderLimits",
+        "RenderRequest",
+        "RenderResult",
+        "SourceType",
+        "Tools",
+        "TrackingMethod",
+        "detect_source_type",
+        "discover",
+        "render",
+        "tracking_id",
+    ]
+    for name in tidegate.render.__all__:
+        assert getattr(tidegate.render, name) is not None
