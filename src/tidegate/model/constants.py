@@ -46,3 +46,10 @@ ANNOTATION_HPA_CONDITIONS: Final = "autoscaling.alpha.kubernetes.io/conditions"
 ANNOTATION_HELM_HOOK: Final = "helm.sh/hook"
 ANNOTATION_HELM_HOOK_WEIGHT: Final = "helm.sh/hook-weight"
 ANNOTATION_HELM_HOOK_DELETE_POLICY: Final = "helm.sh/hook-delete-policy"
+
+# ApplicationSets.
+KIND_APPLICATION: Final = "Application"
+KIND_APPLICATION_SET: Final = "ApplicationSet"
+FINALIZER_RESOURCES: Final = "resources-finalizer.argocd.argoproj.io"
+FINALIZER_POST_DELETE: Final = "post-delete-finalizer.argocd.argoproj.io"
+ANNOTATION_NOTIFIED: Final = "notified.notifications.argoproj.io"
