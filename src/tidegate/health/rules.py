@@ -18,7 +18,7 @@ Paths are dot-separated keys with list steps: ``[0]`` (an index), ``[type=Ready]
 entry whose field equals the value) and ``["example.com/key"]`` (a key containing dots).
 Matchers (exactly one per entry): ``equals``, ``notEquals``, ``in`` (a list), ``exists``
 (true/false) and ``equalsPath`` (another path of the same object). Values compare equal when
-equal, or when their text is (so ``equals: true`` matches the condition status ``"True"``).
+equal, or when their text is equal ignoring case (so ``equals: true`` matches ``"True"``).
 The first matching rule wins; with no match and no ``default`` the built-in check (if any)
 decides.
 """
