@@ -18,8 +18,10 @@ CASES = support.case_files("generate")
 @pytest.mark.parametrize("case", [c for _, c in CASES], ids=[i for i, _ in CASES])
 def test_generate(case: dict[str, Any]) -> None:
     git_spec = case.get("git") or {}
-    git = None if case.get("no_git") else support.MemoryGit(
-        git_spec.get("files") or {}, git_spec.get("dirs")
+    git = (
+        None
+        if case.get("no_git")
+        else support.MemoryGit(git_spec.get("files") or {}, git_spec.get("dirs"))
     )
     run = lambda: applications.generate_applications(  # noqa: E731
         case["appset"], clusters=case.get("clusters") or [], git=git

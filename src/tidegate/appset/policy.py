@@ -221,6 +221,10 @@ def plan_changes(
         if _view(candidate) == _view(current):
             plan.unchanged.append(app_name)
         elif may_update:
+            meta = candidate["metadata"]
+            # Complete metadata maps, so an update also removes labels/annotations added by hand.
+            meta.setdefault("labels", {})
+            meta.setdefault("annotations", {})
             plan.update.append(candidate)
         else:
             plan.skipped.append(Skipped(app_name, "update", f"policy {mode} forbids updates"))
