@@ -1,0 +1,195 @@
+"""``tidegate testenv``: the local test bed of real control planes and a git server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tidegate.cli import output
+
+app = typer.Typer(
+    name="testenv",
+    help="Local Kubernetes control planes (etcd, kube-apiserver, controller-manager, scheduler, "
+    "kwok nodes) and a git server, for tests and the demo. No Docker needed.",
+    no_args_is_help=True,
+)
+
+DIR_OPTION: Any = typer.Option(None, "--dir", help="State directory (default: per-user state dir).")
+
+
+def _dir(directory: Path | None) -> Path:
+    from tidegate.testenv import testbed
+
+    return (directory or testbed.default_dir()).resolve()
+
+
+@app.command()
+def up(
+    clusters: str = typer.Option(
+        "mgmt,dev,staging,prod", "--clusters", help="Comma-separated cluster names."
+    ),
+    directory: Path | None = DIR_OPTION,
+    git: bool = typer.Option(True, "--git/--no-git", help="Also start the git server."),
+    fmt: output.Format = output.OUTPUT_OPTION,
+) -> None:
+    """Start one control plane per cluster name (idempotent) and print where they are."""
+    from rich.console import Console
+
+    from tidegate.model import errors
+    from tidegate.testenv import testbed
+
+    names = [n.strip() for n in clusters.split(",") if n.strip()]
+    if not names:
+        raise output.fail("--clusters needs at least one name", 2)
+    console = Console(stderr=True)
+    target = _dir(directory)
+    try:
+        with console.status("starting the test bed") as spinner:
+
+            def build(component: str, line: str) -> None:
+                spinner.update(
+                    f"building {component} (first run only, several minutes): {line[-70:]}"
+                )
+
+            testbed.up(
+                target, names, git=git, progress=lambda m: spinner.update(m), build_progress=build
+            )
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    _print_status(target, fmt)
+
+
+def _print_status(target: Path, fmt: output.Format) -> None:
+    from tidegate.testenv import testbed
+
+    rows = testbed.status(target)
+    git = testbed.git_info(target)
+    if fmt in (output.Format.json, output.Format.yaml):
+        output.dump(
+            {
+                "dir": str(target),
+                "kubeconfig": str(target / "kubeconfig"),
+                "clusters": [
+                    {
+                        "name": r.name,
+                        "server": r.server,
+                        "kubeconfig": str(r.kubeconfig),
+                        "readyNodes": r.ready_nodes,
+                        "running": r.running,
+                    }
+                    for r in rows
+                ],
+                "git": git,
+            },
+            fmt,
+        )
+        return
+    output.table(
+        ["name", "server", "kubeconfig", "ready nodes", "running"],
+        [
+            (r.name, r.server, r.kubeconfig, r.ready_nodes, "yes" if r.running else "no")
+            for r in rows
+        ],
+    )
+    typer.echo(
+        f"\nmerged kubeconfig: {target / 'kubeconfig'}  (contexts: "
+        f"{', '.join(r.name for r in rows)})"
+    )
+    if git:
+        typer.echo(
+            f"git server: {git.get('http_base')} (HTTP, basic auth) and {git.get('ssh_base')} "
+            f"(SSH); credentials in {target / 'git' / 'git.json'}"
+        )
+
+
+@app.command()
+def down(directory: Path | None = DIR_OPTION) -> None:
+    """Stop every process of the test bed (API servers before etcd) and remove its state."""
+    from tidegate.model import errors
+    from tidegate.testenv import testbed
+
+    target = _dir(directory)
+    try:
+        stopped = testbed.down(target)
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    typer.echo(
+        f"test bed in {target} stopped and removed" if stopped else f"no test bed in {target}"
+    )
+
+
+@app.command()
+def status(directory: Path | None = DIR_OPTION, fmt: output.Format = output.OUTPUT_OPTION) -> None:
+    """Show the clusters of the test bed; exit 1 if none runs or one is down."""
+    from tidegate.testenv import testbed
+
+    target = _dir(directory)
+    rows = testbed.status(target)
+    if not rows:
+        raise output.fail(f"no test bed in {target}")
+    _print_status(target, fmt)
+    if not all(r.running for r in rows):
+        raise typer.Exit(1)
+
+
+repo_app = typer.Typer(
+    name="repo", help="Repositories on the test bed's git server.", no_args_is_help=True
+)
+app.add_typer(repo_app)
+
+
+@repo_app.command("create")
+def repo_create(
+    name: str = typer.Argument(..., help="Repository name (becomes NAME.git)."),
+    from_dir: Path | None = typer.Option(None, "--from", help="Commit this directory's files."),
+    directory: Path | None = DIR_OPTION,
+) -> None:
+    """Create a repository on the git server and print its HTTP and SSH clone URLs."""
+    from tidegate.model import errors
+    from tidegate.testenv import testbed
+
+    target = _dir(directory)
+    if from_dir is not None and not from_dir.is_dir():
+        raise output.fail(f"--from {from_dir}: not a directory", 2)
+    try:
+        repo = testbed.create_repo(target, name, from_dir=from_dir)
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    output.table(["name", "http url", "ssh url"], [(name, repo.http_url, repo.ssh_url)])
+
+
+@app.command()
+def build(
+    components: str = typer.Option(
+        "kubernetes,etcd,kwok,helm",
+        "--components",
+        help="Comma-separated components to make available.",
+    ),
+) -> None:
+    """Find or build the test bed's binaries (once; they are cached by version)."""
+    from rich.console import Console
+
+    from tidegate.model import errors
+    from tidegate.testenv import binaries
+
+    wanted = [c.strip() for c in components.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in binaries.COMPONENTS]
+    if unknown:
+        raise output.fail(
+            f"unknown component(s) {', '.join(unknown)}; known: {', '.join(binaries.COMPONENTS)}", 2
+        )
+    names = [b for c in wanted for b in binaries.COMPONENTS[c].binaries]
+    console = Console(stderr=True)
+    try:
+        with console.status("looking for binaries") as spinner:
+            found = binaries.ensure(
+                names,
+                progress=lambda comp, line: spinner.update(
+                    f"building {comp} (first run only, several minutes): {line[-70:]}"
+                ),
+            )
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    output.table(["binary", "path"], sorted(found.items()))

@@ -1,0 +1,255 @@
+"""Find or build the test bed's binaries (Kubernetes control plane, etcd, kwok, helm).
+
+Lookup order for every binary: the directory named by ``TIDEGATE_BIN_DIR``, then ``PATH``, then
+the per-user cache (``<cache>/bin/<component>-<version>/``). A missing binary is built once from
+the Go module proxy with the machine's Go toolchain and kept in the cache, keyed by version.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from tidegate.model import errors
+
+KUBERNETES_VERSION = "v1.36.3"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+HELM_VERSION = "v3.19.0"
+KUSTOMIZE_VERSION = "v5.7.1"
+
+BIN_DIR_ENV = "TIDEGATE_BIN_DIR"
+
+
+def _k8s_ldflags(version: str) -> str:
+    major, minor = version.lstrip("v").split(".")[:2]
+    flags = ["-s", "-w"]
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {pkg}.gitVersion={version}",
+            f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}",
+            f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.buildDate=1970-01-01T00:00:00Z",
+        ]
+    return " ".join(flags)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One buildable unit: either a module shipped with Tidegate (``gosrc``) or ``go install``."""
+
+    name: str
+    version: str
+    binaries: tuple[str, ...]
+    gosrc: str | None = None
+    install: str | None = None
+    ldflags: str = "-s -w"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cache_dir(self) -> Path:
+        return cache_root() / f"{self.name}-{self.version}"
+
+
+COMPONENTS: dict[str, Component] = {
+    "kubernetes": Component(
+        "kubernetes",
+        KUBERNETES_VERSION,
+        ("kube-apiserver", "kube-controller-manager", "kube-scheduler"),
+        gosrc="k8s",
+        ldflags=_k8s_ldflags(KUBERNETES_VERSION),
+    ),
+    "etcd": Component("etcd", ETCD_VERSION, ("etcd",), gosrc="etcd"),
+    "kwok": Component("kwok", KWOK_VERSION, ("kwok", "kwok-stages"), gosrc="kwok"),
+    "helm": Component("helm", HELM_VERSION, ("helm",), install="helm.sh/helm/v3/cmd/helm"),
+    "kustomize": Component(
+        "kustomize",
+        KUSTOMIZE_VERSION,
+        ("kustomize",),
+        install="sigs.k8s.io/kustomize/kustomize/v5",
+    ),
+}
+
+_BINARY_COMPONENT = {b: c for c in COMPONENTS.values() for b in c.binaries}
+
+
+def cache_root() -> Path:
+    return Path(platformdirs.user_cache_dir("tidegate")) / "bin"
+
+
+def find(binary: str) -> Path | None:
+    """Where ``binary`` is, without building: configured dir, PATH, then the cache."""
+    configured = os.environ.get(BIN_DIR_ENV)
+    if configured and (Path(configured) / binary).is_file():
+        return Path(configured) / binary
+    on_path = shutil.which(binary)
+    if on_path:
+        return Path(on_path)
+    component = _BINARY_COMPONENT.get(binary)
+    if component is not None and (component.cache_dir / binary).is_file():
+        return component.cache_dir / binary
+    return None
+
+
+Progress = Callable[[str, str], None]
+"""Called with (component name, latest build-log line) while a build runs."""
+
+
+def ensure(
+    binaries: list[str] | tuple[str, ...], *, progress: Progress | None = None
+) -> dict[str, Path]:
+    """Paths of all ``binaries``, building the components that are missing."""
+    found: dict[str, Path] = {}
+    missing: list[Component] = []
+    for binary in binaries:
+        path = find(binary)
+        if path is not None:
+            found[binary] = path
+            continue
+        component = _BINARY_COMPONENT.get(binary)
+        if component is None:
+            raise errors.TestEnvError(
+                f"{binary} not found on PATH or in ${BIN_DIR_ENV}, and Tidegate cannot build it"
+            )
+        if component not in missing:
+            missing.append(component)
+    for component in missing:
+        build(component, progress=progress)
+        for binary in component.binaries:
+            found[binary] = component.cache_dir / binary
+    return {b: found[b] for b in binaries}
+
+
+GO_FALLBACK_DIRS: tuple[str, ...] = ("/usr/local/go/bin", "/usr/lib/go/bin")
+
+
+def _go() -> str:
+    search = os.pathsep.join([os.environ.get("PATH", ""), *GO_FALLBACK_DIRS])
+    go = shutil.which("go", path=search)
+    if go is None:
+        raise errors.TestEnvError(
+            "the test bed needs Kubernetes binaries and none were found, and there is no Go "
+            "toolchain to build them: install Go 1.26 or newer (the official tarball into "
+            f"/usr/local/go, or your distribution's package) or set {BIN_DIR_ENV} to a directory "
+            "holding kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, "
+            "kwok-stages and helm"
+        )
+    return go
+
+
+def build(component: Component, *, progress: Progress | None = None) -> Path:
+    """Build ``component`` into its cache directory (atomically) and return that directory."""
+    go = _go()
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = root / "logs" / f"{component.name}-{component.version}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-mod=mod -buildvcs=false",
+        "GOEXPERIMENT": "nojsonv2",
+        "CGO_ENABLED": "0",
+        **component.env,
+    }
+    with tempfile.TemporaryDirectory(prefix=f".build-{component.name}-", dir=root) as tmp:
+        out = Path(tmp) / "out"
+        out.mkdir()
+        if component.gosrc is not None:
+            src = Path(tmp) / "src"
+            shutil.copytree(
+                Path(str(resources.files("tidegate.testenv") / "gosrc" / component.gosrc)), src
+            )
+            targets = ["./cmd/..."] if (src / "cmd").is_dir() else ["."]
+            cmd = [
+                go,
+                "build",
+                "-trimpath",
+                "-ldflags",
+                component.ldflags,
+                "-o",
+                str(out) + "/",
+                *targets,
+            ]
+            cwd = src
+            if targets == ["."]:
+                cmd[cmd.index("-o") + 1] = str(out / component.binaries[0])
+        else:
+            assert component.install is not None
+            cmd = [
+                go,
+                "install",
+                "-trimpath",
+                "-ldflags",
+                component.ldflags,
+                f"{component.install}@{component.version}",
+            ]
+            env["GOBIN"] = str(out)
+            env["GOFLAGS"] = "-buildvcs=false"
+            cwd = Path(tmp)
+        _run_build(component, cmd, cwd=cwd, env=env, log_path=log_path, progress=progress)
+        missing = [b for b in component.binaries if not (out / b).is_file()]
+        if missing:
+            raise errors.TestEnvError(
+                f"building {component.name} {component.version} produced no {', '.join(missing)}; "
+                f"full log: {log_path}"
+            )
+        final = component.cache_dir
+        if final.exists():
+            shutil.rmtree(final)
+        out.rename(final)
+    return final
+
+
+def _run_build(
+    component: Component,
+    cmd: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log_path: Path,
+    progress: Progress | None,
+) -> None:
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        proc = subprocess.Popen(
+            [*cmd[:2], "-v", *cmd[2:]],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        while proc.poll() is None:
+            if progress is not None:
+                progress(component.name, _last_line(log_path))
+            time.sleep(0.5)
+    if proc.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+        raise errors.TestEnvError(
+            f"building {component.name} {component.version} failed (exit {proc.returncode}) after "
+            f"{time.monotonic() - started:.0f}s; last lines:\n{tail}\nfull log: {log_path}"
+        )
+
+
+def _last_line(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 512))
+            lines = fh.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
