@@ -53,3 +53,17 @@ def test_generate(case: dict[str, Any]) -> None:
     if "git_calls" in expect:
         assert git is not None
         assert [list(c) for c in git.calls] == expect["git_calls"]
+
+
+def test_owned_applications_from_plain_parameter_sets() -> None:
+    appset = {
+        "metadata": {"name": "set", "namespace": "ns", "uid": "u"},
+        "spec": {"template": {"metadata": {"name": "{{n}}-app"}, "spec": {"project": "p"}}},
+    }
+    apps = applications.owned_applications(appset, [{"n": "a"}, {"n": "b"}])
+    assert [a["metadata"]["name"] for a in apps] == ["a-app", "b-app"]
+    assert all(a["metadata"]["namespace"] == "ns" for a in apps)
+    assert apps[0]["metadata"]["ownerReferences"][0]["uid"] == "u"
+    assert apps[0]["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    # The set's template is not modified by rendering.
+    assert appset["spec"]["template"]["metadata"]["name"] == "{{n}}-app"
