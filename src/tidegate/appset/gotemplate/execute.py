@@ -129,6 +129,8 @@ class _State:
             return self.call(dot, head.name, rest, final, has_final=has_final)
         if rest or has_final:
             raise ExecError(f"can't give argument to non-function {_describe(head)}")
+        if isinstance(head, parse.Literal) and head.value is None:
+            raise ExecError("nil is not a command")
         return self.operand(dot, head)
 
     def operand(self, dot: Any, node: parse.Operand) -> Any:
