@@ -24,7 +24,8 @@ class FakeServer:
 
     async def fetch(self, path: str, accept: str) -> Mapping[str, Any]:
         self.paths.append(path)
-        return self.docs[path]
+        doc: Mapping[str, Any] = self.docs[path]
+        return doc
 
 
 class Clock:
