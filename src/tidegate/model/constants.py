@@ -53,3 +53,14 @@ KIND_APPLICATION_SET: Final = "ApplicationSet"
 FINALIZER_RESOURCES: Final = "resources-finalizer.argocd.argoproj.io"
 FINALIZER_POST_DELETE: Final = "post-delete-finalizer.argocd.argoproj.io"
 ANNOTATION_NOTIFIED: Final = "notified.notifications.argoproj.io"
+
+# Cluster registry: the controller publishes per-cluster state in this ConfigMap (control
+# namespace, one JSON document per cluster name); `tidegate cluster add` installs these on the
+# target cluster.
+CLUSTER_STATUS_CONFIGMAP: Final = "tidegate-cluster-status"
+CLUSTER_MANAGER_NAMESPACE: Final = "kube-system"
+CLUSTER_MANAGER_SERVICE_ACCOUNT: Final = "tidegate-manager"
+CLUSTER_MANAGER_ROLE: Final = "tidegate-manager-role"
+CLUSTER_MANAGER_ROLE_BINDING: Final = "tidegate-manager-role-binding"
+CLUSTER_MANAGER_TOKEN_SECRET: Final = "tidegate-manager-long-lived-token"
+ENV_CONTROL_NAMESPACE: Final = "TIDEGATE_NAMESPACE"
