@@ -64,3 +64,7 @@ CLUSTER_MANAGER_ROLE: Final = "tidegate-manager-role"
 CLUSTER_MANAGER_ROLE_BINDING: Final = "tidegate-manager-role-binding"
 CLUSTER_MANAGER_TOKEN_SECRET: Final = "tidegate-manager-long-lived-token"
 ENV_CONTROL_NAMESPACE: Final = "TIDEGATE_NAMESPACE"
+
+# Git webhooks: Argo CD's monorepo filter annotation, and the Secret holding the shared secrets.
+ANNOTATION_MANIFEST_GENERATE_PATHS: Final = "argocd.argoproj.io/manifest-generate-paths"
+ARGOCD_SECRET_NAME: Final = "argocd-secret"

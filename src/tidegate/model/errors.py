@@ -118,3 +118,36 @@ class RepoNotFoundError(SourceError, PermanentError):
 
 class PathNotFoundError(SourceError, PermanentError):
     """A file or directory does not exist in a repository at the given commit."""
+
+
+class WebhookError(PermanentError):
+    """A webhook delivery was refused; ``status`` is the HTTP status to answer with.
+
+    Messages name the provider and the header or field at fault, never a secret or signature.
+    """
+
+    status: int = 400
+
+
+class WebhookEventError(WebhookError):
+    """The delivery is not an event Tidegate handles (unknown provider, not a push)."""
+
+    status = 400
+
+
+class WebhookPayloadError(WebhookError):
+    """The body is not valid JSON or lacks a field a push event must have."""
+
+    status = 400
+
+
+class WebhookSignatureError(WebhookError):
+    """A webhook secret is configured and the delivery's signature or token is missing or wrong."""
+
+    status = 401
+
+
+class WebhookPayloadTooLargeError(WebhookError):
+    """The body is larger than the configured limit (checked while it streams in)."""
+
+    status = 413
