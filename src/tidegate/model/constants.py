@@ -68,3 +68,6 @@ ENV_CONTROL_NAMESPACE: Final = "TIDEGATE_NAMESPACE"
 # Git webhooks: Argo CD's monorepo filter annotation, and the Secret holding the shared secrets.
 ANNOTATION_MANIFEST_GENERATE_PATHS: Final = "argocd.argoproj.io/manifest-generate-paths"
 ARGOCD_SECRET_NAME: Final = "argocd-secret"
+# Argo CD's ConfigMaps of trusted repository hosts (read by `tidegate repo` when testing access).
+CONFIGMAP_SSH_KNOWN_HOSTS: Final = "argocd-ssh-known-hosts-cm"
+CONFIGMAP_TLS_CERTS: Final = "argocd-tls-certs-cm"
