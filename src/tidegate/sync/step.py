@@ -113,9 +113,11 @@ def plan_step(
 
     current = {record.ident_of(t) for t in all_tasks}
     for ident, previous in list(results.items()):
-        # A pruned object that is gone has no task any more: finish its result here.
+        # A pruned object that is gone has no task any more, nor has the namespace made by
+        # CreateNamespace once it exists: finish their results here.
         gone = previous.status is record.ResultCode.PRUNED and previous.key not in live
-        if ident not in current and previous.running and gone:
+        made = previous.status is record.ResultCode.SYNCED and previous.key in live
+        if ident not in current and previous.running and (gone or made):
             note(dataclasses.replace(previous, hook_phase=record.HookPhase.SUCCEEDED))
 
     delete = tuple(_finished_hooks_to_delete(all_tasks, results, live))

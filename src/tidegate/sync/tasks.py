@@ -108,7 +108,11 @@ def build(
         tasks.extend(_target_tasks(key, target, live.get(key), params))
     non_hook_targets = [t for t in targets.values() if not _safe_is_hook(t)]
     for key, obj in live.items():
-        if key not in targets and not _safe_is_hook(obj):
+        if (
+            key not in targets
+            and not _safe_is_hook(obj)
+            and not _created_namespace(key, obj, params)
+        ):
             tasks.append(_prune_task(key, obj, params, empty=not non_hook_targets))
     if params.resources is not None:
         tasks = [t for t in tasks if t.key in params.resources and not t.is_hook]
@@ -220,6 +224,16 @@ def _adjust_prune_waves(tasks: list[SyncTask]) -> list[SyncTask]:
             t = dataclasses.replace(t, wave=wave)
         out.append(t)
     return out
+
+
+def _created_namespace(key: keys.ResourceKey, live: Obj, params: SyncParams) -> bool:
+    """The destination namespace made by ``CreateNamespace=true``: it is passed in ``live`` so
+    its task can finish, but the app does not track it, so it is never pruned."""
+    return (
+        key == keys.ResourceKey("", "Namespace", "", params.destination_namespace)
+        and params.app_options.enabled("create_namespace")
+        and owner_app(live, params.tracking_method) != params.app_name
+    )
 
 
 def _namespace_task(
