@@ -1,0 +1,274 @@
+"""Carry out one :class:`tidegate.sync.step.StepDecision` against a cluster.
+
+Deletes the hooks the decision lists (background propagation, without waiting: the next step
+sees them gone), then runs the action: ``Apply``/``RunSyncFail`` send every task of the wave
+concurrently (bounded), Namespaces and CRDs first, then the rest once the CRDs are
+Established; ``Prune`` deletes with each task's ``PrunePropagationPolicy`` (foreground by
+default). Each task's outcome is recorded with :func:`tidegate.sync.record.executed`; a
+failure is a ``SyncFailed`` result carrying the API server's message, never an exception.
+
+How a task is sent:
+- hooks to create: ``POST`` (their name is already stable, see ``tasks._named_hook``);
+- ``Replace=true``: ``PUT`` an existing object, ``POST`` a missing one; with ``Force=true``
+  the existing object is deleted and created again;
+- otherwise server-side apply (field manager ``tidegate``, conflicts forced); with
+  ``Force=true`` (option or operation) an apply rejected for an immutable field or a conflict
+  deletes and recreates the object;
+- ``Validate=false`` sends ``fieldValidation=Ignore`` instead of ``Strict``;
+- dry run: the same requests with ``dryRun=All``. An object whose namespace or
+  CustomResourceDefinition is created by this same (dry) sync cannot be validated by the
+  server; it is recorded as skipped, as is a missing kind with ``SkipDryRunOnMissingResource``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+from tidegate.kube import client as kube_client
+from tidegate.kube import stages
+from tidegate.model import errors
+from tidegate.sync import prepare, record, step, tasks, verbs
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecuteOptions:
+    concurrency: int = 8
+    force: bool = False  # the operation's force (``syncStrategy.apply.force``, ``--force``)
+    establish_timeout: float = 60.0  # CRDs of a wave must be Established within this
+    delete_timeout: float = 60.0  # Force: the old object must be gone within this
+
+
+async def execute(
+    decision: step.StepDecision,
+    *,
+    client: kube_client.KubeClient,
+    recorded: record.OperationRecord,
+    params: tasks.SyncParams,
+    options: ExecuteOptions = ExecuteOptions(),
+) -> record.OperationRecord:
+    """Perform ``decision``; the record with its results and those of the action merged."""
+    current = recorded.merged(decision.results)
+    current = current.merged(await _delete_hooks(decision.delete, client=client, known=current))
+    action = decision.action
+    results: list[record.ResourceResult] = []
+    if isinstance(action, step.Apply | step.RunSyncFail):
+        dry_run = isinstance(action, step.Apply) and action.dry_run
+        results = await _apply_wave(
+            action.tasks, client=client, known=current, params=params, options=options,
+            dry_run=dry_run,
+        )  # fmt: skip
+    elif isinstance(action, step.Prune):
+        results = await _bounded(
+            action.tasks,
+            lambda t: _prune(t, client=client, dry_run=action.dry_run),
+            options.concurrency,
+        )
+    return current.merged(results)
+
+
+async def _bounded(items: Iterable[T], fn: Callable[[T], Awaitable[R]], limit: int) -> list[R]:
+    """``fn`` over ``items``, at most ``limit`` at a time; results in input order."""
+    gate = asyncio.Semaphore(max(1, limit))
+
+    async def run(item: T) -> R:
+        async with gate:
+            return await fn(item)
+
+    return list(await asyncio.gather(*(run(i) for i in items)))
+
+
+async def _delete_hooks(
+    hooks: Sequence[tasks.SyncTask],
+    *,
+    client: kube_client.KubeClient,
+    known: record.OperationRecord,
+) -> list[record.ResourceResult]:
+    """Delete finished or stale hook instances; a failure to delete a hook that has not run
+    yet in this operation fails it (the wave would otherwise wait for ever)."""
+    recorded = known.by_ident()
+
+    async def delete(task: tasks.SyncTask) -> record.ResourceResult | None:
+        try:
+            await client.delete(task.key, propagation="Background", version=task.version or None)
+        except errors.KubeError as exc:
+            if record.ident_of(task) in recorded or isinstance(exc, errors.TemporaryError):
+                log.warning("cannot delete hook %s: %s", task.key, exc)
+                return None
+            message = f"cannot delete the previous instance of hook {task.key}: {exc}"
+            return record.executed(task, ok=False, message=message)
+        return None
+
+    found = await _bounded(hooks, delete, 8)
+    return [r for r in found if r is not None]
+
+
+async def _apply_wave(
+    wave: Sequence[tasks.SyncTask],
+    *,
+    client: kube_client.KubeClient,
+    known: record.OperationRecord,
+    params: tasks.SyncParams,
+    options: ExecuteOptions,
+    dry_run: bool,
+) -> list[record.ResourceResult]:
+    """Definitions (Namespaces, CRDs) first, then the rest, each stage concurrently."""
+    first = [t for t in wave if t.target is not None and stages.is_definition(t.target)]
+    rest = [t for t in wave if t not in first]
+
+    def send(
+        stage_known: record.OperationRecord,
+    ) -> Callable[[tasks.SyncTask], Awaitable[record.ResourceResult]]:
+        return lambda t: _apply(
+            t, client=client, known=stage_known, params=params, options=options, dry_run=dry_run
+        )
+
+    results = await _bounded(first, send(known), options.concurrency)
+    crds = [
+        t.key.name for t, r in zip(first, results, strict=True)
+        if t.key.kind == "CustomResourceDefinition" and not r.failed
+    ]  # fmt: skip
+    if crds and not dry_run and rest:
+        try:
+            await stages.wait_established(client, crds, wait_seconds=options.establish_timeout)
+        except errors.KubeError as exc:
+            return results + [
+                record.executed(t, ok=False, message=f"not applied: {exc}") for t in rest
+            ]
+    return results + await _bounded(rest, send(known.merged(results)), options.concurrency)
+
+
+async def _apply(
+    task: tasks.SyncTask,
+    *,
+    client: kube_client.KubeClient,
+    known: record.OperationRecord,
+    params: tasks.SyncParams,
+    options: ExecuteOptions,
+    dry_run: bool,
+) -> record.ResourceResult:
+    assert task.target is not None, f"{task.key}: an apply task without a target"
+    obj = prepare.with_tracking(
+        task.target, app_name=params.app_name, method=params.tracking_method
+    )
+    opts = task.sync_options
+    validate = opts.enabled("validate")
+    force = (options.force or opts.enabled("force")) and not dry_run
+    try:
+        if task.is_hook and task.action is tasks.Action.CREATE:
+            message = await _create_hook(client, obj, validate=validate, dry_run=dry_run)
+        elif opts.enabled("replace"):
+            if task.live is None:
+                await verbs.create(client, obj, dry_run=dry_run, validate=validate)
+                message = "created"
+            elif force:
+                await verbs.recreate(
+                    client, obj, validate=validate, delete_within=options.delete_timeout,
+                    server_side=False,
+                )  # fmt: skip
+                message = "recreated"
+            else:
+                await verbs.replace(client, obj, dry_run=dry_run, validate=validate)
+                message = "replaced"
+        else:
+            message = await _server_side_apply(
+                client, task, obj, validate=validate, force=force, dry_run=dry_run,
+                delete_timeout=options.delete_timeout,
+            )  # fmt: skip
+    except errors.KubeError as exc:
+        excuse = _dry_run_excuse(task, exc, known) if dry_run else ""
+        if excuse:
+            return record.executed(task, ok=True, message=excuse, dry_run=True)
+        return record.executed(task, ok=False, message=str(exc))
+    if dry_run:
+        message += " (dry run)"
+    return record.executed(task, ok=True, message=message, dry_run=dry_run)
+
+
+async def _create_hook(
+    client: kube_client.KubeClient, obj: prepare.Obj, *, validate: bool, dry_run: bool
+) -> str:
+    try:
+        await verbs.create(client, obj, dry_run=dry_run, validate=validate)
+    except errors.KubeError as exc:
+        if not verbs.already_exists(exc):
+            raise
+        return "already exists"  # created by an earlier attempt of this same step
+    return "created"
+
+
+async def _server_side_apply(
+    client: kube_client.KubeClient,
+    task: tasks.SyncTask,
+    obj: prepare.Obj,
+    *,
+    validate: bool,
+    force: bool,
+    dry_run: bool,
+    delete_timeout: float,
+) -> str:
+    try:
+        response = await verbs.apply(client, obj, dry_run=dry_run, validate=validate)
+    except errors.KubeError as exc:
+        if not (force and task.live is not None and verbs.is_recreatable(exc)):
+            raise
+        log.info("recreating %s (Force=true) after: %s", task.key, exc)
+        await verbs.recreate(
+            client, obj, validate=validate, delete_within=delete_timeout, server_side=True
+        )
+        return "recreated"
+    if response.code == 201:
+        return "created"
+    if dry_run:
+        return "applied"
+    before = ((task.live or {}).get("metadata") or {}).get("resourceVersion")
+    after = (response.body.get("metadata") or {}).get("resourceVersion")
+    return "unchanged" if before and before == after else "configured"
+
+
+def _dry_run_excuse(
+    task: tasks.SyncTask, exc: errors.KubeError, known: record.OperationRecord
+) -> str:
+    """Why a failed dry run does not count, or "" when it does."""
+    key = task.key
+    created = [r for r in known.results if r.status is record.ResultCode.SYNCED]
+    if isinstance(exc, errors.UnknownKindError):
+        if task.sync_options.enabled("skip_dry_run_on_missing_resource"):
+            return "dry run skipped: the kind is not served yet (SkipDryRunOnMissingResource)"
+        if any(r.kind == "CustomResourceDefinition" and r.name.endswith(f".{key.group}")
+               for r in created):  # fmt: skip
+            return "dry run skipped: its CustomResourceDefinition is created by this sync"
+    namespace_made = any(
+        r.kind == "Namespace" and not r.group and r.name == key.namespace for r in created
+    )
+    if isinstance(exc, errors.KubeNotFoundError) and key.namespace and namespace_made:
+        return f"dry run skipped: namespace {key.namespace} is created by this sync"
+    return ""
+
+
+async def _prune(
+    task: tasks.SyncTask, *, client: kube_client.KubeClient, dry_run: bool
+) -> record.ResourceResult:
+    policy = task.sync_options.propagation_policy
+    propagation: kube_client.Propagation = (
+        "Foreground" if policy == "foreground" else "Background" if policy == "background"
+        else "Orphan"
+    )  # fmt: skip
+    try:
+        existed = await client.delete(
+            task.key, propagation=propagation, dry_run=dry_run, version=task.version or None
+        )
+    except errors.KubeError as exc:
+        return record.executed(task, ok=False, message=str(exc))
+    message = "pruned" if existed else "pruned (already gone)"
+    if dry_run:
+        message += " (dry run)"
+    return record.executed(task, ok=True, message=message, dry_run=dry_run)
