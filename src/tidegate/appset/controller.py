@@ -1,0 +1,320 @@
+"""The ApplicationSet controller loop (does I/O): watches, a work queue, periodic requeue.
+
+:class:`AppSetController` watches, in the control namespace of the management cluster,
+ApplicationSets, Applications and the labelled Secrets (clusters, repositories, repository
+credential templates) with ``kube.reflect`` (list + watch, bookmarks, relist on 410). Any change
+that can alter what a set generates re-reconciles the affected sets at once:
+
+- a set whose ``metadata.generation`` (spec) changed, or that appeared;
+- an Application owned by a set changed or vanished (drift is repaired; RollingSync reads the
+  apps' sync and health);
+- a cluster Secret's name, server, project, labels or annotations changed (sets with cluster
+  generators), a repository Secret changed (sets with git generators);
+- every ``requeue_seconds`` (git generators: a new refresh generation lets the repository cache
+  fetch once), and :meth:`AppSetController.refresh_repo` for webhooks.
+
+One set is reconciled by one worker at a time; a change arriving meanwhile reruns it after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tidegate.appset import clusterlist, policy, reconcile, triggers
+from tidegate.kube import client as kube_client
+from tidegate.kube import discovery, watch
+from tidegate.model import constants
+from tidegate.sources import RepoCache, RepoCredentials, credentials_for, urls
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+SECRET_SELECTOR = (
+    f"{constants.LABEL_SECRET_TYPE} in ({constants.SECRET_TYPE_CLUSTER},"
+    f"{constants.SECRET_TYPE_REPOSITORY},{constants.SECRET_TYPE_REPO_CREDS})"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    requeue_seconds: float = 180.0  # Argo CD's ApplicationSet requeue interval
+    workers: int = 2
+    policy: str | None = None  # controller-wide applicationsSync policy (wins over the sets')
+    in_cluster_enabled: bool = True
+    pending_timeout_seconds: float = 300.0  # a RollingSync Pending that never started
+    concurrency: int = 8  # Application writes in flight per reconcile
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def _app_view(app: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a set reacts to in one of its Applications (not resourceVersion, managedFields)."""
+    meta = app.get("metadata") or {}
+    return (
+        meta.get("labels"),
+        meta.get("annotations"),
+        meta.get("finalizers"),
+        meta.get("ownerReferences"),
+        meta.get("deletionTimestamp"),
+        app.get("spec"),
+        app.get("operation"),
+        app.get("status"),
+    )
+
+
+class AppSetController:
+    """Keeps every ApplicationSet of ``namespace`` and its Applications in step; see above."""
+
+    def __init__(
+        self,
+        *,
+        kube: kube_client.KubeClient,
+        namespace: str = constants.DEFAULT_CONTROL_NAMESPACE,
+        repo_cache: RepoCache | None = None,
+        clusters: Callable[[], Sequence[Mapping[str, Any]]] | None = None,
+        git_generation: Callable[[], int] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.repo_cache = repo_cache
+        self.settings = settings or Settings()
+        self._clusters = clusters
+        self._own_generation = 0
+        self._git_generation = git_generation or (lambda: self._own_generation)
+        self._sets: dict[str, Obj] = {}
+        self._apps: dict[str, Obj] = {}
+        self._secrets: dict[str, Obj] = {}
+        self._desired: dict[str, set[str]] = {}  # last generated names per set
+        self._repos: dict[str, set[str]] = {}  # repositories each set read
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._dirty: set[str] = set()
+        self._active: set[str] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._listed: set[str] = set()
+        self._ready = asyncio.Event()
+        self.reconciles = 0
+        self.last_duration: dict[str, float] = {}
+
+    # -- public ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Watch and reconcile until cancelled."""
+        sets = await self.kube.resource(constants.GROUP, constants.KIND_APPLICATION_SET)
+        apps = await self.kube.resource(constants.GROUP, constants.KIND_APPLICATION)
+        secrets = await self.kube.resource("", "Secret", "v1")
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._watch("sets", sets, self._on_set))
+                group.create_task(self._watch("apps", apps, self._on_app))
+                group.create_task(
+                    self._watch("secrets", secrets, self._on_secret, selector=SECRET_SELECTOR)
+                )
+                for _ in range(max(1, self.settings.workers)):
+                    group.create_task(self._worker(sets, apps))
+                group.create_task(self._periodic())
+        finally:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+
+    async def wait_ready(self) -> None:
+        """Until the first list of every watched resource arrived (tests, start-up probes)."""
+        await self._ready.wait()
+
+    def enqueue(self, name: str, *, after: float = 0.0) -> None:
+        """Reconcile set ``name`` now, or in ``after`` seconds (the earliest request wins)."""
+        if after > 0:
+            loop = asyncio.get_running_loop()
+            due = loop.time() + after
+            timer = self._timers.get(name)
+            if timer is not None and timer.when() <= due:
+                return
+            if timer is not None:
+                timer.cancel()
+            self._timers[name] = loop.call_at(due, self._fire, name)
+            return
+        if name in self._dirty:
+            return
+        self._dirty.add(name)
+        if name not in self._active:
+            self._queue.put_nowait(name)
+
+    async def refresh_repo(self, repo_url: str) -> list[str]:
+        """A push to ``repo_url`` (webhook): fetch it, re-reconcile the sets that read it."""
+        wanted = urls.normalise(repo_url)
+        names = sorted(
+            n
+            for n, s in self._sets.items()
+            if wanted in self._repos.get(n, set()) or wanted in triggers.git_repos(s)
+        )
+        if names and self.repo_cache is not None:
+            await self.repo_cache.refresh(repo_url, creds=await self._credentials(repo_url))
+        for name in names:
+            self.enqueue(name)
+        return names
+
+    def clusters(self) -> list[Mapping[str, Any]]:
+        if self._clusters is not None:
+            return list(self._clusters())
+        return list(
+            clusterlist.cluster_list(
+                self._secrets.values(), in_cluster_enabled=self.settings.in_cluster_enabled
+            )
+        )
+
+    # -- watches --------------------------------------------------------------------------------
+
+    async def _watch(
+        self,
+        what: str,
+        res: discovery.APIResource,
+        handle: Callable[[str, Obj | None, Obj | None], None],
+        *,
+        selector: str | None = None,
+    ) -> None:
+        store = {"sets": self._sets, "apps": self._apps, "secrets": self._secrets}[what]
+        async for event in watch.reflect(
+            self.kube, res, namespace=self.namespace, label_selector=selector
+        ):
+            if event.type == "RELISTED":
+                old = dict(store)
+                store.clear()
+                store.update({_name(o): o for o in event.items})
+                for name in set(old) | set(store):
+                    if old.get(name) is not store.get(name):
+                        handle(name, old.get(name), store.get(name))
+                self._listed.add(what)
+                if len(self._listed) == 3 and not self._ready.is_set():
+                    self._ready.set()
+                    for name in self._sets:
+                        self.enqueue(name)
+            elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
+                name = _name(event.object)
+                before = store.get(name)
+                store[name] = event.object
+                handle(name, before, event.object)
+            elif event.type == "DELETED" and event.object is not None:
+                name = _name(event.object)
+                before = store.pop(name, None)
+                handle(name, before, None)
+            elif event.type == "ERROR":
+                log.warning("ApplicationSet controller: watch %s: %s", what, event.reason)
+
+    def _on_set(self, name: str, before: Obj | None, after: Obj | None) -> None:
+        if after is None:
+            gone = self._desired.pop(name, set())
+            self._repos.pop(name, None)
+            for other, names in self._desired.items():  # conflicts with it may be resolved
+                if names & gone:
+                    self.enqueue(other)
+            return
+        old, new = (before or {}).get("metadata") or {}, after.get("metadata") or {}
+        watched = ("generation", "deletionTimestamp", "labels", "annotations")
+        if before is None or any(old.get(k) != new.get(k) for k in watched):
+            self.enqueue(name)  # status writes (ours) change none of these
+
+    def _on_app(self, name: str, before: Obj | None, after: Obj | None) -> None:
+        if before is not None and after is not None and _app_view(before) == _app_view(after):
+            return
+        owners = {policy.controller_owner(o) for o in (before, after) if o is not None}
+        for owner in owners:
+            if owner is not None and owner in self._sets:
+                self.enqueue(owner)
+        if after is None:  # a conflicting set may now create it
+            for other, names in self._desired.items():
+                if name in names:
+                    self.enqueue(other)
+
+    def _on_secret(self, name: str, before: Obj | None, after: Obj | None) -> None:
+        cluster_changed = clusterlist.fingerprint(before or {}) != clusterlist.fingerprint(
+            after or {}
+        )
+        repo_changed = any(
+            o is not None and not clusterlist.is_cluster_secret(o) for o in (before, after)
+        ) and (before or {}).get("data") != (after or {}).get("data")
+        for set_name, appset in self._sets.items():
+            if (cluster_changed and triggers.uses_clusters(appset)) or (
+                repo_changed and triggers.uses_git(appset)
+            ):
+                self.enqueue(set_name)
+
+    # -- work -----------------------------------------------------------------------------------
+
+    def _fire(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.enqueue(name)
+
+    async def _periodic(self) -> None:
+        for generation in itertools.count(1):
+            await asyncio.sleep(self.settings.requeue_seconds)
+            self._own_generation = generation
+            for name in list(self._sets):
+                self.enqueue(name)
+
+    async def _credentials(self, repo_url: str) -> RepoCredentials | None:
+        repo_secrets = [s for s in self._secrets.values() if not clusterlist.is_cluster_secret(s)]
+        return credentials_for(repo_url, repo_secrets)
+
+    async def _worker(self, sets: discovery.APIResource, apps: discovery.APIResource) -> None:
+        await self._ready.wait()
+        while True:
+            name = await self._queue.get()
+            self._dirty.discard(name)
+            self._active.add(name)
+            try:
+                await self._reconcile(name, sets, apps)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ApplicationSet %s/%s: reconcile failed", self.namespace, name)
+                self.enqueue(name, after=reconcile.TEMPORARY_RETRY_SECONDS)
+            finally:
+                self._active.discard(name)
+                if name in self._dirty:
+                    self._queue.put_nowait(name)
+
+    async def _reconcile(
+        self, name: str, sets: discovery.APIResource, apps: discovery.APIResource
+    ) -> None:
+        appset = self._sets.get(name)
+        if appset is None or (appset.get("metadata") or {}).get("deletionTimestamp"):
+            return  # deleted: garbage collection removes its Applications (ownerReferences)
+        started = time.monotonic()
+        deps = reconcile.Deps(
+            kube=self.kube,
+            apps=apps,
+            sets=sets,
+            cache=self.repo_cache,
+            credentials=self._credentials,
+            generation=self._git_generation(),
+            policy=self.settings.policy,
+            pending_timeout=self.settings.pending_timeout_seconds,
+            concurrency=self.settings.concurrency,
+        )
+        others = {n: names for n, names in self._desired.items() if n != name}
+        result = await reconcile.reconcile(
+            appset, deps=deps, clusters=self.clusters(), apps=self._apps, others=others
+        )
+        self.reconciles += 1
+        self.last_duration[name] = time.monotonic() - started
+        self._repos[name] = result.repos
+        current = self._sets.get(name)
+        if current is not None:
+            self._sets[name] = {**current, "status": result.status}
+        if result.desired is not None:
+            before = self._desired.get(name, set())
+            self._desired[name] = result.desired
+            changed = before ^ result.desired
+            for other, names in others.items():
+                if names & changed:
+                    self.enqueue(other)  # their conflicts with this set changed
+        if result.requeue_after is not None:
+            self.enqueue(name, after=result.requeue_after)
