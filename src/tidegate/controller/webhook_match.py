@@ -1,0 +1,209 @@
+"""Git webhooks, matching: which Applications a push concerns. Pure, no I/O.
+
+An Application source matches a :class:`~tidegate.controller.webhook.PushEvent` when its repoURL
+names the pushed repository (:func:`normalize_repo_url`), its targetRevision is the pushed branch or
+tag (``HEAD`` meaning the default branch), and, when the Application carries
+``argocd.argoproj.io/manifest-generate-paths``, a changed file lies under one of those paths
+(:func:`paths_match`). The names are re-exported by :mod:`tidegate.controller.webhook`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tidegate.model import constants
+
+if TYPE_CHECKING:
+    from tidegate.controller.webhook import PushEvent
+
+HEADS = "refs/heads/"
+TAGS = "refs/tags/"
+
+
+def short_ref(ref: str) -> str:
+    """``refs/heads/main`` -> ``main``, ``refs/tags/v1`` -> ``v1``; anything else unchanged."""
+    for prefix in (HEADS, TAGS):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+_DEFAULT_PORTS = {"ssh": 22, "git+ssh": 22, "ssh+git": 22, "https": 443, "http": 80, "git": 9418}
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(\[[^\]/]+\]|[^:/]+):(?!//)(.*)$")
+
+
+def normalize_repo_url(url: str) -> str:
+    """A repository URL reduced to ``host[:port]/path`` so that the forms of one repo compare equal.
+
+    Lower-cases the host, drops the scheme, user info, default ports, a trailing ``/`` and ``.git``:
+    ``ssh://git@Host:22/org/repo.git``, ``git@host:org/repo`` and ``https://host/org/repo/`` all
+    give ``host/org/repo``. Local paths (and ``file://``) keep only the path.
+    """
+    text = url.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if ":" in host:
+            host = f"[{host}]"
+        if port is not None and port != _DEFAULT_PORTS.get(scheme):
+            host = f"{host}:{port}"
+        path = parts.path
+        if scheme == "file":
+            host = ""
+    elif match := _SCP_LIKE.match(text):
+        host, path = match.group(1).lower(), match.group(2)
+    else:
+        host, path = "", text
+    path = path.rstrip("/").removesuffix(".git").rstrip("/")
+    if host:
+        return f"{host}/{path.lstrip('/')}" if path.strip("/") else host
+    return path
+
+
+def same_repo(app_repo_url: str, event: PushEvent) -> bool:
+    """True when the app's repoURL names one of the event's URLs.
+
+    Compared without case: the hosted providers treat repository paths case-insensitively, and a
+    refresh too many costs only a refresh, while one too few waits for the next poll.
+    """
+    wanted = normalize_repo_url(app_repo_url).casefold()
+    return bool(wanted) and any(normalize_repo_url(u).casefold() == wanted for u in event.repo_urls)
+
+
+def revision_matches(
+    target_revision: str, event: PushEvent, resolved_head_branch: str | None = None
+) -> bool:
+    """True when the push touched the app's targetRevision.
+
+    A branch or tag matches by short name (``main``, ``refs/heads/main`` and, as in Argo CD,
+    ``refs/tags/main`` are the same). ``HEAD`` or empty means the default branch: taken from the
+    payload, else ``resolved_head_branch`` (the pushed repository's HEAD as the caller knows it);
+    when neither is known, any branch push matches. A tag push never moves ``HEAD``.
+    """
+    target = target_revision.strip()
+    if target in ("", "HEAD"):
+        branches = event.branches
+        head = event.default_branch or resolved_head_branch
+        if head:
+            return short_ref(head) in branches
+        return bool(branches)
+    return short_ref(target) in event.revisions
+
+
+def paths_match(annotation_value: str, app_source_path: str, changed_files: Sequence[str]) -> bool:
+    """True when a changed file lies under one of the annotation's paths (``;``-separated).
+
+    A path starting with ``/`` is rooted at the repository, any other is relative to the app's
+    source path (``.`` is the app's path, ``../shared`` its sibling). A path containing ``*``, ``?``
+    or ``[`` is a glob (Go ``filepath.Match``: ``*`` stays within one directory) that matches a
+    file or one of its parent directories. With no usable path, or no changed files listed (the
+    provider did not say), nothing can be ruled out and the answer is True.
+    """
+    patterns = [_resolve(p, app_source_path) for p in annotation_value.split(";") if p.strip()]
+    if not patterns or not changed_files:
+        return True
+    files = [posixpath.normpath(f.strip("/")) for f in changed_files if f.strip("/")]
+    for pattern in patterns:
+        if pattern in ("", "."):
+            return True
+        if any(ch in pattern for ch in "*?["):
+            regex = _glob_regex(pattern)
+            if any(regex.fullmatch(d) for f in files for d in _self_and_parents(f)):
+                return True
+        elif any(f == pattern or f.startswith(pattern + "/") for f in files):
+            return True
+    return False
+
+
+def _resolve(path: str, app_source_path: str) -> str:
+    path = path.strip()
+    if path.startswith("/"):
+        joined = path.lstrip("/")
+    else:
+        joined = posixpath.join(app_source_path.strip().strip("/"), path)
+    normal = posixpath.normpath(joined) if joined else "."
+    return "" if normal == "." else normal
+
+
+def _self_and_parents(path: str) -> Iterable[str]:
+    while path and path != ".":
+        yield path
+        path = posixpath.dirname(path)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a Go ``filepath.Match`` pattern (``*``, ``?``, ``[...]``/``[^...]``, ``\\``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif ch == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end]
+            negate = body.startswith("^")
+            body = body[1:] if negate else body
+            escaped = body.replace("\\", "\\\\").replace("[", "\\[")
+            out.append(f"[{'^/' if negate else ''}{escaped}]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out))
+
+
+def matches(
+    app_source_repo: str,
+    app_target_revision: str,
+    event: PushEvent,
+    resolved_head_branch: str | None = None,
+    *,
+    source_path: str = "",
+    generate_paths: str | None = None,
+) -> bool:
+    """True when one Application source must be refreshed for ``event``.
+
+    ``generate_paths`` is the value of ``argocd.argoproj.io/manifest-generate-paths`` (None when
+    the Application has no such annotation), relative paths resolve against ``source_path``.
+    """
+    if not same_repo(app_source_repo, event):
+        return False
+    if not revision_matches(app_target_revision, event, resolved_head_branch):
+        return False
+    return generate_paths is None or paths_match(generate_paths, source_path, event.changed_files)
+
+
+def application_matches(
+    app: Mapping[str, Any], event: PushEvent, *, resolved_head_branch: str | None = None
+) -> bool:
+    """True when any source of an Application (``spec.source`` or ``spec.sources``) matches."""
+    spec = app.get("spec") or {}
+    sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
+    annotations = (app.get("metadata") or {}).get("annotations") or {}
+    generate_paths = annotations.get(constants.ANNOTATION_MANIFEST_GENERATE_PATHS)
+    return any(
+        matches(
+            str(source.get("repoURL") or ""),
+            str(source.get("targetRevision") or ""),
+            event,
+            resolved_head_branch,
+            source_path=str(source.get("path") or ""),
+            generate_paths=generate_paths,
+        )
+        for source in sources
+        if isinstance(source, Mapping)
+    )
