@@ -1,0 +1,526 @@
+"""``tidegate cluster add|list|get|set|rm``: cluster Secrets in the management cluster.
+
+As ``argocd cluster add`` does, ``add`` installs a ``tidegate-manager`` service account with
+cluster-admin rights on the *target* cluster and stores its long-lived token (or, with
+``--use-existing-credentials``, the kubeconfig's own credentials) in a cluster Secret in the
+control namespace of the management cluster. Heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tidegate.cli import kubeopts, output
+from tidegate.model import constants
+
+if TYPE_CHECKING:
+    from tidegate.controller import clusters
+    from tidegate.kube import client as kube_client
+    from tidegate.kube import config as kube_config
+
+app = typer.Typer(
+    name="cluster",
+    help="Register, list, label and remove destination clusters.",
+    no_args_is_help=True,
+)
+
+LABEL_OPTION: Any = typer.Option([], "--label", help="Label k=v (repeatable).")
+ANNOTATION_OPTION: Any = typer.Option([], "--annotation", help="Annotation k=v (repeatable).")
+TOKEN_WAIT_SECONDS = 30.0
+PROBE_SECONDS = 3.0
+
+
+def parse_pairs(values: Sequence[str], *, what: str, allow_remove: bool) -> dict[str, str | None]:
+    """``k=v`` pairs (and ``k-`` removals when allowed); bad input is a usage error (exit 2)."""
+    out: dict[str, str | None] = {}
+    for raw in values:
+        if allow_remove and raw.endswith("-") and "=" not in raw:
+            out[raw[:-1]] = None
+            continue
+        key, sep, value = raw.partition("=")
+        if not sep or not key:
+            hint = "k=v or k-" if allow_remove else "k=v"
+            raise typer.BadParameter(f"{what} {raw!r} is not {hint}", param_hint=f"--{what}")
+        out[key] = value
+    return out
+
+
+async def _secrets(client: kube_client.KubeClient, namespace: str, secret_type: str) -> list[Any]:
+    res = await client.resource("", "Secret", "v1")
+    selector = f"{constants.LABEL_SECRET_TYPE}={secret_type}"
+    return (await client.list(res, namespace=namespace, label_selector=selector)).items
+
+
+async def _registry(
+    client: kube_client.KubeClient, namespace: str, mgmt: kube_config.ClusterConfig
+) -> tuple[clusters.ClusterRegistry, list[Any]]:
+    from tidegate.controller import clusters
+
+    secrets = await _secrets(client, namespace, constants.SECRET_TYPE_CLUSTER)
+    return clusters.ClusterRegistry(secrets, management=mgmt), secrets
+
+
+def _find(registry: clusters.ClusterRegistry, name_or_server: str) -> clusters.Cluster:
+    from tidegate.model import errors
+
+    by_name = registry.by_name(name_or_server)
+    if len(by_name) == 1:
+        return by_name[0]
+    found = registry.by_server(name_or_server)
+    if found is None:
+        raise errors.ConfigError(f"cluster '{name_or_server}' not found")
+    return found
+
+
+# -- add --------------------------------------------------------------------------------------
+
+
+async def install_manager(client: kube_client.KubeClient) -> tuple[str, str]:
+    """Install the cluster-manager objects on a target; (token, CA of the token) once the
+    token controller has filled the token Secret."""
+    from tidegate.controller import clusters
+    from tidegate.model import errors
+    from tidegate.model.keys import ResourceKey
+
+    for obj in clusters.manager_objects():
+        await client.apply(obj, force=True)
+    key = ResourceKey(
+        "", "Secret", constants.CLUSTER_MANAGER_NAMESPACE, constants.CLUSTER_MANAGER_TOKEN_SECRET
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TOKEN_WAIT_SECONDS
+    while True:
+        data = (await client.get(key)).get("data") or {}
+        if data.get("token"):
+            token = base64.b64decode(data["token"]).decode()
+            return token, str(data.get("ca.crt") or "")
+        if loop.time() > deadline:
+            raise errors.KubeError(
+                f"{key} on cluster {client.name}: no token after {TOKEN_WAIT_SECONDS:.0f}s"
+                " (is the token controller of kube-controller-manager running?)"
+            )
+        await asyncio.sleep(0.2)
+
+
+def _stored_credentials(target: kube_config.ClusterConfig) -> kube_config.ClusterConfig:
+    """The kubeconfig's own credentials, with a token file read into a bearer token."""
+    from tidegate.model import errors
+
+    if target.token_file and not target.bearer_token:
+        try:
+            token = Path(target.token_file).read_text().strip()
+        except OSError as exc:
+            raise errors.ConfigError(f"cannot read token file {target.token_file}: {exc}") from exc
+        return dataclasses.replace(target, bearer_token=token, token_file=None)
+    return target
+
+
+async def _add(
+    *,
+    context: str,
+    kubeconfig: str | None,
+    mgmt_context: str | None,
+    namespace: str,
+    name: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    managed_namespaces: Sequence[str],
+    project: str,
+    use_existing: bool,
+    in_cluster: bool,
+    upsert: bool,
+) -> str:
+    from tidegate.controller import clusters
+    from tidegate.kube import client as kube_client
+    from tidegate.kube import config as kube_config
+    from tidegate.model import errors
+
+    target = kubeopts.cluster_config(kubeconfig, context)
+    mgmt = kubeopts.cluster_config(kubeconfig, mgmt_context)
+    server = constants.IN_CLUSTER_SERVER if in_cluster else target.server
+    if use_existing:
+        stored = _stored_credentials(target)
+    else:
+        async with kube_client.client_for(target) as target_client:
+            token, token_ca = await install_manager(target_client)
+        ca = target.ca_data or (base64.b64encode(token_ca.encode()).decode() if token_ca else None)
+        stored = kube_config.ClusterConfig(
+            server=target.server,
+            ca_data=ca,
+            insecure=target.insecure,
+            server_name=target.server_name,
+            bearer_token=token,
+        )
+    stored = dataclasses.replace(stored, server=server, name=name)
+    async with kube_client.client_for(mgmt) as client:
+        registry, secrets = await _registry(client, namespace, mgmt)
+        existing = next(
+            (
+                s
+                for s, c in zip(secrets, _parsed(secrets, mgmt), strict=True)
+                if c.server.rstrip("/") == server.rstrip("/")
+            ),
+            None,
+        )
+        for other in registry.by_name(name):
+            if other.server.rstrip("/") != server.rstrip("/") and not other.local:
+                raise errors.ConfigError(
+                    f"a cluster named '{name}' already exists with server {other.server}"
+                    f" (Secret {other.secret_name}); choose another --name"
+                )
+        wanted = clusters.cluster_secret(
+            name=name,
+            server=server,
+            config=stored,
+            namespace=namespace,
+            labels=labels,
+            annotations=annotations,
+            namespaces=managed_namespaces,
+            project=project,
+            secret_name=existing["metadata"]["name"] if existing else None,
+        )
+        if existing is None:
+            await client.create(wanted)
+            return f"cluster '{name}' added ({server})"
+        if clusters.same_registration(existing, wanted):
+            return f"cluster '{name}' unchanged ({server})"
+        if not upsert:
+            raise errors.ConfigError(
+                f"cluster {server} is already registered (Secret "
+                f"{existing['metadata']['name']}) with different settings; use --upsert to"
+                " overwrite"
+            )
+        await client.replace(wanted)
+        return f"cluster '{name}' updated ({server})"
+
+
+def _parsed(secrets: Sequence[Any], mgmt: kube_config.ClusterConfig) -> list[clusters.Cluster]:
+    from tidegate.controller import clusters
+
+    return [clusters.cluster_from_secret(s, management=mgmt) for s in secrets]
+
+
+@app.command("add")
+def add(
+    context: str = typer.Argument(..., help="Kubeconfig context of the cluster to add."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    mgmt_context: str | None = typer.Option(
+        None, "--mgmt-context", help="Context of the management cluster (default: current)."
+    ),
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    name: str | None = typer.Option(None, "--name", help="Cluster name (default: CONTEXT)."),
+    label: list[str] = LABEL_OPTION,
+    annotation: list[str] = ANNOTATION_OPTION,
+    managed_namespace: list[str] = typer.Option(
+        [], "--managed-namespace", help="Restrict Tidegate to these namespaces (repeatable)."
+    ),
+    project: str = typer.Option("", "--project", help="AppProject the cluster belongs to."),
+    use_existing_credentials: bool = typer.Option(
+        False, "--use-existing-credentials", help="Store the kubeconfig's own credentials."
+    ),
+    in_cluster: bool = typer.Option(
+        False,
+        "--in-cluster",
+        help=f"Tidegate runs in this cluster: use {constants.IN_CLUSTER_SERVER}.",
+    ),
+    upsert: bool = typer.Option(False, "--upsert", help="Overwrite a different registration."),
+) -> None:
+    """Register the cluster of kubeconfig CONTEXT (service account token by default)."""
+    labels = parse_pairs(label, what="label", allow_remove=False)
+    annotations = parse_pairs(annotation, what="annotation", allow_remove=False)
+    message = kubeopts.run(
+        _add(
+            context=context,
+            kubeconfig=kubeconfig,
+            mgmt_context=mgmt_context,
+            namespace=namespace,
+            name=name or context,
+            labels={k: v for k, v in labels.items() if v is not None},
+            annotations={k: v for k, v in annotations.items() if v is not None},
+            managed_namespaces=managed_namespace,
+            project=project,
+            use_existing=use_existing_credentials,
+            in_cluster=in_cluster,
+            upsert=upsert,
+        )
+    )
+    typer.echo(message)
+
+
+# -- list / get -------------------------------------------------------------------------------
+
+
+async def _probe(cluster: clusters.Cluster) -> dict[str, Any]:
+    """Connection state of one cluster from its ``/version`` (short timeout)."""
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+
+    if cluster.config is None:
+        return {"connectionState": "Failed", "message": cluster.error}
+    config = dataclasses.replace(cluster.config, timeout=PROBE_SECONDS)
+    try:
+        async with kube_client.client_for(config) as client:
+            body = (await client.request("GET", "/version", what="get /version")).body
+    except errors.TidegateError as exc:
+        return {"connectionState": "Failed", "message": str(exc).splitlines()[0]}
+    return {"connectionState": "Successful", "message": "", "serverVersion": _version(body)}
+
+
+def _version(body: Mapping[str, Any]) -> str:
+    major, minor = str(body.get("major") or ""), str(body.get("minor") or "").rstrip("+")
+    return f"{major}.{minor}" if major and minor else str(body.get("gitVersion") or "")
+
+
+def _published_states(configmap: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The controller's per-cluster state (``tidegate-cluster-status``), by cluster name."""
+    states: dict[str, dict[str, Any]] = {}
+    for name, raw in ((configmap or {}).get("data") or {}).items():
+        try:
+            doc = json.loads(raw)
+        except (json.JSONDecodeError, TypeError):
+            continue
+        if isinstance(doc, dict):
+            states[str(name)] = doc
+    return states
+
+
+async def _app_counts(
+    client: kube_client.KubeClient, namespace: str, registry: clusters.ClusterRegistry
+) -> dict[str, int] | None:
+    """Applications per destination cluster name; None when the CRD is not installed."""
+    from tidegate.model import errors
+
+    try:
+        res = await client.resource(constants.GROUP, constants.KIND_APPLICATION)
+        apps = (await client.list(res, namespace=namespace)).items
+    except (errors.UnknownKindError, errors.KubeNotFoundError):
+        return None
+    counts: dict[str, int] = {}
+    for item in apps:
+        dest = (item.get("spec") or {}).get("destination") or {}
+        try:
+            cluster = registry.resolve(dest.get("server"), dest.get("name"))
+        except errors.SpecError:
+            continue
+        counts[cluster.name] = counts.get(cluster.name, 0) + 1
+    return counts
+
+
+async def _cluster_infos(
+    kubeconfig: str | None, context: str | None, namespace: str
+) -> list[dict[str, Any]]:
+    from tidegate.controller import clusters
+    from tidegate.kube import client as kube_client
+    from tidegate.model.keys import ResourceKey
+
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        registry, _ = await _registry(client, namespace, mgmt)
+        status_key = ResourceKey("", "ConfigMap", namespace, constants.CLUSTER_STATUS_CONFIGMAP)
+        published = _published_states(await client.get_or_none(status_key, version="v1"))
+        counts = await _app_counts(client, namespace, registry)
+    found = registry.clusters()
+    missing = [c for c in found if c.name not in published]
+    probed = await asyncio.gather(*(_probe(c) for c in missing))
+    states = {**published, **{c.name: s for c, s in zip(missing, probed, strict=True)}}
+    infos = []
+    for c in found:
+        state = states[c.name]
+        apps = state.get("apps", counts.get(c.name, 0) if counts is not None else None)
+        infos.append(
+            {
+                "name": c.name,
+                "server": c.server,
+                "labels": dict(c.labels),
+                "annotations": dict(c.annotations),
+                "namespaces": list(c.namespaces),
+                "clusterResources": c.cluster_resources,
+                "project": c.project,
+                "shard": c.shard,
+                "secretName": c.secret_name or None,
+                "connectionState": {
+                    "status": state.get("connectionState", "Unknown"),
+                    "message": c.error or state.get("message") or "",
+                },
+                "serverVersion": state.get("serverVersion") or "",
+                "applicationsCount": apps,
+                "cachedObjects": state.get("cachedObjects"),
+                "lastUpdated": state.get("lastUpdated"),
+                "config": clusters.masked_config(c.config),
+            }
+        )
+    return infos
+
+
+@app.command("list")
+def list_(
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    fmt: output.Format = output.OUTPUT_OPTION,
+) -> None:
+    """List clusters with their connection state and application counts."""
+    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace))
+    if fmt in (output.Format.json, output.Format.yaml):
+        output.dump(infos, fmt)
+    else:
+        headers = ["server", "name", "version", "status", "message", "apps", "cached"]
+        if fmt is output.Format.wide:
+            headers += ["project", "namespaces", "labels"]
+        rows = []
+        for info in infos:
+            row = [
+                info["server"],
+                info["name"],
+                info["serverVersion"],
+                info["connectionState"]["status"],
+                info["connectionState"]["message"],
+                info["applicationsCount"],
+                info["cachedObjects"],
+            ]
+            if fmt is output.Format.wide:
+                shown = {
+                    k: v for k, v in info["labels"].items() if k != constants.LABEL_SECRET_TYPE
+                }
+                labels = ",".join(f"{k}={v}" for k, v in shown.items())
+                row += [info["project"], ",".join(info["namespaces"]) or "(all)", labels]
+            rows.append(row)
+        output.table(headers, rows)
+
+
+@app.command("get")
+def get(
+    cluster: str = typer.Argument(..., help="Cluster name or server URL."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    fmt: output.Format = typer.Option(output.Format.yaml, "--output", "-o", help="Output format."),
+) -> None:
+    """Show one cluster (credentials masked)."""
+    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace))
+    match = [i for i in infos if i["name"] == cluster] or [
+        i for i in infos if i["server"].rstrip("/") == cluster.rstrip("/")
+    ]
+    if not match:
+        raise output.fail(f"cluster '{cluster}' not found")
+    info = match[0]
+    if fmt in (output.Format.table, output.Format.wide):
+        output.table(["field", "value"], [[k, json.dumps(v)] for k, v in info.items()])
+    else:
+        output.dump(info, fmt)
+
+
+# -- set / rm ---------------------------------------------------------------------------------
+
+
+async def _set(
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str,
+    cluster: str,
+    labels: Mapping[str, str | None],
+    annotations: Mapping[str, str | None],
+    project: str | None,
+) -> str:
+    from tidegate.controller import clusters
+    from tidegate.kube import client as kube_client
+    from tidegate.kube import config as kube_config
+    from tidegate.model import errors
+    from tidegate.model.keys import ResourceKey
+
+    if constants.LABEL_SECRET_TYPE in labels:
+        raise errors.ConfigError(f"label {constants.LABEL_SECRET_TYPE} cannot be changed")
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        registry, _ = await _registry(client, namespace, mgmt)
+        found = _find(registry, cluster)
+        if found.local:  # give the implicit in-cluster entry a Secret of its own, as Argo CD does
+            secret = clusters.cluster_secret(
+                name=found.name,
+                server=found.server,
+                config=kube_config.ClusterConfig(server=found.server),
+                namespace=namespace,
+                labels={k: v for k, v in labels.items() if v is not None},
+                annotations={k: v for k, v in annotations.items() if v is not None},
+                project=project or "",
+            )
+            await client.create(secret)
+            return f"cluster '{found.name}' updated (Secret {secret['metadata']['name']} created)"
+        patch: dict[str, Any] = {"metadata": {"labels": dict(labels)}}
+        if annotations:
+            patch["metadata"]["annotations"] = dict(annotations)
+        if project is not None:
+            patch["data"] = {"project": base64.b64encode(project.encode()).decode() or None}
+        key = ResourceKey("", "Secret", namespace, found.secret_name)
+        await client.patch(key, patch, version="v1")
+        return f"cluster '{found.name}' updated"
+
+
+@app.command("set")
+def set_(
+    cluster: str = typer.Argument(..., help="Cluster name or server URL."),
+    label: list[str] = typer.Option([], "--label", help="Set k=v or remove k- (repeatable)."),
+    annotation: list[str] = typer.Option(
+        [], "--annotation", help="Set k=v or remove k- (repeatable)."
+    ),
+    project: str | None = typer.Option(None, "--project", help="AppProject ('' to clear)."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Change a cluster's labels, annotations or project."""
+    labels = parse_pairs(label, what="label", allow_remove=True)
+    annotations = parse_pairs(annotation, what="annotation", allow_remove=True)
+    if not labels and not annotations and project is None:
+        raise typer.BadParameter("nothing to change: give --label, --annotation or --project")
+    message = kubeopts.run(
+        _set(
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+            cluster=cluster,
+            labels=labels,
+            annotations=annotations,
+            project=project,
+        )
+    )
+    typer.echo(message)
+
+
+async def _rm(kubeconfig: str | None, context: str | None, namespace: str, cluster: str) -> str:
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.model.keys import ResourceKey
+
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        registry, _ = await _registry(client, namespace, mgmt)
+        found = _find(registry, cluster)
+        if found.local:
+            raise errors.ConfigError(
+                f"cluster '{found.name}' ({found.server}) is the management cluster itself;"
+                " it cannot be removed"
+            )
+        key = ResourceKey("", "Secret", namespace, found.secret_name)
+        await client.delete(key, version="v1")
+        return f"cluster '{found.name}' removed ({found.server})"
+
+
+@app.command("rm")
+def rm(
+    cluster: str = typer.Argument(..., help="Cluster name or server URL."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Remove a cluster's Secret (the management cluster cannot be removed)."""
+    typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, cluster)))
