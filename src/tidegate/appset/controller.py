@@ -24,7 +24,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
@@ -318,3 +318,26 @@ class AppSetController:
                     self.enqueue(other)  # their conflicts with this set changed
         if result.requeue_after is not None:
             self.enqueue(name, after=result.requeue_after)
+
+
+class _ApplicationController(Protocol):
+    """What :func:`from_application_controller` reads from ``tidegate.controller``'s engine."""
+
+    mgmt: kube_client.KubeClient
+    namespace: str
+    repos: RepoCache
+
+
+def from_application_controller(
+    ctrl: _ApplicationController, *, settings: Settings | None = None
+) -> AppSetController:
+    """An ApplicationSet controller sharing the Application controller's management client and
+    repository cache (one fetch per repository serves both).
+
+    The cluster list comes from this controller's own watch on cluster Secrets rather than the
+    engine's registry: the event that triggers a reconcile and the cluster list it reads are
+    then the same, so a label change can never be read before the registry has seen it.
+    """
+    return AppSetController(
+        kube=ctrl.mgmt, namespace=ctrl.namespace, repo_cache=ctrl.repos, settings=settings
+    )
