@@ -1,0 +1,368 @@
+"""``tidegate repo add|list|rm`` and ``tidegate repo creds list``: repository Secrets.
+
+``add`` proves access with a real ``git ls-remote`` before it stores anything; credentials
+travel to git through the environment and never appear in output or errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from tidegate.cli import kubeopts, output
+from tidegate.model import constants
+
+if TYPE_CHECKING:
+    from tidegate.controller import repos
+    from tidegate.kube import client as kube_client
+    from tidegate.sources import credentials as creds_mod
+
+app = typer.Typer(
+    name="repo", help="Register, list and remove Git repositories.", no_args_is_help=True
+)
+creds_app = typer.Typer(
+    name="creds", help="Repository credential templates (read-only).", no_args_is_help=True
+)
+app.add_typer(creds_app)
+
+TEST_SECONDS = 30.0
+TEST_CONCURRENCY = 8
+
+
+def _read(path: Path | None, what: str) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint=what) from None
+
+
+async def _trust(client: kube_client.KubeClient, namespace: str) -> tuple[dict[str, str], str]:
+    """Trusted TLS certificates (by host name) and SSH known hosts from Argo CD's ConfigMaps."""
+    from tidegate.model.keys import ResourceKey
+
+    def key(name: str) -> ResourceKey:
+        return ResourceKey("", "ConfigMap", namespace, name)
+
+    certs = await client.get_or_none(key(constants.CONFIGMAP_TLS_CERTS), version="v1")
+    hosts = await client.get_or_none(key(constants.CONFIGMAP_SSH_KNOWN_HOSTS), version="v1")
+    tls = {str(k): str(v) for k, v in ((certs or {}).get("data") or {}).items()}
+    return tls, str(((hosts or {}).get("data") or {}).get("ssh_known_hosts") or "")
+
+
+async def _secrets(client: kube_client.KubeClient, namespace: str) -> list[dict[str, Any]]:
+    """Repository and repo-creds Secrets of the control namespace."""
+    res = await client.resource("", "Secret", "v1")
+    kinds = f"{constants.SECRET_TYPE_REPOSITORY},{constants.SECRET_TYPE_REPO_CREDS}"
+    selector = f"{constants.LABEL_SECRET_TYPE} in ({kinds})"
+    return (await client.list(res, namespace=namespace, label_selector=selector)).items
+
+
+def _credentials(
+    url: str,
+    secrets: Sequence[Mapping[str, Any]],
+    *,
+    project: str,
+    trust: tuple[dict[str, str], str],
+) -> creds_mod.RepoCredentials | None:
+    from tidegate.sources import credentials as creds_mod
+
+    return creds_mod.credentials_for(
+        url, secrets, project=project or None, tls_certs=trust[0], known_hosts=trust[1]
+    )
+
+
+async def _add(
+    spec: repos.RepoSpec,
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str,
+    upsert: bool,
+    skip_test: bool,
+) -> str:
+    from tidegate.controller import repos
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.sources import urls
+
+    shown = urls.display(spec.url)
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        secrets = await _secrets(client, namespace)
+        existing = repos.find(secrets, spec.url)
+        wanted = repos.repository_secret(
+            spec,
+            namespace=namespace,
+            secret_name=existing["metadata"]["name"] if existing else None,
+        )
+        if existing is not None and not upsert and not repos.same_registration(existing, wanted):
+            raise errors.ConfigError(
+                f"repository {shown} is already registered (Secret "
+                f"{existing['metadata']['name']}) with different settings; use --upsert to"
+                " overwrite"
+            )
+        note = ""
+        if skip_test:
+            note = " (access not tested)"
+        elif spec.type != "git":
+            note = f" (access not tested: type {spec.type})"
+        else:
+            others = [s for s in secrets if s is not existing]
+            trust = await _trust(client, namespace)
+            creds = _credentials(spec.url, [wanted, *others], project=spec.project, trust=trust)
+            with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as state:
+                await repos.check_access(
+                    spec.url, creds, state_dir=Path(state), git_timeout=TEST_SECONDS
+                )
+        if existing is None:
+            await client.create(wanted)
+            return f"repository {shown} added{note}"
+        if repos.same_registration(existing, wanted):
+            return f"repository {shown} unchanged{note}"
+        await client.replace(wanted)
+        return f"repository {shown} updated{note}"
+
+
+@app.command("add")
+def add(
+    url: str = typer.Argument(..., help="Repository URL (https://, ssh://, git@host:path)."),
+    username: str = typer.Option("", "--username", help="User name (HTTP basic auth)."),
+    password: str = typer.Option("", "--password", help="Password or access token."),
+    ssh_private_key_path: Path | None = typer.Option(
+        None, "--ssh-private-key-path", help="File with the SSH private key."
+    ),
+    insecure_skip_server_verification: bool = typer.Option(
+        False,
+        "--insecure-skip-server-verification",
+        help="Do not verify the server's TLS certificate (or SSH host key).",
+    ),
+    insecure_ignore_host_key: bool = typer.Option(
+        False, "--insecure-ignore-host-key", help="Do not verify the SSH host key."
+    ),
+    tls_client_cert_path: Path | None = typer.Option(
+        None, "--tls-client-cert-path", help="File with a TLS client certificate (PEM)."
+    ),
+    tls_client_cert_key_path: Path | None = typer.Option(
+        None, "--tls-client-cert-key-path", help="File with the TLS client key (PEM)."
+    ),
+    name: str = typer.Option("", "--name", help="Display name."),
+    project: str = typer.Option("", "--project", help="Restrict the repository to a project."),
+    repo_type: str = typer.Option("git", "--type", help="Repository type: git or helm."),
+    enable_lfs: bool = typer.Option(False, "--enable-lfs", help="Fetch Git LFS objects."),
+    force_http_basic_auth: bool = typer.Option(
+        False, "--force-http-basic-auth", help="Send basic auth without a 401 challenge."
+    ),
+    upsert: bool = typer.Option(False, "--upsert", help="Overwrite a different registration."),
+    skip_test: bool = typer.Option(False, "--skip-test", help="Store without testing access."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Register a repository after testing access with git ls-remote."""
+    from tidegate.controller import repos
+    from tidegate.model import errors
+
+    try:
+        spec = repos.RepoSpec.parse(
+            url,
+            type=repo_type,
+            name=name,
+            project=project,
+            username=username,
+            password=password,
+            ssh_private_key=_read(ssh_private_key_path, "--ssh-private-key-path"),
+            tls_client_cert=_read(tls_client_cert_path, "--tls-client-cert-path"),
+            tls_client_key=_read(tls_client_cert_key_path, "--tls-client-cert-key-path"),
+            insecure=insecure_skip_server_verification,
+            insecure_ignore_host_key=insecure_ignore_host_key,
+            enable_lfs=enable_lfs,
+            force_basic_auth=force_http_basic_auth,
+        )
+    except errors.ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    message = kubeopts.run(
+        _add(
+            spec,
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+            upsert=upsert,
+            skip_test=skip_test,
+        )
+    )
+    typer.echo(message)
+
+
+async def _status(
+    repo: repos.Repository,
+    secrets: Sequence[Mapping[str, Any]],
+    trust: tuple[dict[str, str], str],
+    limit: asyncio.Semaphore,
+    state_dir: Path,
+) -> tuple[str, str]:
+    from tidegate.controller import repos
+    from tidegate.model import errors
+
+    if repo.error:
+        return "Failed", repo.error
+    if repo.type != "git":
+        return "Unknown", f"type {repo.type} is not tested"
+    creds = _credentials(repo.url, secrets, project=repo.project, trust=trust)
+    async with limit:
+        try:
+            await repos.check_access(repo.url, creds, state_dir=state_dir, git_timeout=TEST_SECONDS)
+        except errors.TidegateError as exc:
+            return "Failed", str(exc)
+    return "Successful", ""
+
+
+async def _list(
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str,
+    *,
+    secret_type: str,
+    refresh: bool,
+) -> list[dict[str, Any]]:
+    from tidegate.controller import repos
+    from tidegate.kube import client as kube_client
+
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        secrets = await _secrets(client, namespace)
+        trust = await _trust(client, namespace) if refresh else ({}, "")
+    found = repos.repositories(secrets, secret_type=secret_type)
+    if refresh and secret_type == constants.SECRET_TYPE_REPOSITORY:
+        limit = asyncio.Semaphore(TEST_CONCURRENCY)
+        with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as state:
+            states = await asyncio.gather(
+                *(_status(r, secrets, trust, limit, Path(state)) for r in found)
+            )
+    else:
+        states = [("Failed", r.error) if r.error else ("Unknown", "") for r in found]
+    return [
+        {
+            "repo": r.url,
+            "type": r.type,
+            "name": r.name,
+            "project": r.project,
+            "username": r.username,
+            "credentials": list(r.credentials),
+            "insecure": r.insecure,
+            "enableLfs": r.enable_lfs,
+            "forceHttpBasicAuth": r.force_basic_auth,
+            "secretName": r.secret_name,
+            "connectionState": {"status": status, "message": message},
+        }
+        for r, (status, message) in zip(found, states, strict=True)
+    ]
+
+
+def _print(infos: list[dict[str, Any]], fmt: output.Format, *, with_status: bool) -> None:
+    if fmt in (output.Format.json, output.Format.yaml):
+        output.dump(infos, fmt)
+        return
+    headers = ["repo", "type", "name", "project"] + (["status"] if with_status else [])
+    wide = fmt is output.Format.wide
+    if wide:
+        headers += ["insecure", "creds", "user", "secret"] + (["message"] if with_status else [])
+    rows = []
+    for i in infos:
+        row = [i["repo"], i["type"], i["name"], i["project"]]
+        row += [i["connectionState"]["status"]] if with_status else []
+        if wide:
+            row += [str(i["insecure"]).lower(), ",".join(i["credentials"]) or "-"]
+            row += [i["username"], i["secretName"]]
+            row += [i["connectionState"]["message"]] if with_status else []
+        rows.append(row)
+    output.table(headers, rows)
+
+
+@app.command("list")
+def list_(
+    refresh: bool = typer.Option(
+        True, "--refresh/--no-refresh", help="Test each repository's access (git ls-remote)."
+    ),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    fmt: output.Format = output.OUTPUT_OPTION,
+) -> None:
+    """List repositories and their connection status (credentials never shown)."""
+    infos = kubeopts.run(
+        _list(
+            kubeconfig,
+            context,
+            namespace,
+            secret_type=constants.SECRET_TYPE_REPOSITORY,
+            refresh=refresh,
+        )
+    )
+    _print(infos, fmt, with_status=True)
+
+
+async def _rm(kubeconfig: str | None, context: str | None, namespace: str, url: str) -> str:
+    from tidegate.controller import repos
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.model.keys import ResourceKey
+    from tidegate.sources import urls
+
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        existing = repos.find(await _secrets(client, namespace), url)
+        if existing is None:
+            raise errors.ConfigError(f"repository {urls.display(url)} is not registered")
+        key = ResourceKey("", "Secret", namespace, existing["metadata"]["name"])
+        await client.delete(key, version="v1")
+    return f"repository {urls.display(url)} removed"
+
+
+@app.command("rm")
+def rm(
+    url: str = typer.Argument(..., help="Repository URL."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Remove a repository's Secret."""
+    typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url)))
+
+
+@creds_app.command("list")
+def creds_list(
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    fmt: output.Format = output.OUTPUT_OPTION,
+) -> None:
+    """List credential templates (``repo-creds`` Secrets: URL prefixes)."""
+    infos = kubeopts.run(
+        _list(
+            kubeconfig,
+            context,
+            namespace,
+            secret_type=constants.SECRET_TYPE_REPO_CREDS,
+            refresh=False,
+        )
+    )
+    for info in infos:
+        info.pop("connectionState")
+        info["url"] = info.pop("repo")
+    if fmt in (output.Format.json, output.Format.yaml):
+        output.dump(infos, fmt)
+        return
+    output.table(
+        ["url pattern", "type", "creds", "project", "secret"],
+        [
+            [i["url"], i["type"], ",".join(i["credentials"]) or "-", i["project"], i["secretName"]]
+            for i in infos
+        ],
+    )
