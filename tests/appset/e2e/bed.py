@@ -79,7 +79,6 @@ async def eventually(
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``within`` seconds."""
     deadline = time.monotonic() + within
-    last: Any = None
     while True:
         last = await probe()
         if last:

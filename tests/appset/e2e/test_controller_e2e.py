@@ -7,6 +7,7 @@ objects, and simulate the Application controller's status writes where RollingSy
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ SEED = Path(__file__).parents[2] / "model" / "testdata" / "valid" / "application
 
 
 def seed_set(repo_url: str) -> dict[str, Any]:
-    manifest = yaml.safe_load(SEED.read_text())
+    manifest: dict[str, Any] = yaml.safe_load(SEED.read_text())
     manifest["spec"]["template"]["spec"]["source"]["repoURL"] = repo_url
     return manifest
 
@@ -251,7 +252,7 @@ async def test_two_sets_generating_one_name_conflict(env: bed.Env) -> None:
     await env.apply_set(list_set("second", "two"))
     await bed.eventually(lambda: _names_equal(env, {"shared", "first", "second"}))
     for name in ("first", "second"):
-        error = await bed.eventually(lambda n=name: _status_true(env, n, "ErrorOccurred"))
+        error = await bed.eventually(functools.partial(_status_true, env, name, "ErrorOccurred"))
         assert "'shared'" in error["message"], error
     shared = (await env.apps())["shared"]
     assert shared["metadata"]["ownerReferences"][0]["name"] == "first"
