@@ -14,6 +14,7 @@ import base64
 import binascii
 import dataclasses
 import enum
+import functools
 import hashlib
 import hmac
 import json
@@ -60,6 +61,11 @@ class PushEvent:
     refs: tuple[str, ...] = ()
     default_branch: str = ""  # "" when the payload does not say
     delivery: str = ""  # the provider's delivery id, for logs
+
+    @functools.cached_property
+    def repo_keys(self) -> frozenset[str]:
+        """The repo URLs normalised and case-folded, computed once for matching many apps."""
+        return frozenset(normalize_repo_url(url).casefold() for url in self.repo_urls)
 
     @property
     def revisions(self) -> tuple[str, ...]:

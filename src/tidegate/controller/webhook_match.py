@@ -76,7 +76,7 @@ def same_repo(app_repo_url: str, event: PushEvent) -> bool:
     refresh too many costs only a refresh, while one too few waits for the next poll.
     """
     wanted = normalize_repo_url(app_repo_url).casefold()
-    return bool(wanted) and any(normalize_repo_url(u).casefold() == wanted for u in event.repo_urls)
+    return bool(wanted) and wanted in event.repo_keys
 
 
 def revision_matches(
