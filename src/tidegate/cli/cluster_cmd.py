@@ -8,7 +8,6 @@ control namespace of the management cluster. Heavy imports stay inside the comma
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
@@ -86,6 +85,8 @@ def _find(registry: clusters.ClusterRegistry, name_or_server: str) -> clusters.C
 async def install_manager(client: kube_client.KubeClient) -> tuple[str, str]:
     """Install the cluster-manager objects on a target; (token, CA of the token) once the
     token controller has filled the token Secret."""
+    import asyncio
+
     from tidegate.controller import clusters
     from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
@@ -317,6 +318,8 @@ async def _app_counts(
 async def _cluster_infos(
     kubeconfig: str | None, context: str | None, namespace: str
 ) -> list[dict[str, Any]]:
+    import asyncio
+
     from tidegate.controller import clusters
     from tidegate.kube import client as kube_client
     from tidegate.model.keys import ResourceKey

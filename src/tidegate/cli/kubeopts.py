@@ -7,7 +7,6 @@ else ``argocd``. Kept light: imported when the CLI starts.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Coroutine
 from pathlib import Path
@@ -65,6 +64,8 @@ def cluster_config(kubeconfig: str | None, context: str | None) -> kube_config.C
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine; a Tidegate error ends the command with exit code 1."""
+    import asyncio
+
     from tidegate.cli import output
     from tidegate.model import errors
 

@@ -6,7 +6,6 @@ travel to git through the environment and never appear in output or errors.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ from tidegate.cli import kubeopts, output
 from tidegate.model import constants
 
 if TYPE_CHECKING:
+    import asyncio
+
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
     from tidegate.sources import credentials as creds_mod
@@ -231,6 +232,8 @@ async def _list(
     secret_type: str,
     refresh: bool,
 ) -> list[dict[str, Any]]:
+    import asyncio
+
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
 
