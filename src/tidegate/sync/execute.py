@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import stages
-from tidegate.model import errors
+from tidegate.model import errors, keys
 from tidegate.sync import prepare, record, step, tasks, verbs
 
 log = logging.getLogger(__name__)
@@ -156,9 +156,9 @@ async def _apply(
     dry_run: bool,
 ) -> record.ResourceResult:
     assert task.target is not None, f"{task.key}: an apply task without a target"
-    obj = prepare.with_tracking(
-        task.target, app_name=params.app_name, method=params.tracking_method
-    )
+    obj = task.target
+    if not _created_namespace(task, params):
+        obj = prepare.with_tracking(obj, app_name=params.app_name, method=params.tracking_method)
     opts = task.sync_options
     validate = opts.enabled("validate")
     force = (options.force or opts.enabled("force")) and not dry_run
@@ -191,6 +191,18 @@ async def _apply(
     if dry_run:
         message += " (dry run)"
     return record.executed(task, ok=True, message=message, dry_run=dry_run)
+
+
+def _created_namespace(task: tasks.SyncTask, params: tasks.SyncParams) -> bool:
+    """The destination namespace planned by ``CreateNamespace=true`` is not part of the app
+    (as in Argo CD): it gets no tracking metadata, so it is never pruned. A Namespace from Git
+    already carries tracking (rendering stamps it)."""
+    return (
+        task.key == keys.ResourceKey("", "Namespace", "", params.destination_namespace)
+        and params.app_options.enabled("create_namespace")
+        and task.target is not None
+        and not prepare.has_tracking(task.target)
+    )
 
 
 async def _create_hook(

@@ -116,6 +116,14 @@ def is_tracked_by(obj: Obj, *, app_name: str, method: str) -> bool:
     )
 
 
+def has_tracking(obj: Obj) -> bool:
+    """Whether ``obj`` carries any tracking label or annotation."""
+    meta = obj.get("metadata") or {}
+    return constants.LABEL_INSTANCE in (meta.get("labels") or {}) or (
+        constants.ANNOTATION_TRACKING_ID in (meta.get("annotations") or {})
+    )
+
+
 def _label(app_name: str) -> str:
     return app_name[: constants.LABEL_VALUE_MAX_LENGTH].rstrip("-_.")
 

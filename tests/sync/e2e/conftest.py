@@ -196,14 +196,18 @@ class Run:
         )
 
     def live_source(
-        self, targets: Sequence[Mapping[str, Any]], *, kinds: Sequence[tuple[str, str]] = ()
+        self,
+        targets: Sequence[Mapping[str, Any]],
+        *,
+        kinds: Sequence[tuple[str, str]] = (),
+        namespace: str = "",
     ) -> operation.ClusterLiveSource:
         return operation.ClusterLiveSource(
             client=self.client,
             app_name=self.app,
             targets=targets,
             kinds=[*kinds, ("", "ConfigMap")],
-            namespaces=[self.namespace],
+            namespaces=[namespace or self.namespace],
             poll_interval=0.1,
         )
 
@@ -223,7 +227,7 @@ class Run:
         param_names = {"sync_options", "prune", "dry_run", "allow_empty", "namespace"}
         params = self.params(**{k: v for k, v in kw.items() if k in param_names})
         extra = {k: v for k, v in kw.items() if k not in param_names}
-        source = self.live_source(targets, kinds=kinds)
+        source = self.live_source(targets, kinds=kinds, namespace=params.destination_namespace)
         extra.setdefault("persist", self.persist)
         return await asyncio.wait_for(
             operation.run_operation(
