@@ -22,6 +22,10 @@ from tidegate.testenv import handle
 from . import bed
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requeue(seconds): periodic requeue of the controller")
+
+
 @pytest.fixture(scope="session")
 async def mgmt(testbed_handle: handle.TestBed) -> AsyncIterator[kube_client.KubeClient]:
     cfg = kube_config.from_kubeconfig(testbed_handle.clusters["mgmt"].kubeconfig)
@@ -31,11 +35,13 @@ async def mgmt(testbed_handle: handle.TestBed) -> AsyncIterator[kube_client.Kube
 
 @pytest.fixture
 async def env(
+    request: pytest.FixtureRequest,
     mgmt: kube_client.KubeClient,
     testbed_handle: handle.TestBed,
     git_remote: handle.GitRemote,
     tmp_path: Path,
 ) -> AsyncIterator[bed.Env]:
+    marker = request.node.get_closest_marker("requeue")
     namespace = f"appset-{secrets.token_hex(4)}"
     results = await stages.apply_staged(mgmt, crds.install_manifests(namespace))
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
@@ -50,7 +56,11 @@ async def env(
         kube=mgmt,
         namespace=namespace,
         repo_cache=RepoCache(tmp_path / "repos", timeout=60),
-        settings=appset_controller.Settings(in_cluster_enabled=False),
+        settings=appset_controller.Settings(
+            in_cluster_enabled=False,
+            # @pytest.mark.requeue(seconds): a short periodic requeue for the test.
+            requeue_seconds=float(marker.args[0]) if marker else 180.0,
+        ),
     )
     task = asyncio.create_task(controller.run())
     async with asyncio.timeout(30):

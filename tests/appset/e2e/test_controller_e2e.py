@@ -165,6 +165,39 @@ async def test_git_directories_new_directory_after_refresh(
     await bed.eventually(lambda: _names_equal(env, {"alpha", "gamma"}), within=15)
 
 
+@pytest.mark.requeue(1.0)
+async def test_git_directories_new_directory_after_periodic_requeue(
+    env: bed.Env, git_remote: handle.GitRemote, tmp_path: Path
+) -> None:
+    repo = apps_repo(git_remote, tmp_path, ["alpha"])
+    manifest = {
+        "apiVersion": constants.API_VERSION,
+        "kind": "ApplicationSet",
+        "metadata": {"name": "polled"},
+        "spec": {
+            "goTemplate": True,
+            "generators": [
+                {"git": {"repoURL": repo.http_url, "directories": [{"path": "apps/*"}]}}
+            ],
+            "template": {
+                "metadata": {"name": "polled-{{.path.basename}}"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": repo.http_url, "path": "{{.path.path}}"},
+                    "destination": {"server": constants.IN_CLUSTER_SERVER, "namespace": "x"},
+                },
+            },
+        },
+    }
+    await env.apply_set(manifest)
+    await bed.eventually(lambda: _names_equal(env, {"polled-alpha"}))
+    work = git_remote.working_copy(repo, tmp_path / "work")
+    work.commit({"apps/beta/cm.yaml": "kind: ConfigMap\n"}, "add beta")
+    started = time.monotonic()
+    await bed.eventually(lambda: _names_equal(env, {"polled-alpha", "polled-beta"}), within=20)
+    print(f"\npush -> polled-beta by periodic requeue in {time.monotonic() - started:.2f} s")
+
+
 async def test_matrix_git_directories_by_clusters(
     env: bed.Env, git_remote: handle.GitRemote, tmp_path: Path
 ) -> None:
