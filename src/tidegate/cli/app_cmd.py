@@ -1,0 +1,355 @@
+"""``tidegate app``: argocd-compatible verbs over the Applications of the management cluster.
+
+The management cluster is the one named by ``--kubeconfig``/``--context`` (as kubectl reads
+them); the control namespace is ``-n``, else ``TIDEGATE_NAMESPACE``, else ``argocd``. Read
+verbs are here; ``create``/``set`` live in :mod:`app_edit`, operations (``sync``, ``rollback``,
+``wait``, ``terminate-op``) in :mod:`app_ops`. Exit codes everywhere: 0 ok, 1 failure or out
+of sync, 2 usage error. Only typer is imported at start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tidegate.cli import app_common, app_edit, app_ops, kubeopts, output
+
+if TYPE_CHECKING:
+    from tidegate.cli import app_access
+
+app = typer.Typer(
+    name="app",
+    help="Create, inspect, diff, sync and delete Applications (as 'argocd app' does).",
+    no_args_is_help=True,
+)
+
+app.command("create")(app_edit.create)
+app.command("set")(app_edit.set_)
+app.command("sync")(app_ops.sync)
+app.command("rollback")(app_ops.rollback)
+app.command("wait")(app_ops.wait)
+app.command("terminate-op")(app_ops.terminate_op)
+
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Git cache directory (default: the user cache)."),
+]
+Revision = Annotated[
+    str | None, typer.Option("--revision", help="Compare with this revision instead.")
+]
+HardRefresh = Annotated[
+    bool, typer.Option("--hard-refresh", help="Fetch the repository even if recently fetched.")
+]
+
+
+class Source(enum.StrEnum):
+    git = "git"
+    live = "live"
+
+
+@app.command("get")
+def get(
+    name: str = app_common.NAME_ARGUMENT,
+    fmt: output.Format = output.OUTPUT_OPTION,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Refresh first, and wait.")] = False,
+    hard_refresh: Annotated[
+        bool, typer.Option("--hard-refresh", help="Refresh and re-fetch Git first, and wait.")
+    ] = False,
+    show_operation: Annotated[
+        bool, typer.Option("--show-operation", help="Show the last operation.")
+    ] = False,
+    timeout: Annotated[
+        int, typer.Option("--timeout", min=1, help="Seconds to wait for a refresh.")
+    ] = 60,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Show an application: summary, conditions and resources (or -o yaml|json)."""
+    from tidegate.cli import appspec
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        from tidegate.cli import app_access
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            if not (refresh or hard_refresh):
+                return raw, True
+            return await _refresh(apps, raw, hard=hard_refresh, timeout_seconds=timeout)
+
+    raw, ok = app_common.run(go())
+    _show(raw, fmt, show_operation=show_operation)
+    if not ok:
+        raise output.fail(f"application '{name}': refresh not handled within {timeout}s")
+
+
+def _show(raw: dict[str, Any], fmt: output.Format, *, show_operation: bool) -> None:
+    from tidegate.cli import app_show
+
+    if fmt in (output.Format.yaml, output.Format.json):
+        output.dump(raw, fmt)
+        return
+    wide = fmt is output.Format.wide
+    app_show.print_app(raw, show_operation=show_operation, wide=wide, sync_window=None)
+
+
+async def _refresh(
+    apps: app_access.Apps, raw: dict[str, Any], *, hard: bool, timeout_seconds: float
+) -> tuple[dict[str, Any], bool]:
+    """Ask the controller for a refresh and wait until it has handled it."""
+    from tidegate.cli import app_access, app_follow
+    from tidegate.model import constants
+
+    meta = raw["metadata"]
+    value = "hard" if hard else "normal"
+    patch = {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: value}}}
+    await apps.patch(str(meta["name"]), patch, namespace=str(meta["namespace"]))
+    outcome = await app_follow.wait_refreshed(
+        apps,
+        str(meta["name"]),
+        namespace=str(meta["namespace"]),
+        before=raw,
+        deadline=app_access.Deadline(timeout_seconds),
+    )
+    return dict(outcome.app or raw), not outcome.timed_out
+
+
+@app.command("list")
+def list_(
+    fmt: output.Format = output.OUTPUT_OPTION,
+    selector: Annotated[
+        str | None, typer.Option("--selector", "-l", help="Label selector (k=v,k2!=v2).")
+    ] = None,
+    project: Annotated[
+        list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
+    ] = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """List applications of the control namespace."""
+
+    async def go() -> list[dict[str, Any]]:
+        from tidegate.cli import app_access
+
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            return await apps.list_apps(selector=selector)
+
+    from tidegate.cli import app_show
+
+    found = app_common.run(go())
+    if project:
+        found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
+    found.sort(key=app_show.qualified_name)
+    if fmt in (output.Format.yaml, output.Format.json):
+        output.dump(found, fmt)
+    else:
+        app_show.print_list(found, wide=fmt is output.Format.wide)
+
+
+@app.command("history")
+def history(
+    name: str = app_common.NAME_ARGUMENT,
+    fmt: output.Format = output.OUTPUT_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Show the deployment history: ID DATE REVISION (and SOURCE with -o wide)."""
+    from tidegate.cli import app_show, app_state, appspec
+
+    async def go() -> dict[str, Any]:
+        from tidegate.cli import app_access
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            return await apps.get(app_name)
+
+    raw = app_common.run(go())
+    if fmt in (output.Format.yaml, output.Format.json):
+        output.dump(app_state.history(raw), fmt)
+    else:
+        app_show.print_history(raw, wide=fmt is output.Format.wide)
+
+
+@app.command("refresh")
+def refresh_(
+    name: str = app_common.NAME_ARGUMENT,
+    hard: Annotated[bool, typer.Option("--hard", help="Also re-fetch Git and re-render.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait until the controller refreshed.")
+    ] = False,
+    timeout: Annotated[int, typer.Option("--timeout", min=1, help="Seconds to wait.")] = 60,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Ask the controller to refresh the app (the argocd.argoproj.io/refresh annotation)."""
+    from tidegate.cli import appspec
+
+    async def go() -> bool:
+        from tidegate.cli import app_access
+        from tidegate.model import constants
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            if wait:
+                return (await _refresh(apps, raw, hard=hard, timeout_seconds=timeout))[1]
+            value = "hard" if hard else "normal"
+            patch = {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: value}}}
+            await apps.patch(app_name, patch)
+            return True
+
+    if not app_common.run(go()):
+        raise output.fail(f"application '{name}': refresh not handled within {timeout}s")
+    app_common.echo(f"application '{name}': {'hard ' if hard else ''}refresh requested")
+
+
+@app.command("delete")
+def delete(
+    name: str = app_common.NAME_ARGUMENT,
+    cascade: Annotated[
+        bool, typer.Option("--cascade/--no-cascade", help="Also delete the app's resources.")
+    ] = True,
+    propagation_policy: Annotated[
+        str, typer.Option("--propagation-policy", help="foreground or background (cascade).")
+    ] = "foreground",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait until the app is gone.")
+    ] = True,
+    timeout: int = app_common.TIMEOUT_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Delete an application; with --cascade (default) the controller deletes its resources
+    first (the resources finalizer), with --no-cascade they stay on the cluster."""
+    from tidegate.cli import appspec
+    from tidegate.model import constants
+
+    if propagation_policy not in ("foreground", "background"):
+        raise typer.BadParameter(
+            "must be foreground or background", param_hint="--propagation-policy"
+        )
+    wanted = constants.FINALIZER_RESOURCES
+    if propagation_policy == "background":
+        wanted += "/background"
+    ns, app_name = appspec.split_name(name, namespace)
+    if not yes:
+        what = "and all its resources " if cascade else ""
+        typer.confirm(f"Delete application '{ns}/{app_name}' {what}?", abort=True)
+
+    async def go() -> str:
+        from tidegate.cli import app_access, app_follow
+
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            meta = raw["metadata"]
+            finalizers = [
+                f for f in meta.get("finalizers") or []
+                if not str(f).startswith(constants.FINALIZER_RESOURCES)
+            ]  # fmt: skip
+            if cascade:
+                finalizers.append(wanted)
+            if finalizers != list(meta.get("finalizers") or []):
+                version = str(meta.get("resourceVersion") or "")
+                patch = {"metadata": {"finalizers": finalizers}}
+                await apps.patch(app_name, patch, resource_version=version)
+            await apps.delete(app_name)
+            if not wait:
+                return f"application '{app_name}' deletion requested"
+            deadline = app_access.Deadline(timeout)
+            if not await app_follow.wait_gone(
+                apps, app_name, namespace=ns, deadline=deadline, interval=app_follow.POLL_SECONDS
+            ):
+                from tidegate.model import errors
+
+                raise errors.ConfigError(
+                    f"application '{ns}/{app_name}' still exists after {timeout}s"
+                    " (is the controller running to delete its resources?)"
+                )
+            return f"application '{app_name}' deleted"
+
+    app_common.echo(app_common.run(go()))
+
+
+@app.command("diff")
+def diff(
+    name: str = app_common.NAME_ARGUMENT,
+    revision: Revision = None,
+    hard_refresh: HardRefresh = False,
+    no_color: bool = app_common.NO_COLOR_OPTION,
+    cache_dir: CacheDir = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Diff the target state (rendered from Git) with the live state, computed locally.
+
+    Exit 0 in sync, 1 out of sync (or a failure, with the error on stderr), 2 usage error.
+    Secret values are masked.
+    """
+    from tidegate.cli import appspec
+
+    async def go() -> bool:
+        from tidegate.cli import app_access, app_compare
+        from tidegate.model.enums import SyncStatusCode
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                result = await app_compare.compare_locally(
+                    ctx, revision=revision, hard=hard_refresh
+                )
+        app_compare.print_diff(result, no_color=no_color)
+        return result.sync_status is SyncStatusCode.SYNCED
+
+    if not app_common.run(go()):
+        raise typer.Exit(1)
+
+
+@app.command("manifests")
+def manifests(
+    name: str = app_common.NAME_ARGUMENT,
+    source: Annotated[
+        Source, typer.Option("--source", help="git: rendered target; live: on the cluster.")
+    ] = Source.git,
+    revision: Revision = None,
+    hard_refresh: HardRefresh = False,
+    cache_dir: CacheDir = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Print the app's manifests as multi-document YAML (Secret values masked)."""
+    from tidegate.cli import appspec
+
+    async def go() -> list[dict[str, Any]]:
+        from tidegate.cli import app_access, app_compare
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                targets = await app_compare.render_targets(
+                    ctx, revision=revision, hard=hard_refresh
+                )
+                if source is Source.git:
+                    return app_compare.masked(list(targets.values()))
+                return app_compare.masked(await app_compare.fetch_live(ctx, targets))
+
+    import sys
+
+    import yaml
+
+    objs = app_common.run(go())
+    sys.stdout.write(
+        yaml.dump_all(objs, Dumper=yaml.CSafeDumper, sort_keys=False, explicit_start=True)
+    )

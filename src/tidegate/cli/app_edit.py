@@ -1,0 +1,321 @@
+"""``tidegate app create`` and ``tidegate app set``: write Application specs.
+
+Both take argocd's spec flags (built into a spec by :mod:`tidegate.cli.appspec`) and validate
+the result with ``tidegate.model.parse_application`` before anything is sent (exit 2 with the
+field path when invalid). ``create`` refuses to overwrite a different existing app without
+``--upsert``; ``set`` sends a JSON merge patch of ``spec`` based on the version it read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tidegate.cli import app_common, kubeopts
+
+if TYPE_CHECKING:
+    from tidegate.cli import app_access, appspec
+
+Repo = Annotated[str | None, typer.Option("--repo", help="Repository URL.")]
+SrcPath = Annotated[str | None, typer.Option("--path", help="Path in the repository.")]
+Revision = Annotated[
+    str | None, typer.Option("--revision", help="Branch, tag or commit to track (targetRevision).")
+]
+DestServer = Annotated[str | None, typer.Option("--dest-server", help="Destination API server.")]
+DestName = Annotated[str | None, typer.Option("--dest-name", help="Destination cluster name.")]
+DestNamespace = Annotated[
+    str | None, typer.Option("--dest-namespace", help="Destination namespace.")
+]
+Project = Annotated[str | None, typer.Option("--project", help="AppProject of the app.")]
+SyncPolicy = Annotated[
+    str | None,
+    typer.Option("--sync-policy", help="automated (auto, automatic) or none (manual)."),
+]
+AutoPrune = Annotated[
+    bool | None,
+    typer.Option("--auto-prune/--no-auto-prune", help="Automated sync deletes resources."),
+]
+SelfHeal = Annotated[
+    bool | None,
+    typer.Option("--self-heal/--no-self-heal", help="Automated sync reverts live changes."),
+]
+AllowEmpty = Annotated[
+    bool | None,
+    typer.Option("--allow-empty/--no-allow-empty", help="Automated sync may prune everything."),
+]
+SyncOption = Annotated[
+    list[str] | None, typer.Option("--sync-option", help="Sync option K=V (repeatable).")
+]
+HelmSet = Annotated[list[str] | None, typer.Option("--helm-set", help="Helm parameter k=v.")]
+HelmSetString = Annotated[
+    list[str] | None, typer.Option("--helm-set-string", help="Helm string parameter k=v.")
+]
+Values = Annotated[list[str] | None, typer.Option("--values", help="Helm value file (repeat).")]
+ReleaseName = Annotated[str | None, typer.Option("--release-name", help="Helm release name.")]
+Recurse = Annotated[
+    bool | None,
+    typer.Option("--directory-recurse/--no-directory-recurse", help="Directory: subdirectories."),
+]
+NamePrefix = Annotated[str | None, typer.Option("--nameprefix", help="Kustomize namePrefix.")]
+NameSuffix = Annotated[str | None, typer.Option("--namesuffix", help="Kustomize nameSuffix.")]
+KustomizeImage = Annotated[
+    list[str] | None, typer.Option("--kustomize-image", help="Kustomize image override.")
+]
+SourcePosition = Annotated[
+    int | None,
+    typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
+]
+
+
+def _flags(**values: Any) -> appspec.SpecFlags:
+    from tidegate.cli import appspec
+
+    given: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
+    }
+    return appspec.SpecFlags(**given)
+
+
+def _load(file: str) -> list[dict[str, Any]]:
+    """Application manifests from a YAML file (``-``: stdin), one per document."""
+    import sys
+
+    from tidegate.cli import appspec
+    from tidegate.model import errors
+    from tidegate.render import manifests
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text()
+        docs = manifests.parse_yaml(text, where=file, max_alias_expansion=10_000)
+    except OSError as exc:
+        raise appspec.FlagError("--file", f"cannot read {file}: {exc.strerror}") from None
+    except errors.ManifestError as exc:
+        raise appspec.FlagError("--file", str(exc)) from None
+    for doc in docs:
+        if doc.get("kind") != "Application":
+            raise appspec.FlagError("--file", f"{file}: every document must be an Application")
+    if not docs:
+        raise appspec.FlagError("--file", f"{file} holds no Application")
+    return docs
+
+
+def _same(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    from tidegate.model import application
+
+    def view(obj: dict[str, Any]) -> tuple[Any, ...]:
+        meta = obj.get("metadata") or {}
+        spec = application.dump_application(application.parse_application(obj))["spec"]
+        return spec, meta.get("labels") or {}, sorted(meta.get("finalizers") or [])
+
+    ann = (wanted.get("metadata") or {}).get("annotations") or {}
+    current = (existing.get("metadata") or {}).get("annotations") or {}
+    return view(existing) == view(wanted) and all(current.get(k) == v for k, v in ann.items())
+
+
+async def _create_one(apps: app_access.Apps, obj: dict[str, Any], *, upsert: bool) -> str:
+    from tidegate.model import errors
+
+    app_common.validate(obj)
+    meta = obj["metadata"]
+    name, ns = meta["name"], meta["namespace"]
+    existing = await apps.get_or_none(name, namespace=ns)
+    if existing is None:
+        await apps.create(obj)
+        return f"application '{name}' created"
+    if _same(existing, obj):
+        return f"application '{name}' unchanged"
+    if not upsert:
+        raise errors.ConfigError(
+            f"application '{ns}/{name}' already exists with a different spec; "
+            "use --upsert to overwrite it"
+        )
+    updated = dict(existing)
+    updated["spec"] = obj["spec"]
+    new_meta = dict(existing["metadata"])
+    for field in ("labels", "annotations", "finalizers"):
+        if meta.get(field):
+            new_meta[field] = meta[field]
+        else:
+            new_meta.pop(field, None)
+    updated["metadata"] = new_meta
+    await apps.replace(updated)
+    return f"application '{name}' updated"
+
+
+def create(
+    name: Annotated[
+        str | None, typer.Argument(help="Application name (or NAMESPACE/NAME).")
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Application manifest(s), '-' for stdin.")
+    ] = None,
+    upsert: Annotated[bool, typer.Option("--upsert", help="Overwrite a different app.")] = False,
+    label: Annotated[list[str] | None, typer.Option("--label", "-l", help="Label k=v.")] = None,
+    annotations: Annotated[
+        list[str] | None, typer.Option("--annotations", help="Annotation k=v.")
+    ] = None,
+    set_finalizer: Annotated[
+        bool, typer.Option("--set-finalizer", help="Delete the app's resources with the app.")
+    ] = False,
+    repo: Repo = None,
+    path: SrcPath = None,
+    revision: Revision = None,
+    dest_server: DestServer = None,
+    dest_name: DestName = None,
+    dest_namespace: DestNamespace = None,
+    project: Project = None,
+    sync_policy: SyncPolicy = None,
+    auto_prune: AutoPrune = None,
+    self_heal: SelfHeal = None,
+    allow_empty: AllowEmpty = None,
+    sync_option: SyncOption = None,
+    helm_set: HelmSet = None,
+    helm_set_string: HelmSetString = None,
+    values: Values = None,
+    release_name: ReleaseName = None,
+    directory_recurse: Recurse = None,
+    nameprefix: NamePrefix = None,
+    namesuffix: NameSuffix = None,
+    kustomize_image: KustomizeImage = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
+
+    Flags given with -f override the file. The app is validated before it is sent (exit 2
+    with the field path when invalid). An existing app with another spec is left alone
+    unless --upsert.
+    """
+    from tidegate.cli import appspec
+
+    flags = _flags(
+        repo=repo,
+        path=path,
+        revision=revision,
+        dest_server=dest_server,
+        dest_name=dest_name,
+        dest_namespace=dest_namespace,
+        project=project,
+        sync_policy=sync_policy,
+        auto_prune=auto_prune,
+        self_heal=self_heal,
+        allow_empty=allow_empty,
+        sync_options=sync_option,
+        helm_set=helm_set,
+        helm_set_string=helm_set_string,
+        values=values,
+        release_name=release_name,
+        directory_recurse=directory_recurse,
+        nameprefix=nameprefix,
+        namesuffix=namesuffix,
+        kustomize_images=kustomize_image,
+    )
+
+    async def go() -> list[str]:
+        from tidegate.cli import app_access
+
+        ns, app_name = appspec.split_name(name, namespace) if name else (namespace, "")
+        if file:
+            bases: list[dict[str, Any] | None] = list(_load(file))
+            if app_name and len(bases) > 1:
+                raise appspec.FlagError("NAME", f"{file} holds several apps; omit NAME")
+        elif not app_name:
+            raise appspec.FlagError("NAME", "an application name (or -f FILE) is required")
+        else:
+            bases = [None]
+        objs = [
+            appspec.new_application(
+                app_name,
+                ns,
+                flags,
+                labels=label or (),
+                annotations=annotations or (),
+                set_finalizer=set_finalizer,
+                base=base,
+            )
+            for base in bases
+        ]
+        for obj in objs:
+            app_common.validate(obj)
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            return [await _create_one(apps, obj, upsert=upsert) for obj in objs]
+
+    for line in app_common.run(go()):
+        app_common.echo(line)
+
+
+def set_(
+    name: str = app_common.NAME_ARGUMENT,
+    repo: Repo = None,
+    path: SrcPath = None,
+    revision: Revision = None,
+    dest_server: DestServer = None,
+    dest_name: DestName = None,
+    dest_namespace: DestNamespace = None,
+    project: Project = None,
+    sync_policy: SyncPolicy = None,
+    auto_prune: AutoPrune = None,
+    self_heal: SelfHeal = None,
+    allow_empty: AllowEmpty = None,
+    sync_option: SyncOption = None,
+    helm_set: HelmSet = None,
+    helm_set_string: HelmSetString = None,
+    values: Values = None,
+    release_name: ReleaseName = None,
+    directory_recurse: Recurse = None,
+    nameprefix: NamePrefix = None,
+    namesuffix: NameSuffix = None,
+    kustomize_image: KustomizeImage = None,
+    source_position: SourcePosition = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
+    from tidegate.cli import appspec
+
+    flags = _flags(
+        repo=repo,
+        path=path,
+        revision=revision,
+        dest_server=dest_server,
+        dest_name=dest_name,
+        dest_namespace=dest_namespace,
+        project=project,
+        sync_policy=sync_policy,
+        auto_prune=auto_prune,
+        self_heal=self_heal,
+        allow_empty=allow_empty,
+        sync_options=sync_option,
+        helm_set=helm_set,
+        helm_set_string=helm_set_string,
+        values=values,
+        release_name=release_name,
+        directory_recurse=directory_recurse,
+        nameprefix=nameprefix,
+        namesuffix=namesuffix,
+        kustomize_images=kustomize_image,
+        source_position=source_position,
+    )
+    if not flags.given():
+        raise typer.BadParameter("nothing to change: give at least one flag")
+
+    async def go() -> str:
+        from tidegate.cli import app_access
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            current = await apps.get(app_name)
+            spec = appspec.apply_flags(current.get("spec") or {}, flags)
+            app_common.validate({**current, "spec": spec})
+            patch = appspec.merge_patch(current.get("spec") or {}, spec)
+            if not patch:
+                return f"application '{app_name}' unchanged"
+            version = str((current.get("metadata") or {}).get("resourceVersion") or "")
+            await apps.patch(app_name, {"spec": patch}, resource_version=version)
+            return f"application '{app_name}' updated"
+
+    app_common.echo(app_common.run(go()))

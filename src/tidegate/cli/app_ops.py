@@ -1,0 +1,309 @@
+"""``tidegate app sync|rollback|wait|terminate-op``: operations through the Application object.
+
+An operation is requested by writing the Application's top-level ``operation`` field (based on
+the resourceVersion that was read, so two clients cannot both start one); the controller runs
+it, reports in ``status.operationState`` and clears ``operation`` when done. These commands
+then follow that state (see :mod:`tidegate.cli.app_follow`). Exit codes: 0 Succeeded, 1
+Failed / Error / terminated / timed out / refused, 2 usage error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tidegate.cli import app_common, kubeopts
+
+if TYPE_CHECKING:
+    from tidegate.cli import app_access, app_follow
+
+Async = Annotated[bool, typer.Option("--async", help="Return once the operation is requested.")]
+Prune = Annotated[bool, typer.Option("--prune", help="Delete resources no longer in Git.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Preview: change nothing.")]
+
+
+async def _request(apps: app_access.Apps, raw: dict[str, Any], operation: dict[str, Any]) -> None:
+    from tidegate.cli import app_state
+    from tidegate.model import errors
+
+    if app_state.operation_in_progress(raw):
+        raise errors.ConfigError(
+            f"{app_state.describe(raw)}: another operation is already in progress"
+        )
+    meta = raw.get("metadata") or {}
+    try:
+        await apps.patch(
+            str(meta["name"]),
+            {"operation": operation},
+            namespace=str(meta["namespace"]),
+            resource_version=str(meta.get("resourceVersion") or ""),
+        )
+    except errors.KubeConflictError:
+        raise errors.ConfigError(
+            f"{app_state.describe(raw)} changed while the operation was being requested"
+            " (another operation may have started); try again"
+        ) from None
+
+
+async def _follow(
+    apps: app_access.Apps,
+    raw: dict[str, Any],
+    *,
+    timeout_seconds: int,
+    no_color: bool,
+    title: str,
+) -> int:
+    from tidegate.cli import app_access, app_follow, app_show, app_state
+
+    meta = raw["metadata"]
+    outcome = await app_follow.follow_operation(
+        apps,
+        str(meta["name"]),
+        namespace=str(meta["namespace"]),
+        before=app_state.operation_state(raw),
+        deadline=app_access.Deadline(timeout_seconds),
+        show=app_follow.progress(title, no_color=no_color),
+    )
+    return _report(outcome, raw=raw, timeout=timeout_seconds, show=app_show.print_result)
+
+
+def _report(outcome: app_follow.Outcome, *, raw: dict[str, Any], timeout: int, show: Any) -> int:
+    from tidegate.cli import app_state, output
+
+    what = app_state.describe(raw)
+    if outcome.app is None:
+        raise output.fail(f"{what} was deleted while the operation ran")
+    if outcome.timed_out or outcome.state is None:
+        phase = (outcome.state or {}).get("phase") or "not started by the controller"
+        raise output.fail(f"{what}: timed out after {timeout}s waiting for the operation ({phase})")
+    show(outcome.app, outcome.state)
+    phase = str(outcome.state.get("phase") or "")
+    if phase != "Succeeded":
+        typer.echo(f"error: operation {phase}: {outcome.state.get('message') or ''}", err=True)
+        return 1
+    return 0
+
+
+def sync(
+    name: str = app_common.NAME_ARGUMENT,
+    revision: Annotated[str | None, typer.Option("--revision", help="Sync to this.")] = None,
+    prune: Prune = False,
+    dry_run: DryRun = False,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option("--resource", help="[!]GROUP:KIND:[NAMESPACE/]NAME, '*' globs (repeat)."),
+    ] = None,
+    sync_option: Annotated[
+        list[str] | None, typer.Option("--sync-option", help="Sync option K=V (repeatable).")
+    ] = None,
+    apply_out_of_sync_only: Annotated[
+        bool, typer.Option("--apply-out-of-sync-only", help="Apply only out-of-sync resources.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace resources that fail.")] = False,
+    strategy: Annotated[str, typer.Option("--strategy", help="hook or apply.")] = "hook",
+    retry_limit: Annotated[
+        int, typer.Option("--retry-limit", min=0, help="Retry a failed sync N times.")
+    ] = 0,
+    retry_backoff_duration: Annotated[
+        str | None, typer.Option("--retry-backoff-duration", help="First retry delay (5s).")
+    ] = None,
+    retry_backoff_max_duration: Annotated[
+        str | None, typer.Option("--retry-backoff-max-duration", help="Longest delay (3m).")
+    ] = None,
+    retry_backoff_factor: Annotated[
+        int | None, typer.Option("--retry-backoff-factor", min=1, help="Delay factor (2).")
+    ] = None,
+    info: Annotated[
+        list[str] | None, typer.Option("--info", help="k=v stored with the operation.")
+    ] = None,
+    async_: Async = False,
+    timeout: int = app_common.TIMEOUT_OPTION,
+    no_color: bool = app_common.NO_COLOR_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Sync an application to its target state and follow the operation until it ends.
+
+    Refused (exit 1) while another operation runs. Exit 0 when the sync Succeeded; 1 when it
+    Failed, errored, was terminated, or --timeout passed.
+    """
+    from tidegate.cli import appspec
+
+    async def go() -> int:
+        from tidegate.cli import app_access, app_state
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            request = appspec.SyncRequest(
+                revision=revision,
+                prune=prune,
+                dry_run=dry_run,
+                resources=appspec.select_resources(
+                    resource or [], app_state.status(raw).get("resources") or []
+                ),
+                sync_options=tuple(sync_option or ()),
+                apply_out_of_sync_only=apply_out_of_sync_only,
+                force=force,
+                strategy=strategy,
+                retry_limit=retry_limit,
+                retry_backoff_duration=retry_backoff_duration,
+                retry_backoff_max_duration=retry_backoff_max_duration,
+                retry_backoff_factor=retry_backoff_factor,
+                info=tuple(info or ()),
+                username=app_common.username(),
+            )
+            operation = appspec.sync_operation(raw.get("spec") or {}, request)
+            await _request(apps, raw, operation)
+            if async_:
+                app_common.echo(f"application '{app_name}': sync requested")
+                return 0
+            return await _follow(
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync"
+            )
+
+    raise typer.Exit(app_common.run(go()))
+
+
+def rollback(
+    name: str = app_common.NAME_ARGUMENT,
+    history_id: Annotated[
+        int | None, typer.Argument(help="History ID (default: the previous deployment).")
+    ] = None,
+    prune: Prune = False,
+    dry_run: DryRun = False,
+    disable_auto_sync: Annotated[
+        bool,
+        typer.Option("--disable-auto-sync", help="Turn automated sync off first (else refused)."),
+    ] = False,
+    async_: Async = False,
+    timeout: int = app_common.TIMEOUT_OPTION,
+    no_color: bool = app_common.NO_COLOR_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Sync back to the revision and source of a history entry, and follow it like sync.
+
+    Refused while automated sync is on (the controller would sync straight back), unless
+    --disable-auto-sync, which first sets spec.syncPolicy.automated to null.
+    """
+    from tidegate.cli import appspec
+
+    async def go() -> int:
+        from tidegate.cli import app_access, app_state
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            if disable_auto_sync and appspec.automated_enabled(raw.get("spec") or {}):
+                version = str(raw["metadata"].get("resourceVersion") or "")
+                patch = {"spec": {"syncPolicy": {"automated": None}}}
+                raw = await apps.patch(app_name, patch, resource_version=version)
+                app_common.echo(f"application '{app_name}': automated sync disabled")
+            entry = app_state.rollback_entry(raw, history_id)
+            operation = appspec.rollback_operation(
+                entry, prune=prune, dry_run=dry_run, username=app_common.username()
+            )
+            await _request(apps, raw, operation)
+            if async_:
+                app_common.echo(
+                    f"application '{app_name}': rollback to {entry.get('id')} requested"
+                )
+                return 0
+            return await _follow(
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="rollback"
+            )
+
+    raise typer.Exit(app_common.run(go()))
+
+
+def wait(
+    name: str = app_common.NAME_ARGUMENT,
+    sync_: Annotated[bool, typer.Option("--sync", help="Wait until Synced.")] = False,
+    health: Annotated[bool, typer.Option("--health", help="Wait until Healthy.")] = False,
+    operation: Annotated[
+        bool, typer.Option("--operation", help="Wait until no operation runs.")
+    ] = False,
+    suspended: Annotated[bool, typer.Option("--suspended", help="Wait until Suspended.")] = False,
+    degraded: Annotated[bool, typer.Option("--degraded", help="Wait until Degraded.")] = False,
+    timeout: int = app_common.TIMEOUT_OPTION,
+    no_color: bool = app_common.NO_COLOR_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Wait until the conditions hold (none given: synced, healthy and no operation running).
+
+    Health conditions are alternatives (--health --degraded: Healthy or Degraded). Sync and
+    health observed before the last operation finished do not count. Exit 1 on --timeout,
+    naming what was still missing.
+    """
+    from tidegate.cli import appspec
+
+    wanted_flags = (sync_, health, operation, suspended, degraded)
+
+    async def go() -> int:
+        from tidegate.cli import app_access, app_follow, app_show, app_state, output
+
+        wanted = app_state.WaitFor(*wanted_flags)
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            outcome = await app_follow.wait_until(
+                apps,
+                app_name,
+                namespace=ns,
+                wanted=wanted,
+                deadline=app_access.Deadline(timeout),
+                show=app_follow.progress("wait", no_color=no_color),
+            )
+        if outcome.app is None:
+            raise output.fail(f"application '{ns}/{app_name}' was deleted")
+        if outcome.timed_out:
+            missing = "; ".join(outcome.missing)
+            raise output.fail(
+                f"application '{ns}/{app_name}': timed out after {timeout}s: {missing}"
+            )
+        app_show.print_app(outcome.app, show_operation=False, wide=False, sync_window=None)
+        return 0
+
+    raise typer.Exit(app_common.run(go()))
+
+
+def terminate_op(
+    name: str = app_common.NAME_ARGUMENT,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Stop the running operation (the controller ends it as Failed: terminated).
+
+    An operation requested but not started yet is withdrawn. Exit 1 when none runs.
+    """
+    from tidegate.cli import appspec
+
+    async def go() -> str:
+        from tidegate.cli import app_access, app_state
+        from tidegate.model import errors
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            raw = await apps.get(app_name)
+            version = str(raw["metadata"].get("resourceVersion") or "")
+            phase = (app_state.operation_state(raw) or {}).get("phase")
+            if phase == "Running":
+                patch: dict[str, Any] = {"status": {"operationState": {"phase": "Terminating"}}}
+                await apps.patch(app_name, patch, resource_version=version)
+                return f"application '{app_name}': operation terminating"
+            if phase == "Terminating":
+                return f"application '{app_name}': operation already terminating"
+            if raw.get("operation"):
+                await apps.patch(app_name, {"operation": None}, resource_version=version)
+                return f"application '{app_name}': operation request withdrawn (not started)"
+            raise errors.ConfigError(
+                f"{app_state.describe(raw)}: no operation is in progress, nothing to terminate"
+            )
+
+    app_common.echo(app_common.run(go()))
