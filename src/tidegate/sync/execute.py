@@ -133,17 +133,46 @@ async def _apply_wave(
 
     results = await _bounded(first, send(known), options.concurrency)
     crds = [
-        t.key.name for t, r in zip(first, results, strict=True)
+        t for t, r in zip(first, results, strict=True)
         if t.key.kind == "CustomResourceDefinition" and not r.failed
     ]  # fmt: skip
     if crds and not dry_run and rest:
         try:
-            await stages.wait_established(client, crds, wait_seconds=options.establish_timeout)
+            names = [t.key.name for t in crds]
+            await stages.wait_established(client, names, wait_seconds=options.establish_timeout)
+            await _wait_served(client, crds, within=options.establish_timeout)
         except errors.KubeError as exc:
             return results + [
                 record.executed(t, ok=False, message=f"not applied: {exc}") for t in rest
             ]
     return results + await _bounded(rest, send(known.merged(results)), options.concurrency)
+
+
+async def _wait_served(
+    client: kube_client.KubeClient, crds: Sequence[tasks.SyncTask], *, within: float
+) -> None:
+    """Poll discovery until the kinds of freshly established CRDs are served: the API
+    server's discovery document lags behind the Established condition."""
+    wanted = set()
+    for t in crds:
+        spec = (t.target or {}).get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind")
+        if spec.get("group") and kind:
+            wanted.add((str(spec["group"]), str(kind)))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        client.discovery.invalidate()
+        index = await client.discovery.index()
+        missing = sorted(f"{k}.{g}" for g, k in wanted if index.find(g, k) is None)
+        if not missing:
+            return
+        if loop.time() >= deadline:
+            raise errors.KubeError(
+                f"cluster {client.name} does not serve {', '.join(missing)} {within:.0f}s "
+                "after their CustomResourceDefinitions were established"
+            )
+        await asyncio.sleep(0.1)
 
 
 async def _apply(
