@@ -363,7 +363,12 @@ def select_resources(
     includes = [f for f in filters if not f.exclude]
     excludes = [f for f in filters if f.exclude]
     chosen = [
-        {k: r[k] for k in ("group", "kind", "namespace", "name") if r.get(k) or k == "group"}
+        ResourceFilter(
+            str(r.get("group") or ""),
+            str(r.get("kind") or ""),
+            str(r.get("namespace") or ""),
+            str(r.get("name") or ""),
+        ).as_resource()
         for r in app_resources
         if (not includes or any(f.matches(r) for f in includes))
         and not any(f.matches(r) for f in excludes)
