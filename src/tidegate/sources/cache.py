@@ -120,10 +120,7 @@ class RepoCache:
     ) -> None:
         """Fetch now (a hard refresh); joins a fetch only if it starts after this call."""
         repo = self._repo(repo_url, creds)
-        asked = time.monotonic()
-        await self._fetch_until(
-            repo, lambda: repo.last_fetch_started is not None and repo.last_fetch_started >= asked
-        )
+        await self._ensure_fresh(repo, generation=None, max_age=0.0)
 
     async def checkout(
         self, repo_url: str, commit: str, *, creds: creds_mod.RepoCredentials | None = None
@@ -234,14 +231,16 @@ class RepoCache:
     async def _ensure_fresh(
         self, repo: _Repo, *, generation: int | None, max_age: float | None
     ) -> None:
-        limit = self.max_age if max_age is None else max_age
+        # Data is fresh enough when the fetch that produced it started no earlier than max_age
+        # seconds before this call (so max_age=0 means "a fetch started after this call").
+        oldest = time.monotonic() - (self.max_age if max_age is None else max_age)
 
         def fresh() -> bool:
             if repo.last_fetch_started is None or repo.handle is None:
                 return False
             if generation is not None:
                 return repo.generation >= generation
-            return time.monotonic() - repo.last_fetch_started <= limit
+            return repo.last_fetch_started >= oldest
 
         await self._fetch_until(repo, fresh, generation=generation)
 

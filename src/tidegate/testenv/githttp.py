@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import contextlib
 import hmac
 import http.server
@@ -75,6 +76,8 @@ class _GitHTTPServer(http.server.ThreadingHTTPServer):
     ) -> None:
         self.settings = settings
         self.tls = tls
+        self.requests: collections.Counter[str] = collections.Counter()
+        self.requests_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -188,6 +191,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self._authorised():
             self._deny()
             return
+        with self.server.requests_lock:
+            self.server.requests[f"{self.command} {self.path}"] += 1
         settings = self.server.settings
         with settings.log_path.open("ab") as log:
             backend = subprocess.Popen(
@@ -265,6 +270,11 @@ class HttpFrontend:
         )
         self._thread.start()
 
+    def requests(self) -> collections.Counter[str]:
+        """Authorised requests so far, by ``METHOD /path?query`` (e.g. to count fetches)."""
+        with self._server.requests_lock:
+            return collections.Counter(self._server.requests)
+
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
@@ -288,4 +298,3 @@ def serve_http(
     server = _GitHTTPServer(("127.0.0.1", 0), settings, tls)
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return HttpFrontend(server)
-

@@ -19,6 +19,7 @@ writes ``DIR/git.json`` (see :class:`GitServerInfo`) once it is serving, and run
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import os
@@ -139,6 +140,16 @@ class GitServer:
         scratch.write_text(json.dumps(asdict(self.info), indent=2) + "\n")
         scratch.replace(path)
         return path
+
+    def http_requests(self) -> collections.Counter[str]:
+        """Authorised HTTP requests served so far, by ``METHOD /path?query``."""
+        return self._http.requests()
+
+    def fetches(self, name: str) -> int:
+        """How many fetches or clones of repository ``name`` clients started over HTTP (each
+        begins with one ref advertisement request, whatever the protocol version)."""
+        path = gitrepos.repo_path(self.repo_root, name).relative_to(self.repo_root).as_posix()
+        return self.http_requests()[f"GET /{path}/info/refs?service=git-upload-pack"]
 
     def stop(self) -> None:
         if self._sshd is not None:

@@ -9,6 +9,7 @@ client asked for (``/name.git``) to the repository directory, refusing anything 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import getpass
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from tidegate.testenv import githttp
 
 _SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 _START_TIMEOUT = 10.0
+_PR_SET_PDEATHSIG = 1
 
 # The forced command. It runs under sshd with the client's SSH_ORIGINAL_COMMAND, e.g.
 # git-upload-pack '/team/app.git', and replaces itself with the git service on the mapped path.
@@ -169,6 +172,24 @@ class SshDaemon:
                 self.process.wait()
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM sshd when the process that started it dies, so
+    a killed test run or daemon does not leak it. The libc handle is loaded before the fork."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
 def _wait_listening(process: subprocess.Popen[bytes], port: int) -> bool:
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
@@ -199,6 +220,7 @@ def start_sshd(directory: Path, repo_root: Path, *, attempts: int = 5) -> SshDae
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),
             )
         if _wait_listening(process, port):
             return SshDaemon(process=process, port=port, user=getpass.getuser(), files=files)

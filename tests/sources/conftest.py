@@ -1,0 +1,44 @@
+"""Fixtures for git source tests: real git servers (HTTP with basic auth, SSH; HTTPS with a CA)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tidegate.sources import RepoCache, RepoCredentials
+from tidegate.testenv import gitserver
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gitserver.GitServer]:
+    with gitserver.GitServer.start(tmp_path_factory.mktemp("src-git"), ssh=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gitserver.GitServer]:
+    directory = tmp_path_factory.mktemp("src-git-tls")
+    with gitserver.GitServer.start(directory, tls=True, ssh=False) as server:
+        yield server
+
+
+@pytest.fixture
+def http_creds(git_server: gitserver.GitServer) -> RepoCredentials:
+    return RepoCredentials(username=git_server.info.username, password=git_server.info.password)
+
+
+@pytest.fixture
+def ssh_creds(git_server: gitserver.GitServer) -> RepoCredentials:
+    info = git_server.info
+    assert info.ssh_private_key_path and info.known_hosts_path
+    return RepoCredentials(
+        ssh_private_key=Path(info.ssh_private_key_path).read_text(),
+        known_hosts=Path(info.known_hosts_path).read_text(),
+    )
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> RepoCache:
+    return RepoCache(tmp_path / "cache", timeout=60)
