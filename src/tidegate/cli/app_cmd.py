@@ -91,10 +91,16 @@ def _show(raw: dict[str, Any], fmt: output.Format, *, show_operation: bool) -> N
     from tidegate.cli import app_show
 
     if fmt in (output.Format.yaml, output.Format.json):
-        output.dump(raw, fmt)
+        output.dump(_without_managed_fields(raw), fmt)
         return
     wide = fmt is output.Format.wide
     app_show.print_app(raw, show_operation=show_operation, wide=wide, sync_window=None)
+
+
+def _without_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """As kubectl shows objects: without ``metadata.managedFields``."""
+    meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "managedFields"}
+    return {**raw, "metadata": meta}
 
 
 async def _refresh(
@@ -146,7 +152,7 @@ def list_(
         found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
     found.sort(key=app_show.qualified_name)
     if fmt in (output.Format.yaml, output.Format.json):
-        output.dump(found, fmt)
+        output.dump([_without_managed_fields(a) for a in found], fmt)
     else:
         app_show.print_list(found, wide=fmt is output.Format.wide)
 
