@@ -1,0 +1,57 @@
+"""``tidegate controller``: run the application and ApplicationSet controllers in the foreground."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from tidegate.cli import kubeopts
+
+LOG_LEVEL: Any = typer.Option("info", "--loglevel", help="debug, info, warning or error.")
+LOG_FORMAT: Any = typer.Option("json", "--logformat", help="json or text.")
+
+
+def controller(
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    app_resync: float = typer.Option(
+        180.0, "--app-resync", min=1.0, help="Seconds between Git polls of every app."
+    ),
+    status_processors: int = typer.Option(
+        8, "--status-processors", min=1, help="Concurrent app refreshes."
+    ),
+    operation_processors: int = typer.Option(
+        4, "--operation-processors", min=1, help="Concurrent sync operations."
+    ),
+    webhook_port: int | None = typer.Option(
+        None, "--webhook-port", help="Serve Git webhooks on this port (0: any free port)."
+    ),
+    webhook_address: str = typer.Option("127.0.0.1", "--webhook-address"),
+    appsets: bool = typer.Option(
+        True, "--appsets/--no-appsets", help="Also run the ApplicationSet controller."
+    ),
+    loglevel: str = LOG_LEVEL,
+    logformat: str = LOG_FORMAT,
+) -> None:
+    """Reconcile every Application (and ApplicationSet) of the control namespace until Ctrl-C."""
+    import asyncio
+
+    from tidegate.cli import logsetup
+    from tidegate.controller import runner, settings
+
+    logsetup.configure(loglevel, fmt=logformat)
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    conf = settings.Settings(
+        namespace=namespace,
+        app_resync_seconds=app_resync,
+        refresh_workers=status_processors,
+        operation_workers=operation_processors,
+        webhook_port=webhook_port,
+        webhook_host=webhook_address,
+    )
+    try:
+        asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

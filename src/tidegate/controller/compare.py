@@ -1,0 +1,313 @@
+"""Compare one Application with its cluster: resolve, render, diff and assess health.
+
+The result is data (:class:`Comparison`) the controller turns into ``status``; the same function
+serves ``tidegate app diff`` and ``tidegate app manifests``. An exception here means the app
+cannot be compared at all (ComparisonError): nothing is synced or pruned from a failed compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tidegate import render, sources
+from tidegate.controller import sourcing
+from tidegate.diff import compare as diff_compare
+from tidegate.diff import hashing
+from tidegate.diff import ignore as diff_ignore
+from tidegate.health import registry as health_registry
+from tidegate.health import status as health_status
+from tidegate.kube import client as kube_client
+from tidegate.model import application as model_app
+from tidegate.model import constants, errors
+from tidegate.model.enums import HealthStatusCode, SyncStatusCode
+from tidegate.model.keys import ResourceKey
+from tidegate.sync import prepare, resource_meta
+
+Obj = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceState:
+    """One resource of the app: what Git wants, what runs, how they differ, its health."""
+
+    key: ResourceKey
+    version: str
+    target: Obj | None
+    live: Obj | None
+    status: SyncStatusCode
+    health: health_status.HealthStatus | None
+    hook: bool
+    requires_pruning: bool
+    diff: diff_compare.DiffResult | None
+    message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    revisions: tuple[str, ...]
+    source_types: tuple[str, ...]
+    targets: list[Obj]
+    live: dict[ResourceKey, Obj]
+    resources: list[ResourceState]
+    sync_status: SyncStatusCode
+    health: health_status.HealthStatus
+
+    @property
+    def revision(self) -> str:
+        return self.revisions[0] if self.revisions else ""
+
+    def out_of_sync(self) -> frozenset[ResourceKey]:
+        return frozenset(r.key for r in self.resources if r.status is SyncStatusCode.OUT_OF_SYNC)
+
+
+class DryRunCache:
+    """Predicted objects from server-side dry-runs, keyed by (desired hash, live version).
+
+    A pass in which neither Git nor the cluster changed finds every entry here and makes no
+    API call.
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._entries: OrderedDict[str, Obj] = OrderedDict()
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> Obj | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+        else:
+            self.misses += 1
+        return found
+
+    def put(self, key: str, value: Obj) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+
+@dataclasses.dataclass
+class CompareDeps:
+    """What a comparison needs besides the app; the controller keeps one per process."""
+
+    repos: sources.RepoCache
+    render_cache: render.RenderCache
+    repo_secrets: Callable[[], Sequence[Mapping[str, Any]]]
+    dry_runs: DryRunCache = dataclasses.field(default_factory=DryRunCache)
+    health_checks: health_registry.HealthChecks = dataclasses.field(
+        default_factory=health_registry.HealthChecks
+    )
+    render_limits: render.RenderLimits = dataclasses.field(default_factory=render.RenderLimits)
+    tracking: str = constants.TRACKING_ANNOTATION
+    server_side_diff: bool = True
+    dry_run_concurrency: int = 8
+    # Hash of a rendered object by id(): rendered objects come from the render cache and are
+    # shared and read-only, so their hash never changes while they live.
+    _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
+
+    def manifest_hash(self, obj: Obj) -> str:
+        cached = self._hashes.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        value = hashing.manifest_hash(obj)
+        if len(self._hashes) > 200_000:
+            self._hashes.clear()
+        self._hashes[id(obj)] = (obj, value)
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    revisions: tuple[str, ...]
+    source_types: tuple[str, ...]
+    objects: list[Obj]
+
+
+async def render_app(
+    app: model_app.Application,
+    *,
+    deps: CompareDeps,
+    revision_override: str | None = None,
+    max_age: float | None = None,
+    kube_version: str | None = None,
+    api_versions: tuple[str, ...] = (),
+) -> Rendered:
+    """Resolve each source's revision and render it (cached by commit and parameters)."""
+    revisions: list[str] = []
+    types: list[str] = []
+    objects: list[Obj] = []
+    secrets = deps.repo_secrets()
+    namespace = app.spec.destination.namespace or ""
+    for index, src in enumerate(app.spec.all_sources()):
+        if src.chart:
+            raise errors.SpecError(
+                f"Application {app.namespace}/{app.name}: source {src.repo_url!r}: Helm "
+                "repository charts (spec.source.chart) are not supported yet; use a chart "
+                "stored in Git (spec.source.path)"
+            )
+        creds = sources.credentials_for(src.repo_url, list(secrets))
+        wanted = revision_override if (revision_override and index == 0) else src.revision
+        commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
+        revisions.append(commit)
+        if src.ref and not src.path:
+            types.append("")
+            continue  # a values-only source referenced by $ref
+        root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
+        request = sourcing.render_request(
+            src,
+            root=root,
+            commit=commit,
+            app_name=app.name,
+            namespace=namespace,
+            tracking=deps.tracking,
+            kube_version=kube_version,
+            api_versions=api_versions,
+        )
+        result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
+        types.append(str(result.source_type))
+        objects.extend(result.objects)
+    return Rendered(tuple(revisions), tuple(types), objects)
+
+
+def _is_hook(obj: Mapping[str, Any]) -> bool:
+    try:
+        return resource_meta.is_hook(obj) or resource_meta.is_skipped(obj)
+    except errors.TidegateError:
+        return False
+
+
+async def compare(
+    app: model_app.Application,
+    *,
+    client: kube_client.KubeClient,
+    live: Sequence[Obj],
+    deps: CompareDeps,
+    revision_override: str | None = None,
+    max_age: float | None = None,
+    extra_ignore: Sequence[diff_ignore.IgnoreRule] = (),
+) -> Comparison:
+    """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster."""
+    label = f"Application {app.namespace}/{app.name}"
+    rendered = await render_app(
+        app, deps=deps, revision_override=revision_override, max_age=max_age
+    )
+    seen: set[ResourceKey] = set()
+    for obj in rendered.objects:
+        key = ResourceKey.of(obj)
+        if key in seen:
+            raise errors.SpecError(f"{label}: {key} is defined more than once")
+        seen.add(key)
+    by_key = await prepare.prepare_targets(
+        rendered.objects, client=client, destination_namespace=app.spec.destination.namespace or ""
+    )
+    # Rendering could not know each object's final namespace: settle the tracking id now.
+    by_key = {
+        key: dict(prepare.with_tracking(obj, app_name=app.name, method=deps.tracking))
+        for key, obj in by_key.items()
+    }
+    targets = list(by_key.values())
+    live_by_key = {ResourceKey.of(o): o for o in live}
+    rules = diff_ignore.rules_from_specs(
+        [
+            r.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for r in app.spec.ignore_differences or []
+        ]
+    ) + tuple(extra_ignore)
+    predicted = await _predict(by_key, live_by_key, client=client, deps=deps)
+
+    states: list[ResourceState] = []
+    for key in sorted(set(by_key) | set(live_by_key)):
+        target = by_key.get(key)
+        current = live_by_key.get(key)
+        ref = target if target is not None else current
+        assert ref is not None
+        version = str(ref.get("apiVersion", "")).rpartition("/")[2]
+        hook = _is_hook(ref)
+        if hook:
+            states.append(
+                ResourceState(
+                    key, version, target, current, SyncStatusCode.SYNCED, None, True, False, None
+                )
+            )
+            continue
+        pred, message = predicted.get(key, (None, ""))
+        result = diff_compare.compare(target, current, pred, ignore_rules=rules)
+        if target is None:
+            status = SyncStatusCode.OUT_OF_SYNC
+        else:
+            status = SyncStatusCode.OUT_OF_SYNC if result.modified else SyncStatusCode.SYNCED
+        if current is None:
+            hs = health_status.HealthStatus(HealthStatusCode.MISSING) if target else None
+        else:
+            hs = deps.health_checks.assess(current)
+        states.append(
+            ResourceState(
+                key, version, target, current, status, hs, False, target is None, result, message
+            )
+        )
+    sync_status = (
+        SyncStatusCode.OUT_OF_SYNC
+        if any(s.status is SyncStatusCode.OUT_OF_SYNC for s in states)
+        else SyncStatusCode.SYNCED
+    )
+    counted = [
+        s.health for s in states if s.health is not None and not s.hook and not s.requires_pruning
+    ]
+    app_health = health_status.HealthStatus(health_status.aggregate(counted))
+    return Comparison(
+        rendered.revisions,
+        rendered.source_types,
+        targets,
+        live_by_key,
+        states,
+        sync_status,
+        app_health,
+    )
+
+
+async def _predict(
+    targets: Mapping[ResourceKey, Obj],
+    live: Mapping[ResourceKey, Obj],
+    *,
+    client: kube_client.KubeClient,
+    deps: CompareDeps,
+) -> dict[ResourceKey, tuple[Obj | None, str]]:
+    """Server-side dry-run applies of the targets that exist live, cached by versions."""
+    if not deps.server_side_diff:
+        return {}
+    out: dict[ResourceKey, tuple[Obj | None, str]] = {}
+    todo: list[tuple[ResourceKey, Obj, str]] = []
+    for key, target in targets.items():
+        current = live.get(key)
+        if current is None or _is_hook(target):
+            continue
+        version = (current.get("metadata") or {}).get("resourceVersion")
+        cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), version)
+        hit = deps.dry_runs.get(cache_key)
+        if hit is not None:
+            out[key] = (hit, "")
+        else:
+            todo.append((key, target, cache_key))
+    if not todo:
+        return out
+    gate = asyncio.Semaphore(deps.dry_run_concurrency)
+
+    async def one(key: ResourceKey, target: Obj, cache_key: str) -> None:
+        async with gate:
+            try:
+                response = await client.apply(target, dry_run=True)
+            except errors.KubeError as exc:
+                out[key] = (None, str(exc))  # fall back to the client-side comparison
+                return
+        deps.dry_runs.put(cache_key, response.body)
+        out[key] = (response.body, "")
+
+    await asyncio.gather(*(one(k, t, c) for k, t, c in todo))
+    return out

@@ -1,0 +1,358 @@
+"""Run an Application's sync operation (the ``operation`` field) and record its outcome.
+
+State lives in ``status.operationState`` (written after every step), so a controller killed in
+the middle of a sync resumes it from the recorded results after a restart. The final write sets
+the outcome, appends the history entry and clears ``operation`` in one merge patch, so a sync is
+recorded in history exactly once whatever moment the controller dies at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from tidegate.controller import appstatus, deletion
+from tidegate.controller import compare as cmp
+from tidegate.model import application as model_app
+from tidegate.model import errors
+from tidegate.model.enums import OperationPhase
+from tidegate.model.keys import ResourceKey
+from tidegate.sync import execute as sync_execute
+from tidegate.sync import operation as sync_operation
+from tidegate.sync import options as sync_options
+from tidegate.sync import tasks as sync_tasks
+from tidegate.sync import windows
+
+if TYPE_CHECKING:
+    from tidegate.controller.engine import Controller
+
+log = logging.getLogger("tidegate.controller")
+
+WAIT_SLICE = 2.0
+
+
+def _sync_id(started_at: str) -> str:
+    return "".join(ch for ch in started_at if ch.isdigit())[-10:] or "0"
+
+
+def _history(
+    raw: dict[str, Any],
+    *,
+    revision: str,
+    source: dict[str, Any] | None,
+    started_at: str,
+    finished_at: str,
+    initiated_by: dict[str, Any] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    history = list((raw.get("status") or {}).get("history") or [])
+    next_id = max((int(h.get("id") or 0) for h in history), default=-1) + 1
+    entry: dict[str, Any] = {
+        "id": next_id,
+        "revision": revision,
+        "deployedAt": finished_at,
+        "deployStartedAt": started_at,
+    }
+    if source is not None:
+        entry["source"] = source
+    if initiated_by:
+        entry["initiatedBy"] = initiated_by
+    history.append(entry)
+    if limit >= 0:
+        history = history[-max(limit, 1) :]
+    return history
+
+
+def _app_for_operation(app: model_app.Application) -> model_app.Application:
+    """The app as the operation wants it: a rollback names the source to use."""
+    op = app.operation
+    if op is None or op.sync is None or op.sync.source is None:
+        return app
+    spec = app.spec.model_copy(update={"source": op.sync.source, "sources": None})
+    return app.model_copy(update={"spec": spec})
+
+
+async def run(ctrl: Controller, name: str) -> None:
+    raw = ctrl.apps.get(name)
+    if raw is None or not raw.get("operation"):
+        return
+    try:
+        app = model_app.parse_application(raw)
+    except errors.SpecError as exc:
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.ERROR,
+            message=str(exc),
+            started_at=appstatus.now(),
+            state=None,
+            revision="",
+            success_extra=None,
+        )
+        return
+    op = app.operation
+    assert op is not None
+    raw_op = raw["operation"]
+    sync = op.sync
+    persisted = (raw.get("status") or {}).get("operationState") or {}
+    resuming = (
+        persisted.get("phase") in ("Running", "Terminating")
+        and persisted.get("operation") == raw_op
+    )
+    if resuming:
+        state = sync_operation.OperationState.from_status(persisted)
+        log.info("app %s: resuming the operation started at %s", name, state.started_at)
+    else:
+        state = sync_operation.OperationState(
+            OperationPhase.RUNNING, message="starting", started_at=appstatus.now()
+        )
+        await _persist(ctrl, name, raw_op, state)
+    target_app = _app_for_operation(app)
+
+    cluster, problem = ctrl._destination(target_app)
+    if problem or cluster is None:
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.ERROR,
+            message=problem,
+            started_at=state.started_at,
+            state=state,
+            revision="",
+            success_extra=None,
+        )
+        return
+    manual = not bool(op.initiated_by and op.initiated_by.automated)
+    verdict = windows.evaluate(
+        ctrl.project_windows(app),
+        windows.AppRef(
+            app.name, app.spec.destination.namespace or "", cluster.server, cluster.name
+        ),
+        dt.datetime.now(dt.UTC),
+        manual=manual,
+    )
+    if not verdict.allowed:
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.FAILED,
+            message="sync blocked by an active sync window",
+            started_at=state.started_at,
+            state=state,
+            revision="",
+            success_extra=None,
+        )
+        return
+    rt = await ctrl.runtimes.ensure(cluster)
+    await rt.ready()
+    revision = None
+    if sync is not None:
+        revision = sync.revision or next(iter(sync.revisions or []), None)
+    try:
+        rendered = await cmp.render_app(target_app, deps=ctrl.deps, revision_override=revision)
+        app_options = sync_options.parse(
+            list((app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or [])
+            + list((sync.sync_options if sync else None) or []),
+            source=f"Application {app.namespace}/{app.name} syncOptions",
+        )
+    except errors.TidegateError as exc:
+        # Nothing rendered: nothing is applied or pruned.
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.ERROR,
+            message=f"ComparisonError: {exc}",
+            started_at=state.started_at,
+            state=state,
+            revision="",
+            success_extra=None,
+        )
+        return
+    comparison = ctrl.comparisons.get(name)
+    selected = None
+    if sync is not None and sync.resources:
+        selected = frozenset(
+            ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
+        )
+    automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
+    params = sync_tasks.SyncParams(
+        app_name=app.name,
+        app_options=app_options,
+        prune=bool(sync.prune) if sync else False,
+        dry_run=bool(sync.dry_run) if sync else False,
+        resources=selected,
+        allow_empty=bool(automated.allow_empty) if (automated and not manual) else True,
+        destination_namespace=app.spec.destination.namespace or "",
+        out_of_sync=comparison.out_of_sync() if comparison is not None else None,
+        sync_id=_sync_id(state.started_at),
+        tracking_method=ctrl.settings.tracking_method,
+    )
+    event = ctrl.op_events.setdefault(name, asyncio.Event())
+
+    namespace_key = ResourceKey("", "Namespace", "", params.destination_namespace)
+
+    async def live_source() -> dict[ResourceKey, dict[str, Any]]:
+        live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
+        if params.destination_namespace and namespace_key not in live:
+            # CreateNamespace: the namespace is not tracked (never pruned) but its creation
+            # task finishes only once the planner sees it exists.
+            found = await rt.client.get_or_none(namespace_key)
+            if found is not None:
+                live[namespace_key] = found
+        return live
+
+    async def wait_for_change(seconds: float) -> None:
+        event.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(seconds, WAIT_SLICE)):
+                await event.wait()
+
+    async def should_terminate() -> bool:
+        current = ctrl.apps.get(name) or {}
+        phase = ((current.get("status") or {}).get("operationState") or {}).get("phase")
+        return phase == "Terminating" or not current.get("operation")
+
+    async def persist(current: sync_operation.OperationState) -> None:
+        await _persist(ctrl, name, raw_op, current)
+
+    retry = sync_operation.RetryPolicy.from_spec(raw_op.get("retry"))
+    force = bool(
+        sync and sync.sync_strategy and sync.sync_strategy.apply and sync.sync_strategy.apply.force
+    )
+    final = await sync_operation.run_operation(
+        client=rt.client,
+        targets=rendered.objects,
+        live_source=live_source,
+        params=params,
+        persist=persist,
+        wait_for_change=wait_for_change,
+        health_of=lambda obj: _health(ctrl, obj),
+        recorded=state,
+        should_terminate=should_terminate,
+        retry_policy=retry,
+        options=sync_execute.ExecuteOptions(force=force),
+    )
+    source = None
+    if target_app.spec.source is not None and not target_app.spec.has_multiple_sources:
+        source = target_app.spec.source.model_dump(mode="json", by_alias=True, exclude_none=True)
+    await _finish(
+        ctrl,
+        name,
+        ctrl.apps.get(name) or raw,
+        phase=final.phase,
+        message=final.message,
+        started_at=final.started_at,
+        state=final,
+        revision=rendered.revisions[0] if rendered.revisions else "",
+        success_extra={
+            "source": source,
+            "initiatedBy": raw_op.get("initiatedBy"),
+            "dryRun": bool(sync and sync.dry_run),
+        },
+    )
+
+
+def _health(ctrl: Controller, obj: Mapping[str, Any]) -> str | None:
+    found = ctrl.deps.health_checks.assess(obj)
+    return found.status.value if found is not None else None
+
+
+async def _persist(
+    ctrl: Controller, name: str, raw_op: Any, state: sync_operation.OperationState
+) -> None:
+    status = state.to_status()
+    status["operation"] = raw_op
+    current = ((ctrl.apps.get(name) or {}).get("status") or {}).get("operationState") or {}
+    if current.get("phase") == "Terminating" and status["phase"] == "Running":
+        status["phase"] = "Terminating"
+    await ctrl.patch_app(name, {"status": {"operationState": status}})
+
+
+async def _finish(
+    ctrl: Controller,
+    name: str,
+    raw: dict[str, Any],
+    *,
+    phase: OperationPhase,
+    message: str,
+    started_at: str,
+    state: sync_operation.OperationState | None,
+    revision: str,
+    success_extra: dict[str, Any] | None,
+) -> None:
+    """Record the outcome, the history entry (on success) and clear ``operation`` at once."""
+    finished_at = appstatus.now()
+    op_state: dict[str, Any] = state.to_status() if state is not None else {"startedAt": started_at}
+    op_state |= {
+        "phase": phase.value,
+        "message": message,
+        "finishedAt": finished_at,
+        "operation": raw.get("operation"),
+    }
+    op_state.setdefault("syncResult", {})
+    op_state["syncResult"]["revision"] = revision
+    status: dict[str, Any] = {"operationState": op_state}
+    if success_extra is not None and success_extra.get("source") is not None:
+        op_state["syncResult"]["source"] = success_extra["source"]
+    if (
+        phase is OperationPhase.SUCCEEDED
+        and success_extra is not None
+        and not success_extra.get("dryRun")
+        and revision
+    ):
+        app_limit = (raw.get("spec") or {}).get("revisionHistoryLimit")
+        limit = (
+            int(app_limit)
+            if app_limit is not None
+            else ctrl.settings.default_revision_history_limit
+        )
+        status["history"] = _history(
+            raw,
+            revision=revision,
+            source=success_extra.get("source"),
+            started_at=started_at,
+            finished_at=finished_at,
+            initiated_by=success_extra.get("initiatedBy"),
+            limit=limit,
+        )
+    log.info("app %s: operation %s: %s", name, phase.value, message)
+    try:
+        await ctrl.patch_app(name, {"operation": None, "status": status})
+    except errors.KubeNotFoundError:
+        return
+
+
+async def delete_app(ctrl: Controller, app: model_app.Application) -> None:
+    """Cascade-delete an app's resources, then drop its finalizer."""
+    raw = ctrl.apps.get(app.name) or {}
+    meta = raw.get("metadata") or {}
+    found = deletion.cascade_finalizer(meta)
+    if found is None:
+        return
+    finalizer, propagation = found
+    remaining = 0
+    cluster, problem = ctrl._destination(app)
+    if cluster is not None and not problem:
+        rt = await ctrl.runtimes.ensure(cluster)
+        if await rt.ready():
+            remaining = await deletion.delete_resources(
+                rt.client, rt.cache.store.tracked(app.name), propagation=propagation
+            )
+        else:
+            log.warning("app %s: cluster unreachable, its resources are not deleted yet", app.name)
+            ctrl.queue.add_after(app.name, 10.0)
+            return
+    if remaining:
+        ctrl.queue.add_after(app.name, 1.0)
+        return
+    finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer]
+    with contextlib.suppress(errors.KubeNotFoundError):
+        await ctrl.patch_app(app.name, {"metadata": {"finalizers": finalizers or None}})

@@ -1,0 +1,100 @@
+"""Run the controllers of one Tidegate process together: applications, ApplicationSets and the
+Git webhook endpoint, sharing the repository cache and the cluster registry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from tidegate.controller import engine, webhook, webhook_match, webhook_server
+from tidegate.controller import settings as settings_mod
+from tidegate.kube import config as kube_config
+
+log = logging.getLogger("tidegate.controller")
+
+
+def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
+    """Per-provider secrets from the ``argocd-secret`` Secret, read on every delivery."""
+    secret = ctrl.webhook_secret or {}
+    return webhook.WebhookSecrets.from_secret(secret)
+
+
+async def on_push(
+    ctrl: engine.Controller, event: webhook.PushEvent, appsets: Any | None = None
+) -> int:
+    """Refresh the apps whose source matches the pushed repository and revision."""
+    names = [
+        name
+        for name, raw in list(ctrl.apps.items())
+        if webhook_match.application_matches(raw, event)
+    ]
+    repos: set[str] = set()
+    for name in names:
+        spec = ctrl.apps[name].get("spec") or {}
+        for src in spec.get("sources") or ([spec["source"]] if spec.get("source") else []):
+            if webhook_match.same_repo(str(src.get("repoURL") or ""), event):
+                repos.add(str(src["repoURL"]))
+    for url in repos:
+        await ctrl.refresh_repo(url)
+    for name in names:
+        ctrl.queue.add(name)
+    if appsets is not None:
+        for url in event.repo_urls:
+            with contextlib.suppress(Exception):
+                await appsets.refresh_repo(url)
+    log.info(
+        "webhook push",
+        extra={"provider": str(event.provider), "revision": event.revision, "apps": len(names)},
+    )
+    return len(names)
+
+
+async def run(
+    *,
+    mgmt: kube_config.ClusterConfig,
+    settings: settings_mod.Settings,
+    appsets: bool = True,
+    started: asyncio.Event | None = None,
+) -> None:
+    ctrl = engine.Controller(mgmt=mgmt, settings=settings)
+    appset_ctrl = _appset_controller(ctrl) if appsets else None
+    server = None
+    tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
+    if appset_ctrl is not None:
+        tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
+    try:
+        if settings.webhook_port is not None:
+            app = webhook_server.create_app(
+                on_push=lambda event: on_push(ctrl, event, appset_ctrl),
+                secrets=lambda: webhook_secrets(ctrl),
+                max_body_bytes=settings.max_webhook_body_bytes,
+            )
+            server = await webhook_server.serve(app, settings.webhook_host, settings.webhook_port)
+            log.info("webhook endpoint listening", extra={"url": server.url + "/api/webhook"})
+        await ctrl.ready.wait()
+        if started is not None:
+            started.set()
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        if server is not None:
+            await server.stop()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _appset_controller(ctrl: engine.Controller) -> Any | None:
+    try:
+        from tidegate.appset import controller as appset_controller
+    except ImportError:
+        return None
+    factory = getattr(appset_controller, "from_application_controller", None)
+    if factory is None:
+        return None
+    return factory(ctrl)

@@ -1,0 +1,25 @@
+"""Controller settings: plain data, defaults as Argo CD's application controller has them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from tidegate.model import constants
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    namespace: str = constants.DEFAULT_CONTROL_NAMESPACE
+    app_resync_seconds: float = 180.0  # Git poll interval (argocd: timeout.reconciliation)
+    resync_jitter: float = 0.2  # fraction of the interval added at random
+    refresh_workers: int = 8  # argocd: --status-processors
+    operation_workers: int = 4  # argocd: --operation-processors
+    self_heal_timeout_seconds: float = 5.0
+    self_heal_backoff_max_seconds: float = 180.0
+    tracking_method: str = constants.TRACKING_ANNOTATION
+    cache_dir: Path | None = None
+    webhook_port: int | None = None  # None: no webhook endpoint; 0: any free port
+    webhook_host: str = "127.0.0.1"
+    max_webhook_body_bytes: int = 1024 * 1024
+    default_revision_history_limit: int = 10

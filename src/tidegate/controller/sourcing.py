@@ -1,0 +1,87 @@
+"""From an Application's source spec to a render request (pure)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tidegate import render
+from tidegate.model import source as model_source
+
+
+def render_request(
+    src: model_source.ApplicationSource,
+    *,
+    root: Path,
+    commit: str,
+    app_name: str,
+    namespace: str,
+    tracking: str,
+    kube_version: str | None = None,
+    api_versions: tuple[str, ...] = (),
+) -> render.RenderRequest:
+    """The render request for one source of an Application at ``commit`` checked out in ``root``."""
+    directory = render.DirectoryOptions()
+    if src.directory is not None:
+        directory = render.DirectoryOptions(
+            recurse=bool(src.directory.recurse),
+            include=src.directory.include or "",
+            exclude=src.directory.exclude or "",
+        )
+    kustomize = render.KustomizeOptions()
+    if src.kustomize is not None:
+        k = src.kustomize
+        patches = [
+            p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in k.patches or []
+        ]
+        kustomize = render.KustomizeOptions(
+            images=tuple(k.images or ()),
+            name_prefix=k.name_prefix or "",
+            name_suffix=k.name_suffix or "",
+            common_labels=tuple(sorted((k.common_labels or {}).items())),
+            common_annotations=tuple(sorted((k.common_annotations or {}).items())),
+            namespace=k.namespace or "",
+            replicas=tuple(render.KustomizeReplica(r.name, int(r.count)) for r in k.replicas or []),
+            patches_json=tuple(json.dumps(p, sort_keys=True) for p in patches),
+            components=tuple(k.components or ()),
+        )
+    helm = render.HelmOptions()
+    if src.helm is not None:
+        h = src.helm
+        helm = render.HelmOptions(
+            release_name=h.release_name or "",
+            value_files=tuple(h.value_files or ()),
+            values=h.values or "",
+            values_object_json=json.dumps(h.values_object, sort_keys=True)
+            if h.values_object
+            else "",
+            parameters=tuple(
+                render.HelmParameter(p.name, p.value or "", bool(p.force_string))
+                for p in h.parameters or []
+            ),
+            skip_crds=bool(h.skip_crds),
+            ignore_missing_value_files=bool(h.ignore_missing_value_files),
+        )
+        kube_version = h.kube_version or kube_version
+        api_versions = tuple(h.api_versions or ()) or api_versions
+    source_type = None
+    if src.helm is not None:
+        source_type = render.SourceType.HELM
+    elif src.kustomize is not None:
+        source_type = render.SourceType.KUSTOMIZE
+    elif src.directory is not None:
+        source_type = render.SourceType.DIRECTORY
+    return render.RenderRequest(
+        root=root,
+        path=src.path or ".",
+        commit=commit,
+        app_name=app_name,
+        namespace=namespace,
+        source_type=source_type,
+        directory=directory,
+        kustomize=kustomize,
+        helm=helm,
+        kube_version=kube_version,
+        api_versions=api_versions,
+        tracking=render.TrackingMethod(tracking),
+    )

@@ -1,0 +1,151 @@
+"""The seed Application on the real test bed: deploy, update, prune, self-heal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tidegate.testenv.scenario import GitOps, synced_healthy
+
+SEED = """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: myapp
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/org/repo
+    targetRevision: main
+    path: apps/myapp
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: production
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+    syncOptions:
+    - CreateNamespace=true
+"""
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27.0
+"""
+
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: blue
+"""
+
+
+def _kubectl(gitops: GitOps, *args: str) -> str:
+    kubectl = Path(sys.executable).with_name("kubectl")
+    out = subprocess.run(
+        [str(kubectl), f"--kubeconfig={gitops.bed.clusters['dev'].kubeconfig}", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def _deployment(gitops: GitOps, namespace: str) -> dict[str, Any]:
+    return json.loads(_kubectl(gitops, "-n", namespace, "get", "deployment", "web", "-o", "json"))
+
+
+def test_seed_application_syncs_updates_prunes_and_self_heals(gitops: GitOps) -> None:
+    repo, work = gitops.repo(
+        {"apps/myapp/deployment.yaml": DEPLOYMENT, "apps/myapp/configmap.yaml": CONFIGMAP}
+    )
+    dest_ns = f"production-{gitops.namespace}"
+    app = yaml.safe_load(SEED)
+    app["spec"]["source"]["repoURL"] = repo.http_url
+    app["spec"]["destination"]["server"] = gitops.bed.clusters["dev"].server
+    app["spec"]["destination"]["namespace"] = dest_ns
+    gitops.create_app(app)
+
+    first = work.head()
+    gitops.wait_app(
+        "myapp",
+        lambda a: synced_healthy(a, first),
+        timeout=90,
+        what="Synced and Healthy at the first commit",
+    )
+    deployment = _deployment(gitops, dest_ns)
+    assert deployment["status"]["availableReplicas"] == 2
+    pods = json.loads(
+        _kubectl(gitops, "-n", dest_ns, "get", "pods", "-l", "app=web", "-o", "json")
+    )["items"]
+    assert len(pods) == 2 and all(p["spec"]["nodeName"].startswith("dev-node-") for p in pods)
+    history = gitops.get_app("myapp")["status"]["history"]
+    assert [h["revision"] for h in history] == [first]
+
+    # A commit changing the image tag is deployed automatically.
+    second = work.commit(
+        {"apps/myapp/deployment.yaml": DEPLOYMENT.replace("1.27.0", "1.27.1")}, "bump nginx"
+    )
+    gitops.wait_app(
+        "myapp", lambda a: synced_healthy(a, second), timeout=60, what="Synced at the image bump"
+    )
+    image = _deployment(gitops, dest_ns)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "nginx:1.27.1"
+
+    # A commit deleting a manifest prunes the object.
+    third = work.commit({}, "drop the config map", delete=["apps/myapp/configmap.yaml"])
+    gitops.wait_app(
+        "myapp", lambda a: synced_healthy(a, third), timeout=60, what="Synced after the deletion"
+    )
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("kubectl")),
+            f"--kubeconfig={gitops.bed.clusters['dev'].kubeconfig}",
+            "-n",
+            dest_ns,
+            "get",
+            "configmap",
+            "settings",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert out.returncode != 0 and "NotFound" in out.stderr
+
+    # A manual scale is reverted by selfHeal.
+    _kubectl(gitops, "-n", dest_ns, "scale", "deployment", "web", "--replicas=5")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _deployment(gitops, dest_ns)["spec"]["replicas"] == 2:
+            break
+        time.sleep(0.2)
+    assert _deployment(gitops, dest_ns)["spec"]["replicas"] == 2
+    final = gitops.wait_app("myapp", lambda a: synced_healthy(a, third), timeout=60)
+    revisions = [h["revision"] for h in final["status"]["history"]]
+    assert revisions[:3] == [first, second, third]
