@@ -39,26 +39,53 @@ pytestmark = pytest.mark.e2e
 
 SECRET_VALUE = "s3cr3t-value-never-shown"
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications"
+CONTROLLER = [sys.executable, "-m", "tidegate.cli.main", "controller", "--context", "mgmt"]
 INSTALL = [sys.executable, "-m", "tidegate.cli.main", "install"]
 MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
-@pytest.fixture(scope="module")
-def control(testbed_handle: handle.TestBed) -> Iterator[str]:
-    """A fresh control namespace with the CRDs and the default project installed."""
-    ns = f"tg-app-{secrets.token_hex(3)}"
+def _control_namespace(tb: handle.TestBed, prefix: str) -> str:
+    """A fresh control namespace with the CRDs, the default project and the dev cluster."""
+    ns = f"{prefix}-{secrets.token_hex(3)}"
     done = subprocess.run(
-        [*INSTALL, "-n", ns, "--kubeconfig", str(testbed_handle.kubeconfig), "--context", "mgmt"],
+        [*INSTALL, "-n", ns, "--kubeconfig", str(tb.kubeconfig), "--context", "mgmt"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    dev = kube_config.from_kubeconfig(testbed_handle.clusters["dev"].kubeconfig)
+    dev = kube_config.from_kubeconfig(tb.clusters["dev"].kubeconfig)
     secret = clusters.cluster_secret(name="dev", server=dev.server, config=dev, namespace=ns)
-    with testbed_handle.admin_client("mgmt") as mgmt:
+    with tb.admin_client("mgmt") as mgmt:
         mgmt.post(f"/api/v1/namespaces/{ns}/secrets", json=secret).raise_for_status()
-        yield ns
+    return ns
+
+
+def _register_repo(tb: handle.TestBed, ns: str, git: handle.GitRemote, url: str) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "repo-test",
+            "namespace": ns,
+            "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
+        },
+        "stringData": {
+            "type": "git",
+            "url": url,
+            "username": git.username,
+            "password": git.password,
+        },
+    }
+    with tb.admin_client("mgmt") as mgmt:
+        mgmt.post(f"/api/v1/namespaces/{ns}/secrets", json=secret).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def control(testbed_handle: handle.TestBed) -> Iterator[str]:
+    ns = _control_namespace(testbed_handle, "tg-app")
+    yield ns
+    with testbed_handle.admin_client("mgmt") as mgmt:
         mgmt.delete(f"/api/v1/namespaces/{ns}")
 
 
@@ -81,23 +108,7 @@ def repo_url(
     control: str, source_dir: Path, git_remote: handle.GitRemote, testbed_handle: handle.TestBed
 ) -> str:
     repo = git_remote.create_repo(from_dir=source_dir)
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": "repo-test",
-            "namespace": control,
-            "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
-        },
-        "stringData": {
-            "type": "git",
-            "url": repo.http_url,
-            "username": git_remote.username,
-            "password": git_remote.password,
-        },
-    }
-    with testbed_handle.admin_client("mgmt") as mgmt:
-        mgmt.post(f"/api/v1/namespaces/{control}/secrets", json=secret).raise_for_status()
+    _register_repo(testbed_handle, control, git_remote, repo.http_url)
     return repo.http_url
 
 
@@ -541,3 +552,90 @@ def test_delete(cli: Cli) -> None:
     assert gone.exit_code == 0, gone.output
     assert not cli.exists(orphan)
     assert cli("delete", orphan, "-y").exit_code == 1
+
+
+# -- with the real controller ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def controlled(
+    testbed_handle: handle.TestBed, tmp_path: Path
+) -> Iterator[tuple[Cli, subprocess.Popen[bytes]]]:
+    """A control namespace of its own with ``tidegate controller`` running on it."""
+    ns = _control_namespace(testbed_handle, "tg-ctl")
+    log = (tmp_path / "controller.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            *CONTROLLER,
+            "-n",
+            ns,
+            "--kubeconfig",
+            str(testbed_handle.kubeconfig),
+            "--app-resync",
+            "5",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
+    )
+    try:
+        yield Cli(testbed_handle, ns, tmp_path / "cli-cache"), proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        with testbed_handle.admin_client("mgmt") as mgmt:
+            mgmt.delete(f"/api/v1/namespaces/{ns}")
+
+
+def test_with_the_controller(
+    controlled: tuple[Cli, subprocess.Popen[bytes]],
+    source_dir: Path,
+    git_remote: handle.GitRemote,
+    testbed_handle: handle.TestBed,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    cli, controller = controlled
+    repo = git_remote.create_repo(from_dir=source_dir)
+    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
+    name = _unique("e2e")
+    server = testbed_handle.clusters["dev"].server
+    flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server]
+    assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
+
+    synced = cli.popen("sync", name, "--timeout", "120")
+    code, out, err = synced.finish(within=150)
+    assert code == 0, f"{out}\n{err}\n{(tmp_path / 'controller.log').read_text()[-3000:]}"
+    assert "Succeeded" in out
+    waited = cli("wait", name, "--sync", "--health", "--timeout", "60")
+    assert waited.exit_code == 0, waited.output
+    assert cli("diff", name).exit_code == 0
+    first = cli.app(name)["status"]["history"][-1]["revision"]
+
+    work = git_remote.working_copy(repo, tmp_path / "work")
+    (work.path / "app" / "config.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {color: green}\n"
+    )
+    work.git("commit", "-qam", "green")
+    work.git("push", "-q", "origin", "HEAD")
+    refreshed = cli("get", name, "--hard-refresh", "--timeout", "60", "-o", "json")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert cli("diff", name).exit_code == 1
+    assert cli.popen("sync", name, "--timeout", "120").finish(within=150)[0] == 0
+    assert len(cli.app(name)["status"]["history"]) == 2
+
+    rolled = cli.popen("rollback", name, "--timeout", "120")
+    code, out, err = rolled.finish(within=150)
+    assert code == 0, f"{out}\n{err}"
+    with testbed_handle.admin_client("dev") as dev:
+        cm = dev.get(f"/api/v1/namespaces/{namespace}/configmaps/web-config").json()
+    assert cm["data"] == {"color": "blue"}
+    assert cli.app(name)["status"]["history"][-1]["revision"] == first
+
+    deleted = cli("delete", name, "-y", "--timeout", "60")
+    assert deleted.exit_code == 0, deleted.output
+    with testbed_handle.admin_client("dev") as dev:
+        path = f"/api/v1/namespaces/{namespace}/configmaps/web-config"
+        assert dev.get(path).status_code == 404
+    assert controller.poll() is None  # the controller survived all of it
