@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -215,3 +216,26 @@ def test_daemon_serves_until_stopped(tmp_path: Path) -> None:
     assert not (directory / "git.json").exists()
     assert not gitserver._alive(info.sshd_pid)
     assert not gitserver.stop_daemon(directory)
+
+
+def test_gzip_encoded_request_body(server: gitserver.GitServer) -> None:
+    repo = server.create_repo("gzip")
+    head = server.working_copy("gzip").commit({"f": "1"}, "one")
+    # A protocol v2 ls-refs request, gzip-compressed as git does for request bodies over 1 KiB.
+    body = gzip.compress(b"0014command=ls-refs\n" + b"0001" + b"0000")
+    token = base64.b64encode(f"{server.info.username}:{server.info.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"{repo.http_url}/git-upload-pack",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Basic {token}",
+            "Content-Type": "application/x-git-upload-pack-request",
+            "Content-Encoding": "gzip",
+            "Git-Protocol": "version=2",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"] == "application/x-git-upload-pack-result"
+        advertised = response.read().decode()
+    assert f"{head} refs/heads/main" in advertised
