@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,7 +175,12 @@ class SshDaemon:
 
 def _die_with_parent() -> Callable[[], None] | None:
     """A pre-exec hook asking Linux to SIGTERM sshd when the process that started it dies, so
-    a killed test run or daemon does not leak it. The libc handle is loaded before the fork."""
+    a killed test run or daemon does not leak it. The libc handle is loaded before the fork.
+
+    Linux ties the signal to the *thread* that forked, so it is only armed from the main thread
+    (a worker thread of a pool may exit while the server should live on)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         prctl = libc.prctl
