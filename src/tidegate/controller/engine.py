@@ -240,6 +240,15 @@ class Controller:
         for name in self.apps:
             self.queue.add(name)
 
+    async def refresh_all(self) -> None:
+        """Refresh every app now; return once the queue has drained and no refresh runs.
+
+        Needs the workers of :meth:`run`. Refreshes queued meanwhile (watch events) are waited
+        for too; delayed ones (``add_after``) and operations are not.
+        """
+        self._requeue_all()
+        await self.queue.wait_idle()
+
     # -- refresh ------------------------------------------------------------------------------
 
     async def _worker(self) -> None:

@@ -16,6 +16,8 @@ class WorkQueue:
         self._processing: set[str] = set()
         self._dirty: dict[str, bool] = {}  # re-added while processing -> hard
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -28,6 +30,7 @@ class WorkQueue:
             self._pending[name] = self._pending[name] or hard
             return
         self._pending[name] = hard
+        self._idle.clear()
         self._queue.put_nowait(name)
 
     def add_after(self, name: str, delay: float, *, hard: bool = False) -> None:
@@ -57,6 +60,15 @@ class WorkQueue:
         self._processing.discard(name)
         if name in self._dirty:
             self.add(name, hard=self._dirty.pop(name))
+        self._check_idle()
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is queued or being processed (delayed adds do not count)."""
+        await self._idle.wait()
+
+    def _check_idle(self) -> None:
+        if not self._pending and not self._processing:
+            self._idle.set()
 
     def forget(self, name: str) -> None:
         """Drop ``name`` entirely (the app was deleted)."""
@@ -65,6 +77,7 @@ class WorkQueue:
         timer = self._timers.pop(name, None)
         if timer is not None:
             timer.cancel()
+        self._check_idle()
 
     def cancel_timers(self) -> None:
         for timer in self._timers.values():
