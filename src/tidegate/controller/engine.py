@@ -295,7 +295,10 @@ class Controller:
         if meta.get("deletionTimestamp"):
             await operations.delete_app(self, app)
             return
-        if (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH):
+        requested = bool((meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH))
+        if requested:
+            # A refresh someone asked for always stamps reconciledAt, so they can see it ran.
+            self.last_status_write.pop(name, None)
             await self._clear_refresh_annotation(name)
         cluster, problem = self._destination(app)
         if problem:
@@ -492,7 +495,9 @@ class Controller:
         merged = {**current, **{k: v for k, v in status.items()}}
         merged = {k: v for k, v in merged.items() if v is not None}
         last = self.last_status_write.get(name, 0.0)
-        fresh = time.monotonic() - last < self.settings.app_resync_seconds
+        fresh = name in self.last_status_write and (
+            time.monotonic() - last < self.settings.app_resync_seconds
+        )
         if _status_sans_times(merged) == _status_sans_times(current) and fresh:
             return
         try:

@@ -156,7 +156,13 @@ async def run(ctrl: Controller, name: str) -> None:
     if sync is not None:
         revision = sync.revision or next(iter(sync.revisions or []), None)
     try:
-        rendered = await cmp.render_app(target_app, deps=ctrl.deps, revision_override=revision)
+        # A sync without a pinned commit means "what the branch says now": fetch first.
+        rendered = await cmp.render_app(
+            target_app,
+            deps=ctrl.deps,
+            revision_override=revision,
+            max_age=0.0 if not revision or len(revision) < 40 else None,
+        )
         app_options = sync_options.parse(
             list((app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or [])
             + list((sync.sync_options if sync else None) or []),

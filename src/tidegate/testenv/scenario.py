@@ -299,3 +299,53 @@ def synced_healthy(app: dict[str, Any], revision: str | None = None) -> bool:
     if revision is not None:
         ok = ok and (status.get("sync") or {}).get("revision") == revision
     return ok and not app.get("operation")
+
+
+def application(
+    name: str,
+    *,
+    repo_url: str,
+    path: str,
+    server: str,
+    namespace: str,
+    automated: bool = True,
+    self_heal: bool = True,
+    prune: bool = True,
+    project: str = "default",
+    revision: str = "main",
+    sync_options: Sequence[str] = ("CreateNamespace=true",),
+) -> dict[str, Any]:
+    """An Application manifest as a user writes it."""
+    spec: dict[str, Any] = {
+        "project": project,
+        "source": {"repoURL": repo_url, "targetRevision": revision, "path": path},
+        "destination": {"server": server, "namespace": namespace},
+        "syncPolicy": {"syncOptions": list(sync_options)},
+    }
+    if automated:
+        spec["syncPolicy"]["automated"] = {"prune": prune, "selfHeal": self_heal}
+    return {
+        "apiVersion": constants.API_VERSION,
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def kubectl(bed: handle.TestBed, cluster: str, *args: str, check: bool = True) -> str:
+    """Run kubectl against ``cluster``; its stdout (raises on failure when ``check``)."""
+    binary = Path(sys.executable).with_name("kubectl")
+    result = subprocess.run(
+        [
+            str(binary if binary.exists() else "kubectl"),
+            f"--kubeconfig={bed.clusters[cluster].kubeconfig}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise errors.TestEnvError(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout if result.returncode == 0 else result.stderr
