@@ -1,0 +1,108 @@
+"""``tidegate demo``: the whole story on local control planes, until Ctrl-C."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+DIR_OPTION: Any = typer.Option(None, "--dir", help="Test bed directory (default: per-user).")
+
+
+def demo(
+    directory: Path | None = DIR_OPTION,
+    keep: bool = typer.Option(False, "--keep", help="Leave the test bed running on exit."),
+    until_healthy: bool = typer.Option(
+        False,
+        "--until-healthy",
+        help="Exit (0) once every demo app is Synced and Healthy, instead of running on.",
+    ),
+    timeout: float = typer.Option(300.0, "--timeout", help="With --until-healthy: give up after."),
+    webhook_port: int = typer.Option(0, "--webhook-port", help="Git webhook port (0: any)."),
+) -> None:
+    """Bring up mgmt, dev, staging and prod, a seeded git server, Tidegate and its controllers."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from rich.console import Console
+
+    from tidegate.cli import logsetup
+    from tidegate.controller import runner, settings
+    from tidegate.kube import config as kube_config
+    from tidegate.model import errors
+    from tidegate.testenv import demo as demo_mod
+    from tidegate.testenv import testbed
+
+    console = Console(stderr=True)
+    target = (directory or testbed.default_dir()).resolve()
+    try:
+        with console.status("preparing the demo") as spinner:
+
+            def build(component: str, line: str) -> None:
+                spinner.update(f"building {component} (first run only, ~10 min): {line[-60:]}")
+
+            prepared = demo_mod.prepare(target, say=spinner.update, build_progress=build)
+    except errors.TidegateError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    bed = prepared.bed
+    logsetup.configure("warning", fmt="text")
+    logging.getLogger("tidegate").setLevel(logging.INFO)
+    mgmt = kube_config.from_kubeconfig(bed.clusters["mgmt"].kubeconfig)
+    conf = settings.Settings(app_resync_seconds=30.0, webhook_port=webhook_port)
+
+    async def main() -> int:
+        started = asyncio.Event()
+        task = asyncio.create_task(runner.run(mgmt=mgmt, settings=conf, started=started))
+        await asyncio.wait(
+            [task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        if task.done():
+            task.result()
+        _tour(console, prepared, target)
+        try:
+            if until_healthy:
+                ok = await asyncio.to_thread(demo_mod.wait_healthy, bed, timeout)
+                console.print(
+                    "all demo apps are Synced and Healthy"
+                    if ok
+                    else f"not all apps healthy after {timeout:.0f}s: {demo_mod.apps_state(bed)}"
+                )
+                return 0 if ok else 1
+            await task
+            return 0
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    code = 0
+    try:
+        code = asyncio.run(main())
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        if not keep:
+            console.print(f"tearing the test bed in {target} down")
+            testbed.down(target)
+    raise typer.Exit(code)
+
+
+def _tour(console: Any, prepared: Any, target: Path) -> None:
+    bed = prepared.bed
+    console.print(
+        "\n[bold]Tidegate demo is running[/bold] (Ctrl-C stops it and tears everything down)\n"
+        f"  clusters     mgmt, dev, staging, prod  (kubeconfig: {bed.kubeconfig})\n"
+        f"  config repo  {prepared.repo_http_url}  (credentials: {target / 'git' / 'git.json'})\n"
+        "  apps         prod-myapp (seed ApplicationSet),\n"
+        "               dev/staging/prod-guestbook (RollingSync)\n"
+        "\nIn another shell:\n"
+        f"  export KUBECONFIG={bed.kubeconfig}\n"
+        "  tidegate app list --context mgmt\n"
+        "  tidegate appset get guestbook --context mgmt\n"
+        "  tidegate cluster list --context mgmt\n"
+        "  kubectl --context prod -n production get deploy,pods\n",
+        soft_wrap=True,
+    )
