@@ -27,6 +27,7 @@ import platformdirs
 from tidegate import kube, render, sources
 from tidegate.controller import (
     appstatus,
+    argocdcm,
     autosync,
     clusters,
     operations,
@@ -118,6 +119,7 @@ class Controller:
         self.ready = asyncio.Event()
         self.refresh_count = 0
         self.webhook_secret: dict[str, Any] | None = None
+        self.system_ignore: tuple[Any, ...] = ()
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -333,7 +335,12 @@ class Controller:
         max_age = 0.0 if hard else self.settings.app_resync_seconds
         try:
             result = await cmp.compare(
-                app, client=rt.client, live=live, deps=self.deps, max_age=max_age
+                app,
+                client=rt.client,
+                live=live,
+                deps=self.deps,
+                max_age=max_age,
+                extra_ignore=self.system_ignore,
             )
         except errors.TidegateError as exc:
             kind = (
@@ -532,11 +539,25 @@ class Controller:
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
 
-    async def _load_webhook_secret(self) -> None:
-        key = ResourceKey("", "Secret", self.namespace, constants.ARGOCD_SECRET_NAME)
+    async def _load_settings(self) -> None:
+        """``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
+        custom health checks), re-read every 10 s."""
+        secret_key = ResourceKey("", "Secret", self.namespace, constants.ARGOCD_SECRET_NAME)
+        cm_key = ResourceKey("", "ConfigMap", self.namespace, argocdcm.CONFIGMAP_NAME)
+        seen: Any = None
         while True:
             with contextlib.suppress(errors.KubeError):
-                self.webhook_secret = await self.mgmt.get_or_none(key)
+                self.webhook_secret = await self.mgmt.get_or_none(secret_key)
+                cm = await self.mgmt.get_or_none(cm_key)
+                data = (cm or {}).get("data") or {}
+                if data != seen:
+                    seen = data
+                    system = argocdcm.parse(data)
+                    for problem in system.problems:
+                        log.warning("%s", problem)
+                    self.system_ignore = system.ignore_rules
+                    self.deps.health_checks = system.health_checks
+                    self._requeue_all()
             await asyncio.sleep(10.0)
 
     # -- cluster status ------------------------------------------------------------------------
@@ -602,7 +623,7 @@ class Controller:
         ]
         self._tasks.append(asyncio.create_task(self._poller()))
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
-        self._tasks.append(asyncio.create_task(self._load_webhook_secret()))
+        self._tasks.append(asyncio.create_task(self._load_settings()))
         self.ready.set()
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",

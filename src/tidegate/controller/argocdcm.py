@@ -1,0 +1,63 @@
+"""System-level settings from the ``argocd-cm`` ConfigMap, as Argo CD documents them (pure).
+
+- ``resource.customizations.ignoreDifferences.<group>_<Kind>`` (and ``.all``): YAML with
+  ``jsonPointers``, ``jqPathExpressions``, ``managedFieldsManagers``, applied to every app;
+- ``resource.customizations.health.<group>_<Kind>``: declarative health rules (see
+  docs/health.md; Lua scripts are refused with a clear error).
+
+A bad entry never stops the controller: it is reported and the others still apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from tidegate.diff import ignore as diff_ignore
+from tidegate.health import registry as health_registry
+from tidegate.model import errors
+
+CONFIGMAP_NAME = "argocd-cm"
+IGNORE_PREFIX = "resource.customizations.ignoreDifferences."
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemSettings:
+    ignore_rules: tuple[diff_ignore.IgnoreRule, ...] = ()
+    health_checks: health_registry.HealthChecks = dataclasses.field(
+        default_factory=health_registry.HealthChecks
+    )
+    problems: tuple[str, ...] = ()
+
+
+def _group_kind(suffix: str) -> tuple[str, str]:
+    if suffix == "all":
+        return "*", "*"
+    group, _, kind = suffix.rpartition("_")
+    return group, kind
+
+
+def parse(data: Mapping[str, str] | None) -> SystemSettings:
+    data = data or {}
+    rules: list[diff_ignore.IgnoreRule] = []
+    problems: list[str] = []
+    for key, value in sorted(data.items()):
+        if not key.startswith(IGNORE_PREFIX):
+            continue
+        group, kind = _group_kind(key[len(IGNORE_PREFIX) :])
+        try:
+            parsed: Any = yaml.load(value, Loader=yaml.CSafeLoader) or {}
+            if not isinstance(parsed, Mapping):
+                raise errors.ConfigError("expected a mapping")
+            rules.append(diff_ignore.IgnoreRule.from_spec({**parsed, "group": group, "kind": kind}))
+        except (yaml.YAMLError, errors.TidegateError) as exc:
+            problems.append(f"{CONFIGMAP_NAME} {key}: {exc}")
+    try:
+        checks = health_registry.HealthChecks.from_argocd_cm(data)
+    except errors.TidegateError as exc:
+        problems.append(f"{CONFIGMAP_NAME}: {exc}")
+        checks = health_registry.HealthChecks()
+    return SystemSettings(tuple(rules), checks, tuple(problems))
