@@ -103,7 +103,7 @@ async def render_helm(
         if inline_file is not None:
             inline_file.write_text(inline, encoding="utf-8")
         args = template_args(
-            release=options.release_name or req.app_name,
+            release=options.release_name or req.app_name or "release-name",
             chart_dir=chart_dir,
             namespace=req.namespace,
             value_files=value_files,

@@ -12,28 +12,35 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from tidegate.model import errors
 
 _CHUNK = 64 * 1024
 _STDERR_TAIL_CHARS = 2000
+_REAP_SECONDS = 10.0
 
 
-class _Overflow(Exception):
-    pass
-
-
-async def _read_limited(stream: asyncio.StreamReader, limit: int) -> bytes:
+async def _read_limited(
+    stream: asyncio.StreamReader, limit: int, on_overflow: Callable[[], None]
+) -> bytes | None:
+    """Read to EOF; past ``limit`` bytes call ``on_overflow`` once, keep draining, and return
+    None (the pipe must reach EOF: asyncio only reports the exit once its pipes are closed)."""
     chunks: list[bytes] = []
     total = 0
+    overflowed = False
     while chunk := await stream.read(_CHUNK):
+        if overflowed:
+            continue
         total += len(chunk)
         if total > limit:
-            raise _Overflow
+            overflowed = True
+            chunks.clear()
+            on_overflow()
+            continue
         chunks.append(chunk)
-    return b"".join(chunks)
+    return None if overflowed else b"".join(chunks)
 
 
 async def _read_tail(stream: asyncio.StreamReader, limit: int) -> bytes:
@@ -44,9 +51,24 @@ async def _read_tail(stream: asyncio.StreamReader, limit: int) -> bytes:
     return kept
 
 
+async def _discard(stream: asyncio.StreamReader) -> None:
+    while await stream.read(_CHUNK):
+        pass
+
+
 def _kill_group(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Kill the process group, drain both pipes and wait for the exit (bounded: a grandchild
+    that left the group could hold a pipe open)."""
+    _kill_group(process)
+    assert process.stdout is not None and process.stderr is not None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_REAP_SECONDS):
+            await asyncio.gather(_discard(process.stdout), _discard(process.stderr), process.wait())
 
 
 def stderr_message(stderr: bytes, replacements: Mapping[str, str]) -> str:
@@ -85,24 +107,22 @@ async def run(
     except OSError as exc:
         raise errors.RenderError(f"{what}: cannot start {argv[0]!r}: {exc.strerror}") from exc
     assert process.stdout is not None and process.stderr is not None
+    finished = False
     try:
         async with asyncio.timeout(time_limit):
             stdout, stderr, code = await asyncio.gather(
-                _read_limited(process.stdout, max_stdout),
+                _read_limited(process.stdout, max_stdout, lambda: _kill_group(process)),
                 _read_tail(process.stderr, max_stderr),
                 process.wait(),
             )
+        finished = True
     except TimeoutError:
         raise errors.RenderTimeoutError(f"{what}: did not finish within {time_limit:g}s") from None
-    except _Overflow:
-        raise errors.ManifestError(
-            f"{what}: output exceeds the limit of {max_stdout} bytes"
-        ) from None
     finally:
-        if process.returncode is None:
-            _kill_group(process)
-            with contextlib.suppress(ProcessLookupError):
-                await asyncio.shield(process.wait())
+        if not finished:
+            await asyncio.shield(_reap(process))
+    if stdout is None:
+        raise errors.ManifestError(f"{what}: output exceeds the limit of {max_stdout} bytes")
     if code != 0:
         raise errors.RenderError(
             f"{what}: failed with exit code {code}: {stderr_message(stderr, replacements)}"

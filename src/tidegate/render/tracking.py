@@ -68,15 +68,18 @@ def apply_tracking(
     )
     use_annotation = method != request.TrackingMethod.LABEL
     label = _label_value(app_name, truncate=use_annotation) if use_label and app_name else ""
+    annotate = use_annotation and bool(app_name)
+    if not (label or annotate or installation_id):
+        return
     for obj in objects:
         meta = obj.get("metadata")
         if meta is None:
             meta = obj["metadata"] = {}
         if label:
             _submap(meta, "labels", obj)[constants.LABEL_INSTANCE] = label
-        if use_annotation or installation_id:
+        if annotate or installation_id:
             annotations = _submap(meta, "annotations", obj)
-            if use_annotation and app_name:
+            if annotate:
                 annotations[constants.ANNOTATION_TRACKING_ID] = tracking_id(app_name, obj)
             if installation_id:
                 annotations[constants.ANNOTATION_INSTALLATION_ID] = installation_id
