@@ -8,6 +8,8 @@ from typing import Any
 import typer
 
 DIR_OPTION: Any = typer.Option(None, "--dir", help="Test bed directory (default: per-user).")
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
 
 
 def demo(
@@ -56,13 +58,19 @@ def demo(
     async def main() -> int:
         started = asyncio.Event()
         task = asyncio.create_task(runner.run(mgmt=mgmt, settings=conf, started=started))
+        waiter = asyncio.create_task(started.wait())
         await asyncio.wait(
-            [task, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED
+            [task, waiter], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
         )
-        if task.done():
-            task.result()
-        _tour(console, prepared, target)
         try:
+            if task.done():
+                task.result()
+            if not started.is_set():
+                console.print(
+                    f"[red]error:[/red] the controllers did not start in {START_TIMEOUT:.0f}s"
+                )
+                return 1
+            _tour(console, prepared, target)
             if until_healthy:
                 ok = await asyncio.to_thread(demo_mod.wait_healthy, bed, timeout)
                 console.print(
@@ -74,9 +82,11 @@ def demo(
             await task
             return 0
         finally:
+            waiter.cancel()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                # Bounded: a stuck shutdown must not keep the demo (or CI) waiting.
+                await asyncio.wait_for(task, STOP_TIMEOUT)
 
     code = 0
     try:
