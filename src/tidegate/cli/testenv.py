@@ -100,7 +100,9 @@ def _print_status(target: Path, fmt: output.Format) -> None:
     if git:
         typer.echo(
             f"git server: {git.get('http_base')} (HTTP, basic auth) and {git.get('ssh_base')} "
-            f"(SSH); credentials in {target / 'git' / 'git.json'}"
+            f"(SSH)\n  username {git.get('username')}, password {git.get('password')}, SSH key "
+            f"{git.get('ssh_private_key_path')}\n  (all in {target / 'git' / 'git.json'}; "
+            "a throw-away local test server)"
         )
 
 
