@@ -14,6 +14,7 @@ from tidegate.live import cache as live_cache
 from tidegate.model.keys import ResourceKey
 
 SYNC_WAIT_SECONDS = 15.0
+POLL_SECONDS = 0.05  # how often a wait for the first sync checks whether the cluster is down
 
 
 @dataclasses.dataclass
@@ -25,13 +26,31 @@ class ClusterRuntime:
     server_version: str = ""
 
     async def ready(self, wait: float = SYNC_WAIT_SECONDS) -> bool:
-        """True once the cache has listed every kind; False if that takes over ``wait`` s."""
-        try:
-            async with asyncio.timeout(wait):
-                await self.cache.wait_synced()
-        except TimeoutError:
-            return False
+        """True once the cache has listed every kind; False if that takes over ``wait`` s, or
+        as soon as the cluster is known to be unreachable (:meth:`unreachable`).
+
+        Failing fast matters: every refresh of an app on a cluster that is down used to hold a
+        refresh worker for the whole ``wait``, so a handful of such apps starved the apps of
+        every other cluster.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while not self.cache.state.synced:
+            if self.unreachable():
+                return False
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, POLL_SECONDS)):
+                    await self.cache.wait_synced()
         return True
+
+    def unreachable(self) -> bool:
+        """Not synced yet, discovery failed and nothing could be watched: the cluster cannot be
+        reached now (a per-kind error after discovery worked is not enough: it may clear)."""
+        state = self.cache.state
+        return not state.synced and state.kinds == 0 and bool(state.error)
 
 
 class Runtimes:
