@@ -10,6 +10,7 @@ Kubernetes YAML decoder leaves them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,10 @@ import yaml
 import yaml.nodes
 
 from tidegate.model import errors
+
+# An alias token can only start after whitespace, a flow indicator or ':' (or at the start).
+# This over-approximates ("*.example.com" matches), which only costs a needless check.
+_ALIAS = re.compile(r"(?<![^\s\[{,:])\*")
 
 
 class _Loader(yaml.CSafeLoader):
@@ -94,7 +99,7 @@ def _yaml_error(exc: yaml.YAMLError, where: str) -> errors.ManifestError:
 
 def load_yaml_documents(text: str, *, where: str, max_alias_expansion: int) -> list[Any]:
     """All documents of a YAML stream, empty ones as ``None`` (so indexes match the file)."""
-    guard = "&" in text  # aliases need anchors; no anchor, no expansion to check
+    guard = "&" in text and _ALIAS.search(text) is not None  # no alias, nothing to expand
     loader = _Loader(text)
     documents: list[Any] = []
     try:
