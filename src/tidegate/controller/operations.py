@@ -76,8 +76,31 @@ def _app_for_operation(app: model_app.Application) -> model_app.Application:
     return app.model_copy(update={"spec": spec})
 
 
+async def _fresh(ctrl: Controller, name: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The app as the API server has it now (None when it is gone).
+
+    Watch events can lag behind the controller's own writes: after an operation finished, an
+    older event may put back a copy that still carries its ``operation``, and running that
+    again started a second sync that was then "terminated". Argo CD reads the app from the API
+    before it processes an operation for the same reason.
+    """
+    try:
+        fresh = await ctrl.mgmt.get(ctrl._app_key(name))
+    except errors.KubeNotFoundError:
+        return None
+    except errors.KubeError as exc:
+        log.warning("app %s: could not re-read the app before its operation: %s", name, exc)
+        return raw
+    if name in ctrl.apps:
+        ctrl.apps[name] = fresh
+    return fresh
+
+
 async def run(ctrl: Controller, name: str) -> None:
     raw = ctrl.apps.get(name)
+    if raw is None or not raw.get("operation"):
+        return
+    raw = await _fresh(ctrl, name, raw)
     if raw is None or not raw.get("operation"):
         return
     try:
@@ -297,11 +320,14 @@ async def _finish(
     """Record the outcome, the history entry (on success) and clear ``operation`` at once."""
     finished_at = appstatus.now()
     op_state: dict[str, Any] = state.to_status() if state is not None else {"startedAt": started_at}
+    # The operation may be gone from ``raw`` (removed to stop it): keep the one the state was
+    # recorded for, since an operationState without ``operation`` makes the app unreadable.
+    persisted = (raw.get("status") or {}).get("operationState") or {}
     op_state |= {
         "phase": phase.value,
         "message": message,
         "finishedAt": finished_at,
-        "operation": raw.get("operation"),
+        "operation": raw.get("operation") or persisted.get("operation"),
     }
     op_state.setdefault("syncResult", {})
     op_state["syncResult"]["revision"] = revision

@@ -1,0 +1,117 @@
+"""Operations and stale copies of an Application.
+
+Watch events lag behind the controller's own writes, so the stored copy of an app can still
+carry an ``operation`` that already finished. ``operations.run`` re-reads the app from the API
+first; ``_finish`` never writes an ``operationState`` without its ``operation`` (an app in that
+state no longer parses). Found by the fleet e2e tests (a finished sync was run again and
+"terminated", leaving the app InvalidSpecError).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from tidegate.controller import operations, settings
+from tidegate.model import errors
+from tidegate.model.enums import OperationPhase
+from tidegate.model.keys import ResourceKey
+
+OPERATION = {"sync": {"revision": "a" * 40}, "initiatedBy": {"automated": True}}
+
+
+def app(*, operation: dict[str, Any] | None, state: dict[str, Any] | None = None) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": "argocd", "resourceVersion": "7"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example/r.git", "path": "web"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"},
+        },
+    }
+    if operation is not None:
+        obj["operation"] = operation
+    if state is not None:
+        obj["status"] = {"operationState": state}
+    return obj
+
+
+class FakeMgmt:
+    def __init__(self, fresh: dict[str, Any] | None) -> None:
+        self.fresh = fresh
+        self.gets: list[ResourceKey] = []
+
+    async def get(self, key: ResourceKey) -> dict[str, Any]:
+        self.gets.append(key)
+        if self.fresh is None:
+            raise errors.KubeNotFoundError(f"{key} not found", code=404)
+        return self.fresh
+
+
+class FakeController:
+    """What ``run`` (up to its early returns) and ``_finish`` use of the engine."""
+
+    def __init__(self, stored: dict[str, Any], fresh: dict[str, Any] | None) -> None:
+        self.apps = {"web": stored}
+        self.mgmt = FakeMgmt(fresh)
+        self.settings = settings.Settings()
+        self.patches: list[dict[str, Any]] = []
+
+    def _app_key(self, name: str) -> ResourceKey:
+        return ResourceKey("argoproj.io", "Application", "argocd", name)
+
+    async def patch_app(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        self.patches.append(patch)
+        return self.apps[name]
+
+
+@pytest.mark.parametrize(
+    ("fresh", "stored_after"),
+    [
+        (app(operation=None, state={"phase": "Succeeded", "operation": OPERATION}), "fresh"),
+        (None, "stale"),  # deleted meanwhile: nothing to run
+    ],
+    ids=["operation already finished", "app gone"],
+)
+async def test_run_rereads_a_stale_app_and_does_nothing(
+    fresh: dict[str, Any] | None, stored_after: str
+) -> None:
+    stale = app(operation=OPERATION, state={"phase": "Running", "operation": OPERATION})
+    ctrl = FakeController(stale, fresh)
+    await operations.run(cast(Any, ctrl), "web")
+    assert ctrl.mgmt.gets == [ctrl._app_key("web")]
+    assert ctrl.patches == []  # no operation state written, no second sync started
+    assert ctrl.apps["web"] is (fresh if stored_after == "fresh" else stale)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (app(operation=OPERATION), OPERATION),
+        # The operation was removed (to stop it): the one recorded while running is kept.
+        (app(operation=None, state={"phase": "Running", "operation": OPERATION}), OPERATION),
+    ],
+    ids=["operation present", "operation removed"],
+)
+async def test_finish_always_records_the_operation(
+    raw: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    ctrl = FakeController(raw, raw)
+    await operations._finish(
+        cast(Any, ctrl),
+        "web",
+        raw,
+        phase=OperationPhase.FAILED,
+        message="operation terminated",
+        started_at="2026-01-01T00:00:00Z",
+        state=None,
+        revision="",
+        success_extra=None,
+    )
+    [patch] = ctrl.patches
+    assert patch["operation"] is None
+    assert patch["status"]["operationState"]["operation"] == expected
+    assert patch["status"]["operationState"]["phase"] == "Failed"
