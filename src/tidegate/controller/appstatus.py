@@ -127,7 +127,9 @@ def comparison_status(
         sync["revision"] = result.revision
     status: dict[str, Any] = {
         "sync": sync,
-        "health": result.health.to_dict(),
+        # message None: the merge patch deletes a message left by an earlier status (such as
+        # "cluster ... is unreachable") when the new health has none.
+        "health": {"message": None, **result.health.to_dict()},
         "resources": [resource_entry(s) for s in result.resources],
         "summary": {"images": _images(result.targets)},
         "reconciledAt": at,

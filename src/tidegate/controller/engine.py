@@ -71,7 +71,16 @@ def _fingerprint(obj: Mapping[str, Any]) -> str:
 
 
 def _status_sans_times(status: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (status or {}).items() if k not in ("reconciledAt", "observedAt")}
+    """``status`` for comparison: no timestamps, and a None inside a field (a merge patch
+    deletion) compares as an absent key."""
+    out: dict[str, Any] = {}
+    for key, value in (status or {}).items():
+        if key in ("reconciledAt", "observedAt"):
+            continue
+        if isinstance(value, Mapping):
+            value = {k: v for k, v in value.items() if v is not None}
+        out[key] = value
+    return out
 
 
 class Controller:
