@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tidegate.controller import appstatus, deletion
 from tidegate.controller import compare as cmp
+from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
 from tidegate.model import errors
 from tidegate.model.enums import OperationPhase
@@ -24,8 +25,8 @@ from tidegate.model.keys import ResourceKey
 from tidegate.sync import execute as sync_execute
 from tidegate.sync import operation as sync_operation
 from tidegate.sync import options as sync_options
+from tidegate.sync import prepare, windows
 from tidegate.sync import tasks as sync_tasks
-from tidegate.sync import windows
 
 if TYPE_CHECKING:
     from tidegate.controller.engine import Controller
@@ -252,13 +253,17 @@ async def run(ctrl: Controller, name: str) -> None:
     async def persist(current: sync_operation.OperationState) -> None:
         await _persist(ctrl, name, raw_op, current)
 
+    targets: list[Mapping[str, Any]] = list(rendered.objects)
+    if app_options.enabled("respect_ignore_differences"):
+        targets = await _respect_ignore_differences(ctrl, app, targets, rt, params)
+
     retry = sync_operation.RetryPolicy.from_spec(raw_op.get("retry"))
     force = bool(
         sync and sync.sync_strategy and sync.sync_strategy.apply and sync.sync_strategy.apply.force
     )
     final = await sync_operation.run_operation(
         client=rt.client,
-        targets=rendered.objects,
+        targets=targets,
         live_source=live_source,
         params=params,
         persist=persist,
@@ -287,6 +292,30 @@ async def run(ctrl: Controller, name: str) -> None:
             "dryRun": bool(sync and sync.dry_run),
         },
     )
+
+
+async def _respect_ignore_differences(
+    ctrl: Controller,
+    app: model_app.Application,
+    targets: list[Mapping[str, Any]],
+    rt: Any,
+    params: sync_tasks.SyncParams,
+) -> list[Mapping[str, Any]]:
+    """Sync option RespectIgnoreDifferences: ignored fields keep their live values."""
+    rules = diff_ignore.rules_from_specs(
+        [
+            r.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for r in app.spec.ignore_differences or []
+        ]
+    ) + tuple(ctrl.system_ignore)
+    prepared = await prepare.prepare_targets(
+        targets, client=rt.client, destination_namespace=params.destination_namespace
+    )
+    live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
+    return [
+        diff_ignore.respect_ignore_differences(obj, live.get(key), rules)
+        for key, obj in prepared.items()
+    ]
 
 
 def _health(ctrl: Controller, obj: Mapping[str, Any]) -> str | None:

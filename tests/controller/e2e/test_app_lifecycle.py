@@ -149,3 +149,26 @@ def test_seed_application_syncs_updates_prunes_and_self_heals(gitops: GitOps) ->
     final = gitops.wait_app("myapp", lambda a: synced_healthy(a, third), timeout=60)
     revisions = [h["revision"] for h in final["status"]["history"]]
     assert revisions[:3] == [first, second, third]
+
+
+def test_ignore_differences_with_respect_ignore_differences(gitops: GitOps) -> None:
+    """An HPA-style replica count: ignored in the diff, and not overwritten by a sync."""
+    repo, work = gitops.repo({"app/deployment.yaml": DEPLOYMENT, "app/cm.yaml": CONFIGMAP})
+    ns = f"ignore-{gitops.namespace}"
+    app = yaml.safe_load(SEED)
+    app["metadata"]["name"] = "ignoring"
+    app["spec"]["source"].update({"repoURL": repo.http_url, "path": "app"})
+    app["spec"]["destination"] = {"server": gitops.bed.clusters["dev"].server, "namespace": ns}
+    app["spec"]["ignoreDifferences"] = [
+        {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
+    ]
+    app["spec"]["syncPolicy"]["syncOptions"].append("RespectIgnoreDifferences=true")
+    gitops.create_app(app)
+    gitops.wait_app("ignoring", lambda a: synced_healthy(a, work.head()), timeout=60)
+    _kubectl(gitops, "-n", ns, "scale", "deployment", "web", "--replicas=4")
+    # A new commit makes the app sync again: the ignored replica count is kept.
+    second = work.commit({"app/cm.yaml": CONFIGMAP.replace("blue", "green")}, "green")
+    gitops.wait_app("ignoring", lambda a: synced_healthy(a, second), timeout=60)
+    assert _deployment(gitops, ns)["spec"]["replicas"] == 4
+    out = _kubectl(gitops, "-n", ns, "get", "configmap", "settings", "-o", "json")
+    assert json.loads(out)["data"]["mode"] == "green"
