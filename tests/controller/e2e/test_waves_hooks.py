@@ -207,8 +207,12 @@ def test_sigkilled_controller_resumes_the_sync_and_records_it_once(
 
     def wave0_applied(app: dict[str, Any]) -> bool:
         state = (app.get("status") or {}).get("operationState") or {}
-        names = {r["name"] for r in (state.get("syncResult") or {}).get("resources") or []}
-        return state.get("phase") == "Running" and "first" in names
+        if state.get("phase") != "Running":
+            return False
+        out = scenario.kubectl(
+            gitops.bed, "dev", "-n", ns, "get", "deployment", "first", check=False
+        )
+        return "NotFound" not in out and "not found" not in out
 
     gitops.wait_app("resume", wave0_applied, timeout=60, what="wave 0 applied")
     gitops.controller.kill()  # SIGKILL in the middle: wave 0 waits for minReadySeconds
