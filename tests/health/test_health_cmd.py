@@ -126,3 +126,16 @@ def test_unreadable_file_exits_1(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [(), ("-f", "x.yaml", "-o", "xml"), ("--bogus",)])
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     assert _run(*args).returncode == 2
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """A few hundred bytes of nested aliases would expand to millions of nodes."""
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdef", "bcdefg", strict=True):
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join([*lines, "kind: Pod", ""]))
+    assert len(bomb.read_bytes()) < 400
+    result = _run("-f", str(bomb))
+    assert result.returncode == 1
+    assert "alias bomb" in result.stderr and str(bomb) in result.stderr

@@ -66,8 +66,6 @@ def health(
 def _load(filename: Path) -> list[dict[str, Any]]:
     import sys
 
-    import yaml
-
     from tidegate.cli.output import fail as _fail
 
     source = "stdin" if str(filename) == "-" else str(filename)
@@ -75,9 +73,15 @@ def _load(filename: Path) -> list[dict[str, Any]]:
         text = sys.stdin.read() if source == "stdin" else filename.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(f"cannot read {source}: {exc}") from None
+    from tidegate.model import errors
+    from tidegate.render import manifests, request
+
     try:
-        documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
-    except yaml.YAMLError as exc:
+        # The renderer's loader: C-accelerated, and it refuses alias bombs before expanding them.
+        documents = manifests.load_yaml_documents(
+            text, where=source, max_alias_expansion=request.RenderLimits().max_alias_expansion
+        )
+    except errors.ManifestError as exc:
         raise _fail(f"{source} is not valid YAML: {exc}") from None
     objects: list[dict[str, Any]] = []
     for index, doc in enumerate(documents):
