@@ -88,7 +88,14 @@ def image_of(dep: Mapping[str, Any] | None) -> str | None:
 @dataclass
 class Fleet(scenario.GitOps):
     dest_namespaces: set[tuple[str, str]] = field(default_factory=set)
-    dest_objects: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def token(self) -> str:
+        """A short id of this module's fleet, for names that must not collide on the shared
+        clusters: tracking ids name the app but not its control namespace, so two control
+        namespaces with an app of the same name would each count the other's objects as theirs
+        (and prune them)."""
+        return self.namespace.rsplit("-", 1)[-1]
 
     # -- management cluster ---------------------------------------------------------------------
 
@@ -221,10 +228,6 @@ class Fleet(scenario.GitOps):
             data: dict[str, Any] = resp.json()
             return data
 
-    def track_deployment(self, namespace: str, name: str) -> None:
-        """Delete this Deployment from every cluster at the end (outside our namespaces)."""
-        self.dest_objects.append((namespace, name))
-
     def log_tail(self, lines: int = 30) -> str:
         return procs.tail(self.controller.log, lines)
 
@@ -244,7 +247,3 @@ class Fleet(scenario.GitOps):
         for cluster, ns in sorted(self.dest_namespaces):
             with self.bed.admin_client(cluster) as client:
                 client.delete(f"/api/v1/namespaces/{ns}")
-        for ns, name in self.dest_objects:
-            for cluster in CLUSTERS:
-                with self.bed.admin_client(cluster) as client:
-                    client.delete(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")

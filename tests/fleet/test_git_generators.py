@@ -58,6 +58,7 @@ def directories(repo_url: str) -> dict[str, Any]:
 
 def test_git_directories_one_app_per_directory_and_webhook_adds_one(fleet_env: Fleet) -> None:
     fleet = fleet_env
+    d = f"d{fleet.token}-"  # app name prefix, unique on the shared clusters
     repo, work = fleet.repo(app_files("alpha", "beta"))
     for name in ("alpha", "beta", "gamma"):
         fleet.dest_namespace(f"dirs-{name}")
@@ -65,19 +66,19 @@ def test_git_directories_one_app_per_directory_and_webhook_adds_one(fleet_env: F
         "dirs",
         repo.http_url,
         [directories(repo.http_url)],
-        app_name="dirs-{{path.basename}}",
+        app_name=d + "{{path.basename}}",
         server=fleet.bed.clusters["dev"].server,
         ns=f"{fleet.namespace}-dirs-{{{{path.basename}}}}",
     )
     fleet.apply_set(manifest)
     eventually(
-        lambda: {n for n in fleet.apps() if n.startswith("dirs-")} == {"dirs-alpha", "dirs-beta"},
+        lambda: {n for n in fleet.apps() if n.startswith(d)} == {f"{d}alpha", f"{d}beta"},
         within=30,
         what="one app per directory",
     )
     first = work.head()
     for name in ("alpha", "beta"):
-        fleet.wait_app(f"dirs-{name}", lambda a: synced_healthy(a, first), timeout=90)
+        fleet.wait_app(f"{d}{name}", lambda a: synced_healthy(a, first), timeout=90)
         dep = fleet.deployment("dev", f"{fleet.namespace}-dirs-{name}", name)
         assert deployment_available(dep, IMAGE)
 
@@ -87,9 +88,9 @@ def test_git_directories_one_app_per_directory_and_webhook_adds_one(fleet_env: F
     delivery = fleet.push_webhook(
         repo, before=first, after=second, added=["apps/gamma/deployment.yaml"]
     )
-    eventually(lambda: "dirs-gamma" in fleet.apps(), within=10, what="dirs-gamma generated")
+    eventually(lambda: f"{d}gamma" in fleet.apps(), within=10, what="dirs-gamma generated")
     generated = time.monotonic() - started
-    fleet.wait_app("dirs-gamma", lambda a: synced_healthy(a, second), timeout=90)
+    fleet.wait_app(f"{d}gamma", lambda a: synced_healthy(a, second), timeout=90)
     deployed = time.monotonic() - started
     assert deployment_available(
         fleet.deployment("dev", f"{fleet.namespace}-dirs-gamma", "gamma"), IMAGE
@@ -101,16 +102,15 @@ def test_git_directories_one_app_per_directory_and_webhook_adds_one(fleet_env: F
     assert generated < 5.0
     # The same push refreshed the existing apps to the new commit (their source repo moved).
     for name in ("alpha", "beta"):
-        fleet.wait_app(f"dirs-{name}", lambda a: synced_healthy(a, second), timeout=30)
-    assert {n for n in fleet.apps() if n.startswith("dirs-")} == {
-        "dirs-alpha",
-        "dirs-beta",
-        "dirs-gamma",
+        fleet.wait_app(f"{d}{name}", lambda a: synced_healthy(a, second), timeout=30)
+    assert {n for n in fleet.apps() if n.startswith(d)} == {
+        f"{d}{n}" for n in ("alpha", "beta", "gamma")
     }
 
 
 def test_matrix_directories_by_clusters_deploys_the_cross_product(fleet_env: Fleet) -> None:
     fleet = fleet_env
+    m = f"m{fleet.token}-"  # app name prefix, unique on the shared clusters
     repo, work = fleet.repo(app_files("api", "web"))
     ns = fleet.dest_namespace("matrix")
     clusters = {
@@ -130,14 +130,14 @@ def test_matrix_directories_by_clusters_deploys_the_cross_product(fleet_env: Fle
         "matrix",
         repo.http_url,
         [{"matrix": {"generators": [directories(repo.http_url), clusters]}}],
-        app_name="{{path.basename}}-{{name}}",
+        app_name=m + "{{path.basename}}-{{name}}",
         server="{{server}}",
         ns=ns,
     )
     fleet.apply_set(manifest)
-    expected = {f"{d}-{c}" for d in ("api", "web") for c in ("dev", "staging", "prod")}
+    expected = {f"{m}{d}-{c}" for d in ("api", "web") for c in ("dev", "staging", "prod")}
     eventually(
-        lambda: {n for n in fleet.apps() if n.startswith(("api-", "web-"))} == expected,
+        lambda: {n for n in fleet.apps() if n.startswith(m)} == expected,
         within=30,
         what="the cross product",
     )
@@ -145,7 +145,7 @@ def test_matrix_directories_by_clusters_deploys_the_cross_product(fleet_env: Fle
     started = time.monotonic()
     for name in sorted(expected):
         app = fleet.wait_app(name, lambda a: synced_healthy(a, head), timeout=120)
-        directory, cluster = name.split("-", 1)
+        directory, cluster = name.removeprefix(m).split("-", 1)
         assert app["spec"]["destination"]["server"] == fleet.bed.clusters[cluster].server
         assert app["spec"]["source"]["path"] == f"apps/{directory}"
         assert deployment_available(fleet.deployment(cluster, ns, directory), IMAGE)

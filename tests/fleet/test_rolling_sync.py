@@ -33,7 +33,7 @@ BROKEN_SPEC = "  progressDeadlineSeconds: 5\n"
 BROKEN_POD = "      nodeSelector:\n        tidegate.test/no-such-node: 'true'\n"
 
 
-def rolling_set(repo_url: str, ns: str) -> dict[str, Any]:
+def rolling_set(repo_url: str, ns: str, prefix: str) -> dict[str, Any]:
     def step(env: str) -> dict[str, Any]:
         return {"matchExpressions": [{"key": "env", "operator": "In", "values": [env]}]}
 
@@ -59,7 +59,7 @@ def rolling_set(repo_url: str, ns: str) -> dict[str, Any]:
             },
             "template": {
                 "metadata": {
-                    "name": "web-{{name}}",
+                    "name": prefix + "{{name}}",
                     "labels": {"env": "{{metadata.labels.env}}"},
                 },
                 "spec": {
@@ -71,6 +71,11 @@ def rolling_set(repo_url: str, ns: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def prefix(fleet: Fleet) -> str:
+    """App names are ``<prefix><env>``, unique on the shared clusters."""
+    return f"r{fleet.token}-"
 
 
 def sync_started(app: Mapping[str, Any], revision: str) -> bool:
@@ -96,6 +101,7 @@ class Observer:
 
     def __init__(self, fleet: Fleet, ns: str, revision: str, image: str) -> None:
         self.fleet, self.ns, self.revision, self.image = fleet, ns, revision, image
+        self.fleet_prefix = prefix(fleet)
         self.started = time.monotonic()
         self.sync_start: dict[str, float] = {}
         self.healthy: dict[str, float] = {}
@@ -107,12 +113,14 @@ class Observer:
         apps = self.fleet.apps()
         now = time.monotonic() - self.started
         for index, env in enumerate(ORDER):
-            app = apps.get(f"web-{env}") or {}
+            app = apps.get(self.fleet_prefix + env) or {}
             if sync_started(app, self.revision):
                 self.sync_start.setdefault(env, now)
                 # Same snapshot: every earlier step must already be Synced+Healthy at it.
                 for before in ORDER[:index]:
-                    if not synced_healthy(apps.get(f"web-{before}") or {}, self.revision):
+                    if not synced_healthy(
+                        apps.get(self.fleet_prefix + before) or {}, self.revision
+                    ):
                         self.violations.append(f"{env} started at {now:.2f}s before {before}")
             if synced_healthy(app, self.revision) and health(app) == "Healthy":
                 self.healthy.setdefault(env, now)
@@ -146,8 +154,9 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
     ns = fleet.dest_namespace("roll")
     repo, work = fleet.repo({"apps/web/deployment.yaml": deployment_yaml("web", V1)})
     first = work.head()
-    fleet.apply_set(rolling_set(repo.http_url, ns))
-    names = {f"web-{env}" for env in ORDER}
+    p = prefix(fleet)
+    fleet.apply_set(rolling_set(repo.http_url, ns, p))
+    names = {f"{p}{env}" for env in ORDER}
     eventually(lambda: set(fleet.apps()) == names, within=30, what="three apps")
     apps = fleet.apps()
     assert {a["metadata"]["labels"]["env"] for a in apps.values()} == set(ORDER)
@@ -178,7 +187,7 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
     assert seen["dev"] < seen["staging"] < seen["prod"], observer.report()
     assert ready["dev"] <= seen["staging"] and ready["staging"] <= seen["prod"], observer.report()
     apps = fleet.apps()
-    dev_op, staging_op, prod_op = (operation_times(apps[f"web-{env}"]) for env in ORDER)
+    dev_op, staging_op, prod_op = (operation_times(apps[f"{p}{env}"]) for env in ORDER)
     assert dev_op[1] <= staging_op[0] and staging_op[1] <= prod_op[0], (dev_op, staging_op, prod_op)
     rolling = fleet.set_condition("web", "RolloutProgressing")
     assert rolling is not None and rolling["status"] == "False", rolling
@@ -195,7 +204,7 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
     fleet.push_webhook(repo, before=second, after=third, modified=["apps/web/deployment.yaml"])
     started = time.monotonic()
     fleet.wait_app(
-        "web-dev",
+        f"{p}dev",
         lambda a: health(a) == "Degraded" and sync_started(a, third),
         timeout=90,
         what="dev Degraded on the broken release",
@@ -211,7 +220,7 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
         what="the rollout halted",
     )
     print(f"broken release: dev Degraded {degraded_after:.2f}s after the push; {halted['message']}")
-    assert "web-dev" in halted["message"]
+    assert f"{p}dev" in halted["message"]
     dev = fleet.deployment("dev", ns, "web")
     assert dev is not None and image_of(dev) == BROKEN
     progressing = [c for c in dev["status"]["conditions"] if c["type"] == "Progressing"]
@@ -222,11 +231,11 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
     while time.monotonic() < deadline:
         apps = fleet.apps()
         for env in ("staging", "prod"):
-            assert not sync_started(apps[f"web-{env}"], third), apps[f"web-{env}"].get("operation")
+            assert not sync_started(apps[f"{p}{env}"], third), apps[f"{p}{env}"].get("operation")
             assert deployment_available(fleet.deployment(env, ns, "web"), V2)
         time.sleep(0.5)
     statuses = {
         s["application"]: s["status"]
         for s in (fleet.get_set("web").get("status") or {}).get("applicationStatus") or []
     }
-    assert statuses["web-staging"] == "Waiting" and statuses["web-prod"] == "Waiting", statuses
+    assert statuses[f"{p}staging"] == "Waiting" and statuses[f"{p}prod"] == "Waiting", statuses

@@ -1,12 +1,17 @@
-"""The seed ApplicationSet, verbatim but for its repoURL, with the real controllers.
+"""The seed ApplicationSet, verbatim but for its repoURL and destination namespace, with the
+real controllers.
 
 The seed's template has no ``syncPolicy``, so, as with Argo CD, its Applications are generated
 OutOfSync and deployed by a sync the operator asks for (``tidegate app sync``, the CLI a user
-would run)."""
+would run).
+
+The destination namespace is unique per run instead of ``production``: the test bed is shared,
+and the demo and other suites deploy their own ``prod-myapp`` into ``production`` on prod.
+Tracking ids name the app but not the control namespace (as in Argo CD without an installation
+id), so this ``prod-myapp`` would count their objects as its own and want to prune them."""
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 import time
@@ -27,9 +32,12 @@ SEED = Path(__file__).parents[1] / "model" / "testdata" / "valid" / "application
 IMAGE = "nginx:1.27.0"
 
 
-def seed_set(repo_url: str) -> dict[str, Any]:
+def seed_set(repo_url: str, namespace: str) -> dict[str, Any]:
     manifest: dict[str, Any] = yaml.safe_load(SEED.read_text())
-    manifest["spec"]["template"]["spec"]["source"]["repoURL"] = repo_url
+    spec = manifest["spec"]["template"]["spec"]
+    assert spec["destination"]["namespace"] == "production"
+    spec["source"]["repoURL"] = repo_url
+    spec["destination"]["namespace"] = namespace
     return manifest
 
 
@@ -56,6 +64,20 @@ def app_sync(fleet: Fleet, name: str) -> None:
     assert out.returncode == 0, f"{out.stdout}\n{out.stderr}\n{fleet.log_tail()}"
 
 
+def tracked_elsewhere(fleet: Fleet, cluster: str, app: str) -> list[str]:
+    """Objects on ``cluster`` another installation's ``app`` tracks (a few common kinds)."""
+    found = []
+    paths = ("/apis/apps/v1/deployments", "/api/v1/services", "/api/v1/configmaps")
+    with fleet.bed.admin_client(cluster) as client:
+        for path in (*paths, "/api/v1/namespaces"):
+            for obj in client.get(path).json()["items"]:
+                meta = obj["metadata"]
+                tracking = (meta.get("annotations") or {}).get(constants.ANNOTATION_TRACKING_ID)
+                if str(tracking or "").startswith(f"{app}:"):
+                    found.append(f"{obj.get('kind', path)} {tracking}")
+    return found
+
+
 def compared(fleet: Fleet, name: str) -> dict[str, Any] | None:
     """The app once the Application controller has compared it (sync status known)."""
     if not fleet.app_exists(name):
@@ -66,21 +88,27 @@ def compared(fleet: Fleet, name: str) -> dict[str, Any] | None:
 
 def test_seed_set_generates_deploys_and_follows_cluster_labels(fleet_env: Fleet) -> None:
     fleet = fleet_env
-    deployment = f"myapp-{secrets.token_hex(3)}"
+    # The app names are fixed by the seed: objects left on the shared clusters by another
+    # installation's prod-myapp/staging-myapp (the demo) would be counted as this app's own.
+    for cluster in ("prod", "staging"):
+        leftovers = tracked_elsewhere(fleet, cluster, f"{cluster}-myapp")
+        assert not leftovers, f"{cluster}: another installation's objects: {leftovers}"
+    deployment = "myapp"
     repo, work = fleet.repo({"apps/myapp/deployment.yaml": deployment_yaml(deployment, IMAGE)})
     head = work.head()
-    # The seed's destination namespace exists on the clusters, as a platform team sets it up.
+    # The destination namespace exists on the clusters, as a platform team sets it up (the seed
+    # has no CreateNamespace).
+    production = fleet.dest_namespace("production")
     for cluster in ("prod", "staging"):
-        fleet.ensure_namespace(cluster, "production")
-    fleet.track_deployment("production", deployment)
+        fleet.ensure_namespace(cluster, production)
 
-    fleet.apply_set(seed_set(repo.http_url))
+    fleet.apply_set(seed_set(repo.http_url, production))
     eventually(lambda: set(fleet.apps()) == {"prod-myapp"}, within=30, what="prod-myapp only")
     app = eventually(lambda: compared(fleet, "prod-myapp"), within=60, what="prod-myapp compared")
     assert app_state(app) == ("OutOfSync", "Missing"), app.get("status")
     assert app["spec"]["destination"] == {
         "server": fleet.bed.clusters["prod"].server,
-        "namespace": "production",
+        "namespace": production,
     }
     assert app["metadata"]["finalizers"] == [constants.FINALIZER_RESOURCES]
     resources = eventually(
@@ -92,8 +120,8 @@ def test_seed_set_generates_deploys_and_follows_cluster_labels(fleet_env: Fleet)
 
     app_sync(fleet, "prod-myapp")
     fleet.wait_app("prod-myapp", lambda a: synced_healthy(a, head), timeout=60, what="deployed")
-    assert deployment_available(fleet.deployment("prod", "production", deployment), IMAGE)
-    assert fleet.deployment("staging", "production", deployment) is None
+    assert deployment_available(fleet.deployment("prod", production, deployment), IMAGE)
+    assert fleet.deployment("staging", production, deployment) is None
 
     # Labelling staging 'production' adds staging-myapp within seconds, and it deploys.
     started = time.monotonic()
@@ -109,7 +137,7 @@ def test_seed_set_generates_deploys_and_follows_cluster_labels(fleet_env: Fleet)
     app_sync(fleet, "staging-myapp")
     fleet.wait_app("staging-myapp", lambda a: synced_healthy(a, head), timeout=60)
     healthy_after = time.monotonic() - started
-    assert deployment_available(fleet.deployment("staging", "production", deployment), IMAGE)
+    assert deployment_available(fleet.deployment("staging", production, deployment), IMAGE)
     print(
         f"\nlabel -> staging-myapp created {created:.2f}s, compared {compared_after:.2f}s, "
         f"synced+healthy (incl. manual sync) {healthy_after:.2f}s"
@@ -123,9 +151,9 @@ def test_seed_set_generates_deploys_and_follows_cluster_labels(fleet_env: Fleet)
     eventually(
         lambda: not fleet.app_exists("staging-myapp"), within=60, what="staging-myapp deleted"
     )
-    assert fleet.deployment("staging", "production", deployment) is None
+    assert fleet.deployment("staging", production, deployment) is None
     gone = time.monotonic() - started
     print(f"label removed -> staging-myapp and its Deployment gone {gone:.2f}s")
     assert set(fleet.apps()) == {"prod-myapp"}
     assert synced_healthy(fleet.get_app("prod-myapp"), head)
-    assert deployment_available(fleet.deployment("prod", "production", deployment), IMAGE)
+    assert deployment_available(fleet.deployment("prod", production, deployment), IMAGE)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 V1, V2 = "nginx:1.27.0", "nginx:1.27.1"
 # More apps on the unreachable cluster than the controller has refresh workers (8), each with
 # its own destination namespace (apps sharing a resource would fight over it).
-LOST = {f"web-lost-{i}": f"lost{i}" for i in range(10)}
+LOST = {f"lost-{i}": f"lost{i}" for i in range(10)}
 
 
 def app(name: str, repo_url: str, ns: str, destination: dict[str, str]) -> dict[str, Any]:
@@ -46,8 +46,9 @@ def unknown_with_condition(app: dict[str, Any]) -> bool:
 
 def test_unreachable_cluster_is_reported_others_sync_and_it_recovers(fleet_env: Fleet) -> None:
     fleet = fleet_env
+    p = f"u{fleet.token}-"  # app name prefix, unique on the shared clusters
     ns = fleet.dest_namespace("reach")
-    lost_ns = {name: f"{ns}-{suffix}" for name, suffix in LOST.items()}
+    lost_ns = {p + name: f"{ns}-{suffix}" for name, suffix in LOST.items()}
     fleet.dest_namespaces.update(("mgmt", n) for n in lost_ns.values())
     repo, work = fleet.repo({"apps/web/deployment.yaml": deployment_yaml("web", V1)})
     first = work.head()
@@ -59,16 +60,16 @@ def test_unreachable_cluster_is_reported_others_sync_and_it_recovers(fleet_env: 
     broken["stringData"]["server"] = closed
     fleet.put_secret(broken)
 
-    for name in LOST:
+    for name in lost_ns:
         fleet.create_app(app(name, repo.http_url, lost_ns[name], {"name": "lost"}))
     for cluster in CLUSTERS:
         server = fleet.bed.clusters[cluster].server
-        fleet.create_app(app(f"web-{cluster}", repo.http_url, ns, {"server": server}))
+        fleet.create_app(app(f"{p}{cluster}", repo.http_url, ns, {"server": server}))
 
     for cluster in CLUSTERS:
-        fleet.wait_app(f"web-{cluster}", lambda a: synced_healthy(a, first), timeout=90)
+        fleet.wait_app(f"{p}{cluster}", lambda a: synced_healthy(a, first), timeout=90)
         assert deployment_available(fleet.deployment(cluster, ns, "web"), V1)
-    for name in LOST:
+    for name in lost_ns:
         lost = fleet.wait_app(
             name,
             lambda a: unknown_with_condition(a),
@@ -89,18 +90,18 @@ def test_unreachable_cluster_is_reported_others_sync_and_it_recovers(fleet_env: 
     started = time.monotonic()
     fleet.push_webhook(repo, before=first, after=second, modified=["apps/web/deployment.yaml"])
     for cluster in CLUSTERS:
-        fleet.wait_app(f"web-{cluster}", lambda a: synced_healthy(a, second), timeout=90)
+        fleet.wait_app(f"{p}{cluster}", lambda a: synced_healthy(a, second), timeout=90)
         assert deployment_available(fleet.deployment(cluster, ns, "web"), V2)
     latency = time.monotonic() - started
     print(f"push -> reachable apps Synced+Healthy {latency:.2f}s with 'lost' down")
     assert latency < 5.0, fleet.log_tail()
-    assert all(app_state(fleet.get_app(n)) == ("Unknown", "Unknown") for n in LOST)
+    assert all(app_state(fleet.get_app(n)) == ("Unknown", "Unknown") for n in lost_ns)
 
     # Fixing the Secret (a real server: the management cluster) brings the app back.
     started = time.monotonic()
     fixed = scenario.cluster_secret(fleet.bed, "mgmt", namespace=fleet.namespace, name="lost")
     fleet.put_secret(fixed)
-    for name in LOST:
+    for name in lost_ns:
         recovered = fleet.wait_app(
             name, lambda a: synced_healthy(a, second), timeout=90, what="recovered"
         )
@@ -112,10 +113,10 @@ def test_unreachable_cluster_is_reported_others_sync_and_it_recovers(fleet_env: 
         # Nothing of the outage is left in its status (a merge patch keeps absent keys).
         assert "unreachable" not in str(recovered["status"]["health"]), recovered["status"]
     print(f"Secret fixed -> {len(LOST)} apps Synced+Healthy {time.monotonic() - started:.2f}s")
-    for name in LOST:
+    for name in lost_ns:
         assert deployment_available(fleet.deployment("mgmt", lost_ns[name], "web"), V2)
     eventually(
-        lambda: all(synced_healthy(fleet.get_app(f"web-{c}"), second) for c in CLUSTERS),
+        lambda: all(synced_healthy(fleet.get_app(f"{p}{c}"), second) for c in CLUSTERS),
         within=30,
         what="the other apps still Synced+Healthy",
     )
