@@ -272,6 +272,24 @@ async def compare(
     )
 
 
+def _live_version(live: Mapping[str, Any]) -> str:
+    """What a dry-run prediction depends on in the live object.
+
+    ``resourceVersion`` changes on every status update, which would make the prediction of a
+    rolling Deployment stale many times a second although nothing it predicts changed. Objects
+    with a ``generation`` (bumped by every spec change) are keyed by it plus their labels and
+    annotations; the others (ConfigMaps, Services...) by ``resourceVersion``.
+    """
+    meta = live.get("metadata") or {}
+    generation = meta.get("generation")
+    if not generation:
+        return str(meta.get("resourceVersion") or "")
+    extra = hashing.manifest_hash(
+        {"labels": meta.get("labels") or {}, "annotations": meta.get("annotations") or {}}
+    )
+    return f"g{generation}-{extra}"
+
+
 async def _predict(
     targets: Mapping[ResourceKey, Obj],
     live: Mapping[ResourceKey, Obj],
@@ -288,8 +306,7 @@ async def _predict(
         current = live.get(key)
         if current is None or _is_hook(target):
             continue
-        version = (current.get("metadata") or {}).get("resourceVersion")
-        cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), version)
+        cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), _live_version(current))
         hit = deps.dry_runs.get(cache_key)
         if hit is not None:
             out[key] = (hit, "")

@@ -70,6 +70,25 @@ def _fingerprint(obj: Mapping[str, Any]) -> str:
     return json.dumps(relevant, sort_keys=True, default=str)
 
 
+def _older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether ``candidate`` is an older version of the app than ``current``.
+
+    The stored copy is fed by the watch and by the responses to our own writes, which arrive in
+    no fixed order: a late watch event or a late response must not put back an older copy (one
+    still carrying a finished ``operation``, or not yet carrying a new one, which then waited
+    for the next poll). resourceVersions are etcd revisions; when they are not integers, the
+    candidate is taken as newer (the previous behaviour).
+    """
+    if current is None:
+        return False
+    try:
+        new = int((candidate.get("metadata") or {}).get("resourceVersion") or "")
+        old = int((current.get("metadata") or {}).get("resourceVersion") or "")
+    except ValueError:
+        return False
+    return new < old
+
+
 def _status_sans_times(status: Mapping[str, Any] | None) -> dict[str, Any]:
     """``status`` for comparison: no timestamps, and a None inside a field (a merge patch
     deletion) compares as an absent key."""
@@ -145,6 +164,9 @@ class Controller:
             event = self.op_events.get(name)
             if event is not None:
                 event.set()
+            task = self.op_tasks.get(name)
+            if task is not None and not task.done():
+                continue  # the running sync reacts; the app is refreshed when it ends
             if name in self.apps:
                 self.queue.add(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
@@ -215,6 +237,8 @@ class Controller:
             self._secrets_changed()
 
     def _app_seen(self, name: str, obj: dict[str, Any]) -> None:
+        if _older(obj, self.apps.get(name)):
+            return
         self.apps[name] = obj
         fingerprint = _fingerprint(obj)
         if self.fingerprints.get(name) != fingerprint:
@@ -475,8 +499,9 @@ class Controller:
         except errors.KubeError as exc:
             log.warning("app %s: could not start automated sync: %s", name, exc)
             return
-        self.apps[name] = updated
-        self.fingerprints[name] = _fingerprint(updated)
+        if not _older(updated, self.apps.get(name)):
+            self.apps[name] = updated
+            self.fingerprints[name] = _fingerprint(updated)
         self._ensure_operation(name)
 
     def _ensure_operation(self, name: str) -> None:
@@ -524,12 +549,12 @@ class Controller:
             log.warning("app %s: status write failed: %s", name, exc)
             return
         self.last_status_write[name] = time.monotonic()
-        if name in self.apps:
+        if name in self.apps and not _older(updated, self.apps[name]):
             self.apps[name] = updated
 
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         updated = await self.mgmt.patch(self._app_key(name), patch)
-        if name in self.apps:
+        if name in self.apps and not _older(updated, self.apps[name]):
             self.apps[name] = updated
             self.fingerprints[name] = _fingerprint(updated)
         return updated

@@ -9,7 +9,8 @@ never planned twice, so a controller restarted mid-sync continues where the reco
 
 Order of business in one step:
 1. tasks whose preparation failed (bad annotation, shared resource) fail the operation;
-2. running tasks are checked (health, hook completion, deletion of pruned objects);
+2. running tasks are checked (health, hook completion, deletion of pruned objects); resources
+   of the last wave are not waited for (health only gates what comes after it);
 3. any failure -> run SyncFail hooks once, then ``Done(Failed)``;
 4. anything still running -> ``Wait``;
 5. the next phase+wave with unrecorded tasks: skipped prunes are recorded at once, a pending
@@ -127,6 +128,20 @@ def plan_step(
 
     if any(r.failed for r in done):
         return _on_failure(fail_tasks, results, live, updates, delete)
+    # Health gates what comes next; nothing comes after the last wave, so its resources are
+    # done once applied (Argo CD: a sync does not wait for the health of its last wave).
+    last = (main_tasks[-1].phase, main_tasks[-1].wave) if main_tasks else None
+    for t in main_tasks:
+        previous = results.get(record.ident_of(t))
+        if (
+            previous is not None
+            and previous.running
+            and not t.is_hook
+            and not t.is_prune
+            and (t.phase, t.wave) == last
+        ):
+            note(dataclasses.replace(previous, hook_phase=record.HookPhase.SUCCEEDED))
+    done = [results[record.ident_of(t)] for t in all_tasks if record.ident_of(t) in results]
     running = [r for r in done if r.running]
     if running:
         return StepDecision(Wait(_waiting_message(running)), tuple(updates), delete)
