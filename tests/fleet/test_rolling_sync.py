@@ -90,6 +90,17 @@ def sync_started(app: Mapping[str, Any], revision: str) -> bool:
     )
 
 
+def describe(app: Mapping[str, Any]) -> str:
+    status = app.get("status") or {}
+    state = status.get("operationState") or {}
+    sync = status.get("sync") or {}
+    return (
+        f"sync={sync.get('status')}@{sync.get('revision')} health={status.get('health')} "
+        f"operation={app.get('operation')} opPhase={state.get('phase')} "
+        f"rv={(app.get('metadata') or {}).get('resourceVersion')}"
+    )
+
+
 def health(app: Mapping[str, Any]) -> str:
     return str(((app.get("status") or {}).get("health") or {}).get("status") or "")
 
@@ -118,10 +129,12 @@ class Observer:
                 self.sync_start.setdefault(env, now)
                 # Same snapshot: every earlier step must already be Synced+Healthy at it.
                 for before in ORDER[:index]:
-                    if not synced_healthy(
-                        apps.get(self.fleet_prefix + before) or {}, self.revision
-                    ):
-                        self.violations.append(f"{env} started at {now:.2f}s before {before}")
+                    earlier = apps.get(self.fleet_prefix + before) or {}
+                    if not synced_healthy(earlier, self.revision):
+                        self.violations.append(
+                            f"{env} started at {now:.2f}s before {before}: {env} "
+                            f"operation={app.get('operation')}; {before}: {describe(earlier)}"
+                        )
             if synced_healthy(app, self.revision) and health(app) == "Healthy":
                 self.healthy.setdefault(env, now)
         for env in ORDER:
@@ -167,7 +180,7 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
     eventually(
         lambda: observer.poll() and len(observer.healthy) == 3, within=180, what="v1 everywhere"
     )
-    assert not observer.violations, observer.violations
+    assert not observer.violations, f"{observer.violations}\n{fleet.log_tail(60)}"
     print(f"\nfirst release (from set creation):\n{observer.report()}")
 
     # A new image tag: dev first, staging after dev is healthy, prod last.
@@ -182,7 +195,7 @@ def test_rolling_sync_promotes_in_order_and_halts_on_a_degraded_step(fleet_env: 
         what="v2 everywhere",
     )
     print(f"new image tag (from the push):\n{observer.report()}")
-    assert not observer.violations, observer.violations
+    assert not observer.violations, f"{observer.violations}\n{fleet.log_tail(60)}"
     seen, ready = observer.image_seen, observer.available
     assert seen["dev"] < seen["staging"] < seen["prod"], observer.report()
     assert ready["dev"] <= seen["staging"] and ready["staging"] <= seen["prod"], observer.report()
