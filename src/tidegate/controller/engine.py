@@ -353,9 +353,9 @@ class Controller:
         rt = await self.runtimes.ensure(cluster)
         if not await rt.ready(10.0 if not hard else 20.0):
             state = rt.cache.state
-            message = (
-                f"cluster '{cluster.name}' ({cluster.server}) is unreachable: "
-                f"{state.error or 'its live state is not loaded yet'}"
+            # The cache's error already says the URL, why, and that it is unreachable.
+            message = f"cluster '{cluster.name}': " + (
+                state.error or f"({cluster.server}) its live state is not loaded yet"
             )
             status = appstatus.error_status(
                 app, kind=appstatus.COMPARISON_ERROR, message=message, conditions=conditions, at=at

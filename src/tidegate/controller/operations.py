@@ -228,10 +228,13 @@ async def run(ctrl: Controller, name: str) -> None:
     event = ctrl.op_events.setdefault(name, asyncio.Event())
 
     namespace_key = ResourceKey("", "Namespace", "", params.destination_namespace)
+    create_namespace = bool(params.destination_namespace) and app_options.enabled(
+        "create_namespace"
+    )
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
         live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
-        if params.destination_namespace and namespace_key not in live:
+        if create_namespace and namespace_key not in live:
             # CreateNamespace: the namespace is not tracked (never pruned) but its creation
             # task finishes only once the planner sees it exists.
             found = await rt.client.get_or_none(namespace_key)
