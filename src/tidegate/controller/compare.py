@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from tidegate import render, sources
@@ -25,6 +26,7 @@ from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model.enums import HealthStatusCode, SyncStatusCode
 from tidegate.model.keys import ResourceKey
+from tidegate.render import paths as render_paths
 from tidegate.sync import prepare, resource_meta
 
 Obj = dict[str, Any]
@@ -160,6 +162,11 @@ async def render_app(
             types.append("")
             continue  # a values-only source referenced by $ref
         root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
+        # Only Helm uses the cluster's capabilities; they stay out of the other sources' cache
+        # keys, so a CRD added to the cluster does not invalidate every rendered directory.
+        helm = src.helm is not None or (
+            src.kustomize is None and src.directory is None and _is_chart(root, src.path)
+        )
         request = sourcing.render_request(
             src,
             root=root,
@@ -167,13 +174,22 @@ async def render_app(
             app_name=app.name,
             namespace=namespace,
             tracking=deps.tracking,
-            kube_version=kube_version,
-            api_versions=api_versions,
+            kube_version=kube_version if helm else None,
+            api_versions=api_versions if helm else (),
         )
         result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
         types.append(str(result.source_type))
         objects.extend(result.objects)
     return Rendered(tuple(revisions), tuple(types), objects)
+
+
+def _is_chart(root: Path, path: str | None) -> bool:
+    """Whether the source path holds a Helm chart (what render's detection would pick)."""
+    try:
+        app_dir = render_paths.resolve_inside(root, path or ".", what="source path")
+        return render.detect_source_type(app_dir) is render.SourceType.HELM
+    except (OSError, errors.TidegateError):
+        return False
 
 
 def _is_hook(obj: Mapping[str, Any]) -> bool:
@@ -192,11 +208,18 @@ async def compare(
     revision_override: str | None = None,
     max_age: float | None = None,
     extra_ignore: Sequence[diff_ignore.IgnoreRule] = (),
+    kube_version: str | None = None,
+    api_versions: tuple[str, ...] = (),
 ) -> Comparison:
     """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster."""
     label = f"Application {app.namespace}/{app.name}"
     rendered = await render_app(
-        app, deps=deps, revision_override=revision_override, max_age=max_age
+        app,
+        deps=deps,
+        revision_override=revision_override,
+        max_age=max_age,
+        kube_version=kube_version,
+        api_versions=api_versions,
     )
     seen: set[ResourceKey] = set()
     for obj in rendered.objects:

@@ -365,6 +365,7 @@ class Controller:
             self.queue.add_after(name, 10.0)
             return
         live = rt.cache.store.tracked(app.name)
+        kube_version, api_versions = await rt.capabilities()
         max_age = 0.0 if hard else self.settings.app_resync_seconds
         try:
             result = await cmp.compare(
@@ -374,6 +375,8 @@ class Controller:
                 deps=self.deps,
                 max_age=max_age,
                 extra_ignore=self.system_ignore,
+                kube_version=kube_version,
+                api_versions=api_versions,
             )
         except errors.TidegateError as exc:
             kind = (

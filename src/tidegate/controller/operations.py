@@ -181,9 +181,12 @@ async def run(ctrl: Controller, name: str) -> None:
         revision = sync.revision or next(iter(sync.revisions or []), None)
     try:
         # A sync without a pinned commit means "what the branch says now": fetch first.
+        kube_version, api_versions = await rt.capabilities()
         rendered = await cmp.render_app(
             target_app,
             deps=ctrl.deps,
+            kube_version=kube_version,
+            api_versions=api_versions,
             revision_override=revision,
             max_age=0.0 if not revision or len(revision) < 40 else None,
         )

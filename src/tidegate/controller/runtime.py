@@ -11,6 +11,7 @@ from tidegate import kube
 from tidegate.controller import clusters
 from tidegate.kube import config as kube_config
 from tidegate.live import cache as live_cache
+from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 
 SYNC_WAIT_SECONDS = 15.0
@@ -24,6 +25,8 @@ class ClusterRuntime:
     client: kube.KubeClient
     cache: live_cache.ClusterCache
     server_version: str = ""
+    _api_versions: tuple[str, ...] = ()
+    _capabilities_index: object = None
 
     async def ready(self, wait: float = SYNC_WAIT_SECONDS) -> bool:
         """True once the cache has listed every kind; False if that takes over ``wait`` s, or
@@ -45,6 +48,23 @@ class ClusterRuntime:
                 async with asyncio.timeout(min(remaining, POLL_SECONDS)):
                     await self.cache.wait_synced()
         return True
+
+    async def capabilities(self) -> tuple[str | None, tuple[str, ...]]:
+        """The cluster's version and served API versions, for ``helm template --kube-version
+        --api-versions`` (as Argo CD passes them). Cached with discovery; (None, ()) while the
+        cluster cannot be asked."""
+        try:
+            index = await self.client.discovery.index()
+            if not self.server_version or index is not self._capabilities_index:
+                body = (await self.client.request("GET", "/version", what="get /version")).body
+                self.server_version = str(body.get("gitVersion") or "")
+                versions = {r.api_version for r in index.resources}
+                kinds = {f"{r.api_version}/{r.kind}" for r in index.resources}
+                self._api_versions = tuple(sorted(versions | kinds))
+                self._capabilities_index = index
+        except errors.KubeError:
+            return (self.server_version or None), self._api_versions
+        return (self.server_version or None), self._api_versions
 
     def unreachable(self) -> bool:
         """Not synced yet, discovery failed and nothing could be watched: the cluster cannot be

@@ -172,3 +172,35 @@ def test_ignore_differences_with_respect_ignore_differences(gitops: GitOps) -> N
     assert _deployment(gitops, ns)["spec"]["replicas"] == 4
     out = _kubectl(gitops, "-n", ns, "get", "configmap", "settings", "-o", "json")
     assert json.loads(out)["data"]["mode"] == "green"
+
+
+CHART = """apiVersion: v2
+name: caps
+version: 0.1.0
+"""
+
+CAPS_TEMPLATE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: caps
+data:
+  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}
+  hasApps: {{ .Capabilities.APIVersions.Has "apps/v1/Deployment" | quote }}
+  hasWidgets: {{ .Capabilities.APIVersions.Has "example.com/v1/Widget" | quote }}
+"""
+
+
+def test_helm_sees_the_destination_clusters_capabilities(gitops: GitOps) -> None:
+    """helm template gets --kube-version and --api-versions from the destination cluster."""
+    repo, work = gitops.repo({"chart/Chart.yaml": CHART, "chart/templates/cm.yaml": CAPS_TEMPLATE})
+    ns = f"caps-{gitops.namespace}"
+    app = yaml.safe_load(SEED)
+    app["metadata"]["name"] = "caps"
+    app["spec"]["source"].update({"repoURL": repo.http_url, "path": "chart"})
+    app["spec"]["destination"] = {"server": gitops.bed.clusters["dev"].server, "namespace": ns}
+    gitops.create_app(app)
+    gitops.wait_app("caps", lambda a: synced_healthy(a, work.head()), timeout=60)
+    data = json.loads(_kubectl(gitops, "-n", ns, "get", "configmap", "caps", "-o", "json"))["data"]
+    version = json.loads(_kubectl(gitops, "version", "-o", "json"))["serverVersion"]["gitVersion"]
+    assert data == {"kubeVersion": version, "hasApps": "true", "hasWidgets": "false"}
+    assert gitops.get_app("caps")["status"]["sourceType"] == "Helm"
