@@ -18,8 +18,12 @@ class ResourceKey(NamedTuple):
         api_version = str(obj.get("apiVersion", ""))
         group = api_version.rpartition("/")[0]
         meta = obj.get("metadata") or {}
-        return cls(group, str(obj.get("kind", "")), str(meta.get("namespace") or ""),
-                   str(meta.get("name") or ""))
+        return cls(
+            group,
+            str(obj.get("kind", "")),
+            str(meta.get("namespace") or ""),
+            str(meta.get("name") or ""),
+        )
 
     def __str__(self) -> str:
         gk = f"{self.kind}.{self.group}" if self.group else self.kind
