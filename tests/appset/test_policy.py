@@ -63,6 +63,17 @@ def test_no_change_plan_is_empty() -> None:
     assert plan.unchanged == ["a", "b", "c"]
 
 
+def test_explicit_nulls_in_the_template_are_no_change() -> None:
+    """The API server drops null map entries when it stores an Application; a template's
+    ``syncPolicy: null`` must not make every reconcile rewrite every app."""
+    appset = CASES[0]["appset"]
+    desired = applications.generate_applications(appset)
+    with_nulls = [{**a, "spec": {**a["spec"], "syncPolicy": None, "info": None}} for a in desired]
+    stored = [dict(a) for a in desired]  # what the API server keeps: no nulls
+    plan = policy.plan_changes(appset, with_nulls, stored)
+    assert plan.update == [] and plan.unchanged == ["a", "b", "c"]
+
+
 def test_unknown_policy_is_a_spec_error() -> None:
     appset = {"metadata": {"name": "x"}, "spec": {"syncPolicy": {"applicationsSync": "yolo"}}}
     with pytest.raises(errors.SpecError, match="unknown policy 'yolo'"):

@@ -167,6 +167,17 @@ def _pointer(path: Sequence[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _without_nulls(value: Any) -> Any:
+    """``value`` without null map entries: the API server drops them when it stores an object,
+    so a template's explicit ``null`` must not count as a difference (it would rewrite every
+    generated app on every reconcile)."""
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def _view(app: Mapping[str, Any]) -> tuple[Any, ...]:
     meta = app.get("metadata") or {}
     owners = sorted(
@@ -177,7 +188,7 @@ def _view(app: Mapping[str, Any]) -> tuple[Any, ...]:
         meta.get("annotations") or {},
         list(meta.get("finalizers") or []),
         owners,
-        app.get("spec") or {},
+        _without_nulls(app.get("spec") or {}),
     )
 
 
