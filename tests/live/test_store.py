@@ -104,3 +104,32 @@ def test_child_tracked_by_another_app_is_not_in_our_tree() -> None:
         store.upsert(obj)
     assert tree(store) == [(0, "Deployment.apps shop/web"), (0, "Service shop/web")]
     assert store.app_of(ResourceKey("", "Pod", "shop", "web-1-a")) == "other"
+
+
+def _installed(objs: list[dict[str, Any]], installation: str) -> list[dict[str, Any]]:
+    """``objs`` with every tracked object stamped with ``installation``."""
+    for obj in objs:
+        annotations = obj["metadata"].get("annotations") or {}
+        if "argocd.argoproj.io/tracking-id" in annotations:
+            annotations["argocd.argoproj.io/installation-id"] = installation
+    return objs
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "kept"),
+    [
+        ("a", "a", EXPECTED_TREE),
+        ("a", "b", []),  # same app name, another installation: not ours, nor its Pods
+        ("", "b", []),  # no id of our own: objects with any id are another installation's
+        ("a", "", []),  # objects of an installation without id are not ours either
+    ],
+)
+def test_only_our_installation_is_tracked(
+    ours: str, theirs: str, kept: list[tuple[int, str]]
+) -> None:
+    store = live_store.LiveStore(installation_id=ours)
+    for obj in _installed(fresh(), theirs) if theirs else fresh():
+        store.upsert(obj)
+    store.sweep()
+    assert tree(store) == kept
+    assert store.apps() == ({"guestbook"} if kept else set())

@@ -27,7 +27,10 @@ def test_tracked_app(case: dict[str, Any]) -> None:
     checked = 0
     for method in METHODS:
         if method in case:
-            assert tracking.tracked_app(case["obj"], method=method) == case[method], method
+            found = tracking.tracked_app(
+                case["obj"], method=method, installation_id=case.get("installation_id", "")
+            )
+            assert found == case[method], method
             checked += 1
     assert checked
 

@@ -68,12 +68,15 @@ class ClusterCache:
         deny: Collection[tuple[str, str]] = DEFAULT_DENY,
         only: Collection[tuple[str, str]] | None = None,
         tracking_method: str = constants.TRACKING_ANNOTATION,
+        installation_id: str = "",
         watch_timeout_seconds: int = 300,
         rediscover_interval: float = 300.0,
         backoff: Callable[[], watch.Backoff] = watch.Backoff,
     ) -> None:
         self.client = client
-        self.store = live_store.LiveStore(tracking_method=tracking_method)
+        self.store = live_store.LiveStore(
+            tracking_method=tracking_method, installation_id=installation_id
+        )
         self._on_change = on_change
         self._deny = frozenset(deny)
         self._only = frozenset(only) if only is not None else None

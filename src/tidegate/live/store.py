@@ -31,8 +31,11 @@ class TreeNode:
 
 
 class LiveStore:
-    def __init__(self, *, tracking_method: str = constants.TRACKING_ANNOTATION) -> None:
+    def __init__(
+        self, *, tracking_method: str = constants.TRACKING_ANNOTATION, installation_id: str = ""
+    ) -> None:
         self._method = tracking_method
+        self._installation_id = installation_id
         self._objects: dict[ResourceKey, dict[str, Any]] = {}
         self._by_uid: dict[str, ResourceKey] = {}
         self._children: dict[str, set[ResourceKey]] = {}
@@ -80,7 +83,7 @@ class LiveStore:
     def upsert(self, obj: dict[str, Any]) -> set[str]:
         key = ResourceKey.of(obj)
         before = self.app_of(key)
-        app = tracking.tracked_app(obj, method=self._method)
+        app = tracking.tracked_app(obj, method=self._method, installation_id=self._installation_id)
         uid = tracking.uid_of(obj)
         owners = tracking.owner_uids(obj)
         keep = app is not None or (

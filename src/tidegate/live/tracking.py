@@ -2,6 +2,11 @@
 
 Tracking id annotation: ``<app>:<group>/<Kind>:<namespace>/<name>``. It counts only when it
 names the object it sits on (a copied manifest keeps a stale id: that copy is not tracked).
+
+Installation id (argocd-cm ``installationID``): an object is tracked only when its
+``argocd.argoproj.io/installation-id`` annotation equals this installation's id, absent counting
+as ``""``. So an installation with an id ignores objects without one or with another id, and
+one without an id ignores objects carrying any id (they belong to another installation).
 """
 
 from __future__ import annotations
@@ -26,10 +31,22 @@ def parse_tracking_id(value: str) -> tuple[str, ResourceKey] | None:
     return app, ResourceKey(group, kind, namespace, name)
 
 
+def installation_of(obj: Mapping[str, Any]) -> str:
+    """The installation id ``obj`` carries (``""`` when none)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(constants.ANNOTATION_INSTALLATION_ID) or "")
+
+
 def tracked_app(
-    obj: Mapping[str, Any], *, method: str = constants.TRACKING_ANNOTATION
+    obj: Mapping[str, Any],
+    *,
+    method: str = constants.TRACKING_ANNOTATION,
+    installation_id: str = "",
 ) -> str | None:
-    """The Application (``[<namespace>_]<name>``) tracking ``obj``, or None."""
+    """The Application (``[<namespace>_]<name>``) tracking ``obj``, or None (also when ``obj``
+    belongs to another installation)."""
+    if installation_of(obj) != installation_id:
+        return None
     meta = obj.get("metadata") or {}
     if method in (constants.TRACKING_ANNOTATION, constants.TRACKING_ANNOTATION_AND_LABEL):
         value = (meta.get("annotations") or {}).get(constants.ANNOTATION_TRACKING_ID)
