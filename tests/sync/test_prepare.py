@@ -18,7 +18,11 @@ CASES = yaml.safe_load((pathlib.Path(__file__).parent / "testdata/tracking_stamp
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_with_tracking(case: dict[str, Any]) -> None:
     original = copy.deepcopy(case["obj"])
-    stamped = prepare.with_tracking(case["obj"], app_name="web", method=case["method"])
+    ours = case.get("installation_id", "")
+    method = case["method"]
+    stamped = prepare.with_tracking(
+        case["obj"], app_name="web", method=method, installation_id=ours
+    )
     assert case["obj"] == original  # never modified in place
     if case.get("same"):
         assert stamped is case["obj"]
@@ -26,8 +30,13 @@ def test_with_tracking(case: dict[str, Any]) -> None:
     for field in ("annotations", "labels"):
         if field in case:
             assert meta.get(field) == case[field]
-    assert prepare.is_tracked_by(stamped, app_name="web", method=case["method"])
-    assert not prepare.is_tracked_by(stamped, app_name="other", method=case["method"])
+    assert prepare.is_tracked_by(stamped, app_name="web", method=method, installation_id=ours)
+    assert not prepare.is_tracked_by(stamped, app_name="other", method=method, installation_id=ours)
+    # The same app name under another installation id (or none) is another installation's.
+    for theirs in {"", "b"} - {ours}:
+        assert not prepare.is_tracked_by(
+            stamped, app_name="web", method=method, installation_id=theirs
+        )
     assert prepare.has_tracking(stamped)
 
 

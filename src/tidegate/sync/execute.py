@@ -187,7 +187,12 @@ async def _apply(
     assert task.target is not None, f"{task.key}: an apply task without a target"
     obj = task.target
     if not _created_namespace(task, params):
-        obj = prepare.with_tracking(obj, app_name=params.app_name, method=params.tracking_method)
+        obj = prepare.with_tracking(
+            obj,
+            app_name=params.app_name,
+            method=params.tracking_method,
+            installation_id=params.installation_id,
+        )
     opts = task.sync_options
     validate = opts.enabled("validate")
     force = (options.force or opts.enabled("force")) and not dry_run

@@ -322,6 +322,7 @@ class ClusterLiveSource:
         client: kube_client.KubeClient,
         app_name: str,
         tracking_method: str = constants.TRACKING_ANNOTATION,
+        installation_id: str = "",
         targets: Iterable[Obj] = (),
         kinds: Iterable[tuple[str, str]] = (),
         namespaces: Iterable[str] = (),
@@ -330,6 +331,7 @@ class ClusterLiveSource:
         self.client = client
         self.app_name = app_name
         self.tracking_method = tracking_method
+        self.installation_id = installation_id
         self.poll_interval = poll_interval
         self.kinds = set(kinds)
         self.namespaces = {n for n in namespaces if n}
@@ -353,7 +355,12 @@ class ClusterLiveSource:
         out: dict[keys.ResourceKey, Obj] = {}
         for listed in await asyncio.gather(*lists):
             for obj in listed.items:
-                if prepare.is_tracked_by(obj, app_name=self.app_name, method=self.tracking_method):
+                if prepare.is_tracked_by(
+                    obj,
+                    app_name=self.app_name,
+                    method=self.tracking_method,
+                    installation_id=self.installation_id,
+                ):
                     out[keys.ResourceKey.of(obj)] = obj
         return out
 

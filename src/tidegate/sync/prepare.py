@@ -8,7 +8,10 @@ object. Discovery is cached by the client: this costs no request per object.
 
 :func:`with_tracking` stamps the tracking label/annotation just before an object is sent, only
 where it is missing or names another object (a hook's ``generateName`` gets its final name from
-planning, after rendering stamped it).
+planning, after rendering stamped it). With an installation id (argocd-cm ``installationID``) it
+also stamps ``argocd.argoproj.io/installation-id``; without one it removes that annotation, so
+what is sent is always tracked by :func:`is_tracked_by`, which requires the object's installation
+id (absent = ``""``) to equal ours.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from tidegate.kube import client as kube_client
 from tidegate.model import constants, errors, keys
+from tidegate.sync import resource_meta
 
 Obj = Mapping[str, Any]
 CRD_GROUP = "apiextensions.k8s.io"
@@ -101,9 +105,12 @@ def tracking_id(app_name: str, obj: Obj) -> str:
     return f"{app_name}:{key.group}/{key.kind}:{key.namespace}/{key.name}"
 
 
-def is_tracked_by(obj: Obj, *, app_name: str, method: str) -> bool:
+def is_tracked_by(obj: Obj, *, app_name: str, method: str, installation_id: str = "") -> bool:
     """Whether ``obj`` carries ``app_name``'s tracking metadata for ``method`` (annotation: the
-    id must name the object itself, so a copied manifest is not tracked)."""
+    id must name the object itself, so a copied manifest is not tracked) and belongs to our
+    installation (its installation id equals ``installation_id``)."""
+    if resource_meta.installation_of(obj) != installation_id:
+        return False
     meta = obj.get("metadata") or {}
     if method == constants.TRACKING_LABEL:
         return (meta.get("labels") or {}).get(constants.LABEL_INSTANCE) == _label(app_name)
@@ -128,8 +135,9 @@ def _label(app_name: str) -> str:
     return app_name[: constants.LABEL_VALUE_MAX_LENGTH].rstrip("-_.")
 
 
-def with_tracking(obj: Obj, *, app_name: str, method: str) -> Obj:
-    """``obj`` with the app's tracking label/annotation; the same object when already there."""
+def with_tracking(obj: Obj, *, app_name: str, method: str, installation_id: str = "") -> Obj:
+    """``obj`` with the app's tracking label/annotation and our installation id (none: no
+    installation-id annotation); the same object when already so."""
     if not app_name:
         return obj
     meta = obj.get("metadata") or {}
@@ -145,6 +153,12 @@ def with_tracking(obj: Obj, *, app_name: str, method: str) -> Obj:
         if annotations.get(constants.ANNOTATION_TRACKING_ID) != wanted:
             annotations[constants.ANNOTATION_TRACKING_ID] = wanted
             changed = True
+    if installation_id and annotations.get(constants.ANNOTATION_INSTALLATION_ID) != installation_id:
+        annotations[constants.ANNOTATION_INSTALLATION_ID] = installation_id
+        changed = True
+    elif not installation_id and constants.ANNOTATION_INSTALLATION_ID in annotations:
+        del annotations[constants.ANNOTATION_INSTALLATION_ID]
+        changed = True
     if not changed:
         return obj
     new_meta = dict(meta)
@@ -152,4 +166,6 @@ def with_tracking(obj: Obj, *, app_name: str, method: str) -> Obj:
         new_meta["labels"] = labels
     if annotations:
         new_meta["annotations"] = annotations
+    else:
+        new_meta.pop("annotations", None)
     return {**obj, "metadata": new_meta}

@@ -78,6 +78,11 @@ def _name(obj: Mapping[str, Any]) -> str:
     return str(key)
 
 
+def installation_of(obj: Mapping[str, Any]) -> str:
+    """The installation id (argocd-cm ``installationID``) ``obj`` carries; ``""`` when none."""
+    return str(_annotations(obj).get(constants.ANNOTATION_INSTALLATION_ID) or "")
+
+
 def sync_wave(obj: Mapping[str, Any]) -> int:
     """The wave of ``obj`` (default 0)."""
     notes = _annotations(obj)

@@ -40,6 +40,7 @@ class SyncParams:
     out_of_sync: frozenset[keys.ResourceKey] | None = None  # for ApplyOutOfSyncOnly
     sync_id: str = ""
     tracking_method: str = constants.TRACKING_ANNOTATION
+    installation_id: str = ""  # argocd-cm installationID; "" = none
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +95,15 @@ def owner_app(live: Obj, tracking_method: str) -> str | None:
         if label:
             return str(label)
     return None
+
+
+def tracked_by_us(live: Obj, params: SyncParams) -> bool:
+    """Whether the app of ``params`` tracks ``live``: its tracking names the app and it carries
+    our installation id (objects of another installation are never ours, whatever the name)."""
+    return (
+        owner_app(live, params.tracking_method) == params.app_name
+        and resource_meta.installation_of(live) == params.installation_id
+    )
 
 
 def build(
@@ -186,9 +196,15 @@ def _shared_error(
     if live is None or not opts.enabled("fail_on_shared_resource"):
         return ""
     owner = owner_app(live, params.tracking_method)
-    if owner and owner != params.app_name:
-        return f"{key} is already managed by application {owner!r} (FailOnSharedResource=true)"
-    return ""
+    if not owner or tracked_by_us(live, params):
+        return ""
+    installation = resource_meta.installation_of(live)
+    if installation != params.installation_id:
+        where = f"installation {installation!r}" if installation else "no installation id"
+        owner = f"{owner!r} of another installation ({where})"
+    else:
+        owner = repr(owner)
+    return f"{key} is already managed by application {owner} (FailOnSharedResource=true)"
 
 
 def _prune_task(key: keys.ResourceKey, live: Obj, params: SyncParams, *, empty: bool) -> SyncTask:
@@ -232,7 +248,7 @@ def _created_namespace(key: keys.ResourceKey, live: Obj, params: SyncParams) -> 
     return (
         key == keys.ResourceKey("", "Namespace", "", params.destination_namespace)
         and params.app_options.enabled("create_namespace")
-        and owner_app(live, params.tracking_method) != params.app_name
+        and not tracked_by_us(live, params)
     )
 
 
