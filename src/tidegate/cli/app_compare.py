@@ -5,7 +5,9 @@ the destination with :class:`~tidegate.controller.clusters.ClusterRegistry`, ren
 ``controller.compare.render_app`` and fetches live objects with one GET per key: every target
 plus every resource the app's status lists (never a list of the whole cluster). The
 comparison itself is the controller's (``controller.compare.compare``), so the CLI and the
-controller cannot disagree. Secret values are masked in every output.
+controller cannot disagree. The installation id is the controller's too: argocd-cm's
+``installationID``, else the one the running controller publishes (its ``--installation-id``).
+Secret values are masked in every output.
 """
 
 from __future__ import annotations
@@ -74,9 +76,28 @@ async def open_context(
         repos=sources.RepoCache(cache_dir or default_cache_dir()),
         render_cache=render.RenderCache(),
         repo_secrets=lambda: repo_secrets,
+        installation_id=await installation_id(apps),
     )
     async with kube.client_for(config) as client:
         yield Context(raw, app, client, deps, cluster.name)
+
+
+async def installation_id(apps: app_access.Apps) -> str:
+    """argocd-cm ``installationID``; else the id the controller publishes on its cluster-status
+    ConfigMap (set by ``tidegate controller --installation-id``); else none."""
+    from tidegate.controller import argocdcm
+
+    async def configmap(name: str) -> Obj:
+        key = ResourceKey("", "ConfigMap", apps.namespace, name)
+        return await apps.client.get_or_none(key, version="v1") or {}
+
+    data = (await configmap(argocdcm.CONFIGMAP_NAME)).get("data") or {}
+    found = str(data.get(argocdcm.INSTALLATION_ID_KEY) or "").strip()
+    if found:
+        return found
+    published = (await configmap(constants.CLUSTER_STATUS_CONFIGMAP)).get("metadata") or {}
+    annotations = published.get("annotations") or {}
+    return str(annotations.get(constants.ANNOTATION_PUBLISHED_INSTALLATION_ID) or "")
 
 
 def _secret_type(secret: Mapping[str, Any]) -> str:
@@ -139,7 +160,10 @@ async def fetch_live(ctx: Context, targets: Mapping[ResourceKey, Obj]) -> list[O
         if found is None:
             return None
         if not target and not prepare.is_tracked_by(
-            found, app_name=ctx.app.name, method=ctx.deps.tracking
+            found,
+            app_name=ctx.app.name,
+            method=ctx.deps.tracking,
+            installation_id=ctx.deps.installation_id,
         ):
             return None
         return found

@@ -32,6 +32,12 @@ def controller(
     appsets: bool = typer.Option(
         True, "--appsets/--no-appsets", help="Also run the ApplicationSet controller."
     ),
+    installation_id: str = typer.Option(
+        "",
+        "--installation-id",
+        help="Installation id used when argocd-cm has no installationID. Applied objects "
+        "carry it; objects with another id (or none) are not this installation's.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -50,6 +56,7 @@ def controller(
         operation_workers=operation_processors,
         webhook_port=webhook_port,
         webhook_host=webhook_address,
+        installation_id=installation_id.strip(),
     )
     try:
         asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))

@@ -3,7 +3,9 @@
 - ``resource.customizations.ignoreDifferences.<group>_<Kind>`` (and ``.all``): YAML with
   ``jsonPointers``, ``jqPathExpressions``, ``managedFieldsManagers``, applied to every app;
 - ``resource.customizations.health.<group>_<Kind>``: declarative health rules (see
-  docs/health.md; Lua scripts are refused with a clear error).
+  docs/health.md; Lua scripts are refused with a clear error);
+- ``installationID``: this installation's id, stamped on everything applied
+  (``argocd.argoproj.io/installation-id``); objects with another id (or none) are not tracked.
 
 A bad entry never stops the controller: it is reported and the others still apply.
 """
@@ -21,6 +23,7 @@ from tidegate.health import registry as health_registry
 from tidegate.model import errors
 
 CONFIGMAP_NAME = "argocd-cm"
+INSTALLATION_ID_KEY = "installationID"
 IGNORE_PREFIX = "resource.customizations.ignoreDifferences."
 
 
@@ -31,6 +34,7 @@ class SystemSettings:
         default_factory=health_registry.HealthChecks
     )
     problems: tuple[str, ...] = ()
+    installation_id: str = ""
 
 
 def _group_kind(suffix: str) -> tuple[str, str]:
@@ -60,4 +64,5 @@ def parse(data: Mapping[str, str] | None) -> SystemSettings:
     except errors.TidegateError as exc:
         problems.append(f"{CONFIGMAP_NAME}: {exc}")
         checks = health_registry.HealthChecks()
-    return SystemSettings(tuple(rules), checks, tuple(problems))
+    installation_id = str(data.get(INSTALLATION_ID_KEY) or "").strip()
+    return SystemSettings(tuple(rules), checks, tuple(problems), installation_id)

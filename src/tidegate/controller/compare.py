@@ -108,6 +108,7 @@ class CompareDeps:
     )
     render_limits: render.RenderLimits = dataclasses.field(default_factory=render.RenderLimits)
     tracking: str = constants.TRACKING_ANNOTATION
+    installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
@@ -174,6 +175,7 @@ async def render_app(
             app_name=app.name,
             namespace=namespace,
             tracking=deps.tracking,
+            installation_id=deps.installation_id,
             kube_version=kube_version if helm else None,
             api_versions=api_versions if helm else (),
         )
@@ -232,7 +234,14 @@ async def compare(
     )
     # Rendering could not know each object's final namespace: settle the tracking id now.
     by_key = {
-        key: dict(prepare.with_tracking(obj, app_name=app.name, method=deps.tracking))
+        key: dict(
+            prepare.with_tracking(
+                obj,
+                app_name=app.name,
+                method=deps.tracking,
+                installation_id=deps.installation_id,
+            )
+        )
         for key, obj in by_key.items()
     }
     targets = list(by_key.values())

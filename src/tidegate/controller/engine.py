@@ -121,15 +121,20 @@ class Controller:
         self.projects: dict[str, model_project.AppProject] = {}
         self.secrets: dict[str, dict[str, Any]] = {}
         self.registry = clusters.ClusterRegistry([], management=mgmt)
+        # Settled from argocd-cm before the first refresh (:meth:`_use_installation_id`).
+        self.installation_id = self.settings.installation_id
         self.deps = cmp.CompareDeps(
             repos=self.repos,
             render_cache=render.RenderCache(),
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
+            installation_id=self.installation_id,
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
-            on_change=self._on_live_change, tracking_method=self.settings.tracking_method
+            on_change=self._on_live_change,
+            tracking_method=self.settings.tracking_method,
+            installation_id=self.installation_id,
         )
         self.comparisons: dict[str, cmp.Comparison] = {}
         self.fingerprints: dict[str, str] = {}
@@ -576,34 +581,74 @@ class Controller:
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
 
-    async def _load_settings(self) -> None:
-        """``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
-        custom health checks), re-read every 10 s."""
+    async def _read_settings(self, seen: Any) -> Any:
+        """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
+        custom health checks, installationID); apply the ConfigMap when its data is not
+        ``seen``. Returns the data read (KubeError when the cluster cannot be asked)."""
         secret_key = ResourceKey("", "Secret", self.namespace, constants.ARGOCD_SECRET_NAME)
         cm_key = ResourceKey("", "ConfigMap", self.namespace, argocdcm.CONFIGMAP_NAME)
-        seen: Any = None
+        self.webhook_secret = await self.mgmt.get_or_none(secret_key)
+        cm = await self.mgmt.get_or_none(cm_key)
+        data = (cm or {}).get("data") or {}
+        if data != seen:
+            system = argocdcm.parse(data)
+            for problem in system.problems:
+                log.warning("%s", problem)
+            self.system_ignore = system.ignore_rules
+            self.deps.health_checks = system.health_checks
+            self._use_installation_id(system.installation_id)
+            self._requeue_all()
+        return data
+
+    def _use_installation_id(self, from_configmap: str) -> None:
+        """argocd-cm ``installationID`` wins over ``Settings.installation_id``. It is settled
+        before the first refresh; a later change needs a restart: the live caches decided what
+        is tracked with the old id, and switching under a running sync could make it claim or
+        drop objects halfway."""
+        wanted = from_configmap or self.settings.installation_id
+        if wanted == self.installation_id:
+            return
+        if self.ready.is_set():
+            log.warning(
+                "%s installationID is now %r but this controller runs with %r: restart it to "
+                "apply the change",
+                argocdcm.CONFIGMAP_NAME,
+                wanted,
+                self.installation_id,
+            )
+            return
+        self.installation_id = wanted
+        self.deps.installation_id = wanted
+        self.runtimes.installation_id = wanted
+
+    async def _initial_settings(self) -> Any:
+        """The settings read once before any refresh (retried while the cluster cannot be
+        asked: running with the wrong installation id would claim another installation's
+        objects)."""
+        backoff = kube_watch.Backoff()
         while True:
-            with contextlib.suppress(errors.KubeError):
-                self.webhook_secret = await self.mgmt.get_or_none(secret_key)
-                cm = await self.mgmt.get_or_none(cm_key)
-                data = (cm or {}).get("data") or {}
-                if data != seen:
-                    seen = data
-                    system = argocdcm.parse(data)
-                    for problem in system.problems:
-                        log.warning("%s", problem)
-                    self.system_ignore = system.ignore_rules
-                    self.deps.health_checks = system.health_checks
-                    self._requeue_all()
+            try:
+                return await self._read_settings(None)
+            except errors.KubeError as exc:
+                log.warning(
+                    "management cluster: reading %s: %s; retrying", argocdcm.CONFIGMAP_NAME, exc
+                )
+                await asyncio.sleep(backoff.next())
+
+    async def _load_settings(self, seen: Any) -> None:
+        """Re-read the settings every 10 s."""
+        while True:
             await asyncio.sleep(10.0)
+            with contextlib.suppress(errors.KubeError):
+                seen = await self._read_settings(seen)
 
     # -- cluster status ------------------------------------------------------------------------
 
     async def _publish_cluster_status(self) -> None:
         while True:
-            await asyncio.sleep(CLUSTER_STATUS_INTERVAL)
             with contextlib.suppress(Exception):
                 await self.publish_cluster_status()
+            await asyncio.sleep(CLUSTER_STATUS_INTERVAL)
 
     async def publish_cluster_status(self) -> None:
         data: dict[str, str] = {}
@@ -634,12 +679,16 @@ class Controller:
                     "serverVersion": rt.server_version,
                 }
             data[cluster.name] = json.dumps(entry)
-        cm = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": constants.CLUSTER_STATUS_CONFIGMAP, "namespace": self.namespace},
-            "data": data,
+        meta: dict[str, Any] = {
+            "name": constants.CLUSTER_STATUS_CONFIGMAP,
+            "namespace": self.namespace,
         }
+        if self.installation_id:
+            # So `tidegate app diff` knows the id when it comes from --installation-id.
+            meta["annotations"] = {
+                constants.ANNOTATION_PUBLISHED_INSTALLATION_ID: self.installation_id
+            }
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
         await self.mgmt.apply(cm, force=True)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -655,12 +704,15 @@ class Controller:
         await self._synced[PROJECT_KEY].wait()
         self._tasks.append(asyncio.create_task(self._watch(APP_KEY)))
         await self._synced[APP_KEY].wait()
+        settings_seen = await self._initial_settings()
+        if self.installation_id:
+            log.info("installation id %r", self.installation_id)
         self._tasks += [
             asyncio.create_task(self._worker()) for _ in range(self.settings.refresh_workers)
         ]
         self._tasks.append(asyncio.create_task(self._poller()))
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
-        self._tasks.append(asyncio.create_task(self._load_settings()))
+        self._tasks.append(asyncio.create_task(self._load_settings(settings_seen)))
         self.ready.set()
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",

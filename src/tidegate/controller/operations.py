@@ -227,6 +227,7 @@ async def run(ctrl: Controller, name: str) -> None:
         out_of_sync=comparison.out_of_sync() if comparison is not None else None,
         sync_id=_sync_id(state.started_at),
         tracking_method=ctrl.settings.tracking_method,
+        installation_id=ctrl.installation_id,
     )
     event = ctrl.op_events.setdefault(name, asyncio.Event())
 

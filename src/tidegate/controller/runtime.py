@@ -81,9 +81,12 @@ class Runtimes:
         *,
         on_change: Callable[[str, set[str], ResourceKey | None], None],
         tracking_method: str,
+        installation_id: str = "",
     ) -> None:
         self._on_change = on_change
         self._tracking = tracking_method
+        # Read by the caches created from now on; the controller settles it before any exists.
+        self.installation_id = installation_id
         self._runtimes: dict[str, ClusterRuntime] = {}
         self._lock = asyncio.Lock()
 
@@ -108,6 +111,7 @@ class Runtimes:
             cache = live_cache.ClusterCache(
                 client=client,
                 tracking_method=self._tracking,
+                installation_id=self.installation_id,
                 on_change=lambda apps, key: self._on_change(server, apps, key),
             )
             cache.start()

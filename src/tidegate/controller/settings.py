@@ -18,6 +18,8 @@ class Settings:
     self_heal_timeout_seconds: float = 5.0
     self_heal_backoff_max_seconds: float = 180.0
     tracking_method: str = constants.TRACKING_ANNOTATION
+    # argocd-cm installationID wins; this is the default when the ConfigMap has none ("" = off).
+    installation_id: str = ""
     cache_dir: Path | None = None
     webhook_port: int | None = None  # None: no webhook endpoint; 0: any free port
     webhook_host: str = "127.0.0.1"

@@ -17,6 +17,7 @@ def render_request(
     app_name: str,
     namespace: str,
     tracking: str,
+    installation_id: str = "",
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
 ) -> render.RenderRequest:
@@ -84,4 +85,5 @@ def render_request(
         kube_version=kube_version,
         api_versions=api_versions,
         tracking=render.TrackingMethod(tracking),
+        installation_id=installation_id,
     )

@@ -58,6 +58,9 @@ ANNOTATION_NOTIFIED: Final = "notified.notifications.argoproj.io"
 # namespace, one JSON document per cluster name); `tidegate cluster add` installs these on the
 # target cluster.
 CLUSTER_STATUS_CONFIGMAP: Final = "tidegate-cluster-status"
+# ... annotated with the installation id the controller runs with (argocd-cm installationID, or
+# its --installation-id default), for the CLI's local comparisons.
+ANNOTATION_PUBLISHED_INSTALLATION_ID: Final = "tidegate.io/installation-id"
 CLUSTER_MANAGER_NAMESPACE: Final = "kube-system"
 CLUSTER_MANAGER_SERVICE_ACCOUNT: Final = "tidegate-manager"
 CLUSTER_MANAGER_ROLE: Final = "tidegate-manager-role"
