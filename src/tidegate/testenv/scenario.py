@@ -156,7 +156,12 @@ def install(bed: handle.TestBed, namespace: str) -> None:
 
 
 class ControllerProcess:
-    """``tidegate controller`` as a child process (it can be killed, as in production)."""
+    """``tidegate controller`` as a child process (it can be killed, as in production).
+
+    ``installation_id`` (``--installation-id``) defaults to the control namespace, so controllers
+    of different control namespaces sharing the test bed's clusters never track, compare or
+    prune each other's objects, even for same-named apps; ``""`` runs without one.
+    """
 
     def __init__(
         self,
@@ -167,9 +172,11 @@ class ControllerProcess:
         app_resync: float = 30,
         webhook_port: int | None = None,
         extra: Sequence[str] = (),
+        installation_id: str | None = None,
     ) -> None:
         self.bed = bed
         self.namespace = namespace
+        self.installation_id = namespace if installation_id is None else installation_id
         self.log = log
         self.app_resync = app_resync
         self.webhook_port = webhook_port
@@ -186,6 +193,7 @@ class ControllerProcess:
             f"--namespace={self.namespace}",
             f"--app-resync={self.app_resync}",
             "--loglevel=info",
+            f"--installation-id={self.installation_id}",
             *self.extra,
         ]
         if self.webhook_port is not None:
