@@ -573,6 +573,9 @@ def controlled(
             str(testbed_handle.kubeconfig),
             "--app-resync",
             "5",
+            # Its own installation id: other suites' same-named apps on dev are not its own.
+            "--installation-id",
+            ns,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
