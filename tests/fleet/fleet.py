@@ -92,9 +92,9 @@ class Fleet(scenario.GitOps):
     @property
     def token(self) -> str:
         """A short id of this module's fleet, for names that must not collide on the shared
-        clusters: tracking ids name the app but not its control namespace, so two control
-        namespaces with an app of the same name would each count the other's objects as theirs
-        (and prune them)."""
+        clusters. Tracking ids name the app but not its control namespace; the controller's
+        installation id (its control namespace) already keeps same-named apps of two modules
+        from claiming each other's objects, unique names keep their object keys apart too."""
         return self.namespace.rsplit("-", 1)[-1]
 
     # -- management cluster ---------------------------------------------------------------------
