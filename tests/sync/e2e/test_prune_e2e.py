@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tidegate.kube import client as kube_client
@@ -22,7 +24,12 @@ async def test_prune_removes_an_object_no_longer_in_git_with_foreground_deletion
 ) -> None:
     first = await run.sync([configmap("keep", a="1"), deployment("old", replicas=1)])
     assert first.phase is OperationPhase.SUCCEEDED, first.message
-    assert await _replica_sets(dev, namespace)
+    # The sync does not wait for its last wave's health: wait here for the ReplicaSet that the
+    # real Deployment controller creates, so the prune below has something to cascade to.
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await _replica_sets(dev, namespace):
+        assert asyncio.get_running_loop().time() < deadline, "no ReplicaSet appeared"
+        await asyncio.sleep(0.1)
 
     state = await run.sync([configmap("keep", a="1")], prune=True, kinds=[("apps", "Deployment")])
 
