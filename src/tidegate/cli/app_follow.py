@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from tidegate.cli import app_access, app_show, app_state
 
 Obj = Mapping[str, Any]
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,6 +252,10 @@ class Controller:
                 constants.ANNOTATION_REFRESH
             )
             self.queue.add(name, hard=refresh == "hard")
+            if obj.get("operation") and not (obj.get("metadata") or {}).get("deletionTimestamp"):
+                # Start a requested sync at once; it does not need the refresh to finish first
+                # (operations re-read the app before they act, so a stale event starts nothing).
+                self._ensure_operation(name)
         event = self.op_events.get(name)
         if event is not None:
             event.set()
