@@ -251,11 +251,13 @@ class Controller:
             refresh = ((obj.get("metadata") or {}).get("annotations") or {}).get(
                 constants.ANNOTATION_REFRESH
             )
-            self.queue.add(name, hard=refresh == "hard")
             if obj.get("operation") and not (obj.get("metadata") or {}).get("deletionTimestamp"):
-                # Start a requested sync at once; it does not need the refresh to finish first
-                # (operations re-read the app before they act, so a stale event starts nothing).
+                # Start a requested sync at once; it does not need a refresh first (operations
+                # re-read the app before they act, so a stale event starts nothing), and the
+                # app is refreshed when the sync ends.
                 self._ensure_operation(name)
+            else:
+                self.queue.add(name, hard=refresh == "hard")
         event = self.op_events.get(name)
         if event is not None:
             event.set()
