@@ -44,6 +44,7 @@ DEFAULT_DENY: frozenset[tuple[str, str]] = frozenset(
     }
 )
 CRD_GROUP_KIND = ("apiextensions.k8s.io", "CustomResourceDefinition")
+STOP_TIMEOUT = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,9 +105,21 @@ class ClusterCache:
         tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            # Bounded: a task that ignores its cancel must not hang whoever stops the cache.
+            done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.warning(
+                        "live cache %s: task %s ended with %r",
+                        self.client.name,
+                        task.get_name(),
+                        task.exception(),
+                    )
+            for task in pending:
+                log.warning(
+                    "live cache %s: task %s did not stop", self.client.name, task.get_name()
+                )
         self._supervisor = None
         self._tasks.clear()
 
@@ -170,8 +183,11 @@ class ClusterCache:
                         self._run_kind(res), name=f"live-{self.client.name}-{res.group_kind}"
                     )
             self._check_synced()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # races with the event, and stop() then waited for this task forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._rediscover.wait(), self._rediscover_interval)
+                async with asyncio.timeout(self._rediscover_interval):
+                    await self._rediscover.wait()
             await asyncio.sleep(0.2)  # coalesce bursts of CRD events
             self._rediscover.clear()
 
