@@ -359,3 +359,30 @@ def manifests(
     sys.stdout.write(
         yaml.dump_all(objs, Dumper=yaml.CSafeDumper, sort_keys=False, explicit_start=True)
     )
+
+
+@app.command("confirm-deletion")
+def confirm_deletion(
+    name: str = app_common.NAME_ARGUMENT,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Approve the pruning (Prune=confirm) or deletion (Delete=confirm) the app waits for."""
+    import datetime as dt
+
+    from tidegate.cli import appspec
+
+    async def go() -> None:
+        from tidegate.cli import app_access
+        from tidegate.model import constants
+
+        ns, app_name = appspec.split_name(name, namespace)
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        async with app_access.connect(kubeconfig, context, ns) as apps:
+            await apps.get(app_name)
+            patch = {"metadata": {"annotations": {constants.ANNOTATION_DELETION_APPROVED: now}}}
+            await apps.patch(app_name, patch)
+
+    app_common.run(go())
+    app_common.echo(f"application '{name}': deletion approved")

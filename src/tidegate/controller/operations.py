@@ -19,7 +19,7 @@ from tidegate.controller import appstatus, deletion
 from tidegate.controller import compare as cmp
 from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
-from tidegate.model import errors
+from tidegate.model import constants, errors
 from tidegate.model.enums import OperationPhase
 from tidegate.model.keys import ResourceKey
 from tidegate.sync import execute as sync_execute
@@ -231,20 +231,30 @@ async def run(ctrl: Controller, name: str) -> None:
     )
     event = ctrl.op_events.setdefault(name, asyncio.Event())
 
-    namespace_key = ResourceKey("", "Namespace", "", params.destination_namespace)
-    create_namespace = bool(params.destination_namespace) and app_options.enabled(
-        "create_namespace"
-    )
+    shared_check = app_options.enabled("fail_on_shared_resource")
+    target_keys: list[ResourceKey] = []
+    if shared_check:
+        settled = await prepare.prepare_targets(
+            rendered.objects, client=rt.client, destination_namespace=params.destination_namespace
+        )
+        target_keys = list(settled)
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
         live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
-        if create_namespace and namespace_key not in live:
-            # CreateNamespace: the namespace is not tracked (never pruned) but its creation
-            # task finishes only once the planner sees it exists.
-            found = await rt.client.get_or_none(namespace_key)
-            if found is not None:
-                live[namespace_key] = found
+        if shared_check:
+            # FailOnSharedResource: the planner must see objects at our keys that another app
+            # (or another installation) tracks; the cache only indexes ours.
+            missing = [k for k in target_keys if k not in live]
+            found = await asyncio.gather(
+                *(rt.client.get_or_none(k) for k in missing), return_exceptions=True
+            )
+            for key, obj in zip(missing, found, strict=True):
+                if isinstance(obj, dict):
+                    live[key] = obj
         return live
+
+    async def prune_approved() -> bool:
+        return deletion_approved(ctrl.apps.get(name) or {}, since=state.started_at)
 
     async def wait_for_change(seconds: float) -> None:
         event.clear()
@@ -280,6 +290,7 @@ async def run(ctrl: Controller, name: str) -> None:
         should_terminate=should_terminate,
         retry_policy=retry,
         options=sync_execute.ExecuteOptions(force=force),
+        prune_approved=prune_approved,
     )
     source = None
     if target_app.spec.source is not None and not target_app.spec.has_multiple_sources:
@@ -323,6 +334,27 @@ async def _respect_ignore_differences(
         diff_ignore.respect_ignore_differences(obj, live.get(key), rules)
         for key, obj in prepared.items()
     ]
+
+
+def deletion_approved(raw: Mapping[str, Any], *, since: str) -> bool:
+    """Prune=confirm: the app carries ``argocd.argoproj.io/deletion-approved: <ISO time>``
+    set at or after the operation started (an older approval does not carry over)."""
+    value = ((raw.get("metadata") or {}).get("annotations") or {}).get(
+        constants.ANNOTATION_DELETION_APPROVED
+    )
+    if not value:
+        return False
+    try:
+        approved = dt.datetime.fromisoformat(str(value))
+        started = dt.datetime.fromisoformat(since) if since else None
+    except ValueError:
+        log.warning(
+            "ignoring %s=%r: not an ISO timestamp", constants.ANNOTATION_DELETION_APPROVED, value
+        )
+        return False
+    if approved.tzinfo is None:
+        approved = approved.replace(tzinfo=dt.UTC)
+    return started is None or approved >= started.replace(microsecond=0)
 
 
 def _health(ctrl: Controller, obj: Mapping[str, Any]) -> str | None:

@@ -74,3 +74,4 @@ ARGOCD_SECRET_NAME: Final = "argocd-secret"
 # Argo CD's ConfigMaps of trusted repository hosts (read by `tidegate repo` when testing access).
 CONFIGMAP_SSH_KNOWN_HOSTS: Final = "argocd-ssh-known-hosts-cm"
 CONFIGMAP_TLS_CERTS: Final = "argocd-tls-certs-cm"
+ANNOTATION_DELETION_APPROVED: Final = "argocd.argoproj.io/deletion-approved"

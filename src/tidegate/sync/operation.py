@@ -37,6 +37,7 @@ ObjectHealth = Callable[[Obj], str | None]
 its kind has no health check."""
 WaitForChange = Callable[[float], Awaitable[None]]
 ShouldTerminate = Callable[[], Awaitable[bool]]
+PruneApproved = Callable[[], Awaitable[bool]]
 MAX_TEMPORARY_FAILURES = 5
 
 
@@ -124,6 +125,7 @@ async def run_operation(
     options: execute.ExecuteOptions = execute.ExecuteOptions(),
     wait_timeout: float = 5.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    prune_approved: PruneApproved | None = None,
 ) -> OperationState:
     """Run (or resume, from ``recorded``) one sync operation to its end; the final state.
 
@@ -139,6 +141,7 @@ async def run_operation(
         return state
     driver = _Driver(client, prepared, live_source, params, persist, wait_for_change,
                      health_of, should_terminate, options, wait_timeout)  # fmt: skip
+    driver.prune_approved = prune_approved
     while True:
         state = await driver.attempt(state)
         if state.phase is OperationPhase.SUCCEEDED or driver.terminated:
@@ -189,6 +192,8 @@ class _Driver:
         self.wait_timeout = wait_timeout
         self.terminated = False
         self._namespace: Obj | None = None
+        # Prune=confirm: asked while pruning waits; the approval lasts for the operation.
+        self.prune_approved: PruneApproved | None = None
 
     async def attempt(self, state: OperationState) -> OperationState:
         temporary_failures = 0
@@ -208,6 +213,12 @@ class _Driver:
             except errors.TidegateError as exc:
                 return await self._finish(state, OperationPhase.ERROR, str(exc))
             temporary_failures = 0
+            if (
+                self.prune_approved is not None
+                and not self.params.prune_confirmed
+                and await self.prune_approved()
+            ):
+                self.params = dataclasses.replace(self.params, prune_confirmed=True)
             decision = step.plan_step(
                 self.targets, live, state.record, health_of=self._health(live), params=self.params
             )
