@@ -216,6 +216,7 @@ async def run(ctrl: Controller, name: str) -> None:
             ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
         )
     automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
     params = sync_tasks.SyncParams(
         app_name=app.name,
         app_options=app_options,
@@ -227,6 +228,10 @@ async def run(ctrl: Controller, name: str) -> None:
         out_of_sync=comparison.out_of_sync() if comparison is not None else None,
         sync_id=_sync_id(state.started_at),
         tracking_method=ctrl.settings.tracking_method,
+        namespace_labels=tuple(sorted((managed_ns.labels or {}).items())) if managed_ns else (),
+        namespace_annotations=(
+            tuple(sorted((managed_ns.annotations or {}).items())) if managed_ns else ()
+        ),
         installation_id=ctrl.installation_id,
     )
     event = ctrl.op_events.setdefault(name, asyncio.Event())

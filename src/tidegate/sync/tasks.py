@@ -41,6 +41,9 @@ class SyncParams:
     sync_id: str = ""
     tracking_method: str = constants.TRACKING_ANNOTATION
     installation_id: str = ""  # argocd-cm installationID; "" = none
+    # syncPolicy.managedNamespaceMetadata: put on the namespace CreateNamespace makes (or has).
+    namespace_labels: tuple[tuple[str, str], ...] = ()
+    namespace_annotations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,12 +263,31 @@ def _namespace_task(
     if not ns or not params.app_options.enabled("create_namespace") or params.resources:
         return []
     key = keys.ResourceKey("", "Namespace", "", ns)
-    if key in live or any(t.key == key for t in tasks):
+    if any(t.key == key for t in tasks):
         return []
+    meta: dict[str, Any] = {"name": ns}
+    if params.namespace_labels:
+        meta["labels"] = dict(params.namespace_labels)
+    if params.namespace_annotations:
+        meta["annotations"] = dict(params.namespace_annotations)
+    current = live.get(key)
+    if current is not None and _has_metadata(current, meta):
+        return []  # exists, with the managed metadata (if any)
     waves = [t.wave for t in tasks] or [0]
-    target = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-    return [SyncTask(key, resource_meta.SyncPhase.PRE_SYNC, min(waves), Action.CREATE, target,
-                     None, sync_options=params.app_options)]  # fmt: skip
+    target = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+    action = Action.CREATE if current is None else Action.APPLY
+    return [SyncTask(key, resource_meta.SyncPhase.PRE_SYNC, min(waves), action, target,
+                     current, sync_options=params.app_options)]  # fmt: skip
+
+
+def _has_metadata(live: Obj, wanted: Mapping[str, Any]) -> bool:
+    """Whether ``live`` already carries every managed label and annotation of ``wanted``."""
+    meta = live.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        have = meta.get(field) or {}
+        if any(have.get(k) != v for k, v in (wanted.get(field) or {}).items()):
+            return False
+    return True
 
 
 def _bubble_dependencies(tasks: list[SyncTask]) -> list[SyncTask]:

@@ -4,6 +4,7 @@ FailOnSharedResource refuses to take over another app's object."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 from typing import Any
@@ -131,3 +132,27 @@ def test_fail_on_shared_resource_leaves_the_other_apps_object_alone(
         gitops.bed, "dev", "-n", ns, "get", "configmap", "shared", "-o", "jsonpath={.data.k}"
     )
     assert out == "v"
+
+
+def test_create_namespace_with_managed_namespace_metadata(gitops: scenario.GitOps) -> None:
+    repo, work = gitops.repo({"app/cm.yaml": configmap("cfg")})
+    ns = f"managed-{gitops.namespace}"
+    app = scenario.application(
+        "managed",
+        repo_url=repo.http_url,
+        path="app",
+        server=gitops.bed.clusters["dev"].server,
+        namespace=ns,
+    )
+    app["spec"]["syncPolicy"]["managedNamespaceMetadata"] = {
+        "labels": {"team": "payments"},
+        "annotations": {"owner": "platform"},
+    }
+    gitops.create_app(app)
+    gitops.wait_app("managed", lambda a: scenario.synced_healthy(a, work.head()), timeout=60)
+    out = scenario.kubectl(gitops.bed, "dev", "get", "namespace", ns, "-o", "json")
+    meta = json.loads(out)["metadata"]
+    assert meta["labels"]["team"] == "payments"
+    assert meta["annotations"]["owner"] == "platform"
+    # The namespace is not part of the app: no tracking, so it is never pruned.
+    assert constants.ANNOTATION_TRACKING_ID not in meta["annotations"]
