@@ -63,6 +63,7 @@ def _fingerprint(obj: Mapping[str, Any]) -> str:
         "spec": obj.get("spec"),
         "operation": obj.get("operation"),
         "refresh": annotations.get(constants.ANNOTATION_REFRESH),
+        "approved": annotations.get(constants.ANNOTATION_DELETION_APPROVED),
         "deleting": meta.get("deletionTimestamp"),
         "terminating": ((obj.get("status") or {}).get("operationState") or {}).get("phase")
         == "Terminating",

@@ -448,9 +448,38 @@ async def delete_app(ctrl: Controller, app: model_app.Application) -> None:
     if cluster is not None and not problem:
         rt = await ctrl.runtimes.ensure(cluster)
         if await rt.ready():
-            remaining = await deletion.delete_resources(
-                rt.client, rt.cache.store.tracked(app.name), propagation=propagation
+            try:
+                app_options = sync_options.parse(
+                    list(
+                        (app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or []
+                    ),
+                    source=f"Application {app.namespace}/{app.name} syncOptions",
+                )
+            except errors.SpecError:
+                app_options = sync_options.SyncOptions()
+            outcome = await deletion.delete_resources(
+                rt.client,
+                rt.cache.store.tracked(app.name),
+                propagation=propagation,
+                app_options=app_options,
+                approved=deletion_approved(raw, since=str(meta.get("deletionTimestamp") or "")),
             )
+            remaining = outcome.remaining
+            if outcome.awaiting_confirmation:
+                message = (
+                    "deletion waits for confirmation (Delete=confirm) of "
+                    + ", ".join(outcome.awaiting_confirmation)
+                    + ": run `tidegate app confirm-deletion`"
+                )
+                conditions = appstatus.set_condition(
+                    (raw.get("status") or {}).get("conditions"),
+                    "DeletionError",
+                    message,
+                    at=appstatus.now(),
+                )
+                with contextlib.suppress(errors.KubeError):
+                    await ctrl.patch_app(app.name, {"status": {"conditions": conditions}})
+                return  # the approval (an app event) wakes this up again
         else:
             log.warning("app %s: cluster unreachable, its resources are not deleted yet", app.name)
             ctrl.queue.add_after(app.name, 10.0)

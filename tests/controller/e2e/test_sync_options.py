@@ -156,3 +156,63 @@ def test_create_namespace_with_managed_namespace_metadata(gitops: scenario.GitOp
     assert meta["annotations"]["owner"] == "platform"
     # The namespace is not part of the app: no tracking, so it is never pruned.
     assert constants.ANNOTATION_TRACKING_ID not in meta["annotations"]
+
+
+def test_delete_confirm_keeps_the_resource_until_deletion_is_approved(
+    gitops: scenario.GitOps,
+) -> None:
+    repo, work = gitops.repo(
+        {
+            "app/guarded.yaml": configmap("guarded", options="Delete=confirm"),
+            "app/plain.yaml": configmap("plain"),
+        }
+    )
+    ns = f"delconfirm-{gitops.namespace}"
+    gitops.create_app(
+        scenario.application(
+            "delconfirm",
+            repo_url=repo.http_url,
+            path="app",
+            server=gitops.bed.clusters["dev"].server,
+            namespace=ns,
+        )
+    )
+    gitops.wait_app("delconfirm", lambda a: scenario.synced_healthy(a, work.head()), timeout=60)
+    gitops.patch_app(
+        "delconfirm", {"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io"]}}
+    )
+    with gitops.mgmt() as client:
+        assert client.delete(gitops.app_path("delconfirm")).status_code == 200
+
+    def waiting(app: dict[str, Any]) -> bool:
+        return any(
+            c.get("type") == "DeletionError" and "guarded" in c.get("message", "")
+            for c in (app.get("status") or {}).get("conditions") or []
+        )
+
+    gitops.wait_app("delconfirm", waiting, timeout=60, what="the deletion to wait for approval")
+    assert _exists(gitops, ns, "guarded")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tidegate",
+            "app",
+            "confirm-deletion",
+            "delconfirm",
+            f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+            f"--namespace={gitops.namespace}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
+    while dt.datetime.now(dt.UTC) < deadline:
+        with gitops.mgmt() as client:
+            gone = client.get(gitops.app_path("delconfirm")).status_code == 404
+        if gone and not _exists(gitops, ns, "guarded"):
+            break
+    assert gone and not _exists(gitops, ns, "guarded") and not _exists(gitops, ns, "plain")
