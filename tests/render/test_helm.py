@@ -160,3 +160,27 @@ async def test_no_helm_binary(repo: Path) -> None:
         await render.render(
             request(repo, "helm/chart"), found=render.Tools(kustomize_build=None, helm=None)
         )
+
+
+async def test_value_files_from_a_ref_source(
+    repo: Path, tools: render.Tools, tmp_path: Path
+) -> None:
+    """Multi-source apps: ``$<ref>/path`` names a file in another source's tree."""
+    values_tree = tmp_path / "values-repo"
+    (values_tree / "envs").mkdir(parents=True)
+    (values_tree / "envs" / "prod.yaml").write_text("greeting: from-ref\n")
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("greeting: stolen\n")
+    refs = (("values", values_tree),)
+    options = render.HelmOptions(value_files=("$values/envs/prod.yaml",))
+    result = await render.render(
+        request(repo, "helm/chart", helm=options, ref_roots=refs), found=tools
+    )
+    assert config(result)["greeting"] == "from-ref"
+
+    unknown = render.HelmOptions(value_files=("$other/envs/prod.yaml",))
+    with pytest.raises(errors.RenderError, match=r"no source has ref 'other' \(refs: values\)"):
+        await render.render(request(repo, "helm/chart", helm=unknown, ref_roots=refs), found=tools)
+    escape = render.HelmOptions(value_files=("$values/../secret.yaml",))
+    with pytest.raises(errors.PathEscapeError, match="resolves outside the repository"):
+        await render.render(request(repo, "helm/chart", helm=escape, ref_roots=refs), found=tools)

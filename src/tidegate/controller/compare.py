@@ -141,14 +141,21 @@ async def render_app(
     max_age: float | None = None,
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
+    revisions_override: Sequence[str] = (),
 ) -> Rendered:
-    """Resolve each source's revision and render it (cached by commit and parameters)."""
+    """Resolve each source's revision and render it (cached by commit and parameters).
+
+    Multi-source apps: every source is resolved first, so that Helm value files written
+    ``$<ref>/path`` can name the tree of the source with that ``ref``, wherever it is listed.
+    """
     revisions: list[str] = []
     types: list[str] = []
     objects: list[Obj] = []
     secrets = deps.repo_secrets()
     namespace = app.spec.destination.namespace or ""
-    for index, src in enumerate(app.spec.all_sources()):
+    all_sources = app.spec.all_sources()
+    commits: list[tuple[str, Any]] = []
+    for index, src in enumerate(all_sources):
         if src.chart:
             raise errors.SpecError(
                 f"Application {app.namespace}/{app.name}: source {src.repo_url!r}: Helm "
@@ -156,9 +163,20 @@ async def render_app(
                 "stored in Git (spec.source.path)"
             )
         creds = sources.credentials_for(src.repo_url, list(secrets))
-        wanted = revision_override if (revision_override and index == 0) else src.revision
+        wanted = src.revision
+        if index < len(revisions_override) and revisions_override[index]:
+            wanted = revisions_override[index]  # a multi-source operation pins every source
+        elif revision_override and index == 0:
+            wanted = revision_override
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
+        commits.append((commit, creds))
+    ref_roots: list[tuple[str, Path]] = []
+    for src, (commit, creds) in zip(all_sources, commits, strict=True):
+        if src.ref:
+            root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
+            ref_roots.append((src.ref, root))
+    for src, (commit, creds) in zip(all_sources, commits, strict=True):
         if src.ref and not src.path:
             types.append("")
             continue  # a values-only source referenced by $ref
@@ -179,6 +197,8 @@ async def render_app(
             kube_version=kube_version if helm else None,
             api_versions=api_versions if helm else (),
         )
+        if helm and ref_roots:
+            request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
         result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
         types.append(str(result.source_type))
         objects.extend(result.objects)

@@ -188,6 +188,7 @@ async def run(ctrl: Controller, name: str) -> None:
             kube_version=kube_version,
             api_versions=api_versions,
             revision_override=revision,
+            revisions_override=tuple((sync.revisions if sync else None) or ()),
             max_age=0.0 if not revision or len(revision) < 40 else None,
         )
         app_options = sync_options.parse(

@@ -30,19 +30,40 @@ def set_value(value: str) -> str:
     return _UNESCAPED_COMMA.sub(r"\\,", value)
 
 
-def value_file_paths(root: Path, chart_dir: Path, options: request.HelmOptions) -> list[Path]:
-    """The value files to pass, resolved; missing ones skipped if the options allow it."""
+def value_file_paths(
+    root: Path,
+    chart_dir: Path,
+    options: request.HelmOptions,
+    ref_roots: tuple[tuple[str, Path], ...] = (),
+) -> list[Path]:
+    """The value files to pass, resolved; missing ones skipped if the options allow it.
+
+    ``$<ref>/path`` names a file in the tree of the source with that ``ref`` (multi-source
+    apps); it must stay inside that tree, as other value files stay inside the chart's repo.
+    """
+    refs = dict(ref_roots)
     resolved: list[Path] = []
     for value_file in options.value_files:
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value_file):
             raise errors.RenderError(
                 f"Helm value file {value_file!r}: remote value files are not supported"
             )
-        path = paths.resolve_inside(root, value_file, base=chart_dir, what="Helm value file")
+        if value_file.startswith("$"):
+            name, _, rest = value_file[1:].partition("/")
+            if name not in refs:
+                known = ", ".join(sorted(refs)) or "none"
+                raise errors.RenderError(
+                    f"Helm value file {value_file!r}: no source has ref {name!r} (refs: {known})"
+                )
+            ref_root = refs[name].resolve()
+            path = paths.resolve_inside(ref_root, rest, what=f"Helm value file (${name})")
+        else:
+            path = paths.resolve_inside(root, value_file, base=chart_dir, what="Helm value file")
         if not path.is_file():
             if options.ignore_missing_value_files:
                 continue
-            raise errors.RenderError(f"Helm value file {value_file!r} not found in the chart")
+            where = "its ref source" if value_file.startswith("$") else "the repository"
+            raise errors.RenderError(f"Helm value file {value_file!r} not found in {where}")
         resolved.append(path)
     return resolved
 
@@ -95,7 +116,7 @@ async def render_helm(
     helm = found.require_helm()
     options = req.helm
     where = f"helm template {paths.display(root, chart_dir)}"
-    value_files = await asyncio.to_thread(value_file_paths, root, chart_dir, options)
+    value_files = await asyncio.to_thread(value_file_paths, root, chart_dir, options, req.ref_roots)
     with tempfile.TemporaryDirectory(prefix="tidegate-helm-") as temp_name:
         temp = Path(temp_name)
         inline = options.values_object_json or options.values

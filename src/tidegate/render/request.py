@@ -123,6 +123,9 @@ class RenderRequest:
     api_versions: tuple[str, ...] = ()
     tracking: TrackingMethod = TrackingMethod.ANNOTATION
     installation_id: str = ""
+    # Multi-source apps: (ref name, checked-out tree) of the sources with a ``ref``, for Helm
+    # value files written ``$<ref>/path``. The trees are keyed by commit, so is the cache key.
+    ref_roots: tuple[tuple[str, Path], ...] = ()
 
     def cache_key(self) -> str:
         """Everything that changes the output, except where the tree happens to be on disk."""

@@ -204,3 +204,67 @@ def test_helm_sees_the_destination_clusters_capabilities(gitops: GitOps) -> None
     version = json.loads(_kubectl(gitops, "version", "-o", "json"))["serverVersion"]["gitVersion"]
     assert data == {"kubeVersion": version, "hasApps": "true", "hasWidgets": "false"}
     assert gitops.get_app("caps")["status"]["sourceType"] == "Helm"
+
+
+GREETING_TEMPLATE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: greeting
+data:
+  greeting: {{ .Values.greeting | quote }}
+"""
+
+
+def test_multi_source_app_takes_helm_values_from_a_ref_source(gitops: GitOps) -> None:
+    """spec.sources: a chart from one repository, its values from another ($values/...)."""
+    chart_repo, _ = gitops.repo(
+        {
+            "chart/Chart.yaml": CHART,
+            "chart/values.yaml": "greeting: default\n",
+            "chart/templates/cm.yaml": GREETING_TEMPLATE,
+        }
+    )
+    values_repo, values_work = gitops.repo({"envs/prod.yaml": "greeting: from-values-repo\n"})
+    ns = f"multi-{gitops.namespace}"
+    app = yaml.safe_load(SEED)
+    app["metadata"]["name"] = "multi"
+    del app["spec"]["source"]
+    app["spec"]["sources"] = [
+        {
+            "repoURL": chart_repo.http_url,
+            "targetRevision": "main",
+            "path": "chart",
+            "helm": {"valueFiles": ["$values/envs/prod.yaml"]},
+        },
+        {"repoURL": values_repo.http_url, "targetRevision": "main", "ref": "values"},
+    ]
+    app["spec"]["destination"] = {"server": gitops.bed.clusters["dev"].server, "namespace": ns}
+    gitops.create_app(app)
+
+    def greeting() -> str:
+        out = _kubectl(gitops, "-n", ns, "get", "configmap", "greeting", "-o", "json")
+        return str(json.loads(out)["data"]["greeting"])
+
+    gitops.wait_app(
+        "multi",
+        lambda a: (
+            (a.get("status") or {}).get("sync", {}).get("status") == "Synced"
+            and not a.get("operation")
+        ),
+        timeout=60,
+    )
+    assert greeting() == "from-values-repo"
+    # A commit to the values repository alone is picked up (revisions lists both sources).
+    second = values_work.commit({"envs/prod.yaml": "greeting: changed\n"}, "new values")
+    status = gitops.wait_app(
+        "multi",
+        lambda a: (
+            second in ((a.get("status") or {}).get("sync") or {}).get("revisions", [])
+            and (a["status"]["sync"]["status"] == "Synced")
+            and not a.get("operation")
+        ),
+        timeout=60,
+        what="the values commit",
+    )["status"]
+    assert status["sourceTypes"][0] == "Helm"
+    assert greeting() == "changed"
