@@ -30,6 +30,7 @@ from tidegate.controller import (
     argocdcm,
     autosync,
     clusters,
+    clusterstatus,
     operations,
     projects,
     runtime,
@@ -658,44 +659,14 @@ class Controller:
             await asyncio.sleep(CLUSTER_STATUS_INTERVAL)
 
     async def publish_cluster_status(self) -> None:
-        data: dict[str, str] = {}
-        apps_per_server: dict[str, int] = {}
-        for raw in self.apps.values():
-            dest = (raw.get("spec") or {}).get("destination") or {}
-            server = dest.get("server") or ""
-            if not server and dest.get("name"):
-                found = self.registry.by_name(str(dest["name"]))
-                server = found[0].server if found else ""
-            apps_per_server[server] = apps_per_server.get(server, 0) + 1
-        for cluster in self.registry.clusters():
-            rt = self.runtimes.get(cluster.server)
-            entry: dict[str, Any] = {
-                "apps": apps_per_server.get(cluster.server, 0),
-                "lastUpdated": appstatus.now(),
-            }
-            if cluster.error:
-                entry |= {"connectionState": "Failed", "message": cluster.error}
-            elif rt is None:
-                entry |= {"connectionState": "Unknown", "message": "no application uses it yet"}
-            else:
-                state = rt.cache.state
-                entry |= {
-                    "connectionState": "Successful" if state.connected else "Failed",
-                    "message": state.error,
-                    "cachedObjects": state.objects,
-                    "serverVersion": rt.server_version,
-                }
-            data[cluster.name] = json.dumps(entry)
-        meta: dict[str, Any] = {
-            "name": constants.CLUSTER_STATUS_CONFIGMAP,
-            "namespace": self.namespace,
-        }
-        if self.installation_id:
-            # So `tidegate app diff` knows the id when it comes from --installation-id.
-            meta["annotations"] = {
-                constants.ANNOTATION_PUBLISHED_INSTALLATION_ID: self.installation_id
-            }
-        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+        cm = clusterstatus.configmap(
+            namespace=self.namespace,
+            apps=list(self.apps.values()),
+            registry=self.registry,
+            runtime_of=self.runtimes.get,
+            now=appstatus.now(),
+            installation_id=self.installation_id,
+        )
         await self.mgmt.apply(cm, force=True)
 
     # -- lifecycle -----------------------------------------------------------------------------
