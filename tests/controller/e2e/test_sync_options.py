@@ -35,6 +35,17 @@ def _exists(gitops: scenario.GitOps, ns: str, name: str) -> bool:
     return "NotFound" not in out
 
 
+def _confirm_deletion(gitops: scenario.GitOps, name: str) -> None:
+    """Approve as a user would: `tidegate app confirm-deletion` sets the annotation to now."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tidegate", "app", "confirm-deletion", name,
+         f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+         f"--namespace={gitops.namespace}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 def _sync(gitops: scenario.GitOps, name: str) -> None:
     gitops.patch_app(
         name, {"operation": {"sync": {"prune": True}, "initiatedBy": {"username": "e2e"}}}
@@ -71,24 +82,7 @@ def test_prune_confirm_waits_for_the_deletion_approved_annotation(gitops: scenar
     )
     assert _exists(gitops, ns, "precious")
     assert gitops.get_app("confirm").get("operation")  # still running
-    # Approve as a user would: `tidegate app confirm-deletion` sets the annotation to now.
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidegate",
-            "app",
-            "confirm-deletion",
-            "confirm",
-            f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
-            f"--namespace={gitops.namespace}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    _confirm_deletion(gitops, "confirm")
     annotations = gitops.get_app("confirm")["metadata"]["annotations"]
     assert dt.datetime.fromisoformat(annotations[constants.ANNOTATION_DELETION_APPROVED])
     app = gitops.wait_app("confirm", _finished, timeout=60, what="the approved sync to finish")
@@ -192,23 +186,7 @@ def test_delete_confirm_keeps_the_resource_until_deletion_is_approved(
 
     gitops.wait_app("delconfirm", waiting, timeout=60, what="the deletion to wait for approval")
     assert _exists(gitops, ns, "guarded")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidegate",
-            "app",
-            "confirm-deletion",
-            "delconfirm",
-            f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
-            f"--namespace={gitops.namespace}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    _confirm_deletion(gitops, "delconfirm")
     deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
     while dt.datetime.now(dt.UTC) < deadline:
         with gitops.mgmt() as client:
