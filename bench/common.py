@@ -234,3 +234,22 @@ def tidegate_cli(*args: str, timeout: float = 300, env: Mapping[str, str] | None
 
 def namespace_object(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+# A one-replica Deployment the benchmarks deploy as an app's workload.
+WEB_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27.0
+"""

@@ -261,7 +261,7 @@ def label_cluster(bed: handle.TestBed, workdir: Path, args: argparse.Namespace) 
         gitops = scenario.GitOps(bed, control, controller, workdir, 0)
         repo, _ = gitops.repo(
             {"app/configmap.yaml": CONFIGMAP.format(name="web"),
-             "app/deployment.yaml": DEPLOYMENT}
+             "app/deployment.yaml": common.WEB_DEPLOYMENT}
         )  # fmt: skip
         with gitops.mgmt() as mc:
             resp = mc.post(
@@ -308,24 +308,6 @@ def label_cluster(bed: handle.TestBed, workdir: Path, args: argparse.Namespace) 
             dc.delete(f"/api/v1/namespaces/{dest}")
     common.header(f"label a cluster -> its app Synced and Healthy, {len(samples)} rounds")
     common.row("label -> Synced+Healthy", common.spread(samples, digits=2))
-
-
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27.0
-"""
 
 
 def main() -> None:

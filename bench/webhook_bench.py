@@ -44,23 +44,6 @@ data:
   release: "{n}"
 """
 
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27.0
-"""
-
 
 def _application(repo_url: str, server: str, namespace: str) -> dict[str, Any]:
     return {
@@ -117,7 +100,10 @@ def run(args: argparse.Namespace) -> None:
             controller.wait_log("controller ready", timeout=60)
             gitops = scenario.GitOps(bed, control, controller, workdir, port)
             repo, work = gitops.repo(
-                {"app/configmap.yaml": CONFIGMAP.format(n=0), "app/deployment.yaml": DEPLOYMENT}
+                {
+                    "app/configmap.yaml": CONFIGMAP.format(n=0),
+                    "app/deployment.yaml": common.WEB_DEPLOYMENT,
+                }
             )
             gitops.create_app(_application(repo.http_url, bed.clusters["dev"].server, dest))
             gitops.wait_app(
