@@ -108,21 +108,9 @@ def prepare(directory: Path, *, say: Callable[[str], None], build_progress: Any 
     if bed.git is None:
         raise errors.TestEnvError("the demo needs the test bed's git server")
     say("seeding the configuration repository")
-    try:
+    repo = testbed.repo_info(directory, REPO_NAME)
+    if not repo.path.exists():  # a second run reuses the repository it seeded
         repo = bed.git.create_repo(REPO_NAME, from_dir=example_dir())
-    except errors.TestEnvError as exc:
-        if "already exists" not in str(exc):
-            raise
-        from tidegate.testenv import gitrepos
-
-        path = gitrepos.repo_path(bed.git.directory / "repos", REPO_NAME)
-        rel = path.relative_to(bed.git.directory / "repos").as_posix()
-        repo = gitrepos.RepoInfo(
-            REPO_NAME,
-            path,
-            f"{bed.git.info.http_base}/{rel}",
-            f"{bed.git.info.ssh_base}/{rel}" if bed.git.info.ssh_base else None,
-        )
     say("installing Tidegate's CRDs on mgmt")
     scenario.install(bed, NAMESPACE)
     say("registering dev, staging and prod")

@@ -61,6 +61,16 @@ class GitServerInfo:
         return cls(**data)
 
 
+def repo_info(info: GitServerInfo, repo_root: Path, name: str) -> gitrepos.RepoInfo:
+    """Where repository ``name`` lives under ``repo_root`` and its clone URLs on the server."""
+    path = gitrepos.repo_path(repo_root, name)
+    relative = path.relative_to(repo_root).as_posix()
+    ssh_url = f"{info.ssh_base}/{relative}" if info.ssh_base else None
+    return gitrepos.RepoInfo(
+        name=name, path=path, http_url=f"{info.http_base}/{relative}", ssh_url=ssh_url
+    )
+
+
 def _password(directory: Path) -> str:
     """Reuse the previous run's password (clients may have stored it), else make one."""
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
@@ -164,12 +174,7 @@ class GitServer:
         self.stop()
 
     def repo_info(self, name: str) -> gitrepos.RepoInfo:
-        path = gitrepos.repo_path(self.repo_root, name)
-        relative = path.relative_to(self.repo_root).as_posix()
-        ssh_url = f"{self.info.ssh_base}/{relative}" if self.info.ssh_base else None
-        return gitrepos.RepoInfo(
-            name=name, path=path, http_url=f"{self.info.http_base}/{relative}", ssh_url=ssh_url
-        )
+        return repo_info(self.info, self.repo_root, name)
 
     def create_repo(self, name: str, from_dir: Path | None = None) -> gitrepos.RepoInfo:
         """Create repository ``name`` (``team/app`` is fine), seeded from ``from_dir``."""

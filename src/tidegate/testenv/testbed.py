@@ -331,8 +331,8 @@ def _start_git(directory: Path, deadline: float) -> int:
     return info.pid
 
 
-def create_repo(directory: Path, name: str, *, from_dir: Path | None = None) -> gitrepos.RepoInfo:
-    """Create repository ``name`` on the running git server of the test bed in ``directory``."""
+def repo_info(directory: Path, name: str) -> gitrepos.RepoInfo:
+    """Repository ``name`` on the git server of the test bed in ``directory`` (may not exist)."""
     from tidegate.testenv import gitserver
 
     git_dir = directory.resolve() / "git"
@@ -342,18 +342,16 @@ def create_repo(directory: Path, name: str, *, from_dir: Path | None = None) -> 
         raise errors.TestEnvError(
             f"no git server runs in {directory} (start it with `tidegate testenv up`)"
         ) from exc
-    root = git_dir / "repos"
-    path = gitrepos.repo_path(root, name)
-    if path.exists():
-        raise errors.TestEnvError(f"repository {name!r} already exists at {path}")
-    gitrepos.create_bare(path, from_dir=from_dir)
-    relative = path.relative_to(root).as_posix()
-    return gitrepos.RepoInfo(
-        name=name,
-        path=path,
-        http_url=f"{info.http_base}/{relative}",
-        ssh_url=f"{info.ssh_base}/{relative}" if info.ssh_base else None,
-    )
+    return gitserver.repo_info(info, git_dir / "repos", name)
+
+
+def create_repo(directory: Path, name: str, *, from_dir: Path | None = None) -> gitrepos.RepoInfo:
+    """Create repository ``name`` on the running git server of the test bed in ``directory``."""
+    repo = repo_info(directory, name)
+    if repo.path.exists():
+        raise errors.TestEnvError(f"repository {name!r} already exists at {repo.path}")
+    gitrepos.create_bare(repo.path, from_dir=from_dir)
+    return repo
 
 
 def git_info(directory: Path) -> dict[str, Any] | None:
