@@ -266,12 +266,7 @@ async def compare(
     }
     targets = list(by_key.values())
     live_by_key = {ResourceKey.of(o): o for o in live}
-    rules = diff_ignore.rules_from_specs(
-        [
-            r.model_dump(mode="json", by_alias=True, exclude_none=True)
-            for r in app.spec.ignore_differences or []
-        ]
-    ) + tuple(extra_ignore)
+    rules = ignore_rules(app, extra_ignore)
     predicted = await _predict(by_key, live_by_key, client=client, deps=deps)
 
     states: list[ResourceState] = []
@@ -322,6 +317,17 @@ async def compare(
         sync_status,
         app_health,
     )
+
+
+def ignore_rules(
+    app: model_app.Application, extra: Sequence[diff_ignore.IgnoreRule] = ()
+) -> tuple[diff_ignore.IgnoreRule, ...]:
+    """The app's ``ignoreDifferences`` followed by ``extra`` (the system-level rules)."""
+    specs = [
+        r.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for r in app.spec.ignore_differences or []
+    ]
+    return diff_ignore.rules_from_specs(specs) + tuple(extra)
 
 
 def _live_version(live: Mapping[str, Any]) -> str:

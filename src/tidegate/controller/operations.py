@@ -326,12 +326,7 @@ async def _respect_ignore_differences(
     params: sync_tasks.SyncParams,
 ) -> list[Mapping[str, Any]]:
     """Sync option RespectIgnoreDifferences: ignored fields keep their live values."""
-    rules = diff_ignore.rules_from_specs(
-        [
-            r.model_dump(mode="json", by_alias=True, exclude_none=True)
-            for r in app.spec.ignore_differences or []
-        ]
-    ) + tuple(ctrl.system_ignore)
+    rules = cmp.ignore_rules(app, ctrl.system_ignore)
     prepared = await prepare.prepare_targets(
         targets, client=rt.client, destination_namespace=params.destination_namespace
     )

@@ -176,8 +176,8 @@ def wait_ready(
     alive: Any = None,
 ) -> None:
     """Return when ``/readyz`` answers ok, ``nodes`` are Ready and the default SA exists."""
-    _poll(
-        lambda: _readyz(client),
+    poll(
+        lambda: readyz(client),
         what=f"cluster {name}: kube-apiserver /readyz",
         log=log,
         deadline=deadline,
@@ -185,14 +185,14 @@ def wait_ready(
     )
     for node in nodes:
         _create_if_missing(client, "/api/v1/nodes", node_manifest(node))
-    _poll(
+    poll(
         lambda: _nodes_ready(client, nodes),
         what=f"cluster {name}: nodes {', '.join(nodes)} Ready",
         log=log.with_name("kwok.log"),
         deadline=deadline,
         alive=None,
     )
-    _poll(
+    poll(
         lambda: client.get("/api/v1/namespaces/default/serviceaccounts/default").status_code == 200,
         what=f"cluster {name}: default ServiceAccount",
         log=log.with_name("kube-controller-manager.log"),
@@ -201,7 +201,7 @@ def wait_ready(
     )
 
 
-def _readyz(client: httpx.Client) -> bool:
+def readyz(client: httpx.Client) -> bool:
     try:
         return client.get("/readyz").status_code == 200
     except httpx.HTTPError:
@@ -233,7 +233,7 @@ def _nodes_ready(client: httpx.Client, nodes: list[str]) -> bool:
         return False
 
 
-def _poll(check: Any, *, what: str, log: Path, deadline: float, alive: Any) -> None:
+def poll(check: Any, *, what: str, log: Path, deadline: float, alive: Any) -> None:
     while True:
         if check():
             return

@@ -278,8 +278,8 @@ def _start_workload_parts(
     creds = _credentials(directory, cluster)
     # The controller manager and scheduler exit if the API server is not up yet: wait for it.
     with controlplane.admin_client(creds) as client:
-        controlplane._poll(
-            lambda: controlplane._readyz(client),
+        controlplane.poll(
+            lambda: controlplane.readyz(client),
             what=f"cluster {cluster.name}: kube-apiserver /readyz",
             log=cp.log("kube-apiserver"),
             deadline=deadline,
