@@ -14,8 +14,7 @@ from tidegate.kube import config as kube_config
 from tidegate.kube import stages
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
-
-from .conftest import eventually
+from tidegate.testenv.wait import eventually
 
 pytestmark = pytest.mark.e2e
 

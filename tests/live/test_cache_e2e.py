@@ -15,8 +15,7 @@ from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
 from tidegate.live import cache as live_cache
 from tidegate.model.keys import ResourceKey
-
-from .conftest import eventually
+from tidegate.testenv.wait import eventually
 
 pytestmark = pytest.mark.e2e
 

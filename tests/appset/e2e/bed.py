@@ -4,11 +4,9 @@ cluster Secrets, a repository Secret for the test git server, and the controller
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from tidegate.appset import controller as appset_controller
@@ -72,20 +70,6 @@ def repo_secret(namespace: str, url: str, username: str, password: str) -> dict[
         "type": "Opaque",
         "data": {"url": b64(url), "username": b64(username), "password": b64(password)},
     }
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, within: float = 30.0, every: float = 0.05
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        last = await probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s (last: {last!r})")
-        await asyncio.sleep(every)
 
 
 class Env:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tidegate.testenv.wait import eventually
+
 from . import bed
 from .test_controller_e2e import seed_set
 
@@ -66,7 +68,7 @@ async def test_create_get_list_delete(env: bed.Env, tmp_path: Path) -> None:
             and "ResourcesUpToDate" in shown.stdout
         )
 
-    await bed.eventually(generated)
+    await eventually(generated)
     shown = await tidegate(env, "get", "myapp")
     lines = shown.stdout.splitlines()
     header = next(line for line in lines if line.startswith("NAME"))

@@ -17,6 +17,7 @@ import yaml
 
 from tidegate.model import constants
 from tidegate.testenv import handle
+from tidegate.testenv.wait import eventually
 
 from . import bed
 
@@ -46,7 +47,7 @@ async def test_seed_set_and_cluster_label_changes(
 ) -> None:
     repo = git_remote.create_repo(prefix="seed")
     created = await env.apply_set(seed_set(repo.http_url))
-    assert await bed.eventually(lambda: _names_equal(env, {"prod-myapp"}))
+    assert await eventually(lambda: _names_equal(env, {"prod-myapp"}))
 
     app = (await env.apps())["prod-myapp"]
     owner = app["metadata"]["ownerReferences"][0]
@@ -58,7 +59,7 @@ async def test_seed_set_and_cluster_label_changes(
         "namespace": "production",
     }
     assert app["spec"]["source"]["repoURL"] == repo.http_url
-    up_to_date = await bed.eventually(lambda: env.condition("myapp", "ResourcesUpToDate"))
+    up_to_date = await eventually(lambda: env.condition("myapp", "ResourcesUpToDate"))
     assert up_to_date["status"] == "True" and up_to_date["lastTransitionTime"]
     error = await env.condition("myapp", "ErrorOccurred")
     assert error is not None and error["status"] == "False"
@@ -68,7 +69,7 @@ async def test_seed_set_and_cluster_label_changes(
     # Labelling staging 'production' adds its app promptly (watch on cluster Secrets).
     started = time.monotonic()
     await env.label_cluster("staging", {"environment": "production"})
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp", "staging-myapp"}), within=10)
+    await eventually(lambda: _names_equal(env, {"prod-myapp", "staging-myapp"}), within=10)
     latency = time.monotonic() - started
     print(f"\nlabel -> staging-myapp created in {latency:.2f} s")
     assert latency < 5.0
@@ -76,7 +77,7 @@ async def test_seed_set_and_cluster_label_changes(
     # Removing the label removes the app (default policy 'sync'); the resources finalizer stays,
     # so the Application controller would prune its resources first.
     await env.label_cluster("staging", {"environment": "staging"})
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp"}), within=10)
+    await eventually(lambda: _names_equal(env, {"prod-myapp"}), within=10)
     staging = (await env.apps()).get("staging-myapp")
     if staging is not None:
         assert staging["metadata"]["deletionTimestamp"]
@@ -88,30 +89,30 @@ async def test_create_update_policy_keeps_apps_when_cluster_unlabelled(env: bed.
     manifest["spec"]["syncPolicy"] = {"applicationsSync": "create-update"}
     await env.label_cluster("staging", {"environment": "production"})
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp", "staging-myapp"}))
+    await eventually(lambda: _names_equal(env, {"prod-myapp", "staging-myapp"}))
     await env.label_cluster("staging", {"environment": "staging"})
     # The controller reacts to the label change: wait for a reconcile after it, then check.
     before = env.controller.reconciles
-    await bed.eventually(lambda: _true(env.controller.reconciles > before))
+    await eventually(lambda: _true(env.controller.reconciles > before))
     assert await env.live_app_names() == {"prod-myapp", "staging-myapp"}
 
 
 async def test_generator_error_deletes_nothing(env: bed.Env) -> None:
     manifest = seed_set("https://example.invalid/repo.git")
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp"}))
+    await eventually(lambda: _names_equal(env, {"prod-myapp"}))
     broken = copy.deepcopy(manifest)
     broken["spec"]["goTemplate"] = True
     broken["spec"]["template"]["metadata"]["name"] = "{{ .name | nosuchfunc }}-myapp"
     await env.apply_set(broken)
-    error = await bed.eventually(lambda: _status_true(env, "myapp", "ErrorOccurred"))
+    error = await eventually(lambda: _status_true(env, "myapp", "ErrorOccurred"))
     assert "nosuchfunc" in error["message"] and error["reason"]
     generated = await env.condition("myapp", "ParametersGenerated")
     assert generated is not None and generated["status"] == "False"
     assert await env.live_app_names() == {"prod-myapp"}
     # Fixing the template clears the error.
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _status_false(env, "myapp", "ErrorOccurred"))
+    await eventually(lambda: _status_false(env, "myapp", "ErrorOccurred"))
 
 
 async def test_git_directories_new_directory_after_refresh(
@@ -150,19 +151,19 @@ async def test_git_directories_new_directory_after_refresh(
         },
     }
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _names_equal(env, {"alpha", "beta"}))
+    await eventually(lambda: _names_equal(env, {"alpha", "beta"}))
     assert (await env.apps())["beta"]["spec"]["source"]["path"] == "apps/beta"
 
     work = git_remote.working_copy(repo, tmp_path / "work")
     work.commit({"apps/gamma/cm.yaml": "apiVersion: v1\nkind: ConfigMap\n"}, "add gamma")
     started = time.monotonic()
     assert await env.controller.refresh_repo(repo.http_url) == ["dirs"]
-    await bed.eventually(lambda: _names_equal(env, {"alpha", "beta", "gamma"}), within=15)
+    await eventually(lambda: _names_equal(env, {"alpha", "beta", "gamma"}), within=15)
     print(f"\nrefresh_repo -> gamma created in {time.monotonic() - started:.2f} s")
 
     work.commit({}, "remove beta", delete=["apps/beta"])
     await env.controller.refresh_repo(repo.http_url)
-    await bed.eventually(lambda: _names_equal(env, {"alpha", "gamma"}), within=15)
+    await eventually(lambda: _names_equal(env, {"alpha", "gamma"}), within=15)
 
 
 @pytest.mark.requeue(1.0)
@@ -190,11 +191,11 @@ async def test_git_directories_new_directory_after_periodic_requeue(
         },
     }
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _names_equal(env, {"polled-alpha"}))
+    await eventually(lambda: _names_equal(env, {"polled-alpha"}))
     work = git_remote.working_copy(repo, tmp_path / "work")
     work.commit({"apps/beta/cm.yaml": "kind: ConfigMap\n"}, "add beta")
     started = time.monotonic()
-    await bed.eventually(lambda: _names_equal(env, {"polled-alpha", "polled-beta"}), within=20)
+    await eventually(lambda: _names_equal(env, {"polled-alpha", "polled-beta"}), within=20)
     print(f"\npush -> polled-beta by periodic requeue in {time.monotonic() - started:.2f} s")
 
 
@@ -251,7 +252,7 @@ async def test_matrix_git_directories_by_clusters(
     }
     await env.apply_set(manifest)
     expected = {"web-dev", "web-staging", "api-dev", "api-staging"}
-    await bed.eventually(lambda: _names_equal(env, expected))
+    await eventually(lambda: _names_equal(env, expected))
     apps = await env.apps()
     assert (
         apps["api-staging"]["spec"]["destination"]["server"] == env.bed.clusters["staging"].server
@@ -281,11 +282,11 @@ async def test_two_sets_generating_one_name_conflict(env: bed.Env) -> None:
         }
 
     await env.apply_set(list_set("first", "one"))
-    await bed.eventually(lambda: _names_equal(env, {"shared", "first"}))
+    await eventually(lambda: _names_equal(env, {"shared", "first"}))
     await env.apply_set(list_set("second", "two"))
-    await bed.eventually(lambda: _names_equal(env, {"shared", "first", "second"}))
+    await eventually(lambda: _names_equal(env, {"shared", "first", "second"}))
     for name in ("first", "second"):
-        error = await bed.eventually(functools.partial(_status_true, env, name, "ErrorOccurred"))
+        error = await eventually(functools.partial(_status_true, env, name, "ErrorOccurred"))
         assert "'shared'" in error["message"], error
     shared = (await env.apps())["shared"]
     assert shared["metadata"]["ownerReferences"][0]["name"] == "first"
@@ -294,7 +295,7 @@ async def test_two_sets_generating_one_name_conflict(env: bed.Env) -> None:
     # Deleting the first set resolves the conflict (its apps are garbage collected).
     await env.kube.delete(env.set_key("first"), propagation="Background")
     await env.strip_finalizers()
-    await bed.eventually(lambda: _status_false(env, "second", "ErrorOccurred"), within=60)
+    await eventually(lambda: _status_false(env, "second", "ErrorOccurred"), within=60)
 
 
 async def test_deleting_set_garbage_collects_apps(env: bed.Env) -> None:
@@ -302,7 +303,7 @@ async def test_deleting_set_garbage_collects_apps(env: bed.Env) -> None:
     manifest["spec"]["syncPolicy"] = {"preserveResourcesOnDeletion": True}
     await env.label_cluster("dev", {"environment": "production"})
     await env.apply_set(manifest)
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp", "dev-myapp"}))
+    await eventually(lambda: _names_equal(env, {"prod-myapp", "dev-myapp"}))
     assert not (await env.apps())["dev-myapp"]["metadata"].get("finalizers")
     await env.kube.delete(env.set_key("myapp"), propagation="Background")
 
@@ -310,13 +311,13 @@ async def test_deleting_set_garbage_collects_apps(env: bed.Env) -> None:
         return not await env.apps()
 
     started = time.monotonic()
-    await bed.eventually(gone, within=60)  # kube-controller-manager's garbage collector
+    await eventually(gone, within=60)  # kube-controller-manager's garbage collector
     print(f"\nset deleted -> apps garbage collected in {time.monotonic() - started:.2f} s")
 
 
 async def test_deleting_set_keeps_resources_finalizer(env: bed.Env) -> None:
     await env.apply_set(seed_set("https://example.invalid/repo.git"))
-    await bed.eventually(lambda: _names_equal(env, {"prod-myapp"}))
+    await eventually(lambda: _names_equal(env, {"prod-myapp"}))
     await env.kube.delete(env.set_key("myapp"), propagation="Background")
 
     async def deleting() -> bool:
@@ -324,7 +325,7 @@ async def test_deleting_set_keeps_resources_finalizer(env: bed.Env) -> None:
         return app is not None and bool(app["metadata"].get("deletionTimestamp"))
 
     # GC deletes the app; the finalizer holds it for the Application controller to prune.
-    await bed.eventually(deleting, within=60)
+    await eventually(deleting, within=60)
     app = (await env.apps())["prod-myapp"]
     assert app["metadata"]["finalizers"] == [constants.FINALIZER_RESOURCES]
 
@@ -393,9 +394,9 @@ async def test_rolling_sync_steps_in_order(
     sha = git_remote.working_copy(repo, tmp_path / "work").head()
     await env.apply_set(rolling_set("roll", repo.http_url))
     dev = {"roll-dev-1", "roll-dev-2"}
-    await bed.eventually(lambda: _names_equal(env, dev | {"roll-staging-1", "roll-prod-1"}))
+    await eventually(lambda: _names_equal(env, dev | {"roll-staging-1", "roll-prod-1"}))
 
-    await bed.eventually(lambda: _operations_on(env, dev, dev))
+    await eventually(lambda: _operations_on(env, dev, dev))
     apps = await env.apps()
     assert "automated" not in apps["roll-dev-1"]["spec"]["syncPolicy"]
     op = apps["roll-dev-1"]["operation"]
@@ -413,13 +414,13 @@ async def test_rolling_sync_steps_in_order(
     assert await _with_operation(env, {"roll-staging-1", "roll-prod-1"}) == set()
 
     await _report(env, "roll-dev-2", health="Healthy", revision=sha)
-    assert await bed.eventually(lambda: _with_operation(env, {"roll-staging-1"}))
+    assert await eventually(lambda: _with_operation(env, {"roll-staging-1"}))
     assert await _with_operation(env, {"roll-prod-1"}) == set()
 
     await _report(env, "roll-staging-1", health="Healthy", revision=sha)
-    assert await bed.eventually(lambda: _with_operation(env, {"roll-prod-1"}))
+    assert await eventually(lambda: _with_operation(env, {"roll-prod-1"}))
     await _report(env, "roll-prod-1", health="Healthy", revision=sha)
-    done = await bed.eventually(lambda: _status_false(env, "roll", "RolloutProgressing"))
+    done = await eventually(lambda: _status_false(env, "roll", "RolloutProgressing"))
     assert done["reason"] == "ApplicationSetRolloutComplete"
     entries = (await env.get_set("roll"))["status"]["applicationStatus"]
     assert {e["application"]: (e["step"], e["status"]) for e in entries} == {
@@ -437,15 +438,15 @@ async def test_rolling_sync_degraded_app_halts(
     sha = git_remote.working_copy(repo, tmp_path / "work").head()
     await env.apply_set(rolling_set("halt", repo.http_url))
     dev = {"halt-dev-1", "halt-dev-2"}
-    await bed.eventually(lambda: _operations_on(env, dev, dev))
+    await eventually(lambda: _operations_on(env, dev, dev))
     await _report(env, "halt-dev-1", health="Healthy", revision=sha)
     await _report(env, "halt-dev-2", health="Degraded", revision=sha)
-    halted = await bed.eventually(lambda: _halted(env, "halt"))
+    halted = await eventually(lambda: _halted(env, "halt"))
     assert "halt-dev-2" in halted["message"]
     # Further reconciles (requeues, app changes) keep it halted.
     await env.patch_app("halt-dev-1", {"metadata": {"annotations": {"touched": "yes"}}})
     before = env.controller.reconciles
-    await bed.eventually(lambda: _true(env.controller.reconciles > before))
+    await eventually(lambda: _true(env.controller.reconciles > before))
     assert await _with_operation(env, {"halt-staging-1", "halt-prod-1"}) == set()
 
 
@@ -490,4 +491,4 @@ async def _wait_statuses(env: bed.Env, set_name: str, wanted: dict[str, str]) ->
         seen = {e["application"]: e["status"] for e in entries}
         return all(seen.get(k) == v for k, v in wanted.items())
 
-    await bed.eventually(probe)
+    await eventually(probe)

@@ -86,21 +86,6 @@ def writes(dev: kube_client.KubeClient) -> Writes:
     return Writes(dev)
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], *, within: float = 30.0, every: float = 0.1
-) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(every)
-
-
 # -- objects ----------------------------------------------------------------------------------
 
 

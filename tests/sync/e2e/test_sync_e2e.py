@@ -10,6 +10,7 @@ from tidegate.health import registry as health_registry
 from tidegate.kube import client as kube_client
 from tidegate.model import constants
 from tidegate.model.enums import OperationPhase
+from tidegate.testenv.wait import eventually
 
 from .conftest import (
     Run,
@@ -17,7 +18,6 @@ from .conftest import (
     annotated,
     configmap,
     deployment,
-    eventually,
     hook,
     job,
     key,
