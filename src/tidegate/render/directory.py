@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import errors
-from tidegate.render import globs, manifests, paths, request
+from tidegate.model import globs
+from tidegate.render import manifests, paths, request
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -8,7 +8,7 @@ import pytest
 from tests.render.conftest import load_table
 
 from tidegate.model import errors
-from tidegate.render import globs
+from tidegate.model import globs
 
 CASES = load_table("glob_cases.yaml")
 

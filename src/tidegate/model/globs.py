@@ -1,7 +1,9 @@
-"""Glob patterns as Argo CD's ``directory.include``/``exclude`` understand them.
+"""Glob patterns as Argo CD matches them (Go's gobwas/glob without separators): the ONE glob
+dialect of Tidegate, for ``directory.include``/``exclude``, AppProject ``sourceRepos``,
+``destinations`` and resource lists, sync windows and ignore rules.
 
 Syntax: ``*`` any run of characters (``/`` included: the pattern is matched against the whole
-relative path with no separator rule), ``?`` one character, ``[abc]``/``[a-z]``/``[!abc]``
+value with no separator rule), ``?`` one character, ``[abc]``/``[a-z]``/``[!abc]``
 character classes, ``{one,two}`` alternatives (nestable, may contain any of the above), ``\\``
 escapes the next character. Pure; patterns compile to anchored regular expressions.
 """
