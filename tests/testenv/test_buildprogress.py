@@ -70,3 +70,27 @@ def test_plain_lines_at_start_end_and_every_interval() -> None:
 
 def test_a_first_running_step_is_printed_without_a_start() -> None:
     assert bp.PlainThrottle().due(_step(bp.Event.RUNNING), now=1000.0)
+
+
+def test_off_a_terminal_the_cli_prints_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """A CI log (no terminal) gets each message and each start and end as its own line; the
+    running steps in between are throttled (here all within a second of the start)."""
+    import io
+
+    from rich.console import Console
+
+    from tidegate.cli import testenv as testenv_cmd
+
+    console = Console(file=io.StringIO(), force_terminal=False)
+    with testenv_cmd.progress_view(console, "starting") as (say, build):
+        say("starting etcd")
+        build(_step(bp.Event.START))
+        for second in range(3):
+            build(_step(bp.Event.RUNNING, elapsed=second, detail="k8s.io/api/core/v1"))
+        build(_step(bp.Event.DONE, elapsed=400))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "starting etcd",
+        bp.describe(_step(bp.Event.START)),
+        "[1/4] kubernetes: built in 6m40s; etcd kwok helm left",
+    ]
