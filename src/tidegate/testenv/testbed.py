@@ -193,7 +193,10 @@ def status(directory: Path) -> list[ClusterStatus]:
         return []
     out = []
     for cluster in state.clusters.values():
-        running = all(procs.alive(p, state.marker()) for p in cluster.pids.values())
+        running = all(
+            procs.alive(cluster.pids.get(part, 0), state.marker())
+            for part in ("kube-apiserver", *bedstate.WORKLOAD_PARTS)
+        )
         ready = 0
         if running:
             try:
