@@ -185,6 +185,7 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert report["clusters"][0]["readyNodes"] >= 1
     pids = _processes_mentioning(str(directory))
     assert len(pids) >= 5  # etcd, apiserver, controller-manager, scheduler, kwok
+    recorded = (directory / "state.json").read_bytes()
 
     again = _tidegate(
         "testenv", "up", "--clusters", "solo", "--dir", str(directory), "--no-git", "-o", "json"
@@ -192,6 +193,9 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["clusters"][0]["server"] == report["clusters"][0]["server"]
     assert sorted(_processes_mentioning(str(directory))) == sorted(pids)
+    # Nothing needed starting, so the state file is left as it was (a bed shared with other
+    # versions of Tidegate keeps a file they can read).
+    assert (directory / "state.json").read_bytes() == recorded
 
     status = _tidegate("testenv", "status", "--dir", str(directory))
     assert status.returncode == 0 and "solo" in status.stdout

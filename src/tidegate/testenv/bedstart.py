@@ -77,7 +77,8 @@ class Launch:
                 self.say(f"starting cluster {name}")
                 self._start_apiserver(self._new_cluster(name), in_place=False)
                 touched.append(name)
-        state.save()
+        if self.started:
+            state.save()
         for cluster in state.clusters.values():
             dead = [p for p in bedstate.WORKLOAD_PARTS if not self._alive(cluster.pids.get(p, 0))]
             if dead:
@@ -90,7 +91,8 @@ class Launch:
                 self._wait_ready(cluster)
         if git:
             self._ensure_git()
-        state.save()
+        if self.started:  # a bed that needed nothing keeps its file as it was
+            state.save()
 
     def undo(self, *, created: bool) -> None:
         """Stop every process this run started (etcd last). A test bed this run created is
