@@ -94,3 +94,17 @@ def test_off_a_terminal_the_cli_prints_plain_lines(capsys: pytest.CaptureFixture
         bp.describe(_step(bp.Event.START)),
         "[1/4] kubernetes: built in 6m40s; etcd kwok helm left",
     ]
+
+
+def test_on_a_terminal_the_status_line_shows_the_same_words() -> None:
+    import io
+
+    from rich.console import Console
+
+    from tidegate.cli import testenv as testenv_cmd
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=200)
+    with testenv_cmd.progress_view(console, "starting") as (_say, build):
+        build(_step(bp.Event.RUNNING, elapsed=130, detail="k8s.io/api/core/v1"))
+    assert "[1/4] kubernetes ... 2m10s elapsed, etcd kwok helm left" in screen.getvalue()
