@@ -10,6 +10,8 @@ def test_public_api() -> None:
         "DirectoryOptions",
         "HelmOptions",
         "HelmParameter",
+        "JsonnetOptions",
+        "JsonnetVar",
         "KustomizeOptions",
         "KustomizeReplica",
         "RenderCache",

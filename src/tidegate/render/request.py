@@ -33,6 +33,24 @@ class TrackingMethod(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class JsonnetVar:
+    """A top-level argument or external variable; ``code`` passes Jsonnet code, not a string."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonnetOptions:
+    """``spec.source.directory.jsonnet``; ``libs`` are paths relative to the repository root."""
+
+    tlas: tuple[JsonnetVar, ...] = ()
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class DirectoryOptions:
     """``spec.source.directory``: ``include``/``exclude`` are globs over paths relative to the
     source path; ``{a,b}`` alternatives allowed; ``*`` also matches ``/`` as in Argo CD."""
@@ -40,6 +58,7 @@ class DirectoryOptions:
     recurse: bool = False
     include: str = ""
     exclude: str = ""
+    jsonnet: JsonnetOptions = JsonnetOptions()
 
 
 @dataclasses.dataclass(frozen=True)
