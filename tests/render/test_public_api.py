@@ -12,6 +12,7 @@ def test_public_api() -> None:
         "HelmParameter",
         "KustomizeOptions",
         "KustomizeReplica",
+        "RemoteRepos",
         "RenderCache",
         "RenderLimits",
         "RenderRequest",
