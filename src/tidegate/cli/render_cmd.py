@@ -51,7 +51,7 @@ async def _render_from_git(
             temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tidegate-")))
             stack.callback(trees.make_writable, temp)  # checkouts are read-only
             cache_dir = temp
-        cache = sources.RepoCache(cache_dir)
+        cache = sources.RepoCache(cache_dir, allow_local=True)
         commit = await cache.resolve(repo, revision)
         tree = await cache.checkout(repo, commit)
         return await render.render(make_request(tree, commit))
