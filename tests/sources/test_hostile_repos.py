@@ -51,9 +51,7 @@ def _crafted_repo(path: Path, name: bytes) -> str:
     subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
 
     def git(args: list[str], data: bytes) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=path, input=data, capture_output=True, check=True
-        )
+        done = subprocess.run(["git", *args], cwd=path, input=data, capture_output=True, check=True)
         return done.stdout.decode().strip()
 
     blob = git(["hash-object", "-w", "--stdin"], b"owned\n")
@@ -69,7 +67,7 @@ def test_materialise_refuses_unsafe_names_and_writes_nothing(tmp_path: Path, nam
     commit = _crafted_repo(tmp_path / "repo.git", name)
     destination = tmp_path / "out" / "tree"
     destination.parent.mkdir()
-    with pytest.raises(errors.UnsafeRepositoryError, match="tree entry .* is refused"):
+    with pytest.raises(errors.UnsafeRepositoryError, match=r"tree entry .* is refused"):
         trees.materialise(tmp_path / "repo.git", commit, destination)
     assert not (tmp_path / "escaped").exists()
     assert sorted(p.name for p in destination.rglob("*")) == []
@@ -103,9 +101,7 @@ async def test_fetch_refuses_a_tree_entry_named_dotdot(
 
 
 @pytest.mark.parametrize("kind", ["path", "file-url"])
-async def test_local_repositories_are_refused(
-    cache: RepoCache, tmp_path: Path, kind: str
-) -> None:
+async def test_local_repositories_are_refused(cache: RepoCache, tmp_path: Path, kind: str) -> None:
     _crafted_repo(tmp_path / "other.git", b"x")
     url = str(tmp_path / "other.git") if kind == "path" else f"file://{tmp_path}/other.git"
     with pytest.raises(errors.UnsafeRepositoryError, match="transport refused"):
