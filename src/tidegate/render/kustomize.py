@@ -31,7 +31,16 @@ from typing import Any
 import yaml
 
 from tidegate.model import errors
-from tidegate.render import kustomize_edit, manifests, paths, process, remotes, request, tools
+from tidegate.render import (
+    kustomize_edit,
+    manifests,
+    paths,
+    process,
+    references,
+    remotes,
+    request,
+    tools,
+)
 from tidegate.render import kustomize_graph as graph_mod
 
 KUSTOMIZATION_FILES = graph_mod.KUSTOMIZATION_FILES
@@ -98,7 +107,7 @@ def _shadow(
     temp = temp.resolve()  # kustomize reports paths with symlinks resolved
     edited = {v.tree for v in graph.visits if v.remote} | {0}
     for visit in graph.visits:
-        if visit.tree in edited and visit.via_symlink:
+        if graph.has_remote() and visit.tree in edited and visit.via_symlink:
             where = paths.display(graph.roots[visit.tree], visit.file)
             raise errors.ReferenceRefusedError(
                 f"{graph.labels[visit.tree]}{where}: reached through a symlinked directory, "
@@ -148,12 +157,15 @@ async def _prepare(
             f"{paths.display(root, app_dir)}: no kustomization file in the source path"
         )
     options = req.kustomize
-    extra = tuple(
-        paths.resolve_inside(root, component, base=app_dir, what="kustomize component")
-        for component in options.components
-    )
+    extra: list[Path] = []
+    for index, component in enumerate(options.components):
+        what = f"app {req.app_name}: spec.source.kustomize.components[{index}]"
+        kind = references.classify_directory(component, what=what)
+        if isinstance(kind, references.Remote):
+            raise references.refuse(what, component, "remote components are not supported here")
+        extra.append(paths.resolve_inside(root, kind, base=app_dir, what="kustomize component"))
     graph = await graph_mod.collect(
-        root, app_dir, app=req.app_name, extra=extra, limits=limits, fetcher=fetcher
+        root, app_dir, app=req.app_name, extra=tuple(extra), limits=limits, fetcher=fetcher
     )
     if options.is_empty() and not graph.has_remote():
         return app_dir, {str(root): "<repo>"}
