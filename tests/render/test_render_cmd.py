@@ -168,9 +168,7 @@ def test_file_url_reference_is_refused(git_repo: Path, tmp_path: Path) -> None:
     # the CLI may read local git directories itself, but a kustomization may not name one
     plain = tmp_path / "plain-app"
     (plain / "base").mkdir(parents=True)
-    (plain / "base" / "kustomization.yaml").write_text(
-        f"resources: ['file://{git_repo}//plain']\n"
-    )
+    (plain / "base" / "kustomization.yaml").write_text(f"resources: ['file://{git_repo}//plain']\n")
     code, out, err = invoke("--repo", str(plain), "--path", "base")
     assert code == 1 and out == ""
     assert "base/kustomization.yaml: resources[0]" in err
