@@ -30,7 +30,7 @@ RULE_SCHEME = "only http, https and ssh remote repositories are allowed"
 RULE_ABSOLUTE = "absolute paths are refused: paths must be relative to the kustomization"
 RULE_NUL = "NUL bytes are refused"
 RULE_PASSWORD = (
-    "passwords in reference URLs are refused: Tidegate uses the credentials it holds for the "
+    "credentials in reference URLs are refused: Tidegate uses the credentials it holds for the "
     "repository"
 )
 RULE_REMOTE_FILE = (
@@ -75,7 +75,9 @@ def refuse(what: str, entry: str, rule: str) -> errors.ReferenceRefusedError:
 
 
 def _printable(entry: str) -> str:
-    """``entry`` as it may appear in a message: without the password of a URL's userinfo."""
+    """``entry`` as it may appear in a message: no password in any URL, no userinfo at all in
+    an http(s) URL (a token is often given as the user name)."""
+    entry = re.sub(r"(?i)(https?://)[^/@\s]*@", r"\1******@", entry)
     return re.sub(r"(://[^/@:\s]*):[^/@\s]*@", r"\1:******@", entry)
 
 
@@ -124,8 +126,8 @@ def classify_directory(entry: str, *, what: str) -> Remote | str:
         if name not in _REPO_SCHEMES:
             raise refuse(what, entry, RULE_SCHEME)
         parts = urllib.parse.urlsplit(body)
-        if parts.password is not None:
-            raise refuse(what, entry, RULE_PASSWORD)
+        if parts.password is not None or (name != "ssh" and parts.username is not None):
+            raise refuse(what, entry, RULE_PASSWORD)  # an ssh user is a login name: kept
         host = (parts.hostname or "").lower()
         split = _split_repo(parts.netloc, parts.path, github=host == "github.com")
         if not parts.netloc or split is None:
@@ -199,6 +201,6 @@ def classify_chart_repository(entry: str, *, what: str) -> tuple[str, str]:
         return "local", local
     if name not in ("http", "https", "oci"):
         raise refuse(what, entry, "only http, https and oci chart repositories are allowed")
-    if urllib.parse.urlsplit(text).password is not None:
+    if urllib.parse.urlsplit(text).username is not None:
         raise refuse(what, entry, RULE_PASSWORD)
     return "remote", text
