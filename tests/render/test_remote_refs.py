@@ -263,7 +263,7 @@ async def test_kustomize_itself_cannot_fetch(
     app.mkdir()
     (app / "kustomization.yaml").write_text(f"resources: ['{url}//b?ref=main']\n")
     assert tools.kustomize_build is not None
-    with pytest.raises(errors.RenderError):
+    with pytest.raises(errors.RenderError, match="transport 'http' not allowed"):
         await process.run(
             [*tools.kustomize_build, str(app)],
             what="kustomize build",

@@ -51,6 +51,15 @@ _DROPPED_ENV = (
     "GIT_PROTOCOL",
 )
 
+# fsck findings that are only cosmetic (dates, padding, tag headers of old tools).
+_LEGACY_FSCK_FINDINGS = (
+    "zeroPaddedFilemode",
+    "badTimezone",
+    "missingSpaceBeforeDate",
+    "badDate",
+    "badDateOverflow",
+    "missingTaggerEntry",
+)
 # stderr fragments (lower case) -> error class, first match wins.
 _PATTERNS: tuple[tuple[str, type[errors.SourceError], str], ...] = (
     (
@@ -166,6 +175,9 @@ class GitRunner:
             # commits): a repository that fails is refused before any object is stored.
             "fetch.fsckObjects": "true",
             "transfer.fsckObjects": "true",
+            # ...except cosmetic defects old tools left in real histories (strict fsck would
+            # refuse those repositories whole); nothing about names or tree structure.
+            **{f"fetch.fsck.{msg_id}": "ignore" for msg_id in _LEGACY_FSCK_FINDINGS},
             # Only the transports Tidegate supports: no file://, ext::, fd:: or the like.
             "protocol.allow": "never",
             "protocol.https.allow": "always",
