@@ -14,6 +14,7 @@ def test_public_api() -> None:
         "JsonnetVar",
         "KustomizeOptions",
         "KustomizeReplica",
+        "RemoteRepos",
         "RenderCache",
         "RenderLimits",
         "RenderRequest",

@@ -162,3 +162,14 @@ def test_usage_errors_exit_2(repo: Path, args: list[str]) -> None:
     full = args if not args else ["--repo", str(repo), *args]
     code, _, _ = invoke(*full)
     assert code == 2
+
+
+def test_file_url_reference_is_refused(git_repo: Path, tmp_path: Path) -> None:
+    # the CLI may read local git directories itself, but a kustomization may not name one
+    plain = tmp_path / "plain-app"
+    (plain / "base").mkdir(parents=True)
+    (plain / "base" / "kustomization.yaml").write_text(f"resources: ['file://{git_repo}//plain']\n")
+    code, out, err = invoke("--repo", str(plain), "--path", "base")
+    assert code == 1 and out == ""
+    assert "base/kustomization.yaml: resources[0]" in err
+    assert "file:// URLs are refused" in err

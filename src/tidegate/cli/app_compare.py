@@ -72,11 +72,14 @@ async def open_context(
         config = cluster.require_config()
     except errors.TidegateError as exc:
         raise errors.ConfigError(f"Application {app.namespace}/{app.name}: {exc}") from None
+    project = await apps.project(app.spec.project_name) or {}
+    source_repos = tuple(str(p) for p in (project.get("spec") or {}).get("sourceRepos") or [])
     deps = cmp.CompareDeps(
         repos=sources.RepoCache(cache_dir or default_cache_dir()),
         render_cache=render.RenderCache(),
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
+        source_repos=lambda _project: source_repos,
     )
     async with kube.client_for(config) as client:
         yield Context(raw, app, client, deps, cluster.name)

@@ -38,8 +38,11 @@ def _is_git_dir(path: Path) -> bool:
 
 
 async def _render_from_git(
-    repo: str, revision: str, make_request: Any, cache_dir: Path | None
+    repo: str | None, revision: str, make_request: Any, cache_dir: Path | None, local: Path
 ) -> render_pkg.RenderResult:
+    """Render ``repo`` at ``revision`` (or, with ``repo`` None, the plain directory ``local``).
+    Remote bases and value files are fetched through the same cache, without credentials; with
+    no project here, any http(s)/ssh repository is permitted (``make_request`` says ``*``)."""
     import contextlib
     import tempfile
 
@@ -51,10 +54,13 @@ async def _render_from_git(
             temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tidegate-")))
             stack.callback(trees.make_writable, temp)  # checkouts are read-only
             cache_dir = temp
-        cache = sources.RepoCache(cache_dir)
+        cache = sources.RepoCache(cache_dir, allow_local=True)
+        remotes = sources.RemoteRepos(cache, credentials=lambda _url: None)
+        if repo is None:
+            return await render.render(make_request(local, ""), repos=remotes)
         commit = await cache.resolve(repo, revision)
         tree = await cache.checkout(repo, commit)
-        return await render.render(make_request(tree, commit))
+        return await render.render(make_request(tree, commit), repos=remotes)
 
 
 def render(
@@ -175,6 +181,7 @@ def render(
             kube_version=kube_version,
             api_versions=tuple(api_versions or ()),
             tracking=render_pkg.TrackingMethod(tracking.value),
+            source_repos=("*",),
         )
 
     local = Path(repo)
@@ -184,10 +191,10 @@ def render(
                 raise output_helpers.fail(
                     f"--revision given, but {repo} is not a git repository", 2
                 )
-            result = asyncio.run(render_pkg.render(make_request(local, "")))
+            result = asyncio.run(_render_from_git(None, revision, make_request, cache_dir, local))
         else:
             source = str(local.resolve()) if "://" not in repo and local.is_dir() else repo
-            result = asyncio.run(_render_from_git(source, revision, make_request, cache_dir))
+            result = asyncio.run(_render_from_git(source, revision, make_request, cache_dir, local))
     except errors.TidegateError as exc:
         raise output_helpers.fail(str(exc)) from None
     objects = list(result.objects)

@@ -111,6 +111,9 @@ class CompareDeps:
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
+    # A project's ``sourceRepos``: the repositories remote references inside a source may
+    # name (kustomize remote bases, Helm value-file URLs). Unknown project: none.
+    source_repos: Callable[[str], tuple[str, ...]] = lambda _project: ()
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -171,6 +174,12 @@ async def render_app(
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
+    project = app.spec.project_name
+    remotes = sources.RemoteRepos(
+        deps.repos,
+        credentials=lambda url: sources.credentials_for(url, list(secrets), project=project),
+        max_age=max_age,
+    )
     ref_roots: list[tuple[str, Path]] = []
     for src, (commit, creds) in zip(all_sources, commits, strict=True):
         if src.ref:
@@ -199,7 +208,10 @@ async def render_app(
         )
         if helm and ref_roots:
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
-        result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
+        request = dataclasses.replace(request, source_repos=deps.source_repos(project))
+        result = await render.render(
+            request, cache=deps.render_cache, limits=deps.render_limits, repos=remotes
+        )
         types.append(str(result.source_type))
         objects.extend(result.objects)
     return Rendered(tuple(revisions), tuple(types), objects)

@@ -131,6 +131,7 @@ class Controller:
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            source_repos=self._source_repos,
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
@@ -165,6 +166,10 @@ class Controller:
             if ((s.get("metadata") or {}).get("labels") or {}).get(constants.LABEL_SECRET_TYPE)
             in (constants.SECRET_TYPE_REPOSITORY, constants.SECRET_TYPE_REPO_CREDS)
         ]
+
+    def _source_repos(self, project: str) -> tuple[str, ...]:
+        found = self.projects.get(project)
+        return tuple(found.spec.source_repos or []) if found is not None else ()
 
     def _on_live_change(self, server: str, apps: set[str], key: ResourceKey | None) -> None:
         for name in apps:

@@ -63,6 +63,11 @@ class RenderTimeoutError(RenderError):
     """A renderer subprocess (helm, kustomize) ran past its timeout."""
 
 
+class ReferenceRefusedError(RenderError):
+    """A kustomization or Helm reference names something a render may not read: a ``file://``
+    URL, a local path outside the repository, a repository the project does not permit..."""
+
+
 class KubeError(TidegateError):
     """The Kubernetes API refused a request or could not be reached."""
 
@@ -114,6 +119,11 @@ class TemplateError(ApplicationSetError):
 
 class RepoNotFoundError(SourceError, PermanentError):
     """The git server has no repository at the URL (HTTP 404, no such path over SSH)."""
+
+
+class UnsafeRepositoryError(SourceError, PermanentError):
+    """A repository sent objects that fail git's integrity checks (fsck) or a tree entry whose
+    name could write outside the checkout (``..``, ``/``, ``.git``...); nothing is written."""
 
 
 class PathNotFoundError(SourceError, PermanentError):

@@ -11,6 +11,7 @@ Public API (pinned by tests/render/test_public_api.py)::
 
 from tidegate.render.cache import RenderCache
 from tidegate.render.generate import detect_source_type, render
+from tidegate.render.remotes import RemoteRepos
 from tidegate.render.request import (
     DirectoryOptions,
     HelmOptions,
@@ -36,6 +37,7 @@ __all__ = [
     "JsonnetVar",
     "KustomizeOptions",
     "KustomizeReplica",
+    "RemoteRepos",
     "RenderCache",
     "RenderLimits",
     "RenderRequest",

@@ -145,6 +145,9 @@ class RenderRequest:
     # Multi-source apps: (ref name, checked-out tree) of the sources with a ``ref``, for Helm
     # value files written ``$<ref>/path``. The trees are keyed by commit, so is the cache key.
     ref_roots: tuple[tuple[str, Path], ...] = ()
+    # The app's project ``sourceRepos`` (globs, ``!`` denies): the only repositories a remote
+    # reference (kustomize base, Helm value file, chart dependency) may name. Empty: none.
+    source_repos: tuple[str, ...] = ()
 
     def cache_key(self) -> str:
         """Everything that changes the output, except where the tree happens to be on disk."""
@@ -162,6 +165,7 @@ class RenderLimits:
     max_alias_expansion: int = 100_000
     timeout_seconds: float = 90.0
     max_stderr_bytes: int = 64 * 1024
+    max_remote_repos: int = 16  # distinct (repository, ref) pairs one render may fetch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +176,9 @@ class RenderResult:
     objects: tuple[dict[str, Any], ...]
     source_type: SourceType
     size_bytes: int
+    # (repository URL, ref, commit) of every remote repository the render read: a cached
+    # result is used only while each ref still resolves to the same commit.
+    remote_pins: tuple[tuple[str, str, str], ...] = ()
 
     def copy_objects(self) -> list[dict[str, Any]]:
         """Deep copies the caller may mutate (JSON round trip: objects are JSON-shaped)."""

@@ -79,11 +79,22 @@ class RepoCache:
     """Git repositories cached under ``root``; see the module docstring."""
 
     def __init__(
-        self, root: Path, *, max_age: float = 180.0, timeout: float = 300.0, git: str = "git"
+        self,
+        root: Path,
+        *,
+        max_age: float = 180.0,
+        timeout: float = 300.0,
+        git: str = "git",
+        allow_local: bool = False,
     ) -> None:
+        """``allow_local`` admits local paths and ``file://`` URLs as repositories (the CLI, on
+        the user's own files); a controller never does: a tenant could name another tenant's
+        cached repository."""
         self.root = root
         self.max_age = max_age
-        self._runner = gitcmd.GitRunner(state_dir=root / ".state", timeout=timeout, git=git)
+        self._runner = gitcmd.GitRunner(
+            state_dir=root / ".state", timeout=timeout, git=git, allow_local=allow_local
+        )
         self._repos: dict[str, _Repo] = {}
 
     # -- public API -------------------------------------------------------------------------

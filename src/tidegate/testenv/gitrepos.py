@@ -155,6 +155,36 @@ class WorkingCopy:
             self.push()
         return self.head()
 
+    def commit_crafted_tree(self, entries: Mapping[bytes, bytes], message: str) -> str:
+        """Commit a root tree built byte by byte (names git itself would never write, such as
+        ``../../etc/x``: a hostile server's content), on top of HEAD, and push it with fsck
+        off. ``entries`` maps raw entry names to file contents. Returns the commit id."""
+        raw = b""
+        for name, content in sorted(entries.items()):
+            blob = self.git_input(["hash-object", "-w", "--stdin"], content).strip()
+            raw += b"100644 " + name + b"\0" + bytes.fromhex(blob)
+        tree = self.git_input(["hash-object", "-w", "--literally", "-t", "tree", "--stdin"], raw)
+        commit = self.git("commit-tree", tree.strip(), "-p", "HEAD", "-m", message).strip()
+        self.git("update-ref", f"refs/heads/{self.current_branch()}", commit)
+        self.git("-c", "transfer.fsckObjects=false", "push", "--quiet", "origin", "HEAD")
+        return commit
+
+    def git_input(self, args: list[str], data: bytes) -> str:
+        """``git args`` with ``data`` on stdin (bytes in, text out)."""
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **_IDENTITY, **self._env}
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=env,
+            input=data,
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise errors.TestEnvError(f"git {args[0]} failed: {result.stderr.decode().strip()}")
+        return result.stdout.decode()
+
     def push(self, *refs: str, force: bool = False) -> None:
         """Push ``refs`` (default: the current branch) to origin."""
         targets = list(refs) or [f"HEAD:refs/heads/{self.current_branch()}"]
