@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,11 @@ class CompareDeps:
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
+    # AppProject signatureKeys (controller/signatures.py): called with every source's
+    # (repoURL, targetRevision, commit) before anything renders; raises to refuse them.
+    verify_revisions: (
+        Callable[[model_app.Application, Sequence[tuple[str, str, str]]], Awaitable[None]] | None
+    ) = None
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -155,6 +160,7 @@ async def render_app(
     namespace = app.spec.destination.namespace or ""
     all_sources = app.spec.all_sources()
     commits: list[tuple[str, Any]] = []
+    asked: list[tuple[str, str, str]] = []
     for index, src in enumerate(all_sources):
         if src.chart:
             raise errors.SpecError(
@@ -171,6 +177,9 @@ async def render_app(
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
+        asked.append((src.repo_url, wanted, commit))
+    if deps.verify_revisions is not None:  # signatureKeys: before anything renders
+        await deps.verify_revisions(app, asked)
     ref_roots: list[tuple[str, Path]] = []
     for src, (commit, creds) in zip(all_sources, commits, strict=True):
         if src.ref:

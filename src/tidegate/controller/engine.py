@@ -34,6 +34,7 @@ from tidegate.controller import (
     operations,
     projects,
     runtime,
+    signatures,
     workqueue,
 )
 from tidegate.controller import compare as cmp
@@ -125,12 +126,20 @@ class Controller:
         self.registry = clusters.ClusterRegistry([], management=mgmt)
         # Settled from argocd-cm before the first refresh (:meth:`_use_installation_id`).
         self.installation_id = self.settings.installation_id
+        # AppProject signatureKeys: GnuPG checks of every resolved revision (signatures.py).
+        self.signatures = signatures.SignatureGate(
+            mgmt=self.mgmt,
+            namespace=self.namespace,
+            verifier=sources.Verifier(self.repos, sources.Keyring(cache_dir / "gnupg")),
+            project_of=lambda name: self.projects.get(name),
+        )
         self.deps = cmp.CompareDeps(
             repos=self.repos,
             render_cache=render.RenderCache(),
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            verify_revisions=self.signatures.verify,
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
