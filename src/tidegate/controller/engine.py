@@ -32,6 +32,7 @@ from tidegate.controller import (
     clusters,
     clusterstatus,
     operations,
+    orphans,
     projects,
     runtime,
     signatures,
@@ -184,6 +185,10 @@ class Controller:
             if task is not None and not task.done():
                 continue  # the running sync reacts; the app is refreshed when it ends
             if name in self.apps:
+                self.queue.add(name)
+        if key is not None and not apps and key.namespace:
+            # An untracked object appeared or went: apps watching orphans there (orphans.py).
+            for name in orphans.watching(self.apps, self.projects, key.namespace):
                 self.queue.add(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             for name, raw in self.apps.items():
@@ -419,6 +424,14 @@ class Controller:
             return
         self.comparisons[name] = result
         status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+        status["conditions"] = orphans.update(  # AppProject orphanedResources
+            status.get("conditions"),
+            project=self.projects.get(app.spec.project_name),
+            store=rt.cache.store,
+            namespace=app.spec.destination.namespace or "",
+            known_apps=self.apps,
+            at=at,
+        )
         decision = await self._auto_sync(app, result, cluster)
         if decision is not None and decision.report:
             status["conditions"] = appstatus.set_condition(

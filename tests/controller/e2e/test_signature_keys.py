@@ -1,0 +1,189 @@
+"""AppProject signatureKeys with the real controller, gpg and git server: a commit signed by a
+listed key syncs; an unsigned commit, or one signed by a key the project does not list, is a
+ComparisonError naming the revision, the key (or "unsigned") and the project, and nothing new is
+applied, neither by automated sync nor by a manual `tidegate app sync`; live objects stay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tidegate.model import constants
+from tidegate.testenv import gpgkeys, scenario
+
+CONFIGMAP = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+data: {{release: "{release}"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
+    key = gpgkeys.SigningKey.generate(tmp_path_factory.mktemp("signer") / "gnupg")
+    yield key
+    key.close()
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
+    key = gpgkeys.SigningKey.generate(
+        tmp_path_factory.mktemp("other") / "gnupg", user_id="Other <other@tidegate.invalid>"
+    )
+    yield key
+    key.close()
+
+
+def _condition(app: dict[str, Any], kind: str) -> str:
+    for cond in (app.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return str(cond.get("message"))
+    return ""
+
+
+def _release(gitops: scenario.GitOps, ns: str, name: str) -> str:
+    out = scenario.kubectl(
+        gitops.bed,
+        "dev",
+        "-n",
+        ns,
+        "get",
+        "configmap",
+        name,
+        "-o",
+        "jsonpath={.data.release}",
+        check=False,
+    )
+    return "absent" if "NotFound" in out else out
+
+
+def test_only_commits_signed_by_a_listed_key_sync(
+    gitops: scenario.GitOps, signer: gpgkeys.SigningKey, other: gpgkeys.SigningKey
+) -> None:
+    ns = f"signed-{gitops.namespace}"
+    keys_cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-gpg-keys-cm", "namespace": gitops.namespace},
+        # Both keys are known; only `signer` is listed by the project.
+        "data": {signer.key_id: signer.armored, other.key_id: other.armored},
+    }
+    project = {
+        "apiVersion": constants.API_VERSION,
+        "kind": "AppProject",
+        "metadata": {"name": "signed", "namespace": gitops.namespace},
+        "spec": {
+            "sourceRepos": ["*"],
+            "destinations": [{"server": "*", "namespace": "*"}],
+            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+            "signatureKeys": [{"keyID": signer.key_id}],
+        },
+    }
+    scenario.apply_manifests(gitops.bed, "mgmt", [keys_cm, project])
+    repo, work = gitops.repo({"app/cm.yaml": CONFIGMAP.format(name="web", release="0")})
+    signed = work.commit(
+        {"app/cm.yaml": CONFIGMAP.format(name="web", release="1")}, "signed", signing=signer
+    )
+    gitops.create_app(
+        scenario.application(
+            "signed-app",
+            repo_url=repo.http_url,
+            path="app",
+            server=gitops.bed.clusters["dev"].server,
+            namespace=ns,
+            project="signed",
+        )
+    )
+    gitops.wait_app(
+        "signed-app",
+        lambda a: scenario.synced_healthy(a, signed),
+        timeout=90,
+        what="the signed commit to sync",
+    )
+    assert _release(gitops, ns, "web") == "1"
+    history = gitops.get_app("signed-app")["status"]["history"]
+
+    # An unsigned commit on top: a ComparisonError, and nothing of it reaches the cluster.
+    unsigned = work.commit(
+        {
+            "app/cm.yaml": CONFIGMAP.format(name="web", release="2"),
+            "app/extra.yaml": CONFIGMAP.format(name="extra", release="2"),
+        },
+        "unsigned",
+    )
+    app = gitops.wait_app(
+        "signed-app",
+        lambda a: unsigned[:12] in _condition(a, "ComparisonError"),
+        timeout=60,
+        what="a ComparisonError for the unsigned commit",
+    )
+    message = _condition(app, "ComparisonError")
+    assert "is unsigned" in message and "project 'signed'" in message, message
+    assert signer.key_id in message, message
+    assert _release(gitops, ns, "web") == "1"
+    assert _release(gitops, ns, "extra") == "absent"
+
+    # A manual sync fails before applying anything.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tidegate",
+            "app",
+            "sync",
+            "signed-app",
+            "--timeout",
+            "60",
+            f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+            f"--namespace={gitops.namespace}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0, result.stdout + result.stderr
+    app = gitops.get_app("signed-app")
+    state = app["status"]["operationState"]
+    assert state["phase"] == "Error", state
+    assert unsigned[:12] in state["message"] and "unsigned" in state["message"], state
+    assert app["status"]["history"] == history  # no sync recorded
+    assert _release(gitops, ns, "web") == "1"
+    assert _release(gitops, ns, "extra") == "absent"
+
+    # Signed, but by a key the project does not list (although the keyring knows it).
+    foreign = work.commit(
+        {"app/cm.yaml": CONFIGMAP.format(name="web", release="3")}, "other key", signing=other
+    )
+    app = gitops.wait_app(
+        "signed-app",
+        lambda a: foreign[:12] in _condition(a, "ComparisonError"),
+        timeout=60,
+        what="a ComparisonError for the commit signed by an unlisted key",
+    )
+    message = _condition(app, "ComparisonError")
+    assert f"good signature by key {other.key_id}" in message, message
+    assert "not allowed in project 'signed'" in message, message
+    assert _release(gitops, ns, "web") == "1"
+
+    # Signed again by the listed key: it syncs, the condition goes away.
+    fixed = work.commit(
+        {"app/cm.yaml": CONFIGMAP.format(name="web", release="4")},
+        "signed again",
+        delete=["app/extra.yaml"],
+        signing=signer,
+    )
+    app = gitops.wait_app(
+        "signed-app",
+        lambda a: scenario.synced_healthy(a, fixed),
+        timeout=90,
+        what="the signed commit to sync",
+    )
+    assert not _condition(app, "ComparisonError")
+    assert _release(gitops, ns, "web") == "4"
+    assert _release(gitops, ns, "extra") == "absent"  # removed again before any sync
