@@ -18,18 +18,15 @@ SOURCE = "ConfigMap tg/argocd-gpg-keys-cm"
 
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
-    key = gpgkeys.SigningKey.generate(tmp_path_factory.mktemp("signer") / "gnupg")
-    yield key
-    key.close()
+    with gpgkeys.signing_key(tmp_path_factory.mktemp("signer") / "gnupg") as key:
+        yield key
 
 
 @pytest.fixture(scope="module")
 def stranger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
-    key = gpgkeys.SigningKey.generate(
-        tmp_path_factory.mktemp("stranger") / "gnupg", user_id="Stranger <x@tidegate.invalid>"
-    )
-    yield key
-    key.close()
+    home = tmp_path_factory.mktemp("stranger") / "gnupg"
+    with gpgkeys.signing_key(home, user_id="Stranger <x@tidegate.invalid>") as key:
+        yield key
 
 
 async def test_keyring_imports_listed_keys_once_and_reports_bad_entries(

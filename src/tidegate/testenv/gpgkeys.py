@@ -1,16 +1,19 @@
-"""Throwaway GnuPG signing keys for tests and the demo: real ``gpg``, no passphrase, in a
+"""Throwaway GnuPG signing keys for tests: real ``gpg``, no passphrase, in a
 GNUPGHOME of their own (never the user's keyring).
 
-``SigningKey.generate(home)`` makes a key; ``armored`` is what goes into ``argocd-gpg-keys-cm``
-under ``key_id``; ``git_env()`` and ``git_config()`` let git sign commits and tags with it
+``with signing_key(home) as key`` makes a key (``SigningKey.generate`` without the cleanup);
+``armored`` is what goes into ``argocd-gpg-keys-cm`` under ``key_id``; ``git_env()`` and
+``git_config()`` let git sign commits and tags with it
 (:meth:`tidegate.testenv.gitrepos.WorkingCopy.commit` takes ``signing=``). ``close()`` stops the
 gpg-agent that signing started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +77,13 @@ class SigningKey:
             timeout=_TIMEOUT,
             check=False,
         )
+
+
+@contextlib.contextmanager
+def signing_key(home: Path, *, user_id: str = "") -> Iterator[SigningKey]:
+    """A fresh key in ``home``, its gpg-agent stopped on exit."""
+    key = SigningKey.generate(home, user_id=user_id) if user_id else SigningKey.generate(home)
+    try:
+        yield key
+    finally:
+        key.close()

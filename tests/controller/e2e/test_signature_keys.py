@@ -25,18 +25,15 @@ data: {{release: "{release}"}}
 
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
-    key = gpgkeys.SigningKey.generate(tmp_path_factory.mktemp("signer") / "gnupg")
-    yield key
-    key.close()
+    with gpgkeys.signing_key(tmp_path_factory.mktemp("signer") / "gnupg") as key:
+        yield key
 
 
 @pytest.fixture(scope="module")
 def other(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gpgkeys.SigningKey]:
-    key = gpgkeys.SigningKey.generate(
-        tmp_path_factory.mktemp("other") / "gnupg", user_id="Other <other@tidegate.invalid>"
-    )
-    yield key
-    key.close()
+    home = tmp_path_factory.mktemp("other") / "gnupg"
+    with gpgkeys.signing_key(home, user_id="Other <other@tidegate.invalid>") as key:
+        yield key
 
 
 def _condition(app: dict[str, Any], kind: str) -> str:
