@@ -147,6 +147,8 @@ class Keyring:
         async with self._lock:
             current = self._current
             if current is not None and current.digest == digest and current.home.is_dir():
+                with contextlib.suppress(OSError):
+                    os.utime(current.home)  # in use: never swept as stale by another process
                 return current
             loaded = await self._build(entries, digest, source=source)
             for problem in loaded.problems:

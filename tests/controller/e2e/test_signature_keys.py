@@ -59,15 +59,15 @@ def _release(gitops: scenario.GitOps, ns: str, name: str) -> str:
     return "absent" if "NotFound" in out else out
 
 
-def test_only_commits_signed_by_a_listed_key_sync(
+@pytest.fixture(scope="module")
+def signed_project(
     gitops: scenario.GitOps, signer: gpgkeys.SigningKey, other: gpgkeys.SigningKey
-) -> None:
-    ns = f"signed-{gitops.namespace}"
+) -> str:
+    """Project ``signed`` lists ``signer``; argocd-gpg-keys-cm knows ``signer`` and ``other``."""
     keys_cm = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "argocd-gpg-keys-cm", "namespace": gitops.namespace},
-        # Both keys are known; only `signer` is listed by the project.
         "data": {signer.key_id: signer.armored, other.key_id: other.armored},
     }
     project = {
@@ -82,6 +82,61 @@ def test_only_commits_signed_by_a_listed_key_sync(
         },
     }
     scenario.apply_manifests(gitops.bed, "mgmt", [keys_cm, project])
+    return "signed"
+
+
+def test_every_source_of_a_multi_source_app_is_verified(
+    gitops: scenario.GitOps, signer: gpgkeys.SigningKey, signed_project: str
+) -> None:
+    ns = f"multi-{gitops.namespace}"
+    first, first_work = gitops.repo({"a/cm.yaml": CONFIGMAP.format(name="a", release="1")})
+    first_work.commit({}, "signed", signing=signer)
+    second, second_work = gitops.repo({"b/cm.yaml": CONFIGMAP.format(name="b", release="1")})
+    app = scenario.application(
+        "multi-app",
+        repo_url=first.http_url,
+        path="a",
+        server=gitops.bed.clusters["dev"].server,
+        namespace=ns,
+        project=signed_project,
+    )
+    app["spec"].pop("source")
+    app["spec"]["sources"] = [
+        {"repoURL": first.http_url, "path": "a", "targetRevision": "main"},
+        {"repoURL": second.http_url, "path": "b", "targetRevision": "main"},
+    ]
+    gitops.create_app(app)
+    unsigned = second_work.head()
+    found = gitops.wait_app(
+        "multi-app",
+        lambda a: bool(_condition(a, "ComparisonError")),
+        timeout=60,
+        what="a ComparisonError for the unsigned second source",
+    )
+    message = _condition(found, "ComparisonError")
+    assert f"{second.http_url}: revision main ({unsigned[:12]}) is unsigned" in message, message
+    assert f"{first.http_url}:" not in message, message  # signed by the listed key: fine
+    assert _release(gitops, ns, "a") == "absent" and _release(gitops, ns, "b") == "absent"
+    # Once the second source is signed too, the app syncs.
+    signed = second_work.commit(
+        {"b/cm.yaml": CONFIGMAP.format(name="b", release="2")}, "signed", signing=signer
+    )
+
+    def synced(app: dict[str, Any]) -> bool:
+        revisions = ((app.get("status") or {}).get("sync") or {}).get("revisions") or []
+        return scenario.synced_healthy(app) and revisions[-1:] == [signed]
+
+    gitops.wait_app("multi-app", synced, timeout=60, what="both signed sources to sync")
+    assert _release(gitops, ns, "a") == "1" and _release(gitops, ns, "b") == "2"
+
+
+def test_only_commits_signed_by_a_listed_key_sync(
+    gitops: scenario.GitOps,
+    signer: gpgkeys.SigningKey,
+    other: gpgkeys.SigningKey,
+    signed_project: str,
+) -> None:
+    ns = f"signed-{gitops.namespace}"
     repo, work = gitops.repo({"app/cm.yaml": CONFIGMAP.format(name="web", release="0")})
     signed = work.commit(
         {"app/cm.yaml": CONFIGMAP.format(name="web", release="1")}, "signed", signing=signer
@@ -93,7 +148,7 @@ def test_only_commits_signed_by_a_listed_key_sync(
             path="app",
             server=gitops.bed.clusters["dev"].server,
             namespace=ns,
-            project="signed",
+            project=signed_project,
         )
     )
     gitops.wait_app(
@@ -184,3 +239,24 @@ def test_only_commits_signed_by_a_listed_key_sync(
     assert not _condition(app, "ComparisonError")
     assert _release(gitops, ns, "web") == "4"
     assert _release(gitops, ns, "extra") == "absent"  # removed again before any sync
+
+    # The keys ConfigMap changes: without `signer`, its signatures cannot be verified any more.
+    keys_cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-gpg-keys-cm", "namespace": gitops.namespace},
+        "data": {other.key_id: other.armored},
+    }
+    scenario.apply_manifests(gitops.bed, "mgmt", [keys_cm])  # same manager: signer's entry goes
+    later = work.commit(
+        {"app/cm.yaml": CONFIGMAP.format(name="web", release="5")}, "signed", signing=signer
+    )
+    app = gitops.wait_app(
+        "signed-app",
+        lambda a: later[:12] in _condition(a, "ComparisonError"),
+        timeout=60,
+        what="a ComparisonError once the key left argocd-gpg-keys-cm",
+    )
+    message = _condition(app, "ComparisonError")
+    assert f"signed with key {signer.key_id}, which is not in argocd-gpg-keys-cm" in message
+    assert _release(gitops, ns, "web") == "4"
