@@ -43,6 +43,17 @@ def _condition(app: dict[str, Any], kind: str) -> str:
     return ""
 
 
+def _refusal(gitops: scenario.GitOps, app: str, commit: str, what: str) -> str:
+    """The ComparisonError message once it names ``commit``."""
+    found = gitops.wait_app(
+        app,
+        lambda a: commit[:12] in _condition(a, "ComparisonError"),
+        timeout=60,
+        what=f"a ComparisonError for {what}",
+    )
+    return _condition(found, "ComparisonError")
+
+
 def _release(gitops: scenario.GitOps, ns: str, name: str) -> str:
     out = scenario.kubectl(
         gitops.bed,
@@ -168,13 +179,7 @@ def test_only_commits_signed_by_a_listed_key_sync(
         },
         "unsigned",
     )
-    app = gitops.wait_app(
-        "signed-app",
-        lambda a: unsigned[:12] in _condition(a, "ComparisonError"),
-        timeout=60,
-        what="a ComparisonError for the unsigned commit",
-    )
-    message = _condition(app, "ComparisonError")
+    message = _refusal(gitops, "signed-app", unsigned, "the unsigned commit")
     assert "is unsigned" in message and "project 'signed'" in message, message
     assert signer.key_id in message, message
     assert _release(gitops, ns, "web") == "1"
@@ -212,13 +217,7 @@ def test_only_commits_signed_by_a_listed_key_sync(
     foreign = work.commit(
         {"app/cm.yaml": CONFIGMAP.format(name="web", release="3")}, "other key", signing=other
     )
-    app = gitops.wait_app(
-        "signed-app",
-        lambda a: foreign[:12] in _condition(a, "ComparisonError"),
-        timeout=60,
-        what="a ComparisonError for the commit signed by an unlisted key",
-    )
-    message = _condition(app, "ComparisonError")
+    message = _refusal(gitops, "signed-app", foreign, "the commit signed by an unlisted key")
     assert f"good signature by key {other.key_id}" in message, message
     assert "not allowed in project 'signed'" in message, message
     assert _release(gitops, ns, "web") == "1"
@@ -251,12 +250,6 @@ def test_only_commits_signed_by_a_listed_key_sync(
     later = work.commit(
         {"app/cm.yaml": CONFIGMAP.format(name="web", release="5")}, "signed", signing=signer
     )
-    app = gitops.wait_app(
-        "signed-app",
-        lambda a: later[:12] in _condition(a, "ComparisonError"),
-        timeout=60,
-        what="a ComparisonError once the key left argocd-gpg-keys-cm",
-    )
-    message = _condition(app, "ComparisonError")
+    message = _refusal(gitops, "signed-app", later, "a key gone from argocd-gpg-keys-cm")
     assert f"signed with key {signer.key_id}, which is not in argocd-gpg-keys-cm" in message
     assert _release(gitops, ns, "web") == "4"
