@@ -4,6 +4,7 @@ repository (served by the real test git server)."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,8 @@ async def test_keyring_imports_listed_keys_once_and_reports_bad_entries(
     keyring = Keyring(tmp_path / "gnupg")
     entries = {
         signer.key_id: signer.armored,
+        # two keys in one entry: refused (one key per entry)
+        "0123456789ABCDEF": signer.armored + stranger.armored,
         # filed under the wrong id: refused, never imported
         "4AEE18F83AFDEB23": stranger.armored,
         "not-a-key-id": stranger.armored,
@@ -43,10 +46,11 @@ async def test_keyring_imports_listed_keys_once_and_reports_bad_entries(
     loaded = await keyring.load(entries, source=SOURCE)
     assert signer.key_id in loaded.key_ids
     assert stranger.key_id not in loaded.key_ids
-    assert len(loaded.problems) == 3
+    assert len(loaded.problems) == 4
     problems = "\n".join(loaded.problems)
     assert f"entry '4AEE18F83AFDEB23': ignored: it holds key {stranger.key_id}" in problems
     assert "entry 'not-a-key-id': ignored" in problems
+    assert "entry '0123456789ABCDEF': ignored: it holds 2 keys" in problems
     assert f"entry '{stranger.key_id}': ignored: not an OpenPGP public key" in problems
     assert all(p.startswith(SOURCE) for p in loaded.problems)
     for directory in (tmp_path / "gnupg", loaded.home):
@@ -114,6 +118,14 @@ async def test_verdicts_for_commits_and_tags(
     runs = verifier.runs
     assert (await check(signed)).outcome is gpgstatus.Outcome.GOOD
     assert verifier.runs == runs  # a verdict is cached per object and keyring
+    # Concurrent checks of one new object share one git run.
+    fresh = work.commit({}, "signed, not verified yet", signing=signer)
+    await cache.refresh(repo.http_url, creds=http_creds)
+    verdicts = await asyncio.gather(
+        *(verifier.check(keyring, repo.http_url, fresh, fresh) for _ in range(8))
+    )
+    assert {v.verdict.outcome for v in verdicts} == {gpgstatus.Outcome.GOOD}
+    assert verifier.runs == runs + 1
     # Verification never started a gpg-agent in Tidegate's keyring.
     assert not list(keyring.home.glob("S.gpg-agent*"))
     # With the stranger's key imported too, its signature is good (whether it is allowed is

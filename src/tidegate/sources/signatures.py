@@ -209,6 +209,11 @@ class Keyring:
         if any(kind in ("sec", "ssb") for kind, _ in records):
             return set(), f"{what}: ignored: it holds a secret key (only public keys belong here)"
         primaries = [fpr[-16:] for kind, fpr in records if kind == "pub"]
+        if len(primaries) > 1:
+            return set(), (
+                f"{what}: ignored: it holds {len(primaries)} keys ({', '.join(primaries)}); "
+                "one key per entry"
+            )
         if wanted not in primaries:
             return set(), (
                 f"{what}: ignored: it holds key {', '.join(primaries)}, not {wanted} "
@@ -268,6 +273,8 @@ class Verifier:
         self.git = git
         self.timeout = timeout
         self._verdicts: OrderedDict[tuple[str, str, str], gpgstatus.Verdict] = OrderedDict()
+        # One git run per object at a time: apps sharing a commit wait for the same verdict.
+        self._inflight: dict[tuple[str, str, str], asyncio.Task[gpgstatus.Verdict]] = {}
         self._max = max_cached
         self.runs = 0  # git invocations made (cache misses), for tests and metrics
 
@@ -281,14 +288,28 @@ class Verifier:
         object_id = tag or commit
         key = (str(git_dir), object_id, keyring.digest)
         verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = await self._verify(git_dir, object_id, tag=bool(tag), home=keyring.home)
-            self._verdicts[key] = verdict
-            while len(self._verdicts) > self._max:
-                self._verdicts.popitem(last=False)
-        else:
+        if verdict is not None:
             self._verdicts.move_to_end(key)
+            return Checked(repo_url, revision, commit, tag or "", verdict)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.create_task(
+                self._verify(git_dir, object_id, tag=bool(tag), home=keyring.home)
+            )
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._settle(key, done))
+        verdict = await asyncio.shield(task)  # a cancelled caller leaves it to the others
         return Checked(repo_url, revision, commit, tag or "", verdict)
+
+    def _settle(self, key: tuple[str, str, str], task: asyncio.Task[gpgstatus.Verdict]) -> None:
+        """Cache a verdict (not an error: the next caller tries again)."""
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._verdicts[key] = task.result()
+        while len(self._verdicts) > self._max:
+            self._verdicts.popitem(last=False)
 
     async def _verify(
         self, git_dir: Path, object_id: str, *, tag: bool, home: Path
