@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tidegate.model import errors
 from tidegate.sources import Keyring, RepoCache, RepoCredentials, Verifier, gpgstatus
 from tidegate.testenv import gitserver, gpgkeys
 
@@ -136,3 +137,23 @@ async def test_verdicts_for_commits_and_tags(
     checked = await verifier.check(both, repo.http_url, foreign, foreign)
     assert checked.verdict.outcome is gpgstatus.Outcome.GOOD
     assert checked.verdict.key_id == stranger.key_id
+
+
+async def test_a_gpg_that_cannot_run_is_an_error_not_unsigned(
+    tmp_path: Path,
+    git_server: gitserver.GitServer,
+    http_creds: RepoCredentials,
+    signer: gpgkeys.SigningKey,
+) -> None:
+    name = "signatures/no-gpg"
+    repo = git_server.create_repo(name)
+    signed = git_server.working_copy(name).commit({"a": "1"}, "signed", signing=signer)
+    cache = RepoCache(tmp_path / "cache", timeout=60)
+    verifier = Verifier(cache, Keyring(tmp_path / "gnupg", gpg=str(tmp_path / "no-gpg")))
+    keyring = await verifier.keyring.load({}, source=SOURCE)
+    await cache.resolve(repo.http_url, signed, creds=http_creds)
+    with pytest.raises(errors.SignatureError, match=r"git verify-commit \w+ failed: .*no-gpg"):
+        await verifier.check(keyring, repo.http_url, signed, signed)
+    missing = "0" * 40
+    with pytest.raises(errors.SignatureError, match="failed"):
+        await verifier.check(keyring, repo.http_url, missing, missing)

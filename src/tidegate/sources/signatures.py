@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 _GPG_CONF = "no-autostart\ntrust-model always\nno-greeting\n"
 _STALE_KEYRING_SECONDS = 86400.0
 _OUTPUT_LIMIT = 1 << 20
+# What git says (on stderr, with --raw) for an object without signature: nothing for a commit.
+_NO_SIGNATURE = ("", "error: no signature found")
 
 
 @dataclass(frozen=True)
@@ -321,6 +323,8 @@ class Verifier:
             f"gpg.program={self.keyring.gpg}",
             "-c",
             "gpg.format=openpgp",
+            "-c",
+            "protocol.allow=never",  # a missing object is an error, never a lazy fetch
             verb,
             "--raw",
             object_id,
@@ -336,7 +340,9 @@ class Verifier:
         # --raw: git copies gpg's status lines to stderr; an object without a signature gives
         # no status line ("error: no signature found" for tags, nothing for commits).
         verdict = gpgstatus.parse_status(result.stderr)
-        if verdict.outcome is gpgstatus.Outcome.UNSIGNED and "fatal:" in result.stderr:
-            detail = result.stderr.strip().splitlines()[-1]
-            raise errors.SignatureError(f"git {verb} {object_id[:12]}: {detail}")
+        said = result.stderr.strip()
+        if verdict.outcome is gpgstatus.Outcome.UNSIGNED and said not in _NO_SIGNATURE:
+            # Not a missing signature but a failure (gpg cannot run, object missing...).
+            detail = " ".join(said.splitlines()[-2:])
+            raise errors.SignatureError(f"git {verb} {object_id[:12]} failed: {detail}")
         return verdict
