@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,11 @@ class CompareDeps:
     # A project's ``sourceRepos``: the repositories remote references inside a source may
     # name (kustomize remote bases, Helm value-file URLs). Unknown project: none.
     source_repos: Callable[[str], tuple[str, ...]] = lambda _project: ()
+    # AppProject signatureKeys (controller/signatures.py): called with every source's
+    # (repoURL, targetRevision, commit) before anything renders; raises to refuse them.
+    verify_revisions: (
+        Callable[[model_app.Application, Sequence[tuple[str, str, str]]], Awaitable[None]] | None
+    ) = None
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -158,6 +163,7 @@ async def render_app(
     namespace = app.spec.destination.namespace or ""
     all_sources = app.spec.all_sources()
     commits: list[tuple[str, Any]] = []
+    asked: list[tuple[str, str, str]] = []
     for index, src in enumerate(all_sources):
         if src.chart:
             raise errors.SpecError(
@@ -174,6 +180,9 @@ async def render_app(
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
+        asked.append((src.repo_url, wanted, commit))
+    if deps.verify_revisions is not None:  # signatureKeys: before anything renders
+        await deps.verify_revisions(app, asked)
     project = app.spec.project_name
     remotes = sources.RemoteRepos(
         deps.repos,

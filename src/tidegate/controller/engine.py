@@ -32,8 +32,10 @@ from tidegate.controller import (
     clusters,
     clusterstatus,
     operations,
+    orphans,
     projects,
     runtime,
+    signatures,
     workqueue,
 )
 from tidegate.controller import compare as cmp
@@ -125,6 +127,13 @@ class Controller:
         self.registry = clusters.ClusterRegistry([], management=mgmt)
         # Settled from argocd-cm before the first refresh (:meth:`_use_installation_id`).
         self.installation_id = self.settings.installation_id
+        # AppProject signatureKeys: GnuPG checks of every resolved revision (signatures.py).
+        self.signatures = signatures.SignatureGate(
+            mgmt=self.mgmt,
+            namespace=self.namespace,
+            verifier=sources.Verifier(self.repos, sources.Keyring(cache_dir / "gnupg")),
+            project_of=lambda name: self.projects.get(name),
+        )
         self.deps = cmp.CompareDeps(
             repos=self.repos,
             render_cache=render.RenderCache(),
@@ -132,6 +141,7 @@ class Controller:
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
             source_repos=self._source_repos,
+            verify_revisions=self.signatures.verify,
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
@@ -180,6 +190,10 @@ class Controller:
             if task is not None and not task.done():
                 continue  # the running sync reacts; the app is refreshed when it ends
             if name in self.apps:
+                self.queue.add(name)
+        if key is not None and not apps and key.namespace:
+            # An untracked object appeared or went: apps watching orphans there (orphans.py).
+            for name in orphans.watching(self.apps, self.projects, key.namespace):
                 self.queue.add(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             for name, raw in self.apps.items():
@@ -415,6 +429,14 @@ class Controller:
             return
         self.comparisons[name] = result
         status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+        status["conditions"] = orphans.update(  # AppProject orphanedResources
+            status.get("conditions"),
+            project=self.projects.get(app.spec.project_name),
+            store=rt.cache.store,
+            namespace=app.spec.destination.namespace or "",
+            known_apps=self.apps,
+            at=at,
+        )
         decision = await self._auto_sync(app, result, cluster)
         if decision is not None and decision.report:
             status["conditions"] = appstatus.set_condition(

@@ -47,6 +47,11 @@ class RevisionNotFoundError(SourceError, PermanentError):
     """A branch, tag or commit does not exist in the repository."""
 
 
+class SignatureError(SourceError, PermanentError):
+    """A target revision fails its project's ``signatureKeys`` (unsigned, badly signed, or
+    signed by a key the project does not list), or its signature could not be checked."""
+
+
 class RenderError(PermanentError):
     """Manifests could not be rendered from a source; names the file and the cause."""
 

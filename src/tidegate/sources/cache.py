@@ -199,6 +199,17 @@ class RepoCache:
             raise errors.PathNotFoundError(f"repository {shown} at {commit[:12]}: no file {path!r}")
         return found[path]
 
+    def git_dir(self, repo_url: str) -> Path:
+        """The cached bare repository of ``repo_url``, for read-only git commands run beside
+        the cache (signature verification). Resolve a revision first: it fetches."""
+        return self._repo(repo_url, None).git_dir
+
+    def annotated_tag(self, repo_url: str, revision: str) -> str | None:
+        """The annotated tag object ``revision`` names in the cached repository, or None."""
+        repo = self._repo(repo_url, None)
+        handle = repo.handle if repo.handle is not None else repo.reopen()
+        return refs.annotated_tag(handle, revision)
+
     def fetch_count(self, repo_url: str) -> int:
         """How many ref fetches this cache made for ``repo_url`` (for metrics and tests)."""
         repo = self._repos.get(urls.normalise(repo_url))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidegate.model import errors
-from tidegate.testenv import githttp
+from tidegate.testenv import githttp, gpgkeys
 
 _TIMEOUT = 120.0
 _IDENTITY = {
@@ -133,8 +133,10 @@ class WorkingCopy:
         *,
         delete: Iterable[str] = (),
         push: bool = True,
+        signing: gpgkeys.SigningKey | None = None,
     ) -> str:
-        """Write ``files`` (relative paths), remove ``delete``, commit, push; return the sha."""
+        """Write ``files`` (relative paths), remove ``delete``, commit (GnuPG-signed with
+        ``signing``), push; return the sha."""
         for relative, content in files.items():
             target = self.path / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -150,7 +152,14 @@ class WorkingCopy:
         if removed:
             self.git("rm", "--quiet", "-r", "--", *removed)
         self.git("add", "--all")
-        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        if signing is None:
+            self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        else:
+            run_git(
+                [*signing.git_config(), "commit", "--quiet", "--allow-empty", "-S", "-m", message],
+                cwd=self.path,
+                env={**self._env, **signing.git_env()},
+            )
         if push:
             self.push()
         return self.head()
@@ -201,9 +210,23 @@ class WorkingCopy:
     def switch(self, name: str) -> None:
         self.git("switch", "--quiet", name)
 
-    def tag(self, name: str, *, ref: str = "HEAD", message: str | None = None) -> str:
-        """Create a lightweight (or, with ``message``, annotated) tag and push it."""
-        if message is None:
+    def tag(
+        self,
+        name: str,
+        *,
+        ref: str = "HEAD",
+        message: str | None = None,
+        signing: gpgkeys.SigningKey | None = None,
+    ) -> str:
+        """Create a lightweight (or, with ``message``, annotated; with ``signing`` too,
+        GnuPG-signed) tag and push it."""
+        if signing is not None:
+            run_git(
+                [*signing.git_config(), "tag", "--sign", "-m", message or name, name, ref],
+                cwd=self.path,
+                env={**self._env, **signing.git_env()},
+            )
+        elif message is None:
             self.git("tag", name, ref)
         else:
             self.git("tag", "--annotate", "-m", message, name, ref)
