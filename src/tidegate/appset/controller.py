@@ -147,14 +147,18 @@ class AppSetController:
         if name not in self._active:
             self._queue.put_nowait(name)
 
-    async def refresh_repo(self, repo_url: str) -> list[str]:
-        """A push to ``repo_url`` (webhook): fetch it, re-reconcile the sets that read it."""
+    def sets_reading(self, repo_url: str) -> list[str]:
+        """The sets whose generators or templates read ``repo_url`` (sorted names)."""
         wanted = urls.normalise(repo_url)
-        names = sorted(
+        return sorted(
             n
             for n, s in self._sets.items()
             if wanted in self._repos.get(n, set()) or wanted in triggers.git_repos(s)
         )
+
+    async def refresh_repo(self, repo_url: str) -> list[str]:
+        """A push to ``repo_url``: fetch it, re-reconcile the sets that read it."""
+        names = self.sets_reading(repo_url)
         if names and self.repo_cache is not None:
             await self.repo_cache.refresh(repo_url, creds=await self._credentials(repo_url))
         for name in names:
