@@ -78,8 +78,11 @@ async def open_context(
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
     )
-    async with kube.client_for(config) as client:
-        yield Context(raw, app, client, deps, cluster.name)
+    try:
+        async with kube.client_for(config) as client:
+            yield Context(raw, app, client, deps, cluster.name)
+    finally:
+        await deps.jq.aclose()  # the jq worker processes, if any started
 
 
 async def installation_id(apps: app_access.Apps) -> str:

@@ -604,6 +604,7 @@ class Controller:
                 log.warning("%s", problem)
             self.system_ignore = system.ignore_rules
             self.deps.health_checks = system.health_checks
+            self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
             self._use_installation_id(system.installation_id)
             self._requeue_all()
         return data
@@ -712,6 +713,7 @@ class Controller:
         self._tasks.clear()
         self.queue.cancel_timers()
         await self.runtimes.aclose()
+        await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

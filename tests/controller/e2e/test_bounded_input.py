@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -95,3 +96,68 @@ async def test_a_thousand_deliveries_cost_one_or_two_fetches(gitops: scenario.Gi
     # ...and the thousand deliveries cost one running and at most one waiting refresh.
     assert 1 <= started <= 2
     assert 1 <= fetched <= 2
+
+
+def _condition(app: dict[str, Any], kind: str) -> str:
+    for cond in (app.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return str(cond.get("message"))
+    return ""
+
+
+def test_a_never_ending_jq_expression_is_a_condition_and_stalls_no_other_app(
+    gitops: scenario.GitOps,
+) -> None:
+    server = gitops.bed.clusters["dev"].server
+    # argocd-cm sets the timeout (re-read by the controller every 10 s).
+    scenario.apply_manifests(
+        gitops.bed,
+        "mgmt",
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": gitops.namespace},
+                "data": {"ignore.normalizer.jq.timeout": "500ms"},
+            }
+        ],
+    )
+    stuck_repo, _ = gitops.repo({"app/cm.yaml": CONFIGMAP.format(tag="stuck")})
+    ns_stuck = f"jq-stuck-{gitops.namespace}"
+    stuck = scenario.application(
+        "jq-stuck", repo_url=stuck_repo.http_url, path="app", server=server, namespace=ns_stuck
+    )
+    stuck["spec"]["ignoreDifferences"] = [
+        {"kind": "ConfigMap", "jqPathExpressions": [".data.tag", "def f: f; f"]}
+    ]
+    gitops.create_app(stuck)
+    fine_repo, fine_work = gitops.repo({"app/cm.yaml": CONFIGMAP.format(tag="fine")})
+    fine = scenario.application(
+        "jq-fine",
+        repo_url=fine_repo.http_url,
+        path="app",
+        server=server,
+        namespace=f"jq-fine-{gitops.namespace}",
+    )
+    fine["spec"]["ignoreDifferences"] = [{"kind": "ConfigMap", "jqPathExpressions": [".data.x"]}]
+    gitops.create_app(fine)
+
+    app = gitops.wait_app(
+        "jq-stuck",
+        lambda a: "within the timeout of 0.5s" in _condition(a, "ComparisonError"),
+        timeout=90,
+        what="the jq timeout condition",
+    )
+    message = _condition(app, "ComparisonError")
+    assert "jq expression 'def f: f; f' on ConfigMap" in message, message
+    assert "settings" in message and "ignore.normalizer.jq.timeout" in message, message
+    # The other app on the same controller syncs meanwhile, and the webhook server answers.
+    gitops.wait_app("jq-fine", lambda a: scenario.synced_healthy(a, fine_work.head()), timeout=60)
+    health = httpx.get(f"http://127.0.0.1:{gitops.webhook_port}/healthz", timeout=10)
+    assert health.status_code == 200
+    # Nothing was synced on the strength of a half-normalised comparison.
+    app = gitops.get_app("jq-stuck")
+    assert "operationState" not in (app.get("status") or {})
+    out = scenario.kubectl(gitops.bed, "dev", "-n", ns_stuck, "get", "configmap", "settings",
+                           check=False)  # fmt: skip
+    assert "NotFound" in out, out
