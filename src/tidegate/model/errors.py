@@ -156,3 +156,7 @@ class WebhookPayloadTooLargeError(WebhookError):
 class LimitExceededError(PermanentError):
     """Tenant input asked for more than a documented bound allows: a jq expression ran past its
     timeout or memory limit, a template asked for too much output. Names the input and the limit."""
+
+
+class TemplateLimitError(TemplateError, LimitExceededError):
+    """A template asked for more output, work or loop iterations than the engine's limits."""
