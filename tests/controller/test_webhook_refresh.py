@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,7 +34,7 @@ def dataclass_copy(refresh: webhook_refresh.Refresh) -> webhook_refresh.Refresh:
 
 async def test_a_flood_costs_one_running_and_one_waiting_refresh() -> None:
     gate = Gate()
-    coalescer = webhook_refresh.Coalescer(gate)
+    coalescer = webhook_refresh.Coalescer(gate, min_interval=0)
     for i in range(1000):
         coalescer.submit("git/repo", webhook_refresh.Refresh("https://git/repo", {f"app-{i % 7}"}))
     await asyncio.sleep(0)  # let the first refresh start
@@ -51,7 +52,7 @@ async def test_a_flood_costs_one_running_and_one_waiting_refresh() -> None:
 async def test_a_delivery_after_the_refresh_ended_starts_a_new_one() -> None:
     gate = Gate()
     gate.release.set()
-    coalescer = webhook_refresh.Coalescer(gate)
+    coalescer = webhook_refresh.Coalescer(gate, min_interval=0)
     coalescer.submit("k", webhook_refresh.Refresh("u", {"a"}))
     await coalescer.idle()
     coalescer.submit("k", webhook_refresh.Refresh("u", {"b"}))
@@ -61,7 +62,7 @@ async def test_a_delivery_after_the_refresh_ended_starts_a_new_one() -> None:
 
 async def test_repositories_are_independent() -> None:
     gate = Gate()
-    coalescer = webhook_refresh.Coalescer(gate)
+    coalescer = webhook_refresh.Coalescer(gate, min_interval=0)
     for key in ("one", "two", "three"):
         coalescer.submit(key, webhook_refresh.Refresh(key, {key}))
     await asyncio.sleep(0)
@@ -76,7 +77,7 @@ async def test_a_failed_refresh_is_logged_and_the_waiting_one_still_runs(
 ) -> None:
     gate = Gate()
     gate.fail_next = True
-    coalescer = webhook_refresh.Coalescer(gate)
+    coalescer = webhook_refresh.Coalescer(gate, min_interval=0)
     coalescer.submit("k", webhook_refresh.Refresh("https://git/k", {"a"}))
     coalescer.submit("k", webhook_refresh.Refresh("https://git/k", {"b"}))
     gate.release.set()
@@ -141,7 +142,7 @@ async def test_on_push_flood_fetches_at_most_twice_and_refreshes_every_matching_
         }
     )
     appsets = FakeAppSets()
-    refresher = webhook_refresh.WebhookRefresher(ctrl, appsets)
+    refresher = webhook_refresh.WebhookRefresher(ctrl, appsets, min_interval=0)
     answers = await asyncio.gather(*(refresher.on_push(EVENT) for _ in range(1000)))
     assert set(answers) == {2}
     assert refresher.coalescer.pending() <= 2
@@ -154,9 +155,52 @@ async def test_on_push_flood_fetches_at_most_twice_and_refreshes_every_matching_
     await refresher.aclose()
 
 
+async def test_a_repeated_delivery_after_its_fetch_schedules_nothing() -> None:
+    ctrl = FakeController({"web": app("https://git.example/team/repo.git")})
+    ctrl.release.set()
+    refresher = webhook_refresh.WebhookRefresher(ctrl, None, min_interval=0)
+    assert await refresher.on_push(EVENT) == 1
+    await refresher.coalescer.idle()
+    for _ in range(100):  # the same delivery replayed: its commit is already fetched
+        assert await refresher.on_push(EVENT) == 1
+    assert refresher.coalescer.pending() == 0
+    assert refresher.coalescer.repeated == 100
+    assert ctrl.fetches == ["https://git.example/team/repo.git"]
+    # A new commit on the branch is fetched again.
+    await refresher.on_push(dataclasses.replace(EVENT, after="2" * 40))
+    await refresher.coalescer.idle()
+    assert len(ctrl.fetches) == 2
+
+
+async def test_a_waiting_repeat_queues_its_apps_without_fetching() -> None:
+    ctrl = FakeController({"web": app("https://git.example/team/repo.git")})
+    refresher = webhook_refresh.WebhookRefresher(ctrl, None, min_interval=0)
+    for _ in range(50):  # all arrive while the first fetch runs
+        await refresher.on_push(EVENT)
+    ctrl.release.set()
+    await refresher.coalescer.idle()
+    assert len(ctrl.fetches) == 1  # the waiting refresh carried the same commit
+    assert ctrl.queue.added == ["web", "web"]
+
+
+async def test_refreshes_of_one_repository_start_at_least_the_interval_apart() -> None:
+    gate = Gate()
+    gate.release.set()
+    coalescer = webhook_refresh.Coalescer(gate, min_interval=3600)
+    coalescer.submit("k", webhook_refresh.Refresh("u", {"a"}))
+    await asyncio.sleep(0)
+    coalescer.submit("k", webhook_refresh.Refresh("u", {"b"}))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert [r.apps for r in gate.ran] == [{"a"}]  # the second waits for the interval
+    coalescer.submit("k", webhook_refresh.Refresh("u", {"c"}))
+    assert coalescer.pending() <= 2
+    await coalescer.aclose()
+
+
 async def test_on_push_for_an_unknown_repository_schedules_nothing() -> None:
     ctrl = FakeController({"other": app("https://git.example/team/other.git")})
-    refresher = webhook_refresh.WebhookRefresher(ctrl, FakeAppSets())
+    refresher = webhook_refresh.WebhookRefresher(ctrl, FakeAppSets(), min_interval=0)
     event = webhook.PushEvent(
         provider=webhook.Provider.GITHUB,
         repo_urls=("https://attacker.example/x",),
