@@ -22,9 +22,7 @@ from tidegate.appset import gotemplate
 from tidegate.model import errors
 
 GOLDEN_DIR = pathlib.Path(__file__).parent / "golden"
-CASES: list[dict[str, Any]] = json.loads(
-    (GOLDEN_DIR / "cases.json").read_text(), parse_int=float
-)
+CASES: list[dict[str, Any]] = json.loads((GOLDEN_DIR / "cases.json").read_text(), parse_int=float)
 GOLDEN: dict[str, dict[str, Any]] = json.loads((GOLDEN_DIR / "golden.json").read_text())
 
 
