@@ -103,3 +103,14 @@ async def test_a_stuck_expression_stalls_neither_the_loop_nor_other_calls() -> N
 async def test_no_jobs_costs_no_worker(pool: jqpool.JqPool) -> None:
     assert await pool.paths([DEPLOYMENT], []) == []
     assert pool.calls == 0
+
+
+async def test_an_idle_worker_killed_from_outside_is_replaced_transparently(
+    pool: jqpool.JqPool,
+) -> None:
+    assert await pool.paths([DEPLOYMENT], [(0, ".kind")]) == [[["kind"]]]
+    (idle,) = pool._idle  # the worker that answered, now idle
+    idle.proc.kill()
+    await idle.proc.wait()
+    assert await pool.paths([DEPLOYMENT], [(0, ".spec.replicas")]) == [[["spec", "replicas"]]]
+    assert pool.replaced == 1

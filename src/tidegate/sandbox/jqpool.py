@@ -44,10 +44,11 @@ class JqLimitError(errors.LimitExceededError):
     """A job ran past the timeout or the memory limit. ``job`` is its index in the batch (-1:
     unknown), ``reason`` says which limit, in words ready for a message."""
 
-    def __init__(self, message: str, *, job: int, reason: str) -> None:
+    def __init__(self, message: str, *, job: int, reason: str, lost: bool = False) -> None:
         super().__init__(message)
         self.job = job
         self.reason = reason
+        self.lost = lost  # the worker died of something other than the time or memory limit
 
 
 @dataclasses.dataclass
@@ -100,25 +101,20 @@ class JqPool:
         header = json.dumps(
             {"timeout": self.timeout, "jobs": list(jobs), "sizes": [len(t) for t in texts]}
         ).encode()
+        payload = b"".join(texts)
         async with self._slots:
-            worker = self._idle.pop() if self._idle else await self._spawn()
             self.calls += 1
+            reused = bool(self._idle)
+            worker = self._idle.pop() if reused else await self._spawn()
             try:
-                answer = await asyncio.wait_for(
-                    self._exchange(worker, header, b"".join(texts)),
-                    self.timeout * len(jobs) + _SLACK,
-                )
-            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as exc:
-                with contextlib.suppress(ProcessLookupError):
-                    if isinstance(exc, TimeoutError):
-                        worker.proc.kill()
-                await worker.proc.wait()
-                error = self._limit_error(worker, jobs, exc)
-                await self._discard(worker)
-                raise error from None
-            except BaseException:
-                await self._discard(worker)  # cancelled mid-exchange: its pipe state is unknown
-                raise
+                answer = await self._call(worker, header, payload, jobs)
+            except JqLimitError as exc:
+                if not (reused and exc.job < 0 and exc.lost):
+                    raise
+                # An idle worker that had died (killed from outside) before taking the batch:
+                # the batch is not at fault, so it gets one fresh worker.
+                worker = await self._spawn()
+                answer = await self._call(worker, header, payload, jobs)
             self._idle.append(worker)
         results: list[list[RawPath] | str] = []
         for item in answer:
@@ -127,6 +123,26 @@ class JqPool:
             else:
                 results.append([[*p] for p in item if isinstance(p, list)])
         return results
+
+    async def _call(
+        self, worker: _Worker, header: bytes, payload: bytes, jobs: Sequence[tuple[int, str]]
+    ) -> list[Any]:
+        """One exchange; a worker that fails it is discarded (JqLimitError says why)."""
+        try:
+            return await asyncio.wait_for(
+                self._exchange(worker, header, payload), self.timeout * len(jobs) + _SLACK
+            )
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as exc:
+            with contextlib.suppress(ProcessLookupError):
+                if isinstance(exc, TimeoutError):
+                    worker.proc.kill()
+            await worker.proc.wait()
+            error = self._limit_error(worker, jobs, exc)
+            await self._discard(worker)
+            raise error from None
+        except BaseException:
+            await self._discard(worker)  # cancelled mid-exchange: its pipe state is unknown
+            raise
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
@@ -176,13 +192,15 @@ class JqPool:
     ) -> JqLimitError:
         job = worker.job_in_progress()
         code = worker.proc.returncode
+        lost = False
         if isinstance(exc, TimeoutError) or code == -signal.SIGALRM:
             reason = f"did not finish within the timeout of {self.timeout:g}s"
         elif code == -signal.SIGABRT or code == 1:
             reason = f"ran out of the memory limit of {self.memory_bytes // (1024 * 1024)} MiB"
         else:
             reason = f"stopped its worker process (exit status {code})"
+            lost = True
         expression = jobs[job][1] if 0 <= job < len(jobs) else ""
         shown = f"jq expression {expression!r}" if expression else "a jq batch"
         log.warning("%s %s; worker replaced", shown, reason)
-        return JqLimitError(f"{shown} {reason}", job=job, reason=reason)
+        return JqLimitError(f"{shown} {reason}", job=job, reason=reason, lost=lost)
