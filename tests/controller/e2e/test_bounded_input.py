@@ -161,3 +161,48 @@ def test_a_never_ending_jq_expression_is_a_condition_and_stalls_no_other_app(
     out = scenario.kubectl(gitops.bed, "dev", "-n", ns_stuck, "get", "configmap", "settings",
                            check=False)  # fmt: skip
     assert "NotFound" in out, out
+
+
+def test_a_sync_respecting_a_never_ending_jq_expression_errs_and_applies_nothing(
+    gitops: scenario.GitOps,
+) -> None:
+    server = gitops.bed.clusters["dev"].server
+    repo, work = gitops.repo({"app/cm.yaml": CONFIGMAP.format(tag="v1")})
+    ns = f"jq-respect-{gitops.namespace}"
+    gitops.create_app(
+        scenario.application(
+            "jq-respect",
+            repo_url=repo.http_url,
+            path="app",
+            server=server,
+            namespace=ns,
+            automated=False,
+        )
+    )
+    gitops.patch_app("jq-respect", {"operation": {"sync": {"revision": "main"}}})
+    gitops.wait_app("jq-respect", lambda a: scenario.synced_healthy(a, work.head()), timeout=60)
+    work.commit({"app/cm.yaml": CONFIGMAP.format(tag="v2")}, "change the tag")
+    gitops.patch_app(
+        "jq-respect",
+        {
+            "spec": {
+                "ignoreDifferences": [{"kind": "ConfigMap", "jqPathExpressions": ["def f: f; f"]}]
+            },
+            "operation": {
+                "sync": {"revision": "main", "syncOptions": ["RespectIgnoreDifferences=true"]},
+                "initiatedBy": {"username": "e2e"},
+            },
+        },
+    )
+    app = gitops.wait_app(
+        "jq-respect",
+        lambda a: ((a.get("status") or {}).get("operationState") or {}).get("phase") == "Error",
+        timeout=60,
+        what="the sync to end in Error",
+    )
+    message = app["status"]["operationState"]["message"]
+    assert message.startswith("RespectIgnoreDifferences: ignoreDifferences: jq expression"), message
+    assert "'def f: f; f'" in message and "ConfigMap" in message, message
+    out = scenario.kubectl(gitops.bed, "dev", "-n", ns, "get", "configmap", "settings",
+                           "-o", "jsonpath={.data.tag}")  # fmt: skip
+    assert out.strip() == "v1"  # nothing of the new revision was applied
