@@ -20,12 +20,13 @@ class Gate:
         self.release = asyncio.Event()
         self.fail_next = False
 
-    async def __call__(self, refresh: webhook_refresh.Refresh) -> None:
+    async def __call__(self, refresh: webhook_refresh.Refresh) -> bool:
         self.ran.append(dataclass_copy(refresh))
         await self.release.wait()
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("fetch failed")
+        return True
 
 
 def dataclass_copy(refresh: webhook_refresh.Refresh) -> webhook_refresh.Refresh:
@@ -102,10 +103,12 @@ class FakeController:
         self.queue = FakeQueue()
         self.fetches: list[str] = []
         self.release = asyncio.Event()
+        self.failing = False
 
-    async def refresh_repo(self, repo_url: str) -> None:
+    async def refresh_repo(self, repo_url: str) -> bool:
         self.fetches.append(repo_url)
         await self.release.wait()
+        return not self.failing
 
 
 class FakeAppSets:
@@ -170,6 +173,19 @@ async def test_a_repeated_delivery_after_its_fetch_schedules_nothing() -> None:
     await refresher.on_push(dataclasses.replace(EVENT, after="2" * 40))
     await refresher.coalescer.idle()
     assert len(ctrl.fetches) == 2
+
+
+async def test_a_delivery_whose_fetch_failed_is_not_a_repeat() -> None:
+    ctrl = FakeController({"web": app("https://git.example/team/repo.git")})
+    ctrl.release.set()
+    ctrl.failing = True
+    refresher = webhook_refresh.WebhookRefresher(ctrl, None, min_interval=0)
+    await refresher.on_push(EVENT)
+    await refresher.coalescer.idle()
+    ctrl.failing = False
+    await refresher.on_push(EVENT)  # the same delivery again: fetched again, not skipped
+    await refresher.coalescer.idle()
+    assert len(ctrl.fetches) == 2 and refresher.coalescer.repeated == 0
 
 
 async def test_a_waiting_repeat_queues_its_apps_without_fetching() -> None:

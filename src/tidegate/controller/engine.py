@@ -581,13 +581,15 @@ class Controller:
                 name, {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: None}}}
             )
 
-    async def refresh_repo(self, repo_url: str) -> None:
-        """Fetch ``repo_url`` now (a webhook said it changed)."""
+    async def refresh_repo(self, repo_url: str) -> bool:
+        """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
         creds = sources.credentials_for(repo_url, self._repo_secrets())
         try:
             await self.repos.refresh(repo_url, creds=creds)
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
+            return False
+        return True
 
     async def _read_settings(self, seen: Any) -> Any:
         """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,

@@ -60,7 +60,8 @@ class Refresh:
         self.commits |= other.commits
 
 
-RunRefresh = Callable[[Refresh], Awaitable[None]]
+RunRefresh = Callable[[Refresh], Awaitable[bool]]
+"""Runs one refresh; True when its commits are now fetched (False: the fetch failed)."""
 
 
 class Coalescer:
@@ -139,8 +140,8 @@ class Coalescer:
                 await asyncio.sleep(delay)
             if self._already_fetched(key, refresh):
                 refresh.fetch = False  # a repeat: its apps are queued, nothing is fetched
-            await self._run(refresh)
-            self._remember(key, refresh.commits)
+            if await self._run(refresh):
+                self._remember(key, refresh.commits)
         except asyncio.CancelledError:
             raise
         except Exception:  # one repository's failure never stops the next refresh
@@ -175,7 +176,7 @@ class AppController(Protocol):
     @property
     def queue(self) -> _Queue: ...
 
-    async def refresh_repo(self, repo_url: str) -> None: ...
+    async def refresh_repo(self, repo_url: str) -> bool: ...
 
 
 class AppSetController(Protocol):
@@ -235,7 +236,7 @@ class WebhookRefresher:
         )
         return len(names)
 
-    async def _refresh(self, refresh: Refresh) -> None:
+    async def _refresh(self, refresh: Refresh) -> bool:
         shown = urls.display(refresh.repo_url)
         log.info(
             "webhook refresh of %s started: %d app(s), %d set(s)%s",
@@ -244,14 +245,16 @@ class WebhookRefresher:
             len(refresh.appsets),
             "" if refresh.fetch else ", already fetched",
         )
-        if refresh.fetch:
-            await self.apps.refresh_repo(refresh.repo_url)  # one fetch serves apps and sets
+        fetched = True
+        if refresh.fetch:  # one fetch serves apps and sets
+            fetched = await self.apps.refresh_repo(refresh.repo_url)
         for name in sorted(refresh.apps):
             self.apps.queue.add(name)
         if self.appsets is not None:
             for name in sorted(refresh.appsets):
                 self.appsets.enqueue(name)
         log.info("webhook refresh of %s done", shown)
+        return fetched
 
     async def aclose(self) -> None:
         await self.coalescer.aclose()
