@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate import render, sources
-from tidegate.controller import sourcing
+from tidegate.controller import jqdiff, sourcing
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
 from tidegate.diff import ignore as diff_ignore
@@ -27,6 +27,7 @@ from tidegate.model import constants, errors
 from tidegate.model.enums import HealthStatusCode, SyncStatusCode
 from tidegate.model.keys import ResourceKey
 from tidegate.render import paths as render_paths
+from tidegate.sandbox import jqpool
 from tidegate.sync import prepare, resource_meta
 
 Obj = dict[str, Any]
@@ -119,6 +120,8 @@ class CompareDeps:
     verify_revisions: (
         Callable[[model_app.Application, Sequence[tuple[str, str, str]]], Awaitable[None]] | None
     ) = None
+    # ignoreDifferences jq expressions run here, bounded (argocd-cm ignore.normalizer.jq.timeout)
+    jq: jqpool.JqPool = dataclasses.field(default_factory=jqpool.JqPool)
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -289,6 +292,17 @@ async def compare(
     live_by_key = {ResourceKey.of(o): o for o in live}
     rules = ignore_rules(app, extra_ignore)
     predicted = await _predict(by_key, live_by_key, client=client, deps=deps)
+    # --- bounded jq (ignoreDifferences): every resource's diff in one batch, off the loop ---
+    diffs = await jqdiff.compare_all(
+        [
+            (k, by_key.get(k), live_by_key.get(k), predicted.get(k, (None, ""))[0])
+            for k in set(by_key) | set(live_by_key)
+            if not _is_hook(by_key.get(k) or live_by_key[k])
+        ],
+        rules,
+        pool=deps.jq,
+    )
+    # --- end bounded jq ---
 
     states: list[ResourceState] = []
     for key in sorted(set(by_key) | set(live_by_key)):
@@ -305,8 +319,8 @@ async def compare(
                 )
             )
             continue
-        pred, message = predicted.get(key, (None, ""))
-        result = diff_compare.compare(target, current, pred, ignore_rules=rules)
+        message = predicted.get(key, (None, ""))[1]
+        result = diffs[key]  # bounded jq: computed above
         if target is None:
             status = SyncStatusCode.OUT_OF_SYNC
         else:

@@ -608,13 +608,15 @@ class Controller:
                 name, {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: None}}}
             )
 
-    async def refresh_repo(self, repo_url: str) -> None:
-        """Fetch ``repo_url`` now (a webhook said it changed)."""
+    async def refresh_repo(self, repo_url: str) -> bool:
+        """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
         creds = sources.credentials_for(repo_url, self._repo_secrets())
         try:
             await self.repos.refresh(repo_url, creds=creds)
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
+            return False
+        return True
 
     async def _read_settings(self, seen: Any) -> Any:
         """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
@@ -631,6 +633,7 @@ class Controller:
                 log.warning("%s", problem)
             self.system_ignore = system.ignore_rules
             self.deps.health_checks = system.health_checks
+            self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
             self._use_installation_id(system.installation_id)
             self._requeue_all()
         return data
@@ -739,6 +742,7 @@ class Controller:
         self._tasks.clear()
         self.queue.cancel_timers()
         await self.runtimes.aclose()
+        await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

@@ -166,3 +166,12 @@ class WebhookPayloadTooLargeError(WebhookError):
     """The body is larger than the configured limit (checked while it streams in)."""
 
     status = 413
+
+
+class LimitExceededError(PermanentError):
+    """Tenant input asked for more than a documented bound allows: a jq expression ran past its
+    timeout or memory limit, a template asked for too much output. Names the input and the limit."""
+
+
+class TemplateLimitError(TemplateError, LimitExceededError):
+    """A template asked for more output, work or loop iterations than the engine's limits."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shutil
 import time
@@ -31,6 +32,8 @@ import pygit2
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd, refs, trees, urls
+
+log = logging.getLogger(__name__)
 
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 _HEAD_REFSPEC = f"+HEAD:{refs.REMOTE_HEAD}"
@@ -294,6 +297,7 @@ class RepoCache:
                 pygit2.Repository(str(repo.git_dir)).references.delete(refs.REMOTE_HEAD)
         repo.reopen()
         repo.fetches += 1
+        log.info("fetched repository %s (fetch %d)", repo.shown, repo.fetches)
         repo.last_fetch_started = started
         if generation is not None:
             repo.generation = max(repo.generation, generation)
