@@ -206,8 +206,15 @@ def test_create_from_file_and_stdin(proj: Proj, tmp_path: Path) -> None:
     )
     bad_window = {**manifest, "spec": {"syncWindows": [{"kind": "deny", "schedule": "x"}]}}
     path.write_text(yaml.safe_dump(bad_window))
-    result = proj("create", "-f", str(path), "--upsert")
-    assert result.exit_code == 1 and f"project '{name}'" in result.stderr
+    proj.refused(
+        name,
+        "create",
+        "-f",
+        str(path),
+        "--upsert",
+        code=2,
+        error=f"AppProject {proj.ns}/{name}: spec.syncWindows[0].schedule: 'x' is not a cron",
+    )
 
 
 def test_get_and_list(proj: Proj) -> None:

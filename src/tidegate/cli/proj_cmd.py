@@ -196,6 +196,7 @@ def create(
     async def go() -> str:
         base = _load(file) if file else None
         project = projspec.new_project(name or "", namespace, opts, base=base)
+        projspec.check_model(project)
         projspec.validate(project)
         async with proj_access.connect(kubeconfig, context, namespace) as projects:
             return await _create(projects, project, upsert=upsert)

@@ -208,6 +208,17 @@ def _destination_key(dest: Mapping[str, Any]) -> str:
     return f"{target}/{dest.get('namespace') or ''}"
 
 
+def check_model(project: Mapping[str, Any]) -> None:
+    """The object parses as an AppProject; else ``FlagError`` (exit 2) with the field path,
+    as ``app create`` treats an invalid manifest."""
+    from tidegate.model import project as model_project
+
+    try:
+        model_project.parse_project(project)
+    except errors.SpecError as exc:
+        raise FlagError("", str(exc)) from None
+
+
 def validate(project: Mapping[str, Any]) -> None:
     """Refuse (``ConfigError`` naming the project and the cause) what argocd refuses."""
     from tidegate.model import project as model_project
