@@ -52,12 +52,12 @@ def test_edit(case: dict[str, Any]) -> None:
 def test_create_from_flags() -> None:
     opts = projspec.ProjectOptions(
         description="team a",
-        destinations=["https://dev:6443,team-a", "*,team-a-*"],
-        sources=["https://git.example/a.git", "https://git.example/b/*"],
+        dest=["https://dev:6443,team-a", "*,team-a-*"],
+        src=["https://git.example/a.git", "https://git.example/b/*"],
         signature_keys=["4aee18f83afdeb23,abcdef01"],
         source_namespaces=["team-a,team-a-ci", "tools"],
-        allow_cluster_resources=["Namespace", "rbac.authorization.k8s.io/ClusterRole"],
-        deny_namespaced_resources=["/ResourceQuota"],
+        allow_cluster_resource=["Namespace", "rbac.authorization.k8s.io/ClusterRole"],
+        deny_namespaced_resource=["/ResourceQuota"],
         dest_service_accounts=["https://dev:6443,team-a,deployer"],
         orphaned_resources=True,
     )
@@ -107,12 +107,12 @@ def test_orphaned_resources_flags() -> None:
     ("opts", "flag"),
     [
         (
-            {"destinations": ["https://dev:6443"]},
+            {"dest": ["https://dev:6443"]},
             "--dest: 'https://dev:6443' is not SERVER,NAMESPACE",
         ),
-        ({"destinations": ["a,b,c"]}, "--dest"),
-        ({"allow_cluster_resources": ["a/b/c"]}, "--allow-cluster-resource: 'a/b/c'"),
-        ({"deny_namespaced_resources": ["apps/"]}, "--deny-namespaced-resource"),
+        ({"dest": ["a,b,c"]}, "--dest"),
+        ({"allow_cluster_resource": ["a/b/c"]}, "--allow-cluster-resource: 'a/b/c'"),
+        ({"deny_namespaced_resource": ["apps/"]}, "--deny-namespaced-resource"),
         ({"signature_keys": ["not-hex"]}, "'not-hex' is not a valid GnuPG key ID"),
         ({"dest_service_accounts": ["https://dev,ns"]}, "--dest-service-accounts"),
     ],

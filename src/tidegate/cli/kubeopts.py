@@ -8,7 +8,8 @@ context); the control namespace is ``-n/--namespace``, else ``TIDEGATE_NAMESPACE
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -16,6 +17,7 @@ import typer
 from tidegate.model import constants
 
 if TYPE_CHECKING:
+    from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
 
 T = TypeVar("T")
@@ -47,6 +49,18 @@ def cluster_config(kubeconfig: str | None, context: str | None) -> kube_config.C
     from tidegate.kube import config as kube_config
 
     return kube_config.from_kubeconfig(kubeconfig, context)
+
+
+@contextlib.asynccontextmanager
+async def management(
+    kubeconfig: str | None, context: str | None
+) -> AsyncIterator[tuple[kube_config.ClusterConfig, kube_client.KubeClient]]:
+    """The management cluster's settings and a client of it, closed on exit."""
+    from tidegate.kube import client as kube_client
+
+    config = cluster_config(kubeconfig, context)
+    async with kube_client.client_for(config) as client:
+        yield config, client
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

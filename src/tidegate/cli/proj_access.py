@@ -208,8 +208,6 @@ async def connect(
 ) -> AsyncIterator[Projects]:
     """The projects of the management cluster named by ``--kubeconfig`` / ``--context``."""
     from tidegate.cli import kubeopts
-    from tidegate.kube import client as kube_client
 
-    config = kubeopts.cluster_config(kubeconfig, context)
-    async with kube_client.client_for(config) as client:
+    async with kubeopts.management(kubeconfig, context) as (config, client):
         yield Projects(client, namespace=namespace, config=config)

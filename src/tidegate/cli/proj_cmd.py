@@ -9,7 +9,9 @@ usage error (a malformed flag value, an invalid sync window, an unreadable file)
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -85,12 +87,14 @@ OrphanedWarn = Annotated[
 ]
 
 
-def _options(**values: Any) -> projspec.ProjectOptions:
+def _options(params: Mapping[str, Any]) -> projspec.ProjectOptions:
+    """The spec flags among a command's parameters (named as ``ProjectOptions``' fields)."""
     from tidegate.cli import projspec
 
+    fields = {f.name for f in dataclasses.fields(projspec.ProjectOptions)}
     # An empty list means the flag was not given (a list flag cannot be given empty).
     given: dict[str, Any] = {
-        k: (v or None) if isinstance(v, list) else v for k, v in values.items()
+        k: (v or None) if isinstance(v, list) else v for k, v in params.items() if k in fields
     }
     return projspec.ProjectOptions(**given)
 
@@ -178,20 +182,7 @@ def create(
     """
     from tidegate.cli import projspec
 
-    opts = _options(
-        description=description,
-        destinations=dest,
-        sources=src,
-        signature_keys=signature_keys,
-        source_namespaces=source_namespaces,
-        allow_cluster_resources=allow_cluster_resource,
-        deny_cluster_resources=deny_cluster_resource,
-        allow_namespaced_resources=allow_namespaced_resource,
-        deny_namespaced_resources=deny_namespaced_resource,
-        dest_service_accounts=dest_service_accounts,
-        orphaned_resources=orphaned_resources,
-        orphaned_resources_warn=orphaned_resources_warn,
-    )
+    opts = _options(locals())
 
     async def go() -> str:
         base = _load(file) if file else None
@@ -227,20 +218,7 @@ def set_(
     from tidegate.cli import projspec
     from tidegate.cli.appspec import FlagError
 
-    opts = _options(
-        description=description,
-        destinations=dest,
-        sources=src,
-        signature_keys=signature_keys,
-        source_namespaces=source_namespaces,
-        allow_cluster_resources=allow_cluster_resource,
-        deny_cluster_resources=deny_cluster_resource,
-        allow_namespaced_resources=allow_namespaced_resource,
-        deny_namespaced_resources=deny_namespaced_resource,
-        dest_service_accounts=dest_service_accounts,
-        orphaned_resources=orphaned_resources,
-        orphaned_resources_warn=orphaned_resources_warn,
-    )
+    opts = _options(locals())
     if projspec.apply_options({}, opts) == 0:
         raise output.fail(str(FlagError("", "nothing to set: give at least one flag")), 2)
 

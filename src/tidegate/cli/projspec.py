@@ -42,17 +42,18 @@ class Edit:
 
 @dataclasses.dataclass(frozen=True)
 class ProjectOptions:
-    """The spec flags of ``proj create`` (None: not given, the field is left as it is)."""
+    """The spec flags of ``proj create``/``set``, named as the flags (None: not given, the field
+    is left as it is)."""
 
     description: str | None = None
-    destinations: Sequence[str] | None = None
-    sources: Sequence[str] | None = None
+    dest: Sequence[str] | None = None
+    src: Sequence[str] | None = None
     signature_keys: Sequence[str] | None = None
     source_namespaces: Sequence[str] | None = None
-    allow_cluster_resources: Sequence[str] | None = None
-    deny_cluster_resources: Sequence[str] | None = None
-    allow_namespaced_resources: Sequence[str] | None = None
-    deny_namespaced_resources: Sequence[str] | None = None
+    allow_cluster_resource: Sequence[str] | None = None
+    deny_cluster_resource: Sequence[str] | None = None
+    allow_namespaced_resource: Sequence[str] | None = None
+    deny_namespaced_resource: Sequence[str] | None = None
     dest_service_accounts: Sequence[str] | None = None
     orphaned_resources: bool | None = None
     orphaned_resources_warn: bool | None = None
@@ -109,7 +110,7 @@ def apply_options(spec: Obj, opts: ProjectOptions) -> int:
     given = 0
     simple: tuple[tuple[str, Any], ...] = (
         ("description", opts.description),
-        ("sourceRepos", None if opts.sources is None else list(opts.sources)),
+        ("sourceRepos", None if opts.src is None else list(opts.src)),
         (
             "sourceNamespaces",
             None if opts.source_namespaces is None else split_commas(opts.source_namespaces),
@@ -119,8 +120,8 @@ def apply_options(spec: Obj, opts: ProjectOptions) -> int:
         if value is not None:
             spec[field] = value
             given += 1
-    if opts.destinations is not None:
-        spec["destinations"] = [parse_destination(d) for d in opts.destinations]
+    if opts.dest is not None:
+        spec["destinations"] = [parse_destination(d) for d in opts.dest]
         given += 1
     if opts.signature_keys is not None:
         keys = [parse_key_id(k) for k in split_commas(opts.signature_keys)]
@@ -132,16 +133,16 @@ def apply_options(spec: Obj, opts: ProjectOptions) -> int:
         ]
         given += 1
     lists = (
-        ("clusterResourceWhitelist", opts.allow_cluster_resources, "--allow-cluster-resource"),
-        ("clusterResourceBlacklist", opts.deny_cluster_resources, "--deny-cluster-resource"),
+        ("clusterResourceWhitelist", opts.allow_cluster_resource, "--allow-cluster-resource"),
+        ("clusterResourceBlacklist", opts.deny_cluster_resource, "--deny-cluster-resource"),
         (
             "namespaceResourceWhitelist",
-            opts.allow_namespaced_resources,
+            opts.allow_namespaced_resource,
             "--allow-namespaced-resource",
         ),
         (
             "namespaceResourceBlacklist",
-            opts.deny_namespaced_resources,
+            opts.deny_namespaced_resource,
             "--deny-namespaced-resource",
         ),
     )
