@@ -35,7 +35,8 @@ def install(
     namespace, the controller's RBAC and the 'default' AppProject.
 
     Safe to run again: objects already up to date are reported 'unchanged'.
-    Exit codes: 0 installed, 1 cluster unreachable or an object failed, 2 usage error.
+    Exit codes: 0 installed, 1 kubeconfig/context unusable, cluster unreachable or an object
+    failed, 2 usage error.
     """
     import asyncio
     import json
@@ -45,13 +46,9 @@ def install(
 
     from tidegate.model import crds, errors
 
-    try:
-        cfg = kubeopts.cluster_config(kubeconfig, context)
-    except errors.ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     manifests = crds.install_manifests(namespace)
     try:
+        cfg = kubeopts.cluster_config(kubeconfig, context)
         rows = asyncio.run(_install(cfg, manifests, dry_run=dry_run))
     except errors.TidegateError as exc:
         typer.echo(f"error: {exc}", err=True)
