@@ -107,7 +107,7 @@ def test_create_from_flags_then_unchanged_refused_and_upsert(proj: Proj) -> None
         "--source-namespaces", "team-a-apps,team-a-ci",
         "--allow-cluster-resource", "Namespace",
         "--deny-namespaced-resource", "/ResourceQuota",
-        "--signature-keys", "abcdef01",
+        "--signature-keys", "abcdef0123456789",
         "--orphaned-resources-warn",
     )  # fmt: skip
     assert out.strip() == f"project '{name}' created"
@@ -119,7 +119,7 @@ def test_create_from_flags_then_unchanged_refused_and_upsert(proj: Proj) -> None
             {"server": "https://dev.example:6443", "namespace": "team-a"},
             {"server": "*", "namespace": "team-a-*"},
         ],
-        "signatureKeys": [{"keyID": "ABCDEF01"}],
+        "signatureKeys": [{"keyID": "ABCDEF0123456789"}],
         "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
         "namespaceResourceBlacklist": [{"group": "", "kind": "ResourceQuota"}],
         "orphanedResources": {"warn": True},
@@ -133,7 +133,7 @@ def test_create_from_flags_then_unchanged_refused_and_upsert(proj: Proj) -> None
         "--source-namespaces", "team-a-apps", "--source-namespaces", "team-a-ci",
         "--allow-cluster-resource", "/Namespace",
         "--deny-namespaced-resource", "ResourceQuota",
-        "--signature-keys", "ABCDEF01",
+        "--signature-keys", "ABCDEF0123456789",
         "--orphaned-resources-warn",
     )  # fmt: skip
     assert same.strip() == f"project '{name}' unchanged"
@@ -351,6 +351,30 @@ def test_resource_lists(proj: Proj) -> None:
         "grey",
         code=2,
         error="'grey' is not allow or deny",
+    )
+
+
+def test_signature_keys_and_orphaned_ignores(proj: Proj) -> None:
+    name = _name("sig")
+    proj.ok("create", name)
+    proj.ok("add-signature-key", name, "4aee18f83afdeb23")
+    proj.refused(
+        name, "add-signature-key", name, "4AEE18F83AFDEB23", code=1, error="already defined"
+    )
+    proj.refused(name, "add-signature-key", name, "xyz", code=2, error="not a valid GnuPG key ID")
+    proj.ok("add-orphaned-ignore", name, "", "ConfigMap", "--name", "kube-*")
+    assert proj.spec(name) == {
+        "signatureKeys": [{"keyID": "4AEE18F83AFDEB23"}],
+        "orphanedResources": {"ignore": [{"kind": "ConfigMap", "name": "kube-*"}]},
+    }
+    proj.refused(
+        name, "remove-orphaned-ignore", name, "", "ConfigMap", code=1, error="is not in the"
+    )
+    proj.ok("remove-orphaned-ignore", name, "", "ConfigMap", "--name", "kube-*")
+    proj.ok("remove-signature-key", name, "4aee18f83afdeb23")
+    assert proj.spec(name) == {"orphanedResources": {}}
+    proj.refused(
+        name, "remove-signature-key", name, "4aee18f83afdeb23", code=1, error="is not configured"
     )
 
 

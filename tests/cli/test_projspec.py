@@ -54,7 +54,7 @@ def test_create_from_flags() -> None:
         description="team a",
         dest=["https://dev:6443,team-a", "*,team-a-*"],
         src=["https://git.example/a.git", "https://git.example/b/*"],
-        signature_keys=["4aee18f83afdeb23,abcdef01"],
+        signature_keys=["4aee18f83afdeb23,0123456789abcdef0123456789abcdef01234567"],
         source_namespaces=["team-a,team-a-ci", "tools"],
         allow_cluster_resource=["Namespace", "rbac.authorization.k8s.io/ClusterRole"],
         deny_namespaced_resource=["/ResourceQuota"],
@@ -72,7 +72,7 @@ def test_create_from_flags() -> None:
             {"server": "https://dev:6443", "namespace": "team-a"},
             {"server": "*", "namespace": "team-a-*"},
         ],
-        "signatureKeys": [{"keyID": "4AEE18F83AFDEB23"}, {"keyID": "ABCDEF01"}],
+        "signatureKeys": [{"keyID": "4AEE18F83AFDEB23"}, {"keyID": "89ABCDEF01234567"}],
         "destinationServiceAccounts": [
             {
                 "server": "https://dev:6443",
@@ -214,7 +214,7 @@ def test_get_summary_and_list_row() -> None:
             "sourceRepos": ["https://git.example/a.git"],
             "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}],
             "namespaceResourceBlacklist": [{"group": "", "kind": "ResourceQuota"}],
-            "signatureKeys": [{"keyID": "ABCDEF01"}],
+            "signatureKeys": [{"keyID": "ABCDEF0123456789"}],
             "orphanedResources": {"warn": True, "ignore": [{"kind": "ConfigMap"}]},
         }
     )

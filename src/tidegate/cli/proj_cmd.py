@@ -397,6 +397,57 @@ _register_simple(
 )
 
 
+_register_simple(
+    "add-signature-key",
+    "add_signature_key",
+    "KEY-ID",
+    "Require commits signed with this GnuPG key (16 hex digits); one already listed: exit 1.",
+)
+_register_simple(
+    "remove-signature-key",
+    "remove_signature_key",
+    "KEY-ID",
+    "Stop requiring a GnuPG key; one not listed: exit 1.",
+)
+
+
+def _register_orphaned(command: str, edit: str, doc: str) -> None:
+    def run(
+        name: str = NAME,
+        group: str = typer.Argument(..., help="API group ('' for the core group)."),
+        kind: str = typer.Argument(..., help="Kind."),
+        resource_name: str = Opt("", "--name", help="Resource name pattern."),
+        kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+        context: str | None = kubeopts.CONTEXT_OPTION,
+        namespace: str = kubeopts.NAMESPACE_OPTION,
+    ) -> None:
+        from tidegate.cli import projedit
+
+        change = getattr(projedit, edit)
+        proj_access.run_edit(
+            kubeconfig,
+            context,
+            namespace,
+            name,
+            lambda p: change(p, group, kind, name=resource_name),
+        )
+
+    run.__doc__ = doc
+    app.command(command)(run)
+
+
+_register_orphaned(
+    "add-orphaned-ignore",
+    "add_orphaned_ignore",
+    "Ignore GROUP KIND (--name: a name pattern) when looking for orphaned resources.",
+)
+_register_orphaned(
+    "remove-orphaned-ignore",
+    "remove_orphaned_ignore",
+    "Remove an entry of the orphaned-resources ignore list; one not there: exit 1.",
+)
+
+
 # -- resource allow/deny lists ---------------------------------------------------------------
 
 

@@ -116,6 +116,75 @@ def remove_source_namespace(project: Obj, namespace: str) -> Edit:
     return Edit(True, f"source namespace '{namespace}' removed")
 
 
+# -- signature keys and orphaned-resource ignores --------------------------------------------
+
+
+def add_signature_key(project: Obj, key_id: str) -> Edit:
+    """``add-signature-key PROJECT KEY-ID``; a key already listed is refused."""
+    key = projspec.parse_key_id(key_id, flag="KEY-ID")
+    keys = _list(project, "signatureKeys")
+    if any(str(k.get("keyID") or "").upper() == key for k in keys):
+        raise errors.ConfigError(f"{_where(project)}: signature key {key} is already defined")
+    keys.append({"keyID": key})
+    return Edit(True, f"signature key {key} added")
+
+
+def remove_signature_key(project: Obj, key_id: str) -> Edit:
+    key = projspec.parse_key_id(key_id, flag="KEY-ID")
+    keys = _list(project, "signatureKeys")
+    for i, entry in enumerate(keys):
+        if str(entry.get("keyID") or "").upper() == key:
+            del keys[i]
+            _drop_empty(project, "signatureKeys")
+            return Edit(True, f"signature key {key} removed")
+    _drop_empty(project, "signatureKeys")
+    raise errors.ConfigError(f"{_where(project)}: signature key {key} is not configured")
+
+
+def _ignore_entry(group: str, kind: str, name: str) -> Obj:
+    return {k: v for k, v in (("group", group), ("kind", kind), ("name", name)) if v}
+
+
+def _same_ignore(entry: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return all((entry.get(k) or "") == (wanted.get(k) or "") for k in ("group", "kind", "name"))
+
+
+def add_orphaned_ignore(project: Obj, group: str, kind: str, *, name: str = "") -> Edit:
+    """``add-orphaned-ignore PROJECT GROUP KIND [--name PATTERN]``. As in argocd, this turns
+    orphaned-resource monitoring on when it was off; the same entry twice is refused."""
+    wanted = _ignore_entry(group, kind, name)
+    spec = projspec.spec_of(project)
+    settings = spec.get("orphanedResources")
+    if not isinstance(settings, dict):
+        settings = spec["orphanedResources"] = {}
+    ignore = settings.setdefault("ignore", [])
+    if any(_same_ignore(e, wanted) for e in ignore):
+        raise errors.ConfigError(
+            f"{_where(project)}: group '{group}' kind '{kind}' name '{name}' is already in the"
+            " orphaned-resources ignore list"
+        )
+    ignore.append(wanted)
+    return Edit(True, f"group '{group}' kind '{kind}' name '{name}' added to the ignore list")
+
+
+def remove_orphaned_ignore(project: Obj, group: str, kind: str, *, name: str = "") -> Edit:
+    wanted = _ignore_entry(group, kind, name)
+    settings = projspec.spec_of(project).get("orphanedResources") or {}
+    ignore = settings.get("ignore") or []
+    for i, entry in enumerate(ignore):
+        if _same_ignore(entry, wanted):
+            del ignore[i]
+            if not ignore:
+                settings.pop("ignore", None)
+            return Edit(
+                True, f"group '{group}' kind '{kind}' name '{name}' removed from the ignore list"
+            )
+    raise errors.ConfigError(
+        f"{_where(project)}: group '{group}' kind '{kind}' name '{name}' is not in the"
+        " orphaned-resources ignore list"
+    )
+
+
 # -- resource allow/deny lists ---------------------------------------------------------------
 
 _LISTS = {

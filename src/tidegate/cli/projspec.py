@@ -30,7 +30,7 @@ LIST_NAMES: Mapping[str, ListName] = {
     "deny": "deny",
     "black": "deny",
 }
-_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{8}|[0-9a-fA-F]{16})$")
+_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{16}|[0-9a-fA-F]{40})$")
 MAX_WINDOW_DESCRIPTION = 255
 
 
@@ -93,9 +93,13 @@ def parse_group_kind(raw: str, *, flag: str) -> Obj:
 
 
 def parse_key_id(raw: str, *, flag: str = "--signature-keys") -> str:
+    """A GnuPG key ID as argocd stores it: 16 hex digits (a 40-digit fingerprint is cut to its
+    last 16), upper case as ``gpg`` prints them."""
     if not _KEY_ID.match(raw):
-        raise FlagError(flag, f"{raw!r} is not a valid GnuPG key ID (8 or 16 hex digits)")
-    return raw.upper()
+        raise FlagError(
+            flag, f"{raw!r} is not a valid GnuPG key ID (16 hex digits, or a 40-digit fingerprint)"
+        )
+    return raw[-16:].upper()
 
 
 def parse_service_account(raw: str) -> Obj:
