@@ -6,6 +6,7 @@ Every refusal is checked to leave the object untouched (same ``resourceVersion``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tidegate.cli import main
+from tidegate.cli import main, proj_access, projedit, projspec
 from tidegate.model import constants
 from tidegate.testenv import handle
 
@@ -449,6 +450,37 @@ def test_windows(proj: Proj) -> None:
     )
     proj.ok("windows", "delete", name, "0", "-y")
     assert [w["kind"] for w in proj.spec(name)["syncWindows"]] == ["allow"]
+
+
+def test_an_edit_is_computed_again_after_a_concurrent_write(proj: Proj) -> None:
+    """Another client writes between the edit's read and its write: the PUT (carrying the
+    resourceVersion read) gets 409, the edit runs again on the new state, both changes stay."""
+    name = _name("race")
+    proj.ok("create", name, "--description", "ours")
+    calls = 0
+
+    def change(project: dict[str, Any]) -> projspec.Edit:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            with proj.tb.admin_client("mgmt") as mgmt:
+                mgmt.patch(
+                    f"{PROJECTS.format(ns=proj.ns)}/{name}",
+                    json={"spec": {"description": "theirs"}},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                ).raise_for_status()
+        return projedit.add_source(project, "https://git.example/ours.git")
+
+    async def edit() -> projspec.Edit:
+        async with proj_access.connect(str(proj.tb.kubeconfig), "mgmt", proj.ns) as projects:
+            return await projects.edit(name, change)
+
+    result = asyncio.run(edit())
+    assert (calls, result.changed) == (2, True)
+    assert proj.spec(name) == {
+        "description": "theirs",
+        "sourceRepos": ["https://git.example/ours.git"],
+    }
 
 
 def test_set(proj: Proj) -> None:
