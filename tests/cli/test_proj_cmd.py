@@ -492,6 +492,10 @@ def test_set(proj: Proj) -> None:
         "sourceRepos": ["https://git.example/a.git"],
         "destinations": [{"server": "https://dev.example:6443", "namespace": "web"}],
     }
+    proj.ok("set", name, "--orphaned-resources-warn")
+    assert proj.spec(name)["orphanedResources"] == {"warn": True}
+    proj.ok("set", name, "--no-orphaned-resources")
+    assert "orphanedResources" not in proj.spec(name)
     proj.refused(name, "set", name, code=2, error="nothing to set")
 
 

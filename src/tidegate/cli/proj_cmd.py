@@ -76,7 +76,14 @@ DestServiceAccounts = Annotated[
     list[str] | None,
     Opt("--dest-service-accounts", help="SERVER,NAMESPACE,SERVICE-ACCOUNT (repeatable)."),
 ]
-Orphaned = Annotated[bool | None, Opt("--orphaned-resources", help="Monitor orphaned resources.")]
+Orphaned = Annotated[
+    bool | None,
+    Opt(
+        "--orphaned-resources/--no-orphaned-resources",
+        help="Monitor orphaned resources (--no-...: stop, argocd's --orphaned-resources=false).",
+        show_default=False,
+    ),
+]
 OrphanedWarn = Annotated[
     bool | None,
     Opt(
