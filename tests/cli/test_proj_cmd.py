@@ -293,6 +293,36 @@ def test_destinations(proj: Proj) -> None:
     proj.ok("remove-destination", name, "https://dev.example:6443", "web")
     assert "destinations" not in proj.spec(name)
 
+    proj.ok("add-destination-service-account", name, "*", "web", "deployer")
+    proj.ok(
+        "add-destination-service-account", name, "*", "api", "d", "--service-account-namespace", "t"
+    )
+    assert proj.spec(name)["destinationServiceAccounts"] == [
+        {"server": "*", "namespace": "web", "defaultServiceAccount": "deployer"},
+        {"server": "*", "namespace": "api", "defaultServiceAccount": "t:d"},
+    ]
+    proj.refused(
+        name,
+        "add-destination-service-account",
+        name,
+        "*",
+        "web",
+        "other",
+        code=1,
+        error="destination service account '*/web' is listed twice",
+    )
+    proj.ok("remove-destination-service-account", name, "*", "api", "t:d")
+    proj.refused(
+        name,
+        "remove-destination-service-account",
+        name,
+        "*",
+        "api",
+        "t:d",
+        code=1,
+        error="does not exist",
+    )
+
 
 def test_sources_and_source_namespaces(proj: Proj) -> None:
     name = _name("src")

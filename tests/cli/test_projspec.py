@@ -195,6 +195,23 @@ def test_create_from_a_manifest() -> None:
             "sync window 1 (allow '0 1 * * *' for 1h) duplicates an earlier window",
         ),
         ({"clusterResourceWhitelist": [{"group": "x"}]}, "clusterResourceWhitelist"),
+        (
+            {
+                "destinationServiceAccounts": [
+                    {"server": "*", "namespace": "web", "defaultServiceAccount": "a"},
+                    {"server": "*", "namespace": "web", "defaultServiceAccount": "b"},
+                ]
+            },
+            "destination service account '*/web' is listed twice",
+        ),
+        (
+            {
+                "destinationServiceAccounts": [
+                    {"server": "!x", "namespace": "web", "defaultServiceAccount": "a"}
+                ]
+            },
+            "'!' is not allowed",
+        ),
     ],
 )
 def test_validate_refuses_what_argocd_refuses(spec: dict[str, Any], error: str) -> None:

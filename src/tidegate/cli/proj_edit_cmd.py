@@ -136,6 +136,53 @@ def remove_destination(
     )
 
 
+def add_destination_service_account(
+    name: str = NAME,
+    server: str = typer.Argument(..., help="Destination server URL (glob)."),
+    dest_namespace: str = typer.Argument(..., metavar="NAMESPACE", help="Namespace glob."),
+    account: str = typer.Argument(..., metavar="SERVICE_ACCOUNT", help="Service account."),
+    account_namespace: str = Opt(
+        "", "--service-account-namespace", help="Namespace the service account lives in."
+    ),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Set the service account syncs to a destination run as; the same one again: exit 1."""
+    from tidegate.cli import projedit
+
+    proj_access.run_edit(
+        kubeconfig,
+        context,
+        namespace,
+        name,
+        lambda p: projedit.add_destination_service_account(
+            p, server, dest_namespace, account, account_namespace=account_namespace
+        ),
+    )
+
+
+def remove_destination_service_account(
+    name: str = NAME,
+    server: str = typer.Argument(..., help="Destination server URL (glob)."),
+    dest_namespace: str = typer.Argument(..., metavar="NAMESPACE", help="Namespace glob."),
+    account: str = typer.Argument(..., metavar="SERVICE_ACCOUNT", help="As stored (NS:NAME)."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Remove a destination's service account; one not there: exit 1."""
+    from tidegate.cli import projedit
+
+    proj_access.run_edit(
+        kubeconfig,
+        context,
+        namespace,
+        name,
+        lambda p: projedit.remove_destination_service_account(p, server, dest_namespace, account),
+    )
+
+
 def _one_value(edit: str, metavar: str) -> Command:
     """``COMMAND PROJECT VALUE`` applying ``projedit.<edit>(project, value)``."""
 
@@ -216,6 +263,8 @@ def register(app: typer.Typer) -> None:
     """Add the edit commands to the ``proj`` group, in the order ``--help`` lists them."""
     app.command("add-destination")(add_destination)
     app.command("remove-destination")(remove_destination)
+    app.command("add-destination-service-account")(add_destination_service_account)
+    app.command("remove-destination-service-account")(remove_destination_service_account)
     for command, edit, metavar, doc in _ONE_VALUE:
         app.command(command, help=doc)(_one_value(edit, metavar))
     for command, edit, doc in _ORPHANED:

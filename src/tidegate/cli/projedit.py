@@ -68,6 +68,55 @@ def remove_destination(project: Obj, target: str, namespace: str) -> Edit:
     )
 
 
+def add_destination_service_account(
+    project: Obj, server: str, namespace: str, account: str, *, account_namespace: str = ""
+) -> Edit:
+    """``add-destination-service-account PROJECT SERVER NAMESPACE SERVICE_ACCOUNT``
+    (``--service-account-namespace``: the account lives there, stored ``NS:ACCOUNT``)."""
+    for value, what in (
+        (account, "SERVICE_ACCOUNT"),
+        (account_namespace, "--service-account-namespace"),
+    ):
+        if "*" in value:
+            raise FlagError(what, f"{value!r}: a service account cannot be a wildcard")
+    stored = f"{account_namespace}:{account}" if account_namespace else account
+    entries = _list(project, "destinationServiceAccounts")
+    for entry in entries:
+        if (entry.get("server"), entry.get("namespace"), entry.get("defaultServiceAccount")) == (
+            server,
+            namespace,
+            stored,
+        ):
+            raise errors.ConfigError(
+                f"{_where(project)}: service account '{stored}' for destination '{server}'"
+                f" namespace '{namespace}' is already defined"
+            )
+    entries.append({"server": server, "namespace": namespace, "defaultServiceAccount": stored})
+    return Edit(True, f"service account '{stored}' for '{server}' namespace '{namespace}' added")
+
+
+def remove_destination_service_account(
+    project: Obj, server: str, namespace: str, account: str
+) -> Edit:
+    entries = _list(project, "destinationServiceAccounts")
+    for i, entry in enumerate(entries):
+        if (entry.get("server"), entry.get("namespace"), entry.get("defaultServiceAccount")) == (
+            server,
+            namespace,
+            account,
+        ):
+            del entries[i]
+            _drop_empty(project, "destinationServiceAccounts")
+            return Edit(
+                True, f"service account '{account}' for '{server}' namespace '{namespace}' removed"
+            )
+    _drop_empty(project, "destinationServiceAccounts")
+    raise errors.ConfigError(
+        f"{_where(project)}: service account '{account}' for destination '{server}' namespace"
+        f" '{namespace}' does not exist"
+    )
+
+
 # -- sources and source namespaces -----------------------------------------------------------
 
 

@@ -255,6 +255,23 @@ def validate(project: Mapping[str, Any]) -> None:
             if value in values:
                 raise errors.ConfigError(f"{where}: {what} '{value}' is listed twice")
             values.add(value)
+    accounts: set[str] = set()
+    for entry in spec.get("destinationServiceAccounts") or []:
+        key = f"{entry.get('server') or ''}/{entry.get('namespace') or ''}"
+        if "!" in key:
+            raise errors.ConfigError(
+                f"{where}: destination service account '{key}': '!' is not allowed"
+            )
+        if not str(entry.get("defaultServiceAccount") or "").strip():
+            raise errors.ConfigError(
+                f"{where}: destination service account '{key}' names no account"
+            )
+        if key in accounts:
+            raise errors.ConfigError(
+                f"{where}: destination service account '{key}' is listed twice"
+                " (one per destination)"
+            )
+        accounts.add(key)
     identities: set[str] = set()
     for index, window in enumerate(spec.get("syncWindows") or []):
         check_window(name, index, window)
