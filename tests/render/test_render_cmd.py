@@ -78,7 +78,7 @@ def test_git_repository_at_a_revision(git_repo: Path, tmp_path: Path) -> None:
         "image=nginx:2",
         "--release-name",
         "r1",
-        "-n",
+        "--dest-namespace",
         "team",
         "--cache-dir",
         str(tmp_path / "cache"),
@@ -106,7 +106,7 @@ def test_kustomize_options(repo: Path) -> None:
         str(repo),
         "--path",
         "kustomize/overlay",
-        "--name-prefix",
+        "--nameprefix",
         "p-",
         "--kustomize-image",
         "nginx:9",
@@ -173,3 +173,17 @@ def test_file_url_reference_is_refused(git_repo: Path, tmp_path: Path) -> None:
     assert code == 1 and out == ""
     assert "base/kustomization.yaml: resources[0]" in err
     assert "file:// URLs are refused" in err
+
+
+def test_deprecated_namespace_flag_still_works(repo: Path) -> None:
+    # -n/--namespace is the control namespace in every other command; render keeps it as a
+    # warned alias of --dest-namespace for existing scripts.
+    outputs = []
+    for args in (["-n", "team"], ["--dest-namespace", "team"]):
+        code, out, err = invoke("--repo", str(repo), "--path", "plain", "-o", "json", *args)
+        assert code == 0, err
+        assert ("deprecated" in err) == (args[0] == "-n")
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    code, _, err = invoke("--repo", str(repo), "-n", "a", "--dest-namespace", "b")
+    assert code == 2 and "disagree" in err

@@ -79,8 +79,14 @@ def render(
         str, typer.Option("--app-name", help="Application name for tracking metadata.")
     ] = "",
     namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Destination namespace.")
+        str, typer.Option("--dest-namespace", help="Destination namespace (as in app create).")
     ] = "",
+    deprecated_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", hidden=True, help="Deprecated spelling of --dest-namespace."
+        ),
+    ] = None,
     release_name: Annotated[
         str, typer.Option("--release-name", help="Helm release name (default: app name).")
     ] = "",
@@ -105,8 +111,12 @@ def render(
         list[str] | None,
         typer.Option("--api-versions", help="API version the cluster serves (repeatable)."),
     ] = None,
-    name_prefix: Annotated[str, typer.Option("--name-prefix", help="Kustomize namePrefix.")] = "",
-    name_suffix: Annotated[str, typer.Option("--name-suffix", help="Kustomize nameSuffix.")] = "",
+    name_prefix: Annotated[
+        str, typer.Option("--nameprefix", "--name-prefix", help="Kustomize namePrefix.")
+    ] = "",
+    name_suffix: Annotated[
+        str, typer.Option("--namesuffix", "--name-suffix", help="Kustomize nameSuffix.")
+    ] = "",
     kustomize_image: Annotated[
         list[str] | None,
         typer.Option("--kustomize-image", help="Kustomize image override (repeatable)."),
@@ -135,7 +145,9 @@ def render(
 ) -> None:
     """Render a source path (Directory, Kustomize or Helm) and print the manifests.
 
-    Nothing is sent to a cluster.
+    Nothing is sent to a cluster. Flags are the source flags of ``tidegate app create``
+    (``-n/--namespace`` is the control namespace everywhere else, so here the destination
+    namespace is ``--dest-namespace``; ``-n`` is still accepted, with a warning).
 
     Exit codes: 0 ok, 1 render failed (the error names the file and cause), 2 usage error.
     """
@@ -149,6 +161,11 @@ def render(
     from tidegate.cli import output as output_helpers
     from tidegate.model import errors
 
+    if deprecated_namespace is not None:
+        typer.echo("warning: render -n/--namespace is deprecated; use --dest-namespace", err=True)
+        if namespace and namespace != deprecated_namespace:
+            raise output_helpers.fail("--dest-namespace and -n/--namespace disagree", 2)
+        namespace = deprecated_namespace
     parameters = tuple(
         render_pkg.HelmParameter(name, value, force_string=force)
         for force, flag, raw in (
