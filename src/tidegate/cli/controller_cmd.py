@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from tidegate.cli import kubeopts
+
+
+def default_plugin_dir() -> Path:
+    """``<user config dir>/tidegate/plugins`` (``~/.config/tidegate/plugins`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("tidegate")) / "plugins"
+
 
 LOG_LEVEL: Any = typer.Option("info", "--loglevel", help="debug, info, warning or error.")
 LOG_FORMAT: Any = typer.Option("json", "--logformat", help="json or text.")
@@ -38,6 +47,18 @@ def controller(
         help="Installation id used when argocd-cm has no installationID. Applied objects "
         "carry it; objects with another id (or none) are not this installation's.",
     ),
+    plugin_dir: str | None = typer.Option(
+        None,
+        "--plugin-dir",
+        envvar="TIDEGATE_PLUGIN_DIR",
+        help="Directory of ConfigManagementPlugin files (default: <config dir>/plugins).",
+    ),
+    render_timeout: float = typer.Option(
+        90.0,
+        "--render-timeout",
+        min=0.1,
+        help="Seconds one source's render (helm, kustomize, a plugin) may take.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -48,6 +69,7 @@ def controller(
     from tidegate.controller import runner, settings
 
     logsetup.configure(loglevel, fmt=logformat)
+    plugins = Path(plugin_dir) if plugin_dir else default_plugin_dir()
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     conf = settings.Settings(
         namespace=namespace,
@@ -57,6 +79,8 @@ def controller(
         webhook_port=webhook_port,
         webhook_host=webhook_address,
         installation_id=installation_id.strip(),
+        plugin_dir=plugins,
+        render_timeout_seconds=render_timeout,
     )
     try:
         asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))
