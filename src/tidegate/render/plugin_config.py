@@ -152,7 +152,7 @@ def parse_plugin(text: str, *, file: str) -> PluginDefinition:
 class PluginRegistry:
     """The plugins declared by the ``*.yaml``/``*.yml`` files directly in ``directory``.
 
-    :meth:`current` re-reads the directory when a file was added, removed or changed (a
+    Loaded when made; :meth:`current` re-reads the directory when a file was added, removed or changed (a
     ``stat`` of each file per call: microseconds for a handful of plugins), so a plugin is
     registered, changed or removed without restarting the controller. Files are read in name
     order; a file naming a plugin already declared by an earlier file is refused.
@@ -162,6 +162,7 @@ class PluginRegistry:
         self.directory = directory
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._plugins: tuple[PluginDefinition, ...] = ()
+        self.current()  # loaded (and bad files reported) at start, not at the first render
 
     def _files(self) -> list[Path]:
         if self.directory is None or not self.directory.is_dir():
