@@ -152,9 +152,9 @@ def parse_plugin(text: str, *, file: str) -> PluginDefinition:
 class PluginRegistry:
     """The plugins declared by the ``*.yaml``/``*.yml`` files directly in ``directory``.
 
-    Loaded when made; :meth:`current` re-reads the directory when a file was added, removed or changed (a
-    ``stat`` of each file per call: microseconds for a handful of plugins), so a plugin is
-    registered, changed or removed without restarting the controller. Files are read in name
+    Loaded when made; :meth:`current` re-reads the directory when a file was added, removed or
+    changed (a ``stat`` of each file per call: microseconds for a handful of plugins), so a
+    plugin is registered, changed or removed without restarting the controller. Files are read in name
     order; a file naming a plugin already declared by an earlier file is refused.
     """
 
