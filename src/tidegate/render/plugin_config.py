@@ -154,8 +154,8 @@ class PluginRegistry:
 
     Loaded when made; :meth:`current` re-reads the directory when a file was added, removed or
     changed (a ``stat`` of each file per call: microseconds for a handful of plugins), so a
-    plugin is registered, changed or removed without restarting the controller. Files are read in name
-    order; a file naming a plugin already declared by an earlier file is refused.
+    plugin is registered, changed or removed without restarting the controller. Files are read
+    in name order; a file naming a plugin already declared by an earlier file is refused.
     """
 
     def __init__(self, directory: Path | None) -> None:
