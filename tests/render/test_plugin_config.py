@@ -48,6 +48,7 @@ def test_a_full_plugin_file() -> None:
     assert found.static_parameters == [{"name": "string-param", "string": "default-string-value"}]
     assert found.dynamic_parameters[0] == "echo"
     assert found.preserve_file_mode and found.lock_repo
+    assert found.ignored == ("spec.lockRepo: every render has its own copy of the tree",)
 
 
 def test_without_version_or_discovery() -> None:

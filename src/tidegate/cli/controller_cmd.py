@@ -9,14 +9,6 @@ import typer
 
 from tidegate.cli import kubeopts
 
-
-def default_plugin_dir() -> Path:
-    """``<user config dir>/tidegate/plugins`` (``~/.config/tidegate/plugins`` on Linux)."""
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("tidegate")) / "plugins"
-
-
 LOG_LEVEL: Any = typer.Option("info", "--loglevel", help="debug, info, warning or error.")
 LOG_FORMAT: Any = typer.Option("json", "--logformat", help="json or text.")
 
@@ -69,7 +61,9 @@ def controller(
     from tidegate.controller import runner, settings
 
     logsetup.configure(loglevel, fmt=logformat)
-    plugins = Path(plugin_dir) if plugin_dir else default_plugin_dir()
+    from tidegate.render import plugin_config
+
+    plugins = Path(plugin_dir) if plugin_dir else plugin_config.default_directory()
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     conf = settings.Settings(
         namespace=namespace,

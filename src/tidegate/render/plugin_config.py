@@ -27,6 +27,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ class PluginDefinition:
     dynamic_parameters: tuple[str, ...] = ()
     preserve_file_mode: bool = False
     lock_repo: bool = False
+    # Settings accepted for compatibility that change nothing here (logged at load).
+    ignored: tuple[str, ...] = ()
 
     @property
     def discovers(self) -> bool:
@@ -131,6 +134,15 @@ def parse_plugin(text: str, *, file: str) -> PluginDefinition:
     discover = _field(spec, "discover", dict, where) or {}
     find = _field(discover, "find", dict, f"{where}.discover") or {}
     parameters = _field(spec, "parameters", dict, where) or {}
+    ignored = tuple(
+        f"spec.{key}: {why}"
+        for key, why in (
+            ("provideGitCreds", "plugins never receive credentials"),
+            ("allowConcurrency", "every render has its own copy of the tree"),
+            ("lockRepo", "every render has its own copy of the tree"),
+        )
+        if spec.get(key)
+    )
     return PluginDefinition(
         name=f"{name}-{version}" if version else name,
         file=file,
@@ -146,7 +158,17 @@ def parse_plugin(text: str, *, file: str) -> PluginDefinition:
         dynamic_parameters=_command(parameters, "dynamic", f"{where}.parameters"),
         preserve_file_mode=bool(_field(spec, "preserveFileMode", bool, where)),
         lock_repo=bool(_field(spec, "lockRepo", bool, where)),
+        ignored=ignored,
     )
+
+
+def default_directory() -> Path:
+    """``$TIDEGATE_PLUGIN_DIR``, else ``<user config dir>/tidegate/plugins``
+    (``~/.config/tidegate/plugins`` on Linux)."""
+    import platformdirs
+
+    given = os.environ.get("TIDEGATE_PLUGIN_DIR")
+    return Path(given) if given else Path(platformdirs.user_config_dir("tidegate")) / "plugins"
 
 
 class PluginRegistry:
@@ -210,6 +232,8 @@ class PluginRegistry:
                     found[plugin.name].file,
                 )
                 continue
+            for setting in plugin.ignored:
+                log.warning("plugin file %s: %s is ignored: %s", file, *setting.split(": ", 1))
             found[plugin.name] = plugin
         if files or found:
             log.info("config management plugins: %s", ", ".join(sorted(found)) or "none")
