@@ -48,6 +48,21 @@ def test_candidate_plugins(fields: dict[str, object], expected: list[str]) -> No
     assert [p.name for p in found] == expected
 
 
+def _request(
+    src: model_source.ApplicationSource, plugins: tuple[render.PluginDefinition, ...]
+) -> render.RenderRequest:
+    return sourcing.render_request(
+        src,
+        root=Path("/r"),
+        commit="c" * 40,
+        app_name="web",
+        namespace="ns",
+        tracking="annotation",
+        plugins=plugins,
+        project="proj",
+    )
+
+
 def test_request_carries_options_build_context_and_definitions() -> None:
     src = _src(
         plugin={
@@ -60,16 +75,7 @@ def test_request_carries_options_build_context_and_definitions() -> None:
             ],
         }
     )
-    req = sourcing.render_request(
-        src,
-        root=Path("/r"),
-        commit="c" * 40,
-        app_name="web",
-        namespace="ns",
-        tracking="annotation",
-        plugins=REGISTERED,
-        project="proj",
-    )
+    req = _request(src, REGISTERED)
     assert req.source_type is render.SourceType.PLUGIN
     assert req.plugin == render.PluginOptions(
         name="named",
@@ -83,16 +89,7 @@ def test_request_carries_options_build_context_and_definitions() -> None:
     assert [p.name for p in req.plugins] == ["named"]
     assert (req.project, req.repo_url, req.target_revision) == ("proj", "https://git/r", "main")
     edited = (_def("named", "*.x"),)
-    other = sourcing.render_request(
-        src,
-        root=Path("/r"),
-        commit="c" * 40,
-        app_name="web",
-        namespace="ns",
-        tracking="annotation",
-        plugins=edited,
-        project="proj",
-    )
+    other = _request(src, edited)
     assert other.cache_key() != req.cache_key()  # the definition is part of the key
 
 
