@@ -123,6 +123,26 @@ async def test_discovery_picks_the_first_matching_plugin_by_name(tmp_path: Path)
     assert names(result) == ["ConfigMap/from-b"]
 
 
+async def test_a_discovery_command_gets_its_own_copy(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"app/a.txt": ""})
+    writer = _plugin(
+        "writer",
+        [
+            "sh",
+            "-c",
+            "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\n"
+            "data: {ls: \"%s\"}\\n' \"$(ls | tr '\\n' ' ')\"",
+        ],
+        discover={"find": {"command": ["sh", "-c", "mkdir ro && chmod 555 ro && touch f; echo y"]}},
+    )
+    result = await render.render(
+        _plugin_request(root, "app", plugin=render.PluginOptions(), plugins=(writer,))
+    )
+    assert names(result) == ["ConfigMap/x"]
+    assert result.objects[0]["data"] == {"ls": "a.txt "}  # not the find command's files
+    assert sorted(p.name for p in (root / "app").iterdir()) == ["a.txt"]
+
+
 async def test_untyped_sources_try_discovery_before_detection(tmp_path: Path) -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n"
     root = _tree(tmp_path, {"cue/main.cue": "", "cue/cm.yaml": cm, "plain/cm.yaml": cm})

@@ -145,11 +145,17 @@ class Scratch:
     async def app_copy(self, *, preserve_mode: bool) -> Path:
         """The source path inside a fresh copy of the tree (one copy per file-mode setting)."""
         if self._copied is not preserve_mode:
-            if self._copied is not None:
-                await asyncio.to_thread(shutil.rmtree, self.repo)
+            await self.discard()
             await asyncio.to_thread(copy_tree, self.root, self.repo, preserve_mode=preserve_mode)
             self._copied = preserve_mode
         return self.repo / self.app_dir.relative_to(self.root)
+
+    async def discard(self) -> None:
+        """Drop the copy (a discovery command ran in it): the next step gets a fresh one, as
+        Argo CD sends every plugin call its own copy."""
+        if self._copied is not None:
+            await asyncio.to_thread(_remove, self.repo)
+            self._copied = None
 
     def replacements(self) -> dict[str, str]:
         return {str(self.repo): "<repo>", str(self.base): "<scratch>", str(self.root): "<repo>"}
@@ -157,17 +163,26 @@ class Scratch:
 
 @contextlib.asynccontextmanager
 async def scratch(root: Path, app_dir: Path) -> AsyncIterator[Scratch]:
-    with tempfile.TemporaryDirectory(prefix="tidegate-plugin-") as name:
+    with tempfile.TemporaryDirectory(prefix="tidegate-plugin-", ignore_cleanup_errors=True) as name:
         made = Scratch(root, app_dir, Path(name))
         made.home.mkdir()
         made.tmp.mkdir()
         try:
             yield made
         finally:
-            # A plugin may leave read-only directories behind: make them removable.
-            for directory, _dirs, _files in os.walk(name):
-                with contextlib.suppress(OSError):
-                    os.chmod(directory, 0o700)
+            _make_removable(Path(name))
+
+
+def _make_removable(top: Path) -> None:
+    """A plugin may leave read-only directories behind."""
+    for directory, _dirs, _files in os.walk(top):
+        with contextlib.suppress(OSError):
+            os.chmod(directory, 0o700)
+
+
+def _remove(top: Path) -> None:
+    _make_removable(top)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -239,6 +254,8 @@ class Runner:
             except errors.RenderError as exc:  # as Argo CD: a failing find is no match
                 log.info("%s", exc)
                 return False
+            finally:
+                await self.work.discard()
             return bool(found.strip())
         return False
 
