@@ -142,6 +142,9 @@ class Controller:
             installation_id=self.installation_id,
             source_repos=self._source_repos,
             verify_revisions=self.signatures.verify,
+            # --- config management plugins and the render timeout (settings) ---
+            plugins=render.PluginRegistry(self.settings.plugin_dir).current,
+            render_limits=render.RenderLimits(timeout_seconds=self.settings.render_timeout_seconds),
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
