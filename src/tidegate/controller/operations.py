@@ -25,7 +25,8 @@ from tidegate.model.keys import ResourceKey
 from tidegate.sync import execute as sync_execute
 from tidegate.sync import operation as sync_operation
 from tidegate.sync import options as sync_options
-from tidegate.sync import prepare, windows
+from tidegate.sync import permits, prepare, windows
+from tidegate.sync import projects as sync_projects
 from tidegate.sync import tasks as sync_tasks
 
 if TYPE_CHECKING:
@@ -210,6 +211,32 @@ async def run(ctrl: Controller, name: str) -> None:
             success_extra=None,
         )
         return
+    # AppProject and cluster registration: a refused object fails the whole operation before
+    # anything is applied; live objects they do not permit are never pruned.
+    rules = ctrl.project_rules(target_app, cluster)
+    refused = (
+        await permits.target_refusals(
+            rendered.objects,
+            client=rt.client,
+            rules=rules,
+            destination_namespace=target_app.spec.destination.namespace or "",
+        )
+        if rules is not None
+        else []
+    )
+    if refused:
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.FAILED,
+            message="nothing was applied: " + str(sync_projects.refused_error(refused)),
+            started_at=state.started_at,
+            state=state,
+            revision="",
+            success_extra=None,
+        )
+        return
     comparison = ctrl.comparisons.get(name)
     selected = None
     if sync is not None and sync.resources:
@@ -246,7 +273,10 @@ async def run(ctrl: Controller, name: str) -> None:
         target_keys = list(settled)
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
-        live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
+        tracked = rt.cache.store.tracked(app.name)
+        if rules is not None:
+            tracked, _ = sync_projects.split_live(rules, tracked)
+        live = {ResourceKey.of(o): o for o in tracked}
         if shared_check:
             # FailOnSharedResource: the planner must see objects at our keys that another app
             # (or another installation) tracks; the cache only indexes ours.
@@ -453,9 +483,13 @@ async def delete_app(ctrl: Controller, app: model_app.Application) -> None:
                 )
             except errors.SpecError:
                 app_options = sync_options.SyncOptions()
+            tracked = rt.cache.store.tracked(app.name)
+            rules = ctrl.project_rules(app, cluster)
+            if rules is not None:  # what the project does not permit is never deleted
+                tracked, _ = sync_projects.split_live(rules, tracked)
             outcome = await deletion.delete_resources(
                 rt.client,
-                rt.cache.store.tracked(app.name),
+                tracked,
                 propagation=propagation,
                 app_options=app_options,
                 approved=deletion_approved(raw, since=str(meta.get("deletionTimestamp") or "")),

@@ -151,3 +151,12 @@ class WebhookPayloadTooLargeError(WebhookError):
     """The body is larger than the configured limit (checked while it streams in)."""
 
     status = 413
+
+
+class ProjectPermissionError(SpecError):
+    """Objects an app renders are not permitted by its AppProject; names each object and rule."""
+
+
+class ClusterScopeError(PermanentError):
+    """Objects fall outside what their cluster's registration (``namespaces``,
+    ``clusterResources``) lets Tidegate manage; names each object (a ComparisonError)."""
