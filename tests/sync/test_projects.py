@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 from typing import Any
 
@@ -12,7 +13,7 @@ from tidegate.model import application as model_app
 from tidegate.model import errors
 from tidegate.model import project as model_project
 from tidegate.model.keys import ResourceKey
-from tidegate.sync import projects
+from tidegate.sync import prepare, projects
 
 TABLES = yaml.safe_load((pathlib.Path(__file__).parent / "testdata/projects.yaml").read_text())
 SERVER, CLUSTER = "https://dev:6443", "dev"
@@ -161,3 +162,41 @@ def test_a_missing_project_is_a_violation() -> None:
         _app(), None, control_namespace="apps", server=SERVER, cluster_name=CLUSTER
     )
     assert found == ["Application referencing project team-a which does not exist"]
+
+
+class _Discovery:
+    """API discovery of a cluster serving ConfigMaps (namespaced) and ClusterRoles."""
+
+    config = type("Config", (), {"namespace": "from-kubeconfig"})()
+
+    async def resource_for(self, obj: Any) -> Any:
+        kind = obj["kind"]
+        if kind not in ("ConfigMap", "ClusterRole"):
+            raise errors.UnknownKindError(f"{kind} is not served")
+        return type("Res", (), {"namespaced": kind == "ConfigMap"})()
+
+
+def test_scoped_keys_settle_namespaces_as_the_sync_will() -> None:
+    objs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "x"}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "r", "namespace": "stray"}},
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
+        {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}},
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+         "metadata": {"name": "gadgets.example.com"},
+         "spec": {"group": "example.com", "names": {"kind": "Gadget"}, "scope": "Cluster"}},
+    ]  # fmt: skip
+    client: Any = _Discovery()
+    found = asyncio.run(prepare.scoped_keys(objs[:5], client=client, destination_namespace="web"))
+    assert found[:4] == [
+        (ResourceKey("", "ConfigMap", "web", "a"), True),
+        (ResourceKey("", "ConfigMap", "x", "b"), True),
+        (ResourceKey("rbac.authorization.k8s.io", "ClusterRole", "", "r"), False),
+        # an unknown kind counts as namespaced, in the destination namespace
+        (ResourceKey("example.com", "Widget", "web", "w"), True),
+    ]
+    with_crd = asyncio.run(prepare.scoped_keys(objs[4:5] + objs[5:], client=client,
+                                               destination_namespace="web"))  # fmt: skip
+    assert with_crd[0] == (ResourceKey("example.com", "Gadget", "", "g"), False)
