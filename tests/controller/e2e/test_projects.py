@@ -66,23 +66,23 @@ def _namespace(gitops: scenario.GitOps, cluster: str, name: str) -> str:
     return name
 
 
+def _op_state(app: dict[str, Any]) -> dict[str, Any]:
+    return dict((app.get("status") or {}).get("operationState") or {})
+
+
 def _sync(gitops: scenario.GitOps, app: str) -> dict[str, Any]:
     """Ask for a sync with prune (as `tidegate app sync --prune` does); its final state."""
+    before = _op_state(gitops.get_app(app)).get("finishedAt")
     gitops.patch_app(
         app, {"operation": {"sync": {"prune": True}, "initiatedBy": {"username": "e2e"}}}
     )
     done = gitops.wait_app(
         app,
-        lambda a: (
-            not a.get("operation")
-            and ((a.get("status") or {}).get("operationState") or {}).get("phase")
-            in ("Failed", "Error")
-        ),
+        lambda a: not a.get("operation") and _op_state(a).get("finishedAt") not in (None, before),
         timeout=60,
-        what="the refused sync to end",
+        what="the requested sync to end",
     )
-    state: dict[str, Any] = done["status"]["operationState"]
-    return state
+    return _op_state(done)
 
 
 def test_a_cluster_role_without_a_cluster_whitelist_fails_the_whole_sync(
@@ -286,3 +286,53 @@ def test_a_cluster_secret_with_namespaces_limits_what_is_managed(gitops: scenari
     assert not _exists(gitops, "staging", "clusterrole", role)
     assert not _exists(gitops, "staging", "-n", limited, "configmap", "inside")
     assert not _exists(gitops, "staging", "-n", other, "configmap", "unlisted")
+
+
+def test_prune_never_deletes_what_the_project_no_longer_permits(gitops: scenario.GitOps) -> None:
+    server = gitops.bed.clusters["dev"].server
+    home = _namespace(gitops, "dev", f"home-{gitops.namespace}")
+    away = _namespace(gitops, "dev", f"away-{gitops.namespace}")
+    both = [{"server": server, "namespace": home}, {"server": server, "namespace": away}]
+    _project(gitops, "team-prune", sourceRepos=["*"], destinations=both)
+    repo, work = gitops.repo({"app/a.yaml": _cm("a"), "app/b.yaml": _cm("b", away)})
+    gitops.create_app(
+        scenario.application(
+            "prune",
+            repo_url=repo.http_url,
+            path="app",
+            server=server,
+            namespace=home,
+            project="team-prune",
+            sync_options=(),
+        )
+    )
+    gitops.wait_app("prune", lambda a: scenario.synced_healthy(a, work.head()), what="first sync")
+    assert _exists(gitops, "dev", "-n", away, "configmap", "b")
+
+    # The project stops permitting `away`: first the object still in Git is refused...
+    _project(
+        gitops,
+        "team-prune",
+        sourceRepos=["*"],
+        destinations=[{"server": server, "namespace": home}],
+    )
+    gitops.wait_app(
+        "prune",
+        lambda a: f"ConfigMap/b in namespace '{away}'" in _condition(a, "InvalidSpecError"),
+        what="the refresh to refuse the object outside the destinations",
+    )
+    # ...then, gone from Git, the live object is left alone and reported, never pruned.
+    head = work.commit({}, "drop b", delete=["app/b.yaml"])
+    app = gitops.wait_app(
+        "prune",
+        lambda a: (
+            scenario.synced_healthy(a, head)
+            and f"ConfigMap/b in namespace '{away}'" in _condition(a, "ExcludedResourceWarning")
+        ),
+        what="the live object outside the project to be reported",
+    )
+    assert not _condition(app, "InvalidSpecError")
+    state = _sync(gitops, "prune")
+    assert state["phase"] == "Succeeded", state
+    assert _exists(gitops, "dev", "-n", away, "configmap", "b")
+    assert _exists(gitops, "dev", "-n", home, "configmap", "a")
