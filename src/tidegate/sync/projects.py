@@ -251,61 +251,76 @@ def _group_kind(group: str, kind: str) -> str:
     return f"{group}/{kind}" if group else kind
 
 
-def object_refusals(rules: Rules, key: ResourceKey, *, namespaced: bool) -> list[Refusal]:
-    """Why the object at ``key`` (its namespace settled) may not be managed; empty if it may."""
-    out: list[Refusal] = []
+def _broken_rules(
+    rules: Rules, group: str, kind: str, namespace: str, *, namespaced: bool
+) -> list[tuple[str, bool]]:
+    """(rule, by_cluster) for every rule an object of this group/kind/namespace breaks."""
+    out: list[tuple[str, bool]] = []
     project = rules.project
     scope = "namespaced" if namespaced else "cluster-scoped"
-    gk = _group_kind(key.group, key.kind)
-    reason = kind_refusal(project, key.group, key.kind, namespaced=namespaced)
+    gk = _group_kind(group, kind)
+    reason = kind_refusal(project, group, kind, namespaced=namespaced)
     if reason is not None:
         out.append(
-            Refusal(
-                key,
+            (
                 f"{scope} kind {gk} is not permitted in project '{rules.project_name}' ({reason})",
+                False,
             )
         )
     if namespaced:
         why = destination_refusal(
-            project, server=rules.server, name=rules.cluster_name, namespace=key.namespace
+            project, server=rules.server, name=rules.cluster_name, namespace=namespace
         )
         if why is not None:
             out.append(
-                Refusal(
-                    key,
-                    f"namespace '{key.namespace}' is not permitted in project "
+                (
+                    f"namespace '{namespace}' is not permitted in project "
                     f"'{rules.project_name}' ({why})",
+                    False,
                 )
             )
     if rules.cluster_namespaces:
         listed = ", ".join(rules.cluster_namespaces)
         if not namespaced and not rules.cluster_resources:
             out.append(
-                Refusal(
-                    key,
+                (
                     f"cluster-scoped kind {gk} cannot be managed on cluster "
                     f"'{rules.cluster_name}': its Secret limits it to namespaces [{listed}] "
                     "without clusterResources",
-                    by_cluster=True,
+                    True,
                 )
             )
-        elif namespaced and key.namespace not in rules.cluster_namespaces:
+        elif namespaced and namespace not in rules.cluster_namespaces:
             out.append(
-                Refusal(
-                    key,
-                    f"namespace '{key.namespace}' is not managed on cluster "
+                (
+                    f"namespace '{namespace}' is not managed on cluster "
                     f"'{rules.cluster_name}': its Secret limits it to namespaces [{listed}]",
-                    by_cluster=True,
+                    True,
                 )
             )
     return out
 
 
+def object_refusals(rules: Rules, key: ResourceKey, *, namespaced: bool) -> list[Refusal]:
+    """Why the object at ``key`` (its namespace settled) may not be managed; empty if it may."""
+    broken = _broken_rules(rules, key.group, key.kind, key.namespace, namespaced=namespaced)
+    return [Refusal(key, rule, by_cluster) for rule, by_cluster in broken]
+
+
 def refusals(rules: Rules, scoped: Iterable[tuple[ResourceKey, bool]]) -> list[Refusal]:
-    """Every refusal for the (key, namespaced) pairs, in the order given."""
-    return [
-        r for key, namespaced in scoped for r in object_refusals(rules, key, namespaced=namespaced)
-    ]
+    """Every refusal for the (key, namespaced) pairs, in the order given. The verdict depends
+    on group, kind, namespace and scope only: computed once per combination."""
+    seen: dict[tuple[str, str, str, bool], list[tuple[str, bool]]] = {}
+    out: list[Refusal] = []
+    for key, namespaced in scoped:
+        which = (key.group, key.kind, key.namespace, namespaced)
+        broken = seen.get(which)
+        if broken is None:
+            broken = seen[which] = _broken_rules(
+                rules, key.group, key.kind, key.namespace, namespaced=namespaced
+            )
+        out.extend(Refusal(key, rule, by_cluster) for rule, by_cluster in broken)
+    return out
 
 
 def describe(found: Sequence[Refusal]) -> str:
@@ -324,13 +339,8 @@ def refused_error(found: Sequence[Refusal]) -> errors.TidegateError:
 def split_live(rules: Rules, live: Iterable[LiveObj]) -> tuple[list[LiveObj], list[Refusal]]:
     """Live objects the app may manage, and the refusals of those it may not (never pruned nor
     deleted: left alone and reported). A live object's scope is read from its namespace."""
-    kept: list[LiveObj] = []
-    left: list[Refusal] = []
-    for obj in live:
-        key = ResourceKey.of(obj)
-        found = object_refusals(rules, key, namespaced=bool(key.namespace))
-        if found:
-            left.extend(found)
-        else:
-            kept.append(obj)
-    return kept, left
+    objs = list(live)
+    keys = [ResourceKey.of(obj) for obj in objs]
+    found = refusals(rules, [(key, bool(key.namespace)) for key in keys])
+    refused = {r.key for r in found}
+    return [o for o, k in zip(objs, keys, strict=True) if k not in refused], found
