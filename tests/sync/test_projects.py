@@ -200,3 +200,26 @@ def test_scoped_keys_settle_namespaces_as_the_sync_will() -> None:
     with_crd = asyncio.run(prepare.scoped_keys(objs[4:5] + objs[5:], client=client,
                                                destination_namespace="web"))  # fmt: skip
     assert with_crd[0] == (ResourceKey("example.com", "Gadget", "", "g"), False)
+
+
+def test_permit_only_project_scoped_clusters() -> None:
+    project = _project(
+        {
+            "sourceRepos": ["*"],
+            "destinations": [{"server": "*", "namespace": "*"}],
+            "permitOnlyProjectScopedClusters": True,
+        }
+    )
+    app = _app(project="team-a")
+
+    def found(cluster_project: str) -> list[str]:
+        return projects.app_violations(
+            app, project, control_namespace="apps", server=SERVER, cluster_name=CLUSTER,
+            cluster_project=cluster_project,
+        )  # fmt: skip
+
+    assert found("team-a") == []
+    assert found("") == [
+        "application destination cluster 'dev' is not scoped to project 'team-a' "
+        "(permitOnlyProjectScopedClusters)"
+    ]

@@ -18,14 +18,20 @@ from tidegate.model import project as model_project
 from tidegate.sync import projects as sync_projects
 
 
-def _cluster(dest: model_app.Destination, clusters: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
-    """(server, name) of the destination, completed from the cluster list when it is there."""
+def _cluster(
+    dest: model_app.Destination, clusters: Sequence[Mapping[str, Any]]
+) -> tuple[str, str, str]:
+    """(server, name, project) of the destination, from the cluster list when it is there."""
     for entry in clusters:
         if (dest.server and entry.get("server") == dest.server) or (
             not dest.server and dest.name and entry.get("name") == dest.name
         ):
-            return str(entry.get("server") or ""), str(entry.get("name") or "")
-    return dest.server or "", dest.name or ""
+            return (
+                str(entry.get("server") or ""),
+                str(entry.get("name") or ""),
+                str(entry.get("project") or ""),
+            )
+    return dest.server or "", dest.name or "", ""
 
 
 def refused_applications(
@@ -52,13 +58,14 @@ def refused_applications(
             except errors.SpecError as exc:
                 out[name] = f"Application '{name}': project '{app.spec.project_name}': {exc}"
                 continue
-        server, cluster_name = _cluster(app.spec.destination, clusters)
+        server, cluster_name, cluster_project = _cluster(app.spec.destination, clusters)
         problems = sync_projects.app_violations(
             app,
             project,
             control_namespace=control_namespace,
             server=server,
             cluster_name=cluster_name,
+            cluster_project=cluster_project,
         )
         if problems:
             out[name] = f"Application '{name}' is not generated: " + "; ".join(problems)

@@ -40,6 +40,7 @@ def violations(
         control_namespace=control_namespace,
         server=cluster.server,
         cluster_name=cluster.name,
+        cluster_project=cluster.project,
     )
 
 

@@ -153,9 +153,11 @@ def app_violations(
     control_namespace: str,
     server: str,
     cluster_name: str,
+    cluster_project: str = "",
 ) -> list[str]:
     """Why ``app`` may not use its project at all (empty when it may): the project exists, the
-    app's namespace may use it, every source repository and the destination are permitted."""
+    app's namespace may use it, every source repository and the destination are permitted (with
+    ``permitOnlyProjectScopedClusters``, only on a cluster whose Secret names this project)."""
     project_name = app.spec.project_name
     if project is None:
         return [f"Application referencing project {project_name} which does not exist"]
@@ -177,6 +179,11 @@ def app_violations(
         found.append(
             f"application destination server '{server}' and namespace '{namespace}' do not "
             f"match any of the allowed destinations in project '{project_name}'"
+        )
+    elif project.spec.permit_only_project_scoped_clusters and cluster_project != project_name:
+        found.append(
+            f"application destination cluster '{cluster_name}' is not scoped to project "
+            f"'{project_name}' (permitOnlyProjectScopedClusters)"
         )
     return found
 
