@@ -214,9 +214,16 @@ async def run(ctrl: Controller, name: str) -> None:
     # AppProject and cluster registration: a refused object fails the whole operation before
     # anything is applied; live objects they do not permit are never pruned.
     rules = ctrl.project_rules(target_app, cluster)
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
     refused = (
         await permits.target_refusals(
-            rendered.objects,
+            rendered.objects
+            + await permits.created_namespace(
+                rt.client,
+                namespace=target_app.spec.destination.namespace or "",
+                create_namespace=bool(app_options.enabled("create_namespace")),
+                managed_metadata=managed_ns is not None,
+            ),
             client=rt.client,
             rules=rules,
             destination_namespace=target_app.spec.destination.namespace or "",
@@ -244,7 +251,6 @@ async def run(ctrl: Controller, name: str) -> None:
             ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
         )
     automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
-    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
     params = sync_tasks.SyncParams(
         app_name=app.name,
         app_options=app_options,

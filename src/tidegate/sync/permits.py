@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
+from tidegate.model import keys
 from tidegate.sync import prepare, projects
 
 
@@ -41,3 +42,22 @@ async def check_targets(
     )
     if found:
         raise projects.refused_error(found)
+
+
+async def created_namespace(
+    client: kube_client.KubeClient,
+    *,
+    namespace: str,
+    create_namespace: bool,
+    managed_metadata: bool,
+) -> list[dict[str, Any]]:
+    """The Namespace that ``CreateNamespace=true`` will create (or label, with
+    ``managedNamespaceMetadata``), as a target to check like the rendered ones: as in Argo CD,
+    the project must permit the Namespace kind when the sync creates or changes it."""
+    if not namespace or not create_namespace:
+        return []
+    if not managed_metadata:
+        key = keys.ResourceKey("", "Namespace", "", namespace)
+        if await client.get_or_none(key) is not None:
+            return []
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]

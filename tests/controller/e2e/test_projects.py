@@ -3,6 +3,8 @@ it and the rule, nothing is applied and nothing is pruned (asserted on the live 
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
 from tidegate.model import constants
@@ -72,13 +74,16 @@ def _op_state(app: dict[str, Any]) -> dict[str, Any]:
 
 def _sync(gitops: scenario.GitOps, app: str) -> dict[str, Any]:
     """Ask for a sync with prune (as `tidegate app sync --prune` does); its final state."""
-    before = _op_state(gitops.get_app(app)).get("finishedAt")
+    who = f"e2e-{secrets.token_hex(4)}"  # tells this operation's state from an earlier one's
     gitops.patch_app(
-        app, {"operation": {"sync": {"prune": True}, "initiatedBy": {"username": "e2e"}}}
+        app, {"operation": {"sync": {"prune": True}, "initiatedBy": {"username": who}}}
     )
     done = gitops.wait_app(
         app,
-        lambda a: not a.get("operation") and _op_state(a).get("finishedAt") not in (None, before),
+        lambda a: (
+            not a.get("operation")
+            and (_op_state(a).get("operation") or {}).get("initiatedBy", {}).get("username") == who
+        ),
         timeout=60,
         what="the requested sync to end",
     )
@@ -336,3 +341,47 @@ def test_prune_never_deletes_what_the_project_no_longer_permits(gitops: scenario
     assert state["phase"] == "Succeeded", state
     assert _exists(gitops, "dev", "-n", away, "configmap", "b")
     assert _exists(gitops, "dev", "-n", home, "configmap", "a")
+
+
+def test_create_namespace_needs_the_namespace_kind_whitelisted(gitops: scenario.GitOps) -> None:
+    """As in Argo CD, the namespace CreateNamespace=true would create is checked like any
+    object: without Namespace in clusterResourceWhitelist the sync fails and creates nothing."""
+    server = gitops.bed.clusters["dev"].server
+    ns = f"created-{gitops.namespace}"
+    _project(
+        gitops, "team-ns", sourceRepos=["*"], destinations=[{"server": server, "namespace": ns}]
+    )
+    repo, work = gitops.repo({"app/cm.yaml": _cm("in-new-ns")})
+    gitops.create_app(
+        scenario.application(
+            "create-ns",
+            repo_url=repo.http_url,
+            path="app",
+            server=server,
+            namespace=ns,
+            project="team-ns",
+            automated=False,
+            sync_options=("CreateNamespace=true",),
+        )
+    )
+    state = _sync(gitops, "create-ns")
+    assert state["phase"] == "Failed", state
+    assert (
+        f"Namespace/{ns}: cluster-scoped kind Namespace is not permitted in project 'team-ns' "
+        "(clusterResourceWhitelist is empty)" in state["message"]
+    ), state["message"]
+    assert not _exists(gitops, "dev", "namespace", ns)
+
+    _project(
+        gitops,
+        "team-ns",
+        sourceRepos=["*"],
+        destinations=[{"server": server, "namespace": ns}],
+        clusterResourceWhitelist=[{"group": "", "kind": "Namespace"}],
+    )
+    # The controller sees the project change through its watch: sync until it has.
+    deadline = time.monotonic() + 60
+    while (state := _sync(gitops, "create-ns"))["phase"] != "Succeeded":
+        assert time.monotonic() < deadline, state
+    assert state["syncResult"]["revision"] == work.head()
+    assert _exists(gitops, "dev", "-n", ns, "configmap", "in-new-ns")
