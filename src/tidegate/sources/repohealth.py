@@ -105,7 +105,7 @@ def retry_delay(health: RepoHealth) -> float:
 
 def retry_due(health: RepoHealth, now: float) -> bool:
     """Whether the back-off after the last failure is over (monotonic ``now``)."""
-    if health.last_failure is None:
+    if not health.failing or health.last_failure is None:
         return True
     return now - health.last_failure.monotonic >= retry_delay(health)
 
