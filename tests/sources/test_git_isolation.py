@@ -17,6 +17,7 @@ import pytest
 
 from tidegate.model import errors
 from tidegate.sources import RepoCache, RepoCredentials, repohealth
+from tidegate.sources.cache import Resolution
 from tidegate.testenv import handle
 from tidegate.testenv.faultproxy import FaultProxy, Mode
 from tidegate.testenv.wait import eventually
@@ -102,6 +103,14 @@ async def test_a_hung_repository_does_not_hold_up_the_others(
     assert found.commit == first and found.stale
     assert isinstance(found.error, errors.RepoUnreachableError)
     assert proxy.connections == connections  # still backing off: the server was not asked
+    # ...but a pinned commit already fetched is no less current, nor data within max_age.
+    assert await fast_cache.resolve_or_last(flaky_url, first, creds=creds, max_age=0) == (
+        Resolution(first)
+    )
+    assert await fast_cache.resolve_or_last(flaky_url, "main", creds=creds, max_age=3600) == (
+        Resolution(first)
+    )
+    assert proxy.connections == connections
     assert (await fast_cache.list_files(flaky_url, first, creds=creds)) == ["app/cm.yaml"]
 
     # The server answers again: a background retry picks up the new commit.

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import pygit2
 
@@ -147,7 +148,7 @@ class RepoCache:
         repo = self._repo(repo_url, creds)
         revision = revision.strip()
         wanted_sha = revision.lower() if refs.FULL_SHA.match(revision.lower()) else None
-        if wanted_sha and repo.handle is not None and refs.has_commit(repo.handle, wanted_sha):
+        if _present(wanted_sha, repo):
             return wanted_sha  # commits are immutable: no need to ask the server
         await self._ensure_fresh(repo, generation=generation, max_age=max_age)
         assert repo.handle is not None
@@ -180,7 +181,11 @@ class RepoCache:
         (:func:`repohealth.retry_delay`) is over.
         """
         repo = self._repo(repo_url, creds)
-        if isinstance(repo.last_error, errors.RepoUnreachableError):
+        fresh = self._freshness(repo, generation=generation, max_age=max_age)
+        pinned = revision.strip().lower()
+        if isinstance(repo.last_error, errors.RepoUnreachableError) and not (
+            fresh() or (refs.FULL_SHA.match(pinned) and _present(pinned, repo))
+        ):
             last = self._last_known(repo, revision)
             if last is not None:
                 self._retry_in_background(repo, generation)
@@ -329,11 +334,12 @@ class RepoCache:
         config["gc.auto"] = 0  # no background gc racing our reads; the cache owns housekeeping
         scratch.rename(repo.git_dir)
 
-    async def _ensure_fresh(
+    def _freshness(
         self, repo: _Repo, *, generation: int | None, max_age: float | None
-    ) -> None:
-        # Data is fresh enough when the fetch that produced it started no earlier than max_age
-        # seconds before this call (so max_age=0 means "a fetch started after this call").
+    ) -> Callable[[], bool]:
+        """Whether what is fetched is fresh enough for a call made now: the fetch that produced
+        it started no earlier than max_age seconds before (so max_age=0 means "a fetch started
+        after this call"), or it was made for ``generation`` or a later one."""
         oldest = time.monotonic() - (self.max_age if max_age is None else max_age)
 
         def fresh() -> bool:
@@ -343,6 +349,12 @@ class RepoCache:
                 return repo.generation >= generation
             return repo.last_fetch_started >= oldest
 
+        return fresh
+
+    async def _ensure_fresh(
+        self, repo: _Repo, *, generation: int | None, max_age: float | None
+    ) -> None:
+        fresh = self._freshness(repo, generation=generation, max_age=max_age)
         await self._fetch_until(repo, fresh, generation=generation)
 
     async def _fetch_until(
@@ -469,6 +481,11 @@ class RepoCache:
 
 def _now() -> repohealth.Stamp:
     return repohealth.Stamp(monotonic=time.monotonic(), wall=time.time())
+
+
+def _present(sha: str | None, repo: _Repo) -> TypeGuard[str]:
+    """Whether ``sha`` (a full commit id) is already in the local repository."""
+    return sha is not None and repo.handle is not None and refs.has_commit(repo.handle, sha)
 
 
 def _forget(repo: _Repo, task: asyncio.Task[None]) -> None:
