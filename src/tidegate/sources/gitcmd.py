@@ -5,6 +5,9 @@ reads them from the child's environment; a bearer token and TLS client keys thro
 ``GIT_CONFIG_*`` variables and owner-only files that exist only while the command runs; SSH keys
 and known hosts through such files and ``GIT_SSH_COMMAND``. Git's stderr is scrubbed of every
 secret value and URL userinfo before it is quoted in an error.
+
+Every command carries the timeouts of :class:`GitLimits`: curl's low-speed check for HTTP(S),
+SSH connect and keep-alive timeouts, and an overall deadline that kills the process group.
 """
 
 from __future__ import annotations
