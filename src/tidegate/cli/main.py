@@ -27,6 +27,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("health_cmd", "health"),
     ("install_cmd", "install"),
     ("controller_cmd", "controller"),
+    ("server_cmd", "server"),
     ("demo_cmd", "demo"),
 )
 

@@ -1,0 +1,54 @@
+"""Passwords of local accounts: generation, bcrypt hashing and timing-safe verification. Pure.
+
+Hashes are stored in ``argocd-secret`` as Argo CD stores them (bcrypt, cost 10, ``$2a$``
+prefix), so either product can check the other's. bcrypt only reads the first 72 bytes of a
+password; longer ones are refused before any hashing, so a megabyte "password" costs nothing.
+Verification of an unknown user still runs one bcrypt check against a fixed hash, so that the
+time taken does not tell which usernames exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+import bcrypt
+
+COST = 10
+MAX_PASSWORD_BYTES = 72
+MAX_USERNAME_BYTES = 32
+INITIAL_PASSWORD_LENGTH = 16
+_ALPHABET = string.ascii_letters + string.digits + "-"
+# A hash of a random password nobody knows: what unknown users are checked against.
+_DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16).hex().encode(), bcrypt.gensalt(COST))
+
+
+def generate_password(length: int = INITIAL_PASSWORD_LENGTH) -> str:
+    """A random password from ``[0-9A-Za-z-]`` (Argo CD's initial admin password alphabet)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def acceptable(password: str) -> bool:
+    """Whether the password can be hashed faithfully (non-empty, at most 72 bytes)."""
+    return 0 < len(password.encode()) <= MAX_PASSWORD_BYTES
+
+
+def hash_password(password: str) -> str:
+    """The bcrypt hash (``$2a$10$...``) of an acceptable password; ValueError otherwise."""
+    if not acceptable(password):
+        raise ValueError(f"a password must be 1 to {MAX_PASSWORD_BYTES} bytes long")
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(COST, prefix=b"2a"))
+    return hashed.decode()
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    """Whether ``password`` matches ``hashed``; None (unknown user) is checked against a dummy
+    hash and never matches. Unacceptable passwords are refused without hashing."""
+    if not acceptable(password):
+        return False
+    target = hashed.encode() if hashed else _DUMMY_HASH
+    try:
+        matched = bcrypt.checkpw(password.encode(), target)
+    except ValueError:  # a malformed stored hash
+        return False
+    return matched and hashed is not None
