@@ -23,7 +23,17 @@ import uvicorn
 from starlette.responses import PlainTextResponse
 
 import tidegate
-from tidegate.api import bootstrap, context, errors, security, session
+from tidegate.api import (
+    app_details,
+    app_operations,
+    applications,
+    bootstrap,
+    context,
+    errors,
+    security,
+    session,
+    streams,
+)
 from tidegate.api import hub as app_hub
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
@@ -63,7 +73,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         }
 
     app.include_router(session.open_router)
-    for module in (session,):
+    for module in (session, streams, app_operations, app_details, applications):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app
 
