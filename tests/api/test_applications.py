@@ -174,6 +174,8 @@ def test_paging(api: httpx.Client, repo_url: str, testbed_handle: handle.TestBed
             break
         params["continue"] = token
     assert seen == names and pages == 3
+    counts = api.get("/api/v1/applications-summary", params={"search": prefix}).json()
+    assert counts["total"] == 5 and sum(counts["sync"].values()) == 5
     _error(api.get("/api/v1/applications", params={"continue": "garbage"}), 400, "continue")
     _error(api.get("/api/v1/applications", params={"selector": "a in b"}), 400, "selector")
     for n in names:

@@ -334,3 +334,17 @@ async def delete_application(
     await apps.update(name, change)
     await apps.delete(name)
     return {}
+
+
+@router.get("/api/v1/applications-summary", summary="Counts of applications per status")
+async def summary(
+    request: Request,
+    subject: access.Subject = security.Subject,
+    query: listing.Query = AppQuery,
+) -> Obj:
+    """Tidegate's own: how many apps (matching the list's filters) are in each sync and health
+    status, and how many run an operation; for the UI's status bar and filters."""
+    ctx = context.of(request)
+    await ready_hub(ctx)
+    apps = (a for a in ctx.hub.sorted_apps() if allowed(subject, a))
+    return listing.summarize(a for a in apps if query.matches(a))

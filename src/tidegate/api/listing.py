@@ -248,3 +248,27 @@ def select_fields(doc: Mapping[str, Any], fields: Sequence[str]) -> Any:
     exclude = [p[1:] for p in paths if p.startswith("-")]
     out: Any = _keep(doc, _tree(include)) if include else doc
     return _drop(out, _tree(exclude)) if exclude else out
+
+
+# -- summary ------------------------------------------------------------------------------------
+
+
+def summarize(apps: Iterable[Mapping[str, Any]]) -> Obj:
+    """Counts per sync status, per health status and per operation phase (missing: Unknown)."""
+    total = 0
+    sync: dict[str, int] = {}
+    health: dict[str, int] = {}
+    operation: dict[str, int] = {}
+    for app in apps:
+        total += 1
+        status = app.get("status") or {}
+        s = str((status.get("sync") or {}).get("status") or "Unknown")
+        h = str((status.get("health") or {}).get("status") or "Unknown")
+        sync[s] = sync.get(s, 0) + 1
+        health[h] = health.get(h, 0) + 1
+        phase = (status.get("operationState") or {}).get("phase")
+        if app.get("operation") and phase not in ("Running", "Terminating"):
+            phase = "Requested"
+        if phase:
+            operation[str(phase)] = operation.get(str(phase), 0) + 1
+    return {"total": total, "sync": sync, "health": health, "operation": operation}
