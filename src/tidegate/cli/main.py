@@ -28,6 +28,9 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("install_cmd", "install"),
     ("controller_cmd", "controller"),
     ("server_cmd", "server"),
+    ("login_cmd", "login"),
+    ("login_cmd", "logout"),
+    ("login_cmd", "context"),
     ("demo_cmd", "demo"),
 )
 
