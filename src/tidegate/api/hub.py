@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
+
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
 from tidegate.model import constants
@@ -39,6 +41,7 @@ APPLICATIONS = discovery.APIResource(
 class Change:
     type: str  # ADDED, MODIFIED, DELETED
     app: Obj
+    encoded: bytes  # the app's JSON, encoded once for every subscriber
 
 
 class Subscription:
@@ -67,6 +70,7 @@ class AppHub:
         self.client = client
         self.namespace = namespace
         self.apps: dict[str, Obj] = {}
+        self.encoded: dict[str, bytes] = {}
         self._names: list[str] = []
         self.resource_version = ""
         self.ready = asyncio.Event()
@@ -159,6 +163,7 @@ class AppHub:
         obj.setdefault("kind", constants.KIND_APPLICATION)
         name = str((obj.get("metadata") or {}).get("name") or "")
         if kind == "DELETED":
+            encoded = self.encoded.pop(name, b"") or msgspec.json.encode(obj)
             if self.apps.pop(name, None) is not None:
                 i = bisect.bisect_left(self._names, name)
                 if i < len(self._names) and self._names[i] == name:
@@ -167,7 +172,8 @@ class AppHub:
             if name not in self.apps:
                 bisect.insort(self._names, name)
             self.apps[name] = obj
-        change = Change(kind, obj)
+            encoded = self.encoded[name] = msgspec.json.encode(obj)
+        change = Change(kind, obj, encoded)
         for sub in list(self._subscribers):
             sub.offer(change)
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import fastapi
+import msgspec
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
@@ -29,10 +30,17 @@ Many = Annotated[list[str] | None, fastapi.Query()]
 SSE = "text/event-stream"
 
 
-def _framing(request: Request) -> tuple[Callable[[Obj], bytes], bytes | None, str]:
+Message = Obj | bytes  # a message, or its JSON already encoded
+
+
+def _framing(request: Request) -> tuple[Callable[[bytes], bytes], bytes | None, str]:
     if SSE in request.headers.get("accept", ""):
-        return (lambda m: b"data: " + json.dumps(m).encode() + b" \n\n"), b":\n", SSE
-    return (lambda m: json.dumps(m).encode() + b"\n"), None, "application/json"
+        return (lambda m: b"data: " + m + b" \n\n"), b":\n", SSE
+    return (lambda m: m + b"\n"), None, "application/json"
+
+
+def _encoded(message: Message) -> bytes:
+    return message if isinstance(message, bytes) else msgspec.json.encode(message)
 
 
 def _lagging_error() -> Obj:
@@ -64,7 +72,7 @@ async def _changes(
         yield change
 
 
-def _stream(request: Request, messages: AsyncIterator[Obj | None]) -> StreamingResponse:
+def _stream(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
     encode, keepalive, media = _framing(request)
 
     async def body() -> AsyncIterator[bytes]:
@@ -74,9 +82,9 @@ def _stream(request: Request, messages: AsyncIterator[Obj | None]) -> StreamingR
                     if keepalive is not None:
                         yield keepalive
                     continue
-                yield encode(message)
+                yield encode(_encoded(message))
         except OverflowError:
-            yield encode(_lagging_error())
+            yield encode(_encoded(_lagging_error()))
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type=media, headers=headers)
@@ -97,30 +105,38 @@ async def watch_applications(
     def visible(app: Obj) -> bool:
         return query.matches(app) and applications.allowed(subject, app)
 
-    async def messages() -> AsyncIterator[Obj | None]:
-        last: dict[str, str] = {}
+    async def messages() -> AsyncIterator[Message | None]:
+        last: dict[str, bytes] = {}
 
-        def message(kind: str, app: Obj) -> Obj | None:
+        def message(kind: str, app: Obj, encoded: bytes) -> Message | None:
             app_name = str((app.get("metadata") or {}).get("name") or "")
-            text = json.dumps(app, sort_keys=True)
-            if kind != "DELETED" and last.get(app_name) == text:
+            if kind != "DELETED" and last.get(app_name) == encoded:
                 return None
             if kind == "DELETED":
                 last.pop(app_name, None)
             else:
-                last[app_name] = text
-            out = {"result": {"type": kind, "application": app}}
-            return listing.select_fields(out, selected)  # type: ignore[no-any-return]
+                last[app_name] = encoded
+            if selected:
+                out = {"result": {"type": kind, "application": app}}
+                return listing.select_fields(out, selected)  # type: ignore[no-any-return]
+            head = b'{"result":{"type":"' + kind.encode() + b'","application":'
+            return head + encoded + b"}}"
 
         with ctx.hub.subscribe() as sub:
             if not resourceVersion or query.name:
                 for app in list(ctx.hub.sorted_apps()):
-                    if visible(app) and (m := message("ADDED", app)) is not None:
+                    if not visible(app):
+                        continue
+                    name = str(app["metadata"]["name"])
+                    encoded = ctx.hub.encoded.get(name) or msgspec.json.encode(app)
+                    if (m := message("ADDED", app, encoded)) is not None:
                         yield m
             async for change in _changes(ctx, sub, ctx.keepalive_seconds):
                 if change is None:
                     yield None
-                elif visible(change.app) and (m := message(change.type, change.app)):
+                elif visible(change.app) and (
+                    m := message(change.type, change.app, change.encoded)
+                ):
                     yield m
 
     return _stream(request, messages())
@@ -137,7 +153,7 @@ async def watch_resource_tree(
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
 
-    async def messages() -> AsyncIterator[Obj | None]:
+    async def messages() -> AsyncIterator[Message | None]:
         last = ""
         with ctx.hub.subscribe() as sub:
             current = ctx.hub.apps.get(name) or app
