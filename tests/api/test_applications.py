@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import Iterator
@@ -11,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.api.polling import until
 
-from tidegate.testenv import handle, scenario, serverproc, wait
+from tidegate.testenv import handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -38,11 +38,6 @@ def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFa
 def api(server: serverproc.ServerProcess, token: str) -> Iterator[httpx.Client]:
     with server.client(token=token) as client:
         yield client
-
-
-def until(probe: Any, *, within: float) -> Any:
-    """Poll ``probe`` until it holds (the one polling helper, from a synchronous test)."""
-    return asyncio.run(wait.eventually(probe, within=within, every=0.2))
 
 
 def _app(name: str, repo_url: str, bed: handle.TestBed, dest_ns: str, **kw: Any) -> dict[str, Any]:

@@ -27,9 +27,9 @@ Many = Annotated[list[str] | None, fastapi.Query()]
 HUB_READY_SECONDS = 30.0
 
 
-def store(request: Request) -> appstore.AppStore:
+def store(request: Request) -> appstore.ObjectStore:
     ctx = context.of(request)
-    return appstore.AppStore(ctx.client, ctx.namespace)
+    return appstore.ObjectStore(ctx.client, ctx.namespace)
 
 
 def rbac_object(app: Obj) -> str:
@@ -114,7 +114,15 @@ async def list_applications(
     meta: Obj = {"resourceVersion": ctx.hub.resource_version}
     if page.continue_token:
         meta["continue"] = page.continue_token
-    return reply(listing.select_fields({"items": page.items, "metadata": meta}, fields or []))
+    if fields:
+        return reply(listing.select_fields({"items": page.items, "metadata": meta}, fields))
+    # The hub holds every app's JSON already encoded: join those bytes instead of encoding again.
+    items = [
+        ctx.hub.encoded.get(str(a["metadata"]["name"])) or msgspec.json.encode(a)
+        for a in page.items
+    ]
+    body = b'{"items":[' + b",".join(items) + b'],"metadata":' + msgspec.json.encode(meta) + b"}"
+    return Response(body, media_type="application/json")
 
 
 def reply(doc: Any) -> Response:

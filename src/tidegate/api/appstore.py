@@ -1,8 +1,9 @@
-"""The control namespace's Applications on the management cluster, as the API writes them.
+"""Objects of the control namespace on the management cluster, as the API writes them.
 
-The server writes ``spec``, ``metadata`` labels/annotations/finalizers and ``operation``; the
-controller stays the only writer of ``status`` (terminating an operation, which Argo CD also
-does through status, is the one exception and goes through :mod:`tidegate.sync.request`).
+:class:`ObjectStore` serves Applications, AppProjects and ApplicationSets alike. For
+Applications the server writes ``spec``, labels, annotations, finalizers and ``operation``;
+the controller stays the only writer of ``status`` (terminating an operation, which Argo CD
+also does through status, is the one exception and goes through :mod:`tidegate.sync.request`).
 Updates carry the resourceVersion they were based on and are retried on a conflict.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from tidegate.api import errors, hub
 from tidegate.kube import client as kube_client
+from tidegate.kube import discovery
 from tidegate.model import constants
 from tidegate.model import errors as tg_errors
 
@@ -34,16 +36,34 @@ SERVER_META = (
 RETRIES = 5
 
 
-class AppStore:
-    def __init__(self, client: kube_client.KubeClient, namespace: str) -> None:
+class ObjectStore:
+    """One kind of object (Applications by default) in the control namespace."""
+
+    def __init__(
+        self,
+        client: kube_client.KubeClient,
+        namespace: str,
+        resource: discovery.APIResource = hub.APPLICATIONS,
+    ) -> None:
         self.client = client
         self.namespace = namespace
+        self.resource = resource
+        self.title = f"{resource.plural}.{resource.group}" if resource.group else resource.plural
 
     def _path(self, name: str = "") -> str:
-        return hub.APPLICATIONS.path(self.namespace, name or None)
+        return self.resource.path(self.namespace, name or None)
 
     def _what(self, verb: str, name: str) -> str:
-        return f"{verb} application {self.namespace}/{name}"
+        return f"{verb} {self.resource.kind} {self.namespace}/{name}"
+
+    def not_found(self, name: str) -> errors.ApiError:
+        return errors.ApiError(404, f'{self.title} "{name}" not found')
+
+    async def list(self, *, selector: str | None = None) -> list[Obj]:
+        result = await self.client.list(
+            self.resource, namespace=self.namespace, label_selector=selector
+        )
+        return result.items
 
     async def _send(self, method: str, name: str, body: Any, *, verb: str, ctype: str) -> Obj:
         response = await self.client.request(
@@ -54,14 +74,14 @@ class AppStore:
             body=json.dumps(body).encode(),
             content_type=ctype,
         )
-        return _typed(response.body)
+        return self._typed(response.body)
 
     async def get(self, name: str) -> Obj:
         try:
             found = await self.client.request("GET", self._path(name), what=self._what("get", name))
         except tg_errors.KubeNotFoundError:
-            raise errors.ApiError(404, f'applications.argoproj.io "{name}" not found') from None
-        return _typed(found.body)
+            raise self.not_found(name) from None
+        return self._typed(found.body)
 
     async def create(self, obj: Mapping[str, Any]) -> Obj:
         name = str(obj["metadata"]["name"])
@@ -104,13 +124,12 @@ class AppStore:
                 "DELETE", self._path(name), what=self._what("delete", name), params=params
             )
         except tg_errors.KubeNotFoundError:
-            raise errors.ApiError(404, f'applications.argoproj.io "{name}" not found') from None
+            raise self.not_found(name) from None
 
-
-def _typed(obj: Obj) -> Obj:
-    obj.setdefault("apiVersion", constants.API_VERSION)
-    obj.setdefault("kind", constants.KIND_APPLICATION)
-    return obj
+    def _typed(self, obj: Obj) -> Obj:
+        obj.setdefault("apiVersion", self.resource.api_version)
+        obj.setdefault("kind", self.resource.kind)
+        return obj
 
 
 def with_written_parts(current: Mapping[str, Any], source: Mapping[str, Any]) -> Obj:

@@ -29,7 +29,9 @@ from tidegate.api import (
     applications,
     bootstrap,
     context,
+    credentials,
     errors,
+    projects,
     security,
     session,
     streams,
@@ -73,7 +75,15 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         }
 
     app.include_router(session.open_router)
-    for module in (session, streams, app_operations, app_details, applications):
+    for module in (
+        session,
+        streams,
+        app_operations,
+        app_details,
+        applications,
+        projects,
+        credentials,
+    ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app
 
