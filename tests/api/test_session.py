@@ -140,3 +140,12 @@ def test_no_secret_in_the_log(server: serverproc.ServerProcess, token: str) -> N
     assert server.admin_password() not in text
     assert token not in text
     assert "$2a$" not in text
+
+
+def test_repeated_failures_block_the_username(server: serverproc.ServerProcess) -> None:
+    """Last in this module: it leaves ``admin`` blocked on this module's server."""
+    for _ in range(5):
+        _login(server, {"username": "admin", "password": "still-wrong"})
+    status, reply = _login(server, {"username": "admin", "password": server.admin_password()})
+    assert status == 401 and reply["message"] == "Invalid username or password"
+    assert "too many failures" in server.log.read_text()

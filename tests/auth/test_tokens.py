@@ -101,3 +101,19 @@ def test_authorize_needs_a_subject_and_known_vocabulary() -> None:
         access.authorize(None, "applications", "get", "default/guestbook")
     with pytest.raises(ValueError, match="unknown RBAC"):
         access.authorize(admin, "aplications", "get", "x")
+
+
+def test_failed_logins_block_a_username_for_the_window() -> None:
+    counter = passwords.FailureCounter(max_failures=3, window=300, max_names=2)
+    for i in range(3):
+        assert not counter.blocked("admin", 10.0 + i)
+        counter.failed("admin", 10.0 + i)
+    assert counter.blocked("admin", 20.0)
+    assert not counter.blocked("other", 20.0)
+    assert not counter.blocked("admin", 311.0)  # the window has passed
+    counter.failed("a", 1.0)
+    counter.failed("b", 1.0)
+    counter.failed("c", 1.0)
+    assert len(counter._failures) == 2  # bounded
+    counter.succeeded("c")
+    assert not counter.blocked("c", 2.0)

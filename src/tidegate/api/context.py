@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from tidegate.auth import passwords
+
 if TYPE_CHECKING:
     from tidegate.api import bootstrap
     from tidegate.api import hub as app_hub
@@ -27,6 +29,9 @@ class ServerContext:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     refresh_wait_seconds: float = 10.0
+    login_failures: passwords.FailureCounter = dataclasses.field(
+        default_factory=passwords.FailureCounter
+    )
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from typing import Any
 
 import fastapi
@@ -51,9 +52,18 @@ async def create_session(request: Request) -> JSONResponse:
     ctx = context.of(request)
     secrets = await ctx.secrets.accounts()
     known = username == ADMIN and secrets.admin_hash is not None
+    clock = time.monotonic()
+    if ctx.login_failures.blocked(username, clock):
+        passwords.verify_password(password, None)  # the same work as any other refusal
+        log.warning(
+            "login refused for user %r: too many failures", username, extra={"user": username}
+        )
+        raise errors.ApiError(401, BAD_CREDENTIALS)
     if not passwords.verify_password(password, secrets.admin_hash if known else None):
+        ctx.login_failures.failed(username, clock)
         log.info("login refused for user %r", username[:32], extra={"user": username[:32]})
         raise errors.ApiError(401, BAD_CREDENTIALS)
+    ctx.login_failures.succeeded(username)
     now = datetime.datetime.now(datetime.UTC)
     token = tokens.issue(username, secrets.signing_key, now=now)
     log.info("login of user %r", username, extra={"user": username})

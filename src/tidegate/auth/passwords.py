@@ -52,3 +52,35 @@ def verify_password(password: str, hashed: str | None) -> bool:
     except ValueError:  # a malformed stored hash
         return False
     return matched and hashed is not None
+
+
+class FailureCounter:
+    """Failed logins per username, as Argo CD counts them: after ``max_failures`` within
+    ``window`` seconds, further attempts for that name are refused (even a right password)
+    until the window has passed. At most ``max_names`` names are tracked (oldest dropped)."""
+
+    def __init__(
+        self, *, max_failures: int = 5, window: float = 300.0, max_names: int = 10_000
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self.max_names = max_names
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def blocked(self, username: str, now: float) -> bool:
+        count, first = self._failures.get(username, (0, now))
+        if self.window and now - first > self.window:
+            self._failures.pop(username, None)
+            return False
+        return count >= self.max_failures > 0
+
+    def failed(self, username: str, now: float) -> None:
+        count, first = self._failures.pop(username, (0, now))
+        if self.window and now - first > self.window:
+            count, first = 0, now
+        self._failures[username] = (count + 1, first)
+        while len(self._failures) > self.max_names:
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username, None)
