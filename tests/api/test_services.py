@@ -130,3 +130,13 @@ def test_clusters_and_repositories_never_show_credentials(
         assert key.strip().splitlines()[1] not in resp.text
     assert _delete(api, f"/api/v1/repositories/{quoted}").json() == {}
     assert api.get(f"/api/v1/repositories/{quoted}").status_code == 404
+
+
+def test_settings(
+    api: httpx.Client, server: serverproc.ServerProcess, control_namespace: str
+) -> None:
+    settings = api.get("/api/v1/settings").json()
+    assert settings["controllerNamespace"] == control_namespace
+    assert settings["appLabelKey"] == "app.kubernetes.io/instance"
+    with server.client() as anonymous:
+        assert anonymous.get("/api/v1/settings").status_code == 401

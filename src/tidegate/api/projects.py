@@ -152,9 +152,8 @@ async def delete_project(
 ) -> Obj:
     security.check_name(name)
     security.authorize(subject, "projects", "delete", name)
-    ctx = context.of(request)
-    await applications.ready_hub(ctx)
-    users = [a for a in ctx.hub.apps.values() if _project_of(a) == name]
+    # Read fresh (not from the hub, which may not have seen an app created a moment ago).
+    users = [a for a in await applications.store(request).list() if _project_of(a) == name]
     if users:
         raise errors.ApiError(
             400,

@@ -3,8 +3,9 @@ bounded JSON bodies and safe path parameters.
 
 Tokens are read as Argo CD reads them: ``Authorization: Bearer <jwt>``, else the
 ``argocd.token`` cookie (also in its chunked form ``<count>:<part0>`` + ``argocd.token-N``).
-Every router is mounted with :data:`AUTHENTICATED` except the few open paths listed in
-:data:`OPEN_PATHS`; handlers then call :func:`authorize` with Argo CD's RBAC vocabulary.
+Every router is mounted with :data:`AUTHENTICATED` except the open routes (``/healthz``,
+``/api/version``, ``/swagger.json``, ``POST /api/v1/session``); handlers then call
+:func:`authorize` with Argo CD's RBAC vocabulary.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ from tidegate.controller import webhook_server
 from tidegate.model import errors as tg_errors
 
 COOKIE = "argocd.token"
-OPEN_PATHS = frozenset(
-    {"/healthz", "/api/version", "/swagger.json", "/api/v1/session", "/api/v1/settings"}
-)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALLOWED_CONTENT_TYPES = frozenset({"application/json"})
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")

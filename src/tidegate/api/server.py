@@ -34,6 +34,7 @@ from tidegate.api import (
     projects,
     security,
     session,
+    settings,
     streams,
 )
 from tidegate.api import hub as app_hub
@@ -83,6 +84,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         applications,
         projects,
         credentials,
+        settings,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app
