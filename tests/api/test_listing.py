@@ -1,4 +1,4 @@
-"""Pure listing logic: label selectors, filters, paging, field selection, summary, patches."""
+"""Pure listing logic: label selectors, filters, paging, field selection, summary."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tidegate.api import listing, patches
+from tidegate.api import listing
 
 
 def _app(name: str, **kw: Any) -> dict[str, Any]:
@@ -100,26 +100,3 @@ def test_summary() -> None:
         "health": {"Healthy": 2, "Unknown": 1},
         "operation": {"Requested": 1},
     }
-
-
-def test_patches() -> None:
-    doc = {"spec": {"a": 1, "list": [1, 2]}}
-    assert patches.merge(doc, {"spec": {"a": None, "b": 2}}) == {"spec": {"list": [1, 2], "b": 2}}
-    ops = [
-        {"op": "add", "path": "/spec/list/-", "value": 3},
-        {"op": "replace", "path": "/spec/a", "value": 5},
-        {"op": "move", "from": "/spec/a", "path": "/spec/c"},
-        {"op": "test", "path": "/spec/c", "value": 5},
-        {"op": "remove", "path": "/spec/list/0"},
-    ]
-    assert patches.json_patch(doc, ops) == {"spec": {"list": [2, 3], "c": 5}}
-    assert doc == {"spec": {"a": 1, "list": [1, 2]}}  # untouched
-    for bad in (
-        [{"op": "remove", "path": "/nope"}],
-        [{"op": "test", "path": "/spec/a", "value": 2}],
-        [{"op": "replace", "path": "/spec/x", "value": 1}],
-        [{"op": "jump", "path": "/"}],
-        {"op": "add"},
-    ):
-        with pytest.raises(patches.PatchError):
-            patches.json_patch(doc, bad)

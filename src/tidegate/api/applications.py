@@ -16,7 +16,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidegate.api import appstore, context, errors, listing, patches, security
+from tidegate.api import appstore, context, errors, listing, security
+from tidegate.appset import patch as appset_patch
 from tidegate.auth import access
 from tidegate.model import application, constants
 from tidegate.model import errors as tg_errors
@@ -25,6 +26,7 @@ router = fastapi.APIRouter(tags=["ApplicationService"])
 Obj = dict[str, Any]
 Many = Annotated[list[str] | None, fastapi.Query()]
 HUB_READY_SECONDS = 30.0
+MAX_PATCH_OPERATIONS = 1000
 
 
 def store(request: Request) -> appstore.ObjectStore:
@@ -300,15 +302,24 @@ async def patch_application(
     current = await apps.get(name)
     security.authorize(subject, "applications", "update", rbac_object(current))
 
+    if patch_type == "json":
+        if not isinstance(patch, list) or len(patch) > MAX_PATCH_OPERATIONS:
+            raise errors.ApiError(
+                400, f"a JSON patch is a list of at most {MAX_PATCH_OPERATIONS} operations"
+            )
+    elif patch_type == "merge":
+        if not isinstance(patch, dict):
+            raise errors.ApiError(400, "a merge patch is a JSON object")
+    else:
+        raise errors.ApiError(400, f"patch type {patch_type[:20]!r} is not json or merge")
+
     def change(cur: Obj) -> Obj:
         try:
             if patch_type == "json":
-                patched = patches.json_patch(cur, patch)
-            elif patch_type == "merge":
-                patched = patches.merge(cur, patch)
+                patched = appset_patch.json_patch(cur, patch)
             else:
-                raise errors.ApiError(400, f"patch type {patch_type[:20]!r} is not json or merge")
-        except patches.PatchError as exc:
+                patched = appset_patch.merge_patch(cur, patch)
+        except tg_errors.SpecError as exc:
             raise errors.ApiError(400, f"patch does not apply: {exc}") from None
         if not isinstance(patched, dict):
             raise errors.ApiError(400, "patch does not leave an object")

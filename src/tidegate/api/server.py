@@ -38,9 +38,9 @@ from tidegate.api import (
     streams,
 )
 from tidegate.api import hub as app_hub
+from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
-from tidegate.model import errors as tg_errors
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +135,7 @@ def _write_pair(directory: Path, cert: bytes, key: bytes) -> dict[str, Any]:
 async def _serve(
     app: fastapi.FastAPI, address: str, port: int, *, ssl: dict[str, Any], namespace: str
 ) -> None:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        sock = socket.create_server((address, port), family=family)
-    except OSError as exc:
-        raise tg_errors.ConfigError(
-            f"server cannot listen on {address}:{port}: {exc.strerror or exc}"
-        ) from exc
+    sock = webhook_server.listen_socket(address, port, what="server")
     bound = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app,
