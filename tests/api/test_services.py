@@ -140,3 +140,32 @@ def test_settings(
     assert settings["appLabelKey"] == "app.kubernetes.io/instance"
     with server.client() as anonymous:
         assert anonymous.get("/api/v1/settings").status_code == 401
+
+
+def test_sync_windows(api: httpx.Client, testbed_handle: handle.TestBed) -> None:
+    name = f"win-{secrets.token_hex(3)}"
+    deny = {"kind": "deny", "schedule": "* * * * *", "duration": "1h", "applications": [name]}
+    allow = {"kind": "allow", "schedule": "0 0 1 1 *", "duration": "1m", "namespaces": ["other"]}
+    project = {
+        "metadata": {"name": name},
+        "spec": {
+            "sourceRepos": ["*"],
+            "destinations": [{"server": "*", "namespace": "*"}],
+            "syncWindows": [deny, allow],
+        },
+    }
+    assert _post(api, "/api/v1/projects", {"project": project}).status_code == 200
+    app = scenario.application(
+        name,
+        repo_url="https://git.example/x.git",
+        path="x",
+        server=testbed_handle.clusters["dev"].server,
+        namespace="x",
+        automated=False,
+        project=name,
+    )
+    assert _post(api, "/api/v1/applications", app).status_code == 200
+    got = api.get(f"/api/v1/applications/{name}/syncwindows").json()
+    assert got == {"assignedWindows": [deny], "activeWindows": [deny], "canSync": False}
+    _delete(api, f"/api/v1/applications/{name}", cascade="false")
+    until(lambda: _delete(api, f"/api/v1/projects/{name}").status_code == 200, within=20)

@@ -1,4 +1,4 @@
-"""ApplicationService, details: resource tree and events of an application.
+"""ApplicationService, details: resource tree, events and sync windows of an application.
 
 The tree is built from what the controller records in ``status.resources`` (the managed
 resources with their sync and health); the server keeps no live cache of destination clusters,
@@ -8,14 +8,17 @@ Application object in the control namespace.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, context, security
+from tidegate.api import applications, appstore, context, errors, security
 from tidegate.auth import access
+from tidegate.model import errors as tg_errors
+from tidegate.sync import windows
 
 router = fastapi.APIRouter(tags=["ApplicationService"])
 Obj = dict[str, Any]
@@ -71,3 +74,41 @@ async def list_events(
     )
     body = response.body
     return {"metadata": body.get("metadata") or {}, "items": body.get("items") or []}
+
+
+def sync_windows(app: Mapping[str, Any], project: Mapping[str, Any], now: dt.datetime) -> Obj:
+    """Argo CD's ApplicationSyncWindowsResponse for ``app`` under ``project``. Pure."""
+    specs = [w for w in (project.get("spec") or {}).get("syncWindows") or [] if w]
+    try:
+        parsed = [windows.SyncWindow.from_spec(w) for w in specs]
+    except tg_errors.SpecError as exc:
+        name = (project.get("metadata") or {}).get("name")
+        raise errors.ApiError(400, f"project {name}: {exc}") from None
+    dest = (app.get("spec") or {}).get("destination") or {}
+    ref = windows.AppRef(
+        name=str((app.get("metadata") or {}).get("name") or ""),
+        namespace=str(dest.get("namespace") or ""),
+        server=str(dest.get("server") or ""),
+        cluster_name=str(dest.get("name") or ""),
+    )
+    verdict = windows.evaluate(parsed, ref, now, manual=True)
+    by_window = dict(zip(parsed, specs, strict=True))
+    return {
+        "assignedWindows": [by_window[w] for w in verdict.matched],
+        "activeWindows": [by_window[w] for w in verdict.active],
+        "canSync": verdict.allowed,
+    }
+
+
+@router.get("/api/v1/applications/{name}/syncwindows", summary="Sync windows of the app")
+async def get_sync_windows(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> Obj:
+    security.check_name(name)
+    ctx = context.of(request)
+    app = await applications.store(request).get(name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    project_name = str((app.get("spec") or {}).get("project") or "")
+    projects = appstore.ObjectStore(ctx.client, ctx.namespace, appstore.PROJECTS)
+    project = await projects.get(project_name)
+    return sync_windows(app, project, dt.datetime.now(dt.UTC))

@@ -199,10 +199,14 @@ def validated(obj: Obj, ctx: context.ServerContext) -> Obj:
 
 async def check_project(ctx: context.ServerContext, app: Obj) -> None:
     project = str((app.get("spec") or {}).get("project") or "")
-    path = f"/apis/{constants.API_VERSION}/namespaces/{ctx.namespace}/appprojects/{project}"
+    if not project:
+        raise errors.ApiError(400, "application has no spec.project")
+    projects = appstore.ObjectStore(ctx.client, ctx.namespace, appstore.PROJECTS)
     try:
-        await ctx.client.request("GET", path, what=f"get project {project}")
-    except tg_errors.KubeNotFoundError:
+        await projects.get(project)
+    except errors.ApiError as exc:
+        if exc.status != 404:
+            raise
         raise errors.ApiError(
             400, f"application references project {project} which does not exist"
         ) from None

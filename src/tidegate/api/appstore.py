@@ -34,6 +34,18 @@ SERVER_META = (
     "deletionGracePeriodSeconds",
 )
 RETRIES = 5
+VERBS = frozenset({"get", "list", "create", "update", "patch", "delete", "watch"})
+PROJECTS = discovery.APIResource(
+    constants.GROUP, constants.VERSION, "AppProject", "appprojects", True, VERBS
+)
+APPSETS = discovery.APIResource(
+    constants.GROUP,
+    constants.VERSION,
+    constants.KIND_APPLICATION_SET,
+    "applicationsets",
+    True,
+    VERBS,
+)
 
 
 class ObjectStore:
@@ -77,6 +89,8 @@ class ObjectStore:
         return self._typed(response.body)
 
     async def get(self, name: str) -> Obj:
+        if not name:
+            raise self.not_found(name)
         try:
             found = await self.client.request("GET", self._path(name), what=self._what("get", name))
         except tg_errors.KubeNotFoundError:

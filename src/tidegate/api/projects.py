@@ -16,23 +16,13 @@ from starlette.requests import Request
 from tidegate.api import applications, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.kube import discovery
-from tidegate.model import appset, constants, project
+from tidegate.model import appset, project
 from tidegate.model import errors as tg_errors
 
 router = fastapi.APIRouter(tags=["ProjectService", "ApplicationSetService"])
 Obj = dict[str, Any]
-VERBS = frozenset({"get", "list", "create", "update", "patch", "delete", "watch"})
-PROJECTS = discovery.APIResource(
-    constants.GROUP, constants.VERSION, "AppProject", "appprojects", True, VERBS
-)
-APPSETS = discovery.APIResource(
-    constants.GROUP,
-    constants.VERSION,
-    constants.KIND_APPLICATION_SET,
-    "applicationsets",
-    True,
-    VERBS,
-)
+PROJECTS = appstore.PROJECTS
+APPSETS = appstore.APPSETS
 
 
 def _store(request: Request, resource: discovery.APIResource) -> appstore.ObjectStore:
