@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import urllib.parse
@@ -169,3 +170,49 @@ def test_sync_windows(api: httpx.Client, testbed_handle: handle.TestBed) -> None
     assert got == {"assignedWindows": [deny], "activeWindows": [deny], "canSync": False}
     _delete(api, f"/api/v1/applications/{name}", cascade="false")
     until(lambda: _delete(api, f"/api/v1/projects/{name}").status_code == 200, within=20)
+
+
+def test_register_repository_and_cluster(
+    api: httpx.Client, testbed_handle: handle.TestBed, control_namespace: str
+) -> None:
+    url = f"https://git.example/org/{secrets.token_hex(3)}.git"
+    body = {"repo": url, "username": "bot", "password": "s3cret-value", "project": "default"}
+    created = _post(api, "/api/v1/repositories", body)
+    assert created.status_code == 200, created.text
+    assert created.json()["repo"] == url and "s3cret-value" not in created.text
+    assert _post(api, "/api/v1/repositories", body).status_code == 200  # same: kept
+    changed = {**body, "password": "other"}
+    refused = _post(api, "/api/v1/repositories", changed)
+    assert refused.status_code == 400 and "upsert" in refused.text
+    assert _post(api, "/api/v1/repositories", changed, upsert="true").status_code == 200
+    assert _post(api, "/api/v1/repositories", {**body, "pasword": "x"}).status_code == 400
+    with testbed_handle.admin_client("mgmt") as mgmt:
+        listed = mgmt.get(
+            f"/api/v1/namespaces/{control_namespace}/secrets",
+            params={"labelSelector": "argocd.argoproj.io/secret-type=repository"},
+        ).json()["items"]
+    stored = [
+        base64.b64decode(s["data"]["password"]).decode()
+        for s in listed
+        if base64.b64decode(s["data"]["url"]).decode() == url
+    ]
+    assert stored == ["other"]
+    quoted = urllib.parse.quote(url, safe="")
+    assert _delete(api, f"/api/v1/repositories/{quoted}").status_code == 200
+
+    server = "https://cluster.example:6443"
+    cluster = {
+        "server": server,
+        "name": "api-made",
+        "config": {"bearerToken": "tok-value", "tlsClientConfig": {"insecure": True}},
+        "labels": {"env": "test"},
+    }
+    made = _post(api, "/api/v1/clusters", cluster)
+    assert made.status_code == 200, made.text
+    assert made.json()["labels"] == {"env": "test"} and "tok-value" not in made.text
+    exec_cluster = {**cluster, "config": {"execProviderConfig": {"command": "/bin/sh"}}}
+    assert _post(api, "/api/v1/clusters", exec_cluster, upsert="true").status_code == 400
+    assert _post(api, "/api/v1/clusters", {"server": "http://plain"}).status_code == 400
+    quoted = urllib.parse.quote(server, safe="")
+    assert api.get(f"/api/v1/clusters/{quoted}").json()["name"] == "api-made"
+    assert _delete(api, f"/api/v1/clusters/{quoted}").status_code == 200

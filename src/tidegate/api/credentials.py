@@ -1,15 +1,18 @@
-"""ClusterService and RepositoryService: list, get, delete the labelled Secrets. Never a credential.
+"""ClusterService and RepositoryService over the labelled Secrets. Never a credential back.
 
 Clusters and repositories are Argo CD's labelled Secrets in the control namespace, read with the
 controller's own parsers (:mod:`tidegate.controller.clusters`, :mod:`tidegate.controller.repos`).
 Replies carry what Argo CD shows: names, servers, URLs, flags, and which kinds of credentials
 exist, with every secret value masked (certificates ``DATA+OMITTED``). A cluster is addressed by
 its URL-encoded server (``id.type=server``, the default) or by name (``id.type=name``); a
-repository by its URL-encoded URL.
+repository by its URL-encoded URL. Creating one (``upsert`` to replace a different one) writes
+the Secret the CLI's ``cluster add`` / ``repo add`` would write; a cluster's
+``execProviderConfig`` (a command the controller would run) is refused over the API.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -19,8 +22,10 @@ from starlette.requests import Request
 from tidegate.api import context, errors, security
 from tidegate.auth import access
 from tidegate.controller import clusters, repos
+from tidegate.kube import config as kube_config
 from tidegate.kube import discovery
 from tidegate.model import constants
+from tidegate.model import errors as tg_errors
 from tidegate.sources import urls
 
 router = fastapi.APIRouter(tags=["ClusterService", "RepositoryService"])
@@ -55,7 +60,7 @@ def cluster_json(cluster: clusters.Cluster) -> Obj:
         "config": clusters.masked_config(cluster.config),
         "namespaces": list(cluster.namespaces),
         "clusterResources": cluster.cluster_resources,
-        "labels": dict(cluster.labels),
+        "labels": {k: v for k, v in cluster.labels.items() if k != constants.LABEL_SECRET_TYPE},
         "annotations": dict(cluster.annotations),
     }
     if cluster.project:
@@ -211,3 +216,142 @@ async def delete_repository(
     security.authorize(subject, "repositories", "delete", f"{found.project}/{found.url}")
     await _delete_secret(context.of(request), found.secret_name)
     return {}
+
+
+# -- creating registrations ---------------------------------------------------------------------
+
+
+async def _create_secret(
+    request: Request,
+    wanted: Obj,
+    *,
+    upsert: bool,
+    same: Any,
+    what: str,
+) -> None:
+    """Create the Secret; an existing one with the same registration is kept, a different one
+    is replaced only with ``upsert`` (based on the version read)."""
+    ctx = context.of(request)
+    name = wanted["metadata"]["name"]
+    try:
+        await ctx.client.create(wanted)
+        return
+    except tg_errors.KubeConflictError:
+        pass
+    path = SECRETS.path(ctx.namespace, name)
+    current = (await ctx.client.request("GET", path, what=f"get Secret {name}")).body
+    if same(current, wanted):
+        return
+    if not upsert:
+        raise errors.ApiError(
+            400, f"existing {what} spec is different; use upsert flag to force update"
+        )
+    wanted["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    try:
+        await ctx.client.replace(wanted)
+    except tg_errors.KubeConflictError:
+        raise errors.ApiError(409, f"{what} changed meanwhile; try again", grpc_code=10) from None
+
+
+REPO_FIELDS = {
+    "repo": "url",
+    "type": "type",
+    "name": "name",
+    "project": "project",
+    "username": "username",
+    "password": "password",
+    "sshPrivateKey": "ssh_private_key",
+    "tlsClientCertData": "tls_client_cert",
+    "tlsClientCertKey": "tls_client_key",
+    "insecure": "insecure",
+    "insecureIgnoreHostKey": "insecure_ignore_host_key",
+    "enableLfs": "enable_lfs",
+    "forceHttpBasicAuth": "force_basic_auth",
+}
+
+
+@router.post("/api/v1/repositories", summary="Register a repository")
+async def create_repository(
+    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
+) -> Obj:
+    body = await security.json_object(request)
+    unknown = sorted(set(body) - set(REPO_FIELDS) - {"connectionState", "inheritedCreds"})
+    if unknown:
+        raise errors.ApiError(400, f"unknown repository field(s): {', '.join(unknown)[:200]}")
+    values = {REPO_FIELDS[k]: v for k, v in body.items() if k in REPO_FIELDS and v is not None}
+    for key, value in values.items():
+        wanted_type = (
+            bool
+            if key in ("insecure", "insecure_ignore_host_key", "enable_lfs", "force_basic_auth")
+            else str
+        )
+        if not isinstance(value, wanted_type):
+            raise errors.ApiError(400, f"repository field for {key} has the wrong type")
+    url = str(values.pop("url", "") or "")
+    if not url:
+        raise errors.ApiError(400, "repository needs 'repo', its URL")
+    spec = repos.RepoSpec.parse(url, **values)
+    security.authorize(
+        subject, "repositories", "create", f"{spec.project}/{urls.display(spec.url)}"
+    )
+    secret = repos.repository_secret(spec, namespace=context.of(request).namespace)
+    await _create_secret(
+        request, secret, upsert=upsert, same=repos.same_registration, what="repository"
+    )
+    return repository_json(repos.repository_from_secret(secret))
+
+
+@router.post("/api/v1/clusters", summary="Register a cluster")
+async def create_cluster(
+    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
+) -> Obj:
+    body = await security.json_object(request)
+    server = body.get("server")
+    if not isinstance(server, str) or not server.startswith("https://"):
+        raise errors.ApiError(400, "cluster needs 'server', an https:// URL")
+    config = body.get("config") or {}
+    if not isinstance(config, dict):
+        raise errors.ApiError(400, "cluster config must be an object")
+    if config.get("execProviderConfig"):
+        raise errors.ApiError(
+            400,
+            "execProviderConfig runs a command on the controller: register such clusters "
+            "with a Secret (kubectl), not over the API",
+        )
+    name = str(body.get("name") or "") or server
+    namespaces = body.get("namespaces") or []
+    if not isinstance(namespaces, list) or not all(isinstance(n, str) for n in namespaces):
+        raise errors.ApiError(400, "namespaces must be a list of names")
+    ctx = context.of(request)
+    security.authorize(subject, "clusters", "create", server)
+    probe = {
+        "metadata": {"namespace": ctx.namespace, "name": "api-request"},
+        "stringData": {"server": server, "name": name, "config": json.dumps(config)},
+    }
+    try:
+        parsed = kube_config.from_cluster_secret(probe)
+    except tg_errors.ConfigError as exc:
+        raise errors.ApiError(400, str(exc).replace("cluster Secret", "cluster")) from None
+    secret = clusters.cluster_secret(
+        name=name,
+        server=server,
+        config=parsed,
+        namespace=ctx.namespace,
+        labels=_strings(body.get("labels")),
+        annotations=_strings(body.get("annotations")),
+        namespaces=namespaces,
+        cluster_resources=bool(body.get("clusterResources")),
+        project=str(body.get("project") or ""),
+    )
+    await _create_secret(
+        request, secret, upsert=upsert, same=clusters.same_registration, what="cluster"
+    )
+    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.ApiError(400, "labels and annotations must be objects of strings")
+    return {str(k): str(v) for k, v in value.items()}
