@@ -100,3 +100,17 @@ def test_summary() -> None:
         "health": {"Healthy": 2, "Unknown": 1},
         "operation": {"Requested": 1},
     }
+
+
+def test_refresh_is_taken_only_by_a_later_version_without_the_annotation() -> None:
+    from tidegate.api import applications
+
+    def app(version: str, annotated: bool) -> dict[str, Any]:
+        annotations = {"argocd.argoproj.io/refresh": "normal"} if annotated else {}
+        return {"metadata": {"resourceVersion": version, "annotations": annotations}}
+
+    assert not applications.refreshed(app("9", False), "10")  # the hub lags: older version
+    assert not applications.refreshed(app("10", True), "10")  # our own write
+    assert not applications.refreshed(app("11", True), "10")
+    assert applications.refreshed(app("11", False), "10")  # the controller took it
+    assert applications.refreshed(None, "10")  # deleted meanwhile

@@ -216,3 +216,10 @@ def test_register_repository_and_cluster(
     quoted = urllib.parse.quote(server, safe="")
     assert api.get(f"/api/v1/clusters/{quoted}").json()["name"] == "api-made"
     assert _delete(api, f"/api/v1/clusters/{quoted}").status_code == 200
+
+
+def test_no_credential_in_the_server_log(server: serverproc.ServerProcess) -> None:
+    """Last in this module: after the registrations above, none of their secrets was logged."""
+    text = server.log.read_text()
+    for value in ("s3cret-value", "tok-value", server.admin_password()):
+        assert value not in text

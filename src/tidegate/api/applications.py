@@ -161,18 +161,28 @@ async def get_application(
         if refresh not in ("normal", "hard"):
             raise errors.ApiError(400, f"refresh must be 'normal' or 'hard', not {refresh[:20]!r}")
         annotations = {constants.ANNOTATION_REFRESH: refresh}
-        await apps.merge_patch(name, {"metadata": {"annotations": annotations}})
+        patched = await apps.merge_patch(name, {"metadata": {"annotations": annotations}})
+        version = str(patched["metadata"].get("resourceVersion") or "")
         await ctx.hub.wait_for(
-            name,
-            lambda a: (
-                a is None
-                or constants.ANNOTATION_REFRESH
-                not in ((a.get("metadata") or {}).get("annotations") or {})
-            ),
-            seconds=ctx.refresh_wait_seconds,
+            name, lambda a: refreshed(a, version), seconds=ctx.refresh_wait_seconds
         )
         app = await apps.get(name)
     return app
+
+
+def refreshed(app: Obj | None, patched_version: str) -> bool:
+    """Whether the controller has taken the refresh requested by the write that produced
+    ``patched_version``: a later version of the app without the refresh annotation (or the app
+    is gone). resourceVersions are compared as numbers when they are (etcd's are)."""
+    if app is None:
+        return True
+    meta = app.get("metadata") or {}
+    if constants.ANNOTATION_REFRESH in (meta.get("annotations") or {}):
+        return False
+    current = str(meta.get("resourceVersion") or "")
+    if current.isdigit() and patched_version.isdigit():
+        return int(current) > int(patched_version)
+    return current != patched_version
 
 
 def validated(obj: Obj, ctx: context.ServerContext) -> Obj:
