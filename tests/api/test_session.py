@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
+from pathlib import Path
 
+import httpx
 import jwt
 import pytest
 
+from tidegate.api import bootstrap
 from tidegate.testenv import serverproc
 
 pytestmark = pytest.mark.e2e
@@ -140,6 +144,40 @@ def test_no_secret_in_the_log(server: serverproc.ServerProcess, token: str) -> N
     assert server.admin_password() not in text
     assert token not in text
     assert "$2a$" not in text
+
+
+def test_argocd_server_tls_overrides_the_generated_certificate(
+    server: serverproc.ServerProcess, tmp_path: Path
+) -> None:
+    cert, key = bootstrap.self_signed(("127.0.0.1",))
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": "argocd-server-tls", "namespace": server.namespace},
+        "data": {
+            "tls.crt": base64.b64encode(cert).decode(),
+            "tls.key": base64.b64encode(key).decode(),
+        },
+    }
+    with server.bed.admin_client("mgmt") as mgmt:
+        created = mgmt.post(f"/api/v1/namespaces/{server.namespace}/secrets", json=secret)
+        assert created.status_code == 201, created.text
+    other = serverproc.ServerProcess(server.bed, server.namespace, log=tmp_path / "tls.log").start()
+    try:
+        pinned = ssl.create_default_context(cadata=cert.decode())
+        with httpx.Client(base_url=other.url, verify=pinned) as client:
+            assert client.get("/healthz").text == "ok"  # it serves the Secret's certificate
+        generated = ssl.create_default_context(cadata=server._secret("argocd-secret")["tls.crt"])
+        with (
+            httpx.Client(base_url=other.url, verify=generated) as client,
+            pytest.raises(httpx.ConnectError),
+        ):
+            client.get("/healthz")
+    finally:
+        other.stop()
+        with server.bed.admin_client("mgmt") as mgmt:
+            mgmt.delete(f"/api/v1/namespaces/{server.namespace}/secrets/argocd-server-tls")
 
 
 def test_repeated_failures_block_the_username(server: serverproc.ServerProcess) -> None:
