@@ -112,6 +112,10 @@ class SecretStore:
             self._read_at = time.monotonic()
         return self._cached
 
+    def forget(self) -> None:
+        """Drop the cache: the next check reads ``argocd-secret`` again."""
+        self._cached = None
+
     async def _create_or_read(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         name = obj["metadata"]["name"]
         try:

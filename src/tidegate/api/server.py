@@ -24,6 +24,7 @@ from starlette.responses import PlainTextResponse
 
 import tidegate
 from tidegate.api import (
+    account,
     app_details,
     app_operations,
     applications,
@@ -85,6 +86,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         projects,
         credentials,
         settings,
+        account,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app

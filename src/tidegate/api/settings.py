@@ -49,10 +49,14 @@ async def get_settings(
 ) -> dict[str, Any]:
     del subject  # a session is required; there is nothing to authorise per object
     ctx = context.of(request)
+    return settings_json(await argocd_cm(ctx), ctx.namespace)
+
+
+async def argocd_cm(ctx: context.ServerContext) -> dict[str, str]:
+    """The data of ``argocd-cm`` in the control namespace ({} when there is none)."""
     path = f"/api/v1/namespaces/{ctx.namespace}/configmaps/{argocdcm.CONFIGMAP_NAME}"
     try:
         found = await ctx.client.request("GET", path, what=f"get {argocdcm.CONFIGMAP_NAME}")
-        data = {str(k): str(v) for k, v in (found.body.get("data") or {}).items()}
     except tg_errors.KubeNotFoundError:
-        data = {}
-    return settings_json(data, ctx.namespace)
+        return {}
+    return {str(k): str(v) for k, v in (found.body.get("data") or {}).items()}
