@@ -28,6 +28,10 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("health_cmd", "health"),
     ("install_cmd", "install"),
     ("controller_cmd", "controller"),
+    ("server_cmd", "server"),
+    ("login_cmd", "login"),
+    ("login_cmd", "logout"),
+    ("login_cmd", "context"),
     ("demo_cmd", "demo"),
 )
 
