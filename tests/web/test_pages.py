@@ -375,3 +375,64 @@ def test_html_in_user_strings_is_shown_as_text(
     assert dialogs == []
     assert page.locator("img[src=x]").count() == 0
     api.request("DELETE", f"/api/v1/applications/{name}?cascade=false", headers=JSON)
+
+
+def test_applicationsets_clusters_repositories_projects(
+    context: BrowserContext,
+    server: serverproc.ServerProcess,
+    api: httpx.Client,
+    repo: tuple[gitrepos.RepoInfo, gitrepos.WorkingCopy],
+    testbed_handle: handle.TestBed,
+    controller: scenario.ControllerProcess,
+    screenshots: Path,
+) -> None:
+    name = f"set-{secrets.token_hex(3)}"
+    dest = f"web-{secrets.token_hex(3)}"
+    appset = {
+        "metadata": {"name": name},
+        "spec": {
+            "generators": [{"list": {"elements": [{"env": "qa"}]}}],
+            "template": {
+                "metadata": {"name": "{{env}}-" + name},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": repo[0].http_url, "path": "app"},
+                    "destination": {
+                        "server": testbed_handle.clusters["dev"].server,
+                        "namespace": dest,
+                    },
+                },
+            },
+        },
+    }
+    resp = api.post("/api/v1/applicationsets", content=json.dumps(appset), headers=JSON)
+    assert resp.status_code == 200, resp.text
+    until(lambda: api.get(f"/api/v1/applications/qa-{name}").status_code == 200, within=90)
+    page = context.new_page()
+    login(page, server, "/applicationsets")
+    section = page.locator(f'[data-appset="{name}"]')
+    expect(section.locator(".appset-name")).to_have_text(name)
+    expect(section).to_contain_text("generators: list")
+    expect(section.get_by_role("link", name=f"qa-{name}")).to_be_visible()
+    shot(page, screenshots, "applicationsets")
+
+    page.get_by_role("link", name="Clusters").click()
+    expect(page).to_have_url(re.compile(r"/settings/clusters$"))
+    dev = page.locator('tr[data-cluster="dev"]')
+    expect(dev).to_contain_text(testbed_handle.clusters["dev"].server)
+    expect(dev.locator(".app-counts strong")).not_to_have_text("0")
+    shot(page, screenshots, "clusters")
+
+    page.get_by_role("link", name="Repositories").click()
+    expect(page).to_have_url(re.compile(r"/settings/repos$"))
+    shot(page, screenshots, "repositories")
+
+    page.get_by_role("link", name="Projects").click()
+    default = page.locator('tr[data-project="default"]')
+    expect(default).to_contain_text("apps")
+    shot(page, screenshots, "projects")
+    default.get_by_role("link", name="default").click()
+    expect(page).to_have_url(re.compile(r"/applications\?proj=default$"))
+    expect(page.locator(f'[data-app="qa-{name}"]')).to_be_visible()
+
+    api.request("DELETE", f"/api/v1/applicationsets/{name}", headers=JSON)

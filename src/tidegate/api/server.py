@@ -42,6 +42,7 @@ from tidegate.api import hub as app_hub
 from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
+from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
     app.mount("/assets", web_pages.static_files(), name="assets")
     app.include_router(web_pages.router)
+    app.include_router(web_catalogue.router)
     return app
 
 

@@ -211,3 +211,87 @@ def when(timestamp: str) -> str:
     if len(timestamp) >= 19 and timestamp[10] == "T":
         return f"{timestamp[:10]} {timestamp[11:19]}" + (" UTC" if timestamp.endswith("Z") else "")
     return timestamp
+
+
+def appset(item: Mapping[str, Any], apps: Iterable[Mapping[str, Any]]) -> Obj:
+    """An ApplicationSet with the apps it generated (owner reference) and RollingSync steps."""
+    meta, spec, status = _m(item.get("metadata")), _m(item.get("spec")), _m(item.get("status"))
+    name = str(meta.get("name") or "")
+    generated = [
+        summary(a)
+        for a in apps
+        if any(
+            _m(ref).get("kind") == "ApplicationSet" and _m(ref).get("name") == name
+            for ref in _m(a.get("metadata")).get("ownerReferences") or []
+        )
+    ]
+    steps: dict[str, list[Obj]] = {}
+    for entry in status.get("applicationStatus") or []:
+        e = _m(entry)
+        steps.setdefault(str(e.get("step") or "-"), []).append(
+            {
+                "application": str(e.get("application") or ""),
+                "status": str(e.get("status") or ""),
+                "message": str(e.get("message") or ""),
+            }
+        )
+    strategy = _m(spec.get("strategy"))
+    return {
+        "name": name,
+        "generators": [next(iter(_m(g)), "?") for g in spec.get("generators") or []],
+        "strategy": str(strategy.get("type") or "AllAtOnce"),
+        "conditions": [
+            {
+                "type": str(_m(c).get("type") or ""),
+                "message": str(_m(c).get("message") or ""),
+                "error": "Error" in str(_m(c).get("type") or ""),
+            }
+            for c in status.get("conditions") or []
+            if str(_m(c).get("status") or "") == "True"
+        ],
+        "apps": generated,
+        "steps": sorted(steps.items(), key=lambda kv: (not kv[0].isdigit(), kv[0].zfill(6))),
+    }
+
+
+def _app_counts(apps: Iterable[Mapping[str, Any]]) -> Obj:
+    rows = [summary(a) for a in apps]
+    return {
+        "total": len(rows),
+        "out_of_sync": sum(r["sync"] == "OutOfSync" for r in rows),
+        "degraded": sum(r["health"] == "Degraded" for r in rows),
+    }
+
+
+def cluster(item: Mapping[str, Any], apps: Iterable[Mapping[str, Any]]) -> Obj:
+    """A cluster as the API lists it, with the apps that deploy to it (by server or name)."""
+    server, name = str(item.get("server") or ""), str(item.get("name") or "")
+    mine = [a for a in apps if destination(_m(a.get("spec")))[0] in {server, name} - {""}]
+    state = _m(item.get("connectionState"))
+    return {
+        "name": name,
+        "server": server,
+        "project": str(item.get("project") or ""),
+        "labels": {str(k): str(v) for k, v in _m(item.get("labels")).items()},
+        "namespaces": [str(n) for n in item.get("namespaces") or []],
+        "state": str(state.get("status") or ""),
+        "message": str(state.get("message") or ""),
+        "apps": _app_counts(mine),
+    }
+
+
+def project(item: Mapping[str, Any], apps: Iterable[Mapping[str, Any]]) -> Obj:
+    meta, spec = _m(item.get("metadata")), _m(item.get("spec"))
+    name = str(meta.get("name") or "")
+    mine = [a for a in apps if _m(a.get("spec")).get("project") == name]
+    return {
+        "name": name,
+        "description": str(spec.get("description") or ""),
+        "sources": [str(s) for s in spec.get("sourceRepos") or []],
+        "destinations": [
+            f"{_m(d).get('name') or _m(d).get('server') or '*'} / {_m(d).get('namespace') or '*'}"
+            for d in spec.get("destinations") or []
+        ],
+        "windows": len(spec.get("syncWindows") or []),
+        "apps": _app_counts(mine),
+    }
