@@ -33,6 +33,7 @@ REASONS = {
 }
 # Argo CD's UI keys in the application list's URL -> the API's list filters.
 VIEWS = ("tiles", "list")
+PAGE_SIZE = 300  # apps rendered at first; "show more" raises ?limit= (first paint stays fast)
 LIST_KEYS = ("proj", "cluster", "namespace", "sync", "health", "labels", "search")
 
 templates = jinja2.Environment(
@@ -134,6 +135,8 @@ async def applications_page(request: Request) -> Response:
     visible = [a for a in ctx.hub.sorted_apps() if applications.allowed(subject, a)]
     shown = [a for a in visible if query.matches(a)]
     view = "list" if request.query_params.get("view") == "list" else "tiles"
+    raw_limit = request.query_params.get("limit", "")
+    limit = int(raw_limit) if raw_limit.isdigit() and int(raw_limit) > 0 else PAGE_SIZE
     stream_query = [
         (k, v)
         for k, v in (
@@ -143,7 +146,7 @@ async def applications_page(request: Request) -> Response:
             *[("search", search)] * bool(search),
         )
     ]
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "view"]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("view", "limit")]
     view_links = {
         v: "/applications?" + urllib.parse.urlencode([*kept, ("view", v)])
         for v in ("tiles", "list")
@@ -153,7 +156,12 @@ async def applications_page(request: Request) -> Response:
         view_links=view_links,
         blank=views.summary({}),
         page="applications",
-        apps=[views.summary(a) for a in shown],
+        apps=[views.summary(a) for a in shown[:limit]],
+        more_link="/applications?"
+        + urllib.parse.urlencode([*kept, ("view", view), ("limit", limit + PAGE_SIZE)])
+        if len(shown) > limit
+        else "",
+        summary_url="/api/v1/applications-summary?" + urllib.parse.urlencode(stream_query),
         options=views.filter_options(visible),
         chosen=chosen,
         search=search,

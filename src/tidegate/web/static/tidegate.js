@@ -144,7 +144,24 @@ function markFavourite(el) {
   el.hidden = only && !on;
 }
 
+let summaryTimer = null;
 function recount() {
+  const main = document.getElementById("main");
+  const favouritesOnly = new URLSearchParams(location.search).get("showFavorites") === "true";
+  if (main.dataset.truncated === "true" && !favouritesOnly) {
+    // Not every matching app is on the page: the server counts them (the summary endpoint).
+    clearTimeout(summaryTimer);
+    summaryTimer = setTimeout(async () => {
+      const s = await api("GET", main.dataset.summary);
+      const counts = { total: s.total };
+      for (const [k, v] of Object.entries(s.sync || {})) counts["sync:" + k] = v;
+      for (const [k, v] of Object.entries(s.health || {})) counts["health:" + k] = v;
+      for (const node of document.querySelectorAll("[data-count]")) {
+        node.textContent = String(counts[node.dataset.count] || 0);
+      }
+    }, 500);
+    return;
+  }
   const apps = [...document.querySelectorAll("#app-container .app:not([hidden])")];
   const counts = { total: apps.length };
   for (const el of apps) {
@@ -162,7 +179,10 @@ function listPage(main) {
   const template = document.getElementById("app-template");
   const byName = new Map([...container.querySelectorAll(".app")].map((el) => [el.dataset.app, el]));
   byName.forEach(markFavourite);
-  recount();
+  const truncated = main.dataset.truncated === "true";
+  const names = [...byName.keys()];
+  const lastShown = names[names.length - 1] || "";
+  if (!truncated || new URLSearchParams(location.search).get("showFavorites") === "true") recount();
   const base = main.dataset.stream;
   const sep = base.includes("?") ? "&" : "?";
   let pending = false;
@@ -184,6 +204,10 @@ function listPage(main) {
         if (el) el.remove();
         byName.delete(s.name);
       } else {
+        if (!el && truncated && s.name > lastShown) {
+          later(); // beyond the rendered part of the list: only the counts change
+          return;
+        }
         if (!el) {
           el = template.content.querySelector(".app").cloneNode(true);
           const after = [...byName.keys()].sort().find((n) => n > s.name);
