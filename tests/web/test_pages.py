@@ -183,11 +183,21 @@ def test_list_filters_kept_in_the_url(
     expect(page.locator("#app-container .app:visible")).to_have_count(1)
     expect(page.locator(f'[data-app="{beta}"]')).to_be_visible()
 
-    # Live without reload: an app created now appears in the open, unfiltered list.
+    # Live without reload: an app created now appears in the open, unfiltered list; a list
+    # cut short (?limit=) shows only its first apps but counts every one (the summary).
     page.goto("/applications")
     expect(page.locator("#live")).to_have_text("live")
+    short = context.new_page()
+    total = int(page.locator('[data-count="total"]').inner_text())
+    short.goto("/applications?limit=1")
+    expect(short.locator("#app-container .app")).to_have_count(1)
+    expect(short.get_by_role("link", name="Show more")).to_be_visible()
+    expect(short.locator('[data-count="total"]')).to_have_text(str(total))
+    expect(short.locator("#live")).to_have_text("live")
     gamma, _ = make_app(api, testbed_handle, repo, "gamma", labels={"team": "gamma"})
     expect(page.locator(f'[data-app="{gamma}"]')).to_be_visible()
+    expect(short.locator('[data-count="total"]')).to_have_text(str(total + 1))
+    expect(short.locator(f'[data-app="{gamma}"]')).to_have_count(0)
     for name in (alpha, beta, gamma):  # never synced: nothing to cascade to
         api.request("DELETE", f"/api/v1/applications/{name}?cascade=false", headers=JSON)
     expect(page.locator(f'[data-app="{gamma}"]')).to_have_count(0)

@@ -426,7 +426,10 @@ function appPage(main) {
   });
 
   for (const form of document.querySelectorAll("form[data-submit]")) {
-    form.addEventListener("input", saveDialog);
+    form.addEventListener("input", () => {
+      form.querySelector(".error").hidden = true;
+      saveDialog();
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const dialog = form.closest("dialog");
