@@ -8,7 +8,8 @@ browser as the ``argocd.token`` cookie. No controller runs.
 Measured, each ``--samples`` times, with the browser's own clock (Navigation/Paint Timing):
 - the application list's first contentful paint (target < 1 s), and when it is complete
   (DOMContentLoaded);
-- a filter (``?search=`` one app): the reloaded page's first paint (target < 200 ms);
+- a filter (a name typed into the search box, submitted): until the new list is in place and
+  painted (target < 200 ms);
 - a change written through the API (a label) until the open list shows it (target < 1 s).
 Not measured yet: the tree of an app of 300 resources (the bench's apps have no status, and no
 controller runs to give them one).
@@ -56,6 +57,15 @@ TIMINGS = """() => {
   return {fcp: fcp ? fcp.startTime : null, dcl: nav.domContentLoadedEventEnd};
 }"""
 
+# Type a name into the search box and submit: time until the new list is in place and painted.
+FILTER = """(name) => new Promise((resolve) => {
+  const started = performance.now();
+  document.addEventListener("tidegate:list", () => requestAnimationFrame(() =>
+    resolve(performance.now() - started)), {once: true});
+  document.getElementById("filter-search").value = name;
+  document.getElementById("filters").requestSubmit();
+})"""
+
 
 def _timings(page: Page, url: str) -> dict[str, Any]:
     page.goto(url, wait_until="load")
@@ -97,14 +107,14 @@ def run(args: argparse.Namespace) -> None:
                     t = _timings(page, "/applications")
                     paints.append(t["fcp"] / 1000)
                     loaded.append(t["dcl"] / 1000)
+                page.goto("/applications")
                 for i in range(args.samples):
                     wanted = f"app-{(i * 7919) % args.apps:05d}"
-                    t = _timings(page, f"/applications?search={wanted}")
-                    filtered.append(t["fcp"] / 1000)
+                    filtered.append(page.evaluate(FILTER, wanted) / 1000)
                 common.header(f"application list, {args.apps} apps, Chromium at 1280 px")
                 _report("first contentful paint", paints, LIST_PAINT_TARGET)
                 common.row("DOMContentLoaded", common.spread([s * 1000 for s in loaded], "ms", 0))
-                _report("filtered (?search=) first paint", filtered, FILTER_PAINT_TARGET)
+                _report("filter (search) until painted", filtered, FILTER_PAINT_TARGET)
 
                 page.goto("/applications")
                 page.wait_for_selector("#live[data-state=live]")

@@ -157,9 +157,12 @@ def test_list_filters_kept_in_the_url(
     expect(page.locator("#live")).to_have_text("live")
     shot(page, screenshots, "applications-tiles")
 
+    page.evaluate("window.__samePage = true")
     page.locator("#filters").get_by_label("team=alpha").check()
     expect(page).to_have_url(re.compile(r"labels=team%3Dalpha"))
     expect(tiles).to_have_count(1)
+    assert page.evaluate("window.__samePage") is True  # swapped in place, not a page load
+    expect(page.locator("#filters").get_by_label("team=alpha")).to_be_focused()
     expect(page.locator(f'[data-app="{alpha}"]')).to_be_visible()
     expect(page.locator('[data-count="total"]')).to_have_text("1")
     page.reload()  # the filter is in the URL: a reload (or a shared link) keeps it

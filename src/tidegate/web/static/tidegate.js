@@ -39,12 +39,14 @@ function openStream(url, onMessage, onReconnect) {
   const live = document.getElementById("live");
   let source = null;
   let delay = 1000;
+  let closed = false;
   const setState = (state) => {
     if (!live) return;
     live.dataset.state = state;
     live.textContent = state;
   };
   const connect = (first) => {
+    if (closed) return;
     source = new EventSource(url(first));
     source.onopen = () => {
       setState("live");
@@ -57,6 +59,7 @@ function openStream(url, onMessage, onReconnect) {
       onMessage(msg.result);
     };
     source.onerror = async () => {
+      if (closed) return;
       setState("reconnecting");
       if (source.readyState !== EventSource.CLOSED) return;
       const check = await fetch("/api/v1/session/userinfo", { credentials: "same-origin" });
@@ -66,7 +69,12 @@ function openStream(url, onMessage, onReconnect) {
     };
   };
   connect(true);
-  window.addEventListener("beforeunload", () => source && source.close());
+  const close = () => {
+    closed = true;
+    if (source) source.close();
+  };
+  window.addEventListener("beforeunload", close);
+  return { close: close };
 }
 
 // -- the application list ------------------------------------------------------------------
@@ -194,7 +202,7 @@ function listPage(main) {
       recount();
     });
   };
-  openStream(
+  const stream = openStream(
     // First connection: only changes after the rendered list; after a drop, everything again.
     (first) => (first ? base + sep + "resourceVersion=" + encodeURIComponent(main.dataset.resourceVersion) : base),
     (result) => {
@@ -231,7 +239,8 @@ function listPage(main) {
     markFavourite(el);
     recount();
   });
-  // Filters live in the URL: any change reloads the list with the new query.
+  // Filters live in the URL. A change asks the server for the list with the new query and
+  // swaps it in (no page load); the stream is opened again with the new filters.
   const form = document.getElementById("filters");
   form.addEventListener("change", (ev) => {
     if (ev.target.name !== "search") form.requestSubmit();
@@ -245,9 +254,36 @@ function listPage(main) {
     ev.preventDefault();
     const params = new URLSearchParams();
     for (const [k, v] of new FormData(form)) if (v) params.append(k, v);
-    location.assign("/applications?" + params);
+    showList("/applications?" + params, stream, true);
   });
+  document.dispatchEvent(new CustomEvent("tidegate:list"));
 }
+
+let listRequest = 0;
+async function showList(url, stream, push) {
+  const mine = ++listRequest;
+  const resp = await fetch(url, { credentials: "same-origin" });
+  if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+  const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+  if (mine !== listRequest) return; // a later filter change won
+  const fresh = document.importNode(doc.getElementById("main"), true);
+  const old = document.getElementById("main");
+  const focused = document.activeElement && document.activeElement.id;
+  const scroll = document.getElementById("filters").scrollTop;
+  stream.close();
+  if (push) history.pushState(null, "", url);
+  old.replaceWith(fresh);
+  document.getElementById("filters").scrollTop = scroll;
+  const again = focused && document.getElementById(focused);
+  if (again) {
+    again.focus();
+    if (again.setSelectionRange && again.type !== "checkbox") again.setSelectionRange(again.value.length, again.value.length);
+  }
+  listPage(fresh);
+}
+window.addEventListener("popstate", () => {
+  if (document.getElementById("main").dataset.stream !== undefined) location.reload();
+});
 
 // -- dialogs: their inputs survive a trip to the login page (sessionStorage) -----------------
 
