@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> None:
                     base_url=server.url,
                     ignore_https_errors=True,
                     viewport={"width": 1280, "height": 800},
+                    bypass_csp=True,  # Playwright's polling evaluates strings; the pages forbid it
                 )
                 context.add_cookies([{"name": "argocd.token", "value": token, "url": server.url}])
                 page = context.new_page()
