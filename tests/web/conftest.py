@@ -51,10 +51,21 @@ def context(browser: Browser, server: serverproc.ServerProcess) -> Iterator[Brow
         viewport={"width": WIDTH, "height": HEIGHT},
     )
     ctx.set_default_timeout(20_000)
+    problems: list[str] = []
+    ctx.on("weberror", lambda e: problems.append(f"script error: {e.error}"))
+    ctx.on(
+        "console",
+        lambda m: (
+            problems.append(f"console: {m.text}")
+            if m.type == "error" and "Failed to load resource" not in m.text
+            else None
+        ),
+    )
     try:
         yield ctx
     finally:
         ctx.close()
+    assert problems == [], problems  # no script error, no refused script or style (CSP)
 
 
 @pytest.fixture(scope="session")

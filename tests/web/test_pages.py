@@ -376,6 +376,9 @@ def test_html_in_user_strings_is_shown_as_text(
     expect(details).to_contain_text(f"note={XSS_SCRIPT}")
     expect(details).to_contain_text(f"img={XSS_IMG}")
     shot(page, screenshots, "application-details-xss")
+    page.get_by_role("tab", name="Events").click()  # read through GET .../events
+    expect(page.locator("#events")).not_to_contain_text("Loading")
+    expect(page.locator("#events .event, #events p.dim").first).to_be_visible()
     # A selector typed into the URL comes back in an error message: as text.
     page.goto("/applications?labels=" + XSS_IMG)
     expect(page.locator(".apps .error")).to_contain_text(XSS_IMG[:20])
