@@ -174,6 +174,8 @@ def test_list_filters_kept_in_the_url(
     expect(page.locator("table.app-table tbody .app")).to_have_count(1)
     shot(page, screenshots, "applications-list-filtered")
 
+    page.keyboard.press("/")
+    expect(page.locator("#filter-search")).to_be_focused()
     page.goto(f"/applications?view=list&search={beta}")
     expect(tiles).to_have_count(1)
     expect(page.locator(f'[data-app="{beta}"]')).to_be_visible()
@@ -262,7 +264,10 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     shot(watcher, screenshots, "application-tree-synced")
 
     # History and rollback to the first deployment: the pruned ConfigMap comes back.
-    page.get_by_role("tab", name="History").click()
+    page.get_by_role("tab", name="Details").focus()  # the views answer the arrow keys
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("tab", name="History")).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile(r"view=history"))
     rows = page.locator(".panel-history tbody tr")
     expect(rows).to_have_count(2)
     shot(page, screenshots, "application-history")

@@ -555,6 +555,25 @@ function loginPage() {
   });
 }
 
+// Keyboard: "/" jumps to the search box; arrow keys move between the application's views.
+document.addEventListener("keydown", (ev) => {
+  const typing = ev.target.closest && ev.target.closest("input, textarea, select, dialog");
+  if (ev.key === "/" && !typing) {
+    const search = document.getElementById("filter-search");
+    if (search) {
+      ev.preventDefault();
+      search.focus();
+    }
+  }
+  const tab = ev.target.closest && ev.target.closest('[role="tab"]');
+  if (tab && (ev.key === "ArrowRight" || ev.key === "ArrowLeft")) {
+    const tabs = [...document.querySelectorAll('[role="tab"]')];
+    const next = tabs[(tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    next.click();
+  }
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   const main = document.getElementById("main");
   const page = document.body.dataset.page;
