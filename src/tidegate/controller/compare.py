@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate import render, sources
+from tidegate.controller import charts as app_charts
 from tidegate.controller import sourcing
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
@@ -107,6 +108,7 @@ class CompareDeps:
         default_factory=health_registry.HealthChecks
     )
     render_limits: render.RenderLimits = dataclasses.field(default_factory=render.RenderLimits)
+    charts: sources.ChartCache = dataclasses.field(default_factory=sources.ChartCache.default)
     tracking: str = constants.TRACKING_ANNOTATION
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
@@ -155,36 +157,51 @@ async def render_app(
     namespace = app.spec.destination.namespace or ""
     all_sources = app.spec.all_sources()
     commits: list[tuple[str, Any]] = []
+    fetched: dict[int, Any] = {}  # index -> charts.FetchedChart (Helm repository / OCI)
     for index, src in enumerate(all_sources):
-        if src.chart:
-            raise errors.SpecError(
-                f"Application {app.namespace}/{app.name}: source {src.repo_url!r}: Helm "
-                "repository charts (spec.source.chart) are not supported yet; use a chart "
-                "stored in Git (spec.source.path)"
-            )
-        creds = sources.credentials_for(src.repo_url, list(secrets))
         wanted = src.revision
         if index < len(revisions_override) and revisions_override[index]:
             wanted = revisions_override[index]  # a multi-source operation pins every source
         elif revision_override and index == 0:
             wanted = revision_override
+        if app_charts.is_chart_source(src):
+            fetched[index] = await app_charts.fetch(
+                src,
+                cache=deps.charts,
+                secrets=secrets,
+                revision=wanted,
+                max_age=max_age,
+                label=f"Application {app.namespace}/{app.name}",
+            )
+            revisions.append(fetched[index].revision)
+            commits.append((app_charts.cache_commit(fetched[index]), None))
+            continue
+        creds = sources.credentials_for(src.repo_url, list(secrets))
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
     ref_roots: list[tuple[str, Path]] = []
-    for src, (commit, creds) in zip(all_sources, commits, strict=True):
-        if src.ref:
+    for index, (src, (commit, creds)) in enumerate(zip(all_sources, commits, strict=True)):
+        if src.ref and index not in fetched:
             root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
             ref_roots.append((src.ref, root))
-    for src, (commit, creds) in zip(all_sources, commits, strict=True):
-        if src.ref and not src.path:
+    for index, (src, (commit, creds)) in enumerate(zip(all_sources, commits, strict=True)):
+        if src.ref and not src.path and not src.chart:
             types.append("")
             continue  # a values-only source referenced by $ref
-        root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
+        chart_type: render.SourceType | None = None
+        if index in fetched:
+            root = fetched[index].root
+            chart_path, chart_type = app_charts.render_location(src, fetched[index])
+            src = src.model_copy(update={"path": chart_path})
+        else:
+            root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
         # Only Helm uses the cluster's capabilities; they stay out of the other sources' cache
         # keys, so a CRD added to the cluster does not invalidate every rendered directory.
-        helm = src.helm is not None or (
-            src.kustomize is None and src.directory is None and _is_chart(root, src.path)
+        helm = (
+            src.helm is not None
+            or bool(src.chart)
+            or (src.kustomize is None and src.directory is None and _is_chart(root, src.path))
         )
         request = sourcing.render_request(
             src,
@@ -197,6 +214,8 @@ async def render_app(
             kube_version=kube_version if helm else None,
             api_versions=api_versions if helm else (),
         )
+        if chart_type is not None:
+            request = dataclasses.replace(request, source_type=chart_type)
         if helm and ref_roots:
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
         result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
