@@ -54,7 +54,14 @@ def test_best_version(constraint: str, expected: str | None) -> None:
 def test_prerelease_ordering() -> None:
     ordered = sorted(
         semver.parse_version(v)  # type: ignore[misc]
-        for v in ["1.0.0", "1.0.0-rc.1", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta.11", "1.0.0-beta.2"]
+        for v in [
+            "1.0.0",
+            "1.0.0-rc.1",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-beta.11",
+            "1.0.0-beta.2",
+        ]
     )
     assert [str(v) for v in ordered] == [
         "1.0.0-alpha",
@@ -102,7 +109,9 @@ def test_index_select_and_urls() -> None:
 
 def test_index_errors_name_the_cause() -> None:
     index = helmindex.parse_index(INDEX, repo="r")
-    with pytest.raises(errors.SourceError, match=r"no version matching '9\.9\.9' \(newest: 1\.1\.0"):
+    with pytest.raises(
+        errors.SourceError, match=r"no version matching '9\.9\.9' \(newest: 1\.1\.0"
+    ):
         helmindex.select(index, "demo", "9.9.9", repo="r")
     with pytest.raises(errors.SourceError, match="no chart named 'other'"):
         helmindex.select(index, "other", "1.0.0", repo="r")
@@ -148,9 +157,11 @@ def _link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
     ],
 )
 def test_extract_refuses(tmp_path: Path, member: tarfile.TarInfo, message: str) -> None:
-    data = {"demo/Chart.yaml": b"name: demo", member.name: b"x"} if member.isfile() else {
-        "demo/Chart.yaml": b"name: demo"
-    }
+    data = (
+        {"demo/Chart.yaml": b"name: demo", member.name: b"x"}
+        if member.isfile()
+        else {"demo/Chart.yaml": b"name: demo"}
+    )
     tgz = _tgz(tmp_path / "bad.tgz", [_file("demo/Chart.yaml"), member], data)
     with pytest.raises(errors.SourceError, match=message):
         archive.extract(tgz, tmp_path / "out", what="demo 1.0.0", limits=archive.ArchiveLimits())

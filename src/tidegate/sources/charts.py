@@ -180,7 +180,8 @@ class ChartCache:
         self, repo_url: str, creds: creds_mod.RepoCredentials | None, *, max_age: float | None
     ) -> helmindex.Index:
         """The repository's index, downloaded again if it was fetched over ``max_age`` ago."""
-        key = urls.normalise(repo_url)
+        # Keyed by the credentials too: a caller without them must not read a cached index.
+        key = f"{urls.normalise(repo_url)} {_fingerprint(creds)}"
         oldest = time.monotonic() - (self.max_age if max_age is None else max_age)
         asked = time.monotonic()
         async with self._lock("index " + key):
@@ -206,7 +207,8 @@ class ChartCache:
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > limit:
                 raise errors.SourceError(
-                    f"{what}: index.yaml is {declared} bytes, over the limit of {limit}"
+                    f"{what}: index.yaml is {declared} bytes, "
+                    f"larger than the limit of {limit} bytes"
                 )
             async for block in response.aiter_bytes():
                 data += block
@@ -456,7 +458,7 @@ def _helm_home(registered: Sequence[HelmRepo]) -> Iterator[dict[str, str]]:
                 entry["insecure_skip_tls_verify"] = True
             entries.append(entry)
         (home / "repositories.yaml").write_text(
-            yaml.safe_dump({"apiVersion": "", "generated": "", "repositories": entries})
+            yaml.safe_dump({"apiVersion": "v1", "repositories": entries})
         )
         (home / "registry.json").write_text(json.dumps({"auths": auths}))
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
@@ -556,6 +558,13 @@ def _raise_for_status(response: httpx.Response, *, what: str, url: str, had_cred
     if code == 404:
         raise errors.RepoNotFoundError(f"{what}: {shown} not found (HTTP 404)")
     raise errors.RepoUnreachableError(f"{what}: {shown}: HTTP {code}")
+
+
+def _fingerprint(creds: creds_mod.RepoCredentials | None) -> str:
+    if creds is None:
+        return "-"
+    secret = "\0".join([creds.username, creds.password, creds.tls_client_key, creds.bearer_token])
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 def _sha256(path: Path) -> str:
