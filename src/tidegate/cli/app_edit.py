@@ -54,6 +54,55 @@ HelmSetString = Annotated[
 ]
 Values = Annotated[list[str] | None, typer.Option("--values", help="Helm value file (repeat).")]
 ReleaseName = Annotated[str | None, typer.Option("--release-name", help="Helm release name.")]
+HelmChart = Annotated[
+    str | None, typer.Option("--helm-chart", help="Chart name in a Helm repository (repoURL).")
+]
+HelmSetFile = Annotated[
+    list[str] | None,
+    typer.Option("--helm-set-file", help="Helm file parameter name=path (in the chart)."),
+]
+ValuesLiteralFile = Annotated[
+    Path | None,
+    typer.Option("--values-literal-file", help="Local file whose text becomes helm.values."),
+]
+HelmSkipCrds = Annotated[
+    bool | None, typer.Option("--helm-skip-crds/--no-helm-skip-crds", help="Skip the chart's CRDs.")
+]
+HelmSkipSchema = Annotated[
+    bool | None,
+    typer.Option(
+        "--helm-skip-schema-validation/--no-helm-skip-schema-validation",
+        help="Skip values.schema.json validation.",
+    ),
+]
+HelmSkipTests = Annotated[
+    bool | None,
+    typer.Option("--helm-skip-tests/--no-helm-skip-tests", help="Skip the chart's test hooks."),
+]
+HelmApiVersions = Annotated[
+    list[str] | None,
+    typer.Option("--helm-api-versions", help="API versions for Capabilities (repeat)."),
+]
+HelmKubeVersion = Annotated[
+    str | None, typer.Option("--helm-kube-version", help="Kubernetes version for Capabilities.")
+]
+HelmNamespace = Annotated[
+    str | None, typer.Option("--helm-namespace", help="Namespace helm renders into.")
+]
+HelmPassCredentials = Annotated[
+    bool | None,
+    typer.Option(
+        "--helm-pass-credentials/--no-helm-pass-credentials",
+        help="Send the repository's credentials to chart URLs on other hosts.",
+    ),
+]
+IgnoreMissingValueFiles = Annotated[
+    bool | None,
+    typer.Option(
+        "--ignore-missing-value-files/--no-ignore-missing-value-files",
+        help="Skip value files that do not exist.",
+    ),
+]
 Recurse = Annotated[
     bool | None,
     typer.Option("--directory-recurse/--no-directory-recurse", help="Directory: subdirectories."),
@@ -67,6 +116,22 @@ SourcePosition = Annotated[
     int | None,
     typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
 ]
+
+
+def _helm_flags(*, values_literal_file: Path | None, **values: Any) -> appspec.HelmFlags | None:
+    """The ``--helm-*`` flags given (None if none); the literal values file is read here."""
+    from tidegate.cli import appspec
+
+    given: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
+    }
+    if values_literal_file is not None:
+        try:
+            given["values_literal"] = values_literal_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"--values-literal-file {values_literal_file}: {exc}") from exc
+    flags = appspec.HelmFlags(**given)
+    return flags if flags.given() else None
 
 
 def _flags(**values: Any) -> appspec.SpecFlags:
@@ -175,6 +240,17 @@ def create(
     helm_set_string: HelmSetString = None,
     values: Values = None,
     release_name: ReleaseName = None,
+    helm_chart: HelmChart = None,
+    helm_set_file: HelmSetFile = None,
+    values_literal_file: ValuesLiteralFile = None,
+    helm_skip_crds: HelmSkipCrds = None,
+    helm_skip_schema_validation: HelmSkipSchema = None,
+    helm_skip_tests: HelmSkipTests = None,
+    helm_api_versions: HelmApiVersions = None,
+    helm_kube_version: HelmKubeVersion = None,
+    helm_namespace: HelmNamespace = None,
+    helm_pass_credentials: HelmPassCredentials = None,
+    ignore_missing_value_files: IgnoreMissingValueFiles = None,
     directory_recurse: Recurse = None,
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
@@ -208,6 +284,19 @@ def create(
         helm_set_string=helm_set_string,
         values=values,
         release_name=release_name,
+        helm=_helm_flags(
+            chart=helm_chart,
+            set_file=helm_set_file,
+            values_literal_file=values_literal_file,
+            skip_crds=helm_skip_crds,
+            skip_schema_validation=helm_skip_schema_validation,
+            skip_tests=helm_skip_tests,
+            api_versions=helm_api_versions,
+            kube_version=helm_kube_version,
+            namespace=helm_namespace,
+            pass_credentials=helm_pass_credentials,
+            ignore_missing_value_files=ignore_missing_value_files,
+        ),
         directory_recurse=directory_recurse,
         nameprefix=nameprefix,
         namesuffix=namesuffix,
@@ -265,6 +354,17 @@ def set_(
     helm_set_string: HelmSetString = None,
     values: Values = None,
     release_name: ReleaseName = None,
+    helm_chart: HelmChart = None,
+    helm_set_file: HelmSetFile = None,
+    values_literal_file: ValuesLiteralFile = None,
+    helm_skip_crds: HelmSkipCrds = None,
+    helm_skip_schema_validation: HelmSkipSchema = None,
+    helm_skip_tests: HelmSkipTests = None,
+    helm_api_versions: HelmApiVersions = None,
+    helm_kube_version: HelmKubeVersion = None,
+    helm_namespace: HelmNamespace = None,
+    helm_pass_credentials: HelmPassCredentials = None,
+    ignore_missing_value_files: IgnoreMissingValueFiles = None,
     directory_recurse: Recurse = None,
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
@@ -294,6 +394,19 @@ def set_(
         helm_set_string=helm_set_string,
         values=values,
         release_name=release_name,
+        helm=_helm_flags(
+            chart=helm_chart,
+            set_file=helm_set_file,
+            values_literal_file=values_literal_file,
+            skip_crds=helm_skip_crds,
+            skip_schema_validation=helm_skip_schema_validation,
+            skip_tests=helm_skip_tests,
+            api_versions=helm_api_versions,
+            kube_version=helm_kube_version,
+            namespace=helm_namespace,
+            pass_credentials=helm_pass_credentials,
+            ignore_missing_value_files=ignore_missing_value_files,
+        ),
         directory_recurse=directory_recurse,
         nameprefix=nameprefix,
         namesuffix=namesuffix,

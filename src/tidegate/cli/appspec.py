@@ -54,6 +54,53 @@ def parse_pairs(values: Iterable[str], *, flag: str) -> list[tuple[str, str]]:
 
 
 @dataclasses.dataclass(frozen=True)
+class HelmFlags:
+    """argocd's other ``--helm-*`` source flags (None / empty: leave the field as it is)."""
+
+    chart: str | None = None
+    set_file: tuple[str, ...] = ()
+    values_literal: str | None = None  # the content of --values-literal-file
+    skip_crds: bool | None = None
+    skip_schema_validation: bool | None = None
+    skip_tests: bool | None = None
+    api_versions: tuple[str, ...] = ()
+    kube_version: str | None = None
+    namespace: str | None = None
+    pass_credentials: bool | None = None
+    ignore_missing_value_files: bool | None = None
+
+    def given(self) -> bool:
+        return self != HelmFlags()
+
+
+def _apply_helm(src: Obj, flags: HelmFlags) -> None:
+    if flags.chart is not None:
+        src["chart"] = flags.chart  # a chart source has no path in the repository
+        if flags.chart:
+            src.pop("path", None)
+    fields: dict[str, Any] = {
+        "values": flags.values_literal,
+        "skipCrds": flags.skip_crds,
+        "skipSchemaValidation": flags.skip_schema_validation,
+        "skipTests": flags.skip_tests,
+        "kubeVersion": flags.kube_version,
+        "namespace": flags.namespace,
+        "passCredentials": flags.pass_credentials,
+        "ignoreMissingValueFiles": flags.ignore_missing_value_files,
+        "apiVersions": list(flags.api_versions) or None,
+    }
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    files = parse_pairs(flags.set_file, flag="--helm-set-file")
+    if not wanted and not files:
+        return
+    helm = src.setdefault("helm", {})
+    helm.update(wanted)
+    for name, path in files:
+        entry = {"name": name, "path": path}
+        _upsert_by(helm.setdefault("fileParameters", []), entry, lambda p: p.get("name"))
+
+
+@dataclasses.dataclass(frozen=True)
 class SpecFlags:
     """Flags that change ``spec`` (None / empty: leave the field as it is)."""
 
@@ -73,6 +120,7 @@ class SpecFlags:
     helm_set_string: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     release_name: str | None = None
+    helm: HelmFlags | None = None
     directory_recurse: bool | None = None
     nameprefix: str | None = None
     namesuffix: str | None = None
@@ -90,6 +138,7 @@ class SpecFlags:
                 self.helm_set_string,
                 self.values,
                 self.release_name,
+                self.helm,
                 self.directory_recurse,
                 self.nameprefix,
                 self.namesuffix,
@@ -159,6 +208,8 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
             helm["valueFiles"] = list(flags.values)
         if flags.release_name is not None:
             helm["releaseName"] = flags.release_name
+    if flags.helm is not None:
+        _apply_helm(src, flags.helm)
     if flags.directory_recurse is not None:
         src.setdefault("directory", {})["recurse"] = flags.directory_recurse
     if flags.nameprefix is not None or flags.namesuffix is not None or flags.kustomize_images:
