@@ -251,6 +251,20 @@ class ChartCache:
 
     # -- OCI --------------------------------------------------------------------------------
 
+    async def check_registry(self, url: str, creds: creds_mod.RepoCredentials | None) -> None:
+        """The registry of ``url`` answers ``GET /v2/`` with these credentials."""
+        ref = oci.parse_reference(url, plain_http=bool(creds and creds.oci_plain_http))
+        try:
+            async with _client(creds, self.limits.timeout_seconds) as http:
+                client = oci.Client(
+                    http,
+                    username=creds.username if creds else "",
+                    password=creds.password if creds else "",
+                )
+                await client.ping(ref)
+        except httpx.HTTPError as exc:
+            raise errors.RepoUnreachableError(f"{ref}: {type(exc).__name__}: {exc}") from exc
+
     async def _fetch_oci(
         self,
         req: ChartRequest,

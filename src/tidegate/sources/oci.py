@@ -148,6 +148,14 @@ class Client:
         if response.status_code != 200:
             raise errors.SourceError(f"{ref}: {what}: HTTP {response.status_code}")
 
+    async def ping(self, ref: Reference) -> None:
+        """``GET /v2/``: the registry speaks the API and accepts the credentials."""
+        scheme = "http" if ref.plain_http else "https"
+        response = await self._get(ref, f"{scheme}://{ref.registry}/v2/")
+        await response.aclose()
+        if response.status_code != 200:
+            raise errors.SourceError(f"{ref}: GET /v2/ answered HTTP {response.status_code}")
+
     async def tags(self, ref: Reference) -> list[str]:
         url = f"{ref.base}/tags/list"
         found: list[str] = []
