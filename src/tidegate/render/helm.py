@@ -74,7 +74,9 @@ def _resolve_files(
     resolved: list[Path] = []
     for value_file in wanted:
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value_file):
-            raise errors.RenderError(f"Helm {what} {value_file!r}: remote files are not supported")
+            raise errors.RenderError(
+                f"Helm {what} {value_file!r}: remote {what}s are not supported"
+            )
         if value_file.startswith("$"):
             name, _, rest = value_file[1:].partition("/")
             if name not in refs:

@@ -65,7 +65,8 @@ class State:
 
     def all_pids(self) -> list[int]:
         pids = [p for c in self.clusters.values() for p in c.pids.values()]
-        return [*pids, self.etcd_pid, self.git_pid, self.git_sshd_pid, self.registry_pid]
+        optional = [self.registry_pid] if self.registry_pid else []  # only with --registry
+        return [*pids, self.etcd_pid, self.git_pid, self.git_sshd_pid, *optional]
 
     def marker(self) -> str:
         """A string every process of this test bed has in its command line: the directory."""

@@ -187,6 +187,33 @@ def test_chart_with_a_dependency(gitops: scenario.GitOps, chart_repo: str) -> No
     assert sub_cm is not None and sub_cm["data"]["version"] == "1.4.0"
 
 
+def test_repository_chart_with_value_files_from_a_git_source(
+    gitops: scenario.GitOps, chart_repo: str
+) -> None:
+    name = f"vals-{secrets.token_hex(3)}"
+    _push(gitops, _chart(gitops.workdir, name, "1.0.0"))
+    values_repo, _ = gitops.repo({"env/prod.yaml": "greeting: from-git\n"})
+    ns = f"vals-{gitops.namespace}"
+    app = _app("multi", {}, gitops, ns)
+    del app["spec"]["source"]
+    app["spec"]["sources"] = [
+        {
+            "repoURL": chart_repo,
+            "chart": name,
+            "targetRevision": "1.*",
+            "helm": {
+                "valueFiles": ["$values/env/prod.yaml", "$values/env/missing.yaml"],
+                "ignoreMissingValueFiles": True,
+            },
+        },
+        {"repoURL": values_repo.http_url, "targetRevision": "main", "ref": "values"},
+    ]
+    gitops.create_app(app)
+    gitops.wait_app("multi", scenario.synced_healthy, timeout=90, what="multi-source sync")
+    cm = _configmap(gitops, ns, f"multi-{name}")
+    assert cm is not None and cm["data"]["greeting"] == "from-git"
+
+
 # -- bad input ----------------------------------------------------------------------------
 
 
