@@ -1,0 +1,202 @@
+"""The chart cache against real HTTP servers on loopback: basic auth, passCredentials, index
+caching and refresh, digests (no test bed needed)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tidegate.model import errors
+from tidegate.sources import charts
+from tidegate.sources import credentials as creds_mod
+
+USER, PASSWORD = "chartuser", "s3cret-password"
+
+
+def _archive(name: str, version: str) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        data = f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()
+        info = tarfile.TarInfo(f"{name}/Chart.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+class _Server:
+    """Serves ``files``; records each request's path and Authorization header."""
+
+    def __init__(self, *, need_auth: bool) -> None:
+        self.files: dict[str, bytes] = {}
+        self.seen: list[tuple[str, str]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                auth = self.headers.get("Authorization", "")
+                outer.seen.append((self.path, auth))
+                token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+                if need_auth and auth != f"Basic {token}":
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="charts"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = outer.files.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+
+@contextlib.contextmanager
+def _servers() -> Iterator[tuple[_Server, _Server]]:
+    repo, cdn = _Server(need_auth=True), _Server(need_auth=False)
+    try:
+        yield repo, cdn
+    finally:
+        for server in (repo, cdn):
+            server.httpd.shutdown()
+            server.httpd.server_close()
+
+
+def _index(entries: list[tuple[str, str, str, bytes]]) -> bytes:
+    out: dict[str, Any] = {"apiVersion": "v1", "entries": {}}
+    for name, version, url, data in entries:
+        out["entries"].setdefault(name, []).append(
+            {
+                "name": name,
+                "version": version,
+                "urls": [url],
+                "digest": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    return yaml.safe_dump(out).encode()
+
+
+def _matching(root: Path, pattern: str) -> list[Path]:
+    return list(root.rglob(pattern))
+
+
+CREDS = creds_mod.RepoCredentials(username=USER, password=PASSWORD)
+
+
+async def test_credentials_reach_other_hosts_only_with_pass_credentials(tmp_path: Path) -> None:
+    with _servers() as (repo, cdn):
+        data = _archive("web", "1.0.0")
+        # "localhost" is another host than "127.0.0.1" for this purpose, as for Helm.
+        cdn.files["/web-1.0.0.tgz"] = data
+        url = f"http://localhost:{cdn.port}/web-1.0.0.tgz"
+        repo.files["/index.yaml"] = _index([("web", "1.0.0", url, data)])
+        base = f"http://127.0.0.1:{repo.port}"
+
+        cache = charts.ChartCache(tmp_path / "a")
+        got = await cache.fetch(charts.ChartRequest(base, "web", "1.0.0", CREDS))
+        assert (got.root / got.path / "Chart.yaml").is_file()
+        assert [auth for path, auth in cdn.seen] == [""]  # no credentials to the other host
+        assert all(auth.startswith("Basic ") for _, auth in repo.seen)
+
+        other = charts.ChartCache(tmp_path / "b")
+        await other.fetch(charts.ChartRequest(base, "web", "1.0.0", CREDS, pass_credentials=True))
+        assert cdn.seen[-1][1].startswith("Basic ")
+
+
+async def test_index_is_cached_refreshed_and_errors_say_why(tmp_path: Path) -> None:
+    with _servers() as (repo, _cdn):
+        one = _archive("web", "1.0.0")
+        repo.files["/web-1.0.0.tgz"] = one
+        repo.files["/index.yaml"] = _index([("web", "1.0.0", "web-1.0.0.tgz", one)])
+        base = f"http://127.0.0.1:{repo.port}/"
+        cache = charts.ChartCache(tmp_path, max_age=3600)
+        request = charts.ChartRequest(base, "web", "^1.0", CREDS)
+        assert (await cache.fetch(request)).version == "1.0.0"
+        two = _archive("web", "1.1.0")
+        repo.files["/web-1.1.0.tgz"] = two
+        repo.files["/index.yaml"] = _index(
+            [("web", "1.0.0", "web-1.0.0.tgz", one), ("web", "1.1.0", "web-1.1.0.tgz", two)]
+        )
+        assert (await cache.fetch(request)).version == "1.0.0"  # cached index
+        assert cache.index_fetches == 1
+        assert (await cache.fetch(request, max_age=0.0)).version == "1.1.0"  # a hard refresh
+        downloads = cache.downloads
+        assert (await cache.fetch(request)).version == "1.1.0"
+        assert cache.downloads == downloads  # unpacked once per version
+
+        with pytest.raises(errors.AuthenticationError, match="needs credentials") as caught:
+            await cache.fetch(charts.ChartRequest(base, "web", "1.0.0", None))
+        wrong = creds_mod.RepoCredentials(username=USER, password="wrong-password-x")
+        with pytest.raises(errors.AuthenticationError, match="refused") as caught:
+            await cache.fetch(charts.ChartRequest(base, "web", "1.0.0", wrong))
+        assert "wrong-password-x" not in str(caught.value)
+
+        # The archive does not match the index's digest: refused, nothing left on disk.
+        repo.files["/index.yaml"] = _index([("web", "2.0.0", "web-1.0.0.tgz", b"other")])
+        with pytest.raises(errors.SourceError, match="differs from the index's"):
+            await cache.fetch(charts.ChartRequest(base, "web", "2.0.0", CREDS), max_age=0.0)
+        assert not _matching(tmp_path, "web-2.0.0*")
+
+
+def test_credentials_for_helm_sources_use_helm_and_oci_secrets() -> None:
+    def secret(kind: str, fields: dict[str, str], name: str) -> dict[str, Any]:
+        labels = {"argocd.argoproj.io/secret-type": kind}
+        return {
+            "metadata": {"name": name, "namespace": "argocd", "labels": labels},
+            "stringData": fields,
+        }
+
+    secrets = [
+        secret("repository", {"type": "git", "url": "https://h/charts", "username": "git"}, "g"),
+        secret(
+            "repository",
+            {"type": "helm", "url": "https://h/charts", "username": "h", "password": "p"},
+            "h",
+        ),
+        secret(
+            "repo-creds",
+            {
+                "type": "oci",
+                "url": "oci://reg.example.com/",
+                "username": "o",
+                "password": "p",
+                "insecureOCIForceHttp": "true",
+            },
+            "o",
+        ),
+        secret(
+            "repository", {"type": "helm", "url": "reg.example.com/team", "enableOCI": "true"}, "e"
+        ),
+    ]
+    helm = creds_mod.credentials_for("https://h/charts", secrets, repo_type="helm")
+    assert helm is not None and helm.username == "h"
+    git = creds_mod.credentials_for("https://h/charts", secrets)
+    assert git is not None and git.username == "git"
+    oci = creds_mod.credentials_for("oci://reg.example.com/x/y", secrets, repo_type="helm")
+    assert oci is not None and (oci.username, oci.enable_oci, oci.oci_plain_http) == (
+        "o",
+        True,
+        True,
+    )
+    # A repository without credentials of its own borrows the template's, keeps enableOCI.
+    team = creds_mod.credentials_for("reg.example.com/team", secrets, repo_type="helm")
+    assert team is not None and team.enable_oci and team.username == "o"
