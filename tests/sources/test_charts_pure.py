@@ -119,6 +119,40 @@ def test_index_errors_name_the_cause() -> None:
         helmindex.parse_index(b"<html>", repo="r")
 
 
+BIG_INDEX = b"""apiVersion: v1
+entries:
+  alpha:
+  - name: alpha
+    version: 0.1.0
+    urls: [alpha.tgz]
+  "demo":
+  - name: demo
+    version: 1.0.0
+    urls:
+    - demo-1.0.0.tgz
+  - name: demo
+    version: 1.2.0
+    urls: [demo-1.2.0.tgz]
+  zeta:
+    - {name: zeta, version: 3.0.0, urls: [zeta.tgz]}
+  broken: [oops
+generated: "2024-01-01T00:00:00Z"
+"""
+
+
+def test_index_parses_only_the_chart_asked_for() -> None:
+    # The section of "broken" is invalid YAML: reading the other charts never touches it.
+    index = helmindex.parse_index(BIG_INDEX, repo="r")
+    assert index.versions("demo") == ["1.0.0", "1.2.0"]
+    assert index.versions("zeta") == ["3.0.0"]
+    assert helmindex.select(index, "alpha", "*", repo="r").urls == ("alpha.tgz",)
+    # A chart the fast path cannot find falls back to the whole document, whose error says why.
+    with pytest.raises(errors.SourceError, match=r"index\.yaml is not valid YAML"):
+        index.chart("missing")
+    flow = b'{"apiVersion": "v1", "entries": {"demo": [{"version": "2.0.0", "urls": ["d.tgz"]}]}}'
+    assert helmindex.parse_index(flow, repo="r").versions("demo") == ["2.0.0"]
+
+
 def _tgz(path: Path, members: list[tarfile.TarInfo], data: dict[str, bytes]) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for member in members:

@@ -152,7 +152,9 @@ class ChartCache:
             )
         index = await self.index(req.repo_url, req.creds, max_age=max_age)
         shown = urls.display(req.repo_url)
-        version = helmindex.select(index, req.chart, req.revision, repo=shown)
+        version = await asyncio.to_thread(
+            helmindex.select, index, req.chart, req.revision, repo=shown
+        )
         url = helmindex.archive_url(req.repo_url, version)
         key = version.digest or hashlib.sha256(f"{url}\n{version.version}".encode()).hexdigest()
         final = self._dir(req.repo_url, req.chart, version.version, key)

@@ -9,6 +9,7 @@ index gives a message that names the repository and the cause.
 from __future__ import annotations
 
 import dataclasses
+import re
 import urllib.parse
 from typing import Any
 
@@ -28,18 +29,64 @@ class ChartVersion:
     digest: str = ""
 
 
-@dataclasses.dataclass(frozen=True)
-class Index:
-    """Chart name -> versions as written in the index (strings)."""
+_ENTRIES = re.compile(rb"^entries:[ \t]*\r?$", re.MULTILINE)
+# The next key at the indent of a chart name (or a top-level key) ends a chart's section; list
+# items ("  - ...") may sit at that indent too, as ``helm repo index`` writes them.
+_NEXT_KEY = re.compile(rb"^(?:  [^\s#-]|[^\s#])", re.MULTILINE)
 
-    entries: dict[str, dict[str, ChartVersion]]
+
+@dataclasses.dataclass
+class Index:
+    """A repository index, parsed per chart on first use.
+
+    Real indexes hold thousands of charts (megabytes of YAML) and an app needs one: for the
+    block layout every index writer uses, only that chart's section is parsed (the
+    ``entries:`` line, then ``  <name>:`` up to the next key of that indent); any other layout
+    falls back to parsing the whole document once.
+    """
+
+    raw: bytes
+    repo: str
+    _charts: dict[str, dict[str, ChartVersion]] = dataclasses.field(default_factory=dict)
+    _full: dict[str, dict[str, ChartVersion]] | None = None
+
+    def chart(self, name: str) -> dict[str, ChartVersion] | None:
+        """The versions of chart ``name`` (as written), or None if the index has none."""
+        if name in self._charts:
+            return self._charts[name]
+        found = self._section(name)
+        if found is None:
+            found = self._parse_all().get(name)
+        if found is not None:
+            self._charts[name] = found
+        return found
 
     def versions(self, chart: str) -> list[str]:
-        return list(self.entries.get(chart, {}))
+        return list(self.chart(chart) or {})
+
+    def _section(self, name: str) -> dict[str, ChartVersion] | None:
+        entries = _ENTRIES.search(self.raw)
+        if entries is None:
+            return None
+        quoted = re.escape(name.encode())
+        key = re.compile(rb"^  (?:" + quoted + rb'|"' + quoted + rb'"):[ \t]*\r?$', re.MULTILINE)
+        found = key.search(self.raw, entries.end())
+        if found is None:
+            return None
+        after = _NEXT_KEY.search(self.raw, found.end())
+        section = b"entries:\n" + self.raw[found.start() : after.start() if after else None]
+        try:
+            return _entries(_load(section, self.repo)).get(name)
+        except errors.SourceError:
+            return None  # an unusual layout: the whole document decides
+
+    def _parse_all(self) -> dict[str, dict[str, ChartVersion]]:
+        if self._full is None:
+            self._full = _entries(_load(self.raw, self.repo))
+        return self._full
 
 
-def parse_index(text: bytes, *, repo: str) -> Index:
-    """Parse an index; a RepoError names ``repo`` when it is not a Helm repository index."""
+def _load(text: bytes, repo: str) -> dict[str, Any]:
     try:
         raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -50,6 +97,10 @@ def parse_index(text: bytes, *, repo: str) -> Index:
         raise errors.SourceError(
             f"Helm repository {repo}: index.yaml has no 'entries' map (is it a Helm repository?)"
         )
+    return raw
+
+
+def _entries(raw: dict[str, Any]) -> dict[str, dict[str, ChartVersion]]:
     entries: dict[str, dict[str, ChartVersion]] = {}
     for name, versions in raw["entries"].items():
         if not isinstance(versions, list):
@@ -66,14 +117,24 @@ def parse_index(text: bytes, *, repo: str) -> Index:
                 digest=str(item.get("digest") or ""),
             )
         entries[str(name)] = by_version
-    return Index(entries)
+    return entries
+
+
+def parse_index(text: bytes, *, repo: str) -> Index:
+    """An index to read charts from; a SourceError names ``repo`` when ``text`` is not a Helm
+    repository index (checked cheaply: the whole document is parsed only if needed)."""
+    index = Index(text, repo)
+    if _ENTRIES.search(text) is None:
+        index._parse_all()  # raises the precise error (not YAML, or no entries)
+    return index
 
 
 def select(index: Index, chart: str, wanted: str, *, repo: str) -> ChartVersion:
     """The version of ``chart`` that ``wanted`` (exact or a constraint) names."""
-    if chart not in index.entries:
+    entries = index.chart(chart)
+    if entries is None:
         raise errors.SourceError(f"Helm repository {repo}: no chart named {chart!r}")
-    versions = index.versions(chart)
+    versions = list(entries)
     chosen = semver.best(versions, wanted)
     if chosen is None:
         shown = ", ".join(sorted(versions, key=_sort_key, reverse=True)[:10]) or "none"
@@ -81,7 +142,7 @@ def select(index: Index, chart: str, wanted: str, *, repo: str) -> ChartVersion:
             f"Helm repository {repo}: chart {chart!r} has no version matching {wanted!r} "
             f"(newest: {shown})"
         )
-    return index.entries[chart][chosen]
+    return entries[chosen]
 
 
 def _sort_key(text: str) -> tuple[int, semver.Version]:
