@@ -64,6 +64,7 @@ def render_request(
             ignore_missing_value_files=bool(h.ignore_missing_value_files),
             file_parameters=tuple((f.name, f.path) for f in h.file_parameters or []),
             skip_schema_validation=bool(h.skip_schema_validation),
+            skip_tests=bool(h.skip_tests),
             namespace=h.namespace or "",
         )
         kube_version = h.kube_version or kube_version

@@ -128,6 +128,8 @@ def template_args(
     args.append("--skip-crds" if options.skip_crds else "--include-crds")
     if options.skip_schema_validation:
         args.append("--skip-schema-validation")
+    if options.skip_tests:
+        args.append("--skip-tests")
     return args
 
 

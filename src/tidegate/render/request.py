@@ -102,6 +102,7 @@ class HelmOptions:
     # ``fileParameters``: (name, path) pairs, ``--set-file name=path`` (path as value files).
     file_parameters: tuple[tuple[str, str], ...] = ()
     skip_schema_validation: bool = False
+    skip_tests: bool = False  # ``helm.skipTests``: leave out the chart's test hooks
     namespace: str = ""  # ``helm.namespace``: overrides the destination namespace for helm
 
     @staticmethod

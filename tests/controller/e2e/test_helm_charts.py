@@ -159,6 +159,13 @@ def test_oci_chart_and_oci_source(
     gitops.wait_app("oci-chart", lambda a: scenario.synced_healthy(a, "0.3.1"), timeout=90)
     assert _configmap(gitops, ns, f"oci-chart-{name}") is not None
 
+    # The older spelling: no scheme, the repository Secret says enableOCI (here the oci
+    # credential template of the registry covers it).
+    ns_old = f"ocihelm-{gitops.namespace}"
+    source = {"repoURL": f"{bed_registry.address}/charts", "chart": name, "targetRevision": "0.3.0"}
+    gitops.create_app(_app("oci-helm", source, gitops, ns_old))
+    gitops.wait_app("oci-helm", lambda a: scenario.synced_healthy(a, "0.3.0"), timeout=90)
+
     # Argo CD's OCI source: the artifact itself, path "." inside the chart it holds.
     ns2 = f"ocisrc-{gitops.namespace}"
     source = {
