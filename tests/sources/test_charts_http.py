@@ -200,3 +200,40 @@ def test_credentials_for_helm_sources_use_helm_and_oci_secrets() -> None:
     # A repository without credentials of its own borrows the template's, keeps enableOCI.
     team = creds_mod.credentials_for("reg.example.com/team", secrets, repo_type="helm")
     assert team is not None and team.enable_oci and team.username == "o"
+
+
+async def test_tls_client_certificate_from_the_repository_secret(tmp_path: Path) -> None:
+    import ssl
+
+    from tidegate.testenv import pki
+
+    ca = pki.make_ca(tmp_path / "pki", "ca")
+    server_pair = pki.make_cert(
+        ca, tmp_path / "pki", "server", common_name="charts", sans=["127.0.0.1"], server=True
+    )
+    client_pair = pki.make_cert(ca, tmp_path / "pki", "client", common_name="c", client=True)
+    repo = _Server(need_auth=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca.pair.cert))
+    context.load_cert_chain(server_pair.cert, server_pair.key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    repo.httpd.socket = context.wrap_socket(repo.httpd.socket, server_side=True)
+    data = _archive("web", "1.0.0")
+    repo.files["/web-1.0.0.tgz"] = data
+    repo.files["/index.yaml"] = _index([("web", "1.0.0", "web-1.0.0.tgz", data)])
+    base = f"https://127.0.0.1:{repo.port}"
+    ca_pem = ca.pair.cert.read_text()
+    try:
+        with_cert = creds_mod.RepoCredentials(
+            tls_client_cert=client_pair.cert.read_text(),
+            tls_client_key=client_pair.key.read_text(),
+            ca_data=ca_pem,
+        )
+        cache = charts.ChartCache(tmp_path / "charts")
+        fetched = await cache.fetch(charts.ChartRequest(base, "web", "1.0.0", with_cert))
+        assert fetched.version == "1.0.0"
+        without = creds_mod.RepoCredentials(ca_data=ca_pem)
+        with pytest.raises(errors.RepoUnreachableError):
+            await cache.index(base, without, max_age=0.0)
+    finally:
+        repo.httpd.shutdown()
+        repo.httpd.server_close()
