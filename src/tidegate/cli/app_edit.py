@@ -117,6 +117,13 @@ SourcePosition = Annotated[
     typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
 ]
 
+PluginName = Annotated[
+    str | None, typer.Option("--config-management-plugin", help="Config management plugin name.")
+]
+PluginEnv = Annotated[
+    list[str] | None, typer.Option("--plugin-env", help="Plugin environment K=V (repeatable).")
+]
+
 
 def _helm_flags(*, values_literal_file: Path | None, **values: Any) -> appspec.HelmFlags | None:
     """The ``--helm-*`` flags given (None if none); the literal values file is read here."""
@@ -258,6 +265,8 @@ def create(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    config_management_plugin: PluginName = None,
+    plugin_env: PluginEnv = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -301,6 +310,8 @@ def create(
         nameprefix=nameprefix,
         namesuffix=namesuffix,
         kustomize_images=kustomize_image,
+        plugin_name=config_management_plugin,
+        plugin_env=plugin_env,
     )
 
     async def go() -> list[str]:
@@ -373,6 +384,8 @@ def set_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    config_management_plugin: PluginName = None,
+    plugin_env: PluginEnv = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
@@ -412,6 +425,8 @@ def set_(
         namesuffix=namesuffix,
         kustomize_images=kustomize_image,
         source_position=source_position,
+        plugin_name=config_management_plugin,
+        plugin_env=plugin_env,
     )
     if not flags.given():
         raise typer.BadParameter("nothing to change: give at least one flag")

@@ -213,7 +213,9 @@ def repo_create(
     if from_dir is not None and not from_dir.is_dir():
         raise output.fail(f"--from {from_dir}: not a directory", 2)
     try:
-        repo = testbed.create_repo(target, name, from_dir=from_dir)
+        # Absolute: the seeding git runs with the directory as its working directory.
+        source = from_dir.resolve() if from_dir is not None else None
+        repo = testbed.create_repo(target, name, from_dir=source)
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
     output.table(["name", "http url", "ssh url"], [(name, repo.http_url, repo.ssh_url)])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import constants
+from tidegate.render.plugin_config import PluginDefinition
 
 
 class SourceType(enum.StrEnum):
@@ -22,6 +23,7 @@ class SourceType(enum.StrEnum):
     DIRECTORY = "Directory"
     KUSTOMIZE = "Kustomize"
     HELM = "Helm"
+    PLUGIN = "Plugin"
 
 
 class TrackingMethod(enum.StrEnum):
@@ -33,6 +35,24 @@ class TrackingMethod(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class JsonnetVar:
+    """A top-level argument or external variable; ``code`` passes Jsonnet code, not a string."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonnetOptions:
+    """``spec.source.directory.jsonnet``; ``libs`` are paths relative to the repository root."""
+
+    tlas: tuple[JsonnetVar, ...] = ()
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class DirectoryOptions:
     """``spec.source.directory``: ``include``/``exclude`` are globs over paths relative to the
     source path; ``{a,b}`` alternatives allowed; ``*`` also matches ``/`` as in Argo CD."""
@@ -40,6 +60,7 @@ class DirectoryOptions:
     recurse: bool = False
     include: str = ""
     exclude: str = ""
+    jsonnet: JsonnetOptions = JsonnetOptions()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +132,26 @@ class HelmOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class PluginParameter:
+    """One ``spec.source.plugin.parameters`` entry: any of ``string``, ``array``, ``map``
+    (``None`` = not given; an empty array or map is given, as in Argo CD)."""
+
+    name: str
+    string: str | None = None
+    array: tuple[str, ...] | None = None
+    map: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginOptions:
+    """``spec.source.plugin``: ``name`` empty = chosen by the plugins' discovery rules."""
+
+    name: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[PluginParameter, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class RenderRequest:
     """One render: ``root`` is the checked-out tree (read-only, shared), ``path`` the source path
     inside it. ``commit`` keys the cache; ``""`` disables caching for this request."""
@@ -131,6 +172,18 @@ class RenderRequest:
     # Multi-source apps: (ref name, checked-out tree) of the sources with a ``ref``, for Helm
     # value files written ``$<ref>/path``. The trees are keyed by commit, so is the cache key.
     ref_roots: tuple[tuple[str, Path], ...] = ()
+    # The app's project ``sourceRepos`` (globs, ``!`` denies): the only repositories a remote
+    # reference (kustomize base, Helm value file, chart dependency) may name. Empty: none.
+    source_repos: tuple[str, ...] = ()
+    # Config management plugins (render/plugin.py): ``plugin`` is the app's explicit plugin
+    # source; ``plugins`` the registered definitions that may be chosen (by name or discovery),
+    # whole in the cache key, so an edited plugin file renders again. The last three fields feed
+    # the plugin's build environment (ARGOCD_APP_PROJECT_NAME, ..._SOURCE_REPO_URL, ...).
+    plugin: PluginOptions | None = None
+    plugins: tuple[PluginDefinition, ...] = ()
+    project: str = ""
+    repo_url: str = ""
+    target_revision: str = ""
 
     def cache_key(self) -> str:
         """Everything that changes the output, except where the tree happens to be on disk."""
@@ -148,6 +201,7 @@ class RenderLimits:
     max_alias_expansion: int = 100_000
     timeout_seconds: float = 90.0
     max_stderr_bytes: int = 64 * 1024
+    max_remote_repos: int = 16  # distinct (repository, ref) pairs one render may fetch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +212,9 @@ class RenderResult:
     objects: tuple[dict[str, Any], ...]
     source_type: SourceType
     size_bytes: int
+    # (repository URL, ref, commit) of every remote repository the render read: a cached
+    # result is used only while each ref still resolves to the same commit.
+    remote_pins: tuple[tuple[str, str, str], ...] = ()
 
     def copy_objects(self) -> list[dict[str, Any]]:
         """Deep copies the caller may mutate (JSON round trip: objects are JSON-shaped)."""
