@@ -24,17 +24,22 @@ def is_chart_source(src: model_source.ApplicationSource) -> bool:
 
 def registered_helm_repos(secrets: Sequence[Mapping[str, Any]]) -> list[charts_mod.HelmRepo]:
     """Every ``repository`` Secret of type helm or oci, with its credentials (templates
-    applied), for ``helm dependency build``."""
+    applied), for ``helm dependency build``; and the OCI ``repo-creds`` templates, whose
+    credentials log in to their registry (a registry login is per host)."""
     found: list[charts_mod.HelmRepo] = []
     for secret in secrets:
         labels = (secret.get("metadata") or {}).get("labels") or {}
-        if labels.get(constants.LABEL_SECRET_TYPE) != constants.SECRET_TYPE_REPOSITORY:
-            continue
+        kind = labels.get(constants.LABEL_SECRET_TYPE)
         fields = creds_mod.secret_fields(secret)
         if fields.get("type") not in ("helm", "oci") or not fields.get("url"):
             continue
-        creds = creds_mod.credentials_for(fields["url"], secrets, repo_type="helm")
-        found.append(charts_mod.HelmRepo(fields["url"], creds))
+        if kind == constants.SECRET_TYPE_REPOSITORY:
+            creds = creds_mod.credentials_for(fields["url"], secrets, repo_type="helm")
+            found.append(charts_mod.HelmRepo(fields["url"], creds))
+        elif kind == constants.SECRET_TYPE_REPO_CREDS:
+            template = creds_mod.from_secret(secret)
+            if template.enable_oci:
+                found.append(charts_mod.HelmRepo(fields["url"], template))
     return found
 
 

@@ -498,11 +498,14 @@ async def _build_dependencies(
     what: str,
 ) -> None:
     secrets = [v for r in registered if r.creds for v in r.creds.secret_values()]
+    # A registry registered with insecureOCIForceHttp: helm must use plain HTTP for OCI pulls.
+    plain = ["--plain-http"] if any(r.creds and r.creds.oci_plain_http for r in registered) else []
     with _helm_home(registered) as env:
         proc = await asyncio.create_subprocess_exec(
             *helm,
             "dependency",
             "build",
+            *plain,
             str(chart_dir),
             env=env,
             cwd=str(chart_dir),

@@ -144,6 +144,11 @@ def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
     )
 
 
+def from_secret(secret: Mapping[str, Any]) -> RepoCredentials:
+    """The credentials one Secret holds, as they are (no template lookup)."""
+    return _from_fields(secret_fields(secret), _secret_name(secret))
+
+
 def _has_credentials(fields: Mapping[str, str]) -> bool:
     return any(fields.get(key) for key in _CREDENTIAL_KEYS)
 

@@ -194,6 +194,23 @@ def test_chart_with_a_dependency(gitops: scenario.GitOps, chart_repo: str) -> No
     assert sub_cm is not None and sub_cm["data"]["version"] == "1.4.0"
 
 
+def test_oci_chart_with_an_oci_dependency(
+    gitops: scenario.GitOps, chart_repo: str, bed_registry: registry.RegistryInfo
+) -> None:
+    sub = f"osub-{secrets.token_hex(3)}"
+    parent = f"oparent-{secrets.token_hex(3)}"
+    oci_repo = f"oci://{bed_registry.address}/charts"
+    _push(gitops, _chart(gitops.workdir, sub, "2.0.1"), oci=True)
+    deps = [{"name": sub, "version": "2.0.1", "repository": oci_repo}]
+    _push(gitops, _chart(gitops.workdir, parent, "0.2.0", deps=deps), oci=True)
+    ns = f"odeps-{gitops.namespace}"
+    source = {"repoURL": oci_repo, "chart": parent, "targetRevision": "0.2.0"}
+    gitops.create_app(_app("oci-deps", source, gitops, ns))
+    gitops.wait_app("oci-deps", lambda a: scenario.synced_healthy(a, "0.2.0"), timeout=120)
+    sub_cm = _configmap(gitops, ns, f"oci-deps-{sub}")
+    assert sub_cm is not None and sub_cm["data"]["version"] == "2.0.1"
+
+
 def test_repository_chart_with_value_files_from_a_git_source(
     gitops: scenario.GitOps, chart_repo: str
 ) -> None:
