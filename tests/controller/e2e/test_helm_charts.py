@@ -10,6 +10,8 @@ import hashlib
 import http.server
 import io
 import secrets
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -236,6 +238,47 @@ def test_repository_chart_with_value_files_from_a_git_source(
     gitops.wait_app("multi", scenario.synced_healthy, timeout=90, what="multi-source sync")
     cm = _configmap(gitops, ns, f"multi-{name}")
     assert cm is not None and cm["data"]["greeting"] == "from-git"
+
+
+def _tidegate(gitops: scenario.GitOps, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "tidegate", *args,
+         f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+         f"--namespace={gitops.namespace}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_cli_helm_flags_and_hard_refresh(gitops: scenario.GitOps, chart_repo: str) -> None:
+    """argocd's flags on `app create`/`app set`; after `app get --hard-refresh` the range
+    picks up a version published a moment ago. (The hard refresh re-downloading the index
+    whatever its age is covered in tests/sources/test_charts_http.py.)"""
+    name = f"cli-{secrets.token_hex(3)}"
+    _push(gitops, _chart(gitops.workdir, name, "1.0.0"))
+    ns = f"cli-{gitops.namespace}"
+    values = gitops.workdir / f"{name}-values.yaml"
+    values.write_text("greeting: literal\n")
+    _tidegate(
+        gitops, "app", "create", "from-cli", "--repo", chart_repo, "--helm-chart", name,
+        "--revision", "1.0.0", "--dest-server", gitops.bed.clusters["dev"].server,
+        "--dest-namespace", ns, "--sync-policy", "automated",
+        "--sync-option", "CreateNamespace=true", "--values-literal-file", str(values),
+        "--release-name", "r", "--helm-skip-crds",
+    )  # fmt: skip
+    app = gitops.wait_app("from-cli", lambda a: scenario.synced_healthy(a, "1.0.0"), timeout=90)
+    assert app["spec"]["source"]["chart"] == name and "path" not in app["spec"]["source"]
+    cm = _configmap(gitops, ns, f"r-{name}")
+    assert cm is not None and cm["data"]["greeting"] == "literal"
+    _tidegate(gitops, "app", "set", "from-cli", "--revision", "~1.0", "--helm-set", "greeting=set")
+    app = gitops.get_app("from-cli")
+    assert app["spec"]["source"]["helm"]["parameters"] == [{"name": "greeting", "value": "set"}]
+    _push(gitops, _chart(gitops.workdir, name, "1.0.5"))
+    _tidegate(gitops, "app", "get", "from-cli", "--hard-refresh")
+    gitops.wait_app("from-cli", lambda a: scenario.synced_healthy(a, "1.0.5"), timeout=90)
+    cm = _configmap(gitops, ns, f"r-{name}")
+    assert cm is not None and cm["data"] == {"greeting": "set", "version": "1.0.5"}
 
 
 # -- bad input ----------------------------------------------------------------------------
