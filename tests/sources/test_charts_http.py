@@ -237,3 +237,48 @@ async def test_tls_client_certificate_from_the_repository_secret(tmp_path: Path)
     finally:
         repo.httpd.shutdown()
         repo.httpd.server_close()
+
+
+def _chart_archive(name: str, version: str, deps: list[dict[str, str]]) -> bytes:
+    raw = io.BytesIO()
+    files = {
+        f"{name}/Chart.yaml": yaml.safe_dump(
+            {"apiVersion": "v2", "name": name, "version": version, "dependencies": deps}
+        ).encode(),
+        f"{name}/templates/cm.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    }
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for path, data in files.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+async def test_dependencies_are_built_with_the_registered_repository(tmp_path: Path) -> None:
+    from tidegate import render
+
+    helm = render.discover().require_helm()
+    with _servers() as (repo, _cdn):
+        base = f"http://127.0.0.1:{repo.port}"
+        sub = _archive("sub", "1.4.0")
+        parent = _chart_archive("parent", "0.1.0", [{"name": "sub", "version": "^1.0.0",
+                                                      "repository": base}])  # fmt: skip
+        repo.files["/sub-1.4.0.tgz"] = sub
+        repo.files["/parent-0.1.0.tgz"] = parent
+        repo.files["/index.yaml"] = _index(
+            [
+                ("sub", "1.4.0", "sub-1.4.0.tgz", sub),
+                ("parent", "0.1.0", "parent-0.1.0.tgz", parent),
+            ]
+        )
+        cache = charts.ChartCache(tmp_path / "charts")
+        request = charts.ChartRequest(base, "parent", "0.1.0", CREDS)
+        # Without the repository registered, helm cannot log in: the error says so, no secret.
+        with pytest.raises(errors.SourceError, match="helm dependency build failed") as caught:
+            await cache.fetch(request, helm=helm, registered=())
+        assert PASSWORD not in str(caught.value)
+        registered = [charts.HelmRepo(base, CREDS)]
+        fetched = await cache.fetch(request, helm=helm, registered=registered)
+        vendored = _matching(fetched.root / "parent" / "charts", "*.tgz")
+        assert [p.name for p in vendored] == ["sub-1.4.0.tgz"]
