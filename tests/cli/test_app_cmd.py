@@ -408,8 +408,15 @@ def test_diff_and_manifests(
     rendered = list(yaml.safe_load_all(cli("manifests", name).stdout))
     assert sorted(o["kind"] for o in rendered) == ["ConfigMap", "Secret"]
     assert SECRET_VALUE not in json.dumps(rendered)
-    tracking = rendered[0]["metadata"]["annotations"][constants.ANNOTATION_TRACKING_ID]
-    assert tracking.startswith(f"{name}:")
+    # The manifests name each object as the diff does: namespace included, in the object and
+    # in its tracking id (the diff above shows the same target).
+    for obj in rendered:
+        meta = obj["metadata"]
+        assert meta["namespace"] == namespace
+        assert meta["annotations"][constants.ANNOTATION_TRACKING_ID] == (
+            f"{name}:/{obj['kind']}:{namespace}/{meta['name']}"
+        )
+        assert f"===== {obj['kind']} {namespace}/{meta['name']} ======" in out_of_sync.stdout
     assert cli("manifests", name, "--source", "live").stdout.strip() == ""
 
     _apply_rendered(testbed_handle, source_dir, name, namespace)
@@ -418,6 +425,10 @@ def test_diff_and_manifests(
     assert in_sync.stdout == ""
     live = list(yaml.safe_load_all(cli("manifests", name, "--source", "live").stdout))
     assert sorted(o["kind"] for o in live) == ["ConfigMap", "Secret"]
+    tracking = constants.ANNOTATION_TRACKING_ID
+    assert {o["metadata"]["annotations"][tracking] for o in live} == {
+        o["metadata"]["annotations"][tracking] for o in rendered
+    }
     assert all("managedFields" not in o["metadata"] for o in live)
     assert SECRET_VALUE not in json.dumps(live)
 

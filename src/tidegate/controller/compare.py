@@ -255,21 +255,14 @@ async def compare(
         if key in seen:
             raise errors.SpecError(f"{label}: {key} is defined more than once")
         seen.add(key)
-    by_key = await prepare.prepare_targets(
-        rendered.objects, client=client, destination_namespace=app.spec.destination.namespace or ""
+    by_key = await prepare.settle(
+        rendered.objects,
+        client=client,
+        destination_namespace=app.spec.destination.namespace or "",
+        app_name=app.name,
+        method=deps.tracking,
+        installation_id=deps.installation_id,
     )
-    # Rendering could not know each object's final namespace: settle the tracking id now.
-    by_key = {
-        key: dict(
-            prepare.with_tracking(
-                obj,
-                app_name=app.name,
-                method=deps.tracking,
-                installation_id=deps.installation_id,
-            )
-        )
-        for key, obj in by_key.items()
-    }
     targets = list(by_key.values())
     live_by_key = {ResourceKey.of(o): o for o in live}
     rules = ignore_rules(app, extra_ignore)
