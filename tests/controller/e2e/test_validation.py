@@ -93,7 +93,8 @@ def test_invalid_objects_are_reported_together_and_nothing_is_applied(
     )
     message = _condition(app, "ComparisonError")
     assert "rejected 2 object(s)" in message, message
-    assert f"- Gizmo.gizmos.nowhere.example {namespace}/spinner: " in message, message
+    # The kind is unknown, so is its scope: it keeps the namespace it was written with (none).
+    assert "- Gizmo.gizmos.nowhere.example spinner: " in message, message
     assert "does not serve kind 'Gizmo'" in message, message
     assert f"- Deployment.apps {namespace}/web: " in message, message
     assert "imagePullPolicyy" in message, message
@@ -117,7 +118,7 @@ def test_invalid_objects_are_reported_together_and_nothing_is_applied(
     assert lines[0] == "one or more objects failed to apply (dry run), nothing was applied:"
     assert [line.split(":")[0] for line in lines[1:]] == [
         f"- Deployment.apps {namespace}/web",
-        f"- Gizmo.gizmos.nowhere.example {namespace}/spinner",
+        "- Gizmo.gizmos.nowhere.example spinner",
     ]
     failed = {r["name"]: r for r in state["syncResult"]["resources"]}
     assert set(failed) == {"web", "spinner"}
