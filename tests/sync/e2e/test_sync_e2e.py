@@ -54,8 +54,13 @@ async def test_create_reaches_succeeded_with_field_manager_and_tracking(
         assert ("tidegate", "Apply") in managers, (kind, managers)
         tracking = live["metadata"]["annotations"][constants.ANNOTATION_TRACKING_ID]
         assert tracking == f"{run.app}:{group}/{kind}:{namespace}/{name}"
-    # The Deployment was only Succeeded once it really was healthy.
-    assert health(await dev.get(key("Deployment", namespace, "web", "apps"))) == "Healthy"
+
+    # The last wave is not waited for (Argo CD's issue 1715): the Deployment becomes healthy
+    # after the operation ended, so poll for it instead of expecting it at once.
+    async def web_healthy() -> bool:
+        return health(await dev.get(key("Deployment", namespace, "web", "apps"))) == "Healthy"
+
+    await eventually(web_healthy)
     # Server-side apply with forced conflicts and strict validation, each object once, after
     # one validating dry run of every object that came before any real write.
     applies = [w for w in writes.log if w.method == "PATCH"]
