@@ -5,6 +5,8 @@ a ComparisonError condition after a refresh, before anyone syncs."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,6 +104,15 @@ def test_invalid_objects_are_reported_together_and_nothing_is_applied(
     assert app["status"]["sync"]["status"] == "OutOfSync"
     assert not _state(app)
     assert not _exists(gitops, namespace, "configmap", "good")
+    # `app diff` lists the same problems.
+    diff = subprocess.run(
+        [sys.executable, "-m", "tidegate", "app", "diff", "invalid", "--no-color",
+         f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+         f"--namespace={gitops.namespace}", f"--cache-dir={gitops.workdir / 'cli-cache'}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert diff.returncode == 1, diff.stderr
+    assert diff.stderr.strip() == message, diff.stderr
 
     gitops.patch_app(
         "invalid", {"operation": {"sync": {"prune": True}, "initiatedBy": {"username": "e2e"}}}
