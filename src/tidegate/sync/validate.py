@@ -3,20 +3,23 @@
 Pure (no I/O). Argo CD dry-runs every task of an operation before it applies anything, so that
 an unknown kind, a schema error, an admission denial or a missing namespace is reported for all
 objects at once and nothing is half-applied. The dry runs themselves go through the executor's
-verbs (:func:`tidegate.sync.execute.validate`); this module decides:
+verbs (:func:`tidegate.sync.execute.validate_operation`); this module decides:
 
 - which tasks are checked (:func:`checked`): every create/apply of the operation, hooks included
   (a hook is dry-run created), SyncFail hooks excluded (they only run after a failure), prunes
   excluded (a delete has nothing to validate);
 - which failures do not count (:func:`excuse`), because the object depends on something the same
   sync creates first and the server cannot know about yet:
-  - an unknown kind defined by a CustomResourceDefinition among the operation's objects, or
-    any unknown kind with ``SkipDryRunOnMissingResource=true``, or a hook of an unknown kind
-    (Argo CD skips the dry run of those three);
+  - an unknown kind whose API group has a CustomResourceDefinition among the operation's
+    objects (a recorded CRD result only tells its name, ``<plural>.<group>``, so the group is
+    what a dry-run sync can match too), any unknown kind with
+    ``SkipDryRunOnMissingResource=true``, or a hook of an unknown kind (Argo CD skips the dry
+    run of those three);
   - "not found" for an object whose namespace the sync creates (a Namespace among the objects,
     or the destination namespace with ``CreateNamespace=true``). Argo CD creates that
-    namespace before its dry run; Tidegate applies nothing before validation and skips the
-    check instead;
+    namespace before its dry run; Tidegate applies nothing before validation and excuses the
+    object instead (its fields are still checked: server-side apply validates the schema
+    before it looks the namespace up);
   - with ``Force=true``, an immutable-field or conflict answer for an existing object (the
     sync deletes and recreates it).
 - how the failures read (:func:`failure_message`): one line per object, naming it, with the
