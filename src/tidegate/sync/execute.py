@@ -257,11 +257,7 @@ async def validate_operation(
     checked now; any other answer is a result.
     """
     planned = validate.Planned.of_tasks(all_tasks, params)
-    broken = [
-        record.executed(t, ok=False, message=t.error)
-        for t in all_tasks
-        if t.error and not t.is_prune
-    ]
+    broken = [record.executed(t, ok=False, message=t.error) for t in all_tasks if t.error]
 
     async def check(task: tasks.SyncTask) -> record.ResourceResult | None:
         try:
