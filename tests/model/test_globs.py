@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from tests.render.conftest import load_table
 
-from tidegate.model import errors
-from tidegate.model import globs
+from tidegate.model import errors, globs
 
 CASES = load_table("glob_cases.yaml")
 

@@ -32,8 +32,10 @@ from tidegate.controller import (
     clusters,
     clusterstatus,
     operations,
+    orphans,
     projects,
     runtime,
+    signatures,
     workqueue,
 )
 from tidegate.controller import compare as cmp
@@ -125,12 +127,21 @@ class Controller:
         self.registry = clusters.ClusterRegistry([], management=mgmt)
         # Settled from argocd-cm before the first refresh (:meth:`_use_installation_id`).
         self.installation_id = self.settings.installation_id
+        # AppProject signatureKeys: GnuPG checks of every resolved revision (signatures.py).
+        self.signatures = signatures.SignatureGate(
+            mgmt=self.mgmt,
+            namespace=self.namespace,
+            verifier=sources.Verifier(self.repos, sources.Keyring(cache_dir / "gnupg")),
+            project_of=lambda name: self.projects.get(name),
+        )
         self.deps = cmp.CompareDeps(
             repos=self.repos,
             render_cache=render.RenderCache(),
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            source_repos=self._source_repos,
+            verify_revisions=self.signatures.verify,
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
@@ -166,6 +177,10 @@ class Controller:
             in (constants.SECRET_TYPE_REPOSITORY, constants.SECRET_TYPE_REPO_CREDS)
         ]
 
+    def _source_repos(self, project: str) -> tuple[str, ...]:
+        found = self.projects.get(project)
+        return tuple(found.spec.source_repos or []) if found is not None else ()
+
     def _on_live_change(self, server: str, apps: set[str], key: ResourceKey | None) -> None:
         for name in apps:
             event = self.op_events.get(name)
@@ -175,6 +190,10 @@ class Controller:
             if task is not None and not task.done():
                 continue  # the running sync reacts; the app is refreshed when it ends
             if name in self.apps:
+                self.queue.add(name)
+        if key is not None and not apps and key.namespace:
+            # An untracked object appeared or went: apps watching orphans there (orphans.py).
+            for name in orphans.watching(self.apps, self.projects, key.namespace):
                 self.queue.add(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             for name, raw in self.apps.items():
@@ -410,6 +429,14 @@ class Controller:
             return
         self.comparisons[name] = result
         status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+        status["conditions"] = orphans.update(  # AppProject orphanedResources
+            status.get("conditions"),
+            project=self.projects.get(app.spec.project_name),
+            store=rt.cache.store,
+            namespace=app.spec.destination.namespace or "",
+            known_apps=self.apps,
+            at=at,
+        )
         decision = await self._auto_sync(app, result, cluster)
         if decision is not None and decision.report:
             status["conditions"] = appstatus.set_condition(
@@ -581,13 +608,15 @@ class Controller:
                 name, {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: None}}}
             )
 
-    async def refresh_repo(self, repo_url: str) -> None:
-        """Fetch ``repo_url`` now (a webhook said it changed)."""
+    async def refresh_repo(self, repo_url: str) -> bool:
+        """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
         creds = sources.credentials_for(repo_url, self._repo_secrets())
         try:
             await self.repos.refresh(repo_url, creds=creds)
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
+            return False
+        return True
 
     async def _read_settings(self, seen: Any) -> Any:
         """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
@@ -604,6 +633,7 @@ class Controller:
                 log.warning("%s", problem)
             self.system_ignore = system.ignore_rules
             self.deps.health_checks = system.health_checks
+            self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
             self._use_installation_id(system.installation_id)
             self._requeue_all()
         return data
@@ -712,6 +742,7 @@ class Controller:
         self._tasks.clear()
         self.queue.cancel_timers()
         await self.runtimes.aclose()
+        await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

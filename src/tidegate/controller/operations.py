@@ -15,9 +15,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tidegate.controller import appstatus, deletion
+from tidegate.controller import appstatus, deletion, jqdiff
 from tidegate.controller import compare as cmp
-from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model.enums import OperationPhase
@@ -278,7 +277,21 @@ async def run(ctrl: Controller, name: str) -> None:
 
     targets: list[Mapping[str, Any]] = list(rendered.objects)
     if app_options.enabled("respect_ignore_differences"):
-        targets = await _respect_ignore_differences(ctrl, app, targets, rt, params)
+        try:
+            targets = await _respect_ignore_differences(ctrl, app, targets, rt, params)
+        except errors.TidegateError as exc:  # e.g. a jq expression past its bound: apply nothing
+            await _finish(
+                ctrl,
+                name,
+                ctrl.apps.get(name) or raw,
+                phase=OperationPhase.ERROR,
+                message=f"RespectIgnoreDifferences: {exc}",
+                started_at=state.started_at,
+                state=state,
+                revision="",
+                success_extra=None,
+            )
+            return
 
     retry = sync_operation.RetryPolicy.from_spec(raw_op.get("retry"))
     force = bool(
@@ -331,10 +344,10 @@ async def _respect_ignore_differences(
         targets, client=rt.client, destination_namespace=params.destination_namespace
     )
     live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
-    return [
-        diff_ignore.respect_ignore_differences(obj, live.get(key), rules)
-        for key, obj in prepared.items()
-    ]
+    # bounded jq: the rules' jq expressions run in the worker pool, one batch
+    return await jqdiff.respect_ignore_differences(
+        [(obj, live.get(key)) for key, obj in prepared.items()], rules, pool=ctrl.deps.jq
+    )
 
 
 def deletion_approved(raw: Mapping[str, Any], *, since: str) -> bool:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from typing import Any
 
-from tidegate.controller import engine, webhook, webhook_match, webhook_server
+from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
 
@@ -21,36 +21,6 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
     return webhook.WebhookSecrets.from_secret(secret)
 
 
-async def on_push(
-    ctrl: engine.Controller, event: webhook.PushEvent, appsets: Any | None = None
-) -> int:
-    """Refresh the apps whose source matches the pushed repository and revision."""
-    names = [
-        name
-        for name, raw in list(ctrl.apps.items())
-        if webhook_match.application_matches(raw, event)
-    ]
-    repos: set[str] = set()
-    for name in names:
-        spec = ctrl.apps[name].get("spec") or {}
-        for src in spec.get("sources") or ([spec["source"]] if spec.get("source") else []):
-            if webhook_match.same_repo(str(src.get("repoURL") or ""), event):
-                repos.add(str(src["repoURL"]))
-    for url in repos:
-        await ctrl.refresh_repo(url)
-    for name in names:
-        ctrl.queue.add(name)
-    if appsets is not None:
-        for url in event.repo_urls:
-            with contextlib.suppress(Exception):
-                await appsets.refresh_repo(url)
-    log.info(
-        "webhook push",
-        extra={"provider": str(event.provider), "revision": event.revision, "apps": len(names)},
-    )
-    return len(names)
-
-
 async def run(
     *,
     mgmt: kube_config.ClusterConfig,
@@ -61,13 +31,14 @@ async def run(
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
     appset_ctrl = _appset_controller(ctrl) if appsets else None
     server = None
+    refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(
-                on_push=lambda event: on_push(ctrl, event, appset_ctrl),
+                on_push=refresher.on_push,
                 secrets=lambda: webhook_secrets(ctrl),
                 max_body_bytes=settings.max_webhook_body_bytes,
             )
@@ -82,6 +53,7 @@ async def run(
     finally:
         if server is not None:
             await server.stop()
+        await refresher.aclose()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -12,13 +12,31 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from tidegate.model import constants
 
-if TYPE_CHECKING:
-    from tidegate.controller.webhook import PushEvent
+
+class PushEvent(Protocol):
+    """What matching reads of a push (:class:`tidegate.controller.webhook.PushEvent` has it);
+    a protocol, so that this module does not import the parser that imports it."""
+
+    @property
+    def repo_keys(self) -> frozenset[str]: ...
+
+    @property
+    def revisions(self) -> tuple[str, ...]: ...
+
+    @property
+    def branches(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_branch(self) -> str: ...
+
+    @property
+    def changed_files(self) -> tuple[str, ...]: ...
+
 
 HEADS = "refs/heads/"
 TAGS = "refs/tags/"
