@@ -48,7 +48,8 @@ from tidegate.model import project as model_project
 from tidegate.model.enums import HealthStatusCode
 from tidegate.model.keys import ResourceKey
 from tidegate.sources import urls
-from tidegate.sync import windows
+from tidegate.sync import permits, windows
+from tidegate.sync import projects as sync_projects
 
 log = logging.getLogger("tidegate.controller")
 
@@ -142,6 +143,9 @@ class Controller:
             installation_id=self.installation_id,
             source_repos=self._source_repos,
             verify_revisions=self.signatures.verify,
+            # --- config management plugins and the render timeout (settings) ---
+            plugins=render.PluginRegistry(self.settings.plugin_dir).current,
+            render_limits=render.RenderLimits(timeout_seconds=self.settings.render_timeout_seconds),
         )
         self.queue = workqueue.WorkQueue()
         self.runtimes = runtime.Runtimes(
@@ -396,7 +400,12 @@ class Controller:
             await self._write_status(name, raw, status)
             self.queue.add_after(name, 10.0)
             return
+        # AppProject: objects the rules do not permit are neither compared nor pruned.
+        rules = self.project_rules(app, cluster)
         live = rt.cache.store.tracked(app.name)
+        left_alone: list[sync_projects.Refusal] = []
+        if rules is not None:
+            live, left_alone = sync_projects.split_live(rules, live)
         kube_version, api_versions = await rt.capabilities()
         max_age = 0.0 if hard else self.settings.app_resync_seconds
         try:
@@ -410,6 +419,13 @@ class Controller:
                 kube_version=kube_version,
                 api_versions=api_versions,
             )
+            if rules is not None:  # AppProject: refused objects are an error before any sync
+                await permits.check_targets(
+                    result.targets,
+                    client=rt.client,
+                    rules=rules,
+                    destination_namespace=app.spec.destination.namespace or "",
+                )
         except errors.TidegateError as exc:
             kind = (
                 appstatus.INVALID_SPEC_ERROR
@@ -437,6 +453,9 @@ class Controller:
             known_apps=self.apps,
             at=at,
         )
+        status["conditions"] = projects.report_left_alone(
+            status.get("conditions"), left_alone, at=at
+        )
         decision = await self._auto_sync(app, result, cluster)
         if decision is not None and decision.report:
             status["conditions"] = appstatus.set_condition(
@@ -461,11 +480,17 @@ class Controller:
             return None, f"Application {app.namespace}/{app.name}: {exc}"
         project = self.projects.get(app.spec.project_name)
         problems = projects.violations(
-            app, project, cluster_server=cluster.server, cluster_name=cluster.name
+            app, project, control_namespace=self.namespace, cluster=cluster
         )
         if problems:
             return None, "; ".join(problems)
         return cluster, ""
+
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None:
+        """What limits ``app``'s objects on ``cluster`` (its AppProject, the cluster Secret)."""
+        return projects.rules_for(self.projects.get(app.spec.project_name), cluster)
 
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]:
         project = self.projects.get(app.spec.project_name)

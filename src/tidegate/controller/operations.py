@@ -24,7 +24,8 @@ from tidegate.model.keys import ResourceKey
 from tidegate.sync import execute as sync_execute
 from tidegate.sync import operation as sync_operation
 from tidegate.sync import options as sync_options
-from tidegate.sync import prepare, windows
+from tidegate.sync import permits, prepare, windows
+from tidegate.sync import projects as sync_projects
 from tidegate.sync import tasks as sync_tasks
 
 if TYPE_CHECKING:
@@ -209,6 +210,39 @@ async def run(ctrl: Controller, name: str) -> None:
             success_extra=None,
         )
         return
+    # AppProject and cluster registration: a refused object fails the whole operation before
+    # anything is applied; live objects they do not permit are never pruned.
+    rules = ctrl.project_rules(target_app, cluster)
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
+    refused = (
+        await permits.target_refusals(
+            rendered.objects
+            + await permits.created_namespace(
+                rt.client,
+                namespace=target_app.spec.destination.namespace or "",
+                create_namespace=bool(app_options.enabled("create_namespace")),
+                managed_metadata=managed_ns is not None,
+            ),
+            client=rt.client,
+            rules=rules,
+            destination_namespace=target_app.spec.destination.namespace or "",
+        )
+        if rules is not None
+        else []
+    )
+    if refused:
+        await _finish(
+            ctrl,
+            name,
+            raw,
+            phase=OperationPhase.FAILED,
+            message="nothing was applied: " + str(sync_projects.refused_error(refused)),
+            started_at=state.started_at,
+            state=state,
+            revision="",
+            success_extra=None,
+        )
+        return
     comparison = ctrl.comparisons.get(name)
     selected = None
     if sync is not None and sync.resources:
@@ -216,7 +250,6 @@ async def run(ctrl: Controller, name: str) -> None:
             ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
         )
     automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
-    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
     params = sync_tasks.SyncParams(
         app_name=app.name,
         app_options=app_options,
@@ -245,7 +278,10 @@ async def run(ctrl: Controller, name: str) -> None:
         target_keys = list(settled)
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
-        live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(app.name)}
+        tracked = rt.cache.store.tracked(app.name)
+        if rules is not None:
+            tracked, _ = sync_projects.split_live(rules, tracked)
+        live = {ResourceKey.of(o): o for o in tracked}
         if shared_check:
             # FailOnSharedResource: the planner must see objects at our keys that another app
             # (or another installation) tracks; the cache only indexes ours.
@@ -466,9 +502,13 @@ async def delete_app(ctrl: Controller, app: model_app.Application) -> None:
                 )
             except errors.SpecError:
                 app_options = sync_options.SyncOptions()
+            tracked = rt.cache.store.tracked(app.name)
+            rules = ctrl.project_rules(app, cluster)
+            if rules is not None:  # what the project does not permit is never deleted
+                tracked, _ = sync_projects.split_live(rules, tracked)
             outcome = await deletion.delete_resources(
                 rt.client,
-                rt.cache.store.tracked(app.name),
+                tracked,
                 propagation=propagation,
                 app_options=app_options,
                 approved=deletion_approved(raw, since=str(meta.get("deletionTimestamp") or "")),

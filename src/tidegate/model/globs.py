@@ -6,6 +6,9 @@ Syntax: ``*`` any run of characters (``/`` included: the pattern is matched agai
 value with no separator rule), ``?`` one character, ``[abc]``/``[a-z]``/``[!abc]``
 character classes, ``{one,two}`` alternatives (nestable, may contain any of the above), ``\\``
 escapes the next character. Pure; patterns compile to anchored regular expressions.
+
+With ``separator`` (gobwas' separators, which Argo CD passes for ``sourceRepos``: ``/``), ``*``
+and ``?`` do not match the separator and ``**`` matches any run including it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from tidegate.model import errors
 
 
 class _Parser:
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, separator: str = "") -> None:
         self.pattern = pattern
         self.pos = 0
+        self.any_char = f"[^{re.escape(separator)}]" if separator else "."
 
     def error(self, message: str) -> errors.SpecError:
         return errors.SpecError(f"glob {self.pattern!r}: {message} at offset {self.pos}")
@@ -33,11 +37,13 @@ class _Parser:
                 return "".join(out)
             self.pos += 1
             if char == "*":
+                stars = 1
                 while self.pos < len(pattern) and pattern[self.pos] == "*":
                     self.pos += 1
-                out.append(".*")
+                    stars += 1
+                out.append(".*" if stars > 1 else self.any_char + "*")
             elif char == "?":
-                out.append(".")
+                out.append(self.any_char)
             elif char == "[":
                 out.append(self.char_class())
             elif char == "{":
@@ -81,10 +87,10 @@ class _Parser:
 
 
 @functools.lru_cache(maxsize=256)
-def compile_glob(pattern: str) -> re.Pattern[str]:
+def compile_glob(pattern: str, separator: str = "") -> re.Pattern[str]:
     """The regular expression matching exactly the paths ``pattern`` matches."""
-    return re.compile(_Parser(pattern).parse() + r"\Z", re.DOTALL)
+    return re.compile(_Parser(pattern, separator).parse() + r"\Z", re.DOTALL)
 
 
-def matches(pattern: str, path: str) -> bool:
-    return compile_glob(pattern).match(path) is not None
+def matches(pattern: str, path: str, *, separator: str = "") -> bool:
+    return compile_glob(pattern, separator).match(path) is not None
