@@ -29,6 +29,8 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("install_cmd", "install"),
     ("controller_cmd", "controller"),
     ("demo_cmd", "demo"),
+    ("seal_cmd", "seal"),
+    ("sealed_secrets_cmd", "sealed_secrets_controller"),
 )
 
 
@@ -49,7 +51,7 @@ def _register() -> None:
             if exc.name != f"tidegate.cli.{module_name}":
                 raise
             continue
-        app.command(name=attr)(getattr(module, attr))
+        app.command(name=attr.replace("_", "-"))(getattr(module, attr))
 
 
 _register()
