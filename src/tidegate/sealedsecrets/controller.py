@@ -185,7 +185,9 @@ class Controller:
                 for item in event.items:
                     if event.reason == "initial" or not _settled(item):
                         await self.reconcile(item)
-                self.ready.set()
+                if not self.ready.is_set():
+                    self.ready.set()
+                    log.info("sealed secrets controller ready (%d SealedSecrets)", len(event.items))
             elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 if not _settled(event.object):
                     await self.reconcile(event.object)

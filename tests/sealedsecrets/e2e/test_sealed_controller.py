@@ -1,0 +1,251 @@
+"""End to end on the test bed's ``dev`` cluster: the real CLI seals, the real controller unseals.
+
+Each test module runs its own controller with its own key namespace and watches only its own
+fresh namespace, so runs on the shared bed never see each other's keys or SealedSecrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tidegate.sealedsecrets import keys
+from tidegate.testenv import handle, scenario, wait
+
+SS_PATH = "/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets"
+
+
+def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tidegate", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+class Bed:
+    def __init__(self, bed: handle.TestBed, key_ns: str, app_ns: str, log: Path) -> None:
+        self.bed = bed
+        self.key_ns = key_ns
+        self.app_ns = app_ns
+        self.log = log
+        self.kubeconfig = str(bed.clusters["dev"].kubeconfig)
+
+    def client(self) -> httpx.Client:
+        return self.bed.admin_client("dev")
+
+    def seal(self, secret: dict[str, Any], *extra: str) -> dict[str, Any]:
+        done = tidegate(
+            "seal",
+            f"--kubeconfig={self.kubeconfig}",
+            f"--controller-namespace={self.key_ns}",
+            *extra,
+            stdin=json.dumps(secret),
+        )
+        assert done.returncode == 0, done.stderr
+        sealed: dict[str, Any] = json.loads(done.stdout)
+        return sealed
+
+    def apply(self, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        with self.client() as c:
+            resp = c.patch(
+                SS_PATH.format(ns=self.app_ns) + f"/{name}",
+                params={"fieldManager": "test", "force": "true"},
+                content=json.dumps(obj),
+                headers={"Content-Type": "application/apply-patch+yaml"},
+            )
+            resp.raise_for_status()
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        with self.client() as c:
+            resp = c.get(path)
+            if resp.status_code == 404:
+                return None
+            resp.raise_for_status()
+            body: dict[str, Any] = resp.json()
+            return body
+
+    def secret(self, name: str) -> dict[str, Any] | None:
+        return self.get(f"/api/v1/namespaces/{self.app_ns}/secrets/{name}")
+
+    def sealed(self, name: str) -> dict[str, Any] | None:
+        return self.get(SS_PATH.format(ns=self.app_ns) + f"/{name}")
+
+
+def make_secret(ns: str, name: str, **values: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "labels": {"team": "a"}},
+        "stringData": values,
+    }
+
+
+def plain(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+
+
+def synced(sealed: dict[str, Any] | None) -> dict[str, Any] | None:
+    for cond in ((sealed or {}).get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "Synced":
+            return dict(cond)
+    return None
+
+
+@pytest.fixture(scope="module")
+def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+    token = secrets.token_hex(3)
+    key_ns, app_ns = f"ssk-{token}", f"ssa-{token}"
+    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
+    done = tidegate("sealed-secrets-controller", f"--kubeconfig={kubeconfig}", "--install-crd")
+    assert done.returncode == 0, done.stderr
+    with testbed_handle.admin_client("dev") as c:
+        for ns in (key_ns, app_ns):
+            c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+    log = tmp_path_factory.mktemp("sealed") / "controller.log"
+    from tidegate.testenv import procs
+
+    pid = procs.spawn(
+        [
+            sys.executable,
+            "-m",
+            "tidegate",
+            "sealed-secrets-controller",
+            f"--kubeconfig={kubeconfig}",
+            f"--controller-namespace={key_ns}",
+            f"--namespace={app_ns}",
+            "--logformat=text",
+        ],
+        log=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    proc = scenario.ControllerProcess(testbed_handle, app_ns, log=log)
+    proc.pid = pid
+    try:
+        proc.wait_log("sealed secrets controller ready", timeout=120)
+        yield Bed(testbed_handle, key_ns, app_ns, log)
+    finally:
+        proc.stop()
+        with testbed_handle.admin_client("dev") as c:
+            for ns in (key_ns, app_ns):
+                c.delete(f"/api/v1/namespaces/{ns}")
+
+
+async def test_seal_with_fetched_cert_then_controller_writes_the_secret(bed: Bed) -> None:
+    keys_listed = bed.get(
+        f"/api/v1/namespaces/{bed.key_ns}/secrets"
+        "?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive"
+    )
+    assert keys_listed is not None and len(keys_listed["items"]) == 1
+    key_secret = keys_listed["items"][0]
+    assert key_secret["type"] == "kubernetes.io/tls"
+    assert key_secret["metadata"]["name"].startswith("sealed-secrets-key")
+
+    fetched = tidegate(
+        "seal",
+        f"--kubeconfig={bed.kubeconfig}",
+        f"--controller-namespace={bed.key_ns}",
+        "--fetch-cert",
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert fetched.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    assert "PRIVATE" not in fetched.stdout + fetched.stderr
+
+    sealed = bed.seal(make_secret(bed.app_ns, "db", password="hunter2", user="admin"))
+    assert "hunter2" not in json.dumps(sealed)
+    sealed["spec"]["template"]["data"] = {"dsn": "{{ .user }}:{{ .password }}@db"}
+    bed.apply(sealed)
+
+    secret = await wait.eventually(lambda: bed.secret("db"), within=60)
+    assert plain(secret) == {"password": "hunter2", "user": "admin", "dsn": "admin:hunter2@db"}
+    assert secret["metadata"]["labels"] == {"team": "a"}
+    owner = secret["metadata"]["ownerReferences"][0]
+    live = bed.sealed("db")
+    assert live is not None
+    assert (owner["kind"], owner["name"], owner["uid"]) == (
+        "SealedSecret",
+        "db",
+        live["metadata"]["uid"],
+    )
+    cond = await wait.eventually(lambda: synced(bed.sealed("db")), within=30)
+    assert cond["status"] == "True"
+    assert "hunter2" not in bed.log.read_text()
+
+
+async def test_tampered_ciphertext_sets_the_condition_and_keeps_the_secret(bed: Bed) -> None:
+    sealed = bed.seal(make_secret(bed.app_ns, "api", token="t-one"))
+    bed.apply(sealed)
+    first = await wait.eventually(lambda: bed.secret("api"), within=60)
+    assert plain(first) == {"token": "t-one"}
+
+    blob = bytearray(base64.b64decode(sealed["spec"]["encryptedData"]["token"]))
+    blob[-1] ^= 0x01
+    sealed["spec"]["encryptedData"]["token"] = base64.b64encode(bytes(blob)).decode()
+    bed.apply(sealed)
+
+    def failed() -> dict[str, Any] | None:
+        cond = synced(bed.sealed("api"))
+        return cond if cond and cond["status"] == "False" else None
+
+    cond = await wait.eventually(failed, within=60)
+    assert cond["reason"] == "ErrUnsealFailed"
+    assert "encryptedData.token" in cond["message"] and "corrupt" in cond["message"]
+    after = bed.secret("api")
+    assert after is not None and plain(after) == {"token": "t-one"}
+    assert after["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+
+
+async def test_sealed_for_another_clusters_key_is_refused(bed: Bed, tmp_path: Path) -> None:
+    other = keys.generate_private_key(2048)  # stands for prod's key
+    cert = tmp_path / "prod.pem"
+    cert.write_bytes(keys.certificate_pem(keys.self_signed_certificate(other)))
+    sealed = bed.seal(make_secret(bed.app_ns, "prod-only", token="p"), f"--cert={cert}")
+    bed.apply(sealed)
+
+    def failed() -> dict[str, Any] | None:
+        cond = synced(bed.sealed("prod-only"))
+        return cond if cond and cond["status"] == "False" else None
+
+    cond = await wait.eventually(failed, within=60)
+    assert "no key could decrypt" in cond["message"]
+    assert bed.secret("prod-only") is None
+
+
+async def test_existing_unmanaged_secret_is_not_overwritten(bed: Bed) -> None:
+    with bed.client() as c:
+        c.post(
+            f"/api/v1/namespaces/{bed.app_ns}/secrets",
+            json={"metadata": {"name": "mine"}, "stringData": {"k": "original"}},
+        ).raise_for_status()
+    bed.apply(bed.seal(make_secret(bed.app_ns, "mine", k="sealed")))
+
+    def failed() -> dict[str, Any] | None:
+        cond = synced(bed.sealed("mine"))
+        return cond if cond and cond["status"] == "False" else None
+
+    cond = await wait.eventually(failed, within=60)
+    assert "not managed by SealedSecret" in cond["message"]
+    kept = bed.secret("mine")
+    assert kept is not None and plain(kept) == {"k": "original"}
+
+
+async def test_deleting_the_sealedsecret_deletes_its_secret(bed: Bed) -> None:
+    bed.apply(bed.seal(make_secret(bed.app_ns, "short-lived", k="v")))
+    await wait.eventually(lambda: bed.secret("short-lived"), within=60)
+    with bed.client() as c:
+        c.delete(SS_PATH.format(ns=bed.app_ns) + "/short-lived").raise_for_status()
+    await wait.eventually(lambda: bed.secret("short-lived") is None, within=60)
