@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tidegate.sealedsecrets import keys
-from tidegate.testenv import handle, scenario, wait
+from tidegate.testenv import binaries, handle, procs, scenario, wait
 
 SS_PATH = "/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets"
 
@@ -37,8 +37,9 @@ def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 class Bed:
-    def __init__(self, bed: handle.TestBed, key_ns: str, app_ns: str, log: Path) -> None:
+    def __init__(self, bed: handle.TestBed, key_ns: str, app_ns: str, log: Path, port: int) -> None:
         self.bed = bed
+        self.port = port
         self.key_ns = key_ns
         self.app_ns = app_ns
         self.log = log
@@ -117,8 +118,7 @@ def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
         for ns in (key_ns, app_ns):
             c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
     log = tmp_path_factory.mktemp("sealed") / "controller.log"
-    from tidegate.testenv import procs
-
+    port = procs.free_port()
     pid = procs.spawn(
         [
             sys.executable,
@@ -129,6 +129,7 @@ def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
             f"--controller-namespace={key_ns}",
             f"--namespace={app_ns}",
             "--logformat=text",
+            f"--listen-addr=127.0.0.1:{port}",
         ],
         log=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -137,7 +138,7 @@ def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
     proc.pid = pid
     try:
         proc.wait_log("sealed secrets controller ready", timeout=120)
-        yield Bed(testbed_handle, key_ns, app_ns, log)
+        yield Bed(testbed_handle, key_ns, app_ns, log, port)
     finally:
         proc.stop()
         with testbed_handle.admin_client("dev") as c:
@@ -249,3 +250,30 @@ async def test_deleting_the_sealedsecret_deletes_its_secret(bed: Bed) -> None:
     with bed.client() as c:
         c.delete(SS_PATH.format(ns=bed.app_ns) + "/short-lived").raise_for_status()
     await wait.eventually(lambda: bed.secret("short-lived") is None, within=60)
+
+
+async def test_real_kubeseal_seals_with_the_served_certificate(bed: Bed) -> None:
+    kubeseal = binaries.find("kubeseal")
+    if kubeseal is None:
+        pytest.skip("kubeseal is not built (tidegate testenv build --components kubeseal)")
+    base = f"http://127.0.0.1:{bed.port}"
+    done = subprocess.run(
+        [str(kubeseal), "--cert", f"{base}/v1/cert.pem", "-o", "json"],
+        input=json.dumps(make_secret(bed.app_ns, "from-kubeseal", token="k")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "KUBECONFIG": bed.kubeconfig},
+    )
+    assert done.returncode == 0, done.stderr
+    sealed = json.loads(done.stdout)
+    with httpx.Client() as http:
+        assert http.post(f"{base}/v1/verify", content=done.stdout).status_code == 200
+        forged = json.loads(done.stdout)
+        forged["metadata"]["name"] = "elsewhere"
+        assert http.post(f"{base}/v1/verify", json=forged).status_code == 409
+        assert http.get(f"{base}/healthz").text == "ok"
+    bed.apply(sealed)
+    secret = await wait.eventually(lambda: bed.secret("from-kubeseal"), within=60)
+    assert plain(secret) == {"token": "k"}
