@@ -252,10 +252,8 @@ async def test_deleting_the_sealedsecret_deletes_its_secret(bed: Bed) -> None:
     await wait.eventually(lambda: bed.secret("short-lived") is None, within=60)
 
 
-async def test_real_kubeseal_seals_with_the_served_certificate(bed: Bed) -> None:
-    kubeseal = binaries.find("kubeseal")
-    if kubeseal is None:
-        pytest.skip("kubeseal is not built (tidegate testenv build --components kubeseal)")
+def kubeseal_via_http(bed: Bed, kubeseal: Path) -> dict[str, Any]:
+    """Seal with the real kubeseal and the served certificate; check /v1/verify both ways."""
     base = f"http://127.0.0.1:{bed.port}"
     done = subprocess.run(
         [str(kubeseal), "--cert", f"{base}/v1/cert.pem", "-o", "json"],
@@ -267,13 +265,20 @@ async def test_real_kubeseal_seals_with_the_served_certificate(bed: Bed) -> None
         env={**os.environ, "KUBECONFIG": bed.kubeconfig},
     )
     assert done.returncode == 0, done.stderr
-    sealed = json.loads(done.stdout)
+    sealed: dict[str, Any] = json.loads(done.stdout)
     with httpx.Client() as http:
         assert http.post(f"{base}/v1/verify", content=done.stdout).status_code == 200
         forged = json.loads(done.stdout)
         forged["metadata"]["name"] = "elsewhere"
         assert http.post(f"{base}/v1/verify", json=forged).status_code == 409
         assert http.get(f"{base}/healthz").text == "ok"
-    bed.apply(sealed)
+    return sealed
+
+
+async def test_real_kubeseal_seals_with_the_served_certificate(bed: Bed) -> None:
+    kubeseal = binaries.find("kubeseal")
+    if kubeseal is None:
+        pytest.skip("kubeseal is not built (tidegate testenv build --components kubeseal)")
+    bed.apply(kubeseal_via_http(bed, kubeseal))
     secret = await wait.eventually(lambda: bed.secret("from-kubeseal"), within=60)
     assert plain(secret) == {"token": "k"}
