@@ -226,7 +226,9 @@ def seal(
             out_fmt = Format.json if original.lstrip().startswith("{") else Format.yaml
             target.write_text(_dump([merged], out_fmt))
             return
-        default_ns = namespace or _context_namespace(kubeconfig, context)
+        default_ns = namespace
+        if not default_ns and any(not (s.get("metadata") or {}).get("namespace") for s in secrets):
+            default_ns = _context_namespace(kubeconfig, context)  # reads the kubeconfig
         key = public_key()
         sealed = [
             sealing.seal_secret(

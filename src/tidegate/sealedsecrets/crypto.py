@@ -78,7 +78,7 @@ def scope_label(scope: Scope, *, namespace: str, name: str) -> bytes:
     return f"{namespace}/{name}".encode()
 
 
-def _oaep(label: bytes) -> padding.OAEP:
+def oaep_padding(label: bytes) -> padding.OAEP:
     return padding.OAEP(
         mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=label
     )
@@ -87,7 +87,7 @@ def _oaep(label: bytes) -> padding.OAEP:
 def encrypt(public_key: rsa.RSAPublicKey, label: bytes, plaintext: bytes) -> bytes:
     """The raw hybrid blob of ``plaintext`` (not yet base64)."""
     session_key = os.urandom(SESSION_KEY_BYTES)
-    wrapped = public_key.encrypt(session_key, _oaep(label))
+    wrapped = public_key.encrypt(session_key, oaep_padding(label))
     sealed = AESGCM(session_key).encrypt(_NONCE, plaintext, None)
     return _LENGTH.pack(len(wrapped)) + wrapped + sealed
 
@@ -105,7 +105,7 @@ def decrypt(private_keys: Sequence[rsa.RSAPrivateKey], label: bytes, blob: bytes
         raise UnsealError("no private key to decrypt with")
     for key in private_keys:
         try:
-            session_key = key.decrypt(wrapped, _oaep(label))
+            session_key = key.decrypt(wrapped, oaep_padding(label))
         except ValueError:
             continue
         if len(session_key) != SESSION_KEY_BYTES:
