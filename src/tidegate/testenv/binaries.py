@@ -87,12 +87,6 @@ COMPONENTS: dict[str, Component] = {
         ("kubeseal",),
         install="github.com/bitnami-labs/sealed-secrets/cmd/kubeseal",
     ),
-    "sealed-secrets-controller": Component(
-        "sealed-secrets-controller",
-        KUBESEAL_VERSION,
-        ("controller",),
-        install="github.com/bitnami-labs/sealed-secrets/cmd/controller",
-    ),
 }
 
 _BINARY_COMPONENT = {b: c for c in COMPONENTS.values() for b in c.binaries}
