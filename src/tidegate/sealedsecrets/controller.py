@@ -171,7 +171,8 @@ class Controller:
             now = datetime.datetime.now(datetime.UTC)
             wait = (latest.not_before + period - now).total_seconds() if latest else 0.0
             await asyncio.sleep(max(1.0, min(wait, 3600.0)))
-            if keys.due_for_renewal(self.keys, now=datetime.datetime.now(datetime.UTC)):
+            now = datetime.datetime.now(datetime.UTC)
+            if keys.due_for_renewal(self.keys, now=now, period=period):
                 self.keys = await keystore.ensure_key(self.client, self.policy)
 
     # -- SealedSecrets -----------------------------------------------------------------------

@@ -107,7 +107,12 @@ def synced(sealed: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 @pytest.fixture(scope="module")
-def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+def bed(
+    request: pytest.FixtureRequest,
+    testbed_handle: handle.TestBed,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Bed]:
+    """The module's controller; a module sets ``CONTROLLER_ARGS`` (a list) to add flags."""
     token = secrets.token_hex(3)
     key_ns, app_ns = f"ssk-{token}", f"ssa-{token}"
     kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
@@ -129,6 +134,7 @@ def bed(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
             f"--namespace={app_ns}",
             "--logformat=text",
             f"--listen-addr=127.0.0.1:{port}",
+            *getattr(request.module, "CONTROLLER_ARGS", ()),
         ],
         log=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
