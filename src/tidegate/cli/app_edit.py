@@ -262,6 +262,18 @@ def create(
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
     kustomize_image: KustomizeImage = None,
+    validate: Annotated[
+        str,
+        typer.Option(
+            "--validate",
+            metavar="true|false",
+            help="Check that each source's revision and path exist first (argocd's default).",
+        ),
+    ] = "true",
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Git cache for --validate (default: the user cache)."),
+    ] = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -271,8 +283,9 @@ def create(
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
     Flags given with -f override the file. The app is validated before it is sent (exit 2
-    with the field path when invalid). An existing app with another spec is left alone
-    unless --upsert.
+    with the field path when invalid), and each source's revision and path must exist (exit 1
+    naming them; --validate=false skips that check). An existing app with another spec is
+    left alone unless --upsert.
     """
     from tidegate.cli import appspec
 
@@ -315,8 +328,9 @@ def create(
     )
 
     async def go() -> list[str]:
-        from tidegate.cli import app_access
+        from tidegate.cli import app_access, app_sources
 
+        check_sources = app_sources.parse_validate(validate)
         ns, app_name = appspec.split_name(name, namespace) if name else (namespace, "")
         if file:
             bases: list[dict[str, Any] | None] = list(_load(file))
@@ -341,6 +355,10 @@ def create(
         for obj in objs:
             app_common.validate(obj)
         async with app_access.connect(kubeconfig, context, namespace) as apps:
+            if check_sources:  # every app's sources first: nothing is created on a bad one
+                secrets = await apps.secrets()
+                for obj in objs:
+                    await app_sources.check_sources(obj, secrets=secrets, cache_dir=cache_dir)
             return [await _create_one(apps, obj, upsert=upsert) for obj in objs]
 
     for line in app_common.run(go()):

@@ -14,7 +14,17 @@ from typing import Any, Final
 
 import yaml
 
-from tidegate.health import argo, autoscaling, batch, cluster, network, pod, rules, workloads
+from tidegate.health import (
+    argo,
+    autoscaling,
+    batch,
+    cluster,
+    network,
+    pod,
+    rules,
+    sealedsecret,
+    workloads,
+)
 from tidegate.health import status as hs
 from tidegate.model import constants, errors
 from tidegate.model.enums import HealthStatusCode
@@ -43,6 +53,7 @@ BUILTIN: Final[Mapping[tuple[str, str], Check]] = types.MappingProxyType(
         (constants.GROUP, "Rollout"): argo.rollout,
         (constants.GROUP, "AnalysisRun"): argo.analysisrun,
         (constants.GROUP, "Workflow"): argo.workflow,
+        ("bitnami.com", "SealedSecret"): sealedsecret.sealedsecret,
     }
 )
 

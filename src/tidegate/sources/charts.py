@@ -237,7 +237,7 @@ class ChartCache:
             raise errors.RepoUnreachableError(
                 f"{what}: no answer within {self.limits.timeout_seconds:.0f}s"
             ) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ssl.SSLError) as exc:  # TLS 1.3 alerts surface as SSLError
             raise errors.RepoUnreachableError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
     # -- OCI --------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ class ChartCache:
                     password=creds.password if creds else "",
                 )
                 await client.ping(ref)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ssl.SSLError) as exc:  # TLS 1.3 alerts surface as SSLError
             raise errors.RepoUnreachableError(f"{ref}: {type(exc).__name__}: {exc}") from exc
 
     async def _fetch_oci(
@@ -299,7 +299,7 @@ class ChartCache:
                             )
             except httpx.TimeoutException as exc:
                 raise errors.RepoUnreachableError(f"{ref}: the registry did not answer") from exc
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, ssl.SSLError) as exc:  # TLS 1.3 alerts surface as SSLError
                 raise errors.RepoUnreachableError(f"{ref}: {type(exc).__name__}: {exc}") from exc
         return self._oci_result(final, req, tag, artifact.digest)
 
