@@ -120,6 +120,23 @@ SourcePosition = Annotated[
 PluginName = Annotated[
     str | None, typer.Option("--config-management-plugin", help="Config management plugin name.")
 ]
+JsonnetTlaStr = Annotated[
+    list[str] | None, typer.Option("--jsonnet-tla-str", help="Jsonnet top-level string K=V.")
+]
+JsonnetTlaCode = Annotated[
+    list[str] | None, typer.Option("--jsonnet-tla-code", help="Jsonnet top-level code K=CODE.")
+]
+JsonnetExtVarStr = Annotated[
+    list[str] | None, typer.Option("--jsonnet-ext-var-str", help="Jsonnet external string K=V.")
+]
+JsonnetExtVarCode = Annotated[
+    list[str] | None,
+    typer.Option("--jsonnet-ext-var-code", help="Jsonnet external code K=CODE."),
+]
+JsonnetLibs = Annotated[
+    list[str] | None,
+    typer.Option("--jsonnet-libs", help="Jsonnet library path, from the repository root."),
+]
 PluginEnv = Annotated[
     list[str] | None, typer.Option("--plugin-env", help="Plugin environment K=V (repeatable).")
 ]
@@ -279,6 +296,11 @@ def create(
     namespace: str = kubeopts.NAMESPACE_OPTION,
     config_management_plugin: PluginName = None,
     plugin_env: PluginEnv = None,
+    jsonnet_tla_str: JsonnetTlaStr = None,
+    jsonnet_tla_code: JsonnetTlaCode = None,
+    jsonnet_ext_var_str: JsonnetExtVarStr = None,
+    jsonnet_ext_var_code: JsonnetExtVarCode = None,
+    jsonnet_libs: JsonnetLibs = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -325,6 +347,11 @@ def create(
         kustomize_images=kustomize_image,
         plugin_name=config_management_plugin,
         plugin_env=plugin_env,
+        jsonnet_tla_str=jsonnet_tla_str,
+        jsonnet_tla_code=jsonnet_tla_code,
+        jsonnet_ext_var_str=jsonnet_ext_var_str,
+        jsonnet_ext_var_code=jsonnet_ext_var_code,
+        jsonnet_libs=jsonnet_libs,
     )
 
     async def go() -> list[str]:
@@ -404,6 +431,11 @@ def set_(
     namespace: str = kubeopts.NAMESPACE_OPTION,
     config_management_plugin: PluginName = None,
     plugin_env: PluginEnv = None,
+    jsonnet_tla_str: JsonnetTlaStr = None,
+    jsonnet_tla_code: JsonnetTlaCode = None,
+    jsonnet_ext_var_str: JsonnetExtVarStr = None,
+    jsonnet_ext_var_code: JsonnetExtVarCode = None,
+    jsonnet_libs: JsonnetLibs = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
@@ -445,6 +477,11 @@ def set_(
         source_position=source_position,
         plugin_name=config_management_plugin,
         plugin_env=plugin_env,
+        jsonnet_tla_str=jsonnet_tla_str,
+        jsonnet_tla_code=jsonnet_tla_code,
+        jsonnet_ext_var_str=jsonnet_ext_var_str,
+        jsonnet_ext_var_code=jsonnet_ext_var_code,
+        jsonnet_libs=jsonnet_libs,
     )
     if not flags.given():
         raise typer.BadParameter("nothing to change: give at least one flag")

@@ -134,11 +134,21 @@ class SpecFlags:
     source_position: int | None = None
     plugin_name: str | None = None  # --config-management-plugin
     plugin_env: tuple[str, ...] = ()  # --plugin-env K=V
+    jsonnet_tla_str: tuple[str, ...] = ()  # --jsonnet-tla-str K=V
+    jsonnet_tla_code: tuple[str, ...] = ()  # --jsonnet-tla-code K=CODE
+    jsonnet_ext_var_str: tuple[str, ...] = ()  # --jsonnet-ext-var-str K=V
+    jsonnet_ext_var_code: tuple[str, ...] = ()  # --jsonnet-ext-var-code K=CODE
+    jsonnet_libs: tuple[str, ...] = ()  # --jsonnet-libs PATH
 
     def changes_source(self) -> bool:
         return any(
             v not in (None, ())
             for v in (
+                self.jsonnet_tla_str,
+                self.jsonnet_tla_code,
+                self.jsonnet_ext_var_str,
+                self.jsonnet_ext_var_code,
+                self.jsonnet_libs,
                 self.plugin_name,
                 self.plugin_env,
                 self.repo,
@@ -233,6 +243,29 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
                 raise FlagError("--kustomize-image", "must not be empty")
             _upsert_by(kustomize.setdefault("images", []), image, _image_name)
     _apply_plugin(src, flags)
+    _apply_jsonnet(src, flags)
+
+
+def _apply_jsonnet(src: Obj, flags: SpecFlags) -> None:
+    """argocd's ``--jsonnet-*`` flags: TLAs and external variables are added or replaced by name
+    (``code`` set for the ``-code`` forms), library paths appended once each."""
+    groups = (
+        ("tlas", flags.jsonnet_tla_str, False, "--jsonnet-tla-str"),
+        ("tlas", flags.jsonnet_tla_code, True, "--jsonnet-tla-code"),
+        ("extVars", flags.jsonnet_ext_var_str, False, "--jsonnet-ext-var-str"),
+        ("extVars", flags.jsonnet_ext_var_code, True, "--jsonnet-ext-var-code"),
+    )
+    if not flags.jsonnet_libs and not any(values for _, values, _, _ in groups):
+        return
+    jsonnet = src.setdefault("directory", {}).setdefault("jsonnet", {})
+    for field, values, code, flag in groups:
+        for key, value in parse_pairs(values, flag=flag):
+            entry = {"name": key, "value": value, "code": code}
+            _upsert_by(jsonnet.setdefault(field, []), entry, lambda e: e["name"])
+    libs = jsonnet.setdefault("libs", []) if flags.jsonnet_libs else []
+    for lib in flags.jsonnet_libs:
+        if lib not in libs:
+            libs.append(lib)
 
 
 def _apply_plugin(src: Obj, flags: SpecFlags) -> None:
