@@ -40,7 +40,7 @@ def test_bad_entries_are_reported_and_others_still_apply() -> None:
     assert all("argocd-cm resource.customizations.ignoreDifferences." in p for p in system.problems)
 
 
-def test_custom_health_rules_and_lua_refused() -> None:
+def test_custom_health_rules_and_lua() -> None:
     rules = (
         "rules:\n- when: {path: status.phase, equals: Ready}\n  status: Healthy\n"
         "default: {status: Progressing}\n"
@@ -55,6 +55,8 @@ def test_custom_health_rules_and_lua_refused() -> None:
     found = system.health_checks.assess(widget)
     assert found is not None and found.status is HealthStatusCode.HEALTHY
     lua = argocdcm.parse(
-        {HEALTH + "example.com_Widget": "hs = {}\nhs.status = 'Healthy'\nreturn hs\n"}
+        {HEALTH + "example.com_Widget": "hs = {}\nhs.status = 'Degraded'\nreturn hs\n"}
     )
-    assert lua.problems and "Lua" in lua.problems[0]
+    assert lua.problems == ()
+    found = lua.health_checks.assess(widget)
+    assert found is not None and found.status is HealthStatusCode.DEGRADED
