@@ -6,7 +6,10 @@ an app of apps is Healthy while a child is Degraded, and follows its children on
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -334,3 +337,79 @@ def _delete_tree(gitops: scenario.GitOps, parent: str, children: list[str]) -> N
             left = [n for n in children if client.get(gitops.app_path(n)).status_code != 404]
         time.sleep(0.5)
     assert not left, f"children {left} were not deleted"
+
+
+ACTIONS = """
+discovery.lua: |
+  local found = {}
+  found["resize"] = {displayName = "Resize"}
+  found["freeze"] = {disabled = obj.spec.size > 2}
+  found["escape"] = {}
+  return found
+definitions:
+- name: resize
+  action.lua: |
+    obj.spec.size = tonumber(actionParams["size"])
+    return obj
+- name: freeze
+  action.lua: |
+    obj.spec.frozen = true
+    return obj
+- name: escape
+  action.lua: |
+    os.execute("true")
+    return obj
+"""
+
+
+def _cli(gitops: scenario.GitOps, *args: str) -> subprocess.CompletedProcess[str]:
+    kubeconfig = str(gitops.bed.clusters["mgmt"].kubeconfig)
+    return subprocess.run(
+        [sys.executable, "-m", "tidegate", "app", "actions", *args,
+         f"--kubeconfig={kubeconfig}", "-n", gitops.namespace],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_cli_lists_and_runs_resource_actions(gitops: scenario.GitOps, crds: None) -> None:
+    _set_argocd_cm(gitops, {**BASE_CM, f"resource.customizations.actions.{GROUP}_Widget": ACTIONS})
+    dev = gitops.bed.clusters["dev"].server
+    repo, work = gitops.repo({"app/widget.yaml": _custom("Widget", "w3", {"phase": "Ready"})})
+    ns = f"lua-act-{gitops.namespace}"
+    gitops.create_app(
+        scenario.application("lua-actions", repo_url=repo.http_url, path="app", server=dev,
+                             namespace=ns, automated=False)
+    )  # fmt: skip
+    gitops.patch_app("lua-actions", {"operation": {"sync": {"revision": "main"}}})
+    gitops.wait_app("lua-actions", lambda a: scenario.synced_healthy(a, work.head()), timeout=90)
+
+    listed = _cli(gitops, "list", "lua-actions", "--kind", "Widget", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    actions = {row["action"]["name"]: row["action"] for row in json.loads(listed.stdout)}
+    assert actions == {
+        "escape": {"name": "escape", "disabled": False},
+        "freeze": {"name": "freeze", "disabled": False},
+        "resize": {"name": "resize", "disabled": False, "displayName": "Resize"},
+    }
+    table = _cli(gitops, "list", "lua-actions")
+    assert table.stdout.splitlines()[0].split() == ["GROUP", "KIND", "NAME", "ACTION", "DISABLED"]
+
+    ran = _cli(gitops, "run", "lua-actions", "resize", "--kind", "Widget",
+               "--resource-action-parameters", "size=3")  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "Widget/w3 patched"
+    live = scenario.kubectl(gitops.bed, "dev", "-n", ns, "get", f"widgets.{GROUP}", "w3",
+                            "-o", "json")  # fmt: skip
+    assert json.loads(live)["spec"]["size"] == 3
+    # Now size > 2: discovery disables freeze, and running it is refused.
+    refused = _cli(gitops, "run", "lua-actions", "freeze", "--kind", "Widget")
+    assert refused.returncode == 1
+    assert f"error: Widget {ns}/w3: action 'freeze' is disabled" in refused.stderr
+    escaped = _cli(gitops, "run", "lua-actions", "escape", "--kind", "Widget")
+    assert escaped.returncode == 1
+    assert "attempt to call field 'execute' (a nil value)" in escaped.stderr
+    live = scenario.kubectl(gitops.bed, "dev", "-n", ns, "get", f"widgets.{GROUP}", "w3",
+                            "-o", "json")  # fmt: skip
+    assert "frozen" not in json.loads(live)["spec"]  # nothing changed by the refused runs
+    # The app sees the live change as drift (it is not automated: nothing reverts it).
+    gitops.wait_app("lua-actions", lambda a: _sync(a) == "OutOfSync", timeout=60)
