@@ -135,7 +135,7 @@ def test_bad_action_scripts(body: str, message: str) -> None:
         ("definitions: []\n", "discovery.lua is missing"),
         ("discovery.lua: return {}\ndefinitions: {a: b}\n", "definitions must be a list"),
         ("discovery.lua: return {}\ndefinitions:\n- name: x\n", "needs a name and action.lua"),
-        ("discovery.lua: 'return {'\n", "discovery.lua: line 1: unexpected symbol near '<eof>'"),
+        ("discovery.lua: 'return {'\n", "discovery.lua: line 1: unexpected symbol near <eof>"),
     ],
 )
 def test_bad_configuration_is_a_problem(text: str, problem: str) -> None:

@@ -1,12 +1,16 @@
-"""A sandboxed Lua 5.1 runtime for argocd-cm scripts: compile once, run many (pure).
+"""A sandboxed Lua runtime for argocd-cm scripts: compile once, run many (pure).
 
-Each :class:`Script` owns one Lua state (lupa ``lua51``; gopher-lua, which Argo CD embeds, is
-Lua 5.1 too), so scripts of different keys share nothing. A run gets a fresh global
-environment, as Argo CD builds a new Lua state per run:
+Argo CD embeds gopher-lua: Lua 5.1 plus ``goto`` (which Argo CD's own shipped scripts use).
+Each :class:`Script` owns one Lua 5.2 state (lupa ``lua52``: ``goto``, and numbers are all
+doubles as in 5.1, so ``tostring(10/2)`` is ``"5"``), with the 5.1 names 5.2 dropped put back
+(``unpack``, ``table.getn``, ``table.maxn``, ``math.log10``, ``math.mod``; ``_VERSION`` says
+Lua 5.1). Scripts of different keys share nothing. A run gets a fresh global environment, as
+Argo CD builds a new Lua state per run:
 
 - base functions: ``assert error ipairs next pairs pcall xpcall select tonumber tostring type
-  unpack rawequal rawget rawset getmetatable setmetatable print`` (``print`` discards its
-  arguments) and ``_VERSION``, ``_G``;
+  unpack rawequal rawget rawset rawlen getmetatable setmetatable print`` (``print`` discards its
+  arguments; ``setmetatable`` refuses ``__gc``, a finalizer would run outside the limits) and
+  ``_VERSION``, ``_G``;
 - ``string`` (without ``dump``), ``table``, ``math``, and ``os`` with only ``time`` and ``date``
   (Argo CD's safe os library); ``require`` returns these, or ``json`` (``encode``/``decode``);
 - nothing else: no ``io``, ``os.execute``/``remove``/``getenv``/``exit``..., ``debug``,
@@ -17,7 +21,7 @@ environment, as Argo CD builds a new Lua state per run:
 Limits, per run (:class:`Limits`): a count hook stops the script after ``instructions`` Lua VM
 instructions or ``timeout`` seconds of wall-clock time (checked every 100 instructions; a
 ``pcall`` cannot swallow the stop); the state may not allocate more than ``memory`` bytes.
-Library functions written in C do not pass through the hook, so the two whose cost can explode
+Library functions written in C do not pass through the hook, so those whose cost can explode
 on small input are bounded up front: pattern matching (``find``, ``match``, ``gmatch``, ``gsub``)
 is refused when its worst case, ``(len(subject)+1)^(quantifiers+1)`` steps, exceeds
 :data:`PATTERN_BUDGET`; everything else in C is linear in its input, and input is bounded by
@@ -34,7 +38,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-import lupa.lua51 as lua51
+import lupa.lua52 as lua
 
 from tidegate.lua import values
 from tidegate.model import errors
@@ -66,7 +70,7 @@ class LuaScriptError(errors.PermanentError):
 # needs in locals and hands back three functions. Scripts never see this chunk's environment.
 _PRELUDE: Final = r"""
 local now, decode, encode, pattern_budget, every = ...
-local sethook, loadstring, setfenv = debug.sethook, loadstring, setfenv
+local sethook, setupvalue, load = debug.sethook, debug.setupvalue, load
 local pcall, xpcall, error, type, pairs = pcall, xpcall, error, type, pairs
 local getmetatable = getmetatable
 local string_lib, table_lib, math_lib = string, table, math
@@ -97,26 +101,82 @@ end
 
 local byte, floor = string_lib.byte, math.floor
 local PCT, LBR, RBR, CARET = 37, 91, 93, 94
-local REPEAT = {[42] = true, [43] = true, [45] = true}  -- * + -
+local QUANT = {[42] = true, [43] = true, [45] = true, [63] = true}  -- * + - ?
+local OPEN, CLOSE, DOLLAR = 40, 41, 36
+local find, sub = string_lib.find, string_lib.sub
 
--- Repetitions ('*', '+', '-' after an item) outside character classes and escapes.
-local function repetitions(p)
-  local count, i, n = 0, 1, #p
+-- The items of a pattern: {text = "%d" | "[a-z]" | "." | "x" | "$", quant = "*" | ... | nil}
+-- (captures, anchors and %f frontiers dropped; %b kept as an item marked ``balance``).
+local function items(p)
+  local out, i, n = {}, 1, #p
+  if byte(p, 1) == CARET then i = 2 end
   while i <= n do
-    local c = byte(p, i)
-    if c == PCT then
-      i = i + 2
-    elseif c == LBR then
+    local c, j = byte(p, i), i
+    if c == OPEN or c == CLOSE then
       i = i + 1
-      if byte(p, i) == CARET then i = i + 1 end
-      if byte(p, i) == RBR then i = i + 1 end
-      while i <= n and byte(p, i) ~= RBR do
-        if byte(p, i) == PCT then i = i + 2 else i = i + 1 end
-      end
+    elseif c == DOLLAR and i == n then
+      out[#out + 1] = {text = "$"}
       i = i + 1
     else
-      if REPEAT[c] and i > 1 then count = count + 1 end
-      i = i + 1
+      if c == PCT then
+        local x = sub(p, i + 1, i + 1)
+        if x == "b" then  -- %bxy scans to the balancing character: one more factor
+          out[#out + 1] = {text = "%b", balance = true}
+          i = i + 4
+          goto continue
+        elseif x == "f" then  -- %f[set] is zero-width: skip the set
+          j = i + 2
+          while j <= n and byte(p, j) ~= RBR do
+            if byte(p, j) == PCT then j = j + 2 else j = j + 1 end
+          end
+          i = j + 1
+          goto continue
+        end
+        j = i + 1
+      elseif c == LBR then
+        j = i + 1
+        if byte(p, j) == CARET then j = j + 1 end
+        if byte(p, j) == RBR then j = j + 1 end
+        while j <= n and byte(p, j) ~= RBR do
+          if byte(p, j) == PCT then j = j + 2 else j = j + 1 end
+        end
+      end
+      local item = {text = sub(p, i, j)}
+      i = j + 1
+      local q = byte(p, i)
+      if q and QUANT[q] then item.quant = q; i = i + 1 end
+      out[#out + 1] = item
+    end
+    ::continue::
+  end
+  return out
+end
+
+-- Repetitions that multiply the work of a match. A repetition ('*', '+', '-') followed by a
+-- single character it cannot match (or, greedy, by the end) only ever continues at one point,
+-- so it adds work instead of multiplying it; every other one multiplies it by up to #s + 1.
+local function repetitions(p)
+  local list = items(p)
+  local count = 0
+  for k, item in ipairs(list) do
+    if item.balance then
+      count = count + 1
+    elseif item.quant and item.quant ~= 63 then
+      local next_item = list[k + 1]
+      local separated = false
+      if next_item == nil or next_item.text == "$" then
+        separated = item.quant ~= 45
+      elseif next_item.quant == nil and #next_item.text <= 2 then
+        local literal = next_item.text
+        if byte(literal, 1) == PCT then
+          literal = sub(literal, 2, 2)
+          if find(literal, "^%w") then literal = nil end  -- a class, not a literal
+        elseif literal == "." or byte(literal, 1) == LBR then
+          literal = nil
+        end
+        separated = literal ~= nil and #literal == 1 and not find(literal, "^" .. item.text)
+      end
+      if not separated then count = count + 1 end
     end
   end
   return count
@@ -160,12 +220,35 @@ local function copy(t)
   return out
 end
 
+-- gopher-lua is Lua 5.1 plus goto: the 5.1 names that Lua 5.2 moved or dropped come back.
+local table_51 = copy(table_lib)
+table_51.getn = function(t) return #t end
+table_51.maxn = function(t)
+  local max = 0
+  for k in pairs(t) do
+    if type(k) == "number" and k > max then max = k end
+  end
+  return max
+end
+local math_51 = copy(math_lib)
+math_51.log10 = function(x) return math_lib.log(x, 10) end
+math_51.mod = math_lib.fmod
+local set_metatable = setmetatable
+local rawget = rawget
+
 local base = {
   assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
-  select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack,
-  rawequal = rawequal, rawget = rawget, rawset = rawset,
-  getmetatable = getmetatable, setmetatable = setmetatable,
-  print = function() end, _VERSION = _VERSION,
+  select = select, tonumber = tonumber, tostring = tostring, type = type,
+  unpack = table_lib.unpack, rawequal = rawequal, rawget = rawget, rawset = rawset,
+  rawlen = rawlen, getmetatable = getmetatable,
+  -- A __gc finalizer would run whenever the collector runs, outside any limit.
+  setmetatable = function(t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+      error("__gc metamethods are not allowed", 2)
+    end
+    return set_metatable(t, mt)
+  end,
+  print = function() end, _VERSION = "Lua 5.1",
   pcall = function(...) return rethrow_stop(pcall(...)) end,
   xpcall = function(...) return rethrow_stop(xpcall(...)) end,
 }
@@ -173,8 +256,8 @@ local base = {
 local function new_env(globals)
   local env = copy(base)
   env.string = copy(method_table)
-  env.table = copy(table_lib)
-  env.math = copy(math_lib)
+  env.table = copy(table_51)
+  env.math = copy(math_51)
   env.os = copy(safe_os)
   local json = {
     decode = function(s) local ok, v = decode(s); if not ok then error(v, 2) end; return v end,
@@ -195,7 +278,7 @@ end
 
 local function compile(source)
   if source:byte(1) == 27 then return nil, "precompiled Lua bytecode is not accepted" end
-  local fn, problem = loadstring(source, "=")
+  local fn, problem = load(source, "=", "t", {})
   return fn, problem
 end
 
@@ -213,7 +296,7 @@ end
 
 local function run(fn, globals, steps, seconds)
   local env = new_env(globals)
-  setfenv(fn, env)
+  setupvalue(fn, 1, env)  -- a main chunk's only upvalue is its _ENV
   stop_message = nil
   limit_steps, limit_seconds = steps, seconds
   steps_left = math_lib.ceil(steps / every)
@@ -238,7 +321,7 @@ class Script:
         self.name = name
         self.limits = limits or Limits()
         self._lock = threading.Lock()
-        self._runtime = lua51.LuaRuntime(
+        self._runtime = lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
             unpack_returned_tuples=True,
@@ -255,7 +338,7 @@ class Script:
         )
         try:
             fn, problem = compile_fn(source)
-        except lua51.LuaError as exc:  # out of memory while compiling
+        except lua.LuaError as exc:  # out of memory while compiling
             raise LuaScriptError(f"Lua script {name}: {_text(exc)}") from None
         if fn is None:
             raise LuaScriptError(f"Lua script {name}: {_lines(problem)}")
@@ -274,16 +357,16 @@ class Script:
                 )
                 if not ok:
                     if result == _OUT_OF_MEMORY:
-                        raise lua51.LuaMemoryError(result)
+                        raise lua.LuaMemoryError(result)
                     stopped = bool(limit and limit[0])
                     raise LuaScriptError(f"Lua script {self.name}: {_lines(result)}", limit=stopped)
                 return values.from_lua(result)
-            except lua51.LuaMemoryError:
+            except lua.LuaMemoryError:
                 raise LuaScriptError(
                     f"Lua script {self.name}: memory limit exceeded ({self.limits.memory} bytes)",
                     limit=True,
                 ) from None
-            except lua51.LuaError as exc:
+            except lua.LuaError as exc:
                 raise LuaScriptError(f"Lua script {self.name}: {_text(exc)}") from None
             except (values.ConversionError, UnicodeDecodeError) as exc:
                 raise LuaScriptError(

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-import lupa.lua51 as lupa
+import lupa.lua52 as lupa
 
 MAX_DEPTH: Final = 200
 
