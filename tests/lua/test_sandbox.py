@@ -230,3 +230,31 @@ def test_python_objects_are_unreachable() -> None:
     # json.decode/encode are Python behind Lua closures: nothing to index or call beyond them.
     error = refused("local j = require('json') return j.decode.__globals__")
     assert "attempt to index field 'decode'" in str(error)
+
+
+def test_a_script_that_broke_a_limit_rests_before_it_runs_again() -> None:
+    script = sandbox.Script(
+        "if obj.loop then while true do end end return 'ran'",
+        name="k",
+        limits=sandbox.Limits(instructions=100_000, cooldown=3600),
+    )
+    assert script.run({"obj": {}}) == "ran"
+    with pytest.raises(sandbox.LuaScriptError) as first:
+        script.run({"obj": {"loop": True}})
+    # Within the cooldown even a harmless object fails at once, with the same error.
+    with pytest.raises(sandbox.LuaScriptError) as second:
+        script.run({"obj": {}})
+    assert second.value is first.value and second.value.limit
+    # Errors that are not limits do not bench a script.
+    other = sandbox.Script("error(obj.m, 0)", name="k", limits=sandbox.Limits(cooldown=3600))
+    for message in ("one", "two"):
+        with pytest.raises(sandbox.LuaScriptError, match=message):
+            other.run({"obj": {"m": message}})
+    resting = sandbox.Script(
+        "if obj.loop then while true do end end return 'ran'",
+        name="k",
+        limits=sandbox.Limits(instructions=100_000, cooldown=0),
+    )
+    with pytest.raises(sandbox.LuaScriptError):
+        resting.run({"obj": {"loop": True}})
+    assert resting.run({"obj": {}}) == "ran"  # no cooldown: runs again at once

@@ -21,6 +21,8 @@ Argo CD builds a new Lua state per run:
 Limits, per run (:class:`Limits`): a count hook stops the script after ``instructions`` Lua VM
 instructions or ``timeout`` seconds of wall-clock time (checked every 100 instructions; a
 ``pcall`` cannot swallow the stop); the state may not allocate more than ``memory`` bytes.
+A script that broke a limit is not run again for ``cooldown`` seconds: its runs fail at once
+with the same error, so a broken script costs one limit per minute, not one per object.
 Library functions written in C do not pass through the hook, so those whose cost can explode
 on small input are bounded up front: pattern matching (``find``, ``match``, ``gmatch``, ``gsub``)
 is refused when its worst case, ``(len(subject)+1)^(quantifiers+1)`` steps, exceeds
@@ -51,11 +53,18 @@ _OUT_OF_MEMORY: Final = "not enough memory"  # Lua's own message
 _HOOK_EVERY: Final = 100  # instructions between two checks of the limits
 
 
+DEFAULT_COOLDOWN: Final = 60.0
+
+
 @dataclasses.dataclass(frozen=True)
 class Limits:
     instructions: int = DEFAULT_INSTRUCTIONS
     memory: int = DEFAULT_MEMORY  # bytes
     timeout: float = DEFAULT_TIMEOUT  # seconds
+    # After a run breaks a limit, the script is not run again for this long: every run in the
+    # meantime fails at once with the same error (a looping script on 500 objects would
+    # otherwise hold the controller for 500 runs' worth of limits at every refresh).
+    cooldown: float = DEFAULT_COOLDOWN  # seconds
 
 
 class LuaScriptError(errors.PermanentError):
@@ -321,6 +330,8 @@ class Script:
         self.name = name
         self.limits = limits or Limits()
         self._lock = threading.Lock()
+        self._broken: LuaScriptError | None = None  # the last limit breach, within cooldown
+        self._broken_until = 0.0
         self._runtime = lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -346,35 +357,47 @@ class Script:
 
     def run(self, globals_: Mapping[str, Any]) -> Any:
         """Run with ``globals_`` (plain data, converted to Lua) and return the script's return
-        value as plain data (see :mod:`tidegate.lua.values`)."""
+        value as plain data (see :mod:`tidegate.lua.values`). Within ``limits.cooldown`` of a
+        run that broke a limit, fails at once with that run's error."""
         with self._lock:
+            if self._broken is not None and time.monotonic() < self._broken_until:
+                raise self._broken
             try:
-                table = self._runtime.table_from(
-                    {k: values.to_lua(self._runtime, v) for k, v in globals_.items()}
-                )
-                ok, result, *limit = self._run(
-                    self._fn, table, self.limits.instructions, self.limits.timeout
-                )
-                if not ok:
-                    if result == _OUT_OF_MEMORY:
-                        raise lua.LuaMemoryError(result)
-                    stopped = bool(limit and limit[0])
-                    raise LuaScriptError(f"Lua script {self.name}: {_lines(result)}", limit=stopped)
-                return values.from_lua(result)
-            except lua.LuaMemoryError:
-                raise LuaScriptError(
-                    f"Lua script {self.name}: memory limit exceeded ({self.limits.memory} bytes)",
-                    limit=True,
-                ) from None
-            except lua.LuaError as exc:
-                raise LuaScriptError(f"Lua script {self.name}: {_text(exc)}") from None
-            except (values.ConversionError, UnicodeDecodeError) as exc:
-                raise LuaScriptError(
-                    f"Lua script {self.name}: the returned value cannot be used: {exc}"
-                ) from None
-            finally:
-                if self._runtime.get_memory_used() > self.limits.memory // 2:
-                    self._runtime.gccollect()
+                return self._run_once(globals_)
+            except LuaScriptError as exc:
+                if exc.limit:
+                    self._broken = exc
+                    self._broken_until = time.monotonic() + self.limits.cooldown
+                raise
+
+    def _run_once(self, globals_: Mapping[str, Any]) -> Any:
+        try:
+            table = self._runtime.table_from(
+                {k: values.to_lua(self._runtime, v) for k, v in globals_.items()}
+            )
+            ok, result, *limit = self._run(
+                self._fn, table, self.limits.instructions, self.limits.timeout
+            )
+            if not ok:
+                if result == _OUT_OF_MEMORY:
+                    raise lua.LuaMemoryError(result)
+                stopped = bool(limit and limit[0])
+                raise LuaScriptError(f"Lua script {self.name}: {_lines(result)}", limit=stopped)
+            return values.from_lua(result)
+        except lua.LuaMemoryError:
+            raise LuaScriptError(
+                f"Lua script {self.name}: memory limit exceeded ({self.limits.memory} bytes)",
+                limit=True,
+            ) from None
+        except lua.LuaError as exc:
+            raise LuaScriptError(f"Lua script {self.name}: {_text(exc)}") from None
+        except (values.ConversionError, UnicodeDecodeError) as exc:
+            raise LuaScriptError(
+                f"Lua script {self.name}: the returned value cannot be used: {exc}"
+            ) from None
+        finally:
+            if self._runtime.get_memory_used() > self.limits.memory // 2:
+                self._runtime.gccollect()
 
     # Called from Lua: (True, value) or (False, message); an exception would surface in Lua as
     # a Python object.
