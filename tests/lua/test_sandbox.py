@@ -258,3 +258,20 @@ def test_a_script_that_broke_a_limit_rests_before_it_runs_again() -> None:
     with pytest.raises(sandbox.LuaScriptError):
         resting.run({"obj": {"loop": True}})
     assert resting.run({"obj": {}}) == "ran"  # no cooldown: runs again at once
+
+
+def test_input_too_large_for_the_memory_limit_is_refused_before_conversion() -> None:
+    # Building Lua tables from Python happens outside any protected call: running out of
+    # memory there would abort the process, so the size is checked first.
+    limits = sandbox.Limits(memory=4 * 1024 * 1024)
+    script = sandbox.Script("return #obj.a", name="k", limits=limits)
+    with pytest.raises(sandbox.LuaScriptError, match="more than the memory limit"):
+        script.run({"obj": {"a": [list(range(8))] * 200_000}})
+    assert script.run({"obj": {"a": [1, 2]}}) == 2
+    decoding = sandbox.Script(
+        'return #require("json").decode("[" .. string.rep("[1,2,3,4],", 100000) .. "1]")',
+        name="k",
+        limits=sandbox.Limits(memory=8 * 1024 * 1024),
+    )
+    with pytest.raises(sandbox.LuaScriptError, match=r"json\.decode: the input needs about"):
+        decoding.run({})

@@ -50,6 +50,7 @@ DEFAULT_MEMORY: Final = 64 * 1024 * 1024
 DEFAULT_TIMEOUT: Final = 1.0  # seconds: Argo CD's limit for one script run
 PATTERN_BUDGET: Final = 50_000_000
 _OUT_OF_MEMORY: Final = "not enough memory"  # Lua's own message
+_RESERVE: Final = 1024 * 1024  # bytes kept free for a run itself (its environment, its hook)
 _HOOK_EVERY: Final = 100  # instructions between two checks of the limits
 
 
@@ -370,7 +371,25 @@ class Script:
                     self._broken_until = time.monotonic() + self.limits.cooldown
                 raise
 
+    def _room(self, value: Any) -> str:
+        """Why ``value`` may not be converted into this state ("" when it may)."""
+        free = self.limits.memory - _RESERVE - self._runtime.get_memory_used()
+        if values.lua_size(value, limit=free) <= free:
+            return ""
+        self._runtime.gccollect()
+        free = self.limits.memory - _RESERVE - self._runtime.get_memory_used()
+        need = values.lua_size(value, limit=self.limits.memory)
+        if need <= free:
+            return ""
+        return (
+            f"the input needs about {need // 1024 // 1024 + 1} MiB of Lua memory, more than "
+            f"the memory limit ({self.limits.memory} bytes) leaves"
+        )
+
     def _run_once(self, globals_: Mapping[str, Any]) -> Any:
+        problem = self._room(globals_)
+        if problem:
+            raise LuaScriptError(f"Lua script {self.name}: {problem}")
         try:
             table = self._runtime.table_from(
                 {k: values.to_lua(self._runtime, v) for k, v in globals_.items()}
@@ -405,9 +424,13 @@ class Script:
         if not isinstance(text, str):
             return False, "json.decode expects a string"
         try:
-            return True, values.to_lua(self._runtime, json.loads(text))
+            decoded = json.loads(text)
         except ValueError as exc:
             return False, f"json.decode: {exc}"
+        problem = self._room(decoded)
+        if problem:
+            return False, f"json.decode: {problem}"
+        return True, values.to_lua(self._runtime, decoded)
 
     def _json_encode(self, value: Any) -> tuple[bool, str]:
         try:

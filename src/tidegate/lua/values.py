@@ -25,6 +25,36 @@ class ConversionError(ValueError):
     """A script returned something that has no JSON form (a function, a cycle, bad UTF-8)."""
 
 
+# Generous per-item costs (bytes) of Lua 5.2 values: table parts grow by powers of two, so a
+# table may hold up to twice the slots it uses; strings are counted at every use.
+_TABLE: Final = 96
+_MAP_ENTRY: Final = 96
+_LIST_ENTRY: Final = 40
+_STRING: Final = 48
+
+
+def lua_size(value: Any, *, limit: int) -> int:
+    """An over-estimate of the Lua memory ``to_lua(value)`` allocates; stops counting past
+    ``limit``. Building tables from Python happens outside any protected Lua call, where
+    running out of memory aborts the process: callers check this against what is free."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += _STRING + len(item) * 4  # UTF-8: at most 4 bytes per character
+        elif isinstance(item, Mapping):
+            total += _TABLE + _MAP_ENTRY * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            total += _TABLE + _LIST_ENTRY * len(item)
+            stack.extend(item)
+        if total > limit:
+            break
+    return total
+
+
 def to_lua(runtime: Any, value: Any) -> Any:
     """``value`` as a Lua value of ``runtime`` (tables built recursively; None is nil)."""
     if isinstance(value, Mapping | list | tuple):
