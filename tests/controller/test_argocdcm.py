@@ -60,3 +60,28 @@ def test_custom_health_rules_and_lua() -> None:
     assert lua.problems == ()
     found = lua.health_checks.assess(widget)
     assert found is not None and found.status is HealthStatusCode.DEGRADED
+
+
+def test_legacy_resource_customizations_map_feeds_every_customization() -> None:
+    system = argocdcm.parse(
+        {
+            "resource.customizations": (
+                "apps/Deployment:\n"
+                "  ignoreDifferences: |\n    jsonPointers: [/spec/replicas]\n"
+                "  health.lua: return {status = 'Suspended'}\n"
+                "  actions: |\n    discovery.lua: return {restart = {}}\n"
+            ),
+            "resource.customizations.health.example.com_Broken": "return {",
+        }
+    )
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+    [rule] = system.ignore_rules
+    assert rule.json_pointers == ("/spec/replicas",)
+    assert rule.matches(ResourceKey("apps", "Deployment", "ns", "d"))
+    found = system.health_checks.assess(deployment)
+    assert found is not None and found.status is HealthStatusCode.SUSPENDED
+    assert [a.name for a in system.actions.list(deployment)] == ["restart"]
+    assert system.problems == (
+        "argocd-cm Lua script resource.customizations.health.example.com_Broken: "
+        "line 1: unexpected symbol near <eof>",
+    )
