@@ -26,6 +26,7 @@ import tidegate
 from tidegate.api import (
     account,
     app_details,
+    app_manifests,
     app_operations,
     applications,
     bootstrap,
@@ -82,6 +83,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         streams,
         app_operations,
         app_details,
+        app_manifests,
         applications,
         projects,
         credentials,
@@ -113,10 +115,12 @@ async def run(
             hub=hub,
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
+            management=mgmt,
         )
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
+                ctx.cache_dir = Path(tmp) / "repos"
                 ssl: dict[str, Any] = {}
                 if pair is not None:
                     ssl = _write_pair(Path(tmp), *pair)

@@ -305,13 +305,14 @@ def diff(
 
     async def go() -> bool:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                result = await app_compare.compare_locally(
+                result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
@@ -339,17 +340,16 @@ def manifests(
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                targets = await app_compare.render_targets(
-                    ctx, revision=revision, hard=hard_refresh
-                )
+                targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
-                    return app_compare.masked(list(targets.values()))
-                return app_compare.masked(await app_compare.fetch_live(ctx, targets))
+                    return lc.masked(list(targets.values()))
+                return lc.masked(await lc.fetch_live(ctx, targets))
 
     import sys
 
