@@ -72,7 +72,7 @@ async def _changes(
         yield change
 
 
-def _stream(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
+def stream_response(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
     encode, keepalive, media = _framing(request)
 
     async def body() -> AsyncIterator[bytes]:
@@ -139,7 +139,7 @@ async def watch_applications(
                 ):
                     yield m
 
-    return _stream(request, messages())
+    return stream_response(request, messages())
 
 
 @router.get(
@@ -174,4 +174,4 @@ async def watch_resource_tree(
                     last = text
                     yield {"result": tree}
 
-    return _stream(request, messages())
+    return stream_response(request, messages())

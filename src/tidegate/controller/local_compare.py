@@ -64,8 +64,7 @@ async def open_context(
     apps: ControlNamespace, raw: Obj, *, cache_dir: Path
 ) -> AsyncIterator[Context]:
     """Parse the app, resolve its destination cluster and connect to it."""
-    from tidegate import kube, render, sources
-    from tidegate.controller import clusters
+    from tidegate import render, sources
     from tidegate.controller import compare as cmp
     from tidegate.model import application as model_app
     from tidegate.render import plugin_config
@@ -73,16 +72,6 @@ async def open_context(
     app = model_app.parse_application(raw)
     secrets = await apps.secrets()
     repo_secrets = [s for s in secrets if _secret_type(s) != constants.SECRET_TYPE_CLUSTER]
-    registry = clusters.ClusterRegistry(
-        [s for s in secrets if _secret_type(s) == constants.SECRET_TYPE_CLUSTER],
-        management=apps.config,
-    )
-    dest = app.spec.destination
-    try:
-        cluster = registry.resolve(dest.server, dest.name)
-        config = cluster.require_config()
-    except errors.TidegateError as exc:
-        raise errors.ConfigError(f"Application {app.namespace}/{app.name}: {exc}") from None
     project = await apps.project(app.spec.project_name) or {}
     source_repos = tuple(str(p) for p in (project.get("spec") or {}).get("sourceRepos") or [])
     deps = cmp.CompareDeps(
@@ -95,10 +84,43 @@ async def open_context(
     )
     deps.jq.timeout = await jq_timeout(apps)
     try:
-        async with kube.client_for(config) as client:
-            yield Context(raw, app, client, deps, cluster.name)
+        async with _connect(app, secrets, apps.config) as (cluster_name, client):
+            yield Context(raw, app, client, deps, cluster_name)
     finally:
         await deps.jq.aclose()  # the jq worker processes, if any started
+
+
+@contextlib.asynccontextmanager
+async def destination(
+    apps: ControlNamespace, raw: Obj
+) -> AsyncIterator[tuple[str, kube_client.KubeClient]]:
+    """The app's destination cluster: its name and a client connected to it."""
+    from tidegate.model import application as model_app
+
+    app = model_app.parse_application(raw)
+    async with _connect(app, await apps.secrets(), apps.config) as connected:
+        yield connected
+
+
+@contextlib.asynccontextmanager
+async def _connect(
+    app: model_app.Application, secrets: Sequence[Obj], management: kube_config.ClusterConfig
+) -> AsyncIterator[tuple[str, kube_client.KubeClient]]:
+    from tidegate import kube
+    from tidegate.controller import clusters
+
+    registry = clusters.ClusterRegistry(
+        [s for s in secrets if _secret_type(s) == constants.SECRET_TYPE_CLUSTER],
+        management=management,
+    )
+    dest = app.spec.destination
+    try:
+        cluster = registry.resolve(dest.server, dest.name)
+        config = cluster.require_config()
+    except errors.TidegateError as exc:
+        raise errors.ConfigError(f"Application {app.namespace}/{app.name}: {exc}") from None
+    async with kube.client_for(config) as client:
+        yield cluster.name, client
 
 
 async def _configmap(apps: ControlNamespace, name: str) -> Obj:
@@ -175,7 +197,8 @@ async def render(
     return rendered, targets
 
 
-def _status_keys(raw: Mapping[str, Any]) -> dict[ResourceKey, str]:
+def status_keys(raw: Mapping[str, Any]) -> dict[ResourceKey, str]:
+    """The app's resources (not hooks) as the controller recorded them, with versions."""
     out: dict[ResourceKey, str] = {}
     for res in (raw.get("status") or {}).get("resources") or []:
         if res.get("hook"):
@@ -196,7 +219,7 @@ async def fetch_live(ctx: Context, targets: Mapping[ResourceKey, Obj]) -> list[O
     from tidegate.sync import prepare
 
     wanted: dict[ResourceKey, tuple[str | None, bool]] = {}
-    for key, status_version in _status_keys(ctx.raw).items():
+    for key, status_version in status_keys(ctx.raw).items():
         wanted[key] = (status_version or None, False)
     for key, obj in targets.items():
         wanted[key] = (str(obj.get("apiVersion") or "").rpartition("/")[2] or None, True)
