@@ -35,6 +35,7 @@ from tidegate.api import (
     credentials,
     errors,
     projects,
+    repo_writes,
     security,
     session,
     settings,
@@ -89,6 +90,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         applications,
         projects,
         credentials,
+        repo_writes,
         settings,
         account,
     ):
