@@ -160,8 +160,13 @@ def test_update_cluster_keeps_masked_credentials(
     api.request("DELETE", f"/api/v1/clusters/{quoted}", headers=JSON)
 
 
-def test_no_credential_in_the_server_log(server: serverproc.ServerProcess) -> None:
-    """Last in this module: none of the values sent above was logged."""
+def test_no_credential_in_the_server_log(
+    server: serverproc.ServerProcess, testbed_handle: handle.TestBed
+) -> None:
+    """Last in this module: none of the values sent above (nor the git server's password the
+    connection tests used) was logged."""
+    assert testbed_handle.git is not None
     text = server.log.read_text()
-    for value in (REPO_PASSWORD, CREDS_PASSWORD, TOKEN, WRONG_PASSWORD, server.admin_password()):
+    values = (REPO_PASSWORD, CREDS_PASSWORD, TOKEN, WRONG_PASSWORD, testbed_handle.git.password)
+    for value in (*values, server.admin_password()):
         assert value not in text
