@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_edit, app_ops, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_edit, app_ops, app_remote, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -32,6 +32,7 @@ app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
+app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[
     Path | None,
@@ -67,15 +68,16 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Show an application: summary, conditions and resources (or -o yaml|json)."""
     from tidegate.cli import appspec
 
     async def go() -> tuple[dict[str, Any], bool]:
-        from tidegate.cli import app_access
-
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            if isinstance(apps, app_remote.RemoteApps) and (refresh or hard_refresh):
+                return await apps.refreshed(app_name, hard=hard_refresh, within=timeout)
             raw = await apps.get(app_name)
             if not (refresh or hard_refresh):
                 return raw, True
@@ -136,14 +138,14 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """List applications of the control namespace."""
 
     async def go() -> list[dict[str, Any]]:
-        from tidegate.cli import app_access
-
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
-            return await apps.list_apps(selector=selector)
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
+            found: list[dict[str, Any]] = await apps.list_apps(selector=selector)
+            return found
 
     from tidegate.cli import app_show
 
@@ -299,23 +301,29 @@ def diff(
     """Diff the target state (rendered from Git) with the live state, computed locally.
 
     Exit 0 in sync, 1 out of sync (or a failure, with the error on stderr), 2 usage error.
-    Secret values are masked.
+    Objects the server-side dry run rejects (a sync would fail its validation) are listed on
+    stderr, as the controller's ComparisonError lists them. Secret values are masked.
     """
     from tidegate.cli import appspec
 
     async def go() -> bool:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                result = await app_compare.compare_locally(
+                result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
-        return result.sync_status is SyncStatusCode.SYNCED
+        if result.problems:  # what the controller reports as a ComparisonError
+            from tidegate.controller import appstatus
+
+            typer.echo(appstatus.dry_run_problems(result.problems), err=True)
+        return result.sync_status is SyncStatusCode.SYNCED and not result.problems
 
     if not app_common.run(go()):
         raise typer.Exit(1)
@@ -339,17 +347,16 @@ def manifests(
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                targets = await app_compare.render_targets(
-                    ctx, revision=revision, hard=hard_refresh
-                )
+                targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
-                    return app_compare.masked(list(targets.values()))
-                return app_compare.masked(await app_compare.fetch_live(ctx, targets))
+                    return lc.masked(list(targets.values()))
+                return lc.masked(await lc.fetch_live(ctx, targets))
 
     import sys
 

@@ -60,6 +60,53 @@ def split_name(arg: str, namespace: str) -> tuple[str, str]:
 
 
 @dataclasses.dataclass(frozen=True)
+class HelmFlags:
+    """argocd's other ``--helm-*`` source flags (None / empty: leave the field as it is)."""
+
+    chart: str | None = None
+    set_file: tuple[str, ...] = ()
+    values_literal: str | None = None  # the content of --values-literal-file
+    skip_crds: bool | None = None
+    skip_schema_validation: bool | None = None
+    skip_tests: bool | None = None
+    api_versions: tuple[str, ...] = ()
+    kube_version: str | None = None
+    namespace: str | None = None
+    pass_credentials: bool | None = None
+    ignore_missing_value_files: bool | None = None
+
+    def given(self) -> bool:
+        return self != HelmFlags()
+
+
+def _apply_helm(src: Obj, flags: HelmFlags) -> None:
+    if flags.chart is not None:
+        src["chart"] = flags.chart  # a chart source has no path in the repository
+        if flags.chart:
+            src.pop("path", None)
+    fields: dict[str, Any] = {
+        "values": flags.values_literal,
+        "skipCrds": flags.skip_crds,
+        "skipSchemaValidation": flags.skip_schema_validation,
+        "skipTests": flags.skip_tests,
+        "kubeVersion": flags.kube_version,
+        "namespace": flags.namespace,
+        "passCredentials": flags.pass_credentials,
+        "ignoreMissingValueFiles": flags.ignore_missing_value_files,
+        "apiVersions": list(flags.api_versions) or None,
+    }
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    files = parse_pairs(flags.set_file, flag="--helm-set-file")
+    if not wanted and not files:
+        return
+    helm = src.setdefault("helm", {})
+    helm.update(wanted)
+    for name, path in files:
+        entry = {"name": name, "path": path}
+        _upsert_by(helm.setdefault("fileParameters", []), entry, lambda p: p.get("name"))
+
+
+@dataclasses.dataclass(frozen=True)
 class SpecFlags:
     """Flags that change ``spec`` (None / empty: leave the field as it is)."""
 
@@ -79,6 +126,7 @@ class SpecFlags:
     helm_set_string: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     release_name: str | None = None
+    helm: HelmFlags | None = None
     directory_recurse: bool | None = None
     nameprefix: str | None = None
     namesuffix: str | None = None
@@ -86,11 +134,21 @@ class SpecFlags:
     source_position: int | None = None
     plugin_name: str | None = None  # --config-management-plugin
     plugin_env: tuple[str, ...] = ()  # --plugin-env K=V
+    jsonnet_tla_str: tuple[str, ...] = ()  # --jsonnet-tla-str K=V
+    jsonnet_tla_code: tuple[str, ...] = ()  # --jsonnet-tla-code K=CODE
+    jsonnet_ext_var_str: tuple[str, ...] = ()  # --jsonnet-ext-var-str K=V
+    jsonnet_ext_var_code: tuple[str, ...] = ()  # --jsonnet-ext-var-code K=CODE
+    jsonnet_libs: tuple[str, ...] = ()  # --jsonnet-libs PATH
 
     def changes_source(self) -> bool:
         return any(
             v not in (None, ())
             for v in (
+                self.jsonnet_tla_str,
+                self.jsonnet_tla_code,
+                self.jsonnet_ext_var_str,
+                self.jsonnet_ext_var_code,
+                self.jsonnet_libs,
                 self.plugin_name,
                 self.plugin_env,
                 self.repo,
@@ -100,6 +158,7 @@ class SpecFlags:
                 self.helm_set_string,
                 self.values,
                 self.release_name,
+                self.helm,
                 self.directory_recurse,
                 self.nameprefix,
                 self.namesuffix,
@@ -169,6 +228,8 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
             helm["valueFiles"] = list(flags.values)
         if flags.release_name is not None:
             helm["releaseName"] = flags.release_name
+    if flags.helm is not None:
+        _apply_helm(src, flags.helm)
     if flags.directory_recurse is not None:
         src.setdefault("directory", {})["recurse"] = flags.directory_recurse
     if flags.nameprefix is not None or flags.namesuffix is not None or flags.kustomize_images:
@@ -182,6 +243,29 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
                 raise FlagError("--kustomize-image", "must not be empty")
             _upsert_by(kustomize.setdefault("images", []), image, _image_name)
     _apply_plugin(src, flags)
+    _apply_jsonnet(src, flags)
+
+
+def _apply_jsonnet(src: Obj, flags: SpecFlags) -> None:
+    """argocd's ``--jsonnet-*`` flags: TLAs and external variables are added or replaced by name
+    (``code`` set for the ``-code`` forms), library paths appended once each."""
+    groups = (
+        ("tlas", flags.jsonnet_tla_str, False, "--jsonnet-tla-str"),
+        ("tlas", flags.jsonnet_tla_code, True, "--jsonnet-tla-code"),
+        ("extVars", flags.jsonnet_ext_var_str, False, "--jsonnet-ext-var-str"),
+        ("extVars", flags.jsonnet_ext_var_code, True, "--jsonnet-ext-var-code"),
+    )
+    if not flags.jsonnet_libs and not any(values for _, values, _, _ in groups):
+        return
+    jsonnet = src.setdefault("directory", {}).setdefault("jsonnet", {})
+    for field, values, code, flag in groups:
+        for key, value in parse_pairs(values, flag=flag):
+            entry = {"name": key, "value": value, "code": code}
+            _upsert_by(jsonnet.setdefault(field, []), entry, lambda e: e["name"])
+    libs = jsonnet.setdefault("libs", []) if flags.jsonnet_libs else []
+    for lib in flags.jsonnet_libs:
+        if lib not in libs:
+            libs.append(lib)
 
 
 def _apply_plugin(src: Obj, flags: SpecFlags) -> None:

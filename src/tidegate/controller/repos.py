@@ -14,11 +14,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tidegate.model import constants, errors
+from tidegate.model.keys import ResourceKey
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd, urls
+
+if TYPE_CHECKING:
+    from tidegate.kube import client as kube_client
 
 _TRUE = ("true", "yes", "1")
 # Field name -> how ``repo list -o wide`` names the credential kind.
@@ -57,6 +61,7 @@ class Repository:
     insecure: bool = False
     enable_lfs: bool = False
     force_basic_auth: bool = False
+    enable_oci: bool = False
     error: str = ""
 
     @property
@@ -90,6 +95,7 @@ def repository_from_secret(secret: Mapping[str, Any]) -> Repository:
         insecure=flag("insecure") or flag("insecureIgnoreHostKey"),
         enable_lfs=flag("enableLfs"),
         force_basic_auth=flag("forceHttpBasicAuth"),
+        enable_oci=flag("enableOCI") or fields.get("type", "").strip() == "oci",
         error="" if url else f"repository Secret {meta.get('namespace')}/{name}: no 'url' field",
     )
 
@@ -102,11 +108,17 @@ def repositories(
     return sorted(found, key=lambda r: (urls.normalise(r.url), r.secret_name))
 
 
-def find(secrets: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, Any] | None:
-    """The ``repository`` Secret registering ``url`` (compared as Argo CD does), if any."""
+def find(
+    secrets: Iterable[Mapping[str, Any]],
+    url: str,
+    *,
+    secret_type: str = constants.SECRET_TYPE_REPOSITORY,
+) -> Mapping[str, Any] | None:
+    """The ``repository`` (or ``secret_type``) Secret registering ``url`` (compared as Argo CD
+    does), if any."""
     wanted = urls.normalise(url)
     for secret in secrets:
-        if _secret_type(secret) != constants.SECRET_TYPE_REPOSITORY:
+        if _secret_type(secret) != secret_type:
             continue
         if urls.normalise(creds_mod.secret_fields(secret).get("url", "")) == wanted:
             return secret
@@ -135,6 +147,8 @@ class RepoSpec:
     insecure_ignore_host_key: bool = False
     enable_lfs: bool = False
     force_basic_auth: bool = False
+    enable_oci: bool = False
+    insecure_oci_force_http: bool = False
 
     def __repr__(self) -> str:
         return f"RepoSpec(url={urls.display(self.url)!r}, type={self.type!r})"
@@ -148,7 +162,7 @@ class RepoSpec:
         if password and not kwargs.get("password"):
             kwargs["password"] = password
         spec = cls(url=clean, **kwargs)
-        if spec.type not in ("git", "helm"):
+        if spec.type not in ("git", "helm", "oci"):
             raise errors.ConfigError(f"repository {spec.url}: unknown type {spec.type!r}")
         if bool(spec.tls_client_cert) != bool(spec.tls_client_key):
             raise errors.ConfigError(
@@ -180,6 +194,10 @@ class RepoSpec:
             out["enableLfs"] = "true"
         if self.force_basic_auth:
             out["forceHttpBasicAuth"] = "true"
+        if self.enable_oci:
+            out["enableOCI"] = "true"
+        if self.insecure_oci_force_http:
+            out["insecureOCIForceHttp"] = "true"
         return out
 
     def credentials(self, *, known_hosts: str = "", ca_data: str = "") -> creds_mod.RepoCredentials:
@@ -193,22 +211,33 @@ class RepoSpec:
             known_hosts=known_hosts if urls.is_ssh(self.url) else "",
             insecure=self.insecure or self.insecure_ignore_host_key,
             force_basic_auth=self.force_basic_auth,
+            enable_oci=self.enable_oci or self.type == "oci",
+            oci_plain_http=self.insecure_oci_force_http,
             source="repo add",
         )
 
 
 def repository_secret(
-    spec: RepoSpec, *, namespace: str, secret_name: str | None = None
+    spec: RepoSpec,
+    *,
+    namespace: str,
+    secret_name: str | None = None,
+    secret_type: str = constants.SECRET_TYPE_REPOSITORY,
 ) -> dict[str, Any]:
-    """A ``repository`` Secret as Argo CD documents it (values base64 in ``data``)."""
+    """A ``repository`` (or ``repo-creds`` template) Secret as Argo CD documents it (values
+    base64 in ``data``); templates are named ``creds-<hash of the URL prefix>``."""
+    if secret_name is None:
+        secret_name = secret_name_for(spec.url)
+        if secret_type == constants.SECRET_TYPE_REPO_CREDS:
+            secret_name = "creds-" + secret_name.removeprefix("repo-")
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
         "metadata": {
-            "name": secret_name or secret_name_for(spec.url),
+            "name": secret_name,
             "namespace": namespace,
-            "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
+            "labels": {constants.LABEL_SECRET_TYPE: secret_type},
         },
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in spec.fields().items()},
     }
@@ -219,6 +248,18 @@ def same_registration(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> 
     return json.dumps(creds_mod.secret_fields(current), sort_keys=True) == json.dumps(
         creds_mod.secret_fields(wanted), sort_keys=True
     )
+
+
+async def trust(client: kube_client.KubeClient, namespace: str) -> tuple[dict[str, str], str]:
+    """Trusted TLS certificates (by host name) and SSH known hosts from Argo CD's ConfigMaps."""
+
+    def key(name: str) -> ResourceKey:
+        return ResourceKey("", "ConfigMap", namespace, name)
+
+    certs = await client.get_or_none(key(constants.CONFIGMAP_TLS_CERTS), version="v1")
+    hosts = await client.get_or_none(key(constants.CONFIGMAP_SSH_KNOWN_HOSTS), version="v1")
+    tls = {str(k): str(v) for k, v in ((certs or {}).get("data") or {}).items()}
+    return tls, str(((hosts or {}).get("data") or {}).get("ssh_known_hosts") or "")
 
 
 async def check_access(
@@ -237,3 +278,20 @@ async def check_access(
         creds=creds,
         what=f"repository {urls.display(url)}",
     )
+
+
+async def check_chart_access(
+    url: str, creds: creds_mod.RepoCredentials | None, *, time_limit: float = 30.0
+) -> None:
+    """A Helm repository answers with a readable ``index.yaml``, or an OCI registry accepts
+    the credentials (``GET /v2/``); raises AuthenticationError, RepoUnreachableError,
+    RepoNotFoundError or SourceError (never showing a secret)."""
+    from tidegate.sources import charts
+
+    cache = charts.ChartCache(
+        Path("/nonexistent"), limits=charts.ChartLimits(timeout_seconds=time_limit)
+    )
+    if url.startswith("oci://") or (creds is not None and creds.enable_oci):
+        await cache.check_registry(url, creds)
+    else:
+        await cache.index(url, creds, max_age=0.0)
