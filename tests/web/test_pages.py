@@ -25,6 +25,11 @@ pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
 SETTINGS = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: blue\n"
 EXTRA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  size: large\n"
+SECRET_VALUE = "s3cr3t-web-value"
+SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n"
+    f"stringData:\n  password: {SECRET_VALUE}\n"
+)
 XSS_SCRIPT = "<script>window.__xss = 'script'</script>"
 XSS_IMG = "<img src=x onerror=\"window.__xss = 'img'\">"
 
@@ -219,7 +224,10 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
 ) -> None:
     _info, work = repo
     work.git("pull", "--quiet")
-    work.commit({"sync/settings.yaml": SETTINGS, "sync/extra.yaml": EXTRA}, "two config maps")
+    work.commit(
+        {"sync/settings.yaml": SETTINGS, "sync/extra.yaml": EXTRA, "sync/secret.yaml": SECRET},
+        "two config maps and a secret",
+    )
     name, dest = make_app(api, testbed_handle, repo, "sync", path="sync")
     until(lambda: compared(api, name), within=90)
     page = context.new_page()
@@ -230,15 +238,15 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     head_sync = watcher.locator(".app-head .badge[data-kind=sync]")
     expect(head_sync).to_have_attribute("data-status", "OutOfSync")
 
-    # The tree: the Application and the two ConfigMaps it manages.
+    # The tree: the Application and the two ConfigMaps and the Secret it manages.
     nodes = page.locator(".tree-children .node")
-    expect(nodes).to_have_count(2)
-    expect(nodes.locator(".node-name")).to_have_text(["extra", "settings"])
+    expect(nodes).to_have_count(3)
+    expect(nodes.locator(".node-name")).to_have_text(["extra", "settings", "token"])
     shot(page, screenshots, "application-tree-out-of-sync")
 
     page.get_by_role("button", name="⟳ Sync").click()
     dialog = page.locator("#sync-dialog")
-    expect(dialog.locator("#sync-resources input")).to_have_count(2)
+    expect(dialog.locator("#sync-resources input")).to_have_count(3)
     shot(page, screenshots, "sync-dialog")
     dialog.get_by_role("button", name="Synchronize").click()
     expect(dialog).to_be_hidden()
@@ -246,6 +254,23 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     expect(watcher.locator(".app-head .phase")).to_have_text("Succeeded")
     assert configmap_exists(testbed_handle, dest, "extra")
     first = status_of(api, name)["sync"]["revision"]
+
+    # A node's manifests and diff (managed-resources), the Secret's value masked.
+    page.locator('.tree-children .node[data-node="/ConfigMap/' + dest + '/settings"]').click()
+    panel = page.locator("#node-dialog")
+    manifest = panel.locator(".manifest")
+    expect(manifest).to_contain_text('"color": "blue"')
+    panel.get_by_role("button", name="Desired manifest").click()
+    expect(manifest).to_contain_text('"color": "blue"')
+    panel.get_by_role("button", name="Diff").click()
+    expect(panel).to_contain_text("No difference.")
+    panel.get_by_role("button", name="Close").click()
+    page.locator('.tree-children .node[data-node="/Secret/' + dest + '/token"]').click()
+    panel.get_by_role("button", name="Live manifest").click()
+    expect(manifest).to_contain_text("++++++++")
+    shot(page, screenshots, "node-secret-masked")
+    assert SECRET_VALUE not in page.content()
+    panel.get_by_role("button", name="Close").click()
 
     # Remove one manifest from git: after a refresh it waits to be pruned.
     work.commit({}, "drop extra", delete=["sync/extra.yaml"])
@@ -258,7 +283,7 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     page.get_by_role("button", name="⟳ Sync").click()
     dialog.get_by_label("Prune").check()
     dialog.get_by_role("button", name="Synchronize").click()
-    expect(watcher.locator(".tree-children .node")).to_have_count(1, timeout=90_000)
+    expect(watcher.locator(".tree-children .node")).to_have_count(2, timeout=90_000)
     expect(head_sync).to_have_attribute("data-status", "Synced")
     until(lambda: not configmap_exists(testbed_handle, dest, "extra"), within=60)
     shot(watcher, screenshots, "application-tree-synced")
@@ -277,7 +302,7 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     rollback.get_by_role("button", name="Rollback").click()
     expect(rollback).to_be_hidden()
     until(lambda: configmap_exists(testbed_handle, dest, "extra"), within=90)
-    expect(watcher.locator(".tree-children .node")).to_have_count(2, timeout=60_000)
+    expect(watcher.locator(".tree-children .node")).to_have_count(3, timeout=60_000)
     op = status_of(api, name)["operationState"]
     assert op["syncResult"]["revision"] == first
 

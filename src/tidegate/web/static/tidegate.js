@@ -412,6 +412,7 @@ function appPage(main) {
     if (!resp.ok) return;
     const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
     body.replaceChildren(...doc.body.childNodes);
+    forgetManaged();
     if (main.dataset.view === "events") loadEvents();
   };
   const stream = "/api/v1/stream/applications?name=" + encodeURIComponent(name);
@@ -433,6 +434,7 @@ function appPage(main) {
     const t = ev.target.closest("button");
     if (!t) return;
     if (t.dataset.tab) return setTab(t.dataset.tab);
+    if (t.dataset.nodeView) return showNodeView(t.closest("dialog"), t.dataset.nodeView);
     if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open));
     if (t.hasAttribute("data-close")) return closeDialog(t.closest("dialog"));
     const action = t.dataset.action;
@@ -515,7 +517,14 @@ const SUBMIT = {
   },
 };
 
-function showNode(id) {
+// The node panel: its summary from the page, its manifests and diff from managed-resources
+// (fetched once per version of the app: the page body's re-render forgets it).
+let managed = null;
+function forgetManaged() {
+  managed = null;
+}
+
+async function showNode(id) {
   const data = [...document.querySelectorAll("#app-body #node-data")].flatMap((t) => [...t.content.querySelectorAll("[data-node]")]).find((d) => d.dataset.node === id);
   if (!data) return;
   const dialog = document.getElementById("node-dialog");
@@ -530,7 +539,54 @@ function showNode(id) {
   set("health-message", d.healthMessage);
   set("result", d.result || "(not in the last sync)");
   set("result-message", d.resultMessage);
-  dialog.showModal();
+  set("manifest", "");
+  set("manifest-status", "Loading the manifests…");
+  dialog.item = null;
+  if (!dialog.open) dialog.showModal();
+  const path = "/api/v1/applications/" + encodeURIComponent(document.getElementById("main").dataset.app);
+  try {
+    if (!managed) managed = api("GET", path + "/managed-resources");
+    const items = (await managed).items || [];
+    const item = items.find((i) => (i.group || "") === d.group && i.kind === d.kind && (i.namespace || "") === d.namespace && i.name === d.name);
+    if (!item) return set("manifest-status", "The API lists no manifests for this resource.");
+    dialog.item = item;
+    showNodeView(dialog, dialog.dataset.view || "live");
+  } catch (err) {
+    managed = null;
+    set("manifest-status", "Manifests not available: " + err.message);
+  }
+}
+
+function pretty(state) {
+  if (!state || state === "null") return null;
+  try {
+    return JSON.stringify(JSON.parse(state), null, 2);
+  } catch (err) {
+    return state;
+  }
+}
+
+function showNodeView(dialog, view) {
+  dialog.dataset.view = view;
+  for (const b of dialog.querySelectorAll("[data-node-view]")) b.setAttribute("aria-pressed", String(b.dataset.nodeView === view));
+  const item = dialog.item;
+  if (!item) return;
+  const pre = dialog.querySelector('[data-f="manifest"]');
+  const status = dialog.querySelector('[data-f="manifest-status"]');
+  let text = null;
+  if (view === "live") text = pretty(item.liveState);
+  else if (view === "desired") text = pretty(item.targetState);
+  else text = item.diff || null;
+  status.textContent = text ? "" : { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
+  if (view !== "diff" || !text) return (pre.textContent = text || "");
+  pre.replaceChildren(
+    ...text.split("\n").map((line) => {
+      const span = document.createElement("span");
+      span.className = line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : "";
+      span.textContent = line;
+      return span;
+    })
+  );
 }
 
 // -- login, logout ---------------------------------------------------------------------------
