@@ -16,10 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 from tests.web.waiting import until
 
-from tidegate.testenv import gitrepos, handle, scenario, serverproc
+from tidegate.testenv import gitrepos, handle, procs, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -482,3 +482,42 @@ def test_applicationsets_clusters_repositories_projects(
     expect(page.locator(f'[data-app="qa-{name}"]')).to_be_visible()
 
     api.request("DELETE", f"/api/v1/applicationsets/{name}", headers=JSON)
+
+
+def test_the_list_reconnects_by_itself_after_a_drop(
+    browser: Browser,
+    control_namespace: str,
+    api: httpx.Client,
+    repo: tuple[gitrepos.RepoInfo, gitrepos.WorkingCopy],
+    testbed_handle: handle.TestBed,
+    tmp_path: Path,
+) -> None:
+    """A server of its own on a fixed port, stopped and started again: the stream drops, the
+    open page shows it, reconnects by itself and catches up with what changed meanwhile."""
+    port = procs.free_port()
+    own = serverproc.ServerProcess(
+        testbed_handle, control_namespace, log=tmp_path / "server.log", extra=[f"--port={port}"]
+    ).start()
+    context = browser.new_context(base_url=own.url, ignore_https_errors=True)
+    try:
+        name, _ = make_app(api, testbed_handle, repo, "drop", labels={"phase": "one"})
+        page = context.new_page()
+        login(page, own, f"/applications?search={name}")
+        live = page.locator("#live")
+        expect(live).to_have_text("live")
+        own.stop()
+        expect(live).to_have_text("reconnecting")
+        patch = {"metadata": {"labels": {"phase": "two"}}}
+        resp = api.patch(
+            f"/api/v1/applications/{name}",
+            content=json.dumps({"patch": json.dumps(patch), "patchType": "merge"}),
+            headers=JSON,
+        )
+        assert resp.status_code == 200, resp.text
+        own.start()
+        expect(live).to_have_text("live", timeout=60_000)
+        expect(page.locator(f'[data-app="{name}"] [data-f="labels"]')).to_have_text("phase=two")
+        api.request("DELETE", f"/api/v1/applications/{name}?cascade=false", headers=JSON)
+    finally:
+        context.close()
+        own.stop()

@@ -33,8 +33,8 @@ function toast(text) {
   toast.timer = setTimeout(() => (el.hidden = true), 4000);
 }
 
-// -- the stream: EventSource reconnects by itself after a drop; when the server refused it
-// (closed), check the session and open a new one after a pause.
+// -- the stream: after a drop or a refusal, check the session (login when it ended) and open
+// a new stream after a pause (1 s, doubling to 15 s), which starts with every app again.
 function openStream(url, onMessage, onReconnect) {
   const live = document.getElementById("live");
   let source = null;
@@ -61,9 +61,15 @@ function openStream(url, onMessage, onReconnect) {
     source.onerror = async () => {
       if (closed) return;
       setState("reconnecting");
-      if (source.readyState !== EventSource.CLOSED) return;
-      const check = await fetch("/api/v1/session/userinfo", { credentials: "same-origin" });
-      if (check.status === 401) return toLogin("expired");
+      // Reconnect ourselves rather than let EventSource retry the same URL: the list's first
+      // URL carries the resourceVersion it was rendered at, and a retry would skip what changed.
+      source.close();
+      try {
+        const check = await fetch("/api/v1/session/userinfo", { credentials: "same-origin" });
+        if (check.status === 401) return toLogin("expired");
+      } catch (err) {
+        // the server is unreachable: try again later
+      }
       setTimeout(() => connect(false), delay);
       delay = Math.min(delay * 2, 15000);
     };
