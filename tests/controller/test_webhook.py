@@ -16,6 +16,7 @@ import yaml
 
 from tidegate.controller import webhook
 from tidegate.model import errors
+from tidegate.sources import urls
 
 TESTDATA = Path(__file__).parent / "testdata" / "webhooks"
 TABLES = {"normalize.yaml", "paths.yaml", "matching.yaml"}
@@ -223,7 +224,7 @@ def test_secrets_bad_base64_names_the_key_not_the_value() -> None:
 
 @pytest.mark.parametrize(("url", "expected"), load("normalize.yaml"))
 def test_normalize_repo_url(url: str, expected: str) -> None:
-    assert webhook.normalize_repo_url(url) == expected
+    assert urls.repo_key(url) == expected
 
 
 PATHS = load("paths.yaml")

@@ -23,6 +23,7 @@ from typing import Any
 
 from tidegate.controller import webhook_match
 from tidegate.model import constants, errors
+from tidegate.sources import urls
 
 HEADS = webhook_match.HEADS
 TAGS = webhook_match.TAGS
@@ -30,7 +31,6 @@ TAGS = webhook_match.TAGS
 # Matching, re-exported so that the controller needs one module.
 application_matches = webhook_match.application_matches
 matches = webhook_match.matches
-normalize_repo_url = webhook_match.normalize_repo_url
 paths_match = webhook_match.paths_match
 revision_matches = webhook_match.revision_matches
 same_repo = webhook_match.same_repo
@@ -65,7 +65,7 @@ class PushEvent:
     @functools.cached_property
     def repo_keys(self) -> frozenset[str]:
         """The repo URLs normalised and case-folded, computed once for matching many apps."""
-        return frozenset(normalize_repo_url(url).casefold() for url in self.repo_urls)
+        return frozenset(urls.repo_key(url).casefold() for url in self.repo_urls)
 
     @property
     def revisions(self) -> tuple[str, ...]:
