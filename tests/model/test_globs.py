@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 from tests.render.conftest import load_table
 
-from tidegate.model import errors
-from tidegate.model import globs
+from tidegate.model import errors, globs
 
 CASES = load_table("glob_cases.yaml")
 
@@ -22,3 +21,30 @@ def test_matches(case: dict[str, Any]) -> None:
 def test_invalid_patterns(pattern: str) -> None:
     with pytest.raises(errors.SpecError, match="glob"):
         globs.compile_glob(pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "globstar", "match"),
+    [
+        ("apps/*", "apps/web", False, True),
+        ("apps/*", "apps/web/x", False, False),  # '*' stops at the separator
+        ("a?c", "a/c", False, False),
+        ("d/[^f]", "d/e", False, True),  # Go path.Match negation
+        ("d/[!f]", "d/f", False, False),
+        ("a[^x]b", "a/b", False, False),  # a negated class never matches the separator
+        ("a[/]b", "a/b", False, False),
+        ("c/**/config.json", "c/a/b/config.json", False, False),  # '**' is '*' without globstar
+        ("c/**/config.json", "c/a/b/config.json", True, True),
+        ("c/**/config.json", "c/config.json", True, True),
+        ("c/**", "c/a/b", True, True),
+        ("c/x**", "c/x/y", True, False),  # '**' inside a segment is '*'
+        ("{dev,prod}/*", "prod/web", False, True),
+    ],
+)
+def test_separator(pattern: str, path: str, globstar: bool, match: bool) -> None:
+    assert globs.matches(pattern, path, separator="/", globstar=globstar) is match
+
+
+def test_without_separator_star_crosses_slashes() -> None:
+    assert globs.matches("apps/*", "apps/web/x")
+    assert globs.matches("[^x]", "^")  # '^' is an ordinary character in the default dialect

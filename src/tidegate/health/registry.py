@@ -7,7 +7,6 @@ precedence over the built-in checks. A custom check returning ``None`` defers to
 
 from __future__ import annotations
 
-import fnmatch
 import types
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -16,7 +15,7 @@ import yaml
 
 from tidegate.health import argo, autoscaling, batch, cluster, network, pod, rules, workloads
 from tidegate.health import status as hs
-from tidegate.model import constants, errors
+from tidegate.model import constants, errors, globs
 from tidegate.model.enums import HealthStatusCode
 
 Check = Callable[[Mapping[str, Any]], "hs.HealthStatus | None"]
@@ -82,6 +81,8 @@ class HealthChecks:
         elif not callable(check):
             raise errors.ConfigError(f"health check for {key}: expected a callable or rules")
         if "*" in group or "*" in kind or "?" in group or "?" in kind:
+            globs.compile_glob(group)  # a malformed pattern fails here, not at match time
+            globs.compile_glob(kind)
             self._wildcard.append((group, kind, check))
         else:
             self._exact[(group, kind)] = check
@@ -112,9 +113,7 @@ class HealthChecks:
         if found is not None:
             return found
         for pattern_group, pattern_kind, check in self._wildcard:
-            if fnmatch.fnmatchcase(group, pattern_group) and fnmatch.fnmatchcase(
-                kind, pattern_kind
-            ):
+            if globs.matches(pattern_group, group) and globs.matches(pattern_kind, kind):
                 return check
         return None
 

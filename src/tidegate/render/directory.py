@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tidegate.model import errors
-from tidegate.model import globs
+from tidegate.model import errors, globs
 from tidegate.render import manifests, paths, request
 
 _YAML_SUFFIXES = (".yaml", ".yml")
