@@ -217,7 +217,7 @@ def test_secrets_bad_base64_names_the_key_not_the_value() -> None:
     with pytest.raises(errors.ConfigError) as caught:
         webhook.WebhookSecrets.from_secret(secret)
     assert str(caught.value) == (
-        "Secret argocd-secret: key 'webhook.github.secret' is not base64-encoded UTF-8 text"
+        "Secret argocd-secret: data.webhook.github.secret is not valid base64 text"
     )
     assert "plain!text" not in str(caught.value)
 
