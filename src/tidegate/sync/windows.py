@@ -24,8 +24,7 @@ from typing import Any, Literal
 
 import croniter
 
-from tidegate.model import errors, globs
-from tidegate.sync import retry
+from tidegate.model import durations, errors, globs
 
 _MAX_SCAN = 1000
 
@@ -61,7 +60,7 @@ class SyncWindow:
         return cls(
             kind=kind,
             schedule=schedule,
-            duration=retry.parse_duration(str(spec.get("duration") or "")),
+            duration=durations.parse(str(spec.get("duration") or "")),
             applications=tuple(spec.get("applications") or ()),
             namespaces=tuple(spec.get("namespaces") or ()),
             clusters=tuple(spec.get("clusters") or ()),
