@@ -31,7 +31,7 @@ from typing import TypeVar
 from tidegate.kube import client as kube_client
 from tidegate.kube import stages
 from tidegate.model import errors, keys
-from tidegate.sync import prepare, record, step, tasks, verbs
+from tidegate.sync import prepare, record, step, tasks
 
 log = logging.getLogger(__name__)
 
@@ -194,27 +194,27 @@ async def _apply(
             installation_id=params.installation_id,
         )
     opts = task.sync_options
-    validate = opts.enabled("validate")
+    validation: kube_client.FieldValidation = "Strict" if opts.enabled("validate") else "Ignore"
     force = (options.force or opts.enabled("force")) and not dry_run
     try:
         if task.is_hook and task.action is tasks.Action.CREATE:
-            message = await _create_hook(client, obj, validate=validate, dry_run=dry_run)
+            message = await _create_hook(client, obj, validation=validation, dry_run=dry_run)
         elif opts.enabled("replace"):
             if task.live is None:
-                await verbs.create(client, obj, dry_run=dry_run, validate=validate)
+                await client.create(obj, dry_run=dry_run, validation=validation)
                 message = "created"
             elif force:
-                await verbs.recreate(
-                    client, obj, validate=validate, delete_within=options.delete_timeout,
+                await client.recreate(
+                    obj, validation=validation, delete_within=options.delete_timeout,
                     server_side=False,
                 )  # fmt: skip
                 message = "recreated"
             else:
-                await verbs.replace(client, obj, dry_run=dry_run, validate=validate)
+                await client.replace(obj, dry_run=dry_run, validation=validation)
                 message = "replaced"
         else:
             message = await _server_side_apply(
-                client, task, obj, validate=validate, force=force, dry_run=dry_run,
+                client, task, obj, validation=validation, force=force, dry_run=dry_run,
                 delete_timeout=options.delete_timeout,
             )  # fmt: skip
     except errors.KubeError as exc:
@@ -240,12 +240,16 @@ def _created_namespace(task: tasks.SyncTask, params: tasks.SyncParams) -> bool:
 
 
 async def _create_hook(
-    client: kube_client.KubeClient, obj: prepare.Obj, *, validate: bool, dry_run: bool
+    client: kube_client.KubeClient,
+    obj: prepare.Obj,
+    *,
+    validation: kube_client.FieldValidation,
+    dry_run: bool,
 ) -> str:
     try:
-        await verbs.create(client, obj, dry_run=dry_run, validate=validate)
+        await client.create(obj, dry_run=dry_run, validation=validation)
     except errors.KubeError as exc:
-        if not verbs.already_exists(exc):
+        if not kube_client.already_exists(exc):
             raise
         return "already exists"  # created by an earlier attempt of this same step
     return "created"
@@ -256,19 +260,19 @@ async def _server_side_apply(
     task: tasks.SyncTask,
     obj: prepare.Obj,
     *,
-    validate: bool,
+    validation: kube_client.FieldValidation,
     force: bool,
     dry_run: bool,
     delete_timeout: float,
 ) -> str:
     try:
-        response = await verbs.apply(client, obj, dry_run=dry_run, validate=validate)
+        response = await client.apply(obj, dry_run=dry_run, force=True, validation=validation)
     except errors.KubeError as exc:
-        if not (force and task.live is not None and verbs.is_recreatable(exc)):
+        if not (force and task.live is not None and kube_client.is_recreatable(exc)):
             raise
         log.info("recreating %s (Force=true) after: %s", task.key, exc)
-        await verbs.recreate(
-            client, obj, validate=validate, delete_within=delete_timeout, server_side=True
+        await client.recreate(
+            obj, validation=validation, delete_within=delete_timeout, server_side=True
         )
         return "recreated"
     if response.code == 201:
