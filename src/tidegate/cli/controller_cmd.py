@@ -44,8 +44,9 @@ def controller(
     """Reconcile every Application (and ApplicationSet) of the control namespace until Ctrl-C."""
     import asyncio
 
+    from tidegate import daemon
     from tidegate.cli import logsetup
-    from tidegate.controller import runner, settings
+    from tidegate.controller import settings
 
     logsetup.configure(loglevel, fmt=logformat)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
@@ -59,6 +60,6 @@ def controller(
         installation_id=installation_id.strip(),
     )
     try:
-        asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))
+        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

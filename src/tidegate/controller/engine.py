@@ -654,8 +654,16 @@ class Controller:
 
     async def _publish_cluster_status(self) -> None:
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.publish_cluster_status()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next round tries again
+                log.exception(
+                    "publishing cluster status (ConfigMap %s/%s) failed",
+                    self.namespace,
+                    constants.CLUSTER_STATUS_CONFIGMAP,
+                )
             await asyncio.sleep(CLUSTER_STATUS_INTERVAL)
 
     async def publish_cluster_status(self) -> None:
@@ -707,8 +715,12 @@ class Controller:
         for task in [*self._tasks, *self.op_tasks.values()]:
             task.cancel()
         for task in [*self._tasks, *self.op_tasks.values()]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("stopping %s failed", task.get_name())
         self._tasks.clear()
         self.queue.cancel_timers()
         await self.runtimes.aclose()

@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tidegate.model import constants, errors, globs
 from tidegate.sources import urls
 
-if TYPE_CHECKING:
-    from tidegate.controller.webhook import PushEvent
+
+class PushEvent(Protocol):
+    """What matching reads of a push (:class:`tidegate.controller.webhook.PushEvent` has it);
+    a Protocol, so that parsing may import matching and not the reverse."""
+
+    @property
+    def repo_keys(self) -> frozenset[str]: ...
+    @property
+    def branches(self) -> tuple[str, ...]: ...
+    @property
+    def revisions(self) -> tuple[str, ...]: ...
+    @property
+    def default_branch(self) -> str: ...
+    @property
+    def changed_files(self) -> tuple[str, ...]: ...
+
 
 HEADS = "refs/heads/"
 TAGS = "refs/tags/"

@@ -1,16 +1,21 @@
-"""Run the controllers of one Tidegate process together: applications, ApplicationSets and the
-Git webhook endpoint, sharing the repository cache and the cluster registry."""
+"""What ``tidegate controller`` runs: the controllers of one Tidegate process together.
+
+The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
+(:mod:`tidegate.appset`) and the Git webhook endpoint, sharing the management client and the
+repository cache. The two controllers are independent packages; this module, above both, is the
+only place that knows them both.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Any
 
+from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_match, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
+from tidegate.sources import urls
 
 log = logging.getLogger("tidegate.controller")
 
@@ -22,7 +27,9 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
 
 
 async def on_push(
-    ctrl: engine.Controller, event: webhook.PushEvent, appsets: Any | None = None
+    ctrl: engine.Controller,
+    event: webhook.PushEvent,
+    appsets: appset_controller.AppSetController | None = None,
 ) -> int:
     """Refresh the apps whose source matches the pushed repository and revision."""
     names = [
@@ -42,8 +49,12 @@ async def on_push(
         ctrl.queue.add(name)
     if appsets is not None:
         for url in event.repo_urls:
-            with contextlib.suppress(Exception):
+            try:
                 await appsets.refresh_repo(url)
+            except Exception:  # one set's refresh never stops the apps' refresh
+                log.exception(
+                    "webhook push: refreshing the ApplicationSets of %s failed", urls.display(url)
+                )
     log.info(
         "webhook push",
         extra={"provider": str(event.provider), "revision": event.revision, "apps": len(names)},
@@ -59,7 +70,7 @@ async def run(
     started: asyncio.Event | None = None,
 ) -> None:
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
-    appset_ctrl = _appset_controller(ctrl) if appsets else None
+    appset_ctrl = appset_controller.from_application_controller(ctrl) if appsets else None
     server = None
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
     if appset_ctrl is not None:
@@ -85,16 +96,9 @@ async def run(
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
-
-
-def _appset_controller(ctrl: engine.Controller) -> Any | None:
-    try:
-        from tidegate.appset import controller as appset_controller
-    except ImportError:
-        return None
-    factory = getattr(appset_controller, "from_application_controller", None)
-    if factory is None:
-        return None
-    return factory(ctrl)
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("stopping %s failed", task.get_name())
