@@ -177,7 +177,7 @@ async def measure(
                 sample = (ctrl.apps.get(unsynced[0]) or {}).get("status")
                 raise TimeoutError(f"{len(unsynced)} apps not Synced; e.g. {sample}")
             await asyncio.sleep(0.2)
-        await ctrl.queue.wait_idle()
+        await ctrl.scheduler.drain()
         first = time.perf_counter() - started
         first_misses = ctrl.deps.dry_runs.misses
         print(f"first pass (cold: fetch, render, {first_misses} dry runs): {first:.1f} s",

@@ -33,9 +33,7 @@ async def on_push(
 ) -> int:
     """Refresh the apps whose source matches the pushed repository and revision."""
     names = [
-        name
-        for name, raw in list(ctrl.apps.items())
-        if webhook_match.application_matches(raw, event)
+        name for name, raw in ctrl.apps.items() if webhook_match.application_matches(raw, event)
     ]
     repos: set[str] = set()
     for name in names:
@@ -46,7 +44,7 @@ async def on_push(
     for url in repos:
         await ctrl.refresh_repo(url)
     for name in names:
-        ctrl.queue.add(name)
+        ctrl.scheduler.request(name)
     if appsets is not None:
         for url in event.repo_urls:
             try:

@@ -55,7 +55,7 @@ def test_the_configmap_wins_over_the_flag(
             assert ctrl.deps.installation_id == expected  # render + comparison targets
             assert ctrl.runtimes.installation_id == expected  # live caches created later
         finally:
-            ctrl.queue.cancel_timers()
+            ctrl.scheduler.close()
             await client.aclose()
 
     asyncio.run(go())
@@ -74,7 +74,7 @@ def test_a_change_after_start_needs_a_restart(caplog: pytest.LogCaptureFixture) 
             assert (ctrl.installation_id, ctrl.deps.installation_id) == ("a", "a")
             assert ctrl.runtimes.installation_id == "a"
         finally:
-            ctrl.queue.cancel_timers()
+            ctrl.scheduler.close()
             await client.aclose()
 
     asyncio.run(go())
