@@ -2,7 +2,7 @@
 
 Watch events lag behind the controller's own writes, so the stored copy of an app can still
 carry an ``operation`` that already finished. ``operate.run`` re-reads the app from the API
-first; ``operate.finish`` never writes an ``operationState`` without its ``operation`` (an app
+first; ``outcome.finish`` never writes an ``operationState`` without its ``operation`` (an app
 in that state no longer parses). Found by the fleet e2e tests (a finished sync was run again and
 "terminated", leaving the app InvalidSpecError).
 """
@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from tidegate.controller import appstate, operate, settings
+from tidegate.controller import appstate, operate, outcome, settings
 from tidegate.model.enums import OperationPhase
 
 OPERATION = {"sync": {"revision": "a" * 40}, "initiatedBy": {"automated": True}}
@@ -89,7 +89,7 @@ async def test_finish_always_records_the_operation(
     raw: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     host = FakeHost(raw)
-    await operate.finish(
+    await outcome.finish(
         cast(Any, host),
         appstate.AppState("web", raw),
         raw,

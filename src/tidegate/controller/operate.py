@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, clusters, deletion, runtime
+from tidegate.controller import appstate, appstatus, clusters, deletion, outcome, runtime
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
@@ -79,34 +79,6 @@ class Stop(Exception):
 
 def _sync_id(started_at: str) -> str:
     return "".join(ch for ch in started_at if ch.isdigit())[-10:] or "0"
-
-
-def _history(
-    raw: Mapping[str, Any],
-    *,
-    revision: str,
-    source: dict[str, Any] | None,
-    started_at: str,
-    finished_at: str,
-    initiated_by: dict[str, Any] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    history = list((raw.get("status") or {}).get("history") or [])
-    next_id = max((int(h.get("id") or 0) for h in history), default=-1) + 1
-    entry: dict[str, Any] = {
-        "id": next_id,
-        "revision": revision,
-        "deployedAt": finished_at,
-        "deployStartedAt": started_at,
-    }
-    if source is not None:
-        entry["source"] = source
-    if initiated_by:
-        entry["initiatedBy"] = initiated_by
-    history.append(entry)
-    if limit >= 0:
-        history = history[-max(limit, 1) :]
-    return history
 
 
 def _app_for_operation(app: model_app.Application) -> model_app.Application:
@@ -365,7 +337,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     try:
         app = model_app.parse_application(raw)
     except errors.SpecError as exc:
-        await finish(host, state, raw, phase=OperationPhase.ERROR, message=str(exc),
+        await outcome.finish(host, state, raw, phase=OperationPhase.ERROR, message=str(exc),
                      started_at=appstatus.now(), recorded=None)  # fmt: skip
         return
     assert app.operation is not None
@@ -377,7 +349,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
         await admit(current)
         rendered, app_options = await render(current)
     except Stop as stop:
-        await finish(host, state, raw, phase=stop.phase, message=stop.message,
+        await outcome.finish(host, state, raw, phase=stop.phase, message=stop.message,
                      started_at=recorded.started_at, recorded=recorded)  # fmt: skip
         return
     params = plan(current, app_options, recorded.started_at)
@@ -387,7 +359,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     target = current.target_app
     if target.spec.source is not None and not target.spec.has_multiple_sources:
         source = target.spec.source.model_dump(mode="json", by_alias=True, exclude_none=True)
-    await finish(
+    await outcome.finish(
         host,
         state,
         state.raw or raw,
@@ -411,65 +383,6 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
     if current.get("phase") == "Terminating" and status["phase"] == "Running":
         status["phase"] = "Terminating"
     await run.host.patch_app(run.name, {"status": {"operationState": status}})
-
-
-async def finish(
-    host: OperationHost,
-    state: appstate.AppState,
-    raw: Mapping[str, Any],
-    *,
-    phase: OperationPhase,
-    message: str,
-    started_at: str,
-    recorded: sync_operation.OperationState | None,
-    revision: str = "",
-    success_extra: dict[str, Any] | None = None,
-) -> None:
-    """Record the outcome, the history entry (on success) and clear ``operation`` at once."""
-    finished_at = appstatus.now()
-    op_state: dict[str, Any] = (
-        recorded.to_status() if recorded is not None else {"startedAt": started_at}
-    )
-    # The operation may be gone from ``raw`` (removed to stop it): keep the one the state was
-    # recorded for, since an operationState without ``operation`` makes the app unreadable.
-    persisted = (raw.get("status") or {}).get("operationState") or {}
-    op_state |= {
-        "phase": phase.value,
-        "message": message,
-        "finishedAt": finished_at,
-        "operation": raw.get("operation") or persisted.get("operation"),
-    }
-    op_state.setdefault("syncResult", {})
-    op_state["syncResult"]["revision"] = revision
-    status: dict[str, Any] = {"operationState": op_state}
-    if success_extra is not None and success_extra.get("source") is not None:
-        op_state["syncResult"]["source"] = success_extra["source"]
-    if (
-        phase is OperationPhase.SUCCEEDED
-        and success_extra is not None
-        and not success_extra.get("dryRun")
-        and revision
-    ):
-        app_limit = (raw.get("spec") or {}).get("revisionHistoryLimit")
-        limit = (
-            int(app_limit)
-            if app_limit is not None
-            else host.settings.default_revision_history_limit
-        )
-        status["history"] = _history(
-            raw,
-            revision=revision,
-            source=success_extra.get("source"),
-            started_at=started_at,
-            finished_at=finished_at,
-            initiated_by=success_extra.get("initiatedBy"),
-            limit=limit,
-        )
-    log.info("app %s: operation %s: %s", state.name, phase.value, message)
-    try:
-        await host.patch_app(state.name, {"operation": None, "status": status})
-    except errors.KubeNotFoundError:
-        return
 
 
 class Operations:
