@@ -149,7 +149,8 @@ def set_up(
 
 def _all_synced(ctrl: engine.Controller, names: list[str]) -> bool:
     for name in names:
-        status = (ctrl.apps.get(name) or {}).get("status") or {}
+        state = ctrl.states.get(name)
+        status = (state.raw.get("status") if state is not None else None) or {}
         if (status.get("sync") or {}).get("status") != "Synced":
             return False
     return True
