@@ -18,7 +18,6 @@ Those modules see the controller through small Protocols (``RefreshHost``, ``Ope
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +39,7 @@ from tidegate.controller import (
     runtime,
     scheduler,
     status,
+    systemconfig,
 )
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
@@ -105,6 +105,9 @@ class Controller:
         self.status_writer = status.StatusWriter(
             patch=self._patch, resync_seconds=self.settings.app_resync_seconds
         )
+        self.config = systemconfig.SystemConfig(
+            mgmt=self.mgmt, namespace=self.namespace, on_change=self._apply_system
+        )
         self._synced = {
             APP_KEY: asyncio.Event(),
             PROJECT_KEY: asyncio.Event(),
@@ -114,8 +117,12 @@ class Controller:
         self._releases: set[asyncio.Task[None]] = set()  # runtimes of removed clusters closing
         self.ready = asyncio.Event()
         self.refresh_count = 0
-        self.webhook_secret: dict[str, Any] | None = None
         self.system_ignore: tuple[diff_ignore.IgnoreRule, ...] = ()
+
+    @property
+    def webhook_secret(self) -> dict[str, Any] | None:
+        """``argocd-secret`` as last read (the webhook endpoint's secrets)."""
+        return self.config.webhook_secret
 
     @property
     def apps(self) -> dict[str, dict[str, Any]]:
@@ -325,7 +332,7 @@ class Controller:
     async def delete_app(self, app: model_app.Application, raw: Mapping[str, Any]) -> None:
         await deletion.delete_app(self, app, raw)
 
-    # -- settings, cluster status ------------------------------------------------------------
+    # -- repositories, settings, cluster status ---------------------------------------------
 
     async def refresh_repo(self, repo_url: str) -> None:
         """Fetch ``repo_url`` now (a webhook said it changed)."""
@@ -335,24 +342,12 @@ class Controller:
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
 
-    async def _read_settings(self, seen: Any) -> Any:
-        """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
-        custom health checks, installationID); apply the ConfigMap when its data is not
-        ``seen``. Returns the data read (KubeError when the cluster cannot be asked)."""
-        secret_key = ResourceKey("", "Secret", self.namespace, constants.ARGOCD_SECRET_NAME)
-        cm_key = ResourceKey("", "ConfigMap", self.namespace, argocdcm.CONFIGMAP_NAME)
-        self.webhook_secret = await self.mgmt.get_or_none(secret_key)
-        cm = await self.mgmt.get_or_none(cm_key)
-        data = (cm or {}).get("data") or {}
-        if data != seen:
-            system = argocdcm.parse(data)
-            for problem in system.problems:
-                log.warning("%s", problem)
-            self.system_ignore = system.ignore_rules
-            self.deps.health_checks = system.health_checks
-            self._use_installation_id(system.installation_id)
-            self.scheduler.request_all()
-        return data
+    def _apply_system(self, system: argocdcm.SystemSettings) -> None:
+        """argocd-cm changed: global ignore rules, custom health checks, installation id."""
+        self.system_ignore = system.ignore_rules
+        self.deps.health_checks = system.health_checks
+        self._use_installation_id(system.installation_id)
+        self.scheduler.request_all()
 
     def _use_installation_id(self, from_configmap: str) -> None:
         """argocd-cm ``installationID`` wins over ``Settings.installation_id``. It is settled
@@ -374,27 +369,6 @@ class Controller:
         self.installation_id = wanted
         self.deps.installation_id = wanted
         self.runtimes.installation_id = wanted
-
-    async def _initial_settings(self) -> Any:
-        """The settings read once before any refresh (retried while the cluster cannot be
-        asked: running with the wrong installation id would claim another installation's
-        objects)."""
-        backoff = kube_watch.Backoff()
-        while True:
-            try:
-                return await self._read_settings(None)
-            except errors.KubeError as exc:
-                log.warning(
-                    "management cluster: reading %s: %s; retrying", argocdcm.CONFIGMAP_NAME, exc
-                )
-                await asyncio.sleep(backoff.next())
-
-    async def _load_settings(self, seen: Any) -> None:
-        """Re-read the settings every 10 s."""
-        while True:
-            await asyncio.sleep(10.0)
-            with contextlib.suppress(errors.KubeError):
-                seen = await self._read_settings(seen)
 
     # -- cluster status ------------------------------------------------------------------------
 
@@ -436,7 +410,7 @@ class Controller:
         await self._synced[PROJECT_KEY].wait()
         self._tasks.append(asyncio.create_task(self._watch(APP_KEY)))
         await self._synced[APP_KEY].wait()
-        settings_seen = await self._initial_settings()
+        settings_seen = await self.config.initial()
         if self.installation_id:
             log.info("installation id %r", self.installation_id)
         self._tasks += [
@@ -445,7 +419,7 @@ class Controller:
         ]
         self._tasks.append(asyncio.create_task(self.scheduler.poll()))
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
-        self._tasks.append(asyncio.create_task(self._load_settings(settings_seen)))
+        self._tasks.append(asyncio.create_task(self.config.poll(settings_seen)))
         self.ready.set()
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",
