@@ -12,10 +12,9 @@ import asyncio
 import logging
 
 from tidegate.appset import controller as appset_controller
-from tidegate.controller import engine, webhook, webhook_match, webhook_server
+from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
-from tidegate.sources import urls
 
 log = logging.getLogger("tidegate.controller")
 
@@ -24,40 +23,6 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
     """Per-provider secrets from the ``argocd-secret`` Secret, read on every delivery."""
     secret = ctrl.webhook_secret or {}
     return webhook.WebhookSecrets.from_secret(secret)
-
-
-async def on_push(
-    ctrl: engine.Controller,
-    event: webhook.PushEvent,
-    appsets: appset_controller.AppSetController | None = None,
-) -> int:
-    """Refresh the apps whose source matches the pushed repository and revision."""
-    names = [
-        name for name, raw in ctrl.apps.items() if webhook_match.application_matches(raw, event)
-    ]
-    repos: set[str] = set()
-    for name in names:
-        spec = ctrl.apps[name].get("spec") or {}
-        for src in spec.get("sources") or ([spec["source"]] if spec.get("source") else []):
-            if webhook_match.same_repo(str(src.get("repoURL") or ""), event):
-                repos.add(str(src["repoURL"]))
-    for url in repos:
-        await ctrl.refresh_repo(url)
-    for name in names:
-        ctrl.scheduler.request(name)
-    if appsets is not None:
-        for url in event.repo_urls:
-            try:
-                await appsets.refresh_repo(url)
-            except Exception:  # one set's refresh never stops the apps' refresh
-                log.exception(
-                    "webhook push: refreshing the ApplicationSets of %s failed", urls.display(url)
-                )
-    log.info(
-        "webhook push",
-        extra={"provider": str(event.provider), "revision": event.revision, "apps": len(names)},
-    )
-    return len(names)
 
 
 async def run(
@@ -70,13 +35,14 @@ async def run(
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
     appset_ctrl = appset_controller.from_application_controller(ctrl) if appsets else None
     server = None
+    refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(
-                on_push=lambda event: on_push(ctrl, event, appset_ctrl),
+                on_push=refresher.on_push,
                 secrets=lambda: webhook_secrets(ctrl),
                 max_body_bytes=settings.max_webhook_body_bytes,
             )
@@ -91,6 +57,7 @@ async def run(
     finally:
         if server is not None:
             await server.stop()
+        await refresher.aclose()
         for task in tasks:
             task.cancel()
         for task in tasks:

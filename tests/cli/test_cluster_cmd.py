@@ -296,3 +296,45 @@ def test_unreachable_target_stores_nothing(
     unknown = cli("cluster", "add", "no-such-context")
     assert unknown.returncode == 1
     assert "no-such-context" in unknown.stderr
+
+
+def test_add_reads_a_kubeconfig_list_and_one_context_flag(
+    testbed_handle: handle.TestBed, control_ns: str
+) -> None:
+    """KUBECONFIG as kubectl reads it (two files, merged), ``--context`` for the management
+    cluster as in every command, argocd's ``--yes``; ``--mgmt-context`` still works, warned."""
+    files = [str(testbed_handle.clusters[n].kubeconfig) for n in ("dev", "mgmt")]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": os.pathsep.join(files)}
+        return subprocess.run(
+            [str(TIDEGATE), *args, "-n", control_ns],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    # The current context is dev's (first file): without --context the Secret would land there.
+    added = run("cluster", "add", "dev", "--context", "mgmt", "--use-existing-credentials", "-y")
+    assert added.returncode == 0, added.stderr
+    [secret] = cluster_secrets(testbed_handle, control_ns)
+    assert fields(secret)["server"] == testbed_handle.clusters["dev"].server
+    listed = run("cluster", "list", "--context", "mgmt", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert {c["name"] for c in json.loads(listed.stdout)} == {"dev", "in-cluster"}
+
+    old = run("cluster", "add", "dev", "--mgmt-context", "mgmt", "--use-existing-credentials")
+    assert (old.returncode, old.stdout.split()[-2:]) == (
+        0,
+        ["unchanged", f"({fields(secret)['server']})"],
+    )
+    assert "--mgmt-context is deprecated; use --context" in old.stderr
+    clash = run("cluster", "add", "dev", "--mgmt-context", "dev", "--context", "mgmt")
+    assert clash.returncode == 2 and "disagree" in clash.stderr
+    assert run("cluster", "rm", "dev", "--context", "mgmt", "--yes").returncode == 0
+    assert cluster_secrets(testbed_handle, control_ns) == []
+    unknown = run("cluster", "list", "--context", "nope")
+    assert unknown.returncode == 1
+    assert "context 'nope' not found (contexts: dev, mgmt)" in unknown.stderr

@@ -133,3 +133,52 @@ def test_only_our_installation_is_tracked(
     store.sweep()
     assert tree(store) == kept
     assert store.apps() == ({"guestbook"} if kept else set())
+
+
+@pytest.mark.parametrize("order", ORDERS[:12])
+def test_top_level_lists_untracked_owner_less_objects_by_key(order: tuple[int, ...]) -> None:
+    objs = fresh()
+    store = live_store.LiveStore()
+    for i in (*order, 7):
+        store.upsert(objs[i])
+    store.sweep()
+    assert store.top_level("shop") == {
+        ResourceKey("apps", "Deployment", "shop", "web"): "guestbook",
+        ResourceKey("", "Service", "shop", "web"): "guestbook",
+        # untracked: listed by key only (the object itself is not kept), its family is not
+        ResourceKey("apps", "Deployment", "shop", "other"): None,
+    }
+    assert store.top_level("elsewhere") == {}
+    assert store.drain_loose_changes() == [ResourceKey("apps", "Deployment", "shop", "other")]
+    assert store.drain_loose_changes() == []
+
+
+def test_untracked_keys_follow_deletes_relists_and_adoption() -> None:
+    objs = fresh()
+    store = live_store.LiveStore()
+    for obj in objs:
+        store.upsert(obj)
+    other = ResourceKey("apps", "Deployment", "shop", "other")
+    store.drain_loose_changes()
+    # Adopted: it becomes tracked, so it is no longer an untracked key.
+    adopted = copy.deepcopy(objs[4])
+    adopted["metadata"]["annotations"] = {
+        "argocd.argoproj.io/tracking-id": "shop-app:apps/Deployment:shop/other"
+    }
+    adopted["metadata"]["resourceVersion"] = "9"
+    store.upsert(adopted)
+    assert store.top_level("shop")[other] == "shop-app"
+    assert store.drain_loose_changes() == [other]
+    # Released again, then gone from a relist of its kind.
+    store.upsert(objs[4])
+    assert store.top_level("shop")[other] is None
+    store.replace_kind("apps", "Deployment", [objs[0]])
+    assert other not in store.top_level("shop")
+    assert store.drain_loose_changes() == [other, other]
+    # Deleted by a watch event.
+    store.upsert(objs[4])
+    store.remove(objs[4])
+    assert other not in store.top_level("shop")
+    # Cluster-scoped objects are never candidates.
+    store.upsert({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "uid": "n1"}})
+    assert store.drain_loose_changes() == [other, other]

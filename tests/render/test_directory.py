@@ -78,12 +78,6 @@ async def test_bad_file_in_subdirectory_only_matters_with_recurse(repo: Path) ->
         await render.render(request(repo, "plain", directory=render.DirectoryOptions(recurse=True)))
 
 
-async def test_jsonnet_is_refused_not_dropped(repo: Path) -> None:
-    (repo / "plain" / "app.jsonnet").write_text("{}")
-    with pytest.raises(errors.RenderError, match=r"plain/app\.jsonnet: Jsonnet is not supported"):
-        await render.render(request(repo, "plain"))
-
-
 async def test_oversized_file_is_refused(repo: Path) -> None:
     limits = render.RenderLimits(max_file_bytes=1000)
     (repo / "plain" / "big.yaml").write_text("apiVersion: v1\nkind: A\n#" + "x" * 2000 + "\n")

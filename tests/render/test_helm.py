@@ -95,8 +95,9 @@ async def test_missing_value_file(repo: Path, tools: render.Tools) -> None:
 
 
 async def test_remote_value_file_is_refused(repo: Path, tools: render.Tools) -> None:
+    # a plain download is not a repository: only <repo URL>//<path> value files are fetched
     options = render.HelmOptions(value_files=("https://example.com/values.yaml",))
-    with pytest.raises(errors.RenderError, match="remote value files are not supported"):
+    with pytest.raises(errors.ReferenceRefusedError, match="where the repository ends"):
         await render.render(request(repo, "helm/chart", helm=options), found=tools)
 
 

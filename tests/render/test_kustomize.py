@@ -149,3 +149,16 @@ async def test_no_kustomize_binary(repo: Path) -> None:
         await render.render(
             request(repo, "kustomize/overlay"), found=render.Tools(kustomize_build=None, helm=None)
         )
+
+
+async def test_options_with_a_base_reached_through_a_symlink(
+    repo: Path, tools: render.Tools
+) -> None:
+    # options alone rewrite only the app's kustomization: a symlinked way to a base still works
+    (repo / "kustomize" / "linked").symlink_to("base", target_is_directory=True)
+    (repo / "kustomize" / "overlay" / "kustomization.yaml").write_text(
+        "resources:\n- ../linked\nnamePrefix: staging-\n"
+    )
+    options = render.KustomizeOptions(name_prefix="prod-")
+    result = await render.render(request(repo, "kustomize/overlay", kustomize=options), found=tools)
+    assert sorted(names(result)) == ["Deployment/prod-web", "Service/prod-web"]

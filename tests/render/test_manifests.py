@@ -51,7 +51,7 @@ def test_parse_json() -> None:
     [
         ('{"apiVersion": "v1",\n "kind": }', "x.json: invalid JSON at line 2, column 10"),
         ('{"kind": "A"}', "x.json: object has no apiVersion"),
-        ("[1]", "x.json: expected a Kubernetes object (a mapping), got list"),
+        ("[1]", "x.json: expected a Kubernetes object (a mapping), got int"),
     ],
 )
 def test_parse_json_errors(text: str, message: str) -> None:

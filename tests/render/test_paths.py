@@ -116,8 +116,8 @@ async def test_kustomize_resource_escaping(repo: Path, outside: Path, tools: ren
     )
     with pytest.raises(
         errors.PathEscapeError,
-        match=r"kustomize/base/kustomization\.yaml: "
-        r"resources entry '\.\./\.\./\.\./outside' resolves outside",
+        match=r"app demo: kustomize/base/kustomization\.yaml: "
+        r"resources\[1\] '\.\./\.\./\.\./outside' resolves outside",
     ):
         await render.render(request(repo, "kustomize/overlay"), found=tools)
 
@@ -125,7 +125,7 @@ async def test_kustomize_resource_escaping(repo: Path, outside: Path, tools: ren
 async def test_kustomize_absolute_resource(repo: Path, outside: Path, tools: render.Tools) -> None:
     (outside / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
     (repo / "kustomize" / "base" / "kustomization.yaml").write_text(f"resources: [{outside}]\n")
-    with pytest.raises(errors.PathEscapeError, match="is absolute"):
+    with pytest.raises(errors.ReferenceRefusedError, match="absolute paths are refused"):
         await render.render(request(repo, "kustomize/base"), found=tools)
 
 

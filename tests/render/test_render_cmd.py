@@ -78,7 +78,7 @@ def test_git_repository_at_a_revision(git_repo: Path, tmp_path: Path) -> None:
         "image=nginx:2",
         "--release-name",
         "r1",
-        "-n",
+        "--dest-namespace",
         "team",
         "--cache-dir",
         str(tmp_path / "cache"),
@@ -106,7 +106,7 @@ def test_kustomize_options(repo: Path) -> None:
         str(repo),
         "--path",
         "kustomize/overlay",
-        "--name-prefix",
+        "--nameprefix",
         "p-",
         "--kustomize-image",
         "nginx:9",
@@ -162,3 +162,28 @@ def test_usage_errors_exit_2(repo: Path, args: list[str]) -> None:
     full = args if not args else ["--repo", str(repo), *args]
     code, _, _ = invoke(*full)
     assert code == 2
+
+
+def test_file_url_reference_is_refused(git_repo: Path, tmp_path: Path) -> None:
+    # the CLI may read local git directories itself, but a kustomization may not name one
+    plain = tmp_path / "plain-app"
+    (plain / "base").mkdir(parents=True)
+    (plain / "base" / "kustomization.yaml").write_text(f"resources: ['file://{git_repo}//plain']\n")
+    code, out, err = invoke("--repo", str(plain), "--path", "base")
+    assert code == 1 and out == ""
+    assert "base/kustomization.yaml: resources[0]" in err
+    assert "file:// URLs are refused" in err
+
+
+def test_deprecated_namespace_flag_still_works(repo: Path) -> None:
+    # -n/--namespace is the control namespace in every other command; render keeps it as a
+    # warned alias of --dest-namespace for existing scripts.
+    outputs = []
+    for args in (["-n", "team"], ["--dest-namespace", "team"]):
+        code, out, err = invoke("--repo", str(repo), "--path", "plain", "-o", "json", *args)
+        assert code == 0, err
+        assert ("deprecated" in err) == (args[0] == "-n")
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    code, _, err = invoke("--repo", str(repo), "-n", "a", "--dest-namespace", "b")
+    assert code == 2 and "disagree" in err

@@ -39,7 +39,7 @@ def test_sync_windows(case: dict[str, Any]) -> None:
     [
         ({"kind": "maybe", "schedule": "* * * * *", "duration": "1h"}, "allow or deny"),
         ({"kind": "deny", "schedule": "61 * * * *", "duration": "1h"}, "not a valid cron"),
-        ({"kind": "deny", "schedule": "* * * * *", "duration": "1 hour"}, "is not a duration"),
+        ({"kind": "deny", "schedule": "* * * * *", "duration": "1 hour"}, "invalid duration"),
         ({"kind": "deny", "schedule": "* * * * *", "duration": "1h", "timeZone": "Mars/Base"},
          "timeZone 'Mars/Base' is unknown"),
     ],
@@ -60,7 +60,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "5x", "m", "5 s", "-5s"])
 def test_parse_duration_rejects(text: str) -> None:
-    with pytest.raises(errors.SpecError, match="is not a duration"):
+    with pytest.raises(errors.SpecError, match="invalid duration"):
         durations.parse(text)
 
 

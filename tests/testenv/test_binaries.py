@@ -64,7 +64,7 @@ def test_build_failure_shows_log_tail_and_path(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A real `go install` of a module that does not exist: the error quotes go's own words."""
-    go_dir = Path(binaries._go()).parent  # the machine's real Go, before isolating PATH
+    go_dir = Path(binaries.go()).parent  # the machine's real Go, before isolating PATH
     _isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("PATH", str(go_dir))
     monkeypatch.setenv("GOFLAGS", "")
@@ -80,3 +80,38 @@ def test_build_failure_shows_log_tail_and_path(
     assert Path(log).is_file()
     assert os.path.commonpath([log, str(tmp_path)]) == str(tmp_path)
     assert not broken.cache_dir.exists()
+
+
+def _fake_go(directory: Path, version: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "go"
+    script.write_text(f'#!/bin/sh\n[ "$1 $2" = "env GOVERSION" ] && echo {version}\n')
+    script.chmod(0o755)
+
+
+def test_required_go_is_the_newest_go_directive_of_the_shipped_modules() -> None:
+    assert binaries.required_go() == "1.26.0"
+
+
+def test_an_old_go_is_refused_before_anything_builds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _isolate(monkeypatch, tmp_path)
+    _fake_go(tmp_path / "old-go", "go1.19.8")
+    monkeypatch.setenv("PATH", str(tmp_path / "old-go"))
+    with pytest.raises(errors.TestEnvError) as info:
+        binaries.ensure(["kube-apiserver", "etcd"])
+    message = str(info.value)
+    assert "is Go 1.19.8" in message and "needs Go 1.26.0 or newer" in message
+    assert not (binaries.cache_root() / "logs").exists()  # no build was started
+
+
+def test_a_new_enough_go_is_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _isolate(monkeypatch, tmp_path)
+    _fake_go(tmp_path / "new-go", "go1.27.1")
+    monkeypatch.setenv("PATH", str(tmp_path / "new-go"))
+    assert binaries.go() == str(tmp_path / "new-go" / "go")
+    assert [c.name for c in binaries.missing(["kube-scheduler", "etcd", "kube-apiserver"])] == [
+        "kubernetes",
+        "etcd",
+    ]

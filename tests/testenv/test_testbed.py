@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from tidegate.testenv import handle, procs, testbed
+from tidegate.testenv import gitserver, handle, prereqs, procs, testbed, wait
 
 TIDEGATE = [sys.executable, "-m", "tidegate"]
 
@@ -185,6 +185,7 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert report["clusters"][0]["readyNodes"] >= 1
     pids = _processes_mentioning(str(directory))
     assert len(pids) >= 5  # etcd, apiserver, controller-manager, scheduler, kwok
+    recorded = (directory / "state.json").read_bytes()
 
     again = _tidegate(
         "testenv", "up", "--clusters", "solo", "--dir", str(directory), "--no-git", "-o", "json"
@@ -192,6 +193,9 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["clusters"][0]["server"] == report["clusters"][0]["server"]
     assert sorted(_processes_mentioning(str(directory))) == sorted(pids)
+    # Nothing needed starting, so the state file is left as it was (a bed shared with other
+    # versions of Tidegate keeps a file they can read).
+    assert (directory / "state.json").read_bytes() == recorded
 
     status = _tidegate("testenv", "status", "--dir", str(directory))
     assert status.returncode == 0 and "solo" in status.stdout
@@ -203,20 +207,156 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(tmp_path: Path) -> None:
     assert _tidegate("testenv", "status", "--dir", str(directory)).returncode == 1
 
 
-def test_stale_state_from_a_crashed_run_is_cleaned_up(tmp_path: Path) -> None:
-    directory = tmp_path / "bed"
-    state = testbed.up(directory, ["crash"], git=False)
-    old_server = state.clusters["crash"].server
-    # Simulate a crash: kill every process without telling the test bed.
-    for pid in _processes_mentioning(str(directory)):
+def _up(
+    directory: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], str]:
+    """`tidegate testenv up` on one cluster, `dev`, with the git server: (report, stderr)."""
+    result = _tidegate(
+        "testenv", "up", "--clusters", "dev", "--dir", str(directory), "-o", "json", *extra, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+async def _kill(directory: Path, pids: list[int]) -> None:
+    for pid in pids:
         os.kill(pid, 9)
-    _wait(lambda: not _processes_mentioning(str(directory)), timeout=10, what="processes to die")
-    messages: list[str] = []
-    state = testbed.up(directory, ["crash"], git=False, progress=messages.append)
+    await wait.eventually(lambda: not any(procs.alive(p, str(directory)) for p in pids))
+
+
+def _ssh_env(info: gitserver.GitServerInfo) -> dict[str, str]:
+    command = (
+        f"ssh -F /dev/null -i {info.ssh_private_key_path} -o IdentitiesOnly=yes -o BatchMode=yes"
+        f" -o UserKnownHostsFile={info.known_hosts_path} -o StrictHostKeyChecking=yes"
+    )
+    return {**os.environ, "GIT_SSH_COMMAND": command, "GIT_TERMINAL_PROMPT": "0"}
+
+
+def _ls_remote(url: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        ["git", "ls-remote", url], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _configmap(directory: Path, name: str) -> dict[str, Any] | None:
+    """The ConfigMap through the merged kubeconfig that clients were given (None if absent)."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("kubectl")),
+            f"--kubeconfig={directory / 'kubeconfig'}",
+            "--context",
+            "dev",
+            "get",
+            "configmap",
+            name,
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if "NotFound" in result.stderr:
+        return None
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+async def test_up_restarts_dead_processes_in_place_and_fresh_starts_over(tmp_path: Path) -> None:
+    directory = tmp_path / "bed"
+    source = tmp_path / "seed"
+    source.mkdir()
+    (source / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n")
     try:
-        assert any("stale" in m for m in messages), messages
-        assert all(procs.alive(p) for p in state.clusters["crash"].pids.values())
-        assert state.clusters["crash"].server != old_server or procs.alive(state.etcd_pid)
+        first, _ = _up(directory)
+        bed = handle.TestBed.open(directory)
+        assert bed.git is not None
+        old_git = bed.git.info
+        with bed.admin_client("dev") as client:
+            client.post(
+                "/api/v1/namespaces/default/configmaps",
+                json={"metadata": {"name": "kept"}, "data": {"k": "v"}},
+            ).raise_for_status()
+        repo = bed.git.create_repo("kept", from_dir=source)
+        assert repo.ssh_url is not None
+        heads = _ls_remote(repo.http_url, {**os.environ, **bed.git.client_env()})
+        before = testbed.State.load(directory)
+        assert before is not None
+
+        # The API server and etcd die: both come back on their ports, with the data.
+        await _kill(directory, [before.clusters["dev"].pids["kube-apiserver"], before.etcd_pid])
+        second, stderr = _up(directory)
+        assert "restarting etcd" in stderr and "restarting cluster dev's kube-apiserver" in stderr
+        assert second["clusters"] == first["clusters"]
+        assert (_configmap(directory, "kept") or {}).get("data") == {"k": "v"}
+        after = testbed.State.load(directory)
+        assert after is not None
+        assert (after.etcd_port, after.etcd_peer_port) == (before.etcd_port, before.etcd_peer_port)
+
+        # sshd dies under a running git server: SSH serves again, same port, host key and key.
+        await _kill(directory, [after.git_sshd_pid])
+        _, stderr = _up(directory)
+        assert "restarting the git server" in stderr
+        assert gitserver.GitServerInfo.load(directory / "git").ssh_base == old_git.ssh_base
+        assert _ls_remote(repo.ssh_url, _ssh_env(old_git)) == heads
+
+        # Everything dies (a crash, a reboot): every kind of process is restarted in place.
+        await _kill(directory, _processes_mentioning(str(directory)))
+        third, stderr = _up(directory)
+        for kind in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+            assert kind in stderr, (kind, stderr)
+        assert "restarting the git server on port" in stderr
+        assert third["clusters"] == first["clusters"] and third["git"] == first["git"] | {
+            "pid": third["git"]["pid"],
+            "sshd_pid": third["git"]["sshd_pid"],
+        }
+        restarted = testbed.State.load(directory)
+        assert restarted is not None
+        assert all(procs.alive(p, str(directory)) for p in restarted.all_pids())
+        assert third["clusters"][0]["readyNodes"] == testbed.NODES_PER_CLUSTER
+        assert (_configmap(directory, "kept") or {}).get("data") == {"k": "v"}
+        # Clients kept what they were given: the old password and the old key still work.
+        assert _ls_remote(repo.http_url, {**os.environ, **bed.git.client_env()}) == heads
+        assert _ls_remote(repo.ssh_url, _ssh_env(old_git)) == heads
+
+        # --fresh starts over on purpose: a new, empty test bed.
+        fresh, stderr = _up(directory, "--fresh")
+        assert "--fresh" in stderr
+        assert _configmap(directory, "kept") is None
+        assert not repo.path.exists()
+        assert fresh["git"]["password"] != old_git.password
+    finally:
+        testbed.down(directory)
+    assert _processes_mentioning(str(directory)) == []
+
+
+def test_a_failed_up_stops_what_it_had_started(tmp_path: Path) -> None:
+    """The git server cannot start (its sshd exits at once) after etcd and the control plane
+    have: `up` fails naming the cause, and none of its processes is left running."""
+    directory = tmp_path / "bed"
+    try:
+        failed = _tidegate(
+            "testenv",
+            "up",
+            "--clusters",
+            "dev",
+            "--dir",
+            str(directory),
+            env={prereqs.override_env("sshd"): "/bin/false"},
+        )
+        assert failed.returncode == 1
+        assert "starting cluster dev" in failed.stderr  # it got that far
+        assert "sshd (/bin/false) did not start" in failed.stderr
+        assert "stopping what this run started" in failed.stderr
+        assert _processes_mentioning(str(directory)) == []
+        assert testbed.State.load(directory) is None
+        # Nothing stale is in the way of the next attempt.
+        report, _ = _up(directory)
+        assert report["clusters"][0]["readyNodes"] == testbed.NODES_PER_CLUSTER
     finally:
         testbed.down(directory)
     assert _processes_mentioning(str(directory)) == []

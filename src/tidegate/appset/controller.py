@@ -30,6 +30,7 @@ from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
 from tidegate.model import constants
+from tidegate.sandbox import jqpool
 from tidegate.sources import RepoCache, RepoCredentials, credentials_for, urls
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class AppSetController:
         self._ready = asyncio.Event()
         self.reconciles = 0
         self.last_duration: dict[str, float] = {}
+        self.jq = jqpool.JqPool()  # ignoreApplicationDifferences jq, bounded (started on use)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class AppSetController:
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
+            await self.jq.aclose()
 
     async def wait_ready(self) -> None:
         """Until the first list of every watched resource arrived (tests, start-up probes)."""
@@ -147,14 +150,18 @@ class AppSetController:
         if name not in self._active:
             self._queue.put_nowait(name)
 
-    async def refresh_repo(self, repo_url: str) -> list[str]:
-        """A push to ``repo_url`` (webhook): fetch it, re-reconcile the sets that read it."""
+    def sets_reading(self, repo_url: str) -> list[str]:
+        """The sets whose generators or templates read ``repo_url`` (sorted names)."""
         wanted = urls.normalise(repo_url)
-        names = sorted(
+        return sorted(
             n
             for n, s in self._sets.items()
             if wanted in self._repos.get(n, set()) or wanted in triggers.git_repos(s)
         )
+
+    async def refresh_repo(self, repo_url: str) -> list[str]:
+        """A push to ``repo_url``: fetch it, re-reconcile the sets that read it."""
+        names = self.sets_reading(repo_url)
         if names and self.repo_cache is not None:
             await self.repo_cache.refresh(repo_url, creds=await self._credentials(repo_url))
         for name in names:
@@ -298,6 +305,7 @@ class AppSetController:
             policy=self.settings.policy,
             pending_timeout=self.settings.pending_timeout_seconds,
             concurrency=self.settings.concurrency,
+            jq=self.jq,
         )
         others = {n: names for n, names in self._desired.items() if n != name}
         result = await reconcile.reconcile(

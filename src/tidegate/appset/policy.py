@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.appset import patch, rollout
@@ -99,22 +99,38 @@ def _preserve(
     return {**desired, "metadata": new_meta}
 
 
-def _ignore_paths(rule: Mapping[str, Any], doc: Mapping[str, Any]) -> list[list[str | int]]:
+JqPaths = Callable[[Mapping[str, Any], str], list[list[str | int]]]
+"""Paths a jq path expression selects in a document; the controller passes one that runs jq
+bounded, in a worker process (:mod:`tidegate.sandbox.jqpool`)."""
+
+
+def jq_in_process(doc: Mapping[str, Any], expression: str) -> list[list[str | int]]:
+    """Evaluate in this process, unbounded (tools and tests)."""
+    import jq  # lazy: only sets that use jq rules pay for it
+
+    try:
+        program = jq.compile(f"[path({expression})]")
+        found: list[list[str | int]] = program.input_value(doc).first() or []
+    except ValueError as exc:
+        raise errors.SpecError(
+            f"ignoreApplicationDifferences: jq expression {expression!r}: {exc}"
+        ) from None
+    return found
+
+
+def uses_jq(appset: Mapping[str, Any]) -> bool:
+    rules = (appset.get("spec") or {}).get("ignoreApplicationDifferences") or []
+    return any(r.get("jqPathExpressions") for r in rules if isinstance(r, Mapping))
+
+
+def _ignore_paths(
+    rule: Mapping[str, Any], doc: Mapping[str, Any], jq: JqPaths
+) -> list[list[str | int]]:
     found: list[list[str | int]] = []
     for pointer in rule.get("jsonPointers") or []:
         found.append(list(patch.split_pointer(str(pointer))))
-    expressions = rule.get("jqPathExpressions") or []
-    if expressions:
-        import jq  # lazy: only sets that use jq rules pay for it
-
-        for expression in expressions:
-            try:
-                program = jq.compile(f"[path({expression})]")
-                found.extend(program.input_value(doc).first() or [])
-            except ValueError as exc:
-                raise errors.SpecError(
-                    f"ignoreApplicationDifferences: jq expression {expression!r}: {exc}"
-                ) from None
+    for expression in rule.get("jqPathExpressions") or []:
+        found.extend(jq(doc, str(expression)))
     return found
 
 
@@ -146,7 +162,7 @@ def _set_path(doc: Any, path: Sequence[str | int], present: bool, value: Any) ->
 
 
 def _ignore_differences(
-    desired: Application, existing: Mapping[str, Any], spec: Mapping[str, Any]
+    desired: Application, existing: Mapping[str, Any], spec: Mapping[str, Any], jq: JqPaths
 ) -> Application:
     rules = [
         r
@@ -157,7 +173,7 @@ def _ignore_differences(
         return desired
     result = copy.deepcopy(desired)
     for rule in rules:
-        for path in _ignore_paths(rule, existing) + _ignore_paths(rule, desired):
+        for path in _ignore_paths(rule, existing, jq) + _ignore_paths(rule, desired, jq):
             found, value = patch.get_pointer(existing, _pointer(path))
             _set_path(result, path, found, value)
     return result
@@ -198,11 +214,13 @@ def plan_changes(
     existing: Iterable[Mapping[str, Any]],
     *,
     policy: str | None = None,
+    jq: JqPaths = jq_in_process,
 ) -> ChangePlan:
     """What to do so the set's Applications match ``desired``; see the module docstring.
 
     ``existing``: Applications of the set's namespace (at least those named in ``desired`` and
     those the set owns). ``policy``: the controller-wide policy, when it overrides the set's.
+    ``jq``: evaluates ``ignoreApplicationDifferences`` jq expressions.
     """
     spec = appset.get("spec") or {}
     name = str((appset.get("metadata") or {}).get("name") or "")
@@ -228,7 +246,7 @@ def plan_changes(
                 )
             )
             continue
-        candidate = _ignore_differences(_preserve(app, current, spec), current, spec)
+        candidate = _ignore_differences(_preserve(app, current, spec), current, spec, jq)
         if _view(candidate) == _view(current):
             plan.unchanged.append(app_name)
         elif may_update:

@@ -25,6 +25,7 @@ from tidegate.kube import discovery
 from tidegate.model import appset as appset_model
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
+from tidegate.sandbox import jqpool
 from tidegate.sources import RepoCache
 
 App = dict[str, Any]
@@ -55,6 +56,7 @@ class Deps:
     pending_timeout: float = 300.0
     concurrency: int = 8
     now: Callable[[], datetime.datetime] = utc_now
+    jq: jqpool.JqPool | None = None  # ignoreApplicationDifferences jq, bounded; None: in-process
 
 
 @dataclasses.dataclass
@@ -241,6 +243,29 @@ class _Pass:
         return plan, targets
 
 
+def _bounded_jq(pool: jqpool.JqPool, loop: asyncio.AbstractEventLoop) -> policy.JqPaths:
+    """A :data:`policy.JqPaths` for a worker thread: each evaluation goes to ``pool`` on
+    ``loop`` and the thread waits for the answer."""
+
+    def find(doc: Mapping[str, Any], expression: str) -> list[list[str | int]]:
+        name = str((doc.get("metadata") or {}).get("name") or "")
+        future = asyncio.run_coroutine_threadsafe(pool.paths([doc], [(0, expression)]), loop)
+        try:
+            (found,) = future.result()
+        except jqpool.JqLimitError as exc:
+            raise errors.LimitExceededError(
+                f"ignoreApplicationDifferences of Application {name!r}: {exc}"
+            ) from None
+        if isinstance(found, str):
+            raise errors.SpecError(
+                f"ignoreApplicationDifferences of Application {name!r}: jq expression"
+                f" {expression!r}: {found}"
+            )
+        return found
+
+    return find
+
+
 def _age(stamp: str, now: datetime.datetime) -> float:
     try:
         then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
@@ -270,12 +295,17 @@ async def reconcile(
         names = {_name(a) for a in desired}
         crossed = policy.cross_set_conflicts({**others, run.name: names}).get(run.name, [])
         blocked = {c.application for c in crossed}
-        plan = policy.plan_changes(
-            appset,
-            [a for a in desired if _name(a) not in blocked],
-            [a for n, a in run.live.items() if n not in blocked],
-            policy=deps.policy,
-        )
+        wanted = [a for a in desired if _name(a) not in blocked]
+        current = [a for n, a in run.live.items() if n not in blocked]
+        if deps.jq is not None and policy.uses_jq(appset):
+            # The plan runs in a thread that waits for each jq answer from the worker pool, so
+            # an expression that never ends stalls neither the loop nor the other sets.
+            jq = _bounded_jq(deps.jq, asyncio.get_running_loop())
+            plan = await asyncio.to_thread(
+                policy.plan_changes, appset, wanted, current, policy=deps.policy, jq=jq
+            )
+        else:
+            plan = policy.plan_changes(appset, wanted, current, policy=deps.policy)
     except errors.TidegateError as exc:
         if run.reader is not None:
             repos |= run.reader.repos

@@ -174,10 +174,8 @@ async def connect(
 ) -> AsyncIterator[Apps]:
     """A client of the management cluster named by ``--kubeconfig`` / ``--context``."""
     from tidegate.cli import kubeopts
-    from tidegate.kube import client as kube_client
 
-    config = kubeopts.cluster_config(kubeconfig, context)
-    async with kube_client.client_for(config) as client:
+    async with kubeopts.management(kubeconfig, context) as (config, client):
         yield Apps(client, namespace=namespace, config=config)
 
 

@@ -72,14 +72,26 @@ async def open_context(
         config = cluster.require_config()
     except errors.TidegateError as exc:
         raise errors.ConfigError(f"Application {app.namespace}/{app.name}: {exc}") from None
+    project = await apps.project(app.spec.project_name) or {}
+    source_repos = tuple(str(p) for p in (project.get("spec") or {}).get("sourceRepos") or [])
     deps = cmp.CompareDeps(
         repos=sources.RepoCache(cache_dir or default_cache_dir()),
         render_cache=render.RenderCache(),
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
+        source_repos=lambda _project: source_repos,
     )
-    async with kube.client_for(config) as client:
-        yield Context(raw, app, client, deps, cluster.name)
+    deps.jq.timeout = await jq_timeout(apps)
+    try:
+        async with kube.client_for(config) as client:
+            yield Context(raw, app, client, deps, cluster.name)
+    finally:
+        await deps.jq.aclose()  # the jq worker processes, if any started
+
+
+async def _configmap(apps: app_access.Apps, name: str) -> Obj:
+    key = ResourceKey("", "ConfigMap", apps.namespace, name)
+    return await apps.client.get_or_none(key, version="v1") or {}
 
 
 async def installation_id(apps: app_access.Apps) -> str:
@@ -87,17 +99,22 @@ async def installation_id(apps: app_access.Apps) -> str:
     ConfigMap (set by ``tidegate controller --installation-id``); else none."""
     from tidegate.controller import argocdcm
 
-    async def configmap(name: str) -> Obj:
-        key = ResourceKey("", "ConfigMap", apps.namespace, name)
-        return await apps.client.get_or_none(key, version="v1") or {}
-
-    data = (await configmap(argocdcm.CONFIGMAP_NAME)).get("data") or {}
+    data = (await _configmap(apps, argocdcm.CONFIGMAP_NAME)).get("data") or {}
     found = str(data.get(argocdcm.INSTALLATION_ID_KEY) or "").strip()
     if found:
         return found
-    published = (await configmap(constants.CLUSTER_STATUS_CONFIGMAP)).get("metadata") or {}
+    published = (await _configmap(apps, constants.CLUSTER_STATUS_CONFIGMAP)).get("metadata") or {}
     annotations = published.get("annotations") or {}
     return str(annotations.get(constants.ANNOTATION_PUBLISHED_INSTALLATION_ID) or "")
+
+
+async def jq_timeout(apps: app_access.Apps) -> float:
+    """argocd-cm ``ignore.normalizer.jq.timeout``, as the controller reads it (default 1 s)."""
+    from tidegate.controller import argocdcm
+
+    data = (await _configmap(apps, argocdcm.CONFIGMAP_NAME)).get("data") or {}
+    wanted = {argocdcm.JQ_TIMEOUT_KEY: data.get(argocdcm.JQ_TIMEOUT_KEY, "")}
+    return argocdcm.parse(wanted).jq_timeout
 
 
 def _secret_type(secret: Mapping[str, Any]) -> str:

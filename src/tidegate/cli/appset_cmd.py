@@ -33,8 +33,8 @@ def _config(kubeconfig: str | None, context: str | None) -> kube_config.ClusterC
 
     try:
         return kubeopts.cluster_config(kubeconfig, context)
-    except errors.ConfigError as exc:
-        raise output.fail(str(exc), 2) from None
+    except errors.ConfigError as exc:  # exit 1, as in every command (kubectl's code)
+        raise output.fail(str(exc)) from None
 
 
 def _key(namespace: str, name: str) -> Any:

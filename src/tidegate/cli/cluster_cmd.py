@@ -33,6 +33,9 @@ app = typer.Typer(
 )
 
 LABEL_OPTION: Any = typer.Option([], "--label", help="Label k=v (repeatable).")
+YES_OPTION: Any = typer.Option(
+    False, "--yes", "-y", help="Accepted for argocd scripts; Tidegate never prompts."
+)
 ANNOTATION_OPTION: Any = typer.Option([], "--annotation", help="Annotation k=v (repeatable).")
 TOKEN_WAIT_SECONDS = 30.0
 PROBE_SECONDS = 3.0
@@ -206,6 +209,21 @@ async def _add(
         return f"cluster '{name}' updated ({server})"
 
 
+def _one_context(context: str | None, deprecated: str | None) -> str | None:
+    """``--context`` or its deprecated spelling ``--mgmt-context`` (a warning); both differing
+    is a usage error."""
+    if deprecated is None:
+        return context
+    typer.echo("warning: --mgmt-context is deprecated; use --context", err=True)
+    if context is not None and context != deprecated:
+        raise typer.BadParameter(
+            f"--context {context!r} and --mgmt-context {deprecated!r} disagree;"
+            " give --context only",
+            param_hint="--context",
+        )
+    return deprecated
+
+
 def _parsed(secrets: Sequence[Any], mgmt: kube_config.ClusterConfig) -> list[clusters.Cluster]:
     from tidegate.controller import clusters
 
@@ -216,8 +234,9 @@ def _parsed(secrets: Sequence[Any], mgmt: kube_config.ClusterConfig) -> list[clu
 def add(
     context: str = typer.Argument(..., help="Kubeconfig context of the cluster to add."),
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
-    mgmt_context: str | None = typer.Option(
-        None, "--mgmt-context", help="Context of the management cluster (default: current)."
+    mgmt_context: str | None = kubeopts.CONTEXT_OPTION,
+    deprecated_mgmt_context: str | None = typer.Option(
+        None, "--mgmt-context", hidden=True, help="Deprecated spelling of --context."
     ),
     namespace: str = kubeopts.NAMESPACE_OPTION,
     name: str | None = typer.Option(None, "--name", help="Cluster name (default: CONTEXT)."),
@@ -236,8 +255,14 @@ def add(
         help=f"Tidegate runs in this cluster: use {constants.IN_CLUSTER_SERVER}.",
     ),
     upsert: bool = typer.Option(False, "--upsert", help="Overwrite a different registration."),
+    yes: bool = YES_OPTION,
 ) -> None:
-    """Register the cluster of kubeconfig CONTEXT (service account token by default)."""
+    """Register the cluster of kubeconfig CONTEXT (service account token by default).
+
+    The management cluster is --context (default: the current context), as in every command;
+    CONTEXT names the cluster being added, in the same kubeconfig.
+    """
+    mgmt_context = _one_context(mgmt_context, deprecated_mgmt_context)
     labels = parse_pairs(label, what="label", allow_remove=False)
     annotations = parse_pairs(annotation, what="annotation", allow_remove=False)
     message = kubeopts.run(
@@ -527,6 +552,7 @@ def rm(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    yes: bool = YES_OPTION,
 ) -> None:
     """Remove a cluster's Secret (the management cluster cannot be removed)."""
     typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, cluster)))

@@ -32,6 +32,7 @@ def demo(
 
     from tidegate import daemon
     from tidegate.cli import logsetup
+    from tidegate.cli import testenv as testenv_cmd
     from tidegate.controller import settings
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
@@ -41,12 +42,8 @@ def demo(
     console = Console(stderr=True)
     target = (directory or testbed.default_dir()).resolve()
     try:
-        with console.status("preparing the demo") as spinner:
-
-            def build(component: str, line: str) -> None:
-                spinner.update(f"building {component} (first run only, ~10 min): {line[-60:]}")
-
-            prepared = demo_mod.prepare(target, say=spinner.update, build_progress=build)
+        with testenv_cmd.progress_view(console, "preparing the demo") as (say, build):
+            prepared = demo_mod.prepare(target, say=say, build_progress=build)
     except errors.TidegateError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -4,10 +4,11 @@ cluster (server-side apply, idempotent)."""
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from tidegate.cli import kubeopts
 
 if TYPE_CHECKING:
     from tidegate.kube.config import ClusterConfig
@@ -20,20 +21,9 @@ class Output(enum.StrEnum):
 
 
 def install(
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option(
-            "--kubeconfig",
-            envvar="KUBECONFIG",
-            help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).",
-        ),
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option("--context", help="Kubeconfig context (default: current).")
-    ] = None,
-    namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Control namespace for Tidegate's objects.")
-    ] = "argocd",
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Server-side dry run: show, change nothing.")
     ] = False,
@@ -45,7 +35,8 @@ def install(
     namespace, the controller's RBAC and the 'default' AppProject.
 
     Safe to run again: objects already up to date are reported 'unchanged'.
-    Exit codes: 0 installed, 1 cluster unreachable or an object failed, 2 usage error.
+    Exit codes: 0 installed, 1 kubeconfig/context unusable, cluster unreachable or an object
+    failed, 2 usage error.
     """
     import asyncio
     import json
@@ -53,17 +44,11 @@ def install(
 
     import yaml
 
-    from tidegate.kube import config as kube_config
     from tidegate.model import crds, errors
 
-    path = kubeconfig or Path("~/.kube/config").expanduser()
-    try:
-        cfg = kube_config.from_kubeconfig(path, context)
-    except errors.ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     manifests = crds.install_manifests(namespace)
     try:
+        cfg = kubeopts.cluster_config(kubeconfig, context)
         rows = asyncio.run(_install(cfg, manifests, dry_run=dry_run))
     except errors.TidegateError as exc:
         typer.echo(f"error: {exc}", err=True)

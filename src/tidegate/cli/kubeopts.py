@@ -1,15 +1,15 @@
 """Shared options of commands that talk to the management cluster, as kubectl reads them.
 
-The management cluster is the one named by ``--kubeconfig``/``--context`` (or ``KUBECONFIG``
-and its current context); the control namespace is ``--namespace``, else ``TIDEGATE_NAMESPACE``,
-else ``argocd``. Kept light: imported when the CLI starts.
+One rule for every command: the management cluster is the one named by ``--kubeconfig`` /
+``--context`` (else ``KUBECONFIG``, a path list merged as kubectl merges it, and its current
+context); the control namespace is ``-n/--namespace``, else ``TIDEGATE_NAMESPACE``, else
+``argocd``. No command names these ideas otherwise. Kept light: imported when the CLI starts.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Coroutine
-from pathlib import Path
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
@@ -17,6 +17,7 @@ import typer
 from tidegate.model import constants
 
 if TYPE_CHECKING:
+    from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
 
 T = TypeVar("T")
@@ -26,7 +27,8 @@ KUBECONFIG_OPTION: Any = typer.Option(
     "--kubeconfig",
     envvar="KUBECONFIG",
     show_envvar=True,
-    help="Kubeconfig file of the management cluster (default ~/.kube/config).",
+    help="Kubeconfig file, or a path list merged as kubectl merges KUBECONFIG "
+    "(default ~/.kube/config).",
 )
 CONTEXT_OPTION: Any = typer.Option(
     None, "--context", help="Kubeconfig context of the management cluster (default: current)."
@@ -41,25 +43,24 @@ NAMESPACE_OPTION: Any = typer.Option(
 )
 
 
-def kubeconfig_path(value: str | None) -> Path:
-    """The kubeconfig file: ``value`` (a path list like ``KUBECONFIG``: the first existing file
-    is used) or ``~/.kube/config``."""
-    from tidegate.model import errors
-
-    if not value:
-        return Path("~/.kube/config").expanduser()
-    candidates = [Path(p).expanduser() for p in value.split(os.pathsep) if p]
-    for path in candidates:
-        if path.exists():
-            return path
-    raise errors.ConfigError(f"kubeconfig {value}: no such file")
-
-
 def cluster_config(kubeconfig: str | None, context: str | None) -> kube_config.ClusterConfig:
-    """Connection settings for ``context`` (or the current context) of the kubeconfig."""
+    """Connection settings for ``context`` (or the current context) of the kubeconfig: a file or
+    a ``KUBECONFIG``-style path list, merged as kubectl merges it."""
     from tidegate.kube import config as kube_config
 
-    return kube_config.from_kubeconfig(kubeconfig_path(kubeconfig), context)
+    return kube_config.from_kubeconfig(kubeconfig, context)
+
+
+@contextlib.asynccontextmanager
+async def management(
+    kubeconfig: str | None, context: str | None
+) -> AsyncIterator[tuple[kube_config.ClusterConfig, kube_client.KubeClient]]:
+    """The management cluster's settings and a client of it, closed on exit."""
+    from tidegate.kube import client as kube_client
+
+    config = cluster_config(kubeconfig, context)
+    async with kube_client.client_for(config) as client:
+        yield config, client
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

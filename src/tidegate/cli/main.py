@@ -21,6 +21,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("appset_cmd", "app"),
     ("cluster_cmd", "app"),
     ("repo_cmd", "app"),
+    ("proj_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),

@@ -38,8 +38,11 @@ def _is_git_dir(path: Path) -> bool:
 
 
 async def _render_from_git(
-    repo: str, revision: str, make_request: Any, cache_dir: Path | None
+    repo: str | None, revision: str, make_request: Any, cache_dir: Path | None, local: Path
 ) -> render_pkg.RenderResult:
+    """Render ``repo`` at ``revision`` (or, with ``repo`` None, the plain directory ``local``).
+    Remote bases and value files are fetched through the same cache, without credentials; with
+    no project here, any http(s)/ssh repository is permitted (``make_request`` says ``*``)."""
     import contextlib
     import tempfile
 
@@ -51,10 +54,13 @@ async def _render_from_git(
             temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tidegate-")))
             stack.callback(trees.make_writable, temp)  # checkouts are read-only
             cache_dir = temp
-        cache = sources.RepoCache(cache_dir)
+        cache = sources.RepoCache(cache_dir, allow_local=True)
+        remotes = sources.RemoteRepos(cache, credentials=lambda _url: None)
+        if repo is None:
+            return await render.render(make_request(local, ""), repos=remotes)
         commit = await cache.resolve(repo, revision)
         tree = await cache.checkout(repo, commit)
-        return await render.render(make_request(tree, commit))
+        return await render.render(make_request(tree, commit), repos=remotes)
 
 
 def render(
@@ -73,8 +79,14 @@ def render(
         str, typer.Option("--app-name", help="Application name for tracking metadata.")
     ] = "",
     namespace: Annotated[
-        str, typer.Option("--namespace", "-n", help="Destination namespace.")
+        str, typer.Option("--dest-namespace", help="Destination namespace (as in app create).")
     ] = "",
+    deprecated_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", hidden=True, help="Deprecated spelling of --dest-namespace."
+        ),
+    ] = None,
     release_name: Annotated[
         str, typer.Option("--release-name", help="Helm release name (default: app name).")
     ] = "",
@@ -99,8 +111,12 @@ def render(
         list[str] | None,
         typer.Option("--api-versions", help="API version the cluster serves (repeatable)."),
     ] = None,
-    name_prefix: Annotated[str, typer.Option("--name-prefix", help="Kustomize namePrefix.")] = "",
-    name_suffix: Annotated[str, typer.Option("--name-suffix", help="Kustomize nameSuffix.")] = "",
+    name_prefix: Annotated[
+        str, typer.Option("--nameprefix", "--name-prefix", help="Kustomize namePrefix.")
+    ] = "",
+    name_suffix: Annotated[
+        str, typer.Option("--namesuffix", "--name-suffix", help="Kustomize nameSuffix.")
+    ] = "",
     kustomize_image: Annotated[
         list[str] | None,
         typer.Option("--kustomize-image", help="Kustomize image override (repeatable)."),
@@ -129,7 +145,9 @@ def render(
 ) -> None:
     """Render a source path (Directory, Kustomize or Helm) and print the manifests.
 
-    Nothing is sent to a cluster.
+    Nothing is sent to a cluster. Flags are the source flags of ``tidegate app create``
+    (``-n/--namespace`` is the control namespace everywhere else, so here the destination
+    namespace is ``--dest-namespace``; ``-n`` is still accepted, with a warning).
 
     Exit codes: 0 ok, 1 render failed (the error names the file and cause), 2 usage error.
     """
@@ -143,6 +161,11 @@ def render(
     from tidegate.cli import output as output_helpers
     from tidegate.model import errors
 
+    if deprecated_namespace is not None:
+        typer.echo("warning: render -n/--namespace is deprecated; use --dest-namespace", err=True)
+        if namespace and namespace != deprecated_namespace:
+            raise output_helpers.fail("--dest-namespace and -n/--namespace disagree", 2)
+        namespace = deprecated_namespace
     parameters = tuple(
         render_pkg.HelmParameter(name, value, force_string=force)
         for force, flag, raw in (
@@ -175,6 +198,7 @@ def render(
             kube_version=kube_version,
             api_versions=tuple(api_versions or ()),
             tracking=render_pkg.TrackingMethod(tracking.value),
+            source_repos=("*",),
         )
 
     local = Path(repo)
@@ -184,10 +208,10 @@ def render(
                 raise output_helpers.fail(
                     f"--revision given, but {repo} is not a git repository", 2
                 )
-            result = asyncio.run(render_pkg.render(make_request(local, "")))
+            result = asyncio.run(_render_from_git(None, revision, make_request, cache_dir, local))
         else:
             source = str(local.resolve()) if "://" not in repo and local.is_dir() else repo
-            result = asyncio.run(_render_from_git(source, revision, make_request, cache_dir))
+            result = asyncio.run(_render_from_git(source, revision, make_request, cache_dir, local))
     except errors.TidegateError as exc:
         raise output_helpers.fail(str(exc)) from None
     objects = list(result.objects)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tidegate.cli import output
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tidegate.testenv import buildprogress
 
 app = typer.Typer(
     name="testenv",
@@ -17,6 +25,31 @@ app = typer.Typer(
 )
 
 DIR_OPTION: Any = typer.Option(None, "--dir", help="State directory (default: per-user state dir).")
+
+
+@contextlib.contextmanager
+def progress_view(
+    console: Console, title: str
+) -> Iterator[tuple[Callable[[str], None], Callable[[buildprogress.BuildStep], None]]]:
+    """Callbacks for progress messages and build steps. On a terminal they update one Rich
+    status line in place; elsewhere (a CI log) they print plain lines to stderr: every message,
+    each component's start and end, and a line every ~20 s while a component builds."""
+    from tidegate.testenv import buildprogress
+
+    if console.is_terminal:
+        with console.status(title) as spinner:
+            yield spinner.update, lambda step: spinner.update(buildprogress.describe(step))
+        return
+    throttle = buildprogress.PlainThrottle()
+
+    def say(message: str) -> None:
+        typer.echo(message, err=True)
+
+    def build(step: buildprogress.BuildStep) -> None:
+        if throttle.due(step, time.monotonic()):
+            typer.echo(buildprogress.describe(step, detail_width=100), err=True)
+
+    yield say, build
 
 
 def _dir(directory: Path | None) -> Path:
@@ -32,9 +65,19 @@ def up(
     ),
     directory: Path | None = DIR_OPTION,
     git: bool = typer.Option(True, "--git/--no-git", help="Also start the git server."),
+    fresh: bool = typer.Option(
+        False,
+        "--fresh",
+        help="Stop and delete the test bed in the directory first (all its clusters' objects, "
+        "repositories and credentials), then start a new one.",
+    ),
     fmt: output.Format = output.OUTPUT_OPTION,
 ) -> None:
-    """Start one control plane per cluster name (idempotent) and print where they are."""
+    """Start one control plane per cluster name and print where they are.
+
+    Idempotent: on a running test bed it adds the clusters it lacks; a process of it that died
+    is restarted in place (same ports, data, certificates and credentials). If starting fails
+    part-way, what this run started is stopped again."""
     from rich.console import Console
 
     from tidegate.model import errors
@@ -46,16 +89,8 @@ def up(
     console = Console(stderr=True)
     target = _dir(directory)
     try:
-        with console.status("starting the test bed") as spinner:
-
-            def build(component: str, line: str) -> None:
-                spinner.update(
-                    f"building {component} (first run only, several minutes): {line[-70:]}"
-                )
-
-            testbed.up(
-                target, names, git=git, progress=lambda m: spinner.update(m), build_progress=build
-            )
+        with progress_view(console, "starting the test bed") as (say, build):
+            testbed.up(target, names, git=git, fresh=fresh, progress=say, build_progress=build)
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
     _print_status(target, fmt)
@@ -156,7 +191,9 @@ def repo_create(
     if from_dir is not None and not from_dir.is_dir():
         raise output.fail(f"--from {from_dir}: not a directory", 2)
     try:
-        repo = testbed.create_repo(target, name, from_dir=from_dir)
+        # Absolute: the seeding git runs with the directory as its working directory.
+        source = from_dir.resolve() if from_dir is not None else None
+        repo = testbed.create_repo(target, name, from_dir=source)
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
     output.table(["name", "http url", "ssh url"], [(name, repo.http_url, repo.ssh_url)])
@@ -168,6 +205,12 @@ def build(
         "kubernetes,etcd,kwok,helm",
         "--components",
         help="Comma-separated components to make available.",
+    ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Build nothing: exit 0 if every binary is present or can be built (a Go toolchain "
+        "new enough is there), else 1 with what to install.",
     ),
 ) -> None:
     """Find or build the test bed's binaries (once; they are cached by version)."""
@@ -183,15 +226,38 @@ def build(
             f"unknown component(s) {', '.join(unknown)}; known: {', '.join(binaries.COMPONENTS)}", 2
         )
     names = [b for c in wanted for b in binaries.COMPONENTS[c].binaries]
+    if check:
+        _check_build(names)
+        return
     console = Console(stderr=True)
+    started = time.monotonic()
     try:
-        with console.status("looking for binaries") as spinner:
-            found = binaries.ensure(
-                names,
-                progress=lambda comp, line: spinner.update(
-                    f"building {comp} (first run only, several minutes): {line[-70:]}"
-                ),
-            )
+        with progress_view(console, "looking for binaries") as (_say, progress):
+            to_build = binaries.missing(names)
+            found = binaries.ensure(names, progress=progress)
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
+    if to_build:
+        typer.echo(
+            f"built {', '.join(c.name for c in to_build)} in {time.monotonic() - started:.0f}s",
+            err=True,
+        )
     output.table(["binary", "path"], sorted(found.items()))
+
+
+def _check_build(names: list[str]) -> None:
+    from tidegate.model import errors
+    from tidegate.testenv import binaries
+
+    try:
+        to_build = binaries.missing(names)
+        if not to_build:
+            typer.echo("all present")
+            return
+        toolchain = binaries.go()
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    typer.echo(
+        f"missing {', '.join(c.name for c in to_build)}; {toolchain} will build them "
+        "(first run only, about 10 minutes on 2 cores)"
+    )

@@ -4,6 +4,8 @@
   ``jsonPointers``, ``jqPathExpressions``, ``managedFieldsManagers``, applied to every app;
 - ``resource.customizations.health.<group>_<Kind>``: declarative health rules (see
   docs/health.md; Lua scripts are refused with a clear error);
+- ``ignore.normalizer.jq.timeout``: how long one ``jqPathExpressions`` evaluation may run (a Go
+  duration, default ``1s``); see docs/diff.md;
 - ``installationID``: this installation's id, stamped on everything applied
   (``argocd.argoproj.io/installation-id``); objects with another id (or none) are not tracked.
 
@@ -20,11 +22,13 @@ import yaml
 
 from tidegate.diff import ignore as diff_ignore
 from tidegate.health import registry as health_registry
-from tidegate.model import errors
+from tidegate.model import durations, errors
+from tidegate.sandbox import jqpool
 
 CONFIGMAP_NAME = "argocd-cm"
 INSTALLATION_ID_KEY = "installationID"
 IGNORE_PREFIX = "resource.customizations.ignoreDifferences."
+JQ_TIMEOUT_KEY = "ignore.normalizer.jq.timeout"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,7 @@ class SystemSettings:
     )
     problems: tuple[str, ...] = ()
     installation_id: str = ""
+    jq_timeout: float = jqpool.DEFAULT_TIMEOUT  # seconds
 
 
 def _group_kind(suffix: str) -> tuple[str, str]:
@@ -65,4 +70,23 @@ def parse(data: Mapping[str, str] | None) -> SystemSettings:
         problems.append(f"{CONFIGMAP_NAME}: {exc}")
         checks = health_registry.HealthChecks()
     installation_id = str(data.get(INSTALLATION_ID_KEY) or "").strip()
-    return SystemSettings(tuple(rules), checks, tuple(problems), installation_id)
+    jq_timeout = _jq_timeout(data.get(JQ_TIMEOUT_KEY), problems)
+    return SystemSettings(tuple(rules), checks, tuple(problems), installation_id, jq_timeout)
+
+
+def _jq_timeout(value: str | None, problems: list[str]) -> float:
+    if value is None or not str(value).strip():
+        return jqpool.DEFAULT_TIMEOUT
+    try:
+        seconds = durations.parse(str(value))
+    except errors.TidegateError as exc:
+        seconds = -1.0
+        detail = str(exc)
+    else:
+        detail = f"{value!r} is not a positive duration"
+    if seconds <= 0:
+        problems.append(
+            f"{CONFIGMAP_NAME} {JQ_TIMEOUT_KEY}: {detail}; using {jqpool.DEFAULT_TIMEOUT:g}s"
+        )
+        return jqpool.DEFAULT_TIMEOUT
+    return seconds

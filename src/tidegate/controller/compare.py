@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tidegate import render, sources
-from tidegate.controller import sourcing
+from tidegate.controller import jqdiff, sourcing
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
 from tidegate.diff import ignore as diff_ignore
@@ -27,6 +27,7 @@ from tidegate.model import constants, errors
 from tidegate.model.enums import HealthStatusCode, SyncStatusCode
 from tidegate.model.keys import ResourceKey
 from tidegate.render import paths as render_paths
+from tidegate.sandbox import jqpool
 from tidegate.sync import prepare, resource_meta
 
 Obj = dict[str, Any]
@@ -111,6 +112,16 @@ class CompareDeps:
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
+    # A project's ``sourceRepos``: the repositories remote references inside a source may
+    # name (kustomize remote bases, Helm value-file URLs). Unknown project: none.
+    source_repos: Callable[[str], tuple[str, ...]] = lambda _project: ()
+    # AppProject signatureKeys (controller/signatures.py): called with every source's
+    # (repoURL, targetRevision, commit) before anything renders; raises to refuse them.
+    verify_revisions: (
+        Callable[[model_app.Application, Sequence[tuple[str, str, str]]], Awaitable[None]] | None
+    ) = None
+    # ignoreDifferences jq expressions run here, bounded (argocd-cm ignore.normalizer.jq.timeout)
+    jq: jqpool.JqPool = dataclasses.field(default_factory=jqpool.JqPool)
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -155,6 +166,7 @@ async def render_app(
     namespace = app.spec.destination.namespace or ""
     all_sources = app.spec.all_sources()
     commits: list[tuple[str, Any]] = []
+    asked: list[tuple[str, str, str]] = []
     for index, src in enumerate(all_sources):
         if src.chart:
             raise errors.SpecError(
@@ -171,6 +183,15 @@ async def render_app(
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
+        asked.append((src.repo_url, wanted, commit))
+    if deps.verify_revisions is not None:  # signatureKeys: before anything renders
+        await deps.verify_revisions(app, asked)
+    project = app.spec.project_name
+    remotes = sources.RemoteRepos(
+        deps.repos,
+        credentials=lambda url: sources.credentials_for(url, list(secrets), project=project),
+        max_age=max_age,
+    )
     ref_roots: list[tuple[str, Path]] = []
     for src, (commit, creds) in zip(all_sources, commits, strict=True):
         if src.ref:
@@ -199,7 +220,10 @@ async def render_app(
         )
         if helm and ref_roots:
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
-        result = await render.render(request, cache=deps.render_cache, limits=deps.render_limits)
+        request = dataclasses.replace(request, source_repos=deps.source_repos(project))
+        result = await render.render(
+            request, cache=deps.render_cache, limits=deps.render_limits, repos=remotes
+        )
         types.append(str(result.source_type))
         objects.extend(result.objects)
     return Rendered(tuple(revisions), tuple(types), objects)
@@ -268,6 +292,17 @@ async def compare(
     live_by_key = {ResourceKey.of(o): o for o in live}
     rules = ignore_rules(app, extra_ignore)
     predicted = await _predict(by_key, live_by_key, client=client, deps=deps)
+    # --- bounded jq (ignoreDifferences): every resource's diff in one batch, off the loop ---
+    diffs = await jqdiff.compare_all(
+        [
+            (k, by_key.get(k), live_by_key.get(k), predicted.get(k, (None, ""))[0])
+            for k in set(by_key) | set(live_by_key)
+            if not _is_hook(by_key.get(k) or live_by_key[k])
+        ],
+        rules,
+        pool=deps.jq,
+    )
+    # --- end bounded jq ---
 
     states: list[ResourceState] = []
     for key in sorted(set(by_key) | set(live_by_key)):
@@ -284,8 +319,8 @@ async def compare(
                 )
             )
             continue
-        pred, message = predicted.get(key, (None, ""))
-        result = diff_compare.compare(target, current, pred, ignore_rules=rules)
+        message = predicted.get(key, (None, ""))[1]
+        result = diffs[key]  # bounded jq: computed above
         if target is None:
             status = SyncStatusCode.OUT_OF_SYNC
         else:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,12 @@ from tidegate.controller import (
     clusterstatus,
     deletion,
     operate,
+    orphans,
     projects,
     refresh,
     runtime,
     scheduler,
+    signatures,
     status,
     systemconfig,
 )
@@ -82,12 +84,21 @@ class Controller:
         self.registry = clusters.ClusterRegistry([], management=mgmt)
         # Settled from argocd-cm before the first refresh (:meth:`_use_installation_id`).
         self.installation_id = self.settings.installation_id
+        # AppProject signatureKeys: GnuPG checks of every resolved revision (signatures.py).
+        self.signatures = signatures.SignatureGate(
+            mgmt=self.mgmt,
+            namespace=self.namespace,
+            verifier=sources.Verifier(self.repos, sources.Keyring(cache_dir / "gnupg")),
+            project_of=lambda name: self.projects.get(name),
+        )
         self.deps = cmp.CompareDeps(
             repos=self.repos,
             render_cache=render.RenderCache(),
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            source_repos=self._source_repos,
+            verify_revisions=self.signatures.verify,
         )
         self.scheduler = scheduler.Scheduler(
             names=self.states.names,
@@ -139,6 +150,10 @@ class Controller:
             in (constants.SECRET_TYPE_REPOSITORY, constants.SECRET_TYPE_REPO_CREDS)
         ]
 
+    def _source_repos(self, project: str) -> tuple[str, ...]:
+        found = self.projects.get(project)
+        return tuple(found.spec.source_repos or []) if found is not None else ()
+
     def _on_live_change(self, server: str, apps: set[str], key: ResourceKey | None) -> None:
         for name in apps:
             state = self.states.get(name)
@@ -148,6 +163,10 @@ class Controller:
             if state.operating():
                 continue  # the running sync reacts; the app is refreshed when it ends
             self.scheduler.request(name)
+        if key is not None and not apps and key.namespace:
+            # An untracked object appeared or went: apps watching orphans there (orphans.py).
+            for name in orphans.watching(self.apps, self.projects, key.namespace):
+                self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             for state in self.states:
                 destination = (state.raw.get("spec") or {}).get("destination") or {}
@@ -290,6 +309,14 @@ class Controller:
             return None, "; ".join(problems)
         return cluster, ""
 
+    def project_of(self, app: model_app.Application) -> model_project.AppProject | None:
+        return self.projects.get(app.spec.project_name)
+
+    @property
+    def known_apps(self) -> Container[str]:
+        """The names of the apps that exist now."""
+        return self.states
+
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]:
         project = self.projects.get(app.spec.project_name)
         if project is None:
@@ -334,18 +361,21 @@ class Controller:
 
     # -- repositories, settings, cluster status ---------------------------------------------
 
-    async def refresh_repo(self, repo_url: str) -> None:
-        """Fetch ``repo_url`` now (a webhook said it changed)."""
+    async def refresh_repo(self, repo_url: str) -> bool:
+        """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
         creds = sources.credentials_for(repo_url, self._repo_secrets())
         try:
             await self.repos.refresh(repo_url, creds=creds)
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)
+            return False
+        return True
 
     def _apply_system(self, system: argocdcm.SystemSettings) -> None:
         """argocd-cm changed: global ignore rules, custom health checks, installation id."""
         self.system_ignore = system.ignore_rules
         self.deps.health_checks = system.health_checks
+        self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
         self._use_installation_id(system.installation_id)
         self.scheduler.request_all()
 
@@ -447,6 +477,7 @@ class Controller:
         self._tasks.clear()
         self.scheduler.close()
         await self.runtimes.aclose()
+        await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, clusters, deletion, outcome, runtime
+from tidegate.controller import appstate, appstatus, clusters, deletion, jqdiff, outcome, runtime
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
@@ -287,7 +287,10 @@ async def execute(
 
     targets: list[Mapping[str, Any]] = list(rendered.objects)
     if params.app_options.enabled("respect_ignore_differences"):
-        targets = await _respect_ignore_differences(run, targets, params)
+        try:
+            targets = await _respect_ignore_differences(run, targets, params)
+        except errors.TidegateError as exc:  # e.g. a jq expression past its bound: apply nothing
+            raise Stop(OperationPhase.ERROR, f"RespectIgnoreDifferences: {exc}") from None
     force = bool(
         sync and sync.sync_strategy and sync.sync_strategy.apply and sync.sync_strategy.apply.force
     )
@@ -323,10 +326,10 @@ async def _respect_ignore_differences(
         targets, client=run.rt.client, destination_namespace=params.destination_namespace
     )
     live = {ResourceKey.of(o): o for o in run.rt.cache.store.tracked(run.app.name)}
-    return [
-        diff_ignore.respect_ignore_differences(obj, live.get(key), rules)
-        for key, obj in prepared.items()
-    ]
+    # bounded jq: the rules' jq expressions run in the worker pool, one batch
+    return await jqdiff.respect_ignore_differences(
+        [(obj, live.get(key)) for key, obj in prepared.items()], rules, pool=run.host.deps.jq
+    )
 
 
 async def run(host: OperationHost, state: appstate.AppState) -> None:
@@ -353,7 +356,12 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
                      started_at=recorded.started_at, recorded=recorded)  # fmt: skip
         return
     params = plan(current, app_options, recorded.started_at)
-    final = await execute(current, rendered, params, recorded)
+    try:
+        final = await execute(current, rendered, params, recorded)
+    except Stop as stop:
+        await outcome.finish(host, state, state.raw or raw, phase=stop.phase, message=stop.message,
+                             started_at=recorded.started_at, recorded=recorded)  # fmt: skip
+        return
     sync = app.operation.sync
     source = None
     target = current.target_app

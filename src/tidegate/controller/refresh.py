@@ -19,15 +19,16 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, autosync, clusters, runtime
+from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, runtime
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
+from tidegate.model import project as model_project
 from tidegate.model.enums import HealthStatusCode
 from tidegate.sync import windows
 
@@ -48,6 +49,9 @@ class RefreshHost(Protocol):
 
     def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]: ...
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]: ...
+    def project_of(self, app: model_app.Application) -> model_project.AppProject | None: ...
+    @property
+    def known_apps(self) -> Container[str]: ...
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
     async def write_status(self, state: appstate.AppState, status: Mapping[str, Any]) -> None: ...
@@ -153,9 +157,16 @@ async def evaluate(
             evaluation.requeue(max(exc.delay, 5.0))
         return evaluation
     state.comparison = result
-    evaluation = Evaluation(
-        appstatus.comparison_status(app, result, conditions=conditions, at=at), comparison=result
+    status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+    status["conditions"] = orphans.update(  # AppProject orphanedResources
+        status.get("conditions"),
+        project=host.project_of(app),
+        store=rt.cache.store,
+        namespace=app.spec.destination.namespace or "",
+        known_apps=host.known_apps,
+        at=at,
     )
+    evaluation = Evaluation(status, comparison=result)
     _decide_auto_sync(host, state, app, cluster, evaluation, at=at)
     return evaluation
 

@@ -9,6 +9,18 @@ from tidegate import render
 from tidegate.model import source as model_source
 
 
+def _jsonnet_options(spec: model_source.Jsonnet | None) -> render.JsonnetOptions:
+    if spec is None:
+        return render.JsonnetOptions()
+
+    def variables(entries: list[model_source.JsonnetVar] | None) -> tuple[render.JsonnetVar, ...]:
+        return tuple(render.JsonnetVar(v.name, v.value or "", bool(v.code)) for v in entries or [])
+
+    return render.JsonnetOptions(
+        tlas=variables(spec.tlas), ext_vars=variables(spec.ext_vars), libs=tuple(spec.libs or ())
+    )
+
+
 def render_request(
     src: model_source.ApplicationSource,
     *,
@@ -28,6 +40,7 @@ def render_request(
             recurse=bool(src.directory.recurse),
             include=src.directory.include or "",
             exclude=src.directory.exclude or "",
+            jsonnet=_jsonnet_options(src.directory.jsonnet),
         )
     kustomize = render.KustomizeOptions()
     if src.kustomize is not None:

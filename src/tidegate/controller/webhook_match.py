@@ -19,16 +19,20 @@ from tidegate.sources import urls
 
 class PushEvent(Protocol):
     """What matching reads of a push (:class:`tidegate.controller.webhook.PushEvent` has it);
-    a Protocol, so that parsing may import matching and not the reverse."""
+    a protocol, so that this module does not import the parser that imports it."""
 
     @property
     def repo_keys(self) -> frozenset[str]: ...
-    @property
-    def branches(self) -> tuple[str, ...]: ...
+
     @property
     def revisions(self) -> tuple[str, ...]: ...
+
+    @property
+    def branches(self) -> tuple[str, ...]: ...
+
     @property
     def default_branch(self) -> str: ...
+
     @property
     def changed_files(self) -> tuple[str, ...]: ...
 

@@ -36,6 +36,25 @@ class DiffResult:
     diff_text: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Sides:
+    """Both sides of one comparison, normalised, before the ignore rules are applied.
+
+    :func:`compare` is :func:`prepare` then :func:`finish`; a caller that evaluates the rules'
+    jq expressions elsewhere (bounded, batched) evaluates them on ``target`` and ``live`` in
+    between.
+    """
+
+    key: keys.ResourceKey
+    rules: tuple[ignore.IgnoreRule, ...]  # the rules matching ``key``
+    raw_live: Mapping[str, Any] | None
+    target: dict[str, Any] | None
+    live: dict[str, Any] | None
+
+    def jq_expressions(self) -> tuple[str, ...]:
+        return ignore.jq_expressions(self.rules)
+
+
 def compare(
     desired: Mapping[str, Any] | None,
     live: Mapping[str, Any] | None,
@@ -48,11 +67,34 @@ def compare(
     ignore_mutation_webhook: bool = True,
 ) -> DiffResult:
     """Compare ``desired`` (from Git) with ``live``; either may be None (create / prune)."""
+    sides = prepare(
+        desired,
+        live,
+        predicted,
+        ignore_rules=ignore_rules,
+        ignore_status=ignore_status,
+        manager=manager,
+        ignore_mutation_webhook=ignore_mutation_webhook,
+    )
+    return finish(sides, mask_secrets=mask_secrets)
+
+
+def prepare(
+    desired: Mapping[str, Any] | None,
+    live: Mapping[str, Any] | None,
+    predicted: Mapping[str, Any] | None = None,
+    *,
+    ignore_rules: Sequence[ignore.IgnoreRule] = (),
+    ignore_status: normalize.StatusMode = "all",
+    manager: str = constants.FIELD_MANAGER,
+    ignore_mutation_webhook: bool = True,
+) -> Sides:
+    """The normalised sides of a comparison (see :func:`compare` for the arguments)."""
     ref = desired if desired is not None else live
     if ref is None:
         raise ValueError("compare needs a desired or a live object")
     key = keys.ResourceKey.of(ref)
-    rules = ignore.matching(ignore_rules, key)
+    rules = tuple(ignore.matching(ignore_rules, key))
 
     norm_live = normalize.normalize(live, ignore_status=ignore_status) if live else None
     if desired is None:
@@ -64,16 +106,31 @@ def compare(
         target = normalize.normalize(target, ignore_status=ignore_status)
     else:
         target = _fallback_target(desired, live, manager, ignore_status)
+    return Sides(key, rules, live, target, norm_live)
 
-    for side in (target, norm_live):
-        ignore.strip(side, rules)
-    if target is not None and norm_live is not None and live is not None:
-        ignore.adopt_managed(target, live, norm_live, ignore.managers_of(rules))
+
+def finish(
+    sides: Sides,
+    *,
+    jq_target: ignore.JqFound | None = None,
+    jq_live: ignore.JqFound | None = None,
+    mask_secrets: bool = True,
+) -> DiffResult:
+    """Apply the ignore rules and masking to ``sides`` and diff them (consumes ``sides``).
+
+    ``jq_target`` / ``jq_live``: the rules' jq results on each side when evaluated beforehand;
+    when None, jq runs here.
+    """
+    target, norm_live, rules = sides.target, sides.live, sides.rules
+    ignore.strip(target, rules, jq_target)
+    ignore.strip(norm_live, rules, jq_live)
+    if target is not None and norm_live is not None and sides.raw_live is not None:
+        ignore.adopt_managed(target, sides.raw_live, norm_live, ignore.managers_of(rules))
     if mask_secrets:
         mask.mask_secrets(target, norm_live)
 
     modified = target != norm_live
-    text = unified_diff(norm_live, target, label=str(key)) if modified else ""
+    text = unified_diff(norm_live, target, label=str(sides.key)) if modified else ""
     return DiffResult(modified, norm_live, target, text)
 
 

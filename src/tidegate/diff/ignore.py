@@ -74,8 +74,23 @@ def matching(rules: Sequence[IgnoreRule], key: keys.ResourceKey) -> list[IgnoreR
     return [r for r in rules if r.matches(key)]
 
 
-def ignored_paths(obj: Any, rules: Sequence[IgnoreRule]) -> list[paths.Path]:
-    """Concrete paths in ``obj`` named by the rules' JSON pointers and jq expressions."""
+JqFound = Mapping[str, Sequence[paths.Path]]
+"""Paths each jq expression selected in one document, evaluated beforehand (bounded, elsewhere)."""
+
+
+def jq_expressions(rules: Sequence[IgnoreRule]) -> tuple[str, ...]:
+    """The distinct jq expressions of ``rules``, in order."""
+    return tuple(dict.fromkeys(e for r in rules for e in r.jq_path_expressions))
+
+
+def ignored_paths(
+    obj: Any, rules: Sequence[IgnoreRule], jq_found: JqFound | None = None
+) -> list[paths.Path]:
+    """Concrete paths in ``obj`` named by the rules' JSON pointers and jq expressions.
+
+    ``jq_found`` holds the expressions' results when they were evaluated beforehand; without it
+    jq runs here, in this process.
+    """
     found: list[paths.Path] = []
     for rule in rules:
         for pointer in rule.json_pointers:
@@ -83,7 +98,10 @@ def ignored_paths(obj: Any, rules: Sequence[IgnoreRule]) -> list[paths.Path]:
             if path:
                 found.append(path)
         for expression in rule.jq_path_expressions:
-            found.extend(jqpaths.find(obj, expression))
+            if jq_found is None:
+                found.extend(jqpaths.find(obj, expression))
+            else:
+                found.extend(jq_found.get(expression, ()))
     return found
 
 
@@ -91,10 +109,12 @@ def managers_of(rules: Sequence[IgnoreRule]) -> frozenset[str]:
     return frozenset(m for r in rules for m in r.managed_fields_managers)
 
 
-def strip(obj: dict[str, Any] | None, rules: Sequence[IgnoreRule]) -> None:
+def strip(
+    obj: dict[str, Any] | None, rules: Sequence[IgnoreRule], jq_found: JqFound | None = None
+) -> None:
     """Delete, in place, every field the rules' pointers and expressions name."""
     if obj is not None:
-        paths.delete_all(obj, ignored_paths(obj, rules))
+        paths.delete_all(obj, ignored_paths(obj, rules, jq_found))
 
 
 def adopt_managed(
@@ -110,13 +130,19 @@ def adopt_managed(
 
 
 def respect_ignore_differences(
-    desired: Mapping[str, Any], live: Mapping[str, Any] | None, rules: Sequence[IgnoreRule]
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any] | None,
+    rules: Sequence[IgnoreRule],
+    *,
+    jq_desired: JqFound | None = None,
+    jq_live: JqFound | None = None,
 ) -> dict[str, Any]:
     """``desired`` with ignored fields taken from ``live`` (sync option RespectIgnoreDifferences).
 
     Fields named by the rules keep their live value (or stay unset if live has none), so the
     sync does not overwrite what the comparison ignores. A resource that does not exist yet is
-    created from ``desired`` unchanged.
+    created from ``desired`` unchanged. ``jq_desired`` / ``jq_live``: the rules' jq results on
+    each side, when evaluated beforehand.
     """
     out = copy.deepcopy(dict(desired))
     if live is None:
@@ -125,8 +151,8 @@ def respect_ignore_differences(
     relevant = matching(rules, key)
     if not relevant:
         return out
-    strip(out, relevant)
-    for path in ignored_paths(live, relevant):
+    strip(out, relevant, jq_desired)
+    for path in ignored_paths(live, relevant, jq_live):
         paths.put(out, path, paths.get(live, path))
     adopt_managed(out, live, live, managers_of(relevant))
     return out

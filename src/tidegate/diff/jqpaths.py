@@ -9,6 +9,7 @@ an expression that does not compile is a :class:`SpecError` naming it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jq
@@ -32,16 +33,27 @@ def validate(expression: str) -> None:
 
 
 def find(obj: Any, expression: str) -> list[paths.Path]:
-    """Concrete paths in ``obj`` selected by the jq path expression (missing ones dropped)."""
+    """Concrete paths in ``obj`` selected by the jq path expression (missing ones dropped).
+
+    Runs jq in this process, unbounded: the controller evaluates through
+    :mod:`tidegate.sandbox.jqpool` instead and hands the raw paths to :func:`existing`.
+    """
     program = _compiled(expression)
     try:
         found = program.input_value(obj).first()
     except ValueError as exc:
-        raise errors.SpecError(
-            f"jq expression {expression!r} is not a path expression: {exc}"
-        ) from exc
+        raise not_a_path_expression(expression, str(exc)) from exc
+    return existing(obj, found or [])
+
+
+def not_a_path_expression(expression: str, detail: str) -> errors.SpecError:
+    return errors.SpecError(f"jq expression {expression!r} is not a path expression: {detail}")
+
+
+def existing(obj: Any, found: Iterable[Sequence[str | int]]) -> list[paths.Path]:
+    """The paths jq reported, as tuples, keeping those that exist in ``obj``."""
     out: list[paths.Path] = []
-    for raw in found or []:
+    for raw in found:
         path = tuple(raw)
         if path and paths.exists(obj, path):
             out.append(path)

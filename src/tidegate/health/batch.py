@@ -1,8 +1,16 @@
-"""Health of Job and CronJob."""
+"""Health of Job and CronJob, as Argo CD judges them.
+
+Job (gitops-engine): a ``Failed`` condition (of any status) makes it Degraded, ``Complete``
+Healthy, ``Suspended`` True Suspended; without any of the three it is Progressing.
+
+CronJob (Argo CD's shipped ``batch/CronJob`` check): Suspended when ``spec.suspend``; once
+scheduled, Healthy when it has never succeeded yet (Argo CD cannot tell a first run from a
+failing one) or while a job runs, Degraded when the last success is older than the last
+schedule, else Healthy; never scheduled is Healthy; no status at all is Progressing.
+"""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,37 +19,44 @@ from tidegate.health import status as hs
 
 
 def job(obj: Mapping[str, Any]) -> hs.HealthStatus:
-    failed = fields.condition(obj, "Failed")
-    if failed is not None and failed.get("status") == "True":
-        return hs.degraded(str(failed.get("message") or failed.get("reason") or "Job failed"))
-    complete = fields.condition(obj, "Complete")
-    if complete is not None and complete.get("status") == "True":
-        return hs.healthy(str(complete.get("message") or "Job completed"))
-    if fields.dig(obj, "spec", "suspend") is True or fields.condition_is(obj, "Suspended", "True"):
-        return hs.suspended("Job is suspended")
-    active = fields.integer(obj, "status", "active")
-    return hs.progressing(f"Job is running ({active} active pods)" if active else "Job is running")
-
-
-def _time(value: str) -> datetime.datetime | None:
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    failed = complete = suspended = False
+    message = fail_message = ""
+    for cond in fields.items(obj, "status", "conditions"):
+        kind = cond.get("type")
+        if kind == "Failed":
+            failed = complete = True
+            fail_message = fields.text(cond, "message")
+        elif kind == "Complete":
+            complete = True
+            message = fields.text(cond, "message")
+        elif kind == "Suspended":
+            complete = True
+            message = fields.text(cond, "message")
+            suspended = suspended or cond.get("status") == "True"
+    if not complete:
+        return hs.progressing(message)
+    if failed:
+        return hs.degraded(fail_message)
+    if suspended:
+        return hs.suspended(fail_message)
+    return hs.healthy(message)
 
 
 def cronjob(obj: Mapping[str, Any]) -> hs.HealthStatus:
-    """Judged on its last scheduled job, from the CronJob's own status: a job scheduled after
-    the last success either still runs (Progressing) or failed (Degraded)."""
     if fields.dig(obj, "spec", "suspend") is True:
-        return hs.suspended("CronJob is suspended")
-    scheduled = _time(fields.text(obj, "status", "lastScheduleTime"))
-    if scheduled is None:
+        return hs.suspended("CronJob is Suspended")
+    status = fields.dig(obj, "status")
+    if not isinstance(status, Mapping):
+        return hs.progressing("Waiting for CronJob")
+    scheduled = fields.text(status, "lastScheduleTime")
+    if not scheduled:
         return hs.healthy("CronJob has not been scheduled yet")
-    succeeded = _time(fields.text(obj, "status", "lastSuccessfulTime"))
-    if succeeded is not None and succeeded >= scheduled:
-        return hs.healthy("The last scheduled job succeeded")
-    if fields.items(obj, "status", "active"):
-        return hs.progressing("The last scheduled job is running")
-    return hs.degraded("The last scheduled job failed")
+    succeeded = fields.text(status, "lastSuccessfulTime")
+    if not succeeded:
+        return hs.healthy("The Cronjob never completed succesfully. It may not be healthy")
+    if fields.items(status, "active"):
+        return hs.healthy("The job is running. Its last execution may not have been successful")
+    # RFC 3339 times in UTC compare as text, as Argo CD's check compares them.
+    if succeeded < scheduled:
+        return hs.degraded("CronJob has not completed its last execution successfully")
+    return hs.healthy("CronJob has completed its last execution successfully")

@@ -1,4 +1,5 @@
-"""Health of cluster plumbing: PersistentVolumeClaim, Namespace, APIService."""
+"""Health of cluster plumbing, as Argo CD judges it: PersistentVolumeClaim, APIService and
+PodDisruptionBudget (Argo CD ships no check for Namespaces: they have no health)."""
 
 from __future__ import annotations
 
@@ -7,36 +8,37 @@ from typing import Any
 
 from tidegate.health import fields
 from tidegate.health import status as hs
+from tidegate.model.enums import HealthStatusCode
+
+_CLAIM_PHASES = {
+    "Lost": HealthStatusCode.DEGRADED,
+    "Pending": HealthStatusCode.PROGRESSING,
+    "Bound": HealthStatusCode.HEALTHY,
+}
 
 
 def persistentvolumeclaim(obj: Mapping[str, Any]) -> hs.HealthStatus:
     phase = fields.text(obj, "status", "phase")
-    if phase == "Bound":
-        return hs.healthy()
-    if phase == "Pending":
-        return hs.progressing("Waiting for the claim to be bound to a volume")
-    if phase == "Lost":
-        return hs.degraded("The claim lost its bound volume")
-    return hs.unknown(f"Claim phase is {phase or 'not reported'}")
-
-
-def namespace(obj: Mapping[str, Any]) -> hs.HealthStatus:
-    phase = fields.text(obj, "status", "phase")
-    if phase == "Active":
-        return hs.healthy()
-    if phase == "Terminating":
-        return hs.progressing("Namespace is terminating")
-    if not phase:
-        return hs.progressing("Waiting for the namespace to become Active")
-    return hs.unknown(f"Namespace phase is {phase}")
+    return hs.HealthStatus(_CLAIM_PHASES.get(phase, HealthStatusCode.UNKNOWN))
 
 
 def apiservice(obj: Mapping[str, Any]) -> hs.HealthStatus:
     available = fields.condition(obj, "Available")
     if available is None:
-        return hs.progressing("Waiting for the API service to report availability")
+        return hs.progressing("Waiting to be processed")
+    message = f"{fields.text(available, 'reason')}: {fields.text(available, 'message')}"
     if available.get("status") == "True":
-        return hs.healthy(str(available.get("message") or ""))
-    reason = str(available.get("reason") or "NotAvailable")
-    detail = str(available.get("message") or "")
-    return hs.progressing(f"{reason}: {detail}" if detail else reason)
+        return hs.healthy(message)
+    return hs.progressing(message)
+
+
+def poddisruptionbudget(obj: Mapping[str, Any]) -> hs.HealthStatus:
+    """The last condition decides; a False one (but InsufficientPods, which has valid uses)
+    makes it Degraded at once."""
+    result = hs.progressing("Waiting for status")
+    for cond in fields.items(obj, "status", "conditions"):
+        reason = fields.text(cond, "reason")
+        if cond.get("status") == "False" and reason != "InsufficientPods":
+            return hs.degraded(f"PodDisruptionBudget has {reason}")
+        result = hs.healthy(f"PodDisruptionBudget has {reason}")
+    return result

@@ -41,6 +41,16 @@ def integer(obj: Any, *path: str, default: int = 0) -> int:
     return default
 
 
+def optional_integer(obj: Any, *path: str) -> int | None:
+    """The integer at ``path`` (numeric strings accepted), or None when it is absent or not one
+    (a Go pointer field that is nil)."""
+    found = dig(obj, *path)
+    if found is None or isinstance(found, bool):
+        return None
+    value = integer(obj, *path, default=-(2**63))
+    return None if value == -(2**63) else value
+
+
 def text(obj: Any, *path: str) -> str:
     """The string at ``path``, or an empty string."""
     found = dig(obj, *path)

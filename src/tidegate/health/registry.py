@@ -20,27 +20,28 @@ from tidegate.model.enums import HealthStatusCode
 
 Check = Callable[[Mapping[str, Any]], "hs.HealthStatus | None"]
 
+# Argo CD's built-in checks (gitops-engine) and the checks it ships for common kinds
+# (resource_customizations), keyed by API group and kind: every version of the group is judged
+# by the same check (the check reads apiVersion where versions differ, as for HPAs).
 BUILTIN: Final[Mapping[tuple[str, str], Check]] = types.MappingProxyType(
     {
         ("apps", "Deployment"): workloads.deployment,
-        ("extensions", "Deployment"): workloads.deployment,
         ("apps", "StatefulSet"): workloads.statefulset,
         ("apps", "DaemonSet"): workloads.daemonset,
-        ("extensions", "DaemonSet"): workloads.daemonset,
         ("apps", "ReplicaSet"): workloads.replicaset,
-        ("extensions", "ReplicaSet"): workloads.replicaset,
         ("", "Pod"): pod.pod,
         ("", "Service"): network.service,
         ("networking.k8s.io", "Ingress"): network.ingress,
         ("extensions", "Ingress"): network.ingress,
         ("", "PersistentVolumeClaim"): cluster.persistentvolumeclaim,
-        ("", "Namespace"): cluster.namespace,
         ("apiregistration.k8s.io", "APIService"): cluster.apiservice,
+        ("policy", "PodDisruptionBudget"): cluster.poddisruptionbudget,
         ("batch", "Job"): batch.job,
         ("batch", "CronJob"): batch.cronjob,
         ("autoscaling", "HorizontalPodAutoscaler"): autoscaling.hpa,
-        (constants.GROUP, "Application"): argo.application,
         (constants.GROUP, "Rollout"): argo.rollout,
+        (constants.GROUP, "AnalysisRun"): argo.analysisrun,
+        (constants.GROUP, "Workflow"): argo.workflow,
     }
 )
 
@@ -142,6 +143,11 @@ class HealthChecks:
 
 
 def _is_hook(meta: Mapping[str, Any]) -> bool:
+    """Argo CD spares objects holding its hook finalizer; Tidegate's hooks carry no finalizer,
+    so a hook annotation spares them too (a hook being deleted after its run is not pending)."""
+    finalizers = meta.get("finalizers")
+    if isinstance(finalizers, list) and constants.FINALIZER_HOOK in finalizers:
+        return True
     annotations = meta.get("annotations")
     return isinstance(annotations, Mapping) and any(a in annotations for a in _HOOK_ANNOTATIONS)
 

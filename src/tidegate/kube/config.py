@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,19 +96,160 @@ class ClusterConfig:
         )
 
 
-def from_kubeconfig(path: Path | str, context: str | None = None) -> ClusterConfig:
-    """Read one context of a kubeconfig file (the current context when ``context`` is None)."""
+KubeconfigSource = Path | str | Sequence[Path | str] | None
+DEFAULT_KUBECONFIG = "~/.kube/config"
+# Fields of kubeconfig entries that name files: relative to the file that defines them.
+_CLUSTER_FILES = ("certificate-authority",)
+_USER_FILES = ("client-certificate", "client-key", "tokenFile")
+_NAMED_LISTS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
+
+
+def kubeconfig_paths(source: KubeconfigSource) -> list[Path]:
+    """The files a kubeconfig source names, as kubectl reads ``KUBECONFIG``.
+
+    A string is a path list (``os.pathsep``-separated: ``a.yaml:b.yaml``); a ``Path`` is one
+    file; ``None`` or an empty string is ``~/.kube/config``. Empty entries are skipped and a
+    file listed twice counts once (its first place).
+    """
+    if source is None or (isinstance(source, str) and not source.strip(os.pathsep)):
+        return [Path(DEFAULT_KUBECONFIG).expanduser()]
+    if isinstance(source, Path):
+        items: Sequence[Path | str] = [source]
+    elif isinstance(source, str):
+        items = source.split(os.pathsep)
+    else:
+        items = source
+    paths: list[Path] = []
+    for item in items:
+        if not str(item):
+            continue
+        path = Path(item).expanduser()
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def merge_kubeconfigs(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge kubeconfig documents as kubectl merges a ``KUBECONFIG`` list (pure).
+
+    The first document to set a key wins: a cluster, user or context keeps the entry of the
+    first document that names it (entries are not merged field by field), ``current-context``
+    comes from the first document that has a non-empty one, and so does every other top-level
+    key (``preferences``, ``extensions``...).
+    """
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config"}
+    for list_key, _ in _NAMED_LISTS:
+        merged[list_key] = []
+    seen: dict[str, set[str]] = {list_key: set() for list_key, _ in _NAMED_LISTS}
+    for doc in docs:
+        for key, value in doc.items():
+            if key in seen:
+                for entry in value or ():
+                    name = entry.get("name") if isinstance(entry, Mapping) else None
+                    if isinstance(name, str) and name not in seen[key]:
+                        seen[key].add(name)
+                        merged[key].append(entry)
+            elif key not in merged or (key == "current-context" and not merged[key]):
+                merged[key] = value
+    return merged
+
+
+def _absolute_files(doc: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """``doc`` with the relative file references of its clusters and users made absolute.
+
+    As kubectl does, a relative ``exec.command`` is resolved only when it contains a path
+    separator (``./bin/auth``); a bare name (``aws``) is looked up in ``PATH``.
+    """
+
+    def resolve(entry: Any, fields: Sequence[str]) -> Any:
+        if not isinstance(entry, Mapping):
+            return entry
+        out = dict(entry)
+        for field in fields:
+            value = out.get(field)
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                out[field] = str(base / value)
+        exec_cfg = out.get("exec")
+        if isinstance(exec_cfg, Mapping):
+            command = exec_cfg.get("command")
+            if isinstance(command, str) and os.sep in command and not Path(command).is_absolute():
+                out["exec"] = {**exec_cfg, "command": str(base / command)}
+        return out
+
+    result = dict(doc)
+    for list_key, item_key, fields in (
+        ("clusters", "cluster", _CLUSTER_FILES),
+        ("users", "user", _USER_FILES),
+    ):
+        entries = doc.get(list_key)
+        if isinstance(entries, list):
+            result[list_key] = [
+                {**e, item_key: resolve(e.get(item_key), fields)} if isinstance(e, Mapping) else e
+                for e in entries
+            ]
+    return result
+
+
+def _shown(paths: Sequence[Path]) -> str:
+    return os.pathsep.join(str(p) for p in paths)
+
+
+def load_kubeconfig(source: KubeconfigSource) -> dict[str, Any]:
+    """Read and merge the kubeconfig files of ``source`` (see :func:`kubeconfig_paths`).
+
+    Files of a list that do not exist are skipped, as kubectl skips them; none existing is a
+    :class:`ConfigError`. File references inside each file are made absolute first, so that
+    they keep pointing where their own file meant.
+    """
+    import yaml
+
+    paths = kubeconfig_paths(source)
+    docs: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise errors.ConfigError(f"kubeconfig {path}: cannot read: {exc.strerror}") from exc
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise errors.ConfigError(f"kubeconfig {path}: not valid YAML: {exc}") from None
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise errors.ConfigError(f"kubeconfig {path}: not a kubeconfig (a YAML mapping)")
+        for list_key, _ in _NAMED_LISTS:
+            if doc.get(list_key) is not None and not isinstance(doc[list_key], list):
+                raise errors.ConfigError(f"kubeconfig {path}: '{list_key}' must be a list")
+        docs.append(_absolute_files(doc, path.parent.resolve()))
+    if not docs:
+        raise errors.ConfigError(f"kubeconfig {_shown(paths)}: no such file")
+    return merge_kubeconfigs(docs)
+
+
+def from_kubeconfig(source: KubeconfigSource, context: str | None = None) -> ClusterConfig:
+    """Read one context (the current context when ``context`` is None) of a kubeconfig file or
+    of a ``KUBECONFIG``-style list of files merged as kubectl merges them."""
     from lightkube.config import kubeconfig as lk_kubeconfig
     from lightkube.core import exceptions as lk_exceptions
 
-    path = Path(path).expanduser()
+    where = f"kubeconfig {_shown(kubeconfig_paths(source))}"
+    merged = load_kubeconfig(source)
+    wanted = context or merged.get("current-context")
+    if not wanted:
+        raise errors.ConfigError(f"{where}: no context given and no current-context")
+    names = [str(c.get("name")) for c in merged["contexts"]]
+    if wanted not in names:
+        known = ", ".join(names) or "none"
+        raise errors.ConfigError(f"{where}: context {wanted!r} not found (contexts: {known})")
     try:
-        single = lk_kubeconfig.KubeConfig.from_file(path).get(context_name=context)
-    except (OSError, lk_exceptions.ConfigError, KeyError, ValueError, TypeError) as exc:
-        which = f"context {context!r}" if context else "the current context"
-        raise errors.ConfigError(f"kubeconfig {path}: cannot use {which}: {exc}") from exc
+        single = lk_kubeconfig.KubeConfig.from_dict(merged).get(context_name=wanted)
+    except (lk_exceptions.ConfigError, KeyError, ValueError, TypeError) as exc:
+        raise errors.ConfigError(f"{where}: cannot use context {wanted!r}: {exc}") from exc
     if single is None:
-        raise errors.ConfigError(f"kubeconfig {path}: no context given and no current-context")
+        raise errors.ConfigError(f"{where}: cannot use context {wanted!r}")
     cluster, user = single.cluster, single.user
     exec_provider = None
     if user is not None and user.exec is not None:
@@ -122,11 +264,10 @@ def from_kubeconfig(path: Path | str, context: str | None = None) -> ClusterConf
         if data:
             return data
         if file:
-            full = single.abs_file(file)
             try:
-                return base64.b64encode(Path(full).read_bytes()).decode()
+                return base64.b64encode(Path(file).read_bytes()).decode()
             except OSError as exc:
-                raise errors.ConfigError(f"kubeconfig {path}: cannot read {full}: {exc}") from exc
+                raise errors.ConfigError(f"{where}: cannot read {file}: {exc.strerror}") from exc
         return None
 
     return ClusterConfig(
@@ -138,7 +279,7 @@ def from_kubeconfig(path: Path | str, context: str | None = None) -> ClusterConf
         key_data=data_or_file(user.client_key_data, user.client_key) if user else None,
         insecure=bool(cluster.insecure),
         bearer_token=user.token if user else None,
-        token_file=str(single.abs_file(user.token_file)) if user and user.token_file else None,
+        token_file=user.token_file if user and user.token_file else None,
         username=user.username if user else None,
         password=user.password if user else None,
         exec_provider=exec_provider,

@@ -24,7 +24,8 @@ from tidegate.model.keys import ResourceKey
 
 log = logging.getLogger(__name__)
 
-# on_change(apps, key): key is None after a relist, when many objects may have changed.
+# on_change(apps, key): key is None after a relist, when many objects may have changed; apps is
+# empty when an untracked object without owners appeared in or left key's namespace.
 OnChange = Callable[[set[str], ResourceKey | None], None]
 
 # (group, kind) never cached: high churn, no place in a resource tree (Argo CD's exclusions).
@@ -177,6 +178,7 @@ class ClusterCache:
                     obj = self.store.get(key)
                     if obj is not None:
                         self._notify(self.store.remove(obj), key)
+                self._notify(self.store.replace_kind(gk[0], gk[1], []), None)  # untracked keys
             for gk, res in wanted.items():
                 if gk not in self._tasks:
                     self._tasks[gk] = asyncio.create_task(
@@ -215,8 +217,7 @@ class ClusterCache:
             self._last_sync = time.time()
             if event.type == "RELISTED":
                 changed = self.store.replace_kind(res.group, res.kind, event.items)
-                if changed:
-                    self._notify(changed, None)
+                self._notify(changed, None)  # with no app changed, reports untracked keys only
                 if gk not in self._listed:
                     self._listed.add(gk)
                     self._check_synced()
@@ -232,9 +233,15 @@ class ClusterCache:
                 self._rediscover.set()
 
     def _notify(self, apps: set[str], key: ResourceKey | None) -> None:
-        if not apps or self._on_change is None:
+        # An untracked owner-less object appeared or went: reported once per namespace as
+        # on_change(set(), key), for apps watching orphaned resources there.
+        loose = {k.namespace: k for k in self.store.drain_loose_changes()}
+        if self._on_change is None:
             return
         try:
-            self._on_change(apps, key)
+            if apps:
+                self._on_change(apps, key)
+            for changed in loose.values():
+                self._on_change(set(), changed)
         except Exception:  # a failing callback must not stop the watch
             log.exception("live cache %s: on_change callback failed", self.client.name)

@@ -43,6 +43,11 @@ class LiveStore:
         self._app_of_key: dict[ResourceKey, str] = {}
         # uid -> (group, kind) of objects seen and dropped: their owned objects are dropped too.
         self._untracked: dict[str, tuple[str, str]] = {}
+        # namespace -> keys of untracked namespaced objects without owners (only their keys are
+        # kept): the candidates for AppProject orphanedResources. Changes since the last
+        # :meth:`drain_loose_changes` are listed in _loose_changed.
+        self._loose: dict[str, set[ResourceKey]] = {}
+        self._loose_changed: list[ResourceKey] = []
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -78,6 +83,20 @@ class LiveStore:
             todo.extend(self._by_uid[u] for u in tracking.owner_uids(obj) if u in self._by_uid)
         return None
 
+    def top_level(self, namespace: str) -> dict[ResourceKey, str | None]:
+        """Objects of ``namespace`` without owners: untracked ones (None) and tracked ones
+        (their app's name), for AppProject ``orphanedResources``."""
+        found: dict[ResourceKey, str | None] = dict.fromkeys(self._loose.get(namespace, ()))
+        for key, app in self._app_of_key.items():
+            if key.namespace == namespace and not tracking.owner_uids(self._objects[key]):
+                found[key] = app
+        return found
+
+    def drain_loose_changes(self) -> list[ResourceKey]:
+        """Keys of untracked owner-less objects that appeared or went since the last call."""
+        changed, self._loose_changed = self._loose_changed, []
+        return changed
+
     # -- changes: each returns the apps whose state changed ----------------------------------
 
     def upsert(self, obj: dict[str, Any]) -> set[str]:
@@ -91,10 +110,13 @@ class LiveStore:
         )
         if not keep:
             self._drop(key)
+            if not owners:
+                self._set_loose(key, True)
             if uid:
                 self._untracked[uid] = (key.group, key.kind)
                 self._drop_children(uid)
             return {before} if before else set()
+        self._set_loose(key, False)
         self._untracked.pop(uid, None)
         old = self._objects.get(key)
         if old is not None:
@@ -115,6 +137,7 @@ class LiveStore:
         key = ResourceKey.of(obj)
         before = self.app_of(key)
         self._drop(key)
+        self._set_loose(key, False)
         self._untracked.pop(tracking.uid_of(obj), None)
         return {before} if before else set()
 
@@ -125,6 +148,10 @@ class LiveStore:
         for key in [k for k in self._objects if k.group == group and k.kind == kind]:
             if key not in incoming:
                 changed |= self.remove(self._objects[key])
+        for keys in list(self._loose.values()):
+            for key in [k for k in keys if k.group == group and k.kind == kind]:
+                if key not in incoming:
+                    self._set_loose(key, False)
         stale = [u for u, gk in self._untracked.items() if gk == (group, kind)]
         for uid in stale:
             del self._untracked[uid]
@@ -181,6 +208,20 @@ class LiveStore:
         return nodes
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _set_loose(self, key: ResourceKey, loose: bool) -> None:
+        """Record whether ``key`` is an untracked owner-less namespaced object."""
+        if not key.namespace:
+            return
+        keys = self._loose.get(key.namespace)
+        if loose and (keys is None or key not in keys):
+            self._loose.setdefault(key.namespace, set()).add(key)
+            self._loose_changed.append(key)
+        elif not loose and keys is not None and key in keys:
+            keys.discard(key)
+            if not keys:
+                del self._loose[key.namespace]
+            self._loose_changed.append(key)
 
     def _unindex(self, key: ResourceKey, obj: Mapping[str, Any]) -> None:
         uid = tracking.uid_of(obj)

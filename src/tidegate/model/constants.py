@@ -52,6 +52,7 @@ KIND_APPLICATION: Final = "Application"
 KIND_APPLICATION_SET: Final = "ApplicationSet"
 FINALIZER_RESOURCES: Final = "resources-finalizer.argocd.argoproj.io"
 FINALIZER_POST_DELETE: Final = "post-delete-finalizer.argocd.argoproj.io"
+FINALIZER_HOOK: Final = "argocd.argoproj.io/hook-finalizer"
 ANNOTATION_NOTIFIED: Final = "notified.notifications.argoproj.io"
 
 # Cluster registry: the controller publishes per-cluster state in this ConfigMap (control

@@ -22,7 +22,7 @@ def parse(text: str) -> float:
     if body == "0":
         return 0.0
     if not body or _PART.sub("", body) != "":
-        raise errors.SpecError(f"{text!r} is not a duration (e.g. 5s, 3m, 1h30m)")
+        raise errors.SpecError(f"invalid duration {text!r} (expected e.g. 5s, 2m, 1h30m)")
     return sum(float(num) * _UNITS[unit] for num, unit in _PART.findall(body))
 
 
@@ -32,6 +32,6 @@ def check(value: str | None) -> str | None:
     if value is not None:
         try:
             parse(value)
-        except errors.SpecError as exc:
-            raise ValueError(str(exc)) from None
+        except errors.SpecError:
+            raise ValueError(f"{value!r} is not a duration (e.g. 5s, 3m, 1h30m)") from None
     return value

@@ -47,6 +47,11 @@ class RevisionNotFoundError(SourceError, PermanentError):
     """A branch, tag or commit does not exist in the repository."""
 
 
+class SignatureError(SourceError, PermanentError):
+    """A target revision fails its project's ``signatureKeys`` (unsigned, badly signed, or
+    signed by a key the project does not list), or its signature could not be checked."""
+
+
 class RenderError(PermanentError):
     """Manifests could not be rendered from a source; names the file and the cause."""
 
@@ -61,6 +66,11 @@ class ManifestError(RenderError):
 
 class RenderTimeoutError(RenderError):
     """A renderer subprocess (helm, kustomize) ran past its timeout."""
+
+
+class ReferenceRefusedError(RenderError):
+    """A kustomization or Helm reference names something a render may not read: a ``file://``
+    URL, a local path outside the repository, a repository the project does not permit..."""
 
 
 class KubeError(TidegateError):
@@ -116,6 +126,11 @@ class RepoNotFoundError(SourceError, PermanentError):
     """The git server has no repository at the URL (HTTP 404, no such path over SSH)."""
 
 
+class UnsafeRepositoryError(SourceError, PermanentError):
+    """A repository sent objects that fail git's integrity checks (fsck) or a tree entry whose
+    name could write outside the checkout (``..``, ``/``, ``.git``...); nothing is written."""
+
+
 class PathNotFoundError(SourceError, PermanentError):
     """A file or directory does not exist in a repository at the given commit."""
 
@@ -151,3 +166,12 @@ class WebhookPayloadTooLargeError(WebhookError):
     """The body is larger than the configured limit (checked while it streams in)."""
 
     status = 413
+
+
+class LimitExceededError(PermanentError):
+    """Tenant input asked for more than a documented bound allows: a jq expression ran past its
+    timeout or memory limit, a template asked for too much output. Names the input and the limit."""
+
+
+class TemplateLimitError(TemplateError, LimitExceededError):
+    """A template asked for more output, work or loop iterations than the engine's limits."""

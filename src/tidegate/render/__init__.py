@@ -11,10 +11,13 @@ Public API (pinned by tests/render/test_public_api.py)::
 
 from tidegate.render.cache import RenderCache
 from tidegate.render.generate import detect_source_type, render
+from tidegate.render.remotes import RemoteRepos
 from tidegate.render.request import (
     DirectoryOptions,
     HelmOptions,
     HelmParameter,
+    JsonnetOptions,
+    JsonnetVar,
     KustomizeOptions,
     KustomizeReplica,
     RenderLimits,
@@ -30,8 +33,11 @@ __all__ = [
     "DirectoryOptions",
     "HelmOptions",
     "HelmParameter",
+    "JsonnetOptions",
+    "JsonnetVar",
     "KustomizeOptions",
     "KustomizeReplica",
+    "RemoteRepos",
     "RenderCache",
     "RenderLimits",
     "RenderRequest",

@@ -58,6 +58,12 @@ class RenderCache:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= evicted.size_bytes
 
+    def discard(self, key: str, result: request.RenderResult) -> None:
+        """Forget ``key`` if it still holds ``result`` (a newer result stays)."""
+        if self._entries.get(key) is result:
+            del self._entries[key]
+            self._bytes -= result.size_bytes
+
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0

@@ -1,9 +1,9 @@
-"""The Directory renderer: plain ``.yaml``/``.yml``/``.json`` manifests under the source path.
+"""The Directory renderer: ``.yaml``/``.yml``/``.json`` manifests and ``.jsonnet`` programs
+under the source path.
 
-Blocking (file reads and parsing): the caller runs it in a worker thread. Files are visited in
-lexical, depth-first order; ``exclude`` wins over ``include``; other file types are ignored,
-except Jsonnet, which is refused rather than silently dropped (its objects would otherwise be
-pruned).
+Blocking (file reads, parsing, the Jsonnet worker): the caller runs it in a worker thread. Files
+are visited in lexical, depth-first order and their objects keep that order; ``exclude`` wins
+over ``include``; other file types are ignored.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import errors, globs
-from tidegate.render import manifests, paths, request
+from tidegate.render import jsonnet, manifests, paths, request
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -48,22 +48,29 @@ def render_directory(
 ) -> list[dict[str, Any]]:
     """All objects of the manifest files under ``app_dir`` (``root`` resolved, ``app_dir``
     inside it)."""
-    objects: list[dict[str, Any]] = []
+    selected: list[tuple[Path, bool]] = []  # (file, is Jsonnet), in walk order
     for walked in paths.walk_files(root, app_dir, recurse=options.recurse):
         name = walked.path.name
-        is_json = name.endswith(".json")
         is_jsonnet = name.endswith(".jsonnet")
-        if not (is_json or is_jsonnet or name.endswith(_YAML_SUFFIXES)):
+        if not (is_jsonnet or name.endswith(".json") or name.endswith(_YAML_SUFFIXES)):
             continue
         if options.exclude and globs.matches(options.exclude, walked.relative):
             continue
         if options.include and not globs.matches(options.include, walked.relative):
             continue
-        where = paths.display(root, walked.path)
+        selected.append((walked.path, is_jsonnet))
+    programs = [file for file, is_jsonnet in selected if is_jsonnet]
+    evaluated = dict(jsonnet.evaluate(root, programs, options=options.jsonnet, limits=limits))
+    objects: list[dict[str, Any]] = []
+    for file, is_jsonnet in selected:
+        where = paths.display(root, file)
         if is_jsonnet:
-            raise errors.RenderError(f"{where}: Jsonnet is not supported by Tidegate")
-        text = read_bounded(root, walked.path, limits=limits, budget=budget)
-        if is_json:
+            text = evaluated[file]
+            budget.take(len(text), where)
+            objects.extend(manifests.parse_json(text, where=where))
+            continue
+        text = read_bounded(root, file, limits=limits, budget=budget)
+        if file.name.endswith(".json"):
             objects.extend(manifests.parse_json(text, where=where))
         else:
             objects.extend(

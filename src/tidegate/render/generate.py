@@ -21,6 +21,7 @@ from tidegate.render import (
     kustomize,
     manifests,
     paths,
+    remotes,
     request,
     tools,
     tracking,
@@ -60,9 +61,11 @@ async def _render_uncached(
     cache: render_cache.RenderCache | None,
     limits: request.RenderLimits,
     found: tools.Tools | None,
+    repos: remotes.RemoteRepos | None,
 ) -> request.RenderResult:
     root, app_dir, source_type = await asyncio.to_thread(_locate, req)
     budget = manifests.ByteBudget(limits.max_total_bytes)
+    fetcher = remotes.Fetcher(repos, req.source_repos, max_trees=limits.max_remote_repos)
     objects: list[dict[str, Any]]
     if source_type == request.SourceType.DIRECTORY:
         objects = await asyncio.to_thread(
@@ -78,11 +81,11 @@ async def _render_uncached(
         await _check_tree(root, req.commit, cache)
         if source_type == request.SourceType.KUSTOMIZE:
             objects = await kustomize.render_kustomize(
-                root, app_dir, options=req.kustomize, limits=limits, budget=budget, found=found
+                root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
             )
         else:
             objects = await helm.render_helm(
-                root, app_dir, req=req, limits=limits, budget=budget, found=found
+                root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
             )
     tracking.apply_tracking(
         objects,
@@ -90,7 +93,7 @@ async def _render_uncached(
         method=req.tracking,
         installation_id=req.installation_id,
     )
-    return request.RenderResult(tuple(objects), source_type, budget.used)
+    return request.RenderResult(tuple(objects), source_type, budget.used, tuple(fetcher.pins))
 
 
 async def render(
@@ -99,14 +102,21 @@ async def render(
     cache: render_cache.RenderCache | None = None,
     limits: request.RenderLimits = request.RenderLimits(),
     found: tools.Tools | None = None,
+    repos: remotes.RemoteRepos | None = None,
 ) -> request.RenderResult:
     """Render ``req``. With a cache and a non-empty commit, a repeat is a dictionary lookup and
     the returned objects are shared: do not mutate them (see ``RenderResult.copy_objects``).
-    ``found`` overrides binary discovery (see :mod:`tidegate.render.tools`)."""
+    ``found`` overrides binary discovery (see :mod:`tidegate.render.tools`). ``repos`` checks
+    and fetches the remote repositories the source references (none allowed without it)."""
 
     async def run() -> request.RenderResult:
-        return await _render_uncached(req, cache=cache, limits=limits, found=found)
+        return await _render_uncached(req, cache=cache, limits=limits, found=found, repos=repos)
 
     if cache is None or not req.commit:
         return await run()
-    return await cache.get_or_render(req.cache_key(), run)
+    key = req.cache_key()
+    result = await cache.get_or_render(key, run)
+    if result.remote_pins and not await remotes.pins_current(repos, result.remote_pins):
+        cache.discard(key, result)  # a remote ref moved: render again
+        result = await cache.get_or_render(key, run)
+    return result

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import errors
-from tidegate.render import manifests, paths, process, request, tools
+from tidegate.render import (
+    directory,
+    manifests,
+    paths,
+    process,
+    references,
+    remotes,
+    request,
+    tools,
+)
 
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
 
@@ -35,20 +44,23 @@ def value_file_paths(
     chart_dir: Path,
     options: request.HelmOptions,
     ref_roots: tuple[tuple[str, Path], ...] = (),
+    fetched: dict[str, Path] | None = None,
 ) -> list[Path]:
     """The value files to pass, resolved; missing ones skipped if the options allow it.
 
     ``$<ref>/path`` names a file in the tree of the source with that ``ref`` (multi-source
     apps); it must stay inside that tree, as other value files stay inside the chart's repo.
+    URLs are looked up in ``fetched`` (see :func:`fetch_remote_value_files`).
     """
     refs = dict(ref_roots)
     resolved: list[Path] = []
     for value_file in options.value_files:
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value_file):
-            raise errors.RenderError(
-                f"Helm value file {value_file!r}: remote value files are not supported"
-            )
-        if value_file.startswith("$"):
+        remote = references.classify_value_file(value_file, what="Helm value file")
+        if remote is not None:
+            if fetched is None or value_file not in fetched:
+                raise references.refuse("Helm value file", value_file, remotes.RULE_NO_REMOTES)
+            path = fetched[value_file]
+        elif value_file.startswith("$"):
             name, _, rest = value_file[1:].partition("/")
             if name not in refs:
                 known = ", ".join(sorted(refs)) or "none"
@@ -63,9 +75,66 @@ def value_file_paths(
             if options.ignore_missing_value_files:
                 continue
             where = "its ref source" if value_file.startswith("$") else "the repository"
+            where = "its remote repository" if remote is not None else where
             raise errors.RenderError(f"Helm value file {value_file!r} not found in {where}")
         resolved.append(path)
     return resolved
+
+
+async def fetch_remote_value_files(
+    options: request.HelmOptions, fetcher: remotes.Fetcher, *, where: str
+) -> dict[str, Path]:
+    """Value files given as repository URLs, fetched (after the project check) -> local path."""
+    found: dict[str, Path] = {}
+    for value_file in options.value_files:
+        what = f"{where}: Helm value file"
+        remote = references.classify_value_file(value_file, what=what)
+        if remote is None:
+            continue
+        tree = await fetcher.fetch(remote, what=what, entry=value_file)
+        found[value_file] = paths.resolve_inside(
+            tree.root, remote.path, what=f"{what} {remote.repo_url} path"
+        )
+    return found
+
+
+def check_dependencies(
+    root: Path,
+    chart_dir: Path,
+    fetcher: remotes.Fetcher,
+    *,
+    where: str,
+    limits: request.RenderLimits,
+) -> None:
+    """Refuse Chart.yaml dependencies (the chart's and its vendored subcharts') whose
+    ``repository`` leaves the repository or names a repository the project does not permit."""
+    pending = [chart_dir]
+    while pending:
+        chart = pending.pop()
+        file = chart / "Chart.yaml"
+        if file.is_file():
+            shown = f"{where}{paths.display(root, file)}"
+            budget = manifests.ByteBudget(limits.max_file_bytes)
+            text = directory.read_bounded(root, file, limits=limits, budget=budget)
+            docs = manifests.load_yaml_documents(
+                text, where=shown, max_alias_expansion=limits.max_alias_expansion
+            )
+            doc = docs[0] if docs and isinstance(docs[0], dict) else {}
+            for pos, dependency in enumerate(doc.get("dependencies") or []):
+                if not isinstance(dependency, dict) or not isinstance(
+                    dependency.get("repository"), str
+                ):
+                    continue
+                what = f"{shown}: dependencies[{pos}].repository"
+                url = dependency["repository"]
+                kind, value = references.classify_chart_repository(url, what=what)
+                if kind == "local":
+                    paths.resolve_inside(root, value, base=chart, what=what)
+                elif kind == "remote":
+                    fetcher.check(value, what=what, entry=url)
+        subcharts = chart / "charts"
+        if subcharts.is_dir() and not subcharts.is_symlink():
+            pending += [p for p in sorted(subcharts.iterdir()) if p.is_dir() and not p.is_symlink()]
 
 
 def template_args(
@@ -112,11 +181,17 @@ async def render_helm(
     limits: request.RenderLimits,
     budget: manifests.ByteBudget,
     found: tools.Tools,
+    fetcher: remotes.Fetcher,
 ) -> list[dict[str, Any]]:
     helm = found.require_helm()
     options = req.helm
     where = f"helm template {paths.display(root, chart_dir)}"
-    value_files = await asyncio.to_thread(value_file_paths, root, chart_dir, options, req.ref_roots)
+    app = f"app {req.app_name}: " if req.app_name else ""
+    await asyncio.to_thread(check_dependencies, root, chart_dir, fetcher, where=app, limits=limits)
+    fetched = await fetch_remote_value_files(options, fetcher, where=f"{app}{where}")
+    value_files = await asyncio.to_thread(
+        value_file_paths, root, chart_dir, options, req.ref_roots, fetched
+    )
     with tempfile.TemporaryDirectory(prefix="tidegate-helm-") as temp_name:
         temp = Path(temp_name)
         inline = options.values_object_json or options.values

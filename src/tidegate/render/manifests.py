@@ -167,7 +167,9 @@ def parse_json(text: str, *, where: str) -> list[dict[str, Any]]:
             f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
     out: list[dict[str, Any]] = []
-    _flatten(document, where, out)
+    # A top-level array holds several objects (as Jsonnet programs commonly return).
+    for item in document if isinstance(document, list) else [document]:
+        _flatten(item, where, out)
     return out
 
 

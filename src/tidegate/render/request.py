@@ -33,6 +33,24 @@ class TrackingMethod(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True)
+class JsonnetVar:
+    """A top-level argument or external variable; ``code`` passes Jsonnet code, not a string."""
+
+    name: str
+    value: str
+    code: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class JsonnetOptions:
+    """``spec.source.directory.jsonnet``; ``libs`` are paths relative to the repository root."""
+
+    tlas: tuple[JsonnetVar, ...] = ()
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class DirectoryOptions:
     """``spec.source.directory``: ``include``/``exclude`` are globs over paths relative to the
     source path; ``{a,b}`` alternatives allowed; ``*`` also matches ``/`` as in Argo CD."""
@@ -40,6 +58,7 @@ class DirectoryOptions:
     recurse: bool = False
     include: str = ""
     exclude: str = ""
+    jsonnet: JsonnetOptions = JsonnetOptions()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +145,9 @@ class RenderRequest:
     # Multi-source apps: (ref name, checked-out tree) of the sources with a ``ref``, for Helm
     # value files written ``$<ref>/path``. The trees are keyed by commit, so is the cache key.
     ref_roots: tuple[tuple[str, Path], ...] = ()
+    # The app's project ``sourceRepos`` (globs, ``!`` denies): the only repositories a remote
+    # reference (kustomize base, Helm value file, chart dependency) may name. Empty: none.
+    source_repos: tuple[str, ...] = ()
 
     def cache_key(self) -> str:
         """Everything that changes the output, except where the tree happens to be on disk."""
@@ -143,6 +165,7 @@ class RenderLimits:
     max_alias_expansion: int = 100_000
     timeout_seconds: float = 90.0
     max_stderr_bytes: int = 64 * 1024
+    max_remote_repos: int = 16  # distinct (repository, ref) pairs one render may fetch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +176,9 @@ class RenderResult:
     objects: tuple[dict[str, Any], ...]
     source_type: SourceType
     size_bytes: int
+    # (repository URL, ref, commit) of every remote repository the render read: a cached
+    # result is used only while each ref still resolves to the same commit.
+    remote_pins: tuple[tuple[str, str, str], ...] = ()
 
     def copy_objects(self) -> list[dict[str, Any]]:
         """Deep copies the caller may mutate (JSON round trip: objects are JSON-shaped)."""

@@ -6,5 +6,14 @@ reading trees at a commit use pygit2 on the cached bare repositories. See docs/s
 
 from tidegate.sources.cache import RepoCache
 from tidegate.sources.credentials import RepoCredentials, credentials_for
+from tidegate.sources.remote import RemoteRepos
+from tidegate.sources.signatures import Keyring, Verifier
 
-__all__ = ["RepoCache", "RepoCredentials", "credentials_for"]
+__all__ = [
+    "Keyring",
+    "RemoteRepos",
+    "RepoCache",
+    "RepoCredentials",
+    "Verifier",
+    "credentials_for",
+]

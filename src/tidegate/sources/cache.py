@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shutil
 import time
@@ -31,6 +32,8 @@ import pygit2
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd, refs, trees, urls
+
+log = logging.getLogger(__name__)
 
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 _HEAD_REFSPEC = f"+HEAD:{refs.REMOTE_HEAD}"
@@ -79,11 +82,22 @@ class RepoCache:
     """Git repositories cached under ``root``; see the module docstring."""
 
     def __init__(
-        self, root: Path, *, max_age: float = 180.0, timeout: float = 300.0, git: str = "git"
+        self,
+        root: Path,
+        *,
+        max_age: float = 180.0,
+        timeout: float = 300.0,
+        git: str = "git",
+        allow_local: bool = False,
     ) -> None:
+        """``allow_local`` admits local paths and ``file://`` URLs as repositories (the CLI, on
+        the user's own files); a controller never does: a tenant could name another tenant's
+        cached repository."""
         self.root = root
         self.max_age = max_age
-        self._runner = gitcmd.GitRunner(state_dir=root / ".state", timeout=timeout, git=git)
+        self._runner = gitcmd.GitRunner(
+            state_dir=root / ".state", timeout=timeout, git=git, allow_local=allow_local
+        )
         self._repos: dict[str, _Repo] = {}
 
     # -- public API -------------------------------------------------------------------------
@@ -188,6 +202,17 @@ class RepoCache:
             raise errors.PathNotFoundError(f"repository {shown} at {commit[:12]}: no file {path!r}")
         return found[path]
 
+    def git_dir(self, repo_url: str) -> Path:
+        """The cached bare repository of ``repo_url``, for read-only git commands run beside
+        the cache (signature verification). Resolve a revision first: it fetches."""
+        return self._repo(repo_url, None).git_dir
+
+    def annotated_tag(self, repo_url: str, revision: str) -> str | None:
+        """The annotated tag object ``revision`` names in the cached repository, or None."""
+        repo = self._repo(repo_url, None)
+        handle = repo.handle if repo.handle is not None else repo.reopen()
+        return refs.annotated_tag(handle, revision)
+
     def fetch_count(self, repo_url: str) -> int:
         """How many ref fetches this cache made for ``repo_url`` (for metrics and tests)."""
         repo = self._repos.get(urls.normalise(repo_url))
@@ -272,6 +297,7 @@ class RepoCache:
                 pygit2.Repository(str(repo.git_dir)).references.delete(refs.REMOTE_HEAD)
         repo.reopen()
         repo.fetches += 1
+        log.info("fetched repository %s (fetch %d)", repo.shown, repo.fetches)
         repo.last_fetch_started = started
         if generation is not None:
             repo.generation = max(repo.generation, generation)

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import re
 import shlex
 import signal
 import tempfile
@@ -50,8 +51,23 @@ _DROPPED_ENV = (
     "GIT_PROTOCOL",
 )
 
+# fsck findings that are only cosmetic (dates, padding, tag headers of old tools).
+_LEGACY_FSCK_FINDINGS = (
+    "zeroPaddedFilemode",
+    "badTimezone",
+    "missingSpaceBeforeDate",
+    "badDate",
+    "badDateOverflow",
+    "missingTaggerEntry",
+)
 # stderr fragments (lower case) -> error class, first match wins.
 _PATTERNS: tuple[tuple[str, type[errors.SourceError], str], ...] = (
+    (
+        "' not allowed",
+        errors.UnsafeRepositoryError,
+        "transport refused: repositories are reached over https, http or ssh only "
+        "(local paths, file://, ext:: are refused)",
+    ),
     ("host key verification failed", errors.AuthenticationError, "SSH host key not trusted"),
     ("certificate", errors.AuthenticationError, "TLS certificate not trusted"),
     ("authentication failed", errors.AuthenticationError, "authentication failed"),
@@ -87,9 +103,19 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return urls.redact(text)
 
 
+_FSCK_OBJECT = re.compile(r"error: object (?P<oid>[0-9a-f]{7,64}): (?P<problem>[^\n]+)")
+
+
 def classify(stderr: str, *, what: str) -> errors.SourceError:
     """Map scrubbed git stderr to the error tree; ``what`` names the repo (and revision)."""
     lowered = stderr.lower()
+    if "fsck error" in lowered or "fsck: error" in lowered or _FSCK_OBJECT.search(stderr):
+        found = _FSCK_OBJECT.search(stderr)
+        detail = f"object {found['oid']}: {found['problem'].strip()}" if found else stderr.strip()
+        return errors.UnsafeRepositoryError(
+            f"{what}: the server sent an object that fails git's integrity check (fsck), "
+            f"nothing was stored: {detail}"
+        )
     detail = " ".join(line.strip() for line in stderr.strip().splitlines()[-3:])
     for fragment, error_type, summary in _PATTERNS:
         if fragment in lowered:
@@ -113,8 +139,11 @@ class GitRunner:
     ``state_dir`` holds the askpass script and, briefly, per-command credential files (0700).
     """
 
-    def __init__(self, *, state_dir: Path, timeout: float, git: str = "git") -> None:
+    def __init__(
+        self, *, state_dir: Path, timeout: float, git: str = "git", allow_local: bool = False
+    ) -> None:
         self._git = git
+        self._allow_local = allow_local
         self._timeout = timeout
         self._state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -138,7 +167,25 @@ class GitRunner:
                 "LANGUAGE": "C",
             }
         )
-        config = {"credential.helper": "", "protocol.version": "2", "core.hooksPath": os.devnull}
+        config = {
+            "credential.helper": "",
+            "protocol.version": "2",
+            "core.hooksPath": os.devnull,
+            # Every object received is checked (bad trees, names like '..' or '.git', broken
+            # commits): a repository that fails is refused before any object is stored.
+            "fetch.fsckObjects": "true",
+            "transfer.fsckObjects": "true",
+            # ...except cosmetic defects old tools left in real histories (strict fsck would
+            # refuse those repositories whole); nothing about names or tree structure.
+            **{f"fetch.fsck.{msg_id}": "ignore" for msg_id in _LEGACY_FSCK_FINDINGS},
+            # Only the transports Tidegate supports: no file://, ext::, fd:: or the like.
+            "protocol.allow": "never",
+            "protocol.https.allow": "always",
+            "protocol.http.allow": "always",
+            "protocol.ssh.allow": "always",
+        }
+        if self._allow_local:  # the CLI rendering a git directory of the user's own machine
+            config["protocol.file.allow"] = "always"
         creds = creds or creds_mod.RepoCredentials()
         env["TIDEGATE_GIT_USERNAME"] = creds.username
         env["TIDEGATE_GIT_PASSWORD"] = creds.password

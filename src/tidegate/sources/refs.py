@@ -39,15 +39,9 @@ def resolve_local(repo: pygit2.Repository, revision: str) -> str | None:
     if FULL_SHA.match(lowered):
         obj = repo.get(lowered)
         return _peel_commit(obj) if obj is not None else None
-    names = [revision] if revision.startswith("refs/") else []
-    names += [f"refs/heads/{revision}", f"refs/tags/{revision}"]
-    for name in names:
-        try:
-            ref = repo.references.get(name)
-        except (pygit2.InvalidSpecError, ValueError):
-            ref = None  # not a valid ref name: cannot be a branch or tag
-        if ref is not None:
-            return _peel_commit(ref)
+    ref = _named_ref(repo, revision)
+    if ref is not None:
+        return _peel_commit(ref)
     if SHORT_SHA.match(lowered):
         try:
             return _peel_commit(repo.revparse_single(lowered))
@@ -59,3 +53,35 @@ def resolve_local(repo: pygit2.Repository, revision: str) -> str | None:
 def has_commit(repo: pygit2.Repository, sha: str) -> bool:
     obj = repo.get(sha)
     return isinstance(obj, pygit2.Commit)
+
+
+def annotated_tag(repo: pygit2.Repository, revision: str) -> str | None:
+    """The id of the annotated tag object ``revision`` names, or None (a branch, a commit, a
+    lightweight tag). Names are tried in :func:`resolve_local`'s order, so a branch that shares
+    a tag's name wins, as it does when resolving."""
+    revision = revision.strip()
+    if revision in ("", "HEAD"):
+        return None
+    lowered = revision.lower()
+    if FULL_SHA.match(lowered):
+        obj = repo.get(lowered)
+        return lowered if isinstance(obj, pygit2.Tag) else None
+    ref = _named_ref(repo, revision)
+    if ref is None or isinstance(ref.target, str):  # absent, or symbolic
+        return None
+    target = repo.get(ref.target)
+    return str(target.id) if isinstance(target, pygit2.Tag) else None
+
+
+def _named_ref(repo: pygit2.Repository, revision: str) -> Any:
+    """The reference a full ref name, a branch name or a tag name denotes (in that order)."""
+    names = [revision] if revision.startswith("refs/") else []
+    names += [f"refs/heads/{revision}", f"refs/tags/{revision}"]
+    for name in names:
+        try:
+            ref = repo.references.get(name)
+        except (pygit2.InvalidSpecError, ValueError):
+            ref = None  # not a valid ref name: cannot be a branch or tag
+        if ref is not None:
+            return ref
+    return None

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 import urllib.parse
+from collections.abc import Iterable
+
+from tidegate.model import globs
 
 _SCP_LIKE = re.compile(
     r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>\[[^\]/\s]+\]|[^:/\s]+):(?P<path>(?!//).*)$"
@@ -126,3 +129,17 @@ def cache_dir_name(url: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     readable = re.sub(r"[^a-z0-9._-]+", "_", key.split("://", 1)[-1]).strip("_")[-60:]
     return f"{readable}-{digest}"
+
+
+def permitted(patterns: Iterable[str], url: str) -> bool:
+    """AppProject ``sourceRepos`` semantics: some pattern matches ``url`` and no ``!pattern``
+    does. Patterns and URL are compared in :func:`normalise` form, with Tidegate's globs."""
+    wanted = normalise(url)
+    allowed = False
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            if globs.matches(normalise(pattern[1:]), wanted):
+                return False
+        elif globs.matches(normalise(pattern), wanted):
+            allowed = True
+    return allowed

@@ -8,6 +8,7 @@ the Go module proxy with the machine's Go toolchain and kept in the cache, keyed
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from tidegate.model import errors
+from tidegate.testenv import buildprogress
 
 KUBERNETES_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
@@ -101,55 +103,115 @@ def find(binary: str) -> Path | None:
     return None
 
 
-Progress = Callable[[str, str], None]
-"""Called with (component name, latest build-log line) while a build runs."""
+Progress = Callable[[buildprogress.BuildStep], None]
+"""Called when a component's build starts, every half second while it runs, and when it ends."""
 
 
-def ensure(
-    binaries: list[str] | tuple[str, ...], *, progress: Progress | None = None
-) -> dict[str, Path]:
-    """Paths of all ``binaries``, building the components that are missing."""
-    found: dict[str, Path] = {}
-    missing: list[Component] = []
+def missing(binaries: list[str] | tuple[str, ...]) -> list[Component]:
+    """The components to build so that all ``binaries`` are found, in build order."""
+    out: list[Component] = []
     for binary in binaries:
-        path = find(binary)
-        if path is not None:
-            found[binary] = path
+        if find(binary) is not None:
             continue
         component = _BINARY_COMPONENT.get(binary)
         if component is None:
             raise errors.TestEnvError(
                 f"{binary} not found on PATH or in ${BIN_DIR_ENV}, and Tidegate cannot build it"
             )
-        if component not in missing:
-            missing.append(component)
-    for component in missing:
-        build(component, progress=progress)
-        for binary in component.binaries:
-            found[binary] = component.cache_dir / binary
-    return {b: found[b] for b in binaries}
+        if component not in out:
+            out.append(component)
+    return out
+
+
+def ensure(
+    binaries: list[str] | tuple[str, ...], *, progress: Progress | None = None
+) -> dict[str, Path]:
+    """Paths of all ``binaries``, building the components that are missing. Checks that a Go
+    toolchain new enough is there before it builds anything."""
+    to_build = missing(binaries)
+    if to_build:
+        go()
+    names = tuple(c.name for c in to_build)
+    for index, component in enumerate(to_build):
+        build(
+            component,
+            progress=progress,
+            position=(index + 1, len(to_build)),
+            left=names[index + 1 :],
+        )
+    found: dict[str, Path] = {}
+    for binary in binaries:
+        path = find(binary)
+        if path is None:  # built, yet not found: a configured directory shadows the cache
+            raise errors.TestEnvError(f"{binary} was built but cannot be found")
+        found[binary] = path
+    return found
 
 
 GO_FALLBACK_DIRS: tuple[str, ...] = ("/usr/local/go/bin", "/usr/lib/go/bin")
 
 
-def _go() -> str:
+def required_go() -> str:
+    """The newest Go release any of the shipped modules asks for (their ``go`` directives)."""
+    root = resources.files("tidegate.testenv") / "gosrc"
+    versions = []
+    for module in root.iterdir():
+        mod = module / "go.mod"
+        if mod.is_file():
+            found = re.search(r"^go (\d+(?:\.\d+)*)\s*$", mod.read_text(), re.MULTILINE)
+            if found:
+                versions.append(found.group(1))
+    return max(versions, key=_version_key, default="1.26")
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+def go() -> str:
+    """The Go toolchain to build with, checked to be new enough, or a clear error saying what
+    to install (before any build starts, so nothing fails after minutes of work)."""
     search = os.pathsep.join([os.environ.get("PATH", ""), *GO_FALLBACK_DIRS])
-    go = shutil.which("go", path=search)
-    if go is None:
+    found = shutil.which("go", path=search)
+    need = required_go()
+    alternative = (
+        f"or set {BIN_DIR_ENV} to a directory holding kube-apiserver, kube-controller-manager, "
+        "kube-scheduler, etcd, kwok, kwok-stages and helm"
+    )
+    if found is None:
         raise errors.TestEnvError(
             "the test bed needs Kubernetes binaries and none were found, and there is no Go "
-            "toolchain to build them: install Go 1.26 or newer (the official tarball into "
-            f"/usr/local/go, or your distribution's package) or set {BIN_DIR_ENV} to a directory "
-            "holding kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok, "
-            "kwok-stages and helm"
+            f"toolchain to build them: install Go {need} or newer (the official tarball from "
+            "https://go.dev/dl into /usr/local/go, or your distribution's golang-go if it is "
+            f"that new) {alternative}"
         )
-    return go
+    try:
+        reported = subprocess.run(
+            [found, "env", "GOVERSION"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise errors.TestEnvError(f"{found} does not run ({exc}); install Go {need}") from exc
+    have = reported.removeprefix("go") or "of an unknown (old) version"
+    if _version_key(have) < _version_key(need):
+        raise errors.TestEnvError(
+            f"{found} is Go {have}, and building the test bed's binaries needs Go {need} or "
+            "newer: install it (the official tarball from https://go.dev/dl into /usr/local/go, "
+            f"which is searched even when not on PATH) {alternative}"
+        )
+    return found
 
 
-def build(component: Component, *, progress: Progress | None = None) -> Path:
-    """Build ``component`` into its cache directory (atomically) and return that directory."""
-    go = _go()
+def build(
+    component: Component,
+    *,
+    progress: Progress | None = None,
+    position: tuple[int, int] = (1, 1),
+    left: tuple[str, ...] = (),
+) -> Path:
+    """Build ``component`` into its cache directory (atomically) and return that directory.
+    ``position`` (number, of how many) and ``left`` (the components after it) only shape the
+    progress reported."""
+    toolchain = go()
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     log_path = root / "logs" / f"{component.name}-{component.version}.log"
@@ -172,7 +234,7 @@ def build(component: Component, *, progress: Progress | None = None) -> Path:
             )
             targets = ["./cmd/..."] if (src / "cmd").is_dir() else ["."]
             cmd = [
-                go,
+                toolchain,
                 "build",
                 "-trimpath",
                 "-ldflags",
@@ -187,7 +249,7 @@ def build(component: Component, *, progress: Progress | None = None) -> Path:
         else:
             assert component.install is not None
             cmd = [
-                go,
+                toolchain,
                 "install",
                 "-trimpath",
                 "-ldflags",
@@ -197,18 +259,49 @@ def build(component: Component, *, progress: Progress | None = None) -> Path:
             env["GOBIN"] = str(out)
             env["GOFLAGS"] = "-buildvcs=false"
             cwd = Path(tmp)
-        _run_build(component, cmd, cwd=cwd, env=env, log_path=log_path, progress=progress)
-        missing = [b for b in component.binaries if not (out / b).is_file()]
-        if missing:
+        report = _reporter(component, position, left, progress)
+        _run_build(component, cmd, cwd=cwd, env=env, log_path=log_path, report=report)
+        absent = [b for b in component.binaries if not (out / b).is_file()]
+        if absent:
             raise errors.TestEnvError(
-                f"building {component.name} {component.version} produced no {', '.join(missing)}; "
+                f"building {component.name} {component.version} produced no {', '.join(absent)}; "
                 f"full log: {log_path}"
             )
         final = component.cache_dir
         if final.exists():
             shutil.rmtree(final)
         out.rename(final)
+    report(buildprogress.Event.DONE, "")
     return final
+
+
+Report = Callable[[buildprogress.Event, str], None]
+
+
+def _reporter(
+    component: Component,
+    position: tuple[int, int],
+    left: tuple[str, ...],
+    progress: Progress | None,
+) -> Report:
+    started = time.monotonic()
+
+    def report(event: buildprogress.Event, detail: str) -> None:
+        if progress is not None:
+            progress(
+                buildprogress.BuildStep(
+                    event=event,
+                    index=position[0],
+                    total=position[1],
+                    component=component.name,
+                    binaries=component.binaries,
+                    left=left,
+                    elapsed=time.monotonic() - started,
+                    detail=detail,
+                )
+            )
+
+    return report
 
 
 def _run_build(
@@ -218,9 +311,10 @@ def _run_build(
     cwd: Path,
     env: dict[str, str],
     log_path: Path,
-    progress: Progress | None,
+    report: Report,
 ) -> None:
     started = time.monotonic()
+    report(buildprogress.Event.START, "")
     with log_path.open("w") as log:
         log.write(f"$ {' '.join(cmd)}\n")
         log.flush()
@@ -232,8 +326,7 @@ def _run_build(
             stderr=subprocess.STDOUT,
         )
         while proc.poll() is None:
-            if progress is not None:
-                progress(component.name, _last_line(log_path))
+            report(buildprogress.Event.RUNNING, _last_line(log_path))
             time.sleep(0.5)
     if proc.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])

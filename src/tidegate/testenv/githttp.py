@@ -286,15 +286,16 @@ class HttpFrontend:
 
 
 def serve_http(
-    settings: HttpSettings, *, cert: Path | None = None, key: Path | None = None
+    settings: HttpSettings, *, cert: Path | None = None, key: Path | None = None, port: int = 0
 ) -> HttpFrontend:
-    """Start serving on 127.0.0.1 on a free port (TLS when ``cert`` and ``key`` are given)."""
+    """Start serving on 127.0.0.1:``port`` (0: a free one; TLS when ``cert`` and ``key`` are
+    given)."""
     if not os.access(settings.backend, os.X_OK):
         raise FileNotFoundError(f"git-http-backend not found at {settings.backend}")
     tls: ssl.SSLContext | None = None
     if cert is not None and key is not None:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(cert, key)
-    server = _GitHTTPServer(("127.0.0.1", 0), settings, tls)
+    server = _GitHTTPServer(("127.0.0.1", port), settings, tls)
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return HttpFrontend(server)

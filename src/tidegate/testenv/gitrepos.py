@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidegate.model import errors
-from tidegate.testenv import githttp
+from tidegate.testenv import githttp, gpgkeys
 
 _TIMEOUT = 120.0
 _IDENTITY = {
@@ -133,8 +133,10 @@ class WorkingCopy:
         *,
         delete: Iterable[str] = (),
         push: bool = True,
+        signing: gpgkeys.SigningKey | None = None,
     ) -> str:
-        """Write ``files`` (relative paths), remove ``delete``, commit, push; return the sha."""
+        """Write ``files`` (relative paths), remove ``delete``, commit (GnuPG-signed with
+        ``signing``), push; return the sha."""
         for relative, content in files.items():
             target = self.path / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -150,10 +152,47 @@ class WorkingCopy:
         if removed:
             self.git("rm", "--quiet", "-r", "--", *removed)
         self.git("add", "--all")
-        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        if signing is None:
+            self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        else:
+            run_git(
+                [*signing.git_config(), "commit", "--quiet", "--allow-empty", "-S", "-m", message],
+                cwd=self.path,
+                env={**self._env, **signing.git_env()},
+            )
         if push:
             self.push()
         return self.head()
+
+    def commit_crafted_tree(self, entries: Mapping[bytes, bytes], message: str) -> str:
+        """Commit a root tree built byte by byte (names git itself would never write, such as
+        ``../../etc/x``: a hostile server's content), on top of HEAD, and push it with fsck
+        off. ``entries`` maps raw entry names to file contents. Returns the commit id."""
+        raw = b""
+        for name, content in sorted(entries.items()):
+            blob = self.git_input(["hash-object", "-w", "--stdin"], content).strip()
+            raw += b"100644 " + name + b"\0" + bytes.fromhex(blob)
+        tree = self.git_input(["hash-object", "-w", "--literally", "-t", "tree", "--stdin"], raw)
+        commit = self.git("commit-tree", tree.strip(), "-p", "HEAD", "-m", message).strip()
+        self.git("update-ref", f"refs/heads/{self.current_branch()}", commit)
+        self.git("-c", "transfer.fsckObjects=false", "push", "--quiet", "origin", "HEAD")
+        return commit
+
+    def git_input(self, args: list[str], data: bytes) -> str:
+        """``git args`` with ``data`` on stdin (bytes in, text out)."""
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **_IDENTITY, **self._env}
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=env,
+            input=data,
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise errors.TestEnvError(f"git {args[0]} failed: {result.stderr.decode().strip()}")
+        return result.stdout.decode()
 
     def push(self, *refs: str, force: bool = False) -> None:
         """Push ``refs`` (default: the current branch) to origin."""
@@ -171,9 +210,23 @@ class WorkingCopy:
     def switch(self, name: str) -> None:
         self.git("switch", "--quiet", name)
 
-    def tag(self, name: str, *, ref: str = "HEAD", message: str | None = None) -> str:
-        """Create a lightweight (or, with ``message``, annotated) tag and push it."""
-        if message is None:
+    def tag(
+        self,
+        name: str,
+        *,
+        ref: str = "HEAD",
+        message: str | None = None,
+        signing: gpgkeys.SigningKey | None = None,
+    ) -> str:
+        """Create a lightweight (or, with ``message``, annotated; with ``signing`` too,
+        GnuPG-signed) tag and push it."""
+        if signing is not None:
+            run_git(
+                [*signing.git_config(), "tag", "--sign", "-m", message or name, name, ref],
+                cwd=self.path,
+                env={**self._env, **signing.git_env()},
+            )
+        elif message is None:
             self.git("tag", name, ref)
         else:
             self.git("tag", "--annotate", "-m", message, name, ref)

@@ -71,11 +71,24 @@ def repo_info(info: GitServerInfo, repo_root: Path, name: str) -> gitrepos.RepoI
     )
 
 
+PASSWORD_FILE = "password"
+
+
 def _password(directory: Path) -> str:
-    """Reuse the previous run's password (clients may have stored it), else make one."""
+    """The server's password, kept across restarts in ``DIR/password`` (owner-only), because
+    clients store it; made on first start (or taken from a ``git.json`` written before)."""
+    path = directory / PASSWORD_FILE
+    with contextlib.suppress(OSError):
+        kept = path.read_text().strip()
+        if kept:
+            return kept
+    password = ""
     with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-        return str(json.loads((directory / INFO_FILE).read_text())["password"])
-    return secrets.token_urlsafe(24)
+        password = str(json.loads((directory / INFO_FILE).read_text())["password"])
+    password = password or secrets.token_urlsafe(24)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(password + "\n")
+    return password
 
 
 class GitServer:
@@ -95,7 +108,17 @@ class GitServer:
         self._sshd = sshd
 
     @classmethod
-    def start(cls, directory: Path, *, tls: bool = False, ssh: bool = True) -> GitServer:
+    def start(
+        cls,
+        directory: Path,
+        *,
+        tls: bool = False,
+        ssh: bool = True,
+        http_port: int = 0,
+        ssh_port: int = 0,
+    ) -> GitServer:
+        """Serve ``directory/repos``; a port of 0 means any free one. Keys, certificates and the
+        password made by an earlier start in ``directory`` are reused."""
         directory = directory.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         repo_root = directory / "repos"
@@ -120,11 +143,16 @@ class GitServer:
             backend=githttp.http_backend_path(),
             log_path=directory / "http-backend.log",
         )
-        http = githttp.serve_http(settings, cert=cert, key=key)
+        try:
+            http = githttp.serve_http(settings, cert=cert, key=key, port=http_port)
+        except OSError as exc:
+            raise errors.TestEnvError(
+                f"the git server cannot serve HTTP on 127.0.0.1:{http_port or 'any port'}: {exc}"
+            ) from exc
         sshd = None
         try:
             if ssh:
-                sshd = gitssh.start_sshd(directory, repo_root)
+                sshd = gitssh.start_sshd(directory, repo_root, port=ssh_port)
         except BaseException:
             http.stop()
             raise
@@ -200,7 +228,7 @@ class GitServer:
         return work
 
 
-def _serve(directory: Path, *, tls: bool, ssh: bool) -> int:
+def _serve(directory: Path, *, tls: bool, ssh: bool, http_port: int, ssh_port: int) -> int:
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -208,7 +236,7 @@ def _serve(directory: Path, *, tls: bool, ssh: bool) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server = GitServer.start(directory, tls=tls, ssh=ssh)
+    server = GitServer.start(directory, tls=tls, ssh=ssh, http_port=http_port, ssh_port=ssh_port)
     try:
         server.write_info()
         stopping.wait()
@@ -219,9 +247,16 @@ def _serve(directory: Path, *, tls: bool, ssh: bool) -> int:
 
 
 def start_daemon(
-    directory: Path, *, tls: bool = False, ssh: bool = True, timeout: float = 30.0
+    directory: Path,
+    *,
+    tls: bool = False,
+    ssh: bool = True,
+    timeout: float = 30.0,
+    http_port: int = 0,
+    ssh_port: int = 0,
 ) -> GitServerInfo:
-    """Start ``serve`` detached (own session, survives the caller) and wait for ``git.json``."""
+    """Start ``serve`` detached (own session, survives the caller) and wait for ``git.json``.
+    Ports of 0 mean any free ones; given ports are kept (a restart in place)."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     info_path = directory / INFO_FILE
@@ -229,7 +264,10 @@ def start_daemon(
     args = [sys.executable, "-m", "tidegate.testenv.gitserver", "serve", "--dir", str(directory)]
     args += ["--tls"] if tls else []
     args += [] if ssh else ["--no-ssh"]
-    with (directory / "gitserver.log").open("ab") as log:
+    args += [f"--http-port={http_port}", f"--ssh-port={ssh_port}"]
+    log_path = directory / "gitserver.log"
+    with log_path.open("ab") as log:
+        before = log.tell()  # this start's lines follow: the error quotes only those
         process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
@@ -242,8 +280,14 @@ def start_daemon(
         time.sleep(0.05)
     if process.poll() is None:
         process.kill()
-    log_tail = (directory / "gitserver.log").read_text(errors="replace")[-2000:]
-    raise errors.TestEnvError(f"git server in {directory} did not start; its log: {log_tail}")
+    with log_path.open("rb") as log:
+        log.seek(before)
+        lines = log.read().decode(errors="replace").strip().splitlines()[-5:]
+    raise errors.TestEnvError(
+        f"git server in {directory} did not start; last log lines:\n"
+        + "\n".join(lines)
+        + f"\nfull log: {log_path}"
+    )
 
 
 def stop_daemon(directory: Path, *, timeout: float = 15.0) -> bool:
@@ -284,8 +328,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--dir", type=Path, required=True, help="server directory")
     serve.add_argument("--tls", action="store_true", help="serve HTTPS with a generated CA")
     serve.add_argument("--no-ssh", dest="ssh", action="store_false", help="do not start sshd")
+    serve.add_argument("--http-port", type=int, default=0, help="HTTP(S) port (0: any free)")
+    serve.add_argument("--ssh-port", type=int, default=0, help="SSH port (0: any free)")
     options = parser.parse_args(argv)
-    return _serve(options.dir.resolve(), tls=options.tls, ssh=options.ssh)
+    try:
+        return _serve(
+            options.dir.resolve(),
+            tls=options.tls,
+            ssh=options.ssh,
+            http_port=options.http_port,
+            ssh_port=options.ssh_port,
+        )
+    except (errors.TidegateError, OSError) as exc:  # for the log that start_daemon quotes
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ import contextlib
 import ctypes
 import getpass
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidegate.model import errors
-from tidegate.testenv import githttp
+from tidegate.testenv import githttp, prereqs, procs
 
-_SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 _START_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
 
@@ -52,13 +49,8 @@ os.execvp("git", ["git", SERVICES[words[0]], target])
 
 
 def find_sshd() -> Path:
-    """The sshd binary, or a clear error naming the package to install."""
-    for candidate in (shutil.which("sshd"), *_SSHD_CANDIDATES):
-        if candidate and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    raise errors.TestEnvError(
-        "sshd is not installed; install it with: apt-get install -y openssh-server"
-    )
+    """The sshd binary (``$TIDEGATE_SSHD`` first), or a clear error naming the package."""
+    return prereqs.require("sshd")
 
 
 @dataclass(frozen=True)
@@ -112,12 +104,6 @@ def prepare(directory: Path, repo_root: Path) -> SshFiles:
     files.authorized_keys.write_text(f'command="{files.wrapper}",{restrictions} {client_public}\n')
     files.authorized_keys.chmod(0o600)
     return files
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _write_config(files: SshFiles, port: int) -> None:
@@ -201,23 +187,25 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int) -> bool:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(0.5)
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return True
+        if procs.port_in_use(port):
+            return True
         time.sleep(0.05)
     return False
 
 
-def start_sshd(directory: Path, repo_root: Path, *, attempts: int = 5) -> SshDaemon:
-    """Start sshd on a free loopback port, retrying on another port if one is taken."""
+def start_sshd(directory: Path, repo_root: Path, *, port: int = 0, attempts: int = 5) -> SshDaemon:
+    """Start sshd on loopback ``port`` (0: a free one, retrying on another if it is taken
+    before sshd binds it; a given port is retried as it is)."""
     sshd = find_sshd()
     files = prepare(directory, repo_root)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)  # privilege separation
     log_path = directory / "sshd.log"
+    wanted = port
+    if wanted and procs.port_in_use(wanted):
+        raise errors.TestEnvError(f"sshd cannot listen on port {wanted}: another process holds it")
     for _ in range(attempts):
-        port = _free_port()
+        port = wanted or procs.free_port()
         _write_config(files, port)
         with log_path.open("ab") as log:
             process = subprocess.Popen(
@@ -233,5 +221,7 @@ def start_sshd(directory: Path, repo_root: Path, *, attempts: int = 5) -> SshDae
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    tail = log_path.read_text(errors="replace")[-2000:]
-    raise errors.TestEnvError(f"sshd did not start after {attempts} attempts; its log: {tail}")
+    raise errors.TestEnvError(
+        f"sshd ({sshd}) did not start after {attempts} attempts; its log ({log_path}) ends: "
+        f"{procs.tail(log_path, 3) or '(empty)'}"
+    )

@@ -12,8 +12,11 @@ from tidegate.testenv import handle, procs, scenario
 
 @pytest.fixture(scope="module")
 def gitops(
-    testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    testbed_handle: handle.TestBed,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[scenario.GitOps]:
+    """A module's controller; a module sets ``APP_RESYNC`` (seconds) to change its Git poll."""
     assert testbed_handle.git is not None
     namespace = f"tg-{secrets.token_hex(3)}"
     workdir = tmp_path_factory.mktemp("gitops")
@@ -30,7 +33,11 @@ def gitops(
     )
     port = procs.free_port()
     controller = scenario.ControllerProcess(
-        testbed_handle, namespace, log=workdir / "controller.log", app_resync=5, webhook_port=port
+        testbed_handle,
+        namespace,
+        log=workdir / "controller.log",
+        app_resync=getattr(request.module, "APP_RESYNC", 5),
+        webhook_port=port,
     ).start()
     controller.wait_log("controller ready", timeout=60)
     ops = scenario.GitOps(testbed_handle, namespace, controller, workdir, port)

@@ -61,4 +61,5 @@ class Templates:
             funcs=funcs.FUNCTIONS,
             missingkey=self.missingkey,
             source=source,
+            accessors=funcs.ACCESSORS,
         )

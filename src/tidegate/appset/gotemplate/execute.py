@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from tidegate.appset.gotemplate import parse, values
+from tidegate.appset.gotemplate import limits, parse, values
 from tidegate.model import errors
 
 Function = Callable[..., Any]
@@ -30,22 +30,39 @@ class ExecError(Exception):
 
 
 class _State:
-    def __init__(self, root: Any, *, funcs: Mapping[str, Function], missingkey: MissingKey) -> None:
+    def __init__(
+        self,
+        root: Any,
+        *,
+        funcs: Mapping[str, Function],
+        missingkey: MissingKey,
+        accessors: frozenset[str] = frozenset(),
+    ) -> None:
         self.funcs = funcs
+        self.accessors = accessors
         self.missingkey = missingkey
         self.vars: list[tuple[str, Any]] = [("$", root)]
         self.out: list[str] = []
+        self.budget = limits.Budget()
+
+    def emit(self, text: str) -> None:
+        self.budget.emit(len(text))
+        self.out.append(text)
 
     # -- walking the tree -------------------------------------------------------------------
 
     def walk(self, dot: Any, nodes: Sequence[parse.Node]) -> None:
         for node in nodes:
             if isinstance(node, parse.Text):
-                self.out.append(node.text)
+                self.emit(node.text)
             elif isinstance(node, parse.Action):
                 value = self.pipeline(dot, node.pipe)
                 if not node.pipe.decl:
-                    self.out.append(values.to_text(value))
+                    if isinstance(value, Mapping | list | tuple):
+                        limits.measure(
+                            "printing a value", value, limits.MAX_OUTPUT_BYTES, "MAX_OUTPUT_BYTES"
+                        )
+                    self.emit(values.to_text(value))
             elif isinstance(node, parse.Branch):
                 self.branch(dot, node)
             else:
@@ -75,6 +92,7 @@ class _State:
         ran = False
         mark = len(self.vars)
         for key, item in self.iterate(value):
+            self.budget.iterate()
             ran = True
             del self.vars[mark:]
             decl = node.pipe.decl
@@ -184,14 +202,22 @@ class _State:
         if has_final:
             evaluated.append(final)
         plain = [None if value is values.MISSING else value for value in evaluated]
+        if name not in self.accessors:  # printing shared sub-lists can multiply them
+            for value in plain:
+                if isinstance(value, Mapping | list | tuple):
+                    limits.measure(f"{name}: an argument", value)
         try:
-            return function(*plain)
-        except ExecError:
+            result = function(*plain)
+            self.budget.result(name, result)
+            return result
+        except (ExecError, limits.LimitExceeded):
             raise
         except TypeError as exc:
             raise ExecError(f"wrong arguments for {name}: {exc}") from None
         except (ValueError, KeyError, IndexError, ArithmeticError) as exc:
             raise ExecError(f"error calling {name}: {exc}") from None
+        except RecursionError:
+            raise ExecError(f"error calling {name}: value nested too deeply") from None
 
     def logic(
         self, dot: Any, name: str, args: Sequence[parse.Operand], final: Any, *, has_final: bool
@@ -223,14 +249,20 @@ def execute(
     funcs: Mapping[str, Function],
     missingkey: MissingKey,
     source: str,
+    accessors: frozenset[str] = frozenset(),
 ) -> str:
-    """Render ``nodes`` with dot = ``data``; errors name the template and the cause."""
-    state = _State(data, funcs=funcs, missingkey=missingkey)
+    """Render ``nodes`` with dot = ``data``; errors name the template and the cause.
+
+    ``accessors``: functions that never print their arguments (no size check before the call).
+    """
+    state = _State(data, funcs=funcs, missingkey=missingkey, accessors=accessors)
+    short = source if len(source) <= 60 else source[:57] + "..."
     try:
         state.walk(data, nodes)
     except ExecError as exc:
-        short = source if len(source) <= 60 else source[:57] + "..."
         raise errors.TemplateError(f"template {short!r}: executing: {exc}") from None
+    except limits.LimitExceeded as exc:
+        raise errors.TemplateLimitError(f"template {short!r}: {exc}") from None
     return "".join(state.out)
 
 

@@ -9,17 +9,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import posixpath
 import re
 import types
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from tidegate.appset import paths
-from tidegate.appset.gotemplate import execute, values
+from tidegate.appset.gotemplate import execute, limits, values
+
+# Functions that read their arguments without printing them: their (possibly large, shared)
+# list and map arguments need no size check before the call.
+ACCESSORS = frozenset(
+    {"index", "len", "hasKey", "get", "dig", "keys", "default", "coalesce", "ternary", "empty",
+     "not", "eq", "ne", "lt", "le", "gt", "ge", "list", "dict", "and", "or", "slice"}
+)  # fmt: skip
 
 
 def _text(value: Any) -> str:
@@ -53,6 +60,11 @@ def _comparable(a: Any, b: Any) -> tuple[Any, Any]:
         and isinstance(b, numeric)
         and not (isinstance(a, bool) or isinstance(b, bool))
     ):
+        if isinstance(a, float) != isinstance(b, float):  # Go: an int and a float64 differ
+            raise execute.ExecError(
+                "incompatible types for comparison:"
+                f" {values.type_name(a)} and {values.type_name(b)}"
+            )
         return a, b
     if values.is_nil(a) or values.is_nil(b):
         return a, b
@@ -103,6 +115,78 @@ def _index(item: Any, *keys: Any) -> Any:
     return item
 
 
+def _slice(item: Any, *indexes: Any) -> Any:
+    """Go's ``slice x 1 2``: ``x[1:2]`` of a string or list; ``slice x i j k`` for lists."""
+    if values.is_nil(item):
+        raise execute.ExecError("slice of untyped nil")
+    if not isinstance(item, str | list | tuple):
+        raise execute.ExecError(f"can't slice item of type {values.type_name(item)}")
+    if len(indexes) > 3 or (len(indexes) == 3 and isinstance(item, str)):
+        raise execute.ExecError(f"too many slice indexes: {len(indexes)}")
+    bounds: list[int] = []
+    for index in indexes:
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise execute.ExecError(f"cannot index slice/array with type {type(index).__name__}")
+        bounds.append(index)
+    data = item.encode() if isinstance(item, str) else item  # Go slices strings by bytes
+    length = len(data)
+    start = bounds[0] if bounds else 0
+    stop = bounds[1] if len(bounds) > 1 else length
+    limit = bounds[2] if len(bounds) > 2 else length
+    if not 0 <= start <= stop <= limit <= length:
+        raise execute.ExecError(f"index out of range: {bounds}")
+    if isinstance(data, bytes):
+        return data[start:stop].decode(errors="replace")
+    return list(data[start:stop])
+
+
+def _arg_text(value: Any) -> str:
+    """One operand as ``fmt.Sprint`` prints it (nil is ``<nil>``)."""
+    return values.to_text(value, nested=True) if values.is_nil(value) else values.to_text(value)
+
+
+def _sprint(*args: Any) -> str:
+    """Go's ``fmt.Sprint``: a space between two operands when neither is a string."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        if index and not isinstance(arg, str) and not isinstance(args[index - 1], str):
+            out.append(" ")
+        out.append(_arg_text(arg))
+    return "".join(out)
+
+
+def _escaper_text(args: Sequence[Any]) -> str:
+    """What ``html``, ``js`` and ``urlquery`` escape: one string as is, else ``fmt.Sprint``."""
+    if len(args) == 1 and isinstance(args[0], str):
+        return args[0]
+    return _sprint(*args)
+
+
+_HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&#39;", '"': "&#34;", "\0": "\ufffd"}
+_JS = {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E",
+       "&": "\\u0026", "=": "\\u003D"}  # fmt: skip
+
+
+def _html(*args: Any) -> str:
+    return "".join(_HTML.get(ch, ch) for ch in _escaper_text(args))
+
+
+def _js_char(ch: str) -> str:
+    if ch in _JS:
+        return _JS[ch]
+    if ch < " " or (ch >= "\x80" and not ch.isprintable()):
+        return f"\\u{ord(ch):04X}"
+    return ch
+
+
+def _js(*args: Any) -> str:
+    return "".join(_js_char(ch) for ch in _escaper_text(args))
+
+
+def _urlquery(*args: Any) -> str:
+    return urllib.parse.quote_plus(_escaper_text(args), safe="~")
+
+
 def _len(item: Any) -> int:
     if isinstance(item, str | Mapping | list | tuple):
         return len(item)
@@ -136,6 +220,9 @@ def _printf(fmt: str, *args: Any) -> str:
 
 
 def _format_verb(arg: Any, flags: str, width: str | None, precision: str | None, verb: str) -> str:
+    for number in (width, precision):
+        if number:
+            limits.check_string("printf: a width or precision", int(number))
     spec = flags.replace("#", "") + (width or "") + (f".{precision}" if precision else "")
     if verb in "sv":
         text = values.to_text(arg, nested=True) if values.is_nil(arg) else values.to_text(arg)
@@ -186,6 +273,7 @@ def _trunc(length: int, text: str) -> str:
 
 
 def _indent(spaces: int, text: str) -> str:
+    limits.check_string("indent", len(text) + max(spaces, 0) * (text.count("\n") + 1))
     pad = " " * spaces
     return pad + text.replace("\n", "\n" + pad)
 
@@ -197,9 +285,34 @@ def _dict(*pairs: Any) -> dict[str, Any]:
     return out
 
 
+def _repeat(count: Any, text: Any) -> str:
+    times, piece = int(count), _text(text)
+    limits.check_string("repeat", max(times, 0) * len(piece))
+    return piece * times
+
+
+def _replace(old: Any, new: Any, text: Any) -> str:
+    before, after, source = _text(old), _text(new), _text(text)
+    hits = len(source) + 1 if not before else source.count(before)
+    limits.check_string("replace", len(source) + hits * max(len(after) - len(before), 0))
+    return source.replace(before, after)
+
+
+def _int64(value: int) -> int:
+    """Go's int64 arithmetic wraps around (Sprig's math functions use int64)."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
 def _int(value: Any) -> int:
     number = _num(value)
     return int(number)
+
+
+def _mul(*factors: Any) -> int:
+    product = 1
+    for factor in factors:  # wrapped at each step, as int64 does, so it never grows unbounded
+        product = _int64(product * int(_num(factor)))
+    return product
 
 
 def _ternary(if_true: Any, if_false: Any, condition: Any) -> Any:
@@ -218,8 +331,12 @@ FUNCTIONS: Mapping[str, execute.Function] = types.MappingProxyType(
         "ge": _ordered("ge"),
         "index": _index,
         "len": _len,
-        "print": lambda *a: "".join(_text(x) for x in a),
-        "println": lambda *a: " ".join(_text(x) for x in a) + "\n",
+        "print": _sprint,
+        "println": lambda *a: " ".join(_arg_text(x) for x in a) + "\n",
+        "slice": _slice,
+        "html": _html,
+        "js": _js,
+        "urlquery": _urlquery,
         "printf": _printf,
         # Sprig strings.
         "lower": lambda s: _text(s).lower(),
@@ -229,14 +346,14 @@ FUNCTIONS: Mapping[str, execute.Function] = types.MappingProxyType(
         "trimAll": lambda cut, s: _text(s).strip(_text(cut)),
         "trimPrefix": lambda prefix, s: _text(s).removeprefix(_text(prefix)),
         "trimSuffix": lambda suffix, s: _text(s).removesuffix(_text(suffix)),
-        "replace": lambda old, new, s: _text(s).replace(_text(old), _text(new)),
+        "replace": _replace,
         "contains": lambda sub, s: _text(sub) in _text(s),
         "hasPrefix": lambda prefix, s: _text(s).startswith(_text(prefix)),
         "hasSuffix": lambda suffix, s: _text(s).endswith(_text(suffix)),
         "quote": lambda *a: " ".join(_printf("%q", x) for x in a if x is not None),
         "squote": lambda *a: " ".join(f"'{_text(x)}'" for x in a if x is not None),
         "cat": lambda *a: " ".join(_text(x) for x in a if x is not None),
-        "repeat": lambda n, s: _text(s) * int(n),
+        "repeat": _repeat,
         "trunc": lambda n, s: _trunc(int(n), _text(s)),
         "indent": lambda n, s: _indent(int(n), _text(s)),
         "nindent": lambda n, s: "\n" + _indent(int(n), _text(s)),
@@ -264,12 +381,12 @@ FUNCTIONS: Mapping[str, execute.Function] = types.MappingProxyType(
         "dig": _dig,
         "int": _int,
         "atoi": _int,
-        "add": lambda *a: sum(int(_num(x)) for x in a),
-        "add1": lambda a: int(_num(a)) + 1,
-        "sub": lambda a, b: int(_num(a)) - int(_num(b)),
-        "mul": lambda *a: math.prod(int(_num(x)) for x in a),
-        "div": lambda a, b: int(int(_num(a)) / int(_num(b))),
-        "mod": lambda a, b: int(_num(a)) % int(_num(b)),
+        "add": lambda *a: _int64(sum(int(_num(x)) for x in a)),
+        "add1": lambda a: _int64(int(_num(a)) + 1),
+        "sub": lambda a, b: _int64(int(_num(a)) - int(_num(b))),
+        "mul": _mul,
+        "div": lambda a, b: _int64(int(int(_num(a)) / int(_num(b)))),
+        "mod": lambda a, b: _int64(int(_num(a)) % int(_num(b))),
         # Serialisation (Sprig toJson; Argo CD's Helm-like toYaml / fromYaml).
         "toJson": _to_json,
         "toPrettyJson": lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False),

@@ -1,0 +1,3 @@
+module tidegate.test/gotemplate-golden
+
+go 1.22
