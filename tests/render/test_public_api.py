@@ -14,6 +14,10 @@ def test_public_api() -> None:
         "JsonnetVar",
         "KustomizeOptions",
         "KustomizeReplica",
+        "PluginDefinition",
+        "PluginOptions",
+        "PluginParameter",
+        "PluginRegistry",
         "RemoteRepos",
         "RenderCache",
         "RenderLimits",
@@ -24,6 +28,7 @@ def test_public_api() -> None:
         "TrackingMethod",
         "detect_source_type",
         "discover",
+        "plugin_parameters",
         "render",
         "tracking_id",
     ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tidegate.sources import RepoCache, RepoCredentials
+from tidegate.sources import RepoCache, RepoCredentials, gitcmd
 from tidegate.testenv import gitserver
 
 
@@ -42,3 +42,21 @@ def ssh_creds(git_server: gitserver.GitServer) -> RepoCredentials:
 @pytest.fixture
 def cache(tmp_path: Path) -> RepoCache:
     return RepoCache(tmp_path / "cache", timeout=60)
+
+
+# Small timeouts for fault tests: a stalled HTTP transfer or an SSH handshake ends after a few
+# seconds; two git processes at once, so a hung repository leaves one for all the others.
+FAST_LIMITS = gitcmd.GitLimits(
+    connect_timeout=2,
+    low_speed_limit=1000,
+    low_speed_time=3,
+    server_alive_interval=1,
+    server_alive_count_max=2,
+    deadline=60,
+    max_processes=2,
+)
+
+
+@pytest.fixture
+def fast_cache(tmp_path: Path) -> RepoCache:
+    return RepoCache(tmp_path / "fast-cache", limits=FAST_LIMITS)

@@ -72,6 +72,8 @@ def test_classify(case: dict[str, Any]) -> None:
     error = gitcmd.classify(case["stderr"], what="repository https://h/r")
     assert type(error) is getattr(errors, case["error"])
     assert str(error).startswith("repository https://h/r: ")
+    if "summary" in case:
+        assert str(error).startswith(f"repository https://h/r: {case['summary']}: ")
 
 
 def test_scrub_removes_every_secret_form() -> None:

@@ -1,15 +1,17 @@
 """The ApplicationSet controller loop (does I/O): watches, a work queue, periodic requeue.
 
 :class:`AppSetController` watches, in the control namespace of the management cluster,
-ApplicationSets, Applications and the labelled Secrets (clusters, repositories, repository
-credential templates) with ``kube.reflect`` (list + watch, bookmarks, relist on 410). Any change
-that can alter what a set generates re-reconciles the affected sets at once:
+ApplicationSets, Applications, AppProjects and the labelled Secrets (clusters, repositories,
+repository credential templates) with ``kube.reflect`` (list + watch, bookmarks, relist on 410).
+Any change that can alter what a set generates re-reconciles the affected sets at once:
 
 - a set whose ``metadata.generation`` (spec) changed, or that appeared;
 - an Application owned by a set changed or vanished (drift is repaired; RollingSync reads the
   apps' sync and health);
 - a cluster Secret's name, server, project, labels or annotations changed (sets with cluster
   generators), a repository Secret changed (sets with git generators);
+- an AppProject's spec changed (every set: an app its project refused may now be permitted,
+  ``appset/projects.py``);
 - every ``requeue_seconds`` (git generators: a new refresh generation lets the repository cache
   fetch once), and :meth:`AppSetController.refresh_repo` for webhooks.
 
@@ -93,6 +95,7 @@ class AppSetController:
         self._sets: dict[str, Obj] = {}
         self._apps: dict[str, Obj] = {}
         self._secrets: dict[str, Obj] = {}
+        self._projects: dict[str, Obj] = {}
         self._desired: dict[str, set[str]] = {}  # last generated names per set
         self._repos: dict[str, set[str]] = {}  # repositories each set read
         self._queue: asyncio.Queue[str] = asyncio.Queue()
@@ -112,6 +115,7 @@ class AppSetController:
         sets = await self.kube.resource(constants.GROUP, constants.KIND_APPLICATION_SET)
         apps = await self.kube.resource(constants.GROUP, constants.KIND_APPLICATION)
         secrets = await self.kube.resource("", "Secret", "v1")
+        app_projects = await self.kube.resource(constants.GROUP, "AppProject")
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._watch("sets", sets, self._on_set))
@@ -119,6 +123,7 @@ class AppSetController:
                 group.create_task(
                     self._watch("secrets", secrets, self._on_secret, selector=SECRET_SELECTOR)
                 )
+                group.create_task(self._watch("projects", app_projects, self._on_project))
                 for _ in range(max(1, self.settings.workers)):
                     group.create_task(self._worker(sets, apps))
                 group.create_task(self._periodic())
@@ -187,7 +192,12 @@ class AppSetController:
         *,
         selector: str | None = None,
     ) -> None:
-        store = {"sets": self._sets, "apps": self._apps, "secrets": self._secrets}[what]
+        store = {
+            "sets": self._sets,
+            "apps": self._apps,
+            "secrets": self._secrets,
+            "projects": self._projects,
+        }[what]
         async for event in watch.reflect(
             self.kube, res, namespace=self.namespace, label_selector=selector
         ):
@@ -199,7 +209,7 @@ class AppSetController:
                     if old.get(name) is not store.get(name):
                         handle(name, old.get(name), store.get(name))
                 self._listed.add(what)
-                if len(self._listed) == 3 and not self._ready.is_set():
+                if len(self._listed) == 4 and not self._ready.is_set():
                     self._ready.set()
                     for name in self._sets:
                         self.enqueue(name)
@@ -239,6 +249,11 @@ class AppSetController:
             for other, names in self._desired.items():
                 if name in names:
                     self.enqueue(other)
+
+    def _on_project(self, name: str, before: Obj | None, after: Obj | None) -> None:
+        if (before or {}).get("spec") != (after or {}).get("spec"):
+            for set_name in self._sets:  # an app refused by the project may now be permitted
+                self.enqueue(set_name)
 
     def _on_secret(self, name: str, before: Obj | None, after: Obj | None) -> None:
         cluster_changed = clusterlist.fingerprint(before or {}) != clusterlist.fingerprint(
@@ -309,7 +324,12 @@ class AppSetController:
         )
         others = {n: names for n, names in self._desired.items() if n != name}
         result = await reconcile.reconcile(
-            appset, deps=deps, clusters=self.clusters(), apps=self._apps, others=others
+            appset,
+            deps=deps,
+            clusters=self.clusters(),
+            apps=self._apps,
+            others=others,
+            app_projects=self._projects,
         )
         self.reconciles += 1
         self.last_duration[name] = time.monotonic() - started

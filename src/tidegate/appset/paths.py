@@ -1,7 +1,7 @@
 """Path matching and name normalisation used by the generators (pure).
 
-- :func:`path_match` is Go's ``path.Match`` (Tidegate's one glob dialect,
-  :mod:`tidegate.model.globs`, with ``/`` as separator): ``*`` and ``?`` never cross ``/``,
+- :func:`path_match` is Go's ``path.Match`` (:func:`tidegate.model.globs.path_match`, of
+  Tidegate's one glob engine): ``*`` and ``?`` never cross ``/``,
   ``[...]`` classes with ranges and ``^`` negation, ``\\`` escapes. The git directory generator
   uses it.
 - :func:`glob_match` adds ``**`` (any number of whole segments, including none) for the git files
@@ -27,27 +27,22 @@ def normalize(name: str) -> str:
     return cleaned.strip("-.")
 
 
-def _clean(path: str) -> str:
-    return path.strip("/")
-
-
-def _match(pattern: str, path: str, *, globstar: bool) -> bool:
-    try:
-        return globs.matches(_clean(pattern), _clean(path), separator="/", globstar=globstar)
-    except errors.SpecError as exc:
-        raise errors.GeneratorError(f"bad pattern {pattern!r}: {exc}") from None
-
-
 def path_match(pattern: str, path: str) -> bool:
     """Go ``path.Match`` on repository-relative paths (leading ``/`` ignored on both sides)."""
-    return _match(pattern, path, globstar=False)
+    try:
+        return globs.path_match(pattern, path)
+    except errors.SpecError as exc:
+        raise errors.GeneratorError(str(exc)) from None
 
 
 def glob_match(pattern: str, path: str) -> bool:
     """Like :func:`path_match`, plus ``**`` spanning whole segments."""
-    return _match(pattern, path, globstar=True)
+    try:
+        return globs.glob_match(pattern, path)
+    except errors.SpecError as exc:
+        raise errors.GeneratorError(str(exc)) from None
 
 
 def hidden(path: str) -> bool:
     """True when a segment starts with ``.`` (``.git``, ``.github``): the generator skips them."""
-    return any(part.startswith(".") for part in _clean(path).split("/") if part)
+    return any(part.startswith(".") for part in path.strip("/").split("/") if part)

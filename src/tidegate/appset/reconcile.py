@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from tidegate.appset import applications, gitreader, policy, rollout, status, triggers
+from tidegate.appset import applications, gitreader, policy, projects, rollout, status, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery
 from tidegate.model import appset as appset_model
@@ -281,9 +281,13 @@ async def reconcile(
     clusters: list[Mapping[str, Any]],
     apps: dict[str, App],
     others: Mapping[str, set[str]],
+    app_projects: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Result:
     """Reconcile ``appset`` given the namespace's ``apps`` (by name; our writes are stored into
-    it as they happen) and the names the ``others`` sets of the namespace generate."""
+    it as they happen) and the names the ``others`` sets of the namespace generate.
+
+    ``app_projects`` (AppProjects by name; None: not checked): a generated app its project does
+    not permit is left as it is (not created, updated or deleted) and reported."""
     run = _Pass(appset, deps, apps)
     repos = triggers.git_repos(appset)
     now = _stamp(deps.now())
@@ -295,6 +299,14 @@ async def reconcile(
         names = {_name(a) for a in desired}
         crossed = policy.cross_set_conflicts({**others, run.name: names}).get(run.name, [])
         blocked = {c.application for c in crossed}
+        refused = (
+            projects.refused_applications(
+                desired, projects=app_projects, clusters=clusters, control_namespace=run.namespace
+            )
+            if app_projects is not None
+            else {}
+        )
+        blocked |= set(refused)
         wanted = [a for a in desired if _name(a) not in blocked]
         current = [a for n, a in run.live.items() if n not in blocked]
         if deps.jq is not None and policy.uses_jq(appset):
@@ -333,7 +345,10 @@ async def reconcile(
         except errors.SpecError as exc:
             run.apply_errors.append(f"RollingSync: {exc}")
     outcome = status.Outcome(
-        apply_errors=tuple(run.apply_errors), conflicts=tuple(conflicts), rollout=plan_rollout
+        apply_errors=tuple(run.apply_errors),
+        conflicts=tuple(conflicts),
+        rollout=plan_rollout,
+        refused=tuple(refused[n] for n in sorted(refused)),
     )
     new = status.build(
         outcome, old=appset.get("status") or {}, apps=run.owned(), targets=targets, now=now

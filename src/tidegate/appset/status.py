@@ -27,6 +27,7 @@ REASON_ERROR = "ErrorOccurred"
 REASON_GENERATION_ERROR = "ApplicationGenerationFromParamsError"
 REASON_APPLY_ERROR = "CreateApplicationError"
 REASON_CONFLICT = "ApplicationConflict"
+REASON_VALIDATION_ERROR = "ApplicationValidationError"
 REASON_ROLLOUT_PROGRESSING = "ApplicationSetModified"
 REASON_ROLLOUT_COMPLETE = "ApplicationSetRolloutComplete"
 REASON_ROLLOUT_HALTED = "ApplicationSetRolloutHalted"
@@ -43,6 +44,7 @@ class Outcome:
     apply_errors: tuple[str, ...] = ()  # per-Application write failures
     conflicts: tuple[str, ...] = ()  # names generated or owned elsewhere
     rollout: rollout.RolloutPlan | None = None  # RollingSync sets only
+    refused: tuple[str, ...] = ()  # generated apps their AppProject does not permit
 
 
 def _condition(kind: str, status: bool, reason: str, message: str) -> dict[str, str]:
@@ -64,9 +66,15 @@ def conditions(outcome: Outcome) -> list[dict[str, str]]:
             _condition(RESOURCES_UP_TO_DATE, False, REASON_ERROR, message),
         ]
     else:
-        problems = list(outcome.conflicts) + list(outcome.apply_errors)
+        problems = list(outcome.refused) + list(outcome.conflicts) + list(outcome.apply_errors)
         if problems:
-            reason = REASON_CONFLICT if outcome.conflicts else REASON_APPLY_ERROR
+            reason = (
+                REASON_VALIDATION_ERROR
+                if outcome.refused
+                else REASON_CONFLICT
+                if outcome.conflicts
+                else REASON_APPLY_ERROR
+            )
             message = "; ".join(problems)
             out = [
                 _condition(ERROR_OCCURRED, True, reason, message),

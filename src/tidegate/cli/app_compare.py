@@ -58,6 +58,7 @@ async def open_context(
     from tidegate.controller import clusters
     from tidegate.controller import compare as cmp
     from tidegate.model import application as model_app
+    from tidegate.render import plugin_config
 
     app = model_app.parse_application(raw)
     secrets = await apps.secrets()
@@ -80,6 +81,7 @@ async def open_context(
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
         source_repos=lambda _project: source_repos,
+        plugins=render.PluginRegistry(plugin_config.default_directory()).current,
     )
     deps.jq.timeout = await jq_timeout(apps)
     try:

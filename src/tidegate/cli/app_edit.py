@@ -68,6 +68,13 @@ SourcePosition = Annotated[
     typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
 ]
 
+PluginName = Annotated[
+    str | None, typer.Option("--config-management-plugin", help="Config management plugin name.")
+]
+PluginEnv = Annotated[
+    list[str] | None, typer.Option("--plugin-env", help="Plugin environment K=V (repeatable).")
+]
+
 
 def _flags(**values: Any) -> appspec.SpecFlags:
     from tidegate.cli import appspec
@@ -182,6 +189,8 @@ def create(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    config_management_plugin: PluginName = None,
+    plugin_env: PluginEnv = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -212,6 +221,8 @@ def create(
         nameprefix=nameprefix,
         namesuffix=namesuffix,
         kustomize_images=kustomize_image,
+        plugin_name=config_management_plugin,
+        plugin_env=plugin_env,
     )
 
     async def go() -> list[str]:
@@ -273,6 +284,8 @@ def set_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    config_management_plugin: PluginName = None,
+    plugin_env: PluginEnv = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
@@ -299,6 +312,8 @@ def set_(
         namesuffix=namesuffix,
         kustomize_images=kustomize_image,
         source_position=source_position,
+        plugin_name=config_management_plugin,
+        plugin_env=plugin_env,
     )
     if not flags.given():
         raise typer.BadParameter("nothing to change: give at least one flag")

@@ -77,11 +77,15 @@ class SpecFlags:
     namesuffix: str | None = None
     kustomize_images: tuple[str, ...] = ()
     source_position: int | None = None
+    plugin_name: str | None = None  # --config-management-plugin
+    plugin_env: tuple[str, ...] = ()  # --plugin-env K=V
 
     def changes_source(self) -> bool:
         return any(
             v not in (None, ())
             for v in (
+                self.plugin_name,
+                self.plugin_env,
                 self.repo,
                 self.path,
                 self.revision,
@@ -170,6 +174,20 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
             if not image.strip():
                 raise FlagError("--kustomize-image", "must not be empty")
             _upsert_by(kustomize.setdefault("images", []), image, _image_name)
+    _apply_plugin(src, flags)
+
+
+def _apply_plugin(src: Obj, flags: SpecFlags) -> None:
+    """``--config-management-plugin`` sets ``plugin.name``; ``--plugin-env K=V`` adds or
+    replaces an entry of ``plugin.env`` (other plugin fields are kept)."""
+    env = parse_pairs(flags.plugin_env, flag="--plugin-env")
+    if flags.plugin_name is None and not env:
+        return
+    plugin = src.setdefault("plugin", {})
+    if flags.plugin_name is not None:
+        plugin["name"] = flags.plugin_name
+    for key, value in env:
+        _upsert_by(plugin.setdefault("env", []), {"name": key, "value": value}, lambda e: e["name"])
 
 
 def automated_enabled(spec: Mapping[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -38,6 +39,18 @@ def controller(
         help="Installation id used when argocd-cm has no installationID. Applied objects "
         "carry it; objects with another id (or none) are not this installation's.",
     ),
+    plugin_dir: str | None = typer.Option(
+        None,
+        "--plugin-dir",
+        envvar="TIDEGATE_PLUGIN_DIR",
+        help="Directory of ConfigManagementPlugin files (default: <config dir>/plugins).",
+    ),
+    render_timeout: float = typer.Option(
+        90.0,
+        "--render-timeout",
+        min=0.1,
+        help="Seconds one source's render (helm, kustomize, a plugin) may take.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -49,6 +62,9 @@ def controller(
     from tidegate.controller import settings
 
     logsetup.configure(loglevel, fmt=logformat)
+    from tidegate.render import plugin_config
+
+    plugins = Path(plugin_dir) if plugin_dir else plugin_config.default_directory()
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     conf = settings.Settings(
         namespace=namespace,
@@ -58,6 +74,8 @@ def controller(
         webhook_port=webhook_port,
         webhook_host=webhook_address,
         installation_id=installation_id.strip(),
+        plugin_dir=plugins,
+        render_timeout_seconds=render_timeout,
     )
     try:
         asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))

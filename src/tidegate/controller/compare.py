@@ -122,6 +122,8 @@ class CompareDeps:
     ) = None
     # ignoreDifferences jq expressions run here, bounded (argocd-cm ignore.normalizer.jq.timeout)
     jq: jqpool.JqPool = dataclasses.field(default_factory=jqpool.JqPool)
+    # Config management plugins registered with the controller (render.PluginRegistry.current).
+    plugins: Callable[[], tuple[render.PluginDefinition, ...]] = lambda: ()
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
@@ -202,11 +204,16 @@ async def render_app(
             types.append("")
             continue  # a values-only source referenced by $ref
         root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
-        # Only Helm uses the cluster's capabilities; they stay out of the other sources' cache
-        # keys, so a CRD added to the cluster does not invalidate every rendered directory.
+        # --- config management plugins: the candidates for this source ---
+        plugins = sourcing.candidate_plugins(src, deps.plugins())
+        # --- end plugins ---
+        # Only Helm and plugins use the cluster's capabilities; they stay out of the other
+        # sources' cache keys, so a CRD added to the cluster does not invalidate every rendered
+        # directory.
         helm = src.helm is not None or (
             src.kustomize is None and src.directory is None and _is_chart(root, src.path)
         )
+        capabilities = helm or bool(plugins) or src.plugin is not None
         request = sourcing.render_request(
             src,
             root=root,
@@ -215,8 +222,10 @@ async def render_app(
             namespace=namespace,
             tracking=deps.tracking,
             installation_id=deps.installation_id,
-            kube_version=kube_version if helm else None,
-            api_versions=api_versions if helm else (),
+            kube_version=kube_version if capabilities else None,
+            api_versions=api_versions if capabilities else (),
+            plugins=plugins,
+            project=project,
         )
         if helm and ref_roots:
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))

@@ -22,6 +22,7 @@ from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
 from tidegate.sync import options as sync_options
+from tidegate.sync import projects as sync_projects
 from tidegate.sync import resource_meta
 
 log = logging.getLogger("tidegate.controller")
@@ -116,6 +117,9 @@ class DeletionHost(Protocol):
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
     def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]: ...
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None: ...
     def request_after(self, name: str, delay: float) -> None: ...
 
 
@@ -143,9 +147,13 @@ async def delete_app(
             )
         except errors.SpecError:
             app_options = sync_options.SyncOptions()
+        tracked = rt.cache.store.tracked(app.name)
+        rules = host.project_rules(app, cluster)
+        if rules is not None:  # what the project does not permit is never deleted
+            tracked, _ = sync_projects.split_live(rules, tracked)
         outcome = await delete_resources(
             rt.client,
-            rt.cache.store.tracked(app.name),
+            tracked,
             propagation=propagation,
             app_options=app_options,
             approved=deletion_approved(raw, since=str(meta.get("deletionTimestamp") or "")),

@@ -53,6 +53,7 @@ from tidegate.model import constants, errors
 from tidegate.model import project as model_project
 from tidegate.model.keys import ResourceKey
 from tidegate.sources import urls
+from tidegate.sync import projects as sync_projects
 from tidegate.sync import windows
 
 log = logging.getLogger("tidegate.controller")
@@ -99,6 +100,9 @@ class Controller:
             installation_id=self.installation_id,
             source_repos=self._source_repos,
             verify_revisions=self.signatures.verify,
+            # --- config management plugins and the render timeout (settings) ---
+            plugins=render.PluginRegistry(self.settings.plugin_dir).current,
+            render_limits=render.RenderLimits(timeout_seconds=self.settings.render_timeout_seconds),
         )
         self.scheduler = scheduler.Scheduler(
             names=self.states.names,
@@ -303,11 +307,17 @@ class Controller:
             return None, f"Application {app.namespace}/{app.name}: {exc}"
         project = self.projects.get(app.spec.project_name)
         problems = projects.violations(
-            app, project, cluster_server=cluster.server, cluster_name=cluster.name
+            app, project, control_namespace=self.namespace, cluster=cluster
         )
         if problems:
             return None, "; ".join(problems)
         return cluster, ""
+
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None:
+        """What limits ``app``'s objects on ``cluster`` (its AppProject, the cluster Secret)."""
+        return projects.rules_for(self.projects.get(app.spec.project_name), cluster)
 
     def project_of(self, app: model_app.Application) -> model_project.AppProject | None:
         return self.projects.get(app.spec.project_name)

@@ -8,9 +8,10 @@ recorded in history exactly once whatever moment the controller dies at.
 An operation sees the controller through :class:`OperationHost` only. :func:`run` goes through
 its phases in order, each a function below: load (re-read the app), begin (resume or start the
 recorded state), admit (destination, project, sync windows: *checks before anything is
-rendered go here*), render (the targets at the operation's revision: *checks of the rendered
-objects before anything is applied go after it*), plan (the sync parameters), execute (the
-re-entrant sync step until done) and finish.
+rendered go here*), render (the targets at the operation's revision), permit (*checks of the
+rendered objects before anything is applied*: the AppProject's per-object rules), plan (the
+sync parameters), execute (the re-entrant sync step until done) and
+:func:`~tidegate.controller.outcome.finish`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from tidegate.model.keys import ResourceKey
 from tidegate.sync import execute as sync_execute
 from tidegate.sync import operation as sync_operation
 from tidegate.sync import options as sync_options
-from tidegate.sync import prepare, windows
+from tidegate.sync import permits, prepare, windows
+from tidegate.sync import projects as sync_projects
 from tidegate.sync import tasks as sync_tasks
 
 log = logging.getLogger("tidegate.controller")
@@ -64,6 +66,11 @@ class OperationHost(Protocol):
         """The app's cluster, or why it may not deploy there."""
 
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]: ...
+
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None:
+        """What limits the app's objects on ``cluster`` (its AppProject, the cluster Secret)."""
 
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
 
@@ -103,6 +110,7 @@ class _Run:
     target_app: model_app.Application | None = None
     cluster: clusters.Cluster | None = None
     rt: runtime.ClusterRuntime | None = None
+    rules: sync_projects.Rules | None = None  # the AppProject's and cluster Secret's limits
     manual: bool = True
 
     @property
@@ -170,6 +178,7 @@ async def admit(run: _Run) -> None:
     if not verdict.allowed:
         raise Stop(OperationPhase.FAILED, "sync blocked by an active sync window")
     run.cluster = cluster
+    run.rules = run.host.project_rules(run.target_app, cluster)
     run.rt = await run.host.runtime(cluster)
     await run.rt.ready()
 
@@ -202,6 +211,34 @@ async def render(run: _Run) -> tuple[cmp.Rendered, sync_options.SyncOptions]:
     except errors.TidegateError as exc:
         raise Stop(OperationPhase.ERROR, f"ComparisonError: {exc}") from None
     return rendered, app_options
+
+
+async def permit(run: _Run, rendered: cmp.Rendered, app_options: sync_options.SyncOptions) -> None:
+    """AppProject and cluster registration: a refused object fails the whole operation before
+    anything is applied (the message names every refused object and the rule)."""
+    if run.rules is None:
+        return
+    assert run.rt is not None and run.target_app is not None
+    app = run.app
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
+    namespace = run.target_app.spec.destination.namespace or ""
+    refused = await permits.target_refusals(
+        rendered.objects
+        + await permits.created_namespace(
+            run.rt.client,
+            namespace=namespace,
+            create_namespace=bool(app_options.enabled("create_namespace")),
+            managed_metadata=managed_ns is not None,
+        ),
+        client=run.rt.client,
+        rules=run.rules,
+        destination_namespace=namespace,
+    )
+    if refused:
+        raise Stop(
+            OperationPhase.FAILED,
+            "nothing was applied: " + str(sync_projects.refused_error(refused)),
+        )
 
 
 def plan(
@@ -255,7 +292,10 @@ async def execute(
         target_keys = list(settled)
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
-        live = {ResourceKey.of(o): o for o in rt.cache.store.tracked(run.app.name)}
+        tracked = rt.cache.store.tracked(run.app.name)
+        if run.rules is not None:  # what the project does not permit is never pruned
+            tracked, _ = sync_projects.split_live(run.rules, tracked)
+        live = {ResourceKey.of(o): o for o in tracked}
         if shared_check:
             # FailOnSharedResource: the planner must see objects at our keys that another app
             # (or another installation) tracks; the cache only indexes ours.
@@ -351,6 +391,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     try:
         await admit(current)
         rendered, app_options = await render(current)
+        await permit(current, rendered, app_options)
     except Stop as stop:
         await outcome.finish(host, state, raw, phase=stop.phase, message=stop.message,
                      started_at=recorded.started_at, recorded=recorded)  # fmt: skip

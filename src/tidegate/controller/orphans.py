@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
-from tidegate.controller import appstatus, projects
+from tidegate.controller import appstatus
 from tidegate.live import store as live_store
 from tidegate.model import globs
 from tidegate.model import project as model_project
 from tidegate.model.keys import ResourceKey
+from tidegate.sync import projects as sync_projects
 
 CONDITION = "OrphanedResourceWarning"
 MAX_LISTED = 20
@@ -72,7 +73,7 @@ def find(
     for key, app in candidates.items():
         if not key.namespace or (app is not None and app in known_apps):
             continue
-        if not projects.resource_permitted(project, key, namespaced=True):
+        if not sync_projects.kind_permitted(project, key.group, key.kind, namespaced=True):
             continue
         if _created_by_kubernetes(key) or _ignored(key, rules):
             continue

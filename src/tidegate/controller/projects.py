@@ -1,114 +1,77 @@
-"""AppProject rules (pure): may this app use this repo, this destination, these kinds?
+"""The controller's side of AppProject enforcement (pure): an app's rules from its project and
+destination cluster, and the conditions that report what the rules refused.
 
-Patterns are globs, ``!pattern`` denies, as Argo CD documents for ``sourceRepos`` and
-``destinations``. Cluster-scoped kinds need ``clusterResourceWhitelist`` (empty: none allowed);
-namespaced kinds are allowed unless blacklisted, or not whitelisted when a whitelist is set.
+The rules themselves are :mod:`tidegate.sync.projects` (shared with the ApplicationSet
+controller); docs/projects.md describes the model. Where they are checked:
+
+- every refresh and operation: :func:`violations` (project exists, app namespace, repositories,
+  destination) before anything is rendered;
+- every refresh and operation: each rendered object against :class:`Rules`
+  (``sync.permits.check_targets``) before anything is applied; a refresh reports refusals as an
+  ``InvalidSpecError`` (``ComparisonError`` when only the cluster registration refuses);
+- live objects the rules do not permit are kept out of comparison, prune and cascade deletion
+  (``sync.projects.split_live``) and reported by :func:`report_left_alone`.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from tidegate.controller import appstatus, clusters
 from tidegate.model import application as model_app
 from tidegate.model import project as model_project
-from tidegate.model.keys import ResourceKey
+from tidegate.sync import projects as sync_projects
 
-
-def _glob(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
-
-
-def _permitted(patterns: Sequence[str], value: str) -> bool:
-    allowed = any(_glob(p, value) for p in patterns if not p.startswith("!"))
-    denied = any(_glob(p[1:], value) for p in patterns if p.startswith("!"))
-    return allowed and not denied
-
-
-def _normalise_repo(url: str) -> str:
-    return url.rstrip("/").removesuffix(".git")
-
-
-def repo_permitted(project: model_project.AppProject, repo_url: str) -> bool:
-    patterns = project.spec.source_repos or []
-    return _permitted(patterns, repo_url) or _permitted(patterns, _normalise_repo(repo_url))
-
-
-def destination_permitted(
-    project: model_project.AppProject, *, server: str, name: str, namespace: str
-) -> bool:
-    allowed = False
-    for dest in project.spec.destinations or []:
-        ns_pattern = dest.namespace or "*"
-        negated_ns = ns_pattern.startswith("!")
-        ns_ok = (
-            (not _glob(ns_pattern[1:], namespace)) if negated_ns else _glob(ns_pattern, namespace)
-        )
-        cluster_ok = (dest.server is not None and _glob(dest.server.lstrip("!"), server)) or (
-            dest.name is not None and _glob(dest.name.lstrip("!"), name)
-        )
-        if cluster_ok and ns_ok:
-            if (dest.server or "").startswith("!") or (dest.name or "").startswith("!"):
-                return False
-            allowed = True
-        elif cluster_ok and negated_ns and not ns_ok:
-            return False
-    return allowed
-
-
-def _kind_listed(entries: Iterable[model_project.GroupKind], key: ResourceKey) -> bool:
-    return any(_glob(e.group or "", key.group) and _glob(e.kind, key.kind) for e in entries)
-
-
-def resource_permitted(
-    project: model_project.AppProject, key: ResourceKey, *, namespaced: bool
-) -> bool:
-    spec = project.spec
-    if not namespaced:
-        return _kind_listed(spec.cluster_resource_whitelist or [], key) and not _kind_listed(
-            spec.cluster_resource_blacklist or [], key
-        )
-    if spec.namespace_resource_whitelist and not _kind_listed(
-        spec.namespace_resource_whitelist, key
-    ):
-        return False
-    return not _kind_listed(spec.namespace_resource_blacklist or [], key)
+EXCLUDED_RESOURCE_WARNING = "ExcludedResourceWarning"
 
 
 def violations(
     app: model_app.Application,
     project: model_project.AppProject | None,
     *,
-    cluster_server: str,
-    cluster_name: str,
+    control_namespace: str,
+    cluster: clusters.Cluster,
 ) -> list[str]:
-    """Why ``app`` breaks its project's rules (empty when it does not)."""
-    project_name = app.spec.project_name
+    """Why ``app`` may not use its project on ``cluster`` at all (empty when it may)."""
+    return sync_projects.app_violations(
+        app,
+        project,
+        control_namespace=control_namespace,
+        server=cluster.server,
+        cluster_name=cluster.name,
+        cluster_project=cluster.project,
+    )
+
+
+def rules_for(
+    project: model_project.AppProject | None, cluster: clusters.Cluster
+) -> sync_projects.Rules | None:
+    """What limits an app's objects on ``cluster`` (None without a project: the app-level
+    check has refused the app already)."""
     if project is None:
-        return [f"Application referencing project {project_name} which does not exist"]
-    found = []
-    for src in app.spec.all_sources():
-        if not repo_permitted(project, src.repo_url):
-            found.append(
-                f"application repo {src.repo_url} is not permitted in project '{project_name}'"
-            )
-    namespace = app.spec.destination.namespace or ""
-    if not destination_permitted(
-        project, server=cluster_server, name=cluster_name, namespace=namespace
-    ):
-        found.append(
-            f"application destination server '{cluster_server}' and namespace '{namespace}' "
-            f"do not match any of the allowed destinations in project '{project_name}'"
-        )
-    return found
+        return None
+    return sync_projects.Rules(
+        project=project,
+        server=cluster.server,
+        cluster_name=cluster.name,
+        cluster_namespaces=tuple(cluster.namespaces),
+        cluster_resources=cluster.cluster_resources,
+    )
 
 
-def forbidden_resources(
-    project: model_project.AppProject, keys: Iterable[tuple[ResourceKey, bool]]
-) -> list[str]:
-    """Messages for the (key, namespaced) pairs the project does not permit."""
-    return [
-        f"resource {key.group}:{key.kind} is not permitted in project {project.metadata.name}"
-        for key, namespaced in keys
-        if not resource_permitted(project, key, namespaced=namespaced)
-    ]
+def report_left_alone(
+    conditions: Sequence[Mapping[str, Any]] | None,
+    left: Sequence[sync_projects.Refusal],
+    *,
+    at: str,
+) -> list[dict[str, Any]] | None:
+    """``conditions`` with an ``ExcludedResourceWarning`` naming the live objects the app tracks
+    but may not manage (neither pruned nor deleted), or without one when there are none."""
+    if not left:
+        return appstatus.clear_conditions(conditions, [EXCLUDED_RESOURCE_WARNING]) or None
+    message = (
+        "live objects the project or cluster does not permit are left alone (never pruned or "
+        f"deleted): {sync_projects.describe(left)}"
+    )
+    return appstatus.set_condition(conditions, EXCLUDED_RESOURCE_WARNING, message, at=at)

@@ -9,7 +9,8 @@ hand a deleted one to :mod:`~tidegate.controller.deletion`, evaluate, write the 
 
 Where checks go: a check of the app against its project or its source *before anything is
 rendered* belongs in :func:`evaluate` after the destination is resolved (``_admit``); a check
-of the rendered objects belongs right after ``cmp.compare`` returns. Either becomes a
+of the rendered objects belongs right after ``cmp.compare`` returns (as the AppProject's
+per-object check, ``permits.check_targets``, does). Either becomes a
 condition through :func:`appstatus.error_status`, and a failed check never leads to a sync.
 """
 
@@ -22,7 +23,7 @@ import time
 from collections.abc import Container, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, runtime
+from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, projects, runtime
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
@@ -30,7 +31,8 @@ from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
 from tidegate.model.enums import HealthStatusCode
-from tidegate.sync import windows
+from tidegate.sync import permits, windows
+from tidegate.sync import projects as sync_projects
 
 log = logging.getLogger("tidegate.controller")
 
@@ -50,6 +52,9 @@ class RefreshHost(Protocol):
     def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]: ...
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]: ...
     def project_of(self, app: model_app.Application) -> model_project.AppProject | None: ...
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None: ...
     @property
     def known_apps(self) -> Container[str]: ...
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
@@ -131,18 +136,31 @@ async def evaluate(
         evaluation = Evaluation(unreachable_status(app, cluster, rt, conditions=conditions, at=at))
         evaluation.requeue(UNREACHABLE_RETRY_SECONDS)
         return evaluation
+    # AppProject: objects the rules do not permit are neither compared nor pruned.
+    rules = host.project_rules(app, cluster)
+    live = rt.cache.store.tracked(app.name)
+    left_alone: list[sync_projects.Refusal] = []
+    if rules is not None:
+        live, left_alone = sync_projects.split_live(rules, live)
     kube_version, api_versions = await rt.capabilities()
     try:
         result = await cmp.compare(
             app,
             client=rt.client,
-            live=rt.cache.store.tracked(app.name),
+            live=live,
             deps=host.deps,
             max_age=0.0 if hard else host.settings.app_resync_seconds,
             extra_ignore=host.system_ignore,
             kube_version=kube_version,
             api_versions=api_versions,
         )
+        if rules is not None:  # AppProject: refused objects are an error before any sync
+            await permits.check_targets(
+                result.targets,
+                client=rt.client,
+                rules=rules,
+                destination_namespace=app.spec.destination.namespace or "",
+            )
     except errors.TidegateError as exc:
         kind = (
             appstatus.INVALID_SPEC_ERROR
@@ -166,6 +184,7 @@ async def evaluate(
         known_apps=host.known_apps,
         at=at,
     )
+    status["conditions"] = projects.report_left_alone(status.get("conditions"), left_alone, at=at)
     evaluation = Evaluation(status, comparison=result)
     _decide_auto_sync(host, state, app, cluster, evaluation, at=at)
     return evaluation

@@ -25,3 +25,7 @@ class Settings:
     webhook_host: str = "127.0.0.1"
     max_webhook_body_bytes: int = 1024 * 1024
     default_revision_history_limit: int = 10
+    # Config management plugins: a directory of ConfigManagementPlugin files (None: none).
+    plugin_dir: Path | None = None
+    # Bound on one source's render, plugins included (Argo CD's exec timeout: 90 s).
+    render_timeout_seconds: float = 90.0

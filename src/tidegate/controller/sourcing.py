@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tidegate import render
 from tidegate.model import source as model_source
@@ -21,6 +23,34 @@ def _jsonnet_options(spec: model_source.Jsonnet | None) -> render.JsonnetOptions
     )
 
 
+def plugin_options(spec: model_source.Plugin) -> render.PluginOptions:
+    return render.PluginOptions(
+        name=spec.name or "",
+        env=tuple((e.name, e.value or "") for e in spec.env or []),
+        parameters=tuple(
+            render.PluginParameter(
+                p.name,
+                string=p.string,
+                array=tuple(p.array) if p.array is not None else None,
+                map=tuple(sorted(p.map.items())) if p.map is not None else None,
+            )
+            for p in spec.parameters or []
+        ),
+    )
+
+
+def candidate_plugins(
+    src: model_source.ApplicationSource, registered: Sequence[render.PluginDefinition]
+) -> tuple[render.PluginDefinition, ...]:
+    """The registered plugins that may render ``src`` (and so enter its cache key): the one it
+    names; else, for ``plugin: {}`` or an untyped source, those with discovery rules."""
+    if src.plugin is not None and src.plugin.name:
+        return tuple(p for p in registered if p.name == src.plugin.name)
+    if src.plugin is not None or not src.explicit_types():
+        return tuple(p for p in registered if p.discovers)
+    return ()
+
+
 def render_request(
     src: model_source.ApplicationSource,
     *,
@@ -32,6 +62,8 @@ def render_request(
     installation_id: str = "",
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
+    plugins: Sequence[render.PluginDefinition] = (),
+    project: str = "",
 ) -> render.RenderRequest:
     """The render request for one source of an Application at ``commit`` checked out in ``root``."""
     directory = render.DirectoryOptions()
@@ -85,6 +117,18 @@ def render_request(
         source_type = render.SourceType.KUSTOMIZE
     elif src.directory is not None:
         source_type = render.SourceType.DIRECTORY
+    elif src.plugin is not None:
+        source_type = render.SourceType.PLUGIN
+    candidates = candidate_plugins(src, plugins)
+    plugin_fields: dict[str, Any] = {}
+    if src.plugin is not None or candidates:
+        plugin_fields = {
+            "plugin": plugin_options(src.plugin) if src.plugin is not None else None,
+            "plugins": candidates,
+            "project": project,
+            "repo_url": src.repo_url,
+            "target_revision": src.target_revision or "",
+        }
     return render.RenderRequest(
         root=root,
         path=src.path or ".",
@@ -99,4 +143,5 @@ def render_request(
         api_versions=api_versions,
         tracking=render.TrackingMethod(tracking),
         installation_id=installation_id,
+        **plugin_fields,
     )

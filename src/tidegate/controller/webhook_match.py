@@ -106,9 +106,7 @@ def paths_match(annotation_value: str, app_source_path: str, changed_files: Sequ
 def _glob_hits(pattern: str, files: Sequence[str]) -> bool:
     """A changed file or one of its parents matches; a malformed pattern rules nothing out."""
     try:
-        return any(
-            globs.matches(pattern, d, separator="/") for f in files for d in _self_and_parents(f)
-        )
+        return any(globs.path_match(pattern, d) for f in files for d in _self_and_parents(f))
     except errors.SpecError:
         return True
 

@@ -1,6 +1,6 @@
-"""Go-style durations as Argo CD writes them (pure): the one parser of ``5s``, ``1h30m``, ``250ms``.
-
-A bare whole number means seconds (``10``), as Argo CD accepts in retry backoffs and sync windows.
+"""Durations (pure): the one parser of Go-style durations as Argo CD writes them (``5s``,
+``1h30m``, ``250ms``; a bare whole number means seconds, as Argo CD accepts in retry backoffs
+and sync windows), and their short form for messages and logs.
 """
 
 from __future__ import annotations
@@ -35,3 +35,15 @@ def check(value: str | None) -> str | None:
         except errors.SpecError:
             raise ValueError(f"{value!r} is not a duration (e.g. 5s, 3m, 1h30m)") from None
     return value
+
+
+def short(seconds: float) -> str:
+    """``45s``, ``2m10s``, ``1h02m``: short enough for a log line, exact enough to follow."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

@@ -175,3 +175,12 @@ class LimitExceededError(PermanentError):
 
 class TemplateLimitError(TemplateError, LimitExceededError):
     """A template asked for more output, work or loop iterations than the engine's limits."""
+
+
+class ProjectPermissionError(SpecError):
+    """Objects an app renders are not permitted by its AppProject; names each object and rule."""
+
+
+class ClusterScopeError(PermanentError):
+    """Objects fall outside what their cluster's registration (``namespaces``,
+    ``clusterResources``) lets Tidegate manage; names each object (a ComparisonError)."""

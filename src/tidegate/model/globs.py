@@ -1,35 +1,47 @@
-"""Glob patterns as Argo CD matches them (Go's gobwas/glob without separators): the ONE glob
-dialect of Tidegate, for ``directory.include``/``exclude``, AppProject ``sourceRepos``,
-``destinations`` and resource lists, sync windows and ignore rules.
+"""Glob patterns as Argo CD matches them: the ONE glob engine of Tidegate (pure).
 
-Syntax: ``*`` any run of characters (``/`` included: the pattern is matched against the whole
-value with no separator rule), ``?`` one character, ``[abc]``/``[a-z]``/``[!abc]``
-character classes, ``{one,two}`` alternatives (nestable, may contain any of the above), ``\\``
-escapes the next character. Pure; patterns compile to anchored regular expressions.
+One parser, three entry points, named after what Argo CD uses where:
 
-With ``separator="/"`` the same syntax follows Go's ``path.Match`` instead (the ApplicationSet git
-generators' paths, webhook ``manifest-generate-paths``): ``*``, ``?`` and character classes
-never match the separator, and ``[^abc]`` negates as ``[!abc]`` does. ``globstar=True`` adds
-``**`` as a whole path segment: any number of segments, none included (``a/**/b`` matches
-``a/b`` and ``a/x/y/b``).
+- :func:`matches`: Go's gobwas/glob, Argo CD's ``glob.Match``, for ``directory.include`` /
+  ``exclude``, AppProject ``sourceRepos``, ``destinations`` and resource lists, sync windows,
+  ignore rules, resource filters. Without a separator ``*`` is any run of characters (``/``
+  included: the pattern is matched against the whole value). With ``separator`` (gobwas'
+  separators, which Argo CD passes for ``sourceRepos``: ``/``), ``*`` and ``?`` do not match
+  the separator and ``**`` matches any run including it.
+- :func:`path_match`: Go's ``path.Match`` on slash-separated relative paths (the ApplicationSet
+  git directory generator, webhook ``manifest-generate-paths``, plugin ``discover.fileName``):
+  ``*``, ``?`` and character classes never match ``/``, ``**`` is just two ``*``, ``[^abc]``
+  negates as ``[!abc]`` does.
+- :func:`glob_match`: :func:`path_match` plus ``**`` as a whole path segment spanning any number
+  of segments, none included (``a/**/b`` matches ``a/b`` and ``a/x/y/b``), as the zglob library
+  Argo CD uses for the git files generator and plugin ``discover.find.glob``.
+
+Syntax: ``*``, ``?``, ``[abc]``/``[a-z]``/``[!abc]`` character classes, ``{one,two}``
+alternatives (nestable, may contain any of the above), ``\\`` escapes the next character. A
+malformed pattern is a :class:`~tidegate.model.errors.SpecError` naming it. Patterns compile to
+anchored regular expressions, cached.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from typing import Literal
 
 from tidegate.model import errors
 
+# What ``**`` means: any run at all (gobwas), two ``*`` (path.Match), whole segments (zglob).
+DoubleStar = Literal["any", "star", "segments"]
+
 
 class _Parser:
-    def __init__(self, pattern: str, separator: str | None, globstar: bool) -> None:
+    def __init__(self, pattern: str, separator: str, doublestar: DoubleStar) -> None:
         self.pattern = pattern
         self.pos = 0
         self.separator = separator
-        self.globstar = globstar
+        self.doublestar = doublestar
         # What ``*`` and ``?`` may match: anything, or anything but the separator.
-        self.any = f"[^{re.escape(separator)}]" if separator else "."
+        self.any_char = f"[^{re.escape(separator)}]" if separator else "."
 
     def error(self, message: str) -> errors.SpecError:
         return errors.SpecError(f"glob {self.pattern!r}: {message} at offset {self.pos}")
@@ -43,15 +55,9 @@ class _Parser:
                 return "".join(out)
             self.pos += 1
             if char == "*":
-                start = self.pos - 1
-                while self.pos < len(pattern) and pattern[self.pos] == "*":
-                    self.pos += 1
-                if self.globstar and self.pos - start == 2 and self._whole_segment(start):
-                    out.append(self._globstar())
-                else:
-                    out.append(self.any + "*")
+                out.append(self.stars(self.pos - 1))
             elif char == "?":
-                out.append(self.any)
+                out.append(self.any_char)
             elif char == "[":
                 out.append(self.char_class())
             elif char == "{":
@@ -67,20 +73,25 @@ class _Parser:
             raise self.error("unclosed '{'")
         return "".join(out)
 
-    def _whole_segment(self, start: int) -> bool:
-        sep = self.separator or "/"
-        before = start == 0 or self.pattern[start - 1] == sep
-        after = self.pos == len(self.pattern) or self.pattern[self.pos] == sep
-        return before and after
-
-    def _globstar(self) -> str:
-        """``**`` as a segment: at the end, the rest of the path; else whole segments and their
-        separators (the separator after ``**`` is consumed here)."""
-        sep = re.escape(self.separator or "/")
-        if self.pos == len(self.pattern):
-            return ".*"
-        self.pos += 1
-        return f"(?:[^{sep}]+{sep})*"
+    def stars(self, start: int) -> str:
+        pattern = self.pattern
+        while self.pos < len(pattern) and pattern[self.pos] == "*":
+            self.pos += 1
+        count = self.pos - start
+        if count == 1 or self.doublestar == "star":
+            return self.any_char + "*"
+        if self.doublestar == "segments":
+            sep = self.separator or "/"
+            whole = (start == 0 or pattern[start - 1] == sep) and (
+                self.pos == len(pattern) or pattern[self.pos] == sep
+            )
+            if not whole:
+                return self.any_char + "*"
+            if self.pos == len(pattern):
+                return ".*"
+            self.pos += 1  # the separator after ``**/`` belongs to it: zero segments match
+            return f"(?:[^{re.escape(sep)}]+{re.escape(sep)})*"
+        return ".*"
 
     def alternatives(self) -> str:
         options: list[str] = []
@@ -93,37 +104,48 @@ class _Parser:
 
     def char_class(self) -> str:
         pattern = self.pattern
-        negators = "!^" if self.separator else "!"
+        path_style = self.doublestar != "any"  # Go path.Match also negates with '^'
+        negators = "!^" if path_style else "!"
         first = pattern[self.pos : self.pos + 1]
         end = pattern.find("]", self.pos + 1 if first and first in negators else self.pos)
         if end < 0:
             raise self.error("unclosed '['")
         body = pattern[self.pos : end]
         self.pos = end + 1
-        negate = body.startswith("!") or (self.separator is not None and body.startswith("^"))
+        negate = bool(body) and body[0] in negators
         if negate:
             body = body[1:]
         if not body:
             raise self.error("empty character class")
         escaped = "".join("\\" + c if c in "\\^[]" else c for c in body)
-        if self.separator:
-            if negate:
-                return f"[^{re.escape(self.separator)}{escaped}]"
-            return f"(?!{re.escape(self.separator)})[{escaped}]"
+        if self.separator and path_style:  # path.Match: a class never matches '/'
+            sep = re.escape(self.separator)
+            return f"[^{sep}{escaped}]" if negate else f"(?!{sep})[{escaped}]"
         return f"[{'^' if negate else ''}{escaped}]"
 
 
 @functools.lru_cache(maxsize=512)
 def compile_glob(
-    pattern: str, *, separator: str | None = None, globstar: bool = False
+    pattern: str, separator: str = "", doublestar: DoubleStar = "any"
 ) -> re.Pattern[str]:
     """The regular expression matching exactly the values ``pattern`` matches."""
-    return re.compile(_Parser(pattern, separator, globstar).parse() + r"\Z", re.DOTALL)
+    return re.compile(_Parser(pattern, separator, doublestar).parse() + r"\Z", re.DOTALL)
 
 
-def matches(
-    pattern: str, value: str, *, separator: str | None = None, globstar: bool = False
-) -> bool:
-    """Whether ``value`` matches ``pattern`` (a :class:`~tidegate.model.errors.SpecError` names
-    a malformed pattern)."""
-    return compile_glob(pattern, separator=separator, globstar=globstar).match(value) is not None
+def matches(pattern: str, value: str, *, separator: str = "") -> bool:
+    """gobwas / Argo CD ``glob.Match`` (see the module docstring)."""
+    return compile_glob(pattern, separator).match(value) is not None
+
+
+def _clean(path: str) -> str:
+    return path.strip("/")
+
+
+def path_match(pattern: str, path: str) -> bool:
+    """Go ``path.Match`` on repository-relative paths (leading ``/`` ignored on both sides)."""
+    return compile_glob(_clean(pattern), "/", "star").match(_clean(path)) is not None
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Like :func:`path_match`, plus ``**`` spanning whole segments."""
+    return compile_glob(_clean(pattern), "/", "segments").match(_clean(path)) is not None

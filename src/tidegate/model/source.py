@@ -103,10 +103,21 @@ class Helm(WireModel):
     api_versions: list[str] | None = None
 
 
+class PluginParameter(WireModel):
+    """A plugin parameter: any of ``string``, ``array`` and ``map`` (all strings)."""
+
+    name: str
+    string: str | None = None
+    array: list[str] | None = None
+    map: dict[str, str] | None = None
+
+
 class Plugin(WireModel):
+    """``spec.source.plugin``: ``name`` empty = chosen by the plugins' discovery rules."""
+
     name: str | None = None
     env: list[NameValue] | None = None
-    parameters: list[dict[str, Any]] | None = None
+    parameters: list[PluginParameter] | None = None
 
 
 class ApplicationSource(WireModel):

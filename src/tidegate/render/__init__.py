@@ -1,7 +1,8 @@
 """render: turn a source path in a checked-out tree into Kubernetes objects.
 
-Directory, Kustomize and Helm sources (the last two through the real binaries, as asyncio
-subprocesses with deadlines), path safety, a render cache and Argo CD resource tracking. I/O:
+Directory, Kustomize, Helm and config management plugin sources (all but the first through
+child processes with deadlines: the real binaries, or the plugin's commands), path safety, a
+render cache and Argo CD resource tracking. I/O:
 file reads and renderer subprocesses; the parsing, glob, edit and tracking modules are pure.
 
 Public API (pinned by tests/render/test_public_api.py)::
@@ -10,7 +11,8 @@ Public API (pinned by tests/render/test_public_api.py)::
 """
 
 from tidegate.render.cache import RenderCache
-from tidegate.render.generate import detect_source_type, render
+from tidegate.render.generate import detect_source_type, plugin_parameters, render
+from tidegate.render.plugin_config import PluginDefinition, PluginRegistry
 from tidegate.render.remotes import RemoteRepos
 from tidegate.render.request import (
     DirectoryOptions,
@@ -20,6 +22,8 @@ from tidegate.render.request import (
     JsonnetVar,
     KustomizeOptions,
     KustomizeReplica,
+    PluginOptions,
+    PluginParameter,
     RenderLimits,
     RenderRequest,
     RenderResult,
@@ -37,6 +41,10 @@ __all__ = [
     "JsonnetVar",
     "KustomizeOptions",
     "KustomizeReplica",
+    "PluginDefinition",
+    "PluginOptions",
+    "PluginParameter",
+    "PluginRegistry",
     "RemoteRepos",
     "RenderCache",
     "RenderLimits",
@@ -47,6 +55,7 @@ __all__ = [
     "TrackingMethod",
     "detect_source_type",
     "discover",
+    "plugin_parameters",
     "render",
     "tracking_id",
 ]

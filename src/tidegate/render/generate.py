@@ -1,8 +1,9 @@
 """The entry point: turn a source path in a checked-out tree into tracked Kubernetes objects.
 
-Detection follows Argo CD's discovery: a kustomization file makes a Kustomize source (it wins
-over a ``Chart.yaml`` next to it), a ``Chart.yaml`` a Helm source, anything else a Directory.
-An explicit ``source_type`` in the request skips detection.
+Detection follows Argo CD's discovery: registered config management plugins with discovery
+rules are tried first (:mod:`render.plugin`), then a kustomization file makes a Kustomize source
+(it wins over a ``Chart.yaml`` next to it), a ``Chart.yaml`` a Helm source, anything else a
+Directory. An explicit ``source_type`` in the request skips detection.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tidegate.render import (
     kustomize,
     manifests,
     paths,
+    plugin,
     remotes,
     request,
     tools,
@@ -36,14 +38,22 @@ def detect_source_type(app_dir: Path) -> request.SourceType:
     return request.SourceType.DIRECTORY
 
 
-def _locate(req: request.RenderRequest) -> tuple[Path, Path, request.SourceType]:
+def _locate(req: request.RenderRequest) -> tuple[Path, Path]:
     root = req.root.resolve()
     if not root.is_dir():
         raise errors.RenderError(f"repository tree for commit {req.commit!r} is missing")
     app_dir = paths.resolve_inside(root, req.path or ".", what="source path")
     if not app_dir.is_dir():
         raise errors.RenderError(f"source path {req.path!r} is not a directory in the repository")
-    return root, app_dir, req.source_type or detect_source_type(app_dir)
+    return root, app_dir
+
+
+def _may_be_plugin(req: request.RenderRequest) -> bool:
+    """An explicit plugin source, or an untyped one while plugins are registered (Argo CD tries
+    the plugins' discovery before detecting Kustomize, Helm or Directory)."""
+    if req.source_type is request.SourceType.PLUGIN:
+        return True
+    return req.source_type is None and any(p.discovers for p in req.plugins)
 
 
 async def _check_tree(root: Path, commit: str, cache: render_cache.RenderCache | None) -> None:
@@ -55,6 +65,39 @@ async def _check_tree(root: Path, commit: str, cache: render_cache.RenderCache |
         cache.mark_tree_checked(root, commit)
 
 
+async def _render_builtin(
+    req: request.RenderRequest,
+    root: Path,
+    app_dir: Path,
+    source_type: request.SourceType,
+    *,
+    cache: render_cache.RenderCache | None,
+    limits: request.RenderLimits,
+    budget: manifests.ByteBudget,
+    found: tools.Tools | None,
+    fetcher: remotes.Fetcher,
+) -> list[dict[str, Any]]:
+    """Directory, Kustomize or Helm."""
+    if source_type == request.SourceType.DIRECTORY:
+        return await asyncio.to_thread(
+            directory.render_directory,
+            root,
+            app_dir,
+            options=req.directory,
+            limits=limits,
+            budget=budget,
+        )
+    found = found if found is not None else tools.discover()
+    await _check_tree(root, req.commit, cache)
+    if source_type == request.SourceType.KUSTOMIZE:
+        return await kustomize.render_kustomize(
+            root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
+        )
+    return await helm.render_helm(
+        root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
+    )
+
+
 async def _render_uncached(
     req: request.RenderRequest,
     *,
@@ -63,30 +106,31 @@ async def _render_uncached(
     found: tools.Tools | None,
     repos: remotes.RemoteRepos | None,
 ) -> request.RenderResult:
-    root, app_dir, source_type = await asyncio.to_thread(_locate, req)
+    root, app_dir = await asyncio.to_thread(_locate, req)
     budget = manifests.ByteBudget(limits.max_total_bytes)
     fetcher = remotes.Fetcher(repos, req.source_repos, max_trees=limits.max_remote_repos)
-    objects: list[dict[str, Any]]
-    if source_type == request.SourceType.DIRECTORY:
-        objects = await asyncio.to_thread(
-            directory.render_directory,
+    objects: list[dict[str, Any]] | None = None
+    source_type = request.SourceType.PLUGIN
+    if _may_be_plugin(req):
+        await _check_tree(root, req.commit, cache)  # the plugin gets a copy of the tree
+        objects = await plugin.render_plugin(root, app_dir, req=req, limits=limits, budget=budget)
+    if objects is None:
+        source_type = (
+            req.source_type
+            if req.source_type is not None
+            else await asyncio.to_thread(detect_source_type, app_dir)
+        )
+        objects = await _render_builtin(
+            req,
             root,
             app_dir,
-            options=req.directory,
+            source_type,
+            cache=cache,
             limits=limits,
             budget=budget,
+            found=found,
+            fetcher=fetcher,
         )
-    else:
-        found = found if found is not None else tools.discover()
-        await _check_tree(root, req.commit, cache)
-        if source_type == request.SourceType.KUSTOMIZE:
-            objects = await kustomize.render_kustomize(
-                root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
-            )
-        else:
-            objects = await helm.render_helm(
-                root, app_dir, req=req, limits=limits, budget=budget, found=found, fetcher=fetcher
-            )
     tracking.apply_tracking(
         objects,
         app_name=req.app_name,
@@ -94,6 +138,16 @@ async def _render_uncached(
         installation_id=req.installation_id,
     )
     return request.RenderResult(tuple(objects), source_type, budget.used, tuple(fetcher.pins))
+
+
+async def plugin_parameters(
+    req: request.RenderRequest, *, limits: request.RenderLimits = request.RenderLimits()
+) -> list[dict[str, Any]]:
+    """The parameters announced by the plugin ``req`` would use (``parameters.dynamic`` output,
+    then ``parameters.static``), for the CLI and the API to show (Argo CD's app details)."""
+    root, app_dir = await asyncio.to_thread(_locate, req)
+    await _check_tree(root, req.commit, None)
+    return await plugin.parameters_announcement(root, app_dir, req=req, limits=limits)
 
 
 async def render(

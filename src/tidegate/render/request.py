@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import constants
+from tidegate.render.plugin_config import PluginDefinition
 
 
 class SourceType(enum.StrEnum):
@@ -22,6 +23,7 @@ class SourceType(enum.StrEnum):
     DIRECTORY = "Directory"
     KUSTOMIZE = "Kustomize"
     HELM = "Helm"
+    PLUGIN = "Plugin"
 
 
 class TrackingMethod(enum.StrEnum):
@@ -125,6 +127,26 @@ class HelmOptions:
 
 
 @dataclasses.dataclass(frozen=True)
+class PluginParameter:
+    """One ``spec.source.plugin.parameters`` entry: any of ``string``, ``array``, ``map``
+    (``None`` = not given; an empty array or map is given, as in Argo CD)."""
+
+    name: str
+    string: str | None = None
+    array: tuple[str, ...] | None = None
+    map: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginOptions:
+    """``spec.source.plugin``: ``name`` empty = chosen by the plugins' discovery rules."""
+
+    name: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[PluginParameter, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class RenderRequest:
     """One render: ``root`` is the checked-out tree (read-only, shared), ``path`` the source path
     inside it. ``commit`` keys the cache; ``""`` disables caching for this request."""
@@ -148,6 +170,15 @@ class RenderRequest:
     # The app's project ``sourceRepos`` (globs, ``!`` denies): the only repositories a remote
     # reference (kustomize base, Helm value file, chart dependency) may name. Empty: none.
     source_repos: tuple[str, ...] = ()
+    # Config management plugins (render/plugin.py): ``plugin`` is the app's explicit plugin
+    # source; ``plugins`` the registered definitions that may be chosen (by name or discovery),
+    # whole in the cache key, so an edited plugin file renders again. The last three fields feed
+    # the plugin's build environment (ARGOCD_APP_PROJECT_NAME, ..._SOURCE_REPO_URL, ...).
+    plugin: PluginOptions | None = None
+    plugins: tuple[PluginDefinition, ...] = ()
+    project: str = ""
+    repo_url: str = ""
+    target_revision: str = ""
 
     def cache_key(self) -> str:
         """Everything that changes the output, except where the tree happens to be on disk."""

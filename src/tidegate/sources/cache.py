@@ -11,6 +11,13 @@ cycle; data fetched for generation N serves every request for N or lower) or rel
 ``max_age`` seconds. Concurrent callers of the same repository share one in-flight fetch, and
 share its failure too, so a hundred Applications on one repository cause one fetch.
 
+Isolation: every git command runs under the timeouts of :class:`gitcmd.GitLimits`, one at a
+time per repository (``_Repo.net_lock``, taken before one of the ``max_processes`` overall
+slots, so a hung repository holds at most one slot), and nothing else is held across it:
+resolving, listing and reading what is already fetched (pygit2) never waits for a git command.
+Each repository has a :class:`repohealth.RepoHealth` record; :meth:`RepoCache.resolve_or_last`
+answers from the last successful fetch, flagged stale, while its server cannot be reached.
+
 One ``RepoCache`` per process and cache directory: it coordinates with itself, not with other
 processes writing the same directory.
 """
@@ -26,12 +33,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import pygit2
 
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
-from tidegate.sources import gitcmd, refs, trees, urls
+from tidegate.sources import gitcmd, refs, repohealth, trees, urls
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,17 @@ _FETCH_OBJECTS = (
 )
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What :meth:`RepoCache.resolve_or_last` found. ``stale``: the server could not be reached
+    (``error`` says why, a TemporaryError) and ``commit`` is what the last successful fetch saw
+    for the revision."""
+
+    commit: str
+    stale: bool = False
+    error: errors.SourceError | None = None
+
+
 @dataclass(eq=False)
 class _Repo:
     """Cache state of one repository (only touched from the event loop's thread)."""
@@ -64,6 +83,12 @@ class _Repo:
     inflight: asyncio.Task[None] | None = None
     checkouts: dict[str, asyncio.Task[Path]] = field(default_factory=dict)
     blob_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    net_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one git command at a time
+    health: repohealth.RepoHealth = field(init=False)
+    last_error: errors.SourceError | None = None
+
+    def __post_init__(self) -> None:
+        self.health = repohealth.RepoHealth(repo=self.shown)
 
     @property
     def git_dir(self) -> Path:
@@ -86,18 +111,26 @@ class RepoCache:
         root: Path,
         *,
         max_age: float = 180.0,
-        timeout: float = 300.0,
+        limits: gitcmd.GitLimits | None = None,
+        timeout: float | None = None,
         git: str = "git",
         allow_local: bool = False,
     ) -> None:
-        """``allow_local`` admits local paths and ``file://`` URLs as repositories (the CLI, on
-        the user's own files); a controller never does: a tenant could name another tenant's
-        cached repository."""
+        """``limits``: timeouts and concurrency of git commands (``timeout``, when given,
+        replaces ``limits.deadline``). ``allow_local`` admits local paths and ``file://`` URLs
+        as repositories (the CLI, on the user's own files); a controller never does: a tenant
+        could name another tenant's cached repository."""
         self.root = root
         self.max_age = max_age
         self._runner = gitcmd.GitRunner(
-            state_dir=root / ".state", timeout=timeout, git=git, allow_local=allow_local
+            state_dir=root / ".state",
+            limits=limits,
+            timeout=timeout,
+            git=git,
+            allow_local=allow_local,
         )
+        self.limits = self._runner.limits
+        self._slots = asyncio.Semaphore(self.limits.max_processes)
         self._repos: dict[str, _Repo] = {}
 
     # -- public API -------------------------------------------------------------------------
@@ -115,7 +148,7 @@ class RepoCache:
         repo = self._repo(repo_url, creds)
         revision = revision.strip()
         wanted_sha = revision.lower() if refs.FULL_SHA.match(revision.lower()) else None
-        if wanted_sha and repo.handle is not None and refs.has_commit(repo.handle, wanted_sha):
+        if _present(wanted_sha, repo):
             return wanted_sha  # commits are immutable: no need to ask the server
         await self._ensure_fresh(repo, generation=generation, max_age=max_age)
         assert repo.handle is not None
@@ -128,6 +161,54 @@ class RepoCache:
                 " (no such branch, tag or commit)"
             )
         return found
+
+    async def resolve_or_last(
+        self,
+        repo_url: str,
+        revision: str,
+        *,
+        creds: creds_mod.RepoCredentials | None = None,
+        generation: int | None = None,
+        max_age: float | None = None,
+    ) -> Resolution:
+        """:meth:`resolve`, but while the server cannot be reached (a TemporaryError: refused,
+        timed out, stalled) the commit the last successful fetch saw for ``revision`` (refs are
+        only updated by a fetch that succeeds), flagged stale; it raises only when nothing was
+        ever fetched for it, or for permanent errors (authentication, unknown revision).
+
+        A repository already failing is not waited for: the answer comes from the last fetch
+        at once, and a retry starts in the background when its back-off
+        (:func:`repohealth.retry_delay`) is over.
+        """
+        repo = self._repo(repo_url, creds)
+        fresh = self._freshness(repo, generation=generation, max_age=max_age)
+        pinned = revision.strip().lower()
+        if isinstance(repo.last_error, errors.RepoUnreachableError) and not (
+            fresh() or (refs.FULL_SHA.match(pinned) and _present(pinned, repo))
+        ):
+            last = self._last_known(repo, revision)
+            if last is not None:
+                self._retry_in_background(repo, generation)
+                return Resolution(last, stale=True, error=repo.last_error)
+        try:
+            commit = await self.resolve(
+                repo_url, revision, creds=creds, generation=generation, max_age=max_age
+            )
+        except errors.RepoUnreachableError as exc:
+            last = self._last_known(repo, revision)
+            if last is None:
+                raise
+            return Resolution(last, stale=True, error=exc)
+        return Resolution(commit)
+
+    def health(self, repo_url: str) -> repohealth.RepoHealth:
+        """The health record of ``repo_url`` (an empty one for a repository never used)."""
+        repo = self._repos.get(urls.normalise(repo_url))
+        return repo.health if repo else repohealth.RepoHealth(repo=urls.display(repo_url))
+
+    def healths(self) -> list[repohealth.RepoHealth]:
+        """The records of every repository this cache has used, by display URL."""
+        return sorted((repo.health for repo in self._repos.values()), key=lambda h: h.repo)
 
     async def refresh(
         self, repo_url: str, *, creds: creds_mod.RepoCredentials | None = None
@@ -253,11 +334,12 @@ class RepoCache:
         config["gc.auto"] = 0  # no background gc racing our reads; the cache owns housekeeping
         scratch.rename(repo.git_dir)
 
-    async def _ensure_fresh(
+    def _freshness(
         self, repo: _Repo, *, generation: int | None, max_age: float | None
-    ) -> None:
-        # Data is fresh enough when the fetch that produced it started no earlier than max_age
-        # seconds before this call (so max_age=0 means "a fetch started after this call").
+    ) -> Callable[[], bool]:
+        """Whether what is fetched is fresh enough for a call made now: the fetch that produced
+        it started no earlier than max_age seconds before (so max_age=0 means "a fetch started
+        after this call"), or it was made for ``generation`` or a later one."""
         oldest = time.monotonic() - (self.max_age if max_age is None else max_age)
 
         def fresh() -> bool:
@@ -267,6 +349,12 @@ class RepoCache:
                 return repo.generation >= generation
             return repo.last_fetch_started >= oldest
 
+        return fresh
+
+    async def _ensure_fresh(
+        self, repo: _Repo, *, generation: int | None, max_age: float | None
+    ) -> None:
+        fresh = self._freshness(repo, generation=generation, max_age=max_age)
         await self._fetch_until(repo, fresh, generation=generation)
 
     async def _fetch_until(
@@ -281,6 +369,25 @@ class RepoCache:
                 repo.inflight = task
                 task.add_done_callback(lambda done: _forget(repo, done))
             await asyncio.shield(task)
+
+    def _last_known(self, repo: _Repo, revision: str) -> str | None:
+        """``revision`` resolved in what is already fetched (no network), or None."""
+        if repo.handle is None:
+            return None
+        with contextlib.suppress(pygit2.GitError, ValueError, KeyError):
+            return refs.resolve_local(repo.handle, revision.strip())
+        return None
+
+    def _retry_in_background(self, repo: _Repo, generation: int | None) -> None:
+        """Start a fetch of a failing repository unless one runs or its back-off is not over;
+        its outcome lands in the health record (and ``_forget`` retrieves its error)."""
+        if repo.inflight is not None and not repo.inflight.done():
+            return
+        if not repohealth.retry_due(repo.health, time.monotonic()):
+            return
+        task = asyncio.create_task(self._fetch(repo, generation))
+        repo.inflight = task
+        task.add_done_callback(lambda done: _forget(repo, done))
 
     async def _fetch(self, repo: _Repo, generation: int | None) -> None:
         started = time.monotonic()
@@ -347,14 +454,38 @@ class RepoCache:
     async def _git(
         self, repo: _Repo, args: list[str], *, what: str, stdin: bytes | None = None
     ) -> gitcmd.GitResult:
-        return await self._runner.run(
-            args,
-            cwd=repo.git_dir,
-            url=repo.url,
-            creds=repo.creds,
-            what=what,
-            stdin=stdin,
-        )
+        """Run one git command against the server of ``repo``: after the repository's previous
+        one (``net_lock``), in one of the overall slots, recorded in its health record."""
+        async with repo.net_lock, self._slots:
+            operation = f"git {gitcmd.command_name(args)}"
+            repo.health = repohealth.started(repo.health, operation, _now())
+            try:
+                result = await self._runner.run(
+                    args, cwd=repo.git_dir, url=repo.url, creds=repo.creds, what=what, stdin=stdin
+                )
+            except (errors.RevisionNotFoundError, errors.UnsafeRepositoryError):
+                repo.health = repohealth.succeeded(repo.health, _now())  # the server answered
+                raise
+            except errors.SourceError as exc:
+                repo.last_error = exc
+                repo.health = repohealth.failed(repo.health, str(exc), _now())
+                log.warning("%s (failure %d)", exc, repo.health.consecutive_failures)
+                raise
+            except BaseException:
+                repo.health = repohealth.abandoned(repo.health)
+                raise
+            repo.last_error = None
+            repo.health = repohealth.succeeded(repo.health, _now())
+            return result
+
+
+def _now() -> repohealth.Stamp:
+    return repohealth.Stamp(monotonic=time.monotonic(), wall=time.time())
+
+
+def _present(sha: str | None, repo: _Repo) -> TypeGuard[str]:
+    """Whether ``sha`` (a full commit id) is already in the local repository."""
+    return sha is not None and repo.handle is not None and refs.has_commit(repo.handle, sha)
 
 
 def _forget(repo: _Repo, task: asyncio.Task[None]) -> None:

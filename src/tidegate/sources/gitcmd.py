@@ -5,17 +5,19 @@ reads them from the child's environment; a bearer token and TLS client keys thro
 ``GIT_CONFIG_*`` variables and owner-only files that exist only while the command runs; SSH keys
 and known hosts through such files and ``GIT_SSH_COMMAND``. Git's stderr is scrubbed of every
 secret value and URL userinfo before it is quoted in an error.
+
+Every command carries the timeouts of :class:`GitLimits`: curl's low-speed check for HTTP(S),
+SSH connect and keep-alive timeouts, and an overall deadline that kills the process group.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
+import dataclasses
 import os
 import re
 import shlex
-import signal
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Protocol
 
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
-from tidegate.sources import urls
+from tidegate.sources import subproc, urls
 
 _ASKPASS = """#!/bin/sh
 case "$1" in
@@ -85,6 +87,17 @@ _PATTERNS: tuple[tuple[str, type[errors.SourceError], str], ...] = (
     ("could not resolve host", errors.RepoUnreachableError, "host not found"),
     ("could not resolve hostname", errors.RepoUnreachableError, "host not found"),
     ("connection refused", errors.RepoUnreachableError, "connection refused"),
+    (
+        "operation too slow",
+        errors.RepoUnreachableError,
+        "timed out: the server stopped sending (below the low-speed limit)",
+    ),
+    (
+        "timed out during banner exchange",
+        errors.RepoUnreachableError,
+        "timed out: the server accepted the connection but never answered",
+    ),
+    ("not responding", errors.RepoUnreachableError, "timed out: the server stopped answering"),
     ("timed out", errors.RepoUnreachableError, "connection timed out"),
     ("failed to connect", errors.RepoUnreachableError, "connection failed"),
     ("couldn't connect", errors.RepoUnreachableError, "connection failed"),
@@ -123,6 +136,39 @@ def classify(stderr: str, *, what: str) -> errors.SourceError:
     return errors.SourceError(f"{what}: git failed: {detail}")
 
 
+@dataclass(frozen=True)
+class GitLimits:
+    """How long a git command may wait on a server, and how many run at once.
+
+    ``low_speed_limit``/``low_speed_time``: an HTTP(S) transfer slower than ``low_speed_limit``
+    bytes/s for ``low_speed_time`` seconds is aborted (curl's low-speed check; it also covers a
+    server that accepts the connection and never answers). ``connect_timeout``: SSH's
+    ``ConnectTimeout`` (TCP connect and the SSH handshake); git 2.39 has no HTTP connect-timeout
+    setting, so an HTTP connect that never completes ends at ``deadline``. SSH sessions that go
+    silent are dropped after ``server_alive_interval * server_alive_count_max`` seconds.
+    ``deadline``: every git command, whatever it does, is killed (with its process group) after
+    that many seconds. ``max_processes``: git processes a :class:`RepoCache` runs at once over
+    all repositories (each repository runs one at a time).
+    """
+
+    connect_timeout: float = 15.0
+    low_speed_limit: int = 1000
+    low_speed_time: int = 15
+    server_alive_interval: int = 5
+    server_alive_count_max: int = 3
+    deadline: float = 120.0
+    max_processes: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "low_speed_time", "deadline", "max_processes"):
+            if getattr(self, name) <= 0:
+                raise errors.ConfigError(f"git limits: {name} must be positive")
+        if self.low_speed_limit < 0 or self.server_alive_interval <= 0:
+            raise errors.ConfigError("git limits: low_speed_limit >= 0, server_alive_interval > 0")
+        if self.server_alive_count_max <= 0:
+            raise errors.ConfigError("git limits: server_alive_count_max must be positive")
+
+
 class _SecretFile(Protocol):
     def __call__(self, name: str, content: str) -> str: ...
 
@@ -140,11 +186,21 @@ class GitRunner:
     """
 
     def __init__(
-        self, *, state_dir: Path, timeout: float, git: str = "git", allow_local: bool = False
+        self,
+        *,
+        state_dir: Path,
+        limits: GitLimits | None = None,
+        timeout: float | None = None,
+        git: str = "git",
+        allow_local: bool = False,
     ) -> None:
+        """``timeout``, when given, replaces ``limits.deadline``."""
+        limits = limits or GitLimits()
+        if timeout is not None:
+            limits = dataclasses.replace(limits, deadline=timeout)
+        self.limits = limits
         self._git = git
         self._allow_local = allow_local
-        self._timeout = timeout
         self._state_dir = state_dir
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state_dir.chmod(0o700)
@@ -183,6 +239,9 @@ class GitRunner:
             "protocol.https.allow": "always",
             "protocol.http.allow": "always",
             "protocol.ssh.allow": "always",
+            # A server that accepts and never answers, or trickles, is given up on (curl).
+            "http.lowSpeedLimit": str(self.limits.low_speed_limit),
+            "http.lowSpeedTime": str(self.limits.low_speed_time),
         }
         if self._allow_local:  # the CLI rendering a git directory of the user's own machine
             config["protocol.file.allow"] = "always"
@@ -211,27 +270,12 @@ class GitRunner:
             if creds.insecure and urls.is_https(url):
                 env["GIT_SSL_NO_VERIFY"] = "true"
             if urls.is_ssh(url):
-                env["GIT_SSH_COMMAND"] = self._ssh_command(creds, secret_file)
+                env["GIT_SSH_COMMAND"] = _ssh_command(creds, secret_file, self.limits)
             env["GIT_CONFIG_COUNT"] = str(len(config))
             for index, (key, value) in enumerate(config.items()):
                 env[f"GIT_CONFIG_KEY_{index}"] = key
                 env[f"GIT_CONFIG_VALUE_{index}"] = value
             yield env
-
-    @staticmethod
-    def _ssh_command(creds: creds_mod.RepoCredentials, secret_file: _SecretFile) -> str:
-        options = ["-F", os.devnull, "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
-        if creds.ssh_private_key:
-            key = secret_file("id_key", creds.ssh_private_key)
-            options += ["-o", "IdentitiesOnly=yes", "-i", key]
-        if creds.insecure:
-            options += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
-        else:
-            options += ["-o", "StrictHostKeyChecking=yes"]
-            if creds.known_hosts:
-                hosts = secret_file("known_hosts", creds.known_hosts)
-                options += ["-o", f"UserKnownHostsFile={hosts}"]
-        return shlex.join(["ssh", *options])
 
     async def run(
         self,
@@ -244,39 +288,60 @@ class GitRunner:
         stdin: bytes | None = None,
         env_extra: Mapping[str, str] | None = None,
     ) -> GitResult:
-        """Run ``git args``; raise a SourceError naming ``what`` on failure or timeout."""
+        """Run ``git args``; raise a SourceError naming ``what`` on failure, and a
+        RepoUnreachableError (temporary) naming the command when it passes the deadline."""
         secrets = creds.secret_values() if creds else []
         with self._environment(creds, url) as env:
             env.update(env_extra or {})
-            process = await asyncio.create_subprocess_exec(
-                self._git,
-                *args,
-                cwd=cwd,
-                env=env,
-                stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,  # so a timeout can kill ssh and remote helpers too
-            )
             try:
-                out, err = await asyncio.wait_for(process.communicate(stdin), self._timeout)
-            except TimeoutError:
-                _kill_group(process.pid)
-                await process.wait()
-                verb = next((arg for arg in args if not arg.startswith("-") and "=" not in arg), "")
+                done = await subproc.run(
+                    [self._git, *args],
+                    env=env,
+                    time_limit=self.limits.deadline,
+                    cwd=cwd,
+                    stdin=stdin,
+                )
+            except subproc.DeadlineExceeded:
                 raise errors.RepoUnreachableError(
-                    f"{what}: git {verb} timed out after {self._timeout:.0f}s"
+                    f"{what}: git {command_name(args)} timed out after "
+                    f"{self.limits.deadline:g}s (the server did not finish answering)"
                 ) from None
-            except BaseException:
-                _kill_group(process.pid)
-                await process.wait()
-                raise
-        stderr = scrub(err.decode(errors="replace"), secrets)
-        if process.returncode != 0:
+        stderr = scrub(done.stderr.decode(errors="replace"), secrets)
+        if done.code != 0:
             raise classify(stderr, what=what)
-        return GitResult(stdout=out.decode(errors="replace"), stderr=stderr)
+        return GitResult(stdout=done.stdout.decode(errors="replace"), stderr=stderr)
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+def command_name(args: Sequence[str]) -> str:
+    """The git subcommand in ``args`` (``fetch`` of ``-c k=v fetch --quiet ...``)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-c", "-C"):
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return "command"
+
+
+def _ssh_command(
+    creds: creds_mod.RepoCredentials, secret_file: _SecretFile, limits: GitLimits
+) -> str:
+    """OpenSSH for git: no user config, no prompts, the cache's known hosts and key, and the
+    timeouts of ``limits`` (connect + handshake, then keep-alives on a silent session)."""
+    options = ["-F", os.devnull, "-o", "BatchMode=yes"]
+    options += ["-o", f"ConnectTimeout={max(1, round(limits.connect_timeout))}"]
+    options += ["-o", f"ServerAliveInterval={limits.server_alive_interval}"]
+    options += ["-o", f"ServerAliveCountMax={limits.server_alive_count_max}"]
+    if creds.ssh_private_key:
+        key = secret_file("id_key", creds.ssh_private_key)
+        options += ["-o", "IdentitiesOnly=yes", "-i", key]
+    if creds.insecure:
+        options += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
+    else:
+        options += ["-o", "StrictHostKeyChecking=yes"]
+        if creds.known_hosts:
+            hosts = secret_file("known_hosts", creds.known_hosts)
+            options += ["-o", f"UserKnownHostsFile={hosts}"]
+    return shlex.join(["ssh", *options])

@@ -25,7 +25,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from tidegate.model import errors
 from tidegate.sources import cache as cache_mod
-from tidegate.sources import gpgstatus
+from tidegate.sources import gpgstatus, subproc
 
 log = logging.getLogger(__name__)
 
@@ -71,38 +70,18 @@ async def _run(
     cwd: Path | None = None,
     stdin: bytes | None = None,
 ) -> _Result:
-    """Run ``argv`` in its own process group; on timeout or cancellation kill the group (git
-    starts gpg) and reap it. A timeout is a SignatureError naming ``what``."""
+    """Run ``argv`` in its own process group (:mod:`subproc`: the group, git and the gpg it
+    starts, is killed on timeout or cancellation). A timeout is a SignatureError naming ``what``."""
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        done = await subproc.run(argv, env=env, time_limit=time_limit, cwd=cwd, stdin=stdin)
     except OSError as exc:
         raise errors.SignatureError(f"{what}: cannot start {argv[0]!r}: {exc.strerror}") from exc
-    finished = False
-    try:
-        async with asyncio.timeout(time_limit):
-            out, err = await process.communicate(stdin)
-        finished = True
-    except TimeoutError:
+    except subproc.DeadlineExceeded:
         raise errors.SignatureError(f"{what}: did not finish within {time_limit:g}s") from None
-    finally:
-        if not finished:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(10.0):
-                    await asyncio.shield(process.wait())
     return _Result(
-        process.returncode or 0,
-        out[:_OUTPUT_LIMIT].decode(errors="replace"),
-        err[:_OUTPUT_LIMIT].decode(errors="replace"),
+        done.code,
+        done.stdout[:_OUTPUT_LIMIT].decode(errors="replace"),
+        done.stderr[:_OUTPUT_LIMIT].decode(errors="replace"),
     )
 
 

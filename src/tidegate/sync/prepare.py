@@ -99,6 +99,30 @@ async def prepare_targets(
     return out
 
 
+async def scoped_keys(
+    objs: Iterable[Obj],
+    *,
+    client: kube_client.KubeClient,
+    destination_namespace: str,
+) -> list[tuple[keys.ResourceKey, bool]]:
+    """Each object's key (namespace settled as :func:`prepare_targets` settles it) and whether
+    its kind is namespaced. A kind neither the cluster nor a target CRD knows counts as
+    namespaced, in the object's namespace or the destination's (Argo CD's "namespaced or
+    unknown"): project rules are then checked against the namespace it would land in."""
+    items = list(objs)
+    crds = _crd_scopes(items)
+    default_ns = destination_namespace or client.config.namespace or "default"
+    out: list[tuple[keys.ResourceKey, bool]] = []
+    for obj in items:
+        key = target_key(obj)
+        namespaced = await _namespaced(client, obj, crds)
+        if namespaced is False:
+            out.append((key._replace(namespace=""), False))
+        else:
+            out.append((key._replace(namespace=key.namespace or default_ns), True))
+    return out
+
+
 def tracking_id(app_name: str, obj: Obj) -> str:
     """Argo CD's tracking id: ``<app>:<group>/<kind>:<namespace>/<name>``."""
     key = keys.ResourceKey.of(obj)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from tidegate.model.durations import short as duration
+
 PLAIN_EVERY = 20.0
 """Seconds between two plain progress lines of the same component."""
 
@@ -36,18 +38,6 @@ class BuildStep:
     """Seconds since this component's build started."""
     detail: str = ""
     """The latest line of the build log (the package Go is compiling)."""
-
-
-def duration(seconds: float) -> str:
-    """``45s``, ``2m10s``, ``1h02m``: short enough for a log line, exact enough to follow."""
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole}s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def describe(step: BuildStep, *, detail_width: int = 70) -> str:

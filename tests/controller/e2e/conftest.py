@@ -16,7 +16,9 @@ def gitops(
     testbed_handle: handle.TestBed,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[scenario.GitOps]:
-    """A module's controller; a module sets ``APP_RESYNC`` (seconds) to change its Git poll."""
+    """A module's controller; a module sets ``APP_RESYNC`` (seconds) to change its Git poll,
+    and ``CONTROLLER_ARGS`` (a function of the module's work directory returning extra
+    ``tidegate controller`` arguments) to configure it further."""
     assert testbed_handle.git is not None
     namespace = f"tg-{secrets.token_hex(3)}"
     workdir = tmp_path_factory.mktemp("gitops")
@@ -31,6 +33,7 @@ def gitops(
             scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
         ],
     )
+    extra_args = getattr(request.module, "CONTROLLER_ARGS", None)
     port = procs.free_port()
     controller = scenario.ControllerProcess(
         testbed_handle,
@@ -38,6 +41,7 @@ def gitops(
         log=workdir / "controller.log",
         app_resync=getattr(request.module, "APP_RESYNC", 5),
         webhook_port=port,
+        extra=extra_args(workdir) if extra_args is not None else (),
     ).start()
     controller.wait_log("controller ready", timeout=60)
     ops = scenario.GitOps(testbed_handle, namespace, controller, workdir, port)
