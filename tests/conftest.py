@@ -24,7 +24,10 @@ def testbed_handle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         directory = Path(reuse)
-        testbed.up(directory, testbed.DEFAULT_CLUSTERS)
+        # A bed started with fewer clusters (`up --clusters mgmt,dev`) keeps just those.
+        state = testbed.State.load(directory)
+        kept = tuple(state.clusters) if state is not None and state.clusters else ()
+        testbed.up(directory, kept or testbed.DEFAULT_CLUSTERS)
         yield handle.TestBed.open(directory)
         return
     directory = tmp_path_factory.mktemp("testbed")

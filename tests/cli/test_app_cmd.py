@@ -157,7 +157,9 @@ class Cli:
         self.common = ["--kubeconfig", str(tb.kubeconfig), "--context", "mgmt", "-n", ns]
 
     def __call__(self, *args: str) -> Any:
-        extra = ["--cache-dir", str(self.cache)] if args[0] in ("diff", "manifests") else []
+        extra = (
+            ["--cache-dir", str(self.cache)] if args[0] in ("diff", "manifests", "create") else []
+        )
         result = CliRunner().invoke(main.app, ["app", *args, *self.common, *extra])
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
@@ -214,6 +216,7 @@ def _unique(prefix: str) -> str:
 
 BASIC = ["--repo", "https://git.example.com/r.git", "--path", "apps/web"]
 BASIC += ["--dest-server", constants.IN_CLUSTER_SERVER, "--dest-namespace", "web"]
+BASIC += ["--validate=false"]  # the repository does not exist: skip the source check
 
 
 # -- create / get / list / set / refresh ---------------------------------------------------------
@@ -279,7 +282,7 @@ def test_create_from_file(cli: Cli, tmp_path: Path) -> None:
     second["metadata"] = {"name": _unique("seed")}  # no namespace: the control namespace
     path = tmp_path / "apps.yaml"
     path.write_text(yaml.safe_dump_all([first, second]))
-    result = cli("create", "-f", str(path))
+    result = cli("create", "-f", str(path), "--validate=false")
     assert result.exit_code == 0, result.output
     for doc in (first, second):
         stored = cli.app(doc["metadata"]["name"])
@@ -289,6 +292,47 @@ def test_create_from_file(cli: Cli, tmp_path: Path) -> None:
     invalid = cli("create", "-f", str(bad))
     assert invalid.exit_code == 2
     assert "spec.destination: either server or name is required" in invalid.stderr
+
+
+def test_create_checks_that_revision_and_path_exist(
+    cli: Cli, repo_url: str, testbed_handle: handle.TestBed
+) -> None:
+    server = testbed_handle.clusters["dev"].server
+    flags = ["--repo", repo_url, "--dest-server", server, "--dest-namespace", "web"]
+
+    no_path = cli("create", _unique("nopath"), *flags, "--path", "apps/missing")
+    assert no_path.exit_code == 1, no_path.output
+    assert repo_url in no_path.stderr and "revision 'HEAD'" in no_path.stderr
+    assert "path 'apps/missing': the path does not exist at commit" in no_path.stderr
+
+    name = _unique("norev")
+    no_rev = cli("create", name, *flags, "--path", "app", "--revision", "no-such-branch")
+    assert no_rev.exit_code == 1, no_rev.output
+    assert f"repository {repo_url!r}, revision 'no-such-branch'" in no_rev.stderr
+    assert "the revision does not exist" in no_rev.stderr
+    assert not cli.exists(name)
+
+    # A file of several apps: one bad source and none is created.
+    good, bad = _unique("good"), _unique("bad")
+    docs = [
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+         "metadata": {"name": n},
+         "spec": {"project": "default", "destination": {"server": server, "namespace": "web"},
+                  "source": {"repoURL": repo_url, "path": p}}}
+        for n, p in ((good, "app"), (bad, "nowhere"))
+    ]  # fmt: skip
+    path = cli.cache / f"{good}.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    several = cli("create", "-f", str(path))
+    assert several.exit_code == 1 and "path 'nowhere'" in several.stderr
+    assert not cli.exists(good) and not cli.exists(bad)
+
+    ok = cli("create", name, *flags, "--path", "./app/", "--revision", "HEAD")
+    assert ok.exit_code == 0, ok.output
+    skipped = cli("create", _unique("skip"), *flags, "--path", "nowhere", "--validate=false")
+    assert skipped.exit_code == 0, skipped.output
+    usage = cli("create", _unique("usage"), *flags, "--path", "app", "--validate=maybe")
+    assert usage.exit_code == 2 and "--validate: expected true or false" in usage.stderr
 
 
 def test_set_merges_spec(cli: Cli) -> None:
@@ -364,8 +408,15 @@ def test_diff_and_manifests(
     rendered = list(yaml.safe_load_all(cli("manifests", name).stdout))
     assert sorted(o["kind"] for o in rendered) == ["ConfigMap", "Secret"]
     assert SECRET_VALUE not in json.dumps(rendered)
-    tracking = rendered[0]["metadata"]["annotations"][constants.ANNOTATION_TRACKING_ID]
-    assert tracking.startswith(f"{name}:")
+    # The manifests name each object as the diff does: namespace included, in the object and
+    # in its tracking id (the diff above shows the same target).
+    for obj in rendered:
+        meta = obj["metadata"]
+        assert meta["namespace"] == namespace
+        assert meta["annotations"][constants.ANNOTATION_TRACKING_ID] == (
+            f"{name}:/{obj['kind']}:{namespace}/{meta['name']}"
+        )
+        assert f"===== {obj['kind']} {namespace}/{meta['name']} ======" in out_of_sync.stdout
     assert cli("manifests", name, "--source", "live").stdout.strip() == ""
 
     _apply_rendered(testbed_handle, source_dir, name, namespace)
@@ -374,6 +425,10 @@ def test_diff_and_manifests(
     assert in_sync.stdout == ""
     live = list(yaml.safe_load_all(cli("manifests", name, "--source", "live").stdout))
     assert sorted(o["kind"] for o in live) == ["ConfigMap", "Secret"]
+    tracking = constants.ANNOTATION_TRACKING_ID
+    assert {o["metadata"]["annotations"][tracking] for o in live} == {
+        o["metadata"]["annotations"][tracking] for o in rendered
+    }
     assert all("managedFields" not in o["metadata"] for o in live)
     assert SECRET_VALUE not in json.dumps(live)
 
@@ -392,7 +447,9 @@ def test_diff_and_manifests(
 
 def test_diff_unknown_cluster(cli: Cli) -> None:
     name = _unique("nocluster")
-    assert cli("create", name, *BASIC[:4], "--dest-name", "nowhere").exit_code == 0
+    assert (
+        cli("create", name, *BASIC[:4], "--dest-name", "nowhere", "--validate=false").exit_code == 0
+    )
     result = cli("diff", name)
     assert result.exit_code == 1
     assert "cluster 'nowhere' not found" in result.stderr

@@ -170,3 +170,95 @@ def test_summary_and_rows() -> None:
     assert row[6] == "Auto-Prune"
     for resource_row in app_state.resource_rows(app):
         assert len(resource_row) == len(app_show.RESOURCE_HEADERS)
+
+
+def test_helm_chart_flags_make_a_repository_chart_source() -> None:
+    helm = appspec.HelmFlags(
+        chart="demo",
+        set_file=("config=files/app.conf",),
+        values_literal="greeting: hi\n",
+        skip_crds=True,
+        skip_schema_validation=True,
+        api_versions=("monitoring.coreos.com/v1",),
+        kube_version="1.31.0",
+        namespace="other",
+        pass_credentials=True,
+        ignore_missing_value_files=True,
+    )
+    flags = appspec.SpecFlags(
+        repo="https://charts.example.com",
+        revision="^1.2",
+        dest_server="https://kubernetes.default.svc",
+        dest_namespace="web",
+        helm=helm,
+    )
+    obj = appspec.new_application("web", "argocd", flags)
+    assert obj["spec"]["source"] == {
+        "repoURL": "https://charts.example.com",
+        "targetRevision": "^1.2",
+        "chart": "demo",
+        "helm": {
+            "values": "greeting: hi\n",
+            "skipCrds": True,
+            "skipSchemaValidation": True,
+            "kubeVersion": "1.31.0",
+            "namespace": "other",
+            "passCredentials": True,
+            "ignoreMissingValueFiles": True,
+            "apiVersions": ["monitoring.coreos.com/v1"],
+            "fileParameters": [{"name": "config", "path": "files/app.conf"}],
+        },
+    }
+    application.Application.model_validate(obj)
+    # `app set --helm-chart` on a path source drops the path; other helm fields stay.
+    changed = appspec.apply_flags(
+        {"source": {"repoURL": "r", "path": "p", "helm": {"releaseName": "x"}}},
+        appspec.SpecFlags(helm=appspec.HelmFlags(chart="c", skip_crds=False)),
+    )
+    assert changed["source"] == {
+        "repoURL": "r",
+        "chart": "c",
+        "helm": {"releaseName": "x", "skipCrds": False},
+    }
+    with pytest.raises(appspec.FlagError, match="--helm-set-file"):
+        appspec.apply_flags({}, appspec.SpecFlags(helm=appspec.HelmFlags(set_file=("nokey",))))
+
+
+def test_jsonnet_flags_add_or_replace_by_name_and_append_libs() -> None:
+    flags = appspec.SpecFlags(
+        repo="https://git.example.com/org/repo",
+        path="apps/jn",
+        dest_server="https://kubernetes.default.svc",
+        dest_namespace="web",
+        jsonnet_tla_str=("name=web",),
+        jsonnet_tla_code=("replicas=1 + 2",),
+        jsonnet_ext_var_str=("env=dev",),
+        jsonnet_ext_var_code=("tier={a: 1}",),
+        jsonnet_libs=("vendor",),
+    )
+    obj = appspec.new_application("jn", "argocd", flags)
+    assert obj["spec"]["source"]["directory"]["jsonnet"] == {
+        "tlas": [
+            {"name": "name", "value": "web", "code": False},
+            {"name": "replicas", "value": "1 + 2", "code": True},
+        ],
+        "extVars": [
+            {"name": "env", "value": "dev", "code": False},
+            {"name": "tier", "value": "{a: 1}", "code": True},
+        ],
+        "libs": ["vendor"],
+    }
+    # app set: a TLA given again replaces the one of that name; a lib already there stays once.
+    again = appspec.SpecFlags(jsonnet_tla_code=("name='api'",), jsonnet_libs=("vendor", "lib"))
+    spec = appspec.apply_flags(obj["spec"], again)
+    jsonnet = spec["source"]["directory"]["jsonnet"]
+    assert jsonnet["tlas"][0] == {"name": "name", "value": "'api'", "code": True}
+    assert len(jsonnet["tlas"]) == 2
+    assert jsonnet["libs"] == ["vendor", "lib"]
+    assert application.parse_application({**obj, "spec": spec}).spec.source is not None
+
+
+def test_a_jsonnet_flag_without_a_value_is_refused() -> None:
+    flags = appspec.SpecFlags(repo="r", path="p", jsonnet_tla_str=("novalue",))
+    with pytest.raises(appspec.FlagError, match="--jsonnet-tla-str"):
+        appspec.new_application("jn", "argocd", flags)

@@ -246,3 +246,70 @@ def test_credentials_from_a_template(
     )
     table = cli("repo", "creds", "list").stdout.splitlines()
     assert table[0].split() == ["URL", "PATTERN", "TYPE", "CREDS", "PROJECT", "SECRET"]
+
+
+def test_add_helm_repository_and_oci_registry(
+    cli: Any, testbed_handle: handle.TestBed, control_ns: str, git_remote: handle.GitRemote
+) -> None:
+    from tidegate.testenv import registry, testbed
+
+    charts = f"{git_remote.info.http_base}/charts"
+    login = ("--username", git_remote.username, "--password", git_remote.password)
+    wrong = f"not-{secrets.token_hex(8)}"
+    refused = cli(
+        "repo",
+        "add",
+        charts,
+        "--type",
+        "helm",
+        "--username",
+        git_remote.username,
+        "--password",
+        wrong,
+    )
+    assert refused.returncode == 1
+    assert "credentials were refused (HTTP 401)" in refused.stderr
+    assert wrong not in refused.stdout + refused.stderr
+    assert repo_secrets(testbed_handle, control_ns) == []
+
+    testbed.up(testbed_handle.directory, [], registry=True)
+    info = registry.RegistryInfo.load(testbed_handle.directory)
+    oci_url = f"{info.address}/charts"
+    added = cli(
+        "repo",
+        "add",
+        oci_url,
+        "--type",
+        "helm",
+        "--name",
+        "bed",
+        "--enable-oci",
+        "--insecure-oci-force-http",
+        *login,
+    )
+    assert added.returncode == 0, added.stderr
+    [secret] = repo_secrets(testbed_handle, control_ns)
+    assert fields(secret) | {"password": "-"} == {
+        "url": oci_url,
+        "type": "helm",
+        "name": "bed",
+        "username": git_remote.username,
+        "password": "-",
+        "enableOCI": "true",
+        "insecureOCIForceHttp": "true",
+    }
+    denied = cli(
+        "repo",
+        "add",
+        f"oci://{info.address}/other",
+        "--type",
+        "oci",
+        "--insecure-oci-force-http",
+        "--username",
+        git_remote.username,
+        "--password",
+        wrong,
+    )
+    assert denied.returncode == 1
+    assert "refused the credentials" in denied.stderr
+    assert wrong not in denied.stdout + denied.stderr

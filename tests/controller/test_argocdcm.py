@@ -40,7 +40,7 @@ def test_bad_entries_are_reported_and_others_still_apply() -> None:
     assert all("argocd-cm resource.customizations.ignoreDifferences." in p for p in system.problems)
 
 
-def test_custom_health_rules_and_lua_refused() -> None:
+def test_custom_health_rules_and_lua() -> None:
     rules = (
         "rules:\n- when: {path: status.phase, equals: Ready}\n  status: Healthy\n"
         "default: {status: Progressing}\n"
@@ -55,6 +55,33 @@ def test_custom_health_rules_and_lua_refused() -> None:
     found = system.health_checks.assess(widget)
     assert found is not None and found.status is HealthStatusCode.HEALTHY
     lua = argocdcm.parse(
-        {HEALTH + "example.com_Widget": "hs = {}\nhs.status = 'Healthy'\nreturn hs\n"}
+        {HEALTH + "example.com_Widget": "hs = {}\nhs.status = 'Degraded'\nreturn hs\n"}
     )
-    assert lua.problems and "Lua" in lua.problems[0]
+    assert lua.problems == ()
+    found = lua.health_checks.assess(widget)
+    assert found is not None and found.status is HealthStatusCode.DEGRADED
+
+
+def test_legacy_resource_customizations_map_feeds_every_customization() -> None:
+    system = argocdcm.parse(
+        {
+            "resource.customizations": (
+                "apps/Deployment:\n"
+                "  ignoreDifferences: |\n    jsonPointers: [/spec/replicas]\n"
+                "  health.lua: return {status = 'Suspended'}\n"
+                "  actions: |\n    discovery.lua: return {restart = {}}\n"
+            ),
+            "resource.customizations.health.example.com_Broken": "return {",
+        }
+    )
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+    [rule] = system.ignore_rules
+    assert rule.json_pointers == ("/spec/replicas",)
+    assert rule.matches(ResourceKey("apps", "Deployment", "ns", "d"))
+    found = system.health_checks.assess(deployment)
+    assert found is not None and found.status is HealthStatusCode.SUSPENDED
+    assert [a.name for a in system.actions.list(deployment)] == ["restart"]
+    assert system.problems == (
+        "argocd-cm Lua script resource.customizations.health.example.com_Broken: "
+        "line 1: unexpected symbol near <eof>",
+    )

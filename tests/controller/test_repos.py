@@ -118,7 +118,7 @@ def test_spec_flags() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"type": "oci"}, "unknown type 'oci'"),
+        ({"type": "svn"}, "unknown type 'svn'"),
         ({"tls_client_cert": "C"}, "needs its key"),
         ({"tls_client_key": "K"}, "needs its key"),
         ({"password": "p"}, "a password needs a username"),

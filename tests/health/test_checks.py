@@ -17,6 +17,10 @@ TESTDATA = Path(__file__).parent / "testdata"
 # file name -> (expected status, or None for "no check"; the exact message Argo CD gives)
 EXPECTED: dict[str, tuple[H | None, str]] = {
     "deployment-healthy": (H.HEALTHY, ""),
+    "sealedsecret-synced": (H.HEALTHY, ""),
+    "sealedsecret-failed": (H.DEGRADED, "no key could decrypt secret (password)"),
+    "sealedsecret-no-status": (H.PROGRESSING, "Waiting for Sealed Secret to be decrypted"),
+    "sealedsecret-stale": (H.PROGRESSING, "Waiting for Sealed Secret to be decrypted"),
     "deployment-paused": (H.SUSPENDED, "Deployment is paused"),
     "deployment-progress-deadline": (H.DEGRADED, 'Deployment "web" exceeded its progress deadline'),
     "deployment-rollout-updating": (

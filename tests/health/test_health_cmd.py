@@ -134,3 +134,35 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     result = _run("-f", str(bomb))
     assert result.returncode == 1
     assert "alias bomb" in result.stderr and str(bomb) in result.stderr
+
+
+ARGOCD_CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: argocd-cm
+data:
+  resource.customizations.health.apps_Deployment: |
+    if obj.spec.paused then return {status = "Suspended", message = "paused by Lua"} end
+    return {status = "Degraded", message = "judged by Lua: " .. obj.metadata.name}
+"""
+
+
+def test_argocd_cm_customizations_override_builtins(manifest: Path, tmp_path: Path) -> None:
+    cm = tmp_path / "argocd-cm.yaml"
+    cm.write_text(ARGOCD_CM)
+    result = _run("-f", str(manifest), "-o", "json", "--argocd-cm-path", str(cm))
+    assert result.returncode == 0, result.stderr
+    rows = {r["kind"]: r for r in json.loads(result.stdout)}
+    assert rows["Deployment"]["status"] == "Degraded"
+    assert rows["Deployment"]["message"].startswith("judged by Lua: ")
+    assert rows["Pod"]["status"] == "Degraded"  # the built-in check still judges Pods
+
+
+def test_argocd_cm_script_that_does_not_compile_exits_1(manifest: Path, tmp_path: Path) -> None:
+    cm = tmp_path / "argocd-cm.yaml"
+    cm.write_text(ARGOCD_CM.replace("return {status", "return {{status", 1))
+    result = _run("-f", str(manifest), "--argocd-cm-path", str(cm))
+    assert result.returncode == 1
+    assert "argocd-cm Lua script resource.customizations.health.apps_Deployment: line 1" in (
+        result.stderr
+    )

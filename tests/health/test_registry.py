@@ -82,17 +82,27 @@ def test_from_argocd_cm_reads_declarative_rules() -> None:
 @pytest.mark.parametrize(
     ("value", "error"),
     [
-        ('hs = {}\nhs.status = "Healthy"\nreturn hs\n', "Lua health scripts are not supported"),
         ("rules: [unclosed\n", "invalid YAML"),
         ("rules: []\n", "at least one rule or a default is required"),
+        ("hs = {\nreturn hs\n", "Lua script resource.customizations.health.example.com_Widget"),
     ],
 )
-def test_from_argocd_cm_rejects_bad_entries(value: str, error: str) -> None:
+def test_from_argocd_cm_reports_bad_entries(value: str, error: str) -> None:
+    """A bad entry is a problem naming the key; a Lua script that does not compile still
+    judges its kind (Unknown with the error), as in Argo CD."""
     key = "resource.customizations.health.example.com_Widget"
-    with pytest.raises(errors.ConfigError) as caught:
-        registry.HealthChecks.from_argocd_cm({key: value})
-    assert error in str(caught.value)
-    assert "Widget" in str(caught.value)
+    checks = registry.HealthChecks.from_argocd_cm({key: value})
+    assert len(checks.problems) == 1
+    assert error in checks.problems[0] and "Widget" in checks.problems[0]
+    found = checks.assess(WIDGET)
+    if value.startswith("hs"):
+        assert (
+            found is not None
+            and found.status is H.UNKNOWN
+            and "line 2: unexpected symbol near 'return'" in found.message
+        )
+    else:
+        assert found is None
 
 
 @pytest.mark.parametrize("key", ["", "example.com/", "/"])

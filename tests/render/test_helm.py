@@ -185,3 +185,27 @@ async def test_value_files_from_a_ref_source(
     escape = render.HelmOptions(value_files=("$values/../secret.yaml",))
     with pytest.raises(errors.PathEscapeError, match="resolves outside the repository"):
         await render.render(request(repo, "helm/chart", helm=escape, ref_roots=refs), found=tools)
+
+
+async def test_file_parameters_namespace_and_schema_flag(repo: Path, tools: render.Tools) -> None:
+    options = render.HelmOptions(
+        file_parameters=(("extra", "../envs/shared.yaml"),),
+        namespace="helm-ns",
+        skip_schema_validation=True,
+    )
+    result = await render.render(request(repo, "helm/chart", helm=options), found=tools)
+    cm = next(o for o in result.objects if o["kind"] == "ConfigMap")
+    assert cm["metadata"]["namespace"] == "helm-ns"  # helm.namespace wins over the destination
+    shared = (repo / "helm" / "envs" / "shared.yaml").read_text()
+    assert config(result)["extra"] == shared  # --set-file: the file's text as the value
+
+
+async def test_file_parameter_outside_the_repository_is_refused(
+    repo: Path, tools: render.Tools
+) -> None:
+    options = render.HelmOptions(file_parameters=(("extra", "../../../../etc/passwd"),))
+    with pytest.raises(errors.PathEscapeError, match="Helm file"):
+        await render.render(request(repo, "helm/chart", helm=options), found=tools)
+    missing = render.HelmOptions(file_parameters=(("extra", "nope.txt"),))
+    with pytest.raises(errors.RenderError, match=r"Helm file 'nope\.txt' not found"):
+        await render.render(request(repo, "helm/chart", helm=missing), found=tools)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_edit, app_ops, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_edit, app_ops, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -32,6 +32,7 @@ app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
+app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[
     Path | None,
@@ -299,7 +300,8 @@ def diff(
     """Diff the target state (rendered from Git) with the live state, computed locally.
 
     Exit 0 in sync, 1 out of sync (or a failure, with the error on stderr), 2 usage error.
-    Secret values are masked.
+    Objects the server-side dry run rejects (a sync would fail its validation) are listed on
+    stderr, as the controller's ComparisonError lists them. Secret values are masked.
     """
     from tidegate.cli import appspec
 
@@ -315,7 +317,11 @@ def diff(
                     ctx, revision=revision, hard=hard_refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
-        return result.sync_status is SyncStatusCode.SYNCED
+        if result.problems:  # what the controller reports as a ComparisonError
+            from tidegate.controller import appstatus
+
+            typer.echo(appstatus.dry_run_problems(result.problems), err=True)
+        return result.sync_status is SyncStatusCode.SYNCED and not result.problems
 
     if not app_common.run(go()):
         raise typer.Exit(1)

@@ -127,17 +127,21 @@ def _secret_type(secret: Mapping[str, Any]) -> str:
 async def render_targets(
     ctx: Context, *, revision: str | None, hard: bool
 ) -> dict[ResourceKey, Obj]:
-    """The rendered objects keyed as they will be on the cluster (namespaces settled)."""
+    """The rendered objects as they will be sent (namespaces and tracking ids settled, as the
+    comparison has them)."""
     from tidegate.controller import compare as cmp
     from tidegate.sync import prepare
 
     rendered = await cmp.render_app(
         ctx.app, deps=ctx.deps, revision_override=revision, max_age=0.0 if hard else None
     )
-    return await prepare.prepare_targets(
+    return await prepare.settle(
         rendered.objects,
         client=ctx.client,
         destination_namespace=ctx.app.spec.destination.namespace or "",
+        app_name=ctx.app.name,
+        method=ctx.deps.tracking,
+        installation_id=ctx.deps.installation_id,
     )
 
 

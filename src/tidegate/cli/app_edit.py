@@ -54,6 +54,55 @@ HelmSetString = Annotated[
 ]
 Values = Annotated[list[str] | None, typer.Option("--values", help="Helm value file (repeat).")]
 ReleaseName = Annotated[str | None, typer.Option("--release-name", help="Helm release name.")]
+HelmChart = Annotated[
+    str | None, typer.Option("--helm-chart", help="Chart name in a Helm repository (repoURL).")
+]
+HelmSetFile = Annotated[
+    list[str] | None,
+    typer.Option("--helm-set-file", help="Helm file parameter name=path (in the chart)."),
+]
+ValuesLiteralFile = Annotated[
+    Path | None,
+    typer.Option("--values-literal-file", help="Local file whose text becomes helm.values."),
+]
+HelmSkipCrds = Annotated[
+    bool | None, typer.Option("--helm-skip-crds/--no-helm-skip-crds", help="Skip the chart's CRDs.")
+]
+HelmSkipSchema = Annotated[
+    bool | None,
+    typer.Option(
+        "--helm-skip-schema-validation/--no-helm-skip-schema-validation",
+        help="Skip values.schema.json validation.",
+    ),
+]
+HelmSkipTests = Annotated[
+    bool | None,
+    typer.Option("--helm-skip-tests/--no-helm-skip-tests", help="Skip the chart's test hooks."),
+]
+HelmApiVersions = Annotated[
+    list[str] | None,
+    typer.Option("--helm-api-versions", help="API versions for Capabilities (repeat)."),
+]
+HelmKubeVersion = Annotated[
+    str | None, typer.Option("--helm-kube-version", help="Kubernetes version for Capabilities.")
+]
+HelmNamespace = Annotated[
+    str | None, typer.Option("--helm-namespace", help="Namespace helm renders into.")
+]
+HelmPassCredentials = Annotated[
+    bool | None,
+    typer.Option(
+        "--helm-pass-credentials/--no-helm-pass-credentials",
+        help="Send the repository's credentials to chart URLs on other hosts.",
+    ),
+]
+IgnoreMissingValueFiles = Annotated[
+    bool | None,
+    typer.Option(
+        "--ignore-missing-value-files/--no-ignore-missing-value-files",
+        help="Skip value files that do not exist.",
+    ),
+]
 Recurse = Annotated[
     bool | None,
     typer.Option("--directory-recurse/--no-directory-recurse", help="Directory: subdirectories."),
@@ -71,9 +120,42 @@ SourcePosition = Annotated[
 PluginName = Annotated[
     str | None, typer.Option("--config-management-plugin", help="Config management plugin name.")
 ]
+JsonnetTlaStr = Annotated[
+    list[str] | None, typer.Option("--jsonnet-tla-str", help="Jsonnet top-level string K=V.")
+]
+JsonnetTlaCode = Annotated[
+    list[str] | None, typer.Option("--jsonnet-tla-code", help="Jsonnet top-level code K=CODE.")
+]
+JsonnetExtVarStr = Annotated[
+    list[str] | None, typer.Option("--jsonnet-ext-var-str", help="Jsonnet external string K=V.")
+]
+JsonnetExtVarCode = Annotated[
+    list[str] | None,
+    typer.Option("--jsonnet-ext-var-code", help="Jsonnet external code K=CODE."),
+]
+JsonnetLibs = Annotated[
+    list[str] | None,
+    typer.Option("--jsonnet-libs", help="Jsonnet library path, from the repository root."),
+]
 PluginEnv = Annotated[
     list[str] | None, typer.Option("--plugin-env", help="Plugin environment K=V (repeatable).")
 ]
+
+
+def _helm_flags(*, values_literal_file: Path | None, **values: Any) -> appspec.HelmFlags | None:
+    """The ``--helm-*`` flags given (None if none); the literal values file is read here."""
+    from tidegate.cli import appspec
+
+    given: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
+    }
+    if values_literal_file is not None:
+        try:
+            given["values_literal"] = values_literal_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"--values-literal-file {values_literal_file}: {exc}") from exc
+    flags = appspec.HelmFlags(**given)
+    return flags if flags.given() else None
 
 
 def _flags(**values: Any) -> appspec.SpecFlags:
@@ -182,21 +264,50 @@ def create(
     helm_set_string: HelmSetString = None,
     values: Values = None,
     release_name: ReleaseName = None,
+    helm_chart: HelmChart = None,
+    helm_set_file: HelmSetFile = None,
+    values_literal_file: ValuesLiteralFile = None,
+    helm_skip_crds: HelmSkipCrds = None,
+    helm_skip_schema_validation: HelmSkipSchema = None,
+    helm_skip_tests: HelmSkipTests = None,
+    helm_api_versions: HelmApiVersions = None,
+    helm_kube_version: HelmKubeVersion = None,
+    helm_namespace: HelmNamespace = None,
+    helm_pass_credentials: HelmPassCredentials = None,
+    ignore_missing_value_files: IgnoreMissingValueFiles = None,
     directory_recurse: Recurse = None,
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
     kustomize_image: KustomizeImage = None,
+    validate: Annotated[
+        str,
+        typer.Option(
+            "--validate",
+            metavar="true|false",
+            help="Check that each source's revision and path exist first (argocd's default).",
+        ),
+    ] = "true",
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", help="Git cache for --validate (default: the user cache)."),
+    ] = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     config_management_plugin: PluginName = None,
     plugin_env: PluginEnv = None,
+    jsonnet_tla_str: JsonnetTlaStr = None,
+    jsonnet_tla_code: JsonnetTlaCode = None,
+    jsonnet_ext_var_str: JsonnetExtVarStr = None,
+    jsonnet_ext_var_code: JsonnetExtVarCode = None,
+    jsonnet_libs: JsonnetLibs = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
     Flags given with -f override the file. The app is validated before it is sent (exit 2
-    with the field path when invalid). An existing app with another spec is left alone
-    unless --upsert.
+    with the field path when invalid), and each source's revision and path must exist (exit 1
+    naming them; --validate=false skips that check). An existing app with another spec is
+    left alone unless --upsert.
     """
     from tidegate.cli import appspec
 
@@ -217,17 +328,36 @@ def create(
         helm_set_string=helm_set_string,
         values=values,
         release_name=release_name,
+        helm=_helm_flags(
+            chart=helm_chart,
+            set_file=helm_set_file,
+            values_literal_file=values_literal_file,
+            skip_crds=helm_skip_crds,
+            skip_schema_validation=helm_skip_schema_validation,
+            skip_tests=helm_skip_tests,
+            api_versions=helm_api_versions,
+            kube_version=helm_kube_version,
+            namespace=helm_namespace,
+            pass_credentials=helm_pass_credentials,
+            ignore_missing_value_files=ignore_missing_value_files,
+        ),
         directory_recurse=directory_recurse,
         nameprefix=nameprefix,
         namesuffix=namesuffix,
         kustomize_images=kustomize_image,
         plugin_name=config_management_plugin,
         plugin_env=plugin_env,
+        jsonnet_tla_str=jsonnet_tla_str,
+        jsonnet_tla_code=jsonnet_tla_code,
+        jsonnet_ext_var_str=jsonnet_ext_var_str,
+        jsonnet_ext_var_code=jsonnet_ext_var_code,
+        jsonnet_libs=jsonnet_libs,
     )
 
     async def go() -> list[str]:
-        from tidegate.cli import app_access
+        from tidegate.cli import app_access, app_sources
 
+        check_sources = app_sources.parse_validate(validate)
         ns, app_name = appspec.split_name(name, namespace) if name else (namespace, "")
         if file:
             bases: list[dict[str, Any] | None] = list(_load(file))
@@ -252,6 +382,10 @@ def create(
         for obj in objs:
             app_common.validate(obj)
         async with app_access.connect(kubeconfig, context, namespace) as apps:
+            if check_sources:  # every app's sources first: nothing is created on a bad one
+                secrets = await apps.secrets()
+                for obj in objs:
+                    await app_sources.check_sources(obj, secrets=secrets, cache_dir=cache_dir)
             return [await _create_one(apps, obj, upsert=upsert) for obj in objs]
 
     for line in app_common.run(go()):
@@ -276,6 +410,17 @@ def set_(
     helm_set_string: HelmSetString = None,
     values: Values = None,
     release_name: ReleaseName = None,
+    helm_chart: HelmChart = None,
+    helm_set_file: HelmSetFile = None,
+    values_literal_file: ValuesLiteralFile = None,
+    helm_skip_crds: HelmSkipCrds = None,
+    helm_skip_schema_validation: HelmSkipSchema = None,
+    helm_skip_tests: HelmSkipTests = None,
+    helm_api_versions: HelmApiVersions = None,
+    helm_kube_version: HelmKubeVersion = None,
+    helm_namespace: HelmNamespace = None,
+    helm_pass_credentials: HelmPassCredentials = None,
+    ignore_missing_value_files: IgnoreMissingValueFiles = None,
     directory_recurse: Recurse = None,
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
@@ -286,6 +431,11 @@ def set_(
     namespace: str = kubeopts.NAMESPACE_OPTION,
     config_management_plugin: PluginName = None,
     plugin_env: PluginEnv = None,
+    jsonnet_tla_str: JsonnetTlaStr = None,
+    jsonnet_tla_code: JsonnetTlaCode = None,
+    jsonnet_ext_var_str: JsonnetExtVarStr = None,
+    jsonnet_ext_var_code: JsonnetExtVarCode = None,
+    jsonnet_libs: JsonnetLibs = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
@@ -307,6 +457,19 @@ def set_(
         helm_set_string=helm_set_string,
         values=values,
         release_name=release_name,
+        helm=_helm_flags(
+            chart=helm_chart,
+            set_file=helm_set_file,
+            values_literal_file=values_literal_file,
+            skip_crds=helm_skip_crds,
+            skip_schema_validation=helm_skip_schema_validation,
+            skip_tests=helm_skip_tests,
+            api_versions=helm_api_versions,
+            kube_version=helm_kube_version,
+            namespace=helm_namespace,
+            pass_credentials=helm_pass_credentials,
+            ignore_missing_value_files=ignore_missing_value_files,
+        ),
         directory_recurse=directory_recurse,
         nameprefix=nameprefix,
         namesuffix=namesuffix,
@@ -314,6 +477,11 @@ def set_(
         source_position=source_position,
         plugin_name=config_management_plugin,
         plugin_env=plugin_env,
+        jsonnet_tla_str=jsonnet_tla_str,
+        jsonnet_tla_code=jsonnet_tla_code,
+        jsonnet_ext_var_str=jsonnet_ext_var_str,
+        jsonnet_ext_var_code=jsonnet_ext_var_code,
+        jsonnet_libs=jsonnet_libs,
     )
     if not flags.given():
         raise typer.BadParameter("nothing to change: give at least one flag")

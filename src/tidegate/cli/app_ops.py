@@ -285,25 +285,16 @@ def terminate_op(
     from tidegate.cli import appspec
 
     async def go() -> str:
-        from tidegate.cli import app_access, app_state
-        from tidegate.model import errors
+        from tidegate.cli import app_access
+        from tidegate.sync import request
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             version = str(raw["metadata"].get("resourceVersion") or "")
-            phase = (app_state.operation_state(raw) or {}).get("phase")
-            if phase == "Running":
-                patch: dict[str, Any] = {"status": {"operationState": {"phase": "Terminating"}}}
-                await apps.patch(app_name, patch, resource_version=version)
-                return f"application '{app_name}': operation terminating"
-            if phase == "Terminating":
-                return f"application '{app_name}': operation already terminating"
-            if raw.get("operation"):
-                await apps.patch(app_name, {"operation": None}, resource_version=version)
-                return f"application '{app_name}': operation request withdrawn (not started)"
-            raise errors.ConfigError(
-                f"{app_state.describe(raw)}: no operation is in progress, nothing to terminate"
-            )
+            outcome = request.termination(raw)
+            if outcome.patch is not None:
+                await apps.patch(app_name, outcome.patch, resource_version=version)
+            return outcome.message
 
     app_common.echo(app_common.run(go()))

@@ -10,32 +10,30 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tidegate.cli import appspec
-from tidegate.model import errors
+# Operation state and rollback choice are shared with the API server (tidegate.sync.request);
+# re-exported here for the CLI's modules.
+from tidegate.sync.request import (
+    RUNNING_PHASES,
+    describe,
+    history,
+    operation_in_progress,
+    operation_state,
+    rollback_entry,
+    status,
+)
+
+__all__ = [
+    "RUNNING_PHASES",
+    "describe",
+    "history",
+    "operation_in_progress",
+    "operation_state",
+    "rollback_entry",
+    "status",
+]
 
 Obj = Mapping[str, Any]
-RUNNING_PHASES = ("Running", "Terminating")
 DONE_PHASES = ("Succeeded", "Failed", "Error")
-
-
-def status(app: Obj) -> Obj:
-    return app.get("status") or {}
-
-
-def operation_state(app: Obj) -> Obj | None:
-    state = status(app).get("operationState")
-    return state if isinstance(state, Mapping) and state else None
-
-
-def operation_in_progress(app: Obj) -> bool:
-    """An operation is requested (``operation`` set) or still running (its state says so)."""
-    state = operation_state(app) or {}
-    return bool(app.get("operation")) or state.get("phase") in RUNNING_PHASES
-
-
-def describe(app: Obj) -> str:
-    meta = app.get("metadata") or {}
-    return f"application '{meta.get('namespace', '')}/{meta.get('name', '')}'"
 
 
 # -- following an operation ---------------------------------------------------------------------
@@ -62,37 +60,6 @@ def operation_finished(app: Obj, before: Obj | None) -> Obj | None:
 
 
 # -- history and rollback ---------------------------------------------------------------------
-
-
-def history(app: Obj) -> list[Obj]:
-    return [h for h in status(app).get("history") or [] if isinstance(h, Mapping)]
-
-
-def rollback_entry(app: Obj, history_id: int | None) -> Obj:
-    """History entry ``history_id``, or the one before the current deployment by default.
-
-    Refuses while automated sync is on: the controller would sync straight back.
-    """
-    if appspec.automated_enabled(app.get("spec") or {}):
-        raise errors.ConfigError(
-            f"{describe(app)}: rollback cannot be initiated when auto-sync is enabled"
-            " (use --disable-auto-sync, or 'tidegate app set --sync-policy none')"
-        )
-    entries = history(app)
-    if history_id is None:
-        if len(entries) < 2:
-            raise errors.ConfigError(
-                f"{describe(app)} should have at least two successful deployments"
-                f" to roll back to the previous one (it has {len(entries)})"
-            )
-        return entries[-2]
-    for entry in entries:
-        if entry.get("id") == history_id:
-            return entry
-    known = ", ".join(str(e.get("id")) for e in entries) or "none"
-    raise errors.ConfigError(
-        f"{describe(app)} has no deployment with history id {history_id} (known: {known})"
-    )
 
 
 # -- wait -----------------------------------------------------------------------------------------

@@ -10,25 +10,43 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tidegate.model import constants, globs
+from tidegate.model import constants
+
+# The operation builders live in tidegate.sync.request (shared with the API server); these
+# names stay importable from here for the CLI's modules.
+from tidegate.sync.request import (
+    STRATEGIES,
+    FlagError,
+    ResourceFilter,
+    SyncRequest,
+    automated_enabled,
+    parse_pairs,
+    parse_resource,
+    rollback_operation,
+    select_resources,
+    sync_operation,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "FlagError",
+    "ResourceFilter",
+    "SyncRequest",
+    "automated_enabled",
+    "parse_pairs",
+    "parse_resource",
+    "rollback_operation",
+    "select_resources",
+    "sync_operation",
+]
 
 Obj = dict[str, Any]
 
 AUTOMATED_POLICIES = ("automated", "auto", "automatic")
 MANUAL_POLICIES = ("none", "manual")
-STRATEGIES = ("hook", "apply")
-
-
-class FlagError(ValueError):
-    """A flag value that cannot be used; ``flag`` names it (``--sync-policy``)."""
-
-    def __init__(self, flag: str, message: str) -> None:
-        super().__init__(f"{flag}: {message}" if flag else message)
-        self.flag = flag
-        self.message = message
 
 
 def split_name(arg: str, namespace: str) -> tuple[str, str]:
@@ -41,15 +59,51 @@ def split_name(arg: str, namespace: str) -> tuple[str, str]:
     return ns, name
 
 
-def parse_pairs(values: Iterable[str], *, flag: str) -> list[tuple[str, str]]:
-    """``K=V`` values in order; a missing ``=`` or empty key is a FlagError."""
-    out = []
-    for raw in values:
-        key, sep, value = raw.partition("=")
-        if not sep or not key:
-            raise FlagError(flag, f"{raw!r} is not KEY=VALUE")
-        out.append((key, value))
-    return out
+@dataclasses.dataclass(frozen=True)
+class HelmFlags:
+    """argocd's other ``--helm-*`` source flags (None / empty: leave the field as it is)."""
+
+    chart: str | None = None
+    set_file: tuple[str, ...] = ()
+    values_literal: str | None = None  # the content of --values-literal-file
+    skip_crds: bool | None = None
+    skip_schema_validation: bool | None = None
+    skip_tests: bool | None = None
+    api_versions: tuple[str, ...] = ()
+    kube_version: str | None = None
+    namespace: str | None = None
+    pass_credentials: bool | None = None
+    ignore_missing_value_files: bool | None = None
+
+    def given(self) -> bool:
+        return self != HelmFlags()
+
+
+def _apply_helm(src: Obj, flags: HelmFlags) -> None:
+    if flags.chart is not None:
+        src["chart"] = flags.chart  # a chart source has no path in the repository
+        if flags.chart:
+            src.pop("path", None)
+    fields: dict[str, Any] = {
+        "values": flags.values_literal,
+        "skipCrds": flags.skip_crds,
+        "skipSchemaValidation": flags.skip_schema_validation,
+        "skipTests": flags.skip_tests,
+        "kubeVersion": flags.kube_version,
+        "namespace": flags.namespace,
+        "passCredentials": flags.pass_credentials,
+        "ignoreMissingValueFiles": flags.ignore_missing_value_files,
+        "apiVersions": list(flags.api_versions) or None,
+    }
+    wanted = {k: v for k, v in fields.items() if v is not None}
+    files = parse_pairs(flags.set_file, flag="--helm-set-file")
+    if not wanted and not files:
+        return
+    helm = src.setdefault("helm", {})
+    helm.update(wanted)
+    for name, path in files:
+        entry = {"name": name, "path": path}
+        _upsert_by(helm.setdefault("fileParameters", []), entry, lambda p: p.get("name"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +126,7 @@ class SpecFlags:
     helm_set_string: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
     release_name: str | None = None
+    helm: HelmFlags | None = None
     directory_recurse: bool | None = None
     nameprefix: str | None = None
     namesuffix: str | None = None
@@ -79,11 +134,21 @@ class SpecFlags:
     source_position: int | None = None
     plugin_name: str | None = None  # --config-management-plugin
     plugin_env: tuple[str, ...] = ()  # --plugin-env K=V
+    jsonnet_tla_str: tuple[str, ...] = ()  # --jsonnet-tla-str K=V
+    jsonnet_tla_code: tuple[str, ...] = ()  # --jsonnet-tla-code K=CODE
+    jsonnet_ext_var_str: tuple[str, ...] = ()  # --jsonnet-ext-var-str K=V
+    jsonnet_ext_var_code: tuple[str, ...] = ()  # --jsonnet-ext-var-code K=CODE
+    jsonnet_libs: tuple[str, ...] = ()  # --jsonnet-libs PATH
 
     def changes_source(self) -> bool:
         return any(
             v not in (None, ())
             for v in (
+                self.jsonnet_tla_str,
+                self.jsonnet_tla_code,
+                self.jsonnet_ext_var_str,
+                self.jsonnet_ext_var_code,
+                self.jsonnet_libs,
                 self.plugin_name,
                 self.plugin_env,
                 self.repo,
@@ -93,6 +158,7 @@ class SpecFlags:
                 self.helm_set_string,
                 self.values,
                 self.release_name,
+                self.helm,
                 self.directory_recurse,
                 self.nameprefix,
                 self.namesuffix,
@@ -162,6 +228,8 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
             helm["valueFiles"] = list(flags.values)
         if flags.release_name is not None:
             helm["releaseName"] = flags.release_name
+    if flags.helm is not None:
+        _apply_helm(src, flags.helm)
     if flags.directory_recurse is not None:
         src.setdefault("directory", {})["recurse"] = flags.directory_recurse
     if flags.nameprefix is not None or flags.namesuffix is not None or flags.kustomize_images:
@@ -175,6 +243,29 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
                 raise FlagError("--kustomize-image", "must not be empty")
             _upsert_by(kustomize.setdefault("images", []), image, _image_name)
     _apply_plugin(src, flags)
+    _apply_jsonnet(src, flags)
+
+
+def _apply_jsonnet(src: Obj, flags: SpecFlags) -> None:
+    """argocd's ``--jsonnet-*`` flags: TLAs and external variables are added or replaced by name
+    (``code`` set for the ``-code`` forms), library paths appended once each."""
+    groups = (
+        ("tlas", flags.jsonnet_tla_str, False, "--jsonnet-tla-str"),
+        ("tlas", flags.jsonnet_tla_code, True, "--jsonnet-tla-code"),
+        ("extVars", flags.jsonnet_ext_var_str, False, "--jsonnet-ext-var-str"),
+        ("extVars", flags.jsonnet_ext_var_code, True, "--jsonnet-ext-var-code"),
+    )
+    if not flags.jsonnet_libs and not any(values for _, values, _, _ in groups):
+        return
+    jsonnet = src.setdefault("directory", {}).setdefault("jsonnet", {})
+    for field, values, code, flag in groups:
+        for key, value in parse_pairs(values, flag=flag):
+            entry = {"name": key, "value": value, "code": code}
+            _upsert_by(jsonnet.setdefault(field, []), entry, lambda e: e["name"])
+    libs = jsonnet.setdefault("libs", []) if flags.jsonnet_libs else []
+    for lib in flags.jsonnet_libs:
+        if lib not in libs:
+            libs.append(lib)
 
 
 def _apply_plugin(src: Obj, flags: SpecFlags) -> None:
@@ -188,12 +279,6 @@ def _apply_plugin(src: Obj, flags: SpecFlags) -> None:
         plugin["name"] = flags.plugin_name
     for key, value in env:
         _upsert_by(plugin.setdefault("env", []), {"name": key, "value": value}, lambda e: e["name"])
-
-
-def automated_enabled(spec: Mapping[str, Any]) -> bool:
-    """Whether automated sync is on (``automated`` set and ``enabled`` not false)."""
-    automated = (spec.get("syncPolicy") or {}).get("automated")
-    return isinstance(automated, Mapping) and automated.get("enabled") is not False
 
 
 def _apply_sync_policy(spec: Obj, flags: SpecFlags) -> None:
@@ -313,167 +398,3 @@ def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj:
 
 
 _MISSING = object()
-
-
-# -- operations ---------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class ResourceFilter:
-    """One ``--resource [!]GROUP:KIND:[NAMESPACE/]NAME`` (``*`` globs any part)."""
-
-    group: str
-    kind: str
-    namespace: str | None
-    name: str
-    exclude: bool = False
-
-    @property
-    def literal(self) -> bool:
-        parts = (self.group, self.kind, self.namespace or "", self.name)
-        return not self.exclude and not any(c in p for p in parts for c in "*?[")
-
-    def matches(self, res: Mapping[str, Any]) -> bool:
-        return (
-            globs.matches(self.group, str(res.get("group") or ""))
-            and globs.matches(self.kind, str(res.get("kind") or ""))
-            and globs.matches(self.name, str(res.get("name") or ""))
-            and (
-                self.namespace is None
-                or globs.matches(self.namespace, str(res.get("namespace") or ""))
-            )
-        )
-
-    def as_resource(self) -> Obj:
-        out: Obj = {"group": self.group, "kind": self.kind, "name": self.name}
-        if self.namespace:
-            out["namespace"] = self.namespace
-        return out
-
-
-def parse_resource(value: str) -> ResourceFilter:
-    raw = value.strip()
-    exclude = raw.startswith("!")
-    parts = raw.lstrip("!").split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise FlagError("--resource", f"{value!r} is not GROUP:KIND:NAME or GROUP:KIND:NS/NAME")
-    group, kind, rest = parts
-    namespace, slash, name = rest.rpartition("/")
-    if not name:
-        raise FlagError("--resource", f"{value!r} has no NAME")
-    return ResourceFilter(group, kind, namespace if slash else None, name, exclude)
-
-
-def select_resources(
-    values: Sequence[str], app_resources: Sequence[Mapping[str, Any]]
-) -> list[Obj] | None:
-    """The ``operation.sync.resources`` list for ``--resource`` values; None when none given.
-
-    Literal filters are sent as they are; globs and ``!`` exclusions are matched against the
-    app's resources (``status.resources``).
-    """
-    if not values:
-        return None
-    filters = [parse_resource(v) for v in values]
-    if all(f.literal for f in filters):
-        return [f.as_resource() for f in filters]
-    includes = [f for f in filters if not f.exclude]
-    excludes = [f for f in filters if f.exclude]
-    chosen = [
-        ResourceFilter(
-            str(r.get("group") or ""),
-            str(r.get("kind") or ""),
-            str(r.get("namespace") or ""),
-            str(r.get("name") or ""),
-        ).as_resource()
-        for r in app_resources
-        if (not includes or any(f.matches(r) for f in includes))
-        and not any(f.matches(r) for f in excludes)
-    ]
-    if not chosen:
-        raise FlagError("--resource", "no resource of the application matches the filters")
-    return chosen
-
-
-@dataclasses.dataclass(frozen=True)
-class SyncRequest:
-    revision: str | None = None
-    prune: bool = False
-    dry_run: bool = False
-    resources: list[Obj] | None = None
-    sync_options: tuple[str, ...] = ()
-    apply_out_of_sync_only: bool = False
-    force: bool = False
-    strategy: str = "hook"
-    retry_limit: int | None = None
-    retry_backoff_duration: str | None = None
-    retry_backoff_max_duration: str | None = None
-    retry_backoff_factor: int | None = None
-    info: tuple[str, ...] = ()
-    username: str = ""
-
-
-def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
-    """The ``operation`` field for a manual sync (what ``argocd app sync`` requests)."""
-    if request.strategy not in STRATEGIES:
-        raise FlagError("--strategy", f"{request.strategy!r} is not one of: hook, apply")
-    sync: Obj = {}
-    revision = request.revision
-    if revision is None and not spec.get("sources"):
-        revision = (spec.get("source") or {}).get("targetRevision") or "HEAD"
-    if revision is not None:
-        sync["revision"] = revision
-    sync["prune"] = request.prune
-    sync["dryRun"] = request.dry_run
-    if request.resources is not None:
-        sync["resources"] = request.resources
-    options = [f"{k}={v}" for k, v in parse_pairs(request.sync_options, flag="--sync-option")]
-    if request.apply_out_of_sync_only:
-        options.append("ApplyOutOfSyncOnly=true")
-    if options:
-        sync["syncOptions"] = options
-    sync["syncStrategy"] = {request.strategy: {"force": request.force}}
-    operation: Obj = {"sync": sync, "initiatedBy": {"username": request.username}}
-    retry = _retry(request)
-    if retry:
-        operation["retry"] = retry
-    info = parse_pairs(request.info, flag="--info")
-    if info:
-        operation["info"] = [{"name": k, "value": v} for k, v in info]
-    return operation
-
-
-def _retry(request: SyncRequest) -> Obj:
-    if not request.retry_limit:
-        return {}
-    if request.retry_limit < 0:
-        raise FlagError("--retry-limit", "must not be negative")
-    retry: Obj = {"limit": request.retry_limit}
-    backoff: Obj = {}
-    if request.retry_backoff_duration:
-        backoff["duration"] = request.retry_backoff_duration
-    if request.retry_backoff_max_duration:
-        backoff["maxDuration"] = request.retry_backoff_max_duration
-    if request.retry_backoff_factor:
-        backoff["factor"] = request.retry_backoff_factor
-    if backoff:
-        retry["backoff"] = backoff
-    return retry
-
-
-def rollback_operation(
-    entry: Mapping[str, Any], *, prune: bool, dry_run: bool, username: str
-) -> Obj:
-    """The ``operation`` that syncs to history ``entry`` (its revision(s) and source(s))."""
-    sync: Obj = {}
-    if entry.get("revisions"):
-        sync["revisions"] = list(entry["revisions"])
-        if entry.get("sources"):
-            sync["sources"] = copy.deepcopy(entry["sources"])
-    else:
-        sync["revision"] = entry.get("revision") or ""
-        if entry.get("source"):
-            sync["source"] = copy.deepcopy(entry["source"])
-    sync["prune"] = prune
-    sync["dryRun"] = dry_run
-    return {"sync": sync, "initiatedBy": {"username": username}}

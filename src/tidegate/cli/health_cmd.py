@@ -27,11 +27,21 @@ def health(
     output: Annotated[
         Output, typer.Option("--output", "-o", help="Output format: table or json.")
     ] = Output.table,
+    argocd_cm_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--argocd-cm-path",
+            help="An argocd-cm ConfigMap (YAML) whose resource customizations (Lua health "
+            "scripts, declarative rules) override the built-in checks.",
+        ),
+    ] = None,
 ) -> None:
-    """Print the health of each object in FILE (built-in checks).
+    """Print the health of each object in FILE (built-in checks, plus argocd-cm's customizations
+    with --argocd-cm-path, as 'argocd admin settings resource-overrides health' does).
 
     Objects of a kind without a health check are listed with status '-' (null in json).
-    Exit codes: 0 ok, 1 unreadable or invalid file, 2 usage error.
+    Exit codes: 0 ok, 1 unreadable or invalid file (or an argocd-cm entry that cannot be
+    used, named on stderr), 2 usage error.
     """
     import json
     import sys
@@ -41,6 +51,8 @@ def health(
 
     objects = _load(filename)
     checks = registry.HealthChecks()
+    if argocd_cm_path is not None:
+        checks = _checks_from_configmap(argocd_cm_path)
     rows: list[dict[str, Any]] = []
     for obj in objects:
         result = checks.assess(obj)
@@ -61,6 +73,20 @@ def health(
         ("KIND", "NAME", "STATUS", "MESSAGE"),
         [(r["kind"], r["name"], r["status"] or "-", r["message"]) for r in rows],
     )
+
+
+def _checks_from_configmap(path: Path) -> Any:
+    from tidegate.cli.output import fail as _fail
+    from tidegate.health import registry
+
+    [configmap] = _load(path)[:1] or [{}]
+    data = configmap.get("data")
+    if configmap.get("kind") != "ConfigMap" or not isinstance(data, dict):
+        raise _fail(f"{path}: expected a ConfigMap with data")
+    checks = registry.HealthChecks.from_argocd_cm({str(k): str(v) for k, v in data.items()})
+    if checks.problems:
+        raise _fail("; ".join(checks.problems))
+    return checks
 
 
 def _load(filename: Path) -> list[dict[str, Any]]:

@@ -28,7 +28,13 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("health_cmd", "health"),
     ("install_cmd", "install"),
     ("controller_cmd", "controller"),
+    ("server_cmd", "server"),
+    ("login_cmd", "login"),
+    ("login_cmd", "logout"),
+    ("login_cmd", "context"),
     ("demo_cmd", "demo"),
+    ("seal_cmd", "seal"),
+    ("sealed_secrets_cmd", "sealed_secrets_controller"),
 )
 
 
@@ -49,7 +55,7 @@ def _register() -> None:
             if exc.name != f"tidegate.cli.{module_name}":
                 raise
             continue
-        app.command(name=attr)(getattr(module, attr))
+        app.command(name=attr.replace("_", "-"))(getattr(module, attr))
 
 
 _register()

@@ -91,6 +91,7 @@ async def _add(
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
+    from tidegate.sources import credentials as creds_mod
     from tidegate.sources import urls
 
     shown = urls.display(spec.url)
@@ -113,7 +114,16 @@ async def _add(
         if skip_test:
             note = " (access not tested)"
         elif spec.type != "git":
-            note = f" (access not tested: type {spec.type})"
+            others = [s for s in secrets if s is not existing]
+            trust = await _trust(client, namespace)
+            creds = creds_mod.credentials_for(
+                spec.url,
+                [wanted, *others],
+                project=spec.project or None,
+                tls_certs=trust[0],
+                repo_type="helm",
+            )
+            await repos.check_chart_access(spec.url, creds, time_limit=TEST_SECONDS)
         else:
             others = [s for s in secrets if s is not existing]
             trust = await _trust(client, namespace)
@@ -155,7 +165,13 @@ def add(
     ),
     name: str = typer.Option("", "--name", help="Display name."),
     project: str = typer.Option("", "--project", help="Restrict the repository to a project."),
-    repo_type: str = typer.Option("git", "--type", help="Repository type: git or helm."),
+    repo_type: str = typer.Option("git", "--type", help="Repository type: git, helm or oci."),
+    enable_oci: bool = typer.Option(
+        False, "--enable-oci", help="A Helm repository in an OCI registry (host/path)."
+    ),
+    insecure_oci_force_http: bool = typer.Option(
+        False, "--insecure-oci-force-http", help="Talk to the OCI registry over plain HTTP."
+    ),
     enable_lfs: bool = typer.Option(False, "--enable-lfs", help="Fetch Git LFS objects."),
     force_http_basic_auth: bool = typer.Option(
         False, "--force-http-basic-auth", help="Send basic auth without a 401 challenge."
@@ -166,7 +182,8 @@ def add(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Register a repository after testing access with git ls-remote."""
+    """Register a repository after testing access: git ls-remote for git, the index.yaml of a
+    Helm repository, or the registry's /v2/ for OCI (--enable-oci or an oci:// URL)."""
     from tidegate.controller import repos
     from tidegate.model import errors
 
@@ -185,6 +202,8 @@ def add(
             insecure_ignore_host_key=insecure_ignore_host_key,
             enable_lfs=enable_lfs,
             force_basic_auth=force_http_basic_auth,
+            enable_oci=enable_oci,
+            insecure_oci_force_http=insecure_oci_force_http,
         )
     except errors.ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -214,7 +233,17 @@ async def _status(
     if repo.error:
         return "Failed", repo.error
     if repo.type != "git":
-        return "Unknown", f"type {repo.type} is not tested"
+        from tidegate.sources import credentials as creds_mod
+
+        chart_creds = creds_mod.credentials_for(
+            repo.url, secrets, project=repo.project or None, tls_certs=trust[0], repo_type="helm"
+        )
+        async with limit:
+            try:
+                await repos.check_chart_access(repo.url, chart_creds, time_limit=TEST_SECONDS)
+            except errors.TidegateError as exc:
+                return "Failed", str(exc)
+        return "Successful", ""
     creds = _credentials(repo.url, secrets, project=repo.project, trust=trust)
     async with limit:
         try:

@@ -65,6 +65,12 @@ def up(
     ),
     directory: Path | None = DIR_OPTION,
     git: bool = typer.Option(True, "--git/--no-git", help="Also start the git server."),
+    registry: bool = typer.Option(
+        False,
+        "--registry",
+        help="Also start an OCI registry (CNCF Distribution, basic auth with the git server's "
+        "credentials); its address is in `status -o json` and DIR/registry.json.",
+    ),
     fresh: bool = typer.Option(
         False,
         "--fresh",
@@ -90,7 +96,15 @@ def up(
     target = _dir(directory)
     try:
         with progress_view(console, "starting the test bed") as (say, build):
-            testbed.up(target, names, git=git, fresh=fresh, progress=say, build_progress=build)
+            testbed.up(
+                target,
+                names,
+                git=git,
+                registry=registry,
+                fresh=fresh,
+                progress=say,
+                build_progress=build,
+            )
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
     _print_status(target, fmt)
@@ -101,6 +115,7 @@ def _print_status(target: Path, fmt: output.Format) -> None:
 
     rows = testbed.status(target)
     git = testbed.git_info(target)
+    registry = testbed.registry_info(target)
     if fmt in (output.Format.json, output.Format.yaml):
         output.dump(
             {
@@ -117,6 +132,7 @@ def _print_status(target: Path, fmt: output.Format) -> None:
                     for r in rows
                 ],
                 "git": git,
+                "registry": registry,
             },
             fmt,
         )
@@ -138,6 +154,12 @@ def _print_status(target: Path, fmt: output.Format) -> None:
             f"(SSH)\n  username {git.get('username')}, password {git.get('password')}, SSH key "
             f"{git.get('ssh_private_key_path')}\n  (all in {target / 'git' / 'git.json'}; "
             "a throw-away local test server)"
+        )
+        typer.echo(f"Helm chart repository: {git.get('http_base')}/charts (same credentials)")
+    if registry:
+        typer.echo(
+            f"OCI registry: oci://{registry.get('address')} (plain HTTP, same credentials; "
+            f"{target / 'registry.json'})"
         )
 
 
@@ -202,7 +224,7 @@ def repo_create(
 @app.command()
 def build(
     components: str = typer.Option(
-        "kubernetes,etcd,kwok,helm",
+        "kubernetes,etcd,kwok,helm,kubeseal,registry",
         "--components",
         help="Comma-separated components to make available.",
     ),
@@ -261,3 +283,67 @@ def _check_build(names: list[str]) -> None:
         f"missing {', '.join(c.name for c in to_build)}; {toolchain} will build them "
         "(first run only, about 10 minutes on 2 cores)"
     )
+
+
+chart_app = typer.Typer(
+    name="chart",
+    help="Helm charts on the test bed's chart repository or registry.",
+    no_args_is_help=True,
+)
+app.add_typer(chart_app)
+
+
+@chart_app.command("push")
+def chart_push(
+    chart_dir: Path = typer.Argument(..., help="A chart directory (with Chart.yaml)."),
+    oci: bool = typer.Option(
+        False, "--oci", help="Push to the OCI registry instead of the chart repository."
+    ),
+    directory: Path | None = DIR_OPTION,
+) -> None:
+    """Package CHART_DIR and publish it; print the repository URL (``oci://...`` with --oci)."""
+    from tidegate.model import errors
+    from tidegate.testenv import binaries, registry, testbed
+
+    target = _dir(directory)
+    if not (chart_dir / "Chart.yaml").is_file():
+        raise output.fail(f"{chart_dir}: not a chart directory (no Chart.yaml)", 2)
+    try:
+        if oci:
+            url = registry.push_chart_oci(registry.RegistryInfo.load(target), chart_dir)
+        else:
+            git = testbed.git_info(target)
+            if git is None:
+                raise errors.TestEnvError(f"no git server runs in {target}")
+            helm = binaries.ensure(["helm"])["helm"]
+            registry.push_chart_repo(target / "git" / "charts", helm, chart_dir)
+            url = f"{git['http_base']}/charts"
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    typer.echo(url)
+
+
+image_app = typer.Typer(
+    name="image", help="Images on the test bed's OCI registry.", no_args_is_help=True
+)
+app.add_typer(image_app)
+
+
+@image_app.command("push")
+def image_push(
+    reference: str = typer.Argument(..., help="NAME:TAG, e.g. team/web:1.2.3"),
+    directory: Path | None = DIR_OPTION,
+) -> None:
+    """Push a tiny valid OCI image under NAME:TAG; print its reference with the digest."""
+    from tidegate.model import errors
+    from tidegate.testenv import registry
+
+    name, _, tag = reference.rpartition(":")
+    if not name or not tag or "/" in tag:
+        raise output.fail(f"{reference!r}: expected NAME:TAG", 2)
+    try:
+        info = registry.RegistryInfo.load(_dir(directory))
+        digest = registry.push_image(info, name, tag)
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc
+    typer.echo(f"{info.address}/{name}:{tag}@{digest}")

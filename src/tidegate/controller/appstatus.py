@@ -14,6 +14,8 @@ from typing import Any
 from tidegate.controller import compare as cmp
 from tidegate.model import application as model_app
 from tidegate.model.enums import SyncStatusCode
+from tidegate.model.keys import ResourceKey
+from tidegate.sync import validate as sync_validate
 
 COMPARISON_ERROR = "ComparisonError"
 INVALID_SPEC_ERROR = "InvalidSpecError"
@@ -136,11 +138,25 @@ def comparison_status(
         "observedAt": at,
         "conditions": clear_conditions(conditions, ERROR_CONDITIONS) or None,
     }
+    if result.problems:
+        # Argo CD reports dry-run failures found while comparing as a ComparisonError.
+        status["conditions"] = set_condition(
+            status["conditions"], COMPARISON_ERROR, dry_run_problems(result.problems), at=at
+        )
     if app.spec.has_multiple_sources:
         status["sourceTypes"] = [t for t in result.source_types]
     else:
         status["sourceType"] = result.source_types[0] if result.source_types else None
     return status
+
+
+def dry_run_problems(problems: Sequence[tuple[ResourceKey, str]]) -> str:
+    """The ComparisonError message for objects the server-side dry run rejects."""
+    lines = sync_validate.problem_lines(problems)
+    return (
+        f"server-side dry run rejected {len(lines)} object(s); a sync would fail its "
+        "validation and apply nothing:\n" + "\n".join(f"- {line}" for line in lines)
+    )
 
 
 def error_status(

@@ -1,9 +1,13 @@
 """System-level settings from the ``argocd-cm`` ConfigMap, as Argo CD documents them (pure).
 
-- ``resource.customizations.ignoreDifferences.<group>_<Kind>`` (and ``.all``): YAML with
-  ``jsonPointers``, ``jqPathExpressions``, ``managedFieldsManagers``, applied to every app;
-- ``resource.customizations.health.<group>_<Kind>``: declarative health rules (see
-  docs/health.md; Lua scripts are refused with a clear error);
+- resource customizations per ``group/Kind`` (:mod:`tidegate.model.overrides`: the
+  ``resource.customizations.<type>.<group>_<Kind>`` keys and the older
+  ``resource.customizations`` map):
+  - ``ignoreDifferences`` (and ``.all``): YAML with ``jsonPointers``, ``jqPathExpressions``,
+    ``managedFieldsManagers``, applied to every app;
+  - ``health``: a Lua script run sandboxed, or declarative rules (docs/health.md);
+  - ``actions``: Lua action discovery and definitions (:mod:`tidegate.lua.actions`);
+  - ``knownTypeFields``: validated; see docs/controller.md for what Tidegate does with them;
 - ``ignore.normalizer.jq.timeout``: how long one ``jqPathExpressions`` evaluation may run (a Go
   duration, default ``1s``); see docs/diff.md;
 - ``installationID``: this installation's id, stamped on everything applied
@@ -16,18 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
-
-import yaml
 
 from tidegate.diff import ignore as diff_ignore
 from tidegate.health import registry as health_registry
-from tidegate.model import durations, errors
+from tidegate.lua import actions as lua_actions
+from tidegate.model import durations, errors, overrides
 from tidegate.sandbox import jqpool
 
 CONFIGMAP_NAME = "argocd-cm"
 INSTALLATION_ID_KEY = "installationID"
-IGNORE_PREFIX = "resource.customizations.ignoreDifferences."
 JQ_TIMEOUT_KEY = "ignore.normalizer.jq.timeout"
 
 
@@ -40,38 +41,33 @@ class SystemSettings:
     problems: tuple[str, ...] = ()
     installation_id: str = ""
     jq_timeout: float = jqpool.DEFAULT_TIMEOUT  # seconds
-
-
-def _group_kind(suffix: str) -> tuple[str, str]:
-    if suffix == "all":
-        return "*", "*"
-    group, _, kind = suffix.rpartition("_")
-    return group, kind
+    actions: lua_actions.ResourceActions = dataclasses.field(
+        default_factory=lua_actions.ResourceActions
+    )
 
 
 def parse(data: Mapping[str, str] | None) -> SystemSettings:
     data = data or {}
+    found, problems = overrides.parse(data)
     rules: list[diff_ignore.IgnoreRule] = []
-    problems: list[str] = []
-    for key, value in sorted(data.items()):
-        if not key.startswith(IGNORE_PREFIX):
+    for key, override in sorted(found.items()):
+        if override.ignore_differences is None:
             continue
-        group, kind = _group_kind(key[len(IGNORE_PREFIX) :])
+        group, kind = overrides.split_key(key)
         try:
-            parsed: Any = yaml.load(value, Loader=yaml.CSafeLoader) or {}
-            if not isinstance(parsed, Mapping):
-                raise errors.ConfigError("expected a mapping")
-            rules.append(diff_ignore.IgnoreRule.from_spec({**parsed, "group": group, "kind": kind}))
-        except (yaml.YAMLError, errors.TidegateError) as exc:
-            problems.append(f"{CONFIGMAP_NAME} {key}: {exc}")
-    try:
-        checks = health_registry.HealthChecks.from_argocd_cm(data)
-    except errors.TidegateError as exc:
-        problems.append(f"{CONFIGMAP_NAME}: {exc}")
-        checks = health_registry.HealthChecks()
+            spec = {**override.ignore_differences, "group": group, "kind": kind}
+            rules.append(diff_ignore.IgnoreRule.from_spec(spec))
+        except errors.TidegateError as exc:
+            problems.append(f"{CONFIGMAP_NAME} {override.ignore_differences_source}: {exc}")
+    checks = health_registry.HealthChecks.from_overrides(found)
+    problems.extend(checks.problems)
+    actions = lua_actions.ResourceActions.from_overrides(found)
+    problems.extend(actions.problems)
     installation_id = str(data.get(INSTALLATION_ID_KEY) or "").strip()
     jq_timeout = _jq_timeout(data.get(JQ_TIMEOUT_KEY), problems)
-    return SystemSettings(tuple(rules), checks, tuple(problems), installation_id, jq_timeout)
+    return SystemSettings(
+        tuple(rules), checks, tuple(problems), installation_id, jq_timeout, actions
+    )
 
 
 def _jq_timeout(value: str | None, problems: list[str]) -> float:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tidegate import render, sources
+from tidegate.controller import charts as app_charts
 from tidegate.controller import jqdiff, sourcing
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
@@ -28,7 +29,9 @@ from tidegate.model.enums import HealthStatusCode, SyncStatusCode
 from tidegate.model.keys import ResourceKey
 from tidegate.render import paths as render_paths
 from tidegate.sandbox import jqpool
+from tidegate.sync import options as sync_options
 from tidegate.sync import prepare, resource_meta
+from tidegate.sync import validate as sync_validate
 
 Obj = dict[str, Any]
 
@@ -58,6 +61,9 @@ class Comparison:
     resources: list[ResourceState]
     sync_status: SyncStatusCode
     health: health_status.HealthStatus
+    # Objects the server-side dry run rejects (unknown kind, schema, admission, namespace):
+    # a sync would fail its validation. Shown as a ComparisonError condition.
+    problems: tuple[tuple[ResourceKey, str], ...] = ()
 
     @property
     def revision(self) -> str:
@@ -108,6 +114,7 @@ class CompareDeps:
         default_factory=health_registry.HealthChecks
     )
     render_limits: render.RenderLimits = dataclasses.field(default_factory=render.RenderLimits)
+    charts: sources.ChartCache = dataclasses.field(default_factory=sources.ChartCache.default)
     tracking: str = constants.TRACKING_ANNOTATION
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
     server_side_diff: bool = True
@@ -168,20 +175,27 @@ async def render_app(
     namespace = app.spec.destination.namespace or ""
     all_sources = app.spec.all_sources()
     commits: list[tuple[str, Any]] = []
+    fetched: dict[int, Any] = {}  # index -> charts.FetchedChart (Helm repository / OCI)
     asked: list[tuple[str, str, str]] = []
     for index, src in enumerate(all_sources):
-        if src.chart:
-            raise errors.SpecError(
-                f"Application {app.namespace}/{app.name}: source {src.repo_url!r}: Helm "
-                "repository charts (spec.source.chart) are not supported yet; use a chart "
-                "stored in Git (spec.source.path)"
-            )
-        creds = sources.credentials_for(src.repo_url, list(secrets))
         wanted = src.revision
         if index < len(revisions_override) and revisions_override[index]:
             wanted = revisions_override[index]  # a multi-source operation pins every source
         elif revision_override and index == 0:
             wanted = revision_override
+        if app_charts.is_chart_source(src):
+            fetched[index] = await app_charts.fetch(
+                src,
+                cache=deps.charts,
+                secrets=secrets,
+                revision=wanted,
+                max_age=max_age,
+                label=f"Application {app.namespace}/{app.name}",
+            )
+            revisions.append(fetched[index].revision)
+            commits.append((app_charts.cache_commit(fetched[index]), None))
+            continue
+        creds = sources.credentials_for(src.repo_url, list(secrets))
         commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
@@ -195,23 +209,31 @@ async def render_app(
         max_age=max_age,
     )
     ref_roots: list[tuple[str, Path]] = []
-    for src, (commit, creds) in zip(all_sources, commits, strict=True):
-        if src.ref:
+    for index, (src, (commit, creds)) in enumerate(zip(all_sources, commits, strict=True)):
+        if src.ref and index not in fetched:
             root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
             ref_roots.append((src.ref, root))
-    for src, (commit, creds) in zip(all_sources, commits, strict=True):
-        if src.ref and not src.path:
+    for index, (src, (commit, creds)) in enumerate(zip(all_sources, commits, strict=True)):
+        if src.ref and not src.path and not src.chart:
             types.append("")
             continue  # a values-only source referenced by $ref
-        root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
+        chart_type: render.SourceType | None = None
+        if index in fetched:  # a Helm repository chart or an OCI artifact, unpacked
+            root = fetched[index].root
+            chart_path, chart_type = app_charts.render_location(src, fetched[index])
+            src = src.model_copy(update={"path": chart_path})
+        else:
+            root = await deps.repos.checkout(src.repo_url, commit, creds=creds)
         # --- config management plugins: the candidates for this source ---
         plugins = sourcing.candidate_plugins(src, deps.plugins())
         # --- end plugins ---
         # Only Helm and plugins use the cluster's capabilities; they stay out of the other
         # sources' cache keys, so a CRD added to the cluster does not invalidate every rendered
         # directory.
-        helm = src.helm is not None or (
-            src.kustomize is None and src.directory is None and _is_chart(root, src.path)
+        helm = (
+            src.helm is not None
+            or bool(src.chart)
+            or (src.kustomize is None and src.directory is None and _is_chart(root, src.path))
         )
         capabilities = helm or bool(plugins) or src.plugin is not None
         request = sourcing.render_request(
@@ -227,6 +249,8 @@ async def render_app(
             plugins=plugins,
             project=project,
         )
+        if chart_type is not None:
+            request = dataclasses.replace(request, source_type=chart_type)
         if helm and ref_roots:
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
         request = dataclasses.replace(request, source_repos=deps.source_repos(project))
@@ -282,35 +306,30 @@ async def compare(
         if key in seen:
             raise errors.SpecError(f"{label}: {key} is defined more than once")
         seen.add(key)
-    by_key = await prepare.prepare_targets(
-        rendered.objects, client=client, destination_namespace=app.spec.destination.namespace or ""
+    by_key = await prepare.settle(
+        rendered.objects,
+        client=client,
+        destination_namespace=app.spec.destination.namespace or "",
+        app_name=app.name,
+        method=deps.tracking,
+        installation_id=deps.installation_id,
     )
-    # Rendering could not know each object's final namespace: settle the tracking id now.
-    by_key = {
-        key: dict(
-            prepare.with_tracking(
-                obj,
-                app_name=app.name,
-                method=deps.tracking,
-                installation_id=deps.installation_id,
-            )
-        )
-        for key, obj in by_key.items()
-    }
     targets = list(by_key.values())
     live_by_key = {ResourceKey.of(o): o for o in live}
     rules = ignore_rules(app, extra_ignore)
-    predicted = await _predict(by_key, live_by_key, client=client, deps=deps)
+    predicted, problems = await _predict(by_key, live_by_key, client=client, deps=deps, app=app)
     # --- bounded jq (ignoreDifferences): every resource's diff in one batch, off the loop ---
+    # (a target not live yet was dry-run only to check it: its diff is against desired)
     diffs = await jqdiff.compare_all(
         [
-            (k, by_key.get(k), live_by_key.get(k), predicted.get(k, (None, ""))[0])
+            (k, by_key.get(k), live_by_key.get(k),
+             predicted.get(k, (None, ""))[0] if k in live_by_key else None)
             for k in set(by_key) | set(live_by_key)
             if not _is_hook(by_key.get(k) or live_by_key[k])
         ],
         rules,
         pool=deps.jq,
-    )
+    )  # fmt: skip
     # --- end bounded jq ---
 
     states: list[ResourceState] = []
@@ -328,7 +347,7 @@ async def compare(
                 )
             )
             continue
-        message = predicted.get(key, (None, ""))[1]
+        message = predicted.get(key, (None, ""))[1] if current is not None else ""
         result = diffs[key]  # bounded jq: computed above
         if target is None:
             status = SyncStatusCode.OUT_OF_SYNC
@@ -360,6 +379,7 @@ async def compare(
         states,
         sync_status,
         app_health,
+        tuple(problems),
     )
 
 
@@ -392,41 +412,84 @@ def _live_version(live: Mapping[str, Any]) -> str:
     return f"g{generation}-{extra}"
 
 
+def _sync_options(app: model_app.Application) -> sync_options.SyncOptions:
+    """The app's ``syncOptions`` (invalid ones are the sync's to report: defaults here)."""
+    items = (app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or []
+    try:
+        return sync_options.parse(list(items), source=f"Application {app.name} syncOptions")
+    except errors.SpecError:
+        return sync_options.SyncOptions()
+
+
+def _planned(app: model_app.Application, targets: Iterable[Obj]) -> sync_validate.Planned:
+    """What a sync of ``app`` creates before the objects that need it (namespaces, CRDs)."""
+    created = ""
+    if _sync_options(app).enabled("create_namespace"):
+        created = app.spec.destination.namespace or ""
+    return sync_validate.Planned.of(targets, created_namespace=created)
+
+
 async def _predict(
     targets: Mapping[ResourceKey, Obj],
     live: Mapping[ResourceKey, Obj],
     *,
     client: kube_client.KubeClient,
     deps: CompareDeps,
-) -> dict[ResourceKey, tuple[Obj | None, str]]:
-    """Server-side dry-run applies of the targets that exist live, cached by versions."""
+    app: model_app.Application,
+) -> tuple[dict[ResourceKey, tuple[Obj | None, str]], list[tuple[ResourceKey, str]]]:
+    """Server-side dry-run applies of the (non-hook) targets, cached by versions: the
+    predictions of those that exist live, and the problems the dry runs found (what a sync's
+    validation would report, see ``sync.validate``). A target that does not exist yet is
+    dry-run only for its problems; its diff stays against the desired object."""
     if not deps.server_side_diff:
-        return {}
+        return {}, []
     out: dict[ResourceKey, tuple[Obj | None, str]] = {}
+    problems: list[tuple[ResourceKey, str]] = []
     todo: list[tuple[ResourceKey, Obj, str]] = []
     for key, target in targets.items():
         current = live.get(key)
-        if current is None or _is_hook(target):
+        if _is_hook(target):
             continue
-        cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), _live_version(current))
+        version = _live_version(current) if current is not None else "absent"
+        cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), version)
         hit = deps.dry_runs.get(cache_key)
         if hit is not None:
             out[key] = (hit, "")
         else:
             todo.append((key, target, cache_key))
     if not todo:
-        return out
+        return out, problems
+    app_options = _sync_options(app)
+    planned = _planned(app, targets.values())
     gate = asyncio.Semaphore(deps.dry_run_concurrency)
 
     async def one(key: ResourceKey, target: Obj, cache_key: str) -> None:
+        try:
+            opts = app_options.overridden_by(resource_meta.resource_options(target))
+        except errors.SpecError:
+            opts = app_options
         async with gate:
             try:
-                response = await client.apply(target, dry_run=True)
+                response = await client.apply(
+                    target,
+                    dry_run=True,
+                    force=True,
+                    validation="Strict" if opts.enabled("validate") else "Ignore",
+                )
             except errors.KubeError as exc:
                 out[key] = (None, str(exc))  # fall back to the client-side comparison
+                excused = sync_validate.excuse(
+                    key,
+                    exc,
+                    planned,
+                    skip_missing_kind=opts.enabled("skip_dry_run_on_missing_resource"),
+                    recreated=opts.enabled("force") and key in live,
+                )
+                if sync_validate.is_verdict(exc) and not excused:
+                    problems.append((key, str(exc)))
                 return
         deps.dry_runs.put(cache_key, response.body)
         out[key] = (response.body, "")
 
     await asyncio.gather(*(one(k, t, c) for k, t, c in todo))
-    return out
+    return out, problems

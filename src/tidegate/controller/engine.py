@@ -103,6 +103,7 @@ class Controller:
             # --- config management plugins and the render timeout (settings) ---
             plugins=render.PluginRegistry(self.settings.plugin_dir).current,
             render_limits=render.RenderLimits(timeout_seconds=self.settings.render_timeout_seconds),
+            charts=sources.ChartCache(cache_dir / "charts"),  # Helm repository / OCI sources
         )
         self.scheduler = scheduler.Scheduler(
             names=self.states.names,

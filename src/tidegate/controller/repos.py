@@ -58,6 +58,7 @@ class Repository:
     insecure: bool = False
     enable_lfs: bool = False
     force_basic_auth: bool = False
+    enable_oci: bool = False
     error: str = ""
 
     @property
@@ -91,6 +92,7 @@ def repository_from_secret(secret: Mapping[str, Any]) -> Repository:
         insecure=flag("insecure") or flag("insecureIgnoreHostKey"),
         enable_lfs=flag("enableLfs"),
         force_basic_auth=flag("forceHttpBasicAuth"),
+        enable_oci=flag("enableOCI") or fields.get("type", "").strip() == "oci",
         error="" if url else f"repository Secret {meta.get('namespace')}/{name}: no 'url' field",
     )
 
@@ -136,6 +138,8 @@ class RepoSpec:
     insecure_ignore_host_key: bool = False
     enable_lfs: bool = False
     force_basic_auth: bool = False
+    enable_oci: bool = False
+    insecure_oci_force_http: bool = False
 
     def __repr__(self) -> str:
         return f"RepoSpec(url={urls.display(self.url)!r}, type={self.type!r})"
@@ -149,7 +153,7 @@ class RepoSpec:
         if password and not kwargs.get("password"):
             kwargs["password"] = password
         spec = cls(url=clean, **kwargs)
-        if spec.type not in ("git", "helm"):
+        if spec.type not in ("git", "helm", "oci"):
             raise errors.ConfigError(f"repository {spec.url}: unknown type {spec.type!r}")
         if bool(spec.tls_client_cert) != bool(spec.tls_client_key):
             raise errors.ConfigError(
@@ -181,6 +185,10 @@ class RepoSpec:
             out["enableLfs"] = "true"
         if self.force_basic_auth:
             out["forceHttpBasicAuth"] = "true"
+        if self.enable_oci:
+            out["enableOCI"] = "true"
+        if self.insecure_oci_force_http:
+            out["insecureOCIForceHttp"] = "true"
         return out
 
     def credentials(self, *, known_hosts: str = "", ca_data: str = "") -> creds_mod.RepoCredentials:
@@ -194,6 +202,8 @@ class RepoSpec:
             known_hosts=known_hosts if urls.is_ssh(self.url) else "",
             insecure=self.insecure or self.insecure_ignore_host_key,
             force_basic_auth=self.force_basic_auth,
+            enable_oci=self.enable_oci or self.type == "oci",
+            oci_plain_http=self.insecure_oci_force_http,
             source="repo add",
         )
 
@@ -238,3 +248,20 @@ async def check_access(
         creds=creds,
         what=f"repository {urls.display(url)}",
     )
+
+
+async def check_chart_access(
+    url: str, creds: creds_mod.RepoCredentials | None, *, time_limit: float = 30.0
+) -> None:
+    """A Helm repository answers with a readable ``index.yaml``, or an OCI registry accepts
+    the credentials (``GET /v2/``); raises AuthenticationError, RepoUnreachableError,
+    RepoNotFoundError or SourceError (never showing a secret)."""
+    from tidegate.sources import charts
+
+    cache = charts.ChartCache(
+        Path("/nonexistent"), limits=charts.ChartLimits(timeout_seconds=time_limit)
+    )
+    if url.startswith("oci://") or (creds is not None and creds.enable_oci):
+        await cache.check_registry(url, creds)
+    else:
+        await cache.index(url, creds, max_age=0.0)

@@ -107,6 +107,10 @@ def render_request(
             ),
             skip_crds=bool(h.skip_crds),
             ignore_missing_value_files=bool(h.ignore_missing_value_files),
+            file_parameters=tuple((f.name, f.path) for f in h.file_parameters or []),
+            skip_schema_validation=bool(h.skip_schema_validation),
+            skip_tests=bool(h.skip_tests),
+            namespace=h.namespace or "",
         )
         kube_version = h.kube_version or kube_version
         api_versions = tuple(h.api_versions or ()) or api_versions

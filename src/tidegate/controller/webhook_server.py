@@ -211,6 +211,17 @@ class Server:
         await self.stop()
 
 
+def listen_socket(host: str, port: int, *, what: str) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0: a free port); ConfigError naming ``what``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise errors.ConfigError(
+            f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
+
+
 async def serve(
     app: fastapi.FastAPI,
     host: str = "127.0.0.1",
@@ -224,13 +235,7 @@ async def serve(
     The socket is bound here, so a busy port raises :class:`ConfigError` instead of exiting the
     process, and signals stay with the host process (uvicorn's own handlers are not installed).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = socket.create_server((host, port), family=family)
-    except OSError as exc:
-        raise errors.ConfigError(
-            f"webhook endpoint cannot listen on {host}:{port}: {exc.strerror or exc}"
-        ) from exc
+    sock = listen_socket(host, port, what="webhook endpoint")
     bound_port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app,

@@ -142,6 +142,8 @@ def _server_side_target(
     tree = managed.owned_tree(predicted, {manager})
     if not tree:
         return dict(predicted)
+    if normalize.is_secret(predicted):
+        tree = managed.string_data_as_data(tree)
     kept = managed.keep_owned(predicted, live, tree)
     # Identity fields are never in managedFields: keep them from the prediction.
     out: dict[str, Any] = kept if isinstance(kept, dict) else {}

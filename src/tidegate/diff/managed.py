@@ -30,6 +30,21 @@ def owned_tree(obj: Mapping[str, Any], managers: Collection[str]) -> dict[str, A
     return merged
 
 
+def string_data_as_data(tree: FieldsTree) -> dict[str, Any]:
+    """A Secret's ownership tree with ``f:stringData`` keys owned as ``f:data`` keys.
+
+    The API server folds an applied ``stringData`` into ``data`` and never stores
+    ``stringData``, but managedFields keep recording the applier as the owner of
+    ``f:stringData``. Whoever owns ``stringData.<k>`` decides ``data.<k>``.
+    """
+    out: dict[str, Any] = {}
+    _merge(out, tree)
+    string_data = out.pop("f:stringData", None)
+    if isinstance(string_data, Mapping) and string_data:
+        _merge(out.setdefault("f:data", {}), string_data)
+    return out
+
+
 def _merge(into: dict[str, Any], tree: FieldsTree) -> None:
     for key, sub in tree.items():
         if not isinstance(sub, Mapping):

@@ -1,21 +1,36 @@
 """Which check judges which kind: the built-in table, custom checks, and ``assess``.
 
-Custom checks (Python callables or declarative rules, see :mod:`tidegate.health.rules`) are
-keyed by ``group/Kind`` (``Kind`` alone for the core group), ``*`` wildcards allowed, and take
-precedence over the built-in checks. A custom check returning ``None`` defers to the built-in.
+Custom checks (Python callables, declarative rules, see :mod:`tidegate.health.rules`, or Lua
+scripts, see :mod:`tidegate.health.luacheck`) are keyed by ``group/Kind`` (``Kind`` alone for
+the core group), glob wildcards allowed over the whole key as Argo CD matches them, and take
+precedence over the built-in checks. A custom check returning ``None`` defers to the built-in;
+one returning :data:`luacheck.NO_HEALTH` leaves the object without health.
 """
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import yaml
 
-from tidegate.health import argo, autoscaling, batch, cluster, network, pod, rules, workloads
+from tidegate.health import (
+    argo,
+    autoscaling,
+    batch,
+    cluster,
+    luacheck,
+    network,
+    pod,
+    rules,
+    sealedsecret,
+    workloads,
+)
 from tidegate.health import status as hs
-from tidegate.model import constants, errors, globs
+from tidegate.lua import sandbox
+from tidegate.model import constants, errors, globs, overrides
 from tidegate.model.enums import HealthStatusCode
 
 Check = Callable[[Mapping[str, Any]], "hs.HealthStatus | None"]
@@ -42,10 +57,10 @@ BUILTIN: Final[Mapping[tuple[str, str], Check]] = types.MappingProxyType(
         (constants.GROUP, "Rollout"): argo.rollout,
         (constants.GROUP, "AnalysisRun"): argo.analysisrun,
         (constants.GROUP, "Workflow"): argo.workflow,
+        ("bitnami.com", "SealedSecret"): sealedsecret.sealedsecret,
     }
 )
 
-CM_HEALTH_PREFIX: Final = "resource.customizations.health."
 _HOOK_ANNOTATIONS: Final = (constants.ANNOTATION_HOOK, "helm.sh/hook")
 
 
@@ -70,7 +85,8 @@ class HealthChecks:
     def __init__(self, *, custom: Mapping[str, Check] | None = None, builtin: bool = True) -> None:
         self._builtin: Mapping[tuple[str, str], Check] = BUILTIN if builtin else {}
         self._exact: dict[tuple[str, str], Check] = {}
-        self._wildcard: list[tuple[str, str, Check]] = []
+        self._wildcard: list[tuple[str, Check]] = []
+        self.problems: list[str] = []  # argocd-cm entries that could not be used
         for key, check in (custom or {}).items():
             self.register(key, check)
 
@@ -81,40 +97,63 @@ class HealthChecks:
             check = rules.parse_rules(check, name=key)
         elif not callable(check):
             raise errors.ConfigError(f"health check for {key}: expected a callable or rules")
-        if "*" in group or "*" in kind or "?" in group or "?" in kind:
-            globs.compile_glob(group)  # a malformed pattern fails here, not at match time
-            globs.compile_glob(kind)
-            self._wildcard.append((group, kind, check))
+        if any(c in key for c in "*?[{"):
+            globs.compile_glob(key)  # a bad pattern fails here, naming itself
+            self._wildcard.append((key, check))
         else:
             self._exact[(group, kind)] = check
 
     @classmethod
-    def from_argocd_cm(cls, data: Mapping[str, str], *, builtin: bool = True) -> HealthChecks:
-        """Custom checks from ``argocd-cm``-style keys ``resource.customizations.health.<g>_<K>``
-        whose values are declarative rule sets (YAML). Lua scripts are not supported."""
+    def from_argocd_cm(
+        cls,
+        data: Mapping[str, str],
+        *,
+        builtin: bool = True,
+        limits: sandbox.Limits | None = None,
+    ) -> HealthChecks:
+        """Custom checks from ``argocd-cm``: ``resource.customizations.health.<group>_<Kind>``
+        keys and ``health.lua`` in ``resource.customizations`` (see
+        :mod:`tidegate.model.overrides`). A value that is a YAML map with ``rules`` or
+        ``default`` is a declarative rule set; anything else is a Lua script. Problems (bad
+        rules, a script that does not compile) land in ``problems``; a script that does not
+        compile still judges its kind: Unknown, with the compile error."""
+        found, _ = overrides.parse(data)
+        return cls.from_overrides(found, builtin=builtin, limits=limits)
+
+    @classmethod
+    def from_overrides(
+        cls,
+        found: Mapping[str, overrides.ResourceOverride],
+        *,
+        builtin: bool = True,
+        limits: sandbox.Limits | None = None,
+    ) -> HealthChecks:
         checks = cls(builtin=builtin)
-        for key, value in data.items():
-            if not key.startswith(CM_HEALTH_PREFIX):
+        for key, override in found.items():
+            if not override.health.strip():
                 continue
-            group, _, kind = key[len(CM_HEALTH_PREFIX) :].rpartition("_")
-            name = f"{group}/{kind}" if group else kind
-            if "hs.status" in value or "hs = {}" in value:
-                raise errors.ConfigError(
-                    f"{key}: Lua health scripts are not supported; write declarative rules"
-                )
+            source = override.health_source or key
             try:
-                parsed = yaml.load(value, Loader=yaml.CSafeLoader)
-            except yaml.YAMLError as exc:
-                raise errors.ConfigError(f"{key}: invalid YAML: {exc}") from None
-            checks.register(name, rules.parse_rules(parsed, name=name))
+                declarative = _declarative(override.health, name=key)
+                if declarative is not None:
+                    checks.register(key, rules.parse_rules(declarative, name=key))
+                    continue
+                lua = luacheck.LuaHealthCheck(override.health, key=source, limits=limits)
+                checks.register(key, lua)
+            except errors.TidegateError as exc:
+                checks.problems.append(f"argocd-cm {source}: {exc}")
+                continue
+            if lua.problem:
+                checks.problems.append(f"argocd-cm {lua.problem}")
         return checks
 
     def custom_check(self, group: str, kind: str) -> Check | None:
         found = self._exact.get((group, kind))
         if found is not None:
             return found
-        for pattern_group, pattern_kind, check in self._wildcard:
-            if globs.matches(pattern_group, group) and globs.matches(pattern_kind, kind):
+        key = f"{group}/{kind}" if group else kind
+        for pattern, check in self._wildcard:
+            if globs.matches(pattern, key):
                 return check
         return None
 
@@ -136,10 +175,29 @@ class HealthChecks:
                 result = custom(obj)
             except Exception as exc:  # a user's check must not break the whole assessment
                 return hs.unknown(f"custom health check for {group}/{kind} failed: {exc!r}")
+            if result is luacheck.NO_HEALTH:
+                return None
             if result is not None:
                 return result
         builtin = self._builtin.get((group, kind))
         return builtin(obj) if builtin is not None else None
+
+
+_DECLARATIVE: Final = re.compile(r"\A(?:\s*#[^\n]*\n)*\s*(?:rules|default)\s*:\s")
+
+
+def _declarative(value: str, *, name: str) -> Mapping[str, Any] | None:
+    """The rule set when ``value`` is Tidegate's declarative YAML (it starts with ``rules:``
+    or ``default:``), None for a Lua script."""
+    if not _DECLARATIVE.match(value):
+        return None
+    try:
+        parsed = yaml.load(value, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        raise errors.ConfigError(f"health rules for {name}: invalid YAML: {exc}") from None
+    if not isinstance(parsed, Mapping):
+        raise errors.ConfigError(f"health rules for {name}: expected a map")
+    return parsed
 
 
 def _is_hook(meta: Mapping[str, Any]) -> bool:

@@ -2,15 +2,18 @@
 
 Command, in Argo CD's order: ``helm template <release> <chart> --namespace <ns>
 [--kube-version V] [--values F]... [--values <inline values>] [--set/--set-string]...
-[--api-versions A]... (--include-crds | --skip-crds)``. Value files are relative to the chart
-directory and must stay inside the repository (checked after resolving symlinks). Inline values
-(``valuesObject`` wins over ``values``) go through a temp file. Helm's cache/config/data homes
-point into a temp dir so a render neither reads nor writes the user's Helm state.
+[--set-file]... [--api-versions A]... (--include-crds | --skip-crds)
+[--skip-schema-validation] [--skip-tests]``. Value files (and ``fileParameters``) are
+relative to the chart directory and must stay inside the repository (checked after resolving
+symlinks). Inline values (``valuesObject`` wins over ``values``) go through a temp file.
+Helm's cache/config/data homes point into a temp dir so a render neither reads nor writes the
+user's Helm state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import tempfile
@@ -52,31 +55,59 @@ def value_file_paths(
     apps); it must stay inside that tree, as other value files stay inside the chart's repo.
     URLs are looked up in ``fetched`` (see :func:`fetch_remote_value_files`).
     """
+    return _resolve_files(root, chart_dir, options.value_files, options, ref_roots, fetched)
+
+
+def file_parameter_paths(
+    root: Path,
+    chart_dir: Path,
+    options: request.HelmOptions,
+    ref_roots: tuple[tuple[str, Path], ...] = (),
+) -> list[tuple[str, Path]]:
+    """``fileParameters`` as (name, resolved path), checked as value files are (never
+    skipped: a missing file is an error, as in Argo CD; never a URL)."""
+    strict = dataclasses.replace(options, ignore_missing_value_files=False)
+    names = [name for name, _ in options.file_parameters]
+    files = tuple(path for _, path in options.file_parameters)
+    found = _resolve_files(root, chart_dir, files, strict, ref_roots, None, what="file")
+    return list(zip(names, found, strict=True))
+
+
+def _resolve_files(
+    root: Path,
+    chart_dir: Path,
+    wanted: tuple[str, ...],
+    options: request.HelmOptions,
+    ref_roots: tuple[tuple[str, Path], ...],
+    fetched: dict[str, Path] | None,
+    *,
+    what: str = "value file",
+) -> list[Path]:
     refs = dict(ref_roots)
     resolved: list[Path] = []
-    for value_file in options.value_files:
-        remote = references.classify_value_file(value_file, what="Helm value file")
+    for value_file in wanted:
+        remote = references.classify_value_file(value_file, what=f"Helm {what}")
         if remote is not None:
             if fetched is None or value_file not in fetched:
-                raise references.refuse("Helm value file", value_file, remotes.RULE_NO_REMOTES)
+                raise references.refuse(f"Helm {what}", value_file, remotes.RULE_NO_REMOTES)
             path = fetched[value_file]
         elif value_file.startswith("$"):
             name, _, rest = value_file[1:].partition("/")
             if name not in refs:
                 known = ", ".join(sorted(refs)) or "none"
                 raise errors.RenderError(
-                    f"Helm value file {value_file!r}: no source has ref {name!r} (refs: {known})"
+                    f"Helm {what} {value_file!r}: no source has ref {name!r} (refs: {known})"
                 )
             ref_root = refs[name].resolve()
-            path = paths.resolve_inside(ref_root, rest, what=f"Helm value file (${name})")
+            path = paths.resolve_inside(ref_root, rest, what=f"Helm {what} (${name})")
         else:
-            path = paths.resolve_inside(root, value_file, base=chart_dir, what="Helm value file")
+            path = paths.resolve_inside(root, value_file, base=chart_dir, what=f"Helm {what}")
         if not path.is_file():
             if options.ignore_missing_value_files:
                 continue
             where = "its ref source" if value_file.startswith("$") else "the repository"
             where = "its remote repository" if remote is not None else where
-            raise errors.RenderError(f"Helm value file {value_file!r} not found in {where}")
+            raise errors.RenderError(f"Helm {what} {value_file!r} not found in {where}")
         resolved.append(path)
     return resolved
 
@@ -147,6 +178,7 @@ def template_args(
     options: request.HelmOptions,
     kube_version: str | None,
     api_versions: tuple[str, ...],
+    file_parameters: list[tuple[str, Path]] | None = None,
 ) -> list[str]:
     args = ["template", release, str(chart_dir)]
     if namespace:
@@ -160,9 +192,15 @@ def template_args(
     for parameter in options.parameters:
         flag = "--set-string" if parameter.force_string else "--set"
         args += [flag, f"{parameter.name}={set_value(parameter.value)}"]
+    for name, path in file_parameters or []:
+        args += ["--set-file", f"{name}={path}"]
     for api_version in api_versions:
         args += ["--api-versions", api_version]
     args.append("--skip-crds" if options.skip_crds else "--include-crds")
+    if options.skip_schema_validation:
+        args.append("--skip-schema-validation")
+    if options.skip_tests:
+        args.append("--skip-tests")
     return args
 
 
@@ -192,6 +230,9 @@ async def render_helm(
     value_files = await asyncio.to_thread(
         value_file_paths, root, chart_dir, options, req.ref_roots, fetched
     )
+    file_parameters = await asyncio.to_thread(
+        file_parameter_paths, root, chart_dir, options, req.ref_roots
+    )
     with tempfile.TemporaryDirectory(prefix="tidegate-helm-") as temp_name:
         temp = Path(temp_name)
         inline = options.values_object_json or options.values
@@ -201,12 +242,13 @@ async def render_helm(
         args = template_args(
             release=options.release_name or req.app_name or "release-name",
             chart_dir=chart_dir,
-            namespace=req.namespace,
+            namespace=options.namespace or req.namespace,
             value_files=value_files,
             inline_values=inline_file,
             options=options,
             kube_version=req.kube_version,
             api_versions=req.api_versions,
+            file_parameters=file_parameters,
         )
         output = await process.run(
             [*helm, *args],

@@ -120,6 +120,11 @@ class HelmOptions:
     parameters: tuple[HelmParameter, ...] = ()
     skip_crds: bool = False
     ignore_missing_value_files: bool = False
+    # ``fileParameters``: (name, path) pairs, ``--set-file name=path`` (path as value files).
+    file_parameters: tuple[tuple[str, str], ...] = ()
+    skip_schema_validation: bool = False
+    skip_tests: bool = False  # ``helm.skipTests``: leave out the chart's test hooks
+    namespace: str = ""  # ``helm.namespace``: overrides the destination namespace for helm
 
     @staticmethod
     def with_values_object(values_object: Mapping[str, Any], **kwargs: Any) -> HelmOptions:

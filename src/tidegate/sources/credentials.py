@@ -49,6 +49,8 @@ class RepoCredentials:
     known_hosts: str = ""
     insecure: bool = False
     force_basic_auth: bool = False
+    enable_oci: bool = False  # a Helm repository in an OCI registry (``enableOCI``)
+    oci_plain_http: bool = False  # ``insecureOCIForceHttp``: talk to the registry over HTTP
     source: str = ""
 
     def __repr__(self) -> str:
@@ -94,15 +96,15 @@ class _Candidate:
 
 
 def _candidates(
-    secrets: Iterable[Mapping[str, Any]], secret_type: str, project: str | None
+    secrets: Iterable[Mapping[str, Any]], secret_type: str, project: str | None, kinds: set[str]
 ) -> list[_Candidate]:
     found = []
     for secret in secrets:
         if _secret_type(secret) != secret_type:
             continue
         fields = model_secrets.fields(secret, strict=False)
-        if fields.get("type", "git") != "git" or not fields.get("url"):
-            continue  # Helm and OCI repositories are not git sources
+        if (fields.get("type") or "git") not in kinds or not fields.get("url"):
+            continue  # Helm and OCI repositories are not git sources, and the reverse
         scope = fields.get("project", "")
         if scope and scope != project:
             continue
@@ -121,8 +123,16 @@ def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
         tls_client_key=fields.get("tlsClientCertKey", ""),
         insecure=fields.get("insecure", "").strip().lower() in _TRUE,
         force_basic_auth=fields.get("forceHttpBasicAuth", "").strip().lower() in _TRUE,
+        enable_oci=fields.get("enableOCI", "").strip().lower() in _TRUE
+        or fields.get("type") == "oci",
+        oci_plain_http=fields.get("insecureOCIForceHttp", "").strip().lower() in _TRUE,
         source=source,
     )
+
+
+def from_secret(secret: Mapping[str, Any]) -> RepoCredentials:
+    """The credentials one Secret holds, as they are (no template lookup)."""
+    return _from_fields(model_secrets.fields(secret, strict=False), _secret_name(secret))
 
 
 def _has_credentials(fields: Mapping[str, str]) -> bool:
@@ -136,27 +146,34 @@ def credentials_for(
     project: str | None = None,
     tls_certs: Mapping[str, str] | None = None,
     known_hosts: str = "",
+    repo_type: str = "git",
 ) -> RepoCredentials | None:
     """Credentials for ``repo_url`` from raw Secret dicts; None when nothing applies.
+
+    ``repo_type`` ``git`` considers git Secrets only; ``helm`` (a chart source) considers
+    Secrets of ``type: helm`` and ``type: oci``.
 
     ``project`` admits Secrets scoped to that AppProject (and prefers them); ``tls_certs`` maps
     a host name to PEM CA certificates; ``known_hosts`` is in OpenSSH known_hosts format.
     """
     secrets = list(secrets)
-    wanted = urls.normalise(repo_url)
+    kinds = {"git"} if repo_type == "git" else {"helm", "oci"}
+    wanted = urls.normalise(repo_url.removeprefix("oci://"))
     repository = next(
         (
             candidate
-            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPOSITORY, project)
-            if urls.normalise(candidate.fields["url"]) == wanted
+            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPOSITORY, project, kinds)
+            if urls.normalise(candidate.fields["url"].removeprefix("oci://")) == wanted
         ),
         None,
     )
     template = max(
         (
             candidate
-            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPO_CREDS, project)
-            if wanted.startswith(urls.normalise_prefix(candidate.fields["url"]))
+            for candidate in _candidates(secrets, constants.SECRET_TYPE_REPO_CREDS, project, kinds)
+            if wanted.startswith(
+                urls.normalise_prefix(candidate.fields["url"].removeprefix("oci://"))
+            )
         ),
         key=lambda c: len(urls.normalise_prefix(c.fields["url"])),
         default=None,
@@ -174,6 +191,8 @@ def credentials_for(
                 creds,
                 insecure=own.insecure or creds.insecure,
                 force_basic_auth=own.force_basic_auth or creds.force_basic_auth,
+                enable_oci=own.enable_oci or creds.enable_oci,
+                oci_plain_http=own.oci_plain_http or creds.oci_plain_http,
                 source=f"{repository.name} (credentials from {template.name})",
             )
     ca_data = (tls_certs or {}).get(urls.hostname(repo_url), "") if urls.is_https(repo_url) else ""

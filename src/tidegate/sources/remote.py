@@ -54,7 +54,8 @@ class RemoteRepos:
         shown = urls.display(url)
         parts = urllib.parse.urlsplit(urls.normalise(url))
         helper = "::" in url.split("/", 1)[0]  # git's <transport>::<address> (ext::, fd::)
-        if helper or parts.scheme not in _SCHEMES or not parts.hostname:
+        # oci:// only names Helm chart dependencies (checked here, pulled by helm, never git).
+        if helper or parts.scheme not in (*_SCHEMES, "oci") or not parts.hostname:
             return f"only http, https and ssh remote repositories are allowed, not {shown}"
         path = urllib.parse.unquote(parts.path)
         if any(path.startswith(own) for own in self._protected):  # both lower case

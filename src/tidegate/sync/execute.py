@@ -31,7 +31,7 @@ from typing import TypeVar
 from tidegate.kube import client as kube_client
 from tidegate.kube import stages
 from tidegate.model import errors, keys
-from tidegate.sync import prepare, record, step, tasks
+from tidegate.sync import prepare, record, step, tasks, validate
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,31 @@ async def _apply(
     options: ExecuteOptions,
     dry_run: bool,
 ) -> record.ResourceResult:
+    try:
+        message = await _send(task, client=client, params=params, options=options, dry_run=dry_run)
+    except errors.KubeError as exc:
+        excuse = (
+            _excuse(task, exc, validate.Planned.of_results(known.results), force=options.force)
+            if dry_run
+            else ""
+        )
+        if excuse:
+            return record.executed(task, ok=True, message=excuse, dry_run=True)
+        return record.executed(task, ok=False, message=str(exc))
+    if dry_run:
+        message += " (dry run)"
+    return record.executed(task, ok=True, message=message, dry_run=dry_run)
+
+
+async def _send(
+    task: tasks.SyncTask,
+    *,
+    client: kube_client.KubeClient,
+    params: tasks.SyncParams,
+    options: ExecuteOptions,
+    dry_run: bool,
+) -> str:
+    """Send one task the way its options say; what happened ("created", ...) or KubeError."""
     assert task.target is not None, f"{task.key}: an apply task without a target"
     obj = task.target
     if not _created_namespace(task, params):
@@ -196,35 +221,72 @@ async def _apply(
     opts = task.sync_options
     validation: kube_client.FieldValidation = "Strict" if opts.enabled("validate") else "Ignore"
     force = (options.force or opts.enabled("force")) and not dry_run
-    try:
-        if task.is_hook and task.action is tasks.Action.CREATE:
-            message = await _create_hook(client, obj, validation=validation, dry_run=dry_run)
-        elif opts.enabled("replace"):
-            if task.live is None:
-                await client.create(obj, dry_run=dry_run, validation=validation)
-                message = "created"
-            elif force:
-                await client.recreate(
-                    obj, validation=validation, delete_within=options.delete_timeout,
-                    server_side=False,
-                )  # fmt: skip
-                message = "recreated"
-            else:
-                await client.replace(obj, dry_run=dry_run, validation=validation)
-                message = "replaced"
-        else:
-            message = await _server_side_apply(
-                client, task, obj, validation=validation, force=force, dry_run=dry_run,
-                delete_timeout=options.delete_timeout,
+    if task.is_hook and task.action is tasks.Action.CREATE:
+        return await _create_hook(client, obj, validation=validation, dry_run=dry_run)
+    if opts.enabled("replace"):
+        if task.live is None:
+            await client.create(obj, dry_run=dry_run, validation=validation)
+            return "created"
+        if force:
+            await client.recreate(
+                obj, validation=validation, delete_within=options.delete_timeout,
+                server_side=False,
             )  # fmt: skip
-    except errors.KubeError as exc:
-        excuse = _dry_run_excuse(task, exc, known) if dry_run else ""
-        if excuse:
-            return record.executed(task, ok=True, message=excuse, dry_run=True)
-        return record.executed(task, ok=False, message=str(exc))
-    if dry_run:
-        message += " (dry run)"
-    return record.executed(task, ok=True, message=message, dry_run=dry_run)
+            return "recreated"
+        await client.replace(obj, dry_run=dry_run, validation=validation)
+        return "replaced"
+    return await _server_side_apply(
+        client, task, obj, validation=validation, force=force, dry_run=dry_run,
+        delete_timeout=options.delete_timeout,
+    )  # fmt: skip
+
+
+async def validate_operation(
+    all_tasks: Sequence[tasks.SyncTask],
+    *,
+    client: kube_client.KubeClient,
+    params: tasks.SyncParams,
+    options: ExecuteOptions = ExecuteOptions(),
+) -> list[record.ResourceResult]:
+    """Dry-run every object the operation will create or apply, all at once (bounded), before
+    anything is applied; the failed results (none: the operation may start).
+
+    Tasks that failed their preparation are returned as failures too, so that every problem is
+    reported in one go. An answer about the server rather than the object (unreachable,
+    throttled, unavailable: see :func:`validate.is_verdict`) raises, as the operation cannot be
+    checked now; any other answer is a result.
+    """
+    planned = validate.Planned.of_tasks(all_tasks, params)
+    broken = [record.executed(t, ok=False, message=t.error) for t in all_tasks if t.error]
+
+    async def check(task: tasks.SyncTask) -> record.ResourceResult | None:
+        try:
+            await _send(task, client=client, params=params, options=options, dry_run=True)
+        except errors.KubeError as exc:
+            if not validate.is_verdict(exc):
+                raise
+            if _excuse(task, exc, planned, force=options.force):
+                return None
+            return record.executed(task, ok=False, message=str(exc))
+        return None
+
+    found = await _bounded(validate.checked(all_tasks), check, options.concurrency)
+    return broken + [r for r in found if r is not None]
+
+
+def _excuse(
+    task: tasks.SyncTask, exc: errors.KubeError, planned: validate.Planned, *, force: bool
+) -> str:
+    """Why a failed dry run of ``task`` does not count, or "" when it does."""
+    opts = task.sync_options
+    return validate.excuse(
+        task.key,
+        exc,
+        planned,
+        skip_missing_kind=opts.enabled("skip_dry_run_on_missing_resource"),
+        hook=task.is_hook,
+        recreated=(force or opts.enabled("force")) and task.live is not None,
+    )
 
 
 def _created_namespace(task: tasks.SyncTask, params: tasks.SyncParams) -> bool:
@@ -282,26 +344,6 @@ async def _server_side_apply(
     before = ((task.live or {}).get("metadata") or {}).get("resourceVersion")
     after = (response.body.get("metadata") or {}).get("resourceVersion")
     return "unchanged" if before and before == after else "configured"
-
-
-def _dry_run_excuse(
-    task: tasks.SyncTask, exc: errors.KubeError, known: record.OperationRecord
-) -> str:
-    """Why a failed dry run does not count, or "" when it does."""
-    key = task.key
-    created = [r for r in known.results if r.status is record.ResultCode.SYNCED]
-    if isinstance(exc, errors.UnknownKindError):
-        if task.sync_options.enabled("skip_dry_run_on_missing_resource"):
-            return "dry run skipped: the kind is not served yet (SkipDryRunOnMissingResource)"
-        if any(r.kind == "CustomResourceDefinition" and r.name.endswith(f".{key.group}")
-               for r in created):  # fmt: skip
-            return "dry run skipped: its CustomResourceDefinition is created by this sync"
-    namespace_made = any(
-        r.kind == "Namespace" and not r.group and r.name == key.namespace for r in created
-    )
-    if isinstance(exc, errors.KubeNotFoundError) and key.namespace and namespace_made:
-        return f"dry run skipped: namespace {key.namespace} is created by this sync"
-    return ""
 
 
 async def _prune(

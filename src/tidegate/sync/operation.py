@@ -25,7 +25,7 @@ from tidegate.health import registry as health_registry
 from tidegate.kube import client as kube_client
 from tidegate.model import constants, errors, keys
 from tidegate.model.enums import OperationPhase
-from tidegate.sync import execute, prepare, record, resource_meta, retry, step, tasks
+from tidegate.sync import execute, prepare, record, resource_meta, retry, step, tasks, validate
 
 log = logging.getLogger(__name__)
 
@@ -197,11 +197,20 @@ class _Driver:
 
     async def attempt(self, state: OperationState) -> OperationState:
         temporary_failures = 0
+        # Before the first apply (nothing recorded yet), the whole operation is dry-run.
+        validated = bool(state.record.results) or self.params.dry_run
         while True:
             if await self.should_terminate():
                 return await self.terminate(state)
             try:
                 live = await self._live()
+                if not validated:
+                    failures = await self._validate(live)
+                    validated = True
+                    if failures:
+                        state = dataclasses.replace(state, record=state.record.merged(failures))
+                        message = validate.failure_message([(r.key, r.message) for r in failures])
+                        return await self._finish(state, OperationPhase.FAILED, message)
             except errors.TemporaryError as exc:
                 temporary_failures += 1
                 if temporary_failures > MAX_TEMPORARY_FAILURES:
@@ -238,6 +247,13 @@ class _Driver:
             await self.persist(state)
             if isinstance(action, step.Wait):
                 await self.wait_for_change(self.wait_timeout)
+
+    async def _validate(self, live: Live) -> list[record.ResourceResult]:
+        """The failures of the validating dry run of every task (none: go ahead)."""
+        all_tasks = tasks.build(self.targets, live, params=self.params)
+        return await execute.validate_operation(
+            all_tasks, client=self.client, params=self.params, options=self.options
+        )
 
     async def terminate(self, state: OperationState) -> OperationState:
         """Stop: delete hooks still running, mark them failed, end the operation Failed."""

@@ -99,6 +99,29 @@ async def prepare_targets(
     return out
 
 
+async def settle(
+    objs: Iterable[Obj],
+    *,
+    client: kube_client.KubeClient,
+    destination_namespace: str,
+    app_name: str,
+    method: str,
+    installation_id: str = "",
+) -> dict[keys.ResourceKey, dict[str, Any]]:
+    """:func:`prepare_targets`, then each object's tracking metadata stamped again: rendering
+    could not know the final namespace that the tracking id names. What ``app diff``,
+    ``app manifests`` and the controller's comparison show is the object as it will be sent."""
+    settled = await prepare_targets(
+        objs, client=client, destination_namespace=destination_namespace
+    )
+    return {
+        key: dict(
+            with_tracking(obj, app_name=app_name, method=method, installation_id=installation_id)
+        )
+        for key, obj in settled.items()
+    }
+
+
 async def scoped_keys(
     objs: Iterable[Obj],
     *,

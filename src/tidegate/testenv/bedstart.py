@@ -57,9 +57,10 @@ class Launch:
         self.started: list[int] = []
         self.new_clusters: list[str] = []
 
-    def run(self, names: Sequence[str], *, git: bool) -> None:
+    def run(self, names: Sequence[str], *, git: bool, registry: bool = False) -> None:
         """Start what does not run, add the clusters of ``names`` the bed lacks, and return
-        once every cluster touched is ready and the git server (if ``git``) serves."""
+        once every cluster touched is ready and the git server (if ``git``) and the OCI
+        registry (if ``registry``, or if it ran before) serve."""
         state = self.state
         touched: list[str] = []
         if not self._alive(state.etcd_pid):
@@ -91,6 +92,8 @@ class Launch:
                 self._wait_ready(cluster)
         if git:
             self._ensure_git()
+        if registry or state.registry_port:
+            self._ensure_registry()
         if self.started:  # a bed that needed nothing keeps its file as it was
             state.save()
 
@@ -115,6 +118,8 @@ class Launch:
             self.state.etcd_pid = 0
         if self.state.git_pid in stopped:
             self.state.git_pid = self.state.git_sshd_pid = 0
+        if self.state.registry_pid in stopped:
+            self.state.registry_pid = 0
         self.state.save()
 
     def _alive(self, pid: int) -> bool:
@@ -273,6 +278,35 @@ class Launch:
         state.git_ssh_port = (
             (urllib.parse.urlsplit(info.ssh_base).port or 0) if info.ssh_base else 0
         )
+
+    def _ensure_registry(self) -> None:
+        """CNCF Distribution on loopback, htpasswd auth with the git server's credentials."""
+        from tidegate.testenv import gitserver, registry
+
+        state = self.state
+        if self._alive(state.registry_pid):
+            return
+        if "registry" not in self.binaries:
+            from tidegate.testenv import binaries
+
+            self.binaries.update(binaries.ensure(["registry"]))
+        if state.registry_port:
+            self.say(f"restarting the OCI registry on port {state.registry_port}")
+            self._require_free(state.registry_port, "the OCI registry")
+        else:
+            self.say("starting the OCI registry")
+        port = state.registry_port or procs.free_port()
+        git_dir = self.directory / "git"
+        password = gitserver.password(git_dir)
+        config = registry.write_config(
+            self.directory, port=port, username=gitserver.USERNAME, password=password
+        )
+        log = self.directory / "registry" / "registry.log"
+        pid = self._spawn([str(self.binaries["registry"]), "serve", str(config)], log)
+        address = f"127.0.0.1:{port}"
+        registry.wait_serving(address, pid, log=log)
+        state.registry_pid, state.registry_port = pid, port
+        registry.RegistryInfo(address, gitserver.USERNAME, password, pid).save(self.directory)
 
 
 def _ports_from_info(git_dir: Path) -> tuple[int, int]:

@@ -43,6 +43,8 @@ class State:
     git_sshd_pid: int = 0
     git_http_port: int = 0
     git_ssh_port: int = 0
+    registry_pid: int = 0
+    registry_port: int = 0
 
     @classmethod
     def load(cls, directory: Path) -> State | None:
@@ -63,7 +65,8 @@ class State:
 
     def all_pids(self) -> list[int]:
         pids = [p for c in self.clusters.values() for p in c.pids.values()]
-        return [*pids, self.etcd_pid, self.git_pid, self.git_sshd_pid]
+        optional = [self.registry_pid] if self.registry_pid else []  # only with --registry
+        return [*pids, self.etcd_pid, self.git_pid, self.git_sshd_pid, *optional]
 
     def marker(self) -> str:
         """A string every process of this test bed has in its command line: the directory."""

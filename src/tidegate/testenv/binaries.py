@@ -28,6 +28,8 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.19.0"
 KUSTOMIZE_VERSION = "v5.7.1"
+REGISTRY_VERSION = "v3.1.2"  # CNCF Distribution, the OCI registry of `testenv up --registry`
+KUBESEAL_VERSION = "v0.27.1"  # the Sealed Secrets CLI, for the compatibility tests
 
 BIN_DIR_ENV = "TIDEGATE_BIN_DIR"
 
@@ -79,6 +81,18 @@ COMPONENTS: dict[str, Component] = {
         KUSTOMIZE_VERSION,
         ("kustomize",),
         install="sigs.k8s.io/kustomize/kustomize/v5",
+    ),
+    "registry": Component(
+        "registry",
+        REGISTRY_VERSION,
+        ("registry",),
+        install="github.com/distribution/distribution/v3/cmd/registry",
+    ),
+    "kubeseal": Component(
+        "kubeseal",
+        KUBESEAL_VERSION,
+        ("kubeseal",),
+        install="github.com/bitnami-labs/sealed-secrets/cmd/kubeseal",
     ),
 }
 

@@ -28,6 +28,7 @@ from typing import IO, Any, cast
 
 _CHUNK = 64 * 1024
 _REALM = "tidegate-testenv"
+CHARTS_PREFIX = "/charts/"
 
 # Server-side git settings for every repository served, over HTTP and SSH alike: pushes are
 # allowed, and partial (blob:none) fetches and fetches by object id work with protocol v2.
@@ -65,6 +66,8 @@ class HttpSettings:
     password: str
     backend: Path
     log_path: Path
+    # A Helm chart repository served read-only under /charts/ (index.yaml and archives).
+    charts_root: Path | None = None
 
 
 class _GitHTTPServer(http.server.ThreadingHTTPServer):
@@ -194,6 +197,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.requests_lock:
             self.server.requests[f"{self.command} {self.path}"] += 1
         settings = self.server.settings
+        if self.path.startswith(CHARTS_PREFIX) and settings.charts_root is not None:
+            self._serve_file(settings.charts_root, self.path.removeprefix(CHARTS_PREFIX))
+            return
         with settings.log_path.open("ab") as log:
             backend = subprocess.Popen(
                 [str(settings.backend)],
@@ -215,6 +221,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 except subprocess.TimeoutExpired:
                     backend.kill()
                     backend.wait()
+
+    def _serve_file(self, root: Path, relative: str) -> None:
+        """A file of the chart repository (one path segment: no directories, no ``..``)."""
+        name = urllib.parse.unquote(relative.partition("?")[0])
+        path = root / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            body = b"not found\n"
+            self.send_response(404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        size = path.stat().st_size
+        kind = "application/x-yaml" if name.endswith(".yaml") else "application/gzip"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with path.open("rb") as source:
+            while block := source.read(_CHUNK):
+                self.wfile.write(block)
 
     def _relay(self, cgi_out: io.BufferedReader) -> None:
         status = 200

@@ -91,6 +91,12 @@ def _password(directory: Path) -> str:
     return password
 
 
+def password(directory: Path) -> str:
+    """The git server's password (made on first use); the test bed's registry shares it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return _password(directory)
+
+
 class GitServer:
     """A running git server rooted at ``directory`` (repositories live in ``directory/repos``)."""
 
@@ -142,6 +148,7 @@ class GitServer:
             password=password,
             backend=githttp.http_backend_path(),
             log_path=directory / "http-backend.log",
+            charts_root=directory / "charts",
         )
         try:
             http = githttp.serve_http(settings, cert=cert, key=key, port=http_port)

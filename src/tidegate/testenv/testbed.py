@@ -60,6 +60,7 @@ def up(
     names: Sequence[str] = DEFAULT_CLUSTERS,
     *,
     git: bool = True,
+    registry: bool = False,
     fresh: bool = False,
     progress: Progress | None = None,
     build_progress: binaries.Progress | None = None,
@@ -83,12 +84,13 @@ def up(
             # What a failed start may have left: an etcd data directory of a bed never recorded.
             shutil.rmtree(directory / "etcd", ignore_errors=True)
             state = State(dir=str(directory))
-        paths = binaries.ensure(bedstart.BINARIES, progress=build_progress)
+        wanted = (*bedstart.BINARIES, "registry") if registry else bedstart.BINARIES
+        paths = binaries.ensure(wanted, progress=build_progress)
         _ensure_pki(directory, [*state.clusters, *names])
         _ensure_stages(directory, paths["kwok-stages"])
         launch = bedstart.Launch(state, paths, say)
         try:
-            launch.run(names, git=git)
+            launch.run(names, git=git, registry=registry)
             _write_merged_kubeconfig(state)
         except BaseException:
             if launch.started:
@@ -186,6 +188,14 @@ def git_info(directory: Path) -> dict[str, Any] | None:
     return data
 
 
+def registry_info(directory: Path) -> dict[str, Any] | None:
+    path = directory / "registry.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
 def status(directory: Path) -> list[ClusterStatus]:
     directory = directory.resolve()
     state = State.load(directory)
@@ -220,7 +230,7 @@ def _stop(state: State) -> None:
             [c.pids[component] for c in state.clusters.values() if component in c.pids],
             marker=marker,
         )
-    procs.stop([state.git_pid, state.git_sshd_pid], marker=marker)
+    procs.stop([state.git_pid, state.git_sshd_pid, state.registry_pid], marker=marker)
     procs.stop([state.etcd_pid], marker=marker)
 
 

@@ -35,13 +35,24 @@ class Write:
     params: Mapping[str, str]
     body: Mapping[str, Any]
 
+    @property
+    def dry_run(self) -> bool:
+        return self.params.get("dryRun") == "All" or self.body.get("dryRun") == ["All"]
+
 
 class Writes:
-    """Records every write request a client sends; runs probes when chosen objects are sent."""
+    """Records every write request a client sends; runs probes when chosen objects are sent.
+
+    ``log`` holds the writes that change the cluster, ``dry_runs`` those sent with
+    ``dryRun=All`` (the validation before a sync's first apply, or a dry-run sync), and
+    ``everything`` both, in the order sent. Probes run on real writes only.
+    """
 
     def __init__(self, client: kube_client.KubeClient) -> None:
         self.client = client
         self.log: list[Write] = []
+        self.dry_runs: list[Write] = []
+        self.everything: list[Write] = []
         self.probes: dict[tuple[str, str], Probe] = {}
         self.observed: dict[tuple[str, str], Any] = {}
         self._send = client.request
@@ -59,10 +70,15 @@ class Writes:
                 plural, name = parts[-1], str((body.get("metadata") or {}).get("name") or "")
             else:
                 plural, name = parts[-2], parts[-1]
-            self.log.append(Write(method, plural, name, dict(kw.get("params") or {}), body))
-            probe = self.probes.pop((plural, name), None)
-            if probe is not None:
-                self.observed[(plural, name)] = await probe()
+            write = Write(method, plural, name, dict(kw.get("params") or {}), body)
+            self.everything.append(write)
+            if write.dry_run:
+                self.dry_runs.append(write)
+            else:
+                self.log.append(write)
+                probe = self.probes.pop((plural, name), None)
+                if probe is not None:
+                    self.observed[(plural, name)] = await probe()
         return await self._send(method, path, **kw)
 
     def sent(self, plural: str, name: str, *, methods: frozenset[str] = WRITE_METHODS) -> int:

@@ -94,14 +94,17 @@ async def test_retry_reruns_the_failed_operation_with_backoff(
     assert state.phase is OperationPhase.FAILED
     assert state.retry_count == 2
     assert "a valid config key must consist of" in state.message
-    assert writes.sent("configmaps", "settings") == 3  # first attempt + 2 retries
+    # Each attempt is stopped by its validating dry run: three dry runs, nothing applied.
+    assert [w.name for w in writes.dry_runs] == ["settings"] * 3
+    assert writes.sent("configmaps", "settings") == 0
     retrying = [s.message for s in run.persisted if "Retrying attempt" in s.message]
     assert [m.rsplit("Retrying ", 1)[1] for m in retrying] == [
         "attempt #1 in 0.05s",
         "attempt #2 in 0.1s",
     ]
-    # Every attempt started from a fresh record.
+    # Every attempt ran its own validation and recorded its own failure.
     for attempt in range(3):
-        first = next(s for s in run.persisted if s.retry_count == attempt and
-                     s.message.startswith("applying"))  # fmt: skip
-        assert first.record.results == ()
+        states = [s for s in run.persisted if s.retry_count == attempt]
+        assert [(r.name, r.status.value) for r in states[-1].record.results] == [
+            ("settings", "SyncFailed")
+        ]

@@ -1,0 +1,114 @@
+"""ApplicationService, details: resource tree, events and sync windows of an application.
+
+The tree is built from what the controller records in ``status.resources`` (the managed
+resources with their sync and health); the server keeps no live cache of destination clusters,
+so child objects (ReplicaSets, Pods) are not listed. Events are the core Events about the
+Application object in the control namespace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import fastapi
+from starlette.requests import Request
+
+from tidegate.api import applications, appstore, context, errors, security
+from tidegate.auth import access
+from tidegate.model import errors as tg_errors
+from tidegate.sync import windows
+
+router = fastapi.APIRouter(tags=["ApplicationService"])
+Obj = dict[str, Any]
+
+
+def resource_tree(app: Mapping[str, Any]) -> Obj:
+    """Argo CD's ApplicationTree (``nodes``) from the app's recorded resources. Pure."""
+    nodes = []
+    for res in (app.get("status") or {}).get("resources") or []:
+        if not isinstance(res, Mapping):
+            continue
+        node: Obj = {
+            "group": res.get("group") or "",
+            "version": res.get("version") or "",
+            "kind": res.get("kind") or "",
+            "namespace": res.get("namespace") or "",
+            "name": res.get("name") or "",
+        }
+        if res.get("health"):
+            node["health"] = res["health"]
+        nodes.append(node)
+    nodes.sort(key=lambda n: (n["group"], n["kind"], n["namespace"], n["name"]))
+    return {"nodes": nodes}
+
+
+@router.get("/api/v1/applications/{name}/resource-tree", summary="The resource tree")
+async def get_resource_tree(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> Obj:
+    security.check_name(name)
+    app = await applications.store(request).get(name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    return resource_tree(app)
+
+
+@router.get("/api/v1/applications/{name}/events", summary="Events of the application")
+async def list_events(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> Obj:
+    security.check_name(name)
+    ctx = context.of(request)
+    app = await applications.store(request).get(name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    selector = (
+        f"involvedObject.name={name},involvedObject.namespace={ctx.namespace},"
+        "involvedObject.kind=Application"
+    )
+    response = await ctx.client.request(
+        "GET",
+        f"/api/v1/namespaces/{ctx.namespace}/events",
+        what=f"list events of application {ctx.namespace}/{name}",
+        params={"fieldSelector": selector},
+    )
+    body = response.body
+    return {"metadata": body.get("metadata") or {}, "items": body.get("items") or []}
+
+
+def sync_windows(app: Mapping[str, Any], project: Mapping[str, Any], now: dt.datetime) -> Obj:
+    """Argo CD's ApplicationSyncWindowsResponse for ``app`` under ``project``. Pure."""
+    specs = [w for w in (project.get("spec") or {}).get("syncWindows") or [] if w]
+    try:
+        parsed = [windows.SyncWindow.from_spec(w) for w in specs]
+    except tg_errors.SpecError as exc:
+        name = (project.get("metadata") or {}).get("name")
+        raise errors.ApiError(400, f"project {name}: {exc}") from None
+    dest = (app.get("spec") or {}).get("destination") or {}
+    ref = windows.AppRef(
+        name=str((app.get("metadata") or {}).get("name") or ""),
+        namespace=str(dest.get("namespace") or ""),
+        server=str(dest.get("server") or ""),
+        cluster_name=str(dest.get("name") or ""),
+    )
+    verdict = windows.evaluate(parsed, ref, now, manual=True)
+    by_window = dict(zip(parsed, specs, strict=True))
+    return {
+        "assignedWindows": [by_window[w] for w in verdict.matched],
+        "activeWindows": [by_window[w] for w in verdict.active],
+        "canSync": verdict.allowed,
+    }
+
+
+@router.get("/api/v1/applications/{name}/syncwindows", summary="Sync windows of the app")
+async def get_sync_windows(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> Obj:
+    security.check_name(name)
+    ctx = context.of(request)
+    app = await applications.store(request).get(name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    project_name = str((app.get("spec") or {}).get("project") or "")
+    projects = appstore.ObjectStore(ctx.client, ctx.namespace, appstore.PROJECTS)
+    project = await projects.get(project_name)
+    return sync_windows(app, project, dt.datetime.now(dt.UTC))

@@ -1,0 +1,40 @@
+"""What every request handler reaches: the management cluster client, the control namespace,
+the account Secrets and the shared Application hub (one per server process)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection
+
+from tidegate.auth import passwords
+
+if TYPE_CHECKING:
+    from tidegate.api import bootstrap
+    from tidegate.api import hub as app_hub
+    from tidegate.kube import client as kube_client
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_KEEPALIVE_SECONDS = 15.0
+
+
+@dataclasses.dataclass
+class ServerContext:
+    client: kube_client.KubeClient
+    namespace: str
+    secrets: bootstrap.SecretStore
+    hub: app_hub.AppHub
+    insecure: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
+    refresh_wait_seconds: float = 10.0
+    login_failures: passwords.FailureCounter = dataclasses.field(
+        default_factory=passwords.FailureCounter
+    )
+
+
+def of(conn: HTTPConnection) -> ServerContext:
+    """The context of the server handling ``conn`` (a FastAPI dependency)."""
+    ctx: ServerContext = conn.app.state.ctx
+    return ctx

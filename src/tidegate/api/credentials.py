@@ -1,0 +1,357 @@
+"""ClusterService and RepositoryService over the labelled Secrets. Never a credential back.
+
+Clusters and repositories are Argo CD's labelled Secrets in the control namespace, read with the
+controller's own parsers (:mod:`tidegate.controller.clusters`, :mod:`tidegate.controller.repos`).
+Replies carry what Argo CD shows: names, servers, URLs, flags, and which kinds of credentials
+exist, with every secret value masked (certificates ``DATA+OMITTED``). A cluster is addressed by
+its URL-encoded server (``id.type=server``, the default) or by name (``id.type=name``); a
+repository by its URL-encoded URL. Creating one (``upsert`` to replace a different one) writes
+the Secret the CLI's ``cluster add`` / ``repo add`` would write; a cluster's
+``execProviderConfig`` (a command the controller would run) is refused over the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import fastapi
+from starlette.requests import Request
+
+from tidegate.api import context, errors, security
+from tidegate.auth import access
+from tidegate.controller import clusters, repos
+from tidegate.kube import config as kube_config
+from tidegate.kube import discovery
+from tidegate.model import constants
+from tidegate.model import errors as tg_errors
+from tidegate.sources import urls
+
+router = fastapi.APIRouter(tags=["ClusterService", "RepositoryService"])
+Obj = dict[str, Any]
+SECRETS = discovery.APIResource(
+    "", "v1", "Secret", "secrets", True, frozenset({"get", "list", "delete"})
+)
+
+
+async def _secrets(ctx: context.ServerContext, secret_type: str) -> list[Obj]:
+    selector = f"{constants.LABEL_SECRET_TYPE}={secret_type}"
+    result = await ctx.client.list(SECRETS, namespace=ctx.namespace, label_selector=selector)
+    return result.items
+
+
+async def _delete_secret(ctx: context.ServerContext, name: str) -> None:
+    await ctx.client.request(
+        "DELETE",
+        SECRETS.path(ctx.namespace, name),
+        what=f"delete Secret {ctx.namespace}/{name}",
+    )
+
+
+# -- clusters -----------------------------------------------------------------------------------
+
+
+def cluster_json(cluster: clusters.Cluster) -> Obj:
+    """Argo CD's Cluster message for a registration, its credentials masked."""
+    out: Obj = {
+        "server": cluster.server,
+        "name": cluster.name,
+        "config": clusters.masked_config(cluster.config),
+        "namespaces": list(cluster.namespaces),
+        "clusterResources": cluster.cluster_resources,
+        "labels": {k: v for k, v in cluster.labels.items() if k != constants.LABEL_SECRET_TYPE},
+        "annotations": dict(cluster.annotations),
+    }
+    if cluster.project:
+        out["project"] = cluster.project
+    if cluster.shard is not None:
+        out["shard"] = cluster.shard
+    if cluster.error:
+        out["connectionState"] = {"status": "Failed", "message": cluster.error}
+    return out
+
+
+async def _clusters(ctx: context.ServerContext) -> list[clusters.Cluster]:
+    found = [
+        clusters.cluster_from_secret(s, management=ctx.client.config)
+        for s in await _secrets(ctx, constants.SECRET_TYPE_CLUSTER)
+    ]
+    return sorted(found, key=lambda c: (c.name, c.server))
+
+
+def _matches(cluster: clusters.Cluster, value: str, id_type: str) -> bool:
+    if id_type == "name":
+        return cluster.name == value
+    return cluster.server.rstrip("/") == value.rstrip("/")
+
+
+@router.get("/api/v1/clusters", summary="List clusters")
+async def list_clusters(
+    request: Request,
+    subject: access.Subject = security.Subject,
+    server: str = "",
+    name: str = "",
+) -> Obj:
+    ctx = context.of(request)
+    items = []
+    for cluster in await _clusters(ctx):
+        if (server and not _matches(cluster, server, "server")) or (name and cluster.name != name):
+            continue
+        try:
+            security.authorize(subject, "clusters", "get", cluster.server)
+        except access.PermissionDeniedError:
+            continue
+        items.append(cluster_json(cluster))
+    return {"metadata": {}, "items": items}
+
+
+async def _one_cluster(request: Request, value: str, id_type: str) -> clusters.Cluster:
+    if id_type not in ("server", "name"):
+        raise errors.ApiError(400, "id.type must be 'server' or 'name'")
+    for cluster in await _clusters(context.of(request)):
+        if _matches(cluster, value, id_type):
+            return cluster
+    raise errors.ApiError(404, f"cluster {value[:200]!r} not found")
+
+
+IdType = Annotated[str, fastapi.Query(alias="id.type")]
+
+
+@router.get("/api/v1/clusters/{server:path}", summary="Get a cluster")
+async def get_cluster(
+    request: Request,
+    server: str,
+    subject: access.Subject = security.Subject,
+    id_type: IdType = "server",
+) -> Obj:
+    cluster = await _one_cluster(request, server, id_type)
+    security.authorize(subject, "clusters", "get", cluster.server)
+    return cluster_json(cluster)
+
+
+@router.delete("/api/v1/clusters/{server:path}", summary="Remove a cluster")
+async def delete_cluster(
+    request: Request,
+    server: str,
+    subject: access.Subject = security.Subject,
+    id_type: IdType = "server",
+) -> Obj:
+    cluster = await _one_cluster(request, server, id_type)
+    security.authorize(subject, "clusters", "delete", cluster.server)
+    await _delete_secret(context.of(request), cluster.secret_name)
+    return {}
+
+
+# -- repositories -------------------------------------------------------------------------------
+
+
+def repository_json(repo: repos.Repository) -> Obj:
+    """Argo CD's Repository message: no password, key or token, only that they exist."""
+    out: Obj = {
+        "repo": repo.url,
+        "type": repo.type,
+        "name": repo.name,
+        "insecure": repo.insecure,
+        "enableLfs": repo.enable_lfs,
+        "forceHttpBasicAuth": repo.force_basic_auth,
+        "inheritedCreds": False,
+        "credentials": list(repo.credentials),
+    }
+    if repo.project:
+        out["project"] = repo.project
+    if repo.username:
+        out["username"] = repo.username
+    if repo.error:
+        out["connectionState"] = {"status": "Failed", "message": repo.error}
+    return out
+
+
+async def _repositories(ctx: context.ServerContext) -> list[repos.Repository]:
+    return repos.repositories(await _secrets(ctx, constants.SECRET_TYPE_REPOSITORY))
+
+
+def _same_repo(repo: Mapping[str, Any] | repos.Repository, url: str) -> bool:
+    value = repo.url if isinstance(repo, repos.Repository) else str(repo.get("url") or "")
+    return urls.normalise(value) == urls.normalise(url)
+
+
+@router.get("/api/v1/repositories", summary="List repositories")
+async def list_repositories(
+    request: Request, subject: access.Subject = security.Subject, repo: str = ""
+) -> Obj:
+    items = []
+    for found in await _repositories(context.of(request)):
+        if repo and not _same_repo(found, repo):
+            continue
+        try:
+            security.authorize(subject, "repositories", "get", f"{found.project}/{found.url}")
+        except access.PermissionDeniedError:
+            continue
+        items.append(repository_json(found))
+    return {"metadata": {}, "items": items}
+
+
+async def _one_repo(request: Request, url: str) -> repos.Repository:
+    for found in await _repositories(context.of(request)):
+        if _same_repo(found, url):
+            return found
+    raise errors.ApiError(404, f"repository {urls.display(url)[:200]!r} not found")
+
+
+@router.get("/api/v1/repositories/{repo:path}", summary="Get a repository")
+async def get_repository(
+    request: Request, repo: str, subject: access.Subject = security.Subject
+) -> Obj:
+    found = await _one_repo(request, repo)
+    security.authorize(subject, "repositories", "get", f"{found.project}/{found.url}")
+    return repository_json(found)
+
+
+@router.delete("/api/v1/repositories/{repo:path}", summary="Remove a repository")
+async def delete_repository(
+    request: Request, repo: str, subject: access.Subject = security.Subject
+) -> Obj:
+    found = await _one_repo(request, repo)
+    security.authorize(subject, "repositories", "delete", f"{found.project}/{found.url}")
+    await _delete_secret(context.of(request), found.secret_name)
+    return {}
+
+
+# -- creating registrations ---------------------------------------------------------------------
+
+
+async def _create_secret(
+    request: Request,
+    wanted: Obj,
+    *,
+    upsert: bool,
+    same: Any,
+    what: str,
+) -> None:
+    """Create the Secret; an existing one with the same registration is kept, a different one
+    is replaced only with ``upsert`` (based on the version read)."""
+    ctx = context.of(request)
+    name = wanted["metadata"]["name"]
+    try:
+        await ctx.client.create(wanted)
+        return
+    except tg_errors.KubeConflictError:
+        pass
+    path = SECRETS.path(ctx.namespace, name)
+    current = (await ctx.client.request("GET", path, what=f"get Secret {name}")).body
+    if same(current, wanted):
+        return
+    if not upsert:
+        raise errors.ApiError(
+            400, f"existing {what} spec is different; use upsert flag to force update"
+        )
+    wanted["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    try:
+        await ctx.client.replace(wanted)
+    except tg_errors.KubeConflictError:
+        raise errors.ApiError(409, f"{what} changed meanwhile; try again", grpc_code=10) from None
+
+
+REPO_FIELDS = {
+    "repo": "url",
+    "type": "type",
+    "name": "name",
+    "project": "project",
+    "username": "username",
+    "password": "password",
+    "sshPrivateKey": "ssh_private_key",
+    "tlsClientCertData": "tls_client_cert",
+    "tlsClientCertKey": "tls_client_key",
+    "insecure": "insecure",
+    "insecureIgnoreHostKey": "insecure_ignore_host_key",
+    "enableLfs": "enable_lfs",
+    "forceHttpBasicAuth": "force_basic_auth",
+}
+
+
+@router.post("/api/v1/repositories", summary="Register a repository")
+async def create_repository(
+    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
+) -> Obj:
+    body = await security.json_object(request)
+    unknown = sorted(set(body) - set(REPO_FIELDS) - {"connectionState", "inheritedCreds"})
+    if unknown:
+        raise errors.ApiError(400, f"unknown repository field(s): {', '.join(unknown)[:200]}")
+    values = {REPO_FIELDS[k]: v for k, v in body.items() if k in REPO_FIELDS and v is not None}
+    for key, value in values.items():
+        wanted_type = (
+            bool
+            if key in ("insecure", "insecure_ignore_host_key", "enable_lfs", "force_basic_auth")
+            else str
+        )
+        if not isinstance(value, wanted_type):
+            raise errors.ApiError(400, f"repository field for {key} has the wrong type")
+    url = str(values.pop("url", "") or "")
+    if not url:
+        raise errors.ApiError(400, "repository needs 'repo', its URL")
+    spec = repos.RepoSpec.parse(url, **values)
+    security.authorize(
+        subject, "repositories", "create", f"{spec.project}/{urls.display(spec.url)}"
+    )
+    secret = repos.repository_secret(spec, namespace=context.of(request).namespace)
+    await _create_secret(
+        request, secret, upsert=upsert, same=repos.same_registration, what="repository"
+    )
+    return repository_json(repos.repository_from_secret(secret))
+
+
+@router.post("/api/v1/clusters", summary="Register a cluster")
+async def create_cluster(
+    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
+) -> Obj:
+    body = await security.json_object(request)
+    server = body.get("server")
+    if not isinstance(server, str) or not server.startswith("https://"):
+        raise errors.ApiError(400, "cluster needs 'server', an https:// URL")
+    config = body.get("config") or {}
+    if not isinstance(config, dict):
+        raise errors.ApiError(400, "cluster config must be an object")
+    if config.get("execProviderConfig"):
+        raise errors.ApiError(
+            400,
+            "execProviderConfig runs a command on the controller: register such clusters "
+            "with a Secret (kubectl), not over the API",
+        )
+    name = str(body.get("name") or "") or server
+    namespaces = body.get("namespaces") or []
+    if not isinstance(namespaces, list) or not all(isinstance(n, str) for n in namespaces):
+        raise errors.ApiError(400, "namespaces must be a list of names")
+    ctx = context.of(request)
+    security.authorize(subject, "clusters", "create", server)
+    probe = {
+        "metadata": {"namespace": ctx.namespace, "name": "api-request"},
+        "stringData": {"server": server, "name": name, "config": json.dumps(config)},
+    }
+    try:
+        parsed = kube_config.from_cluster_secret(probe)
+    except tg_errors.ConfigError as exc:
+        raise errors.ApiError(400, str(exc).replace("cluster Secret", "cluster")) from None
+    secret = clusters.cluster_secret(
+        name=name,
+        server=server,
+        config=parsed,
+        namespace=ctx.namespace,
+        labels=_strings(body.get("labels")),
+        annotations=_strings(body.get("annotations")),
+        namespaces=namespaces,
+        cluster_resources=bool(body.get("clusterResources")),
+        project=str(body.get("project") or ""),
+    )
+    await _create_secret(
+        request, secret, upsert=upsert, same=clusters.same_registration, what="cluster"
+    )
+    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.ApiError(400, "labels and annotations must be objects of strings")
+    return {str(k): str(v) for k, v in value.items()}

@@ -1,0 +1,167 @@
+"""The ASGI app (:func:`create_app`) and the process around it (:func:`run`).
+
+:func:`run` connects to the management cluster, creates the account Secrets and the TLS
+certificate on first start (:mod:`tidegate.api.bootstrap`), starts the Application hub and
+serves the app with uvicorn: HTTPS with the certificate kept in ``argocd-secret`` (or
+``argocd-server-tls``), or plain HTTP with ``insecure``. The certificate's key is written to a
+private temporary file only because uvicorn reads it from a path; it is removed at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import fastapi
+import uvicorn
+from starlette.responses import PlainTextResponse
+
+import tidegate
+from tidegate.api import (
+    account,
+    app_details,
+    app_operations,
+    applications,
+    bootstrap,
+    context,
+    credentials,
+    errors,
+    projects,
+    security,
+    session,
+    settings,
+    streams,
+)
+from tidegate.api import hub as app_hub
+from tidegate.controller import webhook_server
+from tidegate.kube import client as kube_client
+from tidegate.kube import config as kube_config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
+    app = fastapi.FastAPI(
+        title="Tidegate API",
+        version=tidegate.__version__,
+        description="Argo CD-compatible REST API of Tidegate (see docs/server.md).",
+        openapi_url="/swagger.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    app.add_middleware(security.Guard)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/api/version", tags=["VersionService"])
+    async def version() -> dict[str, Any]:
+        return {
+            "Version": f"v{tidegate.__version__}+tidegate",
+            "BuildDate": "",
+            "GitCommit": "",
+            "GitTag": "",
+            "GitTreeState": "",
+            "GoVersion": "",
+            "Compiler": "cpython",
+            "Platform": "",
+        }
+
+    app.include_router(session.open_router)
+    for module in (
+        session,
+        streams,
+        app_operations,
+        app_details,
+        applications,
+        projects,
+        credentials,
+        settings,
+        account,
+    ):
+        app.include_router(module.router, dependencies=[security.AUTHENTICATED])
+    return app
+
+
+async def run(
+    *,
+    mgmt: kube_config.ClusterConfig,
+    namespace: str,
+    address: str,
+    port: int,
+    insecure: bool,
+    keepalive_seconds: float = context.DEFAULT_KEEPALIVE_SECONDS,
+) -> None:
+    async with kube_client.client_for(mgmt) as client:
+        store = bootstrap.SecretStore(client, namespace)
+        hostnames = ("localhost", "127.0.0.1", socket.gethostname())
+        pair = await store.ensure(tls=not insecure, hostnames=hostnames)
+        hub = app_hub.AppHub(client, namespace)
+        ctx = context.ServerContext(
+            client=client,
+            namespace=namespace,
+            secrets=store,
+            hub=hub,
+            insecure=insecure,
+            keepalive_seconds=keepalive_seconds,
+        )
+        hub.start()
+        try:
+            with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
+                ssl: dict[str, Any] = {}
+                if pair is not None:
+                    ssl = _write_pair(Path(tmp), *pair)
+                await _serve(create_app(ctx), address, port, ssl=ssl, namespace=namespace)
+        finally:
+            await hub.stop()
+
+
+def _write_pair(directory: Path, cert: bytes, key: bytes) -> dict[str, Any]:
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert_path.write_bytes(cert)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+    return {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)}
+
+
+async def _serve(
+    app: fastapi.FastAPI, address: str, port: int, *, ssl: dict[str, Any], namespace: str
+) -> None:
+    sock = webhook_server.listen_socket(address, port, what="server")
+    bound = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+        **ssl,
+    )
+    server = uvicorn.Server(config)
+    scheme = "https" if ssl else "http"
+    host = f"[{address}]" if ":" in address else address
+    log.info(
+        "tidegate server listening on %s://%s:%d (control namespace %s)",
+        scheme,
+        host,
+        bound,
+        namespace,
+        extra={"port": bound, "scheme": scheme},
+    )
+    with contextlib.closing(sock):
+        await server.serve(sockets=[sock])
+
+
+def main(**kwargs: Any) -> None:
+    asyncio.run(run(**kwargs))

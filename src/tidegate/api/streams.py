@@ -1,0 +1,177 @@
+"""Streams of applications and of an application's resource tree, framed as Argo CD frames them.
+
+Default framing is newline-delimited JSON, one ``{"result": ...}`` per line; with
+``Accept: text/event-stream`` each message is ``data: {"result": ...}\\n\\n`` and an idle stream
+gets a ``:`` comment line every keepalive interval. Every stream reads the server's one
+Application watch (:class:`tidegate.api.hub.AppHub`) and filters it for its client (name,
+projects, selector and the list's other filters, then the authorisation gate). An application's
+event is only sent when its JSON differs from the last one sent for that name. A client that
+falls behind is ended with an error message (it reconnects) rather than slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import fastapi
+import msgspec
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from tidegate.api import app_details, applications, context, hub, listing, security
+from tidegate.auth import access
+
+router = fastapi.APIRouter(tags=["ApplicationService"])
+Obj = dict[str, Any]
+Many = Annotated[list[str] | None, fastapi.Query()]
+SSE = "text/event-stream"
+
+
+Message = Obj | bytes  # a message, or its JSON already encoded
+
+
+def _framing(request: Request) -> tuple[Callable[[bytes], bytes], bytes | None, str]:
+    if SSE in request.headers.get("accept", ""):
+        return (lambda m: b"data: " + m + b" \n\n"), b":\n", SSE
+    return (lambda m: m + b"\n"), None, "application/json"
+
+
+def _encoded(message: Message) -> bytes:
+    return message if isinstance(message, bytes) else msgspec.json.encode(message)
+
+
+def _lagging_error() -> Obj:
+    message = "stream client fell too far behind; reconnect"
+    return {
+        "error": {
+            "grpc_code": 8,
+            "http_code": 503,
+            "message": message,
+            "http_status": "Service Unavailable",
+            "details": [],
+        }
+    }
+
+
+async def _changes(
+    ctx: context.ServerContext, sub: hub.Subscription, keepalive: float
+) -> AsyncIterator[hub.Change | None]:
+    """The hub's changes for ``sub``; ``None`` when the stream idled for ``keepalive`` seconds.
+    Raises OverflowError when the subscriber was dropped."""
+    while True:
+        try:
+            change = await asyncio.wait_for(sub.queue.get(), keepalive)
+        except TimeoutError:
+            yield None
+            continue
+        if change is None:
+            raise OverflowError
+        yield change
+
+
+def _stream(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
+    encode, keepalive, media = _framing(request)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for message in messages:
+                if message is None:
+                    if keepalive is not None:
+                        yield keepalive
+                    continue
+                yield encode(_encoded(message))
+        except OverflowError:
+            yield encode(_encoded(_lagging_error()))
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type=media, headers=headers)
+
+
+@router.get("/api/v1/stream/applications", summary="Watch applications")
+async def watch_applications(
+    request: Request,
+    subject: access.Subject = security.Subject,
+    query: listing.Query = applications.AppQuery,
+    resourceVersion: str = "",
+    fields: Many = None,
+) -> StreamingResponse:
+    ctx = context.of(request)
+    await applications.ready_hub(ctx)
+    selected = list(fields or [])
+
+    def visible(app: Obj) -> bool:
+        return query.matches(app) and applications.allowed(subject, app)
+
+    async def messages() -> AsyncIterator[Message | None]:
+        last: dict[str, bytes] = {}
+
+        def message(kind: str, app: Obj, encoded: bytes) -> Message | None:
+            app_name = str((app.get("metadata") or {}).get("name") or "")
+            if kind != "DELETED" and last.get(app_name) == encoded:
+                return None
+            if kind == "DELETED":
+                last.pop(app_name, None)
+            else:
+                last[app_name] = encoded
+            if selected:
+                out = {"result": {"type": kind, "application": app}}
+                return listing.select_fields(out, selected)  # type: ignore[no-any-return]
+            head = b'{"result":{"type":"' + kind.encode() + b'","application":'
+            return head + encoded + b"}}"
+
+        with ctx.hub.subscribe() as sub:
+            if not resourceVersion or query.name:
+                for app in list(ctx.hub.sorted_apps()):
+                    if not visible(app):
+                        continue
+                    name = str(app["metadata"]["name"])
+                    encoded = ctx.hub.encoded.get(name) or msgspec.json.encode(app)
+                    if (m := message("ADDED", app, encoded)) is not None:
+                        yield m
+            async for change in _changes(ctx, sub, ctx.keepalive_seconds):
+                if change is None:
+                    yield None
+                elif visible(change.app) and (
+                    m := message(change.type, change.app, change.encoded)
+                ):
+                    yield m
+
+    return _stream(request, messages())
+
+
+@router.get(
+    "/api/v1/stream/applications/{name}/resource-tree", summary="Watch an application's tree"
+)
+async def watch_resource_tree(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> StreamingResponse:
+    ctx = context.of(request)
+    security.check_name(name)
+    app = await applications.store(request).get(name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+
+    async def messages() -> AsyncIterator[Message | None]:
+        last = ""
+        with ctx.hub.subscribe() as sub:
+            current = ctx.hub.apps.get(name) or app
+            tree = app_details.resource_tree(current)
+            last = json.dumps(tree, sort_keys=True)
+            yield {"result": tree}
+            async for change in _changes(ctx, sub, ctx.keepalive_seconds):
+                if change is None:
+                    yield None
+                    continue
+                if (change.app.get("metadata") or {}).get("name") != name:
+                    continue
+                if change.type == "DELETED":
+                    return
+                tree = app_details.resource_tree(change.app)
+                text = json.dumps(tree, sort_keys=True)
+                if text != last:
+                    last = text
+                    yield {"result": tree}
+
+    return _stream(request, messages())

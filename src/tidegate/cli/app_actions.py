@@ -1,0 +1,179 @@
+"""``tidegate app actions list|run``: argocd-cm resource actions on an app's resources, direct
+mode (no server): the CLI reads the Application, argocd-cm and the live objects itself.
+
+Resources are the ones the app's status lists, narrowed by ``--kind``, ``--group``,
+``--resource-name`` and ``--resource-namespace`` (argocd's ``--namespace``; in Tidegate ``-n``
+is the control namespace, as in every ``app`` command). ``run`` acts on exactly one resource
+(or every match with ``--all``) and changes the cluster as Argo CD's server does: a ``patch``
+result is sent as the JSON merge patch from the live object to the script's object, a
+``create`` result is created. Exit codes: 0 ok, 1 failure (no such resource or action, a
+script error, the API refused), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tidegate.cli import app_common, kubeopts, output
+
+actions = typer.Typer(
+    name="actions", help="List and run resource actions (as 'argocd app actions').",
+    no_args_is_help=True,
+)  # fmt: skip
+
+Obj = dict[str, Any]
+
+Kind = Annotated[str | None, typer.Option("--kind", help="Resource kind.")]
+Group = Annotated[str | None, typer.Option("--group", help="Resource API group.")]
+ResourceName = Annotated[str | None, typer.Option("--resource-name", help="Resource name.")]
+ResourceNamespace = Annotated[
+    str | None, typer.Option("--resource-namespace", help="Resource namespace.")
+]
+
+
+def _matching(app: Obj, kind: str | None, group: str | None, name: str | None,
+              namespace: str | None) -> list[Obj]:  # fmt: skip
+    found = []
+    for res in (app.get("status") or {}).get("resources") or []:
+        if kind is not None and res.get("kind") != kind:
+            continue
+        if group is not None and (res.get("group") or "") != group:
+            continue
+        if name is not None and res.get("name") != name:
+            continue
+        if namespace is not None and (res.get("namespace") or "") != namespace:
+            continue
+        found.append(res)
+    return found
+
+
+async def _with_live(
+    app_name: str, control: str, kubeconfig: str | None, context: str | None,
+    filters: tuple[str | None, str | None, str | None, str | None], act: Any,
+) -> Any:  # fmt: skip
+    from tidegate.cli import app_access, app_compare, appspec
+    from tidegate.controller import argocdcm
+    from tidegate.model.keys import ResourceKey
+
+    ns, name = appspec.split_name(app_name, control)
+    async with app_access.connect(kubeconfig, context, ns) as apps:
+        raw = await apps.get(name)
+        cm = await app_compare._configmap(apps, argocdcm.CONFIGMAP_NAME)
+        settings = argocdcm.parse(cm.get("data") or {})
+        resources = _matching(raw, *filters)
+        async with app_compare.open_context(apps, raw, cache_dir=None) as ctx:
+            live: list[tuple[ResourceKey, str, Obj]] = []
+            for res in resources:
+                key = ResourceKey(res.get("group") or "", res["kind"], res.get("namespace") or "",
+                                  res["name"])  # fmt: skip
+                obj = await ctx.client.get_or_none(key, version=res.get("version") or None)
+                if obj is not None:
+                    live.append((key, str(res.get("version") or ""), obj))
+            return await act(settings.actions, ctx.client, live)
+
+
+@actions.command("list")
+def list_(
+    name: str = app_common.NAME_ARGUMENT,
+    kind: Kind = None,
+    group: Group = None,
+    resource_name: ResourceName = None,
+    resource_namespace: ResourceNamespace = None,
+    fmt: output.Format = output.OUTPUT_OPTION,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """List the actions argocd-cm offers for the app's resources."""
+
+    async def act(registry: Any, client: Any, live: list[Any]) -> list[Obj]:
+        rows = []
+        for key, _version, obj in live:
+            for action in registry.list(obj):
+                resource = {"group": key.group, "kind": key.kind, "namespace": key.namespace,
+                            "name": key.name}  # fmt: skip
+                rows.append({"resource": resource, "action": action.to_dict()})
+        return rows
+
+    filters = (kind, group, resource_name, resource_namespace)
+    rows = app_common.run(_with_live(name, namespace, kubeconfig, context, filters, act))
+    if fmt in (output.Format.json, output.Format.yaml):
+        output.dump(rows, fmt)
+        return
+    output.table(
+        ["group", "kind", "name", "action", "disabled"],
+        [
+            [r["resource"]["group"], r["resource"]["kind"], r["resource"]["name"],
+             r["action"]["name"], str(r["action"]["disabled"]).lower()]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+@actions.command("run")
+def run(
+    name: str = app_common.NAME_ARGUMENT,
+    action: str = typer.Argument(..., help="Action name."),
+    kind: Kind = None,
+    group: Group = None,
+    resource_name: ResourceName = None,
+    resource_namespace: ResourceNamespace = None,
+    all_: Annotated[bool, typer.Option("--all", help="Run on every matching resource.")] = False,
+    parameters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resource-action-parameters",
+            help="An action parameter NAME=VALUE (repeatable).",
+        ),
+    ] = None,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Run an action on the app's matching resource (exactly one unless --all)."""
+    params = {}
+    for item in parameters or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise output.fail(f"--resource-action-parameters {item!r}: expected NAME=VALUE", 2)
+        params[key] = value
+    if kind is None:
+        raise output.fail("--kind is required", 2)
+
+    async def act(registry: Any, client: Any, live: list[Any]) -> list[str]:
+        from tidegate.cli import appspec
+        from tidegate.model import errors
+        from tidegate.model.keys import ResourceKey
+
+        if not live:
+            raise errors.ConfigError(f"no {kind} of application {name} matches")
+        if len(live) > 1 and not all_:
+            names = ", ".join(f"{k.namespace}/{k.name}" if k.namespace else k.name
+                              for k, _v, _o in live)  # fmt: skip
+            raise errors.ConfigError(
+                f"{len(live)} resources match ({names}): narrow with --resource-name or use --all"
+            )
+        # Every script runs before anything changes: one failure changes nothing.
+        planned = [(key, version, obj, registry.run(obj, action, params))
+                   for key, version, obj in live]  # fmt: skip
+        done = []
+        for key, version, obj, impacted in planned:
+            for item in impacted:
+                target = ResourceKey.of(item.resource)
+                if item.operation == "create":
+                    await client.create(item.resource)
+                    done.append(f"{target.kind}/{target.name} created")
+                    continue
+                same = target == key
+                base = obj if same else await client.get(target)
+                patch = appspec.merge_patch(base, item.resource)
+                if patch:
+                    await client.patch(target, patch, version=(version or None) if same else None)
+                done.append(f"{target.kind}/{target.name} {'patched' if patch else 'unchanged'}")
+        return done
+
+    filters = (kind, group, resource_name, resource_namespace)
+    for line in app_common.run(_with_live(name, namespace, kubeconfig, context, filters, act)):
+        app_common.echo(line)

@@ -1,0 +1,124 @@
+"""``tidegate login``, ``tidegate logout`` and ``tidegate context``, as argocd has them.
+
+``login SERVER`` posts the username and password to ``SERVER``'s ``/api/v1/session`` (HTTPS,
+certificate verified unless ``--insecure``; plain HTTP with ``--plaintext``) and stores the
+session token as a context in the user's config directory (see :mod:`tidegate.cli.apiconfig`).
+The commands of the other nouns keep working directly on the management cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tidegate.cli import apiconfig, output
+
+CONFIG_OPTION: Any = typer.Option(
+    None,
+    "--config",
+    envvar=apiconfig.ENV_CONFIG,
+    show_envvar=True,
+    help="Config file (default: the user's config dir, tidegate/config).",
+)
+
+
+def _path(config: str | None) -> Path:
+    return Path(config).expanduser() if config else apiconfig.default_path()
+
+
+def _address(server: str) -> str:
+    for scheme in ("https://", "http://"):
+        if server.startswith(scheme):
+            server = server[len(scheme) :]
+    return server.rstrip("/")
+
+
+def login(
+    server: str = typer.Argument(..., help="Server address, HOST:PORT."),
+    username: str = typer.Option(..., "--username", prompt="Username", help="Account name."),
+    password: str = typer.Option(
+        ..., "--password", prompt="Password", hide_input=True, help="The account's password."
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Skip verification of the server's TLS certificate."
+    ),
+    plaintext: bool = typer.Option(False, "--plaintext", help="Use plain HTTP, not TLS."),
+    name: str | None = typer.Option(None, "--name", help="Context name (default: the server)."),
+    config: str | None = CONFIG_OPTION,
+) -> None:
+    """Log in to a Tidegate (or Argo CD) API server and store the session as a context."""
+    import httpx
+
+    address = _address(server)
+    url = f"{'http' if plaintext else 'https'}://{address}"
+    body = json.dumps({"username": username, "password": password})
+    try:
+        with httpx.Client(base_url=url, verify=not insecure, timeout=30.0) as client:
+            resp = client.post(
+                "/api/v1/session", content=body, headers={"Content-Type": "application/json"}
+            )
+    except httpx.ConnectError as exc:
+        hint = "" if insecure else " (a self-signed certificate needs --insecure)"
+        raise output.fail(f"cannot reach {url}: {exc}{hint}") from None
+    except httpx.HTTPError as exc:
+        raise output.fail(f"cannot reach {url}: {exc}") from None
+    if resp.status_code != 200:
+        try:
+            message = str(resp.json().get("message") or resp.text)
+        except ValueError:
+            message = resp.text[:200]
+        raise output.fail(f"login to {address} failed: {message} (HTTP {resp.status_code})")
+    token = str(resp.json().get("token") or "")
+    path = _path(config)
+    conf = apiconfig.load(path)
+    context_name = name or address
+    apiconfig.add_login(
+        conf, name=context_name, server=address, token=token, insecure=insecure, plaintext=plaintext
+    )
+    apiconfig.save(path, conf)
+    typer.echo(f"'{username}:login' logged in successfully")
+    typer.echo(f"Context '{context_name}' updated")
+
+
+def logout(
+    context: str | None = typer.Argument(None, help="Context (default: the current one)."),
+    config: str | None = CONFIG_OPTION,
+) -> None:
+    """Forget the session token of a context."""
+    path = _path(config)
+    conf = apiconfig.load(path)
+    name = context or str(conf.get("current-context") or "")
+    if not name or apiconfig.context(conf, name) is None:
+        raise output.fail(f"no such context {name!r}" if name else "no current context")
+    apiconfig.logout(conf, name)
+    apiconfig.save(path, conf)
+    typer.echo(f"Logged out from '{name}'")
+
+
+def context(
+    name: str | None = typer.Argument(None, help="Switch to this context."),
+    delete: bool = typer.Option(False, "--delete", help="Delete the named context."),
+    config: str | None = CONFIG_OPTION,
+) -> None:
+    """List the contexts, or switch to (or --delete) one."""
+    path = _path(config)
+    conf = apiconfig.load(path)
+    if name is None:
+        output.table(("current", "name", "server"), apiconfig.rows(conf))
+        return
+    if apiconfig.context(conf, name) is None:
+        raise output.fail(f"no such context {name!r}")
+    if delete:
+        conf["contexts"] = [c for c in conf["contexts"] if c.get("name") != name]
+        conf["users"] = [u for u in conf["users"] if u.get("name") != name]
+        if conf.get("current-context") == name:
+            conf["current-context"] = ""
+        apiconfig.save(path, conf)
+        typer.echo(f"Context '{name}' deleted")
+        return
+    conf["current-context"] = name
+    apiconfig.save(path, conf)
+    typer.echo(f"Switched to context '{name}'")

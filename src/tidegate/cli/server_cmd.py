@@ -1,0 +1,50 @@
+"""``tidegate server``: the Argo CD-compatible API server, in the foreground."""
+
+from __future__ import annotations
+
+import typer
+
+from tidegate.cli import kubeopts
+from tidegate.cli.controller_cmd import LOG_FORMAT, LOG_LEVEL
+
+
+def server(
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    port: int = typer.Option(8080, "--port", min=0, help="Port to listen on (0: any free one)."),
+    address: str = typer.Option("0.0.0.0", "--address", help="Address to listen on."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Serve plain HTTP (TLS terminated elsewhere, or local use)."
+    ),
+    keepalive: float = typer.Option(
+        15.0, "--stream-keepalive", min=0.1, help="Seconds between keepalives on idle streams."
+    ),
+    loglevel: str = LOG_LEVEL,
+    logformat: str = LOG_FORMAT,
+) -> None:
+    """Serve Argo CD's REST API (sessions, applications, streams) for the control namespace.
+
+    On first start it generates the admin password into Secret argocd-initial-admin-secret
+    (key 'password'), the JWT signing key and, unless --insecure, a self-signed certificate.
+    """
+    import asyncio
+
+    from tidegate.api import server as api_server
+    from tidegate.cli import logsetup
+
+    logsetup.configure(loglevel, fmt=logformat)
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    try:
+        asyncio.run(
+            api_server.run(
+                mgmt=mgmt,
+                namespace=namespace,
+                address=address,
+                port=port,
+                insecure=insecure,
+                keepalive_seconds=keepalive,
+            )
+        )
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

@@ -1,0 +1,212 @@
+"""The Sealed Secrets controller for one cluster: keys, then SealedSecrets -> Secrets (I/O).
+
+On start it makes sure an active key exists (a new one when none does or the newest is older
+than the renewal period), then lists and watches SealedSecrets in every namespace and writes
+each one's Secret; key Secrets are watched too, so a key added or rotated by hand is used at
+once and SealedSecrets that failed are retried with it. A SealedSecret that cannot be decrypted
+(or whose Secret exists and is not managed) leaves the Secret untouched; its ``Synced``
+condition says why. The Secret is owned by its SealedSecret, so the garbage collector deletes
+it with the SealedSecret.
+
+The seam for the management-wide mode: :class:`Controller` takes one :class:`KubeClient`; the
+fleet mode runs one per registered cluster from the controller's per-cluster runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from tidegate.kube import client as kube_client
+from tidegate.kube import watch
+from tidegate.model import errors
+from tidegate.model.keys import ResourceKey
+from tidegate.sealedsecrets import crypto, keys, keystore, names, unsealing
+
+log = logging.getLogger(__name__)
+_MERGE = "application/merge-patch+json"
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one reconcile did: ``action`` (create/update/adopt/unchanged/failed) and why."""
+
+    action: str
+    reason: str = ""
+    message: str = ""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _id(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _settled(obj: Mapping[str, Any]) -> bool:
+    """Unsealed at its current generation (a status-only change needs no new unseal)."""
+    cond = unsealing.condition(obj) or {}
+    observed = (obj.get("status") or {}).get("observedGeneration")
+    return cond.get("status") == "True" and observed == (obj.get("metadata") or {}).get(
+        "generation"
+    )
+
+
+class Controller:
+    def __init__(
+        self,
+        client: kube_client.KubeClient,
+        *,
+        policy: keystore.KeyPolicy | None = None,
+        render: unsealing.Renderer | None = None,
+        namespace: str | None = None,
+        update_status: bool = True,
+    ) -> None:
+        self.client = client
+        self.policy = policy or keystore.KeyPolicy()
+        self.render = render
+        self.namespace = namespace
+        self.update_status = update_status
+        self.keys: list[keys.SealingKey] = []
+        self.failed: dict[tuple[str, str], dict[str, Any]] = {}
+        self.counts = {"unseal_requests_total": 0, "unseal_errors_total": 0}
+        self.ready = asyncio.Event()
+
+    # -- one SealedSecret ----------------------------------------------------------------
+
+    async def reconcile(self, sealed: Mapping[str, Any]) -> Outcome:
+        """Write the Secret of one SealedSecret and its status; failures become the status."""
+        ns, name = _id(sealed)
+        self.counts["unseal_requests_total"] += 1
+        try:
+            outcome = await self._write(sealed)
+        except crypto.UnsealError as exc:
+            outcome = Outcome("failed", names.REASON_UNSEAL_FAILED, str(exc))
+        except errors.KubeError as exc:
+            outcome = Outcome("failed", names.REASON_UPDATE_FAILED, str(exc))
+        if outcome.action == "failed":
+            self.counts["unseal_errors_total"] += 1
+            self.failed[(ns, name)] = dict(sealed)
+            log.warning("sealed secrets: %s: %s", outcome.reason, outcome.message)
+        else:
+            self.failed.pop((ns, name), None)
+            if outcome.action != "unchanged":
+                log.info("sealed secrets: Secret %s/%s %sd", ns, name, outcome.action)
+        await self._set_status(sealed, outcome)
+        return outcome
+
+    async def _write(self, sealed: Mapping[str, Any]) -> Outcome:
+        ns, name = _id(sealed)
+        private = [k.private_key for k in self.keys]
+        desired = unsealing.unseal(sealed, private, render=self.render)
+        existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
+        step = unsealing.plan(sealed, desired, existing)
+        secret = dict(step.secret)
+        secret["metadata"] = {
+            k: v for k, v in (secret.get("metadata") or {}).items() if k != "managedFields"
+        }
+        if step.action == "create":
+            await self.client.create(secret)
+        elif step.action in ("update", "adopt"):
+            await self.client.replace(secret)
+        return Outcome(step.action, names.REASON_UNSEALED)
+
+    async def _set_status(self, sealed: Mapping[str, Any], outcome: Outcome) -> None:
+        if not self.update_status:
+            return
+        ok = outcome.action != "failed"
+        patch = unsealing.status_patch(
+            sealed, ok=ok, reason=outcome.reason, message=outcome.message, now=_now()
+        )
+        if patch is None:
+            return
+        ns, name = _id(sealed)
+        res = await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+        try:
+            await self.client.request(
+                "PATCH",
+                res.path(ns, name) + "/status",
+                what=f"update status of SealedSecret {ns}/{name} on cluster {self.client.name}",
+                body=json.dumps(patch).encode(),
+                content_type=_MERGE,
+            )
+        except errors.KubeNotFoundError:
+            pass  # deleted meanwhile
+        except errors.KubeError as exc:
+            log.warning("sealed secrets: %s", exc)
+
+    # -- keys --------------------------------------------------------------------------------
+
+    async def refresh_keys(self) -> None:
+        found, problems = await keystore.read_keys(self.client, self.policy.namespace)
+        for problem in problems:
+            log.warning("sealed secrets: %s (skipped)", problem)
+        known = {k.name for k in self.keys}
+        self.keys = found
+        if {k.name for k in found} - known:
+            for sealed in list(self.failed.values()):  # a new key may open what failed
+                await self.reconcile(sealed)
+
+    async def _watch_keys(self) -> None:
+        res = await self.client.resource("", "Secret", "v1")
+        async for event in watch.reflect(
+            self.client, res, namespace=self.policy.namespace, label_selector=keystore.selector()
+        ):
+            if event.type in ("ADDED", "MODIFIED", "DELETED", "RELISTED"):
+                await self.refresh_keys()
+
+    async def _renew_keys(self) -> None:
+        period = self.policy.renew_period
+        if period <= datetime.timedelta(0):
+            return
+        while True:
+            latest = keys.newest(self.keys)
+            now = datetime.datetime.now(datetime.UTC)
+            wait = (latest.not_before + period - now).total_seconds() if latest else 0.0
+            await asyncio.sleep(max(1.0, min(wait, 3600.0)))
+            now = datetime.datetime.now(datetime.UTC)
+            if keys.due_for_renewal(self.keys, now=now, period=period):
+                self.keys = await keystore.ensure_key(self.client, self.policy)
+
+    # -- SealedSecrets -----------------------------------------------------------------------
+
+    async def _watch_sealed(self) -> None:
+        res = await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+        async for event in watch.reflect(self.client, res, namespace=self.namespace):
+            if event.type == "RELISTED":
+                # On start every SealedSecret is unsealed (a Secret deleted by hand comes back);
+                # after an expired watch, only those not settled at their generation.
+                for item in event.items:
+                    if event.reason == "initial" or not _settled(item):
+                        await self.reconcile(item)
+                if not self.ready.is_set():
+                    self.ready.set()
+                    log.info("sealed secrets controller ready (%d SealedSecrets)", len(event.items))
+            elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
+                if not _settled(event.object):
+                    await self.reconcile(event.object)
+            elif event.type == "DELETED" and event.object is not None:
+                self.failed.pop(_id(event.object), None)
+            elif event.type == "ERROR":
+                log.warning("sealed secrets: watch: %s", event.reason)
+
+    async def run(self) -> None:
+        """Ensure a key, then unseal forever (cancel to stop)."""
+        self.keys = await keystore.ensure_key(self.client, self.policy)
+        log.info(
+            "sealed secrets: %d active key(s) in %s on cluster %s",
+            len(self.keys),
+            self.policy.namespace,
+            self.client.name,
+        )
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch_keys())
+            group.create_task(self._renew_keys())
+            group.create_task(self._watch_sealed())

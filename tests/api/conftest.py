@@ -1,0 +1,71 @@
+"""A control namespace with Tidegate installed, a real ``tidegate server`` and (for the modules
+that ask for it) a real controller, per test module."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tidegate.testenv import handle, procs, scenario, serverproc
+
+
+@pytest.fixture(scope="module")
+def control_namespace(testbed_handle: handle.TestBed) -> Iterator[str]:
+    assert testbed_handle.git is not None
+    namespace = f"tgs-{secrets.token_hex(3)}"
+    scenario.install(testbed_handle, namespace)
+    scenario.apply_manifests(
+        testbed_handle,
+        "mgmt",
+        [
+            scenario.cluster_secret(testbed_handle, "dev", namespace=namespace),
+            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
+        ],
+    )
+    try:
+        yield namespace
+    finally:
+        with testbed_handle.admin_client("mgmt") as client:
+            client.delete(f"/api/v1/namespaces/{namespace}")
+
+
+@pytest.fixture(scope="module")
+def server(
+    testbed_handle: handle.TestBed,
+    control_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[serverproc.ServerProcess]:
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    proc = serverproc.ServerProcess(testbed_handle, control_namespace, log=log).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="module")
+def token(server: serverproc.ServerProcess) -> str:
+    return server.login()
+
+
+@pytest.fixture(scope="module")
+def controller(
+    testbed_handle: handle.TestBed,
+    control_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[scenario.ControllerProcess]:
+    workdir = tmp_path_factory.mktemp("controller")
+    proc = scenario.ControllerProcess(
+        testbed_handle,
+        control_namespace,
+        log=workdir / "controller.log",
+        app_resync=5,
+        webhook_port=procs.free_port(),
+    ).start()
+    proc.wait_log("controller ready", timeout=60)
+    try:
+        yield proc
+    finally:
+        proc.stop()
