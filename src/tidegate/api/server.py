@@ -26,13 +26,16 @@ import tidegate
 from tidegate.api import (
     account,
     app_details,
+    app_manifests,
     app_operations,
+    app_resources,
     applications,
     bootstrap,
     context,
     credentials,
     errors,
     projects,
+    repo_writes,
     security,
     session,
     settings,
@@ -82,9 +85,12 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         streams,
         app_operations,
         app_details,
+        app_manifests,
+        app_resources,
         applications,
         projects,
         credentials,
+        repo_writes,
         settings,
         account,
     ):
@@ -113,10 +119,12 @@ async def run(
             hub=hub,
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
+            management=mgmt,
         )
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
+                ctx.cache_dir = Path(tmp) / "repos"
                 ssl: dict[str, Any] = {}
                 if pair is not None:
                     ssl = _write_pair(Path(tmp), *pair)

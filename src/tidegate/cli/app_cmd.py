@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, app_edit, app_ops, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_edit, app_ops, app_remote, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -68,15 +68,16 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Show an application: summary, conditions and resources (or -o yaml|json)."""
     from tidegate.cli import appspec
 
     async def go() -> tuple[dict[str, Any], bool]:
-        from tidegate.cli import app_access
-
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            if isinstance(apps, app_remote.RemoteApps) and (refresh or hard_refresh):
+                return await apps.refreshed(app_name, hard=hard_refresh, within=timeout)
             raw = await apps.get(app_name)
             if not (refresh or hard_refresh):
                 return raw, True
@@ -137,14 +138,14 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """List applications of the control namespace."""
 
     async def go() -> list[dict[str, Any]]:
-        from tidegate.cli import app_access
-
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
-            return await apps.list_apps(selector=selector)
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
+            found: list[dict[str, Any]] = await apps.list_apps(selector=selector)
+            return found
 
     from tidegate.cli import app_show
 
@@ -307,13 +308,14 @@ def diff(
 
     async def go() -> bool:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                result = await app_compare.compare_locally(
+                result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
@@ -345,17 +347,16 @@ def manifests(
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                targets = await app_compare.render_targets(
-                    ctx, revision=revision, hard=hard_refresh
-                )
+                targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
-                    return app_compare.masked(list(targets.values()))
-                return app_compare.masked(await app_compare.fetch_live(ctx, targets))
+                    return lc.masked(list(targets.values()))
+                return lc.masked(await lc.fetch_live(ctx, targets))
 
     import sys
 

@@ -9,8 +9,9 @@ bucket, on a second connection pool without read timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Literal
 
 import httpx2 as httpx
@@ -402,6 +403,22 @@ class KubeClient:
             params["labelSelector"] = label_selector
         what = f"watch {res.group_kind} on cluster {self.name}"
         path = res.path(namespace if res.namespaced else None)
+        async with contextlib.aclosing(self.stream_lines(path, what=what, params=params)) as lines:
+            async for line in lines:
+                if not line:
+                    continue
+                try:
+                    event = _decode(line)
+                except msgspec.DecodeError as exc:
+                    raise errors.KubeError(f"{what}: invalid watch event") from exc
+                yield str(event.get("type") or ""), event.get("object") or {}
+
+    async def stream_lines(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[str, None]:
+        """The lines of a long-lived answer (a watch, a followed log) as they arrive. First an
+        empty line once the status is known to be good (an error status is raised as
+        :class:`KubeApiError` instead), so a caller can answer before the first real line."""
         req = self._watch_http.build_request(
             "GET", path, params=params, extensions=self._extensions
         )
@@ -416,14 +433,9 @@ class KubeClient:
             if resp.status_code >= 400:
                 body = await resp.aread()
                 raise status.api_error(what=what, code=resp.status_code, body=body)
+            yield ""
             async for line in resp.aiter_lines():
-                if not line:
-                    continue
-                try:
-                    event = _decode(line)
-                except msgspec.DecodeError as exc:
-                    raise errors.KubeError(f"{what}: invalid watch event") from exc
-                yield str(event.get("type") or ""), event.get("object") or {}
+                yield line
         except httpx.TransportError as exc:
             raise status.unreachable(
                 cluster=self.name, server=self.config.server, what=what, cause=exc
