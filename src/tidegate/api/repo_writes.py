@@ -26,6 +26,7 @@ from tidegate.auth import access
 from tidegate.controller import repos
 from tidegate.model import constants
 from tidegate.model import errors as tg_errors
+from tidegate.model import secrets as model_secrets
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import urls
 
@@ -53,7 +54,7 @@ async def _stored(ctx: context.ServerContext, secret_type: str, url: str) -> Obj
 
 
 def _keep_credentials(spec: repos.RepoSpec, body: Mapping[str, Any], stored: Obj) -> repos.RepoSpec:
-    fields = creds_mod.secret_fields(stored)
+    fields = model_secrets.fields(stored, strict=False)
     kept: dict[str, Any] = {
         attr: fields.get(key, "") for key, attr in KEPT.items() if key not in body
     }
@@ -66,7 +67,7 @@ async def _update(
     ctx = context.of(request)
     body = await security.json_object(request)
     stored = await _stored(ctx, secret_type, url)
-    current_url = creds_mod.secret_fields(stored).get("url", "")
+    current_url = model_secrets.fields(stored, strict=False).get("url", "")
     if urls.normalise(str(body.get(url_field) or current_url)) != urls.normalise(current_url):
         raise errors.ApiError(400, "the URL of a registration cannot be changed; add a new one")
     what = "repository" if url_field == "repo" else "repo-creds"
@@ -118,7 +119,7 @@ async def validate_access(
         stored = [
             s
             for s in stored
-            if urls.normalise(creds_mod.secret_fields(s).get("url", "")) != wanted_url
+            if urls.normalise(model_secrets.fields(s, strict=False).get("url", "")) != wanted_url
         ]
         stored.insert(0, wanted)
     tls, known_hosts = await repos.trust(ctx.client, ctx.namespace)

@@ -57,8 +57,9 @@ def controller(
     """Reconcile every Application (and ApplicationSet) of the control namespace until Ctrl-C."""
     import asyncio
 
+    from tidegate import daemon
     from tidegate.cli import logsetup
-    from tidegate.controller import runner, settings
+    from tidegate.controller import settings
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.render import plugin_config
@@ -77,6 +78,6 @@ def controller(
         render_timeout_seconds=render_timeout,
     )
     try:
-        asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))
+        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

@@ -34,9 +34,10 @@ def demo(
 
     from rich.console import Console
 
+    from tidegate import daemon
     from tidegate.cli import logsetup
     from tidegate.cli import testenv as testenv_cmd
-    from tidegate.controller import runner, settings
+    from tidegate.controller import settings
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
     from tidegate.testenv import demo as demo_mod
@@ -66,7 +67,7 @@ def demo(
 
     async def main() -> int:
         started = asyncio.Event()
-        task = asyncio.create_task(runner.run(mgmt=mgmt, settings=conf, started=started))
+        task = asyncio.create_task(daemon.run(mgmt=mgmt, settings=conf, started=started))
         waiter = asyncio.create_task(started.wait())
         await asyncio.wait(
             [task, waiter], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED

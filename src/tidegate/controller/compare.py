@@ -32,7 +32,6 @@ from tidegate.sandbox import jqpool
 from tidegate.sync import options as sync_options
 from tidegate.sync import prepare, resource_meta
 from tidegate.sync import validate as sync_validate
-from tidegate.sync import verbs as sync_verbs
 
 Obj = dict[str, Any]
 
@@ -471,8 +470,11 @@ async def _predict(
             opts = app_options
         async with gate:
             try:
-                response = await sync_verbs.apply(
-                    client, target, dry_run=True, validate=opts.enabled("validate")
+                response = await client.apply(
+                    target,
+                    dry_run=True,
+                    force=True,
+                    validation="Strict" if opts.enabled("validate") else "Ignore",
                 )
             except errors.KubeError as exc:
                 out[key] = (None, str(exc))  # fall back to the client-side comparison

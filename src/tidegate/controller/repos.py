@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd, urls
@@ -77,7 +78,7 @@ def _secret_type(secret: Mapping[str, Any]) -> str:
 def repository_from_secret(secret: Mapping[str, Any]) -> Repository:
     meta = secret.get("metadata") or {}
     name = str(meta.get("name") or "?")
-    fields = creds_mod.secret_fields(secret)
+    fields = model_secrets.fields(secret, strict=False)
 
     def flag(key: str) -> bool:
         return fields.get(key, "").strip().lower() in _TRUE
@@ -120,7 +121,7 @@ def find(
     for secret in secrets:
         if _secret_type(secret) != secret_type:
             continue
-        if urls.normalise(creds_mod.secret_fields(secret).get("url", "")) == wanted:
+        if urls.normalise(model_secrets.fields(secret, strict=False).get("url", "")) == wanted:
             return secret
     return None
 
@@ -245,8 +246,8 @@ def repository_secret(
 
 def same_registration(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     """Whether two repository Secrets hold the same fields (compared, never shown)."""
-    return json.dumps(creds_mod.secret_fields(current), sort_keys=True) == json.dumps(
-        creds_mod.secret_fields(wanted), sort_keys=True
+    return json.dumps(model_secrets.fields(current, strict=False), sort_keys=True) == json.dumps(
+        model_secrets.fields(wanted, strict=False), sort_keys=True
     )
 
 
