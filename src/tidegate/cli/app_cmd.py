@@ -135,16 +135,27 @@ def list_(
     project: Annotated[
         list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
     ] = None,
+    app_namespace: Annotated[
+        str | None,
+        typer.Option("--app-namespace", "-N", help="Only apps in this namespace (argocd's -N)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool,
+        typer.Option("--all-namespaces", "-A", help="Apps of every namespace (kubectl's -A)."),
+    ] = False,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """List applications of the control namespace."""
+    """List applications of the control namespace (-N: of another one, -A: of all)."""
 
     async def go() -> list[dict[str, Any]]:
-        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
-            found: list[dict[str, Any]] = await apps.list_apps(selector=selector)
+        ns = app_namespace or namespace
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            found: list[dict[str, Any]] = await apps.list_apps(
+                selector=selector, all_namespaces=all_namespaces
+            )
             return found
 
     from tidegate.cli import app_show

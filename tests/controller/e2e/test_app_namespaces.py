@@ -5,7 +5,10 @@ any other namespace are ignored; such apps are tracked as ``<namespace>_<name>``
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,25 @@ metadata:
   name: {name}
 data: {{k: v}}
 """
+
+
+def _cli(gitops: scenario.GitOps, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `tidegate app ...` against the control namespace."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tidegate",
+            "app",
+            *args,
+            f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}",
+            f"--namespace={gitops.namespace}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _namespace(gitops: scenario.GitOps, cluster: str, name: str) -> str:
@@ -115,6 +137,23 @@ def test_an_app_in_a_permitted_tenant_namespace_syncs_with_a_namespaced_tracking
     assert cm is not None
     tracking = cm["metadata"]["annotations"][constants.ANNOTATION_TRACKING_ID]
     assert tracking.startswith(f"{tenant}_web:"), tracking
+
+    # The CLI: `app list -N NS` / `-A`, `app get NS/NAME`, `app sync NS/NAME`.
+    listed = _cli(gitops, "list", "-N", tenant, "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [a["metadata"]["name"] for a in json.loads(listed.stdout)] == ["web"]
+    every = _cli(gitops, "list", "-A", "-o", "json")
+    assert every.returncode == 0, every.stderr
+    assert (tenant, "web") in {
+        (a["metadata"]["namespace"], a["metadata"]["name"]) for a in json.loads(every.stdout)
+    }
+    got = _cli(gitops, "get", f"{tenant}/web", "-o", "json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["status"]["sync"]["status"] == "Synced"
+    synced = _cli(gitops, "sync", f"{tenant}/web")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    state = gitops.get_app("web", namespace=tenant)["status"]["operationState"]
+    assert state["phase"] == "Succeeded", state
 
 
 def test_an_app_in_a_namespace_its_project_does_not_permit_is_refused(
