@@ -79,6 +79,7 @@ async def open_context(
         render_cache=render.RenderCache(),
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
+        control_namespace=apps.namespace,  # tracking ids: <name> for its apps
         source_repos=lambda _project: source_repos,
         plugins=render.PluginRegistry(plugin_config.default_directory()).current,
     )
