@@ -323,8 +323,9 @@ def diff(
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
                 result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
@@ -361,8 +362,9 @@ def manifests(
         from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
                 targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:

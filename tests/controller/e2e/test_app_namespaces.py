@@ -150,6 +150,18 @@ def test_an_app_in_a_permitted_tenant_namespace_syncs_with_a_namespaced_tracking
     got = _cli(gitops, "get", f"{tenant}/web", "-o", "json")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["status"]["sync"]["status"] == "Synced"
+    diffed = _cli(gitops, "diff", f"{tenant}/web", f"--cache-dir={gitops.workdir / 'cli'}")
+    assert diffed.returncode == 0, diffed.stdout + diffed.stderr  # in sync: tracked as ns_name
+    live = _cli(
+        gitops,
+        "manifests",
+        f"{tenant}/web",
+        "--source",
+        "live",
+        f"--cache-dir={gitops.workdir / 'cli'}",
+    )
+    assert live.returncode == 0, live.stderr
+    assert f"{tenant}_web:/ConfigMap:{dest}/tenant-cm" in live.stdout, live.stdout
     synced = _cli(gitops, "sync", f"{tenant}/web")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     state = gitops.get_app("web", namespace=tenant)["status"]["operationState"]
