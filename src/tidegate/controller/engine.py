@@ -226,12 +226,11 @@ class Controller:
         if event.type == "RELISTED":
             items = {str(o["metadata"]["name"]): o for o in event.items}
             if group_kind == APP_KEY:
-                apps = {self._app_instance(o): o for o in event.items}
-                apps.pop(None, None)
+                apps = {key: o for o in event.items if (key := self._app_instance(o)) is not None}
                 for gone in set(self.states.names()) - set(apps):
                     self._app_deleted(gone)
                 for key, obj in apps.items():
-                    self._app_seen(str(key), obj)
+                    self._app_seen(key, obj)
             elif group_kind == PROJECT_KEY:
                 self.projects = {}
                 for name, obj in items.items():
