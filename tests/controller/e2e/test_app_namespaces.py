@@ -5,6 +5,7 @@ any other namespace are ignored; such apps are tracked as ``<namespace>_<name>``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 
 from tidegate.model import constants
 from tidegate.testenv import scenario
+from tidegate.testenv.wait import eventually
 
 TENANT = f"tenant-{secrets.token_hex(3)}"  # namespaces {TENANT}-* hold tenant apps
 
@@ -50,6 +52,15 @@ def _cli(gitops: scenario.GitOps, *args: str) -> subprocess.CompletedProcess[str
         timeout=120,
         check=False,
     )
+
+
+def _app_exists(gitops: scenario.GitOps, namespace: str, name: str) -> bool:
+    with gitops.mgmt() as client:
+        resp = client.get(gitops.app_path(name, namespace=namespace))
+        if resp.status_code == 404:
+            return False
+        resp.raise_for_status()
+        return True
 
 
 def _namespace(gitops: scenario.GitOps, cluster: str, name: str) -> str:
@@ -166,6 +177,24 @@ def test_an_app_in_a_permitted_tenant_namespace_syncs_with_a_namespaced_tracking
     assert synced.returncode == 0, synced.stdout + synced.stderr
     state = gitops.get_app("web", namespace=tenant)["status"]["operationState"]
     assert state["phase"] == "Succeeded", state
+
+    # Deleting it with the resources finalizer cascades to what it applied (found by its
+    # <namespace>_<name> tracking id), then the finalizer is dropped and the app goes.
+    gitops.patch_app(
+        "web", {"metadata": {"finalizers": [constants.FINALIZER_RESOURCES]}}, namespace=tenant
+    )
+    with gitops.mgmt() as client:
+        client.delete(gitops.app_path("web", namespace=tenant)).raise_for_status()
+    asyncio.run(
+        eventually(
+            lambda: (
+                _configmap(gitops, dest, "tenant-cm") is None
+                and not _app_exists(gitops, tenant, "web")
+            ),
+            within=60,
+            every=0.2,
+        )
+    )
 
 
 def test_an_app_in_a_namespace_its_project_does_not_permit_is_refused(
