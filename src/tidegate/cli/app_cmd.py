@@ -135,16 +135,27 @@ def list_(
     project: Annotated[
         list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
     ] = None,
+    app_namespace: Annotated[
+        str | None,
+        typer.Option("--app-namespace", "-N", help="Only apps in this namespace (argocd's -N)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool,
+        typer.Option("--all-namespaces", "-A", help="Apps of every namespace (kubectl's -A)."),
+    ] = False,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """List applications of the control namespace."""
+    """List applications of the control namespace (-N: of another one, -A: of all)."""
 
     async def go() -> list[dict[str, Any]]:
-        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
-            found: list[dict[str, Any]] = await apps.list_apps(selector=selector)
+        ns = app_namespace or namespace
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            found: list[dict[str, Any]] = await apps.list_apps(
+                selector=selector, all_namespaces=all_namespaces
+            )
             return found
 
     from tidegate.cli import app_show
@@ -312,8 +323,9 @@ def diff(
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
                 result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
@@ -350,8 +362,9 @@ def manifests(
         from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
                 targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:

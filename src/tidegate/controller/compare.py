@@ -117,6 +117,8 @@ class CompareDeps:
     charts: sources.ChartCache = dataclasses.field(default_factory=sources.ChartCache.default)
     tracking: str = constants.TRACKING_ANNOTATION
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
+    # Apps outside it are tracked as ``<namespace>_<name>`` (Application.instance_name).
+    control_namespace: str = constants.DEFAULT_CONTROL_NAMESPACE
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
     # A project's ``sourceRepos``: the repositories remote references inside a source may
@@ -240,7 +242,7 @@ async def render_app(
             src,
             root=root,
             commit=commit,
-            app_name=app.name,
+            app_name=app.instance_name(deps.control_namespace),
             namespace=namespace,
             tracking=deps.tracking,
             installation_id=deps.installation_id,
@@ -310,7 +312,7 @@ async def compare(
         rendered.objects,
         client=client,
         destination_namespace=app.spec.destination.namespace or "",
-        app_name=app.name,
+        app_name=app.instance_name(deps.control_namespace),
         method=deps.tracking,
         installation_id=deps.installation_id,
     )

@@ -114,6 +114,10 @@ def deletion_approved(raw: Mapping[str, Any], *, since: str) -> bool:
 class DeletionHost(Protocol):
     """What deleting an app needs from the controller."""
 
+    @property
+    def namespace(self) -> str:
+        """The control namespace (apps elsewhere are keyed ``<namespace>_<name>``)."""
+
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
     def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]: ...
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
@@ -127,6 +131,7 @@ async def delete_app(
     host: DeletionHost, app: model_app.Application, raw: Mapping[str, Any]
 ) -> None:
     """Cascade-delete an app's resources, then drop its finalizer (``raw``: the app as stored)."""
+    key = app.instance_name(host.namespace)  # the controller's name for it, its tracking id
     meta = raw.get("metadata") or {}
     found = cascade_finalizer(meta)
     if found is None:
@@ -138,7 +143,7 @@ async def delete_app(
         rt = await host.runtime(cluster)
         if not await rt.ready():
             log.warning("app %s: cluster unreachable, its resources are not deleted yet", app.name)
-            host.request_after(app.name, 10.0)
+            host.request_after(key, 10.0)
             return
         try:
             app_options = sync_options.parse(
@@ -147,7 +152,7 @@ async def delete_app(
             )
         except errors.SpecError:
             app_options = sync_options.SyncOptions()
-        tracked = rt.cache.store.tracked(app.name)
+        tracked = rt.cache.store.tracked(key)
         rules = host.project_rules(app, cluster)
         if rules is not None:  # what the project does not permit is never deleted
             tracked, _ = sync_projects.split_live(rules, tracked)
@@ -172,11 +177,11 @@ async def delete_app(
                 at=appstatus.now(),
             )
             with contextlib.suppress(errors.KubeError):
-                await host.patch_app(app.name, {"status": {"conditions": conditions}})
+                await host.patch_app(key, {"status": {"conditions": conditions}})
             return  # the approval (an app event) wakes this up again
     if remaining:
-        host.request_after(app.name, 1.0)
+        host.request_after(key, 1.0)
         return
     finalizers = [f for f in meta.get("finalizers") or [] if f != finalizer]
     with contextlib.suppress(errors.KubeNotFoundError):
-        await host.patch_app(app.name, {"metadata": {"finalizers": finalizers or None}})
+        await host.patch_app(key, {"metadata": {"finalizers": finalizers or None}})

@@ -98,6 +98,7 @@ class Controller:
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            control_namespace=self.namespace,
             source_repos=self._source_repos,
             verify_revisions=self.signatures.verify,
             # --- config management plugins and the render timeout (settings) ---
@@ -142,7 +143,8 @@ class Controller:
 
     @property
     def apps(self) -> dict[str, dict[str, Any]]:
-        """Every app's stored copy, by name (a snapshot)."""
+        """Every app's stored copy, by instance name (a snapshot): ``<name>`` in the control
+        namespace, ``<namespace>_<name>`` in the other application namespaces."""
         return self.states.raws()
 
     # -- inputs ------------------------------------------------------------------------------
@@ -178,12 +180,33 @@ class Controller:
                 if destination.get("server") == server:
                     self.scheduler.request(state.name)
 
+    def app_namespace_watched(self, namespace: str) -> bool:
+        """Whether Applications in ``namespace`` are this controller's: the control namespace
+        and those matching ``--application-namespaces``."""
+        return namespace == self.namespace or sync_projects.namespace_listed(
+            self.settings.application_namespaces, namespace
+        )
+
+    def _app_instance(self, obj: Mapping[str, Any]) -> str | None:
+        """The key of a watched Application (None: one of a namespace not watched)."""
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or self.namespace)
+        if not self.app_namespace_watched(namespace):
+            return None
+        return model_app.instance_name(namespace, str(meta.get("name")), self.namespace)
+
     async def _watch(
         self, group_kind: tuple[str, str], *, label_selector: str | None = None
     ) -> None:
         res = await self._resource_with_retry(*group_kind)
+        # Applications in any namespace: one cluster-wide watch, filtered (_app_instance), so
+        # that namespaces created later are picked up.
+        every_namespace = group_kind == APP_KEY and bool(self.settings.application_namespaces)
         async for event in kube_watch.reflect(
-            self.mgmt, res, namespace=self.namespace, label_selector=label_selector
+            self.mgmt,
+            res,
+            namespace=None if every_namespace else self.namespace,
+            label_selector=label_selector,
         ):
             try:
                 self._handle(group_kind, event)
@@ -203,10 +226,11 @@ class Controller:
         if event.type == "RELISTED":
             items = {str(o["metadata"]["name"]): o for o in event.items}
             if group_kind == APP_KEY:
-                for gone in set(self.states.names()) - set(items):
+                apps = {key: o for o in event.items if (key := self._app_instance(o)) is not None}
+                for gone in set(self.states.names()) - set(apps):
                     self._app_deleted(gone)
-                for name, obj in items.items():
-                    self._app_seen(name, obj)
+                for key, obj in apps.items():
+                    self._app_seen(key, obj)
             elif group_kind == PROJECT_KEY:
                 self.projects = {}
                 for name, obj in items.items():
@@ -223,10 +247,13 @@ class Controller:
         obj = event.object
         name = str(obj["metadata"]["name"])
         if group_kind == APP_KEY:
+            key = self._app_instance(obj)
+            if key is None:
+                return  # an Application of a namespace this controller does not watch
             if event.type == "DELETED":
-                self._app_deleted(name)
+                self._app_deleted(key)
             else:
-                self._app_seen(name, obj)
+                self._app_seen(key, obj)
         elif group_kind == PROJECT_KEY:
             if event.type == "DELETED":
                 self.projects.pop(name, None)
@@ -343,7 +370,8 @@ class Controller:
         return await self.runtimes.ensure(cluster)
 
     def _app_key(self, name: str) -> ResourceKey:
-        return ResourceKey("argoproj.io", "Application", self.namespace, name)
+        namespace, app_name = model_app.split_instance_name(name, self.namespace)
+        return ResourceKey("argoproj.io", "Application", namespace, app_name)
 
     async def read_app(self, name: str) -> dict[str, Any] | None:
         return await self.mgmt.get_or_none(self._app_key(name))

@@ -79,6 +79,7 @@ async def open_context(
         render_cache=render.RenderCache(),
         repo_secrets=lambda: repo_secrets,
         installation_id=await installation_id(apps),
+        control_namespace=apps.namespace,  # tracking ids: <name> for its apps
         source_repos=lambda _project: source_repos,
         plugins=render.PluginRegistry(plugin_config.default_directory()).current,
     )
@@ -194,7 +195,7 @@ async def render(
         rendered.objects,
         client=ctx.client,
         destination_namespace=ctx.app.spec.destination.namespace or "",
-        app_name=ctx.app.name,
+        app_name=ctx.app.instance_name(ctx.deps.control_namespace),
         method=ctx.deps.tracking,
         installation_id=ctx.deps.installation_id,
     )
@@ -241,7 +242,7 @@ async def fetch_live(ctx: Context, targets: Mapping[ResourceKey, Obj]) -> list[O
             return None
         if not target and not prepare.is_tracked_by(
             found,
-            app_name=ctx.app.name,
+            app_name=ctx.app.instance_name(ctx.deps.control_namespace),
             method=ctx.deps.tracking,
             installation_id=ctx.deps.installation_id,
         ):

@@ -256,7 +256,7 @@ def plan(
     automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
     managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
     return sync_tasks.SyncParams(
-        app_name=app.name,
+        app_name=run.name,  # the instance name: tracking ids
         app_options=app_options,
         prune=bool(sync.prune) if sync else False,
         dry_run=bool(sync.dry_run) if sync else False,
@@ -292,7 +292,7 @@ async def execute(
         target_keys = list(settled)
 
     async def live_source() -> dict[ResourceKey, dict[str, Any]]:
-        tracked = rt.cache.store.tracked(run.app.name)
+        tracked = rt.cache.store.tracked(run.name)
         if run.rules is not None:  # what the project does not permit is never pruned
             tracked, _ = sync_projects.split_live(run.rules, tracked)
         live = {ResourceKey.of(o): o for o in tracked}
@@ -365,7 +365,7 @@ async def _respect_ignore_differences(
     prepared = await prepare.prepare_targets(
         targets, client=run.rt.client, destination_namespace=params.destination_namespace
     )
-    live = {ResourceKey.of(o): o for o in run.rt.cache.store.tracked(run.app.name)}
+    live = {ResourceKey.of(o): o for o in run.rt.cache.store.tracked(run.name)}
     # bounded jq: the rules' jq expressions run in the worker pool, one batch
     return await jqdiff.respect_ignore_differences(
         [(obj, live.get(key)) for key, obj in prepared.items()], rules, pool=run.host.deps.jq

@@ -138,7 +138,7 @@ async def evaluate(
         return evaluation
     # AppProject: objects the rules do not permit are neither compared nor pruned.
     rules = host.project_rules(app, cluster)
-    live = rt.cache.store.tracked(app.name)
+    live = rt.cache.store.tracked(state.name)  # the app's instance name
     left_alone: list[sync_projects.Refusal] = []
     if rules is not None:
         live, left_alone = sync_projects.split_live(rules, live)
