@@ -51,6 +51,13 @@ def controller(
         min=0.1,
         help="Seconds one source's render (helm, kustomize, a plugin) may take.",
     ),
+    git_request_timeout: int = typer.Option(
+        15,
+        "--git-request-timeout",
+        min=1,
+        help="Seconds a git server may stay silent (connect, or below 1 kB/s) before the "
+        "fetch fails and the repository's apps are served from the last fetch.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -60,6 +67,7 @@ def controller(
     from tidegate import daemon
     from tidegate.cli import logsetup
     from tidegate.controller import settings
+    from tidegate.sources import gitcmd
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.render import plugin_config
@@ -76,6 +84,9 @@ def controller(
         installation_id=installation_id.strip(),
         plugin_dir=plugins,
         render_timeout_seconds=render_timeout,
+        git_limits=gitcmd.GitLimits(
+            connect_timeout=git_request_timeout, low_speed_time=git_request_timeout
+        ),
     )
     try:
         asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
