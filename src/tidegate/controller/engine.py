@@ -179,10 +179,14 @@ class Controller:
             self._request_cluster(server)
 
     def _request_cluster(self, server: str) -> None:
-        """Refresh every app whose destination is ``server``."""
+        """Refresh every app whose destination is ``server`` (by URL or by cluster name)."""
+        rt = self.runtimes.get(server)
+        name = rt.cluster.name if rt is not None else None
         for state in self.states:
             destination = (state.raw.get("spec") or {}).get("destination") or {}
-            if destination.get("server") == server:
+            if destination.get("server") == server or (
+                name and not destination.get("server") and destination.get("name") == name
+            ):
                 self.scheduler.request(state.name)
 
     async def _watch(
