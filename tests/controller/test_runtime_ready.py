@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
 from tidegate.controller import runtime
+from tidegate.model import errors
+from tidegate.testenv.wait import eventually
 
 
 @dataclasses.dataclass
@@ -90,3 +93,58 @@ async def test_ready(
     if helper is not None:
         await helper
     assert rt.unreachable() is (not cache.state.synced and kinds == 0 and bool(cache.error))
+
+
+class FakeClient:
+    """``GET /version`` answers, or fails as an unreachable cluster does."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.asked = 0
+
+    async def request(self, method: str, path: str, *, what: str) -> None:
+        self.asked += 1
+        if self.down:
+            raise errors.ClusterUnreachableError(f"{what}: cluster dev is unreachable: refused")
+
+
+def synced_runtime(
+    cache: FakeCache, client: FakeClient, recovered: list[str]
+) -> runtime.ClusterRuntime:
+    cache.sync()
+    return runtime.ClusterRuntime(
+        cluster=cast(Any, SimpleNamespace(name="dev", server="https://dev")),
+        config=cast(Any, None),
+        client=cast(Any, client),
+        cache=cast(Any, cache),
+        on_recovered=recovered.append,
+    )
+
+
+async def test_a_synced_cluster_that_stops_answering_stays_down_until_a_probe_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "PROBE_SECONDS", 0.05)
+    cache, client, recovered = FakeCache(kinds=3), FakeClient(), []
+    rt = synced_runtime(cache, client, recovered)
+    assert await rt.ready() is True  # no watch error: the server is not asked
+    assert client.asked == 0
+    set_error(cache)()  # a watch failed: the next refresh asks the server, which is down
+    assert await rt.ready() is False
+    assert rt.unreachable() and "unreachable" in rt.down_error
+    cache.error = ""  # a watch reconnecting says nothing: still down until a probe answers
+    assert await rt.ready() is False
+    client.down = False
+    await eventually(lambda: recovered)
+    assert recovered == ["https://dev"]
+    assert not rt.unreachable() and await rt.ready() is True
+
+
+async def test_a_kind_error_on_a_cluster_that_answers_is_not_an_outage() -> None:
+    cache, client, recovered = FakeCache(kinds=3, error="watch pods: forbidden"), FakeClient(), []
+    client.down = False
+    rt = synced_runtime(cache, client, recovered)
+    assert await rt.ready() is True
+    assert await rt.ready() is True
+    assert client.asked == 1  # asked at most once per PROBE_SECONDS
+    assert not rt.unreachable() and recovered == []

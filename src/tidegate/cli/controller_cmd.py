@@ -59,6 +59,13 @@ def controller(
         "/regex/ allowed; argocd-cmd-params-cm application.namespaces). Their AppProject "
         "must list the namespace in sourceNamespaces.",
     ),
+    git_request_timeout: int = typer.Option(
+        15,
+        "--git-request-timeout",
+        min=1,
+        help="Seconds a git server may stay silent (connect, or below 1 kB/s) before the "
+        "fetch fails and the repository's apps are served from the last fetch.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -68,6 +75,7 @@ def controller(
     from tidegate import daemon
     from tidegate.cli import logsetup
     from tidegate.controller import settings
+    from tidegate.sources import gitcmd
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.render import plugin_config
@@ -86,6 +94,9 @@ def controller(
         render_timeout_seconds=render_timeout,
         application_namespaces=tuple(
             p.strip() for p in application_namespaces.split(",") if p.strip()
+        ),
+        git_limits=gitcmd.GitLimits(
+            connect_timeout=git_request_timeout, low_speed_time=git_request_timeout
         ),
     )
     try:

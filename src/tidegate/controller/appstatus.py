@@ -20,6 +20,9 @@ from tidegate.sync import validate as sync_validate
 COMPARISON_ERROR = "ComparisonError"
 INVALID_SPEC_ERROR = "InvalidSpecError"
 SYNC_ERROR = "SyncError"
+# A repository did not answer: the app is compared with its last fetched commit (a warning:
+# nothing is wrong with the app; docs/controller.md "Faults").
+REPO_UNREACHABLE_WARNING = "RepoUnreachableWarning"
 UNKNOWN_ERROR = "UnknownError"
 ERROR_CONDITIONS = (COMPARISON_ERROR, INVALID_SPEC_ERROR)
 

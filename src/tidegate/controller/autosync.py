@@ -1,9 +1,10 @@
 """Whether an application should be synced automatically now (pure).
 
-Argo CD's documented rules: only when automated sync is on and the app is OutOfSync; never a
-second automatic attempt at a commit whose automatic sync failed; a drift at the commit already
-synced is corrected only with ``selfHeal``; an empty render never prunes everything unless
-``allowEmpty``; a sync window can block it (reported, not dropped).
+Argo CD's documented rules: only when automated sync is on and the app is OutOfSync; a commit
+whose automatic sync failed shows ``SyncError`` "Failed sync attempt to <revision>: <message>"
+and is attempted again only with ``selfHeal``, after the self-heal back-off; a drift at the
+commit already synced is corrected only with ``selfHeal``; an empty render never prunes
+everything unless ``allowEmpty``; a sync window can block it (reported, not dropped).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Decision:
     blocked_by_window: bool = False
     retry_at: dt.datetime | None = None  # when a blocked sync may run (window opens)
     report: bool = False  # the reason belongs on the app's status as a SyncError condition
+    retry_later: bool = False  # backing off: refresh again when the back-off is over
 
 
 def _last_operation(app: model_app.Application) -> tuple[str, str, bool]:
@@ -36,6 +38,8 @@ def _last_operation(app: model_app.Application) -> tuple[str, str, bool]:
     revision = ""
     if state.sync_result is not None:
         revision = state.sync_result.revision or ""
+    if not revision and state.operation is not None and state.operation.sync is not None:
+        revision = state.operation.sync.revision or ""  # failed before it had a result
     automated = False
     if state.operation is not None and state.operation.initiated_by is not None:
         automated = bool(state.operation.initiated_by.automated)
@@ -70,16 +74,17 @@ def decide(
     phase, revision, was_automated = _last_operation(app)
     same_revision = bool(revision) and revision == result.revision
     if same_revision and phase in ("Failed", "Error") and was_automated:
-        return Decision(
-            False,
-            f"automated sync of revision {revision[:12]} failed before; not retried until a new "
-            "commit or a manual sync",
-        )
+        state = app.status.operation_state if app.status else None
+        failed = f"Failed sync attempt to {revision}: {(state.message if state else '') or phase}"
+        if not automated.self_heal:  # Argo CD: not retried until a new commit or a manual sync
+            return Decision(False, failed, report=True)
+        if not self_heal_due:
+            return Decision(False, failed, report=True, retry_later=True)
     if same_revision and phase == "Succeeded":
         if not automated.self_heal:
             return Decision(False, "already synced to this revision and selfHeal is off")
         if not self_heal_due:
-            return Decision(False, "self-heal backing off")
+            return Decision(False, "self-heal backing off", retry_later=True)
     verdict = windows.evaluate(sync_windows, window_app, now, manual=False)
     if not verdict.allowed:
         names = ", ".join(f"{w.kind} {w.schedule} for {w.duration}" for w in verdict.active) or (
@@ -118,7 +123,8 @@ def operation(
     return out
 
 
-def succeeded_at(app: model_app.Application, revision: str) -> bool:
-    """Whether the last operation succeeded at ``revision`` (a new sync there is a self-heal)."""
+def attempted_at(app: model_app.Application, revision: str) -> bool:
+    """Whether the last operation ended at ``revision``: a new sync there is a self-heal or a
+    retry of a failed one, and backs off."""
     phase, last_revision, _ = _last_operation(app)
-    return phase == "Succeeded" and last_revision == revision
+    return phase in ("Succeeded", "Failed", "Error") and last_revision == revision

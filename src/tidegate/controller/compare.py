@@ -64,6 +64,9 @@ class Comparison:
     # Objects the server-side dry run rejects (unknown kind, schema, admission, namespace):
     # a sync would fail its validation. Shown as a ComparisonError condition.
     problems: tuple[tuple[ResourceKey, str], ...] = ()
+    # Sources whose repository did not answer: (repoURL, last known commit), compared as the
+    # last successful fetch saw them (render_app's ``allow_stale``).
+    stale: tuple[tuple[str, str], ...] = ()
 
     @property
     def revision(self) -> str:
@@ -153,6 +156,7 @@ class Rendered:
     revisions: tuple[str, ...]
     source_types: tuple[str, ...]
     objects: list[Obj]
+    stale: tuple[tuple[str, str], ...] = ()  # (repoURL, last known commit) of stale sources
 
 
 async def render_app(
@@ -164,8 +168,13 @@ async def render_app(
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
     revisions_override: Sequence[str] = (),
+    allow_stale: bool = False,
 ) -> Rendered:
     """Resolve each source's revision and render it (cached by commit and parameters).
+
+    ``allow_stale`` (a refresh): a repository that cannot be reached resolves to the commit its
+    last successful fetch saw (``RepoCache.resolve_or_last``), listed in ``Rendered.stale``; a
+    stale render with no objects is an error, so nothing is ever pruned for a failed fetch.
 
     Multi-source apps: every source is resolved first, so that Helm value files written
     ``$<ref>/path`` can name the tree of the source with that ``ref``, wherever it is listed.
@@ -179,6 +188,8 @@ async def render_app(
     commits: list[tuple[str, Any]] = []
     fetched: dict[int, Any] = {}  # index -> charts.FetchedChart (Helm repository / OCI)
     asked: list[tuple[str, str, str]] = []
+    stale: list[tuple[str, str]] = []
+    unreachable: errors.SourceError | None = None
     for index, src in enumerate(all_sources):
         wanted = src.revision
         if index < len(revisions_override) and revisions_override[index]:
@@ -198,7 +209,16 @@ async def render_app(
             commits.append((app_charts.cache_commit(fetched[index]), None))
             continue
         creds = sources.credentials_for(src.repo_url, list(secrets))
-        commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
+        if allow_stale:
+            found = await deps.repos.resolve_or_last(
+                src.repo_url, wanted, creds=creds, max_age=max_age
+            )
+            commit = found.commit
+            if found.stale:
+                stale.append((src.repo_url, commit))
+                unreachable = found.error
+        else:
+            commit = await deps.repos.resolve(src.repo_url, wanted, creds=creds, max_age=max_age)
         revisions.append(commit)
         commits.append((commit, creds))
         asked.append((src.repo_url, wanted, commit))
@@ -261,7 +281,12 @@ async def render_app(
         )
         types.append(str(result.source_type))
         objects.extend(result.objects)
-    return Rendered(tuple(revisions), tuple(types), objects)
+    if stale and not objects:
+        raise errors.RepoUnreachableError(
+            f"{unreachable or 'repository unreachable'}; the last fetched commit renders no "
+            "objects, so nothing is compared (or pruned) until the repository answers"
+        )
+    return Rendered(tuple(revisions), tuple(types), objects, tuple(stale))
 
 
 def _is_chart(root: Path, path: str | None) -> bool:
@@ -291,8 +316,10 @@ async def compare(
     extra_ignore: Sequence[diff_ignore.IgnoreRule] = (),
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
+    allow_stale: bool = False,
 ) -> Comparison:
-    """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster."""
+    """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster
+    (``allow_stale``: see :func:`render_app`)."""
     label = f"Application {app.namespace}/{app.name}"
     rendered = await render_app(
         app,
@@ -301,6 +328,7 @@ async def compare(
         max_age=max_age,
         kube_version=kube_version,
         api_versions=api_versions,
+        allow_stale=allow_stale,
     )
     seen: set[ResourceKey] = set()
     for obj in rendered.objects:
@@ -382,6 +410,7 @@ async def compare(
         sync_status,
         app_health,
         tuple(problems),
+        rendered.stale,
     )
 
 

@@ -77,7 +77,9 @@ class Controller:
         self.mgmt = kube.client_for(mgmt)
         cache_dir = self.settings.cache_dir or Path(platformdirs.user_cache_dir("tidegate"))
         self.repos = sources.RepoCache(
-            cache_dir / "repos", max_age=self.settings.app_resync_seconds
+            cache_dir / "repos",
+            max_age=self.settings.app_resync_seconds,
+            limits=self.settings.git_limits,
         )
         self.states = appstate.AppStates()
         self.projects: dict[str, model_project.AppProject] = {}
@@ -115,6 +117,7 @@ class Controller:
             on_change=self._on_live_change,
             tracking_method=self.settings.tracking_method,
             installation_id=self.installation_id,
+            on_recovered=self._request_cluster,  # a cluster answers again: recompute its apps
         )
         self.operations = operate.Operations(
             self, workers=self.settings.operation_workers, on_end=self.scheduler.request
@@ -175,10 +178,18 @@ class Controller:
             for name in orphans.watching(self.apps, self.projects, key.namespace):
                 self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
-            for state in self.states:
-                destination = (state.raw.get("spec") or {}).get("destination") or {}
-                if destination.get("server") == server:
-                    self.scheduler.request(state.name)
+            self._request_cluster(server)
+
+    def _request_cluster(self, server: str) -> None:
+        """Refresh every app whose destination is ``server`` (by URL or by cluster name)."""
+        rt = self.runtimes.get(server)
+        name = rt.cluster.name if rt is not None else None
+        for state in self.states:
+            destination = (state.raw.get("spec") or {}).get("destination") or {}
+            if destination.get("server") == server or (
+                name and not destination.get("server") and destination.get("name") == name
+            ):
+                self.scheduler.request(state.name)
 
     def app_namespace_watched(self, namespace: str) -> bool:
         """Whether Applications in ``namespace`` are this controller's: the control namespace

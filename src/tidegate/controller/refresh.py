@@ -31,6 +31,7 @@ from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
 from tidegate.model.enums import HealthStatusCode
+from tidegate.sources import repohealth
 from tidegate.sync import permits, windows
 from tidegate.sync import projects as sync_projects
 
@@ -153,6 +154,7 @@ async def evaluate(
             extra_ignore=host.system_ignore,
             kube_version=kube_version,
             api_versions=api_versions,
+            allow_stale=True,  # a repository that does not answer: its last fetched commit
         )
         if rules is not None:  # AppProject: refused objects are an error before any sync
             await permits.check_targets(
@@ -161,6 +163,12 @@ async def evaluate(
                 rules=rules,
                 destination_namespace=app.spec.destination.namespace or "",
             )
+    except errors.ClusterUnreachableError as exc:
+        # Down since the check above: Unknown like any refresh until it answers (no flapping).
+        rt.mark_down(str(exc))
+        evaluation = Evaluation(unreachable_status(app, cluster, rt, conditions=conditions, at=at))
+        evaluation.requeue(UNREACHABLE_RETRY_SECONDS)
+        return evaluation
     except errors.TidegateError as exc:
         kind = (
             appstatus.INVALID_SPEC_ERROR
@@ -168,6 +176,7 @@ async def evaluate(
             else appstatus.COMPARISON_ERROR
         )
         log.info("app %s: %s: %s", app.name, kind, exc)
+        conditions = appstatus.clear_conditions(conditions, [appstatus.REPO_UNREACHABLE_WARNING])
         evaluation = Evaluation(
             appstatus.error_status(app, kind=kind, message=str(exc), conditions=conditions, at=at)
         )
@@ -185,9 +194,35 @@ async def evaluate(
         at=at,
     )
     status["conditions"] = projects.report_left_alone(status.get("conditions"), left_alone, at=at)
-    evaluation = Evaluation(status, comparison=result)
+    status["conditions"] = _report_stale(host, result, status.get("conditions"), at=at)
+    if result.stale:  # ask again soon: the background retry may have reached the server
+        evaluation_requeue: float | None = UNREACHABLE_RETRY_SECONDS
+    else:
+        evaluation_requeue = None
+    evaluation = Evaluation(status, comparison=result, requeue_after=evaluation_requeue)
     _decide_auto_sync(host, state, app, cluster, evaluation, at=at)
     return evaluation
+
+
+def _report_stale(
+    host: RefreshHost, result: cmp.Comparison, conditions: Any, *, at: str
+) -> list[dict[str, Any]] | None:
+    """The RepoUnreachableWarning condition: which repository has not answered for how long,
+    and the commit whose target the app is compared with meanwhile; cleared once it answers."""
+    if not result.stale:
+        return appstatus.clear_conditions(conditions, [appstatus.REPO_UNREACHABLE_WARNING]) or None
+    now = time.monotonic()
+    lines = []
+    for url, commit in result.stale:
+        health = host.deps.repos.health(url)
+        lines.append(
+            repohealth.condition_message(health, now=now, last_commit=commit)
+            or f"repository {health.repo} did not answer; showing the last rendered target of "
+            f"commit {commit[:12]}"
+        )
+    return appstatus.set_condition(
+        conditions, appstatus.REPO_UNREACHABLE_WARNING, "\n".join(lines), at=at
+    )
 
 
 def _admit(host: RefreshHost, app: model_app.Application) -> tuple[clusters.Cluster | None, str]:
@@ -207,7 +242,7 @@ def unreachable_status(
     cache_state = rt.cache.state
     # The cache's error already says the URL, why, and that it is unreachable.
     message = f"cluster '{cluster.name}': " + (
-        cache_state.error or f"({cluster.server}) its live state is not loaded yet"
+        rt.down_error or cache_state.error or f"({cluster.server}) its live state is not loaded yet"
     )
     status = appstatus.error_status(
         app, kind=appstatus.COMPARISON_ERROR, message=message, conditions=conditions, at=at
@@ -244,7 +279,7 @@ def _decide_auto_sync(
         )
         if decision.blocked_by_window and decision.retry_at is not None:
             evaluation.requeue(max((decision.retry_at - now).total_seconds() + 0.5, 0.5))
-        if not decision.sync and decision.reason == "self-heal backing off":
+        if not decision.sync and decision.retry_later:
             evaluation.requeue(max(0.1, state.self_heal_next_at - time.monotonic()))
     evaluation.decision = decision
     if decision is not None and decision.report:
@@ -268,7 +303,7 @@ async def _start_auto_sync(
     decision: autosync.Decision,
 ) -> None:
     settings = host.settings
-    if autosync.succeeded_at(app, result.revision):  # a self-heal: back off exponentially
+    if autosync.attempted_at(app, result.revision):  # self-heal or retry: back off exponentially
         delay = min(
             settings.self_heal_timeout_seconds * (2**state.self_heal_attempts),
             settings.self_heal_backoff_max_seconds,

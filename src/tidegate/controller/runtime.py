@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 
 from tidegate import kube
@@ -19,6 +20,8 @@ log = logging.getLogger("tidegate.controller")
 
 SYNC_WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.05  # how often a wait for the first sync checks whether the cluster is down
+PROBE_SECONDS = 1.0  # while a cluster is down: how often it is asked whether it answers again
+PROBE_TIMEOUT = 5.0
 
 
 @dataclasses.dataclass
@@ -30,6 +33,12 @@ class ClusterRuntime:
     server_version: str = ""
     _api_versions: tuple[str, ...] = ()
     _capabilities_index: object = None
+    # Down: the cluster stopped answering after its cache had synced (mark_down). Its apps are
+    # reported unreachable until a probe gets an answer again; then ``on_recovered`` runs.
+    down_error: str = ""
+    on_recovered: Callable[[str], None] | None = None
+    _probe: asyncio.Task[None] | None = None
+    _checked_at: float = 0.0
 
     async def ready(self, wait: float = SYNC_WAIT_SECONDS) -> bool:
         """True once the cache has listed every kind; False if that takes over ``wait`` s, or
@@ -39,6 +48,8 @@ class ClusterRuntime:
         refresh worker for the whole ``wait``, so a handful of such apps starved the apps of
         every other cluster.
         """
+        if self.cache.state.synced:
+            return not await self._lost()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while not self.cache.state.synced:
@@ -71,9 +82,70 @@ class ClusterRuntime:
 
     def unreachable(self) -> bool:
         """Not synced yet, discovery failed and nothing could be watched: the cluster cannot be
-        reached now (a per-kind error after discovery worked is not enough: it may clear)."""
+        reached now (a per-kind error after discovery worked is not enough: it may clear); or,
+        once synced, it was marked down (:meth:`mark_down`) and has not answered since."""
+        if self.down_error:
+            return True
         state = self.cache.state
         return not state.synced and state.kinds == 0 and bool(state.error)
+
+    async def _lost(self) -> bool:
+        """Whether a synced cluster is down. Down stays down until a probe gets an answer,
+        whatever the cache's watches do meanwhile (they fail and retry one by one, so their
+        state alone would flap). A watch error makes a refresh ask the server (at most once per
+        ``PROBE_SECONDS``)."""
+        if self.down_error:
+            return True
+        if not self.cache.state.error or time.monotonic() - self._checked_at < PROBE_SECONDS:
+            return False
+        self._checked_at = time.monotonic()
+        problem = await self._answer()
+        if problem:
+            self.mark_down(problem)
+        return bool(problem)
+
+    async def _answer(self) -> str:
+        """'' if the API server answers ``/version``, else why not."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self.client.request("GET", "/version", what="get /version")
+        except TimeoutError:
+            return (
+                f"cluster {self.cluster.name} ({self.cluster.server}) is unreachable: "
+                f"no answer within {PROBE_TIMEOUT:g}s"
+            )
+        except errors.ClusterUnreachableError as exc:
+            return str(exc)
+        except errors.KubeError:
+            return ""  # it answered, with an error: reachable
+        return ""
+
+    def mark_down(self, error: str) -> None:
+        """The cluster stopped answering (``error`` says how): its apps are unreachable until
+        a probe, every ``PROBE_SECONDS``, gets an answer."""
+        if not self.down_error:
+            log.warning("cluster %s: down: %s", self.cluster.name, error)
+        self.down_error = error
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(
+                self._until_answers(), name=f"probe-{self.cluster.name}"
+            )
+
+    async def _until_answers(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_SECONDS)
+            problem = await self._answer()
+            if not problem:
+                break
+            self.down_error = problem
+        log.info("cluster %s: answers again", self.cluster.name)
+        self.down_error = ""
+        if self.on_recovered is not None:
+            self.on_recovered(self.cluster.server)
+
+    def stop_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
 
 
 class Runtimes:
@@ -85,8 +157,10 @@ class Runtimes:
         on_change: Callable[[str, set[str], ResourceKey | None], None],
         tracking_method: str,
         installation_id: str = "",
+        on_recovered: Callable[[str], None] | None = None,
     ) -> None:
         self._on_change = on_change
+        self._on_recovered = on_recovered
         self._tracking = tracking_method
         # Read by the caches created from now on; the controller settles it before any exists.
         self.installation_id = installation_id
@@ -118,7 +192,9 @@ class Runtimes:
                 on_change=lambda apps, key: self._on_change(server, apps, key),
             )
             cache.start()
-            runtime = ClusterRuntime(cluster, config, client, cache)
+            runtime = ClusterRuntime(
+                cluster, config, client, cache, on_recovered=self._on_recovered
+            )
             self._runtimes[server] = runtime
             return runtime
 
@@ -131,6 +207,7 @@ class Runtimes:
     async def _close(self, runtime: ClusterRuntime) -> None:
         """Stop the cache's watches and close the client (its connections and credentials);
         a failure of either is logged and the other still runs."""
+        runtime.stop_probe()
         try:
             await runtime.cache.stop()
         except Exception:

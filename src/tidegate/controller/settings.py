@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from tidegate.model import constants
+from tidegate.sources import gitcmd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,3 +33,6 @@ class Settings:
     plugin_dir: Path | None = None
     # Bound on one source's render, plugins included (Argo CD's exec timeout: 90 s).
     render_timeout_seconds: float = 90.0
+    # Timeouts and concurrency of every git command (docs/sources.md "Faults"); a repository
+    # that does not answer within them is served from its last fetch (docs/controller.md "Faults").
+    git_limits: gitcmd.GitLimits = dataclasses.field(default_factory=gitcmd.GitLimits)
