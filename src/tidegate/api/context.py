@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
-from tidegate.auth import passwords
+from tidegate.auth import access, passwords
 
 if TYPE_CHECKING:
     from tidegate.api import bootstrap
@@ -32,6 +32,7 @@ class ServerContext:
     login_failures: passwords.FailureCounter = dataclasses.field(
         default_factory=passwords.FailureCounter
     )
+    policy: access.PolicyRef = dataclasses.field(default_factory=access.PolicyRef)
 
 
 def of(conn: HTTPConnection) -> ServerContext:

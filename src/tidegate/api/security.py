@@ -60,7 +60,7 @@ async def subject_of(conn: HTTPConnection) -> access.Subject:
     )
     if claims.username != "admin" or claims.capability != tokens.LOGIN_CAPABILITY:
         raise errors.ApiError(401, "invalid session: account not found or not allowed to log in")
-    return access.Subject(claims.username, claims.subject)
+    return access.Subject(claims.username, claims.subject, policy=ctx.policy)
 
 
 async def _authenticated(request: Request) -> access.Subject:

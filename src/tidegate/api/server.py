@@ -33,6 +33,7 @@ from tidegate.api import (
     credentials,
     errors,
     projects,
+    rbac_config,
     security,
     session,
     settings,
@@ -100,6 +101,7 @@ async def run(
     port: int,
     insecure: bool,
     keepalive_seconds: float = context.DEFAULT_KEEPALIVE_SECONDS,
+    rbac_reload_seconds: float = rbac_config.DEFAULT_INTERVAL,
 ) -> None:
     async with kube_client.client_for(mgmt) as client:
         store = bootstrap.SecretStore(client, namespace)
@@ -114,6 +116,10 @@ async def run(
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
         )
+        reloader = rbac_config.PolicyReloader(
+            client, namespace, ctx.policy, interval=rbac_reload_seconds
+        )
+        await reloader.start()
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
@@ -123,6 +129,7 @@ async def run(
                 await _serve(create_app(ctx), address, port, ssl=ssl, namespace=namespace)
         finally:
             await hub.stop()
+            await reloader.stop()
 
 
 def _write_pair(directory: Path, cert: bytes, key: bytes) -> dict[str, Any]:

@@ -20,6 +20,9 @@ def server(
     keepalive: float = typer.Option(
         15.0, "--stream-keepalive", min=0.1, help="Seconds between keepalives on idle streams."
     ),
+    rbac_reload: float = typer.Option(
+        2.0, "--rbac-reload-seconds", min=0.1, help="Seconds between re-reads of argocd-rbac-cm."
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -44,6 +47,7 @@ def server(
                 port=port,
                 insecure=insecure,
                 keepalive_seconds=keepalive,
+                rbac_reload_seconds=rbac_reload,
             )
         )
     except KeyboardInterrupt:
