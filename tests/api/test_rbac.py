@@ -5,51 +5,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
 
-import httpx
 import pytest
+from tests.api.access_helpers import listed, make_project_app, rbac_cm
 from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
-
-
-def rbac_cm(namespace: str, **data: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "argocd-rbac-cm", "namespace": namespace},
-        "data": data,
-    }
-
-
-def make_project_app(api: httpx.Client, bed: handle.TestBed, project: str, app: str) -> None:
-    body = {
-        "project": {
-            "metadata": {"name": project},
-            "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]},
-        },
-        "upsert": True,
-    }
-    assert api.post("/api/v1/projects", content=json.dumps(body), headers=JSON).is_success
-    manifest = scenario.application(
-        app,
-        repo_url="https://git.example/x.git",
-        path="x",
-        server=bed.clusters["dev"].server,
-        namespace="x",
-        automated=False,
-        project=project,
-    )
-    created = api.post("/api/v1/applications", content=json.dumps(manifest), headers=JSON)
-    assert created.status_code == 200, created.text
-
-
-def listed(api: httpx.Client) -> set[str]:
-    return {a["metadata"]["name"] for a in api.get("/api/v1/applications").json()["items"]}
 
 
 def test_policy_enforced_reloaded_and_kept_on_error(

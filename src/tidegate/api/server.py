@@ -25,6 +25,7 @@ from starlette.responses import PlainTextResponse
 import tidegate
 from tidegate.api import (
     account,
+    account_tokens,
     app_details,
     app_operations,
     applications,
@@ -40,6 +41,7 @@ from tidegate.api import (
     streams,
 )
 from tidegate.api import hub as app_hub
+from tidegate.auth import passwords
 from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
@@ -88,6 +90,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         credentials,
         settings,
         account,
+        account_tokens,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app
@@ -115,6 +118,10 @@ async def run(
             hub=hub,
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
+            login_failures=passwords.FailureCounter(
+                max_failures=int(os.environ.get("ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT", "5")),
+                window=float(os.environ.get("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "300")),
+            ),
         )
         reloader = rbac_config.PolicyReloader(
             client, namespace, ctx.policy, interval=rbac_reload_seconds
