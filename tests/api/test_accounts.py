@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,11 +49,15 @@ def server(
     control_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[serverproc.ServerProcess]:
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    workdir = tmp_path_factory.mktemp("server")
+    log = workdir / "server.log"
+    audit_db = f"--audit-db=sqlite:///{workdir / 'audit.db'}"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT", "3")
         env.setenv("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "4")
-        proc = serverproc.ServerProcess(testbed_handle, control_namespace, log=log).start()
+        proc = serverproc.ServerProcess(
+            testbed_handle, control_namespace, log=log, extra=[audit_db]
+        ).start()
     try:
         yield proc
     finally:
@@ -251,3 +256,76 @@ def test_cli_account_commands(
     assert changed.returncode == 0, changed.stderr
     assert login(server, "alice", "n3w-password!").status_code == 200
     assert _cli(alice_cfg, "account", "get-user-info").returncode == 1  # old session refused
+
+
+def test_audit_log_names_actor_object_and_result(
+    admin: httpx.Client, server: serverproc.ServerProcess, setup: None, tmp_path: Path
+) -> None:
+    """Runs after the tests above (file order): their requests are in the log."""
+
+    def entries(**params: str) -> list[dict[str, Any]]:
+        resp = admin.get("/api/v1/audit", params=params)
+        assert resp.status_code == 200, resp.text
+        items: list[dict[str, Any]] = resp.json()["items"]
+        return items
+
+    def seen(actor: str, action: str, result: str, name: str = "") -> dict[str, Any]:
+        found = [
+            e
+            for e in entries(actor=actor, action=action, result=result)
+            if not name or e["object"]["name"] == name
+        ]
+        assert found, (actor, action, result, name)
+        return found[0]
+
+    viewer_sync = seen("viewer", "sync", "denied", APP_A)
+    assert viewer_sync["object"] == {
+        "kind": "Application",
+        "project": TEAM_A,
+        "name": APP_A,
+        "namespace": "",
+    }
+    assert viewer_sync["reason"] == f"permission denied: applications, sync, {TEAM_A}/{APP_A}"
+    assert viewer_sync["client"] == "127.0.0.1"
+    assert seen("viewer", "delete", "denied", APP_B)["object"]["project"] == TEAM_B
+    assert seen("alice", "sync", "succeeded", APP_A)["object"]["project"] == TEAM_A
+    assert seen("alice", "sync", "denied", APP_B)["object"]["project"] == TEAM_B
+    assert seen("alice", "sync", "denied", FROZEN)["object"]["project"] == TEAM_A
+    locked = [e for e in entries(actor="viewer", action="login", result="denied")]
+    assert any(e["reason"] == "locked out after too many failed logins" for e in locked)
+    assert any(e["reason"] == "Invalid username or password" for e in locked)
+    assert seen("viewer", "login", "succeeded")
+    revoked = seen("ci", "get", "denied")
+    assert "revoked" in revoked["reason"]
+    assert seen("admin", "delete-token", "succeeded", "ci")
+    assert seen("admin", "create-token", "succeeded", "ci")
+
+    # SQL-looking filters are plain values; a bad time is a 400; paging is stable
+    assert entries(actor="alice' OR '1'='1") == []
+    assert admin.get("/api/v1/audit", params={"since": "yesterday"}).status_code == 400
+    first = admin.get("/api/v1/audit", params={"limit": 2}).json()
+    after = admin.get(
+        "/api/v1/audit", params={"limit": 2, "continue": first["metadata"]["continue"]}
+    )
+    assert first["items"][-1]["id"] > after.json()["items"][0]["id"]
+    with _as(server, "viewer") as viewer:  # audit is admin's, not role:readonly's
+        assert viewer.get("/api/v1/audit").status_code == 403
+
+    config = tmp_path / "admin"
+    address = server.url.removeprefix("https://")
+    password = server.admin_password()
+    assert (
+        _cli(
+            config, "login", address, "--username=admin", f"--password={password}", "--insecure"
+        ).returncode
+        == 0
+    )
+    listed = _cli(
+        config, "audit", "list", "--actor", "alice", "--app", FROZEN, "--since", "1h", "-o", "json"
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert rows and {(r["actor"], r["object"]["name"]) for r in rows} == {("alice", FROZEN)}
+    table = _cli(config, "audit", "list", "--actor", "viewer", "--result", "denied")
+    assert table.stdout.splitlines()[0].split()[:3] == ["TIME", "ACTOR", "ACTION"]
+    assert PASSWORD not in json.dumps(entries())

@@ -98,3 +98,29 @@ def test_bad_policy_names_key_line_and_cause(data: dict[str, str], message: str)
 def test_scopes_default_and_list() -> None:
     assert rbac.parse_config({}).scopes == ("groups",)
     assert rbac.parse_config({"scopes": "[groups, email]"}).scopes == ("groups", "email")
+
+
+@pytest.mark.parametrize("mode", ["glob", "regex"])
+def test_fast_path_agrees_with_casbin(mode: str) -> None:
+    star = ".*" if mode == "regex" else "*"
+    csv = "\n".join(
+        [
+            f"p, role:dev, applications, {star}, team-a/{star}, allow",
+            f"p, role:dev, applications, delete, team-a/prod{star}, deny",
+            f"p, role:ops, clusters, {star}, {star}, allow",
+            "g, role:ops, role:dev",
+            "g, ann, role:ops",
+            "g, ben, role:dev",
+            f"p, ben, applications, sync, team-b/{star}, allow",
+            f"p, cid, applications, get, {star}, deny",
+            "g, cid, role:readonly",
+        ]
+    )
+    policy = rbac.Policy(rbac.parse_config({"policy.csv": csv, "policy.matchMode": mode}))
+    for sub in ("ann", "ben", "cid", "admin", "role:readonly", "nobody"):
+        for res in ("applications", "clusters", "projects", "accounts"):
+            for act in ("get", "sync", "delete", "create", "action/apps/Deployment/restart"):
+                for obj in ("team-a/web", "team-a/prod-1", "team-b/x", "default", "https://k"):
+                    assert policy.enforce(sub, res, act, obj) == policy.casbin_enforce(
+                        sub, res, act, obj
+                    ), (sub, res, act, obj)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tidegate.api import account_book, bootstrap
     from tidegate.api import hub as app_hub
     from tidegate.kube import client as kube_client
+    from tidegate.store import audit as audit_store
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
@@ -40,6 +41,7 @@ class ServerContext:
     )
     policy: access.PolicyRef = dataclasses.field(default_factory=access.PolicyRef)
     accounts: account_book.AccountBook = dataclasses.field(default_factory=_account_book)
+    audit: audit_store.AuditLog | None = None
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -55,6 +55,7 @@ async def subject_of(conn: HTTPConnection) -> access.Subject:
     claims = tokens.verify(token, book.signing_key, now=datetime.datetime.now(datetime.UTC))
     reason = accounts.check_claims(book.accounts.get(claims.username), claims)
     if reason is not None:
+        conn.scope.setdefault("state", {})["actor"] = claims.username  # signed by us: audit it
         raise errors.ApiError(401, f"invalid session: {reason}")
     return access.Subject(claims.username, claims.subject, policy=ctx.policy)
 

@@ -50,6 +50,7 @@ async def create_session(request: Request) -> JSONResponse:
         raise errors.ApiError(401, BAD_CREDENTIALS)
     if len(username.encode()) > passwords.MAX_USERNAME_BYTES:
         raise errors.ApiError(401, BAD_CREDENTIALS)
+    request.state.actor = username  # for the audit log
     ctx = context.of(request)
     book = await ctx.accounts.load(ctx)
     account = book.accounts.get(username)
@@ -62,6 +63,7 @@ async def create_session(request: Request) -> JSONResponse:
     clock = time.monotonic()
     if ctx.login_failures.blocked(username, clock):
         passwords.verify_password(password, None)  # the same work as any other refusal
+        request.state.audit_reason = "locked out after too many failed logins"
         log.warning(
             "login refused for user %r: too many failures", username, extra={"user": username}
         )

@@ -30,6 +30,7 @@ RESOURCES = frozenset(
         "exec",
         "extensions",
         "write-repositories",
+        "audit",
     }
 )
 ACTIONS = frozenset(

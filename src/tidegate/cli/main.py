@@ -23,6 +23,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("repo_cmd", "app"),
     ("proj_cmd", "app"),
     ("account_cmd", "app"),
+    ("audit_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),
