@@ -5,7 +5,9 @@ GET of one small object; simpler and as prompt as a watch for a file people edit
 changed ConfigMap is parsed into a new :class:`tidegate.auth.rbac.Policy` and swapped into the
 shared :class:`tidegate.auth.access.PolicyRef`; a ConfigMap that does not parse leaves the old
 policy in force, logs the error and shows it in ``GET /api/v1/settings`` (``rbacPolicyError``)
-until a good version is written. A missing ConfigMap means the built-in policy alone.
+until a good version is written. A missing ConfigMap means the built-in policy alone. The
+AppProjects are listed at the same pace: their roles are the runtime policy layer, and their
+token lists are what project role tokens are checked against.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from tidegate.auth import access, rbac
+from tidegate.api import appstore
+from tidegate.auth import access, project_roles, rbac
 from tidegate.model import errors as tg_errors
 from tidegate.model.keys import ResourceKey
 
@@ -40,7 +43,7 @@ class PolicyReloader:
         self.key = ResourceKey("", "ConfigMap", namespace, CONFIGMAP)
         self.ref = ref
         self.interval = interval
-        self._seen: dict[str, str] | None = None
+        self._seen: tuple[dict[str, str], list[tuple[str, ...]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def reload(self) -> None:
@@ -51,11 +54,20 @@ class PolicyReloader:
             log.warning("cannot read %s: %s (policy unchanged)", CONFIGMAP, exc)
             return
         data = {str(k): str(v) for k, v in ((found or {}).get("data") or {}).items()}
-        if data == self._seen:
-            return
-        self._seen = data
         try:
-            policy = rbac.Policy(rbac.parse_config(data))
+            listed = await self.client.list(appstore.PROJECTS, namespace=self.key.namespace)
+        except tg_errors.KubeError as exc:
+            log.warning("cannot list AppProjects: %s (project roles unchanged)", exc)
+            projects = self.ref.projects
+        else:
+            projects = {str(p["metadata"]["name"]): p for p in listed.items}
+        self.ref.projects = projects
+        runtime = project_roles.all_lines(projects.values())
+        if (data, runtime) == self._seen:
+            return
+        self._seen = (data, runtime)
+        try:
+            policy = rbac.Policy(rbac.parse_config(data), extra=runtime)
         except rbac.PolicyError as exc:
             self.ref.error = str(exc)
             log.error("%s refused, the previous policy stays in force: %s", CONFIGMAP, exc)

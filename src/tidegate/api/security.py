@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidegate.api import context, errors
-from tidegate.auth import access, accounts, tokens
+from tidegate.auth import access, accounts, project_roles, tokens
 from tidegate.controller import webhook_server
 from tidegate.model import errors as tg_errors
 
@@ -53,6 +53,12 @@ async def subject_of(conn: HTTPConnection) -> access.Subject:
     ctx = context.of(conn)
     book = await ctx.accounts.load(ctx)
     claims = tokens.verify(token, book.signing_key, now=datetime.datetime.now(datetime.UTC))
+    if claims.subject.startswith("proj:"):
+        reason = project_roles.check_role_token(ctx.policy.projects, claims)
+        if reason is not None:
+            conn.scope.setdefault("state", {})["actor"] = claims.subject
+            raise errors.ApiError(401, f"invalid session: {reason}")
+        return access.Subject(claims.subject, claims.subject, policy=ctx.policy)
     reason = accounts.check_claims(book.accounts.get(claims.username), claims)
     if reason is not None:
         conn.scope.setdefault("state", {})["actor"] = claims.username  # signed by us: audit it

@@ -38,6 +38,7 @@ from tidegate.api import (
     errors,
     projects,
     rbac_config,
+    role_tokens,
     security,
     session,
     settings,
@@ -97,6 +98,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         account,
         account_tokens,
         audit,
+        role_tokens,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     return app

@@ -12,6 +12,8 @@ stream sees the new policy at its next item); without one the built-in policy al
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from tidegate.auth import rbac
 from tidegate.model import errors
@@ -59,6 +61,7 @@ class PolicyRef:
     def __init__(self, policy: rbac.Policy = rbac.BUILTIN, error: str = "") -> None:
         self.current = policy
         self.error = error  # why the last reload was refused ("" when it was not)
+        self.projects: dict[str, Mapping[str, Any]] = {}  # AppProjects, for role tokens
 
 
 @dataclasses.dataclass(frozen=True)
