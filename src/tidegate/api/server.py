@@ -28,7 +28,9 @@ from tidegate.api import (
     account,
     account_tokens,
     app_details,
+    app_manifests,
     app_operations,
+    app_resources,
     applications,
     audit,
     audit_trail,
@@ -38,6 +40,7 @@ from tidegate.api import (
     errors,
     projects,
     rbac_config,
+    repo_writes,
     role_tokens,
     security,
     session,
@@ -50,6 +53,8 @@ from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
 from tidegate.store import audit as audit_store
+from tidegate.web import catalogue as web_catalogue
+from tidegate.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +96,12 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         streams,
         app_operations,
         app_details,
+        app_manifests,
+        app_resources,
         applications,
         projects,
         credentials,
+        repo_writes,
         settings,
         account,
         account_tokens,
@@ -101,6 +109,10 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         role_tokens,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
+    # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
+    app.mount("/assets", web_pages.static_files(), name="assets")
+    app.include_router(web_pages.router)
+    app.include_router(web_catalogue.router)
     return app
 
 
@@ -136,6 +148,7 @@ async def run(
                 max_failures=int(os.environ.get("ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT", "5")),
                 window=float(os.environ.get("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "300")),
             ),
+            management=mgmt,
         )
         reloader = rbac_config.PolicyReloader(
             client, namespace, ctx.policy, interval=rbac_reload_seconds
@@ -145,6 +158,7 @@ async def run(
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
+                ctx.cache_dir = Path(tmp) / "repos"
                 ssl: dict[str, Any] = {}
                 if pair is not None:
                     ssl = _write_pair(Path(tmp), *pair)

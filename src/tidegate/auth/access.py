@@ -90,6 +90,7 @@ def allowed(subject: Subject | None, resource: str, action: str, obj: str) -> bo
 
 
 def authorize(subject: Subject | None, resource: str, action: str, obj: str) -> None:
-    """Allow, or raise PermissionDeniedError naming what was refused."""
+    """Allow, or raise PermissionDeniedError naming what was refused. ``action`` may carry
+    Argo CD's fine-grained suffix (``update/<group>/<kind>/<namespace>/<name>``)."""
     if not allowed(subject, resource, action, obj):
         raise PermissionDeniedError(f"permission denied: {resource}, {action}, {obj}")

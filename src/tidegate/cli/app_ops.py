@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts
+from tidegate.cli import app_common, app_remote, kubeopts
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -23,7 +23,9 @@ Prune = Annotated[bool, typer.Option("--prune", help="Delete resources no longer
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Preview: change nothing.")]
 
 
-async def _request(apps: app_access.Apps, raw: dict[str, Any], operation: dict[str, Any]) -> None:
+async def _request(
+    apps: app_access.Apps | app_remote.RemoteApps, raw: dict[str, Any], operation: dict[str, Any]
+) -> None:
     from tidegate.cli import app_state
     from tidegate.model import errors
 
@@ -32,6 +34,9 @@ async def _request(apps: app_access.Apps, raw: dict[str, Any], operation: dict[s
             f"{app_state.describe(raw)}: another operation is already in progress"
         )
     meta = raw.get("metadata") or {}
+    if isinstance(apps, app_remote.RemoteApps):  # the server writes it (resourceVersion too)
+        await apps.sync(str(meta["name"]), operation)
+        return
     try:
         await apps.patch(
             str(meta["name"]),
@@ -123,6 +128,7 @@ def sync(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Sync an application to its target state and follow the operation until it ends.
 
@@ -132,10 +138,10 @@ def sync(
     from tidegate.cli import appspec
 
     async def go() -> int:
-        from tidegate.cli import app_access, app_state
+        from tidegate.cli import app_state
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
             raw = await apps.get(app_name)
             request = appspec.SyncRequest(
                 revision=revision,
