@@ -9,16 +9,23 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
-from tidegate.auth import passwords
+from tidegate.auth import access, passwords
 
 if TYPE_CHECKING:
-    from tidegate.api import bootstrap
+    from tidegate.api import account_book, bootstrap
     from tidegate.api import hub as app_hub
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
+    from tidegate.store import audit as audit_store
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
+
+
+def _account_book() -> account_book.AccountBook:
+    from tidegate.api import account_book
+
+    return account_book.AccountBook()
 
 
 @dataclasses.dataclass
@@ -36,6 +43,9 @@ class ServerContext:
     login_failures: passwords.FailureCounter = dataclasses.field(
         default_factory=passwords.FailureCounter
     )
+    policy: access.PolicyRef = dataclasses.field(default_factory=access.PolicyRef)
+    accounts: account_book.AccountBook = dataclasses.field(default_factory=_account_book)
+    audit: audit_store.AuditLog | None = None
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -65,9 +65,11 @@ async def _create(
     rbac: str,
     *,
     upsert: bool,
+    rbac_object: str = "",
 ) -> Obj:
     name = obj["metadata"]["name"]
-    security.authorize(subject, rbac, "create", name)
+    target = rbac_object or name  # appsets: <project>/<name>, as Argo CD names them
+    security.authorize(subject, rbac, "create", target)
     store = _store(request, resource)
     try:
         return await store.create(obj)
@@ -81,7 +83,7 @@ async def _create(
         raise errors.ApiError(
             400, f"existing {resource.kind} spec is different, use upsert flag to force update"
         )
-    security.authorize(subject, rbac, "update", name)
+    security.authorize(subject, rbac, "update", target)
     return await store.update(name, lambda cur: appstore.with_written_parts(cur, obj))
 
 
@@ -204,7 +206,15 @@ async def create_appset(
     if dryRun:
         security.authorize(subject, "applicationsets", "create", _appset_object(obj))
         return obj
-    return await _create(request, subject, obj, APPSETS, "applicationsets", upsert=upsert)
+    return await _create(
+        request,
+        subject,
+        obj,
+        APPSETS,
+        "applicationsets",
+        upsert=upsert,
+        rbac_object=_appset_object(obj),
+    )
 
 
 @router.delete("/api/v1/applicationsets/{name}", summary="Delete an ApplicationSet")

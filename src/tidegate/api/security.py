@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidegate.api import context, errors
-from tidegate.auth import access, tokens
+from tidegate.auth import access, accounts, project_roles, tokens
 from tidegate.controller import webhook_server
 from tidegate.model import errors as tg_errors
 
@@ -52,16 +52,19 @@ async def subject_of(conn: HTTPConnection) -> access.Subject:
     if token is None:
         raise errors.ApiError(401, "no session information")
     ctx = context.of(conn)
-    secrets = await ctx.secrets.accounts()
-    claims = tokens.verify(
-        token,
-        secrets.signing_key,
-        now=datetime.datetime.now(datetime.UTC),
-        password_mtime=secrets.admin_mtime,
-    )
-    if claims.username != "admin" or claims.capability != tokens.LOGIN_CAPABILITY:
-        raise errors.ApiError(401, "invalid session: account not found or not allowed to log in")
-    return access.Subject(claims.username, claims.subject)
+    book = await ctx.accounts.load(ctx)
+    claims = tokens.verify(token, book.signing_key, now=datetime.datetime.now(datetime.UTC))
+    if claims.subject.startswith("proj:"):
+        reason = project_roles.check_role_token(ctx.policy.projects, claims)
+        if reason is not None:
+            conn.scope.setdefault("state", {})["actor"] = claims.subject
+            raise errors.ApiError(401, f"invalid session: {reason}")
+        return access.Subject(claims.subject, claims.subject, policy=ctx.policy)
+    reason = accounts.check_claims(book.accounts.get(claims.username), claims)
+    if reason is not None:
+        conn.scope.setdefault("state", {})["actor"] = claims.username  # signed by us: audit it
+        raise errors.ApiError(401, f"invalid session: {reason}")
+    return access.Subject(claims.username, claims.subject, policy=ctx.policy)
 
 
 async def _authenticated(request: Request) -> access.Subject:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import os
 import socket
@@ -25,26 +26,33 @@ from starlette.responses import PlainTextResponse
 import tidegate
 from tidegate.api import (
     account,
+    account_tokens,
     app_details,
     app_manifests,
     app_operations,
     app_resources,
     applications,
+    audit,
+    audit_trail,
     bootstrap,
     context,
     credentials,
     errors,
     projects,
+    rbac_config,
     repo_writes,
+    role_tokens,
     security,
     session,
     settings,
     streams,
 )
 from tidegate.api import hub as app_hub
+from tidegate.auth import passwords
 from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
+from tidegate.store import audit as audit_store
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
 
@@ -63,6 +71,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     app.add_middleware(security.Guard)
+    app.add_middleware(audit_trail.AuditTrail)  # outermost: it also sees the Guard's refusals
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> PlainTextResponse:
@@ -95,6 +104,9 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         repo_writes,
         settings,
         account,
+        account_tokens,
+        audit,
+        role_tokens,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
@@ -112,7 +124,13 @@ async def run(
     port: int,
     insecure: bool,
     keepalive_seconds: float = context.DEFAULT_KEEPALIVE_SECONDS,
+    rbac_reload_seconds: float = rbac_config.DEFAULT_INTERVAL,
+    audit_db: str = "",
+    audit_retention_days: float = 90.0,
 ) -> None:
+    audit_log = audit_store.AuditLog(audit_db) if audit_db else None
+    if audit_log is not None:
+        log.info("audit log in %s", audit_log.engine.url.render_as_string(hide_password=True))
     async with kube_client.client_for(mgmt) as client:
         store = bootstrap.SecretStore(client, namespace)
         hostnames = ("localhost", "127.0.0.1", socket.gethostname())
@@ -125,8 +143,18 @@ async def run(
             hub=hub,
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
+            audit=audit_log,
+            login_failures=passwords.FailureCounter(
+                max_failures=int(os.environ.get("ARGOCD_SESSION_FAILURE_MAX_FAIL_COUNT", "5")),
+                window=float(os.environ.get("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "300")),
+            ),
             management=mgmt,
         )
+        reloader = rbac_config.PolicyReloader(
+            client, namespace, ctx.policy, interval=rbac_reload_seconds
+        )
+        await reloader.start()
+        retention = asyncio.create_task(_retain(audit_log, audit_retention_days))
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
@@ -137,6 +165,24 @@ async def run(
                 await _serve(create_app(ctx), address, port, ssl=ssl, namespace=namespace)
         finally:
             await hub.stop()
+            await reloader.stop()
+            retention.cancel()
+            if audit_log is not None:
+                audit_log.close()
+
+
+async def _retain(audit_log: audit_store.AuditLog | None, days: float) -> None:
+    """Drop audit entries older than ``days`` now and every hour (0: keep them all)."""
+    while audit_log is not None and days > 0:
+        cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)
+        try:
+            dropped = await asyncio.to_thread(audit_log.prune, cutoff)
+        except Exception as exc:
+            log.error("audit retention failed: %s", exc)
+        else:
+            if dropped:
+                log.info("audit retention dropped %d entries older than %s days", dropped, days)
+        await asyncio.sleep(3600)
 
 
 def _write_pair(directory: Path, cert: bytes, key: bytes) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """SessionService: ``POST /api/v1/session`` (log in), ``DELETE`` (log out), ``GET .../userinfo``.
 
-Login checks the ``admin`` account's bcrypt hash in ``argocd-secret``; a wrong password and an
+Login checks the account's bcrypt hash in ``argocd-secret`` (``admin`` or a local account of
+``argocd-cm`` with the ``login`` capability, enabled); a wrong password and an
 unknown user get the same answer (401 ``Invalid username or password``) after the same bcrypt
 work. The token is returned in the body and set as the ``argocd.token`` cookie (HttpOnly,
 SameSite=Lax, Secure unless the server runs ``--insecure``). Logs name the user, never a secret.
@@ -49,23 +50,33 @@ async def create_session(request: Request) -> JSONResponse:
         raise errors.ApiError(401, BAD_CREDENTIALS)
     if len(username.encode()) > passwords.MAX_USERNAME_BYTES:
         raise errors.ApiError(401, BAD_CREDENTIALS)
+    request.state.actor = username  # for the audit log
     ctx = context.of(request)
-    secrets = await ctx.secrets.accounts()
-    known = username == ADMIN and secrets.admin_hash is not None
+    book = await ctx.accounts.load(ctx)
+    account = book.accounts.get(username)
+    known = (
+        account is not None
+        and account.enabled
+        and tokens.LOGIN_CAPABILITY in account.capabilities
+        and account.password_hash is not None
+    )
     clock = time.monotonic()
     if ctx.login_failures.blocked(username, clock):
         passwords.verify_password(password, None)  # the same work as any other refusal
+        request.state.audit_reason = "locked out after too many failed logins"
         log.warning(
             "login refused for user %r: too many failures", username, extra={"user": username}
         )
         raise errors.ApiError(401, BAD_CREDENTIALS)
-    if not passwords.verify_password(password, secrets.admin_hash if known else None):
+    if not passwords.verify_password(
+        password, account.password_hash if known and account else None
+    ):
         ctx.login_failures.failed(username, clock)
         log.info("login refused for user %r", username[:32], extra={"user": username[:32]})
         raise errors.ApiError(401, BAD_CREDENTIALS)
     ctx.login_failures.succeeded(username)
     now = datetime.datetime.now(datetime.UTC)
-    token = tokens.issue(username, secrets.signing_key, now=now)
+    token = tokens.issue(username, book.signing_key, now=now)
     log.info("login of user %r", username, extra={"user": username})
     response = JSONResponse({"token": token})
     lifetime = int(tokens.SESSION_LIFETIME.total_seconds())

@@ -49,7 +49,9 @@ async def get_settings(
 ) -> dict[str, Any]:
     del subject  # a session is required; there is nothing to authorise per object
     ctx = context.of(request)
-    return settings_json(await argocd_cm(ctx), ctx.namespace)
+    reply = settings_json(await argocd_cm(ctx), ctx.namespace)
+    reply["rbacPolicyError"] = ctx.policy.error  # Tidegate's: why argocd-rbac-cm was refused
+    return reply
 
 
 async def argocd_cm(ctx: context.ServerContext) -> dict[str, str]:

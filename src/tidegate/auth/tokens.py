@@ -54,6 +54,7 @@ def issue(
     now: datetime.datetime,
     lifetime: datetime.timedelta = SESSION_LIFETIME,
     capability: str = LOGIN_CAPABILITY,
+    token_id: str = "",
 ) -> str:
     """A signed session token for ``username``."""
     iat = int(now.timestamp())
@@ -62,7 +63,7 @@ def issue(
         "sub": f"{username}:{capability}",
         "iat": iat,
         "nbf": iat,
-        "jti": str(uuid.uuid4()),
+        "jti": token_id or str(uuid.uuid4()),
     }
     if lifetime.total_seconds() > 0:
         claims["exp"] = iat + int(lifetime.total_seconds())

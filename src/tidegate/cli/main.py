@@ -22,6 +22,8 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("cluster_cmd", "app"),
     ("repo_cmd", "app"),
     ("proj_cmd", "app"),
+    ("account_cmd", "app"),
+    ("audit_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts, output, proj_access, proj_edit_cmd, proj_windows_cmd
+from tidegate.cli import (
+    app_common,
+    kubeopts,
+    output,
+    proj_access,
+    proj_edit_cmd,
+    proj_role_cmd,
+    proj_windows_cmd,
+)
 
 if TYPE_CHECKING:
     from tidegate.cli import projspec
@@ -320,3 +328,4 @@ def delete(
 
 proj_edit_cmd.register(app)
 app.add_typer(proj_windows_cmd.app)
+app.add_typer(proj_role_cmd.app)

@@ -20,6 +20,21 @@ def server(
     keepalive: float = typer.Option(
         15.0, "--stream-keepalive", min=0.1, help="Seconds between keepalives on idle streams."
     ),
+    rbac_reload: float = typer.Option(
+        2.0, "--rbac-reload-seconds", min=0.1, help="Seconds between re-reads of argocd-rbac-cm."
+    ),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", help="Directory for the server's files (default: user data dir)."
+    ),
+    audit_db: str | None = typer.Option(
+        None,
+        "--audit-db",
+        help="Audit log database: sqlite:///PATH or postgresql://... "
+        "(default: audit-<namespace>.db in --data-dir).",
+    ),
+    audit_retention_days: float = typer.Option(
+        90.0, "--audit-retention-days", min=0, help="Days audit entries are kept (0: forever)."
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -34,6 +49,14 @@ def server(
     from tidegate.cli import logsetup
 
     logsetup.configure(loglevel, fmt=logformat)
+    if not audit_db:
+        from pathlib import Path
+
+        import platformdirs
+
+        directory = Path(data_dir or platformdirs.user_data_dir("tidegate"))
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        audit_db = f"sqlite:///{directory / f'audit-{namespace}.db'}"
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     try:
         asyncio.run(
@@ -44,6 +67,9 @@ def server(
                 port=port,
                 insecure=insecure,
                 keepalive_seconds=keepalive,
+                rbac_reload_seconds=rbac_reload,
+                audit_db=audit_db,
+                audit_retention_days=audit_retention_days,
             )
         )
     except KeyboardInterrupt:
