@@ -83,11 +83,14 @@ def test_unknown_flag_names_the_closest_tidegate_flag() -> None:
 
 
 def test_argocd_flag_not_implemented_yet_is_named_as_such() -> None:
-    code, out = _run("app", "create", "x", "--kustomize-common-lable", "a=b")
+    code, out = _run("app", "create", "x", "--revision-history-limt", "3")
     assert code == 2
     assert (
-        "Did you mean --kustomize-common-label (argocd's, not implemented by tidegate yet)" in out
+        "Did you mean --revision-history-limit (argocd's, not implemented by tidegate yet)" in out
     )
+    code, out = _run("app", "create", "x", "--revision-history-limit", "3")
+    assert code == 2
+    assert "It is argocd's flag of 'app create', not implemented by tidegate yet" in out
 
 
 def test_unknown_flag_without_a_close_match() -> None:

@@ -291,17 +291,35 @@ def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
+    local: Annotated[
+        Path | None,
+        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
+    ] = None,
+    local_repo_root: Annotated[
+        Path | None,
+        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+    ] = None,
+    exit_code: Annotated[
+        str,
+        typer.Option(
+            "--exit-code", metavar="true|false", help="Exit non-zero on a difference (default)."
+        ),
+    ] = "true",
+    diff_exit_code: Annotated[
+        int, typer.Option("--diff-exit-code", help="The exit code on a difference.")
+    ] = 1,
     no_color: bool = app_common.NO_COLOR_OPTION,
     cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Diff the target state (rendered from Git) with the live state, computed locally.
+    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally.
 
-    Exit 0 in sync, 1 out of sync (or a failure, with the error on stderr), 2 usage error.
-    Objects the server-side dry run rejects (a sync would fail its validation) are listed on
-    stderr, as the controller's ComparisonError lists them. Secret values are masked.
+    Exit 0 in sync; --diff-exit-code (1) out of sync, unless --exit-code=false; 2 on an error
+    (the error on stderr, as argocd). Objects the server-side dry run rejects (a sync would
+    fail its validation) are listed on stderr and count as a difference. Secret values are
+    masked.
     """
     from tidegate.cli import appspec
 
@@ -313,6 +331,11 @@ def diff(
         async with app_access.connect(kubeconfig, context, ns) as apps:
             raw = await apps.get(app_name)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                if local is not None:
+                    from tidegate.cli import app_diff_local
+
+                    cache_root = cache_dir or app_compare.default_cache_dir()
+                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
                 result = await app_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
@@ -323,8 +346,16 @@ def diff(
             typer.echo(appstatus.dry_run_problems(result.problems), err=True)
         return result.sync_status is SyncStatusCode.SYNCED and not result.problems
 
-    if not app_common.run(go()):
-        raise typer.Exit(1)
+    try:
+        fail_on_diff = app_common.parse_bool(exit_code, "--exit-code")
+    except appspec.FlagError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    try:
+        in_sync = app_common.run(go())
+    except typer.Exit as exc:  # argocd: an error is exit 2, a difference 1
+        raise typer.Exit(2) from exc
+    if not in_sync and fail_on_diff:
+        raise typer.Exit(diff_exit_code)
 
 
 @app.command("manifests")

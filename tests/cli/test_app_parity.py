@@ -1,0 +1,117 @@
+"""argocd parity of ``tidegate app`` against the test bed: ``diff --local`` and argocd's diff
+exit codes, the --kustomize-*/--directory-*/--sync-retry-* flags of create/set."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.cli.test_app_cmd import (  # the module's fixtures: a control namespace, a git repo
+    BASIC,
+    Cli,
+    _apply_rendered,
+    _unique,
+    cli,  # noqa: F401
+    control,  # noqa: F401
+    repo_url,  # noqa: F401
+    source_dir,  # noqa: F401
+)
+
+from tidegate.testenv import handle
+
+pytestmark = pytest.mark.e2e
+
+
+def test_diff_local_renders_the_directory_and_changes_nothing(
+    cli: Cli,  # noqa: F811
+    repo_url: str,  # noqa: F811
+    namespace: str,
+    source_dir: Path,  # noqa: F811
+    testbed_handle: handle.TestBed,
+    tmp_path: Path,
+) -> None:
+    name = _unique("local")
+    server = testbed_handle.clusters["dev"].server
+    flags = ["--repo", repo_url, "--path", "app", "--dest-server", server]
+    assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
+    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    assert cli("diff", name).exit_code == 0
+
+    same = tmp_path / "same"
+    shutil.copytree(source_dir / "app", same)
+    result = cli("diff", name, "--local", str(same))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+
+    changed = tmp_path / "repo" / "app"
+    shutil.copytree(source_dir / "app", changed)
+    config = changed / "config.yaml"
+    config.write_text(config.read_text().replace("blue", "green"))
+    result = cli("diff", name, "--local", str(changed), "--no-color")
+    assert result.exit_code == 1, result.output
+    assert "-  color: blue" in result.stdout and "+  color: green" in result.stdout
+    # --local-repo-root: the same tree, seen from the repository root
+    rooted = cli("diff", name, "--local", str(changed), "--local-repo-root", str(changed.parent))
+    assert rooted.exit_code == 1 and "+  color: green" in rooted.stdout
+    quiet = cli("diff", name, "--local", str(changed), "--exit-code=false")
+    assert quiet.exit_code == 0 and "+  color: green" in quiet.stdout
+    assert cli("diff", name, "--local", str(changed), "--diff-exit-code", "5").exit_code == 5
+
+    with testbed_handle.admin_client("dev") as dev:  # nothing was applied
+        live = dev.get(f"/api/v1/namespaces/{namespace}/configmaps/web-config").json()
+    assert live["data"] == {"color": "blue"}
+
+    missing = cli("diff", name, "--local", str(tmp_path / "nowhere"))
+    assert missing.exit_code == 2 and "not a directory" in missing.stderr
+    outside = cli("diff", name, "--local", str(changed), "--local-repo-root", str(same))
+    assert outside.exit_code == 2 and "not inside --local-repo-root" in outside.stderr
+    assert cli("diff", _unique("no-such-app")).exit_code == 2
+    assert cli("diff", name, "--exit-code=maybe").exit_code == 2
+
+
+def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:  # noqa: F811
+    name = _unique("flags")
+    created = cli(
+        "create", name, *BASIC,
+        "--kustomize-common-label", "team=web", "--kustomize-common-annotation", "owner=x",
+        "--kustomize-replica", "web=3", "--kustomize-namespace", "prod",
+        "--kustomize-force-common-label", "--sync-retry-limit", "4",
+        "--sync-retry-backoff-duration", "10s",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    spec = cli.app(name)["spec"]
+    assert spec["source"]["kustomize"] == {
+        "commonLabels": {"team": "web"},
+        "commonAnnotations": {"owner": "x"},
+        "replicas": [{"name": "web", "count": 3}],
+        "namespace": "prod",
+        "forceCommonLabels": True,
+    }
+    assert spec["syncPolicy"]["retry"] == {
+        "limit": 4, "backoff": {"duration": "10s", "maxDuration": "3m0s", "factor": 2}
+    }  # fmt: skip
+
+    changed = cli("set", name, "--kustomize-replica", "web=5", "--sync-retry-backoff-factor", "3")
+    assert changed.exit_code == 0, changed.output
+    spec = cli.app(name)["spec"]
+    assert spec["source"]["kustomize"]["replicas"] == [{"name": "web", "count": 5}]
+    assert spec["syncPolicy"]["retry"]["backoff"]["factor"] == 3
+
+    assert cli("set", name, "--sync-retry-limit", "0").exit_code == 0
+    assert "syncPolicy" not in cli.app(name)["spec"]
+    before = cli.app(name)["metadata"]["resourceVersion"]
+    refused = cli("set", name, "--sync-retry-backoff-duration", "1s")
+    assert refused.exit_code == 2 and "--sync-retry-limit: required" in refused.stderr
+    assert cli.app(name)["metadata"]["resourceVersion"] == before
+    # a source has one type: directory options on a kustomize source are refused
+    mixed = cli("set", name, "--directory-include", "*.yaml")
+    assert mixed.exit_code == 2 and "multiple source types" in mixed.stderr
+
+    plain = _unique("dir")
+    made = cli("create", plain, *BASIC, "--directory-include", "*.yaml",
+               "--directory-exclude", "skip-*")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert cli.app(plain)["spec"]["source"]["directory"] == {
+        "include": "*.yaml", "exclude": "skip-*"
+    }  # fmt: skip
