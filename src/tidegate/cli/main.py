@@ -94,6 +94,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("login_cmd", "login"),
     ("login_cmd", "logout"),
     ("login_cmd", "context"),
+    ("version_cmd", "version"),
     ("demo_cmd", "demo"),
     ("seal_cmd", "seal"),
     ("sealed_secrets_cmd", "sealed_secrets_controller"),

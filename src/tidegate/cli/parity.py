@@ -79,7 +79,6 @@ repo get
 repocreds add
 repocreds list
 repocreds rm
-version
 app actions list\t--app-namespace
 app actions list\t--out
 app actions run\t--app-namespace
@@ -185,6 +184,16 @@ repo add\t--github-app-installation-id
 repo add\t--github-app-private-key-path
 repo add\t--webhook-manifest-cache-warm-disabled
 repo rm\t--project
+version\t--cluster
+version\t--context
+version\t--insecure-skip-tls-verify
+version\t--kubeconfig
+version\t--namespace
+version\t--password
+version\t--request-timeout
+version\t--token
+version\t--user
+version\t--username
 """
 
 
