@@ -3,10 +3,12 @@ exit codes, the --kustomize-*/--directory-*/--sync-retry-* flags of create/set."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.cli.test_app_cmd import (  # the module's fixtures: a control namespace, a git repo
     BASIC,
     Cli,
@@ -115,3 +117,53 @@ def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:  # noqa: F811
     assert cli.app(plain)["spec"]["source"]["directory"] == {
         "include": "*.yaml", "exclude": "skip-*"
     }  # fmt: skip
+
+
+def test_patch_json_and_merge(cli: Cli) -> None:  # noqa: F811
+    name = _unique("patch")
+    assert cli("create", name, *BASIC).exit_code == 0
+    ops = '[{"op": "replace", "path": "/spec/source/path", "value": "apps/api"}]'
+    done = cli("patch", name, "--patch", ops)
+    assert done.exit_code == 0, done.output
+    assert yaml.safe_load(done.stdout)["spec"]["source"]["path"] == "apps/api"
+    assert cli.app(name)["spec"]["source"]["path"] == "apps/api"
+    merged = cli("patch", name, "--type", "merge", "--patch",
+                 '{"spec": {"destination": {"namespace": "api"}}}')  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    assert cli.app(name)["spec"]["destination"]["namespace"] == "api"
+
+    before = cli.app(name)["metadata"]["resourceVersion"]
+    for bad, why in [
+        ('[{"op": "replace", "path": "/metadata/name", "value": "x"}]', "metadata.name"),
+        ('[{"op": "remove", "path": "/spec/destination/server"}]', "destination"),
+        ('[{"op": "remove", "path": "/spec/nothing"}]', "does not apply"),
+        ('{"spec": {}}', "a list of operations"),
+        ("not json", "not valid JSON"),
+    ]:
+        refused = cli("patch", name, "--patch", bad)
+        assert refused.exit_code == 2, (bad, refused.output)
+        assert why in refused.stderr, (bad, refused.stderr)
+    assert cli.app(name)["metadata"]["resourceVersion"] == before
+
+
+def test_resources(cli: Cli) -> None:  # noqa: F811
+    name = _unique("res")
+    assert cli("create", name, *BASIC).exit_code == 0
+    cli.patch(name, {"status": {"resources": [
+        {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "web",
+         "name": "web", "status": "Synced", "health": {"status": "Healthy"}},
+        {"version": "v1", "kind": "ConfigMap", "namespace": "web", "name": "cfg",
+         "status": "OutOfSync"},
+    ]}})  # fmt: skip
+    table = cli("resources", name)
+    assert table.exit_code == 0, table.output
+    lines = [ln.split() for ln in table.stdout.splitlines()]
+    assert lines == [
+        ["GROUP", "KIND", "NAMESPACE", "NAME", "ORPHANED"],
+        ["apps", "Deployment", "web", "web", "No"],
+        ["ConfigMap", "web", "cfg", "No"],
+    ]
+    wide = cli("resources", name, "-o", "wide").stdout.splitlines()
+    assert wide[1].split()[-2:] == ["Synced", "Healthy"]
+    as_json = json.loads(cli("resources", name, "-o", "json").stdout)
+    assert [r["name"] for r in as_json] == ["web", "cfg"]

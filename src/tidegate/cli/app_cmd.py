@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, app_edit, app_ops, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_edit, app_ops, app_patch, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -32,6 +32,8 @@ app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
+app.command("patch")(app_patch.patch)
+app.command("resources")(app_patch.resources)
 app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[

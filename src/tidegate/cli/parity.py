@@ -55,9 +55,7 @@ app edit
 app get-resource
 app logs
 app patch-resource
-app patch
 app remove-source
-app resources
 app unset
 appset generate
 cluster rotate-auth
@@ -194,6 +192,10 @@ version\t--request-timeout
 version\t--token
 version\t--user
 version\t--username
+app patch\t--app-namespace
+app resources\t--app-namespace
+app resources\t--orphaned
+app resources\t--project
 """
 
 
