@@ -167,3 +167,51 @@ def test_resources(cli: Cli) -> None:  # noqa: F811
     assert wide[1].split()[-2:] == ["Synced", "Healthy"]
     as_json = json.loads(cli("resources", name, "-o", "json").stdout)
     assert [r["name"] for r in as_json] == ["web", "cfg"]
+
+
+def test_sync_by_selector_and_project(cli: Cli) -> None:  # noqa: F811
+    team = _unique("team")
+    picked = [_unique("sel"), _unique("sel")]
+    other = _unique("other")
+    for name in picked:
+        assert cli("create", name, *BASIC, "--label", f"team={team}").exit_code == 0
+    assert cli("create", other, *BASIC, "--label", "team=else").exit_code == 0
+
+    done = cli("sync", "-l", f"team={team}", "--async", "--dry-run", "--prune")
+    assert done.exit_code == 0, done.output
+    assert sorted(done.stdout.splitlines()) == sorted(
+        f"application '{n}': sync requested" for n in picked
+    )
+    for name in picked:
+        sync = cli.app(name)["operation"]["sync"]
+        assert sync.get("dryRun") is True and sync.get("prune") is True
+    assert "operation" not in cli.app(other)
+
+    none = cli("sync", "-l", f"team={team}-nobody", "--async")
+    assert none.exit_code == 1 and "no application matches" in none.stderr
+    assert cli("sync", other, "-l", f"team={team}", "--async").exit_code == 2
+    assert cli("sync", "--async").exit_code == 2
+    by_project = cli("sync", "--project", "no-such-project", "--async")
+    assert by_project.exit_code == 1
+    assert "operation" not in cli.app(other)
+
+
+def test_list_filters(cli: Cli) -> None:  # noqa: F811
+    team = _unique("lst")
+    a, b = _unique("la"), _unique("lb")
+    assert cli("create", a, *BASIC, "--label", f"team={team}").exit_code == 0
+    other = ["--repo", "https://git.example.com/other.git", "--path", "apps/api",
+             "--dest-name", "dev", "--dest-namespace", "api", "--validate=false"]  # fmt: skip
+    assert cli("create", b, *other, "--label", f"team={team}").exit_code == 0
+
+    def names(*flags: str) -> list[str]:
+        result = cli("list", "-l", f"team={team}", "-o", "json", *flags)
+        assert result.exit_code == 0, result.output
+        return sorted(x["metadata"]["name"] for x in json.loads(result.stdout))
+
+    assert names() == sorted([a, b])
+    assert names("-r", "https://git.example.com/other.git") == [b]
+    assert names("--path", "apps/web") == [a]
+    assert names("-c", "dev") == [b]
+    assert names("-c", BASIC[5]) == [a]
+    assert names("--path", "nowhere") == []

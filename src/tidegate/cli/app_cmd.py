@@ -136,11 +136,21 @@ def list_(
     project: Annotated[
         list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
     ] = None,
+    repo: Annotated[
+        str | None, typer.Option("--repo", "-r", help="Only apps with a source from this repo.")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", "-c", help="Only apps whose destination is this server or name."),
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option("--path", help="Only apps with a source at this path.")
+    ] = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """List applications of the control namespace."""
+    """List applications of the control namespace (argocd's filters: -l, -p, -r, -c, --path)."""
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access
@@ -153,11 +163,28 @@ def list_(
     found = app_common.run(go())
     if project:
         found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
+    if repo or cluster or path:
+        found = [a for a in found if _matches(a, repo=repo, cluster=cluster, path=path)]
     found.sort(key=app_show.qualified_name)
     if fmt in (output.Format.yaml, output.Format.json):
         output.dump([_without_managed_fields(a) for a in found], fmt)
     else:
         app_show.print_list(found, wide=fmt is output.Format.wide)
+
+
+def _matches(app: dict[str, Any], *, repo: str | None, cluster: str | None,
+             path: str | None) -> bool:  # fmt: skip
+    """argocd's ``app list`` filters: a source's repo URL / path, the destination's server or
+    name."""
+    from tidegate.cli import app_show
+
+    srcs = app_show.sources(app)
+    dest = (app.get("spec") or {}).get("destination") or {}
+    return (
+        (repo is None or any(s.get("repoURL") == repo for s in srcs))
+        and (path is None or any(s.get("path") == path for s in srcs))
+        and (cluster is None or cluster in (dest.get("server"), dest.get("name")))
+    )
 
 
 @app.command("history")

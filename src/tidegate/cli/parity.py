@@ -108,9 +108,6 @@ app get\t--source-name
 app get\t--source-position
 app history\t--app-namespace
 app list\t--app-namespace
-app list\t--cluster
-app list\t--path
-app list\t--repo
 app manifests\t--app-namespace
 app manifests\t--local
 app manifests\t--local-repo-root
@@ -135,11 +132,9 @@ app sync\t--local
 app sync\t--local-repo-root
 app sync\t--output
 app sync\t--preview-changes
-app sync\t--project
 app sync\t--replace
 app sync\t--retry-refresh
 app sync\t--revisions
-app sync\t--selector
 app sync\t--server-side
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
