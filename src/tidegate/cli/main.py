@@ -83,6 +83,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("appset_cmd", "app"),
     ("cluster_cmd", "app"),
     ("repo_cmd", "app"),
+    ("repocreds_cmd", "app"),
     ("proj_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (

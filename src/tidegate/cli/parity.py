@@ -12,7 +12,6 @@ Pure: no I/O, no import beyond the standard library.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
 # argocd flags Tidegate accepts but deliberately does not act on: (command, flag) ->
@@ -74,9 +73,6 @@ proj role remove-policy
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
 repo get
-repocreds add
-repocreds list
-repocreds rm
 app actions list\t--app-namespace
 app actions list\t--out
 app actions run\t--app-namespace
@@ -191,6 +187,11 @@ app patch\t--app-namespace
 app resources\t--app-namespace
 app resources\t--orphaned
 app resources\t--project
+repocreds add\t--bearer-token
+repocreds add\t--github-app-enterprise-base-url
+repocreds add\t--github-app-id
+repocreds add\t--github-app-installation-id
+repocreds add\t--github-app-private-key-path
 """
 
 
@@ -257,6 +258,8 @@ def unknown_flag_message(command: str, option: str, own: Iterable[str]) -> str:
     if option in theirs:
         return (f"No such option: {option}. It is argocd's flag of '{command}', "
                 "not implemented by tidegate yet (docs/cli.md).")  # fmt: skip
+    import difflib
+
     candidates = sorted(set(own) | theirs)
     close = difflib.get_close_matches(option, candidates, n=1, cutoff=0.6)
     if not close:
