@@ -18,7 +18,7 @@ class _ArgocdParityGroup(typer.core.TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        if any(a.startswith("--") for a in argv):
+        if any(a.startswith("--") and a != "--help" for a in argv):
             from tidegate.cli import parity
 
             argv, notices = parity.strip_unsupported(argv)

@@ -56,7 +56,6 @@ app logs
 app patch-resource
 app remove-source
 app unset
-appset generate
 cluster rotate-auth
 proj edit
 proj role add-group
@@ -192,6 +191,7 @@ repocreds add\t--github-app-enterprise-base-url
 repocreds add\t--github-app-id
 repocreds add\t--github-app-installation-id
 repocreds add\t--github-app-private-key-path
+appset generate\t--appset-namespace
 """
 
 
