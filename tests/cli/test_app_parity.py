@@ -215,3 +215,45 @@ def test_list_filters(cli: Cli) -> None:  # noqa: F811
     assert names("-c", "dev") == [b]
     assert names("-c", BASIC[5]) == [a]
     assert names("--path", "nowhere") == []
+
+
+def test_unset_and_remove_source(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+    name = _unique("unset")
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name},
+        "spec": {"project": "default",
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": "w"},
+                 "sources": [
+                     {"repoURL": "https://git.example.com/r.git", "path": "k",
+                      "kustomize": {"namePrefix": "p-", "images": ["nginx:1.25", "redis:7"],
+                                    "replicas": [{"name": "web", "count": 2}]}},
+                     {"repoURL": "https://git.example.com/c.git", "path": "chart", "ref": "vals",
+                      "helm": {"parameters": [{"name": "a", "value": "1"},
+                                              {"name": "b", "value": "2"}],
+                               "valueFiles": ["v1.yaml", "v2.yaml"], "values": "x: 1"}},
+                 ]},
+    }  # fmt: skip
+    file = tmp_path / "app.yaml"
+    file.write_text(yaml.safe_dump(manifest))
+    assert cli("create", "-f", str(file), "--validate=false").exit_code == 0
+
+    done = cli("unset", name, "--source-position", "1", "--nameprefix",
+               "--kustomize-image", "nginx", "--kustomize-replica", "web")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert cli.app(name)["spec"]["sources"][0]["kustomize"] == {"images": ["redis:7"]}
+    done = cli("unset", name, "--source-position", "2", "--parameter", "a", "--values",
+               "v1.yaml", "--values-literal", "--ref")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    second = cli.app(name)["spec"]["sources"][1]
+    assert second["helm"] == {"parameters": [{"name": "b", "value": "2"}],
+                              "valueFiles": ["v2.yaml"]}  # fmt: skip
+    assert "ref" not in second
+    same = cli("unset", name, "--source-position", "1", "--nameprefix")
+    assert same.exit_code == 0 and same.stdout.strip().endswith("unchanged")
+    assert cli("unset", name, "--nameprefix").exit_code == 2  # which source?
+
+    assert cli("remove-source", name, "--source-position", "3").exit_code == 2
+    assert cli("remove-source", name, "--source-position", "2").exit_code == 0
+    assert [s["path"] for s in cli.app(name)["spec"]["sources"]] == ["k"]
+    last = cli("remove-source", name, "--source-position", "1")
+    assert last.exit_code == 2 and "only source" in last.stderr

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, app_edit, app_ops, app_patch, kubeopts, output
+from tidegate.cli import (
+    app_actions,
+    app_common,
+    app_edit,
+    app_ops,
+    app_patch,
+    app_unset,
+    kubeopts,
+    output,
+)
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -34,6 +43,8 @@ app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
 app.command("patch")(app_patch.patch)
 app.command("resources")(app_patch.resources)
+app.command("unset")(app_unset.unset)
+app.command("remove-source")(app_unset.remove_source)
 app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[

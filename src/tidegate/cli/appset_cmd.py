@@ -344,4 +344,5 @@ def delete(
         raise output.fail(f"ApplicationSet {name!r} not found in namespace {namespace!r}")
     typer.echo(f"applicationset.argoproj.io/{name} deleted")
 
+
 app.command("generate")(appset_generate.generate)

@@ -54,8 +54,6 @@ app edit
 app get-resource
 app logs
 app patch-resource
-app remove-source
-app unset
 cluster rotate-auth
 proj edit
 proj role add-group
@@ -192,6 +190,10 @@ repocreds add\t--github-app-id
 repocreds add\t--github-app-installation-id
 repocreds add\t--github-app-private-key-path
 appset generate\t--appset-namespace
+app remove-source\t--app-namespace
+app remove-source\t--source-name
+app unset\t--app-namespace
+app unset\t--source-name
 """
 
 
