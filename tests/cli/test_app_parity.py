@@ -257,3 +257,54 @@ def test_unset_and_remove_source(cli: Cli, tmp_path: Path) -> None:  # noqa: F81
     assert [s["path"] for s in cli.app(name)["spec"]["sources"]] == ["k"]
     last = cli("remove-source", name, "--source-position", "1")
     assert last.exit_code == 2 and "only source" in last.stderr
+
+
+def test_get_patch_delete_resource(
+    cli: Cli,  # noqa: F811
+    repo_url: str,  # noqa: F811
+    namespace: str,
+    source_dir: Path,  # noqa: F811
+    testbed_handle: handle.TestBed,
+) -> None:
+    from tests.cli.test_app_cmd import SECRET_VALUE
+
+    name = _unique("res")
+    server = testbed_handle.clusters["dev"].server
+    flags = ["--repo", repo_url, "--path", "app", "--dest-server", server]
+    assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
+    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    cli.patch(name, {"status": {"resources": [
+        {"version": "v1", "kind": "ConfigMap", "namespace": namespace, "name": "web-config"},
+        {"version": "v1", "kind": "Secret", "namespace": namespace, "name": "web-secret"},
+    ]}})  # fmt: skip
+
+    got = cli("get-resource", name, "--kind", "ConfigMap")
+    assert got.exit_code == 0, got.output
+    obj = yaml.safe_load(got.stdout)
+    assert obj["data"] == {"color": "blue"} and "managedFields" not in obj["metadata"]
+    secret = cli("get-resource", name, "--kind", "Secret", "-o", "json")
+    assert secret.exit_code == 0 and SECRET_VALUE not in secret.stdout
+
+    def color() -> str:
+        with testbed_handle.admin_client("dev") as dev:
+            path = f"/api/v1/namespaces/{namespace}/configmaps/web-config"
+            return str(dev.get(path).json()["data"]["color"])
+
+    merged = cli("patch-resource", name, "--kind", "ConfigMap", "--patch",
+                 '{"data": {"color": "green"}}')  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    assert merged.stdout.strip() == "ConfigMap/web-config patched" and color() == "green"
+    ops = '[{"op": "replace", "path": "/data/color", "value": "red"}]'
+    assert cli("patch-resource", name, "--kind", "ConfigMap", "--patch", ops,
+               "--patch-type", "json").exit_code == 0  # fmt: skip
+    assert color() == "red"
+    bad = cli("patch-resource", name, "--kind", "ConfigMap", "--patch", ops)  # a list as merge
+    assert bad.exit_code == 2 and color() == "red"
+    none = cli("patch-resource", name, "--kind", "Deployment", "--patch", "{}")
+    assert none.exit_code == 1 and "no Deployment" in none.stderr
+
+    gone = cli("delete-resource", name, "--kind", "ConfigMap", "--resource-name", "web-config")
+    assert gone.exit_code == 0, gone.output
+    with testbed_handle.admin_client("dev") as dev:
+        path = f"/api/v1/namespaces/{namespace}/configmaps/web-config"
+        assert dev.get(path).status_code == 404

@@ -21,6 +21,7 @@ from tidegate.cli import (
     app_edit,
     app_ops,
     app_patch,
+    app_resource_cmd,
     app_unset,
     kubeopts,
     output,
@@ -45,6 +46,9 @@ app.command("patch")(app_patch.patch)
 app.command("resources")(app_patch.resources)
 app.command("unset")(app_unset.unset)
 app.command("remove-source")(app_unset.remove_source)
+app.command("get-resource")(app_resource_cmd.get_resource)
+app.command("patch-resource")(app_resource_cmd.patch_resource)
+app.command("delete-resource")(app_resource_cmd.delete_resource)
 app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[

@@ -49,11 +49,8 @@ account list
 account session-token
 account update-password
 app add-source
-app delete-resource
 app edit
-app get-resource
 app logs
-app patch-resource
 cluster rotate-auth
 proj edit
 proj role add-group
@@ -194,6 +191,13 @@ app remove-source\t--app-namespace
 app remove-source\t--source-name
 app unset\t--app-namespace
 app unset\t--source-name
+app delete-resource\t--app-namespace
+app delete-resource\t--project
+app get-resource\t--app-namespace
+app get-resource\t--filter-fields
+app get-resource\t--project
+app patch-resource\t--app-namespace
+app patch-resource\t--project
 """
 
 
