@@ -1,5 +1,6 @@
-"""``tidegate app actions list|run``: argocd-cm resource actions on an app's resources, direct
-mode (no server): the CLI reads the Application, argocd-cm and the live objects itself.
+"""``tidegate app actions list|run``: built-in and argocd-cm resource actions on an app's
+resources, direct mode (no server): the CLI reads the Application, argocd-cm and the live
+objects itself.
 
 Resources are the ones the app's status lists, narrowed by ``--kind``, ``--group``,
 ``--resource-name`` and ``--resource-namespace`` (argocd's ``--namespace``; in Tidegate ``-n``
@@ -84,7 +85,10 @@ def list_(
     group: Group = None,
     resource_name: ResourceName = None,
     resource_namespace: ResourceNamespace = None,
-    fmt: output.Format = output.OUTPUT_OPTION,
+    fmt: Annotated[
+        output.Format,
+        typer.Option("--output", "-o", "--out", help="table, wide, json or yaml (argocd: --out)."),
+    ] = output.Format.table,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,

@@ -68,7 +68,6 @@ proj windows disable-sync-overrun
 proj windows enable-sync-overrun
 repo get
 app actions list\t--app-namespace
-app actions list\t--out
 app actions run\t--app-namespace
 app confirm-deletion\t--app-namespace
 app create\t--app-namespace
