@@ -149,7 +149,8 @@ def set_up(
 
 def _all_synced(ctrl: engine.Controller, names: list[str]) -> bool:
     for name in names:
-        status = (ctrl.apps.get(name) or {}).get("status") or {}
+        state = ctrl.states.get(name)
+        status = (state.raw.get("status") if state is not None else None) or {}
         if (status.get("sync") or {}).get("status") != "Synced":
             return False
     return True
@@ -177,7 +178,7 @@ async def measure(
                 sample = (ctrl.apps.get(unsynced[0]) or {}).get("status")
                 raise TimeoutError(f"{len(unsynced)} apps not Synced; e.g. {sample}")
             await asyncio.sleep(0.2)
-        await ctrl.queue.wait_idle()
+        await ctrl.scheduler.drain()
         first = time.perf_counter() - started
         first_misses = ctrl.deps.dry_runs.misses
         print(f"first pass (cold: fetch, render, {first_misses} dry runs): {first:.1f} s",

@@ -141,3 +141,63 @@ def test_sse_stream_filters_and_keeps_alive(
             api.request(
                 "DELETE", f"/api/v1/applications/{name}", params={"cascade": "false"}, headers=JSON
             )
+
+
+def _appset(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "generators": [{"list": {"elements": [{"env": "dev"}]}}],
+            "template": {
+                "metadata": {"name": "{{env}}-" + name},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": "https://git.example/x.git", "path": "x"},
+                    "destination": {"server": "https://dev", "namespace": "x"},
+                },
+            },
+        },
+    }
+
+
+def test_applicationset_stream(server: serverproc.ServerProcess, token: str) -> None:
+    with server.client(token=token) as api:
+        _appset_stream(api)
+
+
+def _appset_stream(api: httpx.Client) -> None:
+    group = secrets.token_hex(3)
+    first, second = f"set-a-{group}", f"set-b-{group}"
+    resp = api.post(
+        "/api/v1/applicationsets", content=json.dumps(_appset(first, {"g": group})), headers=JSON
+    )
+    assert resp.status_code == 200, resp.text
+    params = {"selector": f"g={group}"}
+    with api.stream("GET", "/api/v1/stream/applicationsets", params=params) as stream:
+        assert stream.status_code == 200
+        lines = (line for line in stream.iter_lines() if line)
+        added = _ndjson(lines)
+        assert added["type"] == "ADDED" and added["applicationSet"]["metadata"]["name"] == first
+        assert added["applicationSet"]["kind"] == "ApplicationSet"
+        other = _appset(f"set-c-{group}", {"g": "someone-else"})
+        assert (
+            api.post("/api/v1/applicationsets", content=json.dumps(other), headers=JSON).status_code
+            == 200
+        )
+        made = api.post(
+            "/api/v1/applicationsets",
+            content=json.dumps(_appset(second, {"g": group})),
+            headers=JSON,
+        )
+        assert made.status_code == 200, made.text
+        change = _ndjson(lines)  # the other set does not match the selector
+        assert change["type"] == "ADDED" and change["applicationSet"]["metadata"]["name"] == second
+        deleted = api.request("DELETE", f"/api/v1/applicationsets/{first}", headers=JSON)
+        assert deleted.status_code == 200
+        while (change := _ndjson(lines))["type"] != "DELETED":  # status updates of the sets
+            assert change["applicationSet"]["metadata"]["name"] in (first, second)
+        assert change["applicationSet"]["metadata"]["name"] == first
+    bad = api.get("/api/v1/stream/applicationsets", params={"selector": "a in b"})
+    assert bad.status_code == 400 and "selector" in bad.json()["message"]
+    for n in (second, f"set-c-{group}"):
+        api.request("DELETE", f"/api/v1/applicationsets/{n}", headers=JSON)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tidegate.controller import engine
+from tidegate.controller import appstate
 
 
 def app(rv: str | None) -> dict[str, Any]:
@@ -35,4 +35,4 @@ def app(rv: str | None) -> dict[str, Any]:
 )
 def test_older(candidate: str | None, current: str | None, older: bool) -> None:
     stored = app(current) if current is not None else None
-    assert engine._older(app(candidate), stored) is older
+    assert appstate.older(app(candidate), stored) is older

@@ -49,13 +49,13 @@ def test_the_configmap_wins_over_the_flag(
         ctrl = engine.Controller(mgmt=MGMT, settings=settings.Settings(installation_id=flag))
         client = ctrl.mgmt
         try:
-            ctrl.mgmt = FakeMgmt(configmap)  # type: ignore[assignment]
-            await ctrl._read_settings(None)
+            ctrl.config.mgmt = FakeMgmt(configmap)  # type: ignore[assignment]
+            await ctrl.config.read(None)
             assert ctrl.installation_id == expected
             assert ctrl.deps.installation_id == expected  # render + comparison targets
             assert ctrl.runtimes.installation_id == expected  # live caches created later
         finally:
-            ctrl.queue.cancel_timers()
+            ctrl.scheduler.close()
             await client.aclose()
 
     asyncio.run(go())
@@ -66,15 +66,15 @@ def test_a_change_after_start_needs_a_restart(caplog: pytest.LogCaptureFixture) 
         ctrl = engine.Controller(mgmt=MGMT, settings=settings.Settings())
         client = ctrl.mgmt
         try:
-            ctrl.mgmt = FakeMgmt({"installationID": "a"})  # type: ignore[assignment]
-            seen = await ctrl._read_settings(None)
+            ctrl.config.mgmt = FakeMgmt({"installationID": "a"})  # type: ignore[assignment]
+            seen = await ctrl.config.read(None)
             ctrl.ready.set()
-            ctrl.mgmt = FakeMgmt({"installationID": "b"})  # type: ignore[assignment]
-            await ctrl._read_settings(seen)
+            ctrl.config.mgmt = FakeMgmt({"installationID": "b"})  # type: ignore[assignment]
+            await ctrl.config.read(seen)
             assert (ctrl.installation_id, ctrl.deps.installation_id) == ("a", "a")
             assert ctrl.runtimes.installation_id == "a"
         finally:
-            ctrl.queue.cancel_timers()
+            ctrl.scheduler.close()
             await client.aclose()
 
     asyncio.run(go())

@@ -1,9 +1,9 @@
 """Operations and stale copies of an Application.
 
 Watch events lag behind the controller's own writes, so the stored copy of an app can still
-carry an ``operation`` that already finished. ``operations.run`` re-reads the app from the API
-first; ``_finish`` never writes an ``operationState`` without its ``operation`` (an app in that
-state no longer parses). Found by the fleet e2e tests (a finished sync was run again and
+carry an ``operation`` that already finished. ``operate.run`` re-reads the app from the API
+first; ``outcome.finish`` never writes an ``operationState`` without its ``operation`` (an app
+in that state no longer parses). Found by the fleet e2e tests (a finished sync was run again and
 "terminated", leaving the app InvalidSpecError).
 """
 
@@ -13,10 +13,8 @@ from typing import Any, cast
 
 import pytest
 
-from tidegate.controller import operations, settings
-from tidegate.model import errors
+from tidegate.controller import appstate, operate, outcome, settings
 from tidegate.model.enums import OperationPhase
-from tidegate.model.keys import ResourceKey
 
 OPERATION = {"sync": {"revision": "a" * 40}, "initiatedBy": {"automated": True}}
 
@@ -39,33 +37,23 @@ def app(*, operation: dict[str, Any] | None, state: dict[str, Any] | None = None
     return obj
 
 
-class FakeMgmt:
+class FakeHost:
+    """The part of :class:`operate.OperationHost` that ``run`` (up to its early returns) and
+    ``finish`` use."""
+
     def __init__(self, fresh: dict[str, Any] | None) -> None:
         self.fresh = fresh
-        self.gets: list[ResourceKey] = []
-
-    async def get(self, key: ResourceKey) -> dict[str, Any]:
-        self.gets.append(key)
-        if self.fresh is None:
-            raise errors.KubeNotFoundError(f"{key} not found", code=404)
-        return self.fresh
-
-
-class FakeController:
-    """What ``run`` (up to its early returns) and ``_finish`` use of the engine."""
-
-    def __init__(self, stored: dict[str, Any], fresh: dict[str, Any] | None) -> None:
-        self.apps = {"web": stored}
-        self.mgmt = FakeMgmt(fresh)
+        self.reads: list[str] = []
         self.settings = settings.Settings()
         self.patches: list[dict[str, Any]] = []
 
-    def _app_key(self, name: str) -> ResourceKey:
-        return ResourceKey("argoproj.io", "Application", "argocd", name)
+    async def read_app(self, name: str) -> dict[str, Any] | None:
+        self.reads.append(name)
+        return self.fresh
 
     async def patch_app(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         self.patches.append(patch)
-        return self.apps[name]
+        return {}
 
 
 @pytest.mark.parametrize(
@@ -80,11 +68,12 @@ async def test_run_rereads_a_stale_app_and_does_nothing(
     fresh: dict[str, Any] | None, stored_after: str
 ) -> None:
     stale = app(operation=OPERATION, state={"phase": "Running", "operation": OPERATION})
-    ctrl = FakeController(stale, fresh)
-    await operations.run(cast(Any, ctrl), "web")
-    assert ctrl.mgmt.gets == [ctrl._app_key("web")]
-    assert ctrl.patches == []  # no operation state written, no second sync started
-    assert ctrl.apps["web"] is (fresh if stored_after == "fresh" else stale)
+    host = FakeHost(fresh)
+    state = appstate.AppState("web", stale)
+    await operate.run(cast(Any, host), state)
+    assert host.reads == ["web"]
+    assert host.patches == []  # no operation state written, no second sync started
+    assert state.raw is (fresh if stored_after == "fresh" else stale)
 
 
 @pytest.mark.parametrize(
@@ -99,19 +88,17 @@ async def test_run_rereads_a_stale_app_and_does_nothing(
 async def test_finish_always_records_the_operation(
     raw: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    ctrl = FakeController(raw, raw)
-    await operations._finish(
-        cast(Any, ctrl),
-        "web",
+    host = FakeHost(raw)
+    await outcome.finish(
+        cast(Any, host),
+        appstate.AppState("web", raw),
         raw,
         phase=OperationPhase.FAILED,
         message="operation terminated",
         started_at="2026-01-01T00:00:00Z",
-        state=None,
-        revision="",
-        success_extra=None,
+        recorded=None,
     )
-    [patch] = ctrl.patches
+    [patch] = host.patches
     assert patch["operation"] is None
     assert patch["status"]["operationState"]["operation"] == expected
     assert patch["status"]["operationState"]["phase"] == "Failed"

@@ -14,6 +14,7 @@ import yaml
 
 from tidegate.controller import repos
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
 from tidegate.sources import credentials as creds_mod
 from tidegate.testenv import handle
 
@@ -80,7 +81,7 @@ def test_spec_moves_userinfo_into_fields_and_hides_it() -> None:
     secret = repos.repository_secret(spec, namespace="argocd")
     assert secret["metadata"]["labels"] == {constants.LABEL_SECRET_TYPE: "repository"}
     assert secret["metadata"]["name"] == repos.secret_name_for("https://git.example/r")
-    assert creds_mod.secret_fields(secret) == {
+    assert model_secrets.fields(secret, strict=False) == {
         "url": "https://git.example/r.git",
         "type": "git",
         "project": "p",

@@ -1,9 +1,9 @@
-"""Status writes are JSON merge patches: a key the new status leaves out survives on the server.
+"""Status writes are JSON merge patches, which the API server applies deeply.
 
-So a health ``message`` from an outage ("cluster ... is unreachable") stayed on an app that had
-recovered and was Healthy (found by the fleet e2e test), and every refresh rewrote the status
-because it never matched. The comparison status now nulls the message when there is none, and
-the controller compares statuses treating such nulls as absent keys.
+A key the new status leaves out survives on the server: a health ``message`` from an outage
+stayed on an app that had recovered (found by the fleet e2e test). The comparison status nulls
+what it removes, and :mod:`tidegate.controller.status` writes the exact patch from the current
+status: what changed, nulls for removed keys at any depth, nothing when nothing changed.
 """
 
 from __future__ import annotations
@@ -12,58 +12,118 @@ from typing import Any
 
 import pytest
 
-from tidegate.controller import appstatus, engine
+from tidegate.controller import appstate, appstatus, status
 from tidegate.controller import compare as cmp
 from tidegate.health import status as health_status
 from tidegate.model import application as model_app
 from tidegate.model.enums import HealthStatusCode, SyncStatusCode
 
-
-def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """RFC 7386, as the API server applies it."""
-    out = dict(target)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_patch(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 OUTAGE = {"status": "Unknown", "message": "cluster 'lost' (https://127.0.0.1:1) is unreachable"}
 
 
 @pytest.mark.parametrize(
-    ("current", "new", "same"),
+    ("current", "patch", "expected"),
     [
-        (
+        (  # a null for a key that is not there changes nothing
             {"health": {"status": "Healthy"}},
             {"health": {"status": "Healthy", "message": None}},
-            True,
+            {},
         ),
-        ({"health": OUTAGE}, {"health": {"status": "Healthy", "message": None}}, False),
-        (
-            {"health": {"status": "Healthy"}, "reconciledAt": "2026-01-01T00:00:00Z"},
-            {"health": {"status": "Healthy"}, "reconciledAt": "2026-01-01T00:00:09Z"},
-            True,
+        (  # the outage message goes, nothing else is sent
+            {"health": OUTAGE},
+            {"health": {"status": "Healthy", "message": None}},
+            {"health": {"status": "Healthy", "message": None}},
         ),
-        ({"sync": {"status": "Synced", "revision": "a"}}, {"sync": {"status": "Synced"}}, False),
+        (  # only what changed, at depth; untouched siblings are not resent
+            {"sync": {"status": "Synced", "revision": "a", "comparedTo": {"x": 1}}},
+            {"sync": {"status": "OutOfSync", "revision": "a", "comparedTo": {"x": 1}}},
+            {"sync": {"status": "OutOfSync"}},
+        ),
+        (  # a nested key removed (shallow merging kept it on the server before)
+            {"sync": {"comparedTo": {"source": {"path": "a", "helm": {"valueFiles": ["v"]}}}}},
+            {"sync": {"comparedTo": {"source": {"path": "a", "helm": None}}}},
+            {"sync": {"comparedTo": {"source": {"helm": None}}}},
+        ),
+        (  # lists are replaced whole
+            {"resources": [{"name": "a"}, {"name": "b"}]},
+            {"resources": [{"name": "a"}]},
+            {"resources": [{"name": "a"}]},
+        ),
+        (  # conditions: one removed, the list written again; timestamps are changes too
+            {
+                "conditions": [{"type": "ComparisonError", "message": "x"}],
+                "reconciledAt": "2026-01-01T00:00:00Z",
+            },
+            {"conditions": None, "reconciledAt": "2026-01-01T00:00:09Z"},
+            {"conditions": None, "reconciledAt": "2026-01-01T00:00:09Z"},
+        ),
+        (  # keys the patch does not name are left alone (operationState belongs to operations)
+            {"operationState": {"phase": "Running"}, "sync": {"status": "Synced"}},
+            {"sync": {"status": "Synced"}},
+            {},
+        ),
+        (  # a dict replacing a scalar, and a new key
+            {"summary": "old"},
+            {"summary": {"images": ["a"]}, "sourceType": "Helm"},
+            {"summary": {"images": ["a"]}, "sourceType": "Helm"},
+        ),
     ],
-    ids=["null message = no message", "outage message differs", "times ignored", "key missing"],
+    ids=[
+        "null of absent key",
+        "outage message removed",
+        "nested change only",
+        "nested key removed",
+        "list replaced",
+        "condition cleared",
+        "other keys untouched",
+        "type change and new key",
+    ],
 )
-def test_status_comparison(current: dict[str, Any], new: dict[str, Any], same: bool) -> None:
-    assert (engine._status_sans_times(current) == engine._status_sans_times(new)) is same
+def test_changes_are_the_exact_merge_patch(
+    current: dict[str, Any], patch: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    got = status.changes(current, patch)
+    assert got == expected
+    # Applied as the API server applies it, the exact patch gives what the full one gives.
+    assert status.merged(current, got) == status.merged(current, patch)
 
 
-def test_recovered_health_drops_the_outage_message() -> None:
-    server = {"health": OUTAGE, "sync": {"status": "Unknown"}}
-    patch = {"health": {"message": None, "status": "Healthy"}}
-    after = merge_patch(server, patch)
-    assert after["health"] == {"status": "Healthy"}
-    # Written once: the next identical status compares equal to what the server has.
-    assert engine._status_sans_times({**after, **patch}) == engine._status_sans_times(after)
+def test_only_timestamps() -> None:
+    assert status.only_timestamps({"reconciledAt": "t", "observedAt": "t"})
+    assert not status.only_timestamps({"reconciledAt": "t", "sync": {"status": "Synced"}})
+
+
+class Recorder:
+    """The API server's side of the writes: merge patches applied deeply."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self.stored = stored
+        self.patches: list[dict[str, Any]] = []
+
+    async def patch(self, name: str, patch: Any) -> dict[str, Any]:
+        self.patches.append(patch)
+        rv = str(len(self.patches) + 10)
+        self.stored = status.merged(self.stored, patch) | {
+            "metadata": {"name": name, "resourceVersion": rv}
+        }
+        return self.stored
+
+
+async def test_writer_skips_unchanged_and_timestamp_only_writes_while_fresh() -> None:
+    stored = {"metadata": {"name": "web", "resourceVersion": "1"}, "status": {"health": OUTAGE}}
+    recorder = Recorder(stored)
+    writer = status.StatusWriter(patch=recorder.patch, resync_seconds=3600)
+    state = appstate.AppState("web", stored)
+    healthy = {"health": {"status": "Healthy", "message": None}, "reconciledAt": "t1"}
+    await writer.write(state, healthy)
+    assert recorder.patches == [{"status": healthy}]
+    assert recorder.stored["status"] == {"health": {"status": "Healthy"}, "reconciledAt": "t1"}
+    await writer.write(state, {**healthy, "reconciledAt": "t2"})  # only a timestamp, fresh
+    await writer.write(state, healthy)  # nothing at all
+    assert len(recorder.patches) == 1
+    state.last_status_write = None  # a refresh someone asked for stamps the time
+    await writer.write(state, {**healthy, "reconciledAt": "t3"})
+    assert recorder.patches[-1] == {"status": {"reconciledAt": "t3"}}
 
 
 @pytest.mark.parametrize(

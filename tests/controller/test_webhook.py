@@ -16,6 +16,7 @@ import yaml
 
 from tidegate.controller import webhook
 from tidegate.model import errors
+from tidegate.sources import urls
 
 TESTDATA = Path(__file__).parent / "testdata" / "webhooks"
 TABLES = {"normalize.yaml", "paths.yaml", "matching.yaml"}
@@ -216,14 +217,14 @@ def test_secrets_bad_base64_names_the_key_not_the_value() -> None:
     with pytest.raises(errors.ConfigError) as caught:
         webhook.WebhookSecrets.from_secret(secret)
     assert str(caught.value) == (
-        "Secret argocd-secret: key 'webhook.github.secret' is not base64-encoded UTF-8 text"
+        "Secret argocd-secret: data.webhook.github.secret is not valid base64 text"
     )
     assert "plain!text" not in str(caught.value)
 
 
 @pytest.mark.parametrize(("url", "expected"), load("normalize.yaml"))
 def test_normalize_repo_url(url: str, expected: str) -> None:
-    assert webhook.normalize_repo_url(url) == expected
+    assert urls.repo_key(url) == expected
 
 
 PATHS = load("paths.yaml")

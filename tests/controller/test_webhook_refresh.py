@@ -87,20 +87,20 @@ async def test_a_failed_refresh_is_logged_and_the_waiting_one_still_runs(
     assert "webhook refresh of https://git/k failed" in caplog.text
 
 
-class FakeQueue:
+class FakeScheduler:
     def __init__(self) -> None:
         self.added: list[str] = []
 
-    def add(self, name: str, *, hard: bool = False) -> None:
+    def request(self, name: str, *, hard: bool = False) -> None:
         self.added.append(name)
 
 
 class FakeController:
-    """The application controller's webhook surface: apps, queue, refresh_repo."""
+    """The application controller's webhook surface: apps, scheduler, refresh_repo."""
 
     def __init__(self, apps: Mapping[str, Mapping[str, Any]]) -> None:
         self.apps = dict(apps)
-        self.queue = FakeQueue()
+        self.scheduler = FakeScheduler()
         self.fetches: list[str] = []
         self.release = asyncio.Event()
         self.failing = False
@@ -152,8 +152,8 @@ async def test_on_push_flood_fetches_at_most_twice_and_refreshes_every_matching_
     ctrl.release.set()
     await refresher.coalescer.idle()
     assert 1 <= len(ctrl.fetches) <= 2
-    assert set(ctrl.queue.added) == {"web", "api"}
-    assert len(ctrl.queue.added) <= 4
+    assert set(ctrl.scheduler.added) == {"web", "api"}
+    assert len(ctrl.scheduler.added) <= 4
     assert set(appsets.enqueued) == {"dirs"}
     await refresher.aclose()
 
@@ -196,7 +196,7 @@ async def test_a_waiting_repeat_queues_its_apps_without_fetching() -> None:
     ctrl.release.set()
     await refresher.coalescer.idle()
     assert len(ctrl.fetches) == 1  # the waiting refresh carried the same commit
-    assert ctrl.queue.added == ["web", "web"]
+    assert ctrl.scheduler.added == ["web", "web"]
 
 
 async def test_refreshes_of_one_repository_start_at_least_the_interval_apart() -> None:

@@ -53,16 +53,16 @@ async def test_refresh_all_refreshes_every_app_and_returns_when_done() -> None:
     ctrl = engine.Controller(mgmt=kube_config.ClusterConfig(server="https://127.0.0.1:9"))
     refreshed: list[str] = []
 
-    async def refresh(name: str, *, hard: bool = False) -> None:
+    async def refresh(name: str, hard: bool) -> None:
         await asyncio.sleep(0.01)
         refreshed.append(name)
 
-    ctrl.refresh = refresh  # type: ignore[method-assign]
-    ctrl.apps = {f"app-{i}": {"metadata": {"name": f"app-{i}"}} for i in range(20)}
-    workers = [asyncio.create_task(ctrl._worker()) for _ in range(3)]
+    for i in range(20):
+        ctrl.states.seen(f"app-{i}", {"metadata": {"name": f"app-{i}"}})
+    workers = [asyncio.create_task(ctrl.scheduler.process(refresh)) for _ in range(3)]
     try:
         await asyncio.wait_for(ctrl.refresh_all(), 5)
-        assert sorted(refreshed) == sorted(ctrl.apps)
+        assert sorted(refreshed) == sorted(ctrl.states.names())
         await asyncio.wait_for(ctrl.refresh_all(), 5)
         assert len(refreshed) == 40
     finally:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tidegate.model import constants, errors
+from tidegate.model import constants, enums, errors
 from tidegate.sync import options, resource_meta
 
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "testdata/options.yaml").read_text())
@@ -41,7 +41,7 @@ def _annotated(**notes: str) -> dict[str, Any]:
             "metadata": {"name": "j", "namespace": "ns", "annotations": notes}}  # fmt: skip
 
 
-H = resource_meta.HookType
+H = enums.HookType
 D = resource_meta.DeletePolicy
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tidegate.model import enums
 from tidegate.sync import record, step
 
 from . import helpers
@@ -92,7 +93,7 @@ def test_full_operation_never_repeats_a_wave() -> None:
         # Round-trip through the wire format, as a restarted controller would read it back.
         rec = record.OperationRecord.from_list(rec.to_list())
     assert isinstance(action, step.Done)
-    assert action.phase is step.OperationPhase.SUCCEEDED
+    assert action.phase is enums.OperationPhase.SUCCEEDED
     assert applied == [("PreSync", 0), ("Sync", 0), ("Sync", 1)]
     assert {r.hook_phase for r in rec.results} == {record.HookPhase.SUCCEEDED}
     # The HookSucceeded hook was deleted once it completed.

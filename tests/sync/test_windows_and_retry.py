@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tidegate.model import errors
+from tidegate.model import durations, errors
 from tidegate.sync import retry, windows
 
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "testdata/windows.yaml").read_text())
@@ -55,13 +55,13 @@ def test_invalid_windows_name_the_cause(spec: dict[str, Any], message: str) -> N
      ("1.5h", 5400), ("0", 0)],
 )  # fmt: skip
 def test_parse_duration(text: str, seconds: float) -> None:
-    assert retry.parse_duration(text) == pytest.approx(seconds)
+    assert durations.parse(text) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["", "5x", "m", "5 s", "-5s"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(errors.SpecError, match="invalid duration"):
-        retry.parse_duration(text)
+        durations.parse(text)
 
 
 @pytest.mark.parametrize(

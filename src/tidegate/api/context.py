@@ -4,6 +4,7 @@ the account Secrets and the shared Application hub (one per server process)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from tidegate.api import bootstrap
     from tidegate.api import hub as app_hub
     from tidegate.kube import client as kube_client
+    from tidegate.kube import config as kube_config
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_KEEPALIVE_SECONDS = 15.0
@@ -29,6 +31,8 @@ class ServerContext:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     refresh_wait_seconds: float = 10.0
+    management: kube_config.ClusterConfig | None = None  # renders reach destinations with it
+    cache_dir: Path | None = None  # the server's repository cache (rendering)
     login_failures: passwords.FailureCounter = dataclasses.field(
         default_factory=passwords.FailureCounter
     )

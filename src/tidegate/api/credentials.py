@@ -35,13 +35,13 @@ SECRETS = discovery.APIResource(
 )
 
 
-async def _secrets(ctx: context.ServerContext, secret_type: str) -> list[Obj]:
+async def secrets_of_type(ctx: context.ServerContext, secret_type: str) -> list[Obj]:
     selector = f"{constants.LABEL_SECRET_TYPE}={secret_type}"
     result = await ctx.client.list(SECRETS, namespace=ctx.namespace, label_selector=selector)
     return result.items
 
 
-async def _delete_secret(ctx: context.ServerContext, name: str) -> None:
+async def delete_secret(ctx: context.ServerContext, name: str) -> None:
     await ctx.client.request(
         "DELETE",
         SECRETS.path(ctx.namespace, name),
@@ -75,7 +75,7 @@ def cluster_json(cluster: clusters.Cluster) -> Obj:
 async def _clusters(ctx: context.ServerContext) -> list[clusters.Cluster]:
     found = [
         clusters.cluster_from_secret(s, management=ctx.client.config)
-        for s in await _secrets(ctx, constants.SECRET_TYPE_CLUSTER)
+        for s in await secrets_of_type(ctx, constants.SECRET_TYPE_CLUSTER)
     ]
     return sorted(found, key=lambda c: (c.name, c.server))
 
@@ -139,7 +139,7 @@ async def delete_cluster(
 ) -> Obj:
     cluster = await _one_cluster(request, server, id_type)
     security.authorize(subject, "clusters", "delete", cluster.server)
-    await _delete_secret(context.of(request), cluster.secret_name)
+    await delete_secret(context.of(request), cluster.secret_name)
     return {}
 
 
@@ -168,7 +168,7 @@ def repository_json(repo: repos.Repository) -> Obj:
 
 
 async def _repositories(ctx: context.ServerContext) -> list[repos.Repository]:
-    return repos.repositories(await _secrets(ctx, constants.SECRET_TYPE_REPOSITORY))
+    return repos.repositories(await secrets_of_type(ctx, constants.SECRET_TYPE_REPOSITORY))
 
 
 def _same_repo(repo: Mapping[str, Any] | repos.Repository, url: str) -> bool:
@@ -214,14 +214,14 @@ async def delete_repository(
 ) -> Obj:
     found = await _one_repo(request, repo)
     security.authorize(subject, "repositories", "delete", f"{found.project}/{found.url}")
-    await _delete_secret(context.of(request), found.secret_name)
+    await delete_secret(context.of(request), found.secret_name)
     return {}
 
 
 # -- creating registrations ---------------------------------------------------------------------
 
 
-async def _create_secret(
+async def create_secret(
     request: Request,
     wanted: Obj,
     *,
@@ -270,15 +270,19 @@ REPO_FIELDS = {
 }
 
 
-@router.post("/api/v1/repositories", summary="Register a repository")
-async def create_repository(
-    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
-) -> Obj:
-    body = await security.json_object(request)
-    unknown = sorted(set(body) - set(REPO_FIELDS) - {"connectionState", "inheritedCreds"})
+READ_ONLY = frozenset({"connectionState", "inheritedCreds", "credentials"})  # as a GET shows
+
+
+def repo_spec(
+    body: Mapping[str, Any], *, url_field: str = "repo", what: str = "repository"
+) -> repos.RepoSpec:
+    """The registration a Repository (or RepoCreds, ``url_field="url"``) body asks for; 400
+    naming the field when it is unknown or of the wrong type."""
+    fields = {url_field: "url", **{k: v for k, v in REPO_FIELDS.items() if k != "repo"}}
+    unknown = sorted(set(body) - set(fields) - READ_ONLY)
     if unknown:
-        raise errors.ApiError(400, f"unknown repository field(s): {', '.join(unknown)[:200]}")
-    values = {REPO_FIELDS[k]: v for k, v in body.items() if k in REPO_FIELDS and v is not None}
+        raise errors.ApiError(400, f"unknown {what} field(s): {', '.join(unknown)[:200]}")
+    values = {fields[k]: v for k, v in body.items() if k in fields and v is not None}
     for key, value in values.items():
         wanted_type = (
             bool
@@ -286,16 +290,23 @@ async def create_repository(
             else str
         )
         if not isinstance(value, wanted_type):
-            raise errors.ApiError(400, f"repository field for {key} has the wrong type")
+            raise errors.ApiError(400, f"{what} field for {key} has the wrong type")
     url = str(values.pop("url", "") or "")
     if not url:
-        raise errors.ApiError(400, "repository needs 'repo', its URL")
-    spec = repos.RepoSpec.parse(url, **values)
+        raise errors.ApiError(400, f"{what} needs '{url_field}', its URL")
+    return repos.RepoSpec.parse(url, **values)
+
+
+@router.post("/api/v1/repositories", summary="Register a repository")
+async def create_repository(
+    request: Request, subject: access.Subject = security.Subject, upsert: bool = False
+) -> Obj:
+    spec = repo_spec(await security.json_object(request))
     security.authorize(
         subject, "repositories", "create", f"{spec.project}/{urls.display(spec.url)}"
     )
     secret = repos.repository_secret(spec, namespace=context.of(request).namespace)
-    await _create_secret(
+    await create_secret(
         request, secret, upsert=upsert, same=repos.same_registration, what="repository"
     )
     return repository_json(repos.repository_from_secret(secret))
@@ -306,6 +317,64 @@ async def create_cluster(
     request: Request, subject: access.Subject = security.Subject, upsert: bool = False
 ) -> Obj:
     body = await security.json_object(request)
+    secret = _cluster_secret(request, body, subject, "create")
+    await create_secret(
+        request, secret, upsert=upsert, same=clusters.same_registration, what="cluster"
+    )
+    ctx = context.of(request)
+    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+
+
+@router.put("/api/v1/clusters/{server:path}", summary="Update a cluster")
+async def update_cluster(
+    request: Request,
+    server: str,
+    subject: access.Subject = security.Subject,
+    id_type: IdType = "server",
+) -> Obj:
+    """Argo CD's UpdateCluster: the body is the whole Cluster; it must exist (404) and keep its
+    server URL. The Secret keeps its name; nothing is written on a bad body."""
+    body = await security.json_object(request)
+    current = await _one_cluster(request, server, id_type)
+    if str(body.get("server") or current.server).rstrip("/") != current.server.rstrip("/"):
+        raise errors.ApiError(400, "a cluster's server URL cannot be changed; add a new cluster")
+    known = clusters.config_document(current.config) if current.config is not None else {}
+    config = _unmasked(body.get("config"), known)
+    wanted = {**body, "server": current.server, "config": config}
+    secret = _cluster_secret(request, wanted, subject, "update")
+    secret["metadata"]["name"] = current.secret_name
+    await create_secret(
+        request, secret, upsert=True, same=clusters.same_registration, what="cluster"
+    )
+    ctx = context.of(request)
+    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+
+
+def _unmasked(config: Any, known: Mapping[str, Any]) -> Any:
+    """A Cluster body's ``config`` with the masked values a GET showed (``********``,
+    ``DATA+OMITTED``) or a missing config replaced by the stored ones."""
+    if config is None:
+        return dict(known)
+    if not isinstance(config, dict):
+        return config
+    shown = (clusters.MASK, "DATA+OMITTED")
+    out = dict(config)
+    for key in ("bearerToken", "password"):
+        if out.get(key) in shown:
+            out[key] = known.get(key)
+    tls = out.get("tlsClientConfig")
+    if isinstance(tls, dict):
+        known_tls = known.get("tlsClientConfig") or {}
+        out["tlsClientConfig"] = {
+            k: (known_tls.get(k) if v in shown else v) for k, v in tls.items()
+        }
+    return out
+
+
+def _cluster_secret(
+    request: Request, body: Mapping[str, Any], subject: access.Subject, action: str
+) -> Obj:
+    """The cluster Secret a Cluster body asks for (validated, authorised, not written)."""
     server = body.get("server")
     if not isinstance(server, str) or not server.startswith("https://"):
         raise errors.ApiError(400, "cluster needs 'server', an https:// URL")
@@ -323,7 +392,7 @@ async def create_cluster(
     if not isinstance(namespaces, list) or not all(isinstance(n, str) for n in namespaces):
         raise errors.ApiError(400, "namespaces must be a list of names")
     ctx = context.of(request)
-    security.authorize(subject, "clusters", "create", server)
+    security.authorize(subject, "clusters", action, server)
     probe = {
         "metadata": {"namespace": ctx.namespace, "name": "api-request"},
         "stringData": {"server": server, "name": name, "config": json.dumps(config)},
@@ -332,7 +401,7 @@ async def create_cluster(
         parsed = kube_config.from_cluster_secret(probe)
     except tg_errors.ConfigError as exc:
         raise errors.ApiError(400, str(exc).replace("cluster Secret", "cluster")) from None
-    secret = clusters.cluster_secret(
+    return clusters.cluster_secret(
         name=name,
         server=server,
         config=parsed,
@@ -343,10 +412,6 @@ async def create_cluster(
         cluster_resources=bool(body.get("clusterResources")),
         project=str(body.get("project") or ""),
     )
-    await _create_secret(
-        request, secret, upsert=upsert, same=clusters.same_registration, what="cluster"
-    )
-    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
 
 
 def _strings(value: Any) -> dict[str, str]:

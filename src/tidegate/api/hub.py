@@ -64,11 +64,18 @@ class Subscription:
 
 
 class AppHub:
-    """The Applications of one namespace, as last seen, and their changes."""
+    """The Applications (or another ``resource``: the ApplicationSet stream runs one of its
+    own) of one namespace, as last seen, and their changes."""
 
-    def __init__(self, client: kube_client.KubeClient, namespace: str) -> None:
+    def __init__(
+        self,
+        client: kube_client.KubeClient,
+        namespace: str,
+        resource: discovery.APIResource = APPLICATIONS,
+    ) -> None:
         self.client = client
         self.namespace = namespace
+        self.resource = resource
         self.apps: dict[str, Obj] = {}
         self.encoded: dict[str, bytes] = {}
         self._names: list[str] = []
@@ -126,7 +133,7 @@ class AppHub:
     # -- feeding ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="app-hub")
+        self._task = asyncio.create_task(self._run(), name=f"{self.resource.plural}-hub")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -135,7 +142,7 @@ class AppHub:
                 await self._task
 
     async def _run(self) -> None:
-        async for event in watch.reflect(self.client, APPLICATIONS, namespace=self.namespace):
+        async for event in watch.reflect(self.client, self.resource, namespace=self.namespace):
             if event.resource_version:
                 self.resource_version = event.resource_version
             if event.type == "RELISTED":
@@ -144,7 +151,7 @@ class AppHub:
             elif event.type in ("ADDED", "MODIFIED", "DELETED") and event.object is not None:
                 self._apply(event.type, event.object)
             elif event.type == "ERROR":
-                log.warning("watch of applications failed, retrying: %s", event.reason)
+                log.warning("watch of %s failed, retrying: %s", self.resource.plural, event.reason)
 
     def _replace(self, items: list[Obj]) -> None:
         fresh = {str(i["metadata"]["name"]): i for i in items}
@@ -160,7 +167,7 @@ class AppHub:
 
     def _apply(self, kind: str, obj: Obj) -> None:
         obj.setdefault("apiVersion", constants.API_VERSION)
-        obj.setdefault("kind", constants.KIND_APPLICATION)
+        obj.setdefault("kind", self.resource.kind)
         name = str((obj.get("metadata") or {}).get("name") or "")
         if kind == "DELETED":
             encoded = self.encoded.pop(name, b"") or msgspec.json.encode(obj)

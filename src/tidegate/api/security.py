@@ -27,6 +27,7 @@ from tidegate.model import errors as tg_errors
 COOKIE = "argocd.token"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALLOWED_CONTENT_TYPES = frozenset({"application/json"})
+URL_PATHS = ("/api/v1/clusters/", "/api/v1/repositories/", "/api/v1/repocreds/")  # take URLs
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
@@ -137,7 +138,7 @@ class Guard:
     def _refusal(scope: Scope) -> tuple[int, str] | None:
         raw = bytes(scope.get("raw_path") or b"").lower()
         path = str(scope.get("path", ""))
-        if b"%2f" in raw and not path.startswith(("/api/v1/clusters/", "/api/v1/repositories/")):
+        if b"%2f" in raw and not path.startswith(URL_PATHS):
             return 400, "path parameters must not contain '/'"
         if scope.get("method") in WRITE_METHODS:
             headers = dict(scope.get("headers") or [])

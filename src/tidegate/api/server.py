@@ -26,13 +26,16 @@ import tidegate
 from tidegate.api import (
     account,
     app_details,
+    app_manifests,
     app_operations,
+    app_resources,
     applications,
     bootstrap,
     context,
     credentials,
     errors,
     projects,
+    repo_writes,
     security,
     session,
     settings,
@@ -42,6 +45,8 @@ from tidegate.api import hub as app_hub
 from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
+from tidegate.web import catalogue as web_catalogue
+from tidegate.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +87,20 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         streams,
         app_operations,
         app_details,
+        app_manifests,
+        app_resources,
         applications,
         projects,
         credentials,
+        repo_writes,
         settings,
         account,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
+    # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
+    app.mount("/assets", web_pages.static_files(), name="assets")
+    app.include_router(web_pages.router)
+    app.include_router(web_catalogue.router)
     return app
 
 
@@ -113,10 +125,12 @@ async def run(
             hub=hub,
             insecure=insecure,
             keepalive_seconds=keepalive_seconds,
+            management=mgmt,
         )
         hub.start()
         try:
             with tempfile.TemporaryDirectory(prefix="tidegate-server-") as tmp:
+                ctx.cache_dir = Path(tmp) / "repos"
                 ssl: dict[str, Any] = {}
                 if pair is not None:
                     ssl = _write_pair(Path(tmp), *pair)

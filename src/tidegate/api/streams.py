@@ -21,13 +21,23 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from tidegate.api import app_details, applications, context, hub, listing, security
+from tidegate.api import (
+    app_details,
+    applications,
+    appstore,
+    context,
+    errors,
+    hub,
+    listing,
+    security,
+)
 from tidegate.auth import access
 
 router = fastapi.APIRouter(tags=["ApplicationService"])
 Obj = dict[str, Any]
 Many = Annotated[list[str] | None, fastapi.Query()]
 SSE = "text/event-stream"
+APPSET_READY_SECONDS = 30.0
 
 
 Message = Obj | bytes  # a message, or its JSON already encoded
@@ -44,11 +54,15 @@ def _encoded(message: Message) -> bytes:
 
 
 def _lagging_error() -> Obj:
-    message = "stream client fell too far behind; reconnect"
+    return _error(503, 8, "stream client fell too far behind; reconnect")
+
+
+def _error(http_code: int, grpc_code: int, message: str) -> Obj:
+    """An error message inside a stream, as grpc-gateway frames one."""
     return {
         "error": {
-            "grpc_code": 8,
-            "http_code": 503,
+            "grpc_code": grpc_code,
+            "http_code": http_code,
             "message": message,
             "http_status": "Service Unavailable",
             "details": [],
@@ -72,7 +86,7 @@ async def _changes(
         yield change
 
 
-def _stream(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
+def stream_response(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
     encode, keepalive, media = _framing(request)
 
     async def body() -> AsyncIterator[bytes]:
@@ -139,7 +153,7 @@ async def watch_applications(
                 ):
                     yield m
 
-    return _stream(request, messages())
+    return stream_response(request, messages())
 
 
 @router.get(
@@ -174,4 +188,68 @@ async def watch_resource_tree(
                     last = text
                     yield {"result": tree}
 
-    return _stream(request, messages())
+    return stream_response(request, messages())
+
+
+@router.get(
+    "/api/v1/stream/applicationsets",
+    summary="Watch ApplicationSets",
+    tags=["ApplicationSetService"],
+)
+async def watch_applicationsets(
+    request: Request,
+    subject: access.Subject = security.Subject,
+    name: str = "",
+    projects: Many = None,
+    selector: str = "",
+) -> StreamingResponse:
+    """``{"result": {"type", "applicationSet"}}`` messages: every matching set as ADDED, then
+    changes. ApplicationSets are few: each stream runs its own watch (a hub of its own)."""
+    ctx = context.of(request)
+    try:
+        query = listing.Query.build(name=name, selector=selector)
+    except listing.QueryError as exc:
+        raise errors.ApiError(400, str(exc)) from None
+    wanted_projects = set(listing.Query.build(projects=projects or ()).projects)
+
+    def visible(appset: Obj) -> bool:
+        template = ((appset.get("spec") or {}).get("template") or {}).get("spec") or {}
+        project = str(template.get("project") or "")
+        if wanted_projects and project not in wanted_projects:
+            return False
+        if not query.matches(appset):
+            return False
+        appset_name = str((appset.get("metadata") or {}).get("name") or "")
+        try:
+            security.authorize(subject, "applicationsets", "get", f"{project}/{appset_name}")
+        except access.PermissionDeniedError:
+            return False
+        return True
+
+    appsets = hub.AppHub(ctx.client, ctx.namespace, appstore.APPSETS)
+
+    def message(kind: str, appset: Obj) -> Message:
+        return {"result": {"type": kind, "applicationSet": appset}}
+
+    async def messages() -> AsyncIterator[Message | None]:
+        appsets.start()
+        try:
+            try:
+                await asyncio.wait_for(appsets.ready.wait(), APPSET_READY_SECONDS)
+            except TimeoutError:
+                yield _error(503, 14, "cannot list ApplicationSets; try again")
+                return
+            # No await between subscribing and the snapshot: nothing falls in between.
+            with appsets.subscribe() as sub:
+                for appset in list(appsets.sorted_apps()):
+                    if visible(appset):
+                        yield message("ADDED", appset)
+                async for change in _changes(ctx, sub, ctx.keepalive_seconds):
+                    if change is None:
+                        yield None
+                    elif visible(change.app):
+                        yield message(change.type, change.app)
+        finally:
+            await appsets.stop()
+
+    return stream_response(request, messages())

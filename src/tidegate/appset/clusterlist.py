@@ -9,12 +9,11 @@ already registers the in-cluster server, as Argo CD does.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tidegate.model import constants
+from tidegate.model import secrets as model_secrets
 
 
 def is_cluster_secret(secret: Mapping[str, Any]) -> bool:
@@ -23,16 +22,7 @@ def is_cluster_secret(secret: Mapping[str, Any]) -> bool:
 
 
 def _field(secret: Mapping[str, Any], key: str) -> str:
-    plain = (secret.get("stringData") or {}).get(key)
-    if plain is not None:
-        return str(plain)
-    raw = (secret.get("data") or {}).get(key)
-    if raw is None:
-        return ""
-    try:
-        return base64.b64decode(str(raw), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
+    return model_secrets.value(secret, key, strict=False) or ""
 
 
 def cluster_entry(secret: Mapping[str, Any]) -> dict[str, Any] | None:

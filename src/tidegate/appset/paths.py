@@ -1,7 +1,9 @@
 """Path matching and name normalisation used by the generators (pure).
 
-- :func:`path_match` is Go's ``path.Match``: ``*`` and ``?`` never cross ``/``, ``[...]``
-  classes with ranges and ``^`` negation, ``\\`` escapes. The git directory generator uses it.
+- :func:`path_match` is Go's ``path.Match`` (:func:`tidegate.model.globs.path_match`, of
+  Tidegate's one glob engine): ``*`` and ``?`` never cross ``/``,
+  ``[...]`` classes with ranges and ``^`` negation, ``\\`` escapes. The git directory generator
+  uses it.
 - :func:`glob_match` adds ``**`` (any number of whole segments, including none) for the git files
   generator, so ``config/**/config.json`` matches both ``config/config.json`` and
   ``config/a/b/config.json``. A git-backed ``GitReader`` should use it too.
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from tidegate.model import errors, pathglob
+from tidegate.model import errors, globs
 
 _INVALID_NAME_CHARS = re.compile(r"[^-a-z0-9.]")
 _MAX_NAME = 253
@@ -28,7 +30,7 @@ def normalize(name: str) -> str:
 def path_match(pattern: str, path: str) -> bool:
     """Go ``path.Match`` on repository-relative paths (leading ``/`` ignored on both sides)."""
     try:
-        return pathglob.path_match(pattern, path)
+        return globs.path_match(pattern, path)
     except errors.SpecError as exc:
         raise errors.GeneratorError(str(exc)) from None
 
@@ -36,7 +38,7 @@ def path_match(pattern: str, path: str) -> bool:
 def glob_match(pattern: str, path: str) -> bool:
     """Like :func:`path_match`, plus ``**`` spanning whole segments."""
     try:
-        return pathglob.glob_match(pattern, path)
+        return globs.glob_match(pattern, path)
     except errors.SpecError as exc:
         raise errors.GeneratorError(str(exc)) from None
 

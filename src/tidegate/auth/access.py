@@ -46,8 +46,9 @@ class Subject:
 
 
 def authorize(subject: Subject | None, resource: str, action: str, obj: str) -> None:
-    """Allow, or raise PermissionDeniedError naming what was refused."""
-    if resource not in RESOURCES or action not in ACTIONS:
+    """Allow, or raise PermissionDeniedError naming what was refused. ``action`` may carry
+    Argo CD's fine-grained suffix (``update/<group>/<kind>/<namespace>/<name>``)."""
+    if resource not in RESOURCES or action.partition("/")[0] not in ACTIONS:
         raise ValueError(f"unknown RBAC resource/action {resource}/{action}")
     if subject is None or not subject.username:
         raise PermissionDeniedError(f"permission denied: {resource}, {action}, {obj}")

@@ -148,16 +148,9 @@ class Apps:
 
     async def secrets(self) -> list[Obj]:
         """The cluster, repository and repo-creds Secrets of the control namespace."""
-        kinds = (
-            constants.SECRET_TYPE_CLUSTER,
-            constants.SECRET_TYPE_REPOSITORY,
-            constants.SECRET_TYPE_REPO_CREDS,
-        )
-        selector = f"{constants.LABEL_SECRET_TYPE} in ({','.join(kinds)})"
-        result = await self.client.list(
-            self._secrets, namespace=self.namespace, label_selector=selector
-        )
-        return result.items
+        from tidegate.controller import local_compare
+
+        return await local_compare.control_secrets(self.client, self.namespace)
 
     async def poll(
         self, name: str, *, namespace: str | None = None, interval: float = 0.5

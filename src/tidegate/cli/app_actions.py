@@ -55,13 +55,13 @@ async def _with_live(
     filters: tuple[str | None, str | None, str | None, str | None], act: Any,
 ) -> Any:  # fmt: skip
     from tidegate.cli import app_access, app_compare, appspec
-    from tidegate.controller import argocdcm
+    from tidegate.controller import argocdcm, local_compare
     from tidegate.model.keys import ResourceKey
 
     ns, name = appspec.split_name(app_name, control)
     async with app_access.connect(kubeconfig, context, ns) as apps:
         raw = await apps.get(name)
-        cm = await app_compare._configmap(apps, argocdcm.CONFIGMAP_NAME)
+        cm = await local_compare.configmap(apps, argocdcm.CONFIGMAP_NAME)
         settings = argocdcm.parse(cm.get("data") or {})
         resources = _matching(raw, *filters)
         async with app_compare.open_context(apps, raw, cache_dir=None) as ctx:

@@ -21,6 +21,7 @@ from tidegate.cli import (
     app_edit,
     app_ops,
     app_patch,
+    app_remote,
     app_resource_cmd,
     app_unset,
     kubeopts,
@@ -85,15 +86,16 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Show an application: summary, conditions and resources (or -o yaml|json)."""
     from tidegate.cli import appspec
 
     async def go() -> tuple[dict[str, Any], bool]:
-        from tidegate.cli import app_access
-
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            if isinstance(apps, app_remote.RemoteApps) and (refresh or hard_refresh):
+                return await apps.refreshed(app_name, hard=hard_refresh, within=timeout)
             raw = await apps.get(app_name)
             if not (refresh or hard_refresh):
                 return raw, True
@@ -161,17 +163,29 @@ def list_(
     path: Annotated[
         str | None, typer.Option("--path", help="Only apps with a source at this path.")
     ] = None,
+    app_namespace: Annotated[
+        str | None,
+        typer.Option("--app-namespace", "-N", help="Only apps in this namespace (argocd's -N)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool,
+        typer.Option("--all-namespaces", "-A", help="Apps of every namespace (kubectl's -A)."),
+    ] = False,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """List applications of the control namespace (argocd's filters: -l, -p, -r, -c, --path)."""
+    """List applications of the control namespace (-N: of another one, -A: of all; argocd's
+    filters -l, -p, -r, -c, --path)."""
 
     async def go() -> list[dict[str, Any]]:
-        from tidegate.cli import app_access
-
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
-            return await apps.list_apps(selector=selector)
+        ns = app_namespace or namespace
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            found: list[dict[str, Any]] = await apps.list_apps(
+                selector=selector, all_namespaces=all_namespaces
+            )
+            return found
 
     from tidegate.cli import app_show
 
@@ -369,18 +383,20 @@ def diff(
 
     async def go() -> bool:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
                 if local is not None:
                     from tidegate.cli import app_diff_local
 
                     cache_root = cache_dir or app_compare.default_cache_dir()
                     app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
-                result = await app_compare.compare_locally(
+                result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
@@ -420,17 +436,17 @@ def manifests(
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
+        from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            raw = await apps.get(app_name)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                targets = await app_compare.render_targets(
-                    ctx, revision=revision, hard=hard_refresh
-                )
+                targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
-                    return app_compare.masked(list(targets.values()))
-                return app_compare.masked(await app_compare.fetch_live(ctx, targets))
+                    return lc.masked(list(targets.values()))
+                return lc.masked(await lc.fetch_live(ctx, targets))
 
     import sys
 

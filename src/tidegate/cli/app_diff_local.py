@@ -19,7 +19,7 @@ from tidegate.model import errors
 from tidegate.sources import RepoCache
 
 if TYPE_CHECKING:
-    from tidegate.cli import app_compare
+    from tidegate.controller import local_compare
     from tidegate.sources import credentials as creds_mod
 
 LOCAL_COMMIT = "local"
@@ -66,7 +66,7 @@ def local_path(local: Path, repo_root: Path | None) -> tuple[Path, str]:
     return root, inside.as_posix() or "."
 
 
-def point_at_local(ctx: app_compare.Context, local: Path, repo_root: Path | None,
+def point_at_local(ctx: local_compare.Context, local: Path, repo_root: Path | None,
                    cache_root: Path) -> None:  # fmt: skip
     """Make ``ctx`` render its app's source from ``local``."""
     app = ctx.app

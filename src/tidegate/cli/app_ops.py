@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts, output
+from tidegate.cli import app_common, app_remote, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -23,7 +23,9 @@ Prune = Annotated[bool, typer.Option("--prune", help="Delete resources no longer
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Preview: change nothing.")]
 
 
-async def _request(apps: app_access.Apps, raw: dict[str, Any], operation: dict[str, Any]) -> None:
+async def _request(
+    apps: app_access.Apps | app_remote.RemoteApps, raw: dict[str, Any], operation: dict[str, Any]
+) -> None:
     from tidegate.cli import app_state
     from tidegate.model import errors
 
@@ -32,6 +34,9 @@ async def _request(apps: app_access.Apps, raw: dict[str, Any], operation: dict[s
             f"{app_state.describe(raw)}: another operation is already in progress"
         )
     meta = raw.get("metadata") or {}
+    if isinstance(apps, app_remote.RemoteApps):  # the server writes it (resourceVersion too)
+        await apps.sync(str(meta["name"]), operation)
+        return
     try:
         await apps.patch(
             str(meta["name"]),
@@ -132,6 +137,7 @@ def sync(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Sync an application to its target state and follow the operation until it ends.
 
@@ -147,9 +153,7 @@ def sync(
         raise output.fail("give an application name, or -l SELECTOR / --project P", 2)
 
     async def selected() -> list[str]:
-        from tidegate.cli import app_access
-
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
             found = await apps.list_apps(selector=selector)
         wanted = [
             f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in found
@@ -162,10 +166,10 @@ def sync(
         return sorted(wanted)
 
     async def go(name: str) -> int:
-        from tidegate.cli import app_access, app_state
+        from tidegate.cli import app_state
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
             raw = await apps.get(app_name)
             request = appspec.SyncRequest(
                 revision=revision,

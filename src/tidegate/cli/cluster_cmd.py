@@ -19,6 +19,7 @@ import typer
 
 from tidegate.cli import kubeopts, output
 from tidegate.model import constants
+from tidegate.model import secrets as model_secrets
 
 if TYPE_CHECKING:
     from tidegate.controller import clusters
@@ -104,7 +105,9 @@ async def install_manager(client: kube_client.KubeClient) -> tuple[str, str]:
     while True:
         data = (await client.get(key)).get("data") or {}
         if data.get("token"):
-            token = base64.b64decode(data["token"]).decode()
+            token = model_secrets.decode(data["token"])
+            if token is None:
+                raise errors.KubeError(f"{key} on cluster {client.name}: the token is not base64")
             return token, str(data.get("ca.crt") or "")
         if loop.time() > deadline:
             raise errors.KubeError(

@@ -51,14 +51,23 @@ def controller(
         min=0.1,
         help="Seconds one source's render (helm, kustomize, a plugin) may take.",
     ),
+    application_namespaces: str = typer.Option(
+        "",
+        "--application-namespaces",
+        envvar="ARGOCD_APPLICATION_NAMESPACES",
+        help="Also reconcile Applications in these namespaces (comma-separated globs, "
+        "/regex/ allowed; argocd-cmd-params-cm application.namespaces). Their AppProject "
+        "must list the namespace in sourceNamespaces.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
     """Reconcile every Application (and ApplicationSet) of the control namespace until Ctrl-C."""
     import asyncio
 
+    from tidegate import daemon
     from tidegate.cli import logsetup
-    from tidegate.controller import runner, settings
+    from tidegate.controller import settings
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.render import plugin_config
@@ -75,8 +84,11 @@ def controller(
         installation_id=installation_id.strip(),
         plugin_dir=plugins,
         render_timeout_seconds=render_timeout,
+        application_namespaces=tuple(
+            p.strip() for p in application_namespaces.split(",") if p.strip()
+        ),
     )
     try:
-        asyncio.run(runner.run(mgmt=mgmt, settings=conf, appsets=appsets))
+        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

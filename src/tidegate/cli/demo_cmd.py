@@ -22,17 +22,22 @@ def demo(
     ),
     timeout: float = typer.Option(300.0, "--timeout", help="With --until-healthy: give up after."),
     webhook_port: int = typer.Option(0, "--webhook-port", help="Git webhook port (0: any)."),
+    server_port: int = typer.Option(
+        8080, "--server-port", help="Port of the API server on 127.0.0.1 (0: any free port)."
+    ),
 ) -> None:
-    """Bring up mgmt, dev, staging and prod, a seeded git server, Tidegate and its controllers."""
+    """Bring up mgmt, dev, staging and prod, a seeded git server, Tidegate's API server and its
+    controllers. The server's URL and the admin login are printed first."""
     import asyncio
     import contextlib
     import logging
 
     from rich.console import Console
 
+    from tidegate import daemon
     from tidegate.cli import logsetup
     from tidegate.cli import testenv as testenv_cmd
-    from tidegate.controller import runner, settings
+    from tidegate.controller import settings
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
     from tidegate.testenv import demo as demo_mod
@@ -47,6 +52,14 @@ def demo(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     bed = prepared.bed
+    try:
+        server = demo_mod.start_server(prepared, target, port=server_port)
+    except errors.TidegateError as exc:
+        console.print(f"[red]error:[/red] the API server did not start: {exc}")
+        if not keep:
+            testbed.down(target)
+        raise typer.Exit(1) from None
+    _login(console, server.url, server.admin_password())
     logsetup.configure("warning", fmt="text")
     logging.getLogger("tidegate").setLevel(logging.INFO)
     mgmt = kube_config.from_kubeconfig(bed.clusters["mgmt"].kubeconfig)
@@ -54,7 +67,7 @@ def demo(
 
     async def main() -> int:
         started = asyncio.Event()
-        task = asyncio.create_task(runner.run(mgmt=mgmt, settings=conf, started=started))
+        task = asyncio.create_task(daemon.run(mgmt=mgmt, settings=conf, started=started))
         waiter = asyncio.create_task(started.wait())
         await asyncio.wait(
             [task, waiter], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
@@ -91,10 +104,24 @@ def demo(
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
+        server.stop()
         if not keep:
             console.print(f"tearing the test bed in {target} down")
             testbed.down(target)
     raise typer.Exit(code)
+
+
+def _login(console: Any, url: str, password: str) -> None:
+    console.print(
+        f"\n[bold]Tidegate API server[/bold]  {url}\n"
+        f"  login        user admin, password {password}\n"
+        f"               tidegate login {url.split('://')[1]} --plaintext"
+        f" --username admin --password {password}\n"
+        f"               curl -s {url}/api/v1/session -H 'Content-Type: application/json'"
+        f' -d \'{{"username":"admin","password":"{password}"}}\'\n',
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _tour(console: Any, prepared: Any, target: Path) -> None:

@@ -96,7 +96,6 @@ app get\t--show-params
 app get\t--source-name
 app get\t--source-position
 app history\t--app-namespace
-app list\t--app-namespace
 app manifests\t--app-namespace
 app manifests\t--local
 app manifests\t--local-repo-root

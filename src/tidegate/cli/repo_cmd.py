@@ -45,16 +45,9 @@ def _read(path: Path | None, what: str) -> str:
 
 
 async def _trust(client: kube_client.KubeClient, namespace: str) -> tuple[dict[str, str], str]:
-    """Trusted TLS certificates (by host name) and SSH known hosts from Argo CD's ConfigMaps."""
-    from tidegate.model.keys import ResourceKey
+    from tidegate.controller import repos
 
-    def key(name: str) -> ResourceKey:
-        return ResourceKey("", "ConfigMap", namespace, name)
-
-    certs = await client.get_or_none(key(constants.CONFIGMAP_TLS_CERTS), version="v1")
-    hosts = await client.get_or_none(key(constants.CONFIGMAP_SSH_KNOWN_HOSTS), version="v1")
-    tls = {str(k): str(v) for k, v in ((certs or {}).get("data") or {}).items()}
-    return tls, str(((hosts or {}).get("data") or {}).get("ssh_known_hosts") or "")
+    return await repos.trust(client, namespace)
 
 
 async def _secrets(client: kube_client.KubeClient, namespace: str) -> list[dict[str, Any]]:

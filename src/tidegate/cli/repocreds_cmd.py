@@ -27,18 +27,10 @@ app.command("list")(repo_cmd.creds_list)
 
 
 def _find(secrets: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, Any] | None:
+    from tidegate.controller import repos
     from tidegate.model import constants
-    from tidegate.sources import credentials as creds_mod
-    from tidegate.sources import urls
 
-    wanted = urls.normalise(url)
-    for secret in secrets:
-        labels = (secret.get("metadata") or {}).get("labels") or {}
-        if labels.get(constants.LABEL_SECRET_TYPE) != constants.SECRET_TYPE_REPO_CREDS:
-            continue
-        if urls.normalise(creds_mod.secret_fields(secret).get("url", "")) == wanted:
-            return secret
-    return None
+    return repos.find(secrets, url, secret_type=constants.SECRET_TYPE_REPO_CREDS)
 
 
 async def _add(spec: Any, *, kubeconfig: str | None, context: str | None, namespace: str,

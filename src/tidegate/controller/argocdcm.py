@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from tidegate.diff import ignore as diff_ignore
 from tidegate.health import registry as health_registry
 from tidegate.lua import actions as lua_actions
-from tidegate.model import errors, overrides
+from tidegate.model import durations, errors, overrides
 from tidegate.sandbox import jqpool
-from tidegate.sync import retry
 
 CONFIGMAP_NAME = "argocd-cm"
 INSTALLATION_ID_KEY = "installationID"
@@ -75,7 +74,7 @@ def _jq_timeout(value: str | None, problems: list[str]) -> float:
     if value is None or not str(value).strip():
         return jqpool.DEFAULT_TIMEOUT
     try:
-        seconds = retry.parse_duration(str(value))
+        seconds = durations.parse(str(value))
     except errors.TidegateError as exc:
         seconds = -1.0
         detail = str(exc)

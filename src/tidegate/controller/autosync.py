@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from tidegate.controller import compare as cmp
 from tidegate.model import application as model_app
@@ -92,3 +93,32 @@ def decide(
             report=True,
         )
     return Decision(True, "out of sync", prune=bool(automated.prune))
+
+
+def operation(
+    app: model_app.Application, result: cmp.Comparison, decision: Decision
+) -> dict[str, Any]:
+    """The ``operation`` an automated sync writes: the compared revision(s), prune as the
+    policy says, the app's sync options and retry policy, initiated by the controller."""
+    sync_options = list(app.spec.sync_policy.sync_options or []) if app.spec.sync_policy else []
+    sync: dict[str, Any] = {"revision": result.revision, "prune": decision.prune}
+    if sync_options:
+        sync["syncOptions"] = sync_options
+    if app.spec.has_multiple_sources:
+        sync.pop("revision")
+        sync["revisions"] = list(result.revisions)
+    out: dict[str, Any] = {
+        "sync": sync,
+        "initiatedBy": {"username": "tidegate-controller", "automated": True},
+    }
+    if app.spec.sync_policy and app.spec.sync_policy.retry is not None:
+        out["retry"] = app.spec.sync_policy.retry.model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    return out
+
+
+def succeeded_at(app: model_app.Application, revision: str) -> bool:
+    """Whether the last operation succeeded at ``revision`` (a new sync there is a self-heal)."""
+    phase, last_revision, _ = _last_operation(app)
+    return phase == "Succeeded" and last_revision == revision

@@ -12,6 +12,7 @@ from typing import Any
 
 from tidegate import render
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
 from tidegate.model import source as model_source
 from tidegate.sources import charts as charts_mod
 from tidegate.sources import credentials as creds_mod
@@ -30,7 +31,7 @@ def registered_helm_repos(secrets: Sequence[Mapping[str, Any]]) -> list[charts_m
     for secret in secrets:
         labels = (secret.get("metadata") or {}).get("labels") or {}
         kind = labels.get(constants.LABEL_SECRET_TYPE)
-        fields = creds_mod.secret_fields(secret)
+        fields = model_secrets.fields(secret, strict=False)
         if fields.get("type") not in ("helm", "oci") or not fields.get("url"):
             continue
         if kind == constants.SECRET_TYPE_REPOSITORY:

@@ -14,7 +14,6 @@ cluster-manager service account installed by ``tidegate cluster add`` are built 
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hashlib
 import json
@@ -25,6 +24,7 @@ from typing import Any
 
 from tidegate.kube import config as kube_config
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
 
 _CREDENTIAL_KEYS = ("bearerToken", "username", "password", "execProviderConfig", "awsAuthConfig")
 _HIDDEN_ANNOTATIONS = frozenset({constants.ANNOTATION_LAST_APPLIED})
@@ -61,20 +61,6 @@ class Cluster:
         return self.config
 
 
-def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
-    """A Secret's ``data`` (base64) overlaid by ``stringData``; bad base64 raises ConfigError."""
-    fields: dict[str, str] = {}
-    for key, value in (secret.get("data") or {}).items():
-        try:
-            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise errors.ConfigError(
-                f"{_where(secret)}: data.{key} is not valid base64 text"
-            ) from None
-    fields.update({str(k): str(v) for k, v in (secret.get("stringData") or {}).items()})
-    return fields
-
-
 def _where(secret: Mapping[str, Any]) -> str:
     meta = secret.get("metadata") or {}
     return f"cluster Secret {meta.get('namespace') or '?'}/{meta.get('name') or '?'}"
@@ -104,7 +90,7 @@ def cluster_from_secret(
     secret_name = str(meta.get("name") or "?")
     labels, annotations = _strings(meta.get("labels")), _strings(meta.get("annotations"))
     try:
-        fields = secret_fields(secret)
+        fields = model_secrets.fields(secret, what=_where(secret))
     except errors.ConfigError as exc:
         return Cluster(
             secret_name, "", None, labels, annotations, secret_name=secret_name, error=str(exc)
@@ -386,7 +372,7 @@ def same_registration(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> 
     def view(secret: Mapping[str, Any]) -> tuple[Any, ...]:
         meta = secret.get("metadata") or {}
         try:
-            fields = secret_fields(secret)
+            fields = model_secrets.fields(secret, what=_where(secret))
         except errors.ConfigError:
             return ("invalid",)
         try:

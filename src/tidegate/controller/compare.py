@@ -32,7 +32,6 @@ from tidegate.sandbox import jqpool
 from tidegate.sync import options as sync_options
 from tidegate.sync import prepare, resource_meta
 from tidegate.sync import validate as sync_validate
-from tidegate.sync import verbs as sync_verbs
 
 Obj = dict[str, Any]
 
@@ -118,6 +117,8 @@ class CompareDeps:
     charts: sources.ChartCache = dataclasses.field(default_factory=sources.ChartCache.default)
     tracking: str = constants.TRACKING_ANNOTATION
     installation_id: str = ""  # argocd-cm installationID: stamped on targets, "" = none
+    # Apps outside it are tracked as ``<namespace>_<name>`` (Application.instance_name).
+    control_namespace: str = constants.DEFAULT_CONTROL_NAMESPACE
     server_side_diff: bool = True
     dry_run_concurrency: int = 8
     # A project's ``sourceRepos``: the repositories remote references inside a source may
@@ -241,7 +242,7 @@ async def render_app(
             src,
             root=root,
             commit=commit,
-            app_name=app.name,
+            app_name=app.instance_name(deps.control_namespace),
             namespace=namespace,
             tracking=deps.tracking,
             installation_id=deps.installation_id,
@@ -311,7 +312,7 @@ async def compare(
         rendered.objects,
         client=client,
         destination_namespace=app.spec.destination.namespace or "",
-        app_name=app.name,
+        app_name=app.instance_name(deps.control_namespace),
         method=deps.tracking,
         installation_id=deps.installation_id,
     )
@@ -471,8 +472,11 @@ async def _predict(
             opts = app_options
         async with gate:
             try:
-                response = await sync_verbs.apply(
-                    client, target, dry_run=True, validate=opts.enabled("validate")
+                response = await client.apply(
+                    target,
+                    dry_run=True,
+                    force=True,
+                    validation="Strict" if opts.enabled("validate") else "Ignore",
                 )
             except errors.KubeError as exc:
                 out[key] = (None, str(exc))  # fall back to the client-side comparison

@@ -1,24 +1,25 @@
-"""The application controller: the only scheduler.
+"""The application controller: wiring only.
 
 It watches Applications, AppProjects and the labelled Secrets of the control namespace on the
-management cluster, keeps one live cache per destination cluster, and refreshes apps from a
-deduplicating work queue: on a Git poll interval (with jitter), on a watch event of a resource
-the app tracks, on the ``argocd.argoproj.io/refresh`` annotation, and on Git webhooks. Each
-refresh compares, writes ``status``, and decides on automated syncs; operations (the
-``operation`` field) run as one task per app at a time, their state persisted in
-``status.operationState`` so that a restarted controller resumes them.
+management cluster, keeps one live cache per destination cluster (:mod:`.runtime`), and hands
+the work to the modules that do it:
+
+- :mod:`.appstate`: one record per app, created on first sight, dropped whole on delete;
+- :mod:`.scheduler`: the work queue, its triggers and processors, the jittered poll;
+- :mod:`.refresh`: compare one app and write its status (:mod:`.status`), decide automated syncs;
+- :mod:`.operate`: run an app's operation (one task per app), persisted in
+  ``status.operationState`` so that a restarted controller resumes it;
+- :mod:`.deletion`: cascade deletes behind the resources finalizer.
+
+Those modules see the controller through small Protocols (``RefreshHost``, ``OperationHost``,
+``DeletionHost``); the methods under "host" below are their whole interface.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import datetime as dt
-import json
 import logging
-import random
-import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +27,34 @@ import platformdirs
 
 from tidegate import kube, render, sources
 from tidegate.controller import (
+    appstate,
     appstatus,
     argocdcm,
-    autosync,
     clusters,
     clusterstatus,
-    operations,
+    deletion,
+    operate,
     orphans,
     projects,
+    refresh,
     runtime,
+    scheduler,
     signatures,
-    workqueue,
+    status,
+    systemconfig,
 )
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
+from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
 from tidegate.kube import watch as kube_watch
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
-from tidegate.model.enums import HealthStatusCode
 from tidegate.model.keys import ResourceKey
 from tidegate.sources import urls
-from tidegate.sync import permits, windows
 from tidegate.sync import projects as sync_projects
+from tidegate.sync import windows
 
 log = logging.getLogger("tidegate.controller")
 
@@ -57,54 +62,6 @@ APP_KEY = ("argoproj.io", "Application")
 PROJECT_KEY = ("argoproj.io", "AppProject")
 SECRET_KEY = ("", "Secret")
 CLUSTER_STATUS_INTERVAL = 10.0
-
-
-def _fingerprint(obj: Mapping[str, Any]) -> str:
-    """What in an Application, when changed, needs a refresh (not our own status writes)."""
-    meta = obj.get("metadata") or {}
-    annotations = meta.get("annotations") or {}
-    relevant = {
-        "spec": obj.get("spec"),
-        "operation": obj.get("operation"),
-        "refresh": annotations.get(constants.ANNOTATION_REFRESH),
-        "approved": annotations.get(constants.ANNOTATION_DELETION_APPROVED),
-        "deleting": meta.get("deletionTimestamp"),
-        "terminating": ((obj.get("status") or {}).get("operationState") or {}).get("phase")
-        == "Terminating",
-    }
-    return json.dumps(relevant, sort_keys=True, default=str)
-
-
-def _older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
-    """Whether ``candidate`` is an older version of the app than ``current``.
-
-    The stored copy is fed by the watch and by the responses to our own writes, which arrive in
-    no fixed order: a late watch event or a late response must not put back an older copy (one
-    still carrying a finished ``operation``, or not yet carrying a new one, which then waited
-    for the next poll). resourceVersions are etcd revisions; when they are not integers, the
-    candidate is taken as newer (the previous behaviour).
-    """
-    if current is None:
-        return False
-    try:
-        new = int((candidate.get("metadata") or {}).get("resourceVersion") or "")
-        old = int((current.get("metadata") or {}).get("resourceVersion") or "")
-    except ValueError:
-        return False
-    return new < old
-
-
-def _status_sans_times(status: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``status`` for comparison: no timestamps, and a None inside a field (a merge patch
-    deletion) compares as an absent key."""
-    out: dict[str, Any] = {}
-    for key, value in (status or {}).items():
-        if key in ("reconciledAt", "observedAt"):
-            continue
-        if isinstance(value, Mapping):
-            value = {k: v for k, v in value.items() if v is not None}
-        out[key] = value
-    return out
 
 
 class Controller:
@@ -122,7 +79,7 @@ class Controller:
         self.repos = sources.RepoCache(
             cache_dir / "repos", max_age=self.settings.app_resync_seconds
         )
-        self.apps: dict[str, dict[str, Any]] = {}
+        self.states = appstate.AppStates()
         self.projects: dict[str, model_project.AppProject] = {}
         self.secrets: dict[str, dict[str, Any]] = {}
         self.registry = clusters.ClusterRegistry([], management=mgmt)
@@ -141,6 +98,7 @@ class Controller:
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,
+            control_namespace=self.namespace,
             source_repos=self._source_repos,
             verify_revisions=self.signatures.verify,
             # --- config management plugins and the render timeout (settings) ---
@@ -148,29 +106,46 @@ class Controller:
             render_limits=render.RenderLimits(timeout_seconds=self.settings.render_timeout_seconds),
             charts=sources.ChartCache(cache_dir / "charts"),  # Helm repository / OCI sources
         )
-        self.queue = workqueue.WorkQueue()
+        self.scheduler = scheduler.Scheduler(
+            names=self.states.names,
+            resync_seconds=self.settings.app_resync_seconds,
+            jitter=self.settings.resync_jitter,
+        )
         self.runtimes = runtime.Runtimes(
             on_change=self._on_live_change,
             tracking_method=self.settings.tracking_method,
             installation_id=self.installation_id,
         )
-        self.comparisons: dict[str, cmp.Comparison] = {}
-        self.fingerprints: dict[str, str] = {}
-        self.last_status_write: dict[str, float] = {}
-        self.op_tasks: dict[str, asyncio.Task[None]] = {}
-        self.op_events: dict[str, asyncio.Event] = {}
-        self.self_heal_attempts: dict[str, tuple[int, float]] = {}
-        self._op_slots = asyncio.Semaphore(self.settings.operation_workers)
+        self.operations = operate.Operations(
+            self, workers=self.settings.operation_workers, on_end=self.scheduler.request
+        )
+        self.status_writer = status.StatusWriter(
+            patch=self._patch, resync_seconds=self.settings.app_resync_seconds
+        )
+        self.config = systemconfig.SystemConfig(
+            mgmt=self.mgmt, namespace=self.namespace, on_change=self._apply_system
+        )
         self._synced = {
             APP_KEY: asyncio.Event(),
             PROJECT_KEY: asyncio.Event(),
             SECRET_KEY: asyncio.Event(),
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self._releases: set[asyncio.Task[None]] = set()  # runtimes of removed clusters closing
         self.ready = asyncio.Event()
         self.refresh_count = 0
-        self.webhook_secret: dict[str, Any] | None = None
-        self.system_ignore: tuple[Any, ...] = ()
+        self.system_ignore: tuple[diff_ignore.IgnoreRule, ...] = ()
+
+    @property
+    def webhook_secret(self) -> dict[str, Any] | None:
+        """``argocd-secret`` as last read (the webhook endpoint's secrets)."""
+        return self.config.webhook_secret
+
+    @property
+    def apps(self) -> dict[str, dict[str, Any]]:
+        """Every app's stored copy, by instance name (a snapshot): ``<name>`` in the control
+        namespace, ``<namespace>_<name>`` in the other application namespaces."""
+        return self.states.raws()
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -188,29 +163,50 @@ class Controller:
 
     def _on_live_change(self, server: str, apps: set[str], key: ResourceKey | None) -> None:
         for name in apps:
-            event = self.op_events.get(name)
-            if event is not None:
-                event.set()
-            task = self.op_tasks.get(name)
-            if task is not None and not task.done():
+            state = self.states.get(name)
+            if state is None:
+                continue
+            state.wake.set()
+            if state.operating():
                 continue  # the running sync reacts; the app is refreshed when it ends
-            if name in self.apps:
-                self.queue.add(name)
+            self.scheduler.request(name)
         if key is not None and not apps and key.namespace:
             # An untracked object appeared or went: apps watching orphans there (orphans.py).
             for name in orphans.watching(self.apps, self.projects, key.namespace):
-                self.queue.add(name)
+                self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
-            for name, raw in self.apps.items():
-                if ((raw.get("spec") or {}).get("destination") or {}).get("server") == server:
-                    self.queue.add(name)
+            for state in self.states:
+                destination = (state.raw.get("spec") or {}).get("destination") or {}
+                if destination.get("server") == server:
+                    self.scheduler.request(state.name)
+
+    def app_namespace_watched(self, namespace: str) -> bool:
+        """Whether Applications in ``namespace`` are this controller's: the control namespace
+        and those matching ``--application-namespaces``."""
+        return namespace == self.namespace or sync_projects.namespace_listed(
+            self.settings.application_namespaces, namespace
+        )
+
+    def _app_instance(self, obj: Mapping[str, Any]) -> str | None:
+        """The key of a watched Application (None: one of a namespace not watched)."""
+        meta = obj.get("metadata") or {}
+        namespace = str(meta.get("namespace") or self.namespace)
+        if not self.app_namespace_watched(namespace):
+            return None
+        return model_app.instance_name(namespace, str(meta.get("name")), self.namespace)
 
     async def _watch(
         self, group_kind: tuple[str, str], *, label_selector: str | None = None
     ) -> None:
         res = await self._resource_with_retry(*group_kind)
+        # Applications in any namespace: one cluster-wide watch, filtered (_app_instance), so
+        # that namespaces created later are picked up.
+        every_namespace = group_kind == APP_KEY and bool(self.settings.application_namespaces)
         async for event in kube_watch.reflect(
-            self.mgmt, res, namespace=self.namespace, label_selector=label_selector
+            self.mgmt,
+            res,
+            namespace=None if every_namespace else self.namespace,
+            label_selector=label_selector,
         ):
             try:
                 self._handle(group_kind, event)
@@ -230,10 +226,11 @@ class Controller:
         if event.type == "RELISTED":
             items = {str(o["metadata"]["name"]): o for o in event.items}
             if group_kind == APP_KEY:
-                for gone in set(self.apps) - set(items):
+                apps = {key: o for o in event.items if (key := self._app_instance(o)) is not None}
+                for gone in set(self.states.names()) - set(apps):
                     self._app_deleted(gone)
-                for name, obj in items.items():
-                    self._app_seen(name, obj)
+                for key, obj in apps.items():
+                    self._app_seen(key, obj)
             elif group_kind == PROJECT_KEY:
                 self.projects = {}
                 for name, obj in items.items():
@@ -250,16 +247,19 @@ class Controller:
         obj = event.object
         name = str(obj["metadata"]["name"])
         if group_kind == APP_KEY:
+            key = self._app_instance(obj)
+            if key is None:
+                return  # an Application of a namespace this controller does not watch
             if event.type == "DELETED":
-                self._app_deleted(name)
+                self._app_deleted(key)
             else:
-                self._app_seen(name, obj)
+                self._app_seen(key, obj)
         elif group_kind == PROJECT_KEY:
             if event.type == "DELETED":
                 self.projects.pop(name, None)
             else:
                 self._project_seen(name, obj)
-            self._requeue_all()
+            self.scheduler.request_all()
         else:
             if event.type == "DELETED":
                 self.secrets.pop(name, None)
@@ -268,34 +268,25 @@ class Controller:
             self._secrets_changed()
 
     def _app_seen(self, name: str, obj: dict[str, Any]) -> None:
-        if _older(obj, self.apps.get(name)):
-            return
-        self.apps[name] = obj
-        fingerprint = _fingerprint(obj)
-        if self.fingerprints.get(name) != fingerprint:
-            self.fingerprints[name] = fingerprint
-            refresh = ((obj.get("metadata") or {}).get("annotations") or {}).get(
-                constants.ANNOTATION_REFRESH
-            )
-            if obj.get("operation") and not (obj.get("metadata") or {}).get("deletionTimestamp"):
+        seen = self.states.seen(name, obj)
+        if seen is None:
+            return  # an older copy than the one stored
+        state, changed = seen
+        if changed:
+            meta = obj.get("metadata") or {}
+            if obj.get("operation") and not meta.get("deletionTimestamp"):
                 # Start a requested sync at once; it does not need a refresh first (operations
                 # re-read the app before they act, so a stale event starts nothing), and the
                 # app is refreshed when the sync ends.
-                self._ensure_operation(name)
+                self.operations.ensure(state)
             else:
-                self.queue.add(name, hard=refresh == "hard")
-        event = self.op_events.get(name)
-        if event is not None:
-            event.set()
+                hard = (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH)
+                self.scheduler.request(name, hard=hard == "hard")
+        state.wake.set()
 
     def _app_deleted(self, name: str) -> None:
-        self.apps.pop(name, None)
-        self.fingerprints.pop(name, None)
-        self.comparisons.pop(name, None)
-        self.queue.forget(name)
-        task = self.op_tasks.pop(name, None)
-        if task is not None:
-            task.cancel()
+        self.states.drop(name)
+        self.scheduler.forget(name)
 
     def _project_seen(self, name: str, obj: dict[str, Any]) -> None:
         try:
@@ -306,173 +297,36 @@ class Controller:
 
     def _secrets_changed(self) -> None:
         self.registry = clusters.ClusterRegistry(self.secrets.values(), management=self.mgmt_config)
-        self._requeue_all()
-
-    def _requeue_all(self) -> None:
-        for name in self.apps:
-            self.queue.add(name)
+        # A cluster gone from the registry releases its watches, connections and credentials.
+        registered = {cluster.server for cluster in self.registry.clusters()}
+        if any(rt.cluster.server not in registered for rt in self.runtimes.all()):
+            task = asyncio.create_task(self.runtimes.drop_missing(registered))
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+        self.scheduler.request_all()
 
     async def refresh_all(self) -> None:
         """Refresh every app now; return once the queue has drained and no refresh runs.
 
-        Needs the workers of :meth:`run`. Refreshes queued meanwhile (watch events) are waited
-        for too; delayed ones (``add_after``) and operations are not.
+        Needs the processors of :meth:`run`. Refreshes queued meanwhile (watch events) are
+        waited for too; delayed ones and operations are not.
         """
-        self._requeue_all()
-        await self.queue.wait_idle()
-
-    # -- refresh ------------------------------------------------------------------------------
-
-    async def _worker(self) -> None:
-        while True:
-            name, hard = await self.queue.get()
-            try:
-                await self.refresh(name, hard=hard)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # an app's failure never stalls the others
-                log.exception("refresh of app %s failed", name)
-            finally:
-                self.queue.done(name)
-
-    async def _poller(self) -> None:
-        interval = self.settings.app_resync_seconds
-        while True:
-            await asyncio.sleep(interval * (1 + self.settings.resync_jitter * random.random()))
-            self._requeue_all()
+        self.scheduler.request_all()
+        await self.scheduler.drain()
 
     async def refresh(self, name: str, *, hard: bool = False) -> None:
-        raw = self.apps.get(name)
-        if raw is None:
+        state = self.states.get(name)
+        if state is None:
             return
         self.refresh_count += 1
-        at = appstatus.now()
-        conditions = (raw.get("status") or {}).get("conditions")
-        try:
-            app = model_app.parse_application(raw)
-        except errors.SpecError as exc:
-            await self._write_status(
-                name,
-                raw,
-                appstatus.error_status_raw(
-                    raw,
-                    kind=appstatus.INVALID_SPEC_ERROR,
-                    message=str(exc),
-                    conditions=conditions,
-                    at=at,
-                ),
-            )
-            return
-        meta = raw.get("metadata") or {}
-        if meta.get("deletionTimestamp"):
-            await operations.delete_app(self, app)
-            return
-        requested = bool((meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH))
-        if requested:
-            # A refresh someone asked for always stamps reconciledAt, so they can see it ran.
-            self.last_status_write.pop(name, None)
-            await self._clear_refresh_annotation(name)
-        cluster, problem = self._destination(app)
-        if problem:
-            await self._write_status(
-                name,
-                raw,
-                appstatus.error_status(
-                    app,
-                    kind=appstatus.INVALID_SPEC_ERROR,
-                    message=problem,
-                    conditions=conditions,
-                    at=at,
-                ),
-            )
-            return
-        assert cluster is not None
-        rt = await self.runtimes.ensure(cluster)
-        if not await rt.ready(10.0 if not hard else 20.0):
-            state = rt.cache.state
-            # The cache's error already says the URL, why, and that it is unreachable.
-            message = f"cluster '{cluster.name}': " + (
-                state.error or f"({cluster.server}) its live state is not loaded yet"
-            )
-            status = appstatus.error_status(
-                app, kind=appstatus.COMPARISON_ERROR, message=message, conditions=conditions, at=at
-            )
-            status["health"] = {"status": HealthStatusCode.UNKNOWN.value, "message": message}
-            await self._write_status(name, raw, status)
-            self.queue.add_after(name, 10.0)
-            return
-        # AppProject: objects the rules do not permit are neither compared nor pruned.
-        rules = self.project_rules(app, cluster)
-        live = rt.cache.store.tracked(app.name)
-        left_alone: list[sync_projects.Refusal] = []
-        if rules is not None:
-            live, left_alone = sync_projects.split_live(rules, live)
-        kube_version, api_versions = await rt.capabilities()
-        max_age = 0.0 if hard else self.settings.app_resync_seconds
-        try:
-            result = await cmp.compare(
-                app,
-                client=rt.client,
-                live=live,
-                deps=self.deps,
-                max_age=max_age,
-                extra_ignore=self.system_ignore,
-                kube_version=kube_version,
-                api_versions=api_versions,
-            )
-            if rules is not None:  # AppProject: refused objects are an error before any sync
-                await permits.check_targets(
-                    result.targets,
-                    client=rt.client,
-                    rules=rules,
-                    destination_namespace=app.spec.destination.namespace or "",
-                )
-        except errors.TidegateError as exc:
-            kind = (
-                appstatus.INVALID_SPEC_ERROR
-                if isinstance(exc, errors.SpecError)
-                else appstatus.COMPARISON_ERROR
-            )
-            log.info("app %s: %s: %s", name, kind, exc)
-            await self._write_status(
-                name,
-                raw,
-                appstatus.error_status(
-                    app, kind=kind, message=str(exc), conditions=conditions, at=at
-                ),
-            )
-            if isinstance(exc, errors.TemporaryError):
-                self.queue.add_after(name, max(exc.delay, 5.0))
-            return
-        self.comparisons[name] = result
-        status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
-        status["conditions"] = orphans.update(  # AppProject orphanedResources
-            status.get("conditions"),
-            project=self.projects.get(app.spec.project_name),
-            store=rt.cache.store,
-            namespace=app.spec.destination.namespace or "",
-            known_apps=self.apps,
-            at=at,
-        )
-        status["conditions"] = projects.report_left_alone(
-            status.get("conditions"), left_alone, at=at
-        )
-        decision = await self._auto_sync(app, result, cluster)
-        if decision is not None and decision.report:
-            status["conditions"] = appstatus.set_condition(
-                status.get("conditions"), appstatus.SYNC_ERROR, decision.reason, at=at
-            )
-        else:
-            status["conditions"] = (
-                appstatus.clear_conditions(status.get("conditions"), [appstatus.SYNC_ERROR]) or None
-            )
-        await self._write_status(name, raw, status)
-        if decision is not None and decision.sync:
-            await self._start_auto_sync(name, app, result, decision)
-        elif app.operation is not None:
-            self._ensure_operation(name)
+        await refresh.refresh(self, state, hard=hard)
 
-    def _destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]:
+    async def _refresh(self, name: str, hard: bool) -> None:
+        await self.refresh(name, hard=hard)
+
+    # -- host: what refresh, operate and deletion see of the controller ----------------------
+
+    def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]:
         dest = app.spec.destination
         try:
             cluster = self.registry.resolve(dest.server, dest.name)
@@ -493,6 +347,14 @@ class Controller:
         """What limits ``app``'s objects on ``cluster`` (its AppProject, the cluster Secret)."""
         return projects.rules_for(self.projects.get(app.spec.project_name), cluster)
 
+    def project_of(self, app: model_app.Application) -> model_project.AppProject | None:
+        return self.projects.get(app.spec.project_name)
+
+    @property
+    def known_apps(self) -> Container[str]:
+        """The names of the apps that exist now."""
+        return self.states
+
     def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]:
         project = self.projects.get(app.spec.project_name)
         if project is None:
@@ -504,135 +366,39 @@ class Controller:
             for w in project.spec.sync_windows or []
         ]
 
-    async def _auto_sync(
-        self, app: model_app.Application, result: cmp.Comparison, cluster: clusters.Cluster
-    ) -> autosync.Decision | None:
-        policy = app.spec.sync_policy
-        if policy is None or policy.automated is None:
-            return None
-        _, next_at = self.self_heal_attempts.get(app.name, (0, 0.0))
-        now = dt.datetime.now(dt.UTC)
-        decision = autosync.decide(
-            app,
-            result,
-            sync_windows=self.project_windows(app),
-            window_app=windows.AppRef(
-                app.name, app.spec.destination.namespace or "", cluster.server, cluster.name
-            ),
-            now=now,
-            self_heal_due=time.monotonic() >= next_at,
-        )
-        if decision.blocked_by_window and decision.retry_at is not None:
-            delay = (decision.retry_at - now).total_seconds() + 0.5
-            self.queue.add_after(app.name, max(delay, 0.5))
-        if not decision.sync and decision.reason == "self-heal backing off":
-            self.queue.add_after(app.name, max(0.1, next_at - time.monotonic()))
-        return decision
-
-    async def _start_auto_sync(
-        self,
-        name: str,
-        app: model_app.Application,
-        result: cmp.Comparison,
-        decision: autosync.Decision,
-    ) -> None:
-        phase_revision = autosync._last_operation(app)
-        if phase_revision[1] == result.revision and phase_revision[0] == "Succeeded":
-            attempts, _ = self.self_heal_attempts.get(name, (0, 0.0))
-            delay = min(
-                self.settings.self_heal_timeout_seconds * (2**attempts),
-                self.settings.self_heal_backoff_max_seconds,
-            )
-            self.self_heal_attempts[name] = (attempts + 1, time.monotonic() + delay)
-        else:
-            self.self_heal_attempts.pop(name, None)
-        sync_options = list(app.spec.sync_policy.sync_options or []) if app.spec.sync_policy else []
-        operation: dict[str, Any] = {
-            "sync": {
-                "revision": result.revision,
-                "prune": decision.prune,
-                **({"syncOptions": sync_options} if sync_options else {}),
-            },
-            "initiatedBy": {"username": "tidegate-controller", "automated": True},
-        }
-        if app.spec.has_multiple_sources:
-            operation["sync"].pop("revision")
-            operation["sync"]["revisions"] = list(result.revisions)
-        if app.spec.sync_policy and app.spec.sync_policy.retry is not None:
-            operation["retry"] = app.spec.sync_policy.retry.model_dump(
-                mode="json", by_alias=True, exclude_none=True
-            )
-        log.info("app %s: automated sync to %s (%s)", name, result.revision[:12], decision.reason)
-        try:
-            updated = await self.mgmt.patch(self._app_key(name), {"operation": operation})
-        except errors.KubeError as exc:
-            log.warning("app %s: could not start automated sync: %s", name, exc)
-            return
-        if not _older(updated, self.apps.get(name)):
-            self.apps[name] = updated
-            self.fingerprints[name] = _fingerprint(updated)
-        self._ensure_operation(name)
-
-    def _ensure_operation(self, name: str) -> None:
-        task = self.op_tasks.get(name)
-        if task is not None and not task.done():
-            return
-        self.op_events.setdefault(name, asyncio.Event())
-        self.op_tasks[name] = asyncio.create_task(self._operate(name), name=f"operation-{name}")
-
-    async def _operate(self, name: str) -> None:
-        try:
-            async with self._op_slots:
-                await operations.run(self, name)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("operation of app %s failed", name)
-        finally:
-            self.op_tasks.pop(name, None)
-            self.queue.add(name)
-
-    # -- writes --------------------------------------------------------------------------------
+    async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime:
+        return await self.runtimes.ensure(cluster)
 
     def _app_key(self, name: str) -> ResourceKey:
-        return ResourceKey("argoproj.io", "Application", self.namespace, name)
+        namespace, app_name = model_app.split_instance_name(name, self.namespace)
+        return ResourceKey("argoproj.io", "Application", namespace, app_name)
 
-    async def _write_status(
-        self, name: str, raw: Mapping[str, Any], status: dict[str, Any]
-    ) -> None:
-        """Merge ``status`` into the app, skipping writes that would change only timestamps."""
-        current = dict(raw.get("status") or {})
-        merged = {**current, **{k: v for k, v in status.items()}}
-        merged = {k: v for k, v in merged.items() if v is not None}
-        last = self.last_status_write.get(name, 0.0)
-        fresh = name in self.last_status_write and (
-            time.monotonic() - last < self.settings.app_resync_seconds
-        )
-        if _status_sans_times(merged) == _status_sans_times(current) and fresh:
-            return
-        try:
-            updated = await self.mgmt.patch(self._app_key(name), {"status": status})
-        except errors.KubeNotFoundError:
-            return
-        except errors.KubeError as exc:
-            log.warning("app %s: status write failed: %s", name, exc)
-            return
-        self.last_status_write[name] = time.monotonic()
-        if name in self.apps and not _older(updated, self.apps[name]):
-            self.apps[name] = updated
+    async def read_app(self, name: str) -> dict[str, Any] | None:
+        return await self.mgmt.get_or_none(self._app_key(name))
+
+    async def _patch(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        return await self.mgmt.patch(self._app_key(name), patch)
 
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
-        updated = await self.mgmt.patch(self._app_key(name), patch)
-        if name in self.apps and not _older(updated, self.apps[name]):
-            self.apps[name] = updated
-            self.fingerprints[name] = _fingerprint(updated)
+        updated = await self._patch(name, patch)
+        state = self.states.get(name)
+        if state is not None:
+            state.store(updated, refingerprint=True)
         return updated
 
-    async def _clear_refresh_annotation(self, name: str) -> None:
-        with contextlib.suppress(errors.KubeError):
-            await self.patch_app(
-                name, {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: None}}}
-            )
+    async def write_status(self, state: appstate.AppState, patch: Mapping[str, Any]) -> None:
+        await self.status_writer.write(state, patch)
+
+    def request_after(self, name: str, delay: float) -> None:
+        self.scheduler.request_after(name, delay)
+
+    def start_operation(self, state: appstate.AppState) -> None:
+        self.operations.ensure(state)
+
+    async def delete_app(self, app: model_app.Application, raw: Mapping[str, Any]) -> None:
+        await deletion.delete_app(self, app, raw)
+
+    # -- repositories, settings, cluster status ---------------------------------------------
 
     async def refresh_repo(self, repo_url: str) -> bool:
         """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
@@ -644,25 +410,13 @@ class Controller:
             return False
         return True
 
-    async def _read_settings(self, seen: Any) -> Any:
-        """Read ``argocd-secret`` (webhook secrets) and ``argocd-cm`` (global ignoreDifferences,
-        custom health checks, installationID); apply the ConfigMap when its data is not
-        ``seen``. Returns the data read (KubeError when the cluster cannot be asked)."""
-        secret_key = ResourceKey("", "Secret", self.namespace, constants.ARGOCD_SECRET_NAME)
-        cm_key = ResourceKey("", "ConfigMap", self.namespace, argocdcm.CONFIGMAP_NAME)
-        self.webhook_secret = await self.mgmt.get_or_none(secret_key)
-        cm = await self.mgmt.get_or_none(cm_key)
-        data = (cm or {}).get("data") or {}
-        if data != seen:
-            system = argocdcm.parse(data)
-            for problem in system.problems:
-                log.warning("%s", problem)
-            self.system_ignore = system.ignore_rules
-            self.deps.health_checks = system.health_checks
-            self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
-            self._use_installation_id(system.installation_id)
-            self._requeue_all()
-        return data
+    def _apply_system(self, system: argocdcm.SystemSettings) -> None:
+        """argocd-cm changed: global ignore rules, custom health checks, installation id."""
+        self.system_ignore = system.ignore_rules
+        self.deps.health_checks = system.health_checks
+        self.deps.jq.timeout = system.jq_timeout  # bounded jq (argocd-cm)
+        self._use_installation_id(system.installation_id)
+        self.scheduler.request_all()
 
     def _use_installation_id(self, from_configmap: str) -> None:
         """argocd-cm ``installationID`` wins over ``Settings.installation_id``. It is settled
@@ -685,39 +439,26 @@ class Controller:
         self.deps.installation_id = wanted
         self.runtimes.installation_id = wanted
 
-    async def _initial_settings(self) -> Any:
-        """The settings read once before any refresh (retried while the cluster cannot be
-        asked: running with the wrong installation id would claim another installation's
-        objects)."""
-        backoff = kube_watch.Backoff()
-        while True:
-            try:
-                return await self._read_settings(None)
-            except errors.KubeError as exc:
-                log.warning(
-                    "management cluster: reading %s: %s; retrying", argocdcm.CONFIGMAP_NAME, exc
-                )
-                await asyncio.sleep(backoff.next())
-
-    async def _load_settings(self, seen: Any) -> None:
-        """Re-read the settings every 10 s."""
-        while True:
-            await asyncio.sleep(10.0)
-            with contextlib.suppress(errors.KubeError):
-                seen = await self._read_settings(seen)
-
     # -- cluster status ------------------------------------------------------------------------
 
     async def _publish_cluster_status(self) -> None:
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.publish_cluster_status()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next round tries again
+                log.exception(
+                    "publishing cluster status (ConfigMap %s/%s) failed",
+                    self.namespace,
+                    constants.CLUSTER_STATUS_CONFIGMAP,
+                )
             await asyncio.sleep(CLUSTER_STATUS_INTERVAL)
 
     async def publish_cluster_status(self) -> None:
         cm = clusterstatus.configmap(
             namespace=self.namespace,
-            apps=list(self.apps.values()),
+            apps=[state.raw for state in self.states],
             registry=self.registry,
             runtime_of=self.runtimes.get,
             now=appstatus.now(),
@@ -738,19 +479,20 @@ class Controller:
         await self._synced[PROJECT_KEY].wait()
         self._tasks.append(asyncio.create_task(self._watch(APP_KEY)))
         await self._synced[APP_KEY].wait()
-        settings_seen = await self._initial_settings()
+        settings_seen = await self.config.initial()
         if self.installation_id:
             log.info("installation id %r", self.installation_id)
         self._tasks += [
-            asyncio.create_task(self._worker()) for _ in range(self.settings.refresh_workers)
+            asyncio.create_task(self.scheduler.process(self._refresh))
+            for _ in range(self.settings.refresh_workers)
         ]
-        self._tasks.append(asyncio.create_task(self._poller()))
+        self._tasks.append(asyncio.create_task(self.scheduler.poll()))
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
-        self._tasks.append(asyncio.create_task(self._load_settings(settings_seen)))
+        self._tasks.append(asyncio.create_task(self.config.poll(settings_seen)))
         self.ready.set()
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",
-            len(self.apps),
+            len(self.states),
             len(self.projects),
             len(self.registry.clusters()),
         )
@@ -760,13 +502,19 @@ class Controller:
             await self.aclose()
 
     async def aclose(self) -> None:
-        for task in [*self._tasks, *self.op_tasks.values()]:
+        operations = [s.operation for s in self.states if s.operation is not None]
+        tasks = [*self._tasks, *operations, *self._releases]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self.op_tasks.values()]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+        for task in tasks:
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("stopping %s failed", task.get_name())
         self._tasks.clear()
-        self.queue.cancel_timers()
+        self.scheduler.close()
         await self.runtimes.aclose()
         await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.mgmt.aclose()
@@ -776,8 +524,8 @@ class Controller:
     def apps_for_repo(self, repo_url: str) -> list[str]:
         wanted = urls.normalise(repo_url)
         out = []
-        for name, raw in self.apps.items():
-            spec = raw.get("spec") or {}
+        for state in self.states:
+            name, spec = state.name, state.raw.get("spec") or {}
             srcs = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
             if any(urls.normalise(str(src.get("repoURL", ""))) == wanted for src in srcs):
                 out.append(name)

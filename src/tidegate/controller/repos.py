@@ -14,11 +14,16 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
+from tidegate.model.keys import ResourceKey
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd, urls
+
+if TYPE_CHECKING:
+    from tidegate.kube import client as kube_client
 
 _TRUE = ("true", "yes", "1")
 # Field name -> how ``repo list -o wide`` names the credential kind.
@@ -73,7 +78,7 @@ def _secret_type(secret: Mapping[str, Any]) -> str:
 def repository_from_secret(secret: Mapping[str, Any]) -> Repository:
     meta = secret.get("metadata") or {}
     name = str(meta.get("name") or "?")
-    fields = creds_mod.secret_fields(secret)
+    fields = model_secrets.fields(secret, strict=False)
 
     def flag(key: str) -> bool:
         return fields.get(key, "").strip().lower() in _TRUE
@@ -104,13 +109,19 @@ def repositories(
     return sorted(found, key=lambda r: (urls.normalise(r.url), r.secret_name))
 
 
-def find(secrets: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, Any] | None:
-    """The ``repository`` Secret registering ``url`` (compared as Argo CD does), if any."""
+def find(
+    secrets: Iterable[Mapping[str, Any]],
+    url: str,
+    *,
+    secret_type: str = constants.SECRET_TYPE_REPOSITORY,
+) -> Mapping[str, Any] | None:
+    """The ``repository`` (or ``secret_type``) Secret registering ``url`` (compared as Argo CD
+    does), if any."""
     wanted = urls.normalise(url)
     for secret in secrets:
-        if _secret_type(secret) != constants.SECRET_TYPE_REPOSITORY:
+        if _secret_type(secret) != secret_type:
             continue
-        if urls.normalise(creds_mod.secret_fields(secret).get("url", "")) == wanted:
+        if urls.normalise(model_secrets.fields(secret, strict=False).get("url", "")) == wanted:
             return secret
     return None
 
@@ -208,17 +219,26 @@ class RepoSpec:
 
 
 def repository_secret(
-    spec: RepoSpec, *, namespace: str, secret_name: str | None = None
+    spec: RepoSpec,
+    *,
+    namespace: str,
+    secret_name: str | None = None,
+    secret_type: str = constants.SECRET_TYPE_REPOSITORY,
 ) -> dict[str, Any]:
-    """A ``repository`` Secret as Argo CD documents it (values base64 in ``data``)."""
+    """A ``repository`` (or ``repo-creds`` template) Secret as Argo CD documents it (values
+    base64 in ``data``); templates are named ``creds-<hash of the URL prefix>``."""
+    if secret_name is None:
+        secret_name = secret_name_for(spec.url)
+        if secret_type == constants.SECRET_TYPE_REPO_CREDS:
+            secret_name = "creds-" + secret_name.removeprefix("repo-")
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
         "metadata": {
-            "name": secret_name or secret_name_for(spec.url),
+            "name": secret_name,
             "namespace": namespace,
-            "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
+            "labels": {constants.LABEL_SECRET_TYPE: secret_type},
         },
         "data": {k: base64.b64encode(v.encode()).decode() for k, v in spec.fields().items()},
     }
@@ -226,9 +246,21 @@ def repository_secret(
 
 def same_registration(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     """Whether two repository Secrets hold the same fields (compared, never shown)."""
-    return json.dumps(creds_mod.secret_fields(current), sort_keys=True) == json.dumps(
-        creds_mod.secret_fields(wanted), sort_keys=True
+    return json.dumps(model_secrets.fields(current, strict=False), sort_keys=True) == json.dumps(
+        model_secrets.fields(wanted, strict=False), sort_keys=True
     )
+
+
+async def trust(client: kube_client.KubeClient, namespace: str) -> tuple[dict[str, str], str]:
+    """Trusted TLS certificates (by host name) and SSH known hosts from Argo CD's ConfigMaps."""
+
+    def key(name: str) -> ResourceKey:
+        return ResourceKey("", "ConfigMap", namespace, name)
+
+    certs = await client.get_or_none(key(constants.CONFIGMAP_TLS_CERTS), version="v1")
+    hosts = await client.get_or_none(key(constants.CONFIGMAP_SSH_KNOWN_HOSTS), version="v1")
+    tls = {str(k): str(v) for k, v in ((certs or {}).get("data") or {}).items()}
+    return tls, str(((hosts or {}).get("data") or {}).get("ssh_known_hosts") or "")
 
 
 async def check_access(

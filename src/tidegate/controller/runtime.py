@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from collections.abc import Callable
 
 from tidegate import kube
@@ -13,6 +14,8 @@ from tidegate.kube import config as kube_config
 from tidegate.live import cache as live_cache
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
+
+log = logging.getLogger("tidegate.controller")
 
 SYNC_WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.05  # how often a wait for the first sync checks whether the cluster is down
@@ -126,10 +129,16 @@ class Runtimes:
                 await self._close(self._runtimes.pop(server))
 
     async def _close(self, runtime: ClusterRuntime) -> None:
-        with contextlib.suppress(Exception):
+        """Stop the cache's watches and close the client (its connections and credentials);
+        a failure of either is logged and the other still runs."""
+        try:
             await runtime.cache.stop()
-        with contextlib.suppress(Exception):
+        except Exception:
+            log.exception("cluster %s: stopping its live cache failed", runtime.cluster.name)
+        try:
             await runtime.client.aclose()
+        except Exception:
+            log.exception("cluster %s: closing its client failed", runtime.cluster.name)
 
     async def aclose(self) -> None:
         async with self._lock:

@@ -11,6 +11,9 @@ from tidegate.model import constants
 @dataclasses.dataclass(frozen=True)
 class Settings:
     namespace: str = constants.DEFAULT_CONTROL_NAMESPACE
+    # Other namespaces whose Applications are reconciled too (globs or /regex/; argocd:
+    # --application-namespaces). Their apps are keyed and tracked as ``<namespace>_<name>``.
+    application_namespaces: tuple[str, ...] = ()
     app_resync_seconds: float = 180.0  # Git poll interval (argocd: timeout.reconciliation)
     resync_jitter: float = 0.2  # fraction of the interval added at random
     refresh_workers: int = 8  # argocd: --status-processors

@@ -10,8 +10,6 @@ public names are re-exported here.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import enum
 import functools
@@ -22,7 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.controller import webhook_match
-from tidegate.model import constants, errors
+from tidegate.model import errors
+from tidegate.model import secrets as model_secrets
+from tidegate.sources import urls
 
 HEADS = webhook_match.HEADS
 TAGS = webhook_match.TAGS
@@ -30,7 +30,6 @@ TAGS = webhook_match.TAGS
 # Matching, re-exported so that the controller needs one module.
 application_matches = webhook_match.application_matches
 matches = webhook_match.matches
-normalize_repo_url = webhook_match.normalize_repo_url
 paths_match = webhook_match.paths_match
 revision_matches = webhook_match.revision_matches
 same_repo = webhook_match.same_repo
@@ -65,7 +64,7 @@ class PushEvent:
     @functools.cached_property
     def repo_keys(self) -> frozenset[str]:
         """The repo URLs normalised and case-folded, computed once for matching many apps."""
-        return frozenset(normalize_repo_url(url).casefold() for url in self.repo_urls)
+        return frozenset(urls.repo_key(url).casefold() for url in self.repo_urls)
 
     @property
     def revisions(self) -> tuple[str, ...]:
@@ -106,21 +105,8 @@ class WebhookSecrets:
     @classmethod
     def from_secret(cls, secret: Mapping[str, Any]) -> WebhookSecrets:
         """Read Argo CD's keys from the ``argocd-secret`` Secret (``data``, or ``stringData``)."""
-        values: dict[str, str] = {}
-        for key, encoded in (secret.get("data") or {}).items():
-            if key not in _SECRET_KEYS:
-                continue
-            try:
-                values[key] = base64.b64decode(str(encoded), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
-                name = (secret.get("metadata") or {}).get("name", constants.ARGOCD_SECRET_NAME)
-                raise errors.ConfigError(
-                    f"Secret {name}: key {key!r} is not base64-encoded UTF-8 text"
-                ) from exc
-        for key, plain in (secret.get("stringData") or {}).items():
-            if key in _SECRET_KEYS:
-                values[key] = str(plain)
-        return cls(**{_SECRET_KEYS[key]: value for key, value in values.items()})
+        values = {key: model_secrets.value(secret, key) for key in _SECRET_KEYS}
+        return cls(**{_SECRET_KEYS[k]: v for k, v in values.items() if v is not None})
 
 
 _SECRET_KEYS = {

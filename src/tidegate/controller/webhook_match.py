@@ -1,8 +1,8 @@
 """Git webhooks, matching: which Applications a push concerns. Pure, no I/O.
 
 An Application source matches a :class:`~tidegate.controller.webhook.PushEvent` when its repoURL
-names the pushed repository (:func:`normalize_repo_url`), its targetRevision is the pushed branch or
-tag (``HEAD`` meaning the default branch), and, when the Application carries
+names the pushed repository (:func:`tidegate.sources.urls.repo_key`), its targetRevision is the
+pushed branch or tag (``HEAD`` meaning the default branch), and, when the Application carries
 ``argocd.argoproj.io/manifest-generate-paths``, a changed file lies under one of those paths
 (:func:`paths_match`). The names are re-exported by :mod:`tidegate.controller.webhook`.
 """
@@ -10,12 +10,11 @@ tag (``HEAD`` meaning the default branch), and, when the Application carries
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
-from tidegate.model import constants
+from tidegate.model import constants, errors, globs
+from tidegate.sources import urls
 
 
 class PushEvent(Protocol):
@@ -50,50 +49,13 @@ def short_ref(ref: str) -> str:
     return ref
 
 
-_DEFAULT_PORTS = {"ssh": 22, "git+ssh": 22, "ssh+git": 22, "https": 443, "http": 80, "git": 9418}
-_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(\[[^\]/]+\]|[^:/]+):(?!//)(.*)$")
-
-
-def normalize_repo_url(url: str) -> str:
-    """A repository URL reduced to ``host[:port]/path`` so that the forms of one repo compare equal.
-
-    Lower-cases the host, drops the scheme, user info, default ports, a trailing ``/`` and ``.git``:
-    ``ssh://git@Host:22/org/repo.git``, ``git@host:org/repo`` and ``https://host/org/repo/`` all
-    give ``host/org/repo``. Local paths (and ``file://``) keep only the path.
-    """
-    text = url.strip()
-    if "://" in text:
-        parts = urlsplit(text)
-        scheme = parts.scheme.lower()
-        host = (parts.hostname or "").lower()
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if ":" in host:
-            host = f"[{host}]"
-        if port is not None and port != _DEFAULT_PORTS.get(scheme):
-            host = f"{host}:{port}"
-        path = parts.path
-        if scheme == "file":
-            host = ""
-    elif match := _SCP_LIKE.match(text):
-        host, path = match.group(1).lower(), match.group(2)
-    else:
-        host, path = "", text
-    path = path.rstrip("/").removesuffix(".git").rstrip("/")
-    if host:
-        return f"{host}/{path.lstrip('/')}" if path.strip("/") else host
-    return path
-
-
 def same_repo(app_repo_url: str, event: PushEvent) -> bool:
     """True when the app's repoURL names one of the event's URLs.
 
     Compared without case: the hosted providers treat repository paths case-insensitively, and a
     refresh too many costs only a refresh, while one too few waits for the next poll.
     """
-    wanted = normalize_repo_url(app_repo_url).casefold()
+    wanted = urls.repo_key(app_repo_url).casefold()
     return bool(wanted) and wanted in event.repo_keys
 
 
@@ -134,12 +96,19 @@ def paths_match(annotation_value: str, app_source_path: str, changed_files: Sequ
         if pattern in ("", "."):
             return True
         if any(ch in pattern for ch in "*?["):
-            regex = _glob_regex(pattern)
-            if any(regex.fullmatch(d) for f in files for d in _self_and_parents(f)):
+            if _glob_hits(pattern, files):
                 return True
         elif any(f == pattern or f.startswith(pattern + "/") for f in files):
             return True
     return False
+
+
+def _glob_hits(pattern: str, files: Sequence[str]) -> bool:
+    """A changed file or one of its parents matches; a malformed pattern rules nothing out."""
+    try:
+        return any(globs.path_match(pattern, d) for f in files for d in _self_and_parents(f))
+    except errors.SpecError:
+        return True
 
 
 def _resolve(path: str, app_source_path: str) -> str:
@@ -156,32 +125,6 @@ def _self_and_parents(path: str) -> Iterable[str]:
     while path and path != ".":
         yield path
         path = posixpath.dirname(path)
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a Go ``filepath.Match`` pattern (``*``, ``?``, ``[...]``/``[^...]``, ``\\``)."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif ch == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            negate = body.startswith("^")
-            body = body[1:] if negate else body
-            escaped = body.replace("\\", "\\\\").replace("[", "\\[")
-            out.append(f"[{'^/' if negate else ''}{escaped}]")
-            i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out))
 
 
 def matches(

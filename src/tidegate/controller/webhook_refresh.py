@@ -163,8 +163,8 @@ class Coalescer:
             self._start(key, waiting)
 
 
-class _Queue(Protocol):
-    def add(self, name: str, *, hard: bool = False) -> None: ...
+class _Scheduler(Protocol):
+    def request(self, name: str, *, hard: bool = False) -> None: ...
 
 
 class AppController(Protocol):
@@ -174,7 +174,7 @@ class AppController(Protocol):
     def apps(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     @property
-    def queue(self) -> _Queue: ...
+    def scheduler(self) -> _Scheduler: ...
 
     async def refresh_repo(self, repo_url: str) -> bool: ...
 
@@ -249,7 +249,7 @@ class WebhookRefresher:
         if refresh.fetch:  # one fetch serves apps and sets
             fetched = await self.apps.refresh_repo(refresh.repo_url)
         for name in sorted(refresh.apps):
-            self.apps.queue.add(name)
+            self.apps.scheduler.request(name)
         if self.appsets is not None:
             for name in sorted(refresh.appsets):
                 self.appsets.enqueue(name)

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tidegate.controller import webhook
 from tidegate.model import errors
+from tidegate.sources import urls
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def _shown(value: str) -> str:
 
 
 def _log_fields(event: webhook.PushEvent) -> dict[str, str]:
-    repo = webhook.normalize_repo_url(event.repo_urls[0]) if event.repo_urls else ""
+    repo = urls.repo_key(event.repo_urls[0]) if event.repo_urls else ""
     return {
         "provider": event.provider.value,
         "repo": _shown(repo),  # normalised: no user info, even if a payload carried some

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.diff import jqpaths, managed, paths
-from tidegate.model import errors, keys
+from tidegate.model import errors, globs, keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +50,8 @@ class IgnoreRule:
         return rule
 
     def validate(self) -> None:
+        globs.compile_glob(self.group)
+        globs.compile_glob(self.kind)
         for pointer in self.json_pointers:
             paths.parse_pointer(pointer)
         for expression in self.jq_path_expressions:
@@ -58,8 +59,8 @@ class IgnoreRule:
 
     def matches(self, key: keys.ResourceKey) -> bool:
         return (
-            fnmatch.fnmatchcase(key.group, self.group)
-            and fnmatch.fnmatchcase(key.kind, self.kind)
+            globs.matches(self.group, key.group)
+            and globs.matches(self.kind, key.kind)
             and (not self.name or self.name == key.name)
             and (not self.namespace or self.namespace == key.namespace)
         )

@@ -9,8 +9,9 @@ bucket, on a second connection pool without read timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Literal
 
 import httpx2 as httpx
@@ -23,6 +24,9 @@ from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
 
 Propagation = Literal["Foreground", "Background", "Orphan"]
+# The ``fieldValidation`` of writes: Strict (as kubectl validates; the sync default), Warn, or
+# Ignore (sync option ``Validate=false``). None sends nothing: the server's default (Warn).
+FieldValidation = Literal["Strict", "Warn", "Ignore"]
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"  # JSON is valid YAML
 MERGE_CONTENT_TYPE = "application/merge-patch+json"
 
@@ -44,6 +48,33 @@ class Response:
 
 def describe(verb: str, key: ResourceKey, cluster: str) -> str:
     return f"{verb} {key} on cluster {cluster}"
+
+
+def _write_params(
+    *,
+    dry_run: bool,
+    validation: FieldValidation | None,
+    force: bool = False,
+    field_manager: str = constants.FIELD_MANAGER,
+) -> dict[str, str]:
+    params = {"fieldManager": field_manager}
+    if validation is not None:
+        params["fieldValidation"] = validation
+    if force:
+        params["force"] = "true"
+    if dry_run:
+        params["dryRun"] = "All"
+    return params
+
+
+def is_recreatable(exc: errors.KubeError) -> bool:
+    """Errors that deleting and recreating the object can cure: an immutable field (422
+    Invalid) or a conflict (409)."""
+    return isinstance(exc, errors.KubeApiError) and exc.code in (409, 422)
+
+
+def already_exists(exc: errors.KubeError) -> bool:
+    return isinstance(exc, errors.KubeConflictError) and exc.reason == "AlreadyExists"
 
 
 class KubeClient:
@@ -168,19 +199,19 @@ class KubeClient:
         dry_run: bool = False,
         force: bool = False,
         field_manager: str = constants.FIELD_MANAGER,
+        validation: FieldValidation | None = None,
     ) -> Response:
         """Server-side apply; the answer is the object as (it would be) stored.
 
-        ``code`` is 201 when the apply created the object, 200 otherwise.
+        ``code`` is 201 when the apply created the object, 200 otherwise. A sync applies with
+        ``force=True`` (Argo CD's ``kubectl apply --server-side --force-conflicts``).
         """
         res = await self.resource_for(obj)
         key = ResourceKey.of(obj)
         ns = self._namespace_of(res, key.namespace)
-        params = {"fieldManager": field_manager}
-        if force:
-            params["force"] = "true"
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(
+            dry_run=dry_run, validation=validation, force=force, field_manager=field_manager
+        )
         verb = "dry-run apply" if dry_run else "apply"
         response = await self.request(
             "PATCH",
@@ -195,17 +226,22 @@ class KubeClient:
             self.discovery.invalidate()
         return response
 
-    async def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    async def create(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        validation: FieldValidation | None = None,
+    ) -> dict[str, Any]:
         """POST to the collection (works with ``metadata.generateName``)."""
         res = await self.resource_for(obj)
         key = ResourceKey.of(obj)
-        params = {"fieldManager": constants.FIELD_MANAGER}
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(dry_run=dry_run, validation=validation)
+        verb = "dry-run create" if dry_run else "create"
         response = await self.request(
             "POST",
             res.path(self._namespace_of(res, key.namespace)),
-            what=describe("create", key, self.name),
+            what=describe(verb, key, self.name),
             params=params,
             body=_encode(obj),
             secrets=status.secret_values(obj),
@@ -214,17 +250,21 @@ class KubeClient:
             self.discovery.invalidate()
         return response.body
 
-    async def replace(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    async def replace(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        validation: FieldValidation | None = None,
+    ) -> dict[str, Any]:
         """PUT the whole object (``Replace=true``); unconditional without a resourceVersion."""
         res = await self.resource_for(obj)
         key = ResourceKey.of(obj)
-        params = {"fieldManager": constants.FIELD_MANAGER}
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(dry_run=dry_run, validation=validation)
         response = await self.request(
             "PUT",
             res.path(self._namespace_of(res, key.namespace), key.name),
-            what=describe("replace", key, self.name),
+            what=describe("dry-run replace" if dry_run else "replace", key, self.name),
             params=params,
             body=_encode(obj),
             secrets=status.secret_values(obj),
@@ -286,6 +326,36 @@ class KubeClient:
             self.discovery.invalidate()
         return True
 
+    async def wait_gone(self, key: ResourceKey, *, within: float, interval: float = 0.1) -> None:
+        """Poll until ``key`` no longer exists; a :class:`KubeError` names it after ``within`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while await self.get_or_none(key) is not None:
+            if loop.time() >= deadline:
+                raise errors.KubeError(
+                    f"{key} on cluster {self.name} still exists {within:.0f}s after its deletion "
+                    "(a finalizer may hold it)"
+                )
+            await asyncio.sleep(interval)
+
+    async def recreate(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        validation: FieldValidation | None,
+        delete_within: float,
+        server_side: bool,
+    ) -> None:
+        """Delete the object, wait until it is gone, create it again (sync option
+        ``Force=true``), by server-side apply or by create."""
+        key = ResourceKey.of(obj)
+        await self.delete(key, propagation="Background")
+        await self.wait_gone(key, within=delete_within)
+        if server_side:
+            await self.apply(obj, force=True, validation=validation)
+        else:
+            await self.create(obj, validation=validation)
+
     # -- collections -------------------------------------------------------------------------
 
     async def list(
@@ -340,6 +410,22 @@ class KubeClient:
             params["labelSelector"] = label_selector
         what = f"watch {res.group_kind} on cluster {self.name}"
         path = res.path(namespace if res.namespaced else None)
+        async with contextlib.aclosing(self.stream_lines(path, what=what, params=params)) as lines:
+            async for line in lines:
+                if not line:
+                    continue
+                try:
+                    event = _decode(line)
+                except msgspec.DecodeError as exc:
+                    raise errors.KubeError(f"{what}: invalid watch event") from exc
+                yield str(event.get("type") or ""), event.get("object") or {}
+
+    async def stream_lines(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> AsyncGenerator[str, None]:
+        """The lines of a long-lived answer (a watch, a followed log) as they arrive. First an
+        empty line once the status is known to be good (an error status is raised as
+        :class:`KubeApiError` instead), so a caller can answer before the first real line."""
         req = self._watch_http.build_request(
             "GET", path, params=params, extensions=self._extensions
         )
@@ -354,14 +440,9 @@ class KubeClient:
             if resp.status_code >= 400:
                 body = await resp.aread()
                 raise status.api_error(what=what, code=resp.status_code, body=body)
+            yield ""
             async for line in resp.aiter_lines():
-                if not line:
-                    continue
-                try:
-                    event = _decode(line)
-                except msgspec.DecodeError as exc:
-                    raise errors.KubeError(f"{what}: invalid watch event") from exc
-                yield str(event.get("type") or ""), event.get("object") or {}
+                yield line
         except httpx.TransportError as exc:
             raise status.unreachable(
                 cluster=self.name, server=self.config.server, what=what, cause=exc

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import json
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import constants, errors
+from tidegate.model import secrets as model_secrets
 
 _SA_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -303,22 +303,6 @@ def in_cluster(namespace: str | None = None) -> ClusterConfig:
     )
 
 
-def _secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
-    """``data`` (base64) merged with ``stringData`` (plain) of a raw Secret."""
-    meta = secret.get("metadata") or {}
-    fields: dict[str, str] = {}
-    for key, value in (secret.get("data") or {}).items():
-        try:
-            fields[key] = base64.b64decode(value, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError, TypeError) as exc:
-            raise errors.ConfigError(
-                f"cluster Secret {meta.get('namespace')}/{meta.get('name')}: "
-                f"data.{key} is not valid base64 text"
-            ) from exc
-    fields.update({k: str(v) for k, v in (secret.get("stringData") or {}).items()})
-    return fields
-
-
 def from_cluster_secret(secret: Mapping[str, Any]) -> ClusterConfig:
     """Read an Argo CD cluster Secret (``argocd.argoproj.io/secret-type: cluster``).
 
@@ -327,7 +311,10 @@ def from_cluster_secret(secret: Mapping[str, Any]) -> ClusterConfig:
     """
     meta = secret.get("metadata") or {}
     where = f"cluster Secret {meta.get('namespace')}/{meta.get('name')}"
-    fields = _secret_fields(secret)
+    meta = secret.get("metadata") or {}
+    fields = model_secrets.fields(
+        secret, what=f"cluster Secret {meta.get('namespace')}/{meta.get('name')}"
+    )
     server = fields.get("server", "").strip()
     if not server:
         raise errors.ConfigError(f"{where}: field 'server' is missing")

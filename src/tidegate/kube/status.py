@@ -7,13 +7,13 @@ values of a Secret's ``data``/``stringData`` are masked wherever they would appe
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
 
 from tidegate.model import errors
+from tidegate.model import secrets as model_secrets
 
 MASK = "***"
 
@@ -29,10 +29,7 @@ def secret_values(obj: Mapping[str, Any] | None) -> list[str]:
                 continue
             values.append(value)
             if key == "data":
-                try:
-                    decoded = base64.b64decode(value, validate=True).decode()
-                except (binascii.Error, UnicodeDecodeError):
-                    continue
+                decoded = model_secrets.decode(value)
                 if decoded:
                     values.append(decoded)
             else:

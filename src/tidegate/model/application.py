@@ -134,6 +134,25 @@ class Application(base.Resource):
     def namespace(self) -> str:
         return self.metadata.namespace or ""
 
+    def instance_name(self, control_namespace: str) -> str:
+        """The app's name in tracking ids and in the controller: ``<name>`` in the control
+        namespace, ``<namespace>_<name>`` elsewhere (Argo CD's "Applications in any
+        namespace"; ``_`` never occurs in a Kubernetes name, so the two forms never clash)."""
+        return instance_name(self.namespace, self.name, control_namespace)
+
+
+def instance_name(namespace: str, name: str, control_namespace: str) -> str:
+    """See :meth:`Application.instance_name`."""
+    if not namespace or namespace == control_namespace:
+        return name
+    return f"{namespace}_{name}"
+
+
+def split_instance_name(key: str, control_namespace: str) -> tuple[str, str]:
+    """The (namespace, name) of an app's :func:`instance_name`."""
+    namespace, sep, name = key.partition("_")
+    return (namespace, name) if sep else (control_namespace, key)
+
 
 def parse_application(obj: Mapping[str, Any]) -> Application:
     """Validate a raw Application; :class:`SpecError` names the object and the field path."""

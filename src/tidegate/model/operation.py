@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pydantic
 
+from tidegate.model import durations
 from tidegate.model.base import WireModel
 from tidegate.model.source import ApplicationSource, NameValue
-from tidegate.model.validation import check_duration
 
 
 class Backoff(WireModel):
@@ -17,7 +17,7 @@ class Backoff(WireModel):
     @pydantic.field_validator("duration", "max_duration")
     @classmethod
     def _is_duration(cls, value: str | None) -> str | None:
-        return check_duration(value)
+        return durations.check(value)
 
 
 class RetryStrategy(WireModel):

@@ -8,10 +8,9 @@ from typing import Any, Literal
 
 import pydantic
 
-from tidegate.model import base
+from tidegate.model import base, durations
 from tidegate.model.base import WireModel
 from tidegate.model.enums import SyncWindowKind
-from tidegate.model.validation import check_duration
 
 
 class ProjectDestination(WireModel):
@@ -56,7 +55,7 @@ class SyncWindow(WireModel):
     @pydantic.field_validator("duration")
     @classmethod
     def _is_duration(cls, value: str) -> str:
-        check_duration(value)
+        durations.check(value)
         return value
 
     @pydantic.field_validator("schedule")

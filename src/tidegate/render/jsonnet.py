@@ -57,9 +57,8 @@ def evaluate(
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "tidegate.render.jsonnet_worker"],
-            input=json.dumps(job),
+            input=json.dumps(job).encode(),
             capture_output=True,
-            text=True,
             timeout=limits.timeout_seconds,
             check=False,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)},
@@ -70,8 +69,9 @@ def evaluate(
         ) from None
     try:
         reply: dict[str, Any] = json.loads(proc.stdout)
-    except ValueError:
-        detail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+    except ValueError:  # the worker died (a crash prints bytes that need not be UTF-8)
+        stderr = proc.stderr.decode("utf-8", errors="replace")
+        detail = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         raise errors.RenderError(f"{where}: Jsonnet evaluation failed: {detail[0]}") from None
     if "error" in reply:
         raise errors.RenderError(f"{where}: Jsonnet: {reply['error']}")

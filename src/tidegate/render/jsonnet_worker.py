@@ -27,9 +27,18 @@ def _inside(root: Path, path: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _importer(root: Path, jpaths: list[Path]) -> Callable[[str, str], tuple[str, bytes]]:
+# What a refused import evaluates to. The refusal itself is recorded in the worker and reported
+# instead of the evaluation's result: an exception raised in the callback crosses the Go/C
+# bridge, which was seen to garble its message now and then.
+_REFUSED = b'error "import refused"'
+
+
+def _importer(
+    root: Path, jpaths: list[Path], refused: list[str]
+) -> Callable[[str, str], tuple[str, bytes]]:
     """Resolve ``import``/``importstr`` relative to the importing file, then the library paths,
-    as jsonnet's own file importer does; refuse anything that resolves outside ``root``."""
+    as jsonnet's own file importer does; refuse anything that resolves outside ``root`` (the
+    refusal is appended to ``refused``)."""
 
     def load(base: str, rel: str) -> tuple[str, bytes]:
         if os.path.isabs(rel):
@@ -39,7 +48,8 @@ def _importer(root: Path, jpaths: list[Path]) -> Callable[[str, str], tuple[str,
         for candidate in candidates:
             resolved = Path(os.path.realpath(candidate))
             if not _inside(root, resolved):
-                raise RuntimeError(f"import {rel!r} resolves outside the repository and is refused")
+                refused.append(f"import {rel!r} resolves outside the repository and is refused")
+                return f"/refused/{len(refused)}", _REFUSED
             if resolved.is_file():
                 return str(resolved), resolved.read_bytes()
         raise RuntimeError(f"import {rel!r} not found")
@@ -52,18 +62,26 @@ def evaluate(job: dict[str, Any]) -> dict[str, Any]:
 
     root = Path(os.path.realpath(job["root"]))
     jpaths = [Path(os.path.realpath(p)) for p in job["jpaths"]]
-    importer = _importer(root, jpaths)
+    refused: list[str] = []
+    importer = _importer(root, jpaths, refused)
     outputs: list[str] = []
     total = 0
     for file in job["files"]:
-        text = _gojsonnet.evaluate_file(
-            file,
-            import_callback=importer,
-            tla_vars=job["tla_vars"],
-            tla_codes=job["tla_codes"],
-            ext_vars=job["ext_vars"],
-            ext_codes=job["ext_codes"],
-        )
+        try:
+            text = _gojsonnet.evaluate_file(
+                file,
+                import_callback=importer,
+                tla_vars=job["tla_vars"],
+                tla_codes=job["tla_codes"],
+                ext_vars=job["ext_vars"],
+                ext_codes=job["ext_codes"],
+            )
+        except (RuntimeError, UnicodeDecodeError):
+            if refused:
+                return {"error": refused[0]}
+            raise
+        if refused:  # an importstr of a refused file evaluates; its output must not be used
+            return {"error": refused[0]}
         total += len(text)
         if total > job["max_output_bytes"]:
             return {"error": f"output is over the limit of {job['max_output_bytes']} bytes"}
@@ -82,6 +100,8 @@ def main() -> None:
         reply = {"error": f"evaluation needs more than {limit // (1024 * 1024)} MiB of memory"}
     except RuntimeError as exc:  # jsonnet's errors (syntax, runtime, imports) are RuntimeErrors
         reply = {"error": str(exc).strip()}
+    except UnicodeDecodeError:
+        reply = {"error": "the program or an imported file is not UTF-8 text"}
     sys.stdout.write(json.dumps(reply))
 
 

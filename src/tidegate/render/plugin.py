@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tidegate.model import errors, pathglob
+from tidegate.model import errors, globs
 from tidegate.render import manifests, paths, plugin_env, process, request
 from tidegate.render.plugin_config import PluginDefinition
 
@@ -91,7 +91,7 @@ def glob_matches(app_dir: Path, pattern: str, *, doublestar: bool) -> bool:
     segments = relative.split("/")
     deep = doublestar and "**" in segments
     entries = _entries(app_dir, None if deep else len(segments))
-    match = pathglob.glob_match if doublestar else pathglob.path_match
+    match = globs.glob_match if doublestar else globs.path_match
     try:
         return any(match(relative, entry) for entry in entries)
     except errors.SpecError as exc:

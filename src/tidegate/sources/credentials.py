@@ -14,13 +14,13 @@ known hosts (``argocd-ssh-known-hosts-cm``) are passed in by the caller.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tidegate.model import constants
+from tidegate.model import secrets as model_secrets
 from tidegate.sources import urls
 
 # Fields whose presence means "this Secret carries credentials of its own".
@@ -79,20 +79,6 @@ class RepoCredentials:
         return sorted({value for value in [*values, *lines] if value}, key=len, reverse=True)
 
 
-def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
-    """A Secret's fields as text: base64 ``data`` overlaid by ``stringData`` (as the API server
-    merges them on write). Undecodable values are skipped."""
-    fields: dict[str, str] = {}
-    for key, value in (secret.get("data") or {}).items():
-        try:
-            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-    for key, value in (secret.get("stringData") or {}).items():
-        fields[str(key)] = str(value)
-    return fields
-
-
 def _secret_type(secret: Mapping[str, Any]) -> str:
     labels = (secret.get("metadata") or {}).get("labels") or {}
     return str(labels.get(constants.LABEL_SECRET_TYPE, ""))
@@ -116,7 +102,7 @@ def _candidates(
     for secret in secrets:
         if _secret_type(secret) != secret_type:
             continue
-        fields = secret_fields(secret)
+        fields = model_secrets.fields(secret, strict=False)
         if (fields.get("type") or "git") not in kinds or not fields.get("url"):
             continue  # Helm and OCI repositories are not git sources, and the reverse
         scope = fields.get("project", "")
@@ -146,7 +132,7 @@ def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
 
 def from_secret(secret: Mapping[str, Any]) -> RepoCredentials:
     """The credentials one Secret holds, as they are (no template lookup)."""
-    return _from_fields(secret_fields(secret), _secret_name(secret))
+    return _from_fields(model_secrets.fields(secret, strict=False), _secret_name(secret))
 
 
 def _has_credentials(fields: Mapping[str, str]) -> bool:

@@ -13,7 +13,10 @@ from collections.abc import Iterable
 
 from tidegate.model import globs
 
-_SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>(?!//).*)$")
+_SCP_LIKE = re.compile(
+    r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>\[[^\]/\s]+\]|[^:/\s]+):(?P<path>(?!//).*)$"
+)
+_DEFAULT_PORTS = {"ssh": 22, "git+ssh": 22, "ssh+git": 22, "https": 443, "http": 80, "git": 9418}
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 
 
@@ -75,6 +78,37 @@ def normalise(url: str) -> str:
     trailing slash, no password. Two URLs naming the same repository normalise equal."""
     stripped, _, _ = split_userinfo(_to_url_form(url))
     return stripped.lower().rstrip("/").removesuffix(".git").rstrip("/")
+
+
+def repo_key(url: str) -> str:
+    """The repository's identity whatever the way it is reached: ``host[:port]/path``.
+
+    Scheme, user info, default ports, a trailing ``/`` and ``.git`` are dropped and the host is
+    lower-cased (the path keeps its case): ``ssh://git@Host:22/org/repo.git``,
+    ``git@host:org/repo`` and ``https://host/org/repo/`` all give ``host/org/repo``. Local paths
+    (and ``file://``) keep only the path. Webhook payloads name a repository by its web, HTTPS
+    and SSH URLs at once, so matching them against an app's repoURL needs this form;
+    :func:`normalise` keeps the scheme (credentials and caches differ per transport).
+    """
+    parts = urllib.parse.urlsplit(_to_url_form(url))
+    if not parts.scheme or parts.scheme.lower() == "file":
+        host, path = "", parts.path if parts.scheme else url.strip()
+    else:
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if ":" in host:
+            host = f"[{host}]"
+        if port is not None and port != _DEFAULT_PORTS.get(scheme):
+            host = f"{host}:{port}"
+        path = parts.path
+    path = path.rstrip("/").removesuffix(".git").rstrip("/")
+    if host:
+        return f"{host}/{path.lstrip('/')}" if path.strip("/") else host
+    return path
 
 
 def normalise_prefix(url: str) -> str:

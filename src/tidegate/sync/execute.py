@@ -31,7 +31,7 @@ from typing import TypeVar
 from tidegate.kube import client as kube_client
 from tidegate.kube import stages
 from tidegate.model import errors, keys
-from tidegate.sync import prepare, record, step, tasks, validate, verbs
+from tidegate.sync import prepare, record, step, tasks, validate
 
 log = logging.getLogger(__name__)
 
@@ -219,24 +219,24 @@ async def _send(
             installation_id=params.installation_id,
         )
     opts = task.sync_options
-    validate_fields = opts.enabled("validate")
+    validation: kube_client.FieldValidation = "Strict" if opts.enabled("validate") else "Ignore"
     force = (options.force or opts.enabled("force")) and not dry_run
     if task.is_hook and task.action is tasks.Action.CREATE:
-        return await _create_hook(client, obj, validate=validate_fields, dry_run=dry_run)
+        return await _create_hook(client, obj, validation=validation, dry_run=dry_run)
     if opts.enabled("replace"):
         if task.live is None:
-            await verbs.create(client, obj, dry_run=dry_run, validate=validate_fields)
+            await client.create(obj, dry_run=dry_run, validation=validation)
             return "created"
         if force:
-            await verbs.recreate(
-                client, obj, validate=validate_fields, delete_within=options.delete_timeout,
+            await client.recreate(
+                obj, validation=validation, delete_within=options.delete_timeout,
                 server_side=False,
             )  # fmt: skip
             return "recreated"
-        await verbs.replace(client, obj, dry_run=dry_run, validate=validate_fields)
+        await client.replace(obj, dry_run=dry_run, validation=validation)
         return "replaced"
     return await _server_side_apply(
-        client, task, obj, validate=validate_fields, force=force, dry_run=dry_run,
+        client, task, obj, validation=validation, force=force, dry_run=dry_run,
         delete_timeout=options.delete_timeout,
     )  # fmt: skip
 
@@ -302,12 +302,16 @@ def _created_namespace(task: tasks.SyncTask, params: tasks.SyncParams) -> bool:
 
 
 async def _create_hook(
-    client: kube_client.KubeClient, obj: prepare.Obj, *, validate: bool, dry_run: bool
+    client: kube_client.KubeClient,
+    obj: prepare.Obj,
+    *,
+    validation: kube_client.FieldValidation,
+    dry_run: bool,
 ) -> str:
     try:
-        await verbs.create(client, obj, dry_run=dry_run, validate=validate)
+        await client.create(obj, dry_run=dry_run, validation=validation)
     except errors.KubeError as exc:
-        if not verbs.already_exists(exc):
+        if not kube_client.already_exists(exc):
             raise
         return "already exists"  # created by an earlier attempt of this same step
     return "created"
@@ -318,19 +322,19 @@ async def _server_side_apply(
     task: tasks.SyncTask,
     obj: prepare.Obj,
     *,
-    validate: bool,
+    validation: kube_client.FieldValidation,
     force: bool,
     dry_run: bool,
     delete_timeout: float,
 ) -> str:
     try:
-        response = await verbs.apply(client, obj, dry_run=dry_run, validate=validate)
+        response = await client.apply(obj, dry_run=dry_run, force=True, validation=validation)
     except errors.KubeError as exc:
-        if not (force and task.live is not None and verbs.is_recreatable(exc)):
+        if not (force and task.live is not None and kube_client.is_recreatable(exc)):
             raise
         log.info("recreating %s (Force=true) after: %s", task.key, exc)
-        await verbs.recreate(
-            client, obj, validate=validate, delete_within=delete_timeout, server_side=True
+        await client.recreate(
+            obj, validation=validation, delete_within=delete_timeout, server_side=True
         )
         return "recreated"
     if response.code == 201:

@@ -243,12 +243,7 @@ class _Driver:
             )  # fmt: skip
             state = dataclasses.replace(state, record=new_record)
             if isinstance(action, step.Done):
-                phase = (
-                    OperationPhase.SUCCEEDED
-                    if action.phase is step.OperationPhase.SUCCEEDED
-                    else OperationPhase.FAILED
-                )
-                return await self._finish(state, phase, action.message)
+                return await self._finish(state, action.phase, action.message)
             await self.persist(state)
             if isinstance(action, step.Wait):
                 await self.wait_for_change(self.wait_timeout)

@@ -135,15 +135,19 @@ def _source_namespace_matches(pattern: str, namespace: str) -> bool:
         return False
 
 
+def namespace_listed(patterns: Iterable[str], namespace: str) -> bool:
+    """Whether ``namespace`` matches one of ``patterns`` (globs, or ``/regex/``), as
+    ``sourceNamespaces`` and ``--application-namespaces`` match."""
+    return any(_source_namespace_matches(p, namespace) for p in patterns)
+
+
 def app_namespace_permitted(
     project: model_project.AppProject, app_namespace: str, *, control_namespace: str
 ) -> bool:
     """Apps in the controller's namespace use any project; others need ``sourceNamespaces``."""
     if not app_namespace or app_namespace == control_namespace:
         return True
-    return any(
-        _source_namespace_matches(p, app_namespace) for p in project.spec.source_namespaces or []
-    )
+    return namespace_listed(project.spec.source_namespaces or [], app_namespace)
 
 
 def app_violations(

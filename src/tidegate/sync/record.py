@@ -14,8 +14,8 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tidegate.model import keys
-from tidegate.sync import resource_meta, tasks
+from tidegate.model import enums, keys
+from tidegate.sync import tasks
 
 
 class ResultCode(enum.StrEnum):
@@ -48,8 +48,8 @@ class ResourceResult:
     status: ResultCode
     message: str = ""
     hook_phase: HookPhase | None = None
-    hook_type: resource_meta.HookType | None = None
-    sync_phase: resource_meta.SyncPhase = resource_meta.SyncPhase.SYNC
+    hook_type: enums.HookType | None = None
+    sync_phase: enums.SyncPhase = enums.SyncPhase.SYNC
 
     @property
     def ident(self) -> Ident:
@@ -95,8 +95,8 @@ class ResourceResult:
             status=ResultCode(data["status"]),
             message=str(data.get("message") or ""),
             hook_phase=HookPhase(data["hookPhase"]) if data.get("hookPhase") else None,
-            hook_type=resource_meta.HookType(data["hookType"]) if data.get("hookType") else None,
-            sync_phase=resource_meta.SyncPhase(data.get("syncPhase") or "Sync"),
+            hook_type=enums.HookType(data["hookType"]) if data.get("hookType") else None,
+            sync_phase=enums.SyncPhase(data.get("syncPhase") or "Sync"),
         )
 
 

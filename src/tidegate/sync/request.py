@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tidegate.model import errors
+from tidegate.model import errors, globs
 
 Obj = dict[str, Any]
 STRATEGIES = ("hook", "apply")
@@ -68,12 +67,12 @@ class ResourceFilter:
 
     def matches(self, res: Mapping[str, Any]) -> bool:
         return (
-            fnmatch.fnmatchcase(str(res.get("group") or ""), self.group)
-            and fnmatch.fnmatchcase(str(res.get("kind") or ""), self.kind)
-            and fnmatch.fnmatchcase(str(res.get("name") or ""), self.name)
+            globs.matches(self.group, str(res.get("group") or ""))
+            and globs.matches(self.kind, str(res.get("kind") or ""))
+            and globs.matches(self.name, str(res.get("name") or ""))
             and (
                 self.namespace is None
-                or fnmatch.fnmatchcase(str(res.get("namespace") or ""), self.namespace)
+                or globs.matches(self.namespace, str(res.get("namespace") or ""))
             )
         )
 

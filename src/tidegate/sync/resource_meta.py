@@ -15,22 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidegate.model import constants, errors, keys
+from tidegate.model.enums import HookType, SyncPhase
 from tidegate.sync import options
-
-
-class HookType(enum.StrEnum):
-    PRE_SYNC = "PreSync"
-    SYNC = "Sync"
-    POST_SYNC = "PostSync"
-    SYNC_FAIL = "SyncFail"
-    SKIP = "Skip"
-
-
-class SyncPhase(enum.StrEnum):
-    PRE_SYNC = "PreSync"
-    SYNC = "Sync"
-    POST_SYNC = "PostSync"
-    SYNC_FAIL = "SyncFail"
 
 
 class DeletePolicy(enum.StrEnum):
@@ -40,6 +26,8 @@ class DeletePolicy(enum.StrEnum):
 
 
 PHASE_ORDER = {p: i for i, p in enumerate(SyncPhase)}
+# The hook types a sync runs (PostDelete hooks run on app deletion: not supported yet).
+SYNC_HOOK_TYPES = tuple(h for h in HookType if h is not HookType.POST_DELETE)
 
 _HELM_HOOKS: dict[str, HookType | None] = {
     "crd-install": None,
@@ -105,12 +93,15 @@ def hook_types(obj: Mapping[str, Any]) -> frozenset[HookType]:
         found = set()
         for item in _items(str(notes[constants.ANNOTATION_HOOK])):
             try:
-                found.add(HookType(item))
+                hook = HookType(item)
             except ValueError:
+                hook = None
+            if hook is None or hook is HookType.POST_DELETE:
                 raise errors.SpecError(
                     f"{_name(obj)}: unknown hook type {item!r} in {constants.ANNOTATION_HOOK} "
-                    f"(known: {', '.join(h.value for h in HookType)})"
-                ) from None
+                    f"(known: {', '.join(h.value for h in SYNC_HOOK_TYPES)})"
+                )
+            found.add(hook)
         return frozenset(found)
     if constants.ANNOTATION_HELM_HOOK in notes:
         mapped = set()

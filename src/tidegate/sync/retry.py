@@ -1,4 +1,4 @@
-"""Retry policy math: Go-style duration strings and the exponential backoff of a sync retry.
+"""Retry policy math: the exponential backoff of a sync retry.
 
 ``spec.syncPolicy.retry.backoff``: ``duration`` (default ``5s``; a bare number means seconds),
 ``factor`` (default 2) and ``maxDuration`` (default ``3m``). Attempt 0 waits ``duration``,
@@ -8,27 +8,10 @@ attempt n waits ``duration * factor**n``, never more than ``maxDuration``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from tidegate.model import errors
-
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration (``5s``, ``2m``, ``1h30m``, ``250ms``) or bare seconds (``10``)."""
-    raw = text.strip()
-    if re.fullmatch(r"\d+", raw):
-        return float(raw)
-    body = raw.lstrip("+")
-    if body == "0":
-        return 0.0
-    if not body or _PART.sub("", body) != "":
-        raise errors.SpecError(f"invalid duration {text!r} (expected e.g. 5s, 2m, 1h30m)")
-    return sum(float(num) * _UNITS[unit] for num, unit in _PART.findall(body))
+from tidegate.model import durations, errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,9 +33,9 @@ class Backoff:
         if factor < 1:
             raise errors.SpecError(f"retry backoff factor must be at least 1, not {factor}")
         return cls(
-            duration=parse_duration(str(spec.get("duration") or "5s")),
+            duration=durations.parse(str(spec.get("duration") or "5s")),
             factor=factor,
-            max_duration=parse_duration(str(spec.get("maxDuration") or "3m")),
+            max_duration=durations.parse(str(spec.get("maxDuration") or "3m")),
         )
 
 

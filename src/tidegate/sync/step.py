@@ -22,11 +22,10 @@ Order of business in one step:
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tidegate.model import keys
+from tidegate.model import enums, keys
 from tidegate.sync import record, resource_meta, tasks
 
 HealthOf = Callable[[keys.ResourceKey], str | None]
@@ -34,15 +33,10 @@ HealthOf = Callable[[keys.ResourceKey], str | None]
 its kind has no health check."""
 
 
-class OperationPhase(enum.StrEnum):
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-
-
 @dataclasses.dataclass(frozen=True)
 class Apply:
     tasks: tuple[tasks.SyncTask, ...]
-    phase: resource_meta.SyncPhase
+    phase: enums.SyncPhase
     wave: int
     dry_run: bool = False
 
@@ -50,7 +44,7 @@ class Apply:
 @dataclasses.dataclass(frozen=True)
 class Prune:
     tasks: tuple[tasks.SyncTask, ...]
-    phase: resource_meta.SyncPhase
+    phase: enums.SyncPhase
     wave: int
     dry_run: bool = False
 
@@ -67,7 +61,7 @@ class RunSyncFail:
 
 @dataclasses.dataclass(frozen=True)
 class Done:
-    phase: OperationPhase
+    phase: enums.OperationPhase
     message: str
 
 
@@ -103,7 +97,9 @@ def plan_step(
         for t in broken:
             note(record.result_for(t, record.ResultCode.SYNC_FAILED, t.error,
                                    phase=record.HookPhase.FAILED))  # fmt: skip
-        return StepDecision(Done(OperationPhase.FAILED, _failure_message(results)), tuple(updates))
+        return StepDecision(
+            Done(enums.OperationPhase.FAILED, _failure_message(results)), tuple(updates)
+        )
 
     for t in all_tasks:
         previous = results.get(record.ident_of(t))
@@ -122,8 +118,8 @@ def plan_step(
             note(dataclasses.replace(previous, hook_phase=record.HookPhase.SUCCEEDED))
 
     delete = tuple(_finished_hooks_to_delete(all_tasks, results, live))
-    fail_tasks = [t for t in all_tasks if t.phase is resource_meta.SyncPhase.SYNC_FAIL]
-    main_tasks = [t for t in all_tasks if t.phase is not resource_meta.SyncPhase.SYNC_FAIL]
+    fail_tasks = [t for t in all_tasks if t.phase is enums.SyncPhase.SYNC_FAIL]
+    main_tasks = [t for t in all_tasks if t.phase is not enums.SyncPhase.SYNC_FAIL]
     done = [results[record.ident_of(t)] for t in all_tasks if record.ident_of(t) in results]
 
     if any(r.failed for r in done):
@@ -150,7 +146,7 @@ def plan_step(
         remaining = [t for t in main_tasks if record.ident_of(t) not in results]
         if not remaining:
             return StepDecision(
-                Done(OperationPhase.SUCCEEDED, "successfully synced (all tasks run)"),
+                Done(enums.OperationPhase.SUCCEEDED, "successfully synced (all tasks run)"),
                 tuple(updates),
                 delete,
             )
@@ -259,7 +255,7 @@ def _on_failure(
     ]
     if running:
         return StepDecision(Wait(_waiting_message(running)), tuple(updates), delete)
-    return StepDecision(Done(OperationPhase.FAILED, message), tuple(updates), delete)
+    return StepDecision(Done(enums.OperationPhase.FAILED, message), tuple(updates), delete)
 
 
 def _failure_message(results: Mapping[record.Ident, record.ResourceResult]) -> str:

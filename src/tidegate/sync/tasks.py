@@ -13,7 +13,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from tidegate.model import constants, errors, keys
+from tidegate.model import constants, enums, errors, keys
 from tidegate.sync import options, order, resource_meta
 
 Obj = Mapping[str, Any]
@@ -49,12 +49,12 @@ class SyncParams:
 @dataclasses.dataclass(frozen=True)
 class SyncTask:
     key: keys.ResourceKey
-    phase: resource_meta.SyncPhase
+    phase: enums.SyncPhase
     wave: int
     action: Action
     target: Obj | None
     live: Obj | None
-    hook_type: resource_meta.HookType | None = None
+    hook_type: enums.HookType | None = None
     delete_policies: frozenset[resource_meta.DeletePolicy] = frozenset()
     sync_options: options.SyncOptions = dataclasses.field(default_factory=options.SyncOptions)
     skip_reason: str = ""  # a prune that will not happen (recorded as PruneSkipped)
@@ -152,9 +152,9 @@ def _target_tasks(
         opts = params.app_options.overridden_by(resource_meta.resource_options(target))
         policies = resource_meta.delete_policies(target) if hooks else frozenset()
     except errors.SpecError as exc:
-        return [SyncTask(key, resource_meta.SyncPhase.SYNC, 0, Action.APPLY, target, live,
+        return [SyncTask(key, enums.SyncPhase.SYNC, 0, Action.APPLY, target, live,
                          error=str(exc))]  # fmt: skip
-    if resource_meta.HookType.SKIP in hooks:
+    if enums.HookType.SKIP in hooks:
         return []
     if not hooks:
         error = _shared_error(key, live, opts, params)
@@ -167,11 +167,11 @@ def _target_tasks(
         ):
             return []
         action = Action.CREATE if live is None else Action.APPLY
-        return [SyncTask(key, resource_meta.SyncPhase.SYNC, wave, action, target, live,
+        return [SyncTask(key, enums.SyncPhase.SYNC, wave, action, target, live,
                          sync_options=opts, error=error)]  # fmt: skip
     out = []
     for hook in sorted(hooks):
-        phase = resource_meta.SyncPhase(hook.value)
+        phase = enums.SyncPhase(hook.value)
         hook_target, hook_key = _named_hook(key, target, phase, params)
         hook_live = live if hook_key == key else None
         action = Action.CREATE if hook_live is None else Action.APPLY
@@ -181,7 +181,7 @@ def _target_tasks(
 
 
 def _named_hook(
-    key: keys.ResourceKey, target: Obj, phase: resource_meta.SyncPhase, params: SyncParams
+    key: keys.ResourceKey, target: Obj, phase: enums.SyncPhase, params: SyncParams
 ) -> tuple[Obj, keys.ResourceKey]:
     """A hook using generateName gets a stable name: generateName + sync id + phase."""
     meta = target.get("metadata") or {}
@@ -215,7 +215,7 @@ def _prune_task(key: keys.ResourceKey, live: Obj, params: SyncParams, *, empty: 
         wave = resource_meta.sync_wave(live)
         opts = params.app_options.overridden_by(resource_meta.resource_options(live))
     except errors.SpecError as exc:
-        return SyncTask(key, resource_meta.SyncPhase.SYNC, 0, Action.PRUNE, None, live,
+        return SyncTask(key, enums.SyncPhase.SYNC, 0, Action.PRUNE, None, live,
                         error=str(exc))  # fmt: skip
     skip = ""
     if opts.prune_disabled:
@@ -224,7 +224,7 @@ def _prune_task(key: keys.ResourceKey, live: Obj, params: SyncParams, *, empty: 
         skip = "ignored (requires pruning)"
     elif empty and not params.allow_empty:
         skip = "refusing to prune: the application has no target resources and allowEmpty is false"
-    return SyncTask(key, resource_meta.SyncPhase.SYNC, wave, Action.PRUNE, None, live,
+    return SyncTask(key, enums.SyncPhase.SYNC, wave, Action.PRUNE, None, live,
                     sync_options=opts, skip_reason=skip)  # fmt: skip
 
 
@@ -232,9 +232,7 @@ def _adjust_prune_waves(tasks: list[SyncTask]) -> list[SyncTask]:
     """Prune in reverse wave order (waves swapped symmetrically); PruneLast after the last wave."""
     prune_waves = sorted({t.wave for t in tasks if t.is_prune})
     mirror = dict(zip(prune_waves, reversed(prune_waves), strict=True))
-    sync_waves = [
-        t.wave for t in tasks if t.phase is resource_meta.SyncPhase.SYNC and not t.is_prune
-    ]
+    sync_waves = [t.wave for t in tasks if t.phase is enums.SyncPhase.SYNC and not t.is_prune]
     last_wave = max([*sync_waves, *prune_waves], default=0)
     out = []
     for t in tasks:
@@ -276,7 +274,7 @@ def _namespace_task(
     waves = [t.wave for t in tasks] or [0]
     target = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
     action = Action.CREATE if current is None else Action.APPLY
-    return [SyncTask(key, resource_meta.SyncPhase.PRE_SYNC, min(waves), action, target,
+    return [SyncTask(key, enums.SyncPhase.PRE_SYNC, min(waves), action, target,
                      current, sync_options=params.app_options)]  # fmt: skip
 
 

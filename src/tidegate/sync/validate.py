@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.model import errors, keys
-from tidegate.sync import record, resource_meta, tasks
+from tidegate.model.enums import SyncPhase
+from tidegate.sync import record, tasks
 
 Obj = Mapping[str, Any]
 FAILED = "one or more objects failed to apply (dry run)"
@@ -90,7 +91,7 @@ def checked(all_tasks: Iterable[tasks.SyncTask]) -> list[tasks.SyncTask]:
         if t.target is not None
         and not t.is_prune
         and not t.error
-        and t.phase is not resource_meta.SyncPhase.SYNC_FAIL
+        and t.phase is not SyncPhase.SYNC_FAIL
     ]
 
 

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fnmatch
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import croniter
 
-from tidegate.model import errors
-from tidegate.sync import retry
+from tidegate.model import durations, errors, globs
 
 _MAX_SCAN = 1000
 
@@ -56,10 +54,13 @@ class SyncWindow:
             zoneinfo.ZoneInfo(zone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise errors.SpecError(f"sync window timeZone {zone!r} is unknown") from None
+        for field in ("applications", "namespaces", "clusters"):
+            for pattern in spec.get(field) or ():
+                globs.compile_glob(str(pattern))  # a malformed pattern is a SpecError now
         return cls(
             kind=kind,
             schedule=schedule,
-            duration=retry.parse_duration(str(spec.get("duration") or "")),
+            duration=durations.parse(str(spec.get("duration") or "")),
             applications=tuple(spec.get("applications") or ()),
             namespaces=tuple(spec.get("namespaces") or ()),
             clusters=tuple(spec.get("clusters") or ()),
@@ -119,7 +120,7 @@ class WindowVerdict:
 
 
 def _any_glob(patterns: Sequence[str], values: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(v, p) for p in patterns for v in values if v)
+    return any(globs.matches(p, v) for p in patterns for v in values if v)
 
 
 def _allowed(windows: Sequence[SyncWindow], now: dt.datetime, *, manual: bool) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import constants, errors
-from tidegate.testenv import handle, scenario, testbed
+from tidegate.testenv import handle, scenario, serverproc, testbed
 
 NAMESPACE = constants.DEFAULT_CONTROL_NAMESPACE
 ENVIRONMENTS = {"dev": "dev", "staging": "staging", "prod": "production"}
@@ -125,6 +125,14 @@ def prepare(directory: Path, *, say: Callable[[str], None], build_progress: Any 
         bed, "mgmt", [seed_appset(repo.http_url), guestbook_appset(repo.http_url)]
     )
     return Demo(bed, repo.http_url, repo.ssh_url)
+
+
+def start_server(demo: Demo, directory: Path, *, port: int) -> serverproc.ServerProcess:
+    """``tidegate server`` for the demo's control namespace: plain HTTP on 127.0.0.1 (a local
+    demo), its log in ``directory/server.log``. The admin password is the generated one."""
+    return serverproc.ServerProcess(
+        demo.bed, NAMESPACE, log=directory / "server.log", insecure=True, port=port
+    ).start()
 
 
 def expected_apps() -> list[str]:

@@ -235,28 +235,31 @@ class GitOps:
     def mgmt(self) -> httpx.Client:
         return self.bed.admin_client("mgmt")
 
-    def app_path(self, name: str = "") -> str:
-        base = f"/apis/argoproj.io/v1alpha1/namespaces/{self.namespace}/applications"
+    def app_path(self, name: str = "", *, namespace: str | None = None) -> str:
+        """An Application's URL (``namespace``: another application namespace)."""
+        base = f"/apis/argoproj.io/v1alpha1/namespaces/{namespace or self.namespace}/applications"
         return f"{base}/{name}" if name else base
 
-    def create_app(self, app: dict[str, Any]) -> None:
-        app.setdefault("metadata", {})["namespace"] = self.namespace
+    def create_app(self, app: dict[str, Any], *, namespace: str | None = None) -> None:
+        app.setdefault("metadata", {})["namespace"] = namespace or self.namespace
         with self.mgmt() as client:
-            resp = client.post(self.app_path(), json=app)
+            resp = client.post(self.app_path(namespace=namespace), json=app)
             assert resp.status_code == 201, resp.text
         self.apps_created.append(app["metadata"]["name"])
 
-    def get_app(self, name: str) -> dict[str, Any]:
+    def get_app(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
         with self.mgmt() as client:
-            resp = client.get(self.app_path(name))
+            resp = client.get(self.app_path(name, namespace=namespace))
             resp.raise_for_status()
             data: dict[str, Any] = resp.json()
             return data
 
-    def patch_app(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    def patch_app(
+        self, name: str, patch: dict[str, Any], *, namespace: str | None = None
+    ) -> dict[str, Any]:
         with self.mgmt() as client:
             resp = client.patch(
-                self.app_path(name),
+                self.app_path(name, namespace=namespace),
                 json=patch,
                 headers={"Content-Type": "application/merge-patch+json"},
             )
@@ -271,11 +274,12 @@ class GitOps:
         *,
         timeout: float = 60,
         what: str = "",
+        namespace: str | None = None,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         app: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            app = self.get_app(name)
+            app = self.get_app(name, namespace=namespace)
             if check(app):
                 return app
             time.sleep(0.2)

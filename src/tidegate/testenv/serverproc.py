@@ -1,6 +1,7 @@
 """``tidegate server`` as a child process, for end-to-end tests, benchmarks and the demo.
 
-It listens on a free port of 127.0.0.1 (``--port 0``; the port is read from its log line).
+It listens on 127.0.0.1, on a free port by default (``--port 0``; the port is read from its
+log line).
 :meth:`ServerProcess.client` pins the server's own certificate, read from ``argocd-secret``,
 so tests talk TLS with verification on, as a careful user would.
 """
@@ -35,12 +36,14 @@ class ServerProcess:
         *,
         log: Path,
         insecure: bool = False,
+        port: int = 0,
         extra: Sequence[str] = (),
     ) -> None:
         self.bed = bed
         self.namespace = namespace
         self.log = log
         self.insecure = insecure
+        self.port = port
         self.extra = list(extra)
         self.pid: int | None = None
         self.url = ""
@@ -54,7 +57,7 @@ class ServerProcess:
             f"--kubeconfig={self.bed.clusters['mgmt'].kubeconfig}",
             f"--namespace={self.namespace}",
             "--address=127.0.0.1",
-            "--port=0",
+            f"--port={self.port}",
             "--loglevel=info",
             *(["--insecure"] if self.insecure else []),
             *self.extra,

@@ -1,13 +1,17 @@
-"""Run the controllers of one Tidegate process together: applications, ApplicationSets and the
-Git webhook endpoint, sharing the repository cache and the cluster registry."""
+"""What ``tidegate controller`` runs: the controllers of one Tidegate process together.
+
+The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
+(:mod:`tidegate.appset`) and the Git webhook endpoint, sharing the management client and the
+repository cache. The two controllers are independent packages; this module, above both, is the
+only place that knows them both.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Any
 
+from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
@@ -29,7 +33,7 @@ async def run(
     started: asyncio.Event | None = None,
 ) -> None:
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
-    appset_ctrl = _appset_controller(ctrl) if appsets else None
+    appset_ctrl = appset_controller.from_application_controller(ctrl) if appsets else None
     server = None
     refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
@@ -57,16 +61,9 @@ async def run(
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
-
-
-def _appset_controller(ctrl: engine.Controller) -> Any | None:
-    try:
-        from tidegate.appset import controller as appset_controller
-    except ImportError:
-        return None
-    factory = getattr(appset_controller, "from_application_controller", None)
-    if factory is None:
-        return None
-    return factory(ctrl)
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("stopping %s failed", task.get_name())

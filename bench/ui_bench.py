@@ -1,0 +1,159 @@
+"""Benchmark of the web UI with many applications, in Debian's Chromium (issue 12).
+
+Set-up (not timed): Tidegate installed in a control namespace of the bench's own on ``mgmt``,
+``--apps`` Applications (default 10,000) created directly on the management cluster (as
+``api_bench.py`` creates them), ``tidegate server`` as a process, an admin session put into the
+browser as the ``argocd.token`` cookie. No controller runs.
+
+Measured, each ``--samples`` times, with the browser's own clock (Navigation/Paint Timing):
+- the application list's first contentful paint (target < 1 s), and when it is complete
+  (DOMContentLoaded);
+- a filter (a name typed into the search box, submitted): until the new list is in place and
+  painted (target < 200 ms);
+- a change written through the API (a label) until the open list shows it (target < 1 s).
+Not measured yet: the tree of an app of 300 resources (the bench's apps have no status, and no
+controller runs to give them one).
+
+    TIDEGATE_TESTENV_DIR=/tmp/tb .venv/bin/python bench/ui_bench.py [--apps 10000] [--samples 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import api_bench
+import common
+
+from tidegate.testenv import scenario, serverproc
+
+LIST_PAINT_TARGET = 1.0
+FILTER_PAINT_TARGET = 0.2
+CHANGE_TARGET = 1.0
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMINGS = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+  return {fcp: fcp ? fcp.startTime : null, dcl: nav.domContentLoadedEventEnd};
+}"""
+
+# Type a name into the search box and submit: time until the new list is in place and painted.
+FILTER = """(name) => new Promise((resolve) => {
+  const started = performance.now();
+  document.addEventListener("tidegate:list", () => requestAnimationFrame(() =>
+    resolve(performance.now() - started)), {once: true});
+  document.getElementById("filter-search").value = name;
+  document.getElementById("filters").requestSubmit();
+})"""
+
+
+def _timings(page: Page, url: str) -> dict[str, Any]:
+    page.goto(url, wait_until="load")
+    page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0")
+    result: dict[str, Any] = page.evaluate(TIMINGS)
+    return result
+
+
+def _report(label: str, samples: list[float], target: float) -> None:
+    worst = max(samples)
+    common.row(f"{label}, worst", f"{worst * 1000:.0f} ms ({common.verdict(worst, target)})")
+    common.row(label, common.spread([s * 1000 for s in samples], "ms", 0))
+
+
+def run(args: argparse.Namespace) -> None:
+    with common.test_bed(["mgmt", "dev"]) as bed, tempfile.TemporaryDirectory() as tmp:
+        control = f"tg-uibench-{secrets.token_hex(3)}"
+        scenario.install(bed, control)
+        server = None
+        try:
+            created = asyncio.run(api_bench._create_apps(bed, control, args.apps))
+            common.header("set-up")
+            common.row(f"created {args.apps} Applications on mgmt", f"{created:.1f} s")
+            server = serverproc.ServerProcess(bed, control, log=Path(tmp) / "server.log").start()
+            token = server.login()
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                context = browser.new_context(
+                    base_url=server.url,
+                    ignore_https_errors=True,
+                    viewport={"width": 1280, "height": 800},
+                    bypass_csp=True,  # Playwright's polling evaluates strings; the pages forbid it
+                )
+                context.add_cookies([{"name": "argocd.token", "value": token, "url": server.url}])
+                page = context.new_page()
+                page.set_default_timeout(120_000)
+                _timings(page, "/applications")  # warm-up: the server's hub loads the apps
+                paints, loaded, filtered = [], [], []
+                for _ in range(args.samples):
+                    t = _timings(page, "/applications")
+                    paints.append(t["fcp"] / 1000)
+                    loaded.append(t["dcl"] / 1000)
+                page.goto("/applications")
+                for i in range(args.samples):
+                    wanted = f"app-{(i * 7919) % args.apps:05d}"
+                    filtered.append(page.evaluate(FILTER, wanted) / 1000)
+                common.header(f"application list, {args.apps} apps, Chromium at 1280 px")
+                _report("first contentful paint", paints, LIST_PAINT_TARGET)
+                common.row("DOMContentLoaded", common.spread([s * 1000 for s in loaded], "ms", 0))
+                _report("filter (search) until painted", filtered, FILTER_PAINT_TARGET)
+
+                page.goto("/applications")
+                page.wait_for_selector("#live[data-state=live]")
+                changes = []
+                with server.client(token=token) as api:
+                    for i in range(args.samples):
+                        value = f"v{i}-{secrets.token_hex(2)}"
+                        patch = {"metadata": {"labels": {"bench": value}}}
+                        body = {"patch": json.dumps(patch), "patchType": "merge"}
+                        started = time.perf_counter()
+                        resp = api.patch(
+                            "/api/v1/applications/app-00000",
+                            content=json.dumps(body),
+                            headers={"Content-Type": "application/json"},
+                        )
+                        resp.raise_for_status()
+                        page.wait_for_function(
+                            'v => document.querySelector(\'[data-app="app-00000"] '
+                            "[data-f=labels]').textContent.includes('bench=' + v)",
+                            arg=value,
+                        )
+                        changes.append(time.perf_counter() - started)
+                common.header("a change through the API until the open list shows it")
+                _report("PATCH -> tile updated", changes, CHANGE_TARGET)
+                browser.close()
+        finally:
+            if server is not None:
+                server.stop()
+            with bed.admin_client("mgmt") as client:
+                client.delete(f"/api/v1/namespaces/{control}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--apps", type=int, default=10_000)
+    parser.add_argument("--samples", type=int, default=5)
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

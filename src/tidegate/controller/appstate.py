@@ -1,0 +1,132 @@
+"""One record per Application: everything the controller remembers about an app, in one place.
+
+An :class:`AppState` is created when the app is first seen (watch or relist) and dropped whole
+when it is deleted: its stored copy, the fingerprint that decides whether a change needs a
+refresh, the last comparison, the running operation and the event that wakes it, the self-heal
+backoff and the time of the last status write. Nothing about an app lives anywhere else, so
+deleting an app leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from tidegate.controller import compare as cmp
+from tidegate.model import constants
+
+
+def fingerprint(obj: Mapping[str, Any]) -> str:
+    """What in an Application, when changed, needs a refresh (not our own status writes)."""
+    meta = obj.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    relevant = {
+        "spec": obj.get("spec"),
+        "operation": obj.get("operation"),
+        "refresh": annotations.get(constants.ANNOTATION_REFRESH),
+        "approved": annotations.get(constants.ANNOTATION_DELETION_APPROVED),
+        "deleting": meta.get("deletionTimestamp"),
+        "terminating": ((obj.get("status") or {}).get("operationState") or {}).get("phase")
+        == "Terminating",
+    }
+    return json.dumps(relevant, sort_keys=True, default=str)
+
+
+def older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bool:
+    """Whether ``candidate`` is an older version of the app than ``current``.
+
+    The stored copy is fed by the watch and by the responses to our own writes, which arrive in
+    no fixed order: a late watch event or a late response must not put back an older copy (one
+    still carrying a finished ``operation``, or not yet carrying a new one, which then waited
+    for the next poll). resourceVersions are etcd revisions; when they are not integers, the
+    candidate is taken as newer.
+    """
+    if current is None:
+        return False
+    try:
+        new = int((candidate.get("metadata") or {}).get("resourceVersion") or "")
+        old = int((current.get("metadata") or {}).get("resourceVersion") or "")
+    except ValueError:
+        return False
+    return new < old
+
+
+@dataclasses.dataclass(eq=False)
+class AppState:
+    """What the controller knows about one app."""
+
+    name: str
+    raw: dict[str, Any]  # the newest copy seen (watch events and the answers to our writes)
+    fingerprint: str = ""
+    comparison: cmp.Comparison | None = None  # the last successful comparison
+    operation: asyncio.Task[None] | None = None  # the running operation, if any
+    # Set on any change of the app or of its live resources: a waiting operation step re-checks.
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    self_heal_attempts: int = 0
+    self_heal_next_at: float = 0.0  # monotonic time before which self-heal waits
+    last_status_write: float | None = None  # monotonic time; None: never (or a refresh asked)
+
+    def operating(self) -> bool:
+        return self.operation is not None and not self.operation.done()
+
+    def store(self, obj: dict[str, Any], *, refingerprint: bool = False) -> bool:
+        """Keep ``obj`` unless it is older than the stored copy; True when kept."""
+        if older(obj, self.raw):
+            return False
+        self.raw = obj
+        if refingerprint:
+            self.fingerprint = fingerprint(obj)
+        return True
+
+
+class AppStates:
+    """The records of all apps of the control namespace, by name."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, AppState] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __iter__(self) -> Iterator[AppState]:
+        return iter(list(self._by_name.values()))
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def get(self, name: str) -> AppState | None:
+        return self._by_name.get(name)
+
+    def raws(self) -> dict[str, dict[str, Any]]:
+        """Every app's stored copy, by name (a new dict: safe to iterate while apps change)."""
+        return {name: state.raw for name, state in self._by_name.items()}
+
+    def seen(self, name: str, obj: dict[str, Any]) -> tuple[AppState, bool] | None:
+        """Record a copy from the watch. Returns the record and whether the app changed in a
+        way that needs a refresh (a new fingerprint); None when ``obj`` is older than what is
+        stored."""
+        state = self._by_name.get(name)
+        if state is None:
+            state = AppState(name, obj)
+            self._by_name[name] = state
+        elif not state.store(obj):
+            return None
+        new = fingerprint(obj)
+        changed = new != state.fingerprint
+        state.fingerprint = new
+        return state, changed
+
+    def drop(self, name: str) -> AppState | None:
+        """Forget the app entirely; its running operation is cancelled."""
+        state = self._by_name.pop(name, None)
+        if state is not None:
+            if state.operation is not None:
+                state.operation.cancel()
+            state.wake.set()
+        return state

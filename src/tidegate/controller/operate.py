@@ -1,0 +1,462 @@
+"""Run an Application's sync operation (the ``operation`` field) to its end and record it.
+
+State lives in ``status.operationState`` (written after every step), so a controller killed in
+the middle of a sync resumes it from the recorded results after a restart. The final write sets
+the outcome, appends the history entry and clears ``operation`` in one merge patch, so a sync is
+recorded in history exactly once whatever moment the controller dies at.
+
+An operation sees the controller through :class:`OperationHost` only. :func:`run` goes through
+its phases in order, each a function below: load (re-read the app), begin (resume or start the
+recorded state), admit (destination, project, sync windows: *checks before anything is
+rendered go here*), render (the targets at the operation's revision), permit (*checks of the
+rendered objects before anything is applied*: the AppProject's per-object rules), plan (the
+sync parameters), execute (the re-entrant sync step until done) and
+:func:`~tidegate.controller.outcome.finish`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from tidegate.controller import appstate, appstatus, clusters, deletion, jqdiff, outcome, runtime
+from tidegate.controller import compare as cmp
+from tidegate.controller import settings as settings_mod
+from tidegate.diff import ignore as diff_ignore
+from tidegate.model import application as model_app
+from tidegate.model import errors
+from tidegate.model.enums import OperationPhase
+from tidegate.model.keys import ResourceKey
+from tidegate.sync import execute as sync_execute
+from tidegate.sync import operation as sync_operation
+from tidegate.sync import options as sync_options
+from tidegate.sync import permits, prepare, windows
+from tidegate.sync import projects as sync_projects
+from tidegate.sync import tasks as sync_tasks
+
+log = logging.getLogger("tidegate.controller")
+
+WAIT_SLICE = 2.0
+
+
+class OperationHost(Protocol):
+    """What an operation needs from the controller."""
+
+    @property
+    def settings(self) -> settings_mod.Settings: ...
+    @property
+    def deps(self) -> cmp.CompareDeps: ...
+    @property
+    def installation_id(self) -> str: ...
+    @property
+    def system_ignore(self) -> Sequence[diff_ignore.IgnoreRule]: ...
+
+    async def read_app(self, name: str) -> dict[str, Any] | None:
+        """The app as the API server has it now; None when it is gone."""
+
+    async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """A merge patch of the app; the stored copy follows the answer."""
+
+    def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]:
+        """The app's cluster, or why it may not deploy there."""
+
+    def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]: ...
+
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None:
+        """What limits the app's objects on ``cluster`` (its AppProject, the cluster Secret)."""
+
+    async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
+
+
+class Stop(Exception):
+    """A phase ended the operation: record this outcome and stop."""
+
+    def __init__(self, phase: OperationPhase, message: str) -> None:
+        super().__init__(message)
+        self.phase = phase
+        self.message = message
+
+
+def _sync_id(started_at: str) -> str:
+    return "".join(ch for ch in started_at if ch.isdigit())[-10:] or "0"
+
+
+def _app_for_operation(app: model_app.Application) -> model_app.Application:
+    """The app as the operation wants it: a rollback names the source to use."""
+    op = app.operation
+    if op is None or op.sync is None or op.sync.source is None:
+        return app
+    spec = app.spec.model_copy(update={"source": op.sync.source, "sources": None})
+    return app.model_copy(update={"spec": spec})
+
+
+@dataclasses.dataclass
+class _Run:
+    """One operation in progress: what the phases hand to each other."""
+
+    host: OperationHost
+    state: appstate.AppState
+    raw: dict[str, Any]
+    app: model_app.Application
+    raw_op: Any
+    recorded: sync_operation.OperationState | None = None
+    target_app: model_app.Application | None = None
+    cluster: clusters.Cluster | None = None
+    rt: runtime.ClusterRuntime | None = None
+    rules: sync_projects.Rules | None = None  # the AppProject's and cluster Secret's limits
+    manual: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+
+# -- phases ------------------------------------------------------------------------------------
+
+
+async def load(host: OperationHost, state: appstate.AppState) -> dict[str, Any] | None:
+    """The app as the API server has it now, when it still carries an operation.
+
+    Watch events can lag behind the controller's own writes: after an operation finished, an
+    older event may put back a copy that still carries its ``operation``, and running that
+    again started a second sync that was then "terminated". Argo CD reads the app from the API
+    before it processes an operation for the same reason.
+    """
+    if not state.raw.get("operation"):
+        return None
+    try:
+        fresh = await host.read_app(state.name)
+    except errors.KubeError as exc:
+        log.warning("app %s: could not re-read the app before its operation: %s", state.name, exc)
+        fresh = state.raw
+    if fresh is None:
+        return None
+    state.raw = fresh
+    return fresh if fresh.get("operation") else None
+
+
+async def begin(run: _Run) -> sync_operation.OperationState:
+    """Resume the recorded operation state, or record a new one."""
+    persisted = (run.raw.get("status") or {}).get("operationState") or {}
+    resuming = (
+        persisted.get("phase") in ("Running", "Terminating")
+        and persisted.get("operation") == run.raw_op
+    )
+    if resuming:
+        recorded = sync_operation.OperationState.from_status(persisted)
+        log.info("app %s: resuming the operation started at %s", run.name, recorded.started_at)
+        return recorded
+    recorded = sync_operation.OperationState(
+        OperationPhase.RUNNING, message="starting", started_at=appstatus.now()
+    )
+    await _persist(run, recorded)
+    return recorded
+
+
+async def admit(run: _Run) -> None:
+    """The destination (cluster, project rules) and the sync windows allow this sync."""
+    assert run.target_app is not None
+    cluster, problem = run.host.destination(run.target_app)
+    if problem or cluster is None:
+        raise Stop(OperationPhase.ERROR, problem)
+    app = run.app
+    verdict = windows.evaluate(
+        run.host.project_windows(app),
+        windows.AppRef(
+            app.name, app.spec.destination.namespace or "", cluster.server, cluster.name
+        ),
+        dt.datetime.now(dt.UTC),
+        manual=run.manual,
+    )
+    if not verdict.allowed:
+        raise Stop(OperationPhase.FAILED, "sync blocked by an active sync window")
+    run.cluster = cluster
+    run.rules = run.host.project_rules(run.target_app, cluster)
+    run.rt = await run.host.runtime(cluster)
+    await run.rt.ready()
+
+
+async def render(run: _Run) -> tuple[cmp.Rendered, sync_options.SyncOptions]:
+    """The targets at the operation's revision, and the sync options. Nothing rendered: nothing
+    is applied or pruned."""
+    assert run.rt is not None and run.target_app is not None
+    app, sync = run.app, run.app.operation.sync if run.app.operation else None
+    revision = None
+    if sync is not None:
+        revision = sync.revision or next(iter(sync.revisions or []), None)
+    try:
+        # A sync without a pinned commit means "what the branch says now": fetch first.
+        kube_version, api_versions = await run.rt.capabilities()
+        rendered = await cmp.render_app(
+            run.target_app,
+            deps=run.host.deps,
+            kube_version=kube_version,
+            api_versions=api_versions,
+            revision_override=revision,
+            revisions_override=tuple((sync.revisions if sync else None) or ()),
+            max_age=0.0 if not revision or len(revision) < 40 else None,
+        )
+        app_options = sync_options.parse(
+            list((app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or [])
+            + list((sync.sync_options if sync else None) or []),
+            source=f"Application {app.namespace}/{app.name} syncOptions",
+        )
+    except errors.TidegateError as exc:
+        raise Stop(OperationPhase.ERROR, f"ComparisonError: {exc}") from None
+    return rendered, app_options
+
+
+async def permit(run: _Run, rendered: cmp.Rendered, app_options: sync_options.SyncOptions) -> None:
+    """AppProject and cluster registration: a refused object fails the whole operation before
+    anything is applied (the message names every refused object and the rule)."""
+    if run.rules is None:
+        return
+    assert run.rt is not None and run.target_app is not None
+    app = run.app
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
+    namespace = run.target_app.spec.destination.namespace or ""
+    refused = await permits.target_refusals(
+        rendered.objects
+        + await permits.created_namespace(
+            run.rt.client,
+            namespace=namespace,
+            create_namespace=bool(app_options.enabled("create_namespace")),
+            managed_metadata=managed_ns is not None,
+        ),
+        client=run.rt.client,
+        rules=run.rules,
+        destination_namespace=namespace,
+    )
+    if refused:
+        raise Stop(
+            OperationPhase.FAILED,
+            "nothing was applied: " + str(sync_projects.refused_error(refused)),
+        )
+
+
+def plan(
+    run: _Run, app_options: sync_options.SyncOptions, started_at: str
+) -> sync_tasks.SyncParams:
+    """The parameters of the sync planner (pure)."""
+    app = run.app
+    sync = app.operation.sync if app.operation else None
+    comparison = run.state.comparison
+    selected = None
+    if sync is not None and sync.resources:
+        selected = frozenset(
+            ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
+        )
+    automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
+    managed_ns = app.spec.sync_policy.managed_namespace_metadata if app.spec.sync_policy else None
+    return sync_tasks.SyncParams(
+        app_name=run.name,  # the instance name: tracking ids
+        app_options=app_options,
+        prune=bool(sync.prune) if sync else False,
+        dry_run=bool(sync.dry_run) if sync else False,
+        resources=selected,
+        allow_empty=bool(automated.allow_empty) if (automated and not run.manual) else True,
+        destination_namespace=app.spec.destination.namespace or "",
+        out_of_sync=comparison.out_of_sync() if comparison is not None else None,
+        sync_id=_sync_id(started_at),
+        tracking_method=run.host.settings.tracking_method,
+        namespace_labels=tuple(sorted((managed_ns.labels or {}).items())) if managed_ns else (),
+        namespace_annotations=(
+            tuple(sorted((managed_ns.annotations or {}).items())) if managed_ns else ()
+        ),
+        installation_id=run.host.installation_id,
+    )
+
+
+async def execute(
+    run: _Run,
+    rendered: cmp.Rendered,
+    params: sync_tasks.SyncParams,
+    recorded: sync_operation.OperationState,
+) -> sync_operation.OperationState:
+    """Drive the re-entrant sync step until the operation ends; returns its final state."""
+    assert run.rt is not None
+    rt, state, sync = run.rt, run.state, run.app.operation.sync if run.app.operation else None
+    shared_check = params.app_options.enabled("fail_on_shared_resource")
+    target_keys: list[ResourceKey] = []
+    if shared_check:
+        settled = await prepare.prepare_targets(
+            rendered.objects, client=rt.client, destination_namespace=params.destination_namespace
+        )
+        target_keys = list(settled)
+
+    async def live_source() -> dict[ResourceKey, dict[str, Any]]:
+        tracked = rt.cache.store.tracked(run.name)
+        if run.rules is not None:  # what the project does not permit is never pruned
+            tracked, _ = sync_projects.split_live(run.rules, tracked)
+        live = {ResourceKey.of(o): o for o in tracked}
+        if shared_check:
+            # FailOnSharedResource: the planner must see objects at our keys that another app
+            # (or another installation) tracks; the cache only indexes ours.
+            missing = [k for k in target_keys if k not in live]
+            found = await asyncio.gather(
+                *(rt.client.get_or_none(k) for k in missing), return_exceptions=True
+            )
+            for key, obj in zip(missing, found, strict=True):
+                if isinstance(obj, dict):
+                    live[key] = obj
+        return live
+
+    async def prune_approved() -> bool:
+        return deletion.deletion_approved(state.raw, since=recorded.started_at)
+
+    async def wait_for_change(seconds: float) -> None:
+        state.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(seconds, WAIT_SLICE)):
+                await state.wake.wait()
+
+    async def should_terminate() -> bool:
+        current = state.raw
+        phase = ((current.get("status") or {}).get("operationState") or {}).get("phase")
+        return phase == "Terminating" or not current.get("operation")
+
+    async def persist(current: sync_operation.OperationState) -> None:
+        await _persist(run, current)
+
+    targets: list[Mapping[str, Any]] = list(rendered.objects)
+    if params.app_options.enabled("respect_ignore_differences"):
+        try:
+            targets = await _respect_ignore_differences(run, targets, params)
+        except errors.TidegateError as exc:  # e.g. a jq expression past its bound: apply nothing
+            raise Stop(OperationPhase.ERROR, f"RespectIgnoreDifferences: {exc}") from None
+    force = bool(
+        sync and sync.sync_strategy and sync.sync_strategy.apply and sync.sync_strategy.apply.force
+    )
+    health_checks = run.host.deps.health_checks
+
+    def health_of(obj: Mapping[str, Any]) -> str | None:
+        found = health_checks.assess(obj)
+        return found.status.value if found is not None else None
+
+    return await sync_operation.run_operation(
+        client=rt.client,
+        targets=targets,
+        live_source=live_source,
+        params=params,
+        persist=persist,
+        wait_for_change=wait_for_change,
+        health_of=health_of,
+        recorded=recorded,
+        should_terminate=should_terminate,
+        retry_policy=sync_operation.RetryPolicy.from_spec(run.raw_op.get("retry")),
+        options=sync_execute.ExecuteOptions(force=force),
+        prune_approved=prune_approved,
+    )
+
+
+async def _respect_ignore_differences(
+    run: _Run, targets: list[Mapping[str, Any]], params: sync_tasks.SyncParams
+) -> list[Mapping[str, Any]]:
+    """Sync option RespectIgnoreDifferences: ignored fields keep their live values."""
+    assert run.rt is not None
+    rules = cmp.ignore_rules(run.app, run.host.system_ignore)
+    prepared = await prepare.prepare_targets(
+        targets, client=run.rt.client, destination_namespace=params.destination_namespace
+    )
+    live = {ResourceKey.of(o): o for o in run.rt.cache.store.tracked(run.name)}
+    # bounded jq: the rules' jq expressions run in the worker pool, one batch
+    return await jqdiff.respect_ignore_differences(
+        [(obj, live.get(key)) for key, obj in prepared.items()], rules, pool=run.host.deps.jq
+    )
+
+
+async def run(host: OperationHost, state: appstate.AppState) -> None:
+    """Run the operation the app carries (if it still does) to its end."""
+    raw = await load(host, state)
+    if raw is None:
+        return
+    try:
+        app = model_app.parse_application(raw)
+    except errors.SpecError as exc:
+        await outcome.finish(host, state, raw, phase=OperationPhase.ERROR, message=str(exc),
+                     started_at=appstatus.now(), recorded=None)  # fmt: skip
+        return
+    assert app.operation is not None
+    current = _Run(host, state, raw, app, raw["operation"])
+    current.manual = not bool(app.operation.initiated_by and app.operation.initiated_by.automated)
+    current.target_app = _app_for_operation(app)
+    recorded = await begin(current)
+    try:
+        await admit(current)
+        rendered, app_options = await render(current)
+        await permit(current, rendered, app_options)
+    except Stop as stop:
+        await outcome.finish(host, state, raw, phase=stop.phase, message=stop.message,
+                     started_at=recorded.started_at, recorded=recorded)  # fmt: skip
+        return
+    params = plan(current, app_options, recorded.started_at)
+    try:
+        final = await execute(current, rendered, params, recorded)
+    except Stop as stop:
+        await outcome.finish(host, state, state.raw or raw, phase=stop.phase, message=stop.message,
+                             started_at=recorded.started_at, recorded=recorded)  # fmt: skip
+        return
+    sync = app.operation.sync
+    source = None
+    target = current.target_app
+    if target.spec.source is not None and not target.spec.has_multiple_sources:
+        source = target.spec.source.model_dump(mode="json", by_alias=True, exclude_none=True)
+    await outcome.finish(
+        host,
+        state,
+        state.raw or raw,
+        phase=final.phase,
+        message=final.message,
+        started_at=final.started_at,
+        recorded=final,
+        revision=rendered.revisions[0] if rendered.revisions else "",
+        success_extra={
+            "source": source,
+            "initiatedBy": current.raw_op.get("initiatedBy"),
+            "dryRun": bool(sync and sync.dry_run),
+        },
+    )
+
+
+async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
+    status = recorded.to_status()
+    status["operation"] = run.raw_op
+    current = (run.state.raw.get("status") or {}).get("operationState") or {}
+    if current.get("phase") == "Terminating" and status["phase"] == "Running":
+        status["phase"] = "Terminating"
+    await run.host.patch_app(run.name, {"status": {"operationState": status}})
+
+
+class Operations:
+    """One operation task per app at a time, at most ``workers`` running at once."""
+
+    def __init__(self, host: OperationHost, *, workers: int, on_end: Callable[[str], None]) -> None:
+        self._host = host
+        self._slots = asyncio.Semaphore(workers)
+        self._on_end = on_end  # the app is refreshed when its operation ends
+
+    def ensure(self, state: appstate.AppState) -> None:
+        """Start the app's operation unless one runs already."""
+        if state.operating():
+            return
+        state.operation = asyncio.create_task(self._run(state), name=f"operation-{state.name}")
+
+    async def _run(self, state: appstate.AppState) -> None:
+        try:
+            async with self._slots:
+                await run(self._host, state)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("operation of app %s failed", state.name)
+        finally:
+            if state.operation is asyncio.current_task():
+                state.operation = None
+            self._on_end(state.name)

@@ -1,0 +1,295 @@
+"""Refresh one app: source -> render -> compare -> health -> status, then automated sync.
+
+:func:`evaluate` is the comparison of one :class:`~tidegate.controller.appstate.AppState`: pure
+steps around the I/O calls (the destination's live cache, rendering and the dry-runs of
+:func:`tidegate.controller.compare.compare`); it returns the status patch to write, what to
+requeue, and the automated-sync decision. :func:`refresh` is the whole turn: parse the app,
+hand a deleted one to :mod:`~tidegate.controller.deletion`, evaluate, write the status
+(:mod:`~tidegate.controller.status`), start an automated sync or a requested operation.
+
+Where checks go: a check of the app against its project or its source *before anything is
+rendered* belongs in :func:`evaluate` after the destination is resolved (``_admit``); a check
+of the rendered objects belongs right after ``cmp.compare`` returns (as the AppProject's
+per-object check, ``permits.check_targets``, does). Either becomes a
+condition through :func:`appstatus.error_status`, and a failed check never leads to a sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Container, Mapping, Sequence
+from typing import Any, Protocol
+
+from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, projects, runtime
+from tidegate.controller import compare as cmp
+from tidegate.controller import settings as settings_mod
+from tidegate.diff import ignore as diff_ignore
+from tidegate.model import application as model_app
+from tidegate.model import constants, errors
+from tidegate.model import project as model_project
+from tidegate.model.enums import HealthStatusCode
+from tidegate.sync import permits, windows
+from tidegate.sync import projects as sync_projects
+
+log = logging.getLogger("tidegate.controller")
+
+UNREACHABLE_RETRY_SECONDS = 10.0
+
+
+class RefreshHost(Protocol):
+    """What a refresh needs from the controller."""
+
+    @property
+    def settings(self) -> settings_mod.Settings: ...
+    @property
+    def deps(self) -> cmp.CompareDeps: ...
+    @property
+    def system_ignore(self) -> Sequence[diff_ignore.IgnoreRule]: ...
+
+    def destination(self, app: model_app.Application) -> tuple[clusters.Cluster | None, str]: ...
+    def project_windows(self, app: model_app.Application) -> list[windows.SyncWindow]: ...
+    def project_of(self, app: model_app.Application) -> model_project.AppProject | None: ...
+    def project_rules(
+        self, app: model_app.Application, cluster: clusters.Cluster
+    ) -> sync_projects.Rules | None: ...
+    @property
+    def known_apps(self) -> Container[str]: ...
+    async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
+    async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def write_status(self, state: appstate.AppState, status: Mapping[str, Any]) -> None: ...
+    def request_after(self, name: str, delay: float) -> None: ...
+    def start_operation(self, state: appstate.AppState) -> None: ...
+    async def delete_app(self, app: model_app.Application, raw: Mapping[str, Any]) -> None: ...
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """What one comparison of an app decided."""
+
+    status: dict[str, Any]  # the status patch to write (None values delete)
+    comparison: cmp.Comparison | None = None
+    decision: autosync.Decision | None = None
+    requeue_after: float | None = None
+
+    def requeue(self, delay: float) -> None:
+        self.requeue_after = delay if self.requeue_after is None else min(self.requeue_after, delay)
+
+
+async def refresh(host: RefreshHost, state: appstate.AppState, *, hard: bool = False) -> None:
+    """One refresh of ``state``'s app (see the module docstring)."""
+    raw = state.raw
+    at = appstatus.now()
+    conditions = (raw.get("status") or {}).get("conditions")
+    try:
+        app = model_app.parse_application(raw)
+    except errors.SpecError as exc:
+        status = appstatus.error_status_raw(
+            raw, kind=appstatus.INVALID_SPEC_ERROR, message=str(exc), conditions=conditions, at=at
+        )
+        await host.write_status(state, status)
+        return
+    meta = raw.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        await host.delete_app(app, raw)
+        return
+    if (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH):
+        # A refresh someone asked for always stamps reconciledAt, so they can see it ran.
+        state.last_status_write = None
+        await _clear_refresh_annotation(host, state.name)
+    evaluation = await evaluate(host, state, app, hard=hard, at=at)
+    await host.write_status(state, evaluation.status)
+    if evaluation.requeue_after is not None:
+        host.request_after(state.name, evaluation.requeue_after)
+    decision = evaluation.decision
+    if decision is not None and decision.sync and evaluation.comparison is not None:
+        await _start_auto_sync(host, state, app, evaluation.comparison, decision)
+    elif app.operation is not None:
+        host.start_operation(state)
+
+
+async def evaluate(
+    host: RefreshHost,
+    state: appstate.AppState,
+    app: model_app.Application,
+    *,
+    hard: bool,
+    at: str,
+) -> Evaluation:
+    """Compare the app with its cluster; the status patch, requeue and auto-sync decision."""
+    conditions = (state.raw.get("status") or {}).get("conditions")
+    cluster, problem = _admit(host, app)
+    if problem or cluster is None:
+        return Evaluation(
+            appstatus.error_status(
+                app,
+                kind=appstatus.INVALID_SPEC_ERROR,
+                message=problem,
+                conditions=conditions,
+                at=at,
+            )
+        )
+    rt = await host.runtime(cluster)
+    if not await rt.ready(10.0 if not hard else 20.0):
+        evaluation = Evaluation(unreachable_status(app, cluster, rt, conditions=conditions, at=at))
+        evaluation.requeue(UNREACHABLE_RETRY_SECONDS)
+        return evaluation
+    # AppProject: objects the rules do not permit are neither compared nor pruned.
+    rules = host.project_rules(app, cluster)
+    live = rt.cache.store.tracked(state.name)  # the app's instance name
+    left_alone: list[sync_projects.Refusal] = []
+    if rules is not None:
+        live, left_alone = sync_projects.split_live(rules, live)
+    kube_version, api_versions = await rt.capabilities()
+    try:
+        result = await cmp.compare(
+            app,
+            client=rt.client,
+            live=live,
+            deps=host.deps,
+            max_age=0.0 if hard else host.settings.app_resync_seconds,
+            extra_ignore=host.system_ignore,
+            kube_version=kube_version,
+            api_versions=api_versions,
+        )
+        if rules is not None:  # AppProject: refused objects are an error before any sync
+            await permits.check_targets(
+                result.targets,
+                client=rt.client,
+                rules=rules,
+                destination_namespace=app.spec.destination.namespace or "",
+            )
+    except errors.TidegateError as exc:
+        kind = (
+            appstatus.INVALID_SPEC_ERROR
+            if isinstance(exc, errors.SpecError)
+            else appstatus.COMPARISON_ERROR
+        )
+        log.info("app %s: %s: %s", app.name, kind, exc)
+        evaluation = Evaluation(
+            appstatus.error_status(app, kind=kind, message=str(exc), conditions=conditions, at=at)
+        )
+        if isinstance(exc, errors.TemporaryError):
+            evaluation.requeue(max(exc.delay, 5.0))
+        return evaluation
+    state.comparison = result
+    status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+    status["conditions"] = orphans.update(  # AppProject orphanedResources
+        status.get("conditions"),
+        project=host.project_of(app),
+        store=rt.cache.store,
+        namespace=app.spec.destination.namespace or "",
+        known_apps=host.known_apps,
+        at=at,
+    )
+    status["conditions"] = projects.report_left_alone(status.get("conditions"), left_alone, at=at)
+    evaluation = Evaluation(status, comparison=result)
+    _decide_auto_sync(host, state, app, cluster, evaluation, at=at)
+    return evaluation
+
+
+def _admit(host: RefreshHost, app: model_app.Application) -> tuple[clusters.Cluster | None, str]:
+    """The app's cluster, or why it may not be compared (destination, project rules)."""
+    return host.destination(app)
+
+
+def unreachable_status(
+    app: model_app.Application,
+    cluster: clusters.Cluster,
+    rt: runtime.ClusterRuntime,
+    *,
+    conditions: Any,
+    at: str,
+) -> dict[str, Any]:
+    """The status of an app whose cluster's live state is not loaded (pure)."""
+    cache_state = rt.cache.state
+    # The cache's error already says the URL, why, and that it is unreachable.
+    message = f"cluster '{cluster.name}': " + (
+        cache_state.error or f"({cluster.server}) its live state is not loaded yet"
+    )
+    status = appstatus.error_status(
+        app, kind=appstatus.COMPARISON_ERROR, message=message, conditions=conditions, at=at
+    )
+    status["health"] = {"status": HealthStatusCode.UNKNOWN.value, "message": message}
+    return status
+
+
+def _decide_auto_sync(
+    host: RefreshHost,
+    state: appstate.AppState,
+    app: model_app.Application,
+    cluster: clusters.Cluster,
+    evaluation: Evaluation,
+    *,
+    at: str,
+) -> None:
+    """Decide on an automated sync; a reportable refusal becomes a SyncError condition."""
+    assert evaluation.comparison is not None
+    status = evaluation.status
+    policy = app.spec.sync_policy
+    decision = None
+    if policy is not None and policy.automated is not None:
+        now = dt.datetime.now(dt.UTC)
+        decision = autosync.decide(
+            app,
+            evaluation.comparison,
+            sync_windows=host.project_windows(app),
+            window_app=windows.AppRef(
+                app.name, app.spec.destination.namespace or "", cluster.server, cluster.name
+            ),
+            now=now,
+            self_heal_due=time.monotonic() >= state.self_heal_next_at,
+        )
+        if decision.blocked_by_window and decision.retry_at is not None:
+            evaluation.requeue(max((decision.retry_at - now).total_seconds() + 0.5, 0.5))
+        if not decision.sync and decision.reason == "self-heal backing off":
+            evaluation.requeue(max(0.1, state.self_heal_next_at - time.monotonic()))
+    evaluation.decision = decision
+    if decision is not None and decision.report:
+        status["conditions"] = appstatus.set_condition(
+            status.get("conditions"),
+            appstatus.SYNC_ERROR,
+            decision.reason,
+            at=status["reconciledAt"],
+        )
+    else:
+        status["conditions"] = (
+            appstatus.clear_conditions(status.get("conditions"), [appstatus.SYNC_ERROR]) or None
+        )
+
+
+async def _start_auto_sync(
+    host: RefreshHost,
+    state: appstate.AppState,
+    app: model_app.Application,
+    result: cmp.Comparison,
+    decision: autosync.Decision,
+) -> None:
+    settings = host.settings
+    if autosync.succeeded_at(app, result.revision):  # a self-heal: back off exponentially
+        delay = min(
+            settings.self_heal_timeout_seconds * (2**state.self_heal_attempts),
+            settings.self_heal_backoff_max_seconds,
+        )
+        state.self_heal_attempts += 1
+        state.self_heal_next_at = time.monotonic() + delay
+    else:
+        state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
+    log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
+    try:
+        await host.patch_app(state.name, {"operation": autosync.operation(app, result, decision)})
+    except errors.KubeError as exc:
+        log.warning("app %s: could not start automated sync: %s", state.name, exc)
+        return
+    host.start_operation(state)
+
+
+async def _clear_refresh_annotation(host: RefreshHost, name: str) -> None:
+    try:
+        await host.patch_app(
+            name, {"metadata": {"annotations": {constants.ANNOTATION_REFRESH: None}}}
+        )
+    except errors.KubeError as exc:
+        log.warning("app %s: could not clear the refresh annotation: %s", name, exc)

@@ -1,0 +1,216 @@
+"""The web UI's pages at Argo CD's routes, rendered from what the API's own functions return.
+
+Every page reads the session the API reads (the ``argocd.token`` cookie, verified by
+:func:`tidegate.api.security.subject_of`) and the data through the functions the API routers
+call (the hub's sorted apps filtered by :func:`tidegate.api.applications.app_query` and the
+authorisation gate, the object store's get), so a page shows nothing the API would not. Without
+a valid session a page redirects to ``/login`` with the reason and the page to come back to.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import fastapi
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+import tidegate
+from tidegate.api import applications, context, errors, listing, security
+from tidegate.auth import access
+from tidegate.web import views
+
+HERE = Path(__file__).parent
+router = fastapi.APIRouter(include_in_schema=False)
+REASONS = {
+    "required": "Log in to see this page.",
+    "expired": "Your session has expired or is no longer valid. Log in again.",
+    "logout": "You have logged out.",
+}
+# Argo CD's UI keys in the application list's URL -> the API's list filters.
+VIEWS = ("tiles", "list")
+PAGE_SIZE = 300  # apps rendered at first; "show more" raises ?limit= (first paint stays fast)
+LIST_KEYS = ("proj", "cluster", "namespace", "sync", "health", "labels", "search")
+
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,  # every value is HTML-escaped unless a template says otherwise (none do)
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.globals["version"] = tidegate.__version__
+templates.filters["when"] = views.when
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=HERE / "static")
+
+
+def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    headers = {
+        "Cache-Control": "no-store",
+        # Scripts and styles only from this server: an injected tag would not run.
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return HTMLResponse(templates.get_template(name).render(**values), status, headers=headers)
+
+
+def safe_next(value: str) -> str:
+    """A local path to return to after login (never another site)."""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/applications"
+
+
+def to_login(request: Request, reason: str) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = urllib.parse.urlencode({"reason": reason, "next": here})
+    return RedirectResponse(f"/login?{query}", status_code=303)
+
+
+async def subject_or_redirect(request: Request) -> access.Subject | RedirectResponse:
+    if security.token_of(request) is None:
+        return to_login(request, "required")
+    try:
+        return await security.subject_of(request)
+    except errors.ApiError as exc:
+        if exc.status == 401:
+            return to_login(request, "expired")
+        raise
+
+
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse("/applications", status_code=303)
+
+
+@router.get("/login")
+async def login(request: Request, reason: str = "", next: str = "") -> Response:
+    return render(
+        "login.html",
+        message=REASONS.get(reason, ""),
+        next=safe_next(next),
+        page="login",
+    )
+
+
+def _values(request: Request, key: str) -> list[str]:
+    return [
+        v.strip() for raw in request.query_params.getlist(key) for v in raw.split(",") if v.strip()
+    ]
+
+
+@router.get("/applications")
+async def applications_page(request: Request) -> Response:
+    subject = await subject_or_redirect(request)
+    if isinstance(subject, Response):
+        return subject
+    ctx = context.of(request)
+    await applications.ready_hub(ctx)
+    chosen = {key: _values(request, key) for key in LIST_KEYS}
+    search = " ".join(chosen["search"])
+    error = ""
+    try:
+        query = applications.app_query(
+            request,
+            projects=chosen["proj"],
+            selector=",".join(chosen["labels"]),
+            sync=chosen["sync"],
+            health=chosen["health"],
+            cluster=chosen["cluster"],
+            namespace=chosen["namespace"],
+            search=search,
+        )
+    except errors.ApiError as exc:
+        error, query = exc.message, listing.Query()
+    visible = [a for a in ctx.hub.sorted_apps() if applications.allowed(subject, a)]
+    shown = [a for a in visible if query.matches(a)]
+    view = "list" if request.query_params.get("view") == "list" else "tiles"
+    raw_limit = request.query_params.get("limit", "")
+    limit = int(raw_limit) if raw_limit.isdigit() and int(raw_limit) > 0 else PAGE_SIZE
+    stream_query = [
+        (k, v)
+        for k, v in (
+            *[("projects", p) for p in chosen["proj"]],
+            *[("selector", ",".join(chosen["labels"]))] * bool(chosen["labels"]),
+            *[(k, v) for k in ("sync", "health", "cluster", "namespace") for v in chosen[k]],
+            *[("search", search)] * bool(search),
+        )
+    ]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("view", "limit")]
+    view_links = {
+        v: "/applications?" + urllib.parse.urlencode([*kept, ("view", v)])
+        for v in ("tiles", "list")
+    }
+    return render(
+        "applications.html",
+        view_links=view_links,
+        blank=views.summary({}),
+        page="applications",
+        apps=[views.summary(a) for a in shown[:limit]],
+        more_link="/applications?"
+        + urllib.parse.urlencode([*kept, ("view", view), ("limit", limit + PAGE_SIZE)])
+        if len(shown) > limit
+        else "",
+        summary_url="/api/v1/applications-summary?" + urllib.parse.urlencode(stream_query),
+        options=views.filter_options(visible),
+        chosen=chosen,
+        search=search,
+        view=view,
+        favourites_only=request.query_params.get("showFavorites") == "true",
+        counts=listing.summarize(shown),
+        sync_statuses=views.SYNC_STATUSES,
+        health_statuses=views.HEALTH_STATUSES,
+        total=len(visible),
+        error=error,
+        stream_url="/api/v1/stream/applications?" + urllib.parse.urlencode(stream_query),
+        resource_version=ctx.hub.resource_version,
+    )
+
+
+@router.get("/applications/{namespace}/{name}")
+async def application_page(request: Request, namespace: str, name: str) -> Response:
+    subject = await subject_or_redirect(request)
+    if isinstance(subject, Response):
+        return subject
+    ctx = context.of(request)
+    try:
+        applications.check_namespace(ctx, namespace)
+        security.check_name(name)
+        app = await applications.store(request).get(name)
+        security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    except errors.ApiError as exc:
+        return render("error.html", status=exc.status, page="applications", message=exc.message)
+    fragment = request.query_params.get("fragment") == "1"
+    return render(
+        "app_body.html" if fragment else "application.html",
+        page="applications",
+        app=views.summary(app),
+        resources=views.resources(app),
+        operation=views.last_operation(app),
+        in_progress=bool(app.get("operation"))
+        or (views.last_operation(app) or {}).get("phase") in ("Running", "Terminating"),
+        history=views.history(app),
+        conditions=views.conditions(app),
+        annotations={
+            str(k): str(v)
+            for k, v in ((app.get("metadata") or {}).get("annotations") or {}).items()
+        },
+    )
+
+
+@router.get("/applications/{name}")
+async def application_short(request: Request, name: str) -> Response:
+    """Argo CD's older route without the namespace: the control namespace's app."""
+    security.check_name(name)
+    ns = context.of(request).namespace
+    return RedirectResponse(f"/applications/{ns}/{name}", status_code=303)

@@ -1,0 +1,652 @@
+// Tidegate web UI: the live stream, the dialogs and the forms. Data from the API is only ever
+// written into the page with textContent or attributes, never parsed as HTML.
+"use strict";
+
+const JSON_HEADERS = { "Content-Type": "application/json" };
+const DIALOG_KEY = "tidegate.dialog:" + location.pathname;
+
+function toLogin(reason) {
+  saveDialog();
+  const next = location.pathname + location.search;
+  location.assign("/login?" + new URLSearchParams({ reason: reason, next: next }));
+}
+
+async function api(method, path, body) {
+  const init = { method: method, credentials: "same-origin", headers: {} };
+  if (method !== "GET") init.headers = JSON_HEADERS;
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const resp = await fetch(path, init);
+  if (resp.status === 401) {
+    toLogin("expired");
+    throw new Error("session expired");
+  }
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(data.message || resp.status + " " + resp.statusText);
+  return data;
+}
+
+function toast(text) {
+  const el = document.getElementById("toast");
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.hidden = true), 4000);
+}
+
+// -- the stream: after a drop or a refusal, check the session (login when it ended) and open
+// a new stream after a pause (1 s, doubling to 15 s), which starts with every app again.
+function openStream(url, onMessage, onReconnect) {
+  const live = document.getElementById("live");
+  let source = null;
+  let delay = 1000;
+  let closed = false;
+  const setState = (state) => {
+    if (!live) return;
+    live.dataset.state = state;
+    live.textContent = state;
+  };
+  const connect = (first) => {
+    if (closed) return;
+    source = new EventSource(url(first));
+    source.onopen = () => {
+      setState("live");
+      delay = 1000;
+      if (!first) onReconnect();
+    };
+    source.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (msg.error) return; // the server ends a lagging stream; onerror reconnects
+      onMessage(msg.result);
+    };
+    source.onerror = async () => {
+      if (closed) return;
+      setState("reconnecting");
+      // Reconnect ourselves rather than let EventSource retry the same URL: the list's first
+      // URL carries the resourceVersion it was rendered at, and a retry would skip what changed.
+      source.close();
+      try {
+        const check = await fetch("/api/v1/session/userinfo", { credentials: "same-origin" });
+        if (check.status === 401) return toLogin("expired");
+      } catch (err) {
+        // the server is unreachable: try again later
+      }
+      setTimeout(() => connect(false), delay);
+      delay = Math.min(delay * 2, 15000);
+    };
+  };
+  connect(true);
+  const close = () => {
+    closed = true;
+    if (source) source.close();
+  };
+  window.addEventListener("beforeunload", close);
+  return { close: close };
+}
+
+// -- the application list ------------------------------------------------------------------
+
+function appSummary(app) {
+  const meta = app.metadata || {};
+  const spec = app.spec || {};
+  const status = app.status || {};
+  const dest = spec.destination || {};
+  const src = spec.source || (spec.sources || [{}])[0] || {};
+  let phase = (status.operationState || {}).phase || "";
+  if (app.operation && phase !== "Running" && phase !== "Terminating") phase = "Requested";
+  return {
+    name: meta.name || "",
+    namespace: meta.namespace || "",
+    project: spec.project || "",
+    labels: meta.labels || {},
+    repo: src.repoURL || "",
+    path: src.path || src.chart || "",
+    target: src.targetRevision || "HEAD",
+    revision: ((status.sync || {}).revision || "").slice(0, 7),
+    cluster: dest.name || dest.server || "",
+    dest_namespace: dest.namespace || "",
+    sync: (status.sync || {}).status || "Unknown",
+    health: (status.health || {}).status || "Unknown",
+    operation: phase,
+  };
+}
+
+function setBadge(holder, status) {
+  const badge = holder.querySelector(".badge");
+  badge.dataset.status = status;
+  badge.title = badge.dataset.kind === "health" ? "Health: " + status : "Sync: " + status;
+  badge.querySelector(".badge-label").textContent = status;
+}
+
+function fill(el, s) {
+  el.dataset.app = s.name;
+  el.dataset.sync = s.sync;
+  el.dataset.health = s.health;
+  const f = (name) => el.querySelector('[data-f="' + name + '"]');
+  const link = f("name");
+  link.textContent = s.name;
+  link.href = "/applications/" + encodeURIComponent(s.namespace) + "/" + encodeURIComponent(s.name);
+  for (const key of ["project", "repo", "path", "target", "revision", "cluster", "dest_namespace"]) {
+    const node = f(key);
+    if (node) node.textContent = s[key];
+  }
+  setBadge(f("health"), s.health);
+  setBadge(f("sync"), s.sync);
+  const phase = f("operation").querySelector(".phase");
+  phase.dataset.phase = s.operation;
+  phase.textContent = s.operation;
+  const labels = f("labels");
+  labels.replaceChildren(
+    ...Object.entries(s.labels).map(([k, v]) => {
+      const span = document.createElement("span");
+      span.className = "label";
+      span.textContent = k + "=" + v;
+      return span;
+    })
+  );
+  markFavourite(el);
+}
+
+const FAV_KEY = "tidegate.favourites";
+const favourites = () => new Set(JSON.parse(localStorage.getItem(FAV_KEY) || "[]"));
+
+function markFavourite(el) {
+  const on = favourites().has(el.dataset.app);
+  const button = el.querySelector('[data-action="favourite"]');
+  button.setAttribute("aria-pressed", String(on));
+  button.title = on ? "Remove from favourites" : "Add to favourites";
+  const only = new URLSearchParams(location.search).get("showFavorites") === "true";
+  el.hidden = only && !on;
+}
+
+let summaryTimer = null;
+function recount() {
+  const main = document.getElementById("main");
+  const favouritesOnly = new URLSearchParams(location.search).get("showFavorites") === "true";
+  if (main.dataset.truncated === "true" && !favouritesOnly) {
+    // Not every matching app is on the page: the server counts them (the summary endpoint).
+    clearTimeout(summaryTimer);
+    summaryTimer = setTimeout(async () => {
+      const s = await api("GET", main.dataset.summary);
+      const counts = { total: s.total };
+      for (const [k, v] of Object.entries(s.sync || {})) counts["sync:" + k] = v;
+      for (const [k, v] of Object.entries(s.health || {})) counts["health:" + k] = v;
+      for (const node of document.querySelectorAll("[data-count]")) {
+        node.textContent = String(counts[node.dataset.count] || 0);
+      }
+    }, 500);
+    return;
+  }
+  const apps = [...document.querySelectorAll("#app-container .app:not([hidden])")];
+  const counts = { total: apps.length };
+  for (const el of apps) {
+    counts["sync:" + el.dataset.sync] = (counts["sync:" + el.dataset.sync] || 0) + 1;
+    counts["health:" + el.dataset.health] = (counts["health:" + el.dataset.health] || 0) + 1;
+  }
+  for (const node of document.querySelectorAll("[data-count]")) {
+    node.textContent = String(counts[node.dataset.count] || 0);
+  }
+  document.getElementById("no-apps").hidden = apps.length > 0;
+}
+
+function listPage(main) {
+  const container = document.getElementById("app-container");
+  const template = document.getElementById("app-template");
+  const byName = new Map([...container.querySelectorAll(".app")].map((el) => [el.dataset.app, el]));
+  byName.forEach(markFavourite);
+  const truncated = main.dataset.truncated === "true";
+  const names = [...byName.keys()];
+  const lastShown = names[names.length - 1] || "";
+  if (!truncated || new URLSearchParams(location.search).get("showFavorites") === "true") recount();
+  const base = main.dataset.stream;
+  const sep = base.includes("?") ? "&" : "?";
+  let pending = false;
+  const later = () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      recount();
+    });
+  };
+  const stream = openStream(
+    // First connection: only changes after the rendered list; after a drop, everything again.
+    (first) => (first ? base + sep + "resourceVersion=" + encodeURIComponent(main.dataset.resourceVersion) : base),
+    (result) => {
+      const s = appSummary(result.application);
+      let el = byName.get(s.name);
+      if (result.type === "DELETED") {
+        if (el) el.remove();
+        byName.delete(s.name);
+      } else {
+        if (!el && truncated && s.name > lastShown) {
+          later(); // beyond the rendered part of the list: only the counts change
+          return;
+        }
+        if (!el) {
+          el = template.content.querySelector(".app").cloneNode(true);
+          const after = [...byName.keys()].sort().find((n) => n > s.name);
+          container.insertBefore(el, after ? byName.get(after) : null);
+          byName.set(s.name, el);
+        }
+        fill(el, s);
+      }
+      later();
+    },
+    () => {}
+  );
+  container.addEventListener("click", (ev) => {
+    const button = ev.target.closest('[data-action="favourite"]');
+    if (!button) return;
+    const el = button.closest(".app");
+    const set = favourites();
+    if (set.has(el.dataset.app)) set.delete(el.dataset.app);
+    else set.add(el.dataset.app);
+    localStorage.setItem(FAV_KEY, JSON.stringify([...set]));
+    markFavourite(el);
+    recount();
+  });
+  // Filters live in the URL. A change asks the server for the list with the new query and
+  // swaps it in (no page load); the stream is opened again with the new filters.
+  const form = document.getElementById("filters");
+  form.addEventListener("change", (ev) => {
+    if (ev.target.name !== "search") form.requestSubmit();
+  });
+  let typing = null;
+  document.getElementById("filter-search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => form.requestSubmit(), 400);
+  });
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const params = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) if (v) params.append(k, v);
+    showList("/applications?" + params, stream, true);
+  });
+  document.dispatchEvent(new CustomEvent("tidegate:list"));
+}
+
+let listRequest = 0;
+async function showList(url, stream, push) {
+  const mine = ++listRequest;
+  const resp = await fetch(url, { credentials: "same-origin" });
+  if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+  const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+  if (mine !== listRequest) return; // a later filter change won
+  const fresh = document.importNode(doc.getElementById("main"), true);
+  const old = document.getElementById("main");
+  const focused = document.activeElement && document.activeElement.id;
+  const scroll = document.getElementById("filters").scrollTop;
+  stream.close();
+  if (push) history.pushState(null, "", url);
+  old.replaceWith(fresh);
+  document.getElementById("filters").scrollTop = scroll;
+  const again = focused && document.getElementById(focused);
+  if (again) {
+    again.focus();
+    if (again.setSelectionRange && again.type !== "checkbox") again.setSelectionRange(again.value.length, again.value.length);
+  }
+  listPage(fresh);
+}
+window.addEventListener("popstate", () => {
+  if (document.getElementById("main").dataset.stream !== undefined) location.reload();
+});
+
+// -- dialogs: their inputs survive a trip to the login page (sessionStorage) -----------------
+
+function saveDialog() {
+  const open = document.querySelector("dialog[open]");
+  if (!open || !open.querySelector("form[data-submit]")) return;
+  const values = {};
+  for (const input of open.querySelectorAll("input")) {
+    if (!input.name) continue;
+    if (input.type === "checkbox") values[input.name + (input.value !== "on" ? ":" + input.value : "")] = input.checked;
+    else if (input.type === "radio") { if (input.checked) values[input.name] = input.value; }
+    else values[input.name] = input.value;
+  }
+  const extra = {};
+  for (const el of open.querySelectorAll("[data-f]")) extra[el.dataset.f] = el.textContent;
+  sessionStorage.setItem(DIALOG_KEY, JSON.stringify({ id: open.id, values: values, extra: extra }));
+}
+
+function restoreDialog() {
+  const saved = JSON.parse(sessionStorage.getItem(DIALOG_KEY) || "null");
+  if (!saved) return;
+  const dialog = document.getElementById(saved.id);
+  if (!dialog) return;
+  openDialog(dialog);
+  for (const input of dialog.querySelectorAll("input")) {
+    if (!input.name) continue;
+    if (input.type === "checkbox") {
+      const key = input.name + (input.value !== "on" ? ":" + input.value : "");
+      if (key in saved.values) input.checked = saved.values[key];
+    } else if (input.type === "radio") input.checked = saved.values[input.name] === input.value;
+    else if (input.name in saved.values) input.value = saved.values[input.name];
+  }
+  for (const el of dialog.querySelectorAll("[data-f]")) {
+    if (el.dataset.f in saved.extra) el.textContent = saved.extra[el.dataset.f];
+  }
+}
+
+function closeDialog(dialog) {
+  sessionStorage.removeItem(DIALOG_KEY);
+  dialog.close();
+}
+
+function openDialog(dialog) {
+  const error = dialog.querySelector(".error");
+  if (error) error.hidden = true;
+  if (dialog.id === "sync-dialog") fillSyncResources(dialog);
+  if (!dialog.open) dialog.showModal();
+}
+
+function fillSyncResources(dialog) {
+  const box = document.getElementById("sync-resources");
+  const rows = document.querySelectorAll("#app-body tr[data-resource]");
+  box.replaceChildren(
+    ...[...rows].map((row) => {
+      const label = document.createElement("label");
+      label.className = "check";
+      const input = document.createElement("input");
+      input.type = "checkbox";
+      input.name = "resource";
+      input.value = row.dataset.resource;
+      input.checked = true;
+      input.dataset.sync = row.dataset.sync;
+      const text = document.createElement("span");
+      text.textContent = row.dataset.kind + " " + (row.dataset.namespace ? row.dataset.namespace + "/" : "") + row.dataset.name;
+      const state = document.createElement("span");
+      state.className = "dim";
+      state.textContent = " " + row.dataset.sync;
+      label.append(input, " ", text, state);
+      return label;
+    })
+  );
+}
+
+// -- the application page --------------------------------------------------------------------
+
+function appPage(main) {
+  const name = main.dataset.app;
+  const path = "/api/v1/applications/" + encodeURIComponent(name);
+  const body = document.getElementById("app-body");
+  const setTab = (tab) => {
+    main.dataset.view = tab;
+    for (const b of document.querySelectorAll('[role="tab"]')) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
+    const url = new URL(location.href);
+    url.searchParams.set("view", tab);
+    history.replaceState(null, "", url);
+    if (tab === "events") loadEvents();
+  };
+  const loadEvents = async () => {
+    const box = document.getElementById("events");
+    try {
+      const data = await api("GET", path + "/events");
+      const items = data.items || [];
+      if (!items.length) {
+        const p = document.createElement("p");
+        p.className = "dim";
+        p.textContent = "No events about this application.";
+        return box.replaceChildren(p);
+      }
+      box.replaceChildren(
+        ...items.map((ev) => {
+          const row = document.createElement("div");
+          row.className = "event";
+          row.dataset.type = ev.type || "";
+          const when = document.createElement("span");
+          when.className = "dim";
+          when.textContent = ev.lastTimestamp || ev.eventTime || "";
+          const reason = document.createElement("strong");
+          reason.textContent = ev.reason || "";
+          const msg = document.createElement("span");
+          msg.textContent = ev.message || "";
+          row.append(when, " ", reason, " ", msg);
+          return row;
+        })
+      );
+    } catch (err) {
+      box.textContent = String(err.message);
+    }
+  };
+  setTab(new URLSearchParams(location.search).get("view") || "tree");
+
+  // Live: when the app changes, the server renders the page body again.
+  let refreshing = null;
+  const rerender = async () => {
+    const resp = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
+    if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+    if (!resp.ok) return;
+    const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+    body.replaceChildren(...doc.body.childNodes);
+    forgetManaged();
+    if (main.dataset.view === "events") loadEvents();
+  };
+  const stream = "/api/v1/stream/applications?name=" + encodeURIComponent(name);
+  openStream(
+    () => stream,
+    (result) => {
+      if (result.type === "DELETED") {
+        toast("The application has been deleted.");
+        setTimeout(() => location.assign("/applications"), 1200);
+        return;
+      }
+      clearTimeout(refreshing);
+      refreshing = setTimeout(rerender, 100);
+    },
+    rerender
+  );
+
+  document.addEventListener("click", async (ev) => {
+    const t = ev.target.closest("button");
+    if (!t) return;
+    if (t.dataset.tab) return setTab(t.dataset.tab);
+    if (t.dataset.nodeView) return showNodeView(t.closest("dialog"), t.dataset.nodeView);
+    if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open));
+    if (t.hasAttribute("data-close")) return closeDialog(t.closest("dialog"));
+    const action = t.dataset.action;
+    if (action === "refresh") {
+      t.disabled = true;
+      try {
+        await api("GET", path + "?refresh=" + t.dataset.refresh);
+        toast((t.dataset.refresh === "hard" ? "Hard refresh" : "Refresh") + " done");
+      } catch (err) {
+        toast(String(err.message));
+      } finally {
+        t.disabled = false;
+      }
+    } else if (action === "node") {
+      showNode(t.dataset.node);
+    } else if (action === "rollback") {
+      const dialog = document.getElementById("rollback-dialog");
+      dialog.querySelector('input[name="id"]').value = t.dataset.historyId;
+      dialog.querySelector('[data-f="history-id"]').textContent = t.dataset.historyId;
+      dialog.querySelector('[data-f="history-revision"]').textContent = t.dataset.revision;
+      openDialog(dialog);
+    } else if (action && action.startsWith("select-")) {
+      for (const input of document.querySelectorAll('#sync-resources input')) {
+        input.checked = action === "select-all" || (action === "select-out-of-sync" && input.dataset.sync !== "Synced");
+      }
+    }
+  });
+
+  for (const form of document.querySelectorAll("form[data-submit]")) {
+    form.addEventListener("input", () => {
+      form.querySelector(".error").hidden = true;
+      saveDialog();
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const dialog = form.closest("dialog");
+      const error = form.querySelector(".error");
+      const values = new FormData(form);
+      try {
+        await SUBMIT[form.dataset.submit](path, values, form);
+        closeDialog(dialog);
+      } catch (err) {
+        error.textContent = String(err.message);
+        error.hidden = false;
+      }
+    });
+  }
+  restoreDialog();
+}
+
+const SUBMIT = {
+  async sync(path, values, form) {
+    const body = { revision: values.get("revision") || undefined, prune: values.has("prune"), dryRun: values.has("dryRun") };
+    const force = values.has("force");
+    body.strategy = values.has("applyOnly") ? { apply: { force: force } } : { hook: { force: force } };
+    if (values.has("applyOutOfSyncOnly")) body.syncOptions = { items: ["ApplyOutOfSyncOnly=true"] };
+    const boxes = [...form.querySelectorAll('#sync-resources input')];
+    const chosen = boxes.filter((b) => b.checked);
+    if (boxes.length && !chosen.length) throw new Error("Choose at least one resource to sync.");
+    if (chosen.length < boxes.length) {
+      body.resources = chosen.map((b) => {
+        const [group, kind, namespace, name] = b.value.split("/");
+        return { group: group, kind: kind, namespace: namespace, name: name };
+      });
+    }
+    await api("POST", path + "/sync", body);
+    toast(body.dryRun ? "Dry run requested" : "Sync requested");
+  },
+  async rollback(path, values) {
+    await api("POST", path + "/rollback", { id: Number(values.get("id")), prune: values.has("prune"), dryRun: values.has("dryRun") });
+    toast("Rollback requested");
+  },
+  async delete(path, values) {
+    const name = document.getElementById("main").dataset.app;
+    if (values.get("confirm") !== name) throw new Error("Type " + name + " to confirm.");
+    const mode = values.get("mode");
+    const query = mode === "non-cascading" ? "?cascade=false" : "?cascade=true&propagationPolicy=" + mode;
+    await api("DELETE", path + query);
+    toast("Deletion requested");
+  },
+};
+
+// The node panel: its summary from the page, its manifests and diff from managed-resources
+// (fetched once per version of the app: the page body's re-render forgets it).
+let managed = null;
+function forgetManaged() {
+  managed = null;
+}
+
+async function showNode(id) {
+  const data = [...document.querySelectorAll("#app-body #node-data")].flatMap((t) => [...t.content.querySelectorAll("[data-node]")]).find((d) => d.dataset.node === id);
+  if (!data) return;
+  const dialog = document.getElementById("node-dialog");
+  const d = data.dataset;
+  const set = (f, v) => (dialog.querySelector('[data-f="' + f + '"]').textContent = v);
+  set("kind", d.kind);
+  set("name", d.name);
+  set("gv", (d.group ? d.group + "/" : "") + d.version);
+  set("namespace", d.namespace || "(cluster-scoped)");
+  set("sync", d.sync);
+  set("health", d.health || "(no health)");
+  set("health-message", d.healthMessage);
+  set("result", d.result || "(not in the last sync)");
+  set("result-message", d.resultMessage);
+  set("manifest", "");
+  set("manifest-status", "Loading the manifests…");
+  dialog.item = null;
+  if (!dialog.open) dialog.showModal();
+  const path = "/api/v1/applications/" + encodeURIComponent(document.getElementById("main").dataset.app);
+  try {
+    if (!managed) managed = api("GET", path + "/managed-resources");
+    const items = (await managed).items || [];
+    const item = items.find((i) => (i.group || "") === d.group && i.kind === d.kind && (i.namespace || "") === d.namespace && i.name === d.name);
+    if (!item) return set("manifest-status", "The API lists no manifests for this resource.");
+    dialog.item = item;
+    showNodeView(dialog, dialog.dataset.view || "live");
+  } catch (err) {
+    managed = null;
+    set("manifest-status", "Manifests not available: " + err.message);
+  }
+}
+
+function pretty(state) {
+  if (!state || state === "null") return null;
+  try {
+    return JSON.stringify(JSON.parse(state), null, 2);
+  } catch (err) {
+    return state;
+  }
+}
+
+function showNodeView(dialog, view) {
+  dialog.dataset.view = view;
+  for (const b of dialog.querySelectorAll("[data-node-view]")) b.setAttribute("aria-pressed", String(b.dataset.nodeView === view));
+  const item = dialog.item;
+  if (!item) return;
+  const pre = dialog.querySelector('[data-f="manifest"]');
+  const status = dialog.querySelector('[data-f="manifest-status"]');
+  let text = null;
+  if (view === "live") text = pretty(item.liveState);
+  else if (view === "desired") text = pretty(item.targetState);
+  else text = item.diff || null;
+  status.textContent = text ? "" : { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
+  if (view !== "diff" || !text) return (pre.textContent = text || "");
+  pre.replaceChildren(
+    ...text.split("\n").map((line) => {
+      const span = document.createElement("span");
+      span.className = line.startsWith("+") && !line.startsWith("+++") ? "add" : line.startsWith("-") && !line.startsWith("---") ? "del" : "";
+      span.textContent = line;
+      return span;
+    })
+  );
+}
+
+// -- login, logout ---------------------------------------------------------------------------
+
+function loginPage() {
+  const form = document.getElementById("login-form");
+  const error = document.getElementById("login-error");
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.hidden = true;
+    const data = new FormData(form);
+    const resp = await fetch("/api/v1/session", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      credentials: "same-origin",
+      body: JSON.stringify({ username: data.get("username"), password: data.get("password") }),
+    });
+    if (resp.ok) return location.assign(form.dataset.next);
+    const body = await resp.json().catch(() => ({}));
+    error.textContent = body.message || "Login failed (" + resp.status + ")";
+    error.hidden = false;
+  });
+}
+
+// Keyboard: "/" jumps to the search box; arrow keys move between the application's views.
+document.addEventListener("keydown", (ev) => {
+  const typing = ev.target.closest && ev.target.closest("input, textarea, select, dialog");
+  if (ev.key === "/" && !typing) {
+    const search = document.getElementById("filter-search");
+    if (search) {
+      ev.preventDefault();
+      search.focus();
+    }
+  }
+  const tab = ev.target.closest && ev.target.closest('[role="tab"]');
+  if (tab && (ev.key === "ArrowRight" || ev.key === "ArrowLeft")) {
+    const tabs = [...document.querySelectorAll('[role="tab"]')];
+    const next = tabs[(tabs.indexOf(tab) + (ev.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    next.click();
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  const main = document.getElementById("main");
+  const page = document.body.dataset.page;
+  if (page === "login") loginPage();
+  else if (main.dataset.stream !== undefined) listPage(main);
+  else if (main.dataset.app !== undefined) appPage(main);
+  const logout = document.querySelector('[data-action="logout"]');
+  if (logout) {
+    logout.addEventListener("click", async () => {
+      await fetch("/api/v1/session", { method: "DELETE", headers: JSON_HEADERS, credentials: "same-origin" });
+      location.assign("/login?reason=logout");
+    });
+  }
+});

@@ -1,0 +1,122 @@
+"""What the pages show, shaped from the API's JSON (pure)."""
+
+from __future__ import annotations
+
+from tidegate.web import views
+
+APP = {
+    "metadata": {"name": "shop", "namespace": "argocd", "labels": {"team": "<b>x</b>"}},
+    "spec": {
+        "project": "default",
+        "source": {"repoURL": "https://git.example/r.git", "path": "shop"},
+        "destination": {"name": "dev", "namespace": "shop"},
+    },
+    "status": {
+        "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
+        "health": {"status": "Degraded"},
+        "resources": [
+            {"kind": "Service", "name": "web", "namespace": "shop", "status": "Synced"},
+            {"kind": "Namespace", "name": "shop", "status": "Synced"},
+            {
+                "group": "apps",
+                "version": "v1",
+                "kind": "Deployment",
+                "name": "web",
+                "namespace": "shop",
+                "status": "OutOfSync",
+                "health": {"status": "Degraded", "message": "crash loop"},
+                "requiresPruning": True,
+            },
+        ],
+        "operationState": {
+            "phase": "Failed",
+            "message": "one failed",
+            "operation": {"sync": {"revision": "abc"}, "initiatedBy": {"automated": True}},
+            "syncResult": {
+                "revision": "abc",
+                "resources": [
+                    {
+                        "group": "apps",
+                        "kind": "Deployment",
+                        "namespace": "shop",
+                        "name": "web",
+                        "status": "SyncFailed",
+                        "message": "<script>",
+                    },
+                ],
+            },
+        },
+        "history": [
+            {"id": 0, "revision": "aaa", "deployedAt": "2026-01-01T00:00:00Z"},
+            {"id": 10, "revision": "ccc", "deployedAt": "2026-01-03T00:00:00Z"},
+            {"id": 2, "revision": "bbb", "deployedAt": "2026-01-02T00:00:00Z"},
+        ],
+    },
+}
+
+
+def test_summary_of_an_app() -> None:
+    s = views.summary(APP)
+    assert (s["sync"], s["health"], s["operation"]) == ("OutOfSync", "Degraded", "Failed")
+    assert (s["cluster"], s["dest_namespace"], s["revision"]) == ("dev", "shop", "0123456")
+    assert views.summary({**APP, "operation": {"sync": {}}})["operation"] == "Requested"
+    blank = views.summary({})
+    assert (blank["name"], blank["sync"], blank["health"]) == ("", "Unknown", "Unknown")
+
+
+def test_resources_carry_their_last_sync_result_namespaces_first() -> None:
+    rows = views.resources(APP)
+    assert [r["kind"] for r in rows] == ["Namespace", "Deployment", "Service"]
+    deploy = rows[1]
+    assert deploy["id"] == "apps/Deployment/shop/web" and deploy["kind_short"] == "deploy"
+    assert deploy["requires_pruning"] and deploy["health_message"] == "crash loop"
+    assert deploy["result"] == {"status": "SyncFailed", "message": "<script>", "phase": ""}
+    assert rows[2]["result"] is None and rows[2]["health"] == ""
+
+
+def test_history_newest_first_and_last_operation() -> None:
+    assert [h["id"] for h in views.history(APP)] == [10, 2, 0]
+    op = views.last_operation(APP)
+    assert op is not None and op["initiated_by"] == "automated" and op["revision"] == "abc"
+    assert views.last_operation({}) is None
+
+
+def test_filter_options_and_times() -> None:
+    options = views.filter_options([APP, {"spec": {"project": "other"}}])
+    assert options["projects"] == ["default", "other"]
+    assert options["labels"] == ["team=<b>x</b>"] and options["clusters"] == ["dev"]
+    assert views.when("2026-01-02T03:04:05Z") == "2026-01-02 03:04:05 UTC"
+    assert views.when("") == ""
+
+
+def test_appset_generated_apps_and_steps() -> None:
+    child = {
+        **APP,
+        "metadata": {
+            **APP["metadata"],
+            "ownerReferences": [{"kind": "ApplicationSet", "name": "shops"}],
+        },
+    }
+    appset = {
+        "metadata": {"name": "shops"},
+        "spec": {"generators": [{"list": {}}], "strategy": {"type": "RollingSync"}},
+        "status": {
+            "applicationStatus": [
+                {"application": "b", "status": "Waiting", "step": "2"},
+                {"application": "a", "status": "Healthy", "step": "1"},
+            ],
+            "conditions": [
+                {"type": "ErrorOccurred", "status": "True", "message": "bad"},
+                {"type": "ResourcesUpToDate", "status": "True", "message": "ok"},
+                {"type": "RolloutProgressing", "status": "False", "message": ""},
+            ],
+        },
+    }
+    shaped = views.appset(appset, [child, APP])
+    assert [a["name"] for a in shaped["apps"]] == ["shop"]
+    assert [step for step, _ in shaped["steps"]] == ["1", "2"]
+    assert shaped["strategy"] == "RollingSync" and shaped["generators"] == ["list"]
+    assert [(c["type"], c["error"]) for c in shaped["conditions"]] == [
+        ("ErrorOccurred", True),
+        ("ResourcesUpToDate", False),
+    ]
