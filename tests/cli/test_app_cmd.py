@@ -441,7 +441,7 @@ def test_diff_and_manifests(
     assert "web-secret" not in drifted.stdout
 
     other = cli("diff", name, "--revision", "no-such-branch")
-    assert other.exit_code == 1
+    assert other.exit_code == 2  # an error, as argocd (a difference is 1)
     assert "no-such-branch" in other.stderr
 
 
@@ -451,7 +451,7 @@ def test_diff_unknown_cluster(cli: Cli) -> None:
         cli("create", name, *BASIC[:4], "--dest-name", "nowhere", "--validate=false").exit_code == 0
     )
     result = cli("diff", name)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an error, as argocd
     assert "cluster 'nowhere' not found" in result.stderr
 
 

@@ -1,5 +1,6 @@
-"""``tidegate app actions list|run``: argocd-cm resource actions on an app's resources, direct
-mode (no server): the CLI reads the Application, argocd-cm and the live objects itself.
+"""``tidegate app actions list|run``: built-in and argocd-cm resource actions on an app's
+resources, direct mode (no server): the CLI reads the Application, argocd-cm and the live
+objects itself.
 
 Resources are the ones the app's status lists, narrowed by ``--kind``, ``--group``,
 ``--resource-name`` and ``--resource-namespace`` (argocd's ``--namespace``; in Tidegate ``-n``
@@ -71,7 +72,10 @@ async def _with_live(
                 obj = await ctx.client.get_or_none(key, version=res.get("version") or None)
                 if obj is not None:
                     live.append((key, str(res.get("version") or ""), obj))
-            return await act(settings.actions, ctx.client, live)
+            from tidegate.lua import builtin_actions
+
+            registry = builtin_actions.WithBuiltins(settings.actions)
+            return await act(registry, ctx.client, live)
 
 
 @actions.command("list")
@@ -81,12 +85,15 @@ def list_(
     group: Group = None,
     resource_name: ResourceName = None,
     resource_namespace: ResourceNamespace = None,
-    fmt: output.Format = output.OUTPUT_OPTION,
+    fmt: Annotated[
+        output.Format,
+        typer.Option("--output", "-o", "--out", help="table, wide, json or yaml (argocd: --out)."),
+    ] = output.Format.table,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """List the actions argocd-cm offers for the app's resources."""
+    """List the actions offered for the app's resources (built-in and argocd-cm's)."""
 
     async def act(registry: Any, client: Any, live: list[Any]) -> list[Obj]:
         rows = []
@@ -169,8 +176,15 @@ def run(
                 same = target == key
                 base = obj if same else await client.get(target)
                 patch = appspec.merge_patch(base, item.resource)
+                status = patch.pop("status", None)  # Argo CD patches status separately
+                api_version = (version or None) if same else None
                 if patch:
-                    await client.patch(target, patch, version=(version or None) if same else None)
+                    await client.patch(target, patch, version=api_version)
+                if status:
+                    await client.patch(
+                        target, {"status": status}, version=api_version, subresource="status"
+                    )
+                    patch["status"] = status
                 done.append(f"{target.kind}/{target.name} {'patched' if patch else 'unchanged'}")
         return done
 

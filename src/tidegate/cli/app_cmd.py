@@ -15,7 +15,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, app_edit, app_ops, app_remote, kubeopts, output
+from tidegate.cli import (
+    app_actions,
+    app_common,
+    app_edit,
+    app_ops,
+    app_patch,
+    app_remote,
+    app_resource_cmd,
+    app_unset,
+    kubeopts,
+    output,
+)
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
@@ -32,6 +43,13 @@ app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
+app.command("patch")(app_patch.patch)
+app.command("resources")(app_patch.resources)
+app.command("unset")(app_unset.unset)
+app.command("remove-source")(app_unset.remove_source)
+app.command("get-resource")(app_resource_cmd.get_resource)
+app.command("patch-resource")(app_resource_cmd.patch_resource)
+app.command("delete-resource")(app_resource_cmd.delete_resource)
 app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[
@@ -135,6 +153,16 @@ def list_(
     project: Annotated[
         list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
     ] = None,
+    repo: Annotated[
+        str | None, typer.Option("--repo", "-r", help="Only apps with a source from this repo.")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", "-c", help="Only apps whose destination is this server or name."),
+    ] = None,
+    path: Annotated[
+        str | None, typer.Option("--path", help="Only apps with a source at this path.")
+    ] = None,
     app_namespace: Annotated[
         str | None,
         typer.Option("--app-namespace", "-N", help="Only apps in this namespace (argocd's -N)."),
@@ -148,7 +176,8 @@ def list_(
     namespace: str = kubeopts.NAMESPACE_OPTION,
     core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """List applications of the control namespace (-N: of another one, -A: of all)."""
+    """List applications of the control namespace (-N: of another one, -A: of all; argocd's
+    filters -l, -p, -r, -c, --path)."""
 
     async def go() -> list[dict[str, Any]]:
         ns = app_namespace or namespace
@@ -163,11 +192,28 @@ def list_(
     found = app_common.run(go())
     if project:
         found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
+    if repo or cluster or path:
+        found = [a for a in found if _matches(a, repo=repo, cluster=cluster, path=path)]
     found.sort(key=app_show.qualified_name)
     if fmt in (output.Format.yaml, output.Format.json):
         output.dump([_without_managed_fields(a) for a in found], fmt)
     else:
         app_show.print_list(found, wide=fmt is output.Format.wide)
+
+
+def _matches(app: dict[str, Any], *, repo: str | None, cluster: str | None,
+             path: str | None) -> bool:  # fmt: skip
+    """argocd's ``app list`` filters: a source's repo URL / path, the destination's server or
+    name."""
+    from tidegate.cli import app_show
+
+    srcs = app_show.sources(app)
+    dest = (app.get("spec") or {}).get("destination") or {}
+    return (
+        (repo is None or any(s.get("repoURL") == repo for s in srcs))
+        and (path is None or any(s.get("path") == path for s in srcs))
+        and (cluster is None or cluster in (dest.get("server"), dest.get("name")))
+    )
 
 
 @app.command("history")
@@ -303,17 +349,35 @@ def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
+    local: Annotated[
+        Path | None,
+        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
+    ] = None,
+    local_repo_root: Annotated[
+        Path | None,
+        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+    ] = None,
+    exit_code: Annotated[
+        str,
+        typer.Option(
+            "--exit-code", metavar="true|false", help="Exit non-zero on a difference (default)."
+        ),
+    ] = "true",
+    diff_exit_code: Annotated[
+        int, typer.Option("--diff-exit-code", help="The exit code on a difference.")
+    ] = 1,
     no_color: bool = app_common.NO_COLOR_OPTION,
     cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Diff the target state (rendered from Git) with the live state, computed locally.
+    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally.
 
-    Exit 0 in sync, 1 out of sync (or a failure, with the error on stderr), 2 usage error.
-    Objects the server-side dry run rejects (a sync would fail its validation) are listed on
-    stderr, as the controller's ComparisonError lists them. Secret values are masked.
+    Exit 0 in sync; --diff-exit-code (1) out of sync, unless --exit-code=false; 2 on an error
+    (the error on stderr, as argocd). Objects the server-side dry run rejects (a sync would
+    fail its validation) are listed on stderr and count as a difference. Secret values are
+    masked.
     """
     from tidegate.cli import appspec
 
@@ -327,6 +391,11 @@ def diff(
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                if local is not None:
+                    from tidegate.cli import app_diff_local
+
+                    cache_root = cache_dir or app_compare.default_cache_dir()
+                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
                 result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
@@ -337,8 +406,16 @@ def diff(
             typer.echo(appstatus.dry_run_problems(result.problems), err=True)
         return result.sync_status is SyncStatusCode.SYNCED and not result.problems
 
-    if not app_common.run(go()):
-        raise typer.Exit(1)
+    try:
+        fail_on_diff = app_common.parse_bool(exit_code, "--exit-code")
+    except appspec.FlagError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    try:
+        in_sync = app_common.run(go())
+    except typer.Exit as exc:  # argocd: an error is exit 2, a difference 1
+        raise typer.Exit(2) from exc
+    if not in_sync and fail_on_diff:
+        raise typer.Exit(diff_exit_code)
 
 
 @app.command("manifests")

@@ -37,6 +37,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         raise output.fail(str(exc)) from None
 
 
+def parse_bool(value: str, flag: str) -> bool:
+    """argocd's boolean flag values (``--validate=false``, ``--exit-code=false``)."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    from tidegate.cli import appspec
+
+    raise appspec.FlagError(flag, f"expected true or false, not {value!r}")
+
+
 def validate(obj: dict[str, Any]) -> None:
     """``tidegate.model.parse_application``; an invalid object is a usage error (exit 2)."""
     from tidegate.cli import appspec

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tidegate.cli import app_common, kubeopts
+from tidegate.cli import app_edit_extra as ex
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, appspec
@@ -301,6 +302,24 @@ def create(
     jsonnet_ext_var_str: JsonnetExtVarStr = None,
     jsonnet_ext_var_code: JsonnetExtVarCode = None,
     jsonnet_libs: JsonnetLibs = None,
+    kustomize_common_label: ex.CommonLabel = None,
+    kustomize_common_annotation: ex.CommonAnnotation = None,
+    kustomize_force_common_label: ex.ForceCommonLabel = None,
+    kustomize_force_common_annotation: ex.ForceCommonAnnotation = None,
+    kustomize_label_without_selector: ex.LabelWithoutSelector = None,
+    kustomize_label_include_templates: ex.LabelIncludeTemplates = None,
+    kustomize_namespace: ex.KustomizeNamespace = None,
+    kustomize_replica: ex.Replica = None,
+    kustomize_kube_version: ex.KubeVersion = None,
+    kustomize_api_versions: ex.ApiVersions = None,
+    ignore_missing_components: ex.IgnoreMissingComponents = None,
+    directory_include: ex.DirectoryInclude = None,
+    directory_exclude: ex.DirectoryExclude = None,
+    sync_retry_limit: ex.RetryLimit = None,
+    sync_retry_backoff_duration: ex.RetryDuration = None,
+    sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
+    sync_retry_backoff_factor: ex.RetryFactor = None,
+    sync_retry_refresh: ex.RetryRefresh = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -352,6 +371,28 @@ def create(
         jsonnet_ext_var_str=jsonnet_ext_var_str,
         jsonnet_ext_var_code=jsonnet_ext_var_code,
         jsonnet_libs=jsonnet_libs,
+        extras=ex.source_extras(
+            common_labels=kustomize_common_label,
+            common_annotations=kustomize_common_annotation,
+            force_common_labels=kustomize_force_common_label,
+            force_common_annotations=kustomize_force_common_annotation,
+            label_without_selector=kustomize_label_without_selector,
+            label_include_templates=kustomize_label_include_templates,
+            kustomize_namespace=kustomize_namespace,
+            replicas=kustomize_replica,
+            kube_version=kustomize_kube_version,
+            api_versions=kustomize_api_versions,
+            ignore_missing_components=ignore_missing_components,
+            directory_include=directory_include,
+            directory_exclude=directory_exclude,
+        ),
+        retry=ex.retry_flags(
+            limit=sync_retry_limit,
+            backoff_duration=sync_retry_backoff_duration,
+            backoff_max_duration=sync_retry_backoff_max_duration,
+            backoff_factor=sync_retry_backoff_factor,
+            refresh=sync_retry_refresh,
+        ),
     )
 
     async def go() -> list[str]:
@@ -436,6 +477,24 @@ def set_(
     jsonnet_ext_var_str: JsonnetExtVarStr = None,
     jsonnet_ext_var_code: JsonnetExtVarCode = None,
     jsonnet_libs: JsonnetLibs = None,
+    kustomize_common_label: ex.CommonLabel = None,
+    kustomize_common_annotation: ex.CommonAnnotation = None,
+    kustomize_force_common_label: ex.ForceCommonLabel = None,
+    kustomize_force_common_annotation: ex.ForceCommonAnnotation = None,
+    kustomize_label_without_selector: ex.LabelWithoutSelector = None,
+    kustomize_label_include_templates: ex.LabelIncludeTemplates = None,
+    kustomize_namespace: ex.KustomizeNamespace = None,
+    kustomize_replica: ex.Replica = None,
+    kustomize_kube_version: ex.KubeVersion = None,
+    kustomize_api_versions: ex.ApiVersions = None,
+    ignore_missing_components: ex.IgnoreMissingComponents = None,
+    directory_include: ex.DirectoryInclude = None,
+    directory_exclude: ex.DirectoryExclude = None,
+    sync_retry_limit: ex.RetryLimit = None,
+    sync_retry_backoff_duration: ex.RetryDuration = None,
+    sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
+    sync_retry_backoff_factor: ex.RetryFactor = None,
+    sync_retry_refresh: ex.RetryRefresh = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
@@ -482,6 +541,28 @@ def set_(
         jsonnet_ext_var_str=jsonnet_ext_var_str,
         jsonnet_ext_var_code=jsonnet_ext_var_code,
         jsonnet_libs=jsonnet_libs,
+        extras=ex.source_extras(
+            common_labels=kustomize_common_label,
+            common_annotations=kustomize_common_annotation,
+            force_common_labels=kustomize_force_common_label,
+            force_common_annotations=kustomize_force_common_annotation,
+            label_without_selector=kustomize_label_without_selector,
+            label_include_templates=kustomize_label_include_templates,
+            kustomize_namespace=kustomize_namespace,
+            replicas=kustomize_replica,
+            kube_version=kustomize_kube_version,
+            api_versions=kustomize_api_versions,
+            ignore_missing_components=ignore_missing_components,
+            directory_include=directory_include,
+            directory_exclude=directory_exclude,
+        ),
+        retry=ex.retry_flags(
+            limit=sync_retry_limit,
+            backoff_duration=sync_retry_backoff_duration,
+            backoff_max_duration=sync_retry_backoff_max_duration,
+            backoff_factor=sync_retry_backoff_factor,
+            refresh=sync_retry_refresh,
+        ),
     )
     if not flags.given():
         raise typer.BadParameter("nothing to change: give at least one flag")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, kubeopts
+from tidegate.cli import app_common, app_remote, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -91,7 +91,16 @@ def _report(outcome: app_follow.Outcome, *, raw: dict[str, Any], timeout: int, s
 
 
 def sync(
-    name: str = app_common.NAME_ARGUMENT,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Application names (or NAMESPACE/NAME); or select with -l/--project."),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", "-l", help="Sync the apps with these labels.")
+    ] = None,
+    project: Annotated[
+        list[str] | None, typer.Option("--project", help="Sync the apps of these projects.")
+    ] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Sync to this.")] = None,
     prune: Prune = False,
     dry_run: DryRun = False,
@@ -132,12 +141,31 @@ def sync(
 ) -> None:
     """Sync an application to its target state and follow the operation until it ends.
 
-    Refused (exit 1) while another operation runs. Exit 0 when the sync Succeeded; 1 when it
-    Failed, errored, was terminated, or --timeout passed.
+    Several apps (names, or -l SELECTOR / --project P in the control namespace, as argocd)
+    are synced one after the other. Refused (exit 1) while another operation runs. Exit 0 when
+    every sync Succeeded; 1 when one Failed, errored, was terminated, or --timeout passed.
     """
     from tidegate.cli import appspec
 
-    async def go() -> int:
+    if names and (selector or project):
+        raise output.fail("give application names or -l/--project, not both", 2)
+    if not names and not selector and not project:
+        raise output.fail("give an application name, or -l SELECTOR / --project P", 2)
+
+    async def selected() -> list[str]:
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
+            found = await apps.list_apps(selector=selector)
+        wanted = [
+            f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in found
+            if not project or (a.get("spec") or {}).get("project", "default") in project
+        ]  # fmt: skip
+        if not wanted:
+            from tidegate.model import errors
+
+            raise errors.ConfigError(f"no application matches {selector or ''} {project or ''}")
+        return sorted(wanted)
+
+    async def go(name: str) -> int:
         from tidegate.cli import app_state
 
         ns, app_name = appspec.split_name(name, namespace)
@@ -170,7 +198,9 @@ def sync(
                 apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync"
             )
 
-    raise typer.Exit(app_common.run(go()))
+    targets = list(names or ()) or app_common.run(selected())
+    codes = [app_common.run(go(target)) for target in targets]
+    raise typer.Exit(max(codes))
 
 
 def rollback(

@@ -25,14 +25,9 @@ class SourceCheckError(errors.SourceError, errors.PermanentError):
 
 def parse_validate(value: str) -> bool:
     """``--validate`` takes argocd's ``true``/``false`` (``--validate=false``)."""
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    from tidegate.cli import appspec
+    from tidegate.cli import app_common
 
-    raise appspec.FlagError("--validate", f"expected true or false, not {value!r}")
+    return app_common.parse_bool(value, "--validate")
 
 
 def _sources(app: Obj) -> list[Obj]:

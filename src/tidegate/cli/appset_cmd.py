@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, output
+from tidegate.cli import appset_generate, kubeopts, output
 from tidegate.model import constants
 
 if TYPE_CHECKING:
@@ -343,3 +343,6 @@ def delete(
     if not kubeopts.run(_delete(cfg, namespace, name)):
         raise output.fail(f"ApplicationSet {name!r} not found in namespace {namespace!r}")
     typer.echo(f"applicationset.argoproj.io/{name} deleted")
+
+
+app.command("generate")(appset_generate.generate)

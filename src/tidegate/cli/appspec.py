@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tidegate.cli import appspec_extra
 from tidegate.model import constants
 
 # The operation builders live in tidegate.sync.request (shared with the API server); these
@@ -139,6 +140,8 @@ class SpecFlags:
     jsonnet_ext_var_str: tuple[str, ...] = ()  # --jsonnet-ext-var-str K=V
     jsonnet_ext_var_code: tuple[str, ...] = ()  # --jsonnet-ext-var-code K=CODE
     jsonnet_libs: tuple[str, ...] = ()  # --jsonnet-libs PATH
+    extras: appspec_extra.SourceExtras | None = None  # --kustomize-*, --directory-include/...
+    retry: appspec_extra.RetryFlags | None = None  # --sync-retry-*
 
     def changes_source(self) -> bool:
         return any(
@@ -163,6 +166,7 @@ class SpecFlags:
                 self.nameprefix,
                 self.namesuffix,
                 self.kustomize_images,
+                self.extras,
             )
         )
 
@@ -244,6 +248,8 @@ def _apply_source(src: Obj, flags: SpecFlags) -> None:
             _upsert_by(kustomize.setdefault("images", []), image, _image_name)
     _apply_plugin(src, flags)
     _apply_jsonnet(src, flags)
+    if flags.extras is not None:
+        appspec_extra.apply_source_extras(src, flags.extras)
 
 
 def _apply_jsonnet(src: Obj, flags: SpecFlags) -> None:
@@ -337,6 +343,8 @@ def apply_flags(spec: Mapping[str, Any], flags: SpecFlags) -> Obj:
     if flags.changes_source():
         _apply_source(_source(out, flags.source_position), flags)
     _apply_sync_policy(out, flags)
+    if flags.retry is not None:
+        appspec_extra.apply_retry(out, flags.retry)
     return out
 
 

@@ -272,13 +272,20 @@ class KubeClient:
         return response.body
 
     async def patch(
-        self, key: ResourceKey, patch: Mapping[str, Any], *, version: str | None = None
+        self,
+        key: ResourceKey,
+        patch: Mapping[str, Any],
+        *,
+        version: str | None = None,
+        subresource: str | None = None,
     ) -> dict[str, Any]:
-        """JSON merge patch (used to remove tracking labels, set annotations...)."""
+        """JSON merge patch (used to remove tracking labels, set annotations...); of the
+        ``subresource`` (``status``) when given."""
         res = await self.resource(key.group, key.kind, version)
+        path = res.path(self._namespace_of(res, key.namespace), key.name)
         response = await self.request(
             "PATCH",
-            res.path(self._namespace_of(res, key.namespace), key.name),
+            f"{path}/{subresource}" if subresource else path,
             what=describe("patch", key, self.name),
             params={"fieldManager": constants.FIELD_MANAGER},
             body=_encode(patch),

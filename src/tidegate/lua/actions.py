@@ -6,8 +6,9 @@ The YAML value holds ``discovery.lua`` (returns a table from action name to ``{}
 ``name`` + ``action.lua``). An action script sees the object as ``obj`` and its parameters as
 ``actionParams`` (name -> text) and returns either the changed object (a patch of that object)
 or a list of ``{operation="create"|"patch", resource=...}`` (Argo CD's multi-resource form).
-Only configured actions exist: Tidegate ships no built-in action scripts, so
-``mergeBuiltinActions`` changes nothing. Lookup is by exact ``group/Kind``, as in Argo CD.
+Built-in actions (Python, no scripts) are in :mod:`tidegate.lua.builtin_actions`; a kind's
+configured actions replace them unless ``mergeBuiltinActions: true`` (read here). Lookup is by
+exact ``group/Kind``, as in Argo CD.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class ImpactedResource:
 class _KindActions:
     discovery: sandbox.Script
     definitions: dict[str, sandbox.Script]
+    merge_builtins: bool = False
 
 
 def _describe(obj: Mapping[str, Any]) -> str:
@@ -103,6 +105,11 @@ class ResourceActions:
 
     def has_actions(self, obj: Mapping[str, Any]) -> bool:
         return _group_kind_key(obj) in self._by_key
+
+    def merges_builtins(self, obj: Mapping[str, Any]) -> bool:
+        """The kind's configured actions say ``mergeBuiltinActions: true``."""
+        found = self._by_key.get(_group_kind_key(obj))
+        return found is not None and found.merge_builtins
 
     def list(self, obj: Mapping[str, Any]) -> builtins.list[Action]:
         """The actions discovery offers for ``obj``, by name ([] when none are configured)."""
@@ -204,5 +211,7 @@ def _compile(text: str, source: str, limits: sandbox.Limits | None) -> _KindActi
             raise errors.ConfigError(f"definitions[{index}]: needs a name and action.lua")
         scripts[name] = sandbox.Script(body, name=f"{source} {name}", limits=limits)
     return _KindActions(
-        sandbox.Script(discovery, name=f"{source} discovery.lua", limits=limits), scripts
+        sandbox.Script(discovery, name=f"{source} discovery.lua", limits=limits),
+        scripts,
+        merge_builtins=parsed.get("mergeBuiltinActions") is True,
     )

@@ -1,0 +1,168 @@
+"""``tidegate app get-resource|patch-resource|delete-resource``: one of an app's live resources
+(those ``status.resources`` lists, found as ``app actions`` finds them: ``--kind``,
+``--group``, ``--resource-name``, ``--resource-namespace`` — argocd's ``--namespace``, since
+``-n`` is the control namespace here).
+
+``get-resource`` prints the live objects as YAML/JSON (Secret values masked, ``managedFields``
+dropped unless ``--show-managed-fields``). ``patch-resource`` applies ``--patch`` (``--patch-type``
+``merge``/``application/merge-patch+json``, default, or ``json``/``application/json-patch+json``)
+to exactly one resource unless ``--all``; ``delete-resource`` deletes it (``--orphan`` leaves
+its dependents, ``--force`` skips the grace period). No match, several without ``--all``, or a
+patch that does not apply → exit 1 (2 for a malformed patch); nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tidegate.cli import app_actions, app_common, kubeopts, output
+
+Obj = dict[str, Any]
+MERGE_TYPES = ("merge", "application/merge-patch+json")
+JSON_TYPES = ("json", "application/json-patch+json")
+All = Annotated[bool, typer.Option("--all", help="Every matching resource.")]
+
+
+def _one_or_all(live: list[Any], kind: str, name: str, all_: bool) -> list[Any]:
+    from tidegate.model import errors
+
+    if not live:
+        raise errors.ConfigError(f"no {kind} of application {name} matches")
+    if len(live) > 1 and not all_:
+        names = ", ".join(f"{k.namespace}/{k.name}" if k.namespace else k.name
+                          for k, _v, _o in live)  # fmt: skip
+        raise errors.ConfigError(
+            f"{len(live)} resources match ({names}): narrow with --resource-name or use --all"
+        )
+    return live
+
+
+def get_resource(
+    name: str = app_common.NAME_ARGUMENT,
+    kind: app_actions.Kind = None,
+    group: app_actions.Group = None,
+    resource_name: app_actions.ResourceName = None,
+    resource_namespace: app_actions.ResourceNamespace = None,
+    fmt: Annotated[
+        output.Format, typer.Option("--output", "-o", help="yaml (default) or json.")
+    ] = output.Format.yaml,
+    show_managed_fields: Annotated[
+        bool, typer.Option("--show-managed-fields", help="Keep metadata.managedFields.")
+    ] = False,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Print an app's live resource(s) (argocd app get-resource)."""
+
+    async def act(_registry: Any, _client: Any, live: list[Any]) -> list[Obj]:
+        from tidegate.diff import mask
+
+        found = []
+        for _key, _version, obj in _one_or_all(live, kind or "resource", name, True):
+            shown = dict(obj)
+            if not show_managed_fields:
+                shown["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items()
+                                     if k != "managedFields"}  # fmt: skip
+            mask.mask_secrets(shown)
+            found.append(shown)
+        return found
+
+    if kind is None:
+        raise output.fail("--kind is required", 2)
+    filters = (kind, group, resource_name, resource_namespace)
+    objs = app_common.run(app_actions._with_live(name, namespace, kubeconfig, context, filters,
+                                                 act))  # fmt: skip
+    if fmt is output.Format.json:
+        output.dump(objs[0] if len(objs) == 1 else objs, fmt)
+    else:
+        import sys
+
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
+
+
+def patch_resource(
+    name: str = app_common.NAME_ARGUMENT,
+    patch_text: Annotated[str, typer.Option("--patch", help="The patch (JSON).")] = "",
+    patch_type: Annotated[
+        str, typer.Option("--patch-type", help="merge (default) or json (RFC 6902).")
+    ] = "application/merge-patch+json",
+    kind: app_actions.Kind = None,
+    group: app_actions.Group = None,
+    resource_name: app_actions.ResourceName = None,
+    resource_namespace: app_actions.ResourceNamespace = None,
+    all_: All = False,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Patch an app's live resource (argocd app patch-resource)."""
+    import json
+
+    if kind is None:
+        raise output.fail("--kind is required", 2)
+    if patch_type not in MERGE_TYPES + JSON_TYPES:
+        raise output.fail(f"--patch-type {patch_type!r}: use merge or json", 2)
+    try:
+        parsed: Any = json.loads(patch_text)
+    except ValueError as exc:
+        raise output.fail(f"--patch: not valid JSON: {exc}", 2) from None
+    is_json = patch_type in JSON_TYPES
+    if is_json != isinstance(parsed, list) or not isinstance(parsed, (list, dict)):
+        raise output.fail("--patch: a json patch is a list, a merge patch an object", 2)
+    given: Any = parsed
+
+    async def act(_registry: Any, client: Any, live: list[Any]) -> list[str]:
+        from tidegate.appset import patch as patches
+        from tidegate.cli import appspec
+
+        planned = []
+        for key, version, obj in _one_or_all(live, kind, name, all_):
+            # a JSON patch is applied here and sent as the merge patch it amounts to
+            body = appspec.merge_patch(obj, patches.json_patch(obj, given)) if is_json else given
+            planned.append((key, version, body))
+        for key, version, body in planned:
+            if body:
+                await client.patch(key, body, version=version or None)
+        return [f"{k.kind}/{k.name} {'patched' if b else 'unchanged'}" for k, _v, b in planned]
+
+    filters = (kind, group, resource_name, resource_namespace)
+    for line in app_common.run(app_actions._with_live(name, namespace, kubeconfig, context,
+                                                      filters, act)):  # fmt: skip
+        app_common.echo(line)
+
+
+def delete_resource(
+    name: str = app_common.NAME_ARGUMENT,
+    kind: app_actions.Kind = None,
+    group: app_actions.Group = None,
+    resource_name: app_actions.ResourceName = None,
+    resource_namespace: app_actions.ResourceNamespace = None,
+    all_: All = False,
+    force: Annotated[bool, typer.Option("--force", help="No grace period.")] = False,
+    orphan: Annotated[bool, typer.Option("--orphan", help="Leave the dependents.")] = False,
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Delete an app's live resource (argocd app delete-resource)."""
+    if kind is None:
+        raise output.fail("--kind is required", 2)
+
+    async def act(_registry: Any, client: Any, live: list[Any]) -> list[str]:
+        done = []
+        for key, version, _obj in _one_or_all(live, kind, name, all_):
+            await client.delete(key, version=version or None,
+                                propagation="Orphan" if orphan else "Background",
+                                grace_period_seconds=0 if force else None)  # fmt: skip
+            done.append(f"{key.kind}/{key.name} deleted")
+        return done
+
+    filters = (kind, group, resource_name, resource_namespace)
+    for line in app_common.run(app_actions._with_live(name, namespace, kubeconfig, context,
+                                                      filters, act)):  # fmt: skip
+        app_common.echo(line)
