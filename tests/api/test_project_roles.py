@@ -63,7 +63,10 @@ def test_role_token_works_for_its_project_only_until_deleted(
             config, "login", address, "--username=admin", f"--password={password}", "--insecure"
         )
         assert logged.returncode == 0, logged.stderr
-        made = _cli(config, "proj", "role", "create-token", mine, "deployer", "--id", "pipeline")
+        made = _cli(
+            config, "proj", "role", "create-token", mine, "deployer", "--id", "pipeline",
+            "--token-only",
+        )  # fmt: skip
         assert made.returncode == 0, made.stderr
         role_token = made.stdout.strip()
         status = admin.get(f"/api/v1/projects/{mine}").json()["status"]["jwtTokensByRole"]

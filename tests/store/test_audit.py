@@ -30,7 +30,10 @@ def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL on 127.0.0.1 (as user postgres when run as root)."""
     bindir = _pg_bin()
     if bindir is None:
-        pytest.fail("PostgreSQL server binaries are not installed: ./dev installs the Debian package postgresql")
+        pytest.fail(
+            "PostgreSQL server binaries are not installed: ./dev installs the Debian package "
+            "postgresql"
+        )
     tmp = Path(tempfile.mkdtemp(prefix="tidegate-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:

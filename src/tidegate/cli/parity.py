@@ -40,14 +40,7 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
 account bcrypt
-account can-i
-account delete-token
-account generate-token
-account get-user-info
-account get
-account list
 account session-token
-account update-password
 app add-source
 app edit
 app logs
@@ -55,9 +48,7 @@ cluster rotate-auth
 proj edit
 proj role add-group
 proj role add-policy
-proj role create-token
 proj role create
-proj role delete-token
 proj role delete
 proj role get
 proj role list-tokens
