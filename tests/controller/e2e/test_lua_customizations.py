@@ -233,6 +233,26 @@ def test_looping_and_escaping_scripts_are_unknown_and_stall_nothing(
     )
     assert _health(app) == "Unknown"
     assert not PWNED.exists()
+    # The app says so in a warning condition naming both scripts' keys; it blocks nothing
+    # (the app synced above).
+    app = gitops.wait_app(
+        "lua-bad",
+        lambda a: any(
+            c.get("type") == "CustomHealthCheckWarning"
+            for c in (a.get("status") or {}).get("conditions") or []
+        ),
+        timeout=60,
+        what="the CustomHealthCheckWarning condition",
+    )
+    warning = next(
+        c for c in app["status"]["conditions"] if c["type"] == "CustomHealthCheckWarning"
+    )
+    assert warning["message"] == (
+        f"custom health check failed for 2 resource(s): Gadget {ns}/g1: {gadget['message']}; "
+        f"Gizmo {ns}/z1: {gizmo['message']}"
+    )
+    others = [c["type"] for c in app["status"]["conditions"]]
+    assert not [t for t in others if t.endswith("Error")], others
     # The other app on the same controller is judged and synced meanwhile.
     gitops.wait_app("lua-fine", lambda a: scenario.synced_healthy(a, fine_work.head()), timeout=60)
     # What the comparison says is applied, nothing more and nothing pruned: all three objects
