@@ -24,6 +24,10 @@ SYNC_ERROR = "SyncError"
 # nothing is wrong with the app; docs/controller.md "Faults").
 REPO_UNREACHABLE_WARNING = "RepoUnreachableWarning"
 UNKNOWN_ERROR = "UnknownError"
+# An argocd-cm custom health check failed to run (a Lua error, a broken limit): a warning, it
+# blocks nothing; the resources stay Unknown (docs/health.md).
+CUSTOM_HEALTH_CHECK_WARNING = "CustomHealthCheckWarning"
+_LISTED = 10
 ERROR_CONDITIONS = (COMPARISON_ERROR, INVALID_SPEC_ERROR)
 
 _WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
@@ -146,11 +150,36 @@ def comparison_status(
         status["conditions"] = set_condition(
             status["conditions"], COMPARISON_ERROR, dry_run_problems(result.problems), at=at
         )
+    status["conditions"] = health_check_failures(status["conditions"], result.resources, at=at)
     if app.spec.has_multiple_sources:
         status["sourceTypes"] = [t for t in result.source_types]
     else:
         status["sourceType"] = result.source_types[0] if result.source_types else None
     return status
+
+
+def health_check_failures(
+    conditions: Sequence[Mapping[str, Any]] | None,
+    resources: Iterable[cmp.ResourceState],
+    *,
+    at: str,
+) -> list[dict[str, Any]] | None:
+    """``conditions`` with a CustomHealthCheckWarning listing the resources whose custom health
+    check failed to run and why (the message names the argocd-cm key); cleared when none."""
+    failed = sorted(
+        f"{s.key.kind} {s.key.namespace + '/' if s.key.namespace else ''}{s.key.name}: "
+        f"{s.health.message}"
+        for s in resources
+        if s.health is not None and s.health.check_error
+    )
+    if not failed:
+        return clear_conditions(conditions, [CUSTOM_HEALTH_CHECK_WARNING]) or None
+    more = f"; and {len(failed) - _LISTED} more" if len(failed) > _LISTED else ""
+    message = (
+        f"custom health check failed for {len(failed)} resource(s): "
+        + "; ".join(failed[:_LISTED]) + more
+    )  # fmt: skip
+    return set_condition(conditions, CUSTOM_HEALTH_CHECK_WARNING, message, at=at)
 
 
 def dry_run_problems(problems: Sequence[tuple[ResourceKey, str]]) -> str:

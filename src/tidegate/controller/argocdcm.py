@@ -7,7 +7,8 @@
     ``managedFieldsManagers``, applied to every app;
   - ``health``: a Lua script run sandboxed, or declarative rules (docs/health.md);
   - ``actions``: Lua action discovery and definitions (:mod:`tidegate.lua.actions`);
-  - ``knownTypeFields``: validated; see docs/controller.md for what Tidegate does with them;
+  - ``knownTypeFields``: embedded built-in types compared in canonical form (resource
+    quantities; :mod:`tidegate.diff.knowntypes`), carried as ignore rules without fields;
 - ``ignore.normalizer.jq.timeout``: how long one ``jqPathExpressions`` evaluation may run (a Go
   duration, default ``1s``); see docs/diff.md;
 - ``installationID``: this installation's id, stamped on everything applied
@@ -22,6 +23,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from tidegate.diff import ignore as diff_ignore
+from tidegate.diff import knowntypes as diff_knowntypes
 from tidegate.health import registry as health_registry
 from tidegate.lua import actions as lua_actions
 from tidegate.model import durations, errors, overrides
@@ -51,9 +53,10 @@ def parse(data: Mapping[str, str] | None) -> SystemSettings:
     found, problems = overrides.parse(data)
     rules: list[diff_ignore.IgnoreRule] = []
     for key, override in sorted(found.items()):
+        group, kind = overrides.split_key(key)
+        rules.extend(_known_types(group, kind, override, problems))
         if override.ignore_differences is None:
             continue
-        group, kind = overrides.split_key(key)
         try:
             spec = {**override.ignore_differences, "group": group, "kind": kind}
             rules.append(diff_ignore.IgnoreRule.from_spec(spec))
@@ -68,6 +71,20 @@ def parse(data: Mapping[str, str] | None) -> SystemSettings:
     return SystemSettings(
         tuple(rules), checks, tuple(problems), installation_id, jq_timeout, actions
     )
+
+
+def _known_types(
+    group: str, kind: str, override: overrides.ResourceOverride, problems: list[str]
+) -> list[diff_ignore.IgnoreRule]:
+    fields: list[diff_knowntypes.KnownTypeField] = []
+    for spec in override.known_type_fields:
+        try:
+            fields.append(diff_knowntypes.KnownTypeField.from_spec(spec))
+        except errors.TidegateError as exc:
+            problems.append(f"{CONFIGMAP_NAME} {override.known_type_fields_source}: {exc}")
+    if not fields:
+        return []
+    return [diff_ignore.IgnoreRule(group=group, kind=kind, known_types=tuple(fields))]
 
 
 def _jq_timeout(value: str | None, problems: list[str]) -> float:

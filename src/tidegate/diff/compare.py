@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tidegate.diff import ignore, managed, mask, normalize, paths
+from tidegate.diff import ignore, knowntypes, managed, mask, normalize, paths
 from tidegate.model import constants, keys
 
 
@@ -106,6 +106,9 @@ def prepare(
         target = normalize.normalize(target, ignore_status=ignore_status)
     else:
         target = _fallback_target(desired, live, manager, ignore_status)
+    for rule in rules:  # argocd-cm knownTypeFields: compare embedded types in canonical form
+        knowntypes.apply(target, rule.known_types)
+        knowntypes.apply(norm_live, rule.known_types)
     return Sides(key, rules, live, target, norm_live)
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tidegate.diff import jqpaths, managed, paths
+from tidegate.diff import jqpaths, knowntypes, managed, paths
 from tidegate.model import errors, globs, keys
 
 
@@ -26,6 +26,9 @@ class IgnoreRule:
     json_pointers: tuple[str, ...] = ()
     jq_path_expressions: tuple[str, ...] = ()
     managed_fields_managers: tuple[str, ...] = ()
+    # argocd-cm knownTypeFields of the kind (system level only): not ignored, but compared as
+    # their built-in type (:mod:`tidegate.diff.knowntypes`)
+    known_types: tuple[knowntypes.KnownTypeField, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> IgnoreRule:

@@ -39,16 +39,16 @@ class LuaHealthCheck:
 
     def __call__(self, obj: Mapping[str, Any]) -> hs.HealthStatus:
         if self._script is None:
-            return hs.unknown(self.problem)
+            return hs.check_failed(self.problem)
         try:
             result = self._script.run({"obj": obj})
         except sandbox.LuaScriptError as exc:
-            return hs.unknown(str(exc))
+            return hs.check_failed(str(exc))
         if result is None or result == [] or result == {}:
             return NO_HEALTH
         if not isinstance(result, dict):
             kind = "array" if isinstance(result, list) else type(result).__name__
-            return hs.unknown(f"Lua script {self.key}: expect table output, not {kind}")
+            return hs.check_failed(f"Lua script {self.key}: expect table output, not {kind}")
         status = str(result.get("status") or "")
         message = result.get("message")
         message = message if isinstance(message, str) else ""

@@ -174,7 +174,7 @@ class HealthChecks:
             try:
                 result = custom(obj)
             except Exception as exc:  # a user's check must not break the whole assessment
-                return hs.unknown(f"custom health check for {group}/{kind} failed: {exc!r}")
+                return hs.check_failed(f"custom health check for {group}/{kind} failed: {exc!r}")
             if result is luacheck.NO_HEALTH:
                 return None
             if result is not None:

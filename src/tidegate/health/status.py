@@ -26,6 +26,9 @@ class HealthStatus:
 
     status: HealthStatusCode
     message: str = ""
+    # True when an argocd-cm custom check failed to run (a Lua error, a broken limit): the
+    # message names the key; the app reports it as a CustomHealthCheckWarning condition.
+    check_error: bool = dataclasses.field(default=False, compare=False)
 
     def to_dict(self) -> dict[str, str]:
         """The wire form used in ``status.resources[].health``."""
@@ -53,6 +56,11 @@ def suspended(message: str = "") -> HealthStatus:
 
 def unknown(message: str = "") -> HealthStatus:
     return HealthStatus(HealthStatusCode.UNKNOWN, message)
+
+
+def check_failed(message: str) -> HealthStatus:
+    """Unknown because a custom check failed to run (``message`` says why, naming the key)."""
+    return HealthStatus(HealthStatusCode.UNKNOWN, message, check_error=True)
 
 
 def is_worse(current: HealthStatusCode, new: HealthStatusCode) -> bool:

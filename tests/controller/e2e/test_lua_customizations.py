@@ -2,7 +2,8 @@
 resource Degraded; scripts that loop forever or reach for ``os.execute`` leave their resources
 Unknown with a message naming the key, without stalling other apps or changing what is applied;
 an app of apps is Healthy while a child is Degraded, and follows its children once
-``resource.customizations.health.argoproj.io_Application`` opts in."""
+``resource.customizations.health.argoproj.io_Application`` opts in; ``knownTypeFields`` makes a
+custom resource's embedded pod spec compare its resource quantities canonically."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def _custom(kind: str, name: str, status: dict[str, Any] | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def crds(gitops: scenario.GitOps) -> Iterator[None]:
-    kinds = ("Widget", "Gadget", "Gizmo")
+    kinds = ("Widget", "Gadget", "Gizmo", "Runner")
     scenario.apply_manifests(gitops.bed, "dev", [_crd(k) for k in kinds])
     for kind in kinds:
         scenario.kubectl(
@@ -232,6 +233,26 @@ def test_looping_and_escaping_scripts_are_unknown_and_stall_nothing(
     )
     assert _health(app) == "Unknown"
     assert not PWNED.exists()
+    # The app says so in a warning condition naming both scripts' keys; it blocks nothing
+    # (the app synced above).
+    app = gitops.wait_app(
+        "lua-bad",
+        lambda a: any(
+            c.get("type") == "CustomHealthCheckWarning"
+            for c in (a.get("status") or {}).get("conditions") or []
+        ),
+        timeout=60,
+        what="the CustomHealthCheckWarning condition",
+    )
+    warning = next(
+        c for c in app["status"]["conditions"] if c["type"] == "CustomHealthCheckWarning"
+    )
+    assert warning["message"] == (
+        f"custom health check failed for 2 resource(s): Gadget {ns}/g1: {gadget['message']}; "
+        f"Gizmo {ns}/z1: {gizmo['message']}"
+    )
+    others = [c["type"] for c in app["status"]["conditions"]]
+    assert not [t for t in others if t.endswith("Error")], others
     # The other app on the same controller is judged and synced meanwhile.
     gitops.wait_app("lua-fine", lambda a: scenario.synced_healthy(a, fine_work.head()), timeout=60)
     # What the comparison says is applied, nothing more and nothing pruned: all three objects
@@ -413,3 +434,62 @@ def test_cli_lists_and_runs_resource_actions(gitops: scenario.GitOps, crds: None
     assert "frozen" not in json.loads(live)["spec"]  # nothing changed by the refused runs
     # The app sees the live change as drift (it is not automated: nothing reverts it).
     gitops.wait_app("lua-actions", lambda a: _sync(a) == "OutOfSync", timeout=60)
+
+
+KNOWN_TYPES = f"resource.customizations.knownTypeFields.{GROUP}_Runner"
+
+
+def _runner(cpu: str) -> str:
+    container = {"name": "app", "image": "nginx", "resources": {"limits": {"cpu": cpu}}}
+    obj = {
+        "apiVersion": f"{GROUP}/v1",
+        "kind": "Runner",
+        "metadata": {"name": "r1"},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+    return yaml.safe_dump(obj, sort_keys=False)
+
+
+def test_known_type_fields_compare_embedded_quantities_canonically(
+    gitops: scenario.GitOps, crds: None
+) -> None:
+    _set_argocd_cm(gitops, BASE_CM)
+    dev = gitops.bed.clusters["dev"].server
+    repo, work = gitops.repo({"app/runner.yaml": _runner("1000m")})
+    ns = f"ktf-{gitops.namespace}"
+    gitops.create_app(
+        scenario.application("ktf-runner", repo_url=repo.http_url, path="app", server=dev,
+                             namespace=ns, automated=False)
+    )  # fmt: skip
+    gitops.patch_app("ktf-runner", {"operation": {"sync": {"revision": "main"}}})
+    gitops.wait_app("ktf-runner", lambda a: _sync(a) == "Synced", timeout=90)
+    # Someone writes the same quantity another way: the CRD keeps strings as they are, so
+    # without knownTypeFields this is a difference.
+    scenario.kubectl(
+        gitops.bed, "dev", "-n", ns, "patch", f"runners.{GROUP}", "r1", "--type=json", "-p",
+        '[{"op": "replace", "path": "/spec/template/spec/containers/0/resources/limits/cpu",'
+        ' "value": "1"}]',
+    )  # fmt: skip
+    gitops.wait_app(
+        "ktf-runner", lambda a: _sync(a) == "OutOfSync", timeout=90,
+        what="OutOfSync on cpu 1000m (Git) vs 1 (live)",
+    )  # fmt: skip
+    _set_argocd_cm(
+        gitops, {**BASE_CM, KNOWN_TYPES: "- field: spec.template.spec\n  type: core/v1/PodSpec\n"}
+    )
+    app = gitops.wait_app(
+        "ktf-runner", lambda a: _sync(a) == "Synced", timeout=90,
+        what="Synced once the pod spec is compared as core/v1/PodSpec",
+    )  # fmt: skip
+    assert (app["status"]["sync"] or {}).get("revision") == work.head()
+    live = scenario.kubectl(gitops.bed, "dev", "-n", ns, "get", f"runners.{GROUP}", "r1",
+                            "-o", "json")  # fmt: skip
+    limits = json.loads(live)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits == {"cpu": "1"}  # nothing was applied: the app is simply in sync
+    # A quantity that really differs is still a difference.
+    scenario.kubectl(
+        gitops.bed, "dev", "-n", ns, "patch", f"runners.{GROUP}", "r1", "--type=json", "-p",
+        '[{"op": "replace", "path": "/spec/template/spec/containers/0/resources/limits/cpu",'
+        ' "value": "1500m"}]',
+    )  # fmt: skip
+    gitops.wait_app("ktf-runner", lambda a: _sync(a) == "OutOfSync", timeout=90)
