@@ -108,8 +108,14 @@ def test_readonly_user_sees_apps_but_may_not_sync_or_delete(
     server: serverproc.ServerProcess, setup: None
 ) -> None:
     with _as(server, "viewer") as viewer:
-        names = {a["metadata"]["name"] for a in viewer.get("/api/v1/applications").json()["items"]}
-        assert {APP_A, APP_B, FROZEN} <= names
+
+        def listed() -> set[str]:
+            items = viewer.get("/api/v1/applications").json()["items"]
+            return {a["metadata"]["name"] for a in items}
+
+        # The list is served from the server's watch: the apps the setup just created reach it
+        # a moment later.
+        until(lambda: {APP_A, APP_B, FROZEN} <= listed(), within=20)
         refused = _sync(viewer, APP_A)
         assert refused.status_code == 403
         assert refused.json()["message"] == (
@@ -124,8 +130,13 @@ def test_deployer_syncs_own_project_only_and_deny_wins(
     server: serverproc.ServerProcess, setup: None
 ) -> None:
     with _as(server, "alice") as alice:
-        names = {a["metadata"]["name"] for a in alice.get("/api/v1/applications").json()["items"]}
-        assert APP_A in names and APP_B not in names  # list filtered by 'get'
+
+        def listed() -> set[str]:
+            items = alice.get("/api/v1/applications").json()["items"]
+            return {a["metadata"]["name"] for a in items}
+
+        names = until(lambda: (found := listed()) and APP_A in found and found, within=20)
+        assert APP_B not in names  # list filtered by 'get'
         ok = _sync(alice, APP_A)
         assert ok.status_code == 200, ok.text
         assert ok.json()["operation"]["initiatedBy"]["username"] == "alice"
