@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from tidegate.model import errors
 
@@ -42,6 +43,13 @@ METRIC_TERMINATED_MESSAGE: Final = "Metric Terminated"
 
 class AnalysisSpecError(errors.SpecError):
     """An analysis template or run cannot be used as written (the message says which and why)."""
+
+
+def describe(obj: Mapping[str, Any]) -> str:
+    """``Kind namespace/name`` of an analysis object, for messages."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{obj.get('kind') or TEMPLATE_KIND} {ns + '/' if ns else ''}{meta.get('name') or '?'}"
 
 
 def completed(phase: object) -> bool:

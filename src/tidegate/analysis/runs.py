@@ -20,20 +20,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tidegate.analysis import names
+from tidegate.analysis import names, validate
 
 Obj = Mapping[str, Any]
-
-
-def _name_of(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
-
-
-def _describe(template: Obj) -> str:
-    kind = str(template.get("kind") or names.TEMPLATE_KIND)
-    meta = template.get("metadata") or {}
-    ns = meta.get("namespace")
-    return f"{kind} {ns + '/' if ns else ''}{meta.get('name') or '?'}"
 
 
 # -- fieldRef against the Rollout ---------------------------------------------------------
@@ -142,14 +131,15 @@ def _merge_template_args(templates: Sequence[Obj]) -> list[dict[str, Any]]:
         for arg in (template.get("spec") or {}).get("args") or ():
             name = str(arg.get("name") or "")
             if not name:
-                raise names.AnalysisSpecError(f"{_describe(template)}: an arg has no name")
+                raise names.AnalysisSpecError(f"{names.describe(template)}: an arg has no name")
             new = copy.deepcopy(dict(arg))
             old = seen.get(name)
             if old is None or (old.get("value") is None and not old.get("valueFrom")):
                 seen[name] = new
             elif (new.get("value") is not None or new.get("valueFrom")) and new != old:
                 raise names.AnalysisSpecError(
-                    f"{_describe(template)}: arg {name} has a different value in another template"
+                    f"{names.describe(template)}: arg {name} has a different value in "
+                    "another template"
                 )
     return list(seen.values())
 
@@ -226,16 +216,20 @@ def new_run(
             metric_name = str(metric.get("name") or "")
             if metric_name in seen:
                 raise names.AnalysisSpecError(
-                    f"{_describe(template)}: metric {metric_name!r} is also defined in "
+                    f"{names.describe(template)}: metric {metric_name!r} is also defined in "
                     f"{seen[metric_name]}"
                 )
-            seen[metric_name] = _describe(template)
+            seen[metric_name] = names.describe(template)
             metrics.append(copy.deepcopy(dict(metric)))
     resolved = [_resolve_caller_arg(a, rollout=rollout, pod_hashes=pod_hashes or {}) for a in args]
     try:
         merged_args = merge_args(_merge_template_args(every), resolved)
     except names.AnalysisSpecError as exc:
         raise names.AnalysisSpecError(f"AnalysisRun {namespace}/{name}: {exc}") from None
+    found = validate.problems(metrics)
+    if found:
+        where = ", ".join(names.describe(t) for t in every)
+        raise names.AnalysisSpecError(f"{where}: " + "; ".join(found))
     spec: dict[str, Any] = {"metrics": metrics}
     if merged_args:
         spec["args"] = merged_args
