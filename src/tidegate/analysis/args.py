@@ -47,11 +47,3 @@ def substitute(value: Any, args: Mapping[str, str], *, metric: str) -> Any:
     if isinstance(value, list):
         return [substitute(v, args, metric=metric) for v in value]
     return value
-
-
-def redact(text: str, secrets: Mapping[str, str]) -> str:
-    """``text`` with every secret value replaced by ``*****`` (for messages and logs)."""
-    for secret in sorted(secrets.values(), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "*****")
-    return text
