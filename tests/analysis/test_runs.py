@@ -156,3 +156,35 @@ def test_a_caller_value_overrides_the_template_default() -> None:
         [{"name": "a", "value": "9"}, {"name": "b"}],
     )
     assert merged == [{"name": "a", "value": "9"}, {"name": "b", "value": "2"}]
+
+
+def test_a_rollout_block_gives_its_args_metadata_and_options() -> None:
+    block = {
+        "templates": [
+            {"templateName": "success-rate"},
+            {"templateName": "errors", "clusterScope": True},
+        ],
+        "args": [{"name": n, "value": "v"} for n in ("svc", "hash", "image")],
+        "dryRun": [{"metricName": "errors"}],
+        "analysisRunMetadata": {"labels": {"team": "web"}, "annotations": {"why": "canary"}},
+    }
+    assert runs.template_refs(block) == [("success-rate", False), ("errors", True)]
+    run = runs.new_run_for_rollout(
+        rollout=ROLLOUT,
+        block=block,
+        templates=[SUCCESS_RATE],
+        cluster_templates=[ERRORS],
+        name="guestbook-abc123-2-bg",
+        labels=runs.run_labels("abc123", names.TYPE_BACKGROUND),
+        pod_hashes={"Stable": "s", "Latest": "abc123"},
+    )
+    meta = run["metadata"]
+    assert meta["namespace"] == "shop"
+    assert meta["labels"] == {
+        "team": "web",
+        "rollouts-pod-template-hash": "abc123",
+        "rollout-type": "Background",
+    }
+    assert meta["annotations"] == {"why": "canary"}
+    assert meta["ownerReferences"][0]["uid"] == "u-1"
+    assert run["spec"]["dryRun"] == [{"metricName": "rate"}, {"metricName": "errors"}]

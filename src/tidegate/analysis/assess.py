@@ -283,14 +283,28 @@ def record(
 def assess_metric(metric: Obj, result: Obj, *, terminating: bool) -> tuple[str, str]:
     """The phase of one metric and, when it ends badly, why."""
     phase = str(result.get("phase") or "")
-    if names.completed(phase):
-        return phase, str(result.get("message") or "")
-    name = metric.get("name")
+    if names.completed(phase):  # decided earlier: keep it, with the reason it had
+        reason = _limit_reason(metric, result)
+        return phase, reason[1] if reason and reason[0] == phase else ""
     measurements = result.get("measurements") or []
     if not measurements:
         return (names.SUCCESSFUL, "") if terminating else (names.PENDING, "")
     if not names.completed(measurements[-1].get("phase")):
         return names.RUNNING, ""
+    reason = _limit_reason(metric, result)
+    if reason:
+        return reason
+    wanted = effective_count(metric)
+    if wanted is not None and int(result.get("count") or 0) >= wanted:
+        return names.SUCCESSFUL, ""
+    if terminating:
+        return names.SUCCESSFUL, ""
+    return names.RUNNING, ""
+
+
+def _limit_reason(metric: Obj, result: Obj) -> tuple[str, str] | None:
+    """The limit the metric's counters passed, as (phase, message), if any."""
+    name = metric.get("name")
     failed, limit = int(result.get("failed") or 0), failure_limit(metric)
     if limit >= 0 and failed > limit:
         why = f"failed ({failed}) > failureLimit ({limit})"
@@ -303,12 +317,7 @@ def assess_metric(metric: Obj, result: Obj, *, terminating: bool) -> tuple[str, 
     if errors > elimit:
         why = f"consecutiveErrors ({errors}) > consecutiveErrorLimit ({elimit})"
         return names.ERROR, f'Metric "{name}" assessed {names.ERROR} due to {why}'
-    wanted = effective_count(metric)
-    if wanted is not None and int(result.get("count") or 0) >= wanted:
-        return names.SUCCESSFUL, ""
-    if terminating:
-        return names.SUCCESSFUL, ""
-    return names.RUNNING, ""
+    return None
 
 
 def _summary(phases: list[str]) -> dict[str, int]:
@@ -359,7 +368,7 @@ def _assess_once(new: dict[str, Any], *, terminating: bool, now: datetime.dateti
         phase, message = assess_metric(metric, result, terminating=terminating)
         if phase != result.get("phase"):
             last = last_measurement(result)
-            result["message"] = message or str((last or {}).get("message") or "")
+            result["message"] = str((last or {}).get("message") or "") or message
             if not result["message"]:
                 result.pop("message")
             result["phase"] = phase

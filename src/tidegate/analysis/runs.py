@@ -252,3 +252,44 @@ def new_run(
         "metadata": metadata,
         "spec": spec,
     }
+
+
+def template_refs(block: Obj) -> list[tuple[str, bool]]:
+    """``(templateName, clusterScope)`` of a Rollout analysis block (step, background,
+    pre/post-promotion), in order."""
+    out = []
+    for ref in block.get("templates") or ():
+        name = str(ref.get("templateName") or "")
+        if not name:
+            raise names.AnalysisSpecError("analysis: a template reference has no templateName")
+        out.append((name, bool(ref.get("clusterScope"))))
+    return out
+
+
+def new_run_for_rollout(
+    *,
+    rollout: Obj,
+    block: Obj,
+    templates: Sequence[Obj],
+    cluster_templates: Sequence[Obj] = (),
+    name: str,
+    labels: Mapping[str, str],
+    pod_hashes: Mapping[str, str],
+) -> dict[str, Any]:
+    """The run of one Rollout analysis ``block`` (its ``args``, ``dryRun``,
+    ``measurementRetention`` and ``analysisRunMetadata``), owned by the Rollout."""
+    extra = block.get("analysisRunMetadata") or {}
+    return new_run(
+        name=name,
+        namespace=str((rollout.get("metadata") or {}).get("namespace") or ""),
+        templates=templates,
+        cluster_templates=cluster_templates,
+        args=list(block.get("args") or ()),
+        rollout=rollout,
+        pod_hashes=pod_hashes,
+        labels={**(extra.get("labels") or {}), **labels},
+        annotations=extra.get("annotations") or None,
+        owner=rollout,
+        dry_run=list(block.get("dryRun") or ()),
+        measurement_retention=list(block.get("measurementRetention") or ()),
+    )
