@@ -175,3 +175,29 @@ async def test_terminate_ends_an_endless_run(bed: Bed, endpoint: Endpoint) -> No
     run = await bed.finished("endless")
     assert run["status"]["phase"] == "Successful"
     assert run["status"]["message"] == "Run Terminated"
+
+
+async def test_a_missing_secret_arg_errors_the_run_naming_it(bed: Bed, endpoint: Endpoint) -> None:
+    await bed.create(
+        bed.run(
+            "no-secret",
+            [
+                {
+                    "name": "health",
+                    "provider": {
+                        "web": {
+                            "url": f"http://{endpoint.address}/",
+                            "headers": [{"key": "X-Token", "value": "{{args.token}}"}],
+                        }
+                    },
+                }
+            ],
+            args=[{"name": "token", "valueFrom": {"secretKeyRef": {"name": "gone", "key": "t"}}}],
+        )
+    )
+    run = await bed.finished("no-secret")
+    assert run["status"]["phase"] == "Error"
+    assert run["status"]["message"] == (
+        f"unable to resolve metric arguments: arg token: Secret {bed.namespace}/gone not found"
+    )
+    assert endpoint.requests == []

@@ -7,6 +7,7 @@ gives ``result`` as a list of floats and ``value`` as ``[v1,v2]``; a scalar give
 
 from __future__ import annotations
 
+import decimal
 import math
 from typing import Any
 
@@ -23,9 +24,7 @@ def format_float(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    text = repr(value)
-    if "e" in text or "E" in text:
-        text = f"{value:f}".rstrip("0").rstrip(".")
+    text = format(decimal.Decimal(repr(value)), "f")  # shortest digits, never an exponent
     return text[:-2] if text.endswith(".0") else text
 
 
