@@ -255,6 +255,9 @@ class AnalysisController:
             except errors.KubeError as exc:
                 log.warning("analysis: AnalysisRun %s/%s: %s", *key, exc)
                 delay = backoff.next()
+            except Exception:  # a bug must not silently stop this run's worker for good
+                log.exception("analysis: AnalysisRun %s/%s: reconcile failed", *key)
+                delay = backoff.next()
             if delay is not None:
                 delay = max(delay, 0.05)  # due now: look again at once, without spinning
             with contextlib.suppress(TimeoutError):

@@ -5,6 +5,7 @@ the shared bed never see each other's runs), and HTTP endpoints whose answers th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import threading
@@ -131,20 +132,35 @@ class Bed:
         return await wait.eventually(done, within=within, every=0.1)
 
 
-@pytest.fixture
-async def bed(dev: kube_client.KubeClient) -> AsyncIterator[Bed]:
+@pytest.fixture(scope="session")
+async def staging(testbed_handle: handle.TestBed) -> AsyncIterator[kube_client.KubeClient]:
+    cfg = kube_config.from_kubeconfig(testbed_handle.clusters["staging"].kubeconfig)
+    async with kube_client.client_for(cfg) as client:
+        await install_crds(client)
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def controlled(client: kube_client.KubeClient) -> AsyncIterator[Bed]:
+    """A fresh namespace on ``client``'s cluster with its own running AnalysisController."""
     ns = f"an-{secrets.token_hex(4)}"
-    await dev.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    ctl = controller.AnalysisController(dev, namespace=ns)
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    ctl = controller.AnalysisController(client, namespace=ns)
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
     try:
         await wait.eventually(ctl.ready.is_set, within=60)
-        yield Bed(dev, ns)
+        yield Bed(client, ns)
     finally:
         stop.set()
         await task
-        await dev.delete(ResourceKey("", "Namespace", "", ns))
+        await client.delete(ResourceKey("", "Namespace", "", ns))
+
+
+@pytest.fixture
+async def bed(dev: kube_client.KubeClient) -> AsyncIterator[Bed]:
+    async with controlled(dev) as made:
+        yield made
 
 
 def result_of(run: dict[str, Any], metric: str) -> dict[str, Any]:

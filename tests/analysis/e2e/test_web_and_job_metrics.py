@@ -6,8 +6,9 @@ import base64
 import json
 from typing import Any
 
-from tests.analysis.e2e.conftest import Bed, Endpoint, result_of
+from tests.analysis.e2e.conftest import Bed, Endpoint, controlled, result_of
 
+from tidegate.kube import client as kube_client
 from tidegate.model.keys import ResourceKey
 
 TOKEN = "s3cr3t-t0ken-for-web"
@@ -201,3 +202,18 @@ async def test_a_missing_secret_arg_errors_the_run_naming_it(bed: Bed, endpoint:
         f"unable to resolve metric arguments: arg token: Secret {bed.namespace}/gone not found"
     )
     assert endpoint.requests == []
+
+
+async def test_status_is_written_whether_or_not_the_crd_has_a_status_subresource(
+    bed: Bed, staging: kube_client.KubeClient, endpoint: Endpoint
+) -> None:
+    # Argo Rollouts' own CRD serves AnalysisRun without a status subresource (ours, on dev);
+    # `tidegate install` may have put one with it on staging: the controller writes both.
+    endpoint.json({"ok": True})
+    metric = {"name": "health", "provider": {"web": {"url": f"http://{endpoint.address}/"}}}
+    async with controlled(staging) as other:
+        for where in (bed, other):
+            await where.create(where.run("either", [metric]))
+            run = await where.finished("either")
+            assert run["status"]["phase"] == "Successful", run["status"]
+            assert result_of(run, "health")["count"] == 1
