@@ -159,7 +159,8 @@ def _merge_named(
 
 
 def owner_reference(owner: Obj) -> dict[str, Any]:
-    """A controller ownerReference to ``owner`` (the Rollout), so the run goes with it."""
+    """A controller ownerReference to ``owner`` (the Rollout of a run, the run of a Job), so
+    the owned object is deleted with it."""
     meta = owner.get("metadata") or {}
     return {
         "apiVersion": str(owner.get("apiVersion") or names.API_VERSION),

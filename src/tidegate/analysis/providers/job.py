@@ -15,7 +15,7 @@ import copy
 import datetime
 from typing import Any
 
-from tidegate.analysis import assess, names
+from tidegate.analysis import assess, names, runs
 from tidegate.analysis.providers import base
 from tidegate.kube import client as kube_client
 from tidegate.model import errors
@@ -45,14 +45,7 @@ def build_job(run: base.Obj, metric: base.Obj, name: str) -> dict[str, Any]:
         {ANNOTATION_RUN: str(meta.get("name")), ANNOTATION_METRIC: str(metric.get("name"))}
     )
     job_meta["ownerReferences"] = [
-        {
-            "apiVersion": names.API_VERSION,
-            "kind": names.RUN_KIND,
-            "name": str(meta.get("name")),
-            "uid": str(meta.get("uid")),
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
+        runs.owner_reference({"apiVersion": names.API_VERSION, "kind": names.RUN_KIND, **run})
     ]
     return {
         "apiVersion": "batch/v1",
