@@ -228,6 +228,11 @@ def new_run(
     except names.AnalysisSpecError as exc:
         raise names.AnalysisSpecError(f"AnalysisRun {namespace}/{name}: {exc}") from None
     found = validate.problems(metrics)
+    found += [
+        f"{names.describe(t)}: spec.templates (templates composed of templates) is not supported"
+        for t in every
+        if (t.get("spec") or {}).get("templates")
+    ]
     if found:
         where = ", ".join(names.describe(t) for t in every)
         raise names.AnalysisSpecError(f"{where}: " + "; ".join(found))
