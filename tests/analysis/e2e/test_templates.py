@@ -1,0 +1,92 @@
+"""Templates read from the cluster (as the Rollout controller reads them) become a run that the
+controller measures; a missing template is an error naming it."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from tests.analysis.e2e.conftest import Bed, Endpoint, result_of
+
+from tidegate.analysis import names, runs, templates
+from tidegate.model.keys import ResourceKey
+
+
+async def test_a_namespaced_and_a_cluster_template_make_one_run(
+    bed: Bed, endpoint: Endpoint
+) -> None:
+    endpoint.json({"rate": 0.99, "errors": 0})
+    cluster_name = f"an-errors-{secrets.token_hex(3)}"
+    web = {"url": f"http://{endpoint.address}/{{{{args.service}}}}", "jsonPath": "{$.rate}"}
+    await bed.client.create(
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.TEMPLATE_KIND,
+            "metadata": {"name": "success-rate", "namespace": bed.namespace},
+            "spec": {
+                "args": [{"name": "service"}],
+                "metrics": [
+                    {"name": "rate", "provider": {"web": web}, "successCondition": "result > 0.95"}
+                ],
+            },
+        }
+    )
+    await bed.client.create(
+        {
+            "apiVersion": names.API_VERSION,
+            "kind": names.CLUSTER_TEMPLATE_KIND,
+            "metadata": {"name": cluster_name},
+            "spec": {
+                "metrics": [
+                    {
+                        "name": "errors",
+                        "provider": {
+                            "web": {"url": f"http://{endpoint.address}/", "jsonPath": "{$.errors}"}
+                        },
+                        "failureCondition": "result > 0",
+                    }
+                ]
+            },
+        }
+    )
+    try:
+        block = {
+            "templates": [
+                {"templateName": "success-rate"},
+                {"templateName": cluster_name, "clusterScope": True},
+            ],
+            "args": [{"name": "service", "value": "checkout"}],
+        }
+        rollout = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "metadata": {"name": "shop", "namespace": bed.namespace, "uid": "not-a-real-uid"},
+        }
+        found, cluster_found = await templates.load(bed.client, bed.namespace, block)
+        run = runs.new_run_for_rollout(
+            rollout=rollout,
+            block=block,
+            templates=found,
+            cluster_templates=cluster_found,
+            name=runs.run_name("shop", "abc", 1, 0),
+            labels=runs.run_labels("abc", names.TYPE_STEP, 0),
+            pod_hashes={"Stable": "old", "Latest": "abc"},
+        )
+        del run["metadata"]["ownerReferences"]  # no Rollout object exists in this test
+        await bed.create(run)
+        done = await bed.finished("shop-abc-1-0")
+        assert done["status"]["phase"] == "Successful", done["status"]
+        assert result_of(done, "rate")["measurements"][0]["value"] == "0.99"
+        assert result_of(done, "errors")["measurements"][0]["value"] == "0"
+        assert endpoint.requests  # both metrics asked the endpoint
+    finally:
+        await bed.client.delete(
+            ResourceKey(names.GROUP, names.CLUSTER_TEMPLATE_KIND, "", cluster_name)
+        )
+
+
+async def test_a_missing_template_is_named(bed: Bed) -> None:
+    block = {"templates": [{"templateName": "nope"}, {"templateName": "x", "clusterScope": True}]}
+    with pytest.raises(names.AnalysisSpecError) as info:
+        await templates.load(bed.client, bed.namespace, block)
+    assert str(info.value) == f"AnalysisTemplate {bed.namespace}/nope not found"
