@@ -260,18 +260,6 @@ def new_run(
     }
 
 
-def template_refs(block: Obj) -> list[tuple[str, bool]]:
-    """``(templateName, clusterScope)`` of a Rollout analysis block (step, background,
-    pre/post-promotion), in order."""
-    out = []
-    for ref in block.get("templates") or ():
-        name = str(ref.get("templateName") or "")
-        if not name:
-            raise names.AnalysisSpecError("analysis: a template reference has no templateName")
-        out.append((name, bool(ref.get("clusterScope"))))
-    return out
-
-
 def new_run_for_rollout(
     *,
     rollout: Obj,

@@ -1,14 +1,13 @@
-"""Templates read from the cluster (as the Rollout controller reads them) become a run that the
-controller measures; a missing template is an error naming it."""
+"""Templates stored on the cluster (AnalysisTemplate and ClusterAnalysisTemplate CRDs) read back
+and built into one run, as the Rollout controller does, which the controller measures."""
 
 from __future__ import annotations
 
 import secrets
 
-import pytest
 from tests.analysis.e2e.conftest import Bed, Endpoint, result_of
 
-from tidegate.analysis import names, runs, templates
+from tidegate.analysis import names, runs
 from tidegate.model.keys import ResourceKey
 
 
@@ -62,7 +61,16 @@ async def test_a_namespaced_and_a_cluster_template_make_one_run(
             "kind": "Rollout",
             "metadata": {"name": "shop", "namespace": bed.namespace, "uid": "not-a-real-uid"},
         }
-        found, cluster_found = await templates.load(bed.client, bed.namespace, block)
+        found = [
+            await bed.client.get(
+                ResourceKey(names.GROUP, names.TEMPLATE_KIND, bed.namespace, "success-rate")
+            )
+        ]
+        cluster_found = [
+            await bed.client.get(
+                ResourceKey(names.GROUP, names.CLUSTER_TEMPLATE_KIND, "", cluster_name)
+            )
+        ]
         run = runs.new_run_for_rollout(
             rollout=rollout,
             block=block,
@@ -83,10 +91,3 @@ async def test_a_namespaced_and_a_cluster_template_make_one_run(
         await bed.client.delete(
             ResourceKey(names.GROUP, names.CLUSTER_TEMPLATE_KIND, "", cluster_name)
         )
-
-
-async def test_a_missing_template_is_named(bed: Bed) -> None:
-    block = {"templates": [{"templateName": "nope"}, {"templateName": "x", "clusterScope": True}]}
-    with pytest.raises(names.AnalysisSpecError) as info:
-        await templates.load(bed.client, bed.namespace, block)
-    assert str(info.value) == f"AnalysisTemplate {bed.namespace}/nope not found"
