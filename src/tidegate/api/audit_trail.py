@@ -154,12 +154,20 @@ class AuditTrail:
             result=_result(status),
             reason=str(state.get("audit_reason") or "") or reason,
         )
-        if ctx.audit is None:
-            return
-        try:
-            await asyncio.to_thread(ctx.audit.append, entry)
-        except Exception as exc:  # the audit store failing must not hide the answer
-            log.error("audit entry not written (%s %s by %r): %s", action, name, actor, exc)
+        await write(ctx, entry)
+
+
+async def write(ctx: context.ServerContext, entry: audit.Entry) -> None:
+    """Append ``entry`` to the server's audit log (when it keeps one); a failing store is
+    logged, never raised: it must not hide the answer."""
+    if ctx.audit is None:
+        return
+    try:
+        await asyncio.to_thread(ctx.audit.append, entry)
+    except Exception as exc:
+        log.error(
+            "audit entry not written (%s %s by %r): %s", entry.action, entry.name, entry.actor, exc
+        )
 
 
 def _json(body: bytes) -> dict[str, Any]:

@@ -68,6 +68,22 @@ type groupStorage struct {
 	people map[string]user
 }
 
+// groupsClient lets a client ask for the "groups" scope (the example clients allow only their
+// custom scope beyond the standard ones).
+type groupsClient struct{ op.Client }
+
+func (c groupsClient) IsScopeAllowed(scope string) bool {
+	return scope == "groups" || c.Client.IsScopeAllowed(scope)
+}
+
+func (s *groupStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	found, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return groupsClient{found}, nil
+}
+
 func (s *groupStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	if err := s.Storage.SetUserinfoFromRequest(ctx, info, req, scopes); err != nil {
 		return err
