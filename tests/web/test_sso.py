@@ -36,20 +36,13 @@ BOB = oidcprovider.User("u-bob", "bob", "bob-pass-1", "bob@example.test", ("view
 
 
 @pytest.fixture(scope="module")
-def sso_server(
-    testbed_handle: handle.TestBed,
-    control_namespace: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[serverproc.ServerProcess]:
-    workdir = tmp_path_factory.mktemp("sso-server")
-    audit_db = f"--audit-db=sqlite:///{workdir / 'audit.db'}"
-    proc = serverproc.ServerProcess(
-        testbed_handle, control_namespace, log=workdir / "server.log", extra=[audit_db]
-    ).start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def server_extra(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return [f"--audit-db=sqlite:///{tmp_path_factory.mktemp('sso-audit') / 'audit.db'}"]
+
+
+@pytest.fixture(scope="module")
+def sso_server(server: serverproc.ServerProcess) -> serverproc.ServerProcess:
+    return server  # the module's server, with an audit log (server_extra)
 
 
 @pytest.fixture(scope="module")
