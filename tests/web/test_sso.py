@@ -30,6 +30,7 @@ from tidegate.testenv import handle, oidcprovider, procs, serverproc
 pytestmark = pytest.mark.e2e
 SECRET_KEY = "oidc.tidegate.clientSecret"
 ALICE = oidcprovider.User("u-alice", "alice", "alice-pass-1", "alice@example.test", ("deployers",))
+CLIENT_SECRET = secrets.token_urlsafe(16)
 OTHER_SECRET = secrets.token_urlsafe(16)
 OTHER_REDIRECT = "http://127.0.0.1:9/cb"  # nothing listens: the browser's request is enough
 BOB = oidcprovider.User("u-bob", "bob", "bob-pass-1", "bob@example.test", ("viewers",))
@@ -52,20 +53,19 @@ def provider(
     sso_server: serverproc.ServerProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[oidcprovider.OidcProvider]:
-    client_secret = secrets.token_urlsafe(16)
     op = oidcprovider.OidcProvider(
         tmp_path_factory.mktemp("oidcop"),
         users=[ALICE, BOB],
         clients=[
             oidcprovider.Client(
-                "tidegate", (sso_server.url + "/auth/callback",), secret=client_secret
+                "tidegate", (sso_server.url + "/auth/callback",), secret=CLIENT_SECRET
             ),
             oidcprovider.Client("tidegate-cli", ("http://localhost/auth/callback",)),
             oidcprovider.Client("other-app", (OTHER_REDIRECT,), secret=OTHER_SECRET),
         ],
     ).start()
     with testbed_handle.admin_client("mgmt") as client:
-        patch = {"data": {SECRET_KEY: base64.b64encode(client_secret.encode()).decode()}}
+        patch = {"data": {SECRET_KEY: base64.b64encode(CLIENT_SECRET.encode()).decode()}}
         resp = client.patch(
             f"/api/v1/namespaces/{control_namespace}/secrets/argocd-secret",
             content=json.dumps(patch),
@@ -307,3 +307,84 @@ def test_rotated_key_is_fetched_and_the_old_one_refused(
         assert ok.status_code == 200 and ok.json()["username"] == ALICE.email
         old = client.get("/api/v1/session/userinfo", headers={"Authorization": f"Bearer {before}"})
         assert old.status_code == 401
+
+
+def test_provider_errors_and_bad_config_are_named_and_the_secret_never_shown(
+    sso_server: serverproc.ServerProcess,
+    provider: oidcprovider.OidcProvider,
+    testbed_handle: handle.TestBed,
+    control_namespace: str,
+) -> None:
+    with sso_server.client() as client:
+        refused = client.get(
+            "/auth/callback",
+            params={"error": "access_denied", "error_description": "user said no", "state": "s"},
+        )
+        assert refused.status_code == 401
+        assert "the identity provider refused the login: user said no" in refused.text
+        public = client.get("/api/v1/settings/oidc")
+        assert public.json()["clientID"] == "tidegate" and CLIENT_SECRET not in public.text
+    with sso_server.client(token=sso_server.login()) as admin:
+        settings = admin.get("/api/v1/settings")
+        assert settings.json()["oidcConfig"]["issuer"] == provider.issuer
+        assert CLIENT_SECRET not in settings.text
+
+    with testbed_handle.admin_client("mgmt") as mgmt:
+        path = f"/api/v1/namespaces/{control_namespace}/configmaps/argocd-cm"
+        good = mgmt.get(path).json()["data"]["oidc.config"]
+    broken = good.replace(f"${SECRET_KEY}", "$oidc.absent")
+    access_helpers.patch_configmap(
+        testbed_handle, control_namespace, "argocd-cm", {"oidc.config": broken}
+    )
+    try:
+
+        def misconfigured() -> httpx.Response | None:
+            with sso_server.client() as client:
+                resp = client.get("/auth/login")
+            return resp if resp.status_code == 503 else None
+
+        answer = until(misconfigured, within=30)
+        assert "clientSecret refers to $oidc.absent, which argocd-secret lacks" in answer.text
+    finally:
+        access_helpers.patch_configmap(
+            testbed_handle, control_namespace, "argocd-cm", {"oidc.config": good}
+        )
+    assert CLIENT_SECRET not in sso_server.log.read_text()
+    assert "code=" not in sso_server.log.read_text()
+
+
+def test_logout_clears_the_cookie_and_goes_to_the_providers_logout_url(
+    sso_server: serverproc.ServerProcess,
+    provider: oidcprovider.OidcProvider,
+    testbed_handle: handle.TestBed,
+    control_namespace: str,
+) -> None:
+    with sso_server.client(cookies={"argocd.token": "tok.en.x"}) as client:
+        plain = client.get("/auth/logout")
+    assert plain.status_code == 303 and plain.headers["location"] == "/login"
+    assert 'argocd.token=""' in plain.headers["set-cookie"]
+
+    with testbed_handle.admin_client("mgmt") as mgmt:
+        path = f"/api/v1/namespaces/{control_namespace}/configmaps/argocd-cm"
+        good = mgmt.get(path).json()["data"]["oidc.config"]
+    query = "id_token_hint={{token}}&r={{logoutRedirectURL}}"
+    template = f"{provider.issuer}end_session?{query}"
+    with_logout = yaml.safe_dump({**yaml.safe_load(good), "logoutURL": template})
+    access_helpers.patch_configmap(
+        testbed_handle, control_namespace, "argocd-cm", {"oidc.config": with_logout}
+    )
+    try:
+
+        def redirected() -> str | None:
+            with sso_server.client(cookies={"argocd.token": "tok.en.x"}) as client:
+                location = str(client.get("/auth/logout").headers.get("location") or "")
+            return location if location.startswith(provider.issuer) else None
+
+        location = until(redirected, within=30)
+        back = httpx.QueryParams(httpx.URL(location).query)
+        assert back["id_token_hint"] == "tok.en.x"
+        assert back["r"] == sso_server.url + "/login"
+    finally:
+        access_helpers.patch_configmap(
+            testbed_handle, control_namespace, "argocd-cm", {"oidc.config": good}
+        )
