@@ -115,6 +115,10 @@ def test_requested_and_automated_syncs_are_told_with_their_actor(
         return found if {"OperationStarted", "OperationCompleted"} <= set(found) else None
 
     manual_events = until(lambda: told(manual), within=30)
+    created = manual_events["ResourceCreated"]
+    assert created["message"] == "admin created application"
+    assert created["source"]["component"] == "tidegate-server"
+    assert created["metadata"]["annotations"]["user"] == "admin"
     started = manual_events["OperationStarted"]
     assert started["message"] == "admin initiated sync to main"
     assert started["type"] == "Normal" and started["metadata"]["annotations"]["user"] == "admin"
@@ -161,6 +165,16 @@ def test_requested_and_automated_syncs_are_told_with_their_actor(
         assert exported.headers["content-type"].startswith("application/x-ndjson")
         lines = [json.loads(line) for line in exported.text.splitlines()]
         assert lines == manual_log  # the same entries, newest first, one a line
+
+    with server.client(token=token) as api:
+        gone = api.request("DELETE", f"/api/v1/applications/{auto}", headers=JSON)
+        assert gone.is_success, gone.text
+
+    def deleted() -> dict[str, Any] | None:
+        found = {e["reason"]: e for e in _events(testbed_handle, control_namespace, auto)}
+        return found.get("ResourceDeleted")
+
+    assert until(deleted, within=30)["message"] == "admin deleted application"
 
     config = tmp_path / "config"
     address = server.url.removeprefix("https://")

@@ -87,8 +87,9 @@ def event(
     message: str,
     user: str,
     now: datetime.datetime,
+    component: str = COMPONENT,
 ) -> dict[str, Any]:
-    """The core/v1 Event about ``app``. Pure."""
+    """The core/v1 Event about ``app`` (from ``component``). Pure."""
     meta = _m(app.get("metadata"))
     dest = _m(_m(app.get("spec")).get("destination"))
     name = str(meta.get("name") or "")
@@ -115,7 +116,7 @@ def event(
             "uid": str(meta.get("uid") or ""),
             "resourceVersion": str(meta.get("resourceVersion") or ""),
         },
-        "source": {"component": COMPONENT},
+        "source": {"component": component},
         "reason": reason,
         "type": kind,
         "message": message,
