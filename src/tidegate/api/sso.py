@@ -38,6 +38,7 @@ from tidegate.store import audit
 log = logging.getLogger(__name__)
 open_router = fastapi.APIRouter(tags=["SSO"])
 JWKS_MIN_INTERVAL = 1.0
+CONFIG_REFRESH_SECONDS = 1.0
 HTTP_TIMEOUT = 15.0
 COOKIE_CHUNK = 4000
 
@@ -118,12 +119,16 @@ class Sso:
         self.nonces = oidc.SeenNonces()
         self._providers: dict[tuple[str, bool], Provider] = {}
         self._config: tuple[tuple[str, bytes], oidc.OidcConfig | None] | None = None
+        self._config_at = 0.0
 
     async def config(self, ctx: context.ServerContext) -> oidc.OidcConfig | None:
         book = await ctx.accounts.load(ctx)
         text = book.cm.get(oidc.CONFIG_KEY, "")
         if not text.strip():
             return None
+        fresh = time.monotonic() - self._config_at < CONFIG_REFRESH_SECONDS
+        if self._config is not None and self._config[0][0] == text and fresh:
+            return self._config[1]  # argocd-secret is re-read at most once a second
         secret = bootstrap._decode(await ctx.secrets.read(bootstrap.ARGOCD_SECRET))
         fingerprint = (text, repr(sorted(secret.items())).encode())
         if self._config is None or self._config[0] != fingerprint:
@@ -132,6 +137,7 @@ class Sso:
             except oidc.OidcConfigError as exc:
                 raise errors.ApiError(503, f"SSO is misconfigured: {exc}") from None
             self._config = (fingerprint, parsed)
+        self._config_at = time.monotonic()
         return self._config[1]
 
     def provider(self, config: oidc.OidcConfig, *, verify: bool) -> Provider:
