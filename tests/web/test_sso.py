@@ -138,12 +138,27 @@ def test_browser_login_maps_groups_to_roles_and_is_audited(
     assert _can(sso_server, bob, "applications/sync/default/anything") == "no"
     assert _can(sso_server, bob, "applications/get/default/anything") == "no"
 
+    # what the group grants is done, what it does not is refused: both audited with the actor
+    project = f"sso-{secrets.token_hex(3)}"
+    body = json.dumps({"project": {"metadata": {"name": project}, "spec": {}}})
+    headers = {"Content-Type": "application/json"}
+    with sso_server.client(token=alice) as client:
+        assert client.post("/api/v1/projects", content=body, headers=headers).status_code == 200
+    with sso_server.client(token=bob) as client:
+        refused = client.request("DELETE", f"/api/v1/projects/{project}", headers=headers)
+        assert refused.status_code == 403
+
     with sso_server.client(token=sso_server.login()) as admin:
         entries = admin.get("/api/v1/audit", params={"action": "login"}).json()["items"]
+        on_project = admin.get("/api/v1/audit", params={"name": project}).json()["items"]
     logins = {(e["actor"], e["result"]) for e in entries}
     assert (ALICE.email, "succeeded") in logins and (BOB.email, "succeeded") in logins
     alice_entry = next(e for e in entries if e["actor"] == ALICE.email)
     assert alice_entry["groups"] == ["deployers"] and alice_entry["object"]["kind"] == "Session"
+    assert {(e["actor"], tuple(e["groups"]), e["action"], e["result"]) for e in on_project} == {
+        (ALICE.email, ("deployers",), "create", "succeeded"),
+        (BOB.email, ("viewers",), "delete", "denied"),
+    }
 
 
 def test_replayed_state_is_refused(
