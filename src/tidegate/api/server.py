@@ -45,6 +45,7 @@ from tidegate.api import (
     security,
     session,
     settings,
+    sso,
     streams,
 )
 from tidegate.api import hub as app_hub
@@ -91,6 +92,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         }
 
     app.include_router(session.open_router)
+    app.include_router(sso.open_router)
     for module in (
         session,
         streams,
