@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 import tidegate
-from tidegate.api import applications, context, errors, listing, security
+from tidegate.api import app_tree, applications, context, errors, listing, security
 from tidegate.auth import access
 from tidegate.web import views
 
@@ -191,11 +191,15 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
     except errors.ApiError as exc:
         return render("error.html", status=exc.status, page="applications", message=exc.message)
     fragment = request.query_params.get("fragment") == "1"
+    live, tree_error = await app_tree.live_tree(ctx, app)
+    resources = views.tree(views.resources(app), live["nodes"])
     return render(
         "app_body.html" if fragment else "application.html",
         page="applications",
         app=views.summary(app),
-        resources=views.resources(app),
+        resources=resources,
+        nodes=views.flatten(resources),
+        tree_error=tree_error,
         operation=views.last_operation(app),
         in_progress=bool(app.get("operation"))
         or (views.last_operation(app) or {}).get("phase") in ("Running", "Terminating"),

@@ -32,6 +32,11 @@ _KIND_SHORT = {
     "ClusterRoleBinding": "crb",
     "CustomResourceDefinition": "crd",
     "HorizontalPodAutoscaler": "hpa",
+    "EndpointSlice": "eps",
+    "Endpoints": "ep",
+    "ControllerRevision": "rev",
+    "AnalysisRun": "run",
+    "Rollout": "ro",
 }
 
 
@@ -149,6 +154,78 @@ def resources(app: Mapping[str, Any]) -> list[Obj]:
         )
     rows.sort(key=lambda r: (r["kind"] != "Namespace", r["kind"], r["namespace"], r["name"]))
     return rows
+
+
+def _child(node: Mapping[str, Any]) -> Obj:
+    group, kind, namespace, name = _key(node)
+    health = _m(node.get("health"))
+    info = [_m(i) for i in node.get("info") or [] if _m(i)]
+    return {
+        "id": "/".join((group, kind, namespace, name)),
+        "group": group,
+        "version": str(node.get("version") or ""),
+        "kind": kind,
+        "kind_short": kind_short(kind),
+        "namespace": namespace,
+        "name": name,
+        "sync": "",
+        "health": str(health.get("status") or ""),
+        "health_message": str(health.get("message") or ""),
+        "requires_pruning": False,
+        "result": None,
+        "child": True,
+        "info": " · ".join(f"{i.get('name')}: {i.get('value')}" for i in info),
+        "info_short": " · ".join(str(i.get("value")) for i in info),
+        "children": [],
+    }
+
+
+def tree(rows: list[Obj], nodes: Iterable[Mapping[str, Any]]) -> list[Obj]:
+    """The managed ``rows`` (from :func:`resources`) with the live children of the API's tree
+    ``nodes`` nested under their parents (``parentRefs``; a child with several parents under
+    the first one shown), each level sorted by kind and name."""
+    by_id: dict[str, Obj] = {}
+    for row in rows:
+        row.setdefault("children", [])
+        row.setdefault("child", False)
+        row.setdefault("info", "")
+        row.setdefault("info_short", "")
+        by_id[row["id"]] = row
+    pending = [n for n in nodes if isinstance(n, Mapping) and n.get("parentRefs")]
+    while pending:  # parents come before children in the API's tree, but do not rely on it
+        left = []
+        for node in pending:
+            child = _child(node)
+            if child["id"] in by_id:
+                continue
+            parent = next(
+                (
+                    by_id[pid]
+                    for ref in node.get("parentRefs") or []
+                    if (pid := "/".join(_key(_m(ref)))) in by_id
+                ),
+                None,
+            )
+            if parent is None:
+                left.append(node)
+                continue
+            parent["children"].append(child)
+            by_id[child["id"]] = child
+        if len(left) == len(pending):
+            break  # parents not in the tree (cut by the server's bound): not shown
+        pending = left
+    for row in by_id.values():
+        row["children"].sort(key=lambda r: (r["kind"], r["name"]))
+    return rows
+
+
+def flatten(rows: Iterable[Obj]) -> list[Obj]:
+    """Every row of a nested tree, parents first."""
+    out: list[Obj] = []
+    for row in rows:
+        out.append(row)
+        out.extend(flatten(row.get("children") or []))
+    return out
 
 
 def last_operation(app: Mapping[str, Any]) -> Obj | None:

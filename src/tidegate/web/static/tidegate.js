@@ -540,10 +540,10 @@ async function showNode(id) {
   set("name", d.name);
   set("gv", (d.group ? d.group + "/" : "") + d.version);
   set("namespace", d.namespace || "(cluster-scoped)");
-  set("sync", d.sync);
+  set("sync", d.child ? "(not managed: owned by a managed resource)" : d.sync);
   set("health", d.health || "(no health)");
-  set("health-message", d.healthMessage);
-  set("result", d.result || "(not in the last sync)");
+  set("health-message", d.child ? d.info : d.healthMessage);
+  set("result", d.result || (d.child ? "" : "(not in the last sync)"));
   set("result-message", d.resultMessage);
   set("manifest", "");
   set("manifest-status", "Loading the manifests…");
@@ -551,6 +551,13 @@ async function showNode(id) {
   if (!dialog.open) dialog.showModal();
   const path = "/api/v1/applications/" + encodeURIComponent(document.getElementById("main").dataset.app);
   try {
+    if (d.child) {
+      // A child has no desired state: its live manifest only (masked by the server).
+      const q = new URLSearchParams({ namespace: d.namespace, resourceName: d.name, kind: d.kind, group: d.group, version: d.version });
+      const res = await api("GET", path + "/resource?" + q.toString());
+      dialog.item = { liveState: res.manifest, targetState: null, diff: null, child: true };
+      return showNodeView(dialog, "live");
+    }
     if (!managed) managed = api("GET", path + "/managed-resources");
     const items = (await managed).items || [];
     const item = items.find((i) => (i.group || "") === d.group && i.kind === d.kind && (i.namespace || "") === d.namespace && i.name === d.name);
@@ -583,7 +590,8 @@ function showNodeView(dialog, view) {
   if (view === "live") text = pretty(item.liveState);
   else if (view === "desired") text = pretty(item.targetState);
   else text = item.diff || null;
-  status.textContent = text ? "" : { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
+  const none = item.child ? "Not managed: created on the cluster by its owner, it has no desired state." : null;
+  status.textContent = text ? "" : (view !== "live" && none) || { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
   if (view !== "diff" || !text) return (pre.textContent = text || "");
   pre.replaceChildren(
     ...text.split("\n").map((line) => {
