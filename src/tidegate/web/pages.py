@@ -9,6 +9,7 @@ a valid session a page redirects to ``/login`` with the reason and the page to c
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ REASONS = {
 }
 # Argo CD's UI keys in the application list's URL -> the API's list filters.
 VIEWS = ("tiles", "list")
+Obj = dict[str, Any]
 PAGE_SIZE = 300  # apps rendered at first; "show more" raises ?limit= (first paint stays fast)
 LIST_KEYS = ("proj", "cluster", "namespace", "sync", "health", "labels", "search")
 
@@ -51,7 +53,73 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+@dataclasses.dataclass(frozen=True)
+class NavItem:
+    """One entry of the left rail. ``needs`` is the RBAC (resource, action) without which the
+    entry is shown disabled with the reason; ``coming`` marks a capability not landed yet."""
+
+    page: str
+    href: str
+    icon: str
+    label: str
+    needs: tuple[str, str] | None = None
+    coming: str = ""
+
+
+# The rail, in sections. A new page (Rollouts, Promotions) is one line here plus its route.
+NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
+    (
+        "Deliver",
+        (
+            NavItem("applications", "/applications", "▦", "Applications"),
+            NavItem("applicationsets", "/applicationsets", "▣", "ApplicationSets"),
+            NavItem("rollouts", "/rollouts", "⇶", "Rollouts", coming="progressive delivery"),
+            NavItem("promotions", "/promotions", "⤴", "Promotions", coming="environment promotion"),
+        ),
+    ),
+    (
+        "Settings",
+        (
+            NavItem("clusters", "/settings/clusters", "◎", "Clusters"),
+            NavItem("repos", "/settings/repos", "⌥", "Repositories"),
+            NavItem("projects", "/settings/projects", "▤", "Projects"),
+        ),
+    ),
+    ("Security", (NavItem("audit", "/audit", "☰", "Audit", needs=("audit", "get")),)),
+)
+
+
+def navigation(subject: access.Subject | None) -> list[tuple[str, list[Obj]]]:
+    """The rail for ``subject``: each entry with ``disabled`` set to why it cannot be used."""
+    out = []
+    for section, items in NAV:
+        entries = []
+        for item in items:
+            why = f"Coming with {item.coming}" if item.coming else ""
+            if not why and item.needs and not access.allowed(subject, *item.needs, "*"):
+                why = f"Your role may not do this ({item.needs[0]}, {item.needs[1]})"
+            entries.append({**dataclasses.asdict(item), "disabled": why})
+        out.append((section, entries))
+    return out
+
+
+def can(subject: access.Subject, app: Obj) -> dict[str, str]:
+    """For each action of the application page, why ``subject`` may not do it ("" when it
+    may): the check ``GET /api/v1/account/can-i/applications/ACTION/PROJECT/NAME`` answers."""
+    obj = applications.rbac_object(app)
+    project = obj.partition("/")[0]
+    return {
+        action: ""
+        if access.allowed(subject, "applications", action, obj)
+        else f"Your role may not {action} applications of project {project} "
+        f"(applications, {action}, {obj})"
+        for action in ("sync", "update", "delete")
+    }
+
+
+def render(
+    name: str, status: int = 200, *, subject: access.Subject | None = None, **values: Any
+) -> HTMLResponse:
     headers = {
         "Cache-Control": "no-store",
         # Scripts and styles only from this server: an injected tag would not run.
@@ -61,6 +129,7 @@ def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         ),
         "X-Content-Type-Options": "nosniff",
     }
+    values.setdefault("nav", navigation(subject))
     return HTMLResponse(templates.get_template(name).render(**values), status, headers=headers)
 
 
@@ -153,6 +222,7 @@ async def applications_page(request: Request) -> Response:
     }
     return render(
         "applications.html",
+        subject=subject,
         view_links=view_links,
         blank=views.summary({}),
         page="applications",
@@ -189,13 +259,21 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
         app = await applications.store(request).get(name)
         security.authorize(subject, "applications", "get", applications.rbac_object(app))
     except errors.ApiError as exc:
-        return render("error.html", status=exc.status, page="applications", message=exc.message)
+        return render(
+            "error.html",
+            status=exc.status,
+            subject=subject,
+            page="applications",
+            message=exc.message,
+        )
     fragment = request.query_params.get("fragment") == "1"
     live, tree_error = await app_tree.live_tree(ctx, app)
     resources = views.tree(views.resources(app), live["nodes"])
     return render(
         "app_body.html" if fragment else "application.html",
+        subject=subject,
         page="applications",
+        can=can(subject, app),
         app=views.summary(app),
         resources=resources,
         nodes=views.flatten(resources),
