@@ -274,6 +274,7 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
         subject=subject,
         page="applications",
         can=can(subject, app),
+        params=views.parameters(app),
         app=views.summary(app),
         resources=resources,
         nodes=views.flatten(resources),

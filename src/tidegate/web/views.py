@@ -228,6 +228,61 @@ def flatten(rows: Iterable[Obj]) -> list[Obj]:
     return out
 
 
+def source_type(app: Mapping[str, Any]) -> str:
+    """Helm, Kustomize or Directory: what the controller detected (``status.sourceType``), else
+    what the spec says (a chart or a ``helm``/``kustomize`` block), else Directory."""
+    spec = _m(app.get("spec"))
+    detected = str(_m(app.get("status")).get("sourceType") or "")
+    if detected in ("Helm", "Kustomize", "Directory"):
+        return detected
+    src = _m(spec.get("source"))
+    if src.get("chart") or src.get("helm"):
+        return "Helm"
+    if src.get("kustomize"):
+        return "Kustomize"
+    return "Directory"
+
+
+def parameters(app: Mapping[str, Any]) -> Obj:
+    """The app's editable source parameters and sync policy, as the details view shows them and
+    the edit dialog starts from (lists as one item a line, as the dialog's text areas take)."""
+    spec = _m(app.get("spec"))
+    src = _m(spec.get("source"))
+    helm, kustomize, directory = (
+        _m(src.get("helm")),
+        _m(src.get("kustomize")),
+        _m(src.get("directory")),
+    )
+    policy = _m(spec.get("syncPolicy"))
+    automated = policy.get("automated")
+    auto = _m(automated)
+    return {
+        "type": source_type(app),
+        "multi": not src and bool(spec.get("sources")),
+        "helm": {
+            "value_files": "\n".join(str(v) for v in helm.get("valueFiles") or []),
+            "values_text": str(helm.get("values") or ""),
+            "parameters": "\n".join(
+                f"{_m(p).get('name')}={_m(p).get('value', '')}"
+                for p in helm.get("parameters") or []
+            ),
+            "release_name": str(helm.get("releaseName") or ""),
+        },
+        "kustomize": {
+            "name_prefix": str(kustomize.get("namePrefix") or ""),
+            "name_suffix": str(kustomize.get("nameSuffix") or ""),
+            "images": "\n".join(str(i) for i in kustomize.get("images") or []),
+        },
+        "directory": {"recurse": bool(directory.get("recurse"))},
+        "sync": {
+            "automated": automated is not None,
+            "prune": bool(auto.get("prune")),
+            "self_heal": bool(auto.get("selfHeal")),
+            "options": [str(o) for o in policy.get("syncOptions") or []],
+        },
+    }
+
+
 def last_operation(app: Mapping[str, Any]) -> Obj | None:
     op = _m(_m(app.get("status")).get("operationState"))
     if not op:

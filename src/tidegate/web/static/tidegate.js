@@ -297,7 +297,7 @@ function saveDialog() {
   const open = document.querySelector("dialog[open]");
   if (!open || !open.querySelector("form[data-submit]")) return;
   const values = {};
-  for (const input of open.querySelectorAll("input")) {
+  for (const input of open.querySelectorAll("input, textarea, select")) {
     if (!input.name) continue;
     if (input.type === "checkbox") values[input.name + (input.value !== "on" ? ":" + input.value : "")] = input.checked;
     else if (input.type === "radio") { if (input.checked) values[input.name] = input.value; }
@@ -314,7 +314,7 @@ function restoreDialog() {
   const dialog = document.getElementById(saved.id);
   if (!dialog) return;
   openDialog(dialog);
-  for (const input of dialog.querySelectorAll("input")) {
+  for (const input of dialog.querySelectorAll("input, textarea, select")) {
     if (!input.name) continue;
     if (input.type === "checkbox") {
       const key = input.name + (input.value !== "on" ? ":" + input.value : "");
@@ -332,7 +332,9 @@ function closeDialog(dialog) {
   dialog.close();
 }
 
-function openDialog(dialog) {
+function openDialog(dialog, fresh) {
+  const current = fresh && dialog.id === "edit-dialog" && document.querySelector("#app-body #edit-form");
+  if (current) dialog.replaceChildren(current.content.cloneNode(true)); // the app as it is now
   const error = dialog.querySelector(".error");
   if (error) error.hidden = true;
   if (dialog.id === "sync-dialog") fillSyncResources(dialog);
@@ -441,7 +443,7 @@ function appPage(main) {
     if (!t) return;
     if (t.dataset.tab) return setTab(t.dataset.tab);
     if (t.dataset.nodeView) return showNodeView(t.closest("dialog"), t.dataset.nodeView);
-    if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open));
+    if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open), true);
     if (t.hasAttribute("data-close")) return closeDialog(t.closest("dialog"));
     const action = t.dataset.action;
     if (action === "refresh") {
@@ -469,25 +471,28 @@ function appPage(main) {
     }
   });
 
-  for (const form of document.querySelectorAll("form[data-submit]")) {
-    form.addEventListener("input", () => {
-      form.querySelector(".error").hidden = true;
-      saveDialog();
-    });
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const dialog = form.closest("dialog");
-      const error = form.querySelector(".error");
-      const values = new FormData(form);
-      try {
-        await SUBMIT[form.dataset.submit](path, values, form);
-        closeDialog(dialog);
-      } catch (err) {
-        error.textContent = String(err.message);
-        error.hidden = false;
-      }
-    });
-  }
+  // Delegated: the edit dialog's form is replaced each time it opens.
+  document.addEventListener("input", (ev) => {
+    const form = ev.target.closest && ev.target.closest("form[data-submit]");
+    if (!form) return;
+    form.querySelector(".error").hidden = true;
+    saveDialog();
+  });
+  document.addEventListener("submit", async (ev) => {
+    const form = ev.target.closest("form[data-submit]");
+    if (!form) return;
+    ev.preventDefault();
+    const dialog = form.closest("dialog");
+    const error = form.querySelector(".error");
+    const values = new FormData(form);
+    try {
+      await SUBMIT[form.dataset.submit](path, values, form);
+      closeDialog(dialog);
+    } catch (err) {
+      error.textContent = String(err.message);
+      error.hidden = false;
+    }
+  });
   restoreDialog();
 }
 
@@ -513,6 +518,53 @@ const SUBMIT = {
     await api("POST", path + "/rollback", { id: Number(values.get("id")), prune: values.has("prune"), dryRun: values.has("dryRun") });
     toast("Rollback requested");
   },
+  async edit(path, values, form) {
+    // Applied to the latest version of the app, then written with the API's update endpoint.
+    const app = await api("GET", path);
+    const spec = app.spec || {};
+    const type = form.dataset.sourceType;
+    const src = spec.source;
+    if (src && !form.dataset.multi) {
+      if (type === "Helm") {
+        const helm = src.helm || {};
+        const forced = new Set((helm.parameters || []).filter((p) => p.forceString).map((p) => p.name));
+        helm.parameters = lines(values.get("parameters")).map((line, i) => {
+          const at = line.indexOf("=");
+          if (at < 1) throw new Error("Helm parameter on line " + (i + 1) + " (" + JSON.stringify(line) + ") is not NAME=VALUE.");
+          const p = { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
+          if (forced.has(p.name)) p.forceString = true;
+          return p;
+        });
+        helm.valueFiles = lines(values.get("valueFiles"));
+        helm.values = values.get("values") || "";
+        for (const key of ["parameters", "valueFiles", "values"]) if (!helm[key].length) delete helm[key];
+        if (Object.keys(helm).length) src.helm = helm;
+        else delete src.helm;
+      } else if (type === "Kustomize") {
+        const k = src.kustomize || {};
+        k.namePrefix = values.get("namePrefix").trim();
+        k.nameSuffix = values.get("nameSuffix").trim();
+        k.images = lines(values.get("images"));
+        for (const [key, v] of Object.entries({ namePrefix: k.namePrefix, nameSuffix: k.nameSuffix, images: k.images })) if (!v.length) delete k[key];
+        if (Object.keys(k).length) src.kustomize = k;
+        else delete src.kustomize;
+      } else {
+        const d = src.directory || {};
+        if (values.has("recurse")) d.recurse = true;
+        else delete d.recurse;
+        if (Object.keys(d).length) src.directory = d;
+        else delete src.directory;
+      }
+    }
+    const policy = spec.syncPolicy || {};
+    if (values.has("automated")) policy.automated = Object.assign(policy.automated || {}, { prune: values.has("prune"), selfHeal: values.has("selfHeal") });
+    else delete policy.automated;
+    spec.syncPolicy = policy;
+    app.spec = spec;
+    delete app.status;
+    await api("PUT", path, app);
+    toast("Saved");
+  },
   async delete(path, values) {
     const name = document.getElementById("main").dataset.app;
     if (values.get("confirm") !== name) throw new Error("Type " + name + " to confirm.");
@@ -522,6 +574,10 @@ const SUBMIT = {
     toast("Deletion requested");
   },
 };
+
+function lines(text) {
+  return (text || "").split("\n").map((l) => l.trim()).filter((l) => l);
+}
 
 // The node panel: its summary from the page, its manifests and diff from managed-resources
 // (fetched once per version of the app: the page body's re-render forgets it).
