@@ -92,6 +92,10 @@ def test_a_readonly_user_sees_disabled_actions_with_the_reason(
     expect(audit).to_have_attribute("title", re.compile(r"\(audit, get\)"))
     expect(page.locator('.rail [data-nav="rollouts"]')).to_contain_text("coming")
     shot(page, screenshots, "application-readonly")
+    page.get_by_role("tab", name="Details").click()
+    edit = page.get_by_role("button", name="✎ Edit parameters and sync policy")
+    expect(edit).to_be_disabled()
+    expect(edit).to_have_attribute("title", re.compile("may not update applications"))
 
     # The same answer the API gives (can-i), and the audit page refuses with the reason.
     with server.client(token=api_login(server, viewer, PASSWORD).json()["token"]) as client:

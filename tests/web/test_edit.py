@@ -22,6 +22,7 @@ from tidegate.testenv import handle, scenario, serverproc
 
 __all__ = ["api"]
 pytestmark = pytest.mark.e2e
+XSS = "<img src=x onerror=\"window.__xss = 'param'\">"
 CHART = {
     "chart/Chart.yaml": "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
     "chart/values.yaml": "color: blue\n",
@@ -106,12 +107,16 @@ def test_edit_helm_parameters_refuses_a_bad_line_then_renders_the_new_value(
     shot(page, screenshots, "edit-dialog-helm-refused")
     assert "helm" not in get_app(api, name)["spec"]["source"]  # nothing written
 
-    dialog.get_by_label("Parameters").fill("color=green")
+    dialog.get_by_label("Parameters").fill(f"color=green\nnote={XSS}")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
     source = get_app(api, name)["spec"]["source"]
-    assert source["helm"] == {"parameters": [{"name": "color", "value": "green"}]}
-    expect(page.locator('[data-f="helm-parameters"]')).to_have_text("color=green")
+    assert source["helm"] == {
+        "parameters": [{"name": "color", "value": "green"}, {"name": "note", "value": XSS}]
+    }
+    expect(page.locator('[data-f="helm-parameters"]')).to_have_text(f"color=green\nnote={XSS}")
+    assert page.evaluate("window.__xss") is None  # shown as text, never run
+    assert page.locator(".params img").count() == 0
     until(
         lambda: (
             (configmap(testbed_handle, dest, "settings") or {}).get("data") == {"color": "green"}
@@ -159,3 +164,34 @@ def test_edit_kustomize_prefix_images_and_turn_on_automated_sync(
     page.get_by_role("button", name="✎ Edit parameters and sync policy").click()
     expect(dialog.get_by_label("Name prefix")).to_have_value("pre-")
     expect(dialog.get_by_label("Automated sync")).to_be_checked()
+
+
+def test_an_expired_session_keeps_what_was_typed_in_the_edit_dialog(
+    context: BrowserContext,
+    server: serverproc.ServerProcess,
+    api: httpx.Client,
+    repo_url: str,
+    testbed_handle: handle.TestBed,
+    cleanup: list[str],
+) -> None:
+    name, _ = new_app(api, testbed_handle, repo_url, "kust", automated=False)
+    cleanup.append(name)
+    path = f"/applications/{scenario_ns(server)}/{name}"
+    page = context.new_page()
+    login(page, server, path + "?view=details")
+    page.get_by_role("button", name="✎ Edit parameters and sync policy").click()
+    dialog = page.locator("#edit-dialog")
+    dialog.get_by_label("Name prefix").fill("typed-")
+    dialog.get_by_label(re.compile("Images")).fill("a=b:1\nc=d:2")
+    dialog.get_by_label("Automated sync").check()
+    context.clear_cookies()  # the session ends while the dialog is open
+    dialog.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/login\?.*reason=expired"))
+    page.get_by_label("Password").fill(server.admin_password())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(re.escape(path)))
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Name prefix")).to_have_value("typed-")
+    expect(dialog.get_by_label(re.compile("Images"))).to_have_value("a=b:1\nc=d:2")
+    expect(dialog.get_by_label("Automated sync")).to_be_checked()
+    assert "kustomize" not in get_app(api, name)["spec"]["source"]  # nothing written meanwhile

@@ -13,13 +13,17 @@ the managed nodes; each child carries ``parentRefs``, its health (the built-in c
 Pods Argo CD's ``info`` (status, containers ready) and ``images``.
 
 When the destination cannot be read, the tree is the managed resources alone and the reason is
-logged (:func:`live_tree` returns it as well, for the UI to show).
+logged (:func:`live_tree` returns it as well, for the UI to show). Connected clients of the
+destinations are kept between requests (:data:`POOL_SIZE`), and the cluster Secrets are read
+at most every :data:`SECRETS_TTL` seconds, so a tree costs one round of lists.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +31,7 @@ from tidegate.api import app_manifests, context
 from tidegate.controller import local_compare
 from tidegate.health import registry
 from tidegate.kube import client as kube_client
+from tidegate.kube import config as kube_config
 from tidegate.model import errors as tg_errors
 
 log = logging.getLogger(__name__)
@@ -211,6 +216,46 @@ async def read_children(client: kube_client.KubeClient, namespaces: Sequence[str
     return [obj for found in lists for obj in found]
 
 
+# Connected clients of destination clusters, kept between requests (their connections and
+# API discovery stay warm: a tree is then one round of lists), at most POOL_SIZE, oldest closed.
+# Keyed by the whole cluster configuration, so changed credentials get a new client.
+_POOL: collections.OrderedDict[kube_config.ClusterConfig, kube_client.KubeClient] = (
+    collections.OrderedDict()
+)
+POOL_SIZE = 32
+
+
+class _CachedSecrets(app_manifests.ControlNamespace):
+    """The control namespace with its cluster Secrets read at most every SECRETS_TTL seconds
+    (a page re-rendered on every change of its app would otherwise list them each time)."""
+
+    async def secrets(self) -> list[Obj]:
+        key = (id(self.client), self.namespace)
+        now = time.monotonic()
+        cached = _SECRETS.get(key)
+        if cached is None or now - cached[0] > SECRETS_TTL:
+            cached = (now, await super().secrets())
+            _SECRETS[key] = cached
+        return cached[1]
+
+
+_SECRETS: dict[tuple[int, str], tuple[float, list[Obj]]] = {}
+SECRETS_TTL = 5.0
+
+
+async def _client(config: kube_config.ClusterConfig) -> kube_client.KubeClient:
+    found = _POOL.get(config)
+    if found is not None:
+        _POOL.move_to_end(config)
+        return found
+    client = kube_client.client_for(config)
+    _POOL[config] = client
+    while len(_POOL) > POOL_SIZE:
+        _, oldest = _POOL.popitem(last=False)
+        await oldest.aclose()
+    return client
+
+
 async def live_tree(ctx: context.ServerContext, app: Obj) -> tuple[Obj, str]:
     """The app's tree with its live children, and why children are missing ("" when not)."""
     tree = resource_tree(app)
@@ -219,11 +264,8 @@ async def live_tree(ctx: context.ServerContext, app: Obj) -> tuple[Obj, str]:
         return tree, ""
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
-            async with local_compare.destination(app_manifests.ControlNamespace(ctx), app) as (
-                _,
-                client,
-            ):
-                objects = await read_children(client, namespaces)
+            _, config = await local_compare.destination_config(_CachedSecrets(ctx), app)
+            objects = await read_children(await _client(config), namespaces)
     except (tg_errors.TidegateError, TimeoutError, OSError) as exc:
         name = (app.get("metadata") or {}).get("name")
         reason = str(exc) or "timed out reading the destination"

@@ -412,9 +412,11 @@ function appPage(main) {
   };
   setTab(new URLSearchParams(location.search).get("view") || "tree");
 
-  // Live: when the app changes, the server renders the page body again.
-  let refreshing = null;
-  const rerender = async () => {
+  // Live: when the app changes, the server renders the page body again. The first change is
+  // fetched at once; changes arriving meanwhile make one more fetch when it is done.
+  let inFlight = false;
+  let again = false;
+  const fetchBody = async () => {
     const resp = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
     if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
     if (!resp.ok) return;
@@ -422,6 +424,21 @@ function appPage(main) {
     body.replaceChildren(...doc.body.childNodes);
     forgetManaged();
     if (main.dataset.view === "events") loadEvents();
+  };
+  const rerender = async () => {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    try {
+      do {
+        again = false;
+        await fetchBody();
+      } while (again);
+    } finally {
+      inFlight = false;
+    }
   };
   const stream = "/api/v1/stream/applications?name=" + encodeURIComponent(name);
   openStream(
@@ -432,8 +449,7 @@ function appPage(main) {
         setTimeout(() => location.assign("/applications"), 1200);
         return;
       }
-      clearTimeout(refreshing);
-      refreshing = setTimeout(rerender, 100);
+      rerender();
     },
     rerender
   );
