@@ -134,36 +134,26 @@ def resources(app: Mapping[str, Any]) -> list[Obj]:
     for res in status.get("resources") or []:
         if not isinstance(res, Mapping):
             continue
-        group, kind, namespace, name = _key(res)
-        health = _m(res.get("health"))
-        rows.append(
-            {
-                "id": "/".join((group, kind, namespace, name)),
-                "group": group,
-                "version": str(res.get("version") or ""),
-                "kind": kind,
-                "kind_short": kind_short(kind),
-                "namespace": namespace,
-                "name": name,
-                "sync": str(res.get("status") or "Unknown"),
-                "health": str(health.get("status") or ""),
-                "health_message": str(health.get("message") or ""),
-                "requires_pruning": bool(res.get("requiresPruning")),
-                "result": results.get((group, kind, namespace, name)),
-            }
+        row = _node(res)
+        row.update(
+            sync=str(res.get("status") or "Unknown"),
+            requires_pruning=bool(res.get("requiresPruning")),
+            result=results.get(_key(res)),
         )
+        rows.append(row)
     rows.sort(key=lambda r: (r["kind"] != "Namespace", r["kind"], r["namespace"], r["name"]))
     return rows
 
 
-def _child(node: Mapping[str, Any]) -> Obj:
-    group, kind, namespace, name = _key(node)
-    health = _m(node.get("health"))
-    info = [_m(i) for i in node.get("info") or [] if _m(i)]
+def _node(res: Mapping[str, Any]) -> Obj:
+    """A resource of the tree or the list, from the API's node (or ``status.resources`` entry)."""
+    group, kind, namespace, name = _key(res)
+    health = _m(res.get("health"))
+    info = [_m(i) for i in res.get("info") or [] if _m(i)]
     return {
         "id": "/".join((group, kind, namespace, name)),
         "group": group,
-        "version": str(node.get("version") or ""),
+        "version": str(res.get("version") or ""),
         "kind": kind,
         "kind_short": kind_short(kind),
         "namespace": namespace,
@@ -173,11 +163,15 @@ def _child(node: Mapping[str, Any]) -> Obj:
         "health_message": str(health.get("message") or ""),
         "requires_pruning": False,
         "result": None,
-        "child": True,
+        "child": False,
         "info": " · ".join(f"{i.get('name')}: {i.get('value')}" for i in info),
         "info_short": " · ".join(str(i.get("value")) for i in info),
         "children": [],
     }
+
+
+def _child(node: Mapping[str, Any]) -> Obj:
+    return {**_node(node), "child": True}
 
 
 def tree(rows: list[Obj], nodes: Iterable[Mapping[str, Any]]) -> list[Obj]:
@@ -186,10 +180,6 @@ def tree(rows: list[Obj], nodes: Iterable[Mapping[str, Any]]) -> list[Obj]:
     the first one shown), each level sorted by kind and name."""
     by_id: dict[str, Obj] = {}
     for row in rows:
-        row.setdefault("children", [])
-        row.setdefault("child", False)
-        row.setdefault("info", "")
-        row.setdefault("info_short", "")
         by_id[row["id"]] = row
     pending = [n for n in nodes if isinstance(n, Mapping) and n.get("parentRefs")]
     while pending:  # parents come before children in the API's tree, but do not rely on it
