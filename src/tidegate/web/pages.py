@@ -129,7 +129,8 @@ VISIBLE_CACHE = 16
 
 def visible_apps(ctx: context.ServerContext, subject: access.Subject) -> tuple[list[Obj], Obj]:
     """The apps ``subject`` may see, in name order, and the filter options they offer; cached
-    until the hub changes (its resourceVersion or app count) or the policy is replaced."""
+    until the hub changes (its resourceVersion or app count) or the policy is replaced. Only the
+    current hub version is kept (one entry per subject), so no replaced app is held."""
     policy = subject.policy.current if subject.policy is not None else None
     hub = ctx.hub
     key = (
@@ -142,6 +143,9 @@ def visible_apps(ctx: context.ServerContext, subject: access.Subject) -> tuple[l
     )
     hit = _VISIBLE.get(key)
     if hit is None or hit[0] is not policy:  # the policy is held, so its id is not reused
+        # Entries of an older hub version would keep the apps it replaced alive: drop them.
+        for old in [k for k in _VISIBLE if k[:3] != key[:3]]:
+            del _VISIBLE[old]
         visible = [a for a in hub.sorted_apps() if applications.allowed(subject, a)]
         hit = (policy, visible, views.filter_options(visible))
         _VISIBLE[key] = hit
