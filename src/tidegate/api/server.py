@@ -54,6 +54,7 @@ from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
 from tidegate.store import audit as audit_store
+from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
 
@@ -115,6 +116,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.mount("/assets", web_pages.static_files(), name="assets")
     app.include_router(web_pages.router)
     app.include_router(web_catalogue.router)
+    app.include_router(web_audit.router)
     return app
 
 
