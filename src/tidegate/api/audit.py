@@ -41,7 +41,7 @@ def _time(value: str, what: str) -> datetime.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
-def _filter(
+def parse_filter(
     actor: str = "",
     action: str = "",
     kind: str = "",
@@ -67,7 +67,7 @@ def _filter(
     )
 
 
-FILTER = fastapi.Depends(_filter)
+FILTER = fastapi.Depends(parse_filter)
 
 
 def _log(request: Request, subject: access.Subject) -> audit.AuditLog:

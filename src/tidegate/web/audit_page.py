@@ -55,7 +55,8 @@ async def audit_page(request: Request) -> Response:
     error, older = "", ""
     kept = [(k, v) for k, v in chosen.items() if v]
     try:
-        listed = await audit.list_audit(request, subject, limit=PAGE, continue_=after, **chosen)
+        flt = audit.parse_filter(**chosen)
+        listed = await audit.list_audit(request, subject, flt, limit=PAGE, continue_=after)
         rows = [entry(i) for i in listed["items"]]
         token = str((listed.get("metadata") or {}).get("continue") or "")
         if token:
