@@ -364,6 +364,14 @@ def test_provider_errors_and_bad_config_are_named_and_the_secret_never_shown(
         access_helpers.patch_configmap(
             testbed_handle, control_namespace, "argocd-cm", {"oidc.config": good}
         )
+
+        def repaired() -> httpx.Response | None:
+            with sso_server.client() as client:
+                resp = client.get("/auth/login")
+            return resp if resp.status_code != 503 else None
+
+        # The next tests share the server: they start once it has read the good config back.
+        until(repaired, within=30)
     assert CLIENT_SECRET not in sso_server.log.read_text()
     assert "code=" not in sso_server.log.read_text()
 
