@@ -46,15 +46,6 @@ app edit
 app logs
 cluster rotate-auth
 proj edit
-proj role add-group
-proj role add-policy
-proj role create
-proj role delete
-proj role get
-proj role list-tokens
-proj role list
-proj role remove-group
-proj role remove-policy
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
 repo get
