@@ -48,7 +48,6 @@ cluster rotate-auth
 proj edit
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
-repo get
 app actions list\t--app-namespace
 app actions run\t--app-namespace
 app confirm-deletion\t--app-namespace
@@ -139,14 +138,6 @@ login\t--sso
 login\t--sso-launch-browser
 login\t--sso-port
 proj windows add\t--sync-overrun
-repo add\t--bearer-token
-repo add\t--depth
-repo add\t--github-app-enterprise-base-url
-repo add\t--github-app-id
-repo add\t--github-app-installation-id
-repo add\t--github-app-private-key-path
-repo add\t--webhook-manifest-cache-warm-disabled
-repo rm\t--project
 version\t--cluster
 version\t--context
 version\t--insecure-skip-tls-verify
@@ -161,11 +152,6 @@ app patch\t--app-namespace
 app resources\t--app-namespace
 app resources\t--orphaned
 app resources\t--project
-repocreds add\t--bearer-token
-repocreds add\t--github-app-enterprise-base-url
-repocreds add\t--github-app-id
-repocreds add\t--github-app-installation-id
-repocreds add\t--github-app-private-key-path
 appset generate\t--appset-namespace
 app remove-source\t--app-namespace
 app remove-source\t--source-name
