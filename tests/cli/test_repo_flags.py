@@ -69,7 +69,7 @@ def test_get_and_rm_by_project(
 class _Recorder(http.server.BaseHTTPRequestHandler):
     seen: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.seen.append(self.headers.get("Authorization") or "")
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="git"')
@@ -91,7 +91,8 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(hours=1))
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
         .sign(key, hashes.SHA256())
     )  # fmt: skip
     cert_path, key_path = tmp / "tls.crt", tmp / "tls.key"
