@@ -19,6 +19,7 @@ from tidegate.cli import (
     app_actions,
     app_common,
     app_edit,
+    app_namespace,
     app_ops,
     app_patch,
     app_remote,
@@ -483,3 +484,12 @@ def confirm_deletion(
 
     app_common.run(go())
     app_common.echo(f"application '{name}': deletion approved")
+
+
+# argocd's -N/--app-namespace on every verb that names an application (cli/app_namespace.py).
+app_namespace.install(app, (
+    "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
+    "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
+    "get-resource", "patch-resource", "delete-resource",
+))  # fmt: skip
+app_namespace.install(app_actions.actions, ("list", "run"))

@@ -44,14 +44,9 @@ account session-token
 app add-source
 app edit
 app logs
-cluster rotate-auth
 proj edit
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
-app actions list\t--app-namespace
-app actions run\t--app-namespace
-app confirm-deletion\t--app-namespace
-app create\t--app-namespace
 app create\t--directory-disable-extension-filter
 app create\t--env
 app create\t--name
@@ -59,9 +54,7 @@ app create\t--parameter
 app create\t--ref
 app create\t--revision-history-limit
 app create\t--source-name
-app delete\t--app-namespace
 app delete\t--selector
-app diff\t--app-namespace
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -72,20 +65,15 @@ app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
 app diff\t--source-names
 app diff\t--source-positions
-app get\t--app-namespace
 app get\t--show-params
 app get\t--source-name
 app get\t--source-position
-app history\t--app-namespace
-app manifests\t--app-namespace
 app manifests\t--local
 app manifests\t--local-repo-root
 app manifests\t--revisions
 app manifests\t--source-names
 app manifests\t--source-positions
-app rollback\t--app-namespace
 app rollback\t--output
-app set\t--app-namespace
 app set\t--directory-disable-extension-filter
 app set\t--env
 app set\t--parameter
@@ -93,7 +81,6 @@ app set\t--ref
 app set\t--revision-history-limit
 app set\t--source-name
 app set\t--validate
-app sync\t--app-namespace
 app sync\t--assume
 app sync\t--ignore-normalizer-jq-execution-timeout
 app sync\t--label
@@ -109,8 +96,6 @@ app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app sync\t--source-names
 app sync\t--source-positions
-app terminate-op\t--app-namespace
-app wait\t--app-namespace
 app wait\t--delete
 app wait\t--output
 app wait\t--resource
@@ -126,12 +111,6 @@ appset get\t--show-params
 appset list\t--appset-namespace
 appset list\t--project
 appset list\t--selector
-cluster add\t--cluster-endpoint
-cluster add\t--cluster-resources
-cluster add\t--service-account
-cluster add\t--shard
-cluster add\t--system-namespace
-cluster set\t--name
 login\t--callback
 login\t--skip-test-tls
 login\t--sso
@@ -148,21 +127,14 @@ version\t--request-timeout
 version\t--token
 version\t--user
 version\t--username
-app patch\t--app-namespace
-app resources\t--app-namespace
 app resources\t--orphaned
 app resources\t--project
 appset generate\t--appset-namespace
-app remove-source\t--app-namespace
 app remove-source\t--source-name
-app unset\t--app-namespace
 app unset\t--source-name
-app delete-resource\t--app-namespace
 app delete-resource\t--project
-app get-resource\t--app-namespace
 app get-resource\t--filter-fields
 app get-resource\t--project
-app patch-resource\t--app-namespace
 app patch-resource\t--project
 """
 
