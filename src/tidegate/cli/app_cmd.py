@@ -17,6 +17,7 @@ import typer
 
 from tidegate.cli import (
     app_actions,
+    app_add_source,
     app_common,
     app_edit,
     app_namespace,
@@ -25,6 +26,7 @@ from tidegate.cli import (
     app_remote,
     app_resource_cmd,
     app_unset,
+    edit_cmd,
     kubeopts,
     output,
 )
@@ -48,6 +50,8 @@ app.command("patch")(app_patch.patch)
 app.command("resources")(app_patch.resources)
 app.command("unset")(app_unset.unset)
 app.command("remove-source")(app_unset.remove_source)
+app.command("add-source")(app_add_source.add_source)
+app.command("edit")(edit_cmd.app_edit)
 app.command("get-resource")(app_resource_cmd.get_resource)
 app.command("patch-resource")(app_resource_cmd.patch_resource)
 app.command("delete-resource")(app_resource_cmd.delete_resource)
@@ -490,6 +494,7 @@ def confirm_deletion(
 app_namespace.install(app, (
     "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
     "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
+    "add-source", "edit",
     "get-resource", "patch-resource", "delete-resource",
 ))  # fmt: skip
 app_namespace.install(app_actions.actions, ("list", "run"))

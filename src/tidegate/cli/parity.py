@@ -34,6 +34,10 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
     ("repo add", "--proxy"): (_PROXY, True),
     ("repo add", "--no-proxy"): (_PROXY, True),
     ("app wait", "--hydrated"): ("the source hydrator is not supported", False),
+    **{
+        (cmd, "--env"): ("ksonnet environments: ksonnet support was removed from argocd", True)
+        for cmd in ("app create", "app set", "app add-source")
+    },
 }
 
 # Not implemented yet. A line is a whole command, or "command<TAB>flag" of a command that
@@ -41,18 +45,13 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 NOT_YET_TEXT = """\
 account bcrypt
 account session-token
-app add-source
-app edit
 app logs
-proj edit
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
+app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
-app create\t--env
 app create\t--name
-app create\t--parameter
 app create\t--ref
-app create\t--revision-history-limit
 app create\t--source-name
 app delete\t--selector
 app diff\t--ignore-normalizer-jq-execution-timeout
@@ -75,10 +74,7 @@ app manifests\t--source-names
 app manifests\t--source-positions
 app rollback\t--output
 app set\t--directory-disable-extension-filter
-app set\t--env
-app set\t--parameter
 app set\t--ref
-app set\t--revision-history-limit
 app set\t--source-name
 app set\t--validate
 app sync\t--assume
