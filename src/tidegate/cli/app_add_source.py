@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tidegate.cli import app_namespace
+
 SourceName = Annotated[str | None, typer.Option("--source-name", help="Name of the new source.")]
 Ref = Annotated[
     str | None,
@@ -75,9 +77,12 @@ def _usage(flag: str, message: str) -> typer.Exit:
     return output.fail(f"Invalid value for '{flag}': {message}", 2)
 
 
-def add_source(**values: Any) -> None:
+def _add_source(**values: Any) -> None:
     """Append a source (the source flags of 'set', plus --source-name and --ref) to an app; a
     single-source app becomes multi-source."""
+    namespace = values.pop(app_namespace.PARAM, "")
+    if namespace:
+        values["name"] = app_namespace.qualified(values["name"], namespace)
     _run(values)
 
 
@@ -94,8 +99,14 @@ def _signature() -> inspect.Signature:
     params += [
         inspect.Parameter("source_name", keyword, default=None, annotation=SourceName),
         inspect.Parameter("ref", keyword, default=None, annotation=Ref),
+        inspect.Parameter(
+            app_namespace.PARAM, keyword, default=app_namespace.OPTION, annotation=str
+        ),
     ]
     return inspect.Signature(params)
 
 
-add_source.__signature__ = _signature()  # type: ignore[attr-defined]
+# Typer reads the parameters from the (lazily computed) signature: set's, adjusted.
+add_source = app_namespace.LazyCommand(
+    _add_source, _add_source, _signature, {app_namespace.PARAM: str}
+)

@@ -494,7 +494,7 @@ def confirm_deletion(
 app_namespace.install(app, (
     "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
     "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
-    "add-source", "edit",
+    "edit",
     "get-resource", "patch-resource", "delete-resource",
 ))  # fmt: skip
 app_namespace.install(app_actions.actions, ("list", "run"))

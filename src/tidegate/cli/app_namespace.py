@@ -10,7 +10,6 @@ says it; ``app sync -l``: name the apps).
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,7 +18,7 @@ import typer
 
 PARAM = "app_namespace"
 _NAME_PARAMS = ("name", "names")
-_OPTION: Any = typer.Option(
+OPTION: Any = typer.Option(
     "", "--app-namespace", "-N", help="Namespace of the application (argocd's -N; NS/NAME too)."
 )
 
@@ -36,7 +35,7 @@ def qualify(name: str, namespace: str) -> str:
     return f"{namespace}/{bare if sep else name}"
 
 
-def _qualified(value: Any, namespace: str) -> Any:
+def qualified(value: Any, namespace: str) -> Any:
     from tidegate.cli import output
     from tidegate.cli.appspec import FlagError
 
@@ -53,31 +52,60 @@ def _qualified(value: Any, namespace: str) -> Any:
         raise output.fail(str(exc), 2) from None
 
 
+class LazyCommand:
+    """A command callback whose signature is computed when Typer first asks for it (Typer
+    builds every command at start-up anyway; computing it at import would do it twice)."""
+
+    def __init__(
+        self,
+        call: Callable[..., Any],
+        original: Callable[..., Any],
+        signature: Callable[[], inspect.Signature],
+        extra: dict[str, Any],
+    ) -> None:
+        self._call, self._make = call, signature
+        self._signature: inspect.Signature | None = None
+        self.__wrapped__ = original  # typing.get_type_hints finds the annotations' globals here
+        self.__name__ = getattr(original, "__name__", "command")
+        self.__qualname__ = getattr(original, "__qualname__", self.__name__)
+        self.__module__ = getattr(original, "__module__", __name__)
+        self.__doc__ = original.__doc__
+        self.__annotations__ = {**getattr(original, "__annotations__", {}), **extra}
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        if self._signature is None:
+            self._signature = self._make()
+        return self._signature
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+
 def with_app_namespace(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """``callback`` with a ``-N/--app-namespace`` option folded into its NAME argument."""
-    # Evaluated annotations: Typer reads a given __signature__ as it is (Annotated[...] inside).
-    signature = inspect.signature(callback, eval_str=True)
-    target = next((p for p in _NAME_PARAMS if p in signature.parameters), None)
-    if target is None or PARAM in signature.parameters:
+    """``callback`` with a ``-N/--app-namespace`` option folded into its NAME argument (the
+    first of ``name``/``names`` among its parameters)."""
+    code = getattr(callback, "__code__", None)
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount] if code else ()
+    target = next((p for p in _NAME_PARAMS if p in names), None)
+    if target is None or PARAM in names:
         return callback
 
-    @functools.wraps(callback)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
         namespace = kwargs.pop(PARAM, "")
         if namespace:
-            kwargs[target] = _qualified(kwargs.get(target), namespace)
+            kwargs[target] = qualified(kwargs.get(target), namespace)
         return callback(*args, **kwargs)
 
-    option = inspect.Parameter(PARAM, inspect.Parameter.KEYWORD_ONLY, default=_OPTION,
-                               annotation=str)  # fmt: skip
-    params = list(signature.parameters.values())
-    kinds = {p.kind for p in params}
-    if inspect.Parameter.VAR_KEYWORD in kinds:
-        return callback
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
-    wrapper.__signature__ = signature.replace(parameters=[*params, option])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**getattr(callback, "__annotations__", {}), PARAM: str}
-    return wrapper
+    def signature() -> inspect.Signature:
+        # Evaluated annotations: Typer reads a given __signature__ as it is (Annotated[...]).
+        own = inspect.signature(callback, eval_str=True)
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        option = inspect.Parameter(PARAM, keyword, default=OPTION, annotation=str)
+        return own.replace(parameters=[*(p.replace(kind=keyword) for p in own.parameters.values()),
+                                       option])  # fmt: skip
+
+    return LazyCommand(call, callback, signature, {PARAM: str})
 
 
 def install(group: typer.Typer, commands: Iterable[str]) -> None:
