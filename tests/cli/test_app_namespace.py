@@ -47,8 +47,8 @@ def test_app_namespace_names_the_application_everywhere(cli: Cli, other_ns: str)
     got = json.loads(cli("get", name, "-N", other_ns, "-o", "json").stdout)
     assert got["spec"]["source"]["targetRevision"] == "v4"
     assert cli("history", name, "-N", other_ns).exit_code == 0
-    added = cli("add-source", name, "-N", other_ns, "--repo", "https://git.example.com/v.git", "--path", "v",
-                "--validate=false")  # fmt: skip
+    added = cli("add-source", name, "-N", other_ns, "--repo", "https://git.example.com/v.git",
+                "--path", "v", "--validate=false")  # fmt: skip
     assert added.exit_code == 0, added.output
     got = json.loads(cli("get", name, "-N", other_ns, "-o", "json").stdout)
     assert [s["repoURL"] for s in got["spec"]["sources"]][-1] == "https://git.example.com/v.git"
