@@ -58,7 +58,10 @@ async def _follow(
     timeout_seconds: int,
     no_color: bool,
     title: str,
+    fmt: str = "wide",
 ) -> int:
+    """Follow the operation; print the result table (``-o wide``, argocd's default) or, for
+    ``-o json|yaml``, the application at the end (no progress lines then)."""
     from tidegate.cli import app_access, app_follow, app_show, app_state
 
     meta = raw["metadata"]
@@ -68,9 +71,33 @@ async def _follow(
         namespace=str(meta["namespace"]),
         before=app_state.operation_state(raw),
         deadline=app_access.Deadline(timeout_seconds),
-        show=app_follow.progress(title, no_color=no_color),
+        show=app_follow.progress(title, no_color=no_color, quiet=fmt in ("json", "yaml")),
     )
-    return _report(outcome, raw=raw, timeout=timeout_seconds, show=app_show.print_result)
+    show: Any = app_show.print_result
+    if fmt in ("json", "yaml"):
+
+        def show(app: dict[str, Any], _state: Any) -> None:
+            output.dump(app, output.Format(fmt))
+
+    return _report(outcome, raw=raw, timeout=timeout_seconds, show=show)
+
+
+OUTPUT_FORMATS = ("wide", "json", "yaml")
+Output = Annotated[
+    str,
+    typer.Option(
+        "--output", "-o", help="wide (the result table), json or yaml (the app at the end)."
+    ),
+]
+
+
+def _check_output(fmt: str) -> None:
+    if fmt not in OUTPUT_FORMATS:
+        raise output.fail(
+            f"--output: {fmt!r} is not one of {', '.join(OUTPUT_FORMATS)} (argocd's tree view"
+            " is not offered)",
+            2,
+        )
 
 
 def _report(outcome: app_follow.Outcome, *, raw: dict[str, Any], timeout: int, show: Any) -> int:
@@ -131,6 +158,13 @@ def sync(
     info: Annotated[
         list[str] | None, typer.Option("--info", help="k=v stored with the operation.")
     ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="kubectl replace/create instead of apply.")
+    ] = False,
+    server_side: Annotated[
+        bool, typer.Option("--server-side", help="Server-side apply (ServerSideApply=true).")
+    ] = False,
+    fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
@@ -147,6 +181,9 @@ def sync(
     """
     from tidegate.cli import appspec
 
+    _check_output(fmt)
+    extra_options = [o for o, on in (("Replace=true", replace),
+                                     ("ServerSideApply=true", server_side)) if on]  # fmt: skip
     if names and (selector or project):
         raise output.fail("give application names or -l/--project, not both", 2)
     if not names and not selector and not project:
@@ -178,7 +215,7 @@ def sync(
                 resources=appspec.select_resources(
                     resource or [], app_state.status(raw).get("resources") or []
                 ),
-                sync_options=tuple(sync_option or ()),
+                sync_options=(*(sync_option or ()), *extra_options),
                 apply_out_of_sync_only=apply_out_of_sync_only,
                 force=force,
                 strategy=strategy,
@@ -195,7 +232,7 @@ def sync(
                 app_common.echo(f"application '{app_name}': sync requested")
                 return 0
             return await _follow(
-                apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync"
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync", fmt=fmt
             )
 
     targets = list(names or ()) or app_common.run(selected())
@@ -214,6 +251,7 @@ def rollback(
         bool,
         typer.Option("--disable-auto-sync", help="Turn automated sync off first (else refused)."),
     ] = False,
+    fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
@@ -227,6 +265,8 @@ def rollback(
     --disable-auto-sync, which first sets spec.syncPolicy.automated to null.
     """
     from tidegate.cli import appspec
+
+    _check_output(fmt)
 
     async def go() -> int:
         from tidegate.cli import app_access, app_state
@@ -250,7 +290,7 @@ def rollback(
                 )
                 return 0
             return await _follow(
-                apps, raw, timeout_seconds=timeout, no_color=no_color, title="rollback"
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="rollback", fmt=fmt
             )
 
     raise typer.Exit(app_common.run(go()))

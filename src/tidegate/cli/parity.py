@@ -72,7 +72,6 @@ app manifests\t--local-repo-root
 app manifests\t--revisions
 app manifests\t--source-names
 app manifests\t--source-positions
-app rollback\t--output
 app set\t--directory-disable-extension-filter
 app set\t--ref
 app set\t--source-name
@@ -82,12 +81,9 @@ app sync\t--ignore-normalizer-jq-execution-timeout
 app sync\t--label
 app sync\t--local
 app sync\t--local-repo-root
-app sync\t--output
 app sync\t--preview-changes
-app sync\t--replace
 app sync\t--retry-refresh
 app sync\t--revisions
-app sync\t--server-side
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app sync\t--source-names
