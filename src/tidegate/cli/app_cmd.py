@@ -282,7 +282,13 @@ def refresh_(
 
 @app.command("delete")
 def delete(
-    name: str = app_common.NAME_ARGUMENT,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Application names (or NAMESPACE/NAME); or select with -l."),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", "-l", help="Delete the apps with these labels.")
+    ] = None,
     cascade: Annotated[
         bool, typer.Option("--cascade/--no-cascade", help="Also delete the app's resources.")
     ] = True,
@@ -298,8 +304,9 @@ def delete(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Delete an application; with --cascade (default) the controller deletes its resources
-    first (the resources finalizer), with --no-cascade they stay on the cluster."""
+    """Delete applications (names, or -l SELECTOR in the control namespace); with --cascade
+    (default) the controller deletes their resources first (the resources finalizer), with
+    --no-cascade they stay on the cluster."""
     from tidegate.cli import appspec
     from tidegate.model import constants
 
@@ -307,15 +314,24 @@ def delete(
         raise typer.BadParameter(
             "must be foreground or background", param_hint="--propagation-policy"
         )
+    if names and selector:
+        raise output.fail("give application names or -l, not both", 2)
+    if not names and not selector:
+        raise output.fail("give an application name, or -l SELECTOR", 2)
     wanted = constants.FINALIZER_RESOURCES
     if propagation_policy == "background":
         wanted += "/background"
-    ns, app_name = appspec.split_name(name, namespace)
-    if not yes:
-        what = "and all its resources " if cascade else ""
-        typer.confirm(f"Delete application '{ns}/{app_name}' {what}?", abort=True)
 
-    async def go() -> str:
+    async def selected() -> list[str]:
+        from tidegate.cli import app_access
+
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            found = await apps.list_apps(selector=selector)
+        if not found:
+            raise output.fail(f"no application matches {selector}")
+        return sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in found)
+
+    async def go(ns: str, app_name: str) -> str:
         from tidegate.cli import app_access, app_follow
 
         async with app_access.connect(kubeconfig, context, ns) as apps:
@@ -346,7 +362,12 @@ def delete(
                 )
             return f"application '{app_name}' deleted"
 
-    app_common.echo(app_common.run(go()))
+    for target in list(names or ()) or app_common.run(selected()):
+        ns, app_name = appspec.split_name(target, namespace)
+        if not yes:
+            what = "and all its resources " if cascade else ""
+            typer.confirm(f"Delete application '{ns}/{app_name}' {what}?", abort=True)
+        app_common.echo(app_common.run(go(ns, app_name)))
 
 
 @app.command("diff")

@@ -53,7 +53,6 @@ app create\t--directory-disable-extension-filter
 app create\t--name
 app create\t--ref
 app create\t--source-name
-app delete\t--selector
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -88,10 +87,7 @@ app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app sync\t--source-names
 app sync\t--source-positions
-app wait\t--delete
-app wait\t--output
 app wait\t--resource
-app wait\t--selector
 appset create\t--appset-namespace
 appset create\t--dry-run
 appset create\t--output
