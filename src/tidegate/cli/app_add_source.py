@@ -13,17 +13,11 @@ skips it), and written as a merge patch carrying the ``resourceVersion`` read. `
 from __future__ import annotations
 
 import inspect
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from tidegate.cli import app_namespace
-
-SourceName = Annotated[str | None, typer.Option("--source-name", help="Name of the new source.")]
-Ref = Annotated[
-    str | None,
-    typer.Option("--ref", help="Reference name ($NAME in other sources' --values)."),
-]
 
 
 def _run(values: dict[str, Any]) -> None:
@@ -94,11 +88,11 @@ def _signature() -> inspect.Signature:
     own = inspect.signature(app_edit.set_, eval_str=True).parameters
     create = inspect.signature(app_edit.create, eval_str=True).parameters
     keyword = inspect.Parameter.KEYWORD_ONLY
-    params = [p.replace(kind=keyword) for n, p in own.items() if n != "source_position"]
+    skip = ("source_position", "source_name")  # the new source is the last one
+    params = [p.replace(kind=keyword) for n, p in own.items() if n not in skip]
     params += [create["validate"].replace(kind=keyword), create["cache_dir"].replace(kind=keyword)]
     params += [
-        inspect.Parameter("source_name", keyword, default=None, annotation=SourceName),
-        inspect.Parameter("ref", keyword, default=None, annotation=Ref),
+        create["source_name"].replace(kind=keyword),  # here: the new source's name
         inspect.Parameter(
             app_namespace.PARAM, keyword, default=app_namespace.OPTION, annotation=str
         ),

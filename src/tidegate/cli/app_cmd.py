@@ -452,13 +452,25 @@ def manifests(
     ] = Source.git,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
+    local: Annotated[
+        Path | None,
+        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
+    ] = None,
+    local_repo_root: Annotated[
+        Path | None,
+        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+    ] = None,
     cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Print the app's manifests as multi-document YAML (Secret values masked)."""
+    """Print the app's manifests as multi-document YAML (Secret values masked); --local DIR
+    renders a local directory with the app's source settings, as 'diff --local' does."""
     from tidegate.cli import appspec
+
+    if local is not None and source is not Source.git:
+        raise output.fail("--local renders the target: it goes with --source git only", 2)
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
@@ -469,6 +481,11 @@ def manifests(
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                if local is not None:
+                    from tidegate.cli import app_diff_local
+
+                    cache_root = cache_dir or app_compare.default_cache_dir()
+                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
                 targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
                     return lc.masked(list(targets.values()))

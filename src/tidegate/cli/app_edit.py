@@ -118,6 +118,10 @@ SourcePosition = Annotated[
     typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
 ]
 
+SourceName = Annotated[
+    str | None, typer.Option("--source-name", help="Name of the source (multi-source: which).")
+]
+Ref = Annotated[str | None, typer.Option("--ref", help="The source's ref ($NAME in --values).")]
 Parameter = Annotated[
     list[str] | None,
     typer.Option(
@@ -176,6 +180,24 @@ def _flags(**values: Any) -> appspec.SpecFlags:
         k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
     }
     return appspec.SpecFlags(**given)
+
+
+def _name_source(obj: dict[str, Any], *, source_name: str | None, ref: str | None) -> None:
+    """``create --source-name/--ref``: the name and ref of the app's single source."""
+    from tidegate.cli import appspec
+
+    if not (source_name or ref):
+        return
+    spec = obj.get("spec") or {}
+    if spec.get("sources"):
+        raise appspec.FlagError(
+            "--source-name", "the app has several sources: name them in the file"
+        )
+    source = spec.setdefault("source", {})
+    if source_name:
+        source["name"] = source_name
+    if ref:
+        source["ref"] = ref
 
 
 def check_parameters(app: dict[str, Any], parameters: list[str] | None) -> None:
@@ -414,6 +436,11 @@ def create(
     sync_retry_refresh: ex.RetryRefresh = None,
     revision_history_limit: RevisionHistoryLimit = None,
     parameter: Parameter = None,
+    name_flag: Annotated[
+        str | None, typer.Option("--name", help="Application name (instead of NAME).")
+    ] = None,
+    source_name: SourceName = None,
+    ref: Ref = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -425,6 +452,10 @@ def create(
     from tidegate.cli import appspec
 
     flags = flags_from(locals())
+    if name_flag:
+        if name and name.rpartition("/")[2] != name_flag:
+            raise typer.BadParameter(f"NAME {name!r} and --name {name_flag!r} disagree")
+        name = name or name_flag
 
     async def go() -> list[str]:
         from tidegate.cli import app_access, app_sources
@@ -452,6 +483,7 @@ def create(
             for base in bases
         ]
         for obj in objs:
+            _name_source(obj, source_name=source_name, ref=ref)
             app_common.validate(obj)
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             if check_sources:  # every app's sources first: nothing is created on a bad one
@@ -498,6 +530,8 @@ def set_(
     namesuffix: NameSuffix = None,
     kustomize_image: KustomizeImage = None,
     source_position: SourcePosition = None,
+    source_name: SourceName = None,
+    ref: Ref = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -533,17 +567,26 @@ def set_(
     from tidegate.cli import appspec
 
     flags = flags_from(locals())
-    if not flags.given():
+    if not flags.given() and not ref:
         raise typer.BadParameter("nothing to change: give at least one flag")
 
     async def go() -> str:
-        from tidegate.cli import app_access
+        import dataclasses
+
+        from tidegate.cli import app_access, appspec_extra
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             current = await apps.get(app_name)
             check_parameters(current, parameter)
-            spec = appspec.apply_flags(current.get("spec") or {}, flags)
+            before = current.get("spec") or {}
+            at = appspec_extra.source_position(before, position=source_position, name=source_name)
+            spec = appspec.apply_flags(before, dataclasses.replace(flags, source_position=at))
+            if ref:
+                sources = spec.get("sources") or []
+                if sources and at is None:
+                    raise appspec.FlagError("--ref", "several sources: give --source-position")
+                (sources[at - 1] if sources and at else spec.setdefault("source", {}))["ref"] = ref
             app_common.validate({**current, "spec": spec})
             patch = appspec.merge_patch(current.get("spec") or {}, spec)
             if not patch:

@@ -43,16 +43,11 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # Not implemented yet. A line is a whole command, or "command<TAB>flag" of a command that
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
-account bcrypt
-account session-token
 app logs
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
 app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
-app create\t--name
-app create\t--ref
-app create\t--source-name
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -66,14 +61,10 @@ app diff\t--source-positions
 app get\t--show-params
 app get\t--source-name
 app get\t--source-position
-app manifests\t--local
-app manifests\t--local-repo-root
 app manifests\t--revisions
 app manifests\t--source-names
 app manifests\t--source-positions
 app set\t--directory-disable-extension-filter
-app set\t--ref
-app set\t--source-name
 app set\t--validate
 app sync\t--assume
 app sync\t--ignore-normalizer-jq-execution-timeout
@@ -118,8 +109,6 @@ version\t--username
 app resources\t--orphaned
 app resources\t--project
 appset generate\t--appset-namespace
-app remove-source\t--source-name
-app unset\t--source-name
 app delete-resource\t--project
 app get-resource\t--filter-fields
 app get-resource\t--project
