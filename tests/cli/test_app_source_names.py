@@ -74,3 +74,24 @@ def test_manifests_local(
     assert "s3cr3t-value-never-shown" not in out.stdout  # Secret values masked
     live = cli("manifests", name, "--local", str(local), "--source", "live")
     assert live.exit_code == 2 and "--source git only" in live.stderr
+
+
+def test_get_show_params_of_a_chosen_source(cli: Cli) -> None:  # noqa: F811
+    name = f"params-{secrets.token_hex(3)}"
+    assert cli("create", name, *BASIC, "--source-name", "web", "--kustomize-image",
+               "nginx:1.27").exit_code == 0  # fmt: skip
+    assert cli("add-source", name, "--repo", "https://git.example.com/c.git", "--path", "c",
+               "--source-name", "chart", "--helm-set", "replicas=3", "--helm-set-file",
+               "cfg=files/cfg.yaml", "--validate=false").exit_code == 0  # fmt: skip
+    chart = cli("get", name, "--show-params", "--source-name", "chart")
+    assert chart.exit_code == 0, chart.output
+    tail = chart.stdout.rstrip().splitlines()[-3:]
+    assert [line.split() for line in tail] == [
+        ["NAME", "VALUE"], ["replicas", "3"], ["cfg", "@files/cfg.yaml"],
+    ]  # fmt: skip
+    web = cli("get", name, "--show-params", "--source-position", "1")
+    assert [line.split() for line in web.stdout.rstrip().splitlines()[-2:]] == [
+        ["IMAGE"], ["nginx:1.27"],
+    ]  # fmt: skip
+    bad = cli("get", name, "--show-params", "--source-name", "nope")
+    assert bad.exit_code == 2 and "no source is named 'nope'" in bad.stderr

@@ -85,6 +85,16 @@ def get(
     show_operation: Annotated[
         bool, typer.Option("--show-operation", help="Show the last operation.")
     ] = False,
+    show_params: Annotated[
+        bool, typer.Option("--show-params", help="Show the source's parameter overrides.")
+    ] = False,
+    source_position: Annotated[
+        int | None,
+        typer.Option("--source-position", min=1, help="Multi-source: the source to show."),
+    ] = None,
+    source_name: Annotated[
+        str | None, typer.Option("--source-name", help="Multi-source: the source to show.")
+    ] = None,
     timeout: Annotated[
         int, typer.Option("--timeout", min=1, help="Seconds to wait for a refresh.")
     ] = 60,
@@ -108,6 +118,8 @@ def get(
 
     raw, ok = app_common.run(go())
     _show(raw, fmt, show_operation=show_operation)
+    if show_params and fmt not in (output.Format.yaml, output.Format.json):
+        _show_params(raw, position=source_position, source_name=source_name)
     if not ok:
         raise output.fail(f"application '{name}': refresh not handled within {timeout}s")
 
@@ -120,6 +132,25 @@ def _show(raw: dict[str, Any], fmt: output.Format, *, show_operation: bool) -> N
         return
     wide = fmt is output.Format.wide
     app_show.print_app(raw, show_operation=show_operation, wide=wide, sync_window=None)
+
+
+def _show_params(raw: dict[str, Any], *, position: int | None, source_name: str | None) -> None:
+    import sys
+
+    from tidegate.cli import app_show, appspec, appspec_extra
+
+    spec = raw.get("spec") or {}
+    try:
+        at = appspec_extra.source_position(spec, position=position, name=source_name)
+    except appspec.FlagError as exc:
+        raise output.fail(str(exc), 2) from None
+    sources = list(spec.get("sources") or [])
+    if sources and not 1 <= (at or 1) <= len(sources):
+        raise output.fail(f"--source-position: must be between 1 and {len(sources)}", 2)
+    source = sources[(at or 1) - 1] if sources else (spec.get("source") or {})
+    headers, rows = app_show.param_rows(source)
+    sys.stdout.write("\n")
+    output.table(headers, rows)
 
 
 def _without_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:

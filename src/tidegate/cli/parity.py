@@ -58,9 +58,6 @@ app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
 app diff\t--source-names
 app diff\t--source-positions
-app get\t--show-params
-app get\t--source-name
-app get\t--source-position
 app manifests\t--revisions
 app manifests\t--source-names
 app manifests\t--source-positions
