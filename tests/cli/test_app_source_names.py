@@ -95,3 +95,22 @@ def test_get_show_params_of_a_chosen_source(cli: Cli) -> None:  # noqa: F811
     ]  # fmt: skip
     bad = cli("get", name, "--show-params", "--source-name", "nope")
     assert bad.exit_code == 2 and "no source is named 'nope'" in bad.stderr
+
+
+def test_project_guard_on_resource_verbs(cli: Cli) -> None:  # noqa: F811
+    name = f"guard-{secrets.token_hex(3)}"
+    assert cli("create", name, *BASIC).exit_code == 0
+    cli.patch(name, {"status": {"resources": [
+        {"group": "", "kind": "ConfigMap", "namespace": "web", "name": "web-config",
+         "version": "v1", "status": "Synced"},
+    ]}})  # fmt: skip
+    listed = cli("resources", name, "--project", "default")
+    assert listed.exit_code == 0 and "web-config" in listed.stdout
+    qualified = cli("resources", name, "-N", cli.ns, "--project", "default")
+    assert qualified.exit_code == 0 and "web-config" in qualified.stdout
+    for verb in ("resources", "get-resource", "patch-resource", "delete-resource"):
+        extra = [] if verb == "resources" else ["--kind", "ConfigMap"]
+        extra += ["--patch", "{}"] if verb == "patch-resource" else []
+        refused = cli(verb, name, "--project", "team-a", *extra)
+        assert refused.exit_code == 1, (verb, refused.output)
+        assert "belongs to project 'default', not 'team-a'" in refused.stderr

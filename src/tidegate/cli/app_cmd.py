@@ -23,6 +23,7 @@ from tidegate.cli import (
     app_namespace,
     app_ops,
     app_patch,
+    app_project_flag,
     app_remote,
     app_resource_cmd,
     app_unset,
@@ -567,3 +568,5 @@ app_namespace.install(app, (
     "get-resource", "patch-resource", "delete-resource",
 ))  # fmt: skip
 app_namespace.install(app_actions.actions, ("list", "run"))
+# argocd's --project guard on the resource verbs (cli/app_project_flag.py), around -N.
+app_project_flag.install(app, ("resources", "get-resource", "patch-resource", "delete-resource"))

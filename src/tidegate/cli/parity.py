@@ -104,12 +104,8 @@ version\t--token
 version\t--user
 version\t--username
 app resources\t--orphaned
-app resources\t--project
 appset generate\t--appset-namespace
-app delete-resource\t--project
 app get-resource\t--filter-fields
-app get-resource\t--project
-app patch-resource\t--project
 """
 
 
