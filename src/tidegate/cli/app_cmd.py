@@ -402,19 +402,23 @@ def delete(
         app_common.echo(app_common.run(go(ns, app_name)))
 
 
+Local = Annotated[
+    Path | None,
+    typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
+]
+LocalRepoRoot = Annotated[
+    Path | None,
+    typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+]
+
+
 @app.command("diff")
 def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
-    local: Annotated[
-        Path | None,
-        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
-    ] = None,
-    local_repo_root: Annotated[
-        Path | None,
-        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
-    ] = None,
+    local: Local = None,
+    local_repo_root: LocalRepoRoot = None,
     exit_code: Annotated[
         str,
         typer.Option(
@@ -484,14 +488,8 @@ def manifests(
     ] = Source.git,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
-    local: Annotated[
-        Path | None,
-        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
-    ] = None,
-    local_repo_root: Annotated[
-        Path | None,
-        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
-    ] = None,
+    local: Local = None,
+    local_repo_root: LocalRepoRoot = None,
     cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
