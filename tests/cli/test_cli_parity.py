@@ -83,12 +83,13 @@ def test_unknown_flag_names_the_closest_tidegate_flag() -> None:
 
 
 def test_argocd_flag_not_implemented_yet_is_named_as_such() -> None:
-    code, out = _run("app", "create", "x", "--revision-history-limt", "3")
+    code, out = _run("app", "create", "x", "--directory-disable-extension-filtr")
     assert code == 2
     assert (
-        "Did you mean --revision-history-limit (argocd's, not implemented by tidegate yet)" in out
+        "Did you mean --directory-disable-extension-filter (argocd's, not implemented by"
+        " tidegate yet)" in out
     )
-    code, out = _run("app", "create", "x", "--revision-history-limit", "3")
+    code, out = _run("app", "create", "x", "--directory-disable-extension-filter")
     assert code == 2
     assert "It is argocd's flag of 'app create', not implemented by tidegate yet" in out
 

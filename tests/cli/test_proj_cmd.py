@@ -482,6 +482,105 @@ def test_windows(proj: Proj) -> None:
     assert [w["kind"] for w in proj.spec(name)["syncWindows"]] == ["allow"]
 
 
+def test_roles(proj: Proj) -> None:
+    """argocd's `proj role` verbs: the role, its policies and groups land in spec.roles as the
+    runtime policy reads them; no-ops say so and exit 0; bad input changes nothing."""
+    from tidegate.auth import project_roles, rbac
+
+    name = _name("roles")
+    proj.ok("create", name)
+    assert proj.ok("role", "create", name, "ci", "--description", "the pipeline").strip() == (
+        f"project '{name}': role 'ci' created"
+    )
+    assert "already exists" in proj.ok("role", "create", name, "ci")
+    proj.ok("role", "add-policy", name, "ci", "-a", "sync", "-o", "*")
+    proj.ok(
+        "role", "add-policy", name, "ci",
+        "--action", "delete", "--object", "web", "--permission", "deny",
+    )  # fmt: skip
+    assert "already present" in proj.ok("role", "add-policy", name, "ci", "-a", "sync", "-o", "*")
+    proj.ok("role", "add-group", name, "ci", "my-org:ci")
+    roles = proj.spec(name)["roles"]
+    assert roles == [
+        {
+            "name": "ci",
+            "description": "the pipeline",
+            "policies": [
+                f"p, proj:{name}:ci, applications, sync, {name}/*, allow",
+                f"p, proj:{name}:ci, applications, delete, {name}/web, deny",
+            ],
+            "groups": ["my-org:ci"],
+        }
+    ]
+    policy = rbac.Policy(extra=project_roles.policy_lines(proj.get(name)))
+    subject = f"proj:{name}:ci"
+    assert policy.enforce(subject, "applications", "sync", f"{name}/web")
+    assert not policy.enforce(subject, "applications", "delete", f"{name}/web")
+    assert policy.allows(["someone", "my-org:ci"], "applications", "sync", f"{name}/api")
+
+    assert proj.ok("role", "list", name).split() == [
+        "ROLE-NAME", "DESCRIPTION", "ci", "the", "pipeline",
+    ]  # fmt: skip
+    assert json.loads(proj.ok("role", "list", name, "-o", "json")) == roles
+    assert proj.ok("role", "list", name, "-o", "name").split() == ["ci"]
+
+    # Tokens as the server lists them (status.jwtTokensByRole): get and list-tokens show them.
+    with proj.tb.admin_client("mgmt") as mgmt:
+        mgmt.patch(
+            f"{PROJECTS.format(ns=proj.ns)}/{name}",
+            json={"status": {"jwtTokensByRole": {"ci": {"items": [
+                {"iat": 1700000000, "id": "build-1"},
+                {"iat": 1600000000, "exp": 1900000000, "id": "old"},
+            ]}}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        ).raise_for_status()  # fmt: skip
+    got = proj.ok("role", "get", name, "ci").splitlines()
+    assert got[:7] == [
+        "Role Name:     ci",
+        "Description:   the pipeline",
+        "Policies:",
+        f"p, proj:{name}:ci, projects, get, {name}, allow",
+        f"p, proj:{name}:ci, applications, sync, {name}/*, allow",
+        f"p, proj:{name}:ci, applications, delete, {name}/web, deny",
+        "Groups:",
+    ]
+    assert got[8] == "JWT Tokens:" and got[9].split() == ["ID", "ISSUED", "AT", "EXPIRES", "AT"]
+    assert [line.split() for line in got[10:]] == [
+        ["old", "2020-09-13T12:26:40Z", "2030-03-17T17:46:40Z"],
+        ["build-1", "2023-11-14T22:13:20Z", "Never"],
+    ]
+    unix = proj.ok("role", "list-tokens", name, "ci", "-u").splitlines()[1:]
+    assert [line.split() for line in unix] == [
+        ["old", "1600000000", "1900000000"], ["build-1", "1700000000", "0"],
+    ]  # fmt: skip
+
+    for args, code, error in [
+        (["role", "create", name, "bad name!"], 2, "invalid role name 'bad name!'"),
+        (["role", "add-policy", name, "ci", "-a", "get", "-o", "*", "-p", "maybe"], 2,
+         "'maybe': must be 'allow' or 'deny'"),
+        (["role", "add-policy", name, "ci", "-o", "*"], 2, "--action"),
+        (["role", "add-policy", name, "nope", "-a", "get", "-o", "*"], 1,
+         f"project '{name}': role 'nope' does not exist"),
+        (["role", "add-group", name, "nope", "g"], 1, "role 'nope' does not exist"),
+    ]:  # fmt: skip
+        proj.refused(name, *args, code=code, error=error)
+    missing = proj("role", "get", name, "nope")
+    assert missing.exit_code == 1 and "role 'nope' does not exist" in missing.stderr
+
+    proj.ok("role", "remove-policy", name, "ci", "-a", "delete", "-o", "web", "-p", "deny")
+    assert "not present" in proj.ok("role", "remove-group", name, "ci", "other")
+    proj.ok("role", "remove-group", name, "ci", "my-org:ci")
+    assert proj.spec(name)["roles"] == [
+        {"name": "ci", "description": "the pipeline",
+         "policies": [f"p, proj:{name}:ci, applications, sync, {name}/*, allow"]},
+    ]  # fmt: skip
+    assert proj.ok("role", "delete", name, "ci").strip() == f"project '{name}': role 'ci' deleted"
+    after = proj.get(name)
+    assert "roles" not in after["spec"]
+    assert "ci" not in (after.get("status") or {}).get("jwtTokensByRole", {})
+    assert "does not exist" in proj.ok("role", "delete", name, "ci")
+
+
 def test_an_edit_is_computed_again_after_a_concurrent_write(proj: Proj) -> None:
     """Another client writes between the edit's read and its write: the PUT (carrying the
     resourceVersion read) gets 409, the edit runs again on the new state, both changes stay."""

@@ -164,3 +164,13 @@ def can_i(
     """Print yes or no: may the current user do ACTION on RESOURCE SUBRESOURCE?"""
     path = f"/api/v1/account/can-i/{_q(resource)}/{_q(action)}/{subresource}"
     typer.echo(apiclient.call(config, "GET", path)["value"])
+
+
+def _register_local() -> None:
+    from tidegate.cli import account_local_cmd
+
+    app.command("bcrypt")(account_local_cmd.bcrypt)
+    app.command("session-token")(account_local_cmd.session_token)
+
+
+_register_local()

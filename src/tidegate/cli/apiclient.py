@@ -13,7 +13,9 @@ from typing import Any
 from tidegate.cli import apiconfig, output
 
 
-def _session(config: str | None) -> tuple[str, str, bool]:
+def session(config: str | None) -> tuple[str, str, bool]:
+    """(the server's URL, the session token, whether TLS is unverified) of the current
+    context."""
     path = Path(config).expanduser() if config else apiconfig.default_path()
     conf = apiconfig.load(path)
     name = str(conf.get("current-context") or "")
@@ -31,6 +33,9 @@ def _session(config: str | None) -> tuple[str, str, bool]:
     return f"{scheme}://{ctx['server']}", token, bool(server.get("insecure"))
 
 
+_session = session  # the older name
+
+
 def call(
     config: str | None,
     method: str,
@@ -41,7 +46,7 @@ def call(
 ) -> Any:
     import httpx
 
-    url, token, insecure = _session(config)
+    url, token, insecure = session(config)
     headers = {"Authorization": f"Bearer {token}"}
     content = None
     if body is not None or method in ("POST", "PUT", "PATCH", "DELETE"):

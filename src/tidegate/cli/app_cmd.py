@@ -17,13 +17,17 @@ import typer
 
 from tidegate.cli import (
     app_actions,
+    app_add_source,
     app_common,
     app_edit,
+    app_namespace,
     app_ops,
     app_patch,
+    app_project_flag,
     app_remote,
     app_resource_cmd,
     app_unset,
+    edit_cmd,
     kubeopts,
     output,
 )
@@ -47,6 +51,8 @@ app.command("patch")(app_patch.patch)
 app.command("resources")(app_patch.resources)
 app.command("unset")(app_unset.unset)
 app.command("remove-source")(app_unset.remove_source)
+app.command("add-source")(app_add_source.add_source)
+app.command("edit")(edit_cmd.app_edit)
 app.command("get-resource")(app_resource_cmd.get_resource)
 app.command("patch-resource")(app_resource_cmd.patch_resource)
 app.command("delete-resource")(app_resource_cmd.delete_resource)
@@ -80,6 +86,16 @@ def get(
     show_operation: Annotated[
         bool, typer.Option("--show-operation", help="Show the last operation.")
     ] = False,
+    show_params: Annotated[
+        bool, typer.Option("--show-params", help="Show the source's parameter overrides.")
+    ] = False,
+    source_position: Annotated[
+        int | None,
+        typer.Option("--source-position", min=1, help="Multi-source: the source to show."),
+    ] = None,
+    source_name: Annotated[
+        str | None, typer.Option("--source-name", help="Multi-source: the source to show.")
+    ] = None,
     timeout: Annotated[
         int, typer.Option("--timeout", min=1, help="Seconds to wait for a refresh.")
     ] = 60,
@@ -103,6 +119,8 @@ def get(
 
     raw, ok = app_common.run(go())
     _show(raw, fmt, show_operation=show_operation)
+    if show_params and fmt not in (output.Format.yaml, output.Format.json):
+        _show_params(raw, position=source_position, source_name=source_name)
     if not ok:
         raise output.fail(f"application '{name}': refresh not handled within {timeout}s")
 
@@ -115,6 +133,25 @@ def _show(raw: dict[str, Any], fmt: output.Format, *, show_operation: bool) -> N
         return
     wide = fmt is output.Format.wide
     app_show.print_app(raw, show_operation=show_operation, wide=wide, sync_window=None)
+
+
+def _show_params(raw: dict[str, Any], *, position: int | None, source_name: str | None) -> None:
+    import sys
+
+    from tidegate.cli import app_show, appspec, appspec_extra
+
+    spec = raw.get("spec") or {}
+    try:
+        at = appspec_extra.source_position(spec, position=position, name=source_name)
+    except appspec.FlagError as exc:
+        raise output.fail(str(exc), 2) from None
+    sources = list(spec.get("sources") or [])
+    if sources and not 1 <= (at or 1) <= len(sources):
+        raise output.fail(f"--source-position: must be between 1 and {len(sources)}", 2)
+    source = sources[(at or 1) - 1] if sources else (spec.get("source") or {})
+    headers, rows = app_show.param_rows(source)
+    sys.stdout.write("\n")
+    output.table(headers, rows)
 
 
 def _without_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +314,13 @@ def refresh_(
 
 @app.command("delete")
 def delete(
-    name: str = app_common.NAME_ARGUMENT,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Application names (or NAMESPACE/NAME); or select with -l."),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", "-l", help="Delete the apps with these labels.")
+    ] = None,
     cascade: Annotated[
         bool, typer.Option("--cascade/--no-cascade", help="Also delete the app's resources.")
     ] = True,
@@ -293,8 +336,9 @@ def delete(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Delete an application; with --cascade (default) the controller deletes its resources
-    first (the resources finalizer), with --no-cascade they stay on the cluster."""
+    """Delete applications (names, or -l SELECTOR in the control namespace); with --cascade
+    (default) the controller deletes their resources first (the resources finalizer), with
+    --no-cascade they stay on the cluster."""
     from tidegate.cli import appspec
     from tidegate.model import constants
 
@@ -302,15 +346,24 @@ def delete(
         raise typer.BadParameter(
             "must be foreground or background", param_hint="--propagation-policy"
         )
+    if names and selector:
+        raise output.fail("give application names or -l, not both", 2)
+    if not names and not selector:
+        raise output.fail("give an application name, or -l SELECTOR", 2)
     wanted = constants.FINALIZER_RESOURCES
     if propagation_policy == "background":
         wanted += "/background"
-    ns, app_name = appspec.split_name(name, namespace)
-    if not yes:
-        what = "and all its resources " if cascade else ""
-        typer.confirm(f"Delete application '{ns}/{app_name}' {what}?", abort=True)
 
-    async def go() -> str:
+    async def selected() -> list[str]:
+        from tidegate.cli import app_access
+
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            found = await apps.list_apps(selector=selector)
+        if not found:
+            raise output.fail(f"no application matches {selector}")
+        return sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}" for a in found)
+
+    async def go(ns: str, app_name: str) -> str:
         from tidegate.cli import app_access, app_follow
 
         async with app_access.connect(kubeconfig, context, ns) as apps:
@@ -341,7 +394,22 @@ def delete(
                 )
             return f"application '{app_name}' deleted"
 
-    app_common.echo(app_common.run(go()))
+    for target in list(names or ()) or app_common.run(selected()):
+        ns, app_name = appspec.split_name(target, namespace)
+        if not yes:
+            what = "and all its resources " if cascade else ""
+            typer.confirm(f"Delete application '{ns}/{app_name}' {what}?", abort=True)
+        app_common.echo(app_common.run(go(ns, app_name)))
+
+
+Local = Annotated[
+    Path | None,
+    typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
+]
+LocalRepoRoot = Annotated[
+    Path | None,
+    typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+]
 
 
 @app.command("diff")
@@ -349,14 +417,8 @@ def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
-    local: Annotated[
-        Path | None,
-        typer.Option("--local", help="Render this local directory instead of Git (no commit)."),
-    ] = None,
-    local_repo_root: Annotated[
-        Path | None,
-        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
-    ] = None,
+    local: Local = None,
+    local_repo_root: LocalRepoRoot = None,
     exit_code: Annotated[
         str,
         typer.Option(
@@ -426,13 +488,19 @@ def manifests(
     ] = Source.git,
     revision: Revision = None,
     hard_refresh: HardRefresh = False,
+    local: Local = None,
+    local_repo_root: LocalRepoRoot = None,
     cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Print the app's manifests as multi-document YAML (Secret values masked)."""
+    """Print the app's manifests as multi-document YAML (Secret values masked); --local DIR
+    renders a local directory with the app's source settings, as 'diff --local' does."""
     from tidegate.cli import appspec
+
+    if local is not None and source is not Source.git:
+        raise output.fail("--local renders the target: it goes with --source git only", 2)
 
     async def go() -> list[dict[str, Any]]:
         from tidegate.cli import app_access, app_compare
@@ -443,6 +511,11 @@ def manifests(
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
+                if local is not None:
+                    from tidegate.cli import app_diff_local
+
+                    cache_root = cache_dir or app_compare.default_cache_dir()
+                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
                 targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
                     return lc.masked(list(targets.values()))
@@ -483,3 +556,15 @@ def confirm_deletion(
 
     app_common.run(go())
     app_common.echo(f"application '{name}': deletion approved")
+
+
+# argocd's -N/--app-namespace on every verb that names an application (cli/app_namespace.py).
+app_namespace.install(app, (
+    "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
+    "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
+    "edit",
+    "get-resource", "patch-resource", "delete-resource",
+))  # fmt: skip
+app_namespace.install(app_actions.actions, ("list", "run"))
+# argocd's --project guard on the resource verbs (cli/app_project_flag.py), around -N.
+app_project_flag.install(app, ("resources", "get-resource", "patch-resource", "delete-resource"))

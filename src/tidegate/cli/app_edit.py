@@ -118,6 +118,20 @@ SourcePosition = Annotated[
     typer.Option("--source-position", min=1, help="Multi-source apps: which source (1-based)."),
 ]
 
+SourceName = Annotated[
+    str | None, typer.Option("--source-name", help="Name of the source (multi-source: which).")
+]
+Ref = Annotated[str | None, typer.Option("--ref", help="The source's ref ($NAME in --values).")]
+Parameter = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--parameter", "-p", help="Parameter override name=value (Helm apps: as --helm-set)."
+    ),
+]
+RevisionHistoryLimit = Annotated[
+    int | None,
+    typer.Option("--revision-history-limit", help="History entries kept (default 10)."),
+]
 PluginName = Annotated[
     str | None, typer.Option("--config-management-plugin", help="Config management plugin name.")
 ]
@@ -166,6 +180,106 @@ def _flags(**values: Any) -> appspec.SpecFlags:
         k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None
     }
     return appspec.SpecFlags(**given)
+
+
+def _name_source(obj: dict[str, Any], *, source_name: str | None, ref: str | None) -> None:
+    """``create --source-name/--ref``: the name and ref of the app's single source."""
+    from tidegate.cli import appspec
+
+    if not (source_name or ref):
+        return
+    spec = obj.get("spec") or {}
+    if spec.get("sources"):
+        raise appspec.FlagError(
+            "--source-name", "the app has several sources: name them in the file"
+        )
+    source = spec.setdefault("source", {})
+    if source_name:
+        source["name"] = source_name
+    if ref:
+        source["ref"] = ref
+
+
+def check_parameters(app: dict[str, Any], parameters: list[str] | None) -> None:
+    """argocd's ``-p`` sets Helm parameters only: an app whose last comparison found another
+    source type is refused (exit 2)."""
+    from tidegate.cli import appspec
+
+    found = str((app.get("status") or {}).get("sourceType") or "")
+    if parameters and found not in ("", "Helm"):
+        raise appspec.FlagError(
+            "--parameter", f"parameters can only be set on Helm applications (this one is {found})"
+        )
+
+
+def flags_from(values: dict[str, Any]) -> appspec.SpecFlags:
+    """The spec flags of ``set`` (and ``add-source``) from the command's parameters."""
+    return _flags(
+        repo=values.get("repo"),
+        path=values.get("path"),
+        revision=values.get("revision"),
+        dest_server=values.get("dest_server"),
+        dest_name=values.get("dest_name"),
+        dest_namespace=values.get("dest_namespace"),
+        project=values.get("project"),
+        sync_policy=values.get("sync_policy"),
+        auto_prune=values.get("auto_prune"),
+        self_heal=values.get("self_heal"),
+        allow_empty=values.get("allow_empty"),
+        sync_options=values.get("sync_option"),
+        helm_set=[*(values.get("helm_set") or []), *(values.get("parameter") or [])] or None,
+        helm_set_string=values.get("helm_set_string"),
+        values=values.get("values"),
+        release_name=values.get("release_name"),
+        helm=_helm_flags(
+            chart=values.get("helm_chart"),
+            set_file=values.get("helm_set_file"),
+            values_literal_file=values.get("values_literal_file"),
+            skip_crds=values.get("helm_skip_crds"),
+            skip_schema_validation=values.get("helm_skip_schema_validation"),
+            skip_tests=values.get("helm_skip_tests"),
+            api_versions=values.get("helm_api_versions"),
+            kube_version=values.get("helm_kube_version"),
+            namespace=values.get("helm_namespace"),
+            pass_credentials=values.get("helm_pass_credentials"),
+            ignore_missing_value_files=values.get("ignore_missing_value_files"),
+        ),
+        directory_recurse=values.get("directory_recurse"),
+        nameprefix=values.get("nameprefix"),
+        namesuffix=values.get("namesuffix"),
+        kustomize_images=values.get("kustomize_image"),
+        source_position=values.get("source_position"),
+        plugin_name=values.get("config_management_plugin"),
+        plugin_env=values.get("plugin_env"),
+        jsonnet_tla_str=values.get("jsonnet_tla_str"),
+        jsonnet_tla_code=values.get("jsonnet_tla_code"),
+        jsonnet_ext_var_str=values.get("jsonnet_ext_var_str"),
+        jsonnet_ext_var_code=values.get("jsonnet_ext_var_code"),
+        jsonnet_libs=values.get("jsonnet_libs"),
+        extras=ex.source_extras(
+            common_labels=values.get("kustomize_common_label"),
+            common_annotations=values.get("kustomize_common_annotation"),
+            force_common_labels=values.get("kustomize_force_common_label"),
+            force_common_annotations=values.get("kustomize_force_common_annotation"),
+            label_without_selector=values.get("kustomize_label_without_selector"),
+            label_include_templates=values.get("kustomize_label_include_templates"),
+            kustomize_namespace=values.get("kustomize_namespace"),
+            replicas=values.get("kustomize_replica"),
+            kube_version=values.get("kustomize_kube_version"),
+            api_versions=values.get("kustomize_api_versions"),
+            ignore_missing_components=values.get("ignore_missing_components"),
+            directory_include=values.get("directory_include"),
+            directory_exclude=values.get("directory_exclude"),
+        ),
+        retry=ex.retry_flags(
+            limit=values.get("sync_retry_limit"),
+            backoff_duration=values.get("sync_retry_backoff_duration"),
+            backoff_max_duration=values.get("sync_retry_backoff_max_duration"),
+            backoff_factor=values.get("sync_retry_backoff_factor"),
+            refresh=values.get("sync_retry_refresh"),
+        ),
+        revision_history_limit=values.get("revision_history_limit"),
+    )
 
 
 def _load(file: str) -> list[dict[str, Any]]:
@@ -320,6 +434,13 @@ def create(
     sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
     sync_retry_backoff_factor: ex.RetryFactor = None,
     sync_retry_refresh: ex.RetryRefresh = None,
+    revision_history_limit: RevisionHistoryLimit = None,
+    parameter: Parameter = None,
+    name_flag: Annotated[
+        str | None, typer.Option("--name", help="Application name (instead of NAME).")
+    ] = None,
+    source_name: SourceName = None,
+    ref: Ref = None,
 ) -> None:
     """Create an Application from flags or from -f FILE (verbatim Argo CD manifests).
 
@@ -330,70 +451,11 @@ def create(
     """
     from tidegate.cli import appspec
 
-    flags = _flags(
-        repo=repo,
-        path=path,
-        revision=revision,
-        dest_server=dest_server,
-        dest_name=dest_name,
-        dest_namespace=dest_namespace,
-        project=project,
-        sync_policy=sync_policy,
-        auto_prune=auto_prune,
-        self_heal=self_heal,
-        allow_empty=allow_empty,
-        sync_options=sync_option,
-        helm_set=helm_set,
-        helm_set_string=helm_set_string,
-        values=values,
-        release_name=release_name,
-        helm=_helm_flags(
-            chart=helm_chart,
-            set_file=helm_set_file,
-            values_literal_file=values_literal_file,
-            skip_crds=helm_skip_crds,
-            skip_schema_validation=helm_skip_schema_validation,
-            skip_tests=helm_skip_tests,
-            api_versions=helm_api_versions,
-            kube_version=helm_kube_version,
-            namespace=helm_namespace,
-            pass_credentials=helm_pass_credentials,
-            ignore_missing_value_files=ignore_missing_value_files,
-        ),
-        directory_recurse=directory_recurse,
-        nameprefix=nameprefix,
-        namesuffix=namesuffix,
-        kustomize_images=kustomize_image,
-        plugin_name=config_management_plugin,
-        plugin_env=plugin_env,
-        jsonnet_tla_str=jsonnet_tla_str,
-        jsonnet_tla_code=jsonnet_tla_code,
-        jsonnet_ext_var_str=jsonnet_ext_var_str,
-        jsonnet_ext_var_code=jsonnet_ext_var_code,
-        jsonnet_libs=jsonnet_libs,
-        extras=ex.source_extras(
-            common_labels=kustomize_common_label,
-            common_annotations=kustomize_common_annotation,
-            force_common_labels=kustomize_force_common_label,
-            force_common_annotations=kustomize_force_common_annotation,
-            label_without_selector=kustomize_label_without_selector,
-            label_include_templates=kustomize_label_include_templates,
-            kustomize_namespace=kustomize_namespace,
-            replicas=kustomize_replica,
-            kube_version=kustomize_kube_version,
-            api_versions=kustomize_api_versions,
-            ignore_missing_components=ignore_missing_components,
-            directory_include=directory_include,
-            directory_exclude=directory_exclude,
-        ),
-        retry=ex.retry_flags(
-            limit=sync_retry_limit,
-            backoff_duration=sync_retry_backoff_duration,
-            backoff_max_duration=sync_retry_backoff_max_duration,
-            backoff_factor=sync_retry_backoff_factor,
-            refresh=sync_retry_refresh,
-        ),
-    )
+    flags = flags_from(locals())
+    if name_flag:
+        if name and name.rpartition("/")[2] != name_flag:
+            raise typer.BadParameter(f"NAME {name!r} and --name {name_flag!r} disagree")
+        name = name or name_flag
 
     async def go() -> list[str]:
         from tidegate.cli import app_access, app_sources
@@ -421,6 +483,7 @@ def create(
             for base in bases
         ]
         for obj in objs:
+            _name_source(obj, source_name=source_name, ref=ref)
             app_common.validate(obj)
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             if check_sources:  # every app's sources first: nothing is created on a bad one
@@ -467,6 +530,8 @@ def set_(
     namesuffix: NameSuffix = None,
     kustomize_image: KustomizeImage = None,
     source_position: SourcePosition = None,
+    source_name: SourceName = None,
+    ref: Ref = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -495,85 +560,33 @@ def set_(
     sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
     sync_retry_backoff_factor: ex.RetryFactor = None,
     sync_retry_refresh: ex.RetryRefresh = None,
+    revision_history_limit: RevisionHistoryLimit = None,
+    parameter: Parameter = None,
 ) -> None:
     """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
     from tidegate.cli import appspec
 
-    flags = _flags(
-        repo=repo,
-        path=path,
-        revision=revision,
-        dest_server=dest_server,
-        dest_name=dest_name,
-        dest_namespace=dest_namespace,
-        project=project,
-        sync_policy=sync_policy,
-        auto_prune=auto_prune,
-        self_heal=self_heal,
-        allow_empty=allow_empty,
-        sync_options=sync_option,
-        helm_set=helm_set,
-        helm_set_string=helm_set_string,
-        values=values,
-        release_name=release_name,
-        helm=_helm_flags(
-            chart=helm_chart,
-            set_file=helm_set_file,
-            values_literal_file=values_literal_file,
-            skip_crds=helm_skip_crds,
-            skip_schema_validation=helm_skip_schema_validation,
-            skip_tests=helm_skip_tests,
-            api_versions=helm_api_versions,
-            kube_version=helm_kube_version,
-            namespace=helm_namespace,
-            pass_credentials=helm_pass_credentials,
-            ignore_missing_value_files=ignore_missing_value_files,
-        ),
-        directory_recurse=directory_recurse,
-        nameprefix=nameprefix,
-        namesuffix=namesuffix,
-        kustomize_images=kustomize_image,
-        source_position=source_position,
-        plugin_name=config_management_plugin,
-        plugin_env=plugin_env,
-        jsonnet_tla_str=jsonnet_tla_str,
-        jsonnet_tla_code=jsonnet_tla_code,
-        jsonnet_ext_var_str=jsonnet_ext_var_str,
-        jsonnet_ext_var_code=jsonnet_ext_var_code,
-        jsonnet_libs=jsonnet_libs,
-        extras=ex.source_extras(
-            common_labels=kustomize_common_label,
-            common_annotations=kustomize_common_annotation,
-            force_common_labels=kustomize_force_common_label,
-            force_common_annotations=kustomize_force_common_annotation,
-            label_without_selector=kustomize_label_without_selector,
-            label_include_templates=kustomize_label_include_templates,
-            kustomize_namespace=kustomize_namespace,
-            replicas=kustomize_replica,
-            kube_version=kustomize_kube_version,
-            api_versions=kustomize_api_versions,
-            ignore_missing_components=ignore_missing_components,
-            directory_include=directory_include,
-            directory_exclude=directory_exclude,
-        ),
-        retry=ex.retry_flags(
-            limit=sync_retry_limit,
-            backoff_duration=sync_retry_backoff_duration,
-            backoff_max_duration=sync_retry_backoff_max_duration,
-            backoff_factor=sync_retry_backoff_factor,
-            refresh=sync_retry_refresh,
-        ),
-    )
-    if not flags.given():
+    flags = flags_from(locals())
+    if not flags.given() and not ref:
         raise typer.BadParameter("nothing to change: give at least one flag")
 
     async def go() -> str:
-        from tidegate.cli import app_access
+        import dataclasses
+
+        from tidegate.cli import app_access, appspec_extra
 
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             current = await apps.get(app_name)
-            spec = appspec.apply_flags(current.get("spec") or {}, flags)
+            check_parameters(current, parameter)
+            before = current.get("spec") or {}
+            at = appspec_extra.source_position(before, position=source_position, name=source_name)
+            spec = appspec.apply_flags(before, dataclasses.replace(flags, source_position=at))
+            if ref:
+                sources = spec.get("sources") or []
+                if sources and at is None:
+                    raise appspec.FlagError("--ref", "several sources: give --source-position")
+                (sources[at - 1] if sources and at else spec.setdefault("source", {}))["ref"] = ref
             app_common.validate({**current, "spec": spec})
             patch = appspec.merge_patch(current.get("spec") or {}, spec)
             if not patch:

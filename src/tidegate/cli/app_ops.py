@@ -58,7 +58,10 @@ async def _follow(
     timeout_seconds: int,
     no_color: bool,
     title: str,
+    fmt: str = "wide",
 ) -> int:
+    """Follow the operation; print the result table (``-o wide``, argocd's default) or, for
+    ``-o json|yaml``, the application at the end (no progress lines then)."""
     from tidegate.cli import app_access, app_follow, app_show, app_state
 
     meta = raw["metadata"]
@@ -68,9 +71,33 @@ async def _follow(
         namespace=str(meta["namespace"]),
         before=app_state.operation_state(raw),
         deadline=app_access.Deadline(timeout_seconds),
-        show=app_follow.progress(title, no_color=no_color),
+        show=app_follow.progress(title, no_color=no_color, quiet=fmt in ("json", "yaml")),
     )
-    return _report(outcome, raw=raw, timeout=timeout_seconds, show=app_show.print_result)
+    show: Any = app_show.print_result
+    if fmt in ("json", "yaml"):
+
+        def show(app: dict[str, Any], _state: Any) -> None:
+            output.dump(app, output.Format(fmt))
+
+    return _report(outcome, raw=raw, timeout=timeout_seconds, show=show)
+
+
+OUTPUT_FORMATS = ("wide", "json", "yaml")
+Output = Annotated[
+    str,
+    typer.Option(
+        "--output", "-o", help="wide (the result table), json or yaml (the app at the end)."
+    ),
+]
+
+
+def _check_output(fmt: str) -> None:
+    if fmt not in OUTPUT_FORMATS:
+        raise output.fail(
+            f"--output: {fmt!r} is not one of {', '.join(OUTPUT_FORMATS)} (argocd's tree view"
+            " is not offered)",
+            2,
+        )
 
 
 def _report(outcome: app_follow.Outcome, *, raw: dict[str, Any], timeout: int, show: Any) -> int:
@@ -131,6 +158,13 @@ def sync(
     info: Annotated[
         list[str] | None, typer.Option("--info", help="k=v stored with the operation.")
     ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="kubectl replace/create instead of apply.")
+    ] = False,
+    server_side: Annotated[
+        bool, typer.Option("--server-side", help="Server-side apply (ServerSideApply=true).")
+    ] = False,
+    fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
@@ -147,6 +181,9 @@ def sync(
     """
     from tidegate.cli import appspec
 
+    _check_output(fmt)
+    extra_options = [o for o, on in (("Replace=true", replace),
+                                     ("ServerSideApply=true", server_side)) if on]  # fmt: skip
     if names and (selector or project):
         raise output.fail("give application names or -l/--project, not both", 2)
     if not names and not selector and not project:
@@ -178,7 +215,7 @@ def sync(
                 resources=appspec.select_resources(
                     resource or [], app_state.status(raw).get("resources") or []
                 ),
-                sync_options=tuple(sync_option or ()),
+                sync_options=(*(sync_option or ()), *extra_options),
                 apply_out_of_sync_only=apply_out_of_sync_only,
                 force=force,
                 strategy=strategy,
@@ -195,7 +232,7 @@ def sync(
                 app_common.echo(f"application '{app_name}': sync requested")
                 return 0
             return await _follow(
-                apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync"
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="sync", fmt=fmt
             )
 
     targets = list(names or ()) or app_common.run(selected())
@@ -214,6 +251,7 @@ def rollback(
         bool,
         typer.Option("--disable-auto-sync", help="Turn automated sync off first (else refused)."),
     ] = False,
+    fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
@@ -227,6 +265,8 @@ def rollback(
     --disable-auto-sync, which first sets spec.syncPolicy.automated to null.
     """
     from tidegate.cli import appspec
+
+    _check_output(fmt)
 
     async def go() -> int:
         from tidegate.cli import app_access, app_state
@@ -250,14 +290,20 @@ def rollback(
                 )
                 return 0
             return await _follow(
-                apps, raw, timeout_seconds=timeout, no_color=no_color, title="rollback"
+                apps, raw, timeout_seconds=timeout, no_color=no_color, title="rollback", fmt=fmt
             )
 
     raise typer.Exit(app_common.run(go()))
 
 
 def wait(
-    name: str = app_common.NAME_ARGUMENT,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Application names (or NAMESPACE/NAME); or select with -l."),
+    ] = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", "-l", help="Wait for the apps with these labels.")
+    ] = None,
     sync_: Annotated[bool, typer.Option("--sync", help="Wait until Synced.")] = False,
     health: Annotated[bool, typer.Option("--health", help="Wait until Healthy.")] = False,
     operation: Annotated[
@@ -265,6 +311,10 @@ def wait(
     ] = False,
     suspended: Annotated[bool, typer.Option("--suspended", help="Wait until Suspended.")] = False,
     degraded: Annotated[bool, typer.Option("--degraded", help="Wait until Degraded.")] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Wait until the application is deleted.")
+    ] = False,
+    fmt: Output = "wide",
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
@@ -274,35 +324,65 @@ def wait(
     """Wait until the conditions hold (none given: synced, healthy and no operation running).
 
     Health conditions are alternatives (--health --degraded: Healthy or Degraded). Sync and
-    health observed before the last operation finished do not count. Exit 1 on --timeout,
-    naming what was still missing.
+    health observed before the last operation finished do not count. --delete waits for the
+    app to be gone instead. Several apps (names, or -l SELECTOR in the control namespace) are
+    waited for in turn within the one --timeout. Exit 1 on --timeout, naming what was still
+    missing.
     """
     from tidegate.cli import appspec
 
+    _check_output(fmt)
+    if names and selector:
+        raise output.fail("give application names or -l, not both", 2)
+    if not names and not selector:
+        raise output.fail("give an application name, or -l SELECTOR", 2)
+    if delete and any((sync_, health, operation, suspended, degraded)):
+        raise output.fail("--delete waits for the app to be gone: no other condition", 2)
     wanted_flags = (sync_, health, operation, suspended, degraded)
 
     async def go() -> int:
-        from tidegate.cli import app_access, app_follow, app_show, app_state, output
+        from tidegate.cli import app_access, app_follow, app_show, app_state
 
-        wanted = app_state.WaitFor(*wanted_flags)
-        ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            outcome = await app_follow.wait_until(
-                apps,
-                app_name,
-                namespace=ns,
-                wanted=wanted,
-                deadline=app_access.Deadline(timeout),
-                show=app_follow.progress("wait", no_color=no_color),
-            )
-        if outcome.app is None:
-            raise output.fail(f"application '{ns}/{app_name}' was deleted")
-        if outcome.timed_out:
-            missing = "; ".join(outcome.missing)
-            raise output.fail(
-                f"application '{ns}/{app_name}': timed out after {timeout}s: {missing}"
-            )
-        app_show.print_app(outcome.app, show_operation=False, wide=False, sync_window=None)
+        deadline = app_access.Deadline(timeout)
+        async with app_access.connect(kubeconfig, context, namespace) as apps:
+            targets = list(names or ())
+            if selector:
+                found = await apps.list_apps(selector=selector)
+                targets = sorted(f"{a['metadata']['namespace']}/{a['metadata']['name']}"
+                                 for a in found)  # fmt: skip
+                if not targets:
+                    raise output.fail(f"no application matches {selector}")
+            for target in targets:
+                ns, app_name = appspec.split_name(target, namespace)
+                if delete:
+                    if not await app_follow.wait_gone(apps, app_name, namespace=ns,
+                                                      deadline=deadline, interval=1.0):  # fmt: skip
+                        raise output.fail(
+                            f"application '{ns}/{app_name}': timed out after {timeout}s: still"
+                            " exists"
+                        )
+                    app_common.echo(f"application '{ns}/{app_name}' deleted")
+                    continue
+                outcome = await app_follow.wait_until(
+                    apps,
+                    app_name,
+                    namespace=ns,
+                    wanted=app_state.WaitFor(*wanted_flags),
+                    deadline=deadline,
+                    show=app_follow.progress("wait", no_color=no_color, quiet=fmt != "wide"),
+                )
+                if outcome.app is None:
+                    raise output.fail(f"application '{ns}/{app_name}' was deleted")
+                if outcome.timed_out:
+                    missing = "; ".join(outcome.missing)
+                    raise output.fail(
+                        f"application '{ns}/{app_name}': timed out after {timeout}s: {missing}"
+                    )
+                if fmt == "wide":
+                    app_show.print_app(outcome.app, show_operation=False, wide=False,
+                                       sync_window=None)  # fmt: skip
+                else:
+                    output.dump(outcome.app, output.Format(fmt))
         return 0
 
     raise typer.Exit(app_common.run(go()))

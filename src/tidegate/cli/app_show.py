@@ -237,3 +237,21 @@ def print_result(app: Obj, state: Obj) -> None:
     if rows:
         sys.stdout.write("\n")
         output.table(RESULT_HEADERS, rows)
+
+
+def param_rows(source: Obj) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """``get --show-params``: the source's parameter overrides, as argocd lists them — Helm
+    parameters (and file parameters), else Kustomize images, else plugin environment."""
+    helm = source.get("helm") or {}
+    rows: list[tuple[str, ...]]
+    if helm:
+        rows = [(str(p.get("name")), str(p.get("value", ""))) for p in helm.get("parameters") or []]
+        rows += [(str(p.get("name")), f"@{p.get('path', '')}")
+                 for p in helm.get("fileParameters") or []]  # fmt: skip
+        return ("NAME", "VALUE"), rows
+    kustomize = source.get("kustomize") or {}
+    if kustomize:
+        return ("IMAGE",), [(str(i),) for i in kustomize.get("images") or []]
+    plugin = source.get("plugin") or {}
+    rows = [(str(e.get("name")), str(e.get("value", ""))) for e in plugin.get("env") or []]
+    return ("NAME", "VALUE"), rows

@@ -12,6 +12,9 @@ import typer
 from tidegate.cli import app_common, kubeopts
 
 Names = list[str] | None
+SourceName = Annotated[
+    str | None, typer.Option("--source-name", help="Multi-source: the source of this name.")
+]
 
 
 def _bool(flag: str, help_text: str) -> Any:
@@ -61,6 +64,7 @@ def unset(
     source_position: Annotated[
         int | None, typer.Option("--source-position", min=1, help="Multi-source: which source.")
     ] = None,
+    source_name: SourceName = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -81,7 +85,10 @@ def unset(
         raise typer.BadParameter("nothing to unset: give at least one flag")
 
     def change(spec: Any) -> Any:
-        return appspec_unset.unset(spec, flags, source_position)
+        from tidegate.cli import appspec_extra
+
+        at = appspec_extra.source_position(spec, position=source_position, name=source_name)
+        return appspec_unset.unset(spec, flags, at)
 
     app_common.echo(app_common.run(_edit(name, namespace, kubeconfig, context, change)))
 
@@ -91,6 +98,7 @@ def remove_source(
     source_position: Annotated[
         int, typer.Option("--source-position", help="The source to remove (1-based).")
     ] = -1,
+    source_name: SourceName = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -98,10 +106,13 @@ def remove_source(
     """Remove a source from a multi-source Application (argocd app remove-source)."""
     from tidegate.cli import appspec_unset
 
-    if source_position < 1:
-        raise typer.BadParameter("--source-position N (1-based) is required")
+    if source_position < 1 and not source_name:
+        raise typer.BadParameter("--source-position N (1-based) or --source-name is required")
 
     def change(spec: Any) -> Any:
-        return appspec_unset.remove_source(spec, source_position)
+        from tidegate.cli import appspec_extra
+
+        at = appspec_extra.source_position(spec, position=source_position, name=source_name)
+        return appspec_unset.remove_source(spec, at or source_position)
 
     app_common.echo(app_common.run(_edit(name, namespace, kubeconfig, context, change)))

@@ -142,6 +142,7 @@ class SpecFlags:
     jsonnet_libs: tuple[str, ...] = ()  # --jsonnet-libs PATH
     extras: appspec_extra.SourceExtras | None = None  # --kustomize-*, --directory-include/...
     retry: appspec_extra.RetryFlags | None = None  # --sync-retry-*
+    revision_history_limit: int | None = None  # --revision-history-limit
 
     def changes_source(self) -> bool:
         return any(
@@ -345,6 +346,10 @@ def apply_flags(spec: Mapping[str, Any], flags: SpecFlags) -> Obj:
     _apply_sync_policy(out, flags)
     if flags.retry is not None:
         appspec_extra.apply_retry(out, flags.retry)
+    if flags.revision_history_limit is not None:
+        if flags.revision_history_limit < 0:
+            raise FlagError("--revision-history-limit", "must be 0 or more")
+        out["revisionHistoryLimit"] = flags.revision_history_limit
     return out
 
 

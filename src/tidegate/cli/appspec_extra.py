@@ -13,6 +13,7 @@ and without ``--sync-retry-limit`` they are refused (never silently ignored).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from tidegate.sync.request import FlagError, parse_pairs
@@ -150,3 +151,21 @@ def apply_retry(spec: Obj, flags: RetryFlags) -> None:
         spec["syncPolicy"] = policy
     else:
         spec.pop("syncPolicy", None)
+
+
+def source_position(
+    spec: Mapping[str, Any], *, position: int | None, name: str | None
+) -> int | None:
+    """argocd's ``--source-name``: the 1-based position of the source of that ``name`` in a
+    multi-source spec (``position`` as it is when no name is given). Both, or a name that no
+    source has, are usage errors."""
+    if not name:
+        return position
+    if position is not None and position >= 1:
+        raise FlagError("--source-name", "give --source-name or --source-position, not both")
+    sources = list(spec.get("sources") or [])
+    found = [i for i, s in enumerate(sources, start=1) if (s or {}).get("name") == name]
+    if not found:
+        names = ", ".join(str(s.get("name")) for s in sources if s and s.get("name")) or "none"
+        raise FlagError("--source-name", f"no source is named '{name}' (names: {names})")
+    return found[0]

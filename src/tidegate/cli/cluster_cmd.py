@@ -19,7 +19,6 @@ import typer
 
 from tidegate.cli import kubeopts, output
 from tidegate.model import constants
-from tidegate.model import secrets as model_secrets
 
 if TYPE_CHECKING:
     from tidegate.controller import clusters
@@ -37,8 +36,18 @@ YES_OPTION: Any = typer.Option(
     False, "--yes", "-y", help="Accepted for argocd scripts; Tidegate never prompts."
 )
 ANNOTATION_OPTION: Any = typer.Option([], "--annotation", help="Annotation k=v (repeatable).")
-TOKEN_WAIT_SECONDS = 30.0
 PROBE_SECONDS = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetAccount:
+    """``cluster add``'s choices about the target: which service account (empty: Tidegate's
+    manager, installed in ``system_namespace``), cluster-scoped resources, controller shard."""
+
+    service_account: str = ""
+    system_namespace: str = constants.CLUSTER_MANAGER_NAMESPACE
+    cluster_resources: bool = False
+    shard: int | None = None
 
 
 def parse_pairs(values: Sequence[str], *, what: str, allow_remove: bool) -> dict[str, str | None]:
@@ -86,35 +95,19 @@ def _find(registry: clusters.ClusterRegistry, name_or_server: str) -> clusters.C
 # -- add --------------------------------------------------------------------------------------
 
 
-async def install_manager(client: kube_client.KubeClient) -> tuple[str, str]:
-    """Install the cluster-manager objects on a target; (token, CA of the token) once the
-    token controller has filled the token Secret."""
-    import asyncio
-
+async def install_manager(
+    client: kube_client.KubeClient, namespace: str = constants.CLUSTER_MANAGER_NAMESPACE
+) -> tuple[str, str]:
+    """Install the cluster-manager objects on a target (its service account in ``namespace``);
+    (token, CA of the token) once the token controller has filled the token Secret."""
+    from tidegate.cli import cluster_auth
     from tidegate.controller import clusters
-    from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
 
-    for obj in clusters.manager_objects():
+    for obj in clusters.manager_objects(namespace):
         await client.apply(obj, force=True)
-    key = ResourceKey(
-        "", "Secret", constants.CLUSTER_MANAGER_NAMESPACE, constants.CLUSTER_MANAGER_TOKEN_SECRET
-    )
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TOKEN_WAIT_SECONDS
-    while True:
-        data = (await client.get(key)).get("data") or {}
-        if data.get("token"):
-            token = model_secrets.decode(data["token"])
-            if token is None:
-                raise errors.KubeError(f"{key} on cluster {client.name}: the token is not base64")
-            return token, str(data.get("ca.crt") or "")
-        if loop.time() > deadline:
-            raise errors.KubeError(
-                f"{key} on cluster {client.name}: no token after {TOKEN_WAIT_SECONDS:.0f}s"
-                " (is the token controller of kube-controller-manager running?)"
-            )
-        await asyncio.sleep(0.2)
+    key = ResourceKey("", "Secret", namespace, constants.CLUSTER_MANAGER_TOKEN_SECRET)
+    return await cluster_auth.wait_token(client, key)
 
 
 def _stored_credentials(target: kube_config.ClusterConfig) -> kube_config.ClusterConfig:
@@ -142,9 +135,11 @@ async def _add(
     managed_namespaces: Sequence[str],
     project: str,
     use_existing: bool,
-    in_cluster: bool,
+    endpoint: str,
     upsert: bool,
+    account: TargetAccount,
 ) -> str:
+    from tidegate.cli import cluster_auth
     from tidegate.controller import clusters
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
@@ -152,12 +147,19 @@ async def _add(
 
     target = kubeopts.cluster_config(kubeconfig, context)
     mgmt = kubeopts.cluster_config(kubeconfig, mgmt_context)
-    server = constants.IN_CLUSTER_SERVER if in_cluster else target.server
+    server = target.server
+    if endpoint != "kubeconfig" or not use_existing:
+        async with kube_client.client_for(target) as target_client:
+            server = await cluster_auth.endpoint(target_client, endpoint, target.server)
+            if account.service_account and not use_existing:
+                token, token_ca = await cluster_auth.account_token(
+                    target_client, account.system_namespace, account.service_account
+                )
+            elif not use_existing:
+                token, token_ca = await install_manager(target_client, account.system_namespace)
     if use_existing:
         stored = _stored_credentials(target)
     else:
-        async with kube_client.client_for(target) as target_client:
-            token, token_ca = await install_manager(target_client)
         ca = target.ca_data or (base64.b64encode(token_ca.encode()).decode() if token_ca else None)
         stored = kube_config.ClusterConfig(
             server=target.server,
@@ -191,8 +193,10 @@ async def _add(
             labels=labels,
             annotations=annotations,
             namespaces=managed_namespaces,
+            cluster_resources=account.cluster_resources,
             project=project,
             secret_name=existing["metadata"]["name"] if existing else None,
+            shard=account.shard,
         )
         if existing is None:
             await client.create(wanted)
@@ -256,12 +260,50 @@ def add(
     ),
     upsert: bool = typer.Option(False, "--upsert", help="Overwrite a different registration."),
     yes: bool = YES_OPTION,
+    service_account: str = typer.Option(
+        "",
+        "--service-account",
+        help="An existing service account of --system-namespace to use (its token); no RBAC"
+        " is created for it.",
+    ),
+    system_namespace: str = typer.Option(
+        constants.CLUSTER_MANAGER_NAMESPACE,
+        "--system-namespace",
+        help="Namespace of the manager service account on the cluster.",
+    ),
+    cluster_resources: bool = typer.Option(
+        False,
+        "--cluster-resources",
+        help="With --managed-namespace: also manage cluster-scoped resources.",
+    ),
+    cluster_endpoint: str = typer.Option(
+        "kubeconfig",
+        "--cluster-endpoint",
+        help="Server to store: kubeconfig, kube-public (cluster-info) or internal.",
+    ),
+    shard: int | None = typer.Option(None, "--shard", help="Controller shard of the cluster."),
 ) -> None:
     """Register the cluster of kubeconfig CONTEXT (service account token by default).
 
     The management cluster is --context (default: the current context), as in every command;
     CONTEXT names the cluster being added, in the same kubeconfig.
     """
+    from tidegate.cli import cluster_auth
+
+    if cluster_endpoint not in cluster_auth.ENDPOINTS:
+        raise typer.BadParameter(
+            f"{cluster_endpoint!r} is not one of {', '.join(cluster_auth.ENDPOINTS)}",
+            param_hint="--cluster-endpoint",
+        )
+    if in_cluster:
+        cluster_endpoint = "internal"
+    if shard is not None and shard < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="--shard")
+    if service_account and use_existing_credentials:
+        raise typer.BadParameter(
+            "--service-account and --use-existing-credentials exclude each other",
+            param_hint="--service-account",
+        )
     mgmt_context = _one_context(mgmt_context, deprecated_mgmt_context)
     labels = parse_pairs(label, what="label", allow_remove=False)
     annotations = parse_pairs(annotation, what="annotation", allow_remove=False)
@@ -277,8 +319,9 @@ def add(
             managed_namespaces=managed_namespace,
             project=project,
             use_existing=use_existing_credentials,
-            in_cluster=in_cluster,
+            endpoint=cluster_endpoint,
             upsert=upsert,
+            account=TargetAccount(service_account, system_namespace, cluster_resources, shard),
         )
     )
     typer.echo(message)
@@ -461,6 +504,7 @@ async def _set(
     labels: Mapping[str, str | None],
     annotations: Mapping[str, str | None],
     project: str | None,
+    new_name: str | None = None,
 ) -> str:
     from tidegate.controller import clusters
     from tidegate.kube import client as kube_client
@@ -474,9 +518,15 @@ async def _set(
     async with kube_client.client_for(mgmt) as client:
         registry, _ = await _registry(client, namespace, mgmt)
         found = _find(registry, cluster)
+        for other in registry.by_name(new_name or ""):
+            if other.server.rstrip("/") != found.server.rstrip("/"):
+                raise errors.ConfigError(
+                    f"cannot rename cluster '{found.name}' to '{new_name}': that name is"
+                    f" cluster {other.server}'s"
+                )
         if found.local:  # give the implicit in-cluster entry a Secret of its own, as Argo CD does
             secret = clusters.cluster_secret(
-                name=found.name,
+                name=new_name or found.name,
                 server=found.server,
                 config=kube_config.ClusterConfig(server=found.server),
                 namespace=namespace,
@@ -489,11 +539,17 @@ async def _set(
         patch: dict[str, Any] = {"metadata": {"labels": dict(labels)}}
         if annotations:
             patch["metadata"]["annotations"] = dict(annotations)
+        data: dict[str, str | None] = {}
         if project is not None:
-            patch["data"] = {"project": base64.b64encode(project.encode()).decode() or None}
+            data["project"] = base64.b64encode(project.encode()).decode() or None
+        if new_name:
+            data["name"] = base64.b64encode(new_name.encode()).decode()
+        if data:
+            patch["data"] = data
         key = ResourceKey("", "Secret", namespace, found.secret_name)
         await client.patch(key, patch, version="v1")
-        return f"cluster '{found.name}' updated"
+        renamed = f" (now '{new_name}')" if new_name and new_name != found.name else ""
+        return f"cluster '{found.name}' updated{renamed}"
 
 
 @app.command("set")
@@ -504,15 +560,22 @@ def set_(
         [], "--annotation", help="Set k=v or remove k- (repeatable)."
     ),
     project: str | None = typer.Option(None, "--project", help="AppProject ('' to clear)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Rename the cluster (apps naming the old name must follow)."
+    ),
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Change a cluster's labels, annotations or project."""
+    """Change a cluster's name, labels, annotations or project."""
     labels = parse_pairs(label, what="label", allow_remove=True)
     annotations = parse_pairs(annotation, what="annotation", allow_remove=True)
-    if not labels and not annotations and project is None:
-        raise typer.BadParameter("nothing to change: give --label, --annotation or --project")
+    if name is not None and not name.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--name")
+    if not labels and not annotations and project is None and name is None:
+        raise typer.BadParameter(
+            "nothing to change: give --name, --label, --annotation or --project"
+        )
     message = kubeopts.run(
         _set(
             kubeconfig=kubeconfig,
@@ -522,6 +585,7 @@ def set_(
             labels=labels,
             annotations=annotations,
             project=project,
+            new_name=name,
         )
     )
     typer.echo(message)
@@ -556,3 +620,54 @@ def rm(
 ) -> None:
     """Remove a cluster's Secret (the management cluster cannot be removed)."""
     typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, cluster)))
+
+
+async def _rotate(kubeconfig: str | None, context: str | None, namespace: str, cluster: str) -> str:
+    import dataclasses as dc
+
+    from tidegate.cli import cluster_auth
+    from tidegate.controller import clusters
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.model.keys import ResourceKey
+
+    mgmt = kubeopts.cluster_config(kubeconfig, context)
+    async with kube_client.client_for(mgmt) as client:
+        registry, _ = await _registry(client, namespace, mgmt)
+        found = _find(registry, cluster)
+        config = found.config
+        if found.local or config is None or not config.bearer_token:
+            raise errors.ConfigError(
+                f"cluster '{found.name}' ({found.server}) is not stored with a service account"
+                " token; rotate-auth only rotates those"
+            )
+        async with kube_client.client_for(config) as target:
+            token, account_ns, old = await cluster_auth.rotate(target, config.bearer_token)
+        rotated = dc.replace(config, bearer_token=token)
+        async with kube_client.client_for(rotated) as target:
+            user = await cluster_auth.whoami(target)
+        account = cluster_auth.account_of_token(token)
+        if account is None or user != f"system:serviceaccount:{account[0]}:{account[1]}":
+            raise errors.KubeError(
+                f"cluster '{found.name}': the new token authenticates as {user!r}, not as the"
+                " service account it was issued for; nothing stored"
+            )
+        document = json.dumps(clusters.config_document(rotated))
+        patch = {"data": {"config": base64.b64encode(document.encode()).decode()}}
+        await client.patch(ResourceKey("", "Secret", namespace, found.secret_name), patch,
+                           version="v1")  # fmt: skip
+        async with kube_client.client_for(rotated) as target:
+            await cluster_auth.delete_old(target, account_ns, old)
+    return f"cluster '{found.name}' credentials rotated ({user}; old tokens revoked)"
+
+
+@app.command("rotate-auth")
+def rotate_auth(
+    cluster: str = typer.Argument(..., help="Cluster name or server URL."),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+) -> None:
+    """Issue a new token for the cluster's service account, store it, and revoke the old ones
+    (argocd cluster rotate-auth)."""
+    typer.echo(kubeopts.run(_rotate(kubeconfig, context, namespace, cluster)))

@@ -34,44 +34,20 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
     ("repo add", "--proxy"): (_PROXY, True),
     ("repo add", "--no-proxy"): (_PROXY, True),
     ("app wait", "--hydrated"): ("the source hydrator is not supported", False),
+    **{
+        (cmd, "--env"): ("ksonnet environments: ksonnet support was removed from argocd", True)
+        for cmd in ("app create", "app set", "app add-source")
+    },
 }
 
 # Not implemented yet. A line is a whole command, or "command<TAB>flag" of a command that
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
-account bcrypt
-account session-token
-app add-source
-app edit
 app logs
-cluster rotate-auth
-proj edit
-proj role add-group
-proj role add-policy
-proj role create
-proj role delete
-proj role get
-proj role list-tokens
-proj role list
-proj role remove-group
-proj role remove-policy
 proj windows disable-sync-overrun
 proj windows enable-sync-overrun
-repo get
-app actions list\t--app-namespace
-app actions run\t--app-namespace
-app confirm-deletion\t--app-namespace
-app create\t--app-namespace
+app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
-app create\t--env
-app create\t--name
-app create\t--parameter
-app create\t--ref
-app create\t--revision-history-limit
-app create\t--source-name
-app delete\t--app-namespace
-app delete\t--selector
-app diff\t--app-namespace
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -82,49 +58,24 @@ app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
 app diff\t--source-names
 app diff\t--source-positions
-app get\t--app-namespace
-app get\t--show-params
-app get\t--source-name
-app get\t--source-position
-app history\t--app-namespace
-app manifests\t--app-namespace
-app manifests\t--local
-app manifests\t--local-repo-root
 app manifests\t--revisions
 app manifests\t--source-names
 app manifests\t--source-positions
-app rollback\t--app-namespace
-app rollback\t--output
-app set\t--app-namespace
 app set\t--directory-disable-extension-filter
-app set\t--env
-app set\t--parameter
-app set\t--ref
-app set\t--revision-history-limit
-app set\t--source-name
 app set\t--validate
-app sync\t--app-namespace
 app sync\t--assume
 app sync\t--ignore-normalizer-jq-execution-timeout
 app sync\t--label
 app sync\t--local
 app sync\t--local-repo-root
-app sync\t--output
 app sync\t--preview-changes
-app sync\t--replace
 app sync\t--retry-refresh
 app sync\t--revisions
-app sync\t--server-side
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app sync\t--source-names
 app sync\t--source-positions
-app terminate-op\t--app-namespace
-app wait\t--app-namespace
-app wait\t--delete
-app wait\t--output
 app wait\t--resource
-app wait\t--selector
 appset create\t--appset-namespace
 appset create\t--dry-run
 appset create\t--output
@@ -136,23 +87,9 @@ appset get\t--show-params
 appset list\t--appset-namespace
 appset list\t--project
 appset list\t--selector
-cluster add\t--cluster-endpoint
-cluster add\t--cluster-resources
-cluster add\t--service-account
-cluster add\t--shard
-cluster add\t--system-namespace
-cluster set\t--name
 login\t--callback
 login\t--skip-test-tls
 proj windows add\t--sync-overrun
-repo add\t--bearer-token
-repo add\t--depth
-repo add\t--github-app-enterprise-base-url
-repo add\t--github-app-id
-repo add\t--github-app-installation-id
-repo add\t--github-app-private-key-path
-repo add\t--webhook-manifest-cache-warm-disabled
-repo rm\t--project
 version\t--cluster
 version\t--context
 version\t--insecure-skip-tls-verify
@@ -163,27 +100,9 @@ version\t--request-timeout
 version\t--token
 version\t--user
 version\t--username
-app patch\t--app-namespace
-app resources\t--app-namespace
 app resources\t--orphaned
-app resources\t--project
-repocreds add\t--bearer-token
-repocreds add\t--github-app-enterprise-base-url
-repocreds add\t--github-app-id
-repocreds add\t--github-app-installation-id
-repocreds add\t--github-app-private-key-path
 appset generate\t--appset-namespace
-app remove-source\t--app-namespace
-app remove-source\t--source-name
-app unset\t--app-namespace
-app unset\t--source-name
-app delete-resource\t--app-namespace
-app delete-resource\t--project
-app get-resource\t--app-namespace
 app get-resource\t--filter-fields
-app get-resource\t--project
-app patch-resource\t--app-namespace
-app patch-resource\t--project
 """
 
 

@@ -19,6 +19,7 @@ import typer
 
 from tidegate.cli import (
     app_common,
+    edit_cmd,
     kubeopts,
     output,
     proj_access,
@@ -327,5 +328,6 @@ def delete(
 
 
 proj_edit_cmd.register(app)
+app.command("edit")(edit_cmd.proj_edit)
 app.add_typer(proj_windows_cmd.app)
 app.add_typer(proj_role_cmd.app)

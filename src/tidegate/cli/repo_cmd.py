@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, output
+from tidegate.cli import kubeopts, output, repo_flags
 from tidegate.model import constants
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ TEST_SECONDS = 30.0
 TEST_CONCURRENCY = 8
 
 
-def _read(path: Path | None, what: str) -> str:
+def read_file(path: Path | None, what: str) -> str:
     if path is None:
         return ""
     try:
@@ -171,6 +171,13 @@ def add(
     ),
     upsert: bool = typer.Option(False, "--upsert", help="Overwrite a different registration."),
     skip_test: bool = typer.Option(False, "--skip-test", help="Store without testing access."),
+    bearer_token: str = repo_flags.BEARER_TOKEN,
+    depth: int = repo_flags.DEPTH,
+    github_app_id: str = repo_flags.GITHUB_APP_ID,
+    github_app_installation_id: str = repo_flags.GITHUB_APP_INSTALLATION_ID,
+    github_app_private_key_path: Path | None = repo_flags.GITHUB_APP_PRIVATE_KEY_PATH,
+    github_app_enterprise_base_url: str = repo_flags.GITHUB_APP_ENTERPRISE_BASE_URL,
+    webhook_manifest_cache_warm_disabled: bool = repo_flags.WEBHOOK_MANIFEST_CACHE_WARM_DISABLED,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -188,18 +195,30 @@ def add(
             project=project,
             username=username,
             password=password,
-            ssh_private_key=_read(ssh_private_key_path, "--ssh-private-key-path"),
-            tls_client_cert=_read(tls_client_cert_path, "--tls-client-cert-path"),
-            tls_client_key=_read(tls_client_cert_key_path, "--tls-client-cert-key-path"),
+            ssh_private_key=read_file(ssh_private_key_path, "--ssh-private-key-path"),
+            tls_client_cert=read_file(tls_client_cert_path, "--tls-client-cert-path"),
+            tls_client_key=read_file(tls_client_cert_key_path, "--tls-client-cert-key-path"),
             insecure=insecure_skip_server_verification,
             insecure_ignore_host_key=insecure_ignore_host_key,
             enable_lfs=enable_lfs,
             force_basic_auth=force_http_basic_auth,
             enable_oci=enable_oci,
             insecure_oci_force_http=insecure_oci_force_http,
+            depth=depth,
+            webhook_manifest_cache_warm_disabled=webhook_manifest_cache_warm_disabled,
+            **repo_flags.spec_fields(
+                bearer_token=bearer_token,
+                github_app_id=github_app_id,
+                github_app_installation_id=github_app_installation_id,
+                github_app_private_key_path=github_app_private_key_path,
+                github_app_enterprise_base_url=github_app_enterprise_base_url,
+            ),
         )
     except errors.ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
+    for notice in repo_flags.notices(spec):
+        typer.echo(f"tidegate: {notice}", err=True)
+    skip_test = skip_test or bool(spec.github_app_id)
     message = kubeopts.run(
         _add(
             spec,
@@ -253,7 +272,10 @@ async def _list(
     *,
     secret_type: str,
     refresh: bool,
+    only: str = "",
 ) -> list[dict[str, Any]]:
+    """The registrations (only the one of URL ``only`` when given), each with its connection
+    state (tested when ``refresh``)."""
     import asyncio
 
     from tidegate.controller import repos
@@ -264,6 +286,10 @@ async def _list(
         secrets = await _secrets(client, namespace)
         trust = await _trust(client, namespace) if refresh else ({}, "")
     found = repos.repositories(secrets, secret_type=secret_type)
+    if only:
+        from tidegate.sources import urls
+
+        found = [r for r in found if urls.normalise(r.url) == urls.normalise(only)]
     if refresh and secret_type == constants.SECRET_TYPE_REPOSITORY:
         limit = asyncio.Semaphore(TEST_CONCURRENCY)
         with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as state:
@@ -333,7 +359,9 @@ def list_(
     _print(infos, fmt, with_status=True)
 
 
-async def _rm(kubeconfig: str | None, context: str | None, namespace: str, url: str) -> str:
+async def _rm(
+    kubeconfig: str | None, context: str | None, namespace: str, url: str, project: str
+) -> str:
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
@@ -345,6 +373,13 @@ async def _rm(kubeconfig: str | None, context: str | None, namespace: str, url: 
         existing = repos.find(await _secrets(client, namespace), url)
         if existing is None:
             raise errors.ConfigError(f"repository {urls.display(url)} is not registered")
+        scoped = repos.repository_from_secret(existing).project
+        if project and scoped != project:
+            where = f"project '{scoped}'" if scoped else "no project"
+            raise errors.ConfigError(
+                f"repository {urls.display(url)} is not registered in project '{project}' (it is"
+                f" registered for {where})"
+            )
         key = ResourceKey("", "Secret", namespace, existing["metadata"]["name"])
         await client.delete(key, version="v1")
     return f"repository {urls.display(url)} removed"
@@ -352,13 +387,52 @@ async def _rm(kubeconfig: str | None, context: str | None, namespace: str, url: 
 
 @app.command("rm")
 def rm(
-    url: str = typer.Argument(..., help="Repository URL."),
+    urls_: list[str] = typer.Argument(..., metavar="URL...", help="Repository URLs."),
+    project: str = typer.Option(
+        "", "--project", help="Only a registration scoped to this project."
+    ),
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Remove a repository's Secret."""
-    typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url)))
+    """Remove repositories' Secrets."""
+    for url in urls_:
+        typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url, project)))
+
+
+@app.command("get")
+def get(
+    url: str = typer.Argument(..., help="Repository URL."),
+    project: str = typer.Option("", "--project", help="The project the repository is scoped to."),
+    refresh: str = typer.Option(
+        "", "--refresh", help="argocd's 'hard' (accepted; the access test always runs fresh)."
+    ),
+    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
+    context: str | None = kubeopts.CONTEXT_OPTION,
+    namespace: str = kubeopts.NAMESPACE_OPTION,
+    fmt: str = typer.Option("table", "--output", "-o", help="table, wide, json, yaml or url."),
+) -> None:
+    """Show one repository and its connection status (access tested now, as `list` does)."""
+    from tidegate.sources import urls
+
+    if refresh not in ("", "hard"):
+        raise output.fail(f"--refresh: {refresh!r} is not 'hard'", 2)
+    if fmt not in ("table", "wide", "json", "yaml", "url"):
+        raise output.fail(f"--output: unknown format {fmt!r} (table, wide, json, yaml, url)", 2)
+    infos = kubeopts.run(
+        _list(kubeconfig, context, namespace, secret_type=constants.SECRET_TYPE_REPOSITORY,
+              refresh=True, only=url)
+    )  # fmt: skip
+    found = [i for i in infos if not project or i["project"] == project]
+    if not found:
+        scope = f" in project '{project}'" if project else ""
+        raise output.fail(f"repository {urls.display(url)} is not registered{scope}")
+    if fmt == "url":
+        typer.echo(found[0]["repo"])
+    elif fmt in ("json", "yaml"):
+        output.dump(found[0], output.Format(fmt))
+    else:
+        _print(found[:1], output.Format(fmt), with_status=True)
 
 
 @creds_app.command("list")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, repo_cmd
+from tidegate.cli import kubeopts, repo_cmd, repo_flags
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -88,6 +88,11 @@ def add(
         False, "--force-http-basic-auth", help="Send basic auth without a 401 challenge."
     ),
     upsert: bool = typer.Option(False, "--upsert", help="Overwrite different credentials."),
+    bearer_token: str = repo_flags.BEARER_TOKEN,
+    github_app_id: str = repo_flags.GITHUB_APP_ID,
+    github_app_installation_id: str = repo_flags.GITHUB_APP_INSTALLATION_ID,
+    github_app_private_key_path: Path | None = repo_flags.GITHUB_APP_PRIVATE_KEY_PATH,
+    github_app_enterprise_base_url: str = repo_flags.GITHUB_APP_ENTERPRISE_BASE_URL,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -102,15 +107,26 @@ def add(
             type=repo_type,
             username=username,
             password=password,
-            ssh_private_key=repo_cmd._read(ssh_private_key_path, "--ssh-private-key-path"),
-            tls_client_cert=repo_cmd._read(tls_client_cert_path, "--tls-client-cert-path"),
-            tls_client_key=repo_cmd._read(tls_client_cert_key_path, "--tls-client-cert-key-path"),
+            ssh_private_key=repo_cmd.read_file(ssh_private_key_path, "--ssh-private-key-path"),
+            tls_client_cert=repo_cmd.read_file(tls_client_cert_path, "--tls-client-cert-path"),
+            tls_client_key=repo_cmd.read_file(
+                tls_client_cert_key_path, "--tls-client-cert-key-path"
+            ),
             force_basic_auth=force_http_basic_auth,
             enable_oci=enable_oci,
             insecure_oci_force_http=insecure_oci_force_http,
+            **repo_flags.spec_fields(
+                bearer_token=bearer_token,
+                github_app_id=github_app_id,
+                github_app_installation_id=github_app_installation_id,
+                github_app_private_key_path=github_app_private_key_path,
+                github_app_enterprise_base_url=github_app_enterprise_base_url,
+            ),
         )
     except errors.ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
+    for notice in repo_flags.notices(spec):
+        typer.echo(f"tidegate: {notice}", err=True)
     typer.echo(kubeopts.run(_add(spec, kubeconfig=kubeconfig, context=context,
                                  namespace=namespace, upsert=upsert)))  # fmt: skip
 

@@ -340,6 +340,7 @@ def cluster_secret(
     cluster_resources: bool = False,
     project: str = "",
     secret_name: str | None = None,
+    shard: int | None = None,
 ) -> dict[str, Any]:
     """A cluster Secret as Argo CD documents it (values base64 in ``data``)."""
     fields = {"name": name, "server": server, "config": json.dumps(config_document(config))}
@@ -350,6 +351,8 @@ def cluster_secret(
             fields["clusterResources"] = "true"
     if project:
         fields["project"] = project
+    if shard is not None:
+        fields["shard"] = str(shard)
     meta: dict[str, Any] = {
         "name": secret_name or secret_name_for(server),
         "namespace": namespace,
@@ -419,6 +422,11 @@ def manager_objects(namespace: str = constants.CLUSTER_MANAGER_NAMESPACE) -> lis
     ClusterRoleBinding and a long-lived token Secret, to install on a target cluster."""
     sa = constants.CLUSTER_MANAGER_SERVICE_ACCOUNT
     labels = {constants.LABEL_PART_OF: "tidegate"}
+    # One binding per system namespace: installing in another namespace must not take the
+    # rights away from the account of the default one.
+    binding = constants.CLUSTER_MANAGER_ROLE_BINDING
+    if namespace != constants.CLUSTER_MANAGER_NAMESPACE:
+        binding = f"{binding}-{namespace}"
     return [
         {
             "apiVersion": "v1",
@@ -437,7 +445,7 @@ def manager_objects(namespace: str = constants.CLUSTER_MANAGER_NAMESPACE) -> lis
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": {"name": constants.CLUSTER_MANAGER_ROLE_BINDING, "labels": labels},
+            "metadata": {"name": binding, "labels": labels},
             "roleRef": {
                 "apiGroup": "rbac.authorization.k8s.io",
                 "kind": "ClusterRole",

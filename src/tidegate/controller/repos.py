@@ -150,6 +150,13 @@ class RepoSpec:
     force_basic_auth: bool = False
     enable_oci: bool = False
     insecure_oci_force_http: bool = False
+    bearer_token: str = ""
+    depth: int = 0
+    github_app_id: str = ""
+    github_app_installation_id: str = ""
+    github_app_private_key: str = ""
+    github_app_enterprise_base_url: str = ""
+    webhook_manifest_cache_warm_disabled: bool = False
 
     def __repr__(self) -> str:
         return f"RepoSpec(url={urls.display(self.url)!r}, type={self.type!r})"
@@ -171,7 +178,35 @@ class RepoSpec:
             )
         if spec.password and not spec.username:
             raise errors.ConfigError(f"repository {spec.url}: a password needs a username")
+        spec._check_token_and_app()
+        if spec.depth < 0:
+            raise errors.ConfigError(f"repository {spec.url}: --depth must be 0 (full) or more")
         return spec
+
+    def _check_token_and_app(self) -> None:
+        """argocd's rules: a bearer token (Bitbucket Data Center) or a GitHub App stands alone,
+        over HTTPS; a GitHub App needs its id, installation id and private key together."""
+        where = f"repository {self.url}"
+        app = (self.github_app_id, self.github_app_installation_id, self.github_app_private_key)
+        if self.bearer_token and (self.username or self.password):
+            raise errors.ConfigError(f"{where}: --bearer-token replaces --username/--password")
+        if (self.bearer_token or any(app)) and not self.url.startswith("https://"):
+            raise errors.ConfigError(
+                f"{where}: bearer tokens and GitHub App credentials are for https:// URLs"
+            )
+        if any(app) and not all(app):
+            raise errors.ConfigError(
+                f"{where}: a GitHub App needs --github-app-id, --github-app-installation-id and"
+                " --github-app-private-key-path"
+            )
+        if any(app) and (self.bearer_token or self.username or self.password):
+            raise errors.ConfigError(
+                f"{where}: GitHub App credentials replace --username/--password/--bearer-token"
+            )
+        if self.github_app_enterprise_base_url and not all(app):
+            raise errors.ConfigError(
+                f"{where}: --github-app-enterprise-base-url needs the GitHub App flags"
+            )
 
     def fields(self) -> dict[str, str]:
         out = {"url": self.url, "type": self.type}
@@ -183,9 +218,18 @@ class RepoSpec:
             ("sshPrivateKey", self.ssh_private_key),
             ("tlsClientCertData", self.tls_client_cert),
             ("tlsClientCertKey", self.tls_client_key),
+            ("bearerToken", self.bearer_token),
+            ("githubAppID", self.github_app_id),
+            ("githubAppInstallationID", self.github_app_installation_id),
+            ("githubAppPrivateKey", self.github_app_private_key),
+            ("githubAppEnterpriseBaseUrl", self.github_app_enterprise_base_url),
         ):
             if value:
                 out[key] = value
+        if self.depth:
+            out["depth"] = str(self.depth)
+        if self.webhook_manifest_cache_warm_disabled:
+            out["webhookManifestCacheWarmDisabled"] = "true"
         # Over SSH, Argo CD's ``insecure`` skips the host key check; the older field is kept too.
         if self.insecure or self.insecure_ignore_host_key:
             out["insecure"] = "true"
@@ -205,6 +249,7 @@ class RepoSpec:
         return creds_mod.RepoCredentials(
             username=self.username,
             password=self.password,
+            bearer_token=self.bearer_token,
             ssh_private_key=self.ssh_private_key,
             tls_client_cert=self.tls_client_cert,
             tls_client_key=self.tls_client_key,

@@ -1,0 +1,67 @@
+"""``app sync --server-side/--replace -o json|yaml`` and ``app rollback -o``, with the real
+controller syncing to the test bed's dev cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from tests.cli.test_app_cmd import (  # noqa: F401
+    Cli,
+    _register_repo,
+    _unique,
+    controlled,
+    source_dir,
+)
+
+from tidegate.testenv import handle
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sync_options_and_output_formats(
+    controlled: tuple[Cli, subprocess.Popen[bytes]],  # noqa: F811
+    source_dir: Path,  # noqa: F811
+    git_remote: handle.GitRemote,
+    testbed_handle: handle.TestBed,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    cli, _ = controlled
+    repo = git_remote.create_repo(from_dir=source_dir)
+    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
+    name = _unique("opts")
+    server = testbed_handle.clusters["dev"].server
+    flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server]
+    assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
+
+    tree = cli("sync", name, "-o", "tree")
+    assert tree.exit_code == 2 and "'tree' is not one of wide, json, yaml" in tree.stderr
+    assert "operation" not in cli.app(name)  # nothing was requested
+
+    synced = cli.popen("sync", name, "--server-side", "-o", "json", "--timeout", "120")
+    code, out, err = synced.finish(within=150)
+    log = (tmp_path / "controller.log").read_text()[-3000:]
+    assert code == 0, f"{out}\n{err}\n{log}"
+    app = json.loads(out)  # only the application: no progress lines, no table
+    state = app["status"]["operationState"]
+    assert state["phase"] == "Succeeded"
+    assert state["operation"]["sync"]["syncOptions"] == ["ServerSideApply=true"]
+
+    replaced = cli.popen("sync", name, "--replace", "-o", "yaml", "--timeout", "120")
+    code, out, err = replaced.finish(within=150)
+    assert code == 0, f"{out}\n{err}"
+    state = yaml.safe_load(out)["status"]["operationState"]
+    assert state["phase"] == "Succeeded"
+    assert state["operation"]["sync"]["syncOptions"] == ["Replace=true"]
+    with testbed_handle.admin_client("dev") as dev:
+        cm = dev.get(f"/api/v1/namespaces/{namespace}/configmaps/web-config")
+    assert cm.status_code == 200 and cm.json()["data"] == {"color": "blue"}
+
+    rolled = cli.popen("rollback", name, "1", "-o", "json", "--timeout", "120")
+    code, out, err = rolled.finish(within=150)
+    assert code == 0, f"{out}\n{err}"
+    assert json.loads(out)["status"]["operationState"]["phase"] == "Succeeded"
