@@ -25,12 +25,15 @@ import dataclasses
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
+
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
+from tidegate.metrics import families as metric_families
 from tidegate.model import constants
 from tidegate.sandbox import jqpool
 from tidegate.sources import RepoCache, RepoCredentials, credentials_for, urls
@@ -285,6 +288,28 @@ class AppSetController:
         repo_secrets = [s for s in self._secrets.values() if not clusterlist.is_cluster_secret(s)]
         return credentials_for(repo_url, repo_secrets)
 
+    def metrics(self) -> Iterable[Metric]:
+        """``argocd_appset_info`` and ``argocd_appset_owned_applications``, read at scrape
+        time."""
+        info = GaugeMetricFamily(
+            "argocd_appset_info",
+            "Information about applicationset",
+            labels=("namespace", "name", "resource_update_status"),
+        )
+        owned = GaugeMetricFamily(
+            "argocd_appset_owned_applications",
+            "Number of applications owned by the applicationset",
+            labels=("namespace", "name"),
+        )
+        for name, appset in list(self._sets.items()):
+            conditions = (appset.get("status") or {}).get("conditions") or []
+            up_to_date = next((c for c in conditions if c.get("type") == "ResourcesUpToDate"), None)
+            status = str((up_to_date or {}).get("status") or "Unknown")
+            info.add_metric((self.namespace, name, status), 1.0)
+            owned.add_metric((self.namespace, name), float(len(self._desired.get(name, ()))))
+        yield info
+        yield owned
+
     async def _worker(self, sets: discovery.APIResource, apps: discovery.APIResource) -> None:
         await self._ready.wait()
         while True:
@@ -333,6 +358,9 @@ class AppSetController:
         )
         self.reconciles += 1
         self.last_duration[name] = time.monotonic() - started
+        metric_families.APPSET_RECONCILE.labels(self.namespace, name).observe(
+            self.last_duration[name]
+        )
         self._repos[name] = result.repos
         current = self._sets.get(name)
         if current is not None:

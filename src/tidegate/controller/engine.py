@@ -33,6 +33,7 @@ from tidegate.controller import (
     clusters,
     clusterstatus,
     deletion,
+    metrics,
     operate,
     orphans,
     projects,
@@ -48,6 +49,7 @@ from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
 from tidegate.kube import watch as kube_watch
+from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
@@ -138,6 +140,7 @@ class Controller:
         self.ready = asyncio.Event()
         self.refresh_count = 0
         self.system_ignore: tuple[diff_ignore.IgnoreRule, ...] = ()
+        self.metrics = metrics.StateCollector(self, app_labels=self.settings.metrics_app_labels)
 
     @property
     def webhook_secret(self) -> dict[str, Any] | None:
@@ -330,7 +333,12 @@ class Controller:
         if state is None:
             return
         self.refresh_count += 1
-        await refresh.refresh(self, state, hard=hard)
+        namespace, app_name, project, dest = metrics.app_identity(state.raw, self.namespace)
+        with (
+            metric_families.app_context(namespace, app_name, project),
+            metric_families.APP_RECONCILE.labels(namespace, dest).time(),
+        ):
+            await refresh.refresh(self, state, hard=hard)
 
     async def _refresh(self, name: str, hard: bool) -> None:
         await self.refresh(name, hard=hard)
