@@ -19,6 +19,7 @@ from tidegate.cli import (
     app_actions,
     app_common,
     app_edit,
+    app_events_cmd,
     app_ops,
     app_patch,
     app_remote,
@@ -38,6 +39,7 @@ app = typer.Typer(
 )
 
 app.command("create")(app_edit.create)
+app.command("events")(app_events_cmd.events)
 app.command("set")(app_edit.set_)
 app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)

@@ -34,6 +34,7 @@ from tidegate.controller import (
     clusterstatus,
     deletion,
     metrics,
+    observe,
     operate,
     orphans,
     projects,
@@ -48,6 +49,7 @@ from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
+from tidegate.kube import events as kube_events
 from tidegate.kube import watch as kube_watch
 from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
@@ -83,7 +85,12 @@ class Controller:
             max_age=self.settings.app_resync_seconds,
             limits=self.settings.git_limits,
         )
-        self.states = appstate.AppStates()
+        # Events, sync counters and notifications follow every stored change (observe.py).
+        self.events = kube_events.EventRecorder(
+            self.mgmt, component="tidegate-application-controller"
+        )
+        self.observer = observe.AppObserver(control_namespace=self.namespace, recorder=self.events)
+        self.states = appstate.AppStates(observer=self.observer)
         self.projects: dict[str, model_project.AppProject] = {}
         self.secrets: dict[str, dict[str, Any]] = {}
         self.registry = clusters.ClusterRegistry([], management=mgmt)
@@ -536,6 +543,7 @@ class Controller:
         self.scheduler.close()
         await self.runtimes.aclose()
         await self.deps.jq.aclose()  # bounded jq: stop the worker processes
+        await self.events.aclose()
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

@@ -57,6 +57,13 @@ def _operation(raw: Mapping[str, Any]) -> str:
     return "sync" if (raw.get("operation") or {}).get("sync") is not None else ""
 
 
+def _autosync(spec: Mapping[str, Any]) -> str:
+    """``automated: {}`` enables automated sync (only ``enabled: false`` turns it off)."""
+    automated = (spec.get("syncPolicy") or {}).get("automated")
+    on = isinstance(automated, Mapping) and automated.get("enabled") is not False
+    return "true" if on else "false"
+
+
 def _repo(spec: Mapping[str, Any]) -> str:
     source = spec.get("source") or next(iter(spec.get("sources") or []), None) or {}
     return str(source.get("repoURL") or "")
@@ -123,7 +130,7 @@ class StateCollector:
                     namespace,
                     name,
                     project,
-                    "true" if (spec.get("syncPolicy") or {}).get("automated") else "false",
+                    _autosync(spec),
                     _repo(spec),
                     dest_server,
                     str(dest.get("namespace") or ""),

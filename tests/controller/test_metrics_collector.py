@@ -1,0 +1,92 @@
+"""The controller's state gauges, rendered from app records at scrape time."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tidegate import render
+from tidegate.controller import appstate, clusters, metrics, runtime, scheduler
+from tidegate.metrics import exposition, registry
+
+
+@dataclasses.dataclass
+class Source:
+    namespace: str
+    states: appstate.AppStates
+    registry: clusters.ClusterRegistry
+    runtimes: runtime.Runtimes
+    scheduler: scheduler.Scheduler
+    deps: Any
+
+
+def app(name: str, **labels: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd", "labels": labels},
+        "spec": {
+            "project": "team-a",
+            "source": {"repoURL": "https://git.example/r.git", "path": "p"},
+            "destination": {"server": "https://dev.example", "namespace": "web"},
+            "syncPolicy": {"automated": {}},
+        },
+        "status": {
+            "sync": {"status": "OutOfSync"},
+            "health": {"status": "Degraded"},
+            "conditions": [{"type": "SyncError", "message": "x"}],
+        },
+    }
+
+
+def families(text: bytes) -> dict[str, list[Any]]:
+    return {f.name: f.samples for f in text_string_to_metric_families(text.decode())}
+
+
+def test_app_info_labels_conditions_and_tidegate_gauges() -> None:
+    states = appstate.AppStates()
+    states.seen("web", app("web", team="payments"))
+    states.seen("api", app("api"))
+    source = Source(
+        namespace="argocd",
+        states=states,
+        registry=clusters.ClusterRegistry([], management=None),
+        runtimes=runtime.Runtimes(on_change=lambda *a: None, tracking_method="annotation"),
+        scheduler=scheduler.Scheduler(names=states.names, resync_seconds=180, jitter=0),
+        deps=dataclasses.make_dataclass("Deps", ["render_cache"])(render.RenderCache()),
+    )
+    collector = metrics.StateCollector(source, app_labels=["team", "app.kubernetes.io/part-of"])
+    got = families(exposition.render(collector.collect, include_process=False))
+    info = {s.labels["name"]: s.labels for s in got["argocd_app_info"]}
+    assert info["web"] == {
+        "namespace": "argocd",
+        "name": "web",
+        "project": "team-a",
+        "autosync_enabled": "true",
+        "repo": "https://git.example/r.git",
+        "dest_server": "https://dev.example",
+        "dest_namespace": "web",
+        "sync_status": "OutOfSync",
+        "health_status": "Degraded",
+        "operation": "",
+    }
+    labels = {s.labels["name"]: s.labels for s in got["argocd_app_labels"]}
+    assert labels["web"]["label_team"] == "payments"
+    assert labels["api"]["label_team"] == ""
+    assert "label_app_kubernetes_io_part_of" in labels["web"]
+    assert {s.labels["condition"] for s in got["argocd_app_condition"]} == {"SyncError"}
+    caches = {s.labels["cache"]: s.value for s in got["tidegate_cache_entries"]}
+    assert caches["apps"] == 2 and caches["render"] == 0
+
+
+def test_registry_declares_once_and_refuses_a_different_shape() -> None:
+    first = registry.counter("tidegate_test_things_total", "Things.", ("kind",))
+    assert registry.counter("tidegate_test_things", "Things.", ("kind",)) is first
+    try:
+        registry.gauge("tidegate_test_things", "Things.", ("kind",))
+    except ValueError as exc:
+        assert "already declared" in str(exc)
+    else:
+        raise AssertionError("a second declaration with another type was accepted")
