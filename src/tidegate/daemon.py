@@ -17,6 +17,7 @@ from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
 from tidegate.metrics import exposition
 from tidegate.model import errors
+from tidegate.notify import controller as notify_controller
 
 log = logging.getLogger("tidegate.controller")
 
@@ -41,6 +42,10 @@ async def run(
     server = metrics_server = None
     refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
+    if settings.notifications:  # fed by the controller's observer: no watch of its own
+        notifier = notify_controller.Notifier(mgmt=ctrl.mgmt, namespace=settings.namespace)
+        ctrl.observer.listeners.append(lambda _before, after: notifier.feed(after))
+        tasks.append(asyncio.create_task(notifier.run(), name="notifications-controller"))
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     try:

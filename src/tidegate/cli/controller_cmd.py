@@ -79,6 +79,11 @@ def controller(
         "--metrics-application-labels",
         help="Application label exposed in argocd_app_labels (repeat, or comma-separated).",
     ),
+    notifications: bool = typer.Option(
+        True,
+        "--notifications/--no-notifications",
+        help="Send notifications (argocd-notifications-cm) from this process.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -112,6 +117,7 @@ def controller(
         if metrics_port == -1
         else (DEFAULT_METRICS_PORT if metrics_port is None else metrics_port),
         metrics_host=metrics_address,
+        notifications=notifications,
         metrics_port_optional=metrics_port is None,
         metrics_app_labels=tuple(
             k.strip() for arg in metrics_application_labels for k in arg.split(",") if k.strip()

@@ -44,3 +44,6 @@ class Settings:
     metrics_port_optional: bool = False
     # Application labels exposed as argocd_app_labels (argocd: --metrics-application-labels).
     metrics_app_labels: tuple[str, ...] = ()
+    # Notifications inside this process (argocd-notifications-cm; the CLI turns them on,
+    # --no-notifications leaves them to `tidegate notifications-controller`).
+    notifications: bool = False
