@@ -176,3 +176,10 @@ def test_time_helpers() -> None:
     t = exprenv.parse_time("2026-01-01T00:00:00Z")
     assert t.Add(exprenv.MINUTE).Sub(t).Minutes() == 1.0
     assert exprenv.full_name_by_repo_url("ssh://git@github.com/org/web.git") == "org/web"
+
+
+def test_a_final_phase_before_its_outcome_is_not_notified() -> None:
+    a = app(**{"notifications.argoproj.io/subscribe.on-sync-succeeded.hook": ""})
+    a["operation"] = {"sync": {}}  # the outcome (revision, operation cleared) comes next
+    a["status"]["operationState"]["syncResult"] = {}
+    assert evaluate.evaluate(a, None, conf()).deliveries == []

@@ -39,6 +39,13 @@ class Result:
     _before: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
+def settling(app: Mapping[str, Any]) -> bool:
+    """The operation's final phase is persisted but its outcome (revision, history) not yet:
+    the controller writes them next; evaluating now would notify a revision-less state."""
+    op_state = (app.get("status") or {}).get("operationState") or {}
+    return bool(app.get("operation")) and op_state.get("phase") in ("Succeeded", "Failed", "Error")
+
+
 def app_name(app: Mapping[str, Any]) -> str:
     meta = app.get("metadata") or {}
     return f"Application {meta.get('namespace')}/{meta.get('name')}"
@@ -55,6 +62,8 @@ def evaluate(
 ) -> Result:
     """``notified_state``: the state this process wrote last, when newer than the copy's."""
     before = dict(notified_state) if notified_state is not None else state.read(app)
+    if settling(app):
+        return Result([], before, [], _before=before)
     notified = dict(before)
     subs, problems = subscriptions.for_app(app, project, conf)
     env = exprenv.environment(app, project=project, context=conf.context, now=now)
