@@ -90,3 +90,22 @@ def test_registry_declares_once_and_refuses_a_different_shape() -> None:
         assert "already declared" in str(exc)
     else:
         raise AssertionError("a second declaration with another type was accepted")
+
+
+def test_families_render_the_text_format_prometheus_parses() -> None:
+    hist = registry.histogram("tidegate_test_wait_seconds", "Waits.", ("q",), buckets=(0.5, 1, 2))
+    for value in (0.1, 0.7, 0.7, 5.0):
+        hist.labels('a"b\\c').observe(value)
+    count = registry.counter("tidegate_test_events_total", "Events.", ("kind",))
+    count.labels("x").inc(3)
+    got = families(exposition.render())
+    buckets = {
+        s.labels["le"]: s.value
+        for s in got["tidegate_test_wait_seconds"]
+        if s.name.endswith("_bucket")
+    }
+    assert buckets == {"0.5": 1, "1.0": 3, "2.0": 3, "+Inf": 4}
+    (label,) = {s.labels["q"] for s in got["tidegate_test_wait_seconds"]}
+    assert label == 'a"b\\c'
+    (sample,) = got["tidegate_test_events"]
+    assert sample.name == "tidegate_test_events_total" and sample.value == 3

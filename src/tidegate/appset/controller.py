@@ -28,12 +28,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-
 from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
 from tidegate.metrics import families as metric_families
+from tidegate.metrics import text as metric_text
 from tidegate.model import constants
 from tidegate.sandbox import jqpool
 from tidegate.sources import RepoCache, RepoCredentials, credentials_for, urls
@@ -288,27 +287,28 @@ class AppSetController:
         repo_secrets = [s for s in self._secrets.values() if not clusterlist.is_cluster_secret(s)]
         return credentials_for(repo_url, repo_secrets)
 
-    def metrics(self) -> Iterable[Metric]:
+    def metrics(self) -> Iterable[str]:
         """``argocd_appset_info`` and ``argocd_appset_owned_applications``, read at scrape
         time."""
-        info = GaugeMetricFamily(
-            "argocd_appset_info",
-            "Information about applicationset",
-            labels=("namespace", "name", "resource_update_status"),
-        )
-        owned = GaugeMetricFamily(
-            "argocd_appset_owned_applications",
-            "Number of applications owned by the applicationset",
-            labels=("namespace", "name"),
-        )
+        info, owned = [], []
         for name, appset in list(self._sets.items()):
             conditions = (appset.get("status") or {}).get("conditions") or []
             up_to_date = next((c for c in conditions if c.get("type") == "ResourcesUpToDate"), None)
             status = str((up_to_date or {}).get("status") or "Unknown")
-            info.add_metric((self.namespace, name, status), 1.0)
-            owned.add_metric((self.namespace, name), float(len(self._desired.get(name, ()))))
-        yield info
-        yield owned
+            info.append(((self.namespace, name, status), 1.0))
+            owned.append(((self.namespace, name), float(len(self._desired.get(name, ())))))
+        yield metric_text.gauge_lines(
+            "argocd_appset_info",
+            "Information about applicationset",
+            ("namespace", "name", "resource_update_status"),
+            info,
+        )
+        yield metric_text.gauge_lines(
+            "argocd_appset_owned_applications",
+            "Number of applications owned by the applicationset",
+            ("namespace", "name"),
+            owned,
+        )
 
     async def _worker(self, sets: discovery.APIResource, apps: discovery.APIResource) -> None:
         await self._ready.wait()

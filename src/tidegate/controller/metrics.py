@@ -1,22 +1,22 @@
 """The controller's ``/metrics``: Argo CD's state gauges read from memory at scrape time.
 
 Nothing here is updated per event: :class:`StateCollector` walks the app records, the cluster
-registry and the live caches when Prometheus scrapes, so 10,000 apps cost one pass (measured in
-bench/metrics_bench.py). The counters and histograms are in :mod:`tidegate.metrics.families`.
+registry and the live caches when Prometheus scrapes. An app's lines are formatted once per
+stored copy (cached by the copy's identity), so a scrape of 10,000 unchanged apps is a join of
+ready strings (bench/metrics_bench.py). Counters and histograms: :mod:`tidegate.metrics.families`.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
-
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from tidegate.controller import appstate, clusters, scheduler
 from tidegate.controller import compare as cmp
 from tidegate.controller import runtime as runtime_mod
+from tidegate.metrics import text
 
 
 class MetricsSource(Protocol):
@@ -69,173 +69,178 @@ def _repo(spec: Mapping[str, Any]) -> str:
     return str(source.get("repoURL") or "")
 
 
+APP_INFO_LABELS = (
+    "namespace",
+    "name",
+    "project",
+    "autosync_enabled",
+    "repo",
+    "dest_server",
+    "dest_namespace",
+    "sync_status",
+    "health_status",
+    "operation",
+)
+
+
 class StateCollector:
     """Collects ``argocd_app_*`` and ``argocd_cluster_*`` gauges and Tidegate's state gauges."""
 
-    def __init__(
-        self,
-        source: MetricsSource,
-        *,
-        app_labels: Sequence[str] = (),
-        extra: Sequence[Callable[[], Iterable[Metric]]] = (),
-    ) -> None:
+    def __init__(self, source: MetricsSource, *, app_labels: Sequence[str] = ()) -> None:
         self._source = source
         self._app_labels = tuple(app_labels)  # --metrics-application-labels
-        self._extra = extra  # state gauges of other parts (queues, caches)
+        self._label_names = ("namespace", "name", "project", *map(label_name, app_labels))
+        # instance name -> (id of the stored copy, info line, labels line, condition lines)
+        self._lines: dict[str, tuple[int, str, str, str]] = {}
 
-    def collect(self) -> Iterable[Metric]:
+    def collect(self) -> Iterable[str]:
         yield from self._apps()
         yield from self._clusters()
         yield from self._tidegate()
-        for extra in self._extra:
-            yield from extra()
 
-    def _apps(self) -> Iterable[Metric]:
-        info = GaugeMetricFamily(
-            "argocd_app_info",
-            "Information about application.",
-            labels=(
-                "namespace",
-                "name",
-                "project",
-                "autosync_enabled",
-                "repo",
-                "dest_server",
-                "dest_namespace",
-                "sync_status",
-                "health_status",
-                "operation",
-            ),
+    def _app_lines(self, raw: Mapping[str, Any]) -> tuple[str, str, str]:
+        spec = raw.get("spec") or {}
+        status = raw.get("status") or {}
+        dest = spec.get("destination") or {}
+        namespace, name, project, dest_server = app_identity(raw, self._source.namespace)
+        info = (
+            namespace,
+            name,
+            project,
+            _autosync(spec),
+            _repo(spec),
+            dest_server,
+            str(dest.get("namespace") or ""),
+            str((status.get("sync") or {}).get("status") or "Unknown"),
+            str((status.get("health") or {}).get("status") or "Unknown"),
+            _operation(raw),
         )
-        condition = GaugeMetricFamily(
-            "argocd_app_condition",
-            "Report application conditions.",
-            labels=("namespace", "name", "project", "condition"),
+        info_line = f"argocd_app_info{text.label_text(APP_INFO_LABELS, info)} 1.0\n"
+        labels_line = ""
+        if self._app_labels:
+            meta_labels = (raw.get("metadata") or {}).get("labels") or {}
+            values = [
+                namespace,
+                name,
+                project,
+                *(str(meta_labels.get(k, "")) for k in self._app_labels),
+            ]
+            labels_line = f"argocd_app_labels{text.label_text(self._label_names, values)} 1.0\n"
+        conditions = "".join(
+            "argocd_app_condition"
+            + text.label_text(CONDITION_LABELS, (namespace, name, project, str(c["type"])))
+            + " 1.0\n"
+            for c in status.get("conditions") or []
+            if isinstance(c, Mapping) and c.get("type")
         )
-        label_keys = [label_name(k) for k in self._app_labels]
-        labels = GaugeMetricFamily(
-            "argocd_app_labels",
-            "Argo Application labels converted to Prometheus labels",
-            labels=("namespace", "name", "project", *label_keys),
-        )
-        control = self._source.namespace
+        return info_line, labels_line, conditions
+
+    def _apps(self) -> Iterable[str]:
+        info, labels, conditions = [], [], []
+        cache, fresh = self._lines, {}
         for state in self._source.states:
             raw = state.raw
-            spec = raw.get("spec") or {}
-            status = raw.get("status") or {}
-            dest = spec.get("destination") or {}
-            namespace, name, project, dest_server = app_identity(raw, control)
-            info.add_metric(
-                (
-                    namespace,
-                    name,
-                    project,
-                    _autosync(spec),
-                    _repo(spec),
-                    dest_server,
-                    str(dest.get("namespace") or ""),
-                    str((status.get("sync") or {}).get("status") or "Unknown"),
-                    str((status.get("health") or {}).get("status") or "Unknown"),
-                    _operation(raw),
-                ),
-                1.0,
+            found = cache.get(state.name)
+            if found is None or found[0] != id(raw):
+                found = (id(raw), *self._app_lines(raw))
+            fresh[state.name] = found
+            info.append(found[1])
+            labels.append(found[2])
+            conditions.append(found[3])
+        self._lines = fresh  # apps gone are dropped with their lines
+        yield text.header("argocd_app_info", "Information about application.", "gauge")
+        yield "".join(info)
+        yield text.header("argocd_app_condition", "Report application conditions.", "gauge")
+        yield "".join(conditions)
+        if self._app_labels:
+            yield text.header(
+                "argocd_app_labels",
+                "Argo Application labels converted to Prometheus labels",
+                "gauge",
             )
-            for cond in status.get("conditions") or []:
-                if isinstance(cond, Mapping) and cond.get("type"):
-                    condition.add_metric((namespace, name, project, str(cond["type"])), 1.0)
-            if label_keys:
-                app_meta_labels = (raw.get("metadata") or {}).get("labels") or {}
-                values = [str(app_meta_labels.get(k, "")) for k in self._app_labels]
-                labels.add_metric((namespace, name, project, *values), 1.0)
-        yield info
-        yield condition
-        if label_keys:
-            yield labels
+            yield "".join(labels)
 
-    def _clusters(self) -> Iterable[Metric]:
-        info = GaugeMetricFamily(
-            "argocd_cluster_info",
-            "Information about cluster.",
-            labels=("server", "k8s_version", "name"),
-        )
-        objects = GaugeMetricFamily(
-            "argocd_cluster_api_resource_objects",
-            "Number of k8s resource objects in the cache.",
-            labels=("server",),
-        )
-        resources = GaugeMetricFamily(
-            "argocd_cluster_api_resources",
-            "Number of monitored kubernetes API resources.",
-            labels=("server",),
-        )
-        connection = GaugeMetricFamily(
-            "argocd_cluster_connection_status",
-            "The k8s cluster current connection status.",
-            labels=("server", "k8s_version"),
-        )
-        age = GaugeMetricFamily(
-            "argocd_cluster_cache_age_seconds",
-            "Cluster cache age in seconds.",
-            labels=("server",),
-        )
+    def _clusters(self) -> Iterable[str]:
+        info, objects, resources, connection, age = [], [], [], [], []
         now = time.time()
         for cluster in self._source.registry.clusters():
             rt = self._source.runtimes.get(cluster.server)
             version = rt.server_version if rt is not None else ""
-            info.add_metric((cluster.server, version, cluster.name), 1.0)
+            info.append(((cluster.server, version, cluster.name), 1.0))
             if rt is None:
                 continue  # no app uses it yet: nothing cached, no connection opened
             state = rt.cache.state
-            objects.add_metric((cluster.server,), float(state.objects))
-            resources.add_metric((cluster.server,), float(state.kinds))
+            objects.append(((cluster.server,), float(state.objects)))
+            resources.append(((cluster.server,), float(state.kinds)))
             up = state.connected and not rt.down_error
-            connection.add_metric((cluster.server, version), 1.0 if up else 0.0)
+            connection.append(((cluster.server, version), 1.0 if up else 0.0))
             if state.last_sync is not None:
-                age.add_metric((cluster.server,), max(0.0, now - state.last_sync))
-        yield from (info, objects, resources, connection, age)
+                age.append(((cluster.server,), max(0.0, now - state.last_sync)))
+        yield text.gauge_lines(
+            "argocd_cluster_info",
+            "Information about cluster.",
+            ("server", "k8s_version", "name"),
+            info,
+        )
+        yield text.gauge_lines(
+            "argocd_cluster_api_resource_objects",
+            "Number of k8s resource objects in the cache.",
+            ("server",),
+            objects,
+        )
+        yield text.gauge_lines(
+            "argocd_cluster_api_resources",
+            "Number of monitored kubernetes API resources.",
+            ("server",),
+            resources,
+        )
+        yield text.gauge_lines(
+            "argocd_cluster_connection_status",
+            "The k8s cluster current connection status.",
+            ("server", "k8s_version"),
+            connection,
+        )
+        yield text.gauge_lines(
+            "argocd_cluster_cache_age_seconds", "Cluster cache age in seconds.", ("server",), age
+        )
 
-    def _tidegate(self) -> Iterable[Metric]:
+    def _tidegate(self) -> Iterable[str]:
         source = self._source
         queue = source.scheduler.queue
-        yield gauge(
+        yield text.gauge_lines(
             "tidegate_workqueue_depth",
             "Items waiting in a work queue (not yet taken by a worker).",
-            {(queue.name,): float(len(queue))},
             ("queue",),
+            [((queue.name,), float(len(queue)))],
         )
-        yield gauge(
+        yield text.gauge_lines(
             "tidegate_workqueue_in_progress",
             "Items a worker of the queue is processing now.",
-            {(queue.name,): float(queue.processing)},
             ("queue",),
+            [((queue.name,), float(queue.processing))],
         )
         live = sum(rt.cache.state.objects for rt in source.runtimes.all())
-        yield gauge(
+        yield text.gauge_lines(
             "tidegate_cache_entries",
             "Entries of the controller's caches: live objects of all clusters, rendered "
             "manifests, app records.",
-            {
-                ("live_objects",): float(live),
-                ("render",): float(len(source.deps.render_cache)),
-                ("apps",): float(len(source.states)),
-            },
             ("cache",),
+            [
+                (("live_objects",), float(live)),
+                (("render",), float(len(source.deps.render_cache))),
+                (("apps",), float(len(source.states))),
+            ],
         )
-        yield gauge(
+        yield text.gauge_lines(
             "tidegate_cache_bytes",
             "Approximate size of the render cache in bytes.",
-            {("render",): float(source.deps.render_cache.size_bytes)},
             ("cache",),
+            [(("render",), float(source.deps.render_cache.size_bytes))],
         )
         running = sum(1 for state in source.states if state.operating())
-        yield gauge("tidegate_operations_running", "Operations running now.", {(): running}, ())
+        yield text.gauge_lines(
+            "tidegate_operations_running", "Operations running now.", (), [((), float(running))]
+        )
 
 
-def gauge(
-    name: str, doc: str, values: Mapping[tuple[str, ...], float], labels: Sequence[str]
-) -> Metric:
-    """One gauge family from ``{label values: value}`` (for the ``extra`` collectors)."""
-    family = GaugeMetricFamily(name, doc, labels=list(labels))
-    for key, value in values.items():
-        family.add_metric(key, value)
-    return family
+CONDITION_LABELS = ("namespace", "name", "project", "condition")

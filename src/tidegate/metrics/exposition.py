@@ -1,35 +1,24 @@
-"""The text exposition of a set of collectors, and the ASGI app that serves ``/metrics``."""
+"""The text exposition of the process registry and of scrape-time collectors, and the ASGI
+app that serves ``/metrics``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
-import prometheus_client as prom
-from prometheus_client import registry as prom_registry
-from prometheus_client.metrics_core import Metric
+from tidegate.metrics import registry, text
 
-from tidegate.metrics import registry
-
-Collect = Callable[[], Iterable[Metric]]
-
-
-class _Collectors(prom_registry.Collector):
-    def __init__(self, collects: Sequence[Collect]) -> None:
-        self._collects = collects
-
-    def collect(self) -> Iterable[Metric]:
-        for collect in self._collects:
-            yield from collect()
+# A collector returns text chunks of whole families (text.gauge_lines, Family.render).
+Collect = Callable[[], Iterable[str]]
 
 
 def render(*collects: Collect, include_process: bool = True) -> bytes:
-    """The text format of the process registry (Argo CD's and Tidegate's counters) and of
-    the given collectors (state read at this moment)."""
-    reg = prom.CollectorRegistry(auto_describe=False)
-    everything: list[Collect] = [registry.REGISTRY.collect] if include_process else []
-    reg.register(_Collectors([*everything, *collects]))
-    return prom.generate_latest(reg)
+    """The process registry (Argo CD's and Tidegate's counters) and the given collectors
+    (state read at this moment), in the Prometheus text format."""
+    chunks: list[str] = list(registry.collect()) if include_process else []
+    for collect in collects:
+        chunks.extend(collect())
+    return "".join(chunks).encode()
 
 
 def asgi_app(*collects: Collect) -> Any:
@@ -41,7 +30,7 @@ def asgi_app(*collects: Collect) -> Any:
         if scope.get("path") != "/metrics":
             await _reply(send, 404, b"not found\n", b"text/plain")
             return
-        await _reply(send, 200, render(*collects), prom.CONTENT_TYPE_LATEST.encode())
+        await _reply(send, 200, render(*collects), text.CONTENT_TYPE.encode())
 
     return app
 

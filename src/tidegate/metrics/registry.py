@@ -3,49 +3,57 @@
 A metric is declared once per process by name; declaring the same name again returns the same
 object (so modules may declare at import time, and tests may start several controllers in one
 process), while declaring it again with another type or other labels is a programming error.
+
+    from tidegate.metrics import registry
+    STEPS = registry.counter("tidegate_rollout_steps_total", "Rollout steps done.", ("result",))
+    STEPS.labels("ok").inc()
+    WAIT = registry.histogram("tidegate_promotion_seconds", "...", ("stage",), buckets=(1, 10))
+    with WAIT.labels("prod").time(): ...
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
 
-import prometheus_client as prom
+from tidegate.metrics import text
 
-REGISTRY = prom.CollectorRegistry(auto_describe=False)
-_declared: dict[str, tuple[type[Any], tuple[str, ...], Any]] = {}
+_declared: dict[str, text.Family] = {}
 _lock = threading.Lock()
 
-M = TypeVar("M", prom.Counter, prom.Gauge, prom.Histogram)
 
-
-def _declare(kind: type[M], name: str, doc: str, labels: Sequence[str], **extra: Any) -> M:
-    labels = tuple(labels)
+def _declare(
+    kind: str, name: str, doc: str, labels: Sequence[str], buckets: Sequence[float] = ()
+) -> text.Family:
     with _lock:
         found = _declared.get(name)
         if found is not None:
-            found_kind, found_labels, metric = found
-            if found_kind is not kind or found_labels != labels:
+            if found.kind != kind or found.labelnames != tuple(labels):
                 raise ValueError(
-                    f"metric {name} is already declared as {found_kind.__name__}{found_labels}"
+                    f"metric {name} is already declared as {found.kind}{found.labelnames}"
                 )
-            return metric  # type: ignore[no-any-return]
-        metric = kind(name, doc, labels, registry=REGISTRY, **extra)
-        _declared[name] = (kind, labels, metric)
-        return metric
+            return found
+        family = text.Family(kind, name, doc, labels, buckets)
+        _declared[name] = family
+        return family
 
 
-def counter(name: str, doc: str, labels: Sequence[str] = ()) -> prom.Counter:
-    """A counter (its exposed name gets ``_total`` if ``name`` has not)."""
-    return _declare(prom.Counter, name.removesuffix("_total"), doc, labels)
+def counter(name: str, doc: str, labels: Sequence[str] = ()) -> text.Family:
+    """A counter (exposed as ``<name>_total``; ``name`` may carry the suffix or not)."""
+    return _declare("counter", name.removesuffix("_total"), doc, labels)
 
 
-def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> prom.Gauge:
-    return _declare(prom.Gauge, name, doc, labels)
+def gauge(name: str, doc: str, labels: Sequence[str] = ()) -> text.Family:
+    return _declare("gauge", name, doc, labels)
 
 
 def histogram(
     name: str, doc: str, labels: Sequence[str] = (), *, buckets: Sequence[float]
-) -> prom.Histogram:
-    return _declare(prom.Histogram, name, doc, labels, buckets=tuple(buckets))
+) -> text.Family:
+    return _declare("histogram", name, doc, labels, buckets)
+
+
+def collect() -> Iterable[str]:
+    """The text of every declared metric (the families with no series yet included)."""
+    for family in list(_declared.values()):
+        yield from family.render()
