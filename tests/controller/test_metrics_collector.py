@@ -109,3 +109,33 @@ def test_families_render_the_text_format_prometheus_parses() -> None:
     assert label == 'a"b\\c'
     (sample,) = got["tidegate_test_events"]
     assert sample.name == "tidegate_test_events_total" and sample.value == 3
+
+
+def test_the_shipped_grafana_dashboard_queries_only_exposed_metrics() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from tidegate.metrics import families  # noqa: F401 (declares the process metrics)
+
+    states = appstate.AppStates()
+    states.seen("web", app("web"))
+    source = Source(
+        namespace="argocd",
+        states=states,
+        registry=clusters.ClusterRegistry([], management=None),
+        runtimes=runtime.Runtimes(on_change=lambda *a: None, tracking_method="annotation"),
+        scheduler=scheduler.Scheduler(names=states.names, resync_seconds=180, jitter=0),
+        deps=dataclasses.make_dataclass("Deps", ["render_cache"])(render.RenderCache()),
+    )
+    exposed = exposition.render(metrics.StateCollector(source).collect).decode()
+    names = set(re.findall(r"^# TYPE (\S+)", exposed, re.M))
+    names |= {"argocd_appset_info", "argocd_appset_owned_applications"}  # appset controller's
+    path = Path(__file__).parents[2] / "docs" / "grafana" / "tidegate-dashboard.json"
+    dashboard = json.loads(path.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\b((?:argocd|tidegate)_\w+)", e)}
+    unknown = {
+        m for m in used if m not in names and re.sub(r"_(bucket|count|sum)$", "", m) not in names
+    }
+    assert used and not unknown, unknown
