@@ -206,6 +206,8 @@ def environment(
     context: Mapping[str, Any],
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> dict[str, Any]:
+    if not app.get("status"):  # a new app has no status yet: conditions read it as empty
+        app = {**app, "status": {}}
     return {
         "app": app,
         "appProject": project or {},
