@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
+from tidegate.kube import events as kube_events
 from tidegate.metrics import families as metric_families
 from tidegate.metrics import text as metric_text
 from tidegate.model import constants
@@ -109,6 +110,9 @@ class AppSetController:
         self.reconciles = 0
         self.last_duration: dict[str, float] = {}
         self.jq = jqpool.JqPool()  # ignoreApplicationDifferences jq, bounded (started on use)
+        self.events = kube_events.EventRecorder(
+            kube, component="tidegate-applicationset-controller"
+        )
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -134,6 +138,7 @@ class AppSetController:
                 timer.cancel()
             self._timers.clear()
             await self.jq.aclose()
+            await self.events.aclose()
 
     async def wait_ready(self) -> None:
         """Until the first list of every watched resource arrived (tests, start-up probes)."""
@@ -357,6 +362,10 @@ class AppSetController:
             app_projects=self._projects,
         )
         self.reconciles += 1
+        for action, app_name in result.changes:  # Argo CD's: created Application "x"
+            self.events.record(
+                appset, kube_events.EventSpec(action, f'{action} Application "{app_name}"')
+            )
         self.last_duration[name] = time.monotonic() - started
         metric_families.APPSET_RECONCILE.labels(self.namespace, name).observe(
             self.last_duration[name]
