@@ -22,6 +22,18 @@ class Source:
     deps: Any
 
 
+def source_of(states: appstate.AppStates) -> Source:
+    """A controller's view with ``states`` and nothing else (no clusters, empty caches)."""
+    return Source(
+        namespace="argocd",
+        states=states,
+        registry=clusters.ClusterRegistry([], management=None),
+        runtimes=runtime.Runtimes(on_change=lambda *a: None, tracking_method="annotation"),
+        scheduler=scheduler.Scheduler(names=states.names, resync_seconds=180, jitter=0),
+        deps=dataclasses.make_dataclass("Deps", ["render_cache"])(render.RenderCache()),
+    )
+
+
 def app(name: str, **labels: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -49,14 +61,7 @@ def test_app_info_labels_conditions_and_tidegate_gauges() -> None:
     states = appstate.AppStates()
     states.seen("web", app("web", team="payments"))
     states.seen("api", app("api"))
-    source = Source(
-        namespace="argocd",
-        states=states,
-        registry=clusters.ClusterRegistry([], management=None),
-        runtimes=runtime.Runtimes(on_change=lambda *a: None, tracking_method="annotation"),
-        scheduler=scheduler.Scheduler(names=states.names, resync_seconds=180, jitter=0),
-        deps=dataclasses.make_dataclass("Deps", ["render_cache"])(render.RenderCache()),
-    )
+    source = source_of(states)
     collector = metrics.StateCollector(source, app_labels=["team", "app.kubernetes.io/part-of"])
     got = families(exposition.render(collector.collect, include_process=False))
     info = {s.labels["name"]: s.labels for s in got["argocd_app_info"]}
@@ -120,14 +125,7 @@ def test_the_shipped_grafana_dashboard_queries_only_exposed_metrics() -> None:
 
     states = appstate.AppStates()
     states.seen("web", app("web"))
-    source = Source(
-        namespace="argocd",
-        states=states,
-        registry=clusters.ClusterRegistry([], management=None),
-        runtimes=runtime.Runtimes(on_change=lambda *a: None, tracking_method="annotation"),
-        scheduler=scheduler.Scheduler(names=states.names, resync_seconds=180, jitter=0),
-        deps=dataclasses.make_dataclass("Deps", ["render_cache"])(render.RenderCache()),
-    )
+    source = source_of(states)
     exposed = exposition.render(metrics.StateCollector(source).collect).decode()
     names = set(re.findall(r"^# TYPE (\S+)", exposed, re.M))
     names |= {"argocd_appset_info", "argocd_appset_owned_applications"}  # appset controller's
