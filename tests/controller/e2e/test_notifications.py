@@ -7,6 +7,8 @@ import asyncio
 import base64
 import http.server
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -232,3 +234,26 @@ def test_notifications_reach_real_receivers(
     gitops.wait_app("notified", lambda a: synced_healthy(a, second), timeout=90, what="resynced")
     asyncio.run(wait.eventually(lambda: len(recorder.at("/hook")) >= 2, within=30))
     assert [json.loads(r["body"])["revision"] for r in recorder.at("/hook")] == [first, second]
+
+    # Trying the config by hand, as `argocd admin notifications` does.
+    def admin(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tidegate", "admin", "notifications", *args,
+             f"--kubeconfig={gitops.bed.clusters['mgmt'].kubeconfig}", "-n", ns],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    ran = admin("trigger", "run", "on-sync-succeeded", "notified")
+    assert ran.returncode == 0, ran.stderr
+    header, row = ran.stdout.splitlines()[:2]
+    assert header.split() == ["CONDITION", "RESULT"] and row.split()[-1] == "True"
+    bad = admin("trigger", "run", "bad", "notified")
+    assert bad.returncode == 1 and "trigger.bad[0]" in bad.stderr
+    slack_before = len(recorder.at("/slack"))
+    sent = admin("template", "notify", "app-sync-failed", "notified", "--recipient", "slack:#ops")
+    assert sent.returncode == 0, sent.stderr
+    assert len(recorder.at("/slack")) == slack_before + 1
+    assert "has failed" in json.loads(recorder.at("/slack")[-1]["body"])["text"]
+    failed = admin("template", "notify", "hook-deployed", "notified", "--recipient", "broken:")
+    assert failed.returncode == 1 and "answered 500" in failed.stderr
+    assert HOOK_TOKEN not in failed.stderr
