@@ -4,7 +4,7 @@
    this process against the test bed's mgmt cluster (its own Application watch, as
    ``tidegate notifications-controller``), with a webhook service pointing at a local HTTP
    server. For each of ``--events`` apps subscribed to ``on-sync-succeeded``, the app's status
-   is patched to a finished sync; the latency is from the patch's answer to the request
+   is patched to a finished sync; the latency is from the patch being sent to the request
    arriving at the receiver.
 2. Cost of 1,000 apps with subscriptions (target: < 5% of a no-op refresh pass). A no-op pass
    writes no app, so the observer feeds the notifier nothing: its cost there is zero by
@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.server
 import secrets
-import threading
 import time
 from typing import Any
 
@@ -33,31 +31,12 @@ from tidegate.kube import config as kube_config
 from tidegate.model.keys import ResourceKey
 from tidegate.notify import config as notify_config
 from tidegate.notify import controller, evaluate
+from tidegate.testenv import receiver as receiver_mod
 from tidegate.testenv import scenario
 
 LATENCY_TARGET = 2.0
 PASS_TARGET = 3.0  # bench/refresh_bench.py: a no-op refresh pass of 1,000 apps
 SUB = "notifications.argoproj.io/subscribe."
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.arrived[body.decode()] = time.perf_counter()
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def cm_data(url: str) -> dict[str, str]:
@@ -89,7 +68,7 @@ def app(name: str, namespace: str) -> dict[str, Any]:
 async def latency(bed: Any, events: int) -> list[float]:
     namespace = f"nb-{secrets.token_hex(3)}"
     scenario.install(bed, namespace)
-    receiver = Receiver()
+    receiver = receiver_mod.Recorder()
     mgmt = kube.client_for(kube_config.from_kubeconfig(bed.clusters["mgmt"].kubeconfig))
     cm = {
         "apiVersion": "v1",
@@ -115,22 +94,22 @@ async def latency(bed: Any, events: int) -> list[float]:
                     "syncResult": {"revision": f"{index:040x}"},
                 }
             }
+            sent = time.perf_counter()  # the write of the change, its API call included
             await mgmt.patch(
                 ResourceKey("argoproj.io", "Application", namespace, name), {"status": status}
             )
-            sent = time.perf_counter()
             deadline = sent + 30
-            while name not in receiver.arrived:
+            while not (arrived := [r["at"] for r in receiver.requests if r["body"] == name]):
                 if time.perf_counter() > deadline:
                     raise TimeoutError(f"no notification for {name} within 30 s")
                 await asyncio.sleep(0.005)
-            samples.append(receiver.arrived[name] - sent)
+            samples.append(arrived[0] - sent)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await mgmt.request("DELETE", f"/api/v1/namespaces/{namespace}", what="delete namespace")
         await mgmt.aclose()
-        receiver.server.shutdown()
+        receiver.close()
     return samples
 
 

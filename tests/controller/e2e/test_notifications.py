@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import http.server
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +16,7 @@ import yaml
 from aiosmtpd.controller import Controller as SmtpController
 
 from tidegate.testenv import procs, scenario, wait
+from tidegate.testenv.receiver import Recorder
 from tidegate.testenv.scenario import GitOps, application, synced_healthy
 
 pytestmark = pytest.mark.e2e
@@ -26,42 +24,6 @@ pytestmark = pytest.mark.e2e
 HOOK_TOKEN = "Bearer s3cr3t-hook-token-never-logged"
 GH_TOKEN = "ghp-s3cr3t-github-token"
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: blue\n"
-
-
-class Recorder:
-    """Records every request; ``/fail/...`` answers 500, ``/slow/...`` answers after 5 s."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                recorder.requests.append(
-                    {"method": self.command, "path": self.path,
-                     "headers": dict(self.headers), "body": body.decode()}
-                )  # fmt: skip
-                if self.path.startswith("/slow"):
-                    time.sleep(5)
-                code = 500 if self.path.startswith("/fail") else 200
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
-
-            do_GET = do_POST = do_PUT = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def at(self, prefix: str) -> list[dict[str, Any]]:
-        return [r for r in list(self.requests) if r["path"].startswith(prefix)]
 
 
 class Mailbox:
@@ -85,7 +47,7 @@ def receivers() -> Iterator[tuple[Recorder, Mailbox, int]]:
         yield recorder, mailbox, port
     finally:
         smtp.stop()
-        recorder.server.shutdown()
+        recorder.close()
 
 
 def _config(url: str, smtp_port: int) -> dict[str, str]:
