@@ -34,10 +34,13 @@ class Recorder:
                 )
                 if self.path.startswith("/slow"):
                     time.sleep(slow_seconds)
-                self.send_response(500 if self.path.startswith("/fail") else 200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}')
+                try:
+                    self.send_response(500 if self.path.startswith("/fail") else 200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": true}')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (its timeout): that is the point
 
             do_GET = do_POST = do_PUT = do_PATCH = _any
 
