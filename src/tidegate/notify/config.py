@@ -250,7 +250,10 @@ def decode_secret(secret: Mapping[str, Any] | None) -> dict[str, str]:
     """The Secret's ``data`` decoded (and ``stringData``), as strings."""
     out: dict[str, str] = {}
     for k, v in ((secret or {}).get("data") or {}).items():
-        out[k] = base64.b64decode(str(v)).decode(errors="replace")
+        try:
+            out[k] = base64.b64decode(str(v), validate=True).decode(errors="replace")
+        except ValueError:  # binascii.Error: the API server validates data; skip, never crash
+            continue
     out.update({k: str(v) for k, v in ((secret or {}).get("stringData") or {}).items()})
     return out
 
