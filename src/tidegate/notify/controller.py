@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
@@ -70,6 +70,20 @@ async def deliver(
         await sender.send(service, notification, delivery.recipient)
 
 
+async def _supervised(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    """Run ``loop`` again (after a pause) when it fails unexpectedly: a bug in the notifier
+    must not stop the application controller it runs in."""
+    while True:
+        try:
+            await loop()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notifications: the %s loop failed; restarting it in 5 s", name)
+            await asyncio.sleep(5.0)
+
+
 class Notifier:
     def __init__(
         self,
@@ -120,13 +134,17 @@ class Notifier:
     async def run(self, *, watch_apps: bool = False) -> None:
         """Run until cancelled; ``watch_apps``: standalone, with an Application watch."""
         await self._reload_config_until_read()
-        tasks = [
-            asyncio.create_task(self._poll_config(), name="notifications-config"),
-            asyncio.create_task(self._watch("AppProject"), name="notifications-projects"),
-            asyncio.create_task(self._process(), name="notifications-processor"),
+        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("config", self._poll_config),
+            ("projects", lambda: self._watch("AppProject")),
+            ("processor", self._process),
         ]
         if watch_apps:
-            tasks.append(asyncio.create_task(self._watch("Application"), name="notifications-apps"))
+            loops.append(("apps", lambda: self._watch("Application")))
+        tasks = [
+            asyncio.create_task(_supervised(name, loop), name=f"notifications-{name}")
+            for name, loop in loops
+        ]
         self.ready.set()
         log.info(
             "notifications controller ready (%d services)",
