@@ -137,3 +137,21 @@ def test_the_shipped_grafana_dashboard_queries_only_exposed_metrics() -> None:
         m for m in used if m not in names and re.sub(r"_(bucket|count|sum)$", "", m) not in names
     }
     assert used and not unknown, unknown
+
+
+def test_a_new_copy_of_an_app_is_rendered_again_and_a_gone_app_dropped() -> None:
+    states = appstate.AppStates()
+    states.seen("web", app("web"))
+    states.seen("api", app("api"))
+    collector = metrics.StateCollector(source_of(states))
+    first = families(exposition.render(collector.collect, include_process=False))
+    assert {s.labels["sync_status"] for s in first["argocd_app_info"]} == {"OutOfSync"}
+    synced = app("web")
+    synced["status"]["sync"]["status"] = "Synced"
+    synced["metadata"]["resourceVersion"] = "2"
+    states.seen("web", synced)
+    states.drop("api")
+    again = families(exposition.render(collector.collect, include_process=False))
+    assert [(s.labels["name"], s.labels["sync_status"]) for s in again["argocd_app_info"]] == [
+        ("web", "Synced")
+    ]

@@ -2,8 +2,9 @@
 
 Nothing here is updated per event: :class:`StateCollector` walks the app records, the cluster
 registry and the live caches when Prometheus scrapes. An app's lines are formatted once per
-stored copy (cached by the copy's identity), so a scrape of 10,000 unchanged apps is a join of
-ready strings (bench/metrics_bench.py). Counters and histograms: :mod:`tidegate.metrics.families`.
+stored copy (kept with the copy, compared by identity), so a scrape of 10,000 unchanged apps
+is a join of ready strings (bench/metrics_bench.py). Counters and histograms:
+:mod:`tidegate.metrics.families`.
 """
 
 from __future__ import annotations
@@ -90,8 +91,11 @@ class StateCollector:
         self._source = source
         self._app_labels = tuple(app_labels)  # --metrics-application-labels
         self._label_names = ("namespace", "name", "project", *map(label_name, app_labels))
-        # instance name -> (id of the stored copy, info line, labels line, condition lines)
-        self._lines: dict[str, tuple[int, str, str, str]] = {}
+        # instance name -> (the stored copy, info line, labels line, condition lines)
+        self._lines: dict[str, tuple[Mapping[str, Any], str, str, str]] = {}
+        # The copies the last scrape rendered (kept, so identity is a safe test), and its text.
+        self._last_raws: Sequence[Mapping[str, Any]] = ()
+        self._last_chunks: list[str] = []
 
     def collect(self) -> Iterable[str]:
         yield from self._apps()
@@ -136,13 +140,24 @@ class StateCollector:
         return info_line, labels_line, conditions
 
     def _apps(self) -> Iterable[str]:
+        states = list(self._source.states)
+        raws = [state.raw for state in states]
+        last = self._last_raws
+        if len(raws) == len(last) and all(a is b for a, b in zip(raws, last, strict=True)):
+            yield from self._last_chunks  # no app changed since the last scrape
+            return
+        chunks = list(self._app_chunks(states))
+        self._last_raws, self._last_chunks = raws, chunks
+        yield from chunks
+
+    def _app_chunks(self, states: list[appstate.AppState]) -> Iterable[str]:
         info, labels, conditions = [], [], []
         cache, fresh = self._lines, {}
-        for state in self._source.states:
+        for state in states:
             raw = state.raw
             found = cache.get(state.name)
-            if found is None or found[0] != id(raw):
-                found = (id(raw), *self._app_lines(raw))
+            if found is None or found[0] is not raw:
+                found = (raw, *self._app_lines(raw))
             fresh[state.name] = found
             info.append(found[1])
             labels.append(found[2])

@@ -48,11 +48,20 @@ def header(name: str, doc: str, kind: str) -> str:
 
 
 class _Value:
-    __slots__ = ("text", "value")
+    __slots__ = ("_line", "_line_value", "text", "value")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.value = 0.0
+        self._line = ""
+        self._line_value: float | None = None
+
+    def line(self) -> str:
+        """The series' exposition line, formatted again only when the value changed."""
+        if self._line_value != self.value:
+            self._line = f"{self.text}{number(self.value)}\n"
+            self._line_value = self.value
+        return self._line
 
     def inc(self, amount: float = 1.0) -> None:
         self.value += amount
@@ -130,11 +139,11 @@ class Family:
         if self.kind == "counter":
             yield header(f"{self.name}_total", self.doc, "counter")
             values = [c for c in children if isinstance(c, _Value)]
-            yield "".join(f"{c.text}{number(c.value)}\n" for c in values)
+            yield "".join([c.line() for c in values])
         elif self.kind == "gauge":
             yield header(self.name, self.doc, "gauge")
             values = [c for c in children if isinstance(c, _Value)]
-            yield "".join(f"{c.text}{number(c.value)}\n" for c in values)
+            yield "".join([c.line() for c in values])
         else:
             yield header(self.name, self.doc, "histogram")
             lines = []
