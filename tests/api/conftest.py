@@ -32,13 +32,28 @@ def control_namespace(testbed_handle: handle.TestBed) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def server_extra() -> list[str]:
+    """More ``tidegate server`` flags for a module's server (override it in the module)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def controller_extra() -> list[str]:
+    """More ``tidegate controller`` flags for a module's controller (override it)."""
+    return []
+
+
+@pytest.fixture(scope="module")
 def server(
     testbed_handle: handle.TestBed,
     control_namespace: str,
+    server_extra: list[str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[serverproc.ServerProcess]:
     log = tmp_path_factory.mktemp("server") / "server.log"
-    proc = serverproc.ServerProcess(testbed_handle, control_namespace, log=log).start()
+    proc = serverproc.ServerProcess(
+        testbed_handle, control_namespace, log=log, extra=server_extra
+    ).start()
     try:
         yield proc
     finally:
@@ -54,6 +69,7 @@ def token(server: serverproc.ServerProcess) -> str:
 def controller(
     testbed_handle: handle.TestBed,
     control_namespace: str,
+    controller_extra: list[str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[scenario.ControllerProcess]:
     workdir = tmp_path_factory.mktemp("controller")
@@ -63,6 +79,7 @@ def controller(
         log=workdir / "controller.log",
         app_resync=5,
         webhook_port=procs.free_port(),
+        extra=controller_extra,
     ).start()
     proc.wait_log("controller ready", timeout=60)
     try:

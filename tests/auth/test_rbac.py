@@ -83,6 +83,10 @@ def test_glob_alternatives_and_classes() -> None:
         ({"policy.csv": "\n\nx, alice, role:a"}, "line 3: a line must start with 'p' or 'g'"),
         ({"policy.csv": "p, a, applications, get, */*, maybe"}, "effect must be allow or deny"),
         ({"policy.csv": "g, alice"}, "a 'g' line needs"),
+        (
+            {"policy.csv": 'p, a, applications, get, */*\np, b, applications, get, "*/*, allow'},
+            "policy.csv line 2: not valid CSV",
+        ),
         ({"policy.matchMode": "fuzzy"}, "policy.matchMode must be glob or regex"),
         (
             {"policy.matchMode": "regex", "policy.csv": "p, a, applications, get, (x, allow"},

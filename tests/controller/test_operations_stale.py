@@ -37,6 +37,19 @@ def app(*, operation: dict[str, Any] | None, state: dict[str, Any] | None = None
     return obj
 
 
+class FakeJournal:
+    """Records what the controller would tell (events, audit) about the operation."""
+
+    def __init__(self) -> None:
+        self.endings: list[tuple[dict[str, Any], bool, str]] = []
+
+    async def started(self, app: dict[str, Any]) -> None:
+        raise AssertionError("a finished or vanished operation must not start again")
+
+    async def ended(self, app: dict[str, Any], operation: dict[str, Any], **outcome: Any) -> None:
+        self.endings.append((operation, outcome["succeeded"], outcome["message"]))
+
+
 class FakeHost:
     """The part of :class:`operate.OperationHost` that ``run`` (up to its early returns) and
     ``finish`` use."""
@@ -46,6 +59,7 @@ class FakeHost:
         self.reads: list[str] = []
         self.settings = settings.Settings()
         self.patches: list[dict[str, Any]] = []
+        self.journal = FakeJournal()
 
     async def read_app(self, name: str) -> dict[str, Any] | None:
         self.reads.append(name)
@@ -102,3 +116,4 @@ async def test_finish_always_records_the_operation(
     assert patch["operation"] is None
     assert patch["status"]["operationState"]["operation"] == expected
     assert patch["status"]["operationState"]["phase"] == "Failed"
+    assert host.journal.endings == [(expected, False, "operation terminated")]

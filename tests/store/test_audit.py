@@ -7,6 +7,7 @@ import datetime
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,3 +144,31 @@ def test_retention_drops_the_oldest_and_the_rest_still_verifies(log: audit.Audit
     assert log.verify() == []
     with pytest.raises(ValueError, match="audit result"):
         log.append(audit.Entry(actor="x", action="y", result="maybe"))
+
+
+_WRITER = """
+import sys
+from tidegate.store import audit
+log = audit.AuditLog(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    log.append(audit.Entry(actor=sys.argv[2], action="sync", result="succeeded", name=f"a{i}"))
+log.close()
+"""
+
+
+def test_two_processes_sharing_a_sqlite_file_keep_one_chain(tmp_path: Path) -> None:
+    """The server and the controller append to the same file: writers lock before they read
+    the last hash, so the chain never forks."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    audit.AuditLog(url).close()
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, url, who, "150"])
+        for who in ("server", "controller")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    log = audit.AuditLog(url)
+    try:
+        assert log.verify() == []
+        assert len(log.query(audit.Filter(), limit=1000)) == 300
+    finally:
+        log.close()

@@ -10,11 +10,25 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
-from tests.api.conftest import control_namespace, controller, server, token
+from tests.api.conftest import (
+    control_namespace,
+    controller,
+    controller_extra,
+    server,
+    server_extra,
+    token,
+)
 
 from tidegate.testenv import serverproc
 
-__all__ = ["control_namespace", "controller", "server", "token"]
+__all__ = [
+    "control_namespace",
+    "controller",
+    "controller_extra",
+    "server",
+    "server_extra",
+    "token",
+]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",

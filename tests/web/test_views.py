@@ -120,3 +120,78 @@ def test_appset_generated_apps_and_steps() -> None:
         ("ErrorOccurred", True),
         ("ResourcesUpToDate", False),
     ]
+
+
+def test_tree_nests_live_children_under_their_parents() -> None:
+    rows = views.resources(APP)
+    deploy = {"group": "apps", "kind": "Deployment", "namespace": "shop", "name": "web"}
+    rs = {"group": "apps", "kind": "ReplicaSet", "namespace": "shop", "name": "web-1"}
+    pod = {
+        "kind": "Pod",
+        "namespace": "shop",
+        "name": "<b>web-1-a</b>",
+        "version": "v1",
+        "health": {"status": "Healthy"},
+        "info": [
+            {"name": "Status Reason", "value": "Running"},
+            {"name": "Containers", "value": "1/1"},
+        ],
+        "parentRefs": [{**rs, "uid": "u1"}],
+    }
+    orphan = {
+        "kind": "Pod",
+        "namespace": "shop",
+        "name": "x",
+        "parentRefs": [{"kind": "Job", "name": "gone"}],
+    }
+    nested = views.tree(rows, [pod, {**rs, "parentRefs": [deploy]}, orphan])  # any order
+    (dep,) = [r for r in nested if r["kind"] == "Deployment"]
+    (replicaset,) = dep["children"]
+    assert replicaset["name"] == "web-1" and replicaset["child"] and replicaset["sync"] == ""
+    (child,) = replicaset["children"]
+    assert child["id"] == "/Pod/shop/<b>web-1-a</b>" and child["health"] == "Healthy"
+    assert child["info"] == "Status Reason: Running · Containers: 1/1"
+    assert child["info_short"] == "Running · 1/1"
+    flat = views.flatten(nested)
+    assert [r["name"] for r in flat].count("<b>web-1-a</b>") == 1
+    assert "x" not in [r["name"] for r in flat]  # its owner is not in the tree
+
+
+def test_parameters_of_each_source_type() -> None:
+    helm_app = {
+        "spec": {
+            "source": {
+                "chart": "demo",
+                "helm": {
+                    "valueFiles": ["a.yaml", "b.yaml"],
+                    "values": "x: 1\n",
+                    "parameters": [{"name": "image.tag", "value": "v2", "forceString": True}],
+                },
+            },
+            "syncPolicy": {"automated": {"selfHeal": True}, "syncOptions": ["Validate=false"]},
+        }
+    }
+    p = views.parameters(helm_app)
+    assert p["type"] == "Helm" and not p["multi"]
+    assert p["helm"] == {
+        "value_files": "a.yaml\nb.yaml",
+        "values_text": "x: 1\n",
+        "parameters": "image.tag=v2",
+        "release_name": "",
+    }
+    assert p["sync"] == {
+        "automated": True,
+        "prune": False,
+        "self_heal": True,
+        "options": ["Validate=false"],
+    }
+    kust = {
+        "spec": {"source": {"path": "k", "kustomize": {"namePrefix": "p-", "images": ["a=b"]}}},
+        "status": {"sourceType": "Kustomize"},
+    }
+    k = views.parameters(kust)
+    assert k["type"] == "Kustomize" and k["kustomize"]["images"] == "a=b"
+    assert k["sync"]["automated"] is False
+    directory = views.parameters({"spec": {"source": {"directory": {"recurse": True}}}})
+    assert directory["type"] == "Directory" and directory["directory"] == {"recurse": True}
+    assert views.parameters({"spec": {"sources": [{"path": "a"}]}})["multi"] is True

@@ -1,9 +1,8 @@
 """ApplicationService, details: resource tree, events and sync windows of an application.
 
-The tree is built from what the controller records in ``status.resources`` (the managed
-resources with their sync and health); the server keeps no live cache of destination clusters,
-so child objects (ReplicaSets, Pods) are not listed. Events are the core Events about the
-Application object in the control namespace.
+The tree is the managed resources the controller records in ``status.resources`` (with their
+sync and health) and their live children read from the destination (:mod:`.app_tree`).
+Events are the core Events about the Application object in the control namespace.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, appstore, context, errors, security
+from tidegate.api import app_tree, applications, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.kube import events as kube_events
 from tidegate.model import errors as tg_errors
@@ -25,26 +24,6 @@ router = fastapi.APIRouter(tags=["ApplicationService"])
 Obj = dict[str, Any]
 
 
-def resource_tree(app: Mapping[str, Any]) -> Obj:
-    """Argo CD's ApplicationTree (``nodes``) from the app's recorded resources. Pure."""
-    nodes = []
-    for res in (app.get("status") or {}).get("resources") or []:
-        if not isinstance(res, Mapping):
-            continue
-        node: Obj = {
-            "group": res.get("group") or "",
-            "version": res.get("version") or "",
-            "kind": res.get("kind") or "",
-            "namespace": res.get("namespace") or "",
-            "name": res.get("name") or "",
-        }
-        if res.get("health"):
-            node["health"] = res["health"]
-        nodes.append(node)
-    nodes.sort(key=lambda n: (n["group"], n["kind"], n["namespace"], n["name"]))
-    return {"nodes": nodes}
-
-
 @router.get("/api/v1/applications/{name}/resource-tree", summary="The resource tree")
 async def get_resource_tree(
     request: Request, name: str, subject: access.Subject = security.Subject
@@ -52,7 +31,8 @@ async def get_resource_tree(
     security.check_name(name)
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    return resource_tree(app)
+    tree, _ = await app_tree.live_tree(context.of(request), app)
+    return tree
 
 
 @router.get("/api/v1/applications/{name}/events", summary="Events of the application")

@@ -1,9 +1,10 @@
 """ApplicationService: one resource of an app (get, patch, delete) and its pods' logs.
 
-Only resources that belong to the app are reachable: the resource must be one the controller
-records in the app's ``status.resources`` (a pod's logs: the pod, or an owner up its
-``ownerReferences`` chain, must be). Anything else is refused (400, ``... not found as part of
-application ...``, as Argo CD words it) before anything is sent to the destination cluster.
+Only resources that belong to the app are reachable: one the controller records in the app's
+``status.resources``, or (to get it, or a pod's logs) an object owned by one of them up its
+``ownerReferences`` chain: the children of the resource tree. Anything else is refused (400,
+``... not found as part of application ...``, as Argo CD words it); a patch or delete of an
+unrecorded resource is refused before anything is sent to the destination cluster.
 Manifests in replies have Secret values masked. Logs stream in Argo CD's framing, one
 ``{"result": LogEntry}`` per line (SSE with ``Accept: text/event-stream``), and end with an
 entry whose ``last`` is true.
@@ -90,9 +91,20 @@ async def get_resource(
 ) -> Obj:
     app = await _app(request, name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    version = _member(app, name, target)
+    recorded = local_compare.status_keys(app)
+    if target.key in recorded:
+        version = target.version or recorded[target.key] or None
+        async with _destination(request, app) as (_, client):
+            return _manifest(await client.get(target.key, version=version))
+    # A child in the resource tree (a Pod of a managed Deployment): owned through the chain.
     async with _destination(request, app) as (_, client):
-        return _manifest(await client.get(target.key, version=version))
+        try:
+            found = await client.get_or_none(target.key, version=target.version or None)
+        except tg_errors.UnknownKindError:
+            found = None
+        if found is None or not await _owned_by_app(client, found, recorded):
+            raise _not_part(target.key, name)
+        return _manifest(found)
 
 
 @router.post("/api/v1/applications/{name}/resource", summary="Patch one resource of the app")

@@ -12,6 +12,7 @@ entry holds no body, token or password: only names, the result and the error mes
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tidegate.api import context
+from tidegate.api import app_events, context
 from tidegate.store import audit
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,13 @@ class AuditTrail:
             await self.app(scope, receive, send)
             return
         ctx: context.ServerContext = scope["app"].state.ctx
-        if ctx.audit is None:
-            await self.app(scope, receive, send)
-            return
         method = str(scope.get("method", "GET"))
         action, kind, name = describe(method, path)
         project = ""
         if kind == "Application" and name:
-            project = str(((ctx.hub.apps.get(name) or {}).get("spec") or {}).get("project") or "")
+            before = ctx.hub.apps.get(name) or {}  # a deleted app's Event names it from this
+            scope.setdefault("state", {})["app_before"] = before
+            project = str((before.get("spec") or {}).get("project") or "")
         status = 0
         captured = bytearray()
         done = False
@@ -128,6 +128,7 @@ class AuditTrail:
         if method not in WRITE_METHODS and not (refused and (actor or status == 403)):
             return
         reason = namespace = ""
+        found: dict[str, Any] = {}
         if status >= 400:
             reason = _message(body)
             denied = _DENIED.match(reason)
@@ -154,12 +155,31 @@ class AuditTrail:
             result=_result(status),
             reason=str(state.get("audit_reason") or "") or reason,
         )
-        if ctx.audit is None:
-            return
-        try:
-            await asyncio.to_thread(ctx.audit.append, entry)
-        except Exception as exc:  # the audit store failing must not hide the answer
-            log.error("audit entry not written (%s %s by %r): %s", action, name, actor, exc)
+        await write(ctx, entry)
+        if kind == "Application" and entry.result == "succeeded" and method in WRITE_METHODS:
+            app = found if action != "delete" else dict(state.get("app_before") or {})
+            event = app_events.app_event(
+                action,
+                str(scope.get("path", "")),
+                app,
+                actor=actor,
+                now=datetime.datetime.now(datetime.UTC),
+            )
+            if event is not None:
+                await app_events.emit(ctx.client, event)
+
+
+async def write(ctx: context.ServerContext, entry: audit.Entry) -> None:
+    """Append ``entry`` to the server's audit log (when it keeps one); a failing store is
+    logged, never raised: it must not hide the answer."""
+    if ctx.audit is None:
+        return
+    try:
+        await asyncio.to_thread(ctx.audit.append, entry)
+    except Exception as exc:
+        log.error(
+            "audit entry not written (%s %s by %r): %s", entry.action, entry.name, entry.actor, exc
+        )
 
 
 def _json(body: bytes) -> dict[str, Any]:

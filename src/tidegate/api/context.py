@@ -14,6 +14,7 @@ from tidegate.auth import access, passwords
 if TYPE_CHECKING:
     from tidegate.api import account_book, bootstrap
     from tidegate.api import hub as app_hub
+    from tidegate.api import sso as sso_api
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.store import audit as audit_store
@@ -26,6 +27,12 @@ def _account_book() -> account_book.AccountBook:
     from tidegate.api import account_book
 
     return account_book.AccountBook()
+
+
+def _sso() -> sso_api.Sso:
+    from tidegate.api import sso as sso_api
+
+    return sso_api.Sso()
 
 
 @dataclasses.dataclass
@@ -46,6 +53,7 @@ class ServerContext:
     policy: access.PolicyRef = dataclasses.field(default_factory=access.PolicyRef)
     accounts: account_book.AccountBook = dataclasses.field(default_factory=_account_book)
     audit: audit_store.AuditLog | None = None
+    sso: sso_api.Sso = dataclasses.field(default_factory=_sso)
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -20,7 +20,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tidegate.api import context, errors
-from tidegate.auth import access, accounts, project_roles, tokens
+from tidegate.auth import access, accounts, oidc, project_roles, tokens
 from tidegate.controller import webhook_server
 from tidegate.model import errors as tg_errors
 
@@ -52,6 +52,9 @@ async def subject_of(conn: HTTPConnection) -> access.Subject:
     if token is None:
         raise errors.ApiError(401, "no session information")
     ctx = context.of(conn)
+    issuer = oidc.unverified_issuer(token)
+    if issuer and issuer != tokens.ISSUER:  # an identity provider's ID token (SSO)
+        return await ctx.sso.subject(conn, token)
     book = await ctx.accounts.load(ctx)
     claims = tokens.verify(token, book.signing_key, now=datetime.datetime.now(datetime.UTC))
     if claims.subject.startswith("proj:"):

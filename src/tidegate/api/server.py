@@ -46,6 +46,7 @@ from tidegate.api import (
     security,
     session,
     settings,
+    sso,
     streams,
 )
 from tidegate.api import hub as app_hub
@@ -56,6 +57,7 @@ from tidegate.kube import config as kube_config
 from tidegate.metrics import exposition
 from tidegate.model import errors as tg_errors
 from tidegate.store import audit as audit_store
+from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
 
@@ -95,6 +97,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         }
 
     app.include_router(session.open_router)
+    app.include_router(sso.open_router)
     for module in (
         session,
         streams,
@@ -117,6 +120,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.mount("/assets", web_pages.static_files(), name="assets")
     app.include_router(web_pages.router)
     app.include_router(web_catalogue.router)
+    app.include_router(web_audit.router)
     return app
 
 

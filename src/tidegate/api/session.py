@@ -93,4 +93,9 @@ async def delete_session(request: Request) -> JSONResponse:
 
 @router.get("/api/v1/session/userinfo", summary="The logged-in user")
 async def userinfo(subject: access.Subject = security.Subject) -> dict[str, Any]:
-    return {"loggedIn": True, "username": subject.username, "iss": tokens.ISSUER, "groups": []}
+    return {
+        "loggedIn": True,
+        "username": subject.username,
+        "iss": "" if subject.external else tokens.ISSUER,
+        "groups": list(subject.groups),
+    }

@@ -51,6 +51,9 @@ async def get_settings(
     ctx = context.of(request)
     reply = settings_json(await argocd_cm(ctx), ctx.namespace)
     reply["rbacPolicyError"] = ctx.policy.error  # Tidegate's: why argocd-rbac-cm was refused
+    sso = await ctx.sso.config(ctx)
+    if sso is not None:
+        reply["oidcConfig"] = sso.public()
     return reply
 
 

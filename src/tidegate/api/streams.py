@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from tidegate.api import (
-    app_details,
+    app_tree,
     applications,
     appstore,
     context,
@@ -171,7 +171,7 @@ async def watch_resource_tree(
         last = ""
         with ctx.hub.subscribe() as sub:
             current = ctx.hub.apps.get(name) or app
-            tree = app_details.resource_tree(current)
+            tree, _ = await app_tree.live_tree(ctx, current)
             last = json.dumps(tree, sort_keys=True)
             yield {"result": tree}
             async for change in _changes(ctx, sub, ctx.keepalive_seconds):
@@ -182,7 +182,7 @@ async def watch_resource_tree(
                     continue
                 if change.type == "DELETED":
                     return
-                tree = app_details.resource_tree(change.app)
+                tree, _ = await app_tree.live_tree(ctx, change.app)
                 text = json.dumps(tree, sort_keys=True)
                 if text != last:
                     last = text

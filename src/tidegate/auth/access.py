@@ -73,11 +73,15 @@ class Subject:
     token_subject: str
     groups: tuple[str, ...] = ()
     policy: PolicyRef | None = None
+    external: bool = False  # an identity provider's ID token (SSO): the policy names its ``sub``
 
     @property
     def rbac_subject(self) -> str:
-        """Whom the policy names: the account, or ``proj:<project>:<role>`` for a role token."""
-        return self.token_subject if self.token_subject.startswith("proj:") else self.username
+        """Whom the policy names: the account, ``proj:<project>:<role>`` for a role token, or
+        the ID token's ``sub`` for an SSO user (whose ``username`` is the email)."""
+        if self.external or self.token_subject.startswith("proj:"):
+            return self.token_subject
+        return self.username
 
 
 def allowed(subject: Subject | None, resource: str, action: str, obj: str) -> bool:

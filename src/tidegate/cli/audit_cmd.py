@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
+import sys
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -12,6 +15,13 @@ from tidegate.cli.account_cmd import parse_duration
 from tidegate.cli.login_cmd import CONFIG_OPTION
 
 app = typer.Typer(name="audit", help="Query the audit log.", no_args_is_help=True)
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    jsonl = "jsonl"
 
 
 def since_time(text: str, *, now: datetime.datetime) -> str:
@@ -36,7 +46,12 @@ def list_entries(
     result: str = typer.Option("", "--result", help="allowed, denied, succeeded or failed."),
     since: str = typer.Option("", "--since", help="From this time on: 1h, 2d or RFC 3339."),
     limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many."),
-    out: output.Format = output.OUTPUT_OPTION,
+    out: AuditFormat = typer.Option(
+        AuditFormat.table,
+        "--output",
+        "-o",
+        help="Output format (jsonl: one JSON object a line, for log tools).",
+    ),
     config: str | None = CONFIG_OPTION,
 ) -> None:
     """List audit entries, newest first."""
@@ -54,8 +69,12 @@ def list_entries(
         if v
     }
     items = apiclient.call(config, "GET", "/api/v1/audit", params=params).get("items") or []
-    if out in (output.Format.json, output.Format.yaml):
-        output.dump(items, out)
+    if out is AuditFormat.jsonl:
+        for entry in items:
+            sys.stdout.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        return
+    if out in (AuditFormat.json, AuditFormat.yaml):
+        output.dump(items, output.Format(out.value))
         return
     rows = [
         (

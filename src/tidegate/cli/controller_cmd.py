@@ -84,6 +84,12 @@ def controller(
         "--notifications/--no-notifications",
         help="Send notifications (argocd-notifications-cm) from this process.",
     ),
+    audit_db: str | None = typer.Option(
+        None,
+        "--audit-db",
+        help="Audit log the operations are recorded in: sqlite:///PATH or postgresql://... "
+        "(default: the server's default, audit-<namespace>.db in the user data dir).",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -100,7 +106,14 @@ def controller(
 
     plugins = Path(plugin_dir) if plugin_dir else plugin_config.default_directory()
     mgmt = kubeopts.cluster_config(kubeconfig, context)
+    if not audit_db:
+        import platformdirs
+
+        directory = Path(platformdirs.user_data_dir("tidegate"))
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        audit_db = f"sqlite:///{directory / f'audit-{namespace}.db'}"
     conf = settings.Settings(
+        audit_db=audit_db,
         namespace=namespace,
         app_resync_seconds=app_resync,
         refresh_workers=status_processors,

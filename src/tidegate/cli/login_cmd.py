@@ -3,6 +3,8 @@
 ``login SERVER`` posts the username and password to ``SERVER``'s ``/api/v1/session`` (HTTPS,
 certificate verified unless ``--insecure``; plain HTTP with ``--plaintext``) and stores the
 session token as a context in the user's config directory (see :mod:`tidegate.cli.apiconfig`).
+``login SERVER --sso`` logs in through the server's identity provider instead
+(:mod:`tidegate.cli.sso_login`) and stores the provider's ID token.
 The commands of the other nouns keep working directly on the management cluster.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 import typer
 
-from tidegate.cli import apiconfig, output
+from tidegate.cli import apiconfig, output, sso_login
 
 CONFIG_OPTION: Any = typer.Option(
     None,
@@ -38,9 +40,19 @@ def _address(server: str) -> str:
 
 def login(
     server: str = typer.Argument(..., help="Server address, HOST:PORT."),
-    username: str = typer.Option(..., "--username", prompt="Username", help="Account name."),
-    password: str = typer.Option(
-        ..., "--password", prompt="Password", hide_input=True, help="The account's password."
+    username: str | None = typer.Option(None, "--username", help="Account name."),
+    password: str | None = typer.Option(None, "--password", help="The account's password."),
+    sso: bool = typer.Option(
+        False, "--sso", help="Log in through the server's identity provider (browser)."
+    ),
+    sso_port: int = typer.Option(
+        sso_login.DEFAULT_PORT, "--sso-port", help="Local port of the SSO callback."
+    ),
+    sso_launch_browser: str = typer.Option(
+        "true",
+        "--sso-launch-browser",
+        metavar="true|false",
+        help="Open the browser (=false: only print the URL to open).",
     ),
     insecure: bool = typer.Option(
         False, "--insecure", help="Skip verification of the server's TLS certificate."
@@ -52,14 +64,30 @@ def login(
     """Log in to a Tidegate (or Argo CD) API server and store the session as a context."""
     import httpx
 
+    from tidegate.cli import app_common, appspec
+
     address = _address(server)
     url = f"{'http' if plaintext else 'https'}://{address}"
+    try:
+        launch = app_common.parse_bool(sso_launch_browser, "--sso-launch-browser")
+    except appspec.FlagError as exc:  # a usage error
+        raise output.fail(str(exc), 2) from None
+    if not sso:
+        username = username if username is not None else typer.prompt("Username")
+        if password is None:
+            password = typer.prompt("Password", hide_input=True)
     body = json.dumps({"username": username, "password": password})
     try:
         with httpx.Client(base_url=url, verify=not insecure, timeout=30.0) as client:
-            resp = client.post(
-                "/api/v1/session", content=body, headers={"Content-Type": "application/json"}
-            )
+            if sso:
+                token = sso_login.sso_token(client, port=sso_port, launch_browser=launch)
+                resp = client.get(
+                    "/api/v1/session/userinfo", headers={"Authorization": f"Bearer {token}"}
+                )
+            else:
+                resp = client.post(
+                    "/api/v1/session", content=body, headers={"Content-Type": "application/json"}
+                )
     except httpx.ConnectError as exc:
         hint = "" if insecure else " (a self-signed certificate needs --insecure)"
         raise output.fail(f"cannot reach {url}: {exc}{hint}") from None
@@ -71,7 +99,10 @@ def login(
         except ValueError:
             message = resp.text[:200]
         raise output.fail(f"login to {address} failed: {message} (HTTP {resp.status_code})")
-    token = str(resp.json().get("token") or "")
+    if sso:
+        username = str(resp.json().get("username") or "")
+    else:
+        token = str(resp.json().get("token") or "")
     path = _path(config)
     conf = apiconfig.load(path)
     context_name = name or address
@@ -79,7 +110,8 @@ def login(
         conf, name=context_name, server=address, token=token, insecure=insecure, plaintext=plaintext
     )
     apiconfig.save(path, conf)
-    typer.echo(f"'{username}:login' logged in successfully")
+    who = username if sso else f"{username}:login"
+    typer.echo(f"'{who}' logged in successfully")
     typer.echo(f"Context '{context_name}' updated")
 
 

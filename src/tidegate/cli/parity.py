@@ -144,9 +144,6 @@ cluster add\t--system-namespace
 cluster set\t--name
 login\t--callback
 login\t--skip-test-tls
-login\t--sso
-login\t--sso-launch-browser
-login\t--sso-port
 proj windows add\t--sync-overrun
 repo add\t--bearer-token
 repo add\t--depth

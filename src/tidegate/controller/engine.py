@@ -33,6 +33,7 @@ from tidegate.controller import (
     clusters,
     clusterstatus,
     deletion,
+    journal,
     metrics,
     observe,
     operate,
@@ -128,6 +129,7 @@ class Controller:
             installation_id=self.installation_id,
             on_recovered=self._request_cluster,  # a cluster answers again: recompute its apps
         )
+        self.journal = journal.Journal(mgmt=self.mgmt, audit_url=self.settings.audit_db)
         self.operations = operate.Operations(
             self, workers=self.settings.operation_workers, on_end=self.scheduler.request
         )
@@ -544,6 +546,7 @@ class Controller:
         await self.runtimes.aclose()
         await self.deps.jq.aclose()  # bounded jq: stop the worker processes
         await self.events.aclose()
+        self.journal.close()
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

@@ -103,11 +103,19 @@ async def destination(
         yield connected
 
 
-@contextlib.asynccontextmanager
-async def _connect(
+async def destination_config(
+    apps: ControlNamespace, raw: Obj
+) -> tuple[str, kube_config.ClusterConfig]:
+    """The app's destination cluster: its name and how to reach it (not connected)."""
+    from tidegate.model import application as model_app
+
+    app = model_app.parse_application(raw)
+    return _resolve(app, await apps.secrets(), apps.config)
+
+
+def _resolve(
     app: model_app.Application, secrets: Sequence[Obj], management: kube_config.ClusterConfig
-) -> AsyncIterator[tuple[str, kube_client.KubeClient]]:
-    from tidegate import kube
+) -> tuple[str, kube_config.ClusterConfig]:
     from tidegate.controller import clusters
 
     registry = clusters.ClusterRegistry(
@@ -117,11 +125,20 @@ async def _connect(
     dest = app.spec.destination
     try:
         cluster = registry.resolve(dest.server, dest.name)
-        config = cluster.require_config()
+        return cluster.name, cluster.require_config()
     except errors.TidegateError as exc:
         raise errors.ConfigError(f"Application {app.namespace}/{app.name}: {exc}") from None
+
+
+@contextlib.asynccontextmanager
+async def _connect(
+    app: model_app.Application, secrets: Sequence[Obj], management: kube_config.ClusterConfig
+) -> AsyncIterator[tuple[str, kube_client.KubeClient]]:
+    from tidegate import kube
+
+    name, config = _resolve(app, secrets, management)
     async with kube.client_for(config) as client:
-        yield cluster.name, client
+        yield name, client
 
 
 async def configmap(apps: ControlNamespace, name: str) -> Obj:

@@ -24,7 +24,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, clusters, deletion, jqdiff, outcome, runtime
+from tidegate.controller import (
+    appstate,
+    appstatus,
+    clusters,
+    deletion,
+    journal,
+    jqdiff,
+    outcome,
+    runtime,
+)
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
@@ -74,6 +83,10 @@ class OperationHost(Protocol):
         """What limits the app's objects on ``cluster`` (its AppProject, the cluster Secret)."""
 
     async def runtime(self, cluster: clusters.Cluster) -> runtime.ClusterRuntime: ...
+
+    @property
+    def journal(self) -> journal.Journal:
+        """Where the operation's events and audit entries go."""
 
 
 class Stop(Exception):
@@ -158,6 +171,7 @@ async def begin(run: _Run) -> sync_operation.OperationState:
         OperationPhase.RUNNING, message="starting", started_at=appstatus.now()
     )
     await _persist(run, recorded)
+    await run.host.journal.started(run.raw)  # OperationStarted, once (not on a resume)
     return recorded
 
 

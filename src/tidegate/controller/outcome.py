@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus
+from tidegate.controller import appstate, appstatus, journal
 from tidegate.controller import settings as settings_mod
 from tidegate.model import errors
 from tidegate.model.enums import OperationPhase
@@ -25,6 +25,9 @@ class OutcomeHost(Protocol):
     def settings(self) -> settings_mod.Settings: ...
 
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    @property
+    def journal(self) -> journal.Journal: ...
 
 
 def _history(
@@ -112,3 +115,10 @@ async def finish(
         await host.patch_app(state.name, {"operation": None, "status": status})
     except errors.KubeNotFoundError:
         return
+    await host.journal.ended(
+        raw,
+        op_state["operation"] or {},
+        succeeded=phase is OperationPhase.SUCCEEDED,
+        message=message,
+        revision=revision,
+    )

@@ -25,6 +25,8 @@ class Settings:
     # argocd-cm installationID wins; this is the default when the ConfigMap has none ("" = off).
     installation_id: str = ""
     cache_dir: Path | None = None
+    # The audit log the controller records its operations in ("" = none; see journal.py).
+    audit_db: str = ""
     webhook_port: int | None = None  # None: no webhook endpoint; 0: any free port
     webhook_host: str = "127.0.0.1"
     max_webhook_body_bytes: int = 1024 * 1024

@@ -30,6 +30,7 @@ HELM_VERSION = "v3.19.0"
 KUSTOMIZE_VERSION = "v5.7.1"
 REGISTRY_VERSION = "v3.1.2"  # CNCF Distribution, the OCI registry of `testenv up --registry`
 KUBESEAL_VERSION = "v0.27.1"  # the Sealed Secrets CLI, for the compatibility tests
+OIDCOP_VERSION = "v3.52.0"  # zitadel/oidc's example OpenID provider, for the SSO tests
 
 BIN_DIR_ENV = "TIDEGATE_BIN_DIR"
 
@@ -94,6 +95,7 @@ COMPONENTS: dict[str, Component] = {
         ("kubeseal",),
         install="github.com/bitnami-labs/sealed-secrets/cmd/kubeseal",
     ),
+    "oidcop": Component("oidcop", OIDCOP_VERSION, ("oidcop",), gosrc="oidcop"),
 }
 
 _BINARY_COMPONENT = {b: c for c in COMPONENTS.values() for b in c.binaries}

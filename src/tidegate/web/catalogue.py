@@ -41,6 +41,7 @@ async def appsets_page(request: Request) -> Response:
     apps = _apps(request, subject)
     return pages.render(
         "appsets.html",
+        subject=subject,
         page="applicationsets",
         appsets=[views.appset(a, apps) for a in listed["items"]],
     )
@@ -55,7 +56,10 @@ async def clusters_page(request: Request) -> Response:
     await applications.ready_hub(context.of(request))
     apps = _apps(request, subject)
     return pages.render(
-        "clusters.html", page="clusters", clusters=[views.cluster(c, apps) for c in listed["items"]]
+        "clusters.html",
+        subject=subject,
+        page="clusters",
+        clusters=[views.cluster(c, apps) for c in listed["items"]],
     )
 
 
@@ -65,7 +69,7 @@ async def repos_page(request: Request) -> Response:
     if isinstance(subject, Response):
         return subject
     listed = await credentials.list_repositories(request, subject)
-    return pages.render("repos.html", page="repos", repos=listed["items"])
+    return pages.render("repos.html", subject=subject, page="repos", repos=listed["items"])
 
 
 @router.get("/settings/projects")
@@ -77,5 +81,8 @@ async def projects_page(request: Request) -> Response:
     await applications.ready_hub(context.of(request))
     apps = _apps(request, subject)
     return pages.render(
-        "projects.html", page="projects", projects=[views.project(p, apps) for p in listed["items"]]
+        "projects.html",
+        subject=subject,
+        page="projects",
+        projects=[views.project(p, apps) for p in listed["items"]],
     )

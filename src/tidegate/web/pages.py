@@ -9,6 +9,8 @@ a valid session a page redirects to ``/login`` with the reason and the page to c
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 import tidegate
-from tidegate.api import applications, context, errors, listing, security
+from tidegate.api import app_tree, applications, context, errors, listing, security
 from tidegate.auth import access
 from tidegate.web import views
 
@@ -33,6 +35,7 @@ REASONS = {
 }
 # Argo CD's UI keys in the application list's URL -> the API's list filters.
 VIEWS = ("tiles", "list")
+Obj = dict[str, Any]
 PAGE_SIZE = 300  # apps rendered at first; "show more" raises ?limit= (first paint stays fast)
 LIST_KEYS = ("proj", "cluster", "namespace", "sync", "health", "labels", "search")
 
@@ -51,7 +54,111 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+@dataclasses.dataclass(frozen=True)
+class NavItem:
+    """One entry of the left rail. ``needs`` is the RBAC (resource, action) without which the
+    entry is shown disabled with the reason; ``coming`` marks a capability not landed yet."""
+
+    page: str
+    href: str
+    icon: str
+    label: str
+    needs: tuple[str, str] | None = None
+    coming: str = ""
+
+
+# The rail, in sections. A new page (Rollouts, Promotions) is one line here plus its route.
+NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
+    (
+        "Deliver",
+        (
+            NavItem("applications", "/applications", "▦", "Applications"),
+            NavItem("applicationsets", "/applicationsets", "▣", "ApplicationSets"),
+            NavItem("rollouts", "/rollouts", "⇶", "Rollouts", coming="progressive delivery"),
+            NavItem("promotions", "/promotions", "⤴", "Promotions", coming="environment promotion"),
+        ),
+    ),
+    (
+        "Settings",
+        (
+            NavItem("clusters", "/settings/clusters", "◎", "Clusters"),
+            NavItem("repos", "/settings/repos", "⌥", "Repositories"),
+            NavItem("projects", "/settings/projects", "▤", "Projects"),
+        ),
+    ),
+    ("Security", (NavItem("audit", "/audit", "☰", "Audit", needs=("audit", "get")),)),
+)
+
+
+def navigation(subject: access.Subject | None) -> list[tuple[str, list[Obj]]]:
+    """The rail for ``subject``: each entry with ``disabled`` set to why it cannot be used."""
+    out = []
+    for section, items in NAV:
+        entries = []
+        for item in items:
+            why = f"Coming with {item.coming}" if item.coming else ""
+            if not why and item.needs and not access.allowed(subject, *item.needs, "*"):
+                why = f"Your role may not do this ({item.needs[0]}, {item.needs[1]})"
+            entries.append({**dataclasses.asdict(item), "disabled": why})
+        out.append((section, entries))
+    return out
+
+
+def can(subject: access.Subject, app: Obj) -> dict[str, str]:
+    """For each action of the application page, why ``subject`` may not do it ("" when it
+    may): the check ``GET /api/v1/account/can-i/applications/ACTION/PROJECT/NAME`` answers."""
+    obj = applications.rbac_object(app)
+    project = obj.partition("/")[0]
+    return {
+        action: ""
+        if access.allowed(subject, "applications", action, obj)
+        else f"Your role may not {action} applications of project {project} "
+        f"(applications, {action}, {obj})"
+        for action in ("sync", "update", "delete")
+    }
+
+
+# (hub, its resourceVersion, app count, policy, who) -> (policy, visible apps, filter options):
+# the authorisation gate and the filter options over 10,000 apps take ~100 ms, and a user
+# changing filters asks again and again while the fleet has not changed.
+_VISIBLE: collections.OrderedDict[tuple[Any, ...], tuple[Any, list[Obj], Obj]] = (
+    collections.OrderedDict()
+)
+VISIBLE_CACHE = 16
+
+
+def visible_apps(ctx: context.ServerContext, subject: access.Subject) -> tuple[list[Obj], Obj]:
+    """The apps ``subject`` may see, in name order, and the filter options they offer; cached
+    until the hub changes (its resourceVersion or app count) or the policy is replaced. Only the
+    current hub version is kept (one entry per subject), so no replaced app is held."""
+    policy = subject.policy.current if subject.policy is not None else None
+    hub = ctx.hub
+    key = (
+        id(hub),
+        hub.resource_version,
+        len(hub.apps),
+        id(policy),
+        subject.rbac_subject,
+        subject.groups,
+    )
+    hit = _VISIBLE.get(key)
+    if hit is None or hit[0] is not policy:  # the policy is held, so its id is not reused
+        # Entries of an older hub version would keep the apps it replaced alive: drop them.
+        for old in [k for k in _VISIBLE if k[:3] != key[:3]]:
+            del _VISIBLE[old]
+        visible = [a for a in hub.sorted_apps() if applications.allowed(subject, a)]
+        hit = (policy, visible, views.filter_options(visible))
+        _VISIBLE[key] = hit
+        while len(_VISIBLE) > VISIBLE_CACHE:
+            _VISIBLE.popitem(last=False)
+    else:
+        _VISIBLE.move_to_end(key)
+    return hit[1], hit[2]
+
+
+def render(
+    name: str, status: int = 200, *, subject: access.Subject | None = None, **values: Any
+) -> HTMLResponse:
     headers = {
         "Cache-Control": "no-store",
         # Scripts and styles only from this server: an injected tag would not run.
@@ -61,6 +168,7 @@ def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
         ),
         "X-Content-Type-Options": "nosniff",
     }
+    values.setdefault("nav", navigation(subject))
     return HTMLResponse(templates.get_template(name).render(**values), status, headers=headers)
 
 
@@ -132,7 +240,7 @@ async def applications_page(request: Request) -> Response:
         )
     except errors.ApiError as exc:
         error, query = exc.message, listing.Query()
-    visible = [a for a in ctx.hub.sorted_apps() if applications.allowed(subject, a)]
+    visible, options = visible_apps(ctx, subject)
     shown = [a for a in visible if query.matches(a)]
     view = "list" if request.query_params.get("view") == "list" else "tiles"
     raw_limit = request.query_params.get("limit", "")
@@ -153,6 +261,7 @@ async def applications_page(request: Request) -> Response:
     }
     return render(
         "applications.html",
+        subject=subject,
         view_links=view_links,
         blank=views.summary({}),
         page="applications",
@@ -162,7 +271,7 @@ async def applications_page(request: Request) -> Response:
         if len(shown) > limit
         else "",
         summary_url="/api/v1/applications-summary?" + urllib.parse.urlencode(stream_query),
-        options=views.filter_options(visible),
+        options=options,
         chosen=chosen,
         search=search,
         view=view,
@@ -186,16 +295,32 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
     try:
         applications.check_namespace(ctx, namespace)
         security.check_name(name)
-        app = await applications.store(request).get(name)
+        # The hub holds the app as the stream that asked for this re-render delivered it.
+        app = ctx.hub.apps.get(name) if ctx.hub.ready.is_set() else None
+        if app is None:
+            app = await applications.store(request).get(name)
         security.authorize(subject, "applications", "get", applications.rbac_object(app))
     except errors.ApiError as exc:
-        return render("error.html", status=exc.status, page="applications", message=exc.message)
+        return render(
+            "error.html",
+            status=exc.status,
+            subject=subject,
+            page="applications",
+            message=exc.message,
+        )
     fragment = request.query_params.get("fragment") == "1"
+    live, tree_error = await app_tree.live_tree(ctx, app)
+    resources = views.tree(views.resources(app), live["nodes"])
     return render(
         "app_body.html" if fragment else "application.html",
+        subject=subject,
         page="applications",
+        can=can(subject, app),
+        params=views.parameters(app),
         app=views.summary(app),
-        resources=views.resources(app),
+        resources=resources,
+        nodes=views.flatten(resources),
+        tree_error=tree_error,
         operation=views.last_operation(app),
         in_progress=bool(app.get("operation"))
         or (views.last_operation(app) or {}).get("phase") in ("Running", "Terminating"),

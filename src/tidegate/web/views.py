@@ -32,6 +32,11 @@ _KIND_SHORT = {
     "ClusterRoleBinding": "crb",
     "CustomResourceDefinition": "crd",
     "HorizontalPodAutoscaler": "hpa",
+    "EndpointSlice": "eps",
+    "Endpoints": "ep",
+    "ControllerRevision": "rev",
+    "AnalysisRun": "run",
+    "Rollout": "ro",
 }
 
 
@@ -129,26 +134,143 @@ def resources(app: Mapping[str, Any]) -> list[Obj]:
     for res in status.get("resources") or []:
         if not isinstance(res, Mapping):
             continue
-        group, kind, namespace, name = _key(res)
-        health = _m(res.get("health"))
-        rows.append(
-            {
-                "id": "/".join((group, kind, namespace, name)),
-                "group": group,
-                "version": str(res.get("version") or ""),
-                "kind": kind,
-                "kind_short": kind_short(kind),
-                "namespace": namespace,
-                "name": name,
-                "sync": str(res.get("status") or "Unknown"),
-                "health": str(health.get("status") or ""),
-                "health_message": str(health.get("message") or ""),
-                "requires_pruning": bool(res.get("requiresPruning")),
-                "result": results.get((group, kind, namespace, name)),
-            }
+        row = _node(res)
+        row.update(
+            sync=str(res.get("status") or "Unknown"),
+            requires_pruning=bool(res.get("requiresPruning")),
+            result=results.get(_key(res)),
         )
+        rows.append(row)
     rows.sort(key=lambda r: (r["kind"] != "Namespace", r["kind"], r["namespace"], r["name"]))
     return rows
+
+
+def _node(res: Mapping[str, Any]) -> Obj:
+    """A resource of the tree or the list, from the API's node (or ``status.resources`` entry)."""
+    group, kind, namespace, name = _key(res)
+    health = _m(res.get("health"))
+    info = [_m(i) for i in res.get("info") or [] if _m(i)]
+    return {
+        "id": "/".join((group, kind, namespace, name)),
+        "group": group,
+        "version": str(res.get("version") or ""),
+        "kind": kind,
+        "kind_short": kind_short(kind),
+        "namespace": namespace,
+        "name": name,
+        "sync": "",
+        "health": str(health.get("status") or ""),
+        "health_message": str(health.get("message") or ""),
+        "requires_pruning": False,
+        "result": None,
+        "child": False,
+        "info": " · ".join(f"{i.get('name')}: {i.get('value')}" for i in info),
+        "info_short": " · ".join(str(i.get("value")) for i in info),
+        "children": [],
+    }
+
+
+def _child(node: Mapping[str, Any]) -> Obj:
+    return {**_node(node), "child": True}
+
+
+def tree(rows: list[Obj], nodes: Iterable[Mapping[str, Any]]) -> list[Obj]:
+    """The managed ``rows`` (from :func:`resources`) with the live children of the API's tree
+    ``nodes`` nested under their parents (``parentRefs``; a child with several parents under
+    the first one shown), each level sorted by kind and name."""
+    by_id: dict[str, Obj] = {}
+    for row in rows:
+        by_id[row["id"]] = row
+    pending = [n for n in nodes if isinstance(n, Mapping) and n.get("parentRefs")]
+    while pending:  # parents come before children in the API's tree, but do not rely on it
+        left = []
+        for node in pending:
+            child = _child(node)
+            if child["id"] in by_id:
+                continue
+            parent = next(
+                (
+                    by_id[pid]
+                    for ref in node.get("parentRefs") or []
+                    if (pid := "/".join(_key(_m(ref)))) in by_id
+                ),
+                None,
+            )
+            if parent is None:
+                left.append(node)
+                continue
+            parent["children"].append(child)
+            by_id[child["id"]] = child
+        if len(left) == len(pending):
+            break  # parents not in the tree (cut by the server's bound): not shown
+        pending = left
+    for row in by_id.values():
+        row["children"].sort(key=lambda r: (r["kind"], r["name"]))
+    return rows
+
+
+def flatten(rows: Iterable[Obj]) -> list[Obj]:
+    """Every row of a nested tree, parents first."""
+    out: list[Obj] = []
+    for row in rows:
+        out.append(row)
+        out.extend(flatten(row.get("children") or []))
+    return out
+
+
+def source_type(app: Mapping[str, Any]) -> str:
+    """Helm, Kustomize or Directory: what the controller detected (``status.sourceType``), else
+    what the spec says (a chart or a ``helm``/``kustomize`` block), else Directory."""
+    spec = _m(app.get("spec"))
+    detected = str(_m(app.get("status")).get("sourceType") or "")
+    if detected in ("Helm", "Kustomize", "Directory"):
+        return detected
+    src = _m(spec.get("source"))
+    if src.get("chart") or src.get("helm"):
+        return "Helm"
+    if src.get("kustomize"):
+        return "Kustomize"
+    return "Directory"
+
+
+def parameters(app: Mapping[str, Any]) -> Obj:
+    """The app's editable source parameters and sync policy, as the details view shows them and
+    the edit dialog starts from (lists as one item a line, as the dialog's text areas take)."""
+    spec = _m(app.get("spec"))
+    src = _m(spec.get("source"))
+    helm, kustomize, directory = (
+        _m(src.get("helm")),
+        _m(src.get("kustomize")),
+        _m(src.get("directory")),
+    )
+    policy = _m(spec.get("syncPolicy"))
+    automated = policy.get("automated")
+    auto = _m(automated)
+    return {
+        "type": source_type(app),
+        "multi": not src and bool(spec.get("sources")),
+        "helm": {
+            "value_files": "\n".join(str(v) for v in helm.get("valueFiles") or []),
+            "values_text": str(helm.get("values") or ""),
+            "parameters": "\n".join(
+                f"{_m(p).get('name')}={_m(p).get('value', '')}"
+                for p in helm.get("parameters") or []
+            ),
+            "release_name": str(helm.get("releaseName") or ""),
+        },
+        "kustomize": {
+            "name_prefix": str(kustomize.get("namePrefix") or ""),
+            "name_suffix": str(kustomize.get("nameSuffix") or ""),
+            "images": "\n".join(str(i) for i in kustomize.get("images") or []),
+        },
+        "directory": {"recurse": bool(directory.get("recurse"))},
+        "sync": {
+            "automated": automated is not None,
+            "prune": bool(auto.get("prune")),
+            "self_heal": bool(auto.get("selfHeal")),
+            "options": [str(o) for o in policy.get("syncOptions") or []],
+        },
+    }
 
 
 def last_operation(app: Mapping[str, Any]) -> Obj | None:

@@ -297,7 +297,7 @@ function saveDialog() {
   const open = document.querySelector("dialog[open]");
   if (!open || !open.querySelector("form[data-submit]")) return;
   const values = {};
-  for (const input of open.querySelectorAll("input")) {
+  for (const input of open.querySelectorAll("input, textarea, select")) {
     if (!input.name) continue;
     if (input.type === "checkbox") values[input.name + (input.value !== "on" ? ":" + input.value : "")] = input.checked;
     else if (input.type === "radio") { if (input.checked) values[input.name] = input.value; }
@@ -314,7 +314,7 @@ function restoreDialog() {
   const dialog = document.getElementById(saved.id);
   if (!dialog) return;
   openDialog(dialog);
-  for (const input of dialog.querySelectorAll("input")) {
+  for (const input of dialog.querySelectorAll("input, textarea, select")) {
     if (!input.name) continue;
     if (input.type === "checkbox") {
       const key = input.name + (input.value !== "on" ? ":" + input.value : "");
@@ -332,7 +332,9 @@ function closeDialog(dialog) {
   dialog.close();
 }
 
-function openDialog(dialog) {
+function openDialog(dialog, fresh) {
+  const current = fresh && dialog.id === "edit-dialog" && document.querySelector("#app-body #edit-form");
+  if (current) dialog.replaceChildren(current.content.cloneNode(true)); // the app as it is now
   const error = dialog.querySelector(".error");
   if (error) error.hidden = true;
   if (dialog.id === "sync-dialog") fillSyncResources(dialog);
@@ -410,9 +412,11 @@ function appPage(main) {
   };
   setTab(new URLSearchParams(location.search).get("view") || "tree");
 
-  // Live: when the app changes, the server renders the page body again.
-  let refreshing = null;
-  const rerender = async () => {
+  // Live: when the app changes, the server renders the page body again. The first change is
+  // fetched at once; changes arriving meanwhile make one more fetch when it is done.
+  let inFlight = false;
+  let again = false;
+  const fetchBody = async () => {
     const resp = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
     if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
     if (!resp.ok) return;
@@ -420,6 +424,21 @@ function appPage(main) {
     body.replaceChildren(...doc.body.childNodes);
     forgetManaged();
     if (main.dataset.view === "events") loadEvents();
+  };
+  const rerender = async () => {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    try {
+      do {
+        again = false;
+        await fetchBody();
+      } while (again);
+    } finally {
+      inFlight = false;
+    }
   };
   const stream = "/api/v1/stream/applications?name=" + encodeURIComponent(name);
   openStream(
@@ -430,8 +449,7 @@ function appPage(main) {
         setTimeout(() => location.assign("/applications"), 1200);
         return;
       }
-      clearTimeout(refreshing);
-      refreshing = setTimeout(rerender, 100);
+      rerender();
     },
     rerender
   );
@@ -441,7 +459,7 @@ function appPage(main) {
     if (!t) return;
     if (t.dataset.tab) return setTab(t.dataset.tab);
     if (t.dataset.nodeView) return showNodeView(t.closest("dialog"), t.dataset.nodeView);
-    if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open));
+    if (t.dataset.open) return openDialog(document.getElementById(t.dataset.open), true);
     if (t.hasAttribute("data-close")) return closeDialog(t.closest("dialog"));
     const action = t.dataset.action;
     if (action === "refresh") {
@@ -469,25 +487,28 @@ function appPage(main) {
     }
   });
 
-  for (const form of document.querySelectorAll("form[data-submit]")) {
-    form.addEventListener("input", () => {
-      form.querySelector(".error").hidden = true;
-      saveDialog();
-    });
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const dialog = form.closest("dialog");
-      const error = form.querySelector(".error");
-      const values = new FormData(form);
-      try {
-        await SUBMIT[form.dataset.submit](path, values, form);
-        closeDialog(dialog);
-      } catch (err) {
-        error.textContent = String(err.message);
-        error.hidden = false;
-      }
-    });
-  }
+  // Delegated: the edit dialog's form is replaced each time it opens.
+  document.addEventListener("input", (ev) => {
+    const form = ev.target.closest && ev.target.closest("form[data-submit]");
+    if (!form) return;
+    form.querySelector(".error").hidden = true;
+    saveDialog();
+  });
+  document.addEventListener("submit", async (ev) => {
+    const form = ev.target.closest("form[data-submit]");
+    if (!form) return;
+    ev.preventDefault();
+    const dialog = form.closest("dialog");
+    const error = form.querySelector(".error");
+    const values = new FormData(form);
+    try {
+      await SUBMIT[form.dataset.submit](path, values, form);
+      closeDialog(dialog);
+    } catch (err) {
+      error.textContent = String(err.message);
+      error.hidden = false;
+    }
+  });
   restoreDialog();
 }
 
@@ -513,6 +534,53 @@ const SUBMIT = {
     await api("POST", path + "/rollback", { id: Number(values.get("id")), prune: values.has("prune"), dryRun: values.has("dryRun") });
     toast("Rollback requested");
   },
+  async edit(path, values, form) {
+    // Applied to the latest version of the app, then written with the API's update endpoint.
+    const app = await api("GET", path);
+    const spec = app.spec || {};
+    const type = form.dataset.sourceType;
+    const src = spec.source;
+    if (src && !form.dataset.multi) {
+      if (type === "Helm") {
+        const helm = src.helm || {};
+        const forced = new Set((helm.parameters || []).filter((p) => p.forceString).map((p) => p.name));
+        helm.parameters = lines(values.get("parameters")).map((line, i) => {
+          const at = line.indexOf("=");
+          if (at < 1) throw new Error("Helm parameter on line " + (i + 1) + " (" + JSON.stringify(line) + ") is not NAME=VALUE.");
+          const p = { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
+          if (forced.has(p.name)) p.forceString = true;
+          return p;
+        });
+        helm.valueFiles = lines(values.get("valueFiles"));
+        helm.values = values.get("values") || "";
+        for (const key of ["parameters", "valueFiles", "values"]) if (!helm[key].length) delete helm[key];
+        if (Object.keys(helm).length) src.helm = helm;
+        else delete src.helm;
+      } else if (type === "Kustomize") {
+        const k = src.kustomize || {};
+        k.namePrefix = values.get("namePrefix").trim();
+        k.nameSuffix = values.get("nameSuffix").trim();
+        k.images = lines(values.get("images"));
+        for (const [key, v] of Object.entries({ namePrefix: k.namePrefix, nameSuffix: k.nameSuffix, images: k.images })) if (!v.length) delete k[key];
+        if (Object.keys(k).length) src.kustomize = k;
+        else delete src.kustomize;
+      } else {
+        const d = src.directory || {};
+        if (values.has("recurse")) d.recurse = true;
+        else delete d.recurse;
+        if (Object.keys(d).length) src.directory = d;
+        else delete src.directory;
+      }
+    }
+    const policy = spec.syncPolicy || {};
+    if (values.has("automated")) policy.automated = Object.assign(policy.automated || {}, { prune: values.has("prune"), selfHeal: values.has("selfHeal") });
+    else delete policy.automated;
+    spec.syncPolicy = policy;
+    app.spec = spec;
+    delete app.status;
+    await api("PUT", path, app);
+    toast("Saved");
+  },
   async delete(path, values) {
     const name = document.getElementById("main").dataset.app;
     if (values.get("confirm") !== name) throw new Error("Type " + name + " to confirm.");
@@ -522,6 +590,10 @@ const SUBMIT = {
     toast("Deletion requested");
   },
 };
+
+function lines(text) {
+  return (text || "").split("\n").map((l) => l.trim()).filter((l) => l);
+}
 
 // The node panel: its summary from the page, its manifests and diff from managed-resources
 // (fetched once per version of the app: the page body's re-render forgets it).
@@ -540,10 +612,10 @@ async function showNode(id) {
   set("name", d.name);
   set("gv", (d.group ? d.group + "/" : "") + d.version);
   set("namespace", d.namespace || "(cluster-scoped)");
-  set("sync", d.sync);
+  set("sync", d.child ? "(not managed: owned by a managed resource)" : d.sync);
   set("health", d.health || "(no health)");
-  set("health-message", d.healthMessage);
-  set("result", d.result || "(not in the last sync)");
+  set("health-message", d.child ? d.info : d.healthMessage);
+  set("result", d.result || (d.child ? "" : "(not in the last sync)"));
   set("result-message", d.resultMessage);
   set("manifest", "");
   set("manifest-status", "Loading the manifests…");
@@ -551,6 +623,13 @@ async function showNode(id) {
   if (!dialog.open) dialog.showModal();
   const path = "/api/v1/applications/" + encodeURIComponent(document.getElementById("main").dataset.app);
   try {
+    if (d.child) {
+      // A child has no desired state: its live manifest only (masked by the server).
+      const q = new URLSearchParams({ namespace: d.namespace, resourceName: d.name, kind: d.kind, group: d.group, version: d.version });
+      const res = await api("GET", path + "/resource?" + q.toString());
+      dialog.item = { liveState: res.manifest, targetState: null, diff: null, child: true };
+      return showNodeView(dialog, "live");
+    }
     if (!managed) managed = api("GET", path + "/managed-resources");
     const items = (await managed).items || [];
     const item = items.find((i) => (i.group || "") === d.group && i.kind === d.kind && (i.namespace || "") === d.namespace && i.name === d.name);
@@ -583,7 +662,8 @@ function showNodeView(dialog, view) {
   if (view === "live") text = pretty(item.liveState);
   else if (view === "desired") text = pretty(item.targetState);
   else text = item.diff || null;
-  status.textContent = text ? "" : { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
+  const none = item.child ? "Not managed: created on the cluster by its owner, it has no desired state." : null;
+  status.textContent = text ? "" : (view !== "live" && none) || { live: "Not present on the cluster.", desired: "Not in the desired state (git): it would be pruned.", diff: "No difference." }[view];
   if (view !== "diff" || !text) return (pre.textContent = text || "");
   pre.replaceChildren(
     ...text.split("\n").map((line) => {
