@@ -15,6 +15,9 @@ from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
+from tidegate.metrics import exposition
+from tidegate.model import errors
+from tidegate.notify import controller as notify_controller
 
 log = logging.getLogger("tidegate.controller")
 
@@ -31,12 +34,18 @@ async def run(
     settings: settings_mod.Settings,
     appsets: bool = True,
     started: asyncio.Event | None = None,
+    metrics_url: list[str] | None = None,
 ) -> None:
+    """``metrics_url``, when given, receives the URL of ``/metrics`` once it is served."""
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
     appset_ctrl = appset_controller.from_application_controller(ctrl) if appsets else None
-    server = None
+    server = metrics_server = None
     refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
+    if settings.notifications:  # fed by the controller's observer: no watch of its own
+        notifier = notify_controller.Notifier(mgmt=ctrl.mgmt, namespace=settings.namespace)
+        ctrl.observer.listeners.append(lambda _before, after: notifier.feed(after))
+        tasks.append(asyncio.create_task(notifier.run(), name="notifications-controller"))
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     try:
@@ -48,6 +57,23 @@ async def run(
             )
             server = await webhook_server.serve(app, settings.webhook_host, settings.webhook_port)
             log.info("webhook endpoint listening", extra={"url": server.url + "/api/webhook"})
+        if settings.metrics_port is not None:
+            collectors = [ctrl.metrics.collect]
+            if appset_ctrl is not None:
+                collectors.append(appset_ctrl.metrics)
+            try:
+                metrics_server = await webhook_server.serve(
+                    exposition.asgi_app(*collectors),
+                    settings.metrics_host,
+                    settings.metrics_port,
+                    what="metrics endpoint",
+                )
+            except errors.ConfigError as exc:
+                if not settings.metrics_port_optional:
+                    raise
+                log.warning("%s; /metrics is not served (choose one with --metrics-port)", exc)
+            if metrics_server is not None and metrics_url is not None:
+                metrics_url.append(metrics_server.url + "/metrics")
         await ctrl.ready.wait()
         if started is not None:
             started.set()
@@ -55,8 +81,9 @@ async def run(
         for task in done:
             task.result()
     finally:
-        if server is not None:
-            await server.stop()
+        for endpoint in (server, metrics_server):
+            if endpoint is not None:
+                await endpoint.stop()
         await refresher.aclose()
         for task in tasks:
             task.cancel()

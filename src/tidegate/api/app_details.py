@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from tidegate.api import app_tree, applications, appstore, context, errors, security
 from tidegate.auth import access
+from tidegate.kube import events as kube_events
 from tidegate.model import errors as tg_errors
 from tidegate.sync import windows
 
@@ -42,10 +43,7 @@ async def list_events(
     ctx = context.of(request)
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    selector = (
-        f"involvedObject.name={name},involvedObject.namespace={ctx.namespace},"
-        "involvedObject.kind=Application"
-    )
+    selector = kube_events.involved_selector("Application", ctx.namespace, name)
     response = await ctx.client.request(
         "GET",
         f"/api/v1/namespaces/{ctx.namespace}/events",

@@ -41,6 +41,7 @@ from tidegate.api import (
     projects,
     rbac_config,
     repo_writes,
+    request_metrics,
     role_tokens,
     security,
     session,
@@ -53,6 +54,8 @@ from tidegate.auth import passwords
 from tidegate.controller import webhook_server
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
+from tidegate.metrics import exposition
+from tidegate.model import errors as tg_errors
 from tidegate.store import audit as audit_store
 from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
@@ -74,6 +77,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     errors.install(app)
     app.add_middleware(security.Guard)
     app.add_middleware(audit_trail.AuditTrail)  # outermost: it also sees the Guard's refusals
+    app.add_middleware(request_metrics.RequestMetrics)  # grpc_server_* (docs/observability.md)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> PlainTextResponse:
@@ -131,7 +135,11 @@ async def run(
     rbac_reload_seconds: float = rbac_config.DEFAULT_INTERVAL,
     audit_db: str = "",
     audit_retention_days: float = 90.0,
+    metrics_port: int | None = None,
+    metrics_optional: bool = False,
 ) -> None:
+    """``metrics_port``: serve /metrics there too (Argo CD's server: 8083; None: not);
+    ``metrics_optional``: a busy port logs a warning instead of stopping the server."""
     audit_log = audit_store.AuditLog(audit_db) if audit_db else None
     if audit_log is not None:
         log.info("audit log in %s", audit_log.engine.url.render_as_string(hide_password=True))
@@ -166,7 +174,24 @@ async def run(
                 ssl: dict[str, Any] = {}
                 if pair is not None:
                     ssl = _write_pair(Path(tmp), *pair)
-                await _serve(create_app(ctx), address, port, ssl=ssl, namespace=namespace)
+                metrics_server = None
+                if metrics_port is not None:
+                    try:
+                        metrics_server = await webhook_server.serve(
+                            exposition.asgi_app(request_metrics.info),
+                            address,
+                            metrics_port,
+                            what="server metrics endpoint",
+                        )
+                    except tg_errors.ConfigError as exc:
+                        if not metrics_optional:
+                            raise
+                        log.warning("%s; /metrics is not served", exc)
+                try:
+                    await _serve(create_app(ctx), address, port, ssl=ssl, namespace=namespace)
+                finally:
+                    if metrics_server is not None:
+                        await metrics_server.stop()
         finally:
             await hub.stop()
             await reloader.stop()

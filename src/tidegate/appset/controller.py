@@ -25,12 +25,15 @@ import dataclasses
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from tidegate.appset import clusterlist, policy, reconcile, triggers
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
+from tidegate.kube import events as kube_events
+from tidegate.metrics import families as metric_families
+from tidegate.metrics import text as metric_text
 from tidegate.model import constants
 from tidegate.sandbox import jqpool
 from tidegate.sources import RepoCache, RepoCredentials, credentials_for, urls
@@ -107,6 +110,9 @@ class AppSetController:
         self.reconciles = 0
         self.last_duration: dict[str, float] = {}
         self.jq = jqpool.JqPool()  # ignoreApplicationDifferences jq, bounded (started on use)
+        self.events = kube_events.EventRecorder(
+            kube, component="tidegate-applicationset-controller"
+        )
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -132,6 +138,7 @@ class AppSetController:
                 timer.cancel()
             self._timers.clear()
             await self.jq.aclose()
+            await self.events.aclose()
 
     async def wait_ready(self) -> None:
         """Until the first list of every watched resource arrived (tests, start-up probes)."""
@@ -285,6 +292,29 @@ class AppSetController:
         repo_secrets = [s for s in self._secrets.values() if not clusterlist.is_cluster_secret(s)]
         return credentials_for(repo_url, repo_secrets)
 
+    def metrics(self) -> Iterable[str]:
+        """``argocd_appset_info`` and ``argocd_appset_owned_applications``, read at scrape
+        time."""
+        info, owned = [], []
+        for name, appset in list(self._sets.items()):
+            conditions = (appset.get("status") or {}).get("conditions") or []
+            up_to_date = next((c for c in conditions if c.get("type") == "ResourcesUpToDate"), None)
+            status = str((up_to_date or {}).get("status") or "Unknown")
+            info.append(((self.namespace, name, status), 1.0))
+            owned.append(((self.namespace, name), float(len(self._desired.get(name, ())))))
+        yield metric_text.gauge_lines(
+            "argocd_appset_info",
+            "Information about applicationset",
+            ("namespace", "name", "resource_update_status"),
+            info,
+        )
+        yield metric_text.gauge_lines(
+            "argocd_appset_owned_applications",
+            "Number of applications owned by the applicationset",
+            ("namespace", "name"),
+            owned,
+        )
+
     async def _worker(self, sets: discovery.APIResource, apps: discovery.APIResource) -> None:
         await self._ready.wait()
         while True:
@@ -332,7 +362,14 @@ class AppSetController:
             app_projects=self._projects,
         )
         self.reconciles += 1
+        for action, app_name in result.changes:  # Argo CD's: created Application "x"
+            self.events.record(
+                appset, kube_events.EventSpec(action, f'{action} Application "{app_name}"')
+            )
         self.last_duration[name] = time.monotonic() - started
+        metric_families.APPSET_RECONCILE.labels(self.namespace, name).observe(
+            self.last_duration[name]
+        )
         self._repos[name] = result.repos
         current = self._sets.get(name)
         if current is not None:

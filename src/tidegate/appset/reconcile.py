@@ -65,6 +65,9 @@ class Result:
     repos: set[str]
     status: dict[str, Any]
     requeue_after: float | None = None
+    # What was written, in order: ("created" | "updated" | "Deleted", app name), the reasons
+    # of Argo CD's ApplicationSet events.
+    changes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
 
 def _name(obj: Mapping[str, Any]) -> str:
@@ -91,6 +94,7 @@ class _Pass:
         self.namespace = str((appset.get("metadata") or {}).get("namespace") or "")
         self.live = apps  # written through: the caller's store sees our writes at once
         self.apply_errors: list[str] = []
+        self.changes: list[tuple[str, str]] = []
         self.requeue_after: float | None = None
         self.reader: gitreader.CacheGitReader | None = None
         if deps.cache is not None:
@@ -117,6 +121,7 @@ class _Pass:
     async def create(self, app: App) -> None:
         try:
             self.live[_name(app)] = await self.deps.kube.create(app)
+            self.changes.append(("created", _name(app)))
         except errors.KubeConflictError:
             self.requeue(CONFLICT_RETRY_SECONDS)  # created meanwhile: our view was behind
         except errors.KubeError as exc:
@@ -135,6 +140,7 @@ class _Pass:
                 body[field] = current[field]
         try:
             self.live[_name(app)] = await self.deps.kube.replace(body)
+            self.changes.append(("updated", _name(app)))
         except errors.KubeConflictError:
             self.requeue(CONFLICT_RETRY_SECONDS)  # changed meanwhile: plan again
         except errors.KubeError as exc:
@@ -152,6 +158,7 @@ class _Pass:
                 await self.deps.kube.patch(self.key(app_name), {"metadata": {"finalizers": kept}})
             await self.deps.kube.delete(self.key(app_name), propagation="Background")
             self.live.pop(app_name, None)
+            self.changes.append(("Deleted", app_name))
         except errors.KubeError as exc:
             self.apply_errors.append(str(exc))
 
@@ -356,4 +363,4 @@ async def reconcile(
     await run.write_status(new)
     if run.apply_errors:
         run.requeue(TEMPORARY_RETRY_SECONDS)
-    return Result(names, repos, new, run.requeue_after)
+    return Result(names, repos, new, run.requeue_after, run.changes)

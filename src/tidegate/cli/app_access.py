@@ -71,6 +71,19 @@ class Apps:
             return None
         return response.body
 
+    async def events(self, name: str, *, namespace: str | None = None) -> list[Obj]:
+        """The core Events about the Application, oldest first."""
+        from tidegate.kube import events
+
+        ns = namespace or self.namespace
+        response = await self.client.request(
+            "GET",
+            f"/api/v1/namespaces/{ns}/events",
+            what=self._what("list events of", ns, name),
+            params={"fieldSelector": events.involved_selector("Application", ns, name)},
+        )
+        return events.newest_last(list(response.body.get("items") or []))
+
     async def list_apps(
         self, *, selector: str | None = None, all_namespaces: bool = False
     ) -> list[Obj]:

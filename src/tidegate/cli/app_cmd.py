@@ -20,6 +20,7 @@ from tidegate.cli import (
     app_add_source,
     app_common,
     app_edit,
+    app_events_cmd,
     app_namespace,
     app_ops,
     app_patch,
@@ -42,6 +43,7 @@ app = typer.Typer(
 )
 
 app.command("create")(app_edit.create)
+app.command("events")(app_events_cmd.events)
 app.command("set")(app_edit.set_)
 app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)

@@ -10,6 +10,7 @@ import typer
 from tidegate.cli import kubeopts
 
 LOG_LEVEL: Any = typer.Option("info", "--loglevel", help="debug, info, warning or error.")
+DEFAULT_METRICS_PORT = 8082  # argocd-application-controller's
 LOG_FORMAT: Any = typer.Option("json", "--logformat", help="json or text.")
 
 
@@ -66,6 +67,23 @@ def controller(
         help="Seconds a git server may stay silent (connect, or below 1 kB/s) before the "
         "fetch fails and the repository's apps are served from the last fetch.",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        help="Serve Prometheus /metrics on this port (0: any free port; -1: not at all). "
+        "Default 8082, skipped with a warning when busy.",
+    ),
+    metrics_address: str = typer.Option("127.0.0.1", "--metrics-address"),
+    metrics_application_labels: list[str] = typer.Option(
+        [],
+        "--metrics-application-labels",
+        help="Application label exposed in argocd_app_labels (repeat, or comma-separated).",
+    ),
+    notifications: bool = typer.Option(
+        True,
+        "--notifications/--no-notifications",
+        help="Send notifications (argocd-notifications-cm) from this process.",
+    ),
     audit_db: str | None = typer.Option(
         None,
         "--audit-db",
@@ -107,6 +125,15 @@ def controller(
         render_timeout_seconds=render_timeout,
         application_namespaces=tuple(
             p.strip() for p in application_namespaces.split(",") if p.strip()
+        ),
+        metrics_port=None
+        if metrics_port == -1
+        else (DEFAULT_METRICS_PORT if metrics_port is None else metrics_port),
+        metrics_host=metrics_address,
+        notifications=notifications,
+        metrics_port_optional=metrics_port is None,
+        metrics_app_labels=tuple(
+            k.strip() for arg in metrics_application_labels for k in arg.split(",") if k.strip()
         ),
         git_limits=gitcmd.GitLimits(
             connect_timeout=git_request_timeout, low_speed_time=git_request_timeout

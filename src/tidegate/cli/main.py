@@ -87,6 +87,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("proj_cmd", "app"),
     ("account_cmd", "app"),
     ("audit_cmd", "app"),
+    ("notifications_cmd", "admin"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),
@@ -101,6 +102,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo_cmd", "demo"),
     ("seal_cmd", "seal"),
     ("sealed_secrets_cmd", "sealed_secrets_controller"),
+    ("notifications_cmd", "notifications_controller"),
 )
 
 

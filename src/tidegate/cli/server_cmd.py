@@ -35,6 +35,13 @@ def server(
     audit_retention_days: float = typer.Option(
         90.0, "--audit-retention-days", min=0, help="Days audit entries are kept (0: forever)."
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=-1,
+        help="Serve /metrics on this port (0: any; -1: not). Default 8083, skipped with a "
+        "warning when busy.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -70,6 +77,12 @@ def server(
                 rbac_reload_seconds=rbac_reload,
                 audit_db=audit_db,
                 audit_retention_days=audit_retention_days,
+                metrics_port=8083
+                if metrics_port is None
+                else None
+                if metrics_port == -1
+                else metrics_port,
+                metrics_optional=metrics_port is None,
             )
         )
     except KeyboardInterrupt:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tidegate.controller import compare as cmp
 from tidegate.model import constants
+
+# Told of every new stored copy of an app: (the copy before, or None on first sight; the new one).
+Observer = Callable[[dict[str, Any] | None, dict[str, Any]], None]
 
 
 def fingerprint(obj: Mapping[str, Any]) -> str:
@@ -68,6 +71,7 @@ class AppState:
     self_heal_attempts: int = 0
     self_heal_next_at: float = 0.0  # monotonic time before which self-heal waits
     last_status_write: float | None = None  # monotonic time; None: never (or a refresh asked)
+    observer: Observer | None = None  # events, metrics and notifications of changes
 
     def operating(self) -> bool:
         return self.operation is not None and not self.operation.done()
@@ -76,7 +80,9 @@ class AppState:
         """Keep ``obj`` unless it is older than the stored copy; True when kept."""
         if older(obj, self.raw):
             return False
-        self.raw = obj
+        before, self.raw = self.raw, obj
+        if self.observer is not None and before is not obj:
+            self.observer(before, obj)
         if refingerprint:
             self.fingerprint = fingerprint(obj)
         return True
@@ -85,8 +91,9 @@ class AppState:
 class AppStates:
     """The records of all apps of the control namespace, by name."""
 
-    def __init__(self) -> None:
+    def __init__(self, observer: Observer | None = None) -> None:
         self._by_name: dict[str, AppState] = {}
+        self._observer = observer
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -113,8 +120,10 @@ class AppStates:
         stored."""
         state = self._by_name.get(name)
         if state is None:
-            state = AppState(name, obj)
+            state = AppState(name, obj, observer=self._observer)
             self._by_name[name] = state
+            if self._observer is not None:
+                self._observer(None, obj)
         elif not state.store(obj):
             return None
         new = fingerprint(obj)

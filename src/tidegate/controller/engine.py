@@ -34,6 +34,8 @@ from tidegate.controller import (
     clusterstatus,
     deletion,
     journal,
+    metrics,
+    observe,
     operate,
     orphans,
     projects,
@@ -48,7 +50,9 @@ from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
+from tidegate.kube import events as kube_events
 from tidegate.kube import watch as kube_watch
+from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
@@ -82,7 +86,12 @@ class Controller:
             max_age=self.settings.app_resync_seconds,
             limits=self.settings.git_limits,
         )
-        self.states = appstate.AppStates()
+        # Events, sync counters and notifications follow every stored change (observe.py).
+        self.events = kube_events.EventRecorder(
+            self.mgmt, component="tidegate-application-controller"
+        )
+        self.observer = observe.AppObserver(control_namespace=self.namespace, recorder=self.events)
+        self.states = appstate.AppStates(observer=self.observer)
         self.projects: dict[str, model_project.AppProject] = {}
         self.secrets: dict[str, dict[str, Any]] = {}
         self.registry = clusters.ClusterRegistry([], management=mgmt)
@@ -140,6 +149,7 @@ class Controller:
         self.ready = asyncio.Event()
         self.refresh_count = 0
         self.system_ignore: tuple[diff_ignore.IgnoreRule, ...] = ()
+        self.metrics = metrics.StateCollector(self, app_labels=self.settings.metrics_app_labels)
 
     @property
     def webhook_secret(self) -> dict[str, Any] | None:
@@ -332,7 +342,12 @@ class Controller:
         if state is None:
             return
         self.refresh_count += 1
-        await refresh.refresh(self, state, hard=hard)
+        namespace, app_name, project, dest = metrics.app_identity(state.raw, self.namespace)
+        with (
+            metric_families.app_context(namespace, app_name, project),
+            metric_families.APP_RECONCILE.labels(namespace, dest).time(),
+        ):
+            await refresh.refresh(self, state, hard=hard)
 
     async def _refresh(self, name: str, hard: bool) -> None:
         await self.refresh(name, hard=hard)
@@ -530,6 +545,7 @@ class Controller:
         self.scheduler.close()
         await self.runtimes.aclose()
         await self.deps.jq.aclose()  # bounded jq: stop the worker processes
+        await self.events.aclose()
         self.journal.close()
         await self.mgmt.aclose()
 

@@ -37,6 +37,7 @@ from tidegate.controller import (
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
+from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import errors
 from tidegate.model.enums import OperationPhase
@@ -403,16 +404,20 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     current.target_app = _app_for_operation(app)
     recorded = await begin(current)
     try:
-        await admit(current)
-        rendered, app_options = await render(current)
-        await permit(current, rendered, app_options)
+        with _phase("admit"):
+            await admit(current)
+        with _phase("render"):
+            rendered, app_options = await render(current)
+        with _phase("permit"):
+            await permit(current, rendered, app_options)
     except Stop as stop:
         await outcome.finish(host, state, raw, phase=stop.phase, message=stop.message,
                      started_at=recorded.started_at, recorded=recorded)  # fmt: skip
         return
     params = plan(current, app_options, recorded.started_at)
     try:
-        final = await execute(current, rendered, params, recorded)
+        with _phase("execute"):
+            final = await execute(current, rendered, params, recorded)
     except Stop as stop:
         await outcome.finish(host, state, state.raw or raw, phase=stop.phase, message=stop.message,
                              started_at=recorded.started_at, recorded=recorded)  # fmt: skip
@@ -437,6 +442,11 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
             "dryRun": bool(sync and sync.dry_run),
         },
     )
+
+
+def _phase(name: str) -> Any:
+    """Time an operation phase (tidegate_sync_phase_duration_seconds)."""
+    return metric_families.SYNC_PHASE_DURATION.labels(name).time()
 
 
 async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
@@ -464,8 +474,14 @@ class Operations:
 
     async def _run(self, state: appstate.AppState) -> None:
         try:
-            async with self._slots:
-                await run(self._host, state)
+            meta, spec = state.raw.get("metadata") or {}, state.raw.get("spec") or {}
+            with metric_families.app_context(
+                str(meta.get("namespace") or ""),
+                str(meta.get("name") or ""),
+                str(spec.get("project") or "default"),
+            ):
+                async with self._slots:
+                    await run(self._host, state)
         except asyncio.CancelledError:
             raise
         except Exception:

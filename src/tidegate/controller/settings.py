@@ -38,3 +38,14 @@ class Settings:
     # Timeouts and concurrency of every git command (docs/sources.md "Faults"); a repository
     # that does not answer within them is served from its last fetch (docs/controller.md "Faults").
     git_limits: gitcmd.GitLimits = dataclasses.field(default_factory=gitcmd.GitLimits)
+    # /metrics (docs/observability.md): None: not served; 0: any free port (argocd: 8082).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    # True: the port is the default one; when it is busy /metrics is not served (a warning)
+    # instead of the controller refusing to start (several controllers on one machine).
+    metrics_port_optional: bool = False
+    # Application labels exposed as argocd_app_labels (argocd: --metrics-application-labels).
+    metrics_app_labels: tuple[str, ...] = ()
+    # Notifications inside this process (argocd-notifications-cm; the CLI turns them on,
+    # --no-notifications leaves them to `tidegate notifications-controller`).
+    notifications: bool = False

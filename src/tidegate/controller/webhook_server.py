@@ -229,13 +229,14 @@ async def serve(
     *,
     startup_timeout: float = 10.0,
     shutdown_timeout: float = 5.0,
+    what: str = "webhook endpoint",
 ) -> Server:
     """Run ``app`` with uvicorn as a task of the running loop; return once it accepts requests.
 
     The socket is bound here, so a busy port raises :class:`ConfigError` instead of exiting the
     process, and signals stay with the host process (uvicorn's own handlers are not installed).
     """
-    sock = listen_socket(host, port, what="webhook endpoint")
+    sock = listen_socket(host, port, what=what)
     bound_port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app,
@@ -246,7 +247,7 @@ async def serve(
         timeout_graceful_shutdown=int(max(1.0, shutdown_timeout)),
     )
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"webhook-server:{bound_port}")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{what}:{bound_port}")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + startup_timeout
     while not server.started:
@@ -256,10 +257,10 @@ async def serve(
                 await task
             sock.close()
             raise errors.TemporaryError(
-                f"webhook endpoint on {host}:{bound_port} did not start within {startup_timeout:g}s"
+                f"{what} on {host}:{bound_port} did not start within {startup_timeout:g}s"
             )
         await asyncio.sleep(0.01)
-    log.info("webhook endpoint listening on %s:%d%s", host, bound_port, WEBHOOK_PATH)
+    log.info("%s listening on %s:%d", what, host, bound_port)
     return Server(host, bound_port, server, task, shutdown_timeout)
 
 

@@ -7,10 +7,15 @@ again once the current run is done. A hard refresh request is never lost to a no
 from __future__ import annotations
 
 import asyncio
+import time
+
+from tidegate.metrics import families as metric_families
 
 
 class WorkQueue:
-    def __init__(self) -> None:
+    def __init__(self, name: str = "app_refresh") -> None:
+        self.name = name  # the ``queue`` label of tidegate_workqueue_* metrics
+        self._added_at: dict[str, float] = {}  # monotonic time each queued item was added
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: dict[str, bool] = {}  # queued, not yet taken -> hard
         self._processing: set[str] = set()
@@ -22,6 +27,10 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
+    @property
+    def processing(self) -> int:
+        return len(self._processing)
+
     def add(self, name: str, *, hard: bool = False) -> None:
         if name in self._processing:
             self._dirty[name] = self._dirty.get(name, False) or hard
@@ -30,6 +39,8 @@ class WorkQueue:
             self._pending[name] = self._pending[name] or hard
             return
         self._pending[name] = hard
+        self._added_at[name] = time.monotonic()
+        metric_families.WORKQUEUE_ADDS.labels(self.name).inc()
         self._idle.clear()
         self._queue.put_nowait(name)
 
@@ -53,6 +64,10 @@ class WorkQueue:
             name = await self._queue.get()
             if name in self._pending:
                 hard = self._pending.pop(name)
+                added = self._added_at.pop(name, None)
+                if added is not None:
+                    waited = time.monotonic() - added
+                    metric_families.WORKQUEUE_LATENCY.labels(self.name).observe(waited)
                 self._processing.add(name)
                 return name, hard
 
@@ -73,6 +88,7 @@ class WorkQueue:
     def forget(self, name: str) -> None:
         """Drop ``name`` entirely (the app was deleted)."""
         self._pending.pop(name, None)
+        self._added_at.pop(name, None)
         self._dirty.pop(name, None)
         timer = self._timers.pop(name, None)
         if timer is not None:

@@ -20,6 +20,7 @@ from lightkube.core import exceptions as lk_exceptions
 
 from tidegate.kube import config as kube_config
 from tidegate.kube import discovery, ratelimit, status
+from tidegate.metrics import families as metric_families
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
 
@@ -144,6 +145,13 @@ class KubeClient:
                 raise errors.KubeError(
                     f"{what}: cannot authenticate to cluster {self.name}: {exc}"
                 ) from exc
+        metric_families.record_k8s_request(
+            server=self.config.server,
+            method=method,
+            path=path,
+            code=resp.status_code,
+            params=params,
+        )
         if resp.status_code >= 400:
             raise status.api_error(
                 what=what, code=resp.status_code, body=resp.content, secrets=secrets

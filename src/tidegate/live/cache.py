@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
 from tidegate.live import store as live_store
+from tidegate.metrics import families as metric_families
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
 
@@ -223,7 +224,11 @@ class ClusterCache:
                     self._check_synced()
                 elif event.reason == "expired":
                     self.store.sweep()
-            elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
+            elif event.type in ("ADDED", "MODIFIED", "DELETED") and event.object is not None:
+                metric_families.CLUSTER_EVENTS.labels(
+                    self.client.config.server, res.group, res.kind
+                ).inc()
+            if event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 key = ResourceKey.of(event.object)
                 self._notify(self.store.upsert(event.object), key)
             elif event.type == "DELETED" and event.object is not None:

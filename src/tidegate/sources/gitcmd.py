@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tidegate.metrics import families as metric_families
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import subproc, urls
@@ -291,7 +292,12 @@ class GitRunner:
         """Run ``git args``; raise a SourceError naming ``what`` on failure, and a
         RepoUnreachableError (temporary) naming the command when it passes the deadline."""
         secrets = creds.secret_values() if creds else []
-        with self._environment(creds, url) as env:
+        request_type = _REQUEST_TYPES.get(command_name(args))
+        timer: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        if request_type is not None:  # argocd_git_request_total / _duration_seconds
+            metric_families.GIT_REQUESTS.labels(urls.display(url), request_type).inc()
+            timer = metric_families.GIT_DURATION.labels(urls.display(url), request_type).time()
+        with timer, self._environment(creds, url) as env:
             env.update(env_extra or {})
             try:
                 done = await subproc.run(
@@ -310,6 +316,10 @@ class GitRunner:
         if done.code != 0:
             raise classify(stderr, what=what)
         return GitResult(stdout=done.stdout.decode(errors="replace"), stderr=stderr)
+
+
+# git subcommands that talk to the server, as Argo CD's repo server labels its requests.
+_REQUEST_TYPES = {"fetch": "fetch", "clone": "fetch", "ls-remote": "ls-remote"}
 
 
 def command_name(args: Sequence[str]) -> str:

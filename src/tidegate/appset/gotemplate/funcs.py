@@ -315,6 +315,12 @@ def _mul(*factors: Any) -> int:
     return product
 
 
+def _call(fn: Any, *args: Any) -> Any:
+    if not callable(fn):
+        raise ValueError(f"call of a non-function ({type(fn).__name__})")
+    return fn(*args)
+
+
 def _ternary(if_true: Any, if_false: Any, condition: Any) -> Any:
     return if_true if values.truth(condition) else if_false
 
@@ -395,5 +401,8 @@ FUNCTIONS: Mapping[str, execute.Function] = types.MappingProxyType(
         "fromYaml": lambda s: yaml.safe_load(_text(s)) or {},
         # Argo CD.
         "normalize": lambda s: paths.normalize(_text(s)),
+        # Go's built-in ``call``: a function value from the data (notification templates'
+        # ``{{call .repo.RepoURLToHTTPS .app.spec.source.repoURL}}``).
+        "call": _call,
     }
 )
