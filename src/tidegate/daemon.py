@@ -1,7 +1,8 @@
 """What ``tidegate controller`` runs: the controllers of one Tidegate process together.
 
 The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
-(:mod:`tidegate.appset`) and the Git webhook endpoint, sharing the management client and the
+(:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`) and the Git
+webhook endpoint, sharing the management client and the
 repository cache. The two controllers are independent packages; this module, above both, is the
 only place that knows them both.
 """
@@ -15,6 +16,7 @@ from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
+from tidegate.promotion import controller as promotion_controller
 
 log = logging.getLogger("tidegate.controller")
 
@@ -30,6 +32,7 @@ async def run(
     mgmt: kube_config.ClusterConfig,
     settings: settings_mod.Settings,
     appsets: bool = True,
+    promotions: bool = True,
     started: asyncio.Event | None = None,
 ) -> None:
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
@@ -39,6 +42,12 @@ async def run(
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
+    stop_promotions = asyncio.Event()
+    if promotions:
+        promotion_ctrl = promotion_controller.for_management(mgmt, namespace=settings.namespace)
+        tasks.append(
+            asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
+        )
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(

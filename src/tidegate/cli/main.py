@@ -87,6 +87,10 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("proj_cmd", "app"),
     ("account_cmd", "app"),
     ("audit_cmd", "app"),
+    ("promotion_cmd", "freight_app"),
+    ("promotion_cmd", "stage_app"),
+    ("promotion_cmd", "warehouse_app"),
+    ("promotion_cmd", "promotion_app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),
@@ -101,6 +105,8 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo_cmd", "demo"),
     ("seal_cmd", "seal"),
     ("sealed_secrets_cmd", "sealed_secrets_controller"),
+    ("promotion_cmd", "promote"),
+    ("promotion_cmd", "approve"),
 )
 
 
