@@ -4,10 +4,12 @@ verified, waits for prod's approval, and rolls back by promoting the earlier Fre
 
 from __future__ import annotations
 
+import http.server
 import json
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -64,7 +66,7 @@ class Pipeline:
             "base/deployment.yaml": _deployment(self.image),
             "base/kustomization.yaml": "resources: [deployment.yaml]\n",
         }
-        for stage in STAGES:
+        for stage in (*STAGES, "slow"):
             files[f"overlays/{stage}/kustomization.yaml"] = _kustomization(self.image, "0.0.0")
         self.repo, self.work = gitops.repo(files)
         self.kubeconfig = gitops.bed.clusters["mgmt"].kubeconfig
@@ -411,3 +413,106 @@ def test_refused_requests_write_nothing(pipeline: Pipeline) -> None:
     assert "qa" not in (p.kargo("GET", p.ns_path("freights", fname)).get("status") or {}).get(
         "approvedFor", {}
     )
+
+
+class _Gate(http.server.BaseHTTPRequestHandler):
+    """Answers POSTs; while ``closed`` is clear, holds each request until it is set."""
+
+    seen = threading.Event()
+    opened = threading.Event()
+
+    def do_POST(self) -> None:
+        _Gate.seen.set()
+        _Gate.opened.wait(timeout=120)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_controller_killed_mid_promotion_resumes_without_a_second_commit(
+    pipeline: Pipeline,
+) -> None:
+    p = pipeline
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Gate)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/deployed"
+    steps = [
+        {
+            "uses": "git-clone",
+            "config": {
+                "repoURL": p.repo.http_url,
+                "checkout": [{"branch": "main", "path": "./src"}],
+            },
+        },
+        {
+            "uses": "kustomize-set-image",
+            "as": "update",
+            "config": {"path": "./src/overlays/${{ ctx.stage }}", "images": [{"image": p.image}]},
+        },
+        {
+            "uses": "git-commit",
+            "as": "commit",
+            "config": {"path": "./src", "message": "${{ outputs.update.commitMessage }}"},
+        },
+        {"uses": "git-push", "config": {"path": "./src", "targetBranch": "main"}},
+        {"uses": "http", "config": {"url": url, "method": "POST"}},
+    ]
+    p.kargo(
+        "POST",
+        p.ns_path("stages"),
+        {
+            "apiVersion": "kargo.akuity.io/v1alpha1",
+            "kind": "Stage",
+            "metadata": {"name": "slow"},
+            "spec": {
+                "requestedFreight": [
+                    {
+                        "origin": {"kind": "Warehouse", "name": "guestbook"},
+                        "sources": {"direct": True},
+                    }
+                ],
+                "promotionTemplate": {"spec": {"steps": steps}},
+            },
+        },
+    )
+    if p.freight_for("1.0.1") is None:
+        _push(p, "1.0.1")
+    freight = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
+    p.work.git("fetch", "--quiet")
+    initial = p.work.git("log", "--format=%H", "origin/main", "--", "overlays/slow").split()
+    result = _tidegate(
+        p.kubeconfig,
+        "promote",
+        f"--project={p.project}",
+        "--stage=slow",
+        f"--freight={freight['metadata']['name']}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert _Gate.seen.wait(timeout=120), "the promotion never reached its http step"
+    p.work.git("fetch", "--quiet")
+    pushed = p.work.git("log", "--format=%H", "origin/main", "--", "overlays/slow").split()
+    assert len(pushed) == len(initial) + 1, "the push happened once before the kill"
+    p.gitops.controller.kill()
+    _Gate.opened.set()
+    p.gitops.controller.start()
+    p.gitops.controller.wait_log("controller ready", timeout=60)
+    promo_name = result.stdout.split("/")[1].split()[0]
+    done = p.wait(
+        "the promotion to finish",
+        lambda: (
+            (p.kargo("GET", p.ns_path("promotions", promo_name)).get("status") or {}).get("phase")
+            in ("Succeeded", "Failed", "Errored")
+        ),
+        timeout=120,
+    )
+    promo = p.kargo("GET", p.ns_path("promotions", promo_name))
+    assert done and promo["status"]["phase"] == "Succeeded", promo["status"]
+    p.work.git("fetch", "--quiet")
+    after = p.work.git("log", "--format=%H", "origin/main", "--", "overlays/slow").split()
+    assert after == pushed, "the resumed promotion made no second commit"
+    assert p.current("slow") == freight["metadata"]["name"]
+    server.shutdown()

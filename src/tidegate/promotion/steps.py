@@ -273,17 +273,21 @@ async def git_push(ctx: StepContext, config: Mapping[str, Any]) -> dict[str, Any
             )
             break
         except StepError as exc:
-            rejected = (
-                "rejected" in str(exc)
-                or "non-fast-forward" in str(exc)
-                or "fetch first" in str(exc)
-            )
-            if not rejected or attempt == attempts:
-                # Leave no local commit a retry could push twice: back to the remote's head.
+            # Another promotion may have pushed to the branch meanwhile: take its commits and
+            # try again. If the branch cannot even be fetched (credentials, a server that
+            # refuses), the push error is the answer. The work directory is thrown away after
+            # the promotion, so a refused push leaves no local commit behind.
+            if attempt == attempts:
                 raise StepError(f"{what}: the git server refused the push: {exc}") from None
-            await _git(
-                ctx, ["pull", "--quiet", "--rebase", "origin", branch], url=url, cwd=root, what=what
-            )
+            try:
+                await _git(
+                    ctx,
+                    ["-c", "user.name=Tidegate", "-c", "user.email=tidegate@localhost",
+                     "pull", "--quiet", "--rebase", "origin", branch],
+                    url=url, cwd=root, what=what,
+                )  # fmt: skip
+            except StepError:
+                raise StepError(f"{what}: the git server refused the push: {exc}") from None
     head = await _git(ctx, ["rev-parse", "HEAD"], url=url, cwd=root, what=what)
     return {"branch": branch, "commit": head}
 
