@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tidegate.testenv import registry, scenario, testbed
+from tidegate.testenv import procs, registry, scenario, testbed
 
 pytestmark = pytest.mark.e2e
 KARGO = "/apis/kargo.akuity.io/v1alpha1"
@@ -516,3 +516,89 @@ def test_a_controller_killed_mid_promotion_resumes_without_a_second_commit(
     assert after == pushed, "the resumed promotion made no second commit"
     assert p.current("slow") == freight["metadata"]["name"]
     server.shutdown()
+
+
+def test_bad_warehouses_and_failing_steps_say_why(pipeline: Pipeline) -> None:
+    p = pipeline
+    api = "kargo.akuity.io/v1alpha1"
+    dead = f"127.0.0.1:{procs.free_port()}/nothing"
+    for name, image in (
+        ("down", {"repoURL": dead}),
+        ("badsemver", {"repoURL": p.image, "constraint": ">=1.0 <<2"}),
+    ):
+        p.kargo(
+            "POST",
+            p.ns_path("warehouses"),
+            {
+                "apiVersion": api,
+                "kind": "Warehouse",
+                "metadata": {"name": name},
+                "spec": {"subscriptions": [{"image": image}]},
+            },
+        )
+
+    def condition(name: str) -> str:
+        status = p.kargo("GET", p.ns_path("warehouses", name)).get("status") or {}
+        ready = [c for c in status.get("conditions") or [] if c["type"] == "Ready"]
+        return str(ready[0]["message"]) if ready and ready[0]["status"] == "False" else ""
+
+    down = p.wait("the dead registry's condition", lambda: condition("down"))
+    assert f"Warehouse {p.project}/down" in down and "127.0.0.1" in down
+    bad = p.wait("the bad constraint's condition", lambda: condition("badsemver"))
+    assert "constraint '>=1.0 <<2' does not parse" in bad
+    # A step that fails leaves the Stage on the Freight it had, with the step's error.
+    if p.freight_for("1.0.1") is None:
+        _push(p, "1.0.1")
+    freight = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
+    missing = p.repo.http_url.replace(p.repo.name, "no-such-repo")
+    p.kargo(
+        "POST",
+        p.ns_path("stages"),
+        {
+            "apiVersion": api,
+            "kind": "Stage",
+            "metadata": {"name": "broken"},
+            "spec": {
+                "requestedFreight": [
+                    {
+                        "origin": {"kind": "Warehouse", "name": "guestbook"},
+                        "sources": {"direct": True},
+                    }
+                ],
+                "promotionTemplate": {
+                    "spec": {
+                        "steps": [
+                            {
+                                "uses": "git-clone",
+                                "config": {
+                                    "repoURL": missing,
+                                    "checkout": [{"branch": "main", "path": "./src"}],
+                                },
+                            }
+                        ]
+                    }
+                },
+            },
+        },
+    )
+    result = _tidegate(
+        p.kubeconfig,
+        "promote",
+        f"--project={p.project}",
+        "--stage=broken",
+        f"--freight={freight['metadata']['name']}",
+    )
+    assert result.returncode == 0, result.stderr
+    name = result.stdout.split("/")[1].split()[0]
+
+    def ended() -> dict[str, Any] | None:
+        promo = p.kargo("GET", p.ns_path("promotions", name))
+        return promo if (promo.get("status") or {}).get("phase") in ("Failed", "Errored") else None
+
+    promo = p.wait("the broken promotion to fail", ended)
+    assert promo["status"]["phase"] == "Failed"
+    assert "step 1 (git-clone) failed" in promo["status"]["message"]
+    assert "no-such-repo" in promo["status"]["message"]
+    assert p.current("broken") == ""
+    git = p.gitops.bed.git
+    assert git is not None and git.info.password not in json.dumps(promo)

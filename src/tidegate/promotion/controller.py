@@ -221,21 +221,30 @@ class Controller:
         found: list[freight_mod.Artifact] = []
         for index, sub in enumerate(discover.subscriptions(warehouse)):
             label = f"{where}: subscription {index + 1}"
-            if "image" in sub:
-                policy = discovery.image_policy(sub["image"], f"{label} (image)")
-                creds = await self._creds(ns, "image", policy.repo_url)
-                found += await discover.image_artifacts(policy, creds)
-            elif "git" in sub:
-                gpolicy = discovery.git_policy(sub["git"], f"{label} (git)")
-                creds = await self._creds(ns, "git", gpolicy.repo_url)
-                found += await discover.git_artifacts(gpolicy, self.git, creds)
-            elif "chart" in sub:
-                cpolicy = discovery.chart_policy(sub["chart"], f"{label} (chart)")
-                creds = await self._creds(ns, "helm", cpolicy.repo_url)
-                found += await discover.chart_artifacts(cpolicy, self.charts, creds)
-            else:
-                raise discovery.SubscriptionError(f"{label}: needs one of image, git or chart")
+            try:
+                found += await self._subscription(ns, sub, label)
+            except discovery.SubscriptionError:
+                raise
+            except errors.TidegateError as exc:
+                raise errors.SourceError(f"{label}: {exc}") from None
         return found
+
+    async def _subscription(
+        self, ns: str, sub: Mapping[str, Any], label: str
+    ) -> list[freight_mod.Artifact]:
+        if "image" in sub:
+            policy = discovery.image_policy(sub["image"], f"{label} (image)")
+            creds = await self._creds(ns, "image", policy.repo_url)
+            return list(await discover.image_artifacts(policy, creds))
+        if "git" in sub:
+            gpolicy = discovery.git_policy(sub["git"], f"{label} (git)")
+            creds = await self._creds(ns, "git", gpolicy.repo_url)
+            return list(await discover.git_artifacts(gpolicy, self.git, creds))
+        if "chart" in sub:
+            cpolicy = discovery.chart_policy(sub["chart"], f"{label} (chart)")
+            creds = await self._creds(ns, "helm", cpolicy.repo_url)
+            return list(await discover.chart_artifacts(cpolicy, self.charts, creds))
+        raise discovery.SubscriptionError(f"{label}: needs one of image, git or chart")
 
     async def _create_freight(
         self, ns: str, warehouse: str, artifacts: list[freight_mod.Artifact]
