@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import fastapi
+import fastapi.responses
+
 from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
+from tidegate.model import errors
 from tidegate.promotion import controller as promotion_controller
+from tidegate.promotion import receivers
 
 log = logging.getLogger("tidegate.controller")
 
@@ -25,6 +30,27 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
     """Per-provider secrets from the ``argocd-secret`` Secret, read on every delivery."""
     secret = ctrl.webhook_secret or {}
     return webhook.WebhookSecrets.from_secret(secret)
+
+
+def mount_receivers(
+    app: fastapi.FastAPI, ctrl: promotion_controller.Controller, max_body_bytes: int
+) -> None:
+    """Kargo-style webhook receivers (``/webhookreceiver/<hash>``) on the webhook endpoint."""
+
+    @app.post(receivers.PATH_PREFIX + "{token}")
+    async def receive(token: str, request: fastapi.Request) -> fastapi.Response:
+        try:
+            body = await webhook_server.read_body(
+                request.headers.get("content-length"), request.stream(), limit=max_body_bytes
+            )
+            refreshed = await ctrl.deliver(
+                receivers.PATH_PREFIX + token, dict(request.headers), body
+            )
+        except receivers.ReceiverError as exc:
+            return fastapi.responses.JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except errors.WebhookError as exc:
+            return fastapi.responses.JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return fastapi.responses.JSONResponse({"refreshed": refreshed})
 
 
 async def run(
@@ -43,6 +69,7 @@ async def run(
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     stop_promotions = asyncio.Event()
+    promotion_ctrl = None
     if promotions:
         promotion_ctrl = promotion_controller.for_management(mgmt, namespace=settings.namespace)
         tasks.append(
@@ -55,6 +82,8 @@ async def run(
                 secrets=lambda: webhook_secrets(ctrl),
                 max_body_bytes=settings.max_webhook_body_bytes,
             )
+            if promotion_ctrl is not None:
+                mount_receivers(app, promotion_ctrl, settings.max_webhook_body_bytes)
             server = await webhook_server.serve(app, settings.webhook_host, settings.webhook_port)
             log.info("webhook endpoint listening", extra={"url": server.url + "/api/webhook"})
         await ctrl.ready.wait()

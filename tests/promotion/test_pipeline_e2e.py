@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -22,6 +23,7 @@ from tidegate.testenv import procs, registry, scenario, testbed
 pytestmark = pytest.mark.e2e
 KARGO = "/apis/kargo.akuity.io/v1alpha1"
 STAGES = ("dev", "staging", "prod")
+WEBHOOK_SECRET = "hook-" + secrets.token_hex(8)
 
 
 def _kustomization(image: str, tag: str) -> str:
@@ -162,6 +164,15 @@ def pipeline(gitops: scenario.GitOps) -> Iterator[Pipeline]:
         },
     )
     p.wait("the project's namespace", lambda: _namespace_exists(gitops, p.project))
+    with gitops.mgmt() as client:
+        hook = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "wh"},
+            "stringData": {"secret": WEBHOOK_SECRET},
+        }
+        resp = client.post(f"/api/v1/namespaces/{p.project}/secrets", json=hook)
+        assert resp.status_code == 201, resp.text
     creds = [
         ("git", p.repo.http_url, git.info.username, git.info.password),
         ("image", p.image, reg.username, reg.password),
@@ -265,7 +276,8 @@ def _pipeline_objects(p: Pipeline) -> list[tuple[str, dict[str, Any]]]:
                     "promotionPolicies": [
                         {"stage": "dev", "autoPromotionEnabled": True},
                         {"stage": "staging", "autoPromotionEnabled": True},
-                    ]
+                    ],
+                    "webhookReceivers": [{"name": "ci", "generic": {"secretRef": {"name": "wh"}}}],
                 },
             },
         ),
@@ -602,3 +614,25 @@ def test_bad_warehouses_and_failing_steps_say_why(pipeline: Pipeline) -> None:
     assert p.current("broken") == ""
     git = p.gitops.bed.git
     assert git is not None and git.info.password not in json.dumps(promo)
+
+
+def test_a_webhook_delivery_refreshes_the_warehouse_at_once(pipeline: Pipeline) -> None:
+    p = pipeline
+
+    def receiver_path() -> str:
+        config = p.kargo("GET", p.ns_path("projectconfigs", p.project))
+        published = (config.get("status") or {}).get("webhookReceivers") or []
+        return str(published[0].get("path") or "") if published else ""
+
+    path = p.wait("the receiver's path", receiver_path)
+    assert path.startswith("/webhookreceiver/") and WEBHOOK_SECRET not in path
+    registry.push_image(p.reg, p.image.split("/", 1)[1], "1.0.7")
+    base = f"http://127.0.0.1:{p.gitops.webhook_port}"
+    with httpx.Client(timeout=10) as client:
+        wrong = client.post(f"{base}/webhookreceiver/{'0' * 64}", json={"repoURL": p.image})
+        assert wrong.status_code == 404
+        resp = client.post(f"{base}{path}", json={"repoURL": p.image})
+        assert resp.status_code == 200 and resp.json() == {"refreshed": 1}, resp.text
+        other = client.post(f"{base}{path}", json={"repoURL": "example.com/unrelated"})
+        assert other.json() == {"refreshed": 0}
+    p.wait("Freight for 1.0.7 after the delivery", lambda: p.freight_for("1.0.7"), timeout=30)

@@ -241,3 +241,40 @@ def test_file_edits_keep_comments_and_refuse_bad_paths() -> None:
         edits.update_yaml(values, [{"key": "list.5", "value": "x"}], "v")
     with pytest.raises(edits.EditError, match="is not valid YAML"):
         edits.update_yaml("a: [", [{"key": "a", "value": 1}], "v")
+
+
+def test_receivers_check_signatures_and_match_subscriptions() -> None:
+    import hashlib
+    import hmac
+    import json
+
+    from tidegate.promotion import receivers
+
+    github = receivers.Receiver("p", "gh", "github", "s3cret")
+    body = json.dumps({"repository": {"clone_url": "https://github.com/acme/app.git"}}).encode()
+    good = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    repos = receivers.repositories(github, {"X-Hub-Signature-256": good}, body)
+    assert repos == ["https://github.com/acme/app.git"]
+    with pytest.raises(receivers.ReceiverError, match="X-Hub-Signature-256") as info:
+        receivers.repositories(github, {"X-Hub-Signature-256": "sha256=00"}, body)
+    assert info.value.status == 401 and "s3cret" not in str(info.value)
+    gitlab = receivers.Receiver("p", "gl", "gitlab", "tok")
+    with pytest.raises(receivers.ReceiverError, match="X-Gitlab-Token"):
+        receivers.repositories(gitlab, {"X-Gitlab-Token": "nope"}, b"{}")
+    hub = receivers.Receiver("p", "hub", "dockerhub", "x")
+    hub_repos = receivers.repositories(hub, {}, b'{"repository": {"repo_name": "acme/web"}}')
+    warehouse = {
+        "spec": {
+            "subscriptions": [
+                {"image": {"repoURL": "docker.io/acme/web"}},
+                {"git": {"repoURL": "https://github.com/acme/app"}},
+            ]
+        }
+    }
+    assert receivers.subscribed(warehouse, hub_repos)
+    assert receivers.subscribed(warehouse, repos)
+    assert not receivers.subscribed(warehouse, ["https://github.com/acme/other"])
+    generic = receivers.Receiver("p", "ci", "generic", "x")
+    assert receivers.repositories(generic, {}, b"") is None  # every warehouse
+    assert github.path != receivers.Receiver("p", "gh", "github", "other").path
+    assert "s3cret" not in repr(github)

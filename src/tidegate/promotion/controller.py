@@ -22,7 +22,15 @@ from typing import Any
 from tidegate.kube import client as kube_client
 from tidegate.model import durations, errors
 from tidegate.model.keys import ResourceKey
-from tidegate.promotion import availability, discover, discovery, promotions, runner, steps
+from tidegate.promotion import (
+    availability,
+    discover,
+    discovery,
+    promotions,
+    receivers,
+    runner,
+    steps,
+)
 from tidegate.promotion import freight as freight_mod
 from tidegate.promotion.crds import GROUP
 from tidegate.sources import charts as charts_mod
@@ -72,6 +80,7 @@ class Controller:
         self._wake = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # promotion or warehouse key -> task
         self._last_discovery: dict[str, float] = {}
+        self.receivers: dict[str, receivers.Receiver] = {}
         self.passes = 0
 
     # -- entry points ------------------------------------------------------------------------
@@ -148,6 +157,7 @@ class Controller:
         stages = {_name(s): s for s in await self._list("Stage", ns)}
         promos = await self._list("Promotion", ns)
         configs = await self._list("ProjectConfig", ns)
+        await self._receivers(ns, configs)
         auto = _auto_stages(configs)
         tasks = await self._tasks_by_key(ns)
         upstream_current = {n: availability.current_freight(s) for n, s in stages.items()}
@@ -171,6 +181,64 @@ class Controller:
             for task in (await self.kube.list(res, namespace=where)).items:
                 out[f"{kind}/{_name(task)}"] = task
         return out
+
+    # -- webhook receivers ---------------------------------------------------------------------
+    async def _receivers(self, ns: str, configs: list[Obj]) -> None:
+        """Learn the project's receivers and publish their paths in the ProjectConfig status."""
+        import base64
+
+        for path in [p for p, r in self.receivers.items() if r.project == ns]:
+            del self.receivers[path]
+        for config in configs:
+            published = []
+            for name, provider, ref in receivers.declared(config):
+                entry: dict[str, Any] = {"name": name}
+                secret = (
+                    await self.kube.get_or_none(ResourceKey("", "Secret", ns, ref)) if ref else None
+                )
+                raw = ((secret or {}).get("data") or {}).get("secret")
+                if not provider:
+                    entry["message"] = (
+                        f"receiver {name!r} names none of {', '.join(receivers.PROVIDERS)}"
+                    )
+                elif raw is None:
+                    entry["message"] = (
+                        f"receiver {name!r}: Secret {ns}/{ref or '?'} with key 'secret' not found"
+                    )
+                else:
+                    value = base64.b64decode(raw).decode(errors="replace")
+                    receiver = receivers.Receiver(ns, name, provider, value)
+                    self.receivers[receiver.path] = receiver
+                    entry["path"] = receiver.path
+                published.append(entry)
+            if (config.get("status") or {}).get("webhookReceivers") != published:
+                with contextlib.suppress(errors.KubeNotFoundError):
+                    await self.kube.patch(
+                        ResourceKey(GROUP, "ProjectConfig", ns, _name(config)),
+                        {"status": {"webhookReceivers": published}},
+                        subresource="status",
+                    )
+
+    async def deliver(self, path: str, headers: Mapping[str, str], body: bytes) -> int:
+        """A webhook delivery to ``path``: refresh the Warehouses it concerns; their number."""
+        receiver = self.receivers.get(path)
+        if receiver is None:
+            raise receivers.ReceiverError("no webhook receiver at this path", 404)
+        repos = receivers.repositories(receiver, headers, body)
+        hit = 0
+        for warehouse in await self._list("Warehouse", receiver.project):
+            if receivers.subscribed(warehouse, repos):
+                self._last_discovery.pop(f"warehouse {receiver.project}/{_name(warehouse)}", None)
+                hit += 1
+        log.info(
+            "webhook receiver %s/%s (%s): %d warehouse(s) to refresh",
+            receiver.project,
+            receiver.name,
+            receiver.provider,
+            hit,
+        )
+        self.wake()
+        return hit
 
     # -- warehouses ---------------------------------------------------------------------------
     def _maybe_discover(self, ns: str, warehouse: Obj) -> None:
