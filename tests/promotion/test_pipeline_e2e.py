@@ -7,308 +7,31 @@ from __future__ import annotations
 import http.server
 import json
 import secrets
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from tidegate.testenv import procs, registry, scenario, testbed
+from tidegate.testenv import pipeline as pipeline_mod
+from tidegate.testenv import procs, registry, scenario
+from tidegate.testenv.pipeline import Pipeline
 
 pytestmark = pytest.mark.e2e
-KARGO = "/apis/kargo.akuity.io/v1alpha1"
-STAGES = ("dev", "staging", "prod")
 WEBHOOK_SECRET = "hook-" + secrets.token_hex(8)
-
-
-def _kustomization(image: str, tag: str) -> str:
-    return yaml.safe_dump({"resources": ["../../base"], "images": [{"name": image, "newTag": tag}]})
-
-
-def _deployment(image: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "guestbook"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app": "guestbook"}},
-                "template": {
-                    "metadata": {"labels": {"app": "guestbook"}},
-                    "spec": {"containers": [{"name": "web", "image": f"{image}:0.0.0"}]},
-                },
-            },
-        }
-    )
-
-
-def _tidegate(bed_kubeconfig: object, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tidegate", *args, f"--kubeconfig={bed_kubeconfig}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-class Pipeline:
-    def __init__(self, gitops: scenario.GitOps, reg: registry.RegistryInfo) -> None:
-        self.gitops = gitops
-        self.reg = reg
-        self.project = f"p-{secrets.token_hex(3)}"
-        self.image = f"{reg.address}/guestbook-{secrets.token_hex(2)}"
-        files = {
-            "base/deployment.yaml": _deployment(self.image),
-            "base/kustomization.yaml": "resources: [deployment.yaml]\n",
-        }
-        for stage in (*STAGES, "slow"):
-            files[f"overlays/{stage}/kustomization.yaml"] = _kustomization(self.image, "0.0.0")
-        self.repo, self.work = gitops.repo(files)
-        self.kubeconfig = gitops.bed.clusters["mgmt"].kubeconfig
-
-    def kargo(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        with self.gitops.mgmt() as client:
-            headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
-            resp = client.request(method, f"{KARGO}{path}", json=body, headers=headers)
-            assert resp.status_code < 300, resp.text
-            data: dict[str, Any] = resp.json()
-            return data
-
-    def ns_path(self, plural: str, name: str = "") -> str:
-        return f"/namespaces/{self.project}/{plural}" + (f"/{name}" if name else "")
-
-    def wait(self, what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.3)
-        log = self.gitops.controller.log.read_text()[-4000:]
-        raise AssertionError(f"timed out waiting for {what}\ncontroller log:\n{log}")
-
-    def freights(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.kargo("GET", self.ns_path("freights"))["items"]
-        return items
-
-    def freight_for(self, tag: str) -> dict[str, Any] | None:
-        return next(
-            (f for f in self.freights() if any(i.get("tag") == tag for i in f.get("images", []))),
-            None,
-        )
-
-    def stage(self, name: str) -> dict[str, Any]:
-        return self.kargo("GET", self.ns_path("stages", name))
-
-    def current(self, stage: str) -> str:
-        history = (self.stage(stage).get("status") or {}).get("freightHistory") or []
-        if not history:
-            return ""
-        return str(history[0]["id"])
-
-    def overlay_tag(self, stage: str) -> str:
-        self.work.git("pull", "--quiet")
-        doc = yaml.safe_load((self.work.path / f"overlays/{stage}/kustomization.yaml").read_text())
-        return str(doc["images"][0]["newTag"])
-
-    def live_image(self, stage: str) -> str:
-        out = scenario.kubectl(
-            self.gitops.bed,
-            "dev",
-            "get",
-            "deployment",
-            "guestbook",
-            "-n",
-            f"{self.project}-{stage}",
-            "-o",
-            "json",
-        )
-        return str(json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"])
 
 
 @pytest.fixture(scope="module")
 def pipeline(gitops: scenario.GitOps) -> Iterator[Pipeline]:
-    testbed.up(gitops.bed.directory, [], registry=True)
-    reg = registry.RegistryInfo.load(gitops.bed.directory)
-    p = Pipeline(gitops, reg)
-    git = gitops.bed.git
-    assert git is not None
-    dev_server = gitops.bed.clusters["dev"].server
-    for stage in STAGES:
-        app = scenario.application(
-            f"{p.project}-{stage}",
-            repo_url=p.repo.http_url,
-            path=f"overlays/{stage}",
-            server=dev_server,
-            namespace=f"{p.project}-{stage}",
-            automated=False,
-        )
-        app["metadata"]["annotations"] = {
-            "kargo.akuity.io/authorized-stage": f"{p.project}:{stage}"
-        }
-        gitops.create_app(app)
-    p.kargo(
-        "POST",
-        "/projects",
-        {
-            "apiVersion": "kargo.akuity.io/v1alpha1",
-            "kind": "Project",
-            "metadata": {"name": p.project},
-        },
-    )
-    p.wait("the project's namespace", lambda: _namespace_exists(gitops, p.project))
-    with gitops.mgmt() as client:
-        hook = {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "wh"},
-            "stringData": {"secret": WEBHOOK_SECRET},
-        }
-        resp = client.post(f"/api/v1/namespaces/{p.project}/secrets", json=hook)
-        assert resp.status_code == 201, resp.text
-    creds = [
-        ("git", p.repo.http_url, git.info.username, git.info.password),
-        ("image", p.image, reg.username, reg.password),
-    ]
-    with gitops.mgmt() as client:
-        for kind, url, user, password in creds:
-            secret = {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {
-                    "name": f"{kind}-creds",
-                    "labels": {"kargo.akuity.io/cred-type": kind},
-                },
-                "stringData": {"repoURL": url, "username": user, "password": password},
-            }
-            resp = client.post(f"/api/v1/namespaces/{p.project}/secrets", json=secret)
-            assert resp.status_code == 201, resp.text
-    kargo_objects = _pipeline_objects(p)
-    for plural, obj in kargo_objects:
-        p.kargo("POST", p.ns_path(plural), obj)
+    p = pipeline_mod.setup(gitops, webhook_secret=WEBHOOK_SECRET)
     yield p
-    with gitops.mgmt() as client:
-        client.delete(f"{KARGO}/projects/{p.project}")
-        client.delete(f"/api/v1/namespaces/{p.project}")
-
-
-def _namespace_exists(gitops: scenario.GitOps, name: str) -> bool:
-    with gitops.mgmt() as client:
-        return client.get(f"/api/v1/namespaces/{name}").status_code == 200
-
-
-def _pipeline_objects(p: Pipeline) -> list[tuple[str, dict[str, Any]]]:
-    api = "kargo.akuity.io/v1alpha1"
-    steps = [
-        {
-            "uses": "git-clone",
-            "config": {
-                "repoURL": p.repo.http_url,
-                "checkout": [{"branch": "main", "path": "./src"}],
-            },
-        },
-        {
-            "uses": "kustomize-set-image",
-            "as": "update",
-            "config": {
-                "path": "./src/overlays/${{ ctx.stage }}",
-                "images": [{"image": p.image, "tag": "${{ imageFrom(vars.image).tag }}"}],
-            },
-        },
-        {
-            "uses": "git-commit",
-            "as": "commit",
-            "config": {"path": "./src", "message": "${{ outputs.update.commitMessage }}"},
-        },
-        {"uses": "git-push", "config": {"path": "./src", "targetBranch": "main"}},
-        {
-            "uses": "argocd-update",
-            "config": {
-                "apps": [
-                    {
-                        "name": p.project + "-${{ ctx.stage }}",
-                        "namespace": p.gitops.namespace,
-                        "sources": [
-                            {
-                                "repoURL": p.repo.http_url,
-                                "desiredRevision": "${{ outputs.commit.commit }}",
-                            }
-                        ],
-                    }
-                ]
-            },
-        },
-    ]
-    template = {"spec": {"vars": [{"name": "image", "value": p.image}], "steps": steps}}
-    origin = {"kind": "Warehouse", "name": "guestbook"}
-    upstream = {
-        "dev": {"direct": True},
-        "staging": {"stages": ["dev"]},
-        "prod": {"stages": ["staging"]},
-    }
-    objs: list[tuple[str, dict[str, Any]]] = [
-        (
-            "warehouses",
-            {
-                "apiVersion": api,
-                "kind": "Warehouse",
-                "metadata": {"name": "guestbook"},
-                "spec": {
-                    "interval": "1h",
-                    "subscriptions": [{"image": {"repoURL": p.image, "constraint": "^1.0.0"}}],
-                },
-            },
-        ),
-        (
-            "projectconfigs",
-            {
-                "apiVersion": api,
-                "kind": "ProjectConfig",
-                "metadata": {"name": p.project},
-                "spec": {
-                    "promotionPolicies": [
-                        {"stage": "dev", "autoPromotionEnabled": True},
-                        {"stage": "staging", "autoPromotionEnabled": True},
-                    ],
-                    "webhookReceivers": [{"name": "ci", "generic": {"secretRef": {"name": "wh"}}}],
-                },
-            },
-        ),
-    ]
-    for stage in STAGES:
-        objs.append(
-            (
-                "stages",
-                {
-                    "apiVersion": api,
-                    "kind": "Stage",
-                    "metadata": {"name": stage},
-                    "spec": {
-                        "requestedFreight": [{"origin": origin, "sources": upstream[stage]}],
-                        "promotionTemplate": template,
-                    },
-                },
-            )
-        )
-    return objs
-
-
-def _push(p: Pipeline, tag: str) -> None:
-    registry.push_image(p.reg, p.image.split("/", 1)[1], tag)
-    result = _tidegate(p.kubeconfig, "warehouse", "refresh", "guestbook", f"--project={p.project}")
-    assert result.returncode == 0, result.stderr
+    pipeline_mod.teardown(p)
 
 
 def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline) -> None:
     p = pipeline
-    _push(p, "1.0.0")
+    pipeline_mod.push(p, "1.0.0")
     first = p.wait("Freight for 1.0.0", lambda: p.freight_for("1.0.0"))
     name = first["metadata"]["name"]
     assert len(name) == 40 and first["alias"] and first["origin"]["name"] == "guestbook"
@@ -321,7 +44,7 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
     assert p.live_image("staging") == f"{p.image}:1.0.0"
     assert p.current("prod") == "", "prod has no auto-promotion: it waits"
     # prod: approved, then promoted by hand.
-    _push(p, "1.0.1")
+    pipeline_mod.push(p, "1.0.1")
     second = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
     p.wait(
         "staging on 1.0.1", lambda: p.current("staging") == second["metadata"]["name"], timeout=180
@@ -330,7 +53,7 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
         "1.0.1 verified in staging",
         lambda: "staging" in (p.freight_for("1.0.1") or {}).get("status", {}).get("verifiedIn", {}),
     )
-    approve = _tidegate(
+    approve = pipeline_mod.tidegate(
         p.kubeconfig,
         "approve",
         f"--project={p.project}",
@@ -338,7 +61,7 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
         f"--freight-alias={second['alias']}",
     )
     assert approve.returncode == 0, approve.stderr
-    promote = _tidegate(
+    promote = pipeline_mod.tidegate(
         p.kubeconfig,
         "promote",
         f"--project={p.project}",
@@ -351,7 +74,7 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
     # Rollback: promoting the earlier Freight goes through Git as well, and keeps history.
     p.work.git("fetch", "--quiet")
     commits_before = p.work.git("rev-list", "--count", "origin/main").strip()
-    rollback = _tidegate(
+    rollback = pipeline_mod.tidegate(
         p.kubeconfig, "promote", f"--project={p.project}", "--stage=prod", f"--freight={name}"
     )
     assert rollback.returncode == 0, rollback.stderr
@@ -361,7 +84,9 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
     assert int(p.work.git("rev-list", "--count", "origin/main")) == int(commits_before) + 1
     history = [h["id"] for h in p.stage("prod")["status"]["freightHistory"]]
     assert history[:2] == [name, second["metadata"]["name"]]
-    listed = _tidegate(p.kubeconfig, "promotion", "list", f"--project={p.project}", "-o", "json")
+    listed = pipeline_mod.tidegate(
+        p.kubeconfig, "promotion", "list", f"--project={p.project}", "-o", "json"
+    )
     phases = {(i["spec"]["stage"], i["status"]["phase"]) for i in json.loads(listed.stdout)}
     assert ("prod", "Succeeded") in phases and not any(ph == "Failed" for _, ph in phases)
 
@@ -417,7 +142,7 @@ def test_refused_requests_write_nothing(pipeline: Pipeline) -> None:
         ),
     ]
     for args, message in cases:
-        result = _tidegate(p.kubeconfig, *args, f"--project={p.project}")
+        result = pipeline_mod.tidegate(p.kubeconfig, *args, f"--project={p.project}")
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert message in result.stderr, (args, result.stderr)
     promos = p.kargo("GET", p.ns_path("promotions"))["items"]
@@ -492,11 +217,11 @@ def test_a_controller_killed_mid_promotion_resumes_without_a_second_commit(
         },
     )
     if p.freight_for("1.0.1") is None:
-        _push(p, "1.0.1")
+        pipeline_mod.push(p, "1.0.1")
     freight = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
     p.work.git("fetch", "--quiet")
     initial = p.work.git("log", "--format=%H", "origin/main", "--", "overlays/slow").split()
-    result = _tidegate(
+    result = pipeline_mod.tidegate(
         p.kubeconfig,
         "promote",
         f"--project={p.project}",
@@ -560,7 +285,7 @@ def test_bad_warehouses_and_failing_steps_say_why(pipeline: Pipeline) -> None:
     assert "constraint '>=1.0 <<2' does not parse" in bad
     # A step that fails leaves the Stage on the Freight it had, with the step's error.
     if p.freight_for("1.0.1") is None:
-        _push(p, "1.0.1")
+        pipeline_mod.push(p, "1.0.1")
     freight = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
     missing = p.repo.http_url.replace(p.repo.name, "no-such-repo")
     p.kargo(
@@ -593,7 +318,7 @@ def test_bad_warehouses_and_failing_steps_say_why(pipeline: Pipeline) -> None:
             },
         },
     )
-    result = _tidegate(
+    result = pipeline_mod.tidegate(
         p.kubeconfig,
         "promote",
         f"--project={p.project}",
@@ -632,7 +357,17 @@ def test_a_webhook_delivery_refreshes_the_warehouse_at_once(pipeline: Pipeline) 
         wrong = client.post(f"{base}/webhookreceiver/{'0' * 64}", json={"repoURL": p.image})
         assert wrong.status_code == 404
         resp = client.post(f"{base}{path}", json={"repoURL": p.image})
-        assert resp.status_code == 200 and resp.json() == {"refreshed": 1}, resp.text
+        subscribed = [
+            w
+            for w in p.kargo("GET", p.ns_path("warehouses"))["items"]
+            if any(
+                (sub.get("image") or {}).get("repoURL") == p.image
+                for sub in w["spec"].get("subscriptions") or []
+            )
+        ]
+        assert subscribed
+        assert resp.status_code == 200, resp.text
+        assert resp.json() == {"refreshed": len(subscribed)}
         other = client.post(f"{base}{path}", json={"repoURL": "example.com/unrelated"})
         assert other.json() == {"refreshed": 0}
     p.wait("Freight for 1.0.7 after the delivery", lambda: p.freight_for("1.0.7"), timeout=30)
