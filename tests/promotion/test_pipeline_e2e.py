@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tidegate.analysis import crds as analysis_crds
 from tidegate.testenv import pipeline as pipeline_mod
 from tidegate.testenv import procs, registry, scenario
 from tidegate.testenv.pipeline import Pipeline
@@ -371,3 +372,110 @@ def test_a_webhook_delivery_refreshes_the_warehouse_at_once(pipeline: Pipeline) 
         other = client.post(f"{base}{path}", json={"repoURL": "example.com/unrelated"})
         assert other.json() == {"refreshed": 0}
     p.wait("Freight for 1.0.7 after the delivery", lambda: p.freight_for("1.0.7"), timeout=30)
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        body = json.dumps({"status": "yes"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_verification_by_analysis_gates_the_freight(pipeline: Pipeline) -> None:
+    p = pipeline
+    scenario.apply_manifests(p.gitops.bed, "mgmt", analysis_crds.crds())
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/health"
+    for name, wanted in (("web-ok", "yes"), ("web-bad", "no")):
+        p.kargo_like(
+            "argoproj.io/v1alpha1",
+            "analysistemplates",
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "AnalysisTemplate",
+                "metadata": {"name": name},
+                "spec": {
+                    "metrics": [
+                        {
+                            "name": "status",
+                            "count": 1,
+                            "successCondition": f"result == '{wanted}'",
+                            "provider": {"web": {"url": url, "jsonPath": "{$.status}"}},
+                        }
+                    ]
+                },
+            },
+        )
+    for stage, template in (
+        ("checked", "web-ok"),
+        ("refused", "web-bad"),
+        ("untemplated", "no-such-template"),
+    ):
+        p.kargo(
+            "POST",
+            p.ns_path("stages"),
+            {
+                "apiVersion": "kargo.akuity.io/v1alpha1",
+                "kind": "Stage",
+                "metadata": {"name": stage},
+                "spec": {
+                    "requestedFreight": [
+                        {
+                            "origin": {"kind": "Warehouse", "name": "guestbook"},
+                            "sources": {"direct": True},
+                        }
+                    ],
+                    "promotionTemplate": {
+                        "spec": {
+                            "steps": [{"uses": "http", "config": {"url": url, "method": "POST"}}]
+                        }
+                    },
+                    "verification": {"analysisTemplates": [{"name": template}]},
+                },
+            },
+        )
+    if p.freight_for("1.0.1") is None:
+        pipeline_mod.push(p, "1.0.1")
+    freight = p.wait("Freight for 1.0.1", lambda: p.freight_for("1.0.1"))
+    fname = freight["metadata"]["name"]
+    for stage in ("checked", "refused", "untemplated"):
+        result = pipeline_mod.tidegate(
+            p.kubeconfig,
+            "promote",
+            f"--project={p.project}",
+            f"--stage={stage}",
+            f"--freight={fname}",
+        )
+        assert result.returncode == 0, result.stderr
+
+    def verification(stage: str) -> dict[str, Any] | None:
+        history = (p.stage(stage).get("status") or {}).get("freightHistory") or []
+        entries = history[0].get("verificationHistory") or [] if history else []
+        done = ("Successful", "Failed", "Error", "Errored", "Inconclusive")
+        return entries[0] if entries and entries[0].get("phase") in done else None
+
+    ok = p.wait("checked's verification", lambda: verification("checked"), timeout=120)
+    assert ok["phase"] == "Successful" and ok["analysisRun"]["name"].startswith("checked.")
+    verified = p.kargo("GET", p.ns_path("freights", fname))["status"]["verifiedIn"]
+    assert "checked" in verified
+    bad = p.wait("refused's verification", lambda: verification("refused"), timeout=120)
+    assert bad["phase"] == "Failed"
+    assert "refused" not in p.kargo("GET", p.ns_path("freights", fname))["status"]["verifiedIn"]
+    assert p.stage("refused")["status"]["health"]["status"] == "Unhealthy"
+    missing = p.wait("untemplated's verification", lambda: verification("untemplated"))
+    assert missing["phase"] == "Errored"
+    assert "AnalysisTemplate 'no-such-template'" in missing["message"]
+    server.shutdown()

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tidegate.analysis import controller as analysis_controller
 from tidegate.kube import client as kube_client
 from tidegate.model import durations, errors
 from tidegate.model.keys import ResourceKey
@@ -30,6 +31,7 @@ from tidegate.promotion import (
     receivers,
     runner,
     steps,
+    verification,
 )
 from tidegate.promotion import freight as freight_mod
 from tidegate.promotion.crds import GROUP
@@ -91,6 +93,13 @@ class Controller:
         """Reconcile until ``stop``; a failing pass (no Kargo CRDs yet, the API server down) is
         retried with backoff, logged once per distinct error."""
         delay, last_error = self.tick, ""
+        # The AnalysisRuns of Stage verifications, on this (the management) cluster; a
+        # Rollouts controller's runs carry other labels and are left to it.
+        analysis = analysis_controller.AnalysisController(
+            self.kube, label_selector=verification.STAGE_LABEL
+        )
+        analysis_task = asyncio.create_task(analysis.run(stop), name="verification analysis")
+        self._tasks["analysis"] = analysis_task
         while not stop.is_set():
             try:
                 await self.reconcile_all()
@@ -503,26 +512,61 @@ class Controller:
         verified = (freight.get("status") or {}).get("verifiedIn") or {}
         if stage_name in verified:
             return
-        templates = ((stage.get("spec") or {}).get("verification") or {}).get("analysisTemplates")
-        if templates:
-            return  # AnalysisRun-based verification: see docs/promotion.md (not wired yet)
-        when = availability.format_time(_now())
-        await self._patch_freight(ns, fname, {"verifiedIn": {stage_name: {"verifiedAt": when}}})
         history = status.get("freightHistory") or []
-        if history and history[0].get("id") == fname:
+        if not history or history[0].get("id") != fname:
+            return
+        skey = ResourceKey(GROUP, "Stage", ns, stage_name)
+        entries = list(history[0].get("verificationHistory") or [])
+        if not verification.templates_of(stage):
+            when = availability.format_time(_now())
+            await self._mark_verified(ns, fname, stage_name)
             history[0]["verificationHistory"] = [
                 {
+                    "id": fname[:12],
                     "phase": "Successful",
                     "startTime": when,
                     "finishTime": when,
-                    "message": "no analysis templates: verified once healthy",
+                    "message": "no analysis templates: verified once Synced and Healthy",
                 }
             ]
             await self.kube.patch(
-                ResourceKey(GROUP, "Stage", ns, stage_name),
-                {"status": {"freightHistory": history}},
-                subresource="status",
+                skey, {"status": {"freightHistory": history}}, subresource="status"
             )
+            return
+        if not entries:
+            entry = await verification.start(self.kube, ns, stage, fname)
+        elif entries[0].get("phase") in verification.TERMINAL:
+            return
+        else:
+            followed = await verification.follow(self.kube, entries[0])
+            if followed is None:
+                return
+            entry = followed
+        history[0]["verificationHistory"] = [entry, *entries[1:]] if entries else [entry]
+        patch: dict[str, Any] = {"freightHistory": history}
+        phase = entry.get("phase")
+        if phase == "Successful":
+            await self._mark_verified(ns, fname, stage_name)
+            patch["health"] = {"status": "Healthy"}
+        elif phase in verification.TERMINAL:
+            patch["health"] = {
+                "status": "Unhealthy",
+                "issues": [f"verification {phase}: {entry.get('message', '')}"],
+            }
+            log.warning(
+                "Freight %s failed verification in Stage %s/%s: %s",
+                fname,
+                ns,
+                stage_name,
+                entry.get("message", phase),
+            )
+        else:
+            patch["health"] = {"status": "Progressing"}
+        await self.kube.patch(skey, {"status": patch}, subresource="status")
+
+    async def _mark_verified(self, ns: str, fname: str, stage_name: str) -> None:
+        when = availability.format_time(_now())
+        await self._patch_freight(ns, fname, {"verifiedIn": {stage_name: {"verifiedAt": when}}})
         log.info("Freight %s verified in Stage %s/%s", fname, ns, stage_name)
 
 

@@ -83,6 +83,15 @@ class Pipeline:
             data: dict[str, Any] = resp.json()
             return data
 
+    def kargo_like(self, api_version: str, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create ``obj`` (any namespaced kind of ``api_version``) in the project namespace."""
+        with self.gitops.mgmt() as client:
+            path = f"/apis/{api_version}/namespaces/{self.project}/{plural}"
+            resp = client.post(path, json=obj)
+            assert resp.status_code < 300, resp.text
+            data: dict[str, Any] = resp.json()
+            return data
+
     def ns_path(self, plural: str, name: str = "") -> str:
         return f"/namespaces/{self.project}/{plural}" + (f"/{name}" if name else "")
 
