@@ -1,7 +1,8 @@
 """What ``tidegate controller`` runs: the controllers of one Tidegate process together.
 
 The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
-(:mod:`tidegate.appset`) and the Git webhook endpoint, sharing the management client and the
+(:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`) and the Git
+webhook endpoint, sharing the management client and the
 repository cache. The two controllers are independent packages; this module, above both, is the
 only place that knows them both.
 """
@@ -11,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import fastapi
+import fastapi.responses
+
 from tidegate.appset import controller as appset_controller
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
@@ -18,6 +22,8 @@ from tidegate.kube import config as kube_config
 from tidegate.metrics import exposition
 from tidegate.model import errors
 from tidegate.notify import controller as notify_controller
+from tidegate.promotion import controller as promotion_controller
+from tidegate.promotion import receivers
 
 log = logging.getLogger("tidegate.controller")
 
@@ -28,11 +34,33 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
     return webhook.WebhookSecrets.from_secret(secret)
 
 
+def mount_receivers(
+    app: fastapi.FastAPI, ctrl: promotion_controller.Controller, max_body_bytes: int
+) -> None:
+    """Kargo-style webhook receivers (``/webhookreceiver/<hash>``) on the webhook endpoint."""
+
+    @app.post(receivers.PATH_PREFIX + "{token}")
+    async def receive(token: str, request: fastapi.Request) -> fastapi.Response:
+        try:
+            body = await webhook_server.read_body(
+                request.headers.get("content-length"), request.stream(), limit=max_body_bytes
+            )
+            refreshed = await ctrl.deliver(
+                receivers.PATH_PREFIX + token, dict(request.headers), body
+            )
+        except receivers.ReceiverError as exc:
+            return fastapi.responses.JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except errors.WebhookError as exc:
+            return fastapi.responses.JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return fastapi.responses.JSONResponse({"refreshed": refreshed})
+
+
 async def run(
     *,
     mgmt: kube_config.ClusterConfig,
     settings: settings_mod.Settings,
     appsets: bool = True,
+    promotions: bool = True,
     started: asyncio.Event | None = None,
     metrics_url: list[str] | None = None,
 ) -> None:
@@ -48,6 +76,13 @@ async def run(
         tasks.append(asyncio.create_task(notifier.run(), name="notifications-controller"))
     if appset_ctrl is not None:
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
+    stop_promotions = asyncio.Event()
+    promotion_ctrl = None
+    if promotions:
+        promotion_ctrl = promotion_controller.for_management(mgmt, namespace=settings.namespace)
+        tasks.append(
+            asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
+        )
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(
@@ -55,6 +90,8 @@ async def run(
                 secrets=lambda: webhook_secrets(ctrl),
                 max_body_bytes=settings.max_webhook_body_bytes,
             )
+            if promotion_ctrl is not None:
+                mount_receivers(app, promotion_ctrl, settings.max_webhook_body_bytes)
             server = await webhook_server.serve(app, settings.webhook_host, settings.webhook_port)
             log.info("webhook endpoint listening", extra={"url": server.url + "/api/webhook"})
         if settings.metrics_port is not None:

@@ -34,6 +34,11 @@ def controller(
     appsets: bool = typer.Option(
         True, "--appsets/--no-appsets", help="Also run the ApplicationSet controller."
     ),
+    promotions: bool = typer.Option(
+        True,
+        "--promotions/--no-promotions",
+        help="Also run the promotion controller (Kargo's Warehouses, Stages, Promotions).",
+    ),
     installation_id: str = typer.Option(
         "",
         "--installation-id",
@@ -140,6 +145,6 @@ def controller(
         ),
     )
     try:
-        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
+        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets, promotions=promotions))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

@@ -132,11 +132,16 @@ def _tour(console: Any, prepared: Any, target: Path) -> None:
         f"  config repo  {prepared.repo_http_url}  (credentials: {target / 'git' / 'git.json'})\n"
         "  apps         prod-myapp (seed ApplicationSet),\n"
         "               dev/staging/prod-guestbook (RollingSync)\n"
+        "  promotion    project 'guestbook': the registry's guestbook-ui image flows\n"
+        "               dev -> staging by itself; production waits for you\n"
         "\nIn another shell:\n"
         f"  export KUBECONFIG={bed.kubeconfig}\n"
         "  tidegate app list --context mgmt\n"
         "  tidegate appset get guestbook --context mgmt\n"
         "  tidegate cluster list --context mgmt\n"
-        "  kubectl --context prod -n production get deploy,pods\n",
+        "  kubectl --context prod -n production get deploy,pods\n"
+        "  tidegate freight list --project guestbook --context mgmt\n"
+        "  tidegate stage list --project guestbook --context mgmt\n"
+        "  tidegate promote --project guestbook --stage production --context mgmt\n",
         soft_wrap=True,
     )

@@ -31,8 +31,9 @@ def install(
         Output, typer.Option("--output", "-o", help="Output format: table, json or yaml.")
     ] = Output.table,
 ) -> None:
-    """Install Tidegate's CRDs (Application, ApplicationSet, AppProject, and Sealed Secrets'
-    SealedSecret), the control namespace, the controller's RBAC and the 'default' AppProject.
+    """Install Tidegate's CRDs (Application, ApplicationSet, AppProject, Sealed Secrets'
+    SealedSecret and Kargo's promotion kinds), the control namespace, the controller's RBAC
+    and the 'default' AppProject.
 
     Safe to run again: objects already up to date are reported 'unchanged'.
     Exit codes: 0 installed, 1 kubeconfig/context unusable, cluster unreachable or an object
@@ -45,10 +46,12 @@ def install(
     import yaml
 
     from tidegate.model import crds, errors
+    from tidegate.promotion import crds as promotion_crds
     from tidegate.sealedsecrets import crd as sealed_crd
 
     manifests = crds.install_manifests(namespace)
     manifests.insert(1, sealed_crd.crd())  # after the Namespace, with the other CRDs
+    manifests[2:2] = promotion_crds.crds()
     try:
         cfg = kubeopts.cluster_config(kubeconfig, context)
         rows = asyncio.run(_install(cfg, manifests, dry_run=dry_run))

@@ -88,6 +88,10 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("account_cmd", "app"),
     ("audit_cmd", "app"),
     ("notifications_cmd", "admin"),
+    ("promotion_cmd", "freight_app"),
+    ("promotion_cmd", "stage_app"),
+    ("promotion_cmd", "warehouse_app"),
+    ("promotion_cmd", "promotion_app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),
@@ -103,6 +107,8 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("seal_cmd", "seal"),
     ("sealed_secrets_cmd", "sealed_secrets_controller"),
     ("notifications_cmd", "notifications_controller"),
+    ("promotion_cmd", "promote"),
+    ("promotion_cmd", "approve"),
 )
 
 

@@ -1,9 +1,11 @@
 """The live demo: the test bed's clusters, a seeded configuration repository, Tidegate installed,
-clusters registered by environment and ApplicationSets applied; the controller runs in-process."""
+clusters registered by environment, ApplicationSets applied and a promotion pipeline for the
+guestbook image (:mod:`demo_pipeline`); the controller runs in-process."""
 
 from __future__ import annotations
 
 import dataclasses
+import secrets as secrets_mod
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tidegate.model import constants, errors
-from tidegate.testenv import handle, scenario, serverproc, testbed
+from tidegate.testenv import demo_pipeline, handle, scenario, serverproc, testbed
 
 NAMESPACE = constants.DEFAULT_CONTROL_NAMESPACE
 ENVIRONMENTS = {"dev": "dev", "staging": "staging", "prod": "production"}
@@ -75,6 +77,7 @@ def guestbook_appset(repo_url: str) -> dict[str, Any]:
                 "metadata": {
                     "name": "{{name}}-guestbook",
                     "labels": {"environment": "{{metadata.labels.environment}}"},
+                    "annotations": demo_pipeline.authorized_annotation(),
                 },
                 "spec": {
                     "project": "default",
@@ -103,7 +106,13 @@ class Demo:
 
 def prepare(directory: Path, *, say: Callable[[str], None], build_progress: Any = None) -> Demo:
     """Everything but the controller: idempotent, so a second run reuses what is there."""
-    testbed.up(directory, testbed.DEFAULT_CLUSTERS, progress=say, build_progress=build_progress)
+    testbed.up(
+        directory,
+        testbed.DEFAULT_CLUSTERS,
+        registry=True,
+        progress=say,
+        build_progress=build_progress,
+    )
     bed = handle.TestBed.open(directory)
     if bed.git is None:
         raise errors.TestEnvError("the demo needs the test bed's git server")
@@ -124,6 +133,8 @@ def prepare(directory: Path, *, say: Callable[[str], None], build_progress: Any 
     scenario.apply_manifests(
         bed, "mgmt", [seed_appset(repo.http_url), guestbook_appset(repo.http_url)]
     )
+    say("setting up the promotion pipeline (project 'guestbook': dev -> staging -> production)")
+    demo_pipeline.apply(bed, repo.http_url, NAMESPACE, secrets_mod.token_hex(16))
     return Demo(bed, repo.http_url, repo.ssh_url)
 
 

@@ -1,0 +1,53 @@
+"""A management cluster with Tidegate installed and a controller process, per test module."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tidegate.testenv import handle, procs, scenario
+
+
+@pytest.fixture(scope="module")
+def gitops(
+    request: pytest.FixtureRequest,
+    testbed_handle: handle.TestBed,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[scenario.GitOps]:
+    """A module's controller; a module sets ``APP_RESYNC`` (seconds) to change its Git poll,
+    and ``CONTROLLER_ARGS`` (a function of the module's work directory returning extra
+    ``tidegate controller`` arguments) to configure it further."""
+    assert testbed_handle.git is not None
+    namespace = f"tg-{secrets.token_hex(3)}"
+    workdir = tmp_path_factory.mktemp("gitops")
+    scenario.install(testbed_handle, namespace)
+    scenario.apply_manifests(
+        testbed_handle,
+        "mgmt",
+        [
+            scenario.cluster_secret(
+                testbed_handle, "dev", namespace=namespace, labels={"environment": "dev"}
+            ),
+            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
+        ],
+    )
+    extra_args = getattr(request.module, "CONTROLLER_ARGS", None)
+    port = procs.free_port()
+    controller = scenario.ControllerProcess(
+        testbed_handle,
+        namespace,
+        log=workdir / "controller.log",
+        app_resync=getattr(request.module, "APP_RESYNC", 5),
+        webhook_port=port,
+        extra=extra_args(workdir) if extra_args is not None else (),
+    ).start()
+    controller.wait_log("controller ready", timeout=60)
+    ops = scenario.GitOps(testbed_handle, namespace, controller, workdir, port)
+    try:
+        yield ops
+    finally:
+        controller.stop()
+        with testbed_handle.admin_client("mgmt") as client:
+            client.delete(f"/api/v1/namespaces/{namespace}")
