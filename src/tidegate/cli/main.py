@@ -101,6 +101,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("demo_cmd", "demo"),
     ("seal_cmd", "seal"),
     ("sealed_secrets_cmd", "sealed_secrets_controller"),
+    ("rollouts_controller_cmd", "rollouts_controller"),
 )
 
 

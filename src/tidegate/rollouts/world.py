@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tidegate.rollouts import names, podhash
@@ -23,14 +23,14 @@ RunBuilder = Callable[[Mapping[str, Any], Mapping[str, Any], str, dict[str, str]
 @dataclasses.dataclass
 class World:
     rollout: Mapping[str, Any]
-    replica_sets: list[Mapping[str, Any]]
+    replica_sets: Sequence[Mapping[str, Any]]
     now: datetime.datetime
     services: Mapping[str, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)
     # Traffic objects by "Kind/name" (Ingress/x, HTTPRoute/y); None when missing.
     traffic: Mapping[str, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)
     # (templateName, clusterScope) -> exists
     templates: Mapping[tuple[str, bool], bool] = dataclasses.field(default_factory=dict)
-    runs: list[Mapping[str, Any]] = dataclasses.field(default_factory=list)
+    runs: Sequence[Mapping[str, Any]] = dataclasses.field(default_factory=list)
     # The pod template of spec.workloadRef's object (None: missing or no workloadRef).
     workload_template: Mapping[str, Any] | None = None
     build_run: RunBuilder | None = None
