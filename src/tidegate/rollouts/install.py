@@ -13,7 +13,9 @@ from tidegate.model.keys import ResourceKey
 from tidegate.rollouts import crd
 
 
-async def ensure_crds(client: kube_client.KubeClient) -> list[tuple[str, str]]:
+async def ensure_crds(
+    client: kube_client.KubeClient, *, dry_run: bool = False
+) -> list[tuple[str, str]]:
     """(CRD name, "created" | "unchanged") for each of Argo Rollouts' CRDs."""
     rows: list[tuple[str, str]] = []
     created: list[str] = []
@@ -24,12 +26,12 @@ async def ensure_crds(client: kube_client.KubeClient) -> list[tuple[str, str]]:
             rows.append((name, "unchanged"))
             continue
         try:
-            await client.create(doc)
+            await client.create(doc, dry_run=dry_run)
         except errors.KubeConflictError:  # created meanwhile by another installer
             rows.append((name, "unchanged"))
             continue
         created.append(name)
         rows.append((name, "created"))
-    if created:
+    if created and not dry_run:
         await stages.wait_established(client, created)
     return rows
