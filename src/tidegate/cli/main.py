@@ -87,6 +87,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("proj_cmd", "app"),
     ("account_cmd", "app"),
     ("audit_cmd", "app"),
+    ("rollout_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),

@@ -116,6 +116,8 @@ def build(ctx: Context) -> dict[str, Any]:
         status["pauseConditions"] = ctx.pause_conditions
     if ctx.controller_pause:
         status["controllerPause"] = True
+    if ctx.promote_full and not ctx.complete and ctx.stable_hash != ctx.pod_hash:
+        status["promoteFull"] = True
     if ctx.abort:
         status["abort"] = True
         status["abortedAt"] = old.get("abortedAt") or now
