@@ -33,6 +33,18 @@ def controller(
     appsets: bool = typer.Option(
         True, "--appsets/--no-appsets", help="Also run the ApplicationSet controller."
     ),
+    rollouts: bool = typer.Option(
+        True,
+        "--rollouts/--no-rollouts",
+        help="Also reconcile Argo Rollouts' Rollouts on every registered cluster "
+        "(--no-rollouts: leave them to another controller).",
+    ),
+    rollouts_instance_id: str = typer.Option(
+        "",
+        "--rollouts-instance-id",
+        help="Handle only Rollouts labelled argo-rollouts.argoproj.io/controller-instance-id "
+        "with this id (default: only those without the label).",
+    ),
     installation_id: str = typer.Option(
         "",
         "--installation-id",
@@ -100,6 +112,14 @@ def controller(
         ),
     )
     try:
-        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets))
+        asyncio.run(
+            daemon.run(
+                mgmt=mgmt,
+                settings=conf,
+                appsets=appsets,
+                rollouts=rollouts,
+                rollouts_instance_id=rollouts_instance_id.strip(),
+            )
+        )
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
