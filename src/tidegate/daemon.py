@@ -18,7 +18,6 @@ from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
 from tidegate.model import errors
 from tidegate.rollouts import fleet as rollouts_fleet
-from tidegate.rollouts import runs as rollouts_runs
 
 log = logging.getLogger("tidegate.controller")
 
@@ -70,9 +69,7 @@ async def run(
         tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
     fleet = None
     if rollouts:
-        fleet = rollouts_fleet.Fleet(
-            instance_id=rollouts_instance_id, build_run=rollouts_runs.builder()
-        )
+        fleet = rollouts_fleet.Fleet(instance_id=rollouts_instance_id)
         tasks.append(asyncio.create_task(follow_clusters(ctrl, fleet), name="rollouts"))
     try:
         if settings.webhook_port is not None:

@@ -39,7 +39,7 @@ class Cluster:
         }
         self.traffic: dict[str, dict[str, Any]] = {}
         self.runs: list[dict[str, Any]] = []
-        self.templates: dict[tuple[str, bool], bool] = {}
+        self.templates: dict[tuple[str, bool], dict[str, Any]] = {}
         self.now = T0
         self.last: plan_mod.Plan | None = None
 
@@ -56,7 +56,6 @@ class Cluster:
             traffic=dict(self.traffic),
             templates=self.templates,
             runs=list(self.runs),
-            build_run=lambda r, block, name, labels: {"metadata": {"name": name}},
         )
         result = plan_mod.plan(w)
         self.last = result

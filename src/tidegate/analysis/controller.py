@@ -73,12 +73,15 @@ class AnalysisController:
         client: kube_client.KubeClient,
         *,
         namespace: str | None = None,
+        label_selector: str | None = None,
         http: httpx.AsyncClient | None = None,
         poll_seconds: float = 1.0,
         now: Callable[[], datetime.datetime] = _now,
     ) -> None:
         self.client = client
         self.namespace = namespace
+        # Only the runs matching it (the Rollouts controller's runs of one instance id).
+        self.label_selector = label_selector
         self.poll_seconds = poll_seconds
         self.now = now
         self._own_http = http is None
@@ -277,7 +280,9 @@ class AnalysisController:
                 )
                 self.client.discovery.invalidate()
                 await asyncio.sleep(backoff.next())
-        async for event in watch.reflect(self.client, res, namespace=self.namespace):
+        async for event in watch.reflect(
+            self.client, res, namespace=self.namespace, label_selector=self.label_selector
+        ):
             if event.type == "RELISTED":
                 present = {_key(item) for item in event.items}
                 for key in list(self._latest):

@@ -36,7 +36,8 @@ def rollouts_controller(
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
-    """Run the Rollouts controller (canary and blue-green) for one cluster until Ctrl-C.
+    """Run the Rollouts controller (canary and blue-green) and the analysis controller of its
+    AnalysisRuns for one cluster until Ctrl-C.
 
     Exit codes: 0 stopped (or CRDs installed), 1 cluster unusable, 2 usage error.
     """
@@ -44,7 +45,7 @@ def rollouts_controller(
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.kube import client as kube_client
-    from tidegate.rollouts import controller, install, runs
+    from tidegate.rollouts import cluster, install
 
     async def main() -> None:
         cfg = kubeopts.cluster_config(kubeconfig, context)
@@ -53,13 +54,8 @@ def rollouts_controller(
                 for name, action in await install.ensure_crds(client):
                     typer.echo(f"customresourcedefinition.apiextensions.k8s.io/{name} {action}")
                 return
-            ctl = controller.Controller(
-                client,
-                namespace=namespace,
-                instance_id=instance_id,
-                build_run=runs.builder(),
-            )
-            await ctl.run()
+            both = cluster.ClusterControllers(client, namespace=namespace, instance_id=instance_id)
+            await both.run()
 
     with contextlib.suppress(KeyboardInterrupt):
         kubeopts.run(main())

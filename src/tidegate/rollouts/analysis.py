@@ -1,10 +1,12 @@
-"""AnalysisRuns of a Rollout: find the run of a step or promotion, create it when missing (pure).
+"""AnalysisRuns of a Rollout: find the run of a step or promotion, build it when missing (pure).
 
-Runs are named ``<rollout>-<pod hash>-<step index>`` (``-pre``/``-post`` for blue-green
-promotion analysis, ``-bg`` for background analysis), owned by the Rollout and labelled
-``rollout-type`` (Step, Background, PrePromotion, PostPromotion) and ``step-index``, so that a
-restarted controller finds the run it started. The AnalysisRun itself is built by the analysis
-package (``World.build_run``); the planner only reads ``status.phase``.
+Runs are named as Argo Rollouts names them, ``<rollout>-<pod hash>-<revision>-<step index>``
+(``-pre``/``-post`` for blue-green promotion analysis, none for background analysis), owned by
+the Rollout and labelled ``rollout-type`` (Step, Background, PrePromotion, PostPromotion) and
+``step-index``, so that a restarted controller finds the run it started. The run itself comes
+from :func:`tidegate.analysis.runs.new_run_for_rollout` (templates merged, args resolved); it
+carries the Rollout's controller-instance-id label so that only this controller's analysis
+controller measures it. The planner reads ``status.phase`` and nothing else.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tidegate.analysis import names as analysis_names
+from tidegate.analysis import runs
 from tidegate.rollouts import names, podhash
 from tidegate.rollouts.world import Context
 
 PENDING = "Pending"
+INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 
 
 def _labels(run: Mapping[str, Any]) -> Mapping[str, Any]:
     return (run.get("metadata") or {}).get("labels") or {}
 
 
-def run_name(ctx: Context, suffix: str) -> str:
-    return f"{podhash.name_of(ctx.rollout)}-{ctx.pod_hash}-{suffix}"
+def run_name(ctx: Context, suffix: str | int | None) -> str:
+    revision = podhash.revision(ctx.current) if ctx.current else 0
+    return runs.run_name(podhash.name_of(ctx.rollout), ctx.pod_hash, revision, suffix)
 
 
 def find(ctx: Context, name: str) -> Mapping[str, Any] | None:
@@ -41,29 +47,53 @@ def message_of(run: Mapping[str, Any] | None) -> str:
     return str(((run or {}).get("status") or {}).get("message") or "")
 
 
+def _build(
+    ctx: Context, block: Mapping[str, Any], name: str, labels: dict[str, str]
+) -> dict[str, Any] | None:
+    templates: list[Mapping[str, Any]] = []
+    cluster_templates: list[Mapping[str, Any]] = []
+    for ref in block.get("templates") or ():
+        key = (str(ref.get("templateName") or ""), bool(ref.get("clusterScope")))
+        found = ctx.world.templates.get(key)
+        if found is None:
+            kind = names.CLUSTER_ANALYSIS_TEMPLATE if key[1] else names.ANALYSIS_TEMPLATE
+            ctx.invalid = f"{kind} {key[0]!r} not found"
+            return None
+        (cluster_templates if key[1] else templates).append(found)
+    instance = ((ctx.rollout.get("metadata") or {}).get("labels") or {}).get(INSTANCE_ID_LABEL)
+    if instance:
+        labels = {**labels, INSTANCE_ID_LABEL: str(instance)}
+    try:
+        return runs.new_run_for_rollout(
+            rollout=ctx.rollout,
+            block=block,
+            templates=templates,
+            cluster_templates=cluster_templates,
+            name=name,
+            labels=labels,
+            pod_hashes={"Stable": ctx.stable_hash, "Latest": ctx.pod_hash},
+        )
+    except analysis_names.AnalysisSpecError as exc:
+        ctx.invalid = str(exc)
+        return None
+
+
 def ensure(
-    ctx: Context, block: Mapping[str, Any], *, suffix: str, rollout_type: str, step: int | None
+    ctx: Context,
+    block: Mapping[str, Any],
+    *,
+    suffix: str | None,
+    rollout_type: str,
+    step: int | None,
 ) -> tuple[str, str]:
-    """(phase, name) of the run of ``block`` for the current pod hash; created if missing."""
+    """(phase, name) of the run of ``block`` for the current pod hash; built if missing."""
     name = run_name(ctx, suffix)
     run = find(ctx, name)
     if run is not None:
         return phase_of(run), name
-    if ctx.world.build_run is None:
-        return names.RUN_ERROR, name
-    labels = {
-        names.POD_HASH_LABEL: ctx.pod_hash,
-        names.ROLLOUT_TYPE_LABEL: rollout_type,
-    }
-    if step is not None:
-        labels[names.STEP_INDEX_LABEL] = str(step)
-    built = ctx.world.build_run(ctx.rollout, block, name, labels)
-    meta = built.setdefault("metadata", {})
-    meta["name"] = name
-    meta["namespace"] = (ctx.rollout.get("metadata") or {}).get("namespace")
-    meta.setdefault("labels", {}).update(labels)
-    meta["ownerReferences"] = [podhash.owner_reference(ctx.rollout)]
-    ctx.runs.append(built)
+    built = _build(ctx, block, name, runs.run_labels(ctx.pod_hash, rollout_type, step))
+    if built is not None:
+        ctx.runs.append(built)
     return PENDING, name
 
 

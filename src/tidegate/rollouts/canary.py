@@ -116,9 +116,7 @@ def _background(ctx: Context, settings: Mapping[str, Any]) -> None:
     block = settings.get("analysis")
     if not block or ctx.abort or ctx.step_index < int(block.get("startingStep") or 0):
         return
-    phase, name = analysis.ensure(
-        ctx, block, suffix="background", rollout_type="Background", step=None
-    )
+    phase, name = analysis.ensure(ctx, block, suffix=None, rollout_type="Background", step=None)
     if phase in (names.RUN_FAILED, names.RUN_ERROR):
         run = analysis.find(ctx, name)
         ctx.abort = True
@@ -233,6 +231,14 @@ def plan(ctx: Context) -> None:
         elif kind == "analysis" and not _analysis_step(ctx, step, ctx.step_index):
             break
         ctx.step_index += 1
+    at_analysis = ctx.step_index < len(steps) and "analysis" in steps[ctx.step_index]
+    if ctx.step_run_status is None and at_analysis:  # keep showing its verdict
+        name = analysis.run_name(ctx, ctx.step_index)
+        run = analysis.find(ctx, name)
+        if run is not None:
+            ctx.step_run_status = analysis.run_status(
+                name, analysis.phase_of(run), analysis.message_of(run)
+            )
     routing = settings.get("trafficRouting")
     if ctx.abort:
         ctx.unpause()
@@ -270,7 +276,7 @@ def background_status(ctx: Context) -> dict[str, Any] | None:
     _, settings = spec.strategy(ctx.rollout)
     if not settings.get("analysis"):
         return None
-    name = analysis.run_name(ctx, "background")
+    name = analysis.run_name(ctx, None)
     run = analysis.find(ctx, name)
     if run is None:
         return None

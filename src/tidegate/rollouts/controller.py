@@ -47,12 +47,10 @@ class Controller:
         *,
         namespace: str | None = None,
         instance_id: str = "",
-        build_run: world.RunBuilder | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.instance_id = instance_id
-        self.build_run = build_run
         self.store = Store()
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
@@ -132,11 +130,12 @@ class Controller:
         for ref in traffic.wanted_objects(settings.get("trafficRouting") or {}):
             kind, _, name = ref.partition("/")
             objects[ref] = await self._get(_TRAFFIC_GROUPS[kind], kind, ns, name)
-        templates: dict[tuple[str, bool], bool] = {}
+        templates: dict[tuple[str, bool], Mapping[str, Any] | None] = {}
         for name, cluster in spec.analysis_templates(rollout):
             kind = names.CLUSTER_ANALYSIS_TEMPLATE if cluster else names.ANALYSIS_TEMPLATE
-            found = await self._get(names.GROUP, kind, "" if cluster else ns, name)
-            templates[(name, cluster)] = found is not None
+            templates[(name, cluster)] = await self._get(
+                names.GROUP, kind, "" if cluster else ns, name
+            )
         workload = None
         workload_ref = (rollout.get("spec") or {}).get("workloadRef")
         if workload_ref:
@@ -155,7 +154,6 @@ class Controller:
             templates=templates,
             runs=self.store.owned("AnalysisRun", rollout),
             workload_template=workload,
-            build_run=self.build_run,
         )
 
     async def reconcile(self, key: Key) -> None:

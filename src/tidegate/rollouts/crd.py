@@ -1,8 +1,8 @@
-"""Argo Rollouts' CustomResourceDefinitions, read from this package's YAML (pure).
-
-Rollout (with the status and scale subresources, and kubectl columns as Argo Rollouts prints
-them), AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun and Experiment. Installers create
-them only where they are missing, so a cluster that already runs Argo Rollouts keeps its own.
+"""Argo Rollouts' CustomResourceDefinitions (pure): Rollout (with the status and scale
+subresources, and kubectl columns as Argo Rollouts prints them) and Experiment from this
+package's YAML, plus the analysis kinds' (AnalysisTemplate, ClusterAnalysisTemplate,
+AnalysisRun) from :mod:`tidegate.analysis.crds`. Installers create them only where missing, so
+a cluster that already runs Argo Rollouts keeps its own.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from typing import Any
 
 import yaml
 
+from tidegate.analysis import crds as analysis_crds
+
 
 def crds() -> list[dict[str, Any]]:
     text = importlib.resources.files("tidegate.rollouts").joinpath("crds.yaml").read_text("utf-8")
-    return [doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) if doc]
+    own = [doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) if doc]
+    return own + analysis_crds.crds()
 
 
 def names() -> list[str]:

@@ -1,4 +1,5 @@
-"""The Rollouts controller on every registered cluster (I/O): one :class:`Controller` per cluster.
+"""The Rollouts controllers on every registered cluster (I/O): one
+:class:`~tidegate.rollouts.cluster.ClusterControllers` (Rollouts and their analysis) per cluster.
 
 The management controller's cluster registry says which clusters exist; :meth:`Fleet.sync`
 starts a controller for each new one (with its own client: a runtime's client is closed when
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
-from tidegate.rollouts import controller, world
+from tidegate.rollouts import cluster, controller
 
 log = logging.getLogger(__name__)
 RESTART_SECONDS = 5.0
@@ -27,7 +28,7 @@ RESTART_SECONDS = 5.0
 class _Member:
     config: kube_config.ClusterConfig
     task: asyncio.Task[None]
-    controller: controller.Controller | None = None
+    controllers: cluster.ClusterControllers | None = None
 
 
 class Fleet:
@@ -35,30 +36,27 @@ class Fleet:
         self,
         *,
         instance_id: str = "",
-        build_run: world.RunBuilder | None = None,
         client_for: Callable[[kube_config.ClusterConfig], kube_client.KubeClient] = (
             kube_client.client_for
         ),
     ) -> None:
         self.instance_id = instance_id
-        self.build_run = build_run
         self._client_for = client_for
         self.members: dict[str, _Member] = {}
 
     def controllers(self) -> list[controller.Controller]:
-        return [m.controller for m in self.members.values() if m.controller is not None]
+        """The Rollout controllers running now (one per cluster)."""
+        return [m.controllers.rollouts for m in self.members.values() if m.controllers]
 
     async def _serve(self, server: str, member_config: kube_config.ClusterConfig) -> None:
         while True:
             client = self._client_for(member_config)
-            ctl = controller.Controller(
-                client, instance_id=self.instance_id, build_run=self.build_run
-            )
+            both = cluster.ClusterControllers(client, instance_id=self.instance_id)
             member = self.members.get(server)
             if member is not None:
-                member.controller = ctl
+                member.controllers = both
             try:
-                await ctl.run()
+                await both.run()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -58,7 +58,7 @@ def problem_of(world: World, template: Mapping[str, Any] | None) -> str | None:
             what, _, name = ref.partition("/")
             return f"spec.strategy.canary.trafficRouting: {what} {name!r} not found"
     for name, cluster in spec.analysis_templates(world.rollout):
-        if not world.templates.get((name, cluster), False):
+        if world.templates.get((name, cluster)) is None:
             what = names.CLUSTER_ANALYSIS_TEMPLATE if cluster else names.ANALYSIS_TEMPLATE
             return f"{what} {name!r} not found"
     return None
@@ -72,6 +72,11 @@ def _carry(ctx: Context, old: Mapping[str, Any]) -> None:
     ctx.pause_conditions = [dict(c) for c in old.get("pauseConditions") or ()]
     ctx.controller_pause = bool(old.get("controllerPause"))
     ctx.abort = bool(old.get("abort"))
+    if ctx.abort:  # keep why (a failed analysis), written after the revision in the message
+        prefix = f"{names.REASON_ABORTED}: Rollout aborted update to revision "
+        text = str(old.get("message") or "")
+        if text.startswith(prefix):
+            ctx.abort_message = text[len(prefix) :].partition(": ")[2]
     ctx.promote_full = bool(old.get("promoteFull"))
     ctx.scale_up_preview = bool((old.get("blueGreen") or {}).get("scaleUpPreviewCheckPoint"))
 
@@ -134,6 +139,8 @@ def plan(world: World) -> Plan:
         ctx.abort = True
         ctx.abort_message = f"{names.REASON_DEADLINE}: the rollout did not progress in time"
     (bluegreen.plan if kind == "blueGreen" else canary.plan)(ctx)
+    if ctx.invalid:
+        return Plan(status=status.invalid(rollout, ctx.invalid, world.now), problem=ctx.invalid)
     _history(ctx)
     left = status.deadline_left(ctx)
     if left is not None and left > 0:

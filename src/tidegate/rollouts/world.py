@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tidegate.rollouts import names, podhash
-
-# (rollout, template refs, args, run name, labels) -> AnalysisRun; supplied by the analysis
-# package through the controller (the planner does not import it).
-RunBuilder = Callable[[Mapping[str, Any], Mapping[str, Any], str, dict[str, str]], dict[str, Any]]
 
 
 @dataclasses.dataclass
@@ -28,12 +24,13 @@ class World:
     services: Mapping[str, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)
     # Traffic objects by "Kind/name" (Ingress/x, HTTPRoute/y); None when missing.
     traffic: Mapping[str, Mapping[str, Any] | None] = dataclasses.field(default_factory=dict)
-    # (templateName, clusterScope) -> exists
-    templates: Mapping[tuple[str, bool], bool] = dataclasses.field(default_factory=dict)
+    # (templateName, clusterScope) -> the (Cluster)AnalysisTemplate, None when missing
+    templates: Mapping[tuple[str, bool], Mapping[str, Any] | None] = dataclasses.field(
+        default_factory=dict
+    )
     runs: Sequence[Mapping[str, Any]] = dataclasses.field(default_factory=list)
     # The pod template of spec.workloadRef's object (None: missing or no workloadRef).
     workload_template: Mapping[str, Any] | None = None
-    build_run: RunBuilder | None = None
 
 
 def parse_time(value: Any) -> datetime.datetime | None:
@@ -68,6 +65,7 @@ class Context:
     scale_up_preview: bool = False
     message: str = ""
     complete: bool = False
+    invalid: str = ""  # found while planning (an analysis that cannot be built): no writes
     # writes
     create: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     scales: dict[str, int] = dataclasses.field(default_factory=dict)
