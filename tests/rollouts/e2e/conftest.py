@@ -8,14 +8,17 @@ each other's Rollouts, and the other test controllers leave these alone.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import yaml
 
-from tidegate.testenv import handle
+from tidegate.testenv import handle, procs, scenario
 
 INSTANCE_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 HASH = "rollouts-pod-template-hash"
@@ -117,3 +120,57 @@ class Dev:
         done = self.cli(*args, "-o", "json")
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
+
+
+class Standalone(Dev):
+    """A fresh namespace on dev and a ``tidegate rollouts-controller`` for it (own instance id)."""
+
+    def __init__(self, bed: handle.TestBed, ns: str, instance: str, log: Any) -> None:
+        super().__init__(bed, ns)
+        self.instance = instance
+        self.log = log
+
+    def apply(self, *objs: dict[str, Any]) -> None:
+        with self.bed.admin_client("dev") as c:
+            for obj in objs:
+                obj = {**obj, "metadata": {**obj["metadata"], "namespace": self.ns}}
+                group_version = obj["apiVersion"]
+                base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+                plural = {"Rollout": "rollouts", "Service": "services",
+                          "AnalysisTemplate": "analysistemplates"}[obj["kind"]]  # fmt: skip
+                resp = c.patch(
+                    f"{base}/namespaces/{self.ns}/{plural}/{obj['metadata']['name']}",
+                    params={"fieldManager": "e2e", "force": "true"},
+                    content=json.dumps(obj),
+                    headers={"Content-Type": "application/apply-patch+yaml"},
+                )
+                assert resp.status_code in (200, 201), resp.text
+
+
+@pytest.fixture(scope="module")
+def standalone(
+    testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Standalone]:
+    instance = instance_id()
+    ns = f"ro-{secrets.token_hex(3)}"
+    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
+    done = tidegate("rollouts-controller", f"--kubeconfig={kubeconfig}", "--install-crds")
+    assert done.returncode == 0, done.stderr
+    with testbed_handle.admin_client("dev") as c:
+        c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+    log = tmp_path_factory.mktemp("rollouts") / "controller.log"
+    pid = procs.spawn(
+        [sys.executable, "-m", "tidegate", "rollouts-controller", f"--kubeconfig={kubeconfig}",
+         f"--namespace={ns}", f"--instance-id={instance}", "--logformat=text"],
+        log=log,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    proc = scenario.ControllerProcess(testbed_handle, ns, log=log)
+    proc.pid = pid
+    try:
+        proc.wait_log("rollouts controller ready", timeout=120)
+        yield Standalone(testbed_handle, ns, instance, log)
+    finally:
+        proc.stop()
+        with testbed_handle.admin_client("dev") as c:
+            c.delete(f"/api/v1/namespaces/{ns}")
