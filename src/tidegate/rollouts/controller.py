@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 INVALID_RETRY_SECONDS = 5.0
+MISSING_RETRY_SECONDS = 1.0
 WORKERS = 4
+_MANAGER = names.FIELD_MANAGER
 _TRAFFIC_GROUPS = {"Ingress": "networking.k8s.io", "HTTPRoute": "gateway.networking.k8s.io"}
 
 
@@ -175,8 +177,10 @@ class Controller:
             wrote = True
         if wrote:
             self.last_write[key] = asyncio.get_running_loop().time()
-        if decided.problem:
-            self.enqueue_after(key, INVALID_RETRY_SECONDS)
+        if decided.problem:  # a missing Service may come with the same sync: look soon
+            self.enqueue_after(
+                key, MISSING_RETRY_SECONDS if decided.missing else INVALID_RETRY_SECONDS
+            )
         elif decided.requeue_after is not None:
             self.enqueue_after(key, decided.requeue_after)
 
@@ -198,7 +202,9 @@ class Controller:
                 body["spec"] = {"replicas": ctx.scales[rs_name]}
             if rs_name in ctx.annotations:
                 body["metadata"] = {"annotations": ctx.annotations[rs_name]}
-            updated = await self.client.patch(ResourceKey("apps", "ReplicaSet", ns, rs_name), body)
+            updated = await self.client.patch(
+                ResourceKey("apps", "ReplicaSet", ns, rs_name), body, field_manager=_MANAGER
+            )
             self.store.put_owned("ReplicaSet", updated)
             if rs_name in ctx.scales:
                 log.info(
@@ -217,7 +223,9 @@ class Controller:
         for obj in ctx.apply:
             await self.client.apply(obj, force=True, field_manager=names.FIELD_MANAGER)
         for kind, obj_name, body in ctx.patches:
-            await self.client.patch(ResourceKey(_TRAFFIC_GROUPS[kind], kind, ns, obj_name), body)
+            await self.client.patch(
+                ResourceKey(_TRAFFIC_GROUPS[kind], kind, ns, obj_name), body, field_manager=_MANAGER
+            )
             wrote = True
         for run in ctx.runs:
             try:
@@ -230,6 +238,7 @@ class Controller:
             await self.client.patch(
                 ResourceKey(names.GROUP, names.ANALYSIS_RUN, ns, run_name),
                 {"spec": {"terminate": True}},
+                field_manager=_MANAGER,
             )
         return wrote
 
@@ -247,6 +256,7 @@ class Controller:
                 "metadata": {"annotations": {names.MANAGED_BY: rollout}},
                 "spec": {"selector": {names.POD_HASH_LABEL: pod_hash}},
             },
+            field_manager=_MANAGER,
         )
         log.info("rollouts: %s/%s: Service %s selects %s", ns, rollout, service, pod_hash)
         return True
@@ -257,7 +267,10 @@ class Controller:
         body = {"metadata": {"resourceVersion": version}, "status": patch}
         try:
             updated = await self.client.patch(
-                ResourceKey(names.GROUP, names.KIND, ns, name), body, subresource="status"
+                ResourceKey(names.GROUP, names.KIND, ns, name),
+                body,
+                subresource="status",
+                field_manager=_MANAGER,
             )
         except errors.KubeNotFoundError:
             return
@@ -328,6 +341,22 @@ class Controller:
             elif event.type == "ERROR":
                 log.warning("rollouts: watch %s: %s", kind, event.reason)
 
+    def _service_changed(self, service: Mapping[str, Any]) -> None:
+        """A Service a Rollout names appeared or changed (a sync may have reset its selector):
+        look at that Rollout again. Services are not kept, only routed."""
+        ns, name = key_of(service)
+        for key, rollout in list(self.store.rollouts.items()):
+            if key[0] == ns and name in spec.service_names(rollout):
+                self.enqueue(key)
+
+    async def _watch_services(self) -> None:
+        res = await self._resource("", "Service")
+        async for event in watch.reflect(self.client, res, namespace=self.namespace):
+            if event.type in ("ADDED", "MODIFIED") and event.object is not None:
+                self._service_changed(event.object)
+            elif event.type == "ERROR":
+                log.warning("rollouts: watch Services: %s", event.reason)
+
     async def run(self) -> None:
         """Reconcile Rollouts until cancelled."""
         async with asyncio.TaskGroup() as group:
@@ -336,5 +365,6 @@ class Controller:
                 self._watch_owned(names.GROUP, names.ANALYSIS_RUN, names.ROLLOUT_TYPE_LABEL)
             )
             group.create_task(self._watch_rollouts())
+            group.create_task(self._watch_services())
             for _ in range(WORKERS):
                 group.create_task(self._worker())

@@ -26,6 +26,7 @@ class Plan:
     status: dict[str, Any]
     context: Context | None = None
     problem: str = ""
+    missing: bool = False  # the problem is a named object that does not exist (yet)
 
     @property
     def requeue_after(self) -> float | None:
@@ -46,9 +47,12 @@ def template_of(world: World) -> Mapping[str, Any] | None:
 
 def problem_of(world: World, template: Mapping[str, Any] | None) -> str | None:
     """What stops this Rollout from being acted on: its spec, or what it names missing."""
-    problem = spec.validate(world.rollout, template)
-    if problem:
-        return problem
+    return spec.validate(world.rollout, template) or missing_of(world)
+
+
+def missing_of(world: World) -> str | None:
+    """The first Service, traffic object or analysis template the Rollout names that is not
+    there."""
     kind, settings = spec.strategy(world.rollout)
     for name in spec.service_names(world.rollout):
         if world.services.get(name) is None:
@@ -102,7 +106,12 @@ def plan(world: World) -> Plan:
     problem = problem_of(world, template)
     if problem or template is None:
         text = problem or "spec.template: missing"
-        return Plan(status=status.invalid(rollout, text, world.now), problem=text)
+        missing = problem is not None and problem == missing_of(world)
+        return Plan(
+            status=status.invalid(rollout, text, world.now, missing=missing),
+            problem=text,
+            missing=missing,
+        )
     old = rollout.get("status") or {}
     pod_hash = podhash.pod_hash(template, int(old.get("collisionCount") or 0))
     by_hash = {podhash.hash_of(rs): rs for rs in world.replica_sets if podhash.hash_of(rs)}

@@ -17,6 +17,9 @@ from tidegate.rollouts import canary, names, podhash, spec
 from tidegate.rollouts.world import Context, format_time, parse_time
 
 PROGRESS_DEADLINE = 600.0
+# A Service or template the Rollout names may be applied a moment after it (same sync): for
+# this long the InvalidSpec condition is shown while the phase stays Progressing.
+MISSING_GRACE_SECONDS = 20.0
 
 
 def selector_string(selector: Mapping[str, Any]) -> str:
@@ -65,8 +68,13 @@ def _condition(
     }
 
 
-def invalid(rollout: Mapping[str, Any], problem: str, now: datetime.datetime) -> dict[str, Any]:
-    """The status of a Rollout whose spec cannot be acted on: everything else kept."""
+def invalid(
+    rollout: Mapping[str, Any], problem: str, now: datetime.datetime, *, missing: bool = False
+) -> dict[str, Any]:
+    """The status of a Rollout whose spec cannot be acted on: everything else kept.
+
+    ``missing``: what is wrong is an object the Rollout names that does not exist (yet); the
+    phase is Degraded only once that has lasted ``MISSING_GRACE_SECONDS``."""
     old = dict(rollout.get("status") or {})
     conditions = [
         dict(c) for c in old.get("conditions") or () if c.get("type") != names.COND_INVALID_SPEC
@@ -83,6 +91,9 @@ def invalid(rollout: Mapping[str, Any], problem: str, now: datetime.datetime) ->
     )
     old["conditions"] = conditions
     old["phase"] = names.PHASE_DEGRADED
+    since = parse_time(conditions[-1]["lastTransitionTime"])
+    if missing and since is not None and (now - since).total_seconds() < MISSING_GRACE_SECONDS:
+        old["phase"] = names.PHASE_PROGRESSING
     old["message"] = f"{names.REASON_INVALID}: {problem}"
     old["observedGeneration"] = str((rollout.get("metadata") or {}).get("generation") or 0)
     return old

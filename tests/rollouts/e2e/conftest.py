@@ -113,6 +113,10 @@ class Dev:
         items = (self.get(f"/apis/apps/v1/namespaces/{self.ns}/replicasets") or {}).get("items")
         return list(items or [])
 
+    def delete_namespace(self) -> None:
+        with self.bed.admin_client("dev") as c:
+            c.delete(f"/api/v1/namespaces/{self.ns}")
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return tidegate("rollout", *args, f"--kubeconfig={self.kubeconfig}", "-n", self.ns)
 
