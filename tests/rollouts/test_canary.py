@@ -187,3 +187,45 @@ def test_nginx_traffic_routing_weights_the_canary_ingress() -> None:
     # with a router, the stable version keeps full size; the canary is scaled to the weight
     assert c.counts() == {"v1": 5, "v2": 1}
     assert c.status["canary"]["weights"]["canary"]["weight"] == 20
+
+
+def test_gateway_api_route_weights() -> None:
+    from tidegate.rollouts import traffic
+
+    route = {
+        "spec": {
+            "rules": [
+                {
+                    "backendRefs": [
+                        {"name": "web-stable", "port": 80, "weight": 100},
+                        {"name": "web-canary", "port": 80, "weight": 0},
+                    ]
+                }
+            ]
+        }
+    }
+    rules = traffic.route_rules(
+        route, stable_service="web-stable", canary_service="web-canary", weight=40
+    )
+    assert rules is not None
+    assert [(r["name"], r["weight"]) for r in rules[0]["backendRefs"]] == [
+        ("web-stable", 60),
+        ("web-canary", 40),
+    ]
+    route["spec"]["rules"] = rules
+    assert (
+        traffic.route_rules(
+            route, stable_service="web-stable", canary_service="web-canary", weight=40
+        )
+        is None
+    )
+
+
+def test_canary_weight_rounding_follows_argo_rollouts() -> None:
+    from tidegate.rollouts import replicas
+
+    assert replicas.weighted_counts(5, 20, surge=True) == (1, 4)
+    assert replicas.weighted_counts(5, 40, surge=True) == (2, 3)
+    assert replicas.weighted_counts(10, 1, surge=True) == (1, 9)  # never 0 for 1-99%
+    assert replicas.weighted_counts(4, 99, surge=False) == (3, 1)
+    assert replicas.weighted_counts(3, 50, surge=False) == (2, 1)  # a tie picks the canary

@@ -31,7 +31,7 @@ def weighted_counts(replicas: int, weight: int, *, surge: bool) -> tuple[int, in
         canary, stable = option
         total = canary + stable
         actual = canary * 100 / total if total else 0.0
-        return abs(actual - weight), -canary
+        return round(abs(actual - weight), 9), -canary  # rounded: a tie is a tie
 
     canary, stable = min(options, key=score)
     if replicas > 1:
