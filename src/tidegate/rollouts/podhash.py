@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tidegate.analysis import runs
 from tidegate.rollouts import names
 
 _SAFE = "bcdfghjklmnpqrstvwxz2456789"
@@ -73,15 +74,8 @@ def pods(rs: Mapping[str, Any] | None) -> int:
 
 
 def owner_reference(rollout: Mapping[str, Any]) -> dict[str, Any]:
-    meta = rollout.get("metadata") or {}
-    return {
-        "apiVersion": names.API_VERSION,
-        "kind": names.KIND,
-        "name": meta.get("name"),
-        "uid": meta.get("uid"),
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    """The controller ownerReference to the Rollout (one builder: the analysis package's)."""
+    return runs.owner_reference({"apiVersion": names.API_VERSION, "kind": names.KIND, **rollout})
 
 
 def selector_of(rollout: Mapping[str, Any], template: Mapping[str, Any]) -> dict[str, Any]:
