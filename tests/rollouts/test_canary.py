@@ -229,3 +229,23 @@ def test_canary_weight_rounding_follows_argo_rollouts() -> None:
     assert replicas.weighted_counts(10, 1, surge=True) == (1, 9)  # never 0 for 1-99%
     assert replicas.weighted_counts(4, 99, surge=False) == (3, 1)
     assert replicas.weighted_counts(3, 50, surge=False) == (2, 1)  # a tie picks the canary
+
+
+def test_undo_to_a_stored_template_finds_its_replica_set() -> None:
+    from tidegate.appset import patch as merge
+    from tidegate.rollouts import actions, podhash
+
+    c = seed()
+    c.set_image("v2")
+    c.run_until_stable()
+    # the API server stores a ReplicaSet's template with defaults filled in
+    for rs in c.sets.values():
+        rs["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    [(_, body)] = actions.undo(c.rollout, list(c.sets.values()))
+    c.rollout["spec"] = merge.merge_patch(c.rollout["spec"], body["spec"])
+    v1 = min(c.sets.values(), key=podhash.revision)
+    assert c.rollout["spec"]["template"] == podhash.without_hash(v1["spec"]["template"])
+    c.run_until_stable()
+    assert len(c.sets) == 2  # no third ReplicaSet: v1's is found by its template
+    assert c.counts() == {"v1": 5}
+    assert c.status["phase"] == "Healthy"

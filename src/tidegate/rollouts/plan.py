@@ -115,6 +115,10 @@ def plan(world: World) -> Plan:
     old = rollout.get("status") or {}
     pod_hash = podhash.pod_hash(template, int(old.get("collisionCount") or 0))
     by_hash = {podhash.hash_of(rs): rs for rs in world.replica_sets if podhash.hash_of(rs)}
+    if pod_hash not in by_hash:
+        same = podhash.matching(template, world.replica_sets)
+        if same is not None:
+            pod_hash = podhash.hash_of(same)
     stable_hash = str(old.get("stableRS") or "")
     if stable_hash not in by_hash:
         stable_hash = pod_hash  # first version, or the stable ReplicaSet is gone

@@ -38,6 +38,27 @@ def pod_hash(template: Mapping[str, Any], collision_count: int = 0) -> str:
     return _safe_encode(_fnv32a(data.encode()))
 
 
+def without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
+    clean = copy.deepcopy(dict(template))
+    labels = (clean.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(names.POD_HASH_LABEL, None)
+    return clean
+
+
+def matching(
+    template: Mapping[str, Any], replica_sets: Iterable[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The ReplicaSet whose pod template is exactly ``template`` (hash label aside): after an
+    ``undo`` the Rollout carries an old ReplicaSet's template as the API server stored it (with
+    defaults), whose hash differs from the one that ReplicaSet was made with."""
+    wanted = without_hash(template)
+    for rs in replica_sets:
+        if without_hash((rs.get("spec") or {}).get("template") or {}) == wanted:
+            return rs
+    return None
+
+
 def hash_of(rs: Mapping[str, Any]) -> str:
     return str(((rs.get("metadata") or {}).get("labels") or {}).get(names.POD_HASH_LABEL) or "")
 
