@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -71,6 +72,14 @@ def metric(**fields: Any) -> dict[str, Any]:
         ({"provider": {}}, "one of the providers must be specified"),
         ({"provider": {"datadog": {"query": "x"}}}, "provider 'datadog' is not supported"),
         ({"provider": {"web": {}, "job": {}}}, "multiple providers specified (job, web)"),
+        (
+            {"provider": {"prometheus": {"query": "up", "rangeQuery": {"step": "1m"}}}},
+            "metrics[0] (m): prometheus.rangeQuery is not supported",
+        ),
+        (
+            {"consecutiveSuccessLimit": 3},
+            "metrics[0] (m): consecutiveSuccessLimit is not supported",
+        ),
     ],
 )
 def test_a_bad_metric_is_refused_on_load(fields: dict[str, Any], problem: str) -> None:
@@ -108,3 +117,16 @@ def test_a_run_is_checked_with_its_args_filled_in() -> None:
 def test_duplicate_names_and_no_metrics() -> None:
     assert validate.problems([]) == ["no metrics specified"]
     assert "two metrics have the same name 'm'" in validate.problems([metric(), metric()])
+
+
+def test_composed_templates_are_refused_not_ignored() -> None:
+    template = {
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "t", "namespace": "ns"},
+        "spec": {"metrics": [metric()], "templates": [{"templateName": "other"}]},
+    }
+    message = re.escape("spec.templates (templates composed of templates) is not supported")
+    with pytest.raises(names.AnalysisSpecError, match=message):
+        validate.check_template(template)
+    with pytest.raises(names.AnalysisSpecError, match=message):
+        runs.new_run(name="r", namespace="ns", templates=[template])

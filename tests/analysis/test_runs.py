@@ -168,7 +168,6 @@ def test_a_rollout_block_gives_its_args_metadata_and_options() -> None:
         "dryRun": [{"metricName": "errors"}],
         "analysisRunMetadata": {"labels": {"team": "web"}, "annotations": {"why": "canary"}},
     }
-    assert runs.template_refs(block) == [("success-rate", False), ("errors", True)]
     run = runs.new_run_for_rollout(
         rollout=ROLLOUT,
         block=block,

@@ -38,7 +38,7 @@ DEFAULT_CONSECUTIVE_ERROR_LIMIT: Final = 4
 DEFAULT_MEASUREMENT_RETENTION: Final = 10
 DEFAULT_ERROR_RETRY_SECONDS: Final = 10.0
 TERMINATED_MESSAGE: Final = "Run Terminated"
-METRIC_TERMINATED_MESSAGE: Final = "Metric Terminated"
+METRIC_TERMINATED_MESSAGE: Final = "metric terminated"
 
 
 class AnalysisSpecError(errors.SpecError):

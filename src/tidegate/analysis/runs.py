@@ -228,6 +228,11 @@ def new_run(
     except names.AnalysisSpecError as exc:
         raise names.AnalysisSpecError(f"AnalysisRun {namespace}/{name}: {exc}") from None
     found = validate.problems(metrics)
+    found += [
+        f"{names.describe(t)}: spec.templates (templates composed of templates) is not supported"
+        for t in every
+        if (t.get("spec") or {}).get("templates")
+    ]
     if found:
         where = ", ".join(names.describe(t) for t in every)
         raise names.AnalysisSpecError(f"{where}: " + "; ".join(found))
@@ -253,18 +258,6 @@ def new_run(
         "metadata": metadata,
         "spec": spec,
     }
-
-
-def template_refs(block: Obj) -> list[tuple[str, bool]]:
-    """``(templateName, clusterScope)`` of a Rollout analysis block (step, background,
-    pre/post-promotion), in order."""
-    out = []
-    for ref in block.get("templates") or ():
-        name = str(ref.get("templateName") or "")
-        if not name:
-            raise names.AnalysisSpecError("analysis: a template reference has no templateName")
-        out.append((name, bool(ref.get("clusterScope"))))
-    return out
 
 
 def new_run_for_rollout(

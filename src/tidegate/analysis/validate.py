@@ -17,6 +17,12 @@ from tidegate import expr
 from tidegate.analysis import args, assess, conditions, names
 
 PROVIDERS = ("prometheus", "web", "job")
+# Fields Argo Rollouts reads that Tidegate does not implement: refused, never silently ignored.
+UNSUPPORTED_SETTINGS = {
+    "prometheus": ("rangeQuery", "authentication"),
+    "web": ("authentication",),
+}
+UNSUPPORTED_METRIC_FIELDS = ("consecutiveSuccessLimit",)
 
 
 def _templated(value: object) -> bool:
@@ -39,6 +45,14 @@ def metric_problems(index: int, metric: Mapping[str, Any]) -> list[str]:
         out.append(
             f"{where}: provider {kinds[0]!r} is not supported (supported: {', '.join(PROVIDERS)})"
         )
+    if kinds and kinds[0] in PROVIDERS:
+        settings = provider.get(kinds[0]) or {}
+        for field in UNSUPPORTED_SETTINGS.get(kinds[0], ()):
+            if settings.get(field) is not None:
+                out.append(f"{where}: {kinds[0]}.{field} is not supported")
+    for field in UNSUPPORTED_METRIC_FIELDS:
+        if metric.get(field) is not None:
+            out.append(f"{where}: {field} is not supported")
     numbers: dict[str, int | None] = {}
     readers = {
         "count": assess.effective_count,
@@ -115,6 +129,9 @@ def check_run(run: Mapping[str, Any]) -> None:
 
 def check_template(template: Mapping[str, Any]) -> None:
     """Raise :class:`names.AnalysisSpecError` naming the template for a bad template."""
-    found = problems(list((template.get("spec") or {}).get("metrics") or ()))
+    spec = template.get("spec") or {}
+    found = problems(list(spec.get("metrics") or ()))
+    if spec.get("templates"):
+        found.append("spec.templates (templates composed of templates) is not supported")
     if found:
         raise names.AnalysisSpecError(f"{names.describe(template)}: " + "; ".join(found))
