@@ -72,3 +72,27 @@ def test_a_template_that_cannot_run_is_invalid_spec_and_nothing_moves() -> None:
     assert c.runs == []
     assert c.status["phase"] == "Degraded"
     assert c.status["message"].startswith("InvalidSpec: ")
+
+
+def test_background_analysis_runs_during_the_update_and_is_terminated_after() -> None:
+    from tidegate.rollouts import analysis as ro_analysis
+
+    steps = [{"setWeight": 20}, {"pause": {}}]
+    background = {"templates": [{"templateName": "success-rate"}], "startingStep": 1}
+    c = Cluster(rollout({"canary": {"steps": steps, "analysis": background}}))
+    c.templates[("success-rate", False)] = TEMPLATE
+    c.run_until_stable()
+    assert c.runs == []  # nothing to analyse without an update
+    c.set_image("v2")
+    c.run_until_stable()
+    [run] = c.runs
+    assert run["metadata"]["labels"]["rollout-type"] == "Background"
+    _set_phase(c, "Running")
+    c.step()
+    assert c.last is not None and c.last.context is not None
+    assert ro_analysis.stale_runs(c.last.context) == []
+    c.rollout["status"]["pauseConditions"] = None
+    c.run_until_stable()
+    assert c.status["phase"] == "Healthy"
+    assert c.last is not None and c.last.context is not None
+    assert ro_analysis.stale_runs(c.last.context) == [run["metadata"]["name"]]

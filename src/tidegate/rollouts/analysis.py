@@ -105,11 +105,20 @@ def run_status(name: str, phase: str, message: str = "") -> dict[str, Any]:
 
 
 def stale_runs(ctx: Context) -> list[str]:
-    """Runs of other pod hashes still running: to be terminated (spec.terminate)."""
+    """Runs still going that no longer matter, to be terminated (``spec.terminate``): those of
+    other pod hashes, and background analysis once the update is over (promoted or aborted)."""
+    over = ctx.stable_hash == ctx.pod_hash or ctx.abort
+
+    def stale(run: Mapping[str, Any]) -> bool:
+        labels = _labels(run)
+        if labels.get(names.POD_HASH_LABEL) != ctx.pod_hash:
+            return True
+        return over and labels.get(names.ROLLOUT_TYPE_LABEL) == "Background"
+
     return [
         podhash.name_of(run)
         for run in ctx.world.runs
-        if _labels(run).get(names.POD_HASH_LABEL) != ctx.pod_hash
+        if stale(run)
         and phase_of(run) in (PENDING, "Running")
         and not (run.get("spec") or {}).get("terminate")
     ]
