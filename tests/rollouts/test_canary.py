@@ -249,3 +249,26 @@ def test_undo_to_a_stored_template_finds_its_replica_set() -> None:
     assert len(c.sets) == 2  # no third ReplicaSet: v1's is found by its template
     assert c.counts() == {"v1": 5}
     assert c.status["phase"] == "Healthy"
+
+
+def test_with_a_router_the_canary_is_not_bounded_by_max_surge() -> None:
+    c = Cluster(
+        rollout(
+            {
+                "canary": {
+                    "canaryService": "c",
+                    "stableService": "s",
+                    "trafficRouting": {"nginx": {"stableIngress": "web"}},
+                    "steps": [{"setWeight": 75}, {"pause": {}}],
+                }
+            },
+            replicas=4,
+        ),
+        services=("c", "s"),
+    )
+    c.traffic["Ingress/web"] = {"metadata": {"name": "web", "namespace": "ns"}, "spec": {}}
+    c.run_until_stable()
+    c.set_image("v2")
+    c.run_until_stable()
+    assert c.counts() == {"v1": 4, "v2": 3}
+    assert c.status["phase"] == "Paused"

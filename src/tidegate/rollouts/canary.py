@@ -52,6 +52,12 @@ def _move(
     current, stable = ctx.current, ctx.stable
     for rs in ctx.others(ctx.pod_hash, ctx.stable_hash):
         ctx.scale(rs, 0)
+    if settings.get("trafficRouting"):
+        # The router splits traffic: the canary is extra capacity beside a stable version at
+        # full size (unless dynamicStableScale), so maxSurge does not bound it.
+        ctx.scale(current, canary_target)
+        ctx.scale(stable, stable_target)
+        return
     others = sum(podhash.pods(rs) for rs in ctx.others(ctx.pod_hash, ctx.stable_hash))
     canary_side = replicas.Side(
         podhash.spec_replicas(current), podhash.available(current), canary_target

@@ -140,7 +140,7 @@ class Standalone(Dev):
                 obj = {**obj, "metadata": {**obj["metadata"], "namespace": self.ns}}
                 group_version = obj["apiVersion"]
                 base = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
-                plural = {"Rollout": "rollouts", "Service": "services",
+                plural = {"Rollout": "rollouts", "Service": "services", "Ingress": "ingresses",
                           "AnalysisTemplate": "analysistemplates"}[obj["kind"]]  # fmt: skip
                 resp = c.patch(
                     f"{base}/namespaces/{self.ns}/{plural}/{obj['metadata']['name']}",
