@@ -1,10 +1,10 @@
 """What ``tidegate controller`` runs: the controllers of one Tidegate process together.
 
 The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
-(:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`) and the Git
-webhook endpoint, sharing the management client and the
-repository cache. The two controllers are independent packages; this module, above both, is the
-only place that knows them both.
+(:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`), the Rollouts
+controller on every registered cluster (:mod:`tidegate.rollouts.fleet`) and the Git webhook
+endpoint, sharing the management client and the repository cache. The controllers are
+independent packages; this module, above them, is the only place that knows them all.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tidegate.model import errors
 from tidegate.notify import controller as notify_controller
 from tidegate.promotion import controller as promotion_controller
 from tidegate.promotion import receivers
+from tidegate.rollouts import fleet as rollouts_fleet
 
 log = logging.getLogger("tidegate.controller")
 
@@ -55,12 +56,37 @@ def mount_receivers(
         return fastapi.responses.JSONResponse({"refreshed": refreshed})
 
 
+def registered_clusters(ctrl: engine.Controller) -> list[tuple[str, kube_config.ClusterConfig]]:
+    """(server, connection settings) of every registered cluster that can be connected to."""
+    found = []
+    for cluster in ctrl.registry.clusters():
+        try:
+            found.append((cluster.server, cluster.require_config()))
+        except errors.TidegateError:
+            continue  # its registration is broken; the app controller reports why
+    return found
+
+
+async def follow_clusters(ctrl: engine.Controller, fleet: rollouts_fleet.Fleet) -> None:
+    """Keep one Rollouts controller per registered cluster (the registry is in memory, kept
+    current by the application controller's watch of cluster Secrets)."""
+    await ctrl.ready.wait()
+    while True:
+        await fleet.sync(registered_clusters(ctrl))
+        await asyncio.sleep(CLUSTER_CHECK_SECONDS)
+
+
+CLUSTER_CHECK_SECONDS = 1.0
+
+
 async def run(
     *,
     mgmt: kube_config.ClusterConfig,
     settings: settings_mod.Settings,
     appsets: bool = True,
     promotions: bool = True,
+    rollouts: bool = True,
+    rollouts_instance_id: str = "",
     started: asyncio.Event | None = None,
     metrics_url: list[str] | None = None,
 ) -> None:
@@ -83,6 +109,10 @@ async def run(
         tasks.append(
             asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
         )
+    fleet = None
+    if rollouts:
+        fleet = rollouts_fleet.Fleet(instance_id=rollouts_instance_id)
+        tasks.append(asyncio.create_task(follow_clusters(ctrl, fleet), name="rollouts"))
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(
@@ -122,6 +152,8 @@ async def run(
             if endpoint is not None:
                 await endpoint.stop()
         await refresher.aclose()
+        if fleet is not None:
+            await fleet.aclose()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tidegate.controller import argocdcm
 from tidegate.model.enums import HealthStatusCode
 from tidegate.model.keys import ResourceKey
 
 IGNORE = "resource.customizations.ignoreDifferences."
 HEALTH = "resource.customizations.health."
+
+
+def _configured(system: argocdcm.SystemSettings) -> list[Any]:
+    """The rules argocd-cm configured (without the built-in workload-controller rules)."""
+    return [r for r in system.ignore_rules if r not in argocdcm.WORKLOAD_CONTROLLER_RULES]
 
 
 def test_ignore_differences_per_kind_and_all() -> None:
@@ -35,7 +42,7 @@ def test_bad_entries_are_reported_and_others_still_apply() -> None:
             IGNORE + "batch_Job": "- not a mapping\n",
         }
     )
-    assert len(system.ignore_rules) == 1
+    assert len(_configured(system)) == 1
     assert len(system.problems) == 2
     assert all("argocd-cm resource.customizations.ignoreDifferences." in p for p in system.problems)
 
@@ -75,7 +82,7 @@ def test_legacy_resource_customizations_map_feeds_every_customization() -> None:
         }
     )
     deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
-    [rule] = system.ignore_rules
+    [rule] = _configured(system)
     assert rule.json_pointers == ("/spec/replicas",)
     assert rule.matches(ResourceKey("apps", "Deployment", "ns", "d"))
     found = system.health_checks.assess(deployment)

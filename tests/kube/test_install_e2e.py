@@ -53,6 +53,9 @@ def test_install_twice_then_an_application_is_accepted(testbed_handle: handle.Te
         "customresourcedefinition.apiextensions.k8s.io/applicationsets.argoproj.io",
         "customresourcedefinition.apiextensions.k8s.io/appprojects.argoproj.io",
         "appproject.argoproj.io/default",
+        # Argo Rollouts' CRDs, created where missing (Tidegate's Rollouts controller)
+        "customresourcedefinition.apiextensions.k8s.io/rollouts.argoproj.io",
+        "customresourcedefinition.apiextensions.k8s.io/analysisruns.argoproj.io",
     }
 
     name = f"guestbook-{secrets.token_hex(3)}"

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tidegate.cli import appspec_extra
-from tidegate.model import constants
+from tidegate.model import constants, mergepatch
 
 # The operation builders live in tidegate.sync.request (shared with the API server); these
 # names stay importable from here for the CLI's modules.
@@ -398,16 +398,4 @@ def new_application(
 
 def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj:
     """The JSON merge patch (RFC 7386) that turns ``old`` into ``new``."""
-    patch: Obj = {k: None for k in old if k not in new}
-    for key, value in new.items():
-        before = old.get(key, _MISSING)
-        if isinstance(value, Mapping) and isinstance(before, Mapping):
-            sub = merge_patch(before, value)
-            if sub:
-                patch[key] = sub
-        elif before is _MISSING or before != value:
-            patch[key] = copy.deepcopy(value)
-    return patch
-
-
-_MISSING = object()
+    return mergepatch.between(old, new)

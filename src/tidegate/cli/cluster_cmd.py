@@ -3,7 +3,9 @@
 As ``argocd cluster add`` does, ``add`` installs a ``tidegate-manager`` service account with
 cluster-admin rights on the *target* cluster and stores its long-lived token (or, with
 ``--use-existing-credentials``, the kubeconfig's own credentials) in a cluster Secret in the
-control namespace of the management cluster. Heavy imports stay inside the commands.
+control namespace of the management cluster; Argo Rollouts' CRDs are created on the target
+where missing (Tidegate's Rollouts controller works there). Heavy imports stay inside the
+commands.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ async def _add(
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
+    from tidegate.rollouts import install as rollouts_install
 
     target = kubeopts.cluster_config(kubeconfig, context)
     mgmt = kubeopts.cluster_config(kubeconfig, mgmt_context)
@@ -159,7 +162,11 @@ async def _add(
                 token, token_ca = await install_manager(target_client, account.system_namespace)
     if use_existing:
         stored = _stored_credentials(target)
+        async with kube_client.client_for(target) as target_client:
+            await rollouts_install.ensure_crds(target_client)
     else:
+        async with kube_client.client_for(target) as target_client:
+            await rollouts_install.ensure_crds(target_client)
         ca = target.ca_data or (base64.b64encode(token_ca.encode()).decode() if token_ca else None)
         stored = kube_config.ClusterConfig(
             server=target.server,

@@ -39,6 +39,18 @@ def controller(
         "--promotions/--no-promotions",
         help="Also run the promotion controller (Kargo's Warehouses, Stages, Promotions).",
     ),
+    rollouts: bool = typer.Option(
+        True,
+        "--rollouts/--no-rollouts",
+        help="Also reconcile Argo Rollouts' Rollouts on every registered cluster "
+        "(--no-rollouts: leave them to another controller).",
+    ),
+    rollouts_instance_id: str = typer.Option(
+        "",
+        "--rollouts-instance-id",
+        help="Handle only Rollouts labelled argo-rollouts.argoproj.io/controller-instance-id "
+        "with this id (default: only those without the label).",
+    ),
     installation_id: str = typer.Option(
         "",
         "--installation-id",
@@ -145,6 +157,15 @@ def controller(
         ),
     )
     try:
-        asyncio.run(daemon.run(mgmt=mgmt, settings=conf, appsets=appsets, promotions=promotions))
+        asyncio.run(
+            daemon.run(
+                mgmt=mgmt,
+                settings=conf,
+                appsets=appsets,
+                promotions=promotions,
+                rollouts=rollouts,
+                rollouts_instance_id=rollouts_instance_id.strip(),
+            )
+        )
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

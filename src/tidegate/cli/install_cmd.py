@@ -11,6 +11,7 @@ import typer
 from tidegate.cli import kubeopts
 
 if TYPE_CHECKING:
+    from tidegate.kube import client as kube_client
     from tidegate.kube.config import ClusterConfig
 
 
@@ -32,8 +33,9 @@ def install(
     ] = Output.table,
 ) -> None:
     """Install Tidegate's CRDs (Application, ApplicationSet, AppProject, Sealed Secrets'
-    SealedSecret and Kargo's promotion kinds), the control namespace, the controller's RBAC
-    and the 'default' AppProject.
+    SealedSecret and Kargo's promotion kinds), the control namespace, the controller's RBAC and
+    the 'default' AppProject; Argo Rollouts' CRDs (Rollout, AnalysisTemplate, ...) are created
+    where missing.
 
     Safe to run again: objects already up to date are reported 'unchanged'.
     Exit codes: 0 installed, 1 kubeconfig/context unusable, cluster unreachable or an object
@@ -87,6 +89,9 @@ async def _install(
         # Fail fast, with one clear message, when the cluster cannot be reached at all.
         await client.request("GET", "/version", what=f"install on cluster {client.name}")
         results = await stages.apply_staged(client, manifests, dry_run=dry_run)
+        rollouts_rows = (
+            [] if not all(r.ok for r in results) else await _rollouts_crds(client, dry_run)
+        )
     unreachable = [r for r in results if not r.ok and r.retryable]
     if unreachable and len(unreachable) == len(results):
         raise errors.ClusterUnreachableError(unreachable[0].error)
@@ -98,4 +103,26 @@ async def _install(
             "error": r.error,
         }
         for r in results
+    ] + rollouts_rows
+
+
+async def _rollouts_crds(client: kube_client.KubeClient, dry_run: bool) -> list[dict[str, str]]:
+    """Argo Rollouts' CRDs, created only where missing (an Argo Rollouts install keeps its own)."""
+    from tidegate.model import errors
+    from tidegate.rollouts import install
+
+    try:
+        done = await install.ensure_crds(client, dry_run=dry_run)
+    except errors.KubeError as exc:
+        return [
+            {"resource": "rollouts CRDs", "namespace": "", "action": "failed", "error": str(exc)}
+        ]
+    return [
+        {
+            "resource": _resource("apiextensions.k8s.io", "CustomResourceDefinition", name),
+            "namespace": "",
+            "action": action,
+            "error": "",
+        }
+        for name, action in done
     ]

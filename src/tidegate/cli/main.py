@@ -92,6 +92,7 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("promotion_cmd", "stage_app"),
     ("promotion_cmd", "warehouse_app"),
     ("promotion_cmd", "promotion_app"),
+    ("rollout_cmd", "app"),
 )
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("render_cmd", "render"),
@@ -109,6 +110,7 @@ _COMMANDS: tuple[tuple[str, str], ...] = (
     ("notifications_cmd", "notifications_controller"),
     ("promotion_cmd", "promote"),
     ("promotion_cmd", "approve"),
+    ("rollouts_controller_cmd", "rollouts_controller"),
 )
 
 

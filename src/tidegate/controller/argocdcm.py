@@ -14,6 +14,12 @@
 - ``installationID``: this installation's id, stamped on everything applied
   (``argocd.argoproj.io/installation-id``); objects with another id (or none) are not tracked.
 
+Built in, whatever argocd-cm says (:data:`WORKLOAD_CONTROLLER_RULES`): the fields the Rollouts
+controller writes on objects that come from Git (a Service's selector gets
+``rollouts-pod-template-hash``, an HTTPRoute's backend weights) are not differences, as Argo CD
+never sees them with client-side apply; otherwise every canary step would make the app
+OutOfSync and self-heal would undo the traffic switch.
+
 A bad entry never stops the controller: it is reported and the others still apply.
 """
 
@@ -27,16 +33,25 @@ from tidegate.diff import knowntypes as diff_knowntypes
 from tidegate.health import registry as health_registry
 from tidegate.lua import actions as lua_actions
 from tidegate.model import durations, errors, overrides
+from tidegate.rollouts import names as rollouts_names
 from tidegate.sandbox import jqpool
 
 CONFIGMAP_NAME = "argocd-cm"
 INSTALLATION_ID_KEY = "installationID"
 JQ_TIMEOUT_KEY = "ignore.normalizer.jq.timeout"
+WORKLOAD_CONTROLLER_RULES: tuple[diff_ignore.IgnoreRule, ...] = (
+    diff_ignore.IgnoreRule(kind="Service", managed_fields_managers=(rollouts_names.FIELD_MANAGER,)),
+    diff_ignore.IgnoreRule(
+        group="gateway.networking.k8s.io",
+        kind="HTTPRoute",
+        managed_fields_managers=(rollouts_names.FIELD_MANAGER,),
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class SystemSettings:
-    ignore_rules: tuple[diff_ignore.IgnoreRule, ...] = ()
+    ignore_rules: tuple[diff_ignore.IgnoreRule, ...] = WORKLOAD_CONTROLLER_RULES
     health_checks: health_registry.HealthChecks = dataclasses.field(
         default_factory=health_registry.HealthChecks
     )
@@ -69,7 +84,12 @@ def parse(data: Mapping[str, str] | None) -> SystemSettings:
     installation_id = str(data.get(INSTALLATION_ID_KEY) or "").strip()
     jq_timeout = _jq_timeout(data.get(JQ_TIMEOUT_KEY), problems)
     return SystemSettings(
-        tuple(rules), checks, tuple(problems), installation_id, jq_timeout, actions
+        (*rules, *WORKLOAD_CONTROLLER_RULES),
+        checks,
+        tuple(problems),
+        installation_id,
+        jq_timeout,
+        actions,
     )
 
 

@@ -286,16 +286,18 @@ class KubeClient:
         *,
         version: str | None = None,
         subresource: str | None = None,
+        field_manager: str = constants.FIELD_MANAGER,
     ) -> dict[str, Any]:
         """JSON merge patch (used to remove tracking labels, set annotations...); of the
-        ``subresource`` (``status``) when given."""
+        ``subresource`` (``status``) when given. A workload controller passes its own
+        ``field_manager``, so that a sync's server-side apply does not take back its fields."""
         res = await self.resource(key.group, key.kind, version)
         path = res.path(self._namespace_of(res, key.namespace), key.name)
         response = await self.request(
             "PATCH",
             f"{path}/{subresource}" if subresource else path,
             what=describe("patch", key, self.name),
-            params={"fieldManager": constants.FIELD_MANAGER},
+            params={"fieldManager": field_manager},
             body=_encode(patch),
             content_type=MERGE_CONTENT_TYPE,
         )

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,14 @@ from tidegate.testenv import scenario
 pytestmark = pytest.mark.e2e
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
+    # The Rollout here is a bare object the actions write to (no selector: a Rollouts
+    # controller would call it InvalidSpec and the app Degraded), so none runs.
+    return ["--no-rollouts"]
+
+
 ROLLOUT_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
     "kind": "CustomResourceDefinition",

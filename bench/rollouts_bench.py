@@ -1,0 +1,218 @@
+"""Benchmark: the Rollouts controller's reaction time and memory.
+
+1. Reaction: a canary Rollout paused at a step on ``dev`` (controller in-process); the bench
+   resumes it (the status patch ``tidegate rollout promote`` writes) and times, from that write,
+   until a watch of the Rollout's ReplicaSets sees the next step's scale written. Also the
+   same for a timed pause (``pause: {duration: 1}``): from the pause's end (its startTime + 1 s,
+   as the controller recorded it) to the next scale. Target: p50 < 1 s.
+2. Scale: 100 Rollouts (1 replica each) spread over ``dev``, ``staging`` and ``prod``, reconciled
+   by one :class:`~tidegate.rollouts.fleet.Fleet` in this process, all Healthy; RSS growth of the
+   process from before the controllers started. Target: < 100 MiB.
+
+Run: .venv/bin/python bench/rollouts_bench.py [--rounds 10] [--rollouts 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import secrets
+import time
+from typing import Any
+
+import common
+
+from tidegate.kube import client as kube_client
+from tidegate.kube import config as kube_config
+from tidegate.kube import watch
+from tidegate.model.keys import ResourceKey
+from tidegate.rollouts import controller, fleet, install
+
+INSTANCE = f"bench-{secrets.token_hex(3)}"
+LABEL = controller.INSTANCE_ID_LABEL
+
+
+def _rollout(name: str, ns: str, steps: list[dict[str, Any]], replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": name, "namespace": ns, "labels": {LABEL: INSTANCE}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "registry.invalid/b:0"}]},
+            },
+            "strategy": {"canary": {"steps": steps}},
+        },
+    }
+
+
+async def _namespace(client: kube_client.KubeClient, ns: str) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+
+async def _status(client: kube_client.KubeClient, ns: str, name: str) -> dict[str, Any]:
+    obj = await client.get(ResourceKey("argoproj.io", "Rollout", ns, name))
+    status: dict[str, Any] = obj.get("status") or {}
+    return status
+
+
+async def _until(probe: Any, within: float = 60.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+async def _reaction(client: kube_client.KubeClient, rounds: int) -> tuple[list[float], list[float]]:
+    ns = f"rb-{secrets.token_hex(3)}"
+    await _namespace(client, ns)
+    ctl = controller.Controller(client, namespace=ns, instance_id=INSTANCE)
+    task = asyncio.create_task(ctl.run())
+    promote: list[float] = []
+    timed: list[float] = []
+    scaled: asyncio.Queue[tuple[float, str, int]] = asyncio.Queue()
+
+    async def watch_sets() -> None:
+        res = await client.resource("apps", "ReplicaSet", "v1")
+        async for event in watch.reflect(client, res, namespace=ns):
+            if event.type in ("ADDED", "MODIFIED") and event.object is not None:
+                meta = event.object["metadata"]
+                scaled.put_nowait(
+                    (time.time(), meta["name"], int(event.object["spec"].get("replicas") or 0))
+                )
+
+    watcher = asyncio.create_task(watch_sets())
+    try:
+        for i in range(rounds):
+            name = f"r{i}"
+            steps = [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50},
+                     {"pause": {"duration": 1}}, {"setWeight": 75}]  # fmt: skip
+            obj = _rollout(name, ns, steps, replicas=4)
+            await client.create(obj)
+            await _until(lambda n=name: _healthy(client, ns, n))
+            obj = await client.get(ResourceKey("argoproj.io", "Rollout", ns, name))
+            obj["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.invalid/b:1"
+            await client.replace(obj)
+            await _until(lambda n=name: _paused_at(client, ns, n, 1))
+            canary = (await _status(client, ns, name))["currentPodHash"]
+            while not scaled.empty():
+                scaled.get_nowait()
+            sent = time.time()
+            await client.patch(
+                ResourceKey("argoproj.io", "Rollout", ns, name),
+                {"status": {"pauseConditions": None}},
+                subresource="status",
+            )
+            promote.append(await _next_scale(scaled, f"{name}-{canary}", 2) - sent)
+            status = await _until(lambda n=name: _paused_at(client, ns, n, 3))
+            started = datetime.datetime.fromisoformat(
+                status["pauseConditions"][0]["startTime"].replace("Z", "+00:00")
+            ).timestamp()
+            # startTime has whole seconds: the pause really ended between started+1 and +2
+            seen = await _next_scale(scaled, f"{name}-{canary}", 3)
+            timed.append(seen - (started + 1.0))
+    finally:
+        watcher.cancel()
+        task.cancel()
+        await asyncio.gather(watcher, task, return_exceptions=True)
+        await client.delete(ResourceKey("", "Namespace", "", ns))
+    return promote, timed
+
+
+async def _healthy(client: kube_client.KubeClient, ns: str, name: str) -> bool:
+    return (await _status(client, ns, name)).get("phase") == "Healthy"
+
+
+async def _paused_at(
+    client: kube_client.KubeClient, ns: str, name: str, step: int
+) -> dict[str, Any] | None:
+    status = await _status(client, ns, name)
+    ok = status.get("phase") == "Paused" and status.get("currentStepIndex") == step
+    return status if ok else None
+
+
+async def _next_scale(
+    scaled: asyncio.Queue[tuple[float, str, int]], rs: str, replicas: int
+) -> float:
+    while True:
+        when, name, count = await asyncio.wait_for(scaled.get(), timeout=60)
+        if name == rs and count == replicas:
+            return when
+
+
+async def _scale(bed_clusters: dict[str, kube_config.ClusterConfig], count: int) -> float:
+    clients = {n: kube_client.client_for(c) for n, c in bed_clusters.items()}
+    ns = f"rs-{secrets.token_hex(3)}"
+    for client in clients.values():
+        await install.ensure_crds(client)
+        await _namespace(client, ns)
+    before = common.rss_bytes(os.getpid())
+    many = fleet.Fleet(instance_id=INSTANCE)
+    await many.sync((c.server, c) for c in bed_clusters.values())
+    names = list(clients)
+    try:
+        for i in range(count):
+            client = clients[names[i % len(names)]]
+            await client.create(_rollout(f"s{i}", ns, [{"setWeight": 50}], replicas=1))
+
+        async def all_healthy() -> bool:
+            healthy = 0
+            for client in clients.values():
+                res = await client.resource("argoproj.io", "Rollout")
+                listed = await client.list(res, namespace=ns)
+                healthy += sum(
+                    1 for r in listed.items if (r.get("status") or {}).get("phase") == "Healthy"
+                )
+            return healthy == count
+
+        await _until(all_healthy, within=600)
+        after = common.rss_bytes(os.getpid())
+    finally:
+        await many.aclose()
+        for client in clients.values():
+            await client.delete(ResourceKey("", "Namespace", "", ns))
+            await client.aclose()
+    return (after - before) / common.MIB
+
+
+async def _main(rounds: int, count: int) -> None:
+    with common.test_bed(["dev", "staging", "prod"], git=False) as bed:
+        configs = {
+            n: kube_config.from_kubeconfig(bed.clusters[n].kubeconfig)
+            for n in ("dev", "staging", "prod")
+        }
+        async with kube_client.client_for(configs["dev"]) as client:
+            await install.ensure_crds(client)
+            promote, timed = await _reaction(client, rounds)
+        growth = await _scale(configs, count)
+    common.header("Rollouts: reaction from a step's end to the next step's writes")
+    common.row("promote -> next scale written", common.spread(promote))
+    common.row("timed pause end -> next scale written", common.spread(timed))
+    for label, samples in (("promote", promote), ("timed pause", timed)):
+        p50 = common.percentile(samples, 0.5)
+        common.row(f"{label} p50 target < 1 s", f"{p50:.3f} s: {common.verdict(p50, 1.0)}")
+    common.header(f"Rollouts: {count} Rollouts over dev, staging, prod, one process")
+    common.row("RSS growth", f"{growth:.1f} MiB: {common.verdict(growth, 100.0)}")
+    print(json.dumps({"promote": promote, "timed": timed, "rss_growth_mib": growth}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rollouts", type=int, default=100)
+    args = parser.parse_args()
+    asyncio.run(_main(args.rounds, args.rollouts))
+
+
+if __name__ == "__main__":
+    main()
