@@ -155,6 +155,30 @@ class KubeClient:
             raise errors.KubeError(f"{what}: the API server answered with invalid JSON") from exc
         return Response(resp.status_code, doc if isinstance(doc, dict) else {})
 
+    async def ping(self, *, within: float) -> None:
+        """``GET /version`` within ``within`` seconds, outside the token bucket and the
+        in-flight limit and on the watch pool (no connection limit): whether the server
+        answers, even while its ordinary requests are all stuck (a hung server holds them).
+        Raises :class:`ClusterUnreachableError` when it does not answer; an error status
+        counts as an answer."""
+        what = f"get /version of cluster {self.name}"
+        req = self._watch_http.build_request(
+            "GET", "/version", headers={"Accept": "application/json"}, extensions=self._extensions
+        )
+        try:
+            async with asyncio.timeout(within):
+                resp = await self._watch_http.send(req)
+                await resp.aclose()
+        except TimeoutError as exc:
+            raise errors.ClusterUnreachableError(
+                f"cluster {self.name} ({self.config.server}) is unreachable: "
+                f"no answer to {what} within {within:g}s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise status.unreachable(
+                cluster=self.name, server=self.config.server, what=what, cause=exc
+            ) from exc
+
     async def _fetch_discovery(self, path: str, accept: str) -> Mapping[str, Any]:
         return (await self.request("GET", path, what=f"discover {path}", accept=accept)).body
 
