@@ -74,14 +74,28 @@ class BedFaults:
     def kill(self, part: str, cluster: str | None = None) -> None:
         """SIGKILL ``part`` (a crash: no clean shutdown) and return once it is gone."""
         targets = self.pids(part, cluster)
+        ports = self._ports(part, cluster)
         for pid in targets:
             procs.signal_group(pid, signal.SIGCONT)  # a stopped process dies at once either way
             procs.signal_group(pid, signal.SIGKILL)
         deadline = time.monotonic() + KILL_TIMEOUT
-        while any(procs.alive(pid) for pid in targets):
+        # Gone, and its ports free again (for a restart in place on them).
+        while any(procs.alive(pid) for pid in targets) or any(map(procs.port_in_use, ports)):
             if time.monotonic() > deadline:
-                raise errors.TestEnvError(f"{part} (PIDs {targets}) did not die after SIGKILL")
+                raise errors.TestEnvError(
+                    f"{part} (PIDs {targets}, ports {ports}) not gone {KILL_TIMEOUT:g}s after "
+                    "SIGKILL"
+                )
             time.sleep(0.05)
+
+    def _ports(self, part: str, cluster: str | None) -> list[int]:
+        """The ports ``part`` listens on, as ``state.json`` records them."""
+        state = self._state()
+        if cluster is not None:
+            return [state.clusters[cluster].port] if part == "kube-apiserver" else []
+        if part == "etcd":
+            return [state.etcd_port]
+        return [p for p in (state.git_http_port, state.git_ssh_port) if p]
 
     def hang(self, part: str, cluster: str | None = None) -> None:
         """SIGSTOP ``part`` and its process group: it keeps its connections and port, and
