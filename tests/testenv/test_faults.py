@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 
 from tidegate.model import errors
-from tidegate.testenv import bedstate, faultfleet, faults, procs
+from tidegate.testenv import bedstate, faultfleet, faults, faultwatch, procs
 
 
 def _bed(tmp_path: Path, pid: int = 0) -> faults.BedFaults:
@@ -80,10 +80,10 @@ def _state(pid: int) -> str:
 # -- the recorder --------------------------------------------------------------------------
 
 
-def _recorder(states: list[tuple[float, str, str, str, str, str]]) -> faultfleet.StatusRecorder:
-    rec = faultfleet.StatusRecorder(cast(Any, None))
+def _recorder(states: list[tuple[float, str, str, str, str, str]]) -> faultwatch.StatusRecorder:
+    rec = faultwatch.StatusRecorder(cast(Any, None))
     rec.seen = [
-        faultfleet.Seen(at=at, name=name, sync=sync, health=health, revision="r", phase=phase,
+        faultwatch.Seen(at=at, name=name, sync=sync, health=health, revision="r", phase=phase,
                         started_at=started)
         for at, name, sync, health, phase, started in states
     ]  # fmt: skip

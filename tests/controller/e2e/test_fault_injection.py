@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tidegate.testenv import faultfleet, faults, handle, scenario, testbed
+from tidegate.testenv import faultfleet, faults, faultwatch, handle, scenario, testbed
 
 SIZE = 50
 CLUSTERS = ("dev", "staging")
@@ -92,7 +92,7 @@ def test_the_engine_under_faults(suite: Suite) -> None:
     rng = random.Random(SEED)
     fleet, faults_ = suite.fleet, suite.faults
     dev, staging = suite.names("dev"), suite.names("staging")
-    with faultfleet.StatusRecorder(suite.ops) as recorder:
+    with faultwatch.StatusRecorder(suite.ops) as recorder:
         # 1. The controller SIGKILLed ten times at random points of syncs (a new commit when
         #    none runs, so kills land in fresh syncs and in resumed ones).
         for _ in range(KILLS):
@@ -179,7 +179,7 @@ def test_the_engine_under_faults(suite: Suite) -> None:
     assert recorder.breaks >= 1, "the recorder never saw mgmt go away: was it restarted?"
 
 
-def _wait_running(recorder: faultfleet.StatusRecorder, since: float) -> None:
+def _wait_running(recorder: faultwatch.StatusRecorder, since: float) -> None:
     deadline = time.monotonic() + BOUND
     while time.monotonic() < deadline:
         window = recorder.window(since)
