@@ -1,5 +1,6 @@
-"""KubeClient.ping: a server that accepts connections and never answers is reported within the
-bound, and so is one that refuses them; the ordinary request limits are not in its way."""
+"""A server that accepts connections and never answers: KubeClient.ping reports it within its
+bound (and a refused connection too), and a watch stream that stays silent past its idle
+timeout ends as unreachable instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -30,3 +31,13 @@ async def test_a_refused_connection_is_unreachable() -> None:
     async with kube.client_for(config) as client:
         with pytest.raises(errors.ClusterUnreachableError, match="cluster gone"):
             await client.ping(within=5)
+
+
+async def test_a_silent_watch_stream_ends_after_its_idle_timeout() -> None:
+    with FaultProxy(Mode.TRICKLE, trickle_every=30) as proxy:  # headers, then silence
+        config = kube_config.ClusterConfig(server=f"http://127.0.0.1:{proxy.port}", name="mute")
+        async with kube.client_for(config) as client:
+            lines = client.stream_lines("/api/v1/pods", what="watch pods", idle_timeout=0.3)
+            with pytest.raises(errors.ClusterUnreachableError, match="watch pods: cluster mute"):
+                async for _line in lines:
+                    pass
