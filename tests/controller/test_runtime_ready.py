@@ -102,10 +102,10 @@ class FakeClient:
         self.down = True
         self.asked = 0
 
-    async def request(self, method: str, path: str, *, what: str) -> None:
+    async def ping(self, *, within: float) -> None:
         self.asked += 1
         if self.down:
-            raise errors.ClusterUnreachableError(f"{what}: cluster dev is unreachable: refused")
+            raise errors.ClusterUnreachableError("get /version: cluster dev is unreachable")
 
 
 def synced_runtime(
@@ -148,3 +148,46 @@ async def test_a_kind_error_on_a_cluster_that_answers_is_not_an_outage() -> None
     assert await rt.ready() is True
     assert client.asked == 1  # asked at most once per PROBE_SECONDS
     assert not rt.unreachable() and recovered == []
+
+
+async def _result_after(seconds: float, cancelled: list[bool]) -> str:
+    try:
+        await asyncio.sleep(seconds)  # plays a request that takes this long
+    except asyncio.CancelledError:
+        cancelled.append(True)
+        raise
+    return "compared"
+
+
+async def test_guarded_work_that_finishes_does_not_ask_the_server() -> None:
+    client, cancelled = FakeClient(), []
+    rt = synced_runtime(FakeCache(kinds=3), client, [])
+    assert await rt.guarded(_result_after(0.01, cancelled)) == "compared"
+    assert client.asked == 0 and not cancelled
+
+
+async def test_guarded_work_on_a_hung_server_is_given_up_and_the_cluster_marked_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "HANG_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(runtime, "PROBE_SECONDS", 0.05)
+    client, cancelled, recovered = FakeClient(), [], []
+    rt = synced_runtime(FakeCache(kinds=3), client, recovered)
+    with pytest.raises(errors.ClusterUnreachableError, match="dev is unreachable"):
+        await rt.guarded(_result_after(3600, cancelled))
+    assert cancelled == [True]  # the hung request does not stay behind
+    assert rt.unreachable() and await rt.ready() is False
+    client.down = False
+    await eventually(lambda: recovered)
+    assert await rt.ready() is True
+
+
+async def test_guarded_work_on_a_slow_server_that_answers_is_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "HANG_CHECK_SECONDS", 0.02)
+    client, cancelled = FakeClient(), []
+    client.down = False
+    rt = synced_runtime(FakeCache(kinds=3), client, [])
+    assert await rt.guarded(_result_after(0.2, cancelled)) == "compared"
+    assert client.asked >= 1 and not cancelled and not rt.unreachable()

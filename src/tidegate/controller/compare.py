@@ -305,6 +305,18 @@ def _is_hook(obj: Mapping[str, Any]) -> bool:
         return False
 
 
+def check_unique(label: str, objs: Sequence[Obj]) -> None:
+    """A :class:`errors.SpecError` when two objects have one key. Hooks made with
+    ``generateName`` are keyed by it (``prepare.target_key``), so a PreSync and a PostSync
+    hook of one kind, both without a name, are two objects, as in Argo CD."""
+    seen: set[ResourceKey] = set()
+    for obj in objs:
+        key = prepare.target_key(obj)
+        if key in seen:
+            raise errors.SpecError(f"{label}: {key} is defined more than once")
+        seen.add(key)
+
+
 async def compare(
     app: model_app.Application,
     *,
@@ -330,12 +342,7 @@ async def compare(
         api_versions=api_versions,
         allow_stale=allow_stale,
     )
-    seen: set[ResourceKey] = set()
-    for obj in rendered.objects:
-        key = ResourceKey.of(obj)
-        if key in seen:
-            raise errors.SpecError(f"{label}: {key} is defined more than once")
-        seen.add(key)
+    check_unique(label, rendered.objects)
     by_key = await prepare.settle(
         rendered.objects,
         client=client,

@@ -143,8 +143,9 @@ async def evaluate(
     left_alone: list[sync_projects.Refusal] = []
     if rules is not None:
         live, left_alone = sync_projects.split_live(rules, live)
-    kube_version, api_versions = await rt.capabilities()
-    try:
+
+    async def compared() -> cmp.Comparison:
+        kube_version, api_versions = await rt.capabilities()
         result = await cmp.compare(
             app,
             client=rt.client,
@@ -163,6 +164,12 @@ async def evaluate(
                 rules=rules,
                 destination_namespace=app.spec.destination.namespace or "",
             )
+        return result
+
+    try:
+        # A server that hangs is given up on within seconds, not a request timeout: the
+        # refresh processors this app holds are the ones other clusters' apps need.
+        result = await rt.guarded(compared())
     except errors.ClusterUnreachableError as exc:
         # Down since the check above: Unknown like any refresh until it answers (no flapping).
         rt.mark_down(str(exc))

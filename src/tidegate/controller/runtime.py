@@ -7,7 +7,8 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tidegate import kube
 from tidegate.controller import clusters
@@ -22,6 +23,9 @@ SYNC_WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.05  # how often a wait for the first sync checks whether the cluster is down
 PROBE_SECONDS = 1.0  # while a cluster is down: how often it is asked whether it answers again
 PROBE_TIMEOUT = 5.0
+HANG_CHECK_SECONDS = 5.0  # work on a cluster running longer than this asks whether it answers
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -105,20 +109,38 @@ class ClusterRuntime:
         return bool(problem)
 
     async def _answer(self) -> str:
-        """'' if the API server answers ``/version``, else why not."""
+        """'' if the API server answers ``/version``, else why not. Asked outside the
+        client's limits: a hung server holds every ordinary request slot."""
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                await self.client.request("GET", "/version", what="get /version")
-        except TimeoutError:
-            return (
-                f"cluster {self.cluster.name} ({self.cluster.server}) is unreachable: "
-                f"no answer within {PROBE_TIMEOUT:g}s"
-            )
+            await self.client.ping(within=PROBE_TIMEOUT)
         except errors.ClusterUnreachableError as exc:
             return str(exc)
-        except errors.KubeError:
-            return ""  # it answered, with an error: reachable
         return ""
+
+    async def guarded(self, work: Awaitable[T]) -> T:
+        """``work`` (requests to this cluster), given up on if the server hangs: when it has
+        not finished after ``HANG_CHECK_SECONDS``, the server is asked ``/version``; no answer
+        marks the cluster down and cancels ``work`` with :class:`ClusterUnreachableError`.
+
+        A server that accepts connections and never answers would otherwise hold each caller
+        for the whole request timeout (30 s), and with them the refresh processors that
+        other clusters' apps need. A slow but answering server is waited for, however long.
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=HANG_CHECK_SECONDS)
+                if done:
+                    return task.result()
+                problem = self.down_error or await self._answer()
+                if problem:
+                    self.mark_down(problem)
+                    raise errors.ClusterUnreachableError(problem)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     def mark_down(self, error: str) -> None:
         """The cluster stopped answering (``error`` says how): its apps are unreachable until

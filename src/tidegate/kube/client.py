@@ -31,6 +31,9 @@ FieldValidation = Literal["Strict", "Warn", "Ignore"]
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"  # JSON is valid YAML
 MERGE_CONTENT_TYPE = "application/merge-patch+json"
 
+WATCH_IDLE_MARGIN = 90.0
+"""Seconds of silence past a watch's server-side ``timeoutSeconds`` before it is given up."""
+
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -162,6 +165,30 @@ class KubeClient:
         except msgspec.DecodeError as exc:
             raise errors.KubeError(f"{what}: the API server answered with invalid JSON") from exc
         return Response(resp.status_code, doc if isinstance(doc, dict) else {})
+
+    async def ping(self, *, within: float) -> None:
+        """``GET /version`` within ``within`` seconds, outside the token bucket and the
+        in-flight limit and on the watch pool (no connection limit): whether the server
+        answers, even while its ordinary requests are all stuck (a hung server holds them).
+        Raises :class:`ClusterUnreachableError` when it does not answer; an error status
+        counts as an answer."""
+        what = f"get /version of cluster {self.name}"
+        req = self._watch_http.build_request(
+            "GET", "/version", headers={"Accept": "application/json"}, extensions=self._extensions
+        )
+        try:
+            async with asyncio.timeout(within):
+                resp = await self._watch_http.send(req)
+                await resp.aclose()
+        except TimeoutError as exc:
+            raise errors.ClusterUnreachableError(
+                f"cluster {self.name} ({self.config.server}) is unreachable: "
+                f"no answer to {what} within {within:g}s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise status.unreachable(
+                cluster=self.name, server=self.config.server, what=what, cause=exc
+            ) from exc
 
     async def _fetch_discovery(self, path: str, accept: str) -> Mapping[str, Any]:
         return (await self.request("GET", path, what=f"discover {path}", accept=accept)).body
@@ -420,7 +447,11 @@ class KubeClient:
             params["labelSelector"] = label_selector
         what = f"watch {res.group_kind} on cluster {self.name}"
         path = res.path(namespace if res.namespaced else None)
-        async with contextlib.aclosing(self.stream_lines(path, what=what, params=params)) as lines:
+        # The server ends the watch after timeoutSeconds; silence well past that is a server
+        # that hangs or a connection that died without a word: end it, the caller rewatches.
+        idle = float(timeout_seconds) + WATCH_IDLE_MARGIN
+        lines_of = self.stream_lines(path, what=what, params=params, idle_timeout=idle)
+        async with contextlib.aclosing(lines_of) as lines:
             async for line in lines:
                 if not line:
                     continue
@@ -431,13 +462,23 @@ class KubeClient:
                 yield str(event.get("type") or ""), event.get("object") or {}
 
     async def stream_lines(
-        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncGenerator[str, None]:
         """The lines of a long-lived answer (a watch, a followed log) as they arrive. First an
         empty line once the status is known to be good (an error status is raised as
-        :class:`KubeApiError` instead), so a caller can answer before the first real line."""
+        :class:`KubeApiError` instead), so a caller can answer before the first real line.
+        ``idle_timeout``: seconds without a byte after which the stream is unreachable (None:
+        wait forever, for a followed log that may stay quiet)."""
+        timeout = httpx.Timeout(
+            self.config.timeout, connect=min(10.0, self.config.timeout), read=idle_timeout
+        )
         req = self._watch_http.build_request(
-            "GET", path, params=params, extensions=self._extensions
+            "GET", path, params=params, extensions=self._extensions, timeout=timeout
         )
         await self._bucket.acquire()
         try:

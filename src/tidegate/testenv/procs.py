@@ -76,19 +76,21 @@ def stop(pids: Iterable[int], *, marker: str | None, timeout: float = 15.0) -> N
     """SIGTERM ``pids`` (their process groups), then SIGKILL what is left after ``timeout``."""
     targets = [p for p in pids if alive(p, marker)]
     for pid in targets:
-        _signal(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(alive(p) for p in targets):
         time.sleep(0.05)
     for pid in targets:
         if alive(pid):
-            _signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(alive(p) for p in targets):
         time.sleep(0.05)
 
 
-def _signal(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """``sig`` to the process group ``pid`` leads (each process is started in its own
+    session), or to ``pid`` alone when it leads none."""
     try:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
