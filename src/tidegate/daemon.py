@@ -105,7 +105,9 @@ async def run(
     stop_promotions = asyncio.Event()
     promotion_ctrl = None
     if promotions:
-        promotion_ctrl = promotion_controller.for_management(mgmt, namespace=settings.namespace)
+        promotion_ctrl = promotion_controller.for_management(
+            mgmt, namespace=settings.namespace, audit_url=settings.audit_db
+        )
         tasks.append(
             asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
         )

@@ -21,6 +21,7 @@ from typing import Any
 
 from tidegate.analysis import controller as analysis_controller
 from tidegate.kube import client as kube_client
+from tidegate.kube import events
 from tidegate.model import durations, errors
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import (
@@ -38,6 +39,7 @@ from tidegate.promotion.crds import GROUP
 from tidegate.sources import charts as charts_mod
 from tidegate.sources import credentials as creds_mod
 from tidegate.sources import gitcmd
+from tidegate.store import audit
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -65,12 +67,15 @@ class Controller:
         apps_namespace: str = "argocd",
         health_timeout: float = 300.0,
         git_limits: gitcmd.GitLimits | None = None,
+        audit_url: str = "",
     ) -> None:
         self.kube = kube
+        self.audit = audit.AuditLog(audit_url) if audit_url else None
         self.tick = tick
         self.workroot = workroot
         self.git = gitcmd.GitRunner(state_dir=workroot / "git-state", limits=git_limits)
         self.charts = charts_mod.ChartCache(workroot / "charts")
+        self.events = events.EventRecorder(kube, component="tidegate-promotion-controller")
         self.runner = runner.Runner(
             kube,
             git=self.git,
@@ -113,6 +118,7 @@ class Controller:
             await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
+        await self.events.aclose()
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -409,9 +415,61 @@ class Controller:
             annotations = ((current or {}).get("metadata") or {}).get("annotations") or {}
             return current is None or promotions.ABORT_ANNOTATION in annotations
 
-        phase, message, _ = await self.runner.run(promo, freight, aborted=aborted)
+        started = asyncio.get_running_loop().time()
+        phase, message, state = await self.runner.run(promo, freight, aborted=aborted)
+        await self._audit(promo, freight, stage_name, phase, message, state, started)
+        actor = (promo["metadata"].get("annotations") or {}).get(promotions.ACTOR_ANNOTATION, "")
+        self.events.record(
+            promo,
+            events.EventSpec(
+                f"Promotion{phase}",
+                f"Promotion of Freight {fname} ({freight.get('alias', '')}) to Stage {stage_name}"
+                f" {phase.lower()}"
+                + (f": {message}" if phase != "Succeeded" else "")
+                + (f" (requested by {actor})" if actor else ""),
+                events.NORMAL if phase == "Succeeded" else events.WARNING,
+            ),
+        )
         await self._record(ns, stage, promo, freight, phase, message)
         self.wake()
+
+    async def _audit(
+        self,
+        promo: Obj,
+        freight: Obj,
+        stage: str,
+        phase: str,
+        message: str,
+        state: Mapping[str, Any],
+        started: float,
+    ) -> None:
+        """One audit entry per finished promotion: who, which Freight, the commits, the time."""
+        if self.audit is None:
+            return
+        commits = sorted(
+            {str(v["commit"]) for v in state.values() if isinstance(v, Mapping) and v.get("commit")}
+        )
+        took = asyncio.get_running_loop().time() - started
+        meta = promo["metadata"]
+        entry = audit.Entry(
+            actor=(meta.get("annotations") or {}).get(promotions.ACTOR_ANNOTATION, "") or "unknown",
+            action="promote",
+            result="succeeded" if phase == "Succeeded" else "failed",
+            kind="Stage",
+            project=str(meta["namespace"]),
+            name=stage,
+            namespace=str(meta["namespace"]),
+            client="tidegate-promotion-controller",
+            reason=(
+                f"Promotion {meta['name']}: Freight {_name(freight)} ({freight.get('alias', '')})"
+                f" {phase.lower()} in {took:.1f}s; commits: {', '.join(commits) or 'none'}"
+                + ("" if phase == "Succeeded" else f"; {message}")
+            ),
+        )
+        try:
+            await asyncio.to_thread(self.audit.append, entry)
+        except Exception as exc:  # the audit store failing never fails a promotion
+            log.error("audit entry of promotion %s not written: %s", meta["name"], exc)
 
     async def _finish(self, key: ResourceKey, phase: str, message: str) -> None:
         status = {
@@ -485,7 +543,15 @@ class Controller:
             vars_=declared,
             actor="tidegate:auto-promotion",
         )
-        await self.kube.create(promo)
+        created = await self.kube.create(promo)
+        self.events.record(
+            created,
+            events.EventSpec(
+                "PromotionCreated",
+                f"Auto-promotion of Freight {_name(pick)} ({pick.get('alias', '')}) to Stage "
+                f"{stage_name}",
+            ),
+        )
         log.info("auto-promotion of Freight %s to Stage %s/%s", _name(pick), ns, stage_name)
 
     async def _stage_condition(
@@ -565,6 +631,14 @@ class Controller:
         await self.kube.patch(skey, {"status": patch}, subresource="status")
 
     async def _mark_verified(self, ns: str, fname: str, stage_name: str) -> None:
+        self.events.record(
+            {
+                "apiVersion": f"{GROUP}/v1alpha1",
+                "kind": "Freight",
+                "metadata": {"name": fname, "namespace": ns},
+            },
+            events.EventSpec("FreightVerificationSucceeded", f"Verified in Stage {stage_name}"),
+        )
         when = availability.format_time(_now())
         await self._patch_freight(ns, fname, {"verifiedIn": {stage_name: {"verifiedAt": when}}})
         log.info("Freight %s verified in Stage %s/%s", fname, ns, stage_name)
@@ -589,9 +663,11 @@ def _auto_stages(configs: list[Obj]) -> set[str]:
     return out
 
 
-def for_management(mgmt: Any, *, namespace: str) -> Controller:
+def for_management(mgmt: Any, *, namespace: str, audit_url: str = "") -> Controller:
     """The promotion controller of a ``tidegate controller`` process on ``mgmt``."""
     import platformdirs
 
     work = Path(platformdirs.user_cache_dir("tidegate")) / "promotion" / namespace
-    return Controller(kube_client.client_for(mgmt), workroot=work, apps_namespace=namespace)
+    return Controller(
+        kube_client.client_for(mgmt), workroot=work, apps_namespace=namespace, audit_url=audit_url
+    )

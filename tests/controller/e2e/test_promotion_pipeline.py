@@ -9,12 +9,15 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import platformdirs
 import pytest
 
 from tidegate.analysis import crds as analysis_crds
+from tidegate.store import audit
 from tidegate.testenv import pipeline as pipeline_mod
 from tidegate.testenv import procs, registry, scenario
 from tidegate.testenv.pipeline import Pipeline
@@ -90,6 +93,32 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
     )
     phases = {(i["spec"]["stage"], i["status"]["phase"]) for i in json.loads(listed.stdout)}
     assert ("prod", "Succeeded") in phases and not any(ph == "Failed" for _, ph in phases)
+
+    def promotion_events() -> list[dict[str, Any]]:
+        with p.gitops.mgmt() as client:
+            listed = client.get(
+                f"/api/v1/namespaces/{p.project}/events",
+                params={"fieldSelector": "involvedObject.kind=Promotion"},
+            ).json()["items"]
+        return [e for e in listed if e["reason"] in ("PromotionSucceeded", "PromotionCreated")]
+
+    seen = p.wait(
+        "the promotions' events", lambda: len(promotion_events()) >= 4 and promotion_events()
+    )
+    reasons = {e["reason"] for e in seen}
+    assert reasons == {"PromotionSucceeded", "PromotionCreated"}
+    assert any("requested by cli:" in e["message"] and "Stage prod" in e["message"] for e in seen)
+    # The audit log (the controller's default file) records each promotion: who, which
+    # Freight, the commits it wrote and how long it took.
+    path = Path(platformdirs.user_data_dir("tidegate")) / f"audit-{p.gitops.namespace}.db"
+    log = audit.AuditLog(f"sqlite:///{path}")
+    try:
+        rows = log.query(audit.Filter(action="promote", project=p.project, name="prod"))
+    finally:
+        log.close()
+    assert rows and all(r["result"] == "succeeded" for r in rows)
+    assert any(r["actor"].startswith("cli:") and name in r["reason"] for r in rows)
+    assert all("commits: " in r["reason"] and "commits: none" not in r["reason"] for r in rows)
 
 
 def test_refused_requests_write_nothing(pipeline: Pipeline) -> None:
