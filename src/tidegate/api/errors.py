@@ -40,11 +40,19 @@ GRPC_CODES = {
 class ApiError(errors.TidegateError):
     """An answer other than success: HTTP ``status`` and a message for the client."""
 
-    def __init__(self, status: int, message: str, *, grpc_code: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        grpc_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.grpc_code = grpc_code if grpc_code is not None else GRPC_CODES.get(status, 2)
+        self.headers = headers  # sent with the error (e.g. Retry-After)
 
 
 def body(status: int, message: str, grpc_code: int | None = None) -> dict[str, object]:
@@ -93,7 +101,7 @@ def install(app: fastapi.FastAPI) -> None:
         err = from_exception(exc)
         if err.status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return response(err.status, err.message, grpc_code=err.grpc_code)
+        return response(err.status, err.message, grpc_code=err.grpc_code, headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -40,6 +40,7 @@ from tidegate.api import (
     errors,
     projects,
     rbac_config,
+    render_gate,
     repo_writes,
     role_tokens,
     security,
@@ -127,6 +128,8 @@ async def run(
     rbac_reload_seconds: float = rbac_config.DEFAULT_INTERVAL,
     audit_db: str = "",
     audit_retention_days: float = 90.0,
+    render_limit: int = render_gate.DEFAULT_LIMIT,
+    render_queue: int = render_gate.DEFAULT_QUEUE,
 ) -> None:
     audit_log = audit_store.AuditLog(audit_db) if audit_db else None
     if audit_log is not None:
@@ -149,6 +152,7 @@ async def run(
                 window=float(os.environ.get("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "300")),
             ),
             management=mgmt,
+            renders=render_gate.RenderGate(limit=render_limit, queue=render_queue),
         )
         reloader = rbac_config.PolicyReloader(
             client, namespace, ctx.policy, interval=rbac_reload_seconds

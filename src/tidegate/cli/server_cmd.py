@@ -35,6 +35,12 @@ def server(
     audit_retention_days: float = typer.Option(
         90.0, "--audit-retention-days", min=0, help="Days audit entries are kept (0: forever)."
     ),
+    render_limit: int = typer.Option(
+        4, "--render-concurrency", min=1, help="Renders (managed-resources, manifests) at once."
+    ),
+    render_queue: int = typer.Option(
+        16, "--render-queue", min=0, help="Renders waiting for a slot; beyond them: 503."
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -70,6 +76,8 @@ def server(
                 rbac_reload_seconds=rbac_reload,
                 audit_db=audit_db,
                 audit_retention_days=audit_retention_days,
+                render_limit=render_limit,
+                render_queue=render_queue,
             )
         )
     except KeyboardInterrupt:
