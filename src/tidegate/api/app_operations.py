@@ -41,7 +41,7 @@ SYNC_FIELDS = frozenset(
 ROLLBACK_FIELDS = frozenset({"name", "appNamespace", "project", "id", "dryRun", "prune"})
 
 
-def _check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
+def check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
     unknown = sorted(set(body) - known)
     if unknown:
         raise errors.ApiError(400, f"unknown field(s) in request: {', '.join(unknown)[:200]}")
@@ -106,7 +106,7 @@ def _retry(body: Mapping[str, Any]) -> tuple[int, str | None, str | None, int | 
 
 def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str) -> Obj:
     """The ``operation`` for Argo CD's SyncRequest ``body`` (the CLI's builder does the rest)."""
-    _check_fields(body, SYNC_FIELDS)
+    check_fields(body, SYNC_FIELDS)
     if body.get("manifests"):
         raise errors.ApiError(400, "syncing to local manifests is not supported")
     strategy, force = _strategy(body)
@@ -178,7 +178,7 @@ async def sync(request: Request, name: str, subject: access.Subject = security.S
 async def rollback(request: Request, name: str, subject: access.Subject = security.Subject) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
-    _check_fields(body, ROLLBACK_FIELDS)
+    check_fields(body, ROLLBACK_FIELDS)
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "sync", applications.rbac_object(app))
     raw_id = body.get("id")

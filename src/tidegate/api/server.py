@@ -27,6 +27,7 @@ import tidegate
 from tidegate.api import (
     account,
     account_tokens,
+    app_actions,
     app_details,
     app_manifests,
     app_operations,
@@ -99,6 +100,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         app_details,
         app_manifests,
         app_resources,
+        app_actions,
         applications,
         projects,
         credentials,

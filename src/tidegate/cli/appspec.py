@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tidegate.cli import appspec_extra
+from tidegate.diff import merge_patch as diff_merge_patch
 from tidegate.model import constants
 
 # The operation builders live in tidegate.sync.request (shared with the API server); these
@@ -391,18 +392,4 @@ def new_application(
     return obj
 
 
-def merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> Obj:
-    """The JSON merge patch (RFC 7386) that turns ``old`` into ``new``."""
-    patch: Obj = {k: None for k in old if k not in new}
-    for key, value in new.items():
-        before = old.get(key, _MISSING)
-        if isinstance(value, Mapping) and isinstance(before, Mapping):
-            sub = merge_patch(before, value)
-            if sub:
-                patch[key] = sub
-        elif before is _MISSING or before != value:
-            patch[key] = copy.deepcopy(value)
-    return patch
-
-
-_MISSING = object()
+merge_patch = diff_merge_patch.between  # the JSON merge patch (RFC 7386) from old to new
