@@ -82,12 +82,7 @@ async def _compared(request: Request, raw: Obj) -> AsyncIterator[local_compare.C
     except errors.ApiError:
         raise
     except tg_errors.TidegateError as exc:
-        err = errors.from_exception(exc)
-        if err.status >= 500 and not isinstance(
-            exc, tg_errors.TemporaryError | tg_errors.KubeError
-        ):
-            raise errors.ApiError(400, f"application {name}: {exc}") from None
-        raise err from None
+        raise errors.of_request(exc, f"application {name}") from None
 
 
 @router.get(

@@ -93,6 +93,16 @@ def from_exception(exc: BaseException) -> ApiError:
     return ApiError(500, "internal error")
 
 
+def of_request(exc: errors.TidegateError, what: str) -> ApiError:
+    """The answer for an engine failure while working on the request's object ``what``
+    (rendering, generating): the object's problem is a 400 naming it; an unreachable cluster
+    or another passing failure stays what it is (503)."""
+    err = from_exception(exc)
+    if err.status >= 500 and not isinstance(exc, errors.TemporaryError | errors.KubeError):
+        return ApiError(400, f"{what}: {exc}")
+    return err
+
+
 def install(app: fastapi.FastAPI) -> None:
     """Answer every error (ours, FastAPI's validation, unknown routes) in the same shape."""
 
