@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tidegate.testenv import handle, serverproc
 
 Completed = subprocess.CompletedProcess[str]
@@ -34,6 +36,18 @@ def login_config(server: serverproc.ServerProcess, path: Path) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return path
+
+
+def both(
+    server: serverproc.ServerProcess,
+    bed: handle.TestBed,
+    namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    group: str,
+) -> Both:
+    """``tidegate <group>`` both ways, logged in to ``server`` with a config of its own."""
+    config = login_config(server, tmp_path_factory.mktemp("cli") / "config")
+    return Both(bed, namespace, config, group=group)
 
 
 class Both:

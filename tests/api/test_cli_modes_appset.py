@@ -7,7 +7,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from tests.api.cli_modes import Both, login_config
+from tests.api import cli_modes
+from tests.api.cli_modes import Both
 
 from tidegate.testenv import handle, serverproc
 
@@ -59,8 +60,7 @@ def appset(
     control_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Both:
-    config = login_config(server, tmp_path_factory.mktemp("cli") / "config")
-    return Both(testbed_handle, control_namespace, config, group="appset")
+    return cli_modes.both(server, testbed_handle, control_namespace, tmp_path_factory, "appset")
 
 
 def test_appset_commands_the_same_either_way(appset: Both) -> None:

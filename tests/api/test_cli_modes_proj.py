@@ -9,7 +9,8 @@ import secrets
 from pathlib import Path
 
 import pytest
-from tests.api.cli_modes import Both, login_config
+from tests.api import cli_modes
+from tests.api.cli_modes import Both
 
 from tidegate.testenv import handle, serverproc
 
@@ -34,8 +35,7 @@ def proj(
     control_namespace: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Both:
-    config = login_config(server, tmp_path_factory.mktemp("cli") / "config")
-    return Both(testbed_handle, control_namespace, config, group="proj")
+    return cli_modes.both(server, testbed_handle, control_namespace, tmp_path_factory, "proj")
 
 
 def test_proj_create_get_list_set_delete(proj: Both) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tidegate.cli import remote
-from tidegate.model import constants, errors
+from tidegate.model import constants
 
 if TYPE_CHECKING:
     from tidegate.kube import client as kube_client
@@ -86,11 +86,7 @@ class RemoteAppSets:
         await self.server.call("POST", PATH, body=dict(doc), params={"upsert": "true"})
 
     async def delete(self, name: str) -> bool:
-        try:
-            await self.server.call("DELETE", self._one(name))
-        except errors.KubeNotFoundError:
-            return False
-        return True
+        return await self.server.delete(self._one(name))
 
 
 @contextlib.asynccontextmanager

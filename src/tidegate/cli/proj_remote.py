@@ -46,13 +46,7 @@ class RemoteProjects(proj_access.Projects):
         return replaced
 
     async def delete(self, name: str) -> bool:
-        from tidegate.model import errors
-
-        try:
-            await self.server.call("DELETE", self._one(name))
-        except errors.KubeNotFoundError:
-            return False
-        return True
+        return await self.server.delete(self._one(name))
 
     async def scoped(self, name: str) -> tuple[list[str], list[str]]:
         found_repos = await self.server.items("/api/v1/repositories")

@@ -125,6 +125,14 @@ class Remote:
             return None
         return found
 
+    async def delete(self, path: str, **params: Any) -> bool:
+        """DELETE ``path``; False when there was nothing to delete (404)."""
+        try:
+            await self.call("DELETE", path, params=params)
+        except errors.KubeNotFoundError:
+            return False
+        return True
+
     async def items(self, path: str, **params: Any) -> list[Obj]:
         body = await self.call("GET", path, params=params)
         return [dict(i) for i in body.get("items") or []]
