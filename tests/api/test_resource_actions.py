@@ -49,12 +49,6 @@ ACTIONS_KEY = "resource.customizations.actions.apps_Deployment"
 
 
 @pytest.fixture(scope="module")
-def api(server: serverproc.ServerProcess, token: str) -> Iterator[httpx.Client]:
-    with server.client(token=token) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def synced_app(
     api: httpx.Client,
     testbed_handle: handle.TestBed,

@@ -39,6 +39,7 @@ SYNC_FIELDS = frozenset(
     }
 )
 ROLLBACK_FIELDS = frozenset({"name", "appNamespace", "project", "id", "dryRun", "prune"})
+CONFLICT_ATTEMPTS = 5
 
 
 def check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
@@ -146,22 +147,29 @@ def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str)
 
 
 async def _request(request: Request, name: str, app: Obj, operation: Obj) -> Obj:
-    if op_request.operation_in_progress(app):
-        raise errors.ApiError(
-            400, "another operation is already in progress", grpc_code=9
-        )  # FailedPrecondition
-    version = str(app["metadata"].get("resourceVersion") or "")
-    try:
-        return await applications.store(request).merge_patch(
-            name, {"operation": operation}, resource_version=version
-        )
-    except tg_errors.KubeConflictError:
-        raise errors.ApiError(
-            409,
-            f"{op_request.describe(app)} changed while the operation was being requested; "
-            "try again",
-            grpc_code=10,
-        ) from None
+    """Write ``operation`` based on the version of ``app`` read. The controller writes status
+    all the time: a conflict with such a write is retried on a fresh read (as Argo CD's server
+    retries), but not when the spec the operation was built from changed, nor when an
+    operation started meanwhile."""
+    store = applications.store(request)
+    for _ in range(CONFLICT_ATTEMPTS):
+        if op_request.operation_in_progress(app):
+            raise errors.ApiError(
+                400, "another operation is already in progress", grpc_code=9
+            )  # FailedPrecondition
+        version = str(app["metadata"].get("resourceVersion") or "")
+        try:
+            return await store.merge_patch(name, {"operation": operation}, resource_version=version)
+        except tg_errors.KubeConflictError:
+            fresh = await store.get(name)
+            if fresh.get("spec") != app.get("spec"):
+                break
+            app = fresh
+    raise errors.ApiError(
+        409,
+        f"{op_request.describe(app)} changed while the operation was being requested; try again",
+        grpc_code=10,
+    )
 
 
 @router.post("/api/v1/applications/{name}/sync", summary="Sync an application")
