@@ -13,7 +13,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, appstore, context, errors, security
+from tidegate.api import app_operations, applications, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.kube import discovery
 from tidegate.model import appset, project
@@ -38,6 +38,7 @@ def valid(
 ) -> Obj:
     if not isinstance(obj, dict):
         raise errors.ApiError(400, f"the {resource.kind} must be an object")
+    appstore.check_top_level(obj, resource.kind)
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise errors.ApiError(400, f"the {resource.kind} has no metadata.name")
@@ -119,6 +120,7 @@ async def get_project(
 @router.post("/api/v1/projects", summary="Create a project")
 async def create_project(request: Request, subject: access.Subject = security.Subject) -> Obj:
     body = await security.json_object(request)
+    app_operations.check_fields(body, frozenset({"project", "upsert"}))
     obj = valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
     upsert = bool(body.get("upsert"))
     return await _create(request, subject, obj, PROJECTS, "projects", upsert=upsert)
@@ -130,6 +132,7 @@ async def update_project(
 ) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
+    app_operations.check_fields(body, frozenset({"project"}))
     obj = valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
     if obj["metadata"]["name"] != name:
         raise errors.ApiError(400, f"metadata.name {obj['metadata']['name']!r} is not {name!r}")
