@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from tests.api.access_helpers import JSON
+from tests.api.access_helpers import JSON, api_error
 
 from tidegate.testenv import handle, scenario, serverproc
 
@@ -44,14 +44,6 @@ def _claims(**extra: object) -> dict[str, object]:
         "jti": TAG,
     }
     return {k: v for k, v in {**claims, **extra}.items() if v is not None}
-
-
-def _error(resp: httpx.Response, status: int, text: str) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    body: dict[str, Any] = resp.json()
-    assert set(body) == {"error", "code", "message", "details"}, body
-    assert text in body["message"], body
-    return body
 
 
 def _app(bed: handle.TestBed, name: str) -> dict[str, Any]:
@@ -101,12 +93,12 @@ def test_tokens_with_the_real_key_and_a_bad_claim_are_refused(
     name = f"tok-{TAG}"
     for reason, token in refused.items():
         with server.client(token=token) as client:
-            body = _error(client.get("/api/v1/applications"), 401, reason)
+            body = api_error(client.get("/api/v1/applications"), 401, reason)
             assert body["code"] == 16
             created = client.post(
                 "/api/v1/applications", content=json.dumps(_app(testbed_handle, name)), headers=JSON
             )
-            _error(created, 401, "invalid session")
+            api_error(created, 401, "invalid session")
             assert token not in created.text
     assert name not in _names(api, "applications")
     assert signing_key.hex() not in server.log.read_text()
@@ -134,30 +126,30 @@ def test_bad_bodies_on_every_kind_of_write_change_nothing(
     for method, path in writes:
         where = f"{method} {path}"
         too_big = api.request(method, path, content=huge, headers=JSON)
-        assert _error(too_big, 413, "")["code"] == 8, where
+        assert api_error(too_big, 413, "")["code"] == 8, where
         broken = api.request(method, path, content=b'{"metadata": {"name": ', headers=JSON)
-        _error(broken, 400, "line 1 column")
+        api_error(broken, 400, "line 1 column")
         for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
             form = api.request(
                 method, path, content=json.dumps(app), headers={"Content-Type": ctype}
             )
-            _error(form, 415, "Invalid content type")
+            api_error(form, 415, "Invalid content type")
     for method, path in (
         ("DELETE", f"/api/v1/applications/{name}"),
         ("DELETE", f"/api/v1/projects/{name}"),
     ):
         plain = api.request(method, path, headers={"Content-Type": "text/plain"})
-        _error(plain, 415, "Invalid content type")
+        api_error(plain, 415, "Invalid content type")
 
     # Unknown fields in Argo CD's request messages (grpc-gateway refuses them).
-    _error(
+    api_error(
         api.post(
             "/api/v1/applications/x/rollback", content='{"id": 1, "force": true}', headers=JSON
         ),
         400,
         "unknown field",
     )
-    _error(
+    api_error(
         api.post(
             "/api/v1/repositories",
             content=json.dumps({"repo": "https://git.example/y.git", "passwd": "hunter2"}),
@@ -167,19 +159,19 @@ def test_bad_bodies_on_every_kind_of_write_change_nothing(
         "unknown repository field(s): passwd",
     )
     typo = json.dumps(project).replace('"spec"', '"spek"')
-    _error(
+    api_error(
         api.post("/api/v1/projects", content=typo, headers=JSON),
         400,
         "unknown field(s) in the AppProject: spek",
     )
     extra = json.dumps({**project, "upsrt": True})
-    _error(
+    api_error(
         api.post("/api/v1/projects", content=extra, headers=JSON),
         400,
         "unknown field(s) in request: upsrt",
     )
     typo = json.dumps(app).replace('"spec"', '"spek"')
-    _error(
+    api_error(
         api.post("/api/v1/applications", content=typo, headers=JSON),
         400,
         "unknown field(s) in the application: spek",
@@ -205,6 +197,6 @@ def test_bad_bodies_on_every_kind_of_write_change_nothing(
     ],
 )
 def test_path_parameters_with_slash_or_dotdot_are_refused(api: httpx.Client, path: str) -> None:
-    body = _error(api.get(path), 400, "")
+    body = api_error(api.get(path), 400, "")
     assert body["code"] == 3
     assert "name" in body["message"] or "'/'" in body["message"], body

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from tests.api.access_helpers import JSON, login, patch_configmap
+from tests.api.access_helpers import JSON, api_error, login, patch_configmap
 from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
@@ -92,13 +92,6 @@ def _live(bed: handle.TestBed, ns: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def _error(resp: httpx.Response, status: int, text: str) -> None:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert set(body) == {"error", "code", "message", "details"}, body
-    assert text in body["message"], body
-
-
 def _actions(api: httpx.Client, name: str, dest: str) -> dict[str, dict[str, Any]]:
     resp = api.get(f"/api/v1/applications/{name}/resource/actions", params=_query(dest))
     assert resp.status_code == 200, resp.text
@@ -162,25 +155,25 @@ def test_refusals_change_nothing(
     before = _live(testbed_handle, dest)
     path = f"/api/v1/applications/{name}/resource/actions"
     post = {"params": _query(dest), "headers": JSON}
-    _error(api.post(path, content=json.dumps("explode"), **post), 400,
+    api_error(api.post(path, content=json.dumps("explode"), **post), 400,
            "action 'explode' is not available")  # fmt: skip
-    _error(api.post(path, content=json.dumps({"x": 1}), **post), 400, "the action name")
-    _error(api.post(path, content=json.dumps(""), **post), 400, "action name is required")
+    api_error(api.post(path, content=json.dumps({"x": 1}), **post), 400, "the action name")
+    api_error(api.post(path, content=json.dumps(""), **post), 400, "action name is required")
     outside = _query(dest, resourceName="not-ours")
-    _error(api.get(path, params=outside), 400,
+    api_error(api.get(path, params=outside), 400,
            f"apps/Deployment {dest}/not-ours not found as part of application {name}")  # fmt: skip
-    _error(api.post(path, params=outside, content=json.dumps("restart"), headers=JSON), 400,
+    api_error(api.post(path, params=outside, content=json.dumps("restart"), headers=JSON), 400,
            "not found as part of application")  # fmt: skip
     body = {**_query(dest), "action": "restart", "force": True}
-    _error(api.post(path + "/v2", content=json.dumps(body), headers=JSON), 400,
+    api_error(api.post(path + "/v2", content=json.dumps(body), headers=JSON), 400,
            "unknown field(s) in request: force")  # fmt: skip
     body = {**_query(dest), "action": "restart", "resourceActionParameters": "replicas=3"}
-    _error(api.post(path + "/v2", content=json.dumps(body), headers=JSON), 400,
+    api_error(api.post(path + "/v2", content=json.dumps(body), headers=JSON), 400,
            "resourceActionParameters must be a list")  # fmt: skip
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    _error(api.post(path, params=_query(dest), content="restart", headers=form), 415,
+    api_error(api.post(path, params=_query(dest), content="restart", headers=form), 415,
            "Invalid content type")  # fmt: skip
-    _error(api.post("/api/v1/applications/no-such-app/resource/actions", **post,
+    api_error(api.post("/api/v1/applications/no-such-app/resource/actions", **post,
                     content=json.dumps("restart")), 404, "no-such-app")  # fmt: skip
     after = _live(testbed_handle, dest)
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
@@ -211,5 +204,5 @@ def test_rbac_action_permission(
         restarted = ops.post(path, params=_query(dest), content=json.dumps("restart"), headers=JSON)
         assert restarted.status_code == 200, restarted.text
         refused = ops.post(path, params=_query(dest), content=json.dumps("pause"), headers=JSON)
-        _error(refused, 403, f"action/apps/Deployment/pause, default/{name}")
+        api_error(refused, 403, f"action/apps/Deployment/pause, default/{name}")
     assert "paused" not in _live(testbed_handle, dest)["spec"]
