@@ -67,3 +67,12 @@ def login(server: serverproc.ServerProcess, username: str, password: str) -> htt
     with server.client() as client:
         body = json.dumps({"username": username, "password": password})
         return client.post("/api/v1/session", content=body, headers=JSON)
+
+
+def api_error(resp: httpx.Response, status: int, text: str) -> dict[str, Any]:
+    """Assert ``resp`` is an error in Argo CD's shape with ``status`` and ``text`` in it."""
+    assert resp.status_code == status, resp.text
+    body: dict[str, Any] = resp.json()
+    assert set(body) == {"error", "code", "message", "details"}, body
+    assert text in body["message"], body
+    return body

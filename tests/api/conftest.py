@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tidegate.testenv import handle, procs, scenario, serverproc
@@ -63,6 +64,13 @@ def server(
 @pytest.fixture(scope="module")
 def token(server: serverproc.ServerProcess) -> str:
     return server.login()
+
+
+@pytest.fixture(scope="module")
+def api(server: serverproc.ServerProcess, token: str) -> Iterator[httpx.Client]:
+    """An admin session with the module's server."""
+    with server.client(token=token) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

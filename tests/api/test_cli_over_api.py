@@ -4,14 +4,13 @@ the same commands directly (``--core``): the same output and exit codes either w
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.api.cli_modes import Both, login_config
 from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
@@ -38,52 +37,7 @@ def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def config(server: serverproc.ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CLI config whose current context is a session with the server."""
-    path = tmp_path_factory.mktemp("cli") / "config"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tidegate",
-            "login",
-            server.url.removeprefix("https://"),
-            "--username=admin",
-            f"--password={server.admin_password()}",
-            "--insecure",
-            f"--config={path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return path
-
-
-class Both:
-    """Runs one ``tidegate app`` command over the API and directly."""
-
-    def __init__(self, bed: handle.TestBed, namespace: str, config: Path) -> None:
-        self.bed, self.namespace, self.config = bed, namespace, config
-
-    def _run(self, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tidegate", "app", *args, "-n", self.namespace],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-            env={**env, "NO_COLOR": "1", "COLUMNS": "200"},
-        )
-
-    def api(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-        return self._run(list(args), {**env, "TIDEGATE_CONFIG": str(self.config)})
-
-    def direct(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "TIDEGATE_CONFIG": str(self.config)}  # logged in, but --core
-        kube = ["--core", "--kubeconfig", str(self.bed.kubeconfig), "--context", "mgmt"]
-        return self._run([*args, *kube], env)
+    return login_config(server, tmp_path_factory.mktemp("cli") / "config")
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ Both go through :mod:`tidegate.controller.local_compare`, the path ``tidegate ap
 ``app manifests`` take, so the API, the CLI and the controller cannot disagree. The server
 renders into its own repository cache (a private directory removed at exit). Secret values are
 masked in every reply (the diff package's masking: ``++++++++``, one mask per distinct value).
+Renders wait for a slot of the server's :class:`~tidegate.api.render_gate.RenderGate` (503 with
+``Retry-After`` when its queue is full).
 """
 
 from __future__ import annotations
@@ -70,19 +72,17 @@ async def _compared(request: Request, raw: Obj) -> AsyncIterator[local_compare.C
     ctx = context.of(request)
     name = str((raw.get("metadata") or {}).get("name") or "")
     try:
-        async with local_compare.open_context(
-            ControlNamespace(ctx), raw, cache_dir=_cache_dir(ctx)
-        ) as lctx:
+        async with (
+            ctx.renders.slot(f"application {name}"),
+            local_compare.open_context(
+                ControlNamespace(ctx), raw, cache_dir=_cache_dir(ctx)
+            ) as lctx,
+        ):
             yield lctx
     except errors.ApiError:
         raise
     except tg_errors.TidegateError as exc:
-        err = errors.from_exception(exc)
-        if err.status >= 500 and not isinstance(
-            exc, tg_errors.TemporaryError | tg_errors.KubeError
-        ):
-            raise errors.ApiError(400, f"application {name}: {exc}") from None
-        raise err from None
+        raise errors.of_request(exc, f"application {name}") from None
 
 
 @router.get(

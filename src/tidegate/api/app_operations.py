@@ -39,9 +39,10 @@ SYNC_FIELDS = frozenset(
     }
 )
 ROLLBACK_FIELDS = frozenset({"name", "appNamespace", "project", "id", "dryRun", "prune"})
+CONFLICT_ATTEMPTS = 5
 
 
-def _check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
+def check_fields(body: Mapping[str, Any], known: frozenset[str]) -> None:
     unknown = sorted(set(body) - known)
     if unknown:
         raise errors.ApiError(400, f"unknown field(s) in request: {', '.join(unknown)[:200]}")
@@ -106,7 +107,7 @@ def _retry(body: Mapping[str, Any]) -> tuple[int, str | None, str | None, int | 
 
 def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str) -> Obj:
     """The ``operation`` for Argo CD's SyncRequest ``body`` (the CLI's builder does the rest)."""
-    _check_fields(body, SYNC_FIELDS)
+    check_fields(body, SYNC_FIELDS)
     if body.get("manifests"):
         raise errors.ApiError(400, "syncing to local manifests is not supported")
     strategy, force = _strategy(body)
@@ -146,22 +147,29 @@ def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str)
 
 
 async def _request(request: Request, name: str, app: Obj, operation: Obj) -> Obj:
-    if op_request.operation_in_progress(app):
-        raise errors.ApiError(
-            400, "another operation is already in progress", grpc_code=9
-        )  # FailedPrecondition
-    version = str(app["metadata"].get("resourceVersion") or "")
-    try:
-        return await applications.store(request).merge_patch(
-            name, {"operation": operation}, resource_version=version
-        )
-    except tg_errors.KubeConflictError:
-        raise errors.ApiError(
-            409,
-            f"{op_request.describe(app)} changed while the operation was being requested; "
-            "try again",
-            grpc_code=10,
-        ) from None
+    """Write ``operation`` based on the version of ``app`` read. The controller writes status
+    all the time: a conflict with such a write is retried on a fresh read (as Argo CD's server
+    retries), but not when the spec the operation was built from changed, nor when an
+    operation started meanwhile."""
+    store = applications.store(request)
+    for _ in range(CONFLICT_ATTEMPTS):
+        if op_request.operation_in_progress(app):
+            raise errors.ApiError(
+                400, "another operation is already in progress", grpc_code=9
+            )  # FailedPrecondition
+        version = str(app["metadata"].get("resourceVersion") or "")
+        try:
+            return await store.merge_patch(name, {"operation": operation}, resource_version=version)
+        except tg_errors.KubeConflictError:
+            fresh = await store.get(name)
+            if fresh.get("spec") != app.get("spec"):
+                break
+            app = fresh
+    raise errors.ApiError(
+        409,
+        f"{op_request.describe(app)} changed while the operation was being requested; try again",
+        grpc_code=10,
+    )
 
 
 @router.post("/api/v1/applications/{name}/sync", summary="Sync an application")
@@ -178,7 +186,7 @@ async def sync(request: Request, name: str, subject: access.Subject = security.S
 async def rollback(request: Request, name: str, subject: access.Subject = security.Subject) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
-    _check_fields(body, ROLLBACK_FIELDS)
+    check_fields(body, ROLLBACK_FIELDS)
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "sync", applications.rbac_object(app))
     raw_id = body.get("id")

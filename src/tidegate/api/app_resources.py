@@ -65,12 +65,12 @@ class Target:
         return f"{action}/{k.group}/{k.kind}/{k.namespace}/{k.name}", applications.rbac_object(app)
 
 
-async def _app(request: Request, name: str) -> Obj:
+async def app_named(request: Request, name: str) -> Obj:
     security.check_name(name)
     return await applications.store(request).get(name)
 
 
-def _member(app: Obj, name: str, target: Target) -> str | None:
+def member(app: Obj, name: str, target: Target) -> str | None:
     """The recorded version of ``target`` (400 when it is not the app's)."""
     recorded = local_compare.status_keys(app)
     if target.key not in recorded:
@@ -89,15 +89,15 @@ async def get_resource(
     target: Target = fastapi.Depends(),
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await _app(request, name)
+    app = await app_named(request, name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
     recorded = local_compare.status_keys(app)
     if target.key in recorded:
         version = target.version or recorded[target.key] or None
-        async with _destination(request, app) as (_, client):
+        async with destination(request, app) as (_, client):
             return _manifest(await client.get(target.key, version=version))
     # A child in the resource tree (a Pod of a managed Deployment): owned through the chain.
-    async with _destination(request, app) as (_, client):
+    async with destination(request, app) as (_, client):
         try:
             found = await client.get_or_none(target.key, version=target.version or None)
         except tg_errors.UnknownKindError:
@@ -115,9 +115,9 @@ async def patch_resource(
     patchType: str = "application/merge-patch+json",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await _app(request, name)
+    app = await app_named(request, name)
     security.authorize(subject, "applications", *target.rbac("update", app))
-    version = _member(app, name, target)
+    version = member(app, name, target)
     expected = PATCH_TYPES.get(patchType)
     if expected is None:
         raise errors.ApiError(400, f"patchType {patchType!r}: one of {', '.join(PATCH_TYPES)}")
@@ -131,7 +131,7 @@ async def patch_resource(
         raise errors.ApiError(400, f"patch is not JSON: {exc}") from None
     if not isinstance(patch, expected):
         raise errors.ApiError(400, f"a {patchType} patch must be a JSON {expected.__name__}")
-    async with _destination(request, app) as (_, client):
+    async with destination(request, app) as (_, client):
         res = await client.resource(target.key.group, target.key.kind, version)
         path = res.path(target.key.namespace if res.namespaced else None, target.key.name)
         response = await client.request(
@@ -154,10 +154,10 @@ async def delete_resource(
     orphan: bool = False,
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await _app(request, name)
+    app = await app_named(request, name)
     security.authorize(subject, "applications", *target.rbac("delete", app))
-    version = _member(app, name, target)
-    async with _destination(request, app) as (_, client):
+    version = member(app, name, target)
+    async with destination(request, app) as (_, client):
         found = await client.delete(
             target.key,
             version=version,
@@ -169,7 +169,7 @@ async def delete_resource(
     return {}
 
 
-def _destination(
+def destination(
     request: Request, app: Obj
 ) -> contextlib.AbstractAsyncContextManager[tuple[str, kube_client.KubeClient]]:
     """The app's destination cluster (name, connected client)."""
@@ -228,7 +228,7 @@ async def pod_logs(
     sinceSeconds: int | None = None,
     subject: access.Subject = security.Subject,
 ) -> StreamingResponse:
-    app = await _app(request, name)
+    app = await app_named(request, name)
     security.check_name(pod, what="pod")
     security.authorize(subject, "logs", "get", applications.rbac_object(app))
     dest_ns = str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or "")
@@ -242,7 +242,7 @@ async def pod_logs(
         params["sinceSeconds"] = str(max(sinceSeconds, 1))
     recorded = local_compare.status_keys(app)
     stack = contextlib.AsyncExitStack()
-    _, client = await stack.enter_async_context(_destination(request, app))
+    _, client = await stack.enter_async_context(destination(request, app))
     try:
         key = ResourceKey("", "Pod", ns, pod)
         found = await client.get_or_none(key, version="v1")

@@ -187,6 +187,7 @@ def refreshed(app: Obj | None, patched_version: str) -> bool:
 
 def validated(obj: Obj, ctx: context.ServerContext) -> Obj:
     """The Application to write: its namespace checked, server-owned fields dropped, valid."""
+    appstore.check_top_level(obj, "application")
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise errors.ApiError(400, "application has no metadata.name")

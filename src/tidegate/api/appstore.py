@@ -33,6 +33,17 @@ SERVER_META = (
     "deletionTimestamp",
     "deletionGracePeriodSeconds",
 )
+TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "spec", "status", "operation"})
+
+
+def check_top_level(obj: Mapping[str, Any], kind: str) -> None:
+    """400 naming the fields of a request's object that no Kubernetes object has (a typo such
+    as ``spek`` would otherwise be dropped silently), as Argo CD's gateway refuses them."""
+    unknown = sorted(str(k) for k in obj if k not in TOP_LEVEL)
+    if unknown:
+        raise errors.ApiError(400, f"unknown field(s) in the {kind}: {', '.join(unknown)[:200]}")
+
+
 RETRIES = 5
 VERBS = frozenset({"get", "list", "create", "update", "patch", "delete", "watch"})
 PROJECTS = discovery.APIResource(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
+from tidegate.api import render_gate
 from tidegate.auth import access, passwords
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class ServerContext:
     accounts: account_book.AccountBook = dataclasses.field(default_factory=_account_book)
     audit: audit_store.AuditLog | None = None
     sso: sso_api.Sso = dataclasses.field(default_factory=_sso)
+    renders: render_gate.RenderGate = dataclasses.field(default_factory=render_gate.RenderGate)
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -40,11 +40,19 @@ GRPC_CODES = {
 class ApiError(errors.TidegateError):
     """An answer other than success: HTTP ``status`` and a message for the client."""
 
-    def __init__(self, status: int, message: str, *, grpc_code: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        grpc_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.grpc_code = grpc_code if grpc_code is not None else GRPC_CODES.get(status, 2)
+        self.headers = headers  # sent with the error (e.g. Retry-After)
 
 
 def body(status: int, message: str, grpc_code: int | None = None) -> dict[str, object]:
@@ -85,6 +93,16 @@ def from_exception(exc: BaseException) -> ApiError:
     return ApiError(500, "internal error")
 
 
+def of_request(exc: errors.TidegateError, what: str) -> ApiError:
+    """The answer for an engine failure while working on the request's object ``what``
+    (rendering, generating): the object's problem is a 400 naming it; an unreachable cluster
+    or another passing failure stays what it is (503)."""
+    err = from_exception(exc)
+    if err.status >= 500 and not isinstance(exc, errors.TemporaryError | errors.KubeError):
+        return ApiError(400, f"{what}: {exc}")
+    return err
+
+
 def install(app: fastapi.FastAPI) -> None:
     """Answer every error (ours, FastAPI's validation, unknown routes) in the same shape."""
 
@@ -93,7 +111,7 @@ def install(app: fastapi.FastAPI) -> None:
         err = from_exception(exc)
         if err.status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return response(err.status, err.message, grpc_code=err.grpc_code)
+        return response(err.status, err.message, grpc_code=err.grpc_code, headers=err.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

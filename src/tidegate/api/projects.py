@@ -13,7 +13,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, appstore, context, errors, security
+from tidegate.api import app_operations, applications, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.kube import discovery
 from tidegate.model import appset, project
@@ -30,7 +30,7 @@ def _store(request: Request, resource: discovery.APIResource) -> appstore.Object
     return appstore.ObjectStore(ctx.client, ctx.namespace, resource)
 
 
-def _valid(
+def valid(
     obj: Any,
     ctx: context.ServerContext,
     resource: discovery.APIResource,
@@ -38,6 +38,7 @@ def _valid(
 ) -> Obj:
     if not isinstance(obj, dict):
         raise errors.ApiError(400, f"the {resource.kind} must be an object")
+    appstore.check_top_level(obj, resource.kind)
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise errors.ApiError(400, f"the {resource.kind} has no metadata.name")
@@ -119,7 +120,8 @@ async def get_project(
 @router.post("/api/v1/projects", summary="Create a project")
 async def create_project(request: Request, subject: access.Subject = security.Subject) -> Obj:
     body = await security.json_object(request)
-    obj = _valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
+    app_operations.check_fields(body, frozenset({"project", "upsert"}))
+    obj = valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
     upsert = bool(body.get("upsert"))
     return await _create(request, subject, obj, PROJECTS, "projects", upsert=upsert)
 
@@ -130,7 +132,8 @@ async def update_project(
 ) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
-    obj = _valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
+    app_operations.check_fields(body, frozenset({"project"}))
+    obj = valid(body.get("project"), context.of(request), PROJECTS, project.parse_project)
     if obj["metadata"]["name"] != name:
         raise errors.ApiError(400, f"metadata.name {obj['metadata']['name']!r} is not {name!r}")
     security.authorize(subject, "projects", "update", name)
@@ -171,14 +174,14 @@ async def list_appsets(
     visible = []
     for item in items:
         try:
-            security.authorize(subject, "applicationsets", "get", _appset_object(item))
+            security.authorize(subject, "applicationsets", "get", appset_object(item))
         except access.PermissionDeniedError:
             continue
         visible.append(item)
     return _listed(visible)
 
 
-def _appset_object(item: Mapping[str, Any]) -> str:
+def appset_object(item: Mapping[str, Any]) -> str:
     template = ((item.get("spec") or {}).get("template") or {}).get("spec") or {}
     name = (item.get("metadata") or {}).get("name") or ""
     return f"{template.get('project') or ''}/{name}"
@@ -190,7 +193,7 @@ async def get_appset(
 ) -> Obj:
     security.check_name(name)
     found = await _store(request, APPSETS).get(name)
-    security.authorize(subject, "applicationsets", "get", _appset_object(found))
+    security.authorize(subject, "applicationsets", "get", appset_object(found))
     return found
 
 
@@ -202,9 +205,9 @@ async def create_appset(
     dryRun: bool = False,
 ) -> Obj:
     ctx = context.of(request)
-    obj = _valid(await security.json_object(request), ctx, APPSETS, appset.parse_applicationset)
+    obj = valid(await security.json_object(request), ctx, APPSETS, appset.parse_applicationset)
     if dryRun:
-        security.authorize(subject, "applicationsets", "create", _appset_object(obj))
+        security.authorize(subject, "applicationsets", "create", appset_object(obj))
         return obj
     return await _create(
         request,
@@ -213,7 +216,7 @@ async def create_appset(
         APPSETS,
         "applicationsets",
         upsert=upsert,
-        rbac_object=_appset_object(obj),
+        rbac_object=appset_object(obj),
     )
 
 
@@ -224,6 +227,6 @@ async def delete_appset(
     security.check_name(name)
     store = _store(request, APPSETS)
     found = await store.get(name)
-    security.authorize(subject, "applicationsets", "delete", _appset_object(found))
+    security.authorize(subject, "applicationsets", "delete", appset_object(found))
     await store.delete(name)
     return {}

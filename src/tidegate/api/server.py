@@ -27,11 +27,13 @@ import tidegate
 from tidegate.api import (
     account,
     account_tokens,
+    app_actions,
     app_details,
     app_manifests,
     app_operations,
     app_resources,
     applications,
+    appset_generate,
     audit,
     audit_trail,
     bootstrap,
@@ -40,6 +42,7 @@ from tidegate.api import (
     errors,
     projects,
     rbac_config,
+    render_gate,
     repo_writes,
     request_metrics,
     role_tokens,
@@ -105,7 +108,9 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         app_details,
         app_manifests,
         app_resources,
+        app_actions,
         applications,
+        appset_generate,
         projects,
         credentials,
         repo_writes,
@@ -137,6 +142,8 @@ async def run(
     audit_retention_days: float = 90.0,
     metrics_port: int | None = None,
     metrics_optional: bool = False,
+    render_limit: int = render_gate.DEFAULT_LIMIT,
+    render_queue: int = render_gate.DEFAULT_QUEUE,
 ) -> None:
     """``metrics_port``: serve /metrics there too (Argo CD's server: 8083; None: not);
     ``metrics_optional``: a busy port logs a warning instead of stopping the server."""
@@ -161,6 +168,7 @@ async def run(
                 window=float(os.environ.get("ARGOCD_SESSION_FAILURE_WINDOW_SECONDS", "300")),
             ),
             management=mgmt,
+            renders=render_gate.RenderGate(limit=render_limit, queue=render_queue),
         )
         reloader = rbac_config.PolicyReloader(
             client, namespace, ctx.policy, interval=rbac_reload_seconds

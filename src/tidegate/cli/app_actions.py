@@ -55,26 +55,22 @@ async def _with_live(
     filters: tuple[str | None, str | None, str | None, str | None], act: Any,
 ) -> Any:  # fmt: skip
     from tidegate.cli import app_access, app_compare, appspec
-    from tidegate.controller import argocdcm, local_compare
+    from tidegate.controller import resource_actions
     from tidegate.model.keys import ResourceKey
 
     ns, name = appspec.split_name(app_name, control)
     async with app_access.connect(kubeconfig, context, ns) as apps:
         raw = await apps.get(name)
-        cm = await local_compare.configmap(apps, argocdcm.CONFIGMAP_NAME)
-        settings = argocdcm.parse(cm.get("data") or {})
+        registry = await resource_actions.registry(apps.client, apps.namespace)
         resources = _matching(raw, *filters)
         async with app_compare.open_context(apps, raw, cache_dir=None) as ctx:
-            live: list[tuple[ResourceKey, str, Obj]] = []
+            live: list[resource_actions.Live] = []
             for res in resources:
                 key = ResourceKey(res.get("group") or "", res["kind"], res.get("namespace") or "",
                                   res["name"])  # fmt: skip
                 obj = await ctx.client.get_or_none(key, version=res.get("version") or None)
                 if obj is not None:
-                    live.append((key, str(res.get("version") or ""), obj))
-            from tidegate.lua import builtin_actions
-
-            registry = builtin_actions.WithBuiltins(settings.actions)
+                    live.append(resource_actions.Live(key, str(res.get("version") or ""), obj))
             return await act(registry, ctx.client, live)
 
 
@@ -96,12 +92,15 @@ def list_(
     """List the actions offered for the app's resources (built-in and argocd-cm's)."""
 
     async def act(registry: Any, client: Any, live: list[Any]) -> list[Obj]:
+        from tidegate.controller import resource_actions
+
         rows = []
-        for key, _version, obj in live:
-            for action in registry.list(obj):
+        for item in live:
+            key = item.key
+            for action in resource_actions.offered(registry, item.obj):
                 resource = {"group": key.group, "kind": key.kind, "namespace": key.namespace,
                             "name": key.name}  # fmt: skip
-                rows.append({"resource": resource, "action": action.to_dict()})
+                rows.append({"resource": resource, "action": action})
         return rows
 
     filters = (kind, group, resource_name, resource_namespace)
@@ -150,43 +149,20 @@ def run(
         raise output.fail("--kind is required", 2)
 
     async def act(registry: Any, client: Any, live: list[Any]) -> list[str]:
-        from tidegate.cli import appspec
+        from tidegate.controller import resource_actions
         from tidegate.model import errors
-        from tidegate.model.keys import ResourceKey
 
         if not live:
             raise errors.ConfigError(f"no {kind} of application {name} matches")
         if len(live) > 1 and not all_:
-            names = ", ".join(f"{k.namespace}/{k.name}" if k.namespace else k.name
-                              for k, _v, _o in live)  # fmt: skip
+            names = ", ".join(f"{i.key.namespace}/{i.key.name}" if i.key.namespace else i.key.name
+                              for i in live)  # fmt: skip
             raise errors.ConfigError(
                 f"{len(live)} resources match ({names}): narrow with --resource-name or use --all"
             )
         # Every script runs before anything changes: one failure changes nothing.
-        planned = [(key, version, obj, registry.run(obj, action, params))
-                   for key, version, obj in live]  # fmt: skip
-        done = []
-        for key, version, obj, impacted in planned:
-            for item in impacted:
-                target = ResourceKey.of(item.resource)
-                if item.operation == "create":
-                    await client.create(item.resource)
-                    done.append(f"{target.kind}/{target.name} created")
-                    continue
-                same = target == key
-                base = obj if same else await client.get(target)
-                patch = appspec.merge_patch(base, item.resource)
-                status = patch.pop("status", None)  # Argo CD patches status separately
-                api_version = (version or None) if same else None
-                if patch:
-                    await client.patch(target, patch, version=api_version)
-                if status:
-                    await client.patch(
-                        target, {"status": status}, version=api_version, subresource="status"
-                    )
-                    patch["status"] = status
-                done.append(f"{target.kind}/{target.name} {'patched' if patch else 'unchanged'}")
-        return done
+        planned = resource_actions.plan(registry, live, action, params)
+        return await resource_actions.apply(client, planned)
 
     filters = (kind, group, resource_name, resource_namespace)
     for line in app_common.run(_with_live(name, namespace, kubeconfig, context, filters, act)):

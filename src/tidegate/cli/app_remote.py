@@ -13,90 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
-import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import typer
-
+from tidegate.cli import remote
 from tidegate.model import errors
 
 Obj = dict[str, Any]
-CORE_OPTION: Any = typer.Option(
-    False, "--core", help="Work on the management cluster directly, even when logged in."
-)
-TIMEOUT = 60.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Session:
-    url: str
-    token: str
-    verify: bool
-    context: str
-
-
-def session(*, core: bool, kubeconfig: str | None, context: str | None) -> Session | None:
-    """The current login context's server, unless the direct mode was asked for."""
-    from tidegate.cli import apiconfig
-
-    explicit_kubeconfig = kubeconfig is not None and kubeconfig != os.environ.get("KUBECONFIG")
-    if core or context or explicit_kubeconfig:
-        return None
-    path = apiconfig.default_path()
-    try:
-        config = apiconfig.load(path)
-    except (OSError, ValueError):
-        return None
-    name = str(config.get("current-context") or "")
-    ctx = apiconfig.context(config, name) if name else None
-    if ctx is None:
-        return None
-    empty: dict[str, Any] = {}
-    server = next((s for s in config["servers"] if s.get("server") == ctx.get("server")), empty)
-    user = next((u for u in config["users"] if u.get("name") == ctx.get("user")), empty)
-    token = str(user.get("auth-token") or "")
-    if not token:
-        raise errors.ConfigError(
-            f"context {name!r} has no session: run 'tidegate login', or use --core"
-        )
-    scheme = "http" if server.get("plain-text") else "https"
-    return Session(
-        url=f"{scheme}://{ctx.get('server')}",
-        token=token,
-        verify=not server.get("insecure"),
-        context=name,
-    )
+# The mode choice and the calls are shared by every resource's commands (cli/remote.py).
+CORE_OPTION = remote.CORE_OPTION
+TIMEOUT = remote.TIMEOUT
+Session = remote.Session
+session = remote.session
 
 
 class RemoteApps:
     """Applications through the API server (the subset of ``app_access.Apps`` in use)."""
 
     def __init__(self, http: Any, session: Session, namespace: str) -> None:
-        self._http = http
+        self._remote = remote.Remote(http, session)
         self.session = session
         self.namespace = namespace
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
-
-        try:
-            resp = await self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise errors.KubeError(f"cannot reach {self.session.url}: {exc}") from None
-        if resp.status_code < 400:
-            return resp.json()
-        try:
-            message = str(resp.json().get("message") or resp.text)
-        except ValueError:
-            message = resp.text[:200]
-        if resp.status_code == 401:
-            message += f" (log in again: tidegate login, context {self.session.context!r})"
-        if resp.status_code == 404:
-            raise errors.KubeNotFoundError(message)
-        raise errors.ConfigError(message)
+        return await self._remote.call(method, path, **kwargs)
 
     async def get(self, name: str, *, namespace: str | None = None) -> Obj:
         found = await self.get_or_none(name, namespace=namespace)
@@ -144,12 +84,7 @@ class RemoteApps:
 
     async def sync(self, name: str, operation: Mapping[str, Any]) -> None:
         """Request the sync ``operation`` (as the direct mode would write it) as a SyncRequest."""
-        await self._call(
-            "POST",
-            f"/api/v1/applications/{name}/sync",
-            content=json.dumps(sync_request(operation)),
-            headers={"Content-Type": "application/json"},
-        )
+        await self._call("POST", f"/api/v1/applications/{name}/sync", body=sync_request(operation))
 
     async def poll(
         self, name: str, *, namespace: str | None = None, interval: float = 0.5
@@ -188,17 +123,11 @@ async def connect(
     kubeconfig: str | None, context: str | None, namespace: str, *, core: bool
 ) -> AsyncIterator[Any]:
     """``RemoteApps`` with a current login context, else ``app_access.Apps`` (direct)."""
-    found = session(core=core, kubeconfig=kubeconfig, context=context)
-    if found is None:
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            yield RemoteApps(server.http, server.session, namespace)
+            return
         from tidegate.cli import app_access
 
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             yield apps
-        return
-    import httpx
-
-    headers = {"Authorization": f"Bearer {found.token}"}
-    async with httpx.AsyncClient(
-        base_url=found.url, verify=found.verify, headers=headers, timeout=TIMEOUT
-    ) as http:
-        yield RemoteApps(http, found, namespace)

@@ -8,18 +8,15 @@ invalid file).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 import typer
 
-from tidegate.cli import appset_generate, kubeopts, output
+from tidegate.cli import appset_access, appset_generate, kubeopts, output, remote
 from tidegate.model import constants
-
-if TYPE_CHECKING:
-    from tidegate.kube import client as kube_client
-    from tidegate.kube import config as kube_config
 
 app = typer.Typer(
     name="appset",
@@ -28,19 +25,21 @@ app = typer.Typer(
 )
 
 
-def _config(kubeconfig: str | None, context: str | None) -> kube_config.ClusterConfig:
-    from tidegate.model import errors
+class Target(NamedTuple):
+    """Where a command works: the management cluster's flags and the mode (``--core``)."""
 
-    try:
-        return kubeopts.cluster_config(kubeconfig, context)
-    except errors.ConfigError as exc:  # exit 1, as in every command (kubectl's code)
-        raise output.fail(str(exc)) from None
+    kubeconfig: str | None
+    context: str | None
+    namespace: str
+    core: bool
 
 
-def _key(namespace: str, name: str) -> Any:
-    from tidegate.model.keys import ResourceKey
-
-    return ResourceKey(constants.GROUP, constants.KIND_APPLICATION_SET, namespace, name)
+def _sets(
+    target: Target,
+) -> contextlib.AbstractAsyncContextManager[appset_access.AppSets | appset_access.RemoteAppSets]:
+    return appset_access.connect(
+        target.kubeconfig, target.context, target.namespace, core=target.core
+    )
 
 
 def _load(path: Path, namespace: str) -> list[dict[str, Any]]:
@@ -90,18 +89,17 @@ def _stdin() -> str:
 
 
 async def _create(
-    cfg: kube_config.ClusterConfig, docs: Sequence[dict[str, Any]], *, upsert: bool
+    target: Target, docs: Sequence[dict[str, Any]], *, upsert: bool
 ) -> list[tuple[str, str]]:
-    from tidegate.kube import client as kube_client
     from tidegate.model import errors
 
     results: list[tuple[str, str]] = []
-    async with kube_client.client_for(cfg) as client:
+    async with _sets(target) as sets:
         for doc in docs:
             name = str(doc["metadata"].get("name"))
-            current = await client.get_or_none(_key(doc["metadata"]["namespace"], name))
+            current = await sets.get_or_none(name)
             if current is None:
-                await client.create(doc)
+                await sets.create(doc)
                 results.append((name, "created"))
             elif current.get("spec") == doc.get("spec") and _same_meta(current, doc):
                 results.append((name, "unchanged"))
@@ -111,7 +109,7 @@ async def _create(
                     "use --upsert to update it"
                 )
             else:
-                await client.apply(doc, force=True)
+                await sets.upsert(doc)
                 results.append((name, "updated"))
     return results
 
@@ -134,6 +132,7 @@ def create(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Create ApplicationSets from a file in the control namespace of the management cluster.
 
@@ -141,35 +140,17 @@ def create(
     fails unless --upsert is given.
     """
     docs = _load(file, namespace)
-    cfg = _config(kubeconfig, context)
-    for name, action in kubeopts.run(_create(cfg, docs, upsert=upsert)):
+    target = Target(kubeconfig, context, namespace, core=core)
+    for name, action in kubeopts.run(_create(target, docs, upsert=upsert)):
         typer.echo(f"applicationset.argoproj.io/{name} {action}")
 
 
-async def _fetch_sets(client: kube_client.KubeClient, namespace: str) -> list[dict[str, Any]]:
-    res = await client.resource(constants.GROUP, constants.KIND_APPLICATION_SET)
-    return (await client.list(res, namespace=namespace)).items
-
-
-async def _fetch_apps(client: kube_client.KubeClient, namespace: str) -> list[dict[str, Any]]:
-    res = await client.resource(constants.GROUP, constants.KIND_APPLICATION)
-    return (await client.list(res, namespace=namespace)).items
-
-
-async def _get(
-    cfg: kube_config.ClusterConfig, namespace: str, name: str
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    from tidegate.appset import policy
-    from tidegate.kube import client as kube_client
-
-    async with kube_client.client_for(cfg) as client:
-        appset = await client.get_or_none(_key(namespace, name))
+async def _get(target: Target, name: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    async with _sets(target) as sets:
+        appset = await sets.get_or_none(name)
         if appset is None:
             return None, []
-        apps = [
-            a for a in await _fetch_apps(client, namespace) if policy.controller_owner(a) == name
-        ]
-    return appset, apps
+        return appset, await sets.generated(name)
 
 
 def _condition(appset: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
@@ -219,14 +200,15 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
 ) -> None:
     """Show an ApplicationSet: its conditions and the Applications it generated.
 
     Exit code 1 when the set does not exist or reports ErrorOccurred=True.
     """
-    cfg = _config(kubeconfig, context)
-    appset, apps = kubeopts.run(_get(cfg, namespace, name))
+    target = Target(kubeconfig, context, namespace, core=core)
+    appset, apps = kubeopts.run(_get(target, name))
     if appset is None:
         raise output.fail(f"ApplicationSet {name!r} not found in namespace {namespace!r}")
     if fmt in (output.Format.json, output.Format.yaml):
@@ -263,11 +245,9 @@ def get(
         raise typer.Exit(1)
 
 
-async def _list(cfg: kube_config.ClusterConfig, namespace: str) -> list[dict[str, Any]]:
-    from tidegate.kube import client as kube_client
-
-    async with kube_client.client_for(cfg) as client:
-        return await _fetch_sets(client, namespace)
+async def _list(target: Target) -> list[dict[str, Any]]:
+    async with _sets(target) as sets:
+        return await sets.list_all()
 
 
 def set_row(appset: Mapping[str, Any], *, wide: bool) -> list[str]:
@@ -299,11 +279,12 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
 ) -> None:
     """List the ApplicationSets of the control namespace."""
-    cfg = _config(kubeconfig, context)
-    sets = sorted(kubeopts.run(_list(cfg, namespace)), key=lambda s: str(s["metadata"]["name"]))
+    target = Target(kubeconfig, context, namespace, core=core)
+    sets = sorted(kubeopts.run(_list(target)), key=lambda s: str(s["metadata"]["name"]))
     if fmt in (output.Format.json, output.Format.yaml):
         for appset in sets:
             appset.get("metadata", {}).pop("managedFields", None)
@@ -315,11 +296,9 @@ def list_(
     output.table(headers, [set_row(s, wide=fmt is output.Format.wide) for s in sets])
 
 
-async def _delete(cfg: kube_config.ClusterConfig, namespace: str, name: str) -> bool:
-    from tidegate.kube import client as kube_client
-
-    async with kube_client.client_for(cfg) as client:
-        return await client.delete(_key(namespace, name), propagation="Background")
+async def _delete(target: Target, name: str) -> bool:
+    async with _sets(target) as sets:
+        return await sets.delete(name)
 
 
 @app.command("delete")
@@ -329,18 +308,19 @@ def delete(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Delete an ApplicationSet and, by garbage collection, its Applications.
 
     Unless the set preserves resources on deletion, the Application controller prunes each
     Application's resources before the Application goes away.
     """
-    cfg = _config(kubeconfig, context)
+    target = Target(kubeconfig, context, namespace, core=core)
     if not yes and not typer.confirm(
         f"Delete ApplicationSet {name!r} and the Applications it generated?", default=False
     ):
         raise output.fail("not confirmed; nothing deleted")
-    if not kubeopts.run(_delete(cfg, namespace, name)):
+    if not kubeopts.run(_delete(target, name)):
         raise output.fail(f"ApplicationSet {name!r} not found in namespace {namespace!r}")
     typer.echo(f"applicationset.argoproj.io/{name} deleted")
 

@@ -188,6 +188,8 @@ def run_edit(
     namespace: str,
     name: str,
     change: Callable[[Obj], projspec.Edit],
+    *,
+    core: bool = False,
 ) -> None:
     """Apply one edit to project NAME, print what it did (the sync facade of the commands)."""
     import typer
@@ -195,7 +197,7 @@ def run_edit(
     from tidegate.cli import app_common
 
     async def go() -> projspec.Edit:
-        async with connect(kubeconfig, context, namespace) as projects:
+        async with connect(kubeconfig, context, namespace, core=core) as projects:
             return await projects.edit(name, change)
 
     result = app_common.run(go())
@@ -204,10 +206,16 @@ def run_edit(
 
 @contextlib.asynccontextmanager
 async def connect(
-    kubeconfig: str | None, context: str | None, namespace: str
+    kubeconfig: str | None, context: str | None, namespace: str, *, core: bool = False
 ) -> AsyncIterator[Projects]:
-    """The projects of the management cluster named by ``--kubeconfig`` / ``--context``."""
-    from tidegate.cli import kubeopts
+    """The projects of the API server of the current login context (``proj_remote``), else
+    (``--core``, an explicit ``--kubeconfig``/``--context``, no login) of the management
+    cluster named by ``--kubeconfig`` / ``--context``."""
+    from tidegate.cli import kubeopts, proj_remote, remote
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            yield proj_remote.RemoteProjects(server, namespace=namespace)
+            return
     async with kubeopts.management(kubeconfig, context) as (config, client):
         yield Projects(client, namespace=namespace, config=config)

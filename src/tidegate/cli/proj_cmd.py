@@ -26,6 +26,7 @@ from tidegate.cli import (
     proj_edit_cmd,
     proj_role_cmd,
     proj_windows_cmd,
+    remote,
 )
 
 if TYPE_CHECKING:
@@ -191,6 +192,7 @@ def create(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Create a project from flags or from -f FILE (flags given with -f override the file).
 
@@ -205,7 +207,7 @@ def create(
         project = projspec.new_project(name or "", namespace, opts, base=base)
         projspec.check_model(project)
         projspec.validate(project)
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             return await _create(projects, project, upsert=upsert)
 
     typer.echo(app_common.run(go()))
@@ -229,6 +231,7 @@ def set_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Replace the fields whose flags are given (the flags of create)."""
     from tidegate.cli import projspec
@@ -244,7 +247,7 @@ def set_(
         changed = projspec.spec_of(project) != before
         return projspec.Edit(changed, "updated" if changed else "unchanged")
 
-    proj_access.run_edit(kubeconfig, context, namespace, name, change)
+    proj_access.run_edit(kubeconfig, context, namespace, name, change, core=core)
 
 
 # -- get / list / delete ---------------------------------------------------------------------
@@ -261,13 +264,14 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
 ) -> None:
     """Show a project: argocd's summary, or the object with -o yaml|json."""
     from tidegate.cli import projshow
 
     async def go() -> tuple[dict[str, Any], list[str], list[str]]:
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             project = await projects.get(name)
             if fmt in (output.Format.yaml, output.Format.json):
                 return project, [], []
@@ -287,13 +291,14 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
     fmt: Annotated[ListFormat, Opt("--output", "-o", help="Output format.")] = ListFormat.wide,
 ) -> None:
     """List projects (a table; -o name|yaml|json)."""
     from tidegate.cli import projshow
 
     async def go() -> list[dict[str, Any]]:
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             return await projects.list_all()
 
     found = app_common.run(go())
@@ -312,12 +317,13 @@ def delete(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Delete projects; refused for 'default' and for a project applications still use."""
 
     async def go() -> list[str]:
         done = []
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             for name in names:
                 await projects.delete_unused(name)
                 done.append(f"project '{name}' deleted")

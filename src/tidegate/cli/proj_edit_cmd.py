@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from tidegate.cli import kubeopts, proj_access
+from tidegate.cli import kubeopts, proj_access, remote
 
 NAME: Any = typer.Argument(..., help="Project name.")
 GROUP: Any = typer.Argument(..., help="API group ('' for the core group).")
@@ -103,6 +103,7 @@ def add_destination(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Permit a destination; one already defined is refused (exit 1)."""
     from tidegate.cli import projedit
@@ -113,6 +114,7 @@ def add_destination(
         namespace,
         name,
         lambda p: projedit.add_destination(p, server, dest_namespace, by_name=by_name),
+        core=core,
     )
 
 
@@ -123,6 +125,7 @@ def remove_destination(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Remove a destination; one that does not exist is refused (exit 1)."""
     from tidegate.cli import projedit
@@ -133,6 +136,7 @@ def remove_destination(
         namespace,
         name,
         lambda p: projedit.remove_destination(p, server, dest_namespace),
+        core=core,
     )
 
 
@@ -147,6 +151,7 @@ def add_destination_service_account(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Set the service account syncs to a destination run as; the same one again: exit 1."""
     from tidegate.cli import projedit
@@ -159,6 +164,7 @@ def add_destination_service_account(
         lambda p: projedit.add_destination_service_account(
             p, server, dest_namespace, account, account_namespace=account_namespace
         ),
+        core=core,
     )
 
 
@@ -170,6 +176,7 @@ def remove_destination_service_account(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Remove a destination's service account; one not there: exit 1."""
     from tidegate.cli import projedit
@@ -180,6 +187,7 @@ def remove_destination_service_account(
         namespace,
         name,
         lambda p: projedit.remove_destination_service_account(p, server, dest_namespace, account),
+        core=core,
     )
 
 
@@ -192,11 +200,14 @@ def _one_value(edit: str, metavar: str) -> Command:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projedit
 
         change = getattr(projedit, edit)
-        proj_access.run_edit(kubeconfig, context, namespace, name, lambda p: change(p, value))
+        proj_access.run_edit(
+            kubeconfig, context, namespace, name, lambda p: change(p, value), core=core
+        )
 
     return run
 
@@ -217,6 +228,7 @@ def _resource_list(*, allow: bool, namespaced: bool) -> Command:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projedit
 
@@ -228,6 +240,7 @@ def _resource_list(*, allow: bool, namespaced: bool) -> Command:
             lambda p: projedit.modify_resources(
                 p, group, kind, allow=allow, namespaced=namespaced, which=which
             ),
+            core=core,
         )
 
     return run
@@ -244,6 +257,7 @@ def _orphaned(edit: str) -> Command:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projedit
 
@@ -254,6 +268,7 @@ def _orphaned(edit: str) -> Command:
             namespace,
             name,
             lambda p: change(p, group, kind, name=resource_name),
+            core=core,
         )
 
     return run

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts, output, proj_access
+from tidegate.cli import app_common, kubeopts, output, proj_access, remote
 
 app = typer.Typer(name="windows", help="Manage a project's sync windows.", no_args_is_help=True)
 
@@ -60,6 +60,7 @@ def add(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Add a sync window (--kind, --schedule, --duration and one or more targets)."""
     from tidegate.cli import projedit
@@ -82,6 +83,7 @@ def add(
             and_operator=and_operator,
             description=description,
         ),
+        core=core,
     )
 
 
@@ -99,6 +101,7 @@ def update(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Change a window: the fields whose flags are given replace the window's."""
     from tidegate.cli import projedit
@@ -119,6 +122,7 @@ def update(
             time_zone=time_zone,
             description=description,
         ),
+        core=core,
     )
 
 
@@ -130,12 +134,18 @@ def delete(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Delete a window (the IDs of the windows after it move down by one)."""
     from tidegate.cli import projedit
 
     proj_access.run_edit(
-        kubeconfig, context, namespace, name, lambda p: projedit.delete_window(p, window_id)
+        kubeconfig,
+        context,
+        namespace,
+        name,
+        lambda p: projedit.delete_window(p, window_id),
+        core=core,
     )
 
 
@@ -146,6 +156,7 @@ def _manual_sync(command: str, *, enabled: bool) -> None:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projedit
 
@@ -155,6 +166,7 @@ def _manual_sync(command: str, *, enabled: bool) -> None:
             namespace,
             name,
             lambda p: projedit.set_manual_sync(p, window_id, enabled=enabled),
+            core=core,
         )
 
     run.__doc__ = f"{'Enable' if enabled else 'Disable'} manual syncs through a window."
@@ -171,6 +183,7 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
     fmt: output.Format = Opt(output.Format.wide, "--output", "-o", help="Output format."),
 ) -> None:
     """List the windows with their ID and whether each is active now."""
@@ -179,7 +192,7 @@ def list_(
     from tidegate.cli import projshow
 
     async def go() -> dict[str, Any]:
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             return await projects.get(name)
 
     project = app_common.run(go())

@@ -42,6 +42,12 @@ def server(
         help="Serve /metrics on this port (0: any; -1: not). Default 8083, skipped with a "
         "warning when busy.",
     ),
+    render_limit: int = typer.Option(
+        4, "--render-concurrency", min=1, help="Renders (managed-resources, manifests) at once."
+    ),
+    render_queue: int = typer.Option(
+        16, "--render-queue", min=0, help="Renders waiting for a slot; beyond them: 503."
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -83,6 +89,8 @@ def server(
                 if metrics_port == -1
                 else metrics_port,
                 metrics_optional=metrics_port is None,
+                render_limit=render_limit,
+                render_queue=render_queue,
             )
         )
     except KeyboardInterrupt:

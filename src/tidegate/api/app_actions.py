@@ -1,0 +1,143 @@
+"""ApplicationService: resource actions (``/api/v1/applications/{name}/resource/actions``).
+
+``GET`` lists the actions offered for one resource of the app (``{actions: [ResourceAction]}``),
+``POST`` runs one: the deprecated form takes the resource in the query and the action name as
+the body (a JSON string, grpc-gateway's ``body: "action"``), ``POST .../actions/v2`` takes
+everything in the body (``resourceActionParameters`` too). Built-in actions and argocd-cm's
+Lua actions, through :mod:`tidegate.controller.resource_actions` (what ``tidegate app actions``
+runs). Only the app's own resources (its ``status.resources``) are reachable; RBAC
+``applications, action/<group>/<kind>/<action>, <project>/<app>``. A script that fails, an
+action that is not offered or is disabled: 400 and nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import fastapi
+from starlette.requests import Request
+
+from tidegate.api import app_operations, app_resources, applications, context, errors, security
+from tidegate.auth import access
+from tidegate.controller import resource_actions
+from tidegate.lua import actions as lua_actions
+
+router = fastapi.APIRouter(tags=["ApplicationService"])
+Obj = dict[str, Any]
+ACTIONS_PATH = "/api/v1/applications/{name}/resource/actions"
+V2_FIELDS = frozenset(
+    {
+        "name",
+        "namespace",
+        "resourceName",
+        "version",
+        "group",
+        "kind",
+        "action",
+        "appNamespace",
+        "project",
+        "resourceActionParameters",
+    }
+)
+
+
+async def _live(
+    request: Request, name: str, target: app_resources.Target, app: Obj
+) -> tuple[resource_actions.Live, Any]:
+    """The live object ``target`` names (it must be the app's) and the action registry."""
+    version = app_resources.member(app, name, target) or ""
+    ctx = context.of(request)
+    actions = await resource_actions.registry(ctx.client, ctx.namespace)
+    async with app_resources.destination(request, app) as (_, client):
+        obj = await client.get(target.key, version=version or None)
+    return resource_actions.Live(target.key, version, obj), actions
+
+
+@router.get(ACTIONS_PATH, summary="The actions offered for one resource of the app")
+async def list_actions(
+    request: Request,
+    name: str,
+    target: app_resources.Target = fastapi.Depends(),
+    subject: access.Subject = security.Subject,
+) -> Obj:
+    app = await app_resources.app_named(request, name)
+    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    live, actions = await _live(request, name, target, app)
+    return {"actions": resource_actions.offered(actions, live.obj)}
+
+
+async def _run(
+    request: Request,
+    name: str,
+    target: app_resources.Target,
+    action: str,
+    params: Mapping[str, str],
+    subject: access.Subject,
+) -> Obj:
+    app = await app_resources.app_named(request, name)
+    if not action:
+        raise errors.ApiError(400, "the action name is required")
+    k = target.key
+    security.authorize(
+        subject,
+        "applications",
+        f"action/{k.group}/{k.kind}/{action}",
+        applications.rbac_object(app),
+    )
+    live, actions = await _live(request, name, target, app)
+    try:
+        planned = resource_actions.plan(actions, [live], action, params)
+    except lua_actions.ActionError as exc:
+        raise errors.ApiError(400, f"application {name}: {exc}") from None
+    async with app_resources.destination(request, app) as (_, client):
+        await resource_actions.apply(client, planned)
+    return {}
+
+
+@router.post(ACTIONS_PATH, summary="Run an action on one resource of the app (body: its name)")
+async def run_action(
+    request: Request,
+    name: str,
+    target: app_resources.Target = fastapi.Depends(),
+    subject: access.Subject = security.Subject,
+) -> Obj:
+    body = await security.json_body(request)
+    if isinstance(body, dict):  # tolerate {"action": "..."} as well as Argo CD's bare string
+        body = body.get("action")
+    if not isinstance(body, str):
+        raise errors.ApiError(400, "the body must be the action name, as a JSON string")
+    return await _run(request, name, target, body, {}, subject)
+
+
+def _parameters(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, list):
+        raise errors.ApiError(400, "resourceActionParameters must be a list of {name, value}")
+    params = {}
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise errors.ApiError(400, "each resourceActionParameter needs a name")
+        if set(item) - {"name", "value"}:
+            raise errors.ApiError(400, "a resourceActionParameter has only name and value")
+        params[item["name"]] = str(item.get("value") or "")
+    return params
+
+
+@router.post(ACTIONS_PATH + "/v2", summary="Run an action on one resource of the app")
+async def run_action_v2(
+    request: Request, name: str, subject: access.Subject = security.Subject
+) -> Obj:
+    body = await security.json_object(request)
+    app_operations.check_fields(body, V2_FIELDS)
+    fields = {}
+    for key in ("resourceName", "kind", "namespace", "group", "version", "action"):
+        value = body.get(key) or ""
+        if not isinstance(value, str):
+            raise errors.ApiError(400, f"field {key!r} must be a string")
+        fields[key] = value
+    action = fields.pop("action")
+    target = app_resources.Target(**fields)
+    params = _parameters(body.get("resourceActionParameters"))
+    return await _run(request, name, target, action, params, subject)
