@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import apiclient, kubeopts
+from tidegate.cli import apiclient, kubeopts, remote
 from tidegate.cli.account_cmd import parse_duration
 from tidegate.cli.login_cmd import CONFIG_OPTION
 
@@ -96,22 +96,25 @@ Resource = Annotated[
 ]
 
 
-def _edit(kubeconfig: str | None, context: str | None, namespace: str, project: str,
-          change: Callable[[dict[str, Any]], Any]) -> None:  # fmt: skip
+# (--kubeconfig, --context, -n, --core) of a command.
+Where = tuple[str | None, str | None, str, bool]
+
+
+def _edit(where: Where, project: str, change: Callable[[dict[str, Any]], Any]) -> None:
     from tidegate.cli import proj_access
 
-    proj_access.run_edit(kubeconfig, context, namespace, project, change)
+    kubeconfig, context, namespace, core = where
+    proj_access.run_edit(kubeconfig, context, namespace, project, change, core=core)
 
 
-def _read(
-    kubeconfig: str | None, context: str | None, namespace: str, project: str,
-    view: Callable[[dict[str, Any]], Any] = lambda p: p,
-) -> Any:  # fmt: skip
+def _read(where: Where, project: str, view: Callable[[dict[str, Any]], Any] = lambda p: p) -> Any:
     """``view`` of the project read (its ConfigError, e.g. no such role, exits 1)."""
     from tidegate.cli import app_common, proj_access
 
+    kubeconfig, context, namespace, core = where
+
     async def go() -> Any:
-        async with proj_access.connect(kubeconfig, context, namespace) as projects:
+        async with proj_access.connect(kubeconfig, context, namespace, core=core) as projects:
             return view(await projects.get(project))
 
     return app_common.run(go())
@@ -125,11 +128,12 @@ def create(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Create a project role (one that exists already: nothing changes, exit 0)."""
     from tidegate.cli import projroles
 
-    _edit(kubeconfig, context, namespace, project,
+    _edit((kubeconfig, context, namespace, core), project,
           lambda p: projroles.create(p, role, description=description))  # fmt: skip
 
 
@@ -140,11 +144,12 @@ def delete(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Delete a project role and its tokens (one that does not exist: nothing changes)."""
     from tidegate.cli import projroles
 
-    _edit(kubeconfig, context, namespace, project, lambda p: projroles.delete(p, role))
+    _edit((kubeconfig, context, namespace, core), project, lambda p: projroles.delete(p, role))
 
 
 def _policy_command(command: str, *, add: bool) -> None:
@@ -158,6 +163,7 @@ def _policy_command(command: str, *, add: bool) -> None:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projroles
 
@@ -167,7 +173,7 @@ def _policy_command(command: str, *, add: bool) -> None:
             edit = projroles.add_policy if add else projroles.remove_policy
             return edit(p, role, line)
 
-        _edit(kubeconfig, context, namespace, project, change)
+        _edit((kubeconfig, context, namespace, core), project, change)
 
     run.__doc__ = (
         "Add a policy to a project role: 'p, proj:PROJECT:ROLE, RESOURCE, ACTION,"
@@ -190,11 +196,12 @@ def _group_command(command: str, *, add: bool) -> None:
         kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
         context: str | None = kubeopts.CONTEXT_OPTION,
         namespace: str = kubeopts.NAMESPACE_OPTION,
+        core: bool = remote.CORE_OPTION,
     ) -> None:
         from tidegate.cli import projroles
 
         edit = projroles.add_group if add else projroles.remove_group
-        _edit(kubeconfig, context, namespace, project, lambda p: edit(p, role, group))
+        _edit((kubeconfig, context, namespace, core), project, lambda p: edit(p, role, group))
 
     run.__doc__ = (
         "Bind an OIDC group claim to a project role."
@@ -215,13 +222,14 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """List a project's roles: ROLE-NAME DESCRIPTION."""
     from tidegate.cli import output, projroles
 
     if fmt not in ("table", "wide", "name", "json", "yaml"):
         raise output.fail(f"--output: unknown format {fmt!r} (table, name, json, yaml)", 2)
-    found = _read(kubeconfig, context, namespace, project)
+    found = _read((kubeconfig, context, namespace, core), project)
     if fmt in ("json", "yaml"):
         output.dump(list((found.get("spec") or {}).get("roles") or []), output.Format(fmt))
     elif fmt == "name":
@@ -238,6 +246,7 @@ def get(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Show a project role: description, policies, groups and tokens."""
     from tidegate.cli import output, projroles
@@ -245,7 +254,7 @@ def get(
     def view(p: dict[str, Any]) -> Any:
         return projroles.describe(p, role), projroles.token_rows(p, role)
 
-    lines, rows = _read(kubeconfig, context, namespace, project, view)
+    lines, rows = _read((kubeconfig, context, namespace, core), project, view)
     for line in lines:
         typer.echo(line)
     output.table(projroles.TOKEN_HEADERS, rows)
@@ -261,11 +270,12 @@ def list_tokens(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """List a project role's tokens: ID ISSUED AT EXPIRES AT."""
     from tidegate.cli import output, projroles
 
-    rows = _read(kubeconfig, context, namespace, project,
+    rows = _read((kubeconfig, context, namespace, core), project,
                  lambda p: projroles.token_rows(p, role, unix=unixtime))  # fmt: skip
     if not rows:
         typer.echo(f"No tokens for role '{role}' of project '{project}'.")
