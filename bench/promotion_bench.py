@@ -56,12 +56,17 @@ def run(args: argparse.Namespace) -> None:
         ])  # fmt: skip
         port = procs.free_port()
         controller = scenario.ControllerProcess(
-            bed, control, log=workdir / "controller.log", app_resync=180, webhook_port=port
+            bed,
+            control,
+            log=workdir / "controller.log",
+            app_resync=180,
+            webhook_port=port,
+            extra=[f"--promotions-shard={control}"],
         ).start()
         try:
             controller.wait_log("controller ready", timeout=60)
             gitops = scenario.GitOps(bed, control, controller, workdir, port)
-            p = pipeline.setup(gitops)
+            p = pipeline.setup(gitops, shard=control)
             _measure(args, p, port)
             pipeline.teardown(p)
         finally:

@@ -85,6 +85,7 @@ async def run(
     settings: settings_mod.Settings,
     appsets: bool = True,
     promotions: bool = True,
+    promotions_shard: str = "",
     rollouts: bool = True,
     rollouts_instance_id: str = "",
     started: asyncio.Event | None = None,
@@ -106,7 +107,10 @@ async def run(
     promotion_ctrl = None
     if promotions:
         promotion_ctrl = promotion_controller.for_management(
-            mgmt, namespace=settings.namespace, audit_url=settings.audit_db
+            mgmt,
+            namespace=settings.namespace,
+            audit_url=settings.audit_db,
+            shard=promotions_shard,
         )
         tasks.append(
             asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")

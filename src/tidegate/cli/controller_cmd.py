@@ -39,6 +39,13 @@ def controller(
         "--promotions/--no-promotions",
         help="Also run the promotion controller (Kargo's Warehouses, Stages, Promotions).",
     ),
+    promotions_shard: str = typer.Option(
+        "",
+        "--promotions-shard",
+        envvar="SHARD_NAME",
+        help="Take only the Kargo Projects labelled kargo.akuity.io/shard=NAME (default: only "
+        "unlabelled ones), so several controllers can share a management cluster.",
+    ),
     rollouts: bool = typer.Option(
         True,
         "--rollouts/--no-rollouts",
@@ -163,6 +170,7 @@ def controller(
                 settings=conf,
                 appsets=appsets,
                 promotions=promotions,
+                promotions_shard=promotions_shard.strip(),
                 rollouts=rollouts,
                 rollouts_instance_id=rollouts_instance_id.strip(),
             )

@@ -46,6 +46,7 @@ Obj = dict[str, Any]
 CRED_LABEL = "kargo.akuity.io/cred-type"
 PROJECT_LABEL = "kargo.akuity.io/project"
 REFRESH_ANNOTATION = "kargo.akuity.io/refresh"
+SHARD_LABEL = "kargo.akuity.io/shard"
 DEFAULT_INTERVAL = 300.0
 
 
@@ -68,8 +69,10 @@ class Controller:
         health_timeout: float = 300.0,
         git_limits: gitcmd.GitLimits | None = None,
         audit_url: str = "",
+        shard: str = "",
     ) -> None:
         self.kube = kube
+        self.shard = shard
         self.audit = audit.AuditLog(audit_url) if audit_url else None
         self.tick = tick
         self.workroot = workroot
@@ -123,9 +126,14 @@ class Controller:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
+    def _shard_selector(self) -> str:
+        """Kargo's sharding: a controller with a shard name takes the Projects labelled with
+        it; one without takes the unlabelled ones, so two controllers never share a Project."""
+        return f"{SHARD_LABEL}={self.shard}" if self.shard else f"!{SHARD_LABEL}"
+
     async def reconcile_all(self) -> None:
         res = await self.kube.resource(GROUP, "Project")
-        for project in (await self.kube.list(res)).items:
+        for project in (await self.kube.list(res, label_selector=self._shard_selector())).items:
             await self._ensure_namespace(project)
             await self.reconcile_project(_name(project))
         self.passes += 1
@@ -663,11 +671,17 @@ def _auto_stages(configs: list[Obj]) -> set[str]:
     return out
 
 
-def for_management(mgmt: Any, *, namespace: str, audit_url: str = "") -> Controller:
+def for_management(
+    mgmt: Any, *, namespace: str, audit_url: str = "", shard: str = ""
+) -> Controller:
     """The promotion controller of a ``tidegate controller`` process on ``mgmt``."""
     import platformdirs
 
     work = Path(platformdirs.user_cache_dir("tidegate")) / "promotion" / namespace
     return Controller(
-        kube_client.client_for(mgmt), workroot=work, apps_namespace=namespace, audit_url=audit_url
+        kube_client.client_for(mgmt),
+        workroot=work,
+        apps_namespace=namespace,
+        audit_url=audit_url,
+        shard=shard,
     )

@@ -20,7 +20,7 @@ import httpx
 
 from tidegate import expr
 from tidegate.kube import client as kube_client
-from tidegate.model import errors
+from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import edits
 from tidegate.promotion import freight as freight_mod
@@ -331,11 +331,14 @@ async def argocd_update(ctx: StepContext, config: Mapping[str, Any]) -> dict[str
         if revision:
             sync["revision"] = revision
         patch: dict[str, Any] = {
+            # A refresh too: the app's branch moved with the promotion's push, and its status
+            # must be compared with the new head now, not at its next Git poll.
+            "metadata": {"annotations": {constants.ANNOTATION_REFRESH: "normal"}},
             "operation": {
                 "initiatedBy": {"username": ACTOR, "automated": False},
                 "info": [{"name": "Reason", "value": f"Promotion {ctx.promotion}"}],
                 "sync": sync,
-            }
+            },
         }
         if spec_patch:
             patch["spec"] = spec_patch

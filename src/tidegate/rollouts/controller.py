@@ -22,10 +22,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
+from tidegate.kube import events as kube_events
 from tidegate.kube import watch
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 from tidegate.rollouts import analysis, names, plan, podhash, restart, spec, traffic, world
+from tidegate.rollouts import events as rollout_events
 from tidegate.rollouts.store import Key, Store, key_of
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class Controller:
         self._listed = {"ReplicaSet": asyncio.Event(), names.ANALYSIS_RUN: asyncio.Event()}
         self.reconciles = 0
         self.last_write: dict[Key, float] = {}
+        self.events = kube_events.EventRecorder(client, component="rollouts-controller")
 
     # -- queue ---------------------------------------------------------------------------------
 
@@ -275,6 +278,10 @@ class Controller:
         except errors.KubeNotFoundError:
             return
         self.store.put_rollout(updated)
+        for happened in rollout_events.changes(
+            rollout.get("status") or {}, updated.get("status") or {}, rollout.get("spec") or {}
+        ):
+            self.events.record(updated, happened)
         if "phase" in patch or "currentStepIndex" in patch:
             status = updated.get("status") or {}
             log.info(

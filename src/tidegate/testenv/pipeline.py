@@ -144,7 +144,7 @@ class Pipeline:
         return str(json.loads(out)["spec"]["template"]["spec"]["containers"][0]["image"])
 
 
-def setup(gitops: scenario.GitOps, *, webhook_secret: str = "") -> Pipeline:
+def setup(gitops: scenario.GitOps, *, webhook_secret: str = "", shard: str = "") -> Pipeline:
     """Build the pipeline (registry started if the bed runs none); see the module's text."""
     testbed.up(gitops.bed.directory, [], registry=True)
     reg = registry.RegistryInfo.load(gitops.bed.directory)
@@ -171,7 +171,11 @@ def setup(gitops: scenario.GitOps, *, webhook_secret: str = "") -> Pipeline:
         {
             "apiVersion": "kargo.akuity.io/v1alpha1",
             "kind": "Project",
-            "metadata": {"name": p.project},
+            "metadata": {
+                "name": p.project,
+                # The controller started with --promotions-shard=SHARD takes it, no other.
+                "labels": {"kargo.akuity.io/shard": shard} if shard else {},
+            },
         },
     )
     p.wait("the project's namespace", lambda: namespace_exists(gitops, p.project))

@@ -24,11 +24,16 @@ from tidegate.testenv.pipeline import Pipeline
 
 pytestmark = pytest.mark.e2e
 WEBHOOK_SECRET = "hook-" + secrets.token_hex(8)
+SHARD = "pipeline-" + secrets.token_hex(3)
+
+
+def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
+    return [f"--promotions-shard={SHARD}"]
 
 
 @pytest.fixture(scope="module")
 def pipeline(gitops: scenario.GitOps) -> Iterator[Pipeline]:
-    p = pipeline_mod.setup(gitops, webhook_secret=WEBHOOK_SECRET)
+    p = pipeline_mod.setup(gitops, webhook_secret=WEBHOOK_SECRET, shard=SHARD)
     yield p
     pipeline_mod.teardown(p)
 

@@ -113,6 +113,22 @@ async def test_canary_from_git_pause_promote_abort_retry(
             for r in app["status"].get("resources") or ()
         )
 
+        # Kubernetes Events on the Rollout, as Argo Rollouts words them.
+        def reasons() -> set[str]:
+            listed = (
+                dev.get(
+                    f"/api/v1/namespaces/{dev.ns}/events?fieldSelector=involvedObject.name%3Dweb"
+                )
+                or {}
+            )
+            return {e["reason"] for e in listed.get("items") or ()}
+
+        wanted = {"RolloutStepCompleted", "RolloutPaused", "RolloutCompleted", "RolloutAborted"}
+        try:
+            await wait.eventually(lambda: wanted <= reasons(), within=30)
+        except AssertionError:
+            raise AssertionError(f"events seen: {sorted(reasons())}") from None
+
         # retry: the update starts again and pauses at 20%.
         done = dev.cli("retry", "web")
         assert done.returncode == 0, done.stderr
