@@ -96,11 +96,14 @@ async def refresh(host: RefreshHost, state: appstate.AppState, *, hard: bool = F
     if meta.get("deletionTimestamp"):
         await host.delete_app(app, raw)
         return
-    if (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH):
+    asked = bool((meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH))
+    if asked:
         # A refresh someone asked for always stamps reconciledAt, so they can see it ran.
         state.last_status_write = None
         await _clear_refresh_annotation(host, state.name)
-    evaluation = await evaluate(host, state, app, hard=hard, at=at)
+    # Asked for, even a normal refresh compares with the branch's newest commit (as Argo CD's
+    # does); only a hard one also drops the rendered manifests.
+    evaluation = await evaluate(host, state, app, hard=hard, at=at, latest=asked)
     await host.write_status(state, evaluation.status)
     if evaluation.requeue_after is not None:
         host.request_after(state.name, evaluation.requeue_after)
@@ -118,8 +121,10 @@ async def evaluate(
     *,
     hard: bool,
     at: str,
+    latest: bool = False,
 ) -> Evaluation:
-    """Compare the app with its cluster; the status patch, requeue and auto-sync decision."""
+    """Compare the app with its cluster; the status patch, requeue and auto-sync decision.
+    ``latest``: resolve the revision at the server now, whatever the last fetch's age."""
     conditions = (state.raw.get("status") or {}).get("conditions")
     cluster, problem = _admit(host, app)
     if problem or cluster is None:
@@ -151,7 +156,7 @@ async def evaluate(
             client=rt.client,
             live=live,
             deps=host.deps,
-            max_age=0.0 if hard else host.settings.app_resync_seconds,
+            max_age=0.0 if hard or latest else host.settings.app_resync_seconds,
             extra_ignore=host.system_ignore,
             kube_version=kube_version,
             api_versions=api_versions,

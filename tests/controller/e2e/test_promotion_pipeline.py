@@ -25,6 +25,9 @@ from tidegate.testenv.pipeline import Pipeline
 pytestmark = pytest.mark.e2e
 WEBHOOK_SECRET = "hook-" + secrets.token_hex(8)
 SHARD = "pipeline-" + secrets.token_hex(3)
+# Git is polled every 3 minutes only: a promotion's app must be compared with the pushed commit
+# because argocd-update asks for a refresh, not because a poll happens to come.
+APP_RESYNC = 180
 
 
 def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
