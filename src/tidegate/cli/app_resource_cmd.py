@@ -26,8 +26,10 @@ All = Annotated[bool, typer.Option("--all", help="Every matching resource.")]
 
 
 def _one_or_all(live: list[Any], kind: str, name: str, all_: bool) -> list[Any]:
+    """``(key, version, object)`` of the matching live objects (``resource_actions.Live``)."""
     from tidegate.model import errors
 
+    live = [(item.key, item.version, item.obj) for item in live]
     if not live:
         raise errors.ConfigError(f"no {kind} of application {name} matches")
     if len(live) > 1 and not all_:
