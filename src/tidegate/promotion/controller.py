@@ -210,8 +210,9 @@ class Controller:
         """Learn the project's receivers and publish their paths in the ProjectConfig status."""
         import base64
 
-        for path in [p for p, r in self.receivers.items() if r.project == ns]:
-            del self.receivers[path]
+        # Built aside and swapped in at the end: a delivery arriving meanwhile still finds
+        # the receivers of the previous pass.
+        fresh: dict[str, receivers.Receiver] = {}
         for config in configs:
             published = []
             for name, provider, ref in receivers.declared(config):
@@ -231,7 +232,7 @@ class Controller:
                 else:
                     value = base64.b64decode(raw).decode(errors="replace")
                     receiver = receivers.Receiver(ns, name, provider, value)
-                    self.receivers[receiver.path] = receiver
+                    fresh[receiver.path] = receiver
                     entry["path"] = receiver.path
                 published.append(entry)
             if (config.get("status") or {}).get("webhookReceivers") != published:
@@ -241,6 +242,9 @@ class Controller:
                         {"status": {"webhookReceivers": published}},
                         subresource="status",
                     )
+        for path in [p for p, r in self.receivers.items() if r.project == ns and p not in fresh]:
+            del self.receivers[path]
+        self.receivers.update(fresh)
 
     async def deliver(self, path: str, headers: Mapping[str, str], body: bytes) -> int:
         """A webhook delivery to ``path``: refresh the Warehouses it concerns; their number."""
