@@ -93,7 +93,12 @@ async def run(
 ) -> None:
     """``metrics_url``, when given, receives the URL of ``/metrics`` once it is served."""
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
-    appset_ctrl = appset_controller.from_application_controller(ctrl) if appsets else None
+    appset_settings = appset_controller.Settings(metrics_labels=settings.metrics_appset_labels)
+    appset_ctrl = (
+        appset_controller.from_application_controller(ctrl, settings=appset_settings)
+        if appsets
+        else None
+    )
     server = metrics_server = None
     refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]

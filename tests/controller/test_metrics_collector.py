@@ -155,3 +155,42 @@ def test_a_new_copy_of_an_app_is_rendered_again_and_a_gone_app_dropped() -> None
     assert [(s.labels["name"], s.labels["sync_status"]) for s in again["argocd_app_info"]] == [
         ("web", "Synced")
     ]
+
+
+def test_cluster_and_appset_labels_when_asked() -> None:
+    import base64
+
+    from tidegate.appset import controller as appset_controller
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    secret = {
+        "metadata": {
+            "name": "dev",
+            "labels": {"argocd.argoproj.io/secret-type": "cluster", "env": "dev"},
+        },
+        "data": {"name": b64("dev"), "server": b64("https://dev.example"), "config": b64("{}")},
+    }
+    source = source_of(appstate.AppStates())
+    source.registry = clusters.ClusterRegistry([secret], management=None)
+    collector = metrics.StateCollector(source, cluster_labels=["env", "tier"])
+    got = families(exposition.render(collector.collect, include_process=False))
+    by_name = {s.labels["name"]: s.labels for s in got["argocd_cluster_labels"]}
+    assert by_name["dev"] == {
+        "name": "dev",
+        "server": "https://dev.example",
+        "label_env": "dev",
+        "label_tier": "",
+    }
+    assert "argocd_cluster_labels" not in families(
+        exposition.render(metrics.StateCollector(source).collect, include_process=False)
+    )
+    sets = appset_controller.AppSetController(
+        kube=None,  # type: ignore[arg-type] - only metrics() is used
+        settings=appset_controller.Settings(metrics_labels=("team",)),
+    )
+    sets._sets["web"] = {"metadata": {"name": "web", "labels": {"team": "payments"}}}
+    appset_families = families(exposition.render(sets.metrics, include_process=False))
+    [labelled] = appset_families["argocd_appset_labels"]
+    assert labelled.labels == {"namespace": "argocd", "name": "web", "label_team": "payments"}

@@ -54,6 +54,7 @@ class Settings:
     in_cluster_enabled: bool = True
     pending_timeout_seconds: float = 300.0  # a RollingSync Pending that never started
     concurrency: int = 8  # Application writes in flight per reconcile
+    metrics_labels: tuple[str, ...] = ()  # exposed as argocd_appset_labels
 
 
 def _name(obj: Mapping[str, Any]) -> str:
@@ -296,7 +297,13 @@ class AppSetController:
         """``argocd_appset_info`` and ``argocd_appset_owned_applications``, read at scrape
         time."""
         info, owned = [], []
+        labelled: list[tuple[tuple[str, ...], float]] = []
+        keys = self.settings.metrics_labels
         for name, appset in list(self._sets.items()):
+            if keys:
+                meta_labels = (appset.get("metadata") or {}).get("labels") or {}
+                values = (self.namespace, name, *(str(meta_labels.get(k, "")) for k in keys))
+                labelled.append((values, 1.0))
             conditions = (appset.get("status") or {}).get("conditions") or []
             up_to_date = next((c for c in conditions if c.get("type") == "ResourcesUpToDate"), None)
             status = str((up_to_date or {}).get("status") or "Unknown")
@@ -308,6 +315,13 @@ class AppSetController:
             ("namespace", "name", "resource_update_status"),
             info,
         )
+        if keys:
+            yield metric_text.gauge_lines(
+                "argocd_appset_labels",
+                "Applicationset labels translated to Prometheus labels",
+                ("namespace", "name", *map(metric_text.label_name, keys)),
+                labelled,
+            )
         yield metric_text.gauge_lines(
             "argocd_appset_owned_applications",
             "Number of applications owned by the applicationset",

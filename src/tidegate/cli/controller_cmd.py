@@ -103,6 +103,16 @@ def controller(
         "--metrics-application-labels",
         help="Application label exposed in argocd_app_labels (repeat, or comma-separated).",
     ),
+    metrics_cluster_labels: list[str] = typer.Option(
+        [],
+        "--metrics-cluster-labels",
+        help="Cluster Secret label exposed in argocd_cluster_labels (repeat, or comma-separated).",
+    ),
+    metrics_applicationset_labels: list[str] = typer.Option(
+        [],
+        "--metrics-applicationset-labels",
+        help="ApplicationSet label exposed in argocd_appset_labels (repeat, or comma-separated).",
+    ),
     notifications: bool = typer.Option(
         True,
         "--notifications/--no-notifications",
@@ -156,9 +166,9 @@ def controller(
         metrics_host=metrics_address,
         notifications=notifications,
         metrics_port_optional=metrics_port is None,
-        metrics_app_labels=tuple(
-            k.strip() for arg in metrics_application_labels for k in arg.split(",") if k.strip()
-        ),
+        metrics_app_labels=_keys(metrics_application_labels),
+        metrics_cluster_labels=_keys(metrics_cluster_labels),
+        metrics_appset_labels=_keys(metrics_applicationset_labels),
         git_limits=gitcmd.GitLimits(
             connect_timeout=git_request_timeout, low_speed_time=git_request_timeout
         ),
@@ -177,3 +187,8 @@ def controller(
         )
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+def _keys(args: list[str]) -> tuple[str, ...]:
+    """Label keys of a repeated, comma-separated option."""
+    return tuple(k.strip() for arg in args for k in arg.split(",") if k.strip())

@@ -149,7 +149,11 @@ class Controller:
         self.ready = asyncio.Event()
         self.refresh_count = 0
         self.system_ignore: tuple[diff_ignore.IgnoreRule, ...] = ()
-        self.metrics = metrics.StateCollector(self, app_labels=self.settings.metrics_app_labels)
+        self.metrics = metrics.StateCollector(
+            self,
+            app_labels=self.settings.metrics_app_labels,
+            cluster_labels=self.settings.metrics_cluster_labels,
+        )
 
     @property
     def webhook_secret(self) -> dict[str, Any] | None:

@@ -9,7 +9,6 @@ is a join of ready strings (bench/metrics_bench.py). Counters and histograms:
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -44,12 +43,7 @@ def app_identity(raw: Mapping[str, Any], control_namespace: str) -> tuple[str, s
     )
 
 
-_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
-
-
-def label_name(key: str) -> str:
-    """``label_<key>`` with the characters Prometheus refuses replaced by ``_``."""
-    return "label_" + _LABEL_CHARS.sub("_", key)
+label_name = text.label_name
 
 
 def _operation(raw: Mapping[str, Any]) -> str:
@@ -87,8 +81,15 @@ APP_INFO_LABELS = (
 class StateCollector:
     """Collects ``argocd_app_*`` and ``argocd_cluster_*`` gauges and Tidegate's state gauges."""
 
-    def __init__(self, source: MetricsSource, *, app_labels: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        source: MetricsSource,
+        *,
+        app_labels: Sequence[str] = (),
+        cluster_labels: Sequence[str] = (),
+    ) -> None:
         self._source = source
+        self._cluster_labels = tuple(cluster_labels)  # --metrics-cluster-labels
         self._app_labels = tuple(app_labels)  # --metrics-application-labels
         self._label_names = ("namespace", "name", "project", *map(label_name, app_labels))
         # instance name -> (the stored copy, info line, labels line, condition lines)
@@ -177,11 +178,19 @@ class StateCollector:
 
     def _clusters(self) -> Iterable[str]:
         info, objects, resources, connection, age = [], [], [], [], []
+        labelled: list[tuple[tuple[str, ...], float]] = []
         now = time.time()
         for cluster in self._source.registry.clusters():
             rt = self._source.runtimes.get(cluster.server)
             version = rt.server_version if rt is not None else ""
             info.append(((cluster.server, version, cluster.name), 1.0))
+            if self._cluster_labels:
+                values = (
+                    cluster.name,
+                    cluster.server,
+                    *(str(cluster.labels.get(k, "")) for k in self._cluster_labels),
+                )
+                labelled.append((values, 1.0))
             if rt is None:
                 continue  # no app uses it yet: nothing cached, no connection opened
             state = rt.cache.state
@@ -197,6 +206,13 @@ class StateCollector:
             ("server", "k8s_version", "name"),
             info,
         )
+        if self._cluster_labels:
+            yield text.gauge_lines(
+                "argocd_cluster_labels",
+                "Argo Cluster labels converted to Prometheus labels",
+                ("name", "server", *map(label_name, self._cluster_labels)),
+                labelled,
+            )
         yield text.gauge_lines(
             "argocd_cluster_api_resource_objects",
             "Number of k8s resource objects in the cache.",

@@ -46,6 +46,10 @@ class Settings:
     metrics_port_optional: bool = False
     # Application labels exposed as argocd_app_labels (argocd: --metrics-application-labels).
     metrics_app_labels: tuple[str, ...] = ()
+    # Cluster Secret labels exposed as argocd_cluster_labels (--metrics-cluster-labels), and
+    # ApplicationSet labels as argocd_appset_labels (--metrics-applicationset-labels).
+    metrics_cluster_labels: tuple[str, ...] = ()
+    metrics_appset_labels: tuple[str, ...] = ()
     # Notifications inside this process (argocd-notifications-cm; the CLI turns them on,
     # --no-notifications leaves them to `tidegate notifications-controller`).
     notifications: bool = False

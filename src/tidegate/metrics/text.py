@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import math
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -164,3 +165,12 @@ def gauge_lines(
     """One gauge family from rows read at scrape time."""
     body = "".join(f"{name}{label_text(labelnames, values)} {number(v)}\n" for values, v in rows)
     return header(name, doc, "gauge") + body
+
+
+_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def label_name(key: str) -> str:
+    """``label_<key>`` with the characters Prometheus refuses replaced by ``_`` (the
+    ``argocd_*_labels`` metrics' label names)."""
+    return "label_" + _LABEL_CHARS.sub("_", key)
