@@ -29,6 +29,7 @@ from tidegate.analysis import providers as providers_mod
 from tidegate.kube import client as kube_client
 from tidegate.kube import status as kube_status
 from tidegate.kube import watch
+from tidegate.metrics import families as metric_families
 from tidegate.model import errors
 from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
@@ -190,6 +191,8 @@ class AnalysisController:
         ns, name = _key(old)
         if status.get("phase") != (old.get("status") or {}).get("phase"):
             log.info("analysis: AnalysisRun %s/%s is %s", ns, name, status.get("phase"))
+            if status.get("phase") in names.COMPLETED:
+                metric_families.ANALYSIS_RUNS.labels(ns, str(status.get("phase"))).inc()
         key = ResourceKey(names.GROUP, names.RUN_KIND, ns, name)
         body = {
             "metadata": {"resourceVersion": (old.get("metadata") or {}).get("resourceVersion")},

@@ -169,3 +169,32 @@ def _resource_of(path: str) -> tuple[str, str]:
             return "namespaces", ""
         namespace, rest = rest[1], rest[2:]
     return (rest[0] if rest else ""), namespace
+
+
+# -- delivery: Rollouts, analysis, promotions (Tidegate's own) ---------------------------------
+ROLLOUT_STEPS = registry.counter(
+    "tidegate_rollout_steps_total",
+    "Canary steps a Rollout completed.",
+    ("namespace", "rollout"),
+)
+ROLLOUT_ABORTS = registry.counter(
+    "tidegate_rollout_aborts_total",
+    "Rollout updates aborted (by hand or by a failed analysis).",
+    ("namespace", "rollout"),
+)
+ANALYSIS_RUNS = registry.counter(
+    "tidegate_analysis_runs_total",
+    "AnalysisRuns that reached a final phase, by phase.",
+    ("namespace", "phase"),
+)
+PROMOTIONS = registry.counter(
+    "tidegate_promotions_total",
+    "Promotions that ended, by project, stage and phase.",
+    ("project", "stage", "phase"),
+)
+PROMOTION_DURATION = registry.histogram(
+    "tidegate_promotion_duration_seconds",
+    "Time a promotion took, from its first step to its end.",
+    ("project", "stage"),
+    buckets=STEP_BUCKETS,
+)

@@ -22,6 +22,7 @@ from typing import Any
 from tidegate.analysis import controller as analysis_controller
 from tidegate.kube import client as kube_client
 from tidegate.kube import events
+from tidegate.metrics import families as metric_families
 from tidegate.model import durations, errors
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import (
@@ -430,6 +431,10 @@ class Controller:
         started = asyncio.get_running_loop().time()
         phase, message, state = await self.runner.run(promo, freight, aborted=aborted)
         await self._audit(promo, freight, stage_name, phase, message, state, started)
+        metric_families.PROMOTIONS.labels(ns, stage_name, phase).inc()
+        metric_families.PROMOTION_DURATION.labels(ns, stage_name).observe(
+            asyncio.get_running_loop().time() - started
+        )
         actor = (promo["metadata"].get("annotations") or {}).get(promotions.ACTOR_ANNOTATION, "")
         self.events.record(
             promo,

@@ -24,6 +24,7 @@ from typing import Any
 from tidegate.kube import client as kube_client
 from tidegate.kube import events as kube_events
 from tidegate.kube import watch
+from tidegate.metrics import families as metric_families
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 from tidegate.rollouts import analysis, names, plan, podhash, restart, spec, traffic, world
@@ -282,6 +283,10 @@ class Controller:
             rollout.get("status") or {}, updated.get("status") or {}, rollout.get("spec") or {}
         ):
             self.events.record(updated, happened)
+            if happened.reason == "RolloutStepCompleted":
+                metric_families.ROLLOUT_STEPS.labels(ns, name).inc()
+            elif happened.reason == "RolloutAborted":
+                metric_families.ROLLOUT_ABORTS.labels(ns, name).inc()
         if "phase" in patch or "currentStepIndex" in patch:
             status = updated.get("status") or {}
             log.info(

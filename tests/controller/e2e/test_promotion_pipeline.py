@@ -30,8 +30,11 @@ SHARD = "pipeline-" + secrets.token_hex(3)
 APP_RESYNC = 180
 
 
+METRICS_PORT = procs.free_port()
+
+
 def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
-    return [f"--promotions-shard={SHARD}"]
+    return [f"--promotions-shard={SHARD}", f"--metrics-port={METRICS_PORT}"]
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +119,18 @@ def test_push_flows_to_dev_and_staging_then_prod_on_approval(pipeline: Pipeline)
     reasons = {e["reason"] for e in seen}
     assert reasons == {"PromotionSucceeded", "PromotionCreated"}
     assert any("requested by cli:" in e["message"] and "Stage prod" in e["message"] for e in seen)
+    # The controller's /metrics counts them (Tidegate's own delivery metrics).
+    scraped = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+    prod = [
+        line
+        for line in scraped.splitlines()
+        if line.startswith("tidegate_promotions_total{")
+        and f'project="{p.project}"' in line
+        and 'stage="prod"' in line
+        and 'phase="Succeeded"' in line
+    ]
+    assert prod and float(prod[0].rsplit(" ", 1)[1]) >= 2, scraped[-2000:]
+    assert "tidegate_promotion_duration_seconds_bucket" in scraped
     # The audit log (the controller's default file) records each promotion: who, which
     # Freight, the commits it wrote and how long it took.
     path = Path(platformdirs.user_data_dir("tidegate")) / f"audit-{p.gitops.namespace}.db"
