@@ -16,7 +16,9 @@ from typing import Any
 
 import typer
 
-from tidegate.cli import apiconfig, output, sso_login
+from tidegate.cli import apiconfig, output
+
+SSO_PORT = 8085  # argocd's default --sso-port (sso_login.DEFAULT_PORT)
 
 CONFIG_OPTION: Any = typer.Option(
     None,
@@ -45,9 +47,7 @@ def login(
     sso: bool = typer.Option(
         False, "--sso", help="Log in through the server's identity provider (browser)."
     ),
-    sso_port: int = typer.Option(
-        sso_login.DEFAULT_PORT, "--sso-port", help="Local port of the SSO callback."
-    ),
+    sso_port: int = typer.Option(SSO_PORT, "--sso-port", help="Local port of the SSO callback."),
     sso_launch_browser: str = typer.Option(
         "true",
         "--sso-launch-browser",
@@ -80,6 +80,8 @@ def login(
     try:
         with httpx.Client(base_url=url, verify=not insecure, timeout=30.0) as client:
             if sso:
+                from tidegate.cli import sso_login  # httpx, jwt: only when logging in by SSO
+
                 token = sso_login.sso_token(client, port=sso_port, launch_browser=launch)
                 resp = client.get(
                     "/api/v1/session/userinfo", headers={"Authorization": f"Bearer {token}"}

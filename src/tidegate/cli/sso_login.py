@@ -26,7 +26,7 @@ import typer
 from tidegate.auth import oidc
 from tidegate.cli import output
 
-DEFAULT_PORT = 8085
+DEFAULT_PORT = 8085  # login_cmd.SSO_PORT repeats it so that the CLI starts without httpx
 WAIT_SECONDS = 300.0
 _DONE_PAGE = (
     b"<!doctype html><title>Tidegate</title><p>Authentication successful. "
