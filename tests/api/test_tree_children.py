@@ -116,3 +116,39 @@ def test_a_managed_object_is_never_listed_twice() -> None:
     tree = app_tree.with_children(app_tree.resource_tree(app), [RS, POD])
     names = [n["name"] for n in tree["nodes"]]
     assert names.count("web-5d9-abc") == 1
+
+
+def test_a_managed_rollout_shows_its_step_and_weight() -> None:
+    from tidegate.api import app_tree
+
+    tree = {
+        "nodes": [
+            {
+                "group": "argoproj.io",
+                "kind": "Rollout",
+                "namespace": "web",
+                "name": "r",
+                "version": "v1alpha1",
+            }
+        ]
+    }
+    live = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "r", "namespace": "web", "uid": "u1"},
+        "spec": {
+            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]}}
+        },
+        "status": {"phase": "Paused", "currentStepIndex": 1},
+    }
+    [node] = app_tree.with_children(tree, [live])["nodes"]
+    assert node["info"] == [
+        {"name": "Status", "value": "Paused"},
+        {"name": "Step", "value": "1/3"},
+        {"name": "Weight", "value": "20%"},
+    ]
+    done = {**live, "status": {"phase": "Healthy", "currentStepIndex": 3}}
+    assert app_tree.rollout_info(done)[1:] == [
+        {"name": "Step", "value": "3/3"},
+        {"name": "Weight", "value": "100%"},
+    ]

@@ -33,6 +33,7 @@ from tidegate.health import registry
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
 from tidegate.model import errors as tg_errors
+from tidegate.rollouts import spec as rollout_spec
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -45,6 +46,7 @@ CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("apps", "ControllerRevision"),
     ("discovery.k8s.io", "EndpointSlice"),
     ("argoproj.io", "AnalysisRun"),
+    ("argoproj.io", "Rollout"),  # managed, not a child: read for its current step
 )
 MAX_NAMESPACES = 20
 LIST_LIMIT = 1000
@@ -130,6 +132,13 @@ def with_children(
     Owners are matched by group, kind, namespace and name (the managed nodes carry no uid), and
     below the first level by uid too. Pure."""
     managed = [dict(n) for n in tree.get("nodes") or [] if isinstance(n, Mapping)]
+    rollouts = {
+        _key(_node(o)): o for o in objects if o.get("kind") == "Rollout"
+    }  # their live status names the step a canary is at
+    for node in managed:
+        live = rollouts.get(_key(node))
+        if live is not None:
+            node["info"] = rollout_info(live)
     by_owner: dict[Key, list[tuple[Mapping[str, Any], list[Obj]]]] = {}
     for obj in objects:
         namespace = str((obj.get("metadata") or {}).get("namespace") or "")
@@ -163,6 +172,22 @@ def with_children(
         if not level:
             break
     return {"nodes": managed + children}
+
+
+def rollout_info(rollout: Mapping[str, Any]) -> list[Obj]:
+    """A Rollout's ``info`` as the tree shows it: its phase, and for a canary the step it is at
+    (``2/8``) and the weight that step sets, as ``kubectl argo rollouts get`` shows them.
+    Pure."""
+    status = rollout.get("status") or {}
+    info: list[Obj] = []
+    if status.get("phase"):
+        info.append({"name": "Status", "value": str(status["phase"])})
+    steps = (((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {}).get("steps")
+    index = status.get("currentStepIndex")
+    if isinstance(steps, list) and steps and isinstance(index, int):
+        info.append({"name": "Step", "value": f"{min(index, len(steps))}/{len(steps)}"})
+        info.append({"name": "Weight", "value": f"{rollout_spec.current_weight(steps, index)}%"})
+    return info
 
 
 def resource_tree(app: Mapping[str, Any]) -> Obj:
