@@ -24,6 +24,7 @@ from tidegate.kube import client as kube_client
 from tidegate.kube import events
 from tidegate.metrics import families as metric_families
 from tidegate.model import durations, errors
+from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import (
     availability,
@@ -209,8 +210,6 @@ class Controller:
     # -- webhook receivers ---------------------------------------------------------------------
     async def _receivers(self, ns: str, configs: list[Obj]) -> None:
         """Learn the project's receivers and publish their paths in the ProjectConfig status."""
-        import base64
-
         # Built aside and swapped in at the end: a delivery arriving meanwhile still finds
         # the receivers of the previous pass.
         fresh: dict[str, receivers.Receiver] = {}
@@ -231,7 +230,7 @@ class Controller:
                         f"receiver {name!r}: Secret {ns}/{ref or '?'} with key 'secret' not found"
                     )
                 else:
-                    value = base64.b64decode(raw).decode(errors="replace")
+                    value = model_secrets.decode(raw) or ""
                     receiver = receivers.Receiver(ns, name, provider, value)
                     fresh[receiver.path] = receiver
                     entry["path"] = receiver.path
@@ -364,14 +363,10 @@ class Controller:
     async def _creds(self, ns: str, kind: str, url: str) -> creds_mod.RepoCredentials | None:
         res = await self.kube.resource("", "Secret")
         listed = await self.kube.list(res, namespace=ns, label_selector=f"{CRED_LABEL}={kind}")
-        import base64
         import re
 
         for secret in listed.items:
-            data = {
-                k: base64.b64decode(v).decode(errors="replace")
-                for k, v in (secret.get("data") or {}).items()
-            }
+            data = {k: model_secrets.decode(v) or "" for k, v in (secret.get("data") or {}).items()}
             pattern = data.get("repoURL", "")
             if data.get("repoURLIsRegex") == "true":
                 hit = bool(re.fullmatch(pattern, url))
