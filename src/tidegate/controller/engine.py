@@ -301,10 +301,12 @@ class Controller:
         state, changed = seen
         if changed:
             meta = obj.get("metadata") or {}
-            if obj.get("operation") and not meta.get("deletionTimestamp"):
+            if obj.get("operation") and not meta.get("deletionTimestamp") and self.ready.is_set():
                 # Start a requested sync at once; it does not need a refresh first (operations
                 # re-read the app before they act, so a stale event starts nothing), and the
-                # app is refreshed when the sync ends.
+                # app is refreshed when the sync ends. Before the controller is ready (argocd-cm
+                # not read yet: tracking method, installation id, health customisations), it
+                # starts once they are known (run()).
                 self.operations.ensure(state)
             else:
                 hard = (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH)
@@ -522,6 +524,10 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
         self._tasks.append(asyncio.create_task(self.config.poll(settings_seen)))
         self.ready.set()
+        for state in self.states:  # operations seen before the settings were known
+            meta = state.raw.get("metadata") or {}
+            if state.raw.get("operation") and not meta.get("deletionTimestamp"):
+                self.operations.ensure(state)
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",
             len(self.states),

@@ -26,8 +26,64 @@ class OutcomeHost(Protocol):
 
     async def patch_app(self, name: str, patch: Mapping[str, Any]) -> dict[str, Any]: ...
 
+    async def read_app(self, name: str) -> dict[str, Any] | None: ...
+
     @property
     def journal(self) -> journal.Journal: ...
+
+
+HISTORY_ATTEMPTS = 5
+
+
+async def _finish_with_history(
+    host: OutcomeHost,
+    name: str,
+    status: dict[str, Any],
+    *,
+    revision: str,
+    source: dict[str, Any] | None,
+    started_at: str,
+    finished_at: str,
+    initiated_by: dict[str, Any] | None,
+) -> None:
+    """Append the history entry to the history the API server has now, on that resourceVersion.
+
+    The copy the operation started from may be older than the app (a status write, or a watch
+    that lagged after a restart): a history built from it would drop entries written since.
+    A conflict means someone wrote meanwhile: read again and retry.
+    """
+    for attempt in range(HISTORY_ATTEMPTS):
+        current = await host.read_app(name)
+        if current is None:
+            raise errors.KubeNotFoundError(f"Application {name} is gone")
+        app_limit = (current.get("spec") or {}).get("revisionHistoryLimit")
+        limit = (
+            int(app_limit)
+            if app_limit is not None
+            else host.settings.default_revision_history_limit
+        )
+        history = (current.get("status") or {}).get("history") or []
+        if any(entry.get("deployStartedAt") == started_at for entry in history):
+            status["history"] = history  # recorded by an earlier write whose reply was lost
+        else:
+            status["history"] = _history(
+                current,
+                revision=revision,
+                source=source,
+                started_at=started_at,
+                finished_at=finished_at,
+                initiated_by=initiated_by,
+                limit=limit,
+            )
+        version = (current.get("metadata") or {}).get("resourceVersion")
+        patch = {"metadata": {"resourceVersion": version}, "operation": None, "status": status}
+        try:
+            await host.patch_app(name, patch)
+            return
+        except errors.KubeConflictError:
+            if attempt == HISTORY_ATTEMPTS - 1:
+                raise
+            log.info("app %s: written meanwhile; recording the history entry again", name)
 
 
 def _history(
@@ -89,30 +145,28 @@ async def finish(
     status: dict[str, Any] = {"operationState": op_state}
     if success_extra is not None and success_extra.get("source") is not None:
         op_state["syncResult"]["source"] = success_extra["source"]
-    if (
+    recorded_history = (
         phase is OperationPhase.SUCCEEDED
         and success_extra is not None
         and not success_extra.get("dryRun")
-        and revision
-    ):
-        app_limit = (raw.get("spec") or {}).get("revisionHistoryLimit")
-        limit = (
-            int(app_limit)
-            if app_limit is not None
-            else host.settings.default_revision_history_limit
-        )
-        status["history"] = _history(
-            raw,
-            revision=revision,
-            source=success_extra.get("source"),
-            started_at=started_at,
-            finished_at=finished_at,
-            initiated_by=success_extra.get("initiatedBy"),
-            limit=limit,
-        )
+        and bool(revision)
+    )
     log.info("app %s: operation %s: %s", state.name, phase.value, message)
     try:
-        await host.patch_app(state.name, {"operation": None, "status": status})
+        if recorded_history:
+            assert success_extra is not None
+            await _finish_with_history(
+                host,
+                state.name,
+                status,
+                revision=revision,
+                source=success_extra.get("source"),
+                started_at=started_at,
+                finished_at=finished_at,
+                initiated_by=success_extra.get("initiatedBy"),
+            )
+        else:
+            await host.patch_app(state.name, {"operation": None, "status": status})
     except errors.KubeNotFoundError:
         return
     await host.journal.ended(

@@ -206,8 +206,7 @@ class GitRunner:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state_dir.chmod(0o700)
         self._askpass = state_dir / "askpass.sh"
-        self._askpass.write_text(_ASKPASS)
-        self._askpass.chmod(0o700)
+        _install_script(self._askpass, _ASKPASS)
 
     @contextlib.contextmanager
     def _environment(
@@ -355,3 +354,25 @@ def _ssh_command(
             hosts = secret_file("known_hosts", creds.known_hosts)
             options += ["-o", f"UserKnownHostsFile={hosts}"]
     return shlex.join(["ssh", *options])
+
+
+def _install_script(path: Path, text: str) -> None:
+    """Put the executable ``text`` at ``path``, unless it is there already.
+
+    Several processes share the cache (controllers, the CLI, the server). Rewriting the script
+    in place while another process's git executes it fails that exec with "Text file busy";
+    a new file renamed over the old one never does (a running exec keeps the old inode).
+    """
+    with contextlib.suppress(OSError):
+        if path.read_text() == text and path.stat().st_mode & 0o777 == 0o700:
+            return
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(scratch, 0o700)
+        os.replace(scratch, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(scratch)
+        raise

@@ -296,6 +296,16 @@ def flood(
     return asyncio.run(go())
 
 
+def hook_names(fleet: Fleet, name: str) -> list[str]:
+    """The hook ConfigMaps of app ``name`` live on its cluster (their names carry the sync id)."""
+    app = next(a for a in fleet.apps if a.name == name)
+    with fleet.ops.bed.admin_client(app.cluster) as client:
+        resp = client.get(f"/api/v1/namespaces/{app.namespace}/configmaps")
+        resp.raise_for_status()
+        found = (o["metadata"]["name"] for o in resp.json()["items"])
+        return sorted(n for n in found if n.startswith(("pre-", "post-")))
+
+
 def history_starts(fleet: Fleet) -> set[tuple[str, str]]:
     """(app, ``deployStartedAt``) of every history entry of the fleet."""
     out = set()

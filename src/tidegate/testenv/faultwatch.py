@@ -36,6 +36,7 @@ class Seen:
     revision: str
     phase: str
     started_at: str
+    message: str = ""
 
 
 def _seen(app: dict[str, Any]) -> Seen:
@@ -50,6 +51,7 @@ def _seen(app: dict[str, Any]) -> Seen:
         revision=str(sync.get("revision") or ""),
         phase=str(operation.get("phase") or ""),
         started_at=str(operation.get("startedAt") or ""),
+        message=str(operation.get("message") or "")[:200],
     )
 
 
@@ -163,6 +165,20 @@ class StatusRecorder:
         """Apps whose latest state seen has an operation Running."""
         latest = self.window(time.monotonic())
         return sorted(name for name, states in latest.items() if states[-1].phase == "Running")
+
+    def operations(self, name: str) -> list[str]:
+        """Every operation of app ``name`` seen, in order: its ``startedAt``, the phases it went
+        through and its last message (what a failure report needs to explain a broken promise)."""
+        with self._lock:
+            seen = [s for s in self.seen if s.name == name and s.started_at]
+        phases: dict[str, list[str]] = {}
+        messages: dict[str, str] = {}
+        for item in seen:
+            got = phases.setdefault(item.started_at, [])
+            if not got or got[-1] != item.phase:
+                got.append(item.phase)
+            messages[item.started_at] = item.message
+        return [f"{at}: {'>'.join(p)} ({messages[at]})" for at, p in phases.items()]
 
     def unfinished(self, history: Iterable[tuple[str, str]] = ()) -> list[str]:
         """Operations seen that never showed an end (lost), as ``app@startedAt``; an end is a

@@ -83,7 +83,13 @@ def stop(pids: Iterable[int], *, marker: str | None, timeout: float = 15.0) -> N
     for pid in targets:
         if alive(pid):
             signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
+    wait_gone(targets, timeout=5)
+
+
+def wait_gone(pids: Iterable[int], *, timeout: float) -> None:
+    """Return once none of ``pids`` is alive, or after ``timeout`` seconds."""
+    targets = list(pids)
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and any(alive(p) for p in targets):
         time.sleep(0.05)
 

@@ -202,9 +202,14 @@ class ControllerProcess:
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.pid is not None:
-            procs.stop([self.pid], marker=None, timeout=0 if sig == signal.SIGKILL else 10)
-            self.pid = None
+        if self.pid is None:
+            return
+        if sig == signal.SIGKILL:  # no SIGTERM first: the process gets no chance to tidy up
+            procs.signal_group(self.pid, signal.SIGKILL)
+            procs.wait_gone([self.pid], timeout=5)
+        else:
+            procs.stop([self.pid], marker=None, timeout=10)
+        self.pid = None
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)

@@ -175,8 +175,26 @@ def test_the_engine_under_faults(suite: Suite) -> None:
         lost = recorder.unfinished(faultfleet.history_starts(fleet))
     assert not lost, f"operations that never ended (seed {SEED}): {lost[:10]}"
     broken = faultfleet.violations(fleet)
-    assert not broken, f"after the faults (seed {SEED}):\n" + "\n".join(broken[:20])
+    assert not broken, f"after the faults (seed {SEED}):\n" + "\n".join(
+        broken[:20] + _explain(recorder, fleet, broken)
+    )
     assert recorder.breaks >= 1, "the recorder never saw mgmt go away: was it restarted?"
+
+
+def _explain(
+    recorder: faultwatch.StatusRecorder, fleet: faultfleet.Fleet, broken: list[str]
+) -> list[str]:
+    """For each app named in ``broken``: every operation the recorder saw (phases and last
+    message), its history's start times and the hook objects live, so a failure explains itself."""
+    out = []
+    names = sorted({line.split(":", 1)[0] for line in broken})
+    starts = faultfleet.history_starts(fleet)
+    for name in names[:5]:
+        history = sorted(at for app, at in starts if app == name)
+        out += [f"{name} operations:", *(f"  {op}" for op in recorder.operations(name))]
+        out.append(f"  history starts: {history}")
+        out.append(f"  hooks live: {faultfleet.hook_names(fleet, name)}")
+    return out
 
 
 def _wait_running(recorder: faultwatch.StatusRecorder, since: float) -> None:

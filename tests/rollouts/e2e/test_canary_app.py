@@ -22,9 +22,9 @@ STEPS = [
     {"setWeight": 20},
     {"pause": {}},
     {"setWeight": 40},
-    {"pause": {"duration": 10}},
+    {"pause": {"duration": 20}},
     {"setWeight": 60},
-    {"pause": {"duration": 10}},
+    {"pause": {"duration": 20}},
     {"setWeight": 100},
 ]
 
