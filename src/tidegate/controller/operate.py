@@ -563,12 +563,13 @@ class Operations:
                 "message": message}}})  # fmt: skip
         except errors.KubeError as exc:
             log.warning("app %s: could not record that its operation waits: %s", state.name, exc)
-        while down.rt.down_error and not _terminating(state.raw):
+        # A replaced runtime's probe stops: the next attempt binds to the new one.
+        while down.rt.down_error and not down.rt.closed and not _terminating(state.raw):
             state.wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(DOWN_CHECK_SECONDS):
                     await state.wake.wait()
-        if _terminating(state.raw) and down.rt.down_error:
+        if _terminating(state.raw) and down.rt.down_error and not down.rt.closed:
             await _terminate_offline(self._host, state, name)
 
 
