@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 INVALID_RETRY_SECONDS = 5.0
 MISSING_RETRY_SECONDS = 1.0
+PROGRESSING_RESYNC_SECONDS = 5.0
 WORKERS = 4
 _MANAGER = names.FIELD_MANAGER
 _TRAFFIC_GROUPS = {"Ingress": "networking.k8s.io", "HTTPRoute": "gateway.networking.k8s.io"}
@@ -194,6 +195,10 @@ class Controller:
             )
         elif decided.requeue_after is not None:
             self.enqueue_after(key, decided.requeue_after)
+        elif (decided.status.get("phase") or "") == names.PHASE_PROGRESSING:
+            # Waiting for pods: ReplicaSet events bring the Rollout back; this look, every few
+            # seconds while it progresses, bounds what a missed event can cost.
+            self.enqueue_after(key, PROGRESSING_RESYNC_SECONDS)
 
     async def _write(self, rollout: Mapping[str, Any], ctx: world.Context) -> bool:
         ns, name = key_of(rollout)
