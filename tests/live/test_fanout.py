@@ -115,3 +115,20 @@ def test_closing_ends_every_subscription_and_the_last_one_leaving_drops_the_mirr
     hub.add(c)
     hub.close()
     assert drained(c) == [("END", [])]
+
+
+def test_each_subscriber_gets_its_own_copies() -> None:
+    hub = fanout.Fanout()
+    a, b = subscriber(), subscriber()
+    hub.add(a)
+    hub.add(b)
+    listed = rs("a", "x", "1", hash="h")
+    hub.relisted(RS, [listed], "initial")
+    changed = rs("a", "x", "2", hash="h")
+    hub.changed(RS, watch.WatchEvent("MODIFIED", object=changed))
+    seen = [a.queue.get_nowait(), a.queue.get_nowait(), b.queue.get_nowait()]
+    assert seen[0] is not None and seen[0].items == [listed] and seen[0].items[0] is not listed
+    assert seen[1] is not None and seen[1].object == changed and seen[1].object is not changed
+    assert seen[2] is not None and seen[2].items[0] is not seen[0].items[0]
+    listed["metadata"]["labels"].clear()  # the cache slims its objects in place
+    assert seen[0].items[0]["metadata"]["labels"] == {"hash": "h"}

@@ -7,11 +7,16 @@ subscribers' queues. Each subscriber sees the watch through its own namespace an
 selector, as if it had made the request itself: a ``RELISTED`` with the matching objects first
 (from the mirror when the kind is already mirrored), then the matching changes; an object whose
 labels stop matching is reported ``DELETED`` to that subscriber.
+
+Each subscriber gets its own copies: the cache's store slims the objects it keeps in place and
+the app controller reads them, so a consumer never shares a dict with either (as with watches
+of its own, where each decoded its own objects).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,7 +43,7 @@ class Subscriber:
         return labelselector.matches(self.requirements, obj)
 
     def relisted(self, items: Iterable[dict[str, Any]], reason: str) -> None:
-        chosen = [item for item in items if self.wants(item)]
+        chosen = [copy.deepcopy(item) for item in items if self.wants(item)]
         self.queue.put_nowait(watch.WatchEvent("RELISTED", items=chosen, reason=reason))
 
 
@@ -101,9 +106,10 @@ class Fanout:
             mirror[key] = obj
         for subscriber in self._subscribers.get(gk, ()):
             if subscriber.wants(obj):
-                subscriber.queue.put_nowait(event)
+                subscriber.queue.put_nowait(dataclasses.replace(event, object=copy.deepcopy(obj)))
             elif before is not None and subscriber.wants(before):  # its labels stopped matching
-                subscriber.queue.put_nowait(dataclasses.replace(event, type="DELETED"))
+                mine = copy.deepcopy(obj)
+                subscriber.queue.put_nowait(dataclasses.replace(event, type="DELETED", object=mine))
 
     def failed(self, gk: GroupKind, reason: str) -> None:
         for subscriber in self._subscribers.get(gk, ()):
