@@ -79,6 +79,20 @@ async def follow_clusters(ctrl: engine.Controller, fleet: rollouts_fleet.Fleet) 
 CLUSTER_CHECK_SECONDS = 1.0
 
 
+def runtime_binding(ctrl: engine.Controller) -> rollouts_fleet.Bind:
+    """The Rollouts controllers of a cluster read through the application controller's runtime
+    of it: its client and its live cache (one watch per kind per cluster, shared)."""
+
+    async def bind(server: str, _config: kube_config.ClusterConfig) -> rollouts_fleet.Binding:
+        cluster = ctrl.registry.by_server(server)
+        if cluster is None:
+            raise errors.ConfigError(f"cluster {server} is no longer registered")
+        rt = await ctrl.runtime(cluster)
+        return rollouts_fleet.Binding(rt.client, rt.cache)
+
+    return bind
+
+
 async def run(
     *,
     mgmt: kube_config.ClusterConfig,
@@ -122,7 +136,7 @@ async def run(
         )
     fleet = None
     if rollouts:
-        fleet = rollouts_fleet.Fleet(instance_id=rollouts_instance_id)
+        fleet = rollouts_fleet.Fleet(instance_id=rollouts_instance_id, bind=runtime_binding(ctrl))
         tasks.append(asyncio.create_task(follow_clusters(ctrl, fleet), name="rollouts"))
     try:
         if settings.webhook_port is not None:

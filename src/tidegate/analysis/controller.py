@@ -27,6 +27,7 @@ import httpx
 from tidegate.analysis import args, assess, names, validate
 from tidegate.analysis import providers as providers_mod
 from tidegate.kube import client as kube_client
+from tidegate.kube import feed as kube_feed
 from tidegate.kube import status as kube_status
 from tidegate.kube import watch
 from tidegate.metrics import families as metric_families
@@ -78,8 +79,11 @@ class AnalysisController:
         http: httpx.AsyncClient | None = None,
         poll_seconds: float = 1.0,
         now: Callable[[], datetime.datetime] = _now,
+        feed: kube_feed.Feed | None = None,
     ) -> None:
         self.client = client
+        # Where the runs come from: a shared live cache, or a watch of its own.
+        self.feed = feed if feed is not None else kube_feed.DirectFeed(client)
         self.namespace = namespace
         # Only the runs matching it (the Rollouts controller's runs of one instance id).
         self.label_selector = label_selector
@@ -272,20 +276,15 @@ class AnalysisController:
     # -- the watch -----------------------------------------------------------------------
 
     async def _watch(self) -> None:
-        backoff = watch.Backoff()
-        while True:
-            try:
-                res = await self.client.resource(names.GROUP, names.RUN_KIND, names.VERSION)
-                break
-            except errors.KubeError as exc:  # the CRD is not installed yet
-                log.info(
-                    "analysis: waiting for the AnalysisRun CRD on %s: %s", self.client.name, exc
-                )
-                self.client.discovery.invalidate()
-                await asyncio.sleep(backoff.next())
-        async for event in watch.reflect(
-            self.client, res, namespace=self.namespace, label_selector=self.label_selector
-        ):
+        events = self.feed.subscribe(
+            names.GROUP,
+            names.RUN_KIND,
+            namespace=self.namespace,
+            label_selector=self.label_selector,
+        )
+        async for event in events:
+            if event.type == "RELISTED" and event.reason == kube_feed.ABSENT:
+                log.info("analysis: waiting for the AnalysisRun CRD on %s", self.client.name)
             if event.type == "RELISTED":
                 present = {_key(item) for item in event.items}
                 for key in list(self._latest):
@@ -306,6 +305,7 @@ class AnalysisController:
                 self._forget(_key(event.object))
             elif event.type == "ERROR":
                 log.warning("analysis: watch: %s", event.reason)
+        raise kube_feed.FeedClosedError(f"analysis: the feed of cluster {self.client.name} closed")
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Reconcile AnalysisRuns until ``stop`` is set (or the task is cancelled)."""

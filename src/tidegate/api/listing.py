@@ -15,11 +15,11 @@ import binascii
 import copy
 import dataclasses
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.appset import selectors
+from tidegate.model import errors, labelselector
 from tidegate.sources import urls
 
 Obj = dict[str, Any]
@@ -30,51 +30,24 @@ class QueryError(ValueError):
     """A query parameter that cannot be used (HTTP 400)."""
 
 
-_REQUIREMENT = re.compile(
-    r"^\s*(?P<neg>!)?\s*(?P<key>[A-Za-z0-9._/-]+)\s*"
-    r"(?:(?P<op>==|!=|=|\s+in\s+|\s+notin\s+)\s*(?P<value>\([^)]*\)|[A-Za-z0-9._-]*))?\s*$"
-)
-
-
-def _split_requirements(text: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += char == "("
-        depth -= char == ")"
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [p for p in parts if p.strip()]
-
-
 def parse_selector(text: str) -> Obj:
-    """A kubectl label selector (``a=b,c!=d,e in (x,y),f,!g``) as matchLabels/matchExpressions."""
+    """A kubectl label selector (``a=b,c!=d,e in (x,y),f,!g``) as matchLabels/matchExpressions
+    (parsed by :mod:`tidegate.model.labelselector`, the one parser of the string form)."""
+    try:
+        requirements = labelselector.parse(text)
+    except errors.SpecError as exc:
+        raise QueryError(str(exc)) from None
     match_labels: dict[str, str] = {}
     expressions: list[Obj] = []
-    for part in _split_requirements(text):
-        found = _REQUIREMENT.match(part)
-        if not found:
-            raise QueryError(f"invalid label selector requirement {part.strip()[:80]!r}")
-        key, op, value = found["key"], (found["op"] or "").strip(), found["value"]
-        if found["neg"]:
-            if op:
-                raise QueryError(f"invalid label selector requirement {part.strip()[:80]!r}")
-            expressions.append({"key": key, "operator": "DoesNotExist"})
-        elif not op:
-            expressions.append({"key": key, "operator": "Exists"})
-        elif op in ("=", "=="):
-            match_labels[key] = value or ""
-        elif op == "!=":
-            expressions.append({"key": key, "operator": "NotIn", "values": [value or ""]})
+    for req in requirements:
+        if req.operator == "In" and len(req.values) == 1 and req.key not in match_labels:
+            match_labels[req.key] = next(iter(req.values))
+        elif req.operator in ("Exists", "DoesNotExist"):
+            expressions.append({"key": req.key, "operator": req.operator})
         else:
-            if not value or not value.startswith("("):
-                raise QueryError(f"label selector {op!r} needs a list: {part.strip()[:80]!r}")
-            values = [v.strip() for v in value[1:-1].split(",") if v.strip()]
-            operator = "In" if op == "in" else "NotIn"
-            expressions.append({"key": key, "operator": operator, "values": values})
+            expressions.append(
+                {"key": req.key, "operator": req.operator, "values": sorted(req.values)}
+            )
     return {"matchLabels": match_labels, "matchExpressions": expressions}
 
 

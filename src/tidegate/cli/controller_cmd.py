@@ -27,6 +27,13 @@ def controller(
     operation_processors: int = typer.Option(
         4, "--operation-processors", min=1, help="Concurrent sync operations."
     ),
+    operation_processors_per_cluster: int = typer.Option(
+        0,
+        "--operation-processors-per-cluster",
+        min=0,
+        help="Concurrent sync operations on one destination cluster "
+        "(0: all of --operation-processors but one, at least 1).",
+    ),
     webhook_port: int | None = typer.Option(
         None, "--webhook-port", help="Serve Git webhooks on this port (0: any free port)."
     ),
@@ -152,6 +159,7 @@ def controller(
         app_resync_seconds=app_resync,
         refresh_workers=status_processors,
         operation_workers=operation_processors,
+        operation_workers_per_cluster=operation_processors_per_cluster,
         webhook_port=webhook_port,
         webhook_host=webhook_address,
         installation_id=installation_id.strip(),

@@ -131,7 +131,10 @@ class Controller:
         )
         self.journal = journal.Journal(mgmt=self.mgmt, audit_url=self.settings.audit_db)
         self.operations = operate.Operations(
-            self, workers=self.settings.operation_workers, on_end=self.scheduler.request
+            self,
+            workers=self.settings.operation_workers,
+            per_cluster=self.settings.operation_workers_per_cluster,
+            on_end=self.scheduler.request,
         )
         self.status_writer = status.StatusWriter(
             patch=self._patch, resync_seconds=self.settings.app_resync_seconds

@@ -21,8 +21,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from tidegate.controller import (
     appstate,
@@ -31,6 +31,7 @@ from tidegate.controller import (
     deletion,
     journal,
     jqdiff,
+    opslots,
     outcome,
     runtime,
 )
@@ -52,6 +53,8 @@ from tidegate.sync import tasks as sync_tasks
 log = logging.getLogger("tidegate.controller")
 
 WAIT_SLICE = 2.0
+DOWN_CHECK_SECONDS = 1.0  # while its cluster is down: how often a waiting operation looks
+T = TypeVar("T")
 
 
 class OperationHost(Protocol):
@@ -96,6 +99,29 @@ class Stop(Exception):
         super().__init__(message)
         self.phase = phase
         self.message = message
+
+
+class ClusterDown(Exception):
+    """The destination stopped answering during the operation: the operation gives its slot
+    up and waits, recorded as still running, until the cluster answers (then it resumes from
+    what was recorded, so no step is applied twice and no history entry is written twice)."""
+
+    def __init__(self, rt: runtime.ClusterRuntime, message: str) -> None:
+        super().__init__(message)
+        self.rt = rt
+        self.message = message
+
+
+async def _on_cluster(run: _Run, work: Awaitable[T]) -> T:
+    """``work`` against the destination, given up (:class:`ClusterDown`) as soon as the cluster
+    is found not to answer (:meth:`ClusterRuntime.guarded`: a hung request is noticed within
+    seconds instead of holding the slot for a whole request timeout per request)."""
+    assert run.rt is not None
+    try:
+        return await run.rt.guarded(work)
+    except errors.ClusterUnreachableError as exc:
+        run.rt.mark_down(str(exc))
+        raise ClusterDown(run.rt, str(exc)) from None
 
 
 def _sync_id(started_at: str) -> str:
@@ -195,7 +221,8 @@ async def admit(run: _Run) -> None:
     run.cluster = cluster
     run.rules = run.host.project_rules(run.target_app, cluster)
     run.rt = await run.host.runtime(cluster)
-    await run.rt.ready()
+    if not await run.rt.ready() and run.rt.unreachable():
+        raise ClusterDown(run.rt, run.rt.down_error or run.rt.cache.state.error)
 
 
 async def render(run: _Run) -> tuple[cmp.Rendered, sync_options.SyncOptions]:
@@ -409,7 +436,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
         with _phase("render"):
             rendered, app_options = await render(current)
         with _phase("permit"):
-            await permit(current, rendered, app_options)
+            await _on_cluster(current, permit(current, rendered, app_options))
     except Stop as stop:
         await outcome.finish(host, state, raw, phase=stop.phase, message=stop.message,
                      started_at=recorded.started_at, recorded=recorded)  # fmt: skip
@@ -417,7 +444,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     params = plan(current, app_options, recorded.started_at)
     try:
         with _phase("execute"):
-            final = await execute(current, rendered, params, recorded)
+            final = await _on_cluster(current, execute(current, rendered, params, recorded))
     except Stop as stop:
         await outcome.finish(host, state, state.raw or raw, phase=stop.phase, message=stop.message,
                              started_at=recorded.started_at, recorded=recorded)  # fmt: skip
@@ -458,12 +485,35 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
     await run.host.patch_app(run.name, {"status": {"operationState": status}})
 
 
-class Operations:
-    """One operation task per app at a time, at most ``workers`` running at once."""
+def _terminating(raw: Mapping[str, Any]) -> bool:
+    phase = ((raw.get("status") or {}).get("operationState") or {}).get("phase")
+    return phase == "Terminating" or not raw.get("operation")
 
-    def __init__(self, host: OperationHost, *, workers: int, on_end: Callable[[str], None]) -> None:
+
+def destination_server(host: OperationHost, raw: Mapping[str, Any]) -> str:
+    """The server URL of the app's destination cluster ("" when it cannot be resolved)."""
+    try:
+        cluster, _ = host.destination(model_app.parse_application(dict(raw)))
+    except errors.TidegateError:
+        return ""
+    return cluster.server if cluster is not None else ""
+
+
+class Operations:
+    """One operation task per app at a time; at most ``workers`` running at once, and at most
+    ``per_cluster`` on one destination cluster (0: all of ``workers`` but one). An operation whose
+    cluster stops answering gives its slots up and waits for the cluster, holding nothing."""
+
+    def __init__(
+        self,
+        host: OperationHost,
+        *,
+        workers: int,
+        per_cluster: int = 0,
+        on_end: Callable[[str], None],
+    ) -> None:
         self._host = host
-        self._slots = asyncio.Semaphore(workers)
+        self.slots = opslots.OperationSlots(workers=workers, per_cluster=per_cluster)
         self._on_end = on_end  # the app is refreshed when its operation ends
 
     def ensure(self, state: appstate.AppState) -> None:
@@ -480,8 +530,14 @@ class Operations:
                 str(meta.get("name") or ""),
                 str(spec.get("project") or "default"),
             ):
-                async with self._slots:
-                    await run(self._host, state)
+                while True:
+                    async with self.slots.hold(destination_server(self._host, state.raw)):
+                        try:
+                            await run(self._host, state)
+                            return
+                        except ClusterDown as down:
+                            gave_up = down
+                    await self._await_cluster(state, gave_up)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -490,3 +546,45 @@ class Operations:
             if state.operation is asyncio.current_task():
                 state.operation = None
             self._on_end(state.name)
+
+    async def _await_cluster(self, state: appstate.AppState, down: ClusterDown) -> None:
+        """Without any slot, wait until the cluster answers again (or the operation is to be
+        terminated); the app's operationState says what the operation waits for."""
+        name = down.rt.cluster.name
+        log.warning(
+            "app %s: cluster %s does not answer: the operation waits for it (%s)",
+            state.name,
+            name,
+            down.message,
+        )
+        message = f"waiting for cluster {name} to answer again: {down.message}"
+        try:
+            await self._host.patch_app(state.name, {"status": {"operationState": {
+                "message": message}}})  # fmt: skip
+        except errors.KubeError as exc:
+            log.warning("app %s: could not record that its operation waits: %s", state.name, exc)
+        # A replaced runtime's probe stops: the next attempt binds to the new one.
+        while down.rt.down_error and not down.rt.closed and not _terminating(state.raw):
+            state.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DOWN_CHECK_SECONDS):
+                    await state.wake.wait()
+        if _terminating(state.raw) and down.rt.down_error and not down.rt.closed:
+            await _terminate_offline(self._host, state, name)
+
+
+async def _terminate_offline(host: OperationHost, state: appstate.AppState, cluster: str) -> None:
+    """Terminate an operation whose cluster does not answer: end it Failed, as a terminated
+    operation ends, without touching the cluster (its running hooks are left where they are)."""
+    raw = state.raw
+    persisted = (raw.get("status") or {}).get("operationState") or {}
+    recorded = sync_operation.OperationState.from_status(persisted) if persisted else None
+    await outcome.finish(
+        host,
+        state,
+        raw,
+        phase=OperationPhase.FAILED,
+        message=f"operation terminated (cluster {cluster} did not answer: nothing was deleted)",
+        started_at=str(persisted.get("startedAt") or appstatus.now()),
+        recorded=recorded,
+    )

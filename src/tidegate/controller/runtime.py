@@ -43,6 +43,8 @@ class ClusterRuntime:
     on_recovered: Callable[[str], None] | None = None
     _probe: asyncio.Task[None] | None = None
     _checked_at: float = 0.0
+    # Replaced (settings changed) or dropped (cluster removed): its client and cache are closed.
+    closed: bool = False
 
     async def ready(self, wait: float = SYNC_WAIT_SECONDS) -> bool:
         """True once the cache has listed every kind; False if that takes over ``wait`` s, or
@@ -229,6 +231,7 @@ class Runtimes:
     async def _close(self, runtime: ClusterRuntime) -> None:
         """Stop the cache's watches and close the client (its connections and credentials);
         a failure of either is logged and the other still runs."""
+        runtime.closed = True
         runtime.stop_probe()
         try:
             await runtime.cache.stop()

@@ -19,6 +19,9 @@ class Settings:
     resync_jitter: float = 0.2  # fraction of the interval added at random
     refresh_workers: int = 8  # argocd: --status-processors
     operation_workers: int = 4  # argocd: --operation-processors
+    # At most this many of them on one destination cluster (0: all of operation_workers but
+    # one, at least 1), so one cluster's syncs never take every slot (docs/controller.md).
+    operation_workers_per_cluster: int = 0
     self_heal_timeout_seconds: float = 5.0
     self_heal_backoff_max_seconds: float = 180.0
     tracking_method: str = constants.TRACKING_ANNOTATION

@@ -9,6 +9,7 @@ bucket, on a second connection pool without read timeout.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -99,6 +100,9 @@ class KubeClient:
         self._in_flight = asyncio.Semaphore(max(1, config.max_in_flight))
         self._extensions = {"sni_hostname": config.server_name} if config.server_name else {}
         self.discovery = discovery.Discovery(fetch=self._fetch_discovery, cluster=self.name)
+        # Watch streams open now, by group_kind ("Rollout.argoproj.io"): what a shared cache
+        # saves is visible (one watch per kind per cluster, whoever consumes it).
+        self.open_watches: collections.Counter[str] = collections.Counter()
 
     def __repr__(self) -> str:
         return f"KubeClient({self.config!r})"
@@ -451,15 +455,21 @@ class KubeClient:
         # that hangs or a connection that died without a word: end it, the caller rewatches.
         idle = float(timeout_seconds) + WATCH_IDLE_MARGIN
         lines_of = self.stream_lines(path, what=what, params=params, idle_timeout=idle)
-        async with contextlib.aclosing(lines_of) as lines:
-            async for line in lines:
-                if not line:
-                    continue
-                try:
-                    event = _decode(line)
-                except msgspec.DecodeError as exc:
-                    raise errors.KubeError(f"{what}: invalid watch event") from exc
-                yield str(event.get("type") or ""), event.get("object") or {}
+        self.open_watches[res.group_kind] += 1
+        try:
+            async with contextlib.aclosing(lines_of) as lines:
+                async for line in lines:
+                    if not line:
+                        continue
+                    try:
+                        event = _decode(line)
+                    except msgspec.DecodeError as exc:
+                        raise errors.KubeError(f"{what}: invalid watch event") from exc
+                    yield str(event.get("type") or ""), event.get("object") or {}
+        finally:
+            self.open_watches[res.group_kind] -= 1
+            if self.open_watches[res.group_kind] <= 0:
+                del self.open_watches[res.group_kind]
 
     async def stream_lines(
         self,

@@ -5,6 +5,10 @@ task per kind, and rediscovers when CustomResourceDefinitions change. Failures a
 exceptions: :attr:`ClusterCache.state` says whether the cluster is connected, the last error and
 when it was last in sync; every reflector retries by itself with backoff, so one unreachable
 cluster never blocks another.
+
+It is also a :class:`tidegate.kube.feed.Feed`: :meth:`ClusterCache.subscribe` shares a kind's one
+watch with workload controllers (Rollouts, analysis) instead of letting them open their own
+(:mod:`tidegate.live.fanout`); a subscribed kind is watched even when deny-listed.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
+from tidegate.live import fanout
 from tidegate.live import store as live_store
 from tidegate.metrics import families as metric_families
-from tidegate.model import constants, errors
+from tidegate.model import constants, errors, labelselector
 from tidegate.model.keys import ResourceKey
 
 log = logging.getLogger(__name__)
@@ -87,6 +92,8 @@ class ClusterCache:
         self._rediscover_interval = rediscover_interval
         self._backoff = backoff
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._resources: dict[tuple[str, str], discovery.APIResource] = {}
+        self._fanout = fanout.Fanout()
         self._listed: set[tuple[str, str]] = set()
         self._errors: dict[tuple[str, str], str] = {}
         self._discovery_error = ""
@@ -124,6 +131,43 @@ class ClusterCache:
                 )
         self._supervisor = None
         self._tasks.clear()
+        self._fanout.close()
+
+    async def subscribe(
+        self,
+        group: str,
+        kind: str,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> AsyncIterator[watch.WatchEvent]:
+        """The events of one kind from the cache's own watch of it (see
+        :mod:`tidegate.kube.feed`); ends when the cache stops."""
+        gk = (group, kind)
+        subscriber = fanout.Subscriber(gk, namespace, labelselector.parse(label_selector))
+        if self._fanout.add(subscriber):
+            self._list_for_subscribers(gk)
+        try:
+            while True:
+                event = await subscriber.queue.get()
+                if event is None:
+                    return
+                yield event
+        finally:
+            self._fanout.remove(subscriber)
+
+    def _list_for_subscribers(self, gk: tuple[str, str]) -> None:
+        """Get a complete list of ``gk`` for a first subscriber: restart its reflector (the
+        kind was watched for the store alone, which keeps only tracked objects), or have it
+        discovered now (not watched yet: a kind newly wanted, or one the cluster lacks)."""
+        task, res = self._tasks.get(gk), self._resources.get(gk)
+        if task is None or res is None:
+            self._rediscover.set()
+            return
+        task.cancel()
+        self._tasks[gk] = asyncio.create_task(
+            self._run_kind(res), name=f"live-{self.client.name}-{res.group_kind}"
+        )
 
     async def wait_synced(self) -> None:
         """Return once every watched kind has been listed once (bound it with asyncio.timeout)."""
@@ -151,9 +195,11 @@ class ClusterCache:
         self, resources: Iterable[discovery.APIResource]
     ) -> dict[tuple[str, str], discovery.APIResource]:
         wanted = {}
+        subscribed = self._fanout.kinds()
         for res in resources:
             gk = (res.group, res.kind)
-            if gk in self._deny or (self._only is not None and gk not in self._only):
+            excluded = gk in self._deny or (self._only is not None and gk not in self._only)
+            if excluded and gk not in subscribed:
                 continue
             wanted[gk] = res
         return wanted
@@ -171,8 +217,11 @@ class ClusterCache:
                 continue
             self._discovery_error = ""
             backoff.reset()
+            for gk in self._fanout.kinds() - set(wanted):
+                self._fanout.absent(gk)
             for gk in [gk for gk in self._tasks if gk not in wanted]:
                 self._tasks.pop(gk).cancel()
+                self._resources.pop(gk, None)
                 self._listed.discard(gk)
                 self._errors.pop(gk, None)
                 for key in [k for k in self.store if (k.group, k.kind) == gk]:
@@ -182,6 +231,7 @@ class ClusterCache:
                 self._notify(self.store.replace_kind(gk[0], gk[1], []), None)  # untracked keys
             for gk, res in wanted.items():
                 if gk not in self._tasks:
+                    self._resources[gk] = res
                     self._tasks[gk] = asyncio.create_task(
                         self._run_kind(res), name=f"live-{self.client.name}-{res.group_kind}"
                     )
@@ -213,10 +263,12 @@ class ClusterCache:
         ):
             if event.type == "ERROR":
                 self._errors[gk] = event.reason
+                self._fanout.failed(gk, event.reason)
                 continue
             self._errors.pop(gk, None)
             self._last_sync = time.time()
             if event.type == "RELISTED":
+                self._fanout.relisted(gk, event.items, event.reason)
                 changed = self.store.replace_kind(res.group, res.kind, event.items)
                 self._notify(changed, None)  # with no app changed, reports untracked keys only
                 if gk not in self._listed:
@@ -228,6 +280,7 @@ class ClusterCache:
                 metric_families.CLUSTER_EVENTS.labels(
                     self.client.config.server, res.group, res.kind
                 ).inc()
+                self._fanout.changed(gk, event)
             if event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 key = ResourceKey.of(event.object)
                 self._notify(self.store.upsert(event.object), key)

@@ -1,12 +1,14 @@
 """The Rollouts controller for one cluster (I/O): watch, plan, write.
 
-It watches Rollouts, the ReplicaSets labelled ``rollouts-pod-template-hash`` and the
-AnalysisRuns labelled ``rollout-type``; any change of one (or a timer: a pause ending, a
-scale-down delay) queues its Rollout. A reconcile reads the Services, traffic objects and
-analysis templates the Rollout names, asks :func:`tidegate.rollouts.plan.plan` what to do, and
-writes: ReplicaSets first, then Service selectors and traffic, then the status (a merge patch
-conditioned on the Rollout's resourceVersion, so a promote or abort written meanwhile is never
-overwritten: the conflict just queues the Rollout again).
+It watches (through a :class:`~tidegate.kube.feed.Feed`: the management controller's live
+cache, or watches of its own when standalone) Rollouts, the ReplicaSets labelled
+``rollouts-pod-template-hash`` and the AnalysisRuns labelled ``rollout-type``; any change of
+one (or a timer: a pause ending, a scale-down delay) queues its Rollout. A reconcile reads the
+Services, traffic objects and analysis templates the Rollout names, asks
+:func:`tidegate.rollouts.plan.plan` what to do, and writes: ReplicaSets first, then Service
+selectors and traffic, then the status (a merge patch conditioned on the Rollout's
+resourceVersion, so a promote or abort written meanwhile is never overwritten: the conflict
+just queues the Rollout again).
 
 With an instance id the controller handles only Rollouts labelled
 ``argo-rollouts.argoproj.io/controller-instance-id=<id>``; without, only those without the
@@ -18,11 +20,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import events as kube_events
+from tidegate.kube import feed as kube_feed
 from tidegate.kube import watch
 from tidegate.metrics import families as metric_families
 from tidegate.model import errors
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 INVALID_RETRY_SECONDS = 5.0
 MISSING_RETRY_SECONDS = 1.0
+PROGRESSING_RESYNC_SECONDS = 5.0
 WORKERS = 4
 _MANAGER = names.FIELD_MANAGER
 _TRAFFIC_GROUPS = {"Ingress": "networking.k8s.io", "HTTPRoute": "gateway.networking.k8s.io"}
@@ -52,8 +56,12 @@ class Controller:
         *,
         namespace: str | None = None,
         instance_id: str = "",
+        feed: kube_feed.Feed | None = None,
     ) -> None:
         self.client = client
+        # Where the watched objects come from: the controller's live cache when run from the
+        # management controller (shared watches), else watches of its own.
+        self.feed = feed if feed is not None else kube_feed.DirectFeed(client)
         self.namespace = namespace
         self.instance_id = instance_id
         self.store = Store()
@@ -187,6 +195,10 @@ class Controller:
             )
         elif decided.requeue_after is not None:
             self.enqueue_after(key, decided.requeue_after)
+        elif (decided.status.get("phase") or "") == names.PHASE_PROGRESSING:
+            # Waiting for pods: ReplicaSet events bring the Rollout back; this look, every few
+            # seconds while it progresses, bounds what a missed event can cost.
+            self.enqueue_after(key, PROGRESSING_RESYNC_SECONDS)
 
     async def _write(self, rollout: Mapping[str, Any], ctx: world.Context) -> bool:
         ns, name = key_of(rollout)
@@ -300,24 +312,19 @@ class Controller:
 
     # -- watches -------------------------------------------------------------------------------
 
-    async def _resource(self, group: str, kind: str) -> Any:
-        backoff = watch.Backoff()
-        while True:
-            try:
-                return await self.client.resource(group, kind)
-            except errors.KubeError as exc:
-                if kind == names.ANALYSIS_RUN:  # no CRD, so no runs: nothing to wait for
-                    self._listed[kind].set()
-                log.info("rollouts: waiting for %s on cluster %s: %s", kind, self.client.name, exc)
-                await asyncio.sleep(backoff.next())
-                self.client.discovery.invalidate()
+    def _events(
+        self, group: str, kind: str, label_selector: str | None = None
+    ) -> AsyncIterator[watch.WatchEvent]:
+        return self.feed.subscribe(
+            group, kind, namespace=self.namespace, label_selector=label_selector
+        )
+
+    def _closed(self) -> kube_feed.FeedClosedError:
+        return kube_feed.FeedClosedError(f"rollouts: the feed of cluster {self.client.name} closed")
 
     async def _watch_rollouts(self) -> None:
-        res = await self._resource(names.GROUP, names.KIND)
         selector = instance_selector(self.instance_id)
-        async for event in watch.reflect(
-            self.client, res, namespace=self.namespace, label_selector=selector
-        ):
+        async for event in self._events(names.GROUP, names.KIND, selector):
             if event.type == "RELISTED":
                 self.store.replace_rollouts(event.items)
                 for item in event.items:
@@ -336,12 +343,10 @@ class Controller:
                 self.store.drop_rollout(event.object)
             elif event.type == "ERROR":
                 log.warning("rollouts: watch Rollouts: %s", event.reason)
+        raise self._closed()
 
     async def _watch_owned(self, group: str, kind: str, label: str) -> None:
-        res = await self._resource(group, kind)
-        async for event in watch.reflect(
-            self.client, res, namespace=self.namespace, label_selector=label
-        ):
+        async for event in self._events(group, kind, label):
             if event.type == "RELISTED":
                 for key in self.store.replace_owned(kind, event.items):
                     self.enqueue(key)
@@ -352,6 +357,7 @@ class Controller:
                 self.enqueue(self.store.drop_owned(kind, event.object))
             elif event.type == "ERROR":
                 log.warning("rollouts: watch %s: %s", kind, event.reason)
+        raise self._closed()
 
     def _service_changed(self, service: Mapping[str, Any]) -> None:
         """A Service a Rollout names appeared or changed (a sync may have reset its selector):
@@ -362,21 +368,25 @@ class Controller:
                 self.enqueue(key)
 
     async def _watch_services(self) -> None:
-        res = await self._resource("", "Service")
-        async for event in watch.reflect(self.client, res, namespace=self.namespace):
+        async for event in self._events("", "Service"):
             if event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 self._service_changed(event.object)
             elif event.type == "ERROR":
                 log.warning("rollouts: watch Services: %s", event.reason)
+        raise self._closed()
 
     async def run(self) -> None:
-        """Reconcile Rollouts until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._watch_owned("apps", "ReplicaSet", names.POD_HASH_LABEL))
-            group.create_task(
-                self._watch_owned(names.GROUP, names.ANALYSIS_RUN, names.ROLLOUT_TYPE_LABEL)
-            )
-            group.create_task(self._watch_rollouts())
-            group.create_task(self._watch_services())
-            for _ in range(WORKERS):
-                group.create_task(self._worker())
+        """Reconcile Rollouts until cancelled, or until the feed closes
+        (:class:`~tidegate.kube.feed.FeedClosedError`, in an ExceptionGroup)."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._watch_owned("apps", "ReplicaSet", names.POD_HASH_LABEL))
+                group.create_task(
+                    self._watch_owned(names.GROUP, names.ANALYSIS_RUN, names.ROLLOUT_TYPE_LABEL)
+                )
+                group.create_task(self._watch_rollouts())
+                group.create_task(self._watch_services())
+                for _ in range(WORKERS):
+                    group.create_task(self._worker())
+        finally:
+            await self.events.aclose()  # its client may close with the feed

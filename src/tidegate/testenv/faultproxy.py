@@ -5,6 +5,9 @@ current :class:`Mode`:
 
 - ``FORWARD``: relays bytes both ways to ``upstream`` (a healthy server behind it);
 - ``HANG``: accepts the connection and never answers (reads and discards what arrives);
+- ``FREEZE``: forwarded connections, established or new, pause: nothing is read or relayed
+  until the mode is ``FORWARD`` again, when they carry on where they were (a SIGSTOPped then
+  SIGCONTed server, its clients' keep-alive connections and watches included);
 - ``TRICKLE``: reads the request, answers an HTTP ``200`` status and headers promising a large
   body, then sends one byte every ``trickle_every`` seconds (below any sane low-speed limit).
 
@@ -35,6 +38,7 @@ _TRICKLE_HEADERS = (
 class Mode(enum.StrEnum):
     FORWARD = "forward"
     HANG = "hang"
+    FREEZE = "freeze"
     TRICKLE = "trickle"
 
 
@@ -109,7 +113,7 @@ class FaultProxy:
             with self._lock:
                 self.connections += 1
             mode = self.mode
-            if mode is Mode.FORWARD:
+            if mode in (Mode.FORWARD, Mode.FREEZE):
                 self._spawn(self._forward, conn)
             elif mode is Mode.TRICKLE:
                 self._spawn(self._trickle, conn)
@@ -159,12 +163,20 @@ class FaultProxy:
             conn.close()
             return
         peers = {conn: upstream, upstream: conn}
-        for sock in self._readable(conn, upstream):
+        while not self._stop.is_set():
+            if self.mode is Mode.FREEZE:  # paused: the bytes wait in the sockets' buffers
+                self._stop.wait(_POLL)
+                continue
             try:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                peers[sock].sendall(data)
+                ready, _, _ = select.select([conn, upstream], [], [], _POLL)
+            except (OSError, ValueError):
+                break
+            try:
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        raise ConnectionResetError
+                    peers[sock].sendall(data)
             except OSError:
                 break
         for sock in (conn, upstream):
