@@ -8,8 +8,11 @@ once and SealedSecrets that failed are retried with it. A SealedSecret that cann
 condition says why. The Secret is owned by its SealedSecret, so the garbage collector deletes
 it with the SealedSecret.
 
-The seam for the management-wide mode: :class:`Controller` takes one :class:`KubeClient`; the
-fleet mode runs one per registered cluster from the controller's per-cluster runtime.
+One :class:`Controller` serves one cluster (one :class:`KubeClient`): standalone
+(``tidegate sealed-secrets-controller``) or one per registered cluster under ``tidegate
+controller`` (:class:`tidegate.kube.fleet.Fleet`). On a cluster without the SealedSecret CRD it
+says so once and looks again every :data:`CRD_RETRY_SECONDS` (``tidegate cluster add`` installs
+it), instead of failing.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
-from tidegate.kube import watch
+from tidegate.kube import discovery, watch
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 from tidegate.sealedsecrets import crypto, keys, keystore, names, unsealing
 
 log = logging.getLogger(__name__)
+CRD_RETRY_SECONDS = 30.0
 _MERGE = "application/merge-patch+json"
 
 
@@ -177,8 +181,27 @@ class Controller:
 
     # -- SealedSecrets -----------------------------------------------------------------------
 
+    async def _sealed_resource(self) -> discovery.APIResource:
+        """SealedSecrets' resource, once the cluster serves it (the CRD may come later)."""
+        said = False
+        while True:
+            try:
+                return await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+            except errors.UnknownKindError:
+                if not said:
+                    log.warning(
+                        "sealed secrets: cluster %s has no SealedSecret CRD (%s); waiting for it"
+                        " (tidegate cluster add or tidegate sealed-secrets-controller"
+                        " --install-crd installs it)",
+                        self.client.name,
+                        names.API_VERSION,
+                    )
+                    said = True
+                await asyncio.sleep(CRD_RETRY_SECONDS)
+                self.client.discovery.invalidate()
+
     async def _watch_sealed(self) -> None:
-        res = await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+        res = await self._sealed_resource()
         async for event in watch.reflect(self.client, res, namespace=self.namespace):
             if event.type == "RELISTED":
                 # On start every SealedSecret is unsealed (a Secret deleted by hand comes back);
@@ -188,7 +211,11 @@ class Controller:
                         await self.reconcile(item)
                 if not self.ready.is_set():
                     self.ready.set()
-                    log.info("sealed secrets controller ready (%d SealedSecrets)", len(event.items))
+                    log.info(
+                        "sealed secrets controller ready on cluster %s (%d SealedSecrets)",
+                        self.client.name,
+                        len(event.items),
+                    )
             elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 if not _settled(event.object):
                     await self.reconcile(event.object)
