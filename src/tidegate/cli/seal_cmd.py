@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +23,10 @@ from tidegate.sealedsecrets import names
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+# (the target cluster's settings, controller namespace, controller Service name)
+Service = tuple[Callable[[], Awaitable[Any]], str, str]
 
 
 class Format(enum.StrEnum):
@@ -71,7 +75,9 @@ def _dump(objs: list[dict[str, Any]], fmt: Format) -> str:
     return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objs)
 
 
-def _target(kubeconfig: str | None, context: str | None, cluster: str, control_ns: str) -> Any:
+async def _target(
+    kubeconfig: str | None, context: str | None, cluster: str, control_ns: str
+) -> Any:
     """The cluster to seal for: ``--context`` of the kubeconfig, or with ``--cluster NAME`` the
     cluster of that name (or server) in Tidegate's registry, with its cluster Secret's
     credentials (``--context`` then picks the management cluster)."""
@@ -82,12 +88,12 @@ def _target(kubeconfig: str | None, context: str | None, cluster: str, control_n
     from tidegate.cli import cluster_cmd
 
     try:
-        return kubeopts.run(cluster_cmd.registered_config(kubeconfig, context, control_ns, cluster))
+        return await cluster_cmd.registered_config(kubeconfig, context, control_ns, cluster)
     except errors.TidegateError as exc:
         raise _fail(str(exc)) from None
 
 
-def _certificate_pem(cert: str, target: Callable[[], Any], ns: str) -> bytes:
+def _certificate_pem(cert: str, target: Callable[[], Awaitable[Any]], ns: str) -> bytes:
     if cert.startswith(("http://", "https://")):
         import httpx
 
@@ -106,7 +112,7 @@ def _certificate_pem(cert: str, target: Callable[[], Any], ns: str) -> bytes:
     from tidegate.sealedsecrets import keystore
 
     async def fetch() -> bytes:
-        async with kube_client.client_for(target()) as client:
+        async with kube_client.client_for(await target()) as client:
             return await keystore.certificates_pem(client, ns)
 
     return kubeopts.run(fetch())
@@ -235,8 +241,8 @@ def seal(
     if cluster and cert:
         raise _fail("--cluster and --cert are mutually exclusive", code=2)
 
-    def target() -> Any:
-        return _target(kubeconfig, context, cluster, control_namespace)
+    async def target() -> Any:
+        return await _target(kubeconfig, context, cluster, control_namespace)
 
     if fetch_cert:
         sys.stdout.buffer.write(_certificate_pem(cert, target, controller_namespace))
@@ -307,7 +313,7 @@ def seal(
     _write(_dump(sealed, fmt), sealed_secret_file)
 
 
-def _validate(docs: list[dict[str, Any]], service: tuple[Callable[[], Any], str, str]) -> None:
+def _validate(docs: list[dict[str, Any]], service: Service) -> None:
     """kubeseal --validate: exit 0 when the controller decrypts every input, else 1."""
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
@@ -316,7 +322,7 @@ def _validate(docs: list[dict[str, Any]], service: tuple[Callable[[], Any], str,
     target, ns, name = service
 
     async def check() -> list[bool]:
-        async with kube_client.client_for(target()) as client:
+        async with kube_client.client_for(await target()) as client:
             return [await controller_service.verify(client, ns, name, d) for d in docs]
 
     try:
@@ -327,9 +333,7 @@ def _validate(docs: list[dict[str, Any]], service: tuple[Callable[[], Any], str,
         raise _fail("unable to decrypt sealed secret")
 
 
-def _re_encrypt(
-    docs: list[dict[str, Any]], service: tuple[Callable[[], Any], str, str]
-) -> list[dict[str, Any]]:
+def _re_encrypt(docs: list[dict[str, Any]], service: Service) -> list[dict[str, Any]]:
     """kubeseal --re-encrypt: the controller seals the values again with its newest key."""
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
@@ -338,7 +342,7 @@ def _re_encrypt(
     target, ns, name = service
 
     async def rotate() -> list[dict[str, Any]]:
-        async with kube_client.client_for(target()) as client:
+        async with kube_client.client_for(await target()) as client:
             return [await controller_service.rotate(client, ns, name, d) for d in docs]
 
     try:
