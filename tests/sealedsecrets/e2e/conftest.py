@@ -112,7 +112,8 @@ def bed(
     testbed_handle: handle.TestBed,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Bed]:
-    """The module's controller; a module sets ``CONTROLLER_ARGS`` (a list) to add flags."""
+    """The module's controller; a module sets ``CONTROLLER_ARGS`` (a list) to add flags and
+    ``LISTEN_HOST`` to serve the HTTP API on another address than 127.0.0.1."""
     token = secrets.token_hex(3)
     key_ns, app_ns = f"ssk-{token}", f"ssa-{token}"
     kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
@@ -133,7 +134,7 @@ def bed(
             f"--controller-namespace={key_ns}",
             f"--namespace={app_ns}",
             "--logformat=text",
-            f"--listen-addr=127.0.0.1:{port}",
+            f"--listen-addr={getattr(request.module, 'LISTEN_HOST', '127.0.0.1')}:{port}",
             *getattr(request.module, "CONTROLLER_ARGS", ()),
         ],
         log=log,
