@@ -5,7 +5,10 @@ The management controller's cluster registry says which clusters exist; :meth:`F
 starts a runner for each new one (with its own client: a runtime's client is closed when its
 cluster's settings change, which must not stop a runner half-way), stops those of clusters
 gone, and restarts one whose connection settings changed. A runner that fails is logged and
-started again after a pause; the others go on.
+started again after a pause that doubles with each failure in a row (from
+:data:`RESTART_SECONDS` up to :data:`MAX_RESTART_SECONDS`: a cluster whose credentials lack a
+right fails the same way every time; a runner that ran for a while starts again from the
+shortest pause); the others go on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from tidegate.kube import config as kube_config
 
 log = logging.getLogger(__name__)
 RESTART_SECONDS = 5.0
+MAX_RESTART_SECONDS = 300.0
 
 
 class Runner(Protocol):
@@ -60,21 +64,32 @@ class Fleet(Generic[R]):
         return [m.runner for m in self.members.values() if m.runner is not None]
 
     async def _serve(self, server: str, member_config: kube_config.ClusterConfig) -> None:
+        pause = RESTART_SECONDS
         while True:
             client = self._client_for(member_config)
             runner = self._make(client)
             member = self.members.get(server)
             if member is not None:
                 member.runner = runner
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             try:
                 await runner.run()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("%s: the controller of cluster %s failed", self.what, client.name)
+                if loop.time() - started > MAX_RESTART_SECONDS:
+                    pause = RESTART_SECONDS  # it ran a while: not the same failure again
+                log.exception(
+                    "%s: the controller of cluster %s failed; restarting in %.0fs",
+                    self.what,
+                    client.name,
+                    pause,
+                )
             finally:
                 await client.aclose()
-            await asyncio.sleep(RESTART_SECONDS)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_RESTART_SECONDS)
 
     async def sync(self, clusters: Iterable[tuple[str, kube_config.ClusterConfig]]) -> None:
         """Run one runner per (server, config); stop the others."""
