@@ -22,6 +22,11 @@ import pytest
 from tidegate.testenv import handle, procs, scenario
 
 SS_PATH = "/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets"
+# The active sealing keys in kube-system (the default key namespace)
+KEYS = (
+    "/api/v1/namespaces/kube-system/secrets"
+    "?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive"
+)
 
 
 def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -33,6 +38,17 @@ def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def get(bed: handle.TestBed, cluster: str, path: str) -> dict[str, Any] | None:
+    """GET ``path`` on ``cluster`` as admin; None when it is not found."""
+    with bed.admin_client(cluster) as c:
+        resp = c.get(path)
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        body: dict[str, Any] = resp.json()
+        return body
 
 
 class Bed:
@@ -71,13 +87,7 @@ class Bed:
             resp.raise_for_status()
 
     def get(self, path: str) -> dict[str, Any] | None:
-        with self.client() as c:
-            resp = c.get(path)
-            if resp.status_code == 404:
-                return None
-            resp.raise_for_status()
-            body: dict[str, Any] = resp.json()
-            return body
+        return get(self.bed, "dev", path)
 
     def secret(self, name: str) -> dict[str, Any] | None:
         return self.get(f"/api/v1/namespaces/{self.app_ns}/secrets/{name}")

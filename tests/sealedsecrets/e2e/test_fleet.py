@@ -22,16 +22,12 @@ from typing import Any
 import pytest
 import yaml
 from tests.controller.e2e.conftest import gitops  # noqa: F401 - the module's GitOps fixture
-from tests.sealedsecrets.e2e.conftest import SS_PATH, make_secret, plain, synced
+from tests.sealedsecrets.e2e.conftest import KEYS, SS_PATH, get, make_secret, plain, synced
 
 from tidegate.model import constants
 from tidegate.testenv import handle, scenario, wait
 
 pytestmark = pytest.mark.e2e
-KEYS = (
-    "/api/v1/namespaces/kube-system/secrets"
-    "?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive"
-)
 SEALED_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sealedsecrets.bitnami.com"
 
 
@@ -48,16 +44,6 @@ def cli(bed: handle.TestBed, control_ns: str, *args: str, stdin: str = "") -> An
         timeout=180,
         check=False,
     )
-
-
-def get(bed: handle.TestBed, cluster: str, path: str) -> dict[str, Any] | None:
-    with bed.admin_client(cluster) as c:
-        resp = c.get(path)
-        if resp.status_code == 404:
-            return None
-        resp.raise_for_status()
-        body: dict[str, Any] = resp.json()
-        return body
 
 
 @pytest.fixture(scope="module")

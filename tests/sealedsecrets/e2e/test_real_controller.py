@@ -27,7 +27,7 @@ import httpx
 import pytest
 import yaml
 from tests.api.polling import until
-from tests.sealedsecrets.e2e.conftest import SS_PATH, make_secret, plain, tidegate
+from tests.sealedsecrets.e2e.conftest import SS_PATH, get, make_secret, plain, tidegate
 
 from tidegate.sealedsecrets import keys
 from tidegate.testenv import binaries, handle, procs
@@ -42,13 +42,7 @@ class Real:
         self.kubeconfig = str(bed.clusters["dev"].kubeconfig)
 
     def get(self, path: str) -> dict[str, Any] | None:
-        with self.bed.admin_client("dev") as c:
-            resp = c.get(path)
-            if resp.status_code == 404:
-                return None
-            resp.raise_for_status()
-            body: dict[str, Any] = resp.json()
-            return body
+        return get(self.bed, "dev", path)
 
 
 def _in_cluster_files(bed: handle.TestBed, ns: str, directory: Path) -> None:

@@ -22,8 +22,7 @@ from tests.api.conftest import (  # noqa: F401 - the module's server and control
     token,
 )
 from tests.api.polling import until
-from tests.sealedsecrets.e2e.conftest import make_secret, plain, tidegate
-from tests.sealedsecrets.e2e.test_fleet import KEYS, get
+from tests.sealedsecrets.e2e.conftest import KEYS, get, make_secret, plain, tidegate
 
 from tidegate.testenv import binaries, handle, scenario, serverproc
 
