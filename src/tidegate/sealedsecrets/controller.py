@@ -33,6 +33,9 @@ from tidegate.sealedsecrets import crypto, keys, keystore, names, unsealing
 
 log = logging.getLogger(__name__)
 CRD_RETRY_SECONDS = 30.0
+# SealedSecrets of a (re)list reconciled at once: their API round trips overlap (decryption is
+# CPU work in this thread either way). Distinct objects, so no two touch the same Secret.
+RELIST_CONCURRENCY = 8
 _MERGE = "application/merge-patch+json"
 
 
@@ -206,9 +209,9 @@ class Controller:
             if event.type == "RELISTED":
                 # On start every SealedSecret is unsealed (a Secret deleted by hand comes back);
                 # after an expired watch, only those not settled at their generation.
-                for item in event.items:
-                    if event.reason == "initial" or not _settled(item):
-                        await self.reconcile(item)
+                await self._reconcile_all(
+                    [i for i in event.items if event.reason == "initial" or not _settled(i)]
+                )
                 if not self.ready.is_set():
                     self.ready.set()
                     log.info(
@@ -223,6 +226,15 @@ class Controller:
                 self.failed.pop(_id(event.object), None)
             elif event.type == "ERROR":
                 log.warning("sealed secrets: watch: %s", event.reason)
+
+    async def _reconcile_all(self, items: list[Mapping[str, Any]]) -> None:
+        limit = asyncio.Semaphore(RELIST_CONCURRENCY)
+
+        async def one(item: Mapping[str, Any]) -> None:
+            async with limit:
+                await self.reconcile(item)
+
+        await asyncio.gather(*(one(item) for item in items))
 
     async def run(self) -> None:
         """Ensure a key, then unseal forever (cancel to stop)."""
