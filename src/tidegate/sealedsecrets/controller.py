@@ -88,12 +88,17 @@ class Controller:
 
     # -- one SealedSecret ----------------------------------------------------------------
 
-    async def reconcile(self, sealed: Mapping[str, Any]) -> Outcome:
-        """Write the Secret of one SealedSecret and its status; failures become the status."""
+    async def reconcile(
+        self, sealed: Mapping[str, Any], *, listed: Mapping[tuple[str, str], Any] | None = None
+    ) -> Outcome:
+        """Write the Secret of one SealedSecret and its status; failures become the status.
+
+        ``listed``: the Secrets of a list made just before (keyed by namespace and name), so a
+        relist of N SealedSecrets reads their Secrets with one request instead of N."""
         ns, name = _id(sealed)
         self.counts["unseal_requests_total"] += 1
         try:
-            outcome = await self._write(sealed)
+            outcome = await self._write(sealed, listed)
         except crypto.UnsealError as exc:
             outcome = Outcome("failed", names.REASON_UNSEAL_FAILED, str(exc))
         except errors.KubeError as exc:
@@ -109,11 +114,16 @@ class Controller:
         await self._set_status(sealed, outcome)
         return outcome
 
-    async def _write(self, sealed: Mapping[str, Any]) -> Outcome:
+    async def _write(
+        self, sealed: Mapping[str, Any], listed: Mapping[tuple[str, str], Any] | None
+    ) -> Outcome:
         ns, name = _id(sealed)
         private = [k.private_key for k in self.keys]
         desired = unsealing.unseal(sealed, private, render=self.render)
-        existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
+        if listed is not None:
+            existing = listed.get((ns, name))
+        else:
+            existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
         step = unsealing.plan(sealed, desired, existing)
         secret = dict(step.secret)
         secret["metadata"] = {
@@ -229,10 +239,15 @@ class Controller:
 
     async def _reconcile_all(self, items: list[Mapping[str, Any]]) -> None:
         limit = asyncio.Semaphore(RELIST_CONCURRENCY)
+        listed: dict[tuple[str, str], Any] | None = None
+        if len(items) > 1:  # one list of the Secrets instead of a GET per SealedSecret
+            res = await self.client.resource("", "Secret", "v1")
+            found = await self.client.list(res, namespace=self.namespace)
+            listed = {_id(secret): secret for secret in found.items}
 
         async def one(item: Mapping[str, Any]) -> None:
             async with limit:
-                await self.reconcile(item)
+                await self.reconcile(item, listed=listed)
 
         await asyncio.gather(*(one(item) for item in items))
 
