@@ -6,14 +6,21 @@
    step the controller runs per object (target: 1,000 in < 10 s).
 3. ``tidegate seal --cert FILE`` of one Secret, as a user runs it: a fresh process, including
    interpreter start-up and imports (target: < 0.5 s).
+4. With ``--on-cluster``: the same N SealedSecrets in a namespace of the test bed's ``dev``, and
+   the real controller process (``tidegate sealed-secrets-controller``) started on it: the time
+   until all N Secrets exist, process start-up included (target: < 10 s), and from its
+   "ready" line (the initial list unsealed) on.
 
 Run: .venv/bin/python bench/sealed_bench.py [--count 1000] [--bits 4096] [--seal-runs 5]
+     [--on-cluster]   (a fresh test bed, or the one in $TIDEGATE_TESTENV_DIR)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -22,7 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import common
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from tidegate.sealedsecrets import crypto, keys, sealing, unsealing
+from tidegate.testenv import procs
 
 
 def _secret(i: int) -> dict[str, Any]:
@@ -39,6 +51,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--bits", type=int, default=4096)
     parser.add_argument("--seal-runs", type=int, default=5)
+    parser.add_argument("--on-cluster", action="store_true")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -87,6 +100,79 @@ def main() -> None:
         f"tidegate seal of one Secret (new process): median {statistics.median(times):.3f} s, "
         f"min {min(times):.3f} s over {args.seal_runs} runs"
     )
+    if args.on_cluster:
+        on_cluster(key, args.count)
+
+
+def _create_all(c: httpx.Client, path: str, objs: list[dict[str, Any]]) -> None:
+    for obj in objs:
+        c.post(path, json=obj).raise_for_status()
+
+
+def _count(c: httpx.Client, ns: str) -> int:
+    resp = c.get(f"/api/v1/namespaces/{ns}/secrets", params={"labelSelector": "bench=sealed"})
+    resp.raise_for_status()
+    return len(resp.json()["items"])
+
+
+def on_cluster(key: rsa.RSAPrivateKey, count: int) -> None:
+    """N SealedSecrets on dev, then the controller process: time until all N Secrets exist."""
+    token = secrets.token_hex(3)
+    key_ns, ns = f"bench-ssk-{token}", f"bench-ssa-{token}"
+    public = key.public_key()
+    with common.test_bed(["dev"], git=False) as bed:
+        kubeconfig = str(bed.clusters["dev"].kubeconfig)
+        subprocess.run(
+            [sys.executable, "-m", "tidegate", "sealed-secrets-controller",
+             f"--kubeconfig={kubeconfig}", "--install-crd"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        with bed.admin_client("dev", timeout=60) as c:
+            for name in (key_ns, ns):
+                c.post("/api/v1/namespaces", json=common.namespace_object(name)).raise_for_status()
+            try:
+                key_secret = keys.key_secret(
+                    key, keys.self_signed_certificate(key), namespace=key_ns
+                )
+                c.post(f"/api/v1/namespaces/{key_ns}/secrets", json=key_secret).raise_for_status()
+                objs = []
+                for i in range(count):
+                    secret = _secret(i)
+                    secret["metadata"].update(namespace=ns, labels={"bench": "sealed"})
+                    objs.append(sealing.seal_secret(secret, public))
+                _create_all(c, f"/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets", objs)
+                log = Path(tempfile.mkdtemp(prefix="sealed-bench-")) / "controller.log"
+                started = time.perf_counter()
+                pid = procs.spawn(
+                    [sys.executable, "-m", "tidegate", "sealed-secrets-controller",
+                     f"--kubeconfig={kubeconfig}", f"--controller-namespace={key_ns}",
+                     f"--namespace={ns}", "--key-renew-days=0", "--logformat=text"],
+                    log=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )  # fmt: skip
+                try:
+                    common.wait_until(
+                        lambda: "sealed secrets controller ready" in log.read_text(),
+                        timeout=600,
+                        interval=0.05,
+                        what="the controller's initial list",
+                    )
+                    ready = time.perf_counter() - started
+                    common.wait_until(
+                        lambda: _count(c, ns) >= count, timeout=600, interval=0.2, what="Secrets"
+                    )
+                    took = time.perf_counter() - started
+                    cpu = common.cpu_seconds(pid)
+                finally:
+                    procs.stop([pid], marker="sealed-secrets-controller")
+                print(
+                    f"controller on dev: {count} Secrets written {took:.2f} s after the process "
+                    f"started ({count / took:.0f}/s); initial list unsealed and written at "
+                    f"{ready:.2f} s ({common.verdict(took, 10.0)}: < 10 s); the controller "
+                    f"process used {cpu:.1f} s of CPU"
+                )
+            finally:
+                for name in (key_ns, ns):
+                    c.delete(f"/api/v1/namespaces/{name}")
 
 
 if __name__ == "__main__":

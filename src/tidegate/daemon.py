@@ -2,29 +2,38 @@
 
 The application controller (:mod:`tidegate.controller`), the ApplicationSet controller
 (:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`), the Rollouts
-controller on every registered cluster (:mod:`tidegate.rollouts.fleet`) and the Git webhook
-endpoint, sharing the management client and the repository cache. The controllers are
-independent packages; this module, above them, is the only place that knows them all.
+controller and the Sealed Secrets controller on every registered cluster (each a
+:class:`tidegate.kube.fleet.Fleet` following the application controller's cluster registry) and
+the Git webhook endpoint, sharing the management client and the repository cache. The
+controllers are independent packages; this module, above them, is the only
+place that knows them all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import fastapi
 import fastapi.responses
 
 from tidegate.appset import controller as appset_controller
+from tidegate.appset import gotemplate
 from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
+from tidegate.kube import fleet as kube_fleet
 from tidegate.metrics import exposition
 from tidegate.model import errors
 from tidegate.notify import controller as notify_controller
 from tidegate.promotion import controller as promotion_controller
 from tidegate.promotion import receivers
 from tidegate.rollouts import fleet as rollouts_fleet
+from tidegate.sealedsecrets import controller as sealed_controller
+from tidegate.sealedsecrets import keystore, names
 
 log = logging.getLogger("tidegate.controller")
 
@@ -67,13 +76,28 @@ def registered_clusters(ctrl: engine.Controller) -> list[tuple[str, kube_config.
     return found
 
 
-async def follow_clusters(ctrl: engine.Controller, fleet: rollouts_fleet.Fleet) -> None:
-    """Keep one Rollouts controller per registered cluster (the registry is in memory, kept
+async def follow_clusters(ctrl: engine.Controller, fleets: Sequence[kube_fleet.Fleet[Any]]) -> None:
+    """Keep each fleet's controller on every registered cluster (the registry is in memory, kept
     current by the application controller's watch of cluster Secrets)."""
     await ctrl.ready.wait()
     while True:
-        await fleet.sync(registered_clusters(ctrl))
+        found = registered_clusters(ctrl)
+        for fleet in fleets:
+            await fleet.sync(found)
         await asyncio.sleep(CLUSTER_CHECK_SECONDS)
+
+
+def sealed_secrets_fleet(key_namespace: str) -> kube_fleet.Fleet[sealed_controller.Controller]:
+    """One Sealed Secrets controller per cluster: its keys in ``key_namespace`` there (one made
+    at once when none exists, a new one every 30 days), every namespace's SealedSecrets."""
+    policy = keystore.KeyPolicy(
+        namespace=key_namespace, renew_period=datetime.timedelta(days=names.KEY_RENEW_DAYS)
+    )
+    render = gotemplate.Templates(missingkey=gotemplate.MissingKey.ERROR).render
+    return kube_fleet.Fleet(
+        "sealed secrets",
+        lambda binding: sealed_controller.Controller(binding.client, policy=policy, render=render),
+    )
 
 
 CLUSTER_CHECK_SECONDS = 1.0
@@ -102,6 +126,8 @@ async def run(
     promotions_shard: str = "",
     rollouts: bool = True,
     rollouts_instance_id: str = "",
+    sealed_secrets: bool = True,
+    sealed_secrets_key_namespace: str = names.CONTROLLER_NAMESPACE,
     started: asyncio.Event | None = None,
     metrics_url: list[str] | None = None,
 ) -> None:
@@ -134,10 +160,15 @@ async def run(
         tasks.append(
             asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
         )
-    fleet = None
+    fleets: list[kube_fleet.Fleet[Any]] = []
     if rollouts:
-        fleet = rollouts_fleet.Fleet(instance_id=rollouts_instance_id, bind=runtime_binding(ctrl))
-        tasks.append(asyncio.create_task(follow_clusters(ctrl, fleet), name="rollouts"))
+        fleets.append(
+            rollouts_fleet.Fleet(instance_id=rollouts_instance_id, bind=runtime_binding(ctrl))
+        )
+    if sealed_secrets:
+        fleets.append(sealed_secrets_fleet(sealed_secrets_key_namespace))
+    if fleets:
+        tasks.append(asyncio.create_task(follow_clusters(ctrl, fleets), name="fleets"))
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(
@@ -177,7 +208,7 @@ async def run(
             if endpoint is not None:
                 await endpoint.stop()
         await refresher.aclose()
-        if fleet is not None:
+        for fleet in fleets:
             await fleet.aclose()
         for task in tasks:
             task.cancel()

@@ -56,6 +56,8 @@ def test_install_twice_then_an_application_is_accepted(testbed_handle: handle.Te
         # Argo Rollouts' CRDs, created where missing (Tidegate's Rollouts controller)
         "customresourcedefinition.apiextensions.k8s.io/rollouts.argoproj.io",
         "customresourcedefinition.apiextensions.k8s.io/analysisruns.argoproj.io",
+        # and the SealedSecret CRD (Tidegate's Sealed Secrets controller)
+        "customresourcedefinition.apiextensions.k8s.io/sealedsecrets.bitnami.com",
     }
 
     name = f"guestbook-{secrets.token_hex(3)}"

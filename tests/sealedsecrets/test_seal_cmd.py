@@ -127,3 +127,23 @@ def test_recovery_unseal(cert: Path, key: rsa.RSAPrivateKey, tmp_path: Path) -> 
     assert "no key could decrypt" in wrong.stderr and "hunter2" not in wrong.output
     usage = runner.invoke(app, ["seal", "--recovery-unseal"], input=sealed)
     assert usage.exit_code == 2
+
+
+def test_cluster_and_cert_are_exclusive(cert: Path) -> None:
+    out = runner.invoke(app, ["seal", f"--cert={cert}", "--cluster=dev"], input=secret_json())
+    assert out.exit_code == 2
+    assert "--cluster and --cert are mutually exclusive" in out.stderr
+
+
+def test_unreachable_management_cluster_is_named(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: m\n"
+        "clusters: [{name: m, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: m, context: {cluster: m, user: u}}]\nusers: [{name: u, user: {}}]\n"
+    )
+    out = runner.invoke(
+        app, ["seal", f"--kubeconfig={kubeconfig}", "--cluster=nowhere", "--fetch-cert"]
+    )
+    assert out.exit_code == 1
+    assert "error:" in out.stderr and "127.0.0.1:1" in out.stderr

@@ -46,6 +46,7 @@ from tidegate.api import (
     repo_writes,
     request_metrics,
     role_tokens,
+    sealed_certs,
     security,
     session,
     settings,
@@ -119,6 +120,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         account_tokens,
         audit,
         role_tokens,
+        sealed_certs,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.

@@ -3,8 +3,9 @@
 As ``argocd cluster add`` does, ``add`` installs a ``tidegate-manager`` service account with
 cluster-admin rights on the *target* cluster and stores its long-lived token (or, with
 ``--use-existing-credentials``, the kubeconfig's own credentials) in a cluster Secret in the
-control namespace of the management cluster; Argo Rollouts' CRDs are created on the target
-where missing (Tidegate's Rollouts controller works there). Heavy imports stay inside the
+control namespace of the management cluster; Argo Rollouts' and Sealed Secrets' CRDs are
+created on the target where missing, and a sealing key is generated there when it has none
+(Tidegate's Rollouts and Sealed Secrets controllers work there). Heavy imports stay inside the
 commands.
 """
 
@@ -94,6 +95,15 @@ def _find(registry: clusters.ClusterRegistry, name_or_server: str) -> clusters.C
     return found
 
 
+async def registered_config(
+    kubeconfig: str | None, context: str | None, namespace: str, name_or_server: str
+) -> kube_config.ClusterConfig:
+    """The connection settings of a registered cluster (its cluster Secret's credentials)."""
+    async with kubeopts.management(kubeconfig, context) as (mgmt, client):
+        registry, _ = await _registry(client, namespace, mgmt)
+    return _find(registry, name_or_server).require_config()
+
+
 # -- add --------------------------------------------------------------------------------------
 
 
@@ -125,6 +135,16 @@ def _stored_credentials(target: kube_config.ClusterConfig) -> kube_config.Cluste
     return target
 
 
+async def prepare_workload(target: kube_client.KubeClient) -> None:
+    """What the workload controllers need on a new destination: Argo Rollouts' and Sealed
+    Secrets' CRDs where missing, and a sealing key (so its certificate can be fetched at once)."""
+    from tidegate.rollouts import install as rollouts_install
+    from tidegate.sealedsecrets import install as sealed_install
+
+    await rollouts_install.ensure_crds(target)
+    await sealed_install.prepare(target)
+
+
 async def _add(
     *,
     context: str,
@@ -146,7 +166,6 @@ async def _add(
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
-    from tidegate.rollouts import install as rollouts_install
 
     target = kubeopts.cluster_config(kubeconfig, context)
     mgmt = kubeopts.cluster_config(kubeconfig, mgmt_context)
@@ -160,13 +179,11 @@ async def _add(
                 )
             elif not use_existing:
                 token, token_ca = await install_manager(target_client, account.system_namespace)
+    async with kube_client.client_for(target) as target_client:
+        await prepare_workload(target_client)
     if use_existing:
         stored = _stored_credentials(target)
-        async with kube_client.client_for(target) as target_client:
-            await rollouts_install.ensure_crds(target_client)
     else:
-        async with kube_client.client_for(target) as target_client:
-            await rollouts_install.ensure_crds(target_client)
         ca = target.ca_data or (base64.b64encode(token_ca.encode()).decode() if token_ca else None)
         stored = kube_config.ClusterConfig(
             server=target.server,

@@ -65,6 +65,18 @@ def controller(
         help="Handle only Rollouts labelled argo-rollouts.argoproj.io/controller-instance-id "
         "with this id (default: only those without the label).",
     ),
+    sealed_secrets: bool = typer.Option(
+        True,
+        "--sealed-secrets/--no-sealed-secrets",
+        help="Also unseal SealedSecrets on every registered cluster, with that cluster's keys "
+        "(--no-sealed-secrets: leave them to another Sealed Secrets controller).",
+    ),
+    sealed_secrets_key_namespace: str = typer.Option(
+        "kube-system",
+        "--sealed-secrets-key-namespace",
+        help="Namespace of the sealing key Secrets on each cluster (Sealed Secrets' "
+        "controller namespace).",
+    ),
     installation_id: str = typer.Option(
         "",
         "--installation-id",
@@ -191,6 +203,8 @@ def controller(
                 promotions_shard=promotions_shard.strip(),
                 rollouts=rollouts,
                 rollouts_instance_id=rollouts_instance_id.strip(),
+                sealed_secrets=sealed_secrets,
+                sealed_secrets_key_namespace=sealed_secrets_key_namespace,
             )
         )
     except KeyboardInterrupt:

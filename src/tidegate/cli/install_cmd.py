@@ -49,10 +49,8 @@ def install(
 
     from tidegate.model import crds, errors
     from tidegate.promotion import crds as promotion_crds
-    from tidegate.sealedsecrets import crd as sealed_crd
 
     manifests = crds.install_manifests(namespace)
-    manifests.insert(1, sealed_crd.crd())  # after the Namespace, with the other CRDs
     manifests[2:2] = promotion_crds.crds()
     try:
         cfg = kubeopts.cluster_config(kubeconfig, context)
@@ -89,8 +87,8 @@ async def _install(
         # Fail fast, with one clear message, when the cluster cannot be reached at all.
         await client.request("GET", "/version", what=f"install on cluster {client.name}")
         results = await stages.apply_staged(client, manifests, dry_run=dry_run)
-        rollouts_rows = (
-            [] if not all(r.ok for r in results) else await _rollouts_crds(client, dry_run)
+        workload_rows = (
+            [] if not all(r.ok for r in results) else await _workload_crds(client, dry_run)
         )
     unreachable = [r for r in results if not r.ok and r.retryable]
     if unreachable and len(unreachable) == len(results):
@@ -103,26 +101,33 @@ async def _install(
             "error": r.error,
         }
         for r in results
-    ] + rollouts_rows
+    ] + workload_rows
 
 
-async def _rollouts_crds(client: kube_client.KubeClient, dry_run: bool) -> list[dict[str, str]]:
-    """Argo Rollouts' CRDs, created only where missing (an Argo Rollouts install keeps its own)."""
+async def _workload_crds(client: kube_client.KubeClient, dry_run: bool) -> list[dict[str, str]]:
+    """Argo Rollouts' and Sealed Secrets' CRDs, created only where missing (their projects'
+    own installations keep theirs): the management cluster is a destination too."""
     from tidegate.model import errors
     from tidegate.rollouts import install
+    from tidegate.sealedsecrets import install as sealed_install
 
-    try:
-        done = await install.ensure_crds(client, dry_run=dry_run)
-    except errors.KubeError as exc:
-        return [
-            {"resource": "rollouts CRDs", "namespace": "", "action": "failed", "error": str(exc)}
+    rows: list[dict[str, str]] = []
+    for what, ensure in (
+        ("rollouts CRDs", install.ensure_crds),
+        ("sealedsecrets CRD", sealed_install.ensure_crd),
+    ):
+        try:
+            done = await ensure(client, dry_run=dry_run)
+        except errors.KubeError as exc:
+            rows.append({"resource": what, "namespace": "", "action": "failed", "error": str(exc)})
+            continue
+        rows += [
+            {
+                "resource": _resource("apiextensions.k8s.io", "CustomResourceDefinition", name),
+                "namespace": "",
+                "action": action,
+                "error": "",
+            }
+            for name, action in done
         ]
-    return [
-        {
-            "resource": _resource("apiextensions.k8s.io", "CustomResourceDefinition", name),
-            "namespace": "",
-            "action": action,
-            "error": "",
-        }
-        for name, action in done
-    ]
+    return rows

@@ -1,7 +1,9 @@
 """``tidegate seal``: kubeseal's command, flag for flag (Secret in, SealedSecret out).
 
-The certificate comes from ``--cert FILE|URL`` or from the cluster (``--context``): the newest
-active key Secret in ``--controller-namespace``, of which only ``tls.crt`` is used.
+The certificate comes from ``--cert FILE|URL`` or from the cluster (``--context``, or
+``--cluster NAME`` from Tidegate's registry): the newest active key Secret in
+``--controller-namespace``, of which only ``tls.crt`` is used. ``--validate`` and
+``--re-encrypt`` ask the controller through the API server's service proxy, as kubeseal does.
 ``--recovery-unseal`` decrypts with exported private keys (disaster recovery) and prints Secrets.
 """
 
@@ -9,16 +11,22 @@ from __future__ import annotations
 
 import enum
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tidegate.cli import kubeopts
+from tidegate.model import constants
 from tidegate.sealedsecrets import names
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+# (the target cluster's settings, controller namespace, controller Service name)
+Service = tuple[Callable[[], Awaitable[Any]], str, str]
 
 
 class Format(enum.StrEnum):
@@ -67,7 +75,25 @@ def _dump(objs: list[dict[str, Any]], fmt: Format) -> str:
     return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objs)
 
 
-def _certificate_pem(cert: str, kubeconfig: str | None, context: str | None, ns: str) -> bytes:
+async def _target(
+    kubeconfig: str | None, context: str | None, cluster: str, control_ns: str
+) -> Any:
+    """The cluster to seal for: ``--context`` of the kubeconfig, or with ``--cluster NAME`` the
+    cluster of that name (or server) in Tidegate's registry, with its cluster Secret's
+    credentials (``--context`` then picks the management cluster)."""
+    from tidegate.model import errors
+
+    if not cluster:
+        return kubeopts.cluster_config(kubeconfig, context)
+    from tidegate.cli import cluster_cmd
+
+    try:
+        return await cluster_cmd.registered_config(kubeconfig, context, control_ns, cluster)
+    except errors.TidegateError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _certificate_pem(cert: str, target: Callable[[], Awaitable[Any]], ns: str) -> bytes:
     if cert.startswith(("http://", "https://")):
         import httpx
 
@@ -86,8 +112,7 @@ def _certificate_pem(cert: str, kubeconfig: str | None, context: str | None, ns:
     from tidegate.sealedsecrets import keystore
 
     async def fetch() -> bytes:
-        cfg = kubeopts.cluster_config(kubeconfig, context)
-        async with kube_client.client_for(cfg) as client:
+        async with kube_client.client_for(await target()) as client:
             return await keystore.certificates_pem(client, ns)
 
     return kubeopts.run(fetch())
@@ -116,8 +141,27 @@ def _context_namespace(kubeconfig: str | None, context: str | None) -> str:
 def seal(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: Annotated[
-        str | None, typer.Option("--context", help="Kubeconfig context of the target cluster.")
+        str | None,
+        typer.Option(
+            "--context",
+            help="Kubeconfig context of the target cluster (with --cluster: of the management "
+            "cluster).",
+        ),
     ] = None,
+    cluster: Annotated[
+        str,
+        typer.Option(
+            "--cluster", help="Target cluster by name (or server) from Tidegate's registry."
+        ),
+    ] = "",
+    control_namespace: Annotated[
+        str,
+        typer.Option(
+            "--control-namespace",
+            envvar=constants.ENV_CONTROL_NAMESPACE,
+            help="Control namespace holding the cluster Secrets (--cluster).",
+        ),
+    ] = constants.DEFAULT_CONTROL_NAMESPACE,
     cert: Annotated[
         str,
         typer.Option(
@@ -132,7 +176,7 @@ def seal(
         typer.Option(
             "--controller-name",
             envvar="SEALED_SECRETS_CONTROLLER_NAME",
-            help="Name of the controller (accepted for kubeseal compatibility).",
+            help="Name of the controller's Service (--validate, --re-encrypt).",
         ),
     ] = names.CONTROLLER_NAME,
     controller_namespace: Annotated[
@@ -172,6 +216,14 @@ def seal(
     ] = "",
     fmt: Annotated[Format, typer.Option("--format", "-o", help="json or yaml.")] = Format.json,
     allow_empty_data: Annotated[bool, typer.Option("--allow-empty-data")] = False,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate", help="Check that the controller can decrypt the input."),
+    ] = False,
+    re_encrypt: Annotated[
+        bool,
+        typer.Option("--re-encrypt", help="Re-encrypt the input SealedSecret with the newest key."),
+    ] = False,
     recovery_unseal: Annotated[
         bool, typer.Option("--recovery-unseal", help="Decrypt SealedSecrets with key files.")
     ] = False,
@@ -186,17 +238,33 @@ def seal(
     """
     from tidegate.sealedsecrets import crypto, sealing
 
-    del controller_name  # the key Secrets are read directly; kept for kubeseal's habits
+    if cluster and cert:
+        raise _fail("--cluster and --cert are mutually exclusive", code=2)
+
+    async def target() -> Any:
+        return await _target(kubeconfig, context, cluster, control_namespace)
+
     if fetch_cert:
-        sys.stdout.buffer.write(_certificate_pem(cert, kubeconfig, context, controller_namespace))
+        sys.stdout.buffer.write(_certificate_pem(cert, target, controller_namespace))
         return
     if recovery_unseal:
         _recovery_unseal(recovery_private_key or [], secret_file, sealed_secret_file, fmt)
         return
+    if validate or re_encrypt:
+        sealed_in = _read_docs(
+            Path(secret_file).read_text() if secret_file else sys.stdin.read(),
+            secret_file or "stdin",
+        )
+        service = (target, controller_namespace, controller_name)
+        if validate:
+            _validate(sealed_in, service)
+            return
+        _write(_dump(_re_encrypt(sealed_in, service), fmt), sealed_secret_file)
+        return
     chosen = crypto.Scope(scope.value) if scope is not None else None
 
     def public_key() -> rsa.RSAPublicKey:
-        pem = _certificate_pem(cert, kubeconfig, context, controller_namespace)
+        pem = _certificate_pem(cert, target, controller_namespace)
         return _public_key(pem, cert or f"the cluster's key in {controller_namespace}")
 
     try:
@@ -217,14 +285,14 @@ def seal(
         text_in = Path(secret_file).read_text() if secret_file else sys.stdin.read()
         secrets = _read_docs(text_in, source)
         if merge_into:
-            target = Path(merge_into)
-            original = target.read_text()
+            merge_path = Path(merge_into)
+            original = merge_path.read_text()
             sealed_docs = _read_docs(original, merge_into)
             if len(sealed_docs) != 1 or len(secrets) != 1:
                 raise _fail("--merge-into takes one Secret and one SealedSecret")
             merged = sealing.merge_into(sealed_docs[0], secrets[0], public_key())
             out_fmt = Format.json if original.lstrip().startswith("{") else Format.yaml
-            target.write_text(_dump([merged], out_fmt))
+            merge_path.write_text(_dump([merged], out_fmt))
             return
         default_ns = namespace
         if not default_ns and any(not (s.get("metadata") or {}).get("namespace") for s in secrets):
@@ -243,6 +311,46 @@ def seal(
     except (crypto.SealError, OSError) as exc:
         raise _fail(str(exc)) from None
     _write(_dump(sealed, fmt), sealed_secret_file)
+
+
+def _validate(docs: list[dict[str, Any]], service: Service) -> None:
+    """kubeseal --validate: exit 0 when the controller decrypts every input, else 1."""
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.sealedsecrets import service as controller_service
+
+    target, ns, name = service
+
+    async def check() -> list[bool]:
+        async with kube_client.client_for(await target()) as client:
+            return [await controller_service.verify(client, ns, name, d) for d in docs]
+
+    try:
+        results = kubeopts.run(check())
+    except errors.TidegateError as exc:
+        raise _fail(f"cannot validate: {exc}") from None
+    if not all(results):
+        raise _fail("unable to decrypt sealed secret")
+
+
+def _re_encrypt(docs: list[dict[str, Any]], service: Service) -> list[dict[str, Any]]:
+    """kubeseal --re-encrypt: the controller seals the values again with its newest key."""
+    from tidegate.kube import client as kube_client
+    from tidegate.model import errors
+    from tidegate.sealedsecrets import service as controller_service
+
+    target, ns, name = service
+
+    async def rotate() -> list[dict[str, Any]]:
+        async with kube_client.client_for(await target()) as client:
+            return [await controller_service.rotate(client, ns, name, d) for d in docs]
+
+    try:
+        return kubeopts.run(rotate())
+    except errors.KubeConflictError:
+        raise _fail("unable to decrypt sealed secret") from None
+    except errors.TidegateError as exc:
+        raise _fail(f"cannot re-encrypt: {exc}") from None
 
 
 def _raw_input(from_file: str) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -34,12 +33,7 @@ def renderer() -> Renderer:
     """``spec.template.data`` rendering: Go templates, a missing key is an error."""
     from tidegate.appset import gotemplate
 
-    templates = gotemplate.Templates(missingkey=gotemplate.MissingKey.ERROR)
-
-    def render(source: str, values: Mapping[str, str]) -> str:
-        return templates.render(source, dict(values))
-
-    return render
+    return gotemplate.Templates(missingkey=gotemplate.MissingKey.ERROR).render
 
 
 def sealed_secrets_controller(

@@ -122,3 +122,31 @@ async def apply_staged(
             known_versions=await _known_versions(client, rest),
         )
     return sorted(results, key=lambda r: order.get(r.key, len(order)))
+
+
+async def ensure_crds(
+    client: kube_client.KubeClient, docs: Sequence[Mapping[str, Any]], *, dry_run: bool = False
+) -> list[tuple[str, str]]:
+    """(CRD name, "created" | "unchanged") for each CRD, created only where missing.
+
+    A CRD that already exists is left alone (it may belong to the project's own installation,
+    with its full schema); the created ones are waited for until Established.
+    """
+    rows: list[tuple[str, str]] = []
+    created: list[str] = []
+    for doc in docs:
+        name = str(doc["metadata"]["name"])
+        key = ResourceKey(CRD_GROUP, "CustomResourceDefinition", "", name)
+        if await client.get_or_none(key) is not None:
+            rows.append((name, "unchanged"))
+            continue
+        try:
+            await client.create(doc, dry_run=dry_run)
+        except errors.KubeConflictError:  # created meanwhile by another installer
+            rows.append((name, "unchanged"))
+            continue
+        created.append(name)
+        rows.append((name, "created"))
+    if created and not dry_run:
+        await wait_established(client, created)
+    return rows

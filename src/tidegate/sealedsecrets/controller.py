@@ -8,8 +8,11 @@ once and SealedSecrets that failed are retried with it. A SealedSecret that cann
 condition says why. The Secret is owned by its SealedSecret, so the garbage collector deletes
 it with the SealedSecret.
 
-The seam for the management-wide mode: :class:`Controller` takes one :class:`KubeClient`; the
-fleet mode runs one per registered cluster from the controller's per-cluster runtime.
+One :class:`Controller` serves one cluster (one :class:`KubeClient`): standalone
+(``tidegate sealed-secrets-controller``) or one per registered cluster under ``tidegate
+controller`` (:class:`tidegate.kube.fleet.Fleet`). On a cluster without the SealedSecret CRD it
+says so once and looks again every :data:`CRD_RETRY_SECONDS` (``tidegate cluster add`` installs
+it), instead of failing.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
-from tidegate.kube import watch
+from tidegate.kube import discovery, watch
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 from tidegate.sealedsecrets import crypto, keys, keystore, names, unsealing
 
 log = logging.getLogger(__name__)
+CRD_RETRY_SECONDS = 30.0
+# SealedSecrets of a (re)list reconciled at once: their API round trips overlap (decryption is
+# CPU work in this thread either way). Distinct objects, so no two touch the same Secret.
+RELIST_CONCURRENCY = 8
 _MERGE = "application/merge-patch+json"
 
 
@@ -81,12 +88,17 @@ class Controller:
 
     # -- one SealedSecret ----------------------------------------------------------------
 
-    async def reconcile(self, sealed: Mapping[str, Any]) -> Outcome:
-        """Write the Secret of one SealedSecret and its status; failures become the status."""
+    async def reconcile(
+        self, sealed: Mapping[str, Any], *, listed: Mapping[tuple[str, str], Any] | None = None
+    ) -> Outcome:
+        """Write the Secret of one SealedSecret and its status; failures become the status.
+
+        ``listed``: the Secrets of a list made just before (keyed by namespace and name), so a
+        relist of N SealedSecrets reads their Secrets with one request instead of N."""
         ns, name = _id(sealed)
         self.counts["unseal_requests_total"] += 1
         try:
-            outcome = await self._write(sealed)
+            outcome = await self._write(sealed, listed)
         except crypto.UnsealError as exc:
             outcome = Outcome("failed", names.REASON_UNSEAL_FAILED, str(exc))
         except errors.KubeError as exc:
@@ -102,11 +114,16 @@ class Controller:
         await self._set_status(sealed, outcome)
         return outcome
 
-    async def _write(self, sealed: Mapping[str, Any]) -> Outcome:
+    async def _write(
+        self, sealed: Mapping[str, Any], listed: Mapping[tuple[str, str], Any] | None
+    ) -> Outcome:
         ns, name = _id(sealed)
         private = [k.private_key for k in self.keys]
         desired = unsealing.unseal(sealed, private, render=self.render)
-        existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
+        if listed is not None:
+            existing = listed.get((ns, name))
+        else:
+            existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
         step = unsealing.plan(sealed, desired, existing)
         secret = dict(step.secret)
         secret["metadata"] = {
@@ -177,18 +194,41 @@ class Controller:
 
     # -- SealedSecrets -----------------------------------------------------------------------
 
+    async def _sealed_resource(self) -> discovery.APIResource:
+        """SealedSecrets' resource, once the cluster serves it (the CRD may come later)."""
+        said = False
+        while True:
+            try:
+                return await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+            except errors.UnknownKindError:
+                if not said:
+                    log.warning(
+                        "sealed secrets: cluster %s has no SealedSecret CRD (%s); waiting for it"
+                        " (tidegate cluster add or tidegate sealed-secrets-controller"
+                        " --install-crd installs it)",
+                        self.client.name,
+                        names.API_VERSION,
+                    )
+                    said = True
+                await asyncio.sleep(CRD_RETRY_SECONDS)
+                self.client.discovery.invalidate()
+
     async def _watch_sealed(self) -> None:
-        res = await self.client.resource(names.GROUP, names.KIND, names.VERSION)
+        res = await self._sealed_resource()
         async for event in watch.reflect(self.client, res, namespace=self.namespace):
             if event.type == "RELISTED":
                 # On start every SealedSecret is unsealed (a Secret deleted by hand comes back);
                 # after an expired watch, only those not settled at their generation.
-                for item in event.items:
-                    if event.reason == "initial" or not _settled(item):
-                        await self.reconcile(item)
+                await self._reconcile_all(
+                    [i for i in event.items if event.reason == "initial" or not _settled(i)]
+                )
                 if not self.ready.is_set():
                     self.ready.set()
-                    log.info("sealed secrets controller ready (%d SealedSecrets)", len(event.items))
+                    log.info(
+                        "sealed secrets controller ready on cluster %s (%d SealedSecrets)",
+                        self.client.name,
+                        len(event.items),
+                    )
             elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 if not _settled(event.object):
                     await self.reconcile(event.object)
@@ -196,6 +236,20 @@ class Controller:
                 self.failed.pop(_id(event.object), None)
             elif event.type == "ERROR":
                 log.warning("sealed secrets: watch: %s", event.reason)
+
+    async def _reconcile_all(self, items: list[Mapping[str, Any]]) -> None:
+        limit = asyncio.Semaphore(RELIST_CONCURRENCY)
+        listed: dict[tuple[str, str], Any] | None = None
+        if len(items) > 1:  # one list of the Secrets instead of a GET per SealedSecret
+            res = await self.client.resource("", "Secret", "v1")
+            found = await self.client.list(res, namespace=self.namespace)
+            listed = {_id(secret): secret for secret in found.items}
+
+        async def one(item: Mapping[str, Any]) -> None:
+            async with limit:
+                await self.reconcile(item, listed=listed)
+
+        await asyncio.gather(*(one(item) for item in items))
 
     async def run(self) -> None:
         """Ensure a key, then unseal forever (cancel to stop)."""

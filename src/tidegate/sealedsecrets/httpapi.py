@@ -2,7 +2,9 @@
 
 ``GET /v1/cert.pem`` (the newest active certificate, ``application/x-pem-file``),
 ``POST /v1/verify`` (body: a SealedSecret in JSON; 200 when it decrypts, 409 when not),
-``GET /healthz``. Only public certificates and yes/no answers ever leave: no plaintext, no key.
+``POST /v1/rotate`` (the SealedSecret re-encrypted with the newest key; 409 when it does not
+decrypt), ``GET /healthz``. Only public certificates, ciphertext and yes/no answers ever leave:
+no plaintext, no key.
 A deliberately small HTTP/1.1 server (one request per connection) on asyncio streams.
 """
 
@@ -41,7 +43,7 @@ def answer(
         if latest is None:
             return 503, "text/plain", b"no active sealing key\n"
         return 200, "application/x-pem-file", keys.certificate_pem(latest.certificate)
-    if path == "/v1/verify" and method == "POST":
+    if path in ("/v1/verify", "/v1/rotate") and method == "POST":
         try:
             sealed = json.loads(body)
             if not isinstance(sealed, dict):
@@ -49,11 +51,20 @@ def answer(
         except ValueError:
             return 400, "text/plain", b"body is not a SealedSecret in JSON\n"
         private: list[rsa.RSAPrivateKey] = [k.private_key for k in current]
+        latest = keys.newest(current)
         try:
-            unsealing.decrypt_values(sealed, private)
+            if path == "/v1/verify":
+                unsealing.decrypt_values(sealed, private)
+                return 200, "text/plain", b""
+            if latest is None:
+                return 503, "text/plain", b"no active sealing key\n"
+            public = keys.public_key_of(latest.certificate, source=latest.name)
+            rotated = unsealing.reencrypt(sealed, private, public)
         except crypto.UnsealError:
             return 409, "text/plain", b"cannot decrypt\n"
-        return 200, "text/plain", b"ok\n"
+        except crypto.SealError as exc:
+            return 400, "text/plain", f"{exc}\n".encode()
+        return 200, "application/json", json.dumps(rotated).encode()
     return 404, "text/plain", b"not found\n"
 
 

@@ -263,3 +263,23 @@ def status_patch(
     if generation is not None:
         patch["observedGeneration"] = generation
     return {"status": patch}
+
+
+def reencrypt(
+    sealed: Mapping[str, Any],
+    keys: Sequence[rsa.RSAPrivateKey],
+    public_key: rsa.RSAPublicKey,
+) -> dict[str, Any]:
+    """``/v1/rotate``: the same SealedSecret, every value sealed again for ``public_key`` (the
+    newest key) under its scope; a legacy ``spec.data`` becomes ``spec.encryptedData``."""
+    values = decrypt_values(sealed, keys)
+    scope, namespace, name = sealing.sealed_scope(sealed)
+    label = crypto.scope_label(scope, namespace=namespace, name=name)
+    out = copy.deepcopy(dict(sealed))
+    spec = out.setdefault("spec", {})
+    spec.pop("data", None)
+    spec["encryptedData"] = {
+        k: crypto.seal_value(public_key, label, v) for k, v in sorted(values.items())
+    }
+    out.pop("status", None)
+    return out

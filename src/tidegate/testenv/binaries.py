@@ -29,7 +29,7 @@ KWOK_VERSION = "v0.8.0"
 HELM_VERSION = "v3.19.0"
 KUSTOMIZE_VERSION = "v5.7.1"
 REGISTRY_VERSION = "v3.1.2"  # CNCF Distribution, the OCI registry of `testenv up --registry`
-KUBESEAL_VERSION = "v0.27.1"  # the Sealed Secrets CLI, for the compatibility tests
+KUBESEAL_VERSION = "v0.27.1"  # the Sealed Secrets CLI and controller, for the compatibility tests
 OIDCOP_VERSION = "v3.52.0"  # zitadel/oidc's example OpenID provider, for the SSO tests
 
 BIN_DIR_ENV = "TIDEGATE_BIN_DIR"
@@ -60,6 +60,8 @@ class Component:
     install: str | None = None
     ldflags: str = "-s -w"
     env: dict[str, str] = field(default_factory=dict)
+    # (what go install writes, the name kept): for commands named too generally ("controller")
+    renames: tuple[tuple[str, str], ...] = ()
 
     @property
     def cache_dir(self) -> Path:
@@ -94,6 +96,13 @@ COMPONENTS: dict[str, Component] = {
         KUBESEAL_VERSION,
         ("kubeseal",),
         install="github.com/bitnami-labs/sealed-secrets/cmd/kubeseal",
+    ),
+    "sealed-secrets-controller": Component(
+        "sealed-secrets-controller",
+        KUBESEAL_VERSION,
+        ("sealed-secrets-controller",),
+        install="github.com/bitnami-labs/sealed-secrets/cmd/controller",
+        renames=(("controller", "sealed-secrets-controller"),),
     ),
     "oidcop": Component("oidcop", OIDCOP_VERSION, ("oidcop",), gosrc="oidcop"),
 }
@@ -277,6 +286,9 @@ def build(
             cwd = Path(tmp)
         report = _reporter(component, position, left, progress)
         _run_build(component, cmd, cwd=cwd, env=env, log_path=log_path, report=report)
+        for built, kept in component.renames:
+            if (out / built).is_file():
+                (out / built).rename(out / kept)
         absent = [b for b in component.binaries if not (out / b).is_file()]
         if absent:
             raise errors.TestEnvError(

@@ -22,6 +22,11 @@ import pytest
 from tidegate.testenv import handle, procs, scenario
 
 SS_PATH = "/apis/bitnami.com/v1alpha1/namespaces/{ns}/sealedsecrets"
+# The active sealing keys in kube-system (the default key namespace)
+KEYS = (
+    "/api/v1/namespaces/kube-system/secrets"
+    "?labelSelector=sealedsecrets.bitnami.com/sealed-secrets-key%3Dactive"
+)
 
 
 def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -33,6 +38,17 @@ def tidegate(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def get(bed: handle.TestBed, cluster: str, path: str) -> dict[str, Any] | None:
+    """GET ``path`` on ``cluster`` as admin; None when it is not found."""
+    with bed.admin_client(cluster) as c:
+        resp = c.get(path)
+        if resp.status_code == 404:
+            return None
+        resp.raise_for_status()
+        body: dict[str, Any] = resp.json()
+        return body
 
 
 class Bed:
@@ -71,13 +87,7 @@ class Bed:
             resp.raise_for_status()
 
     def get(self, path: str) -> dict[str, Any] | None:
-        with self.client() as c:
-            resp = c.get(path)
-            if resp.status_code == 404:
-                return None
-            resp.raise_for_status()
-            body: dict[str, Any] = resp.json()
-            return body
+        return get(self.bed, "dev", path)
 
     def secret(self, name: str) -> dict[str, Any] | None:
         return self.get(f"/api/v1/namespaces/{self.app_ns}/secrets/{name}")
@@ -112,7 +122,8 @@ def bed(
     testbed_handle: handle.TestBed,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Bed]:
-    """The module's controller; a module sets ``CONTROLLER_ARGS`` (a list) to add flags."""
+    """The module's controller; a module sets ``CONTROLLER_ARGS`` (a list) to add flags and
+    ``LISTEN_HOST`` to serve the HTTP API on another address than 127.0.0.1."""
     token = secrets.token_hex(3)
     key_ns, app_ns = f"ssk-{token}", f"ssa-{token}"
     kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
@@ -133,7 +144,7 @@ def bed(
             f"--controller-namespace={key_ns}",
             f"--namespace={app_ns}",
             "--logformat=text",
-            f"--listen-addr=127.0.0.1:{port}",
+            f"--listen-addr={getattr(request.module, 'LISTEN_HOST', '127.0.0.1')}:{port}",
             *getattr(request.module, "CONTROLLER_ARGS", ()),
         ],
         log=log,
