@@ -44,8 +44,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
 app logs
-proj windows disable-sync-overrun
-proj windows enable-sync-overrun
 app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
 app diff\t--ignore-normalizer-jq-execution-timeout
@@ -89,7 +87,6 @@ appset list\t--project
 appset list\t--selector
 login\t--callback
 login\t--skip-test-tls
-proj windows add\t--sync-overrun
 version\t--cluster
 version\t--context
 version\t--insecure-skip-tls-verify
