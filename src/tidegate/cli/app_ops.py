@@ -129,6 +129,18 @@ def sync(
         list[str] | None, typer.Option("--project", help="Sync the apps of these projects.")
     ] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Sync to this.")] = None,
+    revisions: Annotated[
+        list[str] | None,
+        typer.Option("--revisions", help="Multi-source: the revision of each chosen source."),
+    ] = None,
+    source_positions: Annotated[
+        list[int] | None,
+        typer.Option("--source-positions", help="Multi-source: the sources (1-based) to set."),
+    ] = None,
+    source_names: Annotated[
+        list[str] | None,
+        typer.Option("--source-names", help="Multi-source: the sources --revisions set, by name."),
+    ] = None,
     prune: Prune = False,
     dry_run: DryRun = False,
     resource: Annotated[
@@ -225,6 +237,9 @@ def sync(
                 retry_backoff_factor=retry_backoff_factor,
                 info=tuple(info or ()),
                 username=app_common.username(),
+                revisions=tuple(revisions or ()),
+                source_positions=tuple(source_positions or ()),
+                source_names=tuple(source_names or ()),
             )
             operation = appspec.sync_operation(raw.get("spec") or {}, request)
             await _request(apps, raw, operation)

@@ -68,11 +68,8 @@ app sync\t--local
 app sync\t--local-repo-root
 app sync\t--preview-changes
 app sync\t--retry-refresh
-app sync\t--revisions
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
-app sync\t--source-names
-app sync\t--source-positions
 app wait\t--resource
 appset create\t--appset-namespace
 appset create\t--dry-run
@@ -99,7 +96,6 @@ version\t--user
 version\t--username
 app resources\t--orphaned
 appset generate\t--appset-namespace
-app get-resource\t--filter-fields
 """
 
 
