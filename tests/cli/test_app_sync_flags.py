@@ -129,6 +129,15 @@ def test_sync_revisions_of_chosen_sources(
             return str(dev.get(path).json()["data"]["color"])
 
     assert color() == "blue"  # the first commit's, not main's green
+    # diff and manifests render the chosen source at the given revision too (nothing written)
+    pinned = ["--revisions", first, "--source-positions", "1"]
+    assert cli("diff", name, *pinned).exit_code == 0  # live is the first commit's
+    assert cli("diff", name).exit_code == 1  # main differs (green)
+    assert "color: blue" in cli("manifests", name, *pinned).stdout
+    assert "color: green" in cli("manifests", name, "--source-names", "extra",
+                                 "--revisions", "main").stdout  # fmt: skip
+    mismatch = cli("diff", name, "--revisions", first)
+    assert mismatch.exit_code == 2 and "one --revisions per" in mismatch.stderr
     head = work.head()
     by_name = cli.popen("sync", name, "--revisions", head, "--source-names", "extra",
                         "-o", "json", "--timeout", "120")  # fmt: skip

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, kubeopts, output
+from tidegate.cli import app_common, app_remote, app_source_revisions, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -129,18 +129,9 @@ def sync(
         list[str] | None, typer.Option("--project", help="Sync the apps of these projects.")
     ] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Sync to this.")] = None,
-    revisions: Annotated[
-        list[str] | None,
-        typer.Option("--revisions", help="Multi-source: the revision of each chosen source."),
-    ] = None,
-    source_positions: Annotated[
-        list[int] | None,
-        typer.Option("--source-positions", help="Multi-source: the sources (1-based) to set."),
-    ] = None,
-    source_names: Annotated[
-        list[str] | None,
-        typer.Option("--source-names", help="Multi-source: the sources --revisions set, by name."),
-    ] = None,
+    revisions: app_source_revisions.Revisions = None,
+    source_positions: app_source_revisions.SourcePositions = None,
+    source_names: app_source_revisions.SourceNames = None,
     prune: Prune = False,
     dry_run: DryRun = False,
     resource: Annotated[

@@ -49,16 +49,10 @@ app create\t--directory-disable-extension-filter
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
-app diff\t--revisions
 app diff\t--server-side-diff
 app diff\t--server-side-diff-concurrency
 app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
-app diff\t--source-names
-app diff\t--source-positions
-app manifests\t--revisions
-app manifests\t--source-names
-app manifests\t--source-positions
 app set\t--directory-disable-extension-filter
 app set\t--validate
 app sync\t--assume
