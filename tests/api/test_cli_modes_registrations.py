@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from tests.api import cli_modes
 from tests.api.cli_modes import Both
+from tests.cli.test_cluster_auth import account  # noqa: F401
 
 from tidegate.testenv import handle, serverproc
 
@@ -131,6 +132,11 @@ def test_cluster_commands_the_same_either_way(
     kind = cluster.same("set", "dev", "--label", "argocd.argoproj.io/secret-type=x")
     assert kind.returncode == 1 and "cannot be changed" in kind.stderr
 
+    no_token = cluster.same("rotate-auth", "dev")  # stored with the kubeconfig's certificate
+    assert no_token.returncode == 1 and "not stored with a service account token" in (
+        no_token.stderr
+    )
+
     kept = cluster.same("rm", "in-cluster")  # the implicit entry has no Secret to remove
     assert kept.returncode == 1 and "management cluster itself" in kept.stderr
     made_api = cluster.api("set", "in-cluster", "--label", "x=1")
@@ -140,3 +146,26 @@ def test_cluster_commands_the_same_either_way(
     made_direct = cluster.direct("set", "in-cluster", "--label", "x=1")
     assert made_direct.stdout == made_api.stdout
     assert cluster.api("rm", "in-cluster").stdout == removed.stdout
+
+
+def test_cluster_rotate_auth_either_way(
+    both_of: Callable[[str], Both],
+    testbed_handle: handle.TestBed,
+    account: str,  # noqa: F811
+) -> None:
+    """The server rotates the token (Argo CD's POST .../rotate-auth) as the direct mode does:
+    a service account of its own (``account``), so no other test's token is revoked."""
+    cluster = both_of("cluster")
+    dev = str(testbed_handle.clusters["dev"].kubeconfig)
+    added = cluster.api("add", "dev", "--service-account", "deployer", "--system-namespace",
+                        account, "--upsert", kubeconfig=dev)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    want = (
+        f"cluster 'dev' credentials rotated (system:serviceaccount:{account}:deployer;"
+        " old tokens revoked)\n"
+    )
+    over_api = cluster.api("rotate-auth", "dev")
+    assert (over_api.returncode, over_api.stdout) == (0, want), over_api.stderr
+    direct = cluster.direct("rotate-auth", "dev")
+    assert (direct.returncode, direct.stdout) == (0, want), direct.stderr
+    assert cluster.same("get", "dev", "-o", "json").returncode == 0  # still reachable

@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from tidegate.api import context, errors, security
 from tidegate.auth import access
-from tidegate.controller import cluster_states, clusters, repo_states, repos
+from tidegate.controller import cluster_auth, cluster_states, clusters, repo_states, repos
 from tidegate.kube import config as kube_config
 from tidegate.kube import discovery
 from tidegate.model import constants
@@ -130,6 +130,26 @@ async def delete_cluster(
         )
     await delete_secret(context.of(request), cluster.secret_name)
     return {}
+
+
+@router.post("/api/v1/clusters/{server:path}/rotate-auth", summary="Rotate a cluster's token")
+async def rotate_cluster_auth(
+    request: Request,
+    server: str,
+    subject: access.Subject = security.Subject,
+    id_type: IdType = "server",
+) -> Obj:
+    """Argo CD's RotateAuth: a new token for the cluster's service account, proven, stored,
+    the old ones revoked (``cluster_auth.rotate_registration``, as ``tidegate cluster
+    rotate-auth`` does); ``message`` (Tidegate's addition) says which account, never a token."""
+    cluster = await _one_cluster(request, server, id_type)
+    security.authorize(subject, "clusters", "update", cluster.server)
+    ctx = context.of(request)
+    try:
+        message = await cluster_auth.rotate_registration(ctx.client, ctx.namespace, cluster)
+    except tg_errors.ConfigError as exc:
+        raise errors.ApiError(400, str(exc)) from None
+    return {"message": message}
 
 
 # -- repositories -------------------------------------------------------------------------------

@@ -101,8 +101,7 @@ async def install_manager(
 ) -> tuple[str, str]:
     """Install the cluster-manager objects on a target (its service account in ``namespace``);
     (token, CA of the token) once the token controller has filled the token Secret."""
-    from tidegate.cli import cluster_auth
-    from tidegate.controller import clusters
+    from tidegate.controller import cluster_auth, clusters
     from tidegate.model.keys import ResourceKey
 
     for obj in clusters.manager_objects(namespace):
@@ -141,8 +140,8 @@ async def _add(
     account: TargetAccount,
     core: bool = False,
 ) -> str:
-    from tidegate.cli import cluster_auth, cluster_remote
-    from tidegate.controller import clusters
+    from tidegate.cli import cluster_remote
+    from tidegate.controller import cluster_auth, clusters
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
@@ -310,7 +309,7 @@ def add(
     The management cluster is --context (default: the current context), as in every command;
     CONTEXT names the cluster being added, in the same kubeconfig.
     """
-    from tidegate.cli import cluster_auth
+    from tidegate.controller import cluster_auth
 
     if cluster_endpoint not in cluster_auth.ENDPOINTS:
         raise typer.BadParameter(
@@ -578,47 +577,17 @@ def rm(
 async def _rotate(
     kubeconfig: str | None, context: str | None, namespace: str, cluster: str, core: bool
 ) -> str:
-    import dataclasses as dc
-
-    from tidegate.cli import cluster_auth
-    from tidegate.controller import clusters
+    from tidegate.cli import cluster_remote
+    from tidegate.controller import cluster_auth
     from tidegate.kube import client as kube_client
-    from tidegate.model import errors
-    from tidegate.model.keys import ResourceKey
 
-    if remote.session(core=core, kubeconfig=kubeconfig, context=context) is not None:
-        raise errors.ConfigError(
-            "cluster rotate-auth does not go through the API server yet: run it with --core"
-            " (it needs the management cluster's kubeconfig)"
-        )
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await cluster_remote.rotate_auth(server, cluster)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         registry, _ = await _registry(client, namespace, mgmt)
-        found = _find(registry, cluster)
-        config = found.config
-        if found.local or config is None or not config.bearer_token:
-            raise errors.ConfigError(
-                f"cluster '{found.name}' ({found.server}) is not stored with a service account"
-                " token; rotate-auth only rotates those"
-            )
-        async with kube_client.client_for(config) as target:
-            token, account_ns, old = await cluster_auth.rotate(target, config.bearer_token)
-        rotated = dc.replace(config, bearer_token=token)
-        async with kube_client.client_for(rotated) as target:
-            user = await cluster_auth.whoami(target)
-        account = cluster_auth.account_of_token(token)
-        if account is None or user != f"system:serviceaccount:{account[0]}:{account[1]}":
-            raise errors.KubeError(
-                f"cluster '{found.name}': the new token authenticates as {user!r}, not as the"
-                " service account it was issued for; nothing stored"
-            )
-        document = json.dumps(clusters.config_document(rotated))
-        patch = {"data": {"config": base64.b64encode(document.encode()).decode()}}
-        await client.patch(ResourceKey("", "Secret", namespace, found.secret_name), patch,
-                           version="v1")  # fmt: skip
-        async with kube_client.client_for(rotated) as target:
-            await cluster_auth.delete_old(target, account_ns, old)
-    return f"cluster '{found.name}' credentials rotated ({user}; old tokens revoked)"
+        return await cluster_auth.rotate_registration(client, namespace, _find(registry, cluster))
 
 
 @app.command("rotate-auth")

@@ -180,3 +180,11 @@ async def rm(server: remote.Remote, cluster: str) -> str:
         )
     await server.call("DELETE", _one(found["server"]))
     return f"cluster '{found['name']}' removed ({found['server']})"
+
+
+async def rotate_auth(server: remote.Remote, cluster: str) -> str:
+    """Argo CD's ``POST .../rotate-auth``: the server rotates the token; its reply says what
+    the direct mode prints (Tidegate's ``message``)."""
+    found = find(await clusters(server), cluster)
+    done = await server.call("POST", f"{_one(found['server'])}/rotate-auth")
+    return str(done.get("message") or f"cluster '{found['name']}' credentials rotated")
