@@ -67,10 +67,12 @@ class Both:
             env={**env, "NO_COLOR": "1", "COLUMNS": "200"},
         )
 
-    def api(self, *args: str, stdin: str | None = None) -> Completed:
+    def api(self, *args: str, stdin: str | None = None, kubeconfig: str = "") -> Completed:
         """Through the server; the management cluster's kubeconfig is out of reach (a path that
-        does not exist), so a command that went direct would fail."""
-        env = {**os.environ, "KUBECONFIG": "/nonexistent/kubeconfig"}
+        does not exist, or ``kubeconfig``: one without the management cluster, for commands
+        that also work on another cluster, as ``cluster add``), so a command that went direct
+        would fail."""
+        env = {**os.environ, "KUBECONFIG": kubeconfig or "/nonexistent/kubeconfig"}
         return self._run(list(args), {**env, "TIDEGATE_CONFIG": str(self.config)}, stdin)
 
     def direct(self, *args: str, stdin: str | None = None) -> Completed:

@@ -105,9 +105,12 @@ def test_clusters_and_repositories_never_show_credentials(
     dev = testbed_handle.clusters["dev"].server
     key = (testbed_handle.directory / "pki" / "admin.key").read_text()
     listed = api.get("/api/v1/clusters")
-    assert [c["name"] for c in listed.json()["items"]] == ["dev"]
-    one = listed.json()["items"][0]
+    # Argo CD lists the implicit in-cluster entry too
+    assert [c["name"] for c in listed.json()["items"]] == ["in-cluster", "dev"]
+    one = listed.json()["items"][1]
     assert one["server"] == dev
+    assert one["connectionState"]["status"] == "Successful"  # probed: no controller here
+    assert one["info"]["serverVersion"].startswith("1.")
     assert one["config"]["tlsClientConfig"]["keyData"] != key
     encoded = urllib.parse.quote(dev, safe="")
     assert api.get(f"/api/v1/clusters/{encoded}").json()["name"] == "dev"

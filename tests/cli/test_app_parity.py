@@ -284,6 +284,14 @@ def test_get_patch_delete_resource(
     assert obj["data"] == {"color": "blue"} and "managedFields" not in obj["metadata"]
     secret = cli("get-resource", name, "--kind", "Secret", "-o", "json")
     assert secret.exit_code == 0 and SECRET_VALUE not in secret.stdout
+    only = ["--filter-fields", "data.color,metadata.name", "--filter-fields", "kind"]
+    fields = cli("get-resource", name, "--kind", "ConfigMap", "-o", "json", *only)
+    assert fields.exit_code == 0, fields.output
+    assert json.loads(fields.stdout) == {
+        "data": {"color": "blue"},
+        "metadata": {"name": "web-config"},
+        "kind": "ConfigMap",
+    }
 
     def color() -> str:
         with testbed_handle.admin_client("dev") as dev:

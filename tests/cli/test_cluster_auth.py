@@ -160,7 +160,7 @@ def test_cluster_endpoint_and_bad_input(
 
 
 def test_server_from_cluster_info() -> None:
-    from tidegate.cli import cluster_auth
+    from tidegate.controller import cluster_auth
 
     kubeconfig = "clusters:\n- cluster: {server: 'https://10.0.0.1:6443'}\n  name: ''\n"
     assert (

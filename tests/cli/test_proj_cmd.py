@@ -462,9 +462,14 @@ def test_windows(proj: Proj) -> None:
     proj.ok("windows", "update", name, "0", "--schedule", "0 23 * * *", "--clusters", "prod")
     proj.ok("windows", "enable-manual-sync", name, "0")
     proj.ok("windows", "disable-manual-sync", name, "1")
+    proj.ok("windows", "enable-sync-overrun", name, "0")
     windows = proj.spec(name)["syncWindows"]
     assert windows[0]["schedule"] == "0 23 * * *" and windows[0]["clusters"] == ["prod"]
     assert windows[0]["manualSync"] is True and "manualSync" not in windows[1]
+    assert windows[0]["syncOverrun"] is True and "syncOverrun" not in windows[1]
+    off = proj.ok("windows", "disable-sync-overrun", name, "0")
+    assert off.strip() == f"project '{name}': sync overrun disabled for sync window 0"
+    assert "syncOverrun" not in proj.spec(name)["syncWindows"][0]
     proj.refused(name, "windows", "update", name, "0", "--duration", "soon", code=2, error="'soon'")
     proj.refused(
         name,

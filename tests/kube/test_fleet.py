@@ -74,10 +74,13 @@ async def test_a_failing_runner_restarts_with_a_growing_pause(
 
     monkeypatch.setattr(fleet.asyncio, "sleep", sleep)
     log: list[str] = []
+
     async def bind(_server: str, config: kube_config.ClusterConfig) -> fleet.Binding:
         return fleet.Binding(FakeClient(config), None, owned=True)  # type: ignore[arg-type]
 
-    ships: fleet.Fleet[Runner] = fleet.Fleet("test", lambda b: Runner(b.client, log, True), bind=bind)
+    ships: fleet.Fleet[Runner] = fleet.Fleet(
+        "test", lambda b: Runner(b.client, log, True), bind=bind
+    )
     await ships.sync([("https://a", cfg("a"))])
     while len(pauses) < 8:
         await real_sleep(0)
@@ -105,7 +108,9 @@ async def test_a_closed_feed_binds_again_at_once(monkeypatch: pytest.MonkeyPatch
         return fleet.Binding(FakeClient(config), None)  # type: ignore[arg-type]
 
     log: list[str] = []
-    ships: fleet.Fleet[Runner] = fleet.Fleet("test", lambda b: Replaced(b.client, log, False), bind=bind)
+    ships: fleet.Fleet[Runner] = fleet.Fleet(
+        "test", lambda b: Replaced(b.client, log, False), bind=bind
+    )
     await ships.sync([("https://a", cfg("a"))])
     while len(pauses) < 3:
         await real_sleep(0)

@@ -22,7 +22,10 @@ def _time(text: str) -> dt.datetime:
 def test_sync_windows(case: dict[str, Any]) -> None:
     specs = [windows.SyncWindow.from_spec(w) for w in case["windows"]]
     app = windows.AppRef(**case.get("app", DEFAULT_APP))
-    verdict = windows.evaluate(specs, app, _time(case["now"]), manual=case.get("manual", False))
+    started = _time(case["started"]) if "started" in case else None
+    verdict = windows.evaluate(
+        specs, app, _time(case["now"]), manual=case.get("manual", False), started=started
+    )
     expected = case["expected"]
     assert verdict.allowed is expected["allowed"]
     if "matched" in expected:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from tidegate.api import context, errors, security
 from tidegate.auth import access
-from tidegate.controller import clusters, repos
+from tidegate.controller import cluster_auth, cluster_states, clusters, repo_states, repos
 from tidegate.kube import config as kube_config
 from tidegate.kube import discovery
 from tidegate.model import constants
@@ -52,32 +52,8 @@ async def delete_secret(ctx: context.ServerContext, name: str) -> None:
 # -- clusters -----------------------------------------------------------------------------------
 
 
-def cluster_json(cluster: clusters.Cluster) -> Obj:
-    """Argo CD's Cluster message for a registration, its credentials masked."""
-    out: Obj = {
-        "server": cluster.server,
-        "name": cluster.name,
-        "config": clusters.masked_config(cluster.config),
-        "namespaces": list(cluster.namespaces),
-        "clusterResources": cluster.cluster_resources,
-        "labels": {k: v for k, v in cluster.labels.items() if k != constants.LABEL_SECRET_TYPE},
-        "annotations": dict(cluster.annotations),
-    }
-    if cluster.project:
-        out["project"] = cluster.project
-    if cluster.shard is not None:
-        out["shard"] = cluster.shard
-    if cluster.error:
-        out["connectionState"] = {"status": "Failed", "message": cluster.error}
-    return out
-
-
-async def _clusters(ctx: context.ServerContext) -> list[clusters.Cluster]:
-    found = [
-        clusters.cluster_from_secret(s, management=ctx.client.config)
-        for s in await secrets_of_type(ctx, constants.SECRET_TYPE_CLUSTER)
-    ]
-    return sorted(found, key=lambda c: (c.name, c.server))
+async def _registry(ctx: context.ServerContext) -> clusters.ClusterRegistry:
+    return await cluster_states.registry_of(ctx.client, ctx.namespace)
 
 
 def _matches(cluster: clusters.Cluster, value: str, id_type: str) -> bool:
@@ -93,23 +69,27 @@ async def list_clusters(
     server: str = "",
     name: str = "",
 ) -> Obj:
+    """The clusters (the implicit in-cluster entry too, as Argo CD lists it), each with its
+    connection state, server version and application count (``cluster_states``)."""
     ctx = context.of(request)
-    items = []
-    for cluster in await _clusters(ctx):
+    registry = await _registry(ctx)
+    shown = []
+    for cluster in registry.clusters():
         if (server and not _matches(cluster, server, "server")) or (name and cluster.name != name):
             continue
         try:
             security.authorize(subject, "clusters", "get", cluster.server)
         except access.PermissionDeniedError:
             continue
-        items.append(cluster_json(cluster))
+        shown.append(cluster)
+    items = await cluster_states.cluster_messages(ctx.client, ctx.namespace, registry, shown)
     return {"metadata": {}, "items": items}
 
 
 async def _one_cluster(request: Request, value: str, id_type: str) -> clusters.Cluster:
     if id_type not in ("server", "name"):
         raise errors.ApiError(400, "id.type must be 'server' or 'name'")
-    for cluster in await _clusters(context.of(request)):
+    for cluster in (await _registry(context.of(request))).clusters():
         if _matches(cluster, value, id_type):
             return cluster
     raise errors.ApiError(404, f"cluster {value[:200]!r} not found")
@@ -127,7 +107,10 @@ async def get_cluster(
 ) -> Obj:
     cluster = await _one_cluster(request, server, id_type)
     security.authorize(subject, "clusters", "get", cluster.server)
-    return cluster_json(cluster)
+    ctx = context.of(request)
+    registry = await _registry(ctx)
+    [found] = await cluster_states.cluster_messages(ctx.client, ctx.namespace, registry, [cluster])
+    return found
 
 
 @router.delete("/api/v1/clusters/{server:path}", summary="Remove a cluster")
@@ -139,32 +122,37 @@ async def delete_cluster(
 ) -> Obj:
     cluster = await _one_cluster(request, server, id_type)
     security.authorize(subject, "clusters", "delete", cluster.server)
+    if cluster.local:
+        raise errors.ApiError(
+            400,
+            f"cluster '{cluster.name}' ({cluster.server}) is the management cluster itself;"
+            " it cannot be removed",
+        )
     await delete_secret(context.of(request), cluster.secret_name)
     return {}
 
 
+@router.post("/api/v1/clusters/{server:path}/rotate-auth", summary="Rotate a cluster's token")
+async def rotate_cluster_auth(
+    request: Request,
+    server: str,
+    subject: access.Subject = security.Subject,
+    id_type: IdType = "server",
+) -> Obj:
+    """Argo CD's RotateAuth: a new token for the cluster's service account, proven, stored,
+    the old ones revoked (``cluster_auth.rotate_registration``, as ``tidegate cluster
+    rotate-auth`` does); ``message`` (Tidegate's addition) says which account, never a token."""
+    cluster = await _one_cluster(request, server, id_type)
+    security.authorize(subject, "clusters", "update", cluster.server)
+    ctx = context.of(request)
+    try:
+        message = await cluster_auth.rotate_registration(ctx.client, ctx.namespace, cluster)
+    except tg_errors.ConfigError as exc:
+        raise errors.ApiError(400, str(exc)) from None
+    return {"message": message}
+
+
 # -- repositories -------------------------------------------------------------------------------
-
-
-def repository_json(repo: repos.Repository) -> Obj:
-    """Argo CD's Repository message: no password, key or token, only that they exist."""
-    out: Obj = {
-        "repo": repo.url,
-        "type": repo.type,
-        "name": repo.name,
-        "insecure": repo.insecure,
-        "enableLfs": repo.enable_lfs,
-        "forceHttpBasicAuth": repo.force_basic_auth,
-        "inheritedCreds": False,
-        "credentials": list(repo.credentials),
-    }
-    if repo.project:
-        out["project"] = repo.project
-    if repo.username:
-        out["username"] = repo.username
-    if repo.error:
-        out["connectionState"] = {"status": "Failed", "message": repo.error}
-    return out
 
 
 async def _repositories(ctx: context.ServerContext) -> list[repos.Repository]:
@@ -176,20 +164,43 @@ def _same_repo(repo: Mapping[str, Any] | repos.Repository, url: str) -> bool:
     return urls.normalise(value) == urls.normalise(url)
 
 
+async def _with_states(ctx: context.ServerContext, found: list[repos.Repository]) -> list[Obj]:
+    """Argo CD's Repository messages of ``found``, each access tested now (``forceRefresh``)."""
+    secrets = [
+        s
+        for kind in (constants.SECRET_TYPE_REPOSITORY, constants.SECRET_TYPE_REPO_CREDS)
+        for s in await secrets_of_type(ctx, kind)
+    ]
+    trust = await repos.trust(ctx.client, ctx.namespace)
+    states = await repo_states.connection_states(found, secrets, trust)
+    return [repo_states.repository_json(r, s) for r, s in zip(found, states, strict=True)]
+
+
+ForceRefresh = Annotated[bool, fastapi.Query(alias="forceRefresh")]
+
+
 @router.get("/api/v1/repositories", summary="List repositories")
 async def list_repositories(
-    request: Request, subject: access.Subject = security.Subject, repo: str = ""
+    request: Request,
+    subject: access.Subject = security.Subject,
+    repo: str = "",
+    force_refresh: ForceRefresh = False,
 ) -> Obj:
-    items = []
-    for found in await _repositories(context.of(request)):
+    """Without ``forceRefresh`` a repository's ``connectionState`` is ``Unknown`` (``Failed``
+    when its Secret cannot be read); with it, every listed repository is tested now."""
+    ctx = context.of(request)
+    shown = []
+    for found in await _repositories(ctx):
         if repo and not _same_repo(found, repo):
             continue
         try:
             security.authorize(subject, "repositories", "get", f"{found.project}/{found.url}")
         except access.PermissionDeniedError:
             continue
-        items.append(repository_json(found))
-    return {"metadata": {}, "items": items}
+        shown.append(found)
+    if force_refresh:
+        return {"metadata": {}, "items": await _with_states(ctx, shown)}
+    return {"metadata": {}, "items": [repo_states.repository_json(r) for r in shown]}
 
 
 async def _one_repo(request: Request, url: str) -> repos.Repository:
@@ -201,11 +212,16 @@ async def _one_repo(request: Request, url: str) -> repos.Repository:
 
 @router.get("/api/v1/repositories/{repo:path}", summary="Get a repository")
 async def get_repository(
-    request: Request, repo: str, subject: access.Subject = security.Subject
+    request: Request,
+    repo: str,
+    subject: access.Subject = security.Subject,
+    force_refresh: ForceRefresh = False,
 ) -> Obj:
     found = await _one_repo(request, repo)
     security.authorize(subject, "repositories", "get", f"{found.project}/{found.url}")
-    return repository_json(found)
+    if force_refresh:
+        return (await _with_states(context.of(request), [found]))[0]
+    return repo_states.repository_json(found)
 
 
 @router.delete("/api/v1/repositories/{repo:path}", summary="Remove a repository")
@@ -253,24 +269,23 @@ async def create_secret(
         raise errors.ApiError(409, f"{what} changed meanwhile; try again", grpc_code=10) from None
 
 
-REPO_FIELDS = {
-    "repo": "url",
-    "type": "type",
-    "name": "name",
-    "project": "project",
-    "username": "username",
-    "password": "password",
-    "sshPrivateKey": "ssh_private_key",
-    "tlsClientCertData": "tls_client_cert",
-    "tlsClientCertKey": "tls_client_key",
-    "insecure": "insecure",
-    "insecureIgnoreHostKey": "insecure_ignore_host_key",
-    "enableLfs": "enable_lfs",
-    "forceHttpBasicAuth": "force_basic_auth",
-}
+REPO_FIELDS = repo_states.SPEC_FIELDS
+BOOL_FIELDS = frozenset(
+    {
+        "insecure",
+        "insecure_ignore_host_key",
+        "enable_lfs",
+        "force_basic_auth",
+        "enable_oci",
+        "insecure_oci_force_http",
+        "webhook_manifest_cache_warm_disabled",
+    }
+)
 
 
-READ_ONLY = frozenset({"connectionState", "inheritedCreds", "credentials"})  # as a GET shows
+READ_ONLY = frozenset(  # as a GET shows
+    {"connectionState", "inheritedCreds", "credentials", "secretName"}
+)
 
 
 def repo_spec(
@@ -284,11 +299,19 @@ def repo_spec(
         raise errors.ApiError(400, f"unknown {what} field(s): {', '.join(unknown)[:200]}")
     values = {fields[k]: v for k, v in body.items() if k in fields and v is not None}
     for key, value in values.items():
-        wanted_type = (
-            bool
-            if key in ("insecure", "insecure_ignore_host_key", "enable_lfs", "force_basic_auth")
-            else str
-        )
+        if key in ("depth", "github_app_id", "github_app_installation_id"):
+            # int64 in Argo CD's protobuf: a number, or its JSON string form
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise errors.ApiError(400, f"{what} field for {key} has the wrong type")
+            if key == "depth":
+                try:
+                    values[key] = int(value)
+                except ValueError:
+                    raise errors.ApiError(400, f"{what} field depth is not a number") from None
+            else:
+                values[key] = "" if value in (0, "0") else str(value)
+            continue
+        wanted_type = bool if key in BOOL_FIELDS else str
         if not isinstance(value, wanted_type):
             raise errors.ApiError(400, f"{what} field for {key} has the wrong type")
     url = str(values.pop("url", "") or "")
@@ -305,11 +328,19 @@ async def create_repository(
     security.authorize(
         subject, "repositories", "create", f"{spec.project}/{urls.display(spec.url)}"
     )
-    secret = repos.repository_secret(spec, namespace=context.of(request).namespace)
+    ctx = context.of(request)
+    existing = repos.find(
+        await secrets_of_type(ctx, constants.SECRET_TYPE_REPOSITORY), spec.url
+    )  # a registration made otherwise (kubectl) keeps its Secret's name
+    secret = repos.repository_secret(
+        spec,
+        namespace=ctx.namespace,
+        secret_name=existing["metadata"]["name"] if existing else None,
+    )
     await create_secret(
         request, secret, upsert=upsert, same=repos.same_registration, what="repository"
     )
-    return repository_json(repos.repository_from_secret(secret))
+    return repo_states.repository_json(repos.repository_from_secret(secret))
 
 
 @router.post("/api/v1/clusters", summary="Register a cluster")
@@ -318,11 +349,16 @@ async def create_cluster(
 ) -> Obj:
     body = await security.json_object(request)
     secret = _cluster_secret(request, body, subject, "create")
+    registered = (await _registry(context.of(request))).by_server(str(body["server"]))
+    if registered is not None and not registered.local:  # keeps its Secret's name
+        secret["metadata"]["name"] = registered.secret_name
     await create_secret(
         request, secret, upsert=upsert, same=clusters.same_registration, what="cluster"
     )
     ctx = context.of(request)
-    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+    return cluster_states.cluster_json(
+        clusters.cluster_from_secret(secret, management=ctx.client.config)
+    )
 
 
 @router.put("/api/v1/clusters/{server:path}", summary="Update a cluster")
@@ -338,16 +374,21 @@ async def update_cluster(
     current = await _one_cluster(request, server, id_type)
     if str(body.get("server") or current.server).rstrip("/") != current.server.rstrip("/"):
         raise errors.ApiError(400, "a cluster's server URL cannot be changed; add a new cluster")
+    # the implicit in-cluster entry gets a Secret of its own, without credentials
+    plain = kube_config.ClusterConfig(server=current.server) if current.local else None
     known = clusters.config_document(current.config) if current.config is not None else {}
-    config = _unmasked(body.get("config"), known)
+    config = {} if plain else _unmasked(body.get("config"), known)
     wanted = {**body, "server": current.server, "config": config}
-    secret = _cluster_secret(request, wanted, subject, "update")
-    secret["metadata"]["name"] = current.secret_name
+    secret = _cluster_secret(request, wanted, subject, "update", parsed=plain)
+    if not current.local:
+        secret["metadata"]["name"] = current.secret_name
     await create_secret(
         request, secret, upsert=True, same=clusters.same_registration, what="cluster"
     )
     ctx = context.of(request)
-    return cluster_json(clusters.cluster_from_secret(secret, management=ctx.client.config))
+    return cluster_states.cluster_json(
+        clusters.cluster_from_secret(secret, management=ctx.client.config)
+    )
 
 
 def _unmasked(config: Any, known: Mapping[str, Any]) -> Any:
@@ -372,9 +413,15 @@ def _unmasked(config: Any, known: Mapping[str, Any]) -> Any:
 
 
 def _cluster_secret(
-    request: Request, body: Mapping[str, Any], subject: access.Subject, action: str
+    request: Request,
+    body: Mapping[str, Any],
+    subject: access.Subject,
+    action: str,
+    *,
+    parsed: kube_config.ClusterConfig | None = None,
 ) -> Obj:
-    """The cluster Secret a Cluster body asks for (validated, authorised, not written)."""
+    """The cluster Secret a Cluster body asks for (validated, authorised, not written);
+    ``parsed``: connection settings decided by the caller instead of the body's ``config``."""
     server = body.get("server")
     if not isinstance(server, str) or not server.startswith("https://"):
         raise errors.ApiError(400, "cluster needs 'server', an https:// URL")
@@ -398,7 +445,7 @@ def _cluster_secret(
         "stringData": {"server": server, "name": name, "config": json.dumps(config)},
     }
     try:
-        parsed = kube_config.from_cluster_secret(probe)
+        parsed = parsed or kube_config.from_cluster_secret(probe)
     except tg_errors.ConfigError as exc:
         raise errors.ApiError(400, str(exc).replace("cluster Secret", "cluster")) from None
     return clusters.cluster_secret(
@@ -411,7 +458,16 @@ def _cluster_secret(
         namespaces=namespaces,
         cluster_resources=bool(body.get("clusterResources")),
         project=str(body.get("project") or ""),
+        shard=_shard(body.get("shard")),
     )
+
+
+def _shard(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.ApiError(400, "shard must be a number, 0 or more")
+    return value
 
 
 def _strings(value: Any) -> dict[str, str]:

@@ -4,7 +4,8 @@
   credential the body leaves out (a GET shows none) is kept from the stored Secret.
 - ``POST /api/v1/repositories/{repo}/validate`` runs the connection test ``tidegate repo add``
   runs (``git ls-remote``) with the body's credentials, else the ones that apply already
-  (a ``repo-creds`` template, trusted certificates, known hosts); nothing is written. A failure
+  (a ``repo-creds`` template, trusted certificates, known hosts); a Helm repository's
+  ``index.yaml`` or an OCI registry's ``/v2/`` for the other types; nothing is written. A failure
   is a 400 naming the repository; git's output is scrubbed of credentials.
 - ``/api/v1/repocreds``: credential templates (``repo-creds`` Secrets, URL prefixes): list,
   create (``upsert``), update, delete; replies never carry a secret value.
@@ -23,7 +24,7 @@ from starlette.requests import Request
 
 from tidegate.api import context, credentials, errors, security
 from tidegate.auth import access
-from tidegate.controller import repos
+from tidegate.controller import repo_states, repos
 from tidegate.model import constants
 from tidegate.model import errors as tg_errors
 from tidegate.model import secrets as model_secrets
@@ -93,7 +94,7 @@ async def update_repository(
     request: Request, repo: str, subject: access.Subject = security.Subject
 ) -> Obj:
     found = await _update(request, repo, subject, constants.SECRET_TYPE_REPOSITORY, "repo")
-    return credentials.repository_json(found)
+    return repo_states.repository_json(found)
 
 
 @router.post("/api/v1/repositories/{repo:path}/validate", summary="Test repository access")
@@ -106,8 +107,6 @@ async def validate_access(
     spec = credentials.repo_spec({**given, "repo": repo})
     shown = urls.display(spec.url)
     security.authorize(subject, "repositories", "create", f"{spec.project}/{shown}")
-    if spec.type != "git":
-        raise errors.ApiError(400, f"repository {shown}: only git repositories can be tested")
     wanted = repos.repository_secret(spec, namespace=ctx.namespace)
     stored = [
         s
@@ -123,6 +122,15 @@ async def validate_access(
         ]
         stored.insert(0, wanted)
     tls, known_hosts = await repos.trust(ctx.client, ctx.namespace)
+    if spec.type != "git":  # a Helm repository's index.yaml, an OCI registry's /v2/
+        chart_creds = creds_mod.credentials_for(
+            spec.url, stored, project=spec.project or None, tls_certs=tls, repo_type="helm"
+        )
+        try:
+            await repos.check_chart_access(spec.url, chart_creds, time_limit=TEST_SECONDS)
+        except tg_errors.TidegateError as exc:
+            raise errors.ApiError(400, f"unable to connect to repository {shown}: {exc}") from None
+        return {}
     creds = creds_mod.credentials_for(
         spec.url, stored, project=spec.project or None, tls_certs=tls, known_hosts=known_hosts
     )
@@ -141,15 +149,6 @@ async def validate_access(
 # -- repo-creds ----------------------------------------------------------------------------------
 
 
-def repo_creds_json(found: repos.Repository) -> Obj:
-    """Argo CD's RepoCreds message: the URL prefix and settings, never a secret value."""
-    out = credentials.repository_json(found)
-    out["url"] = out.pop("repo")
-    for key in ("name", "inheritedCreds"):
-        out.pop(key, None)
-    return out
-
-
 @router.get("/api/v1/repocreds", summary="List repository credential templates")
 async def list_repo_creds(
     request: Request, subject: access.Subject = security.Subject, url: str = ""
@@ -165,7 +164,7 @@ async def list_repo_creds(
             security.authorize(subject, "repositories", "get", f"{found.project}/{found.url}")
         except access.PermissionDeniedError:
             continue
-        items.append(repo_creds_json(found))
+        items.append(repo_states.repo_creds_json(found))
     return {"metadata": {}, "items": items}
 
 
@@ -189,7 +188,7 @@ async def create_repo_creds(
     await credentials.create_secret(
         request, secret, upsert=upsert, same=repos.same_registration, what="repo-creds"
     )
-    return repo_creds_json(repos.repository_from_secret(secret))
+    return repo_states.repo_creds_json(repos.repository_from_secret(secret))
 
 
 @router.put("/api/v1/repocreds/{url:path}", summary="Update a repository credential template")
@@ -197,7 +196,7 @@ async def update_repo_creds(
     request: Request, url: str, subject: access.Subject = security.Subject
 ) -> Obj:
     found = await _update(request, url, subject, constants.SECRET_TYPE_REPO_CREDS, "url")
-    return repo_creds_json(found)
+    return repo_states.repo_creds_json(found)
 
 
 @router.delete("/api/v1/repocreds/{url:path}", summary="Delete a repository credential template")

@@ -27,6 +27,7 @@ from tidegate.cli import (
     app_project_flag,
     app_remote,
     app_resource_cmd,
+    app_source_revisions,
     app_unset,
     edit_cmd,
     kubeopts,
@@ -418,6 +419,9 @@ LocalRepoRoot = Annotated[
 def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
+    revisions: app_source_revisions.Revisions = None,
+    source_positions: app_source_revisions.SourcePositions = None,
+    source_names: app_source_revisions.SourceNames = None,
     hard_refresh: HardRefresh = False,
     local: Local = None,
     local_repo_root: LocalRepoRoot = None,
@@ -460,6 +464,10 @@ def diff(
 
                     cache_root = cache_dir or app_compare.default_cache_dir()
                     app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
+                app_source_revisions.pin(
+                    ctx, revision=revision, revisions=revisions,
+                    positions=source_positions, names=source_names,
+                )  # fmt: skip
                 result = await local_compare.compare_locally(
                     ctx, revision=revision, hard=hard_refresh
                 )
@@ -489,6 +497,9 @@ def manifests(
         Source, typer.Option("--source", help="git: rendered target; live: on the cluster.")
     ] = Source.git,
     revision: Revision = None,
+    revisions: app_source_revisions.Revisions = None,
+    source_positions: app_source_revisions.SourcePositions = None,
+    source_names: app_source_revisions.SourceNames = None,
     hard_refresh: HardRefresh = False,
     local: Local = None,
     local_repo_root: LocalRepoRoot = None,
@@ -518,6 +529,10 @@ def manifests(
 
                     cache_root = cache_dir or app_compare.default_cache_dir()
                     app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
+                app_source_revisions.pin(
+                    ctx, revision=revision, revisions=revisions,
+                    positions=source_positions, names=source_names,
+                )  # fmt: skip
                 targets = await lc.render_targets(ctx, revision=revision, hard=hard_refresh)
                 if source is Source.git:
                     return lc.masked(list(targets.values()))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, kubeopts, output
+from tidegate.cli import app_common, app_remote, app_source_revisions, kubeopts, output
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -129,6 +129,9 @@ def sync(
         list[str] | None, typer.Option("--project", help="Sync the apps of these projects.")
     ] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Sync to this.")] = None,
+    revisions: app_source_revisions.Revisions = None,
+    source_positions: app_source_revisions.SourcePositions = None,
+    source_names: app_source_revisions.SourceNames = None,
     prune: Prune = False,
     dry_run: DryRun = False,
     resource: Annotated[
@@ -225,6 +228,9 @@ def sync(
                 retry_backoff_factor=retry_backoff_factor,
                 info=tuple(info or ()),
                 username=app_common.username(),
+                revisions=tuple(revisions or ()),
+                source_positions=tuple(source_positions or ()),
+                source_names=tuple(source_names or ()),
             )
             operation = appspec.sync_operation(raw.get("spec") or {}, request)
             await _request(apps, raw, operation)

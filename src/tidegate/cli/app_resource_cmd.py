@@ -53,11 +53,19 @@ def get_resource(
     show_managed_fields: Annotated[
         bool, typer.Option("--show-managed-fields", help="Keep metadata.managedFields.")
     ] = False,
+    filter_fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter-fields",
+            help="Only these dotted paths (comma-separated or repeated, e.g. spec.replicas).",
+        ),
+    ] = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
 ) -> None:
-    """Print an app's live resource(s) (argocd app get-resource)."""
+    """Print an app's live resource(s) (argocd app get-resource); ``--filter-fields`` keeps
+    only the listed paths (``-path`` drops one), as the API's ``fields`` selection does."""
 
     async def act(_registry: Any, _client: Any, live: list[Any]) -> list[Obj]:
         from tidegate.diff import mask
@@ -70,6 +78,10 @@ def get_resource(
                                      if k != "managedFields"}  # fmt: skip
             mask.mask_secrets(shown)
             found.append(shown)
+        if filter_fields:
+            from tidegate.api import listing
+
+            return [listing.select_fields(o, filter_fields) for o in found]
         return found
 
     if kind is None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, output
+from tidegate.cli import kubeopts, output, remote
 from tidegate.model import constants
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ YES_OPTION: Any = typer.Option(
     False, "--yes", "-y", help="Accepted for argocd scripts; Tidegate never prompts."
 )
 ANNOTATION_OPTION: Any = typer.Option([], "--annotation", help="Annotation k=v (repeatable).")
-PROBE_SECONDS = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,8 +111,7 @@ async def install_manager(
 ) -> tuple[str, str]:
     """Install the cluster-manager objects on a target (its service account in ``namespace``);
     (token, CA of the token) once the token controller has filled the token Secret."""
-    from tidegate.cli import cluster_auth
-    from tidegate.controller import clusters
+    from tidegate.controller import cluster_auth, clusters
     from tidegate.model.keys import ResourceKey
 
     for obj in clusters.manager_objects(namespace):
@@ -160,9 +158,10 @@ async def _add(
     endpoint: str,
     upsert: bool,
     account: TargetAccount,
+    core: bool = False,
 ) -> str:
-    from tidegate.cli import cluster_auth
-    from tidegate.controller import clusters
+    from tidegate.cli import cluster_remote
+    from tidegate.controller import cluster_auth, clusters
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
@@ -193,6 +192,20 @@ async def _add(
             bearer_token=token,
         )
     stored = dataclasses.replace(stored, server=server, name=name)
+    # --kubeconfig names the target's file here, as in argocd: only --core/--context go direct
+    async with remote.open_remote(core=core, kubeconfig=None, context=mgmt_context) as api:
+        if api is not None:
+            registration: dict[str, Any] = {
+                "labels": dict(labels),
+                "annotations": dict(annotations),
+                "namespaces": list(managed_namespaces),
+                "clusterResources": account.cluster_resources,
+                "project": project,
+            }
+            if account.shard is not None:
+                registration["shard"] = account.shard
+            return await cluster_remote.add(api, name=name, url=server, stored=stored,
+                                            registration=registration, upsert=upsert)  # fmt: skip
     async with kube_client.client_for(mgmt) as client:
         registry, secrets = await _registry(client, namespace, mgmt)
         existing = next(
@@ -306,13 +319,14 @@ def add(
         help="Server to store: kubeconfig, kube-public (cluster-info) or internal.",
     ),
     shard: int | None = typer.Option(None, "--shard", help="Controller shard of the cluster."),
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Register the cluster of kubeconfig CONTEXT (service account token by default).
 
     The management cluster is --context (default: the current context), as in every command;
     CONTEXT names the cluster being added, in the same kubeconfig.
     """
-    from tidegate.cli import cluster_auth
+    from tidegate.controller import cluster_auth
 
     if cluster_endpoint not in cluster_auth.ENDPOINTS:
         raise typer.BadParameter(
@@ -346,6 +360,7 @@ def add(
             endpoint=cluster_endpoint,
             upsert=upsert,
             account=TargetAccount(service_account, system_namespace, cluster_resources, shard),
+            core=core,
         )
     )
     typer.echo(message)
@@ -354,108 +369,23 @@ def add(
 # -- list / get -------------------------------------------------------------------------------
 
 
-async def _probe(cluster: clusters.Cluster) -> dict[str, Any]:
-    """Connection state of one cluster from its ``/version`` (short timeout)."""
-    from tidegate.kube import client as kube_client
-    from tidegate.model import errors
-
-    if cluster.config is None:
-        return {"connectionState": "Failed", "message": cluster.error}
-    config = dataclasses.replace(cluster.config, timeout=PROBE_SECONDS)
-    try:
-        async with kube_client.client_for(config) as client:
-            body = (await client.request("GET", "/version", what="get /version")).body
-    except errors.TidegateError as exc:
-        return {"connectionState": "Failed", "message": str(exc).splitlines()[0]}
-    return {"connectionState": "Successful", "message": "", "serverVersion": _version(body)}
-
-
-def _version(body: Mapping[str, Any]) -> str:
-    major, minor = str(body.get("major") or ""), str(body.get("minor") or "").rstrip("+")
-    return f"{major}.{minor}" if major and minor else str(body.get("gitVersion") or "")
-
-
-def _published_states(configmap: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """The controller's per-cluster state (``tidegate-cluster-status``), by cluster name."""
-    states: dict[str, dict[str, Any]] = {}
-    for name, raw in ((configmap or {}).get("data") or {}).items():
-        try:
-            doc = json.loads(raw)
-        except (json.JSONDecodeError, TypeError):
-            continue
-        if isinstance(doc, dict):
-            states[str(name)] = doc
-    return states
-
-
-async def _app_counts(
-    client: kube_client.KubeClient, namespace: str, registry: clusters.ClusterRegistry
-) -> dict[str, int] | None:
-    """Applications per destination cluster name; None when the CRD is not installed."""
-    from tidegate.model import errors
-
-    try:
-        res = await client.resource(constants.GROUP, constants.KIND_APPLICATION)
-        apps = (await client.list(res, namespace=namespace)).items
-    except (errors.UnknownKindError, errors.KubeNotFoundError):
-        return None
-    counts: dict[str, int] = {}
-    for item in apps:
-        dest = (item.get("spec") or {}).get("destination") or {}
-        try:
-            cluster = registry.resolve(dest.get("server"), dest.get("name"))
-        except errors.SpecError:
-            continue
-        counts[cluster.name] = counts.get(cluster.name, 0) + 1
-    return counts
-
-
 async def _cluster_infos(
-    kubeconfig: str | None, context: str | None, namespace: str
+    kubeconfig: str | None, context: str | None, namespace: str, core: bool = False
 ) -> list[dict[str, Any]]:
-    import asyncio
-
-    from tidegate.controller import clusters
+    """The clusters as ``list``/``get`` show them: Argo CD's Cluster messages of the API server
+    of the login context, else built here from the management cluster (the same code)."""
+    from tidegate.cli import cluster_remote
+    from tidegate.controller import cluster_states
     from tidegate.kube import client as kube_client
-    from tidegate.model.keys import ResourceKey
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await cluster_remote.clusters(server)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         registry, _ = await _registry(client, namespace, mgmt)
-        status_key = ResourceKey("", "ConfigMap", namespace, constants.CLUSTER_STATUS_CONFIGMAP)
-        published = _published_states(await client.get_or_none(status_key, version="v1"))
-        counts = await _app_counts(client, namespace, registry)
-    found = registry.clusters()
-    missing = [c for c in found if c.name not in published]
-    probed = await asyncio.gather(*(_probe(c) for c in missing))
-    states = {**published, **{c.name: s for c, s in zip(missing, probed, strict=True)}}
-    infos = []
-    for c in found:
-        state = states[c.name]
-        apps = state.get("apps", counts.get(c.name, 0) if counts is not None else None)
-        infos.append(
-            {
-                "name": c.name,
-                "server": c.server,
-                "labels": dict(c.labels),
-                "annotations": dict(c.annotations),
-                "namespaces": list(c.namespaces),
-                "clusterResources": c.cluster_resources,
-                "project": c.project,
-                "shard": c.shard,
-                "secretName": c.secret_name or None,
-                "connectionState": {
-                    "status": state.get("connectionState", "Unknown"),
-                    "message": c.error or state.get("message") or "",
-                },
-                "serverVersion": state.get("serverVersion") or "",
-                "applicationsCount": apps,
-                "cachedObjects": state.get("cachedObjects"),
-                "lastUpdated": state.get("lastUpdated"),
-                "config": clusters.masked_config(c.config),
-            }
-        )
-    return infos
+        messages = await cluster_states.cluster_messages(client, namespace, registry)
+    return [cluster_remote.info(m) for m in messages]
 
 
 @app.command("list")
@@ -464,9 +394,10 @@ def list_(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """List clusters with their connection state and application counts."""
-    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace))
+    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace, core))
     if fmt in (output.Format.json, output.Format.yaml):
         output.dump(infos, fmt)
     else:
@@ -485,10 +416,7 @@ def list_(
                 info["cachedObjects"],
             ]
             if fmt is output.Format.wide:
-                shown = {
-                    k: v for k, v in info["labels"].items() if k != constants.LABEL_SECRET_TYPE
-                }
-                labels = ",".join(f"{k}={v}" for k, v in shown.items())
+                labels = ",".join(f"{k}={v}" for k, v in info["labels"].items())
                 row += [info["project"], ",".join(info["namespaces"]) or "(all)", labels]
             rows.append(row)
         output.table(headers, rows)
@@ -501,9 +429,10 @@ def get(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     fmt: output.Format = typer.Option(output.Format.yaml, "--output", "-o", help="Output format."),
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Show one cluster (credentials masked)."""
-    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace))
+    infos = kubeopts.run(_cluster_infos(kubeconfig, context, namespace, core))
     match = [i for i in infos if i["name"] == cluster] or [
         i for i in infos if i["server"].rstrip("/") == cluster.rstrip("/")
     ]
@@ -529,13 +458,20 @@ async def _set(
     annotations: Mapping[str, str | None],
     project: str | None,
     new_name: str | None = None,
+    core: bool = False,
 ) -> str:
+    from tidegate.cli import cluster_remote
     from tidegate.controller import clusters
     from tidegate.kube import client as kube_client
     from tidegate.kube import config as kube_config
     from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await cluster_remote.set_(server, cluster, labels=labels,
+                                             annotations=annotations, project=project,
+                                             new_name=new_name)  # fmt: skip
     if constants.LABEL_SECRET_TYPE in labels:
         raise errors.ConfigError(f"label {constants.LABEL_SECRET_TYPE} cannot be changed")
     mgmt = kubeopts.cluster_config(kubeconfig, context)
@@ -590,6 +526,7 @@ def set_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Change a cluster's name, labels, annotations or project."""
     labels = parse_pairs(label, what="label", allow_remove=True)
@@ -610,16 +547,23 @@ def set_(
             annotations=annotations,
             project=project,
             new_name=name,
+            core=core,
         )
     )
     typer.echo(message)
 
 
-async def _rm(kubeconfig: str | None, context: str | None, namespace: str, cluster: str) -> str:
+async def _rm(
+    kubeconfig: str | None, context: str | None, namespace: str, cluster: str, core: bool
+) -> str:
+    from tidegate.cli import cluster_remote
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await cluster_remote.rm(server, cluster)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         registry, _ = await _registry(client, namespace, mgmt)
@@ -641,48 +585,26 @@ def rm(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     yes: bool = YES_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Remove a cluster's Secret (the management cluster cannot be removed)."""
-    typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, cluster)))
+    typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, cluster, core)))
 
 
-async def _rotate(kubeconfig: str | None, context: str | None, namespace: str, cluster: str) -> str:
-    import dataclasses as dc
-
-    from tidegate.cli import cluster_auth
-    from tidegate.controller import clusters
+async def _rotate(
+    kubeconfig: str | None, context: str | None, namespace: str, cluster: str, core: bool
+) -> str:
+    from tidegate.cli import cluster_remote
+    from tidegate.controller import cluster_auth
     from tidegate.kube import client as kube_client
-    from tidegate.model import errors
-    from tidegate.model.keys import ResourceKey
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await cluster_remote.rotate_auth(server, cluster)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         registry, _ = await _registry(client, namespace, mgmt)
-        found = _find(registry, cluster)
-        config = found.config
-        if found.local or config is None or not config.bearer_token:
-            raise errors.ConfigError(
-                f"cluster '{found.name}' ({found.server}) is not stored with a service account"
-                " token; rotate-auth only rotates those"
-            )
-        async with kube_client.client_for(config) as target:
-            token, account_ns, old = await cluster_auth.rotate(target, config.bearer_token)
-        rotated = dc.replace(config, bearer_token=token)
-        async with kube_client.client_for(rotated) as target:
-            user = await cluster_auth.whoami(target)
-        account = cluster_auth.account_of_token(token)
-        if account is None or user != f"system:serviceaccount:{account[0]}:{account[1]}":
-            raise errors.KubeError(
-                f"cluster '{found.name}': the new token authenticates as {user!r}, not as the"
-                " service account it was issued for; nothing stored"
-            )
-        document = json.dumps(clusters.config_document(rotated))
-        patch = {"data": {"config": base64.b64encode(document.encode()).decode()}}
-        await client.patch(ResourceKey("", "Secret", namespace, found.secret_name), patch,
-                           version="v1")  # fmt: skip
-        async with kube_client.client_for(rotated) as target:
-            await cluster_auth.delete_old(target, account_ns, old)
-    return f"cluster '{found.name}' credentials rotated ({user}; old tokens revoked)"
+        return await cluster_auth.rotate_registration(client, namespace, _find(registry, cluster))
 
 
 @app.command("rotate-auth")
@@ -691,7 +613,8 @@ def rotate_auth(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Issue a new token for the cluster's service account, store it, and revoke the old ones
     (argocd cluster rotate-auth)."""
-    typer.echo(kubeopts.run(_rotate(kubeconfig, context, namespace, cluster)))
+    typer.echo(kubeopts.run(_rotate(kubeconfig, context, namespace, cluster, core)))

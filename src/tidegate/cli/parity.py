@@ -44,23 +44,15 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
 app logs
-proj windows disable-sync-overrun
-proj windows enable-sync-overrun
 app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
-app diff\t--revisions
 app diff\t--server-side-diff
 app diff\t--server-side-diff-concurrency
 app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
-app diff\t--source-names
-app diff\t--source-positions
-app manifests\t--revisions
-app manifests\t--source-names
-app manifests\t--source-positions
 app set\t--directory-disable-extension-filter
 app set\t--validate
 app sync\t--assume
@@ -70,11 +62,8 @@ app sync\t--local
 app sync\t--local-repo-root
 app sync\t--preview-changes
 app sync\t--retry-refresh
-app sync\t--revisions
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
-app sync\t--source-names
-app sync\t--source-positions
 app wait\t--resource
 appset create\t--appset-namespace
 appset create\t--dry-run
@@ -89,7 +78,6 @@ appset list\t--project
 appset list\t--selector
 login\t--callback
 login\t--skip-test-tls
-proj windows add\t--sync-overrun
 version\t--cluster
 version\t--context
 version\t--insecure-skip-tls-verify
@@ -102,7 +90,6 @@ version\t--user
 version\t--username
 app resources\t--orphaned
 appset generate\t--appset-namespace
-app get-resource\t--filter-fields
 """
 
 

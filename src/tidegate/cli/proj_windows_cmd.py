@@ -51,6 +51,14 @@ def add(
     manual_sync: Annotated[
         bool, Opt("--manual-sync", help="Let manual syncs through this window.")
     ] = False,
+    sync_overrun: Annotated[
+        bool,
+        Opt(
+            "--sync-overrun",
+            help="Let a running sync go on: through a deny window that starts after it began,"
+            " past the end of an allow window it began in.",
+        ),
+    ] = False,
     time_zone: TimeZone = None,
     and_operator: Annotated[
         bool,
@@ -79,6 +87,7 @@ def add(
             namespaces=namespaces or [],
             clusters=clusters or [],
             manual_sync=manual_sync,
+            sync_overrun=sync_overrun,
             time_zone=time_zone,
             and_operator=and_operator,
             description=description,
@@ -149,7 +158,7 @@ def delete(
     )
 
 
-def _manual_sync(command: str, *, enabled: bool) -> None:
+def _switch(command: str, field: str, *, enabled: bool) -> None:
     def run(
         name: str = NAME,
         window_id: str = ID,
@@ -165,16 +174,22 @@ def _manual_sync(command: str, *, enabled: bool) -> None:
             context,
             namespace,
             name,
-            lambda p: projedit.set_manual_sync(p, window_id, enabled=enabled),
+            lambda p: projedit.set_window_switch(p, window_id, field, enabled=enabled),
             core=core,
         )
 
-    run.__doc__ = f"{'Enable' if enabled else 'Disable'} manual syncs through a window."
+    run.__doc__ = f"{'Enable' if enabled else 'Disable'} {SWITCH_HELP[field]}"
     app.command(command)(run)
 
 
-_manual_sync("enable-manual-sync", enabled=True)
-_manual_sync("disable-manual-sync", enabled=False)
+SWITCH_HELP = {
+    "manualSync": "manual syncs through a window.",
+    "syncOverrun": "sync overrun for a window (a sync already running may go on).",
+}
+_switch("enable-manual-sync", "manualSync", enabled=True)
+_switch("disable-manual-sync", "manualSync", enabled=False)
+_switch("enable-sync-overrun", "syncOverrun", enabled=True)
+_switch("disable-sync-overrun", "syncOverrun", enabled=False)
 
 
 @app.command("list")

@@ -303,6 +303,7 @@ def _window_spec(
     time_zone: str | None,
     and_operator: bool | None,
     description: str | None,
+    sync_overrun: bool | None = None,
 ) -> Obj:
     window: Obj = {}
     for field, value in (
@@ -310,6 +311,7 @@ def _window_spec(
         ("schedule", schedule),
         ("duration", duration),
         ("manualSync", manual_sync or None),
+        ("syncOverrun", sync_overrun or None),
         ("timeZone", time_zone),
         ("andOperator", and_operator or None),
         ("description", description),
@@ -368,23 +370,29 @@ def delete_window(project: Obj, window_id: str) -> Edit:
     return Edit(True, f"sync window {index} deleted")
 
 
-def set_manual_sync(project: Obj, window_id: str, *, enabled: bool) -> Edit:
+WINDOW_SWITCHES = {"manualSync": "manual sync", "syncOverrun": "sync overrun"}
+
+
+def set_window_switch(project: Obj, window_id: str, field: str, *, enabled: bool) -> Edit:
+    """``windows enable-|disable-manual-sync`` (``manualSync``) and
+    ``enable-|disable-sync-overrun`` (``syncOverrun``)."""
     index, window = _window(project, window_id)
-    state = "enabled" if enabled else "disabled"
-    if bool(window.get("manualSync")) == enabled:
-        return Edit(False, f"manual sync already {state} for sync window {index}")
+    what, state = WINDOW_SWITCHES[field], "enabled" if enabled else "disabled"
+    if bool(window.get(field)) == enabled:
+        return Edit(False, f"{what} already {state} for sync window {index}")
     if enabled:
-        window["manualSync"] = True
+        window[field] = True
     else:
-        window.pop("manualSync", None)
-    return Edit(True, f"manual sync {state} for sync window {index}")
+        window.pop(field, None)
+    return Edit(True, f"{what} {state} for sync window {index}")
 
 
 def update_window(project: Obj, window_id: str, **flags: Any) -> Edit:
     """``windows update PROJECT ID``: the flags given replace the window's fields (argocd:
     at least one of schedule, duration, applications, namespaces, clusters, description)."""
     index, window = _window(project, window_id)
-    changes = _window_spec(kind=None, manual_sync=None, and_operator=None, **flags)
+    changes = _window_spec(kind=None, manual_sync=None, and_operator=None, sync_overrun=None,
+                           **flags)  # fmt: skip
     if not set(changes) - {"timeZone"}:
         raise FlagError(
             "",

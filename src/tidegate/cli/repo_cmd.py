@@ -7,21 +7,17 @@ travel to git through the environment and never appear in output or errors.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, output, repo_flags
+from tidegate.cli import kubeopts, output, remote, repo_flags
 from tidegate.model import constants
 
 if TYPE_CHECKING:
-    import asyncio
-
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
-    from tidegate.sources import credentials as creds_mod
 
 app = typer.Typer(
     name="repo", help="Register, list and remove Git repositories.", no_args_is_help=True
@@ -30,9 +26,6 @@ creds_app = typer.Typer(
     name="creds", help="Repository credential templates (read-only).", no_args_is_help=True
 )
 app.add_typer(creds_app)
-
-TEST_SECONDS = 30.0
-TEST_CONCURRENCY = 8
 
 
 def read_file(path: Path | None, what: str) -> str:
@@ -58,20 +51,6 @@ async def _secrets(client: kube_client.KubeClient, namespace: str) -> list[dict[
     return (await client.list(res, namespace=namespace, label_selector=selector)).items
 
 
-def _credentials(
-    url: str,
-    secrets: Sequence[Mapping[str, Any]],
-    *,
-    project: str,
-    trust: tuple[dict[str, str], str],
-) -> creds_mod.RepoCredentials | None:
-    from tidegate.sources import credentials as creds_mod
-
-    return creds_mod.credentials_for(
-        url, secrets, project=project or None, tls_certs=trust[0], known_hosts=trust[1]
-    )
-
-
 async def _add(
     spec: repos.RepoSpec,
     *,
@@ -80,13 +59,18 @@ async def _add(
     namespace: str,
     upsert: bool,
     skip_test: bool,
+    core: bool = False,
 ) -> str:
-    from tidegate.controller import repos
+    from tidegate.cli import remote, repo_remote
+    from tidegate.controller import repo_states, repos
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
     from tidegate.sources import credentials as creds_mod
     from tidegate.sources import urls
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await repo_remote.add(server, spec, upsert=upsert, skip_test=skip_test)
     shown = urls.display(spec.url)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
@@ -116,14 +100,16 @@ async def _add(
                 tls_certs=trust[0],
                 repo_type="helm",
             )
-            await repos.check_chart_access(spec.url, creds, time_limit=TEST_SECONDS)
+            await repos.check_chart_access(spec.url, creds, time_limit=repo_states.TEST_SECONDS)
         else:
             others = [s for s in secrets if s is not existing]
             trust = await _trust(client, namespace)
-            creds = _credentials(spec.url, [wanted, *others], project=spec.project, trust=trust)
+            creds = repo_states.credentials(
+                spec.url, [wanted, *others], project=spec.project, trust=trust
+            )
             with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as state:
                 await repos.check_access(
-                    spec.url, creds, state_dir=Path(state), git_timeout=TEST_SECONDS
+                    spec.url, creds, state_dir=Path(state), git_timeout=repo_states.TEST_SECONDS
                 )
         if existing is None:
             await client.create(wanted)
@@ -181,6 +167,7 @@ def add(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Register a repository after testing access: git ls-remote for git, the index.yaml of a
     Helm repository, or the registry's /v2/ for OCI (--enable-oci or an oci:// URL)."""
@@ -227,42 +214,10 @@ def add(
             namespace=namespace,
             upsert=upsert,
             skip_test=skip_test,
+            core=core,
         )
     )
     typer.echo(message)
-
-
-async def _status(
-    repo: repos.Repository,
-    secrets: Sequence[Mapping[str, Any]],
-    trust: tuple[dict[str, str], str],
-    limit: asyncio.Semaphore,
-    state_dir: Path,
-) -> tuple[str, str]:
-    from tidegate.controller import repos
-    from tidegate.model import errors
-
-    if repo.error:
-        return "Failed", repo.error
-    if repo.type != "git":
-        from tidegate.sources import credentials as creds_mod
-
-        chart_creds = creds_mod.credentials_for(
-            repo.url, secrets, project=repo.project or None, tls_certs=trust[0], repo_type="helm"
-        )
-        async with limit:
-            try:
-                await repos.check_chart_access(repo.url, chart_creds, time_limit=TEST_SECONDS)
-            except errors.TidegateError as exc:
-                return "Failed", str(exc)
-        return "Successful", ""
-    creds = _credentials(repo.url, secrets, project=repo.project, trust=trust)
-    async with limit:
-        try:
-            await repos.check_access(repo.url, creds, state_dir=state_dir, git_timeout=TEST_SECONDS)
-        except errors.TidegateError as exc:
-            return "Failed", str(exc)
-    return "Successful", ""
 
 
 async def _list(
@@ -273,14 +228,21 @@ async def _list(
     secret_type: str,
     refresh: bool,
     only: str = "",
+    core: bool = False,
 ) -> list[dict[str, Any]]:
-    """The registrations (only the one of URL ``only`` when given), each with its connection
-    state (tested when ``refresh``)."""
-    import asyncio
-
-    from tidegate.controller import repos
+    """The registrations (only the one of URL ``only`` when given) as the commands show them,
+    each repository with its connection state (tested when ``refresh``): through the API
+    server of the login context, else from the management cluster."""
+    from tidegate.cli import remote, repo_remote
+    from tidegate.controller import repo_states, repos
     from tidegate.kube import client as kube_client
 
+    creds = secret_type == constants.SECRET_TYPE_REPO_CREDS
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None and creds:
+            return await repo_remote.templates(server)
+        if server is not None:
+            return await repo_remote.repositories(server, refresh=refresh, only=only)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         secrets = await _secrets(client, namespace)
@@ -290,29 +252,15 @@ async def _list(
         from tidegate.sources import urls
 
         found = [r for r in found if urls.normalise(r.url) == urls.normalise(only)]
-    if refresh and secret_type == constants.SECRET_TYPE_REPOSITORY:
-        limit = asyncio.Semaphore(TEST_CONCURRENCY)
-        with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as state:
-            states = await asyncio.gather(
-                *(_status(r, secrets, trust, limit, Path(state)) for r in found)
-            )
+    if creds:
+        return [repo_remote.info(repo_states.repo_creds_json(r), creds=True) for r in found]
+    if refresh:
+        states = await repo_states.connection_states(found, secrets, trust)
     else:
-        states = [("Failed", r.error) if r.error else ("Unknown", "") for r in found]
+        states = repo_states.untested(found)
     return [
-        {
-            "repo": r.url,
-            "type": r.type,
-            "name": r.name,
-            "project": r.project,
-            "username": r.username,
-            "credentials": list(r.credentials),
-            "insecure": r.insecure,
-            "enableLfs": r.enable_lfs,
-            "forceHttpBasicAuth": r.force_basic_auth,
-            "secretName": r.secret_name,
-            "connectionState": {"status": status, "message": message},
-        }
-        for r, (status, message) in zip(found, states, strict=True)
+        repo_remote.info(repo_states.repository_json(r, state))
+        for r, state in zip(found, states, strict=True)
     ]
 
 
@@ -345,6 +293,7 @@ def list_(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """List repositories and their connection status (credentials never shown)."""
     infos = kubeopts.run(
@@ -354,20 +303,26 @@ def list_(
             namespace,
             secret_type=constants.SECRET_TYPE_REPOSITORY,
             refresh=refresh,
+            core=core,
         )
     )
     _print(infos, fmt, with_status=True)
 
 
 async def _rm(
-    kubeconfig: str | None, context: str | None, namespace: str, url: str, project: str
-) -> str:
+    kubeconfig: str | None, context: str | None, namespace: str, url: str, project: str,
+    core: bool = False,
+) -> str:  # fmt: skip
+    from tidegate.cli import repo_remote
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
     from tidegate.sources import urls
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await repo_remote.rm(server, url, project)
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     async with kube_client.client_for(mgmt) as client:
         existing = repos.find(await _secrets(client, namespace), url)
@@ -394,10 +349,11 @@ def rm(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Remove repositories' Secrets."""
     for url in urls_:
-        typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url, project)))
+        typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url, project, core)))
 
 
 @app.command("get")
@@ -411,6 +367,7 @@ def get(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     fmt: str = typer.Option("table", "--output", "-o", help="table, wide, json, yaml or url."),
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Show one repository and its connection status (access tested now, as `list` does)."""
     from tidegate.sources import urls
@@ -421,7 +378,7 @@ def get(
         raise output.fail(f"--output: unknown format {fmt!r} (table, wide, json, yaml, url)", 2)
     infos = kubeopts.run(
         _list(kubeconfig, context, namespace, secret_type=constants.SECRET_TYPE_REPOSITORY,
-              refresh=True, only=url)
+              refresh=True, only=url, core=core)
     )  # fmt: skip
     found = [i for i in infos if not project or i["project"] == project]
     if not found:
@@ -441,6 +398,7 @@ def creds_list(
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """List credential templates (``repo-creds`` Secrets: URL prefixes)."""
     infos = kubeopts.run(
@@ -450,11 +408,9 @@ def creds_list(
             namespace,
             secret_type=constants.SECRET_TYPE_REPO_CREDS,
             refresh=False,
+            core=core,
         )
     )
-    for info in infos:
-        info.pop("connectionState")
-        info["url"] = info.pop("repo")
     if fmt in (output.Format.json, output.Format.yaml):
         output.dump(infos, fmt)
         return

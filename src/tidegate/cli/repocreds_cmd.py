@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tidegate.cli import kubeopts, repo_cmd, repo_flags
+from tidegate.cli import kubeopts, remote, repo_cmd, repo_flags
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -34,12 +34,16 @@ def _find(secrets: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, Any] |
 
 
 async def _add(spec: Any, *, kubeconfig: str | None, context: str | None, namespace: str,
-               upsert: bool) -> str:  # fmt: skip
+               upsert: bool, core: bool = False) -> str:  # fmt: skip
+    from tidegate.cli import repo_remote
     from tidegate.controller import repos
     from tidegate.kube import client as kube_client
     from tidegate.model import constants, errors
     from tidegate.sources import urls
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await repo_remote.add_template(server, spec, upsert=upsert)
     shown = urls.display(spec.url)
     async with kube_client.client_for(kubeopts.cluster_config(kubeconfig, context)) as client:
         existing = _find(await repo_cmd._secrets(client, namespace), spec.url)
@@ -96,6 +100,7 @@ def add(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Add credentials for every repository whose URL starts with URL."""
     from tidegate.controller import repos
@@ -128,15 +133,21 @@ def add(
     for notice in repo_flags.notices(spec):
         typer.echo(f"tidegate: {notice}", err=True)
     typer.echo(kubeopts.run(_add(spec, kubeconfig=kubeconfig, context=context,
-                                 namespace=namespace, upsert=upsert)))  # fmt: skip
+                                 namespace=namespace, upsert=upsert, core=core)))  # fmt: skip
 
 
-async def _rm(kubeconfig: str | None, context: str | None, namespace: str, url: str) -> str:
+async def _rm(
+    kubeconfig: str | None, context: str | None, namespace: str, url: str, core: bool
+) -> str:
+    from tidegate.cli import repo_remote
     from tidegate.kube import client as kube_client
     from tidegate.model import errors
     from tidegate.model.keys import ResourceKey
     from tidegate.sources import urls
 
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as server:
+        if server is not None:
+            return await repo_remote.rm_template(server, url)
     async with kube_client.client_for(kubeopts.cluster_config(kubeconfig, context)) as client:
         existing = _find(await repo_cmd._secrets(client, namespace), url)
         if existing is None:
@@ -152,7 +163,8 @@ def rm(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = remote.CORE_OPTION,
 ) -> None:
     """Remove credential templates."""
     for url in urls_:
-        typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url)))
+        typer.echo(kubeopts.run(_rm(kubeconfig, context, namespace, url, core)))

@@ -201,23 +201,39 @@ async def begin(run: _Run) -> sync_operation.OperationState:
     return recorded
 
 
-async def admit(run: _Run) -> None:
-    """The destination (cluster, project rules) and the sync windows allow this sync."""
-    assert run.target_app is not None
-    cluster, problem = run.host.destination(run.target_app)
-    if problem or cluster is None:
-        raise Stop(OperationPhase.ERROR, problem)
+WINDOW_BLOCKED = "sync blocked by an active sync window"
+
+
+def _windows_allow(run: _Run, cluster: clusters.Cluster, started_at: str) -> bool:
+    """Whether the project's sync windows let this operation (started at ``started_at``) run
+    now; a window with ``syncOverrun`` lets one that was already running go on."""
     app = run.app
-    verdict = windows.evaluate(
+    try:
+        started = dt.datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    except ValueError:
+        started = None  # no usable start: checked as a new sync
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return windows.evaluate(
         run.host.project_windows(app),
         windows.AppRef(
             app.name, app.spec.destination.namespace or "", cluster.server, cluster.name
         ),
         dt.datetime.now(dt.UTC),
         manual=run.manual,
-    )
-    if not verdict.allowed:
-        raise Stop(OperationPhase.FAILED, "sync blocked by an active sync window")
+        started=started,
+    ).allowed
+
+
+async def admit(run: _Run, started_at: str) -> None:
+    """The destination (cluster, project rules) and the sync windows allow this sync (one
+    resumed after a restart is checked as the running sync it is)."""
+    assert run.target_app is not None
+    cluster, problem = run.host.destination(run.target_app)
+    if problem or cluster is None:
+        raise Stop(OperationPhase.ERROR, problem)
+    if not _windows_allow(run, cluster, started_at):
+        raise Stop(OperationPhase.FAILED, WINDOW_BLOCKED)
     run.cluster = cluster
     run.rules = run.host.project_rules(run.target_app, cluster)
     run.rt = await run.host.runtime(cluster)
@@ -359,13 +375,21 @@ async def execute(
             async with asyncio.timeout(min(seconds, WAIT_SLICE)):
                 await state.wake.wait()
 
+    blocked: list[bool] = []
+
     async def should_terminate() -> bool:
         current = state.raw
         phase = ((current.get("status") or {}).get("operationState") or {}).get("phase")
-        return phase == "Terminating" or not current.get("operation")
+        if phase == "Terminating" or not current.get("operation"):
+            return True
+        # a window that turned against the running sync stops it, unless it overruns
+        if run.cluster is not None and not _windows_allow(run, run.cluster, recorded.started_at):
+            blocked.append(True)
+            return True
+        return False
 
     async def persist(current: sync_operation.OperationState) -> None:
-        await _persist(run, current)
+        await _persist(run, _blocked_message(current) if blocked else current)
 
     targets: list[Mapping[str, Any]] = list(rendered.objects)
     if params.app_options.enabled("respect_ignore_differences"):
@@ -382,7 +406,7 @@ async def execute(
         found = health_checks.assess(obj)
         return found.status.value if found is not None else None
 
-    return await sync_operation.run_operation(
+    final = await sync_operation.run_operation(
         client=rt.client,
         targets=targets,
         live_source=live_source,
@@ -396,6 +420,14 @@ async def execute(
         options=sync_execute.ExecuteOptions(force=force),
         prune_approved=prune_approved,
     )
+    return _blocked_message(final) if blocked else final
+
+
+def _blocked_message(state: sync_operation.OperationState) -> sync_operation.OperationState:
+    """A sync a window stopped says so (the sync engine says only "operation terminated")."""
+    if state.phase is OperationPhase.FAILED:
+        return dataclasses.replace(state, message=f"operation terminated: {WINDOW_BLOCKED}")
+    return state
 
 
 async def _respect_ignore_differences(
@@ -432,7 +464,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
     recorded = await begin(current)
     try:
         with _phase("admit"):
-            await admit(current)
+            await admit(current, recorded.started_at)
         with _phase("render"):
             rendered, app_options = await render(current)
         with _phase("permit"):

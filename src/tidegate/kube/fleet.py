@@ -70,7 +70,9 @@ class _Member(Generic[R]):
 class Fleet(Generic[R]):
     """``make`` builds the runner of one cluster from its binding; ``what`` names it in logs."""
 
-    def __init__(self, what: str, make: Callable[[Binding], R], *, bind: Bind = own_watches) -> None:
+    def __init__(
+        self, what: str, make: Callable[[Binding], R], *, bind: Bind = own_watches
+    ) -> None:
         self.what = what
         self._make = make
         self._bind = bind

@@ -143,6 +143,45 @@ class SyncRequest:
     retry_backoff_factor: int | None = None
     info: tuple[str, ...] = ()
     username: str = ""
+    revisions: tuple[str, ...] = ()  # argocd's --revisions, for the sources chosen by
+    source_positions: tuple[int, ...] = ()  # --source-positions (1-based)
+    source_names: tuple[str, ...] = ()  # or --source-names
+
+
+def source_revisions(spec: Mapping[str, Any], request: SyncRequest) -> list[str] | None:
+    """A multi-source sync's ``revisions`` (one per source: the flag's revision for the sources
+    chosen by position or name, else the source's ``targetRevision``); None without
+    ``--revisions``. Usage errors name the flag, as argocd's do."""
+    if not (request.revisions or request.source_positions or request.source_names):
+        return None
+    sources = list(spec.get("sources") or [])
+    if not sources:
+        raise FlagError("--revisions", "only a multi-source application takes --revisions")
+    if request.revision is not None:
+        raise FlagError("--revisions", "give --revision or --revisions, not both")
+    if request.source_positions and request.source_names:
+        raise FlagError("--source-positions", "give --source-positions or --source-names")
+    chosen = request.source_positions or request.source_names
+    if len(chosen) != len(request.revisions):
+        raise FlagError(
+            "--revisions",
+            f"{len(request.revisions)} revision(s) for {len(chosen)} source(s): give one"
+            " --revisions per --source-positions/--source-names",
+        )
+    out = [str(s.get("targetRevision") or "HEAD") for s in sources]
+    names = [str(s.get("name") or "") for s in sources]
+    for which, revision in zip(chosen, request.revisions, strict=True):
+        if isinstance(which, int):
+            if not 1 <= which <= len(sources):
+                raise FlagError(
+                    "--source-positions", f"{which} is not a source position (1-{len(sources)})"
+                )
+            out[which - 1] = revision
+        elif which in names:
+            out[names.index(which)] = revision
+        else:
+            raise FlagError("--source-names", f"no source is named {which!r}")
+    return out
 
 
 def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
@@ -150,6 +189,9 @@ def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
     if request.strategy not in STRATEGIES:
         raise FlagError("--strategy", f"{request.strategy!r} is not one of: hook, apply")
     sync: Obj = {}
+    revisions = source_revisions(spec, request)
+    if revisions is not None:
+        sync["revisions"] = revisions
     revision = request.revision
     if revision is None and not spec.get("sources"):
         revision = (spec.get("source") or {}).get("targetRevision") or "HEAD"

@@ -11,7 +11,10 @@ Semantics (Argo CD's "Sync Windows" documentation):
   active allow windows), an active allow window permits them, and when allow windows match but
   none is active, syncs are blocked;
 - ``manualSync: true`` lets manual syncs through: through active deny windows if all of them
-  allow it, and outside allow windows if one of the inactive ones allows it.
+  allow it, and outside allow windows if one of the inactive ones allows it;
+- ``syncOverrun: true`` lets a sync that is already running continue: through a deny window
+  that became active after the sync started, and past the end of an allow window that was
+  active when it started (the controller re-checks the windows while an operation runs).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class SyncWindow:
     manual_sync: bool = False
     time_zone: str = "UTC"
     and_operator: bool = False
+    sync_overrun: bool = False
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> SyncWindow:
@@ -67,6 +71,7 @@ class SyncWindow:
             manual_sync=bool(spec.get("manualSync", False)),
             time_zone=zone,
             and_operator=bool(spec.get("andOperator", False)),
+            sync_overrun=bool(spec.get("syncOverrun", False)),
         )
 
     def matches(self, app: AppRef) -> bool:
@@ -91,6 +96,16 @@ class SyncWindow:
     def active(self, now: dt.datetime) -> bool:
         start = self._last_start(now)
         return start <= now < start + dt.timedelta(seconds=self.duration)
+
+    def overrun_by(self, started: dt.datetime | None, now: dt.datetime) -> bool:
+        """Whether a sync that started at ``started`` may run on at ``now`` despite this window
+        (``syncOverrun``): a deny window active now that became active after the sync started,
+        or an allow window that was active when it started."""
+        if not self.sync_overrun or started is None:
+            return False
+        if self.kind == "deny":
+            return started < self._last_start(now)
+        return self.active(started)
 
     def boundaries_after(self, now: dt.datetime) -> list[dt.datetime]:
         """The next start and end of this window after ``now``."""
@@ -123,35 +138,54 @@ def _any_glob(patterns: Sequence[str], values: Sequence[str]) -> bool:
     return any(globs.matches(p, v) for p in patterns for v in values if v)
 
 
-def _allowed(windows: Sequence[SyncWindow], now: dt.datetime, *, manual: bool) -> bool:
+def _allowed(
+    windows: Sequence[SyncWindow],
+    now: dt.datetime,
+    *,
+    manual: bool,
+    started: dt.datetime | None = None,
+) -> bool:
     if not windows:
         return True
     active = [w for w in windows if w.active(now)]
     denies = [w for w in active if w.kind == "deny"]
     if denies:
-        return manual and all(w.manual_sync for w in denies)
+        return all((manual and w.manual_sync) or w.overrun_by(started, now) for w in denies)
     if any(w.kind == "allow" for w in active):
         return True
     inactive_allows = [w for w in windows if w.kind == "allow" and w not in active]
     if inactive_allows:
-        return manual and any(w.manual_sync for w in inactive_allows)
+        return any(
+            (manual and w.manual_sync) or w.overrun_by(started, now) for w in inactive_allows
+        )
     return True
 
 
 def evaluate(
-    windows: Sequence[SyncWindow], app: AppRef, now: dt.datetime, *, manual: bool = False
+    windows: Sequence[SyncWindow],
+    app: AppRef,
+    now: dt.datetime,
+    *,
+    manual: bool = False,
+    started: dt.datetime | None = None,
 ) -> WindowVerdict:
-    """Whether ``app`` may sync at ``now`` (timezone-aware), and when that changes next."""
+    """Whether ``app`` may sync at ``now`` (timezone-aware), and when that changes next;
+    ``started``: when the sync being checked started (a running one, for ``syncOverrun``)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     matched = tuple(w for w in windows if w.matches(app))
-    allowed = _allowed(matched, now, manual=manual)
+    allowed = _allowed(matched, now, manual=manual, started=started)
     active = tuple(w for w in matched if w.active(now))
-    return WindowVerdict(allowed, matched, active, _next_change(matched, now, allowed, manual))
+    change = _next_change(matched, now, allowed, manual, started)
+    return WindowVerdict(allowed, matched, active, change)
 
 
 def _next_change(
-    windows: Sequence[SyncWindow], now: dt.datetime, allowed: bool, manual: bool
+    windows: Sequence[SyncWindow],
+    now: dt.datetime,
+    allowed: bool,
+    manual: bool,
+    started: dt.datetime | None = None,
 ) -> dt.datetime | None:
     if not windows:
         return None
@@ -161,6 +195,6 @@ def _next_change(
         if not candidates:
             return None
         cursor = min(candidates)
-        if _allowed(windows, cursor, manual=manual) != allowed:
+        if _allowed(windows, cursor, manual=manual, started=started) != allowed:
             return cursor.astimezone(now.tzinfo)
     return None

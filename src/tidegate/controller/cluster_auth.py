@@ -28,6 +28,7 @@ from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
 
 if TYPE_CHECKING:
+    from tidegate.controller import clusters
     from tidegate.kube import client as kube_client
 
 TOKEN_WAIT_SECONDS = 30.0
@@ -180,3 +181,41 @@ async def rotate(client: kube_client.KubeClient, token: str) -> tuple[str, str, 
 async def delete_old(client: kube_client.KubeClient, namespace: str, names: list[str]) -> None:
     for name in names:
         await client.delete(ResourceKey("", "Secret", namespace, name), version="v1")
+
+
+async def rotate_registration(
+    client: kube_client.KubeClient, namespace: str, found: clusters.Cluster
+) -> str:
+    """``cluster rotate-auth`` for the registered cluster ``found`` (its Secret in
+    ``namespace`` of the management cluster ``client``): a new token is issued, proven to
+    authenticate as the same service account, stored, and only then are the old ones revoked.
+    Returns what the CLI prints; a cluster not stored with a service account token is refused."""
+    import dataclasses
+
+    from tidegate.controller import clusters as clusters_mod
+    from tidegate.kube import client as kube_client_mod
+
+    config = found.config
+    if found.local or config is None or not config.bearer_token:
+        raise errors.ConfigError(
+            f"cluster '{found.name}' ({found.server}) is not stored with a service account"
+            " token; rotate-auth only rotates those"
+        )
+    async with kube_client_mod.client_for(config) as target:
+        token, account_ns, old = await rotate(target, config.bearer_token)
+    rotated = dataclasses.replace(config, bearer_token=token)
+    async with kube_client_mod.client_for(rotated) as target:
+        user = await whoami(target)
+    account = account_of_token(token)
+    if account is None or user != f"system:serviceaccount:{account[0]}:{account[1]}":
+        raise errors.KubeError(
+            f"cluster '{found.name}': the new token authenticates as {user!r}, not as the"
+            " service account it was issued for; nothing stored"
+        )
+    document = json.dumps(clusters_mod.config_document(rotated))
+    patch = {"data": {"config": base64.b64encode(document.encode()).decode()}}
+    await client.patch(ResourceKey("", "Secret", namespace, found.secret_name), patch,
+                       version="v1")  # fmt: skip
+    async with kube_client_mod.client_for(rotated) as target:
+        await delete_old(target, account_ns, old)
+    return f"cluster '{found.name}' credentials rotated ({user}; old tokens revoked)"
