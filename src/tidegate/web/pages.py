@@ -320,6 +320,7 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
         app=views.summary(app),
         resources=resources,
         nodes=views.flatten(resources),
+        children=views.children_signature(live["nodes"]),
         tree_error=tree_error,
         operation=views.last_operation(app),
         in_progress=bool(app.get("operation"))

@@ -83,6 +83,15 @@ function openStream(url, onMessage, onReconnect) {
   return { close: close };
 }
 
+// The fingerprint of a tree's live children: views.children_signature computes the same one.
+function childrenSignature(nodes) {
+  const lines = nodes.filter((n) => n.parentRefs && n.parentRefs.length).map((n) => (n.uid || "") + "@" + (n.resourceVersion || ""));
+  lines.sort();
+  let value = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(lines.join("\n"))) value = Math.imul(value ^ byte, 0x01000193) >>> 0;
+  return value.toString(16).padStart(8, "0");
+}
+
 // -- the application list ------------------------------------------------------------------
 
 function appSummary(app) {
@@ -452,6 +461,17 @@ function appPage(main) {
       rerender();
     },
     rerender
+  );
+  // The tree's stream: the server watches the destination while it is open, so Pods and
+  // ReplicaSets that come and go show without a change of the app. The body is rendered again
+  // only when the children differ from those it shows (their fingerprint).
+  openStream(
+    () => "/api/v1/stream/applications/" + encodeURIComponent(name) + "/resource-tree",
+    (tree) => {
+      const shown = document.getElementById("children-signature");
+      if (!shown || shown.dataset.children !== childrenSignature(tree.nodes || [])) rerender();
+    },
+    () => {}
   );
 
   document.addEventListener("click", async (ev) => {
