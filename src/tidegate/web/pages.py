@@ -74,7 +74,7 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
         (
             NavItem("applications", "/applications", "▦", "Applications"),
             NavItem("applicationsets", "/applicationsets", "▣", "ApplicationSets"),
-            NavItem("rollouts", "/rollouts", "⇶", "Rollouts", coming="progressive delivery"),
+            NavItem("rollouts", "/rollouts", "⇶", "Rollouts"),
             NavItem("promotions", "/promotions", "⤴", "Promotions", coming="environment promotion"),
         ),
     ),

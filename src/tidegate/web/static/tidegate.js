@@ -695,6 +695,55 @@ function showNodeView(dialog, view) {
   );
 }
 
+// -- the Rollouts page: actions through the resource actions API; the table is rendered again
+// by the server after an action and when an app it lists changes (one fetch at a time).
+function rolloutsPage(main) {
+  const body = document.getElementById("rollouts-body");
+  let inFlight = false;
+  let again = false;
+  const rerender = async () => {
+    if (inFlight) return void (again = true);
+    inFlight = true;
+    try {
+      do {
+        again = false;
+        const resp = await fetch("/rollouts?fragment=1", { credentials: "same-origin" });
+        if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+        if (!resp.ok) return;
+        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        body.replaceChildren(...doc.body.childNodes);
+      } while (again);
+    } finally {
+      inFlight = false;
+    }
+  };
+  const listed = () => new Set([...body.querySelectorAll("tr[data-app]")].map((tr) => tr.dataset.app));
+  const stream = "/api/v1/stream/applications";
+  openStream(
+    (first) => (first ? stream + "?resourceVersion=" + encodeURIComponent(main.dataset.resourceVersion) : stream),
+    (result) => {
+      if (listed().has(((result.application || {}).metadata || {}).name)) rerender();
+    },
+    rerender
+  );
+  body.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-rollout-action]");
+    if (!b || b.disabled) return;
+    const d = b.dataset;
+    b.disabled = true;
+    try {
+      await api("POST", "/api/v1/applications/" + encodeURIComponent(d.app) + "/resource/actions/v2", {
+        name: d.app, appNamespace: d.appNamespace, namespace: d.namespace, resourceName: d.name,
+        group: "argoproj.io", kind: "Rollout", version: d.version, action: d.rolloutAction,
+      });
+      toast(b.textContent + " requested for " + d.name);
+    } catch (err) {
+      toast(String(err.message));
+    }
+    await rerender();
+  });
+}
+
 // -- login, logout ---------------------------------------------------------------------------
 
 function loginPage() {
@@ -742,6 +791,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "login") loginPage();
   else if (main.dataset.stream !== undefined) listPage(main);
   else if (main.dataset.app !== undefined) appPage(main);
+  else if (main.dataset.rollouts !== undefined) rolloutsPage(main);
   const logout = document.querySelector('[data-action="logout"]');
   if (logout) {
     logout.addEventListener("click", async () => {
