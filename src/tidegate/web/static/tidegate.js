@@ -120,7 +120,11 @@ function appSummary(app) {
 }
 
 function setBadge(holder, status) {
-  const badge = holder.querySelector(".badge");
+  badgeTo(holder.querySelector(".badge"), status);
+}
+
+function badgeTo(badge, status) {
+  if (!badge || badge.dataset.status === status) return;
   badge.dataset.status = status;
   badge.title = badge.dataset.kind === "health" ? "Health: " + status : "Sync: " + status;
   badge.querySelector(".badge-label").textContent = status;
@@ -185,6 +189,7 @@ function recount() {
     }, 500);
     return;
   }
+  if (main.dataset.restPending === "true") return; // the rest of the part is on its way
   const apps = [...document.querySelectorAll("#app-container .app:not([hidden])")];
   const counts = { total: apps.length };
   for (const el of apps) {
@@ -204,7 +209,13 @@ function listPage(main) {
   byName.forEach(markFavourite);
   const truncated = main.dataset.truncated === "true";
   const names = [...byName.keys()];
-  const lastShown = names[names.length - 1] || "";
+  const firstPart = names[names.length - 1] || "";
+  const lastShown = main.dataset.lastShown || firstPart;
+  const gone = new Set(); // deleted while the rest of the part was on its way
+  if (main.dataset.rest) {
+    main.dataset.restPending = "true";
+    appendRest(main, container, byName, firstPart, gone);
+  }
   if (!truncated || new URLSearchParams(location.search).get("showFavorites") === "true") recount();
   const base = main.dataset.stream;
   const sep = base.includes("?") ? "&" : "?";
@@ -226,6 +237,7 @@ function listPage(main) {
       if (result.type === "DELETED") {
         if (el) el.remove();
         byName.delete(s.name);
+        gone.add(s.name);
       } else {
         if (!el && truncated && s.name > lastShown) {
           later(); // beyond the rendered part of the list: only the counts change
@@ -272,6 +284,40 @@ function listPage(main) {
     showList("/applications?" + params, stream, true);
   });
   document.dispatchEvent(new CustomEvent("tidegate:list"));
+}
+
+// The page paints its first rows; the rest of its part (up to the limit) comes right after,
+// rendered by the same macros. Rows the stream already added (or deleted) meanwhile are newer
+// than the fetched ones and kept (or left out).
+async function appendRest(main, container, byName, firstPart, gone) {
+  try {
+    const resp = await fetch(main.dataset.rest, { credentials: "same-origin" });
+    if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+    if (!resp.ok || document.getElementById("main") !== main) return;
+    const rows = new DOMParser().parseFromString(await resp.text(), "text/html").getElementById("rows");
+    if (document.getElementById("main") !== main) return; // a later filter change won
+    const added = [...byName.keys()].filter((n) => n > firstPart).sort();
+    const fragment = document.createDocumentFragment();
+    let flushBefore = null;
+    for (const row of [...rows.children]) {
+      const name = row.dataset.app;
+      if (byName.has(name) || gone.has(name)) continue;
+      const el = document.importNode(row, true);
+      markFavourite(el);
+      byName.set(name, el);
+      const before = added.find((n) => n > name);
+      const anchor = before ? byName.get(before) : null;
+      if (anchor !== flushBefore) {
+        container.insertBefore(fragment, flushBefore);
+        flushBefore = anchor;
+      }
+      fragment.append(el);
+    }
+    container.insertBefore(fragment, flushBefore);
+  } finally {
+    delete main.dataset.restPending;
+    recount();
+  }
 }
 
 let listRequest = 0;
@@ -376,6 +422,27 @@ function fillSyncResources(dialog) {
 
 // -- the application page --------------------------------------------------------------------
 
+// The statuses a stream message carries, shown at once (the app's badges and each managed
+// node's), before the server renders the whole body again: a change is visible as soon as it
+// arrives, not after a round trip for a body of hundreds of nodes.
+function showStatus(body, app) {
+  const s = appSummary(app);
+  for (const badge of body.querySelectorAll('.app-head .badge[data-kind="health"], .tree-root .badge[data-kind="health"]')) badgeTo(badge, s.health);
+  for (const badge of body.querySelectorAll('.app-head .badge[data-kind="sync"], .tree-root .badge[data-kind="sync"]')) badgeTo(badge, s.sync);
+  const nodes = new Map([...body.querySelectorAll(".tree-children .node:not(.child)")].map((n) => [n.dataset.node, n]));
+  for (const res of (app.status || {}).resources || []) {
+    const node = nodes.get([res.group || "", res.kind || "", res.namespace || "", res.name || ""].join("/"));
+    if (!node) continue;
+    const health = (res.health || {}).status || "";
+    node.dataset.sync = res.status || "Unknown";
+    badgeTo(node.querySelector('.badge[data-kind="sync"]'), node.dataset.sync);
+    if (health) {
+      node.dataset.health = health;
+      badgeTo(node.querySelector('.badge[data-kind="health"]'), health);
+    }
+  }
+}
+
 function appPage(main) {
   const name = main.dataset.app;
   const path = "/api/v1/applications/" + encodeURIComponent(name);
@@ -458,6 +525,7 @@ function appPage(main) {
         setTimeout(() => location.assign("/applications"), 1200);
         return;
       }
+      showStatus(body, result.application);
       rerender();
     },
     rerender
