@@ -6,18 +6,18 @@ destination."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import yaml
 from playwright.sync_api import BrowserContext, expect
+from tests.web import gitapps
+from tests.web.gitapps import health
 from tests.web.test_access_audit import PASSWORD, login_as, viewer
-from tests.web.test_pages import JSON, api, login, shot
+from tests.web.test_pages import api, login, shot
 from tests.web.waiting import until
 
 from tidegate.testenv import gitrepos, handle, scenario, serverproc
@@ -55,11 +55,6 @@ def rollout(image: str) -> str:
     )
 
 
-def health(api: httpx.Client, name: str) -> str:
-    app: dict[str, Any] = api.get(f"/api/v1/applications/{name}").json()
-    return str(((app.get("status") or {}).get("health") or {}).get("status"))
-
-
 @pytest.fixture(scope="module")
 def canary(
     testbed_handle: handle.TestBed,
@@ -69,26 +64,12 @@ def canary(
     controller: scenario.ControllerProcess,
 ) -> Iterator[tuple[str, str, gitrepos.WorkingCopy]]:
     """An automated app of a canary Rollout (v1), Healthy."""
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("rollout-repo")
-    (src / "app").mkdir()
-    (src / "app" / "rollout.yaml").write_text(rollout("registry.invalid/web:v1"))
-    info = testbed_handle.git.create_repo(from_dir=src)
-    work = testbed_handle.git.working_copy(info, tmp_path_factory.mktemp("work") / "w")
-    name, dest = f"canary-{secrets.token_hex(3)}", f"ro-web-{secrets.token_hex(3)}"
-    app = scenario.application(
-        name,
-        repo_url=info.http_url,
-        path="app",
-        server=testbed_handle.clusters["dev"].server,
-        namespace=dest,
-    )
-    with server.client(token=token) as client:
-        resp = client.post("/api/v1/applications", content=json.dumps(app), headers=JSON)
-        assert resp.status_code == 200, resp.text
-        until(lambda: health(client, name) == "Healthy", within=180)
-        yield name, dest, work
-        client.request("DELETE", f"/api/v1/applications/{name}", headers=JSON)
+    files = {"rollout.yaml": rollout("registry.invalid/web:v1")}
+    workdir = tmp_path_factory.mktemp("canary")
+    with gitapps.healthy_app(
+        testbed_handle, workdir, server, token, files, prefix="canary", within=180
+    ) as made:
+        yield made
 
 
 def test_promote_a_paused_canary_from_the_rollouts_page(

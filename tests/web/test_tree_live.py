@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
+from tests.web import gitapps, test_tree
 from tests.web.test_pages import JSON, api, login, scenario_ns, shot
 from tests.web.waiting import until
 
@@ -21,31 +22,7 @@ from tidegate.web import views
 
 __all__ = ["api"]
 pytestmark = pytest.mark.e2e
-WORKLOAD = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: web
-          image: nginx:1.27
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports:
-    - port: 80
-"""
+WORKLOAD = test_tree.WORKLOAD.replace("replicas: 2", "replicas: 1")
 
 
 @pytest.fixture(scope="module")
@@ -58,33 +35,17 @@ def scalable_app(
 ) -> Iterator[tuple[str, str]]:
     """An automated app of a Deployment of 1 replica whose replica count is the cluster's to
     change (ignoreDifferences on /spec/replicas, as for an autoscaled Deployment), healthy."""
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("live-tree-repo")
-    (src / "app").mkdir()
-    (src / "app" / "all.yaml").write_text(WORKLOAD)
-    repo = testbed_handle.git.create_repo(from_dir=src)
-    name, dest = f"live-{secrets.token_hex(3)}", f"web-live-{secrets.token_hex(3)}"
-    app = scenario.application(
-        name,
-        repo_url=repo.http_url,
-        path="app",
-        server=testbed_handle.clusters["dev"].server,
-        namespace=dest,
-    )
-    app["spec"]["ignoreDifferences"] = [
-        {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}
-    ]
-    with server.client(token=token) as client:
-        resp = client.post("/api/v1/applications", content=json.dumps(app), headers=JSON)
-        assert resp.status_code == 200, resp.text
-
-        def healthy() -> bool:
-            status = client.get(f"/api/v1/applications/{name}").json().get("status") or {}
-            return (status.get("health") or {}).get("status") == "Healthy"
-
-        until(healthy, within=120)
+    ignore = [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]
+    with gitapps.healthy_app(
+        testbed_handle,
+        tmp_path_factory.mktemp("live-tree"),
+        server,
+        token,
+        {"all.yaml": WORKLOAD},
+        prefix="live",
+        spec={"ignoreDifferences": ignore},
+    ) as (name, dest, _):
         yield name, dest
-        client.request("DELETE", f"/api/v1/applications/{name}", headers=JSON)
 
 
 def nodes_of(api: httpx.Client, name: str) -> list[dict[str, Any]]:

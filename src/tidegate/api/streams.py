@@ -95,6 +95,13 @@ async def _tree_changes(
     when the subscriber was dropped."""
     yield True
     while True:
+        # The hub first: a chatty destination (Pods' status) must not starve the app's changes.
+        if not sub.queue.empty():
+            change = sub.queue.get_nowait()
+            if change is None:
+                raise OverflowError
+            yield change
+            continue
         if dest.changed.is_set():
             yield True
             continue
