@@ -4,9 +4,15 @@ and the end of a subscriber that fell behind."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from tidegate.api import hub, streams, tree_watch
+from tidegate.kube import config as kube_config
+from tidegate.model import errors
+from tidegate.testenv import wait
 
 
 async def test_hub_and_destination_changes_both_wake_the_tree() -> None:
@@ -42,3 +48,33 @@ def test_a_closed_watch_frees_nothing_it_did_not_hold() -> None:
     watch.close()
     watch.close()
     assert tree_watch.watched_trees() == before and watch.watching == 0
+
+
+class NoSuchKind:
+    """A destination client on which no kind is served: the watch ends at once (its record
+    stays until nobody listens)."""
+
+    name = "dev"
+
+    async def resource(self, group: str, kind: str) -> object:
+        raise errors.UnknownKindError(f"{kind} is not served")
+
+
+async def test_watches_are_shared_then_ended_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tree_watch, "GRACE_SECONDS", 0.05)
+    key = (kube_config.ClusterConfig(server="https://dev.invalid"), "shop", "", "Pod")
+    client: Any = NoSuchKind()
+    first, second = asyncio.Event(), asyncio.Event()
+    before = tree_watch.running_watches()
+    assert tree_watch._listen(client, key, first) and tree_watch._listen(client, key, second)
+    assert tree_watch.running_watches() == before + 1  # one watch, two listeners
+    assert second.is_set()  # a listener of a running watch reads its tree again once
+    tree_watch._unlisten(key, first)
+    tree_watch._unlisten(key, second)
+    assert tree_watch.running_watches() == before + 1  # kept for a reload, for the grace
+    again = asyncio.Event()
+    assert tree_watch._listen(client, key, again)  # back within the grace: the same watch
+    tree_watch._unlisten(key, again)
+    await wait.eventually(lambda: tree_watch.running_watches() == before, within=5)

@@ -3,20 +3,26 @@ ReplicaSet scaled, wakes the tree's stream, which then reads the tree again.
 
 The server keeps no cache of the destinations (:mod:`tidegate.api.app_tree` reads them on
 demand). While a client holds ``/api/v1/stream/applications/NAME/resource-tree`` open, the
-stream holds one :class:`DestinationWatch`: a watch (:func:`tidegate.kube.watch.reflect`) of
-each kind of :data:`app_tree.CHILD_KINDS` in each namespace the app manages objects in (at most
-:data:`WATCH_NAMESPACES`), on the destination's pooled client. Every event sets
-:attr:`DestinationWatch.changed`; the stream clears it before reading the tree, so a burst of
-events costs one read more, not one per event. Bounded: at most :data:`MAX_WATCHED_TREES`
-streams hold watches at once (a further stream reads the tree on changes of the app only, as
-before, and says so in the log); the watches end when the stream ends (the client went away).
+stream holds one :class:`DestinationWatch`: it listens to a watch
+(:func:`tidegate.kube.watch.reflect`) of each kind of :data:`app_tree.CHILD_KINDS` in each
+namespace the app manages objects in (at most :data:`WATCH_NAMESPACES`), on the destination's
+pooled client. Every event sets :attr:`DestinationWatch.changed`; the stream clears it before
+reading the tree, so a burst of events costs one read more, not one per event.
+
+The watches are shared: streams of trees on the same cluster and namespace (two pages of one
+app, a page reloaded) listen to the same watch, and a watch nobody listens to is ended after
+:data:`GRACE_SECONDS` (a reload or a step back does not open new connections and lists).
+Bounded: at most :data:`MAX_WATCHED_TREES` streams listen at once (a further stream reads the
+tree on changes of the app only, as before, and logs why) and at most :data:`MAX_WATCHES`
+watches run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from tidegate.api import app_tree, context
 from tidegate.kube import client as kube_client
@@ -27,27 +33,86 @@ from tidegate.model import errors as tg_errors
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 MAX_WATCHED_TREES = 16
+MAX_WATCHES = 16 * len(app_tree.CHILD_KINDS)
 WATCH_NAMESPACES = 5
+GRACE_SECONDS = 30.0
+Key = tuple[kube_config.ClusterConfig, str, str, str]  # cluster, namespace, group, kind
 Target = tuple[kube_config.ClusterConfig, tuple[str, ...]]
 
 
-class _Slots:
-    """How many trees are watched now, against MAX_WATCHED_TREES (one server, one loop)."""
+@dataclasses.dataclass
+class _Watch:
+    task: asyncio.Task[None]
+    listeners: set[asyncio.Event] = dataclasses.field(default_factory=set)
+    idle: asyncio.TimerHandle | None = None  # when nobody listens: the end, after the grace
 
-    used = 0
+
+class _Shared:
+    """The running watches and how many trees listen (one server, one event loop)."""
+
+    watches: ClassVar[dict[Key, _Watch]] = {}
+    trees = 0
+
+
+async def _run(client: kube_client.KubeClient, key: Key) -> None:
+    _, namespace, group, kind = key
+    try:
+        res = await client.resource(group, kind)
+    except tg_errors.UnknownKindError:
+        return  # e.g. no Argo Rollouts on this cluster: nothing to watch, nothing to wake
+    except tg_errors.TidegateError as exc:
+        log.warning("cannot watch %s in %s on cluster %s: %s", kind, namespace, client.name, exc)
+        return
+    async for event in watch.reflect(client, res, namespace=namespace):
+        if event.type in ("ADDED", "MODIFIED", "DELETED", "RELISTED"):
+            found = _Shared.watches.get(key)
+            for listener in found.listeners if found is not None else ():
+                listener.set()
+
+
+def _end(key: Key) -> None:
+    found = _Shared.watches.get(key)
+    if found is not None and not found.listeners:
+        del _Shared.watches[key]
+        found.task.cancel()
+
+
+def _listen(client: kube_client.KubeClient, key: Key, listener: asyncio.Event) -> bool:
+    """Listen to the watch of ``key`` (started when missing); False when none may start."""
+    found = _Shared.watches.get(key)
+    if found is None:
+        if len(_Shared.watches) >= MAX_WATCHES:
+            return False
+        found = _Shared.watches[key] = _Watch(asyncio.create_task(_run(client, key)))
+    elif found.idle is not None:
+        found.idle.cancel()
+        found.idle = None
+    found.listeners.add(listener)
+    # Its first list (RELISTED) wakes a new watch's listeners; an existing watch has listed
+    # already: wake this one, something may have changed since its tree was read.
+    listener.set()
+    return True
+
+
+def _unlisten(key: Key, listener: asyncio.Event) -> None:
+    found = _Shared.watches.get(key)
+    if found is None:
+        return
+    found.listeners.discard(listener)
+    if not found.listeners and found.idle is None:
+        found.idle = asyncio.get_running_loop().call_later(GRACE_SECONDS, _end, key)
 
 
 class DestinationWatch:
-    """The watches of one open tree. :meth:`follow` (again) whenever the app changes: the
-    watches move when its destination or namespaces do. :meth:`close` ends them and frees
-    the slot."""
+    """What one open tree listens to. :meth:`follow` (again) whenever the app changes: it moves
+    when the app's destination or namespaces do. :meth:`close` stops listening."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.changed = asyncio.Event()
         self.reason = ""  # why the destination is not watched ("" when it is, or need not be)
         self._target: Target | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._keys: list[Key] = []
         self._slot = False
 
     async def follow(self, ctx: context.ServerContext, app: Obj) -> None:
@@ -65,55 +130,44 @@ class DestinationWatch:
         if not where:
             return
         if not self._slot:
-            if _Slots.used >= MAX_WATCHED_TREES:
+            if _Shared.trees >= MAX_WATCHED_TREES:
                 self.reason = f"more than {MAX_WATCHED_TREES} open trees are watched"
                 log.info("tree of %s not watched: %s", self.name, self.reason)
                 return
-            _Slots.used += 1
+            _Shared.trees += 1
             self._slot = True
         client = await app_tree.pooled_client(config)
         self._target, self.reason = target, ""
-        self._tasks = [
-            asyncio.create_task(self._watch(client, group, kind, namespace))
-            for namespace in where
-            for group, kind in app_tree.CHILD_KINDS
-        ]
-
-    async def _watch(
-        self, client: kube_client.KubeClient, group: str, kind: str, namespace: str
-    ) -> None:
-        try:
-            res = await client.resource(group, kind)
-        except tg_errors.UnknownKindError:
-            return  # e.g. no Argo Rollouts on this cluster
-        except tg_errors.TidegateError as exc:
-            log.warning("tree of %s: cannot watch %s: %s", self.name, kind, exc)
-            return
-        # The first list counts as a change too: something may have changed between the
-        # stream's first read of the tree and the start of this watch.
-        async for event in watch.reflect(client, res, namespace=namespace):
-            if event.type in ("ADDED", "MODIFIED", "DELETED", "RELISTED"):
-                self.changed.set()
+        for namespace in where:
+            for group, kind in app_tree.CHILD_KINDS:
+                key = (config, namespace, group, kind)
+                if _listen(client, key, self.changed):
+                    self._keys.append(key)
+                else:
+                    self.reason = f"more than {MAX_WATCHES} watches of destinations run"
 
     def _stop(self) -> None:
-        # Cancelled, not awaited: this also runs while the stream's own task is being
-        # cancelled (the client went away), where an await would be interrupted.
-        tasks, self._tasks, self._target = self._tasks, [], None
-        for task in tasks:
-            task.cancel()
+        keys, self._keys, self._target = self._keys, [], None
+        for key in keys:
+            _unlisten(key, self.changed)
 
     def close(self) -> None:
         self._stop()
         if self._slot:
-            _Slots.used -= 1
+            _Shared.trees -= 1
             self._slot = False
 
     @property
     def watching(self) -> int:
-        """How many watches run (for tests and the log)."""
-        return sum(1 for t in self._tasks if not t.done())
+        """How many watches this tree listens to."""
+        return len(self._keys)
 
 
 def watched_trees() -> int:
-    """How many open trees hold watches now."""
-    return _Slots.used
+    """How many open trees listen to watches now."""
+    return _Shared.trees
+
+
+def running_watches() -> int:
+    """How many watches of destinations run now (listened to, or in their grace period)."""
+    return len(_Shared.watches)
