@@ -780,17 +780,20 @@ function rolloutsPage(main) {
         if (!resp.ok) return;
         const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
         body.replaceChildren(...doc.body.childNodes);
+        listed = names();
       } while (again);
     } finally {
       inFlight = false;
     }
   };
-  const listed = () => new Set([...body.querySelectorAll("tr[data-app]")].map((tr) => tr.dataset.app));
+  // The apps the table lists: a stream that reconnects replays every app, most not listed.
+  const names = () => new Set([...body.querySelectorAll("tr[data-app]")].map((tr) => tr.dataset.app));
+  let listed = names();
   const stream = "/api/v1/stream/applications";
   openStream(
     (first) => (first ? stream + "?resourceVersion=" + encodeURIComponent(main.dataset.resourceVersion) : stream),
     (result) => {
-      if (listed().has(((result.application || {}).metadata || {}).name)) rerender();
+      if (listed.has(((result.application || {}).metadata || {}).name)) rerender();
     },
     rerender
   );
