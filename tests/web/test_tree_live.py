@@ -8,7 +8,6 @@ import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -48,13 +47,6 @@ def scalable_app(
         yield name, dest
 
 
-def nodes_of(api: httpx.Client, name: str) -> list[dict[str, Any]]:
-    resp = api.get(f"/api/v1/applications/{name}/resource-tree")
-    assert resp.status_code == 200, resp.text
-    nodes: list[dict[str, Any]] = resp.json()["nodes"]
-    return nodes
-
-
 def test_the_tree_stream_follows_the_destination(
     api: httpx.Client,
     testbed_handle: handle.TestBed,
@@ -65,7 +57,7 @@ def test_the_tree_stream_follows_the_destination(
     bring it to an open stream."""
     name, dest = scalable_app
     slice_name = f"extra-{secrets.token_hex(3)}"
-    service = next(n for n in nodes_of(api, name) if n["kind"] == "Service")
+    service = next(n for n in test_tree.tree_of(api, name) if n["kind"] == "Service")
     uid = json.loads(
         scenario.kubectl(testbed_handle, "dev", "get", "service", "web", "-n", dest, "-o", "json")
     )["metadata"]["uid"]
@@ -116,7 +108,7 @@ def test_pods_appear_and_go_on_the_open_page(
     screenshots: Path,
 ) -> None:
     name, dest = scalable_app
-    until(lambda: sum(n["kind"] == "Pod" for n in nodes_of(api, name)) == 1, within=60)
+    until(lambda: sum(n["kind"] == "Pod" for n in test_tree.tree_of(api, name)) == 1, within=60)
     page = context.new_page()
     login(page, server, f"/applications/{scenario_ns(server)}/{name}")
     expect(page.locator("#live")).to_have_attribute("data-state", "live")
@@ -126,7 +118,7 @@ def test_pods_appear_and_go_on_the_open_page(
     expect(pods).to_have_count(1)
 
     # The page's fingerprint of the children is the server's (views.children_signature).
-    nodes = nodes_of(api, name)
+    nodes = test_tree.tree_of(api, name)
     assert page.evaluate("n => childrenSignature(n)", nodes) == views.children_signature(nodes)
 
     scenario.kubectl(testbed_handle, "dev", "scale", "deployment/web", "--replicas=3", "-n", dest)
