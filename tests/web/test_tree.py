@@ -5,7 +5,6 @@ bed's kube-controller-manager and kwok (which make the ReplicaSets and run the P
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
-from tests.web.test_pages import JSON, api, login, scenario_ns, shot
+from tests.web import gitapps
+from tests.web.test_pages import api, login, scenario_ns, shot
 from tests.web.waiting import until
 
 from tidegate.testenv import handle, scenario, serverproc
@@ -63,30 +63,10 @@ def workload_app(
     controller: scenario.ControllerProcess,
 ) -> Iterator[tuple[str, str]]:
     """An automated app of a Deployment (2 replicas), a Service and a ConfigMap, healthy."""
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("tree-repo")
-    (src / "app").mkdir()
-    (src / "app" / "all.yaml").write_text(WORKLOAD)
-    repo = testbed_handle.git.create_repo(from_dir=src)
-    name, dest = f"tree-{secrets.token_hex(3)}", f"web-tree-{secrets.token_hex(3)}"
-    app = scenario.application(
-        name,
-        repo_url=repo.http_url,
-        path="app",
-        server=testbed_handle.clusters["dev"].server,
-        namespace=dest,
-    )
-    with server.client(token=token) as client:
-        resp = client.post("/api/v1/applications", content=json.dumps(app), headers=JSON)
-        assert resp.status_code == 200, resp.text
-
-        def healthy() -> bool:
-            status = client.get(f"/api/v1/applications/{name}").json().get("status") or {}
-            return (status.get("health") or {}).get("status") == "Healthy"
-
-        until(healthy, within=120)
-        yield name, dest
-        client.request("DELETE", f"/api/v1/applications/{name}", headers=JSON)
+    workdir = tmp_path_factory.mktemp("tree")
+    files = {"all.yaml": WORKLOAD}
+    with gitapps.healthy_app(testbed_handle, workdir, server, token, files, prefix="tree") as made:
+        yield made[0], made[1]
 
 
 def tree_of(api: httpx.Client, name: str) -> list[dict[str, Any]]:

@@ -195,3 +195,18 @@ def test_parameters_of_each_source_type() -> None:
     directory = views.parameters({"spec": {"source": {"directory": {"recurse": True}}}})
     assert directory["type"] == "Directory" and directory["directory"] == {"recurse": True}
     assert views.parameters({"spec": {"sources": [{"path": "a"}]}})["multi"] is True
+
+
+def test_children_signature_follows_the_children_only() -> None:
+    managed = {"kind": "Deployment", "name": "web", "uid": "", "resourceVersion": ""}
+    pod = {"kind": "Pod", "uid": "u-1", "resourceVersion": "7", "parentRefs": [{"kind": "RS"}]}
+    other = {**pod, "uid": "u-2", "resourceVersion": "3"}
+    first = views.children_signature([managed, pod, other])
+    assert len(first) == 8 and int(first, 16) >= 0
+    assert views.children_signature([other, pod]) == first  # order does not matter
+    changed_managed = {**managed, "health": {"status": "Degraded"}, "resourceVersion": "9"}
+    assert views.children_signature([changed_managed, pod, other]) == first
+    assert views.children_signature([managed, pod]) != first  # a child went
+    assert views.children_signature([managed, pod, {**other, "resourceVersion": "4"}]) != first
+    # 32-bit FNV-1a of the UTF-8 text, as tidegate.js computes it: the empty text's value.
+    assert views.children_signature([managed]) == "811c9dc5"

@@ -211,7 +211,8 @@ def resource_tree(app: Mapping[str, Any]) -> Obj:
     return {"nodes": nodes}
 
 
-def _namespaces(tree: Mapping[str, Any]) -> list[str]:
+def namespaces(tree: Mapping[str, Any]) -> list[str]:
+    """The namespaces the tree's managed nodes are in, sorted, at most MAX_NAMESPACES."""
     found = sorted({str(n.get("namespace")) for n in tree.get("nodes") or [] if n.get("namespace")})
     return found[:MAX_NAMESPACES]
 
@@ -268,7 +269,8 @@ _SECRETS: dict[tuple[int, str], tuple[float, list[Obj]]] = {}
 SECRETS_TTL = 5.0
 
 
-async def _client(config: kube_config.ClusterConfig) -> kube_client.KubeClient:
+async def pooled_client(config: kube_config.ClusterConfig) -> kube_client.KubeClient:
+    """A connected client of ``config``'s cluster, from the pool (made when missing)."""
     found = _POOL.get(config)
     if found is not None:
         _POOL.move_to_end(config)
@@ -281,16 +283,22 @@ async def _client(config: kube_config.ClusterConfig) -> kube_client.KubeClient:
     return client
 
 
+async def destination(ctx: context.ServerContext, app: Obj) -> kube_config.ClusterConfig:
+    """How to reach the app's destination (cluster Secrets read at most every SECRETS_TTL)."""
+    _, config = await local_compare.destination_config(_CachedSecrets(ctx), app)
+    return config
+
+
 async def live_tree(ctx: context.ServerContext, app: Obj) -> tuple[Obj, str]:
     """The app's tree with its live children, and why children are missing ("" when not)."""
     tree = resource_tree(app)
-    namespaces = _namespaces(tree)
-    if not namespaces:
+    where = namespaces(tree)
+    if not where:
         return tree, ""
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
-            _, config = await local_compare.destination_config(_CachedSecrets(ctx), app)
-            objects = await read_children(await _client(config), namespaces)
+            config = await destination(ctx, app)
+            objects = await read_children(await pooled_client(config), where)
     except (tg_errors.TidegateError, TimeoutError, OSError) as exc:
         name = (app.get("metadata") or {}).get("name")
         reason = str(exc) or "timed out reading the destination"

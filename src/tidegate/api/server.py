@@ -64,6 +64,7 @@ from tidegate.store import audit as audit_store
 from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
+from tidegate.web import rollouts_page as web_rollouts
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.include_router(web_pages.router)
     app.include_router(web_catalogue.router)
     app.include_router(web_audit.router)
+    app.include_router(web_rollouts.router)
     return app
 
 

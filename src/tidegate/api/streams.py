@@ -30,6 +30,7 @@ from tidegate.api import (
     hub,
     listing,
     security,
+    tree_watch,
 )
 from tidegate.auth import access
 
@@ -84,6 +85,48 @@ async def _changes(
         if change is None:
             raise OverflowError
         yield change
+
+
+async def _tree_changes(
+    sub: hub.Subscription, dest: tree_watch.DestinationWatch, keepalive: float
+) -> AsyncIterator[hub.Change | bool | None]:
+    """``True`` first (read the tree now), then the hub's changes for ``sub`` and ``True`` when
+    the destination changed; ``None`` when idle for ``keepalive`` seconds. Raises OverflowError
+    when the subscriber was dropped."""
+    yield True
+    while True:
+        # The hub first: a chatty destination (Pods' status) must not starve the app's changes.
+        if not sub.queue.empty():
+            change = sub.queue.get_nowait()
+            if change is None:
+                raise OverflowError
+            yield change
+            continue
+        if dest.changed.is_set():
+            yield True
+            continue
+        from_hub = asyncio.ensure_future(sub.queue.get())
+        from_dest = asyncio.ensure_future(dest.changed.wait())
+        done, _ = await asyncio.wait(
+            (from_hub, from_dest), timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
+        )
+        from_dest.cancel()
+        if from_hub in done:
+            change = from_hub.result()
+            if change is None:
+                raise OverflowError
+            yield change
+            continue
+        from_hub.cancel()
+        # A change taken from the queue just as it was cancelled is not lost: cancel() of a
+        # finished get has no effect and its result is read here.
+        if from_hub.done() and not from_hub.cancelled():
+            change = from_hub.result()
+            if change is None:
+                raise OverflowError
+            yield change
+            continue
+        yield True if from_dest in done else None
 
 
 def stream_response(request: Request, messages: AsyncIterator[Message | None]) -> StreamingResponse:
@@ -168,25 +211,33 @@ async def watch_resource_tree(
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
 
     async def messages() -> AsyncIterator[Message | None]:
-        last = ""
-        with ctx.hub.subscribe() as sub:
-            current = ctx.hub.apps.get(name) or app
-            tree, _ = await app_tree.live_tree(ctx, current)
-            last = json.dumps(tree, sort_keys=True)
-            yield {"result": tree}
-            async for change in _changes(ctx, sub, ctx.keepalive_seconds):
-                if change is None:
-                    yield None
-                    continue
-                if (change.app.get("metadata") or {}).get("name") != name:
-                    continue
-                if change.type == "DELETED":
-                    return
-                tree, _ = await app_tree.live_tree(ctx, change.app)
-                text = json.dumps(tree, sort_keys=True)
-                if text != last:
-                    last = text
-                    yield {"result": tree}
+        # The app's changes (the hub) and its destination's (Pods, ReplicaSets... come and go
+        # without the app changing: tree_watch) both make the tree be read again.
+        dest = tree_watch.DestinationWatch(name)
+        try:
+            with ctx.hub.subscribe() as sub:
+                current = ctx.hub.apps.get(name) or app
+                await dest.follow(ctx, current)
+                last = ""
+                async for change in _tree_changes(sub, dest, ctx.keepalive_seconds):
+                    if change is None:
+                        yield None
+                        continue
+                    if isinstance(change, hub.Change):
+                        if (change.app.get("metadata") or {}).get("name") != name:
+                            continue
+                        if change.type == "DELETED":
+                            return
+                        current = change.app
+                        await dest.follow(ctx, current)
+                    dest.changed.clear()
+                    tree, _ = await app_tree.live_tree(ctx, current)
+                    text = json.dumps(tree, sort_keys=True)
+                    if text != last:
+                        last = text
+                        yield {"result": tree}
+        finally:
+            dest.close()
 
     return stream_response(request, messages())
 

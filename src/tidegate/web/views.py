@@ -209,6 +209,22 @@ def tree(rows: list[Obj], nodes: Iterable[Mapping[str, Any]]) -> list[Obj]:
     return rows
 
 
+def children_signature(nodes: Iterable[Mapping[str, Any]]) -> str:
+    """A short fingerprint of the tree's live children (each ``uid@resourceVersion``, sorted,
+    one a line; 32-bit FNV-1a of its UTF-8, as 8 hex digits). The application page compares it
+    with the same fingerprint of each message of the tree's stream (``childrenSignature`` in
+    tidegate.js computes it the same way) and renders its body again only when they differ."""
+    lines = sorted(
+        f"{n.get('uid') or ''}@{n.get('resourceVersion') or ''}"
+        for n in nodes
+        if isinstance(n, Mapping) and n.get("parentRefs")
+    )
+    value = 0x811C9DC5
+    for byte in "\n".join(lines).encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
+
+
 def flatten(rows: Iterable[Obj]) -> list[Obj]:
     """Every row of a nested tree, parents first."""
     out: list[Obj] = []

@@ -83,6 +83,15 @@ function openStream(url, onMessage, onReconnect) {
   return { close: close };
 }
 
+// The fingerprint of a tree's live children: views.children_signature computes the same one.
+function childrenSignature(nodes) {
+  const lines = nodes.filter((n) => n.parentRefs && n.parentRefs.length).map((n) => (n.uid || "") + "@" + (n.resourceVersion || ""));
+  lines.sort();
+  let value = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(lines.join("\n"))) value = Math.imul(value ^ byte, 0x01000193) >>> 0;
+  return value.toString(16).padStart(8, "0");
+}
+
 // -- the application list ------------------------------------------------------------------
 
 function appSummary(app) {
@@ -111,7 +120,11 @@ function appSummary(app) {
 }
 
 function setBadge(holder, status) {
-  const badge = holder.querySelector(".badge");
+  badgeTo(holder.querySelector(".badge"), status);
+}
+
+function badgeTo(badge, status) {
+  if (!badge || badge.dataset.status === status) return;
   badge.dataset.status = status;
   badge.title = badge.dataset.kind === "health" ? "Health: " + status : "Sync: " + status;
   badge.querySelector(".badge-label").textContent = status;
@@ -176,6 +189,7 @@ function recount() {
     }, 500);
     return;
   }
+  if (main.dataset.restPending === "true") return; // the rest of the part is on its way
   const apps = [...document.querySelectorAll("#app-container .app:not([hidden])")];
   const counts = { total: apps.length };
   for (const el of apps) {
@@ -195,7 +209,13 @@ function listPage(main) {
   byName.forEach(markFavourite);
   const truncated = main.dataset.truncated === "true";
   const names = [...byName.keys()];
-  const lastShown = names[names.length - 1] || "";
+  const firstPart = names[names.length - 1] || "";
+  const lastShown = main.dataset.lastShown || firstPart;
+  const gone = new Set(); // deleted while the rest of the part was on its way
+  if (main.dataset.rest) {
+    main.dataset.restPending = "true";
+    appendRest(main, container, byName, firstPart, gone);
+  }
   if (!truncated || new URLSearchParams(location.search).get("showFavorites") === "true") recount();
   const base = main.dataset.stream;
   const sep = base.includes("?") ? "&" : "?";
@@ -217,6 +237,7 @@ function listPage(main) {
       if (result.type === "DELETED") {
         if (el) el.remove();
         byName.delete(s.name);
+        gone.add(s.name);
       } else {
         if (!el && truncated && s.name > lastShown) {
           later(); // beyond the rendered part of the list: only the counts change
@@ -263,6 +284,40 @@ function listPage(main) {
     showList("/applications?" + params, stream, true);
   });
   document.dispatchEvent(new CustomEvent("tidegate:list"));
+}
+
+// The page paints its first rows; the rest of its part (up to the limit) comes right after,
+// rendered by the same macros. Rows the stream already added (or deleted) meanwhile are newer
+// than the fetched ones and kept (or left out).
+async function appendRest(main, container, byName, firstPart, gone) {
+  try {
+    const resp = await fetch(main.dataset.rest, { credentials: "same-origin" });
+    if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+    if (!resp.ok || document.getElementById("main") !== main) return;
+    const rows = new DOMParser().parseFromString(await resp.text(), "text/html").getElementById("rows");
+    if (document.getElementById("main") !== main) return; // a later filter change won
+    const added = [...byName.keys()].filter((n) => n > firstPart).sort();
+    const fragment = document.createDocumentFragment();
+    let flushBefore = null;
+    for (const row of [...rows.children]) {
+      const name = row.dataset.app;
+      if (byName.has(name) || gone.has(name)) continue;
+      const el = document.importNode(row, true);
+      markFavourite(el);
+      byName.set(name, el);
+      const before = added.find((n) => n > name);
+      const anchor = before ? byName.get(before) : null;
+      if (anchor !== flushBefore) {
+        container.insertBefore(fragment, flushBefore);
+        flushBefore = anchor;
+      }
+      fragment.append(el);
+    }
+    container.insertBefore(fragment, flushBefore);
+  } finally {
+    delete main.dataset.restPending;
+    recount();
+  }
 }
 
 let listRequest = 0;
@@ -367,6 +422,27 @@ function fillSyncResources(dialog) {
 
 // -- the application page --------------------------------------------------------------------
 
+// The statuses a stream message carries, shown at once (the app's badges and each managed
+// node's), before the server renders the whole body again: a change is visible as soon as it
+// arrives, not after a round trip for a body of hundreds of nodes.
+function showStatus(body, app) {
+  const s = appSummary(app);
+  for (const badge of body.querySelectorAll('.app-head .badge[data-kind="health"], .tree-root .badge[data-kind="health"]')) badgeTo(badge, s.health);
+  for (const badge of body.querySelectorAll('.app-head .badge[data-kind="sync"], .tree-root .badge[data-kind="sync"]')) badgeTo(badge, s.sync);
+  const nodes = new Map([...body.querySelectorAll(".tree-children .node:not(.child)")].map((n) => [n.dataset.node, n]));
+  for (const res of (app.status || {}).resources || []) {
+    const node = nodes.get([res.group || "", res.kind || "", res.namespace || "", res.name || ""].join("/"));
+    if (!node) continue;
+    const health = (res.health || {}).status || "";
+    node.dataset.sync = res.status || "Unknown";
+    badgeTo(node.querySelector('.badge[data-kind="sync"]'), node.dataset.sync);
+    if (health) {
+      node.dataset.health = health;
+      badgeTo(node.querySelector('.badge[data-kind="health"]'), health);
+    }
+  }
+}
+
 function appPage(main) {
   const name = main.dataset.app;
   const path = "/api/v1/applications/" + encodeURIComponent(name);
@@ -449,9 +525,21 @@ function appPage(main) {
         setTimeout(() => location.assign("/applications"), 1200);
         return;
       }
+      showStatus(body, result.application);
       rerender();
     },
     rerender
+  );
+  // The tree's stream: the server watches the destination while it is open, so Pods and
+  // ReplicaSets that come and go show without a change of the app. The body is rendered again
+  // only when the children differ from those it shows (their fingerprint).
+  openStream(
+    () => "/api/v1/stream/applications/" + encodeURIComponent(name) + "/resource-tree",
+    (tree) => {
+      const shown = document.getElementById("children-signature");
+      if (!shown || shown.dataset.children !== childrenSignature(tree.nodes || [])) rerender();
+    },
+    () => {}
   );
 
   document.addEventListener("click", async (ev) => {
@@ -675,6 +763,58 @@ function showNodeView(dialog, view) {
   );
 }
 
+// -- the Rollouts page: actions through the resource actions API; the table is rendered again
+// by the server after an action and when an app it lists changes (one fetch at a time).
+function rolloutsPage(main) {
+  const body = document.getElementById("rollouts-body");
+  let inFlight = false;
+  let again = false;
+  const rerender = async () => {
+    if (inFlight) return void (again = true);
+    inFlight = true;
+    try {
+      do {
+        again = false;
+        const resp = await fetch("/rollouts?fragment=1", { credentials: "same-origin" });
+        if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+        if (!resp.ok) return;
+        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        body.replaceChildren(...doc.body.childNodes);
+        listed = names();
+      } while (again);
+    } finally {
+      inFlight = false;
+    }
+  };
+  // The apps the table lists: a stream that reconnects replays every app, most not listed.
+  const names = () => new Set([...body.querySelectorAll("tr[data-app]")].map((tr) => tr.dataset.app));
+  let listed = names();
+  const stream = "/api/v1/stream/applications";
+  openStream(
+    (first) => (first ? stream + "?resourceVersion=" + encodeURIComponent(main.dataset.resourceVersion) : stream),
+    (result) => {
+      if (listed.has(((result.application || {}).metadata || {}).name)) rerender();
+    },
+    rerender
+  );
+  body.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("button[data-rollout-action]");
+    if (!b || b.disabled) return;
+    const d = b.dataset;
+    b.disabled = true;
+    try {
+      await api("POST", "/api/v1/applications/" + encodeURIComponent(d.app) + "/resource/actions/v2", {
+        name: d.app, appNamespace: d.appNamespace, namespace: d.namespace, resourceName: d.name,
+        group: "argoproj.io", kind: "Rollout", version: d.version, action: d.rolloutAction,
+      });
+      toast(b.textContent + " requested for " + d.name);
+    } catch (err) {
+      toast(String(err.message));
+    }
+    await rerender();
+  });
+}
+
 // -- login, logout ---------------------------------------------------------------------------
 
 function loginPage() {
@@ -722,6 +862,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "login") loginPage();
   else if (main.dataset.stream !== undefined) listPage(main);
   else if (main.dataset.app !== undefined) appPage(main);
+  else if (main.dataset.rollouts !== undefined) rolloutsPage(main);
   const logout = document.querySelector('[data-action="logout"]');
   if (logout) {
     logout.addEventListener("click", async () => {
