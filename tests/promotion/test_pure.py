@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from tidegate import expr
-from tidegate.promotion import availability, discovery, edits, expressions, promotions, steps
+from tidegate.promotion import (
+    availability,
+    builtin_steps,
+    discovery,
+    edits,
+    expressions,
+    promotions,
+)
 from tidegate.promotion import freight as fr
 
 NOW = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.UTC)
@@ -195,13 +202,13 @@ def test_templates_are_checked_before_anything_runs() -> None:
             "steps": [{"uses": "git-commit", "as": "commit"}],
         }
     }
-    out, _ = promotions.template_steps(stage, {"PromotionTask/t": task}, steps.STEPS)
+    out, _ = promotions.template_steps(stage, {"PromotionTask/t": task}, builtin_steps.STEPS)
     assert [s.get("as") for s in out] == ["c", "x::commit"]
     assert out[1]["vars"] == [{"name": "v", "value": 1}]
     with pytest.raises(
         promotions.PromotionError, match="uses PromotionTask/t, which does not exist"
     ):
-        promotions.template_steps(stage, {}, steps.STEPS)
+        promotions.template_steps(stage, {}, builtin_steps.STEPS)
     bad = {
         "metadata": {"name": "dev", "namespace": "p"},
         "spec": {
@@ -215,7 +222,7 @@ def test_templates_are_checked_before_anything_runs() -> None:
     with pytest.raises(
         promotions.PromotionError, match=r"Stage p/dev: step 1 \(git-clone\) config"
     ):
-        promotions.template_steps(bad, {}, steps.STEPS)
+        promotions.template_steps(bad, {}, builtin_steps.STEPS)
 
 
 def test_promotion_names_sort_by_time() -> None:
@@ -278,3 +285,40 @@ def test_receivers_check_signatures_and_match_subscriptions() -> None:
     assert receivers.repositories(generic, {}, b"") is None  # every warehouse
     assert github.path != receivers.Receiver("p", "gh", "github", "other").path
     assert "s3cret" not in repr(github)
+
+
+CHART_YAML = """\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  # the app, from the team's registry
+  - name: app
+    repository: oci://reg.example/charts/
+    version: 1.0.0
+  - name: db
+    repository: https://charts.example
+    version: 2.0.0
+"""
+
+
+def test_chart_dependencies_updated_in_place_keeping_comments() -> None:
+    charts = [{"repository": "oci://reg.example/charts", "name": "app", "version": "1.1.0"}]
+    text, changes = edits.update_chart_dependencies(CHART_YAML, charts, "Chart.yaml")
+    assert changes == ["app: 1.0.0 -> 1.1.0"]
+    assert "# the app, from the team's registry" in text
+    assert "version: 1.1.0" in text and "version: 2.0.0" in text
+    same, none = edits.update_chart_dependencies(text, charts, "Chart.yaml")
+    assert none == [] and same == text
+
+
+@pytest.mark.parametrize(
+    ("chart", "message"),
+    [
+        ({"repository": "https://charts.example", "name": "app", "version": "1"}, "no dependency"),
+        ({"repository": "oci://reg.example/charts", "name": "app"}, "needs repository, name"),
+    ],
+)
+def test_chart_dependency_errors_name_the_chart(chart: dict[str, str], message: str) -> None:
+    with pytest.raises(edits.EditError, match=message):
+        edits.update_chart_dependencies(CHART_YAML, [chart], "Chart.yaml")

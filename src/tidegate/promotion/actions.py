@@ -14,7 +14,7 @@ from typing import Any
 from tidegate.kube import client as kube_client
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
-from tidegate.promotion import availability, promotions, steps
+from tidegate.promotion import availability, builtin_steps, promotions
 from tidegate.promotion.crds import GROUP
 from tidegate.promotion.freight import ALIAS_LABEL
 
@@ -85,7 +85,7 @@ async def promote(
         for task in (await kube.list(res, namespace=where)).items:
             tasks[f"{kind}/{task['metadata']['name']}"] = task
     try:
-        step_list, declared = promotions.template_steps(stage, tasks, steps.STEPS)
+        step_list, declared = promotions.template_steps(stage, tasks, builtin_steps.STEPS)
     except promotions.PromotionError as exc:
         raise RequestError(str(exc)) from None
     promo = promotions.new_promotion(

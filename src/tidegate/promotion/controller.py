@@ -28,6 +28,7 @@ from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import (
     availability,
+    builtin_steps,
     discover,
     discovery,
     promotions,
@@ -85,6 +86,7 @@ class Controller:
             kube,
             git=self.git,
             creds=self._git_creds,
+            helm_creds=self._helm_creds,
             workroot=workroot / "work",
             apps_namespace=apps_namespace,
             health_timeout=health_timeout,
@@ -386,6 +388,12 @@ class Controller:
 
         return lookup
 
+    def _helm_creds(self, ns: str) -> steps.CredsLookup:
+        async def lookup(url: str) -> creds_mod.RepoCredentials | None:
+            return await self._creds(ns, "helm", url)
+
+        return lookup
+
     # -- promotions ---------------------------------------------------------------------------
     def _start_promotion(
         self, ns: str, promo: Obj, freights: list[Obj], stage: Obj, tasks: Mapping[str, Obj]
@@ -543,7 +551,7 @@ class Controller:
         if pick is None:
             return
         try:
-            steps_list, declared = promotions.template_steps(stage, tasks, steps.STEPS)
+            steps_list, declared = promotions.template_steps(stage, tasks, builtin_steps.STEPS)
         except promotions.PromotionError as exc:
             await self._stage_condition(ns, stage_name, "False", "InvalidTemplate", str(exc))
             return

@@ -52,6 +52,8 @@ class StepContext:
     health_timeout: float = 300.0
     # Repository URL of each checkout path (for commit and push).
     checkouts: dict[str, str] = field(default_factory=dict)
+    # Credentials of chart repositories (Secrets with cred-type helm), for helm-update-chart.
+    helm_creds: CredsLookup | None = None
 
     def path(self, relative: object, what: str) -> Path:
         """``relative`` inside the work directory; anything escaping it is refused."""
@@ -435,16 +437,3 @@ async def http_step(ctx: StepContext, config: Mapping[str, Any]) -> dict[str, An
         except expr.ExprError as exc:
             raise StepError(f"http: output {out.get('name')!r}: {exc}") from None
     return outputs
-
-
-STEPS: dict[str, Step] = {
-    "git-clone": git_clone,
-    "git-clear": git_clear,
-    "kustomize-set-image": kustomize_set_image,
-    "yaml-update": yaml_update,
-    "copy": copy,
-    "git-commit": git_commit,
-    "git-push": git_push,
-    "argocd-update": argocd_update,
-    "http": http_step,
-}
