@@ -41,6 +41,7 @@ from tidegate.api import (
     credentials,
     errors,
     projects,
+    promotion,
     rbac_config,
     render_gate,
     repo_writes,
@@ -63,6 +64,7 @@ from tidegate.store import audit as audit_store
 from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
+from tidegate.web import promotion_page as web_promotion
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +121,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         account_tokens,
         audit,
         role_tokens,
+        promotion,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
@@ -126,6 +129,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.include_router(web_pages.router)
     app.include_router(web_catalogue.router)
     app.include_router(web_audit.router)
+    app.include_router(web_promotion.router)
     return app
 
 

@@ -75,7 +75,7 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
             NavItem("applications", "/applications", "▦", "Applications"),
             NavItem("applicationsets", "/applicationsets", "▣", "ApplicationSets"),
             NavItem("rollouts", "/rollouts", "⇶", "Rollouts", coming="progressive delivery"),
-            NavItem("promotions", "/promotions", "⤴", "Promotions", coming="environment promotion"),
+            NavItem("promotions", "/promotions", "⤴", "Promotions"),
         ),
     ),
     (
