@@ -322,3 +322,15 @@ def test_chart_dependencies_updated_in_place_keeping_comments() -> None:
 def test_chart_dependency_errors_name_the_chart(chart: dict[str, str], message: str) -> None:
     with pytest.raises(edits.EditError, match=message):
         edits.update_chart_dependencies(CHART_YAML, [chart], "Chart.yaml")
+
+
+def test_auto_promotion_does_not_retry_freight_whose_last_promotion_failed() -> None:
+    a, b = _freight("a", "2026-12-06T10:00:00Z"), _freight("b", "2026-12-06T11:00:00Z")
+    stage = _stage({"direct": True}, ["a"])
+    stage["status"]["lastPromotion"] = {"freight": {"name": "b"}, "status": {"phase": "Failed"}}
+    assert availability.auto_pick([a, b], "dev", stage, NOW) is None
+    c = _freight("c", "2026-12-06T11:30:00Z")  # a newer build is promoted
+    picked = availability.auto_pick([a, b, c], "dev", stage, NOW)
+    assert picked is not None and picked["metadata"]["name"] == "c"
+    stage["status"]["lastPromotion"]["status"]["phase"] = "Succeeded"
+    assert availability.last_failed(stage) == set()

@@ -54,6 +54,9 @@ class StepContext:
     checkouts: dict[str, str] = field(default_factory=dict)
     # Credentials of chart repositories (Secrets with cred-type helm), for helm-update-chart.
     helm_creds: CredsLookup | None = None
+    # The forge's HTTP transport (None: the network) and git-wait-for-pr's shortest poll.
+    http_transport: httpx.AsyncBaseTransport | None = None
+    min_poll_seconds: float = 10.0
 
     def path(self, relative: object, what: str) -> Path:
         """``relative`` inside the work directory; anything escaping it is refused."""
@@ -351,6 +354,15 @@ async def argocd_update(ctx: StepContext, config: Mapping[str, Any]) -> dict[str
     return {"apps": [{"name": k.name} for k, _ in waits]}
 
 
+def _degraded(app_status: Mapping[str, Any]) -> str:
+    """What the app's Degraded resources say (``Deployment/web: ...``), joined."""
+    return "; ".join(
+        f"{r.get('kind')}/{r.get('name')}: {(r.get('health') or {}).get('message') or 'Degraded'}"
+        for r in app_status.get("resources") or ()
+        if (r.get("health") or {}).get("status") == "Degraded"
+    )
+
+
 async def _wait_healthy(ctx: StepContext, key: ResourceKey, revision: str) -> None:
     deadline = time.monotonic() + ctx.health_timeout
     last = ""
@@ -366,13 +378,15 @@ async def _wait_healthy(ctx: StepContext, key: ResourceKey, revision: str) -> No
                 f"argocd-update: sync of Application {key.namespace}/{key.name} "
                 f"{str(op.get('phase')).lower()}: {op.get('message', '')}"
             )
-        if (
-            done
-            and sync.get("status") == "Synced"
-            and health.get("status") == "Healthy"
-            and (not revision or at == revision or at.startswith(revision))
-        ):
-            return
+        at_revision = not revision or at == revision or at.startswith(revision)
+        if done and sync.get("status") == "Synced" and at_revision:
+            if health.get("status") == "Healthy":
+                return
+            if health.get("status") == "Degraded":  # e.g. a Deployment past its deadline
+                raise StepError(
+                    f"argocd-update: Application {key.namespace}/{key.name} is Degraded at "
+                    f"{at[:12]}: {_degraded(status) or health.get('message') or 'no message'}"
+                )
         last = f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}"
         if time.monotonic() > deadline:
             raise StepError(
