@@ -6,7 +6,7 @@ promotion is created) and the runner always agree on what exists.
 
 from __future__ import annotations
 
-from tidegate.promotion import chart_step, steps
+from tidegate.promotion import chart_step, pr_steps, steps
 
 STEPS: dict[str, steps.Step] = {
     "git-clone": steps.git_clone,
@@ -17,6 +17,8 @@ STEPS: dict[str, steps.Step] = {
     "copy": steps.copy,
     "git-commit": steps.git_commit,
     "git-push": steps.git_push,
+    "git-open-pr": pr_steps.git_open_pr,
+    "git-wait-for-pr": pr_steps.git_wait_for_pr,
     "argocd-update": steps.argocd_update,
     "http": steps.http_step,
 }
