@@ -17,6 +17,7 @@ from tidegate.promotion import (
     edits,
     expressions,
     promotions,
+    steps,
 )
 from tidegate.promotion import freight as fr
 
@@ -334,3 +335,46 @@ def test_auto_promotion_does_not_retry_freight_whose_last_promotion_failed() -> 
     assert picked is not None and picked["metadata"]["name"] == "c"
     stage["status"]["lastPromotion"]["status"]["phase"] = "Succeeded"
     assert availability.last_failed(stage) == set()
+
+
+def _app(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"namespace": "argocd", "name": "shop-dev"}, "status": status}
+
+
+def test_argocd_update_judges_the_app_by_the_revision_its_sync_applied() -> None:
+    op = {"phase": "Succeeded", "syncResult": {"revision": "abc123"}}
+    healthy = {"sync": {"status": "Synced", "revision": "abc123"}, "health": {"status": "Healthy"}}
+    assert steps.judge_app(_app(operationState=op, **healthy), "abc123") == ("done", "")
+    # Another Stage pushed to the branch since: compared at a newer head, still ours applied.
+    moved = {**healthy, "sync": {"status": "Synced", "revision": "def456"}}
+    assert steps.judge_app(_app(operationState=op, **moved), "abc123")[0] == "done"
+    # Our sync not run yet: an older operation applied another revision.
+    old = {"phase": "Succeeded", "syncResult": {"revision": "0ld"}}
+    assert steps.judge_app(_app(operationState=old, **moved), "abc123")[0] == "waiting"
+    pending = {**_app(operationState=op, **healthy), "operation": {"sync": {}}}
+    assert steps.judge_app(pending, "abc123")[0] == "waiting"
+
+
+def test_argocd_update_fails_on_a_failed_sync_or_a_degraded_app() -> None:
+    failed = {"phase": "Failed", "message": "one or more objects failed to apply"}
+    verdict, why = steps.judge_app(_app(operationState=failed), "abc123")
+    assert verdict == "failed" and "sync of Application argocd/shop-dev failed" in why
+    op = {"phase": "Succeeded", "syncResult": {"revision": "abc123"}}
+    degraded = _app(
+        operationState=op,
+        sync={"status": "Synced", "revision": "abc123"},
+        health={"status": "Degraded"},
+        resources=[
+            {
+                "kind": "Deployment",
+                "name": "web",
+                "health": {"status": "Degraded", "message": "exceeded its progress deadline"},
+            }
+        ],
+    )
+    verdict, why = steps.judge_app(degraded, "abc123")
+    assert verdict == "failed"
+    assert why == (
+        "Application argocd/shop-dev is Degraded at abc123: "
+        "Deployment/web: exceeded its progress deadline"
+    )

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,9 @@ class Controller:
             if active:
                 self._start_promotion(ns, active[0], freights, stage, tasks)
             elif stage_name in auto:
-                await self._auto_promote(ns, stage_name, stage, freights, tasks, upstream_current)
+                await self._auto_promote(
+                    ns, stage_name, stage, freights, tasks, upstream_current, mine[-1:]
+                )
             await self._verify(ns, stage_name, stage, freights, promos)
 
     async def _tasks_by_key(self, ns: str) -> dict[str, Obj]:
@@ -546,9 +548,15 @@ class Controller:
         freights: list[Obj],
         tasks: Mapping[str, Obj],
         upstream_current: Mapping[str, Mapping[str, str]],
+        newest: Sequence[Obj] = (),
     ) -> None:
         pick = availability.auto_pick(freights, stage_name, stage, _now(), upstream_current)
         if pick is None:
+            return
+        if newest and (newest[0].get("spec") or {}).get("freight") == _name(pick):
+            # The Stage's newest promotion already took this Freight (it ended a moment ago
+            # and the Stage's status may not say so yet): never again automatically, whether
+            # it succeeded or failed.
             return
         try:
             steps_list, declared = promotions.template_steps(stage, tasks, builtin_steps.STEPS)

@@ -363,36 +363,50 @@ def _degraded(app_status: Mapping[str, Any]) -> str:
     )
 
 
+def judge_app(obj: Mapping[str, Any], revision: str) -> tuple[str, str]:
+    """Where an app stands after argocd-update asked for a sync at ``revision`` (pure):
+    ``("done", "")``, ``("failed", why)`` or ``("waiting", what it shows now)``."""
+    meta = obj.get("metadata") or {}
+    where = f"Application {meta.get('namespace')}/{meta.get('name')}"
+    status = obj.get("status") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    op = status.get("operationState") or {}
+    at = str(sync.get("revision") or "")
+    done = "operation" not in obj and op.get("phase") not in (None, "Running")
+    if done and op.get("phase") in ("Failed", "Error"):
+        phase = str(op.get("phase")).lower()
+        return "failed", f"sync of {where} {phase}: {op.get('message', '')}"
+    # The revision the app is compared at moves on when another Stage pushes to the same
+    # branch meanwhile; the one its last sync applied (ours, once done) does not.
+    applied = str((op.get("syncResult") or {}).get("revision") or "")
+    at_revision = not revision or any(
+        r == revision or (r and r.startswith(revision)) for r in (at, applied)
+    )
+    if done and sync.get("status") == "Synced" and at_revision:
+        if health.get("status") == "Healthy":
+            return "done", ""
+        if health.get("status") == "Degraded":  # e.g. a Deployment past its deadline
+            said = _degraded(status) or health.get("message") or "no message"
+            return "failed", f"{where} is Degraded at {(applied or at)[:12]}: {said}"
+    return (
+        "waiting",
+        f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}",
+    )
+
+
 async def _wait_healthy(ctx: StepContext, key: ResourceKey, revision: str) -> None:
     deadline = time.monotonic() + ctx.health_timeout
-    last = ""
     while True:
-        obj = await ctx.kube.get(key)
-        status = obj.get("status") or {}
-        sync, health = status.get("sync") or {}, status.get("health") or {}
-        op = status.get("operationState") or {}
-        at = str(sync.get("revision") or "")
-        done = "operation" not in obj and op.get("phase") not in (None, "Running")
-        if op.get("phase") in ("Failed", "Error") and "operation" not in obj:
-            raise StepError(
-                f"argocd-update: sync of Application {key.namespace}/{key.name} "
-                f"{str(op.get('phase')).lower()}: {op.get('message', '')}"
-            )
-        at_revision = not revision or at == revision or at.startswith(revision)
-        if done and sync.get("status") == "Synced" and at_revision:
-            if health.get("status") == "Healthy":
-                return
-            if health.get("status") == "Degraded":  # e.g. a Deployment past its deadline
-                raise StepError(
-                    f"argocd-update: Application {key.namespace}/{key.name} is Degraded at "
-                    f"{at[:12]}: {_degraded(status) or health.get('message') or 'no message'}"
-                )
-        last = f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}"
+        verdict, detail = judge_app(await ctx.kube.get(key), revision)
+        if verdict == "done":
+            return
+        if verdict == "failed":
+            raise StepError(f"argocd-update: {detail}")
         if time.monotonic() > deadline:
             raise StepError(
                 f"argocd-update: Application {key.namespace}/{key.name} was not Synced and "
                 f"Healthy at {revision[:12] or 'its target'} within {ctx.health_timeout:g}s "
-                f"(last: {last})"
+                f"(last: {detail})"
             )
         await asyncio.sleep(0.5)
 
