@@ -376,18 +376,16 @@ def judge_app(obj: Mapping[str, Any], revision: str) -> tuple[str, str]:
     if done and op.get("phase") in ("Failed", "Error"):
         phase = str(op.get("phase")).lower()
         return "failed", f"sync of {where} {phase}: {op.get('message', '')}"
-    # The revision the app is compared at moves on when another Stage pushes to the same
-    # branch meanwhile; the one its last sync applied (ours, once done) does not.
-    applied = str((op.get("syncResult") or {}).get("revision") or "")
-    at_revision = not revision or any(
-        r == revision or (r and r.startswith(revision)) for r in (at, applied)
-    )
+    # Compared at the promoted revision: the health is then that of a refresh after our sync.
+    # (Not the sync result's revision: the health beside it may predate the sync. An app whose
+    # branch another Stage moved meanwhile waits out the timeout: a known gap.)
+    at_revision = not revision or at == revision or at.startswith(revision)
     if done and sync.get("status") == "Synced" and at_revision:
         if health.get("status") == "Healthy":
             return "done", ""
         if health.get("status") == "Degraded":  # e.g. a Deployment past its deadline
             said = _degraded(status) or health.get("message") or "no message"
-            return "failed", f"{where} is Degraded at {(applied or at)[:12]}: {said}"
+            return "failed", f"{where} is Degraded at {at[:12]}: {said}"
     return (
         "waiting",
         f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}",
