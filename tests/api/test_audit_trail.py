@@ -23,6 +23,16 @@ from tidegate.api import audit_trail
         ("POST", "/api/v1/account/ci/token", ("create-token", "Account", "ci")),
         ("DELETE", "/api/v1/account/ci/token/t1", ("delete-token", "Account", "ci")),
         ("DELETE", "/api/v1/projects/team-a", ("delete", "AppProject", "team-a")),
+        (
+            "POST",
+            "/api/v1/promotion/projects/shop/stages/prod/promote",
+            ("promote", "Stage", "prod"),
+        ),
+        (
+            "POST",
+            "/api/v1/promotion/projects/shop/stages/prod/approve",
+            ("approve", "Stage", "prod"),
+        ),
     ],
 )
 def test_describe(method: str, path: str, expected: tuple[str, str, str]) -> None:

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from tidegate import expr
-from tidegate.promotion import availability, discovery, edits, expressions, promotions, steps
+from tidegate.promotion import (
+    availability,
+    builtin_steps,
+    discovery,
+    edits,
+    expressions,
+    promotions,
+    steps,
+)
 from tidegate.promotion import freight as fr
 
 NOW = datetime.datetime(2026, 12, 6, 12, 0, tzinfo=datetime.UTC)
@@ -195,13 +203,13 @@ def test_templates_are_checked_before_anything_runs() -> None:
             "steps": [{"uses": "git-commit", "as": "commit"}],
         }
     }
-    out, _ = promotions.template_steps(stage, {"PromotionTask/t": task}, steps.STEPS)
+    out, _ = promotions.template_steps(stage, {"PromotionTask/t": task}, builtin_steps.STEPS)
     assert [s.get("as") for s in out] == ["c", "x::commit"]
     assert out[1]["vars"] == [{"name": "v", "value": 1}]
     with pytest.raises(
         promotions.PromotionError, match="uses PromotionTask/t, which does not exist"
     ):
-        promotions.template_steps(stage, {}, steps.STEPS)
+        promotions.template_steps(stage, {}, builtin_steps.STEPS)
     bad = {
         "metadata": {"name": "dev", "namespace": "p"},
         "spec": {
@@ -215,7 +223,7 @@ def test_templates_are_checked_before_anything_runs() -> None:
     with pytest.raises(
         promotions.PromotionError, match=r"Stage p/dev: step 1 \(git-clone\) config"
     ):
-        promotions.template_steps(bad, {}, steps.STEPS)
+        promotions.template_steps(bad, {}, builtin_steps.STEPS)
 
 
 def test_promotion_names_sort_by_time() -> None:
@@ -278,3 +286,92 @@ def test_receivers_check_signatures_and_match_subscriptions() -> None:
     assert receivers.repositories(generic, {}, b"") is None  # every warehouse
     assert github.path != receivers.Receiver("p", "gh", "github", "other").path
     assert "s3cret" not in repr(github)
+
+
+CHART_YAML = """\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  # the app, from the team's registry
+  - name: app
+    repository: oci://reg.example/charts/
+    version: 1.0.0
+  - name: db
+    repository: https://charts.example
+    version: 2.0.0
+"""
+
+
+def test_chart_dependencies_updated_in_place_keeping_comments() -> None:
+    charts = [{"repository": "oci://reg.example/charts", "name": "app", "version": "1.1.0"}]
+    text, changes = edits.update_chart_dependencies(CHART_YAML, charts, "Chart.yaml")
+    assert changes == ["app: 1.0.0 -> 1.1.0"]
+    assert "# the app, from the team's registry" in text
+    assert "version: 1.1.0" in text and "version: 2.0.0" in text
+    same, none = edits.update_chart_dependencies(text, charts, "Chart.yaml")
+    assert none == [] and same == text
+
+
+@pytest.mark.parametrize(
+    ("chart", "message"),
+    [
+        ({"repository": "https://charts.example", "name": "app", "version": "1"}, "no dependency"),
+        ({"repository": "oci://reg.example/charts", "name": "app"}, "needs repository, name"),
+    ],
+)
+def test_chart_dependency_errors_name_the_chart(chart: dict[str, str], message: str) -> None:
+    with pytest.raises(edits.EditError, match=message):
+        edits.update_chart_dependencies(CHART_YAML, [chart], "Chart.yaml")
+
+
+def test_auto_promotion_does_not_retry_freight_whose_last_promotion_failed() -> None:
+    a, b = _freight("a", "2026-12-06T10:00:00Z"), _freight("b", "2026-12-06T11:00:00Z")
+    stage = _stage({"direct": True}, ["a"])
+    stage["status"]["lastPromotion"] = {"freight": {"name": "b"}, "status": {"phase": "Failed"}}
+    assert availability.auto_pick([a, b], "dev", stage, NOW) is None
+    c = _freight("c", "2026-12-06T11:30:00Z")  # a newer build is promoted
+    picked = availability.auto_pick([a, b, c], "dev", stage, NOW)
+    assert picked is not None and picked["metadata"]["name"] == "c"
+    stage["status"]["lastPromotion"]["status"]["phase"] = "Succeeded"
+    assert availability.last_failed(stage) == set()
+
+
+def _app(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"namespace": "argocd", "name": "shop-dev"}, "status": status}
+
+
+def test_argocd_update_judges_the_app_by_the_revision_its_sync_applied() -> None:
+    op = {"phase": "Succeeded", "syncResult": {"revision": "abc123"}}
+    healthy = {"sync": {"status": "Synced", "revision": "abc123"}, "health": {"status": "Healthy"}}
+    assert steps.judge_app(_app(operationState=op, **healthy), "abc123") == ("done", "")
+    # Our sync applied, but the status beside it is not yet from a refresh at that revision.
+    stale = {**healthy, "sync": {"status": "Synced", "revision": "0ld"}}
+    assert steps.judge_app(_app(operationState=op, **stale), "abc123")[0] == "waiting"
+    pending = {**_app(operationState=op, **healthy), "operation": {"sync": {}}}
+    assert steps.judge_app(pending, "abc123")[0] == "waiting"
+
+
+def test_argocd_update_fails_on_a_failed_sync_or_a_degraded_app() -> None:
+    failed = {"phase": "Failed", "message": "one or more objects failed to apply"}
+    verdict, why = steps.judge_app(_app(operationState=failed), "abc123")
+    assert verdict == "failed" and "sync of Application argocd/shop-dev failed" in why
+    op = {"phase": "Succeeded", "syncResult": {"revision": "abc123"}}
+    degraded = _app(
+        operationState=op,
+        sync={"status": "Synced", "revision": "abc123"},
+        health={"status": "Degraded"},
+        resources=[
+            {
+                "kind": "Deployment",
+                "name": "web",
+                "health": {"status": "Degraded", "message": "exceeded its progress deadline"},
+            }
+        ],
+    )
+    verdict, why = steps.judge_app(degraded, "abc123")
+    assert verdict == "failed"
+    assert why == (
+        "Application argocd/shop-dev is Degraded at abc123: "
+        "Deployment/web: exceeded its progress deadline"
+    )

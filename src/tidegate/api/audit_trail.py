@@ -60,6 +60,9 @@ def describe(method: str, path: str) -> tuple[str, str, str]:
             return "update-password", kind, ""
         if sub == "token":
             return ("create-token" if method == "POST" else "delete-token"), kind, name
+    if collection == "promotion" and len(parts) == 6 and parts[3] == "stages":
+        # /api/v1/promotion/projects/<project>/stages/<stage>/<promote|approve>
+        return (parts[5] if method != "GET" else "get"), "Stage", parts[4]
     if sub in _SUB_ACTIONS and method != "GET":
         return _SUB_ACTIONS[sub], kind, name
     return _METHOD_ACTIONS.get(method, "get"), kind, name
@@ -127,6 +130,7 @@ class AuditTrail:
         refused = status in (401, 403)
         if method not in WRITE_METHODS and not (refused and (actor or status == 403)):
             return
+        project = project or str(state.get("audit_project") or "")
         reason = namespace = ""
         found: dict[str, Any] = {}
         if status >= 400:

@@ -41,6 +41,7 @@ from tidegate.api import (
     credentials,
     errors,
     projects,
+    promotion,
     rbac_config,
     render_gate,
     repo_writes,
@@ -64,6 +65,7 @@ from tidegate.store import audit as audit_store
 from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
+from tidegate.web import promotion_page as web_promotion
 from tidegate.web import rollouts_page as web_rollouts
 
 log = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
         audit,
         role_tokens,
         sealed_certs,
+        promotion,
     ):
         app.include_router(module.router, dependencies=[security.AUTHENTICATED])
     # The web UI (tidegate.web): its pages check the session themselves, to redirect to /login.
@@ -130,6 +133,7 @@ def create_app(ctx: context.ServerContext) -> fastapi.FastAPI:
     app.include_router(web_catalogue.router)
     app.include_router(web_audit.router)
     app.include_router(web_rollouts.router)
+    app.include_router(web_promotion.router)
     return app
 
 

@@ -33,6 +33,7 @@ RESOURCES = frozenset(
         "extensions",
         "write-repositories",
         "audit",
+        "promotions",  # Tidegate's: Kargo Projects' pipelines, object <project>/<stage>
     }
 )
 ACTIONS = frozenset(
@@ -47,6 +48,8 @@ ACTIONS = frozenset(
         "action",
         "invoke",
         "list",
+        "promote",  # promotions: create a Promotion to a Stage
+        "approve",  # promotions: approve Freight for a Stage
     }
 )
 

@@ -57,6 +57,7 @@ _READONLY = [
     ("accounts", "get", "*"),
     ("gpgkeys", "get", "*"),
     ("logs", "get", "*/*"),
+    ("promotions", "get", "*/*"),  # Tidegate's promotion pipelines (Kargo Projects)
 ]
 _ADMIN = [
     *(
@@ -84,6 +85,8 @@ _ADMIN = [
     ("gpgkeys", "delete", "*"),
     ("exec", "create", "*/*"),
     ("audit", "get", "*"),  # Tidegate's audit log (not in Argo CD's built-in policy)
+    ("promotions", "promote", "*/*"),  # Tidegate's promotion pipelines
+    ("promotions", "approve", "*/*"),
 ]
 BUILTIN_POLICY = "\n".join(
     [

@@ -14,7 +14,7 @@ from typing import Any
 from tidegate.kube import client as kube_client
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
-from tidegate.promotion import availability, promotions, steps
+from tidegate.promotion import availability, builtin_steps, promotions
 from tidegate.promotion.crds import GROUP
 from tidegate.promotion.freight import ALIAS_LABEL
 
@@ -25,16 +25,33 @@ class RequestError(errors.TidegateError):
     """A promotion request that cannot be carried out as asked."""
 
 
+class NotFoundError(RequestError):
+    """The request names an object that does not exist."""
+
+
 async def get(kube: kube_client.KubeClient, kind: str, ns: str, name: str) -> Obj:
     obj = await kube.get_or_none(ResourceKey(GROUP, kind, ns, name))
     if obj is None:
-        raise RequestError(f"{kind} {name!r} does not exist in project {ns}")
+        raise NotFoundError(f"{kind} {name!r} does not exist in project {ns}")
     return obj
 
 
 async def list_kind(kube: kube_client.KubeClient, kind: str, ns: str) -> list[Obj]:
     res = await kube.resource(GROUP, kind)
     return (await kube.list(res, namespace=ns)).items
+
+
+async def list_projects(kube: kube_client.KubeClient) -> list[Obj]:
+    """The Kargo Projects (cluster-scoped), by name."""
+    res = await kube.resource(GROUP, "Project")
+    return sorted((await kube.list(res)).items, key=lambda p: str(p["metadata"]["name"]))
+
+
+async def get_project(kube: kube_client.KubeClient, name: str) -> Obj:
+    obj = await kube.get_or_none(ResourceKey(GROUP, "Project", "", name))
+    if obj is None:
+        raise NotFoundError(f"Project {name!r} does not exist")
+    return obj
 
 
 async def find_freight(
@@ -45,7 +62,7 @@ async def find_freight(
     res = await kube.resource(GROUP, "Freight")
     found = (await kube.list(res, namespace=ns, label_selector=f"{ALIAS_LABEL}={alias}")).items
     if not found:
-        raise RequestError(f"no Freight with alias {alias!r} in project {ns}")
+        raise NotFoundError(f"no Freight with alias {alias!r} in project {ns}")
     return found[0]
 
 
@@ -85,7 +102,7 @@ async def promote(
         for task in (await kube.list(res, namespace=where)).items:
             tasks[f"{kind}/{task['metadata']['name']}"] = task
     try:
-        step_list, declared = promotions.template_steps(stage, tasks, steps.STEPS)
+        step_list, declared = promotions.template_steps(stage, tasks, builtin_steps.STEPS)
     except promotions.PromotionError as exc:
         raise RequestError(str(exc)) from None
     promo = promotions.new_promotion(

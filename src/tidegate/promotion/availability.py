@@ -138,10 +138,12 @@ def auto_pick(
     """The Freight auto-promotion would promote now, or None (nothing new).
 
     Only Freight newer than what the Stage holds, and never one the Stage held before: after a
-    rollback (a manual promotion of older Freight) auto-promotion does not undo it.
+    rollback (a manual promotion of older Freight) auto-promotion does not undo it. Nor the
+    Freight whose promotion to this Stage was the last one and failed: a broken build is not
+    promoted again and again (a person may still promote it by hand).
     """
     current = current_freight(stage)
-    seen = held_before(stage)
+    seen = held_before(stage) | last_failed(stage)
     by_name = {str(f["metadata"]["name"]): f for f in freights}
     for req in requests(stage):
         pool = [
@@ -163,6 +165,14 @@ def auto_pick(
                 continue
             return candidate
     return None
+
+
+def last_failed(stage: Obj) -> set[str]:
+    """The Freight of the Stage's last promotion when that promotion did not succeed."""
+    last = (stage.get("status") or {}).get("lastPromotion") or {}
+    phase = (last.get("status") or {}).get("phase")
+    name = str((last.get("freight") or {}).get("name") or "")
+    return {name} if name and phase in ("Failed", "Errored", "Aborted") else set()
 
 
 def held_before(stage: Obj) -> set[str]:

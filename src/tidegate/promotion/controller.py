@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tidegate.model import secrets as model_secrets
 from tidegate.model.keys import ResourceKey
 from tidegate.promotion import (
     availability,
+    builtin_steps,
     discover,
     discovery,
     promotions,
@@ -85,6 +86,7 @@ class Controller:
             kube,
             git=self.git,
             creds=self._git_creds,
+            helm_creds=self._helm_creds,
             workroot=workroot / "work",
             apps_namespace=apps_namespace,
             health_timeout=health_timeout,
@@ -195,7 +197,9 @@ class Controller:
             if active:
                 self._start_promotion(ns, active[0], freights, stage, tasks)
             elif stage_name in auto:
-                await self._auto_promote(ns, stage_name, stage, freights, tasks, upstream_current)
+                await self._auto_promote(
+                    ns, stage_name, stage, freights, tasks, upstream_current, mine[-1:]
+                )
             await self._verify(ns, stage_name, stage, freights, promos)
 
     async def _tasks_by_key(self, ns: str) -> dict[str, Obj]:
@@ -386,6 +390,12 @@ class Controller:
 
         return lookup
 
+    def _helm_creds(self, ns: str) -> steps.CredsLookup:
+        async def lookup(url: str) -> creds_mod.RepoCredentials | None:
+            return await self._creds(ns, "helm", url)
+
+        return lookup
+
     # -- promotions ---------------------------------------------------------------------------
     def _start_promotion(
         self, ns: str, promo: Obj, freights: list[Obj], stage: Obj, tasks: Mapping[str, Obj]
@@ -538,12 +548,18 @@ class Controller:
         freights: list[Obj],
         tasks: Mapping[str, Obj],
         upstream_current: Mapping[str, Mapping[str, str]],
+        newest: Sequence[Obj] = (),
     ) -> None:
         pick = availability.auto_pick(freights, stage_name, stage, _now(), upstream_current)
         if pick is None:
             return
+        if newest and (newest[0].get("spec") or {}).get("freight") == _name(pick):
+            # The Stage's newest promotion already took this Freight (it ended a moment ago
+            # and the Stage's status may not say so yet): never again automatically, whether
+            # it succeeded or failed.
+            return
         try:
-            steps_list, declared = promotions.template_steps(stage, tasks, steps.STEPS)
+            steps_list, declared = promotions.template_steps(stage, tasks, builtin_steps.STEPS)
         except promotions.PromotionError as exc:
             await self._stage_condition(ns, stage_name, "False", "InvalidTemplate", str(exc))
             return

@@ -114,3 +114,45 @@ def update_yaml(text: str, updates: Sequence[Mapping[str, Any]], what: str) -> s
             else:
                 raise EditError(f"{what}: {key!r}: {'.'.join(parts[:i])!r} is not a map or list")
     return _dump(doc)
+
+
+def _same_repository(a: object, b: object) -> bool:
+    return str(a or "").strip().rstrip("/") == str(b or "").strip().rstrip("/")
+
+
+def update_chart_dependencies(
+    text: str, charts: Sequence[Mapping[str, Any]], what: str
+) -> tuple[str, list[str]]:
+    """Set the ``version`` of each Chart.yaml dependency named by ``charts`` (``{repository,
+    name, version}``, as Kargo's ``helm-update-chart`` takes them; a repository matches with or
+    without a trailing ``/``). Returns the new text and one ``name: old -> new`` line per
+    changed dependency. A chart that is not a dependency of the Chart.yaml is an error."""
+    doc = _load(text, what)
+    if not isinstance(doc, dict):
+        raise EditError(f"{what} is not a Chart.yaml (not a mapping)")
+    deps = doc.get("dependencies")
+    if deps is not None and not isinstance(deps, list):
+        raise EditError(f"{what}: dependencies is not a list")
+    changes: list[str] = []
+    for chart in charts:
+        repo, name = str(chart.get("repository") or ""), str(chart.get("name") or "")
+        version = str(chart.get("version") or "")
+        if not repo or not name or not version:
+            raise EditError(f"{what}: each chart needs repository, name and version: {chart!r}")
+        dep = next(
+            (
+                d
+                for d in deps or ()
+                if isinstance(d, dict)
+                and str(d.get("name") or "") == name
+                and _same_repository(d.get("repository"), repo)
+            ),
+            None,
+        )
+        if dep is None:
+            raise EditError(f"{what}: no dependency {name!r} from repository {repo!r}")
+        old = str(dep.get("version") or "")
+        if old != version:
+            dep["version"] = version
+            changes.append(f"{name}: {old or '(none)'} -> {version}")
+    return (_dump(doc) if changes else text), changes

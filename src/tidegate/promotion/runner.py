@@ -21,7 +21,7 @@ from tidegate import expr
 from tidegate.kube import client as kube_client
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
-from tidegate.promotion import availability, expressions, steps
+from tidegate.promotion import availability, builtin_steps, expressions, steps
 from tidegate.promotion import freight as freight_mod
 from tidegate.promotion.crds import GROUP
 from tidegate.sources import gitcmd
@@ -45,12 +45,14 @@ class Runner:
         git: gitcmd.GitRunner,
         creds: Callable[[str], steps.CredsLookup],
         workroot: Path,
+        helm_creds: Callable[[str], steps.CredsLookup] | None = None,
         apps_namespace: str = "argocd",
         health_timeout: float = 300.0,
     ) -> None:
         self.kube = kube
         self.git = git
         self.creds = creds
+        self.helm_creds = helm_creds
         self.workroot = workroot
         self.apps_namespace = apps_namespace
         self.health_timeout = health_timeout
@@ -87,6 +89,7 @@ class Runner:
             freights=[freight],
             apps_namespace=self.apps_namespace,
             health_timeout=self.health_timeout,
+            helm_creds=self.helm_creds(namespace) if self.helm_creds else None,
         )
         env: dict[str, Any] = {
             "ctx": {
@@ -140,7 +143,7 @@ class Runner:
                 uses = str(step.get("uses"))
                 try:
                     config = expressions.render(step.get("config") or {}, step_env, functions)
-                    outputs = await steps.STEPS[uses](ctx, config)
+                    outputs = await builtin_steps.STEPS[uses](ctx, config)
                 except (steps.StepError, expr.ExprError, errors.TidegateError) as exc:
                     record.update(status="Failed", finishedAt=_now(), message=str(exc))
                     if step.get("continueOnError"):

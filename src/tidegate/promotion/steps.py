@@ -52,6 +52,11 @@ class StepContext:
     health_timeout: float = 300.0
     # Repository URL of each checkout path (for commit and push).
     checkouts: dict[str, str] = field(default_factory=dict)
+    # Credentials of chart repositories (Secrets with cred-type helm), for helm-update-chart.
+    helm_creds: CredsLookup | None = None
+    # The forge's HTTP transport (None: the network) and git-wait-for-pr's shortest poll.
+    http_transport: httpx.AsyncBaseTransport | None = None
+    min_poll_seconds: float = 10.0
 
     def path(self, relative: object, what: str) -> Path:
         """``relative`` inside the work directory; anything escaping it is refused."""
@@ -349,34 +354,57 @@ async def argocd_update(ctx: StepContext, config: Mapping[str, Any]) -> dict[str
     return {"apps": [{"name": k.name} for k, _ in waits]}
 
 
+def _degraded(app_status: Mapping[str, Any]) -> str:
+    """What the app's Degraded resources say (``Deployment/web: ...``), joined."""
+    return "; ".join(
+        f"{r.get('kind')}/{r.get('name')}: {(r.get('health') or {}).get('message') or 'Degraded'}"
+        for r in app_status.get("resources") or ()
+        if (r.get("health") or {}).get("status") == "Degraded"
+    )
+
+
+def judge_app(obj: Mapping[str, Any], revision: str) -> tuple[str, str]:
+    """Where an app stands after argocd-update asked for a sync at ``revision`` (pure):
+    ``("done", "")``, ``("failed", why)`` or ``("waiting", what it shows now)``."""
+    meta = obj.get("metadata") or {}
+    where = f"Application {meta.get('namespace')}/{meta.get('name')}"
+    status = obj.get("status") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    op = status.get("operationState") or {}
+    at = str(sync.get("revision") or "")
+    done = "operation" not in obj and op.get("phase") not in (None, "Running")
+    if done and op.get("phase") in ("Failed", "Error"):
+        phase = str(op.get("phase")).lower()
+        return "failed", f"sync of {where} {phase}: {op.get('message', '')}"
+    # Compared at the promoted revision: the health is then that of a refresh after our sync.
+    # (Not the sync result's revision: the health beside it may predate the sync. An app whose
+    # branch another Stage moved meanwhile waits out the timeout: a known gap.)
+    at_revision = not revision or at == revision or at.startswith(revision)
+    if done and sync.get("status") == "Synced" and at_revision:
+        if health.get("status") == "Healthy":
+            return "done", ""
+        if health.get("status") == "Degraded":  # e.g. a Deployment past its deadline
+            said = _degraded(status) or health.get("message") or "no message"
+            return "failed", f"{where} is Degraded at {at[:12]}: {said}"
+    return (
+        "waiting",
+        f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}",
+    )
+
+
 async def _wait_healthy(ctx: StepContext, key: ResourceKey, revision: str) -> None:
     deadline = time.monotonic() + ctx.health_timeout
-    last = ""
     while True:
-        obj = await ctx.kube.get(key)
-        status = obj.get("status") or {}
-        sync, health = status.get("sync") or {}, status.get("health") or {}
-        op = status.get("operationState") or {}
-        at = str(sync.get("revision") or "")
-        done = "operation" not in obj and op.get("phase") not in (None, "Running")
-        if op.get("phase") in ("Failed", "Error") and "operation" not in obj:
-            raise StepError(
-                f"argocd-update: sync of Application {key.namespace}/{key.name} "
-                f"{str(op.get('phase')).lower()}: {op.get('message', '')}"
-            )
-        if (
-            done
-            and sync.get("status") == "Synced"
-            and health.get("status") == "Healthy"
-            and (not revision or at == revision or at.startswith(revision))
-        ):
+        verdict, detail = judge_app(await ctx.kube.get(key), revision)
+        if verdict == "done":
             return
-        last = f"sync {sync.get('status')}, health {health.get('status')}, revision {at[:12]}"
+        if verdict == "failed":
+            raise StepError(f"argocd-update: {detail}")
         if time.monotonic() > deadline:
             raise StepError(
                 f"argocd-update: Application {key.namespace}/{key.name} was not Synced and "
                 f"Healthy at {revision[:12] or 'its target'} within {ctx.health_timeout:g}s "
-                f"(last: {last})"
+                f"(last: {detail})"
             )
         await asyncio.sleep(0.5)
 
@@ -435,16 +463,3 @@ async def http_step(ctx: StepContext, config: Mapping[str, Any]) -> dict[str, An
         except expr.ExprError as exc:
             raise StepError(f"http: output {out.get('name')!r}: {exc}") from None
     return outputs
-
-
-STEPS: dict[str, Step] = {
-    "git-clone": git_clone,
-    "git-clear": git_clear,
-    "kustomize-set-image": kustomize_set_image,
-    "yaml-update": yaml_update,
-    "copy": copy,
-    "git-commit": git_commit,
-    "git-push": git_push,
-    "argocd-update": argocd_update,
-    "http": http_step,
-}

@@ -147,8 +147,10 @@ def _ensure_stages(directory: Path, kwok_stages: Path) -> None:
     if not stages.exists():
         import subprocess
 
+        from tidegate.testenv import kwokstages
+
         out = subprocess.run([str(kwok_stages)], check=True, capture_output=True, timeout=30)
-        stages.write_bytes(out.stdout)
+        stages.write_text(kwokstages.with_never_ready(out.stdout.decode()))
 
 
 def _write_merged_kubeconfig(state: State) -> None:

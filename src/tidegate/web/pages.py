@@ -94,7 +94,7 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
             NavItem("applications", "/applications", "▦", "Applications"),
             NavItem("applicationsets", "/applicationsets", "▣", "ApplicationSets"),
             NavItem("rollouts", "/rollouts", "⇶", "Rollouts"),
-            NavItem("promotions", "/promotions", "⤴", "Promotions", coming="environment promotion"),
+            NavItem("promotions", "/promotions", "⤴", "Promotions"),
         ),
     ),
     (

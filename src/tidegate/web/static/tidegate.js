@@ -856,6 +856,31 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
+// -- the promotion pipeline: Promote / Approve post to the API, then the page is read again.
+function pipelinePage(main) {
+  const project = main.dataset.pipeline;
+  main.querySelectorAll("form.stage-action").forEach((form) => {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const verb = form.dataset.action;
+      const stage = form.dataset.stage;
+      const freight = form.elements.freight.value;
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const path = "/api/v1/promotion/projects/" + encodeURIComponent(project) +
+          "/stages/" + encodeURIComponent(stage) + "/" + verb;
+        const done = await api("POST", path, { freight: freight });
+        toast(verb === "promote" ? "Promotion " + done.metadata.name + " created" : "Approved for " + stage);
+        setTimeout(() => location.reload(), 800);
+      } catch (err) {
+        toast(String(err.message));
+        button.disabled = false;
+      }
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const main = document.getElementById("main");
   const page = document.body.dataset.page;
@@ -863,6 +888,7 @@ document.addEventListener("DOMContentLoaded", () => {
   else if (main.dataset.stream !== undefined) listPage(main);
   else if (main.dataset.app !== undefined) appPage(main);
   else if (main.dataset.rollouts !== undefined) rolloutsPage(main);
+  else if (main.dataset.pipeline !== undefined) pipelinePage(main);
   const logout = document.querySelector('[data-action="logout"]');
   if (logout) {
     logout.addEventListener("click", async () => {
