@@ -147,17 +147,22 @@ def controller(
     shard_lease_duration: int = typer.Option(
         15,
         "--shard-lease-duration",
+        envvar="TIDEGATE_SHARD_LEASE_DURATION",
         min=1,
         help="Seconds a shard's Lease must go unrenewed before another replica takes it.",
     ),
     shard_renew_deadline: float = typer.Option(
         10.0,
         "--shard-renew-deadline",
+        envvar="TIDEGATE_SHARD_RENEW_DEADLINE",
         help="Seconds after its last renewal at which a replica stops work on a shard "
         "(below the lease duration).",
     ),
     shard_retry_period: float = typer.Option(
-        2.0, "--shard-retry-period", help="Seconds between two rounds of Lease renewals."
+        2.0,
+        "--shard-retry-period",
+        envvar="TIDEGATE_SHARD_RETRY_PERIOD",
+        help="Seconds between two rounds of Lease renewals.",
     ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
