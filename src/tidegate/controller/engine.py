@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -350,7 +350,7 @@ class Controller:
             self.shards.stop_unowned("clusters reassigned")
         self.scheduler.request_all()
 
-    def _keep_clusters(self, servers: set[str]) -> None:
+    def _keep_clusters(self, servers: set[str] | Callable[[], set[str]]) -> None:
         """Close the runtimes of every cluster but ``servers`` (in the background)."""
         task = asyncio.create_task(self.runtimes.drop_missing(servers))
         self._releases.add(task)

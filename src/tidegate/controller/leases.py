@@ -272,7 +272,12 @@ class ShardLeases:
 
     async def _claim(self, shard: int, current: dict[str, Any] | None) -> None:
         name = self.shard_lease_name(shard)
-        if current is not None and _holder(current) and not self._expired(name, current):
+        holder = _holder(current) if current is not None else ""
+        if (
+            current is not None
+            and holder not in ("", self.identity)
+            and not self._expired(name, current)
+        ):
             return  # held by a live replica
         started = self.clock()
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 from tidegate.controller import appstate, clusters, leases, sharding
 from tidegate.kube import fence
+from tidegate.model import errors
 
 log = logging.getLogger("tidegate.controller")
 
@@ -36,7 +37,7 @@ class Shards:
         states: appstate.AppStates,
         ensure_operation: Callable[[appstate.AppState], None],
         request_all: Callable[[], None],
-        keep_clusters: Callable[[set[str]], None],
+        keep_clusters: Callable[[Callable[[], set[str]]], None],
     ) -> None:
         self.settings = settings
         self._registry = registry
@@ -90,7 +91,10 @@ class Shards:
         """Run the block behind the fence of the app's shard; yields whether it is owned now."""
         shard = self.shard_of_app(raw)
         with fence.scope(self.fence_of(shard)):
-            yield self.leases.owns(shard)
+            try:
+                yield self.leases.owns(shard)
+            except errors.FenceError as exc:  # the shard was lost meanwhile: its new owner acts
+                log.info("%s", exc)
 
     def start_operation(self, state: appstate.AppState) -> None:
         """Start (or resume) the app's operation when its shard is this replica's; the task runs
@@ -128,9 +132,11 @@ class Shards:
                 stopped += 1
         if stopped:
             log.warning("%s: %d running operations stopped", why, stopped)
+        self._keep_clusters(self._owned_servers)
+
+    def _owned_servers(self) -> set[str]:
         held = self.leases.held()
-        assignment = self.assignment()
-        self._keep_clusters({server for server, s in assignment.items() if s in held})
+        return {server for server, shard in self.assignment().items() if shard in held}
 
     async def run(self) -> None:
         try:
