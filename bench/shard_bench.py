@@ -290,7 +290,10 @@ def bench_kill(bed: handle.TestBed, workdir: Path, args: argparse.Namespace) -> 
         scenario.ControllerProcess(
             bed, control, log=workdir / f"replica-{i}.log", app_resync=30,
             extra=(*SHARD_ARGS, *LEASE_ARGS, *SINGLETONS_OFF, "--metrics-port=-1",
-                   "--operation-processors=16"),
+                   "--operation-processors=16",
+                   # one audit file each: two processes creating one SQLite schema at once
+                   # collide ("database is locked"), as pods with their own disks do not
+                   f"--audit-db=sqlite:///{workdir / f'audit-{i}.db'}"),
         ).start()
         for i in range(2)
     ]  # fmt: skip

@@ -65,6 +65,9 @@ class Store:
         self._check()
         self.objects.pop(name, None)
 
+    async def aclose(self) -> None:
+        pass
+
     def holder(self, shard: int) -> str:
         lease = self.objects.get(f"{leases.PREFIX}-shard-{shard}") or {}
         return str((lease.get("spec") or {}).get("holderIdentity") or "")

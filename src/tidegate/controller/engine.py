@@ -140,7 +140,7 @@ class Controller:
         self.shards = (
             shards.Shards(
                 settings=self.settings.sharding,
-                store=leases.KubeLeaseStore(self.mgmt, self.namespace),
+                store=leases.KubeLeaseStore(mgmt, self.namespace),
                 namespace=self.namespace,
                 registry=lambda: self.registry,
                 states=self.states,

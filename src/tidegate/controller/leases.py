@@ -38,7 +38,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tidegate import kube
 from tidegate.controller import sharding
+from tidegate.kube import config as kube_config
 from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 
@@ -64,13 +66,20 @@ class LeaseStore(Protocol):
 
     async def delete(self, name: str) -> None: ...
 
+    async def aclose(self) -> None: ...
+
 
 class KubeLeaseStore:
-    """:class:`LeaseStore` on the management cluster's API server."""
+    """:class:`LeaseStore` on the management cluster's API server, through a client of its
+    own: the controller's client queues its requests behind a rate limit that a busy fleet
+    fills, and a renewal waiting there would make the replica lose its shards."""
 
-    def __init__(self, client: Any, namespace: str) -> None:
-        self._client = client
+    def __init__(self, mgmt: kube_config.ClusterConfig, namespace: str) -> None:
+        self._client = kube.client_for(mgmt)
         self._namespace = namespace
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     async def list(self) -> list[dict[str, Any]]:
         res = await self._client.resource(*LEASE)

@@ -144,3 +144,5 @@ class Shards:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.leases.release_all())
+            with contextlib.suppress(Exception):
+                await self.leases.store.aclose()
