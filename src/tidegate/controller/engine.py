@@ -532,6 +532,10 @@ class Controller:
             now=appstatus.now(),
             installation_id=self.installation_id,
         )
+        if self.shards is not None:  # each replica publishes the clusters of its shards
+            cm, manager = self.shards.cluster_status(cm)
+            await self.mgmt.apply(cm, force=True, field_manager=manager)
+            return
         await self.mgmt.apply(cm, force=True)
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -179,13 +179,13 @@ class ShardLeases:
         for shard, held in list(self._held.items()):
             if self.clock() >= held.valid_until:
                 self._lose(shard, f"not renewed within {self.settings.renew_deadline:g}s")
-        await self._renew_member()
+        # Renewals first, together: their spacing is what keeps the shards, and a slow API
+        # server must not push them behind the member renewal and the list.
+        await asyncio.gather(*(self._renew(s) for s in sorted(self._held)), self._renew_member())
         try:
             listed = await self.store.list()
-        except errors.KubeError as exc:  # still renew what is held; claim nothing
+        except errors.KubeError as exc:  # claim nothing this round
             log.warning("listing the Leases of %s failed: %s", self.namespace, exc)
-            for shard in sorted(self._held):
-                await self._renew(shard)
             return
         leases = {str(lease["metadata"]["name"]): lease for lease in listed}
         now = self.clock()
@@ -203,8 +203,6 @@ class ShardLeases:
             and _holder(lease) != self.identity
             and not self._expired(name, lease)
         )
-        for shard in sorted(self._held):
-            await self._renew(shard)
         target = self._target()
         for shard in sorted(self._held, reverse=True):
             if len(self._held) <= target:
@@ -352,13 +350,15 @@ class ShardLeases:
     async def run(self) -> None:
         """Rounds every retry period, until cancelled."""
         while True:
+            started = self.clock()
             try:
                 await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the next round tries again; held shards expire on their own
                 log.exception("shard Leases: round failed")
-            await asyncio.sleep(self.settings.retry_period)
+            # a round every retry period, however long this one took
+            await asyncio.sleep(max(0.0, self.settings.retry_period - (self.clock() - started)))
 
 
 def _renewed(lease: dict[str, Any]) -> dict[str, Any]:

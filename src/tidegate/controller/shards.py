@@ -21,7 +21,7 @@ from typing import Any
 
 from tidegate.controller import appstate, clusters, leases, sharding
 from tidegate.kube import fence
-from tidegate.model import errors
+from tidegate.model import constants, errors
 
 log = logging.getLogger("tidegate.controller")
 
@@ -84,7 +84,25 @@ class Shards:
     # -- fenced work --------------------------------------------------------------------------
 
     def fence_of(self, shard: int) -> fence.Check:
-        return lambda what: self.leases.require(shard, what)
+        """The fence of one piece of work (a refresh, an operation) on ``shard``. It stays shut
+        once it has refused a write, even when the Lease is renewed a moment later: the work
+        may have turned the refusal into a result (a failed dry run, a failed resource), and
+        what it would write next (an Error outcome, a status) must not reach the API server.
+        The work ends; the shard's owner starts it again from what was recorded."""
+        refused: list[str] = []
+
+        def check(what: str) -> None:
+            if refused:
+                raise errors.FenceError(
+                    f"{what}: not sent: an earlier write of this work was refused ({refused[0]})"
+                )
+            try:
+                self.leases.require(shard, what)
+            except errors.FenceError as exc:
+                refused.append(str(exc))
+                raise
+
+        return check
 
     @contextlib.contextmanager
     def fenced(self, raw: Mapping[str, Any]) -> Iterator[bool]:
@@ -108,6 +126,22 @@ class Shards:
     def _start_fenced(self, state: appstate.AppState, shard: int) -> None:
         fence.set_for_task(self.fence_of(shard))  # the task created next copies this context
         self._ensure_operation(state)
+
+    # -- published cluster state --------------------------------------------------------------
+
+    def cluster_status(self, configmap: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """The entries of ``tidegate-cluster-status`` this replica knows about (the clusters of
+        the shards it holds), and the field manager to apply them with: one per replica, so
+        that server-side apply merges the replicas' entries instead of each replacing all."""
+        held = self.leases.held()
+        registry = self._registry()
+        owned = {
+            c.name
+            for c in registry.clusters()
+            if sharding.shard_of(c.server, self.assignment()) in held
+        }
+        data = {k: v for k, v in (configmap.get("data") or {}).items() if k in owned}
+        return {**configmap, "data": data}, f"{constants.FIELD_MANAGER}-{self.leases.identity}"
 
     # -- Lease events -------------------------------------------------------------------------
 

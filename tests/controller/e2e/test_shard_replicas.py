@@ -18,6 +18,7 @@ sync, no object wrongly pruned or changed).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -28,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tidegate.controller import clusters, leases, sharding
+from tidegate.model import constants
 from tidegate.testenv import faultfleet, faultwatch, handle, scenario
 from tidegate.testenv.wait import eventually
 
@@ -175,6 +177,24 @@ async def test_two_replicas_share_the_shards(replicas: tuple[Replicas, faultflee
     assert {group.holder_of(0), group.holder_of(1)} == set(group.procs)
     # the fleet's clusters are spread over both shards
     assert set(group.shard_of_cluster().values()) == {0, 1}
+
+    # tidegate-cluster-status: each replica publishes the clusters of its shards, merged
+    def published() -> dict[str, str] | None:
+        with group.ops.mgmt() as client:
+            resp = client.get(
+                f"/api/v1/namespaces/{group.ops.namespace}/configmaps/"
+                f"{constants.CLUSTER_STATUS_CONFIGMAP}"
+            )
+        data = (resp.json().get("data") or {}) if resp.status_code == 200 else {}
+        states = {
+            name: json.loads(data[name])["connectionState"]
+            for name in group.shard_of_cluster()
+            if name in data
+        }
+        wanted = len(group.shard_of_cluster())
+        return states if len(states) == wanted and set(states.values()) == {"Successful"} else None
+
+    await eventually(published, within=60)
 
 
 async def test_a_killed_replicas_clusters_move_within_seconds(
