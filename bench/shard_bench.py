@@ -95,7 +95,7 @@ def set_up(
         started = time.perf_counter()
         for cluster in WORKLOADS:
             objects = [
-                refresh_bench.configmap(n, j, dest)
+                _ours(refresh_bench.configmap(n, j, dest), control)
                 for n in names
                 if cluster_of[n] == cluster
                 for j in range(per_app)
@@ -121,6 +121,13 @@ def set_up(
             bed.clusters["mgmt"].kubeconfig, app_objs[i : i + refresh_bench.BATCH], "bench"
         )
     return control, dest, names
+
+
+def _ours(obj: dict[str, Any], installation: str) -> dict[str, Any]:
+    """An object as this installation applies it (other suites on the shared clusters use the
+    same app names; the installation id keeps their objects and ours apart)."""
+    obj["metadata"]["annotations"][constants.ANNOTATION_INSTALLATION_ID] = installation
+    return obj
 
 
 def tear_down(bed: handle.TestBed, control: str, dest: str) -> None:
@@ -168,6 +175,7 @@ async def replica(args: argparse.Namespace) -> None:
         namespace=args.replica,
         app_resync_seconds=3600,
         cache_dir=Path(args.cache),
+        installation_id=args.replica,  # the control namespace, as the objects were applied
         # the default lease timings (15 s / 10 s / 2 s): this measures work, not failover
         sharding=sharding.ShardingSettings(replicas=2, algorithm=sharding.Algorithm.ROUND_ROBIN),
     )
