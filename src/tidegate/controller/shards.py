@@ -113,6 +113,11 @@ class Shards:
                 yield self.leases.owns(shard)
             except errors.FenceError as exc:  # the shard was lost meanwhile: its new owner acts
                 log.info("%s", exc)
+            except Exception as exc:
+                if self.leases.owns(shard):
+                    raise
+                # lost meanwhile: its cluster's runtime may have been closed under the work
+                log.info("work on shard %d ended after the shard was lost: %s", shard, exc)
 
     def start_operation(self, state: appstate.AppState) -> None:
         """Start (or resume) the app's operation when its shard is this replica's; the task runs
