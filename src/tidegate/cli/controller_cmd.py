@@ -143,6 +143,46 @@ def controller(
         help="Audit log the operations are recorded in: sqlite:///PATH or postgresql://... "
         "(default: the server's default, audit-<namespace>.db in the user data dir).",
     ),
+    replicas: int = typer.Option(
+        0,
+        "--replicas",
+        envvar="ARGOCD_CONTROLLER_REPLICAS",
+        min=0,
+        help="Number of shards the clusters are spread over, held by the controller replicas "
+        "through Leases (0: no sharding, this process takes every cluster).",
+    ),
+    shard: int = typer.Option(
+        -1,
+        "--shard",
+        envvar="ARGOCD_CONTROLLER_SHARD",
+        help="Hold only this shard (-1: claim free shards, a fair share of them).",
+    ),
+    sharding_method: str = typer.Option(
+        "legacy",
+        "--sharding-method",
+        envvar="ARGOCD_CONTROLLER_SHARDING_ALGORITHM",
+        help="How clusters are spread over shards: legacy, round-robin or consistent-hashing.",
+    ),
+    shard_lease_duration: int = typer.Option(
+        15,
+        "--shard-lease-duration",
+        envvar="TIDEGATE_SHARD_LEASE_DURATION",
+        min=1,
+        help="Seconds a shard's Lease must go unrenewed before another replica takes it.",
+    ),
+    shard_renew_deadline: float = typer.Option(
+        10.0,
+        "--shard-renew-deadline",
+        envvar="TIDEGATE_SHARD_RENEW_DEADLINE",
+        help="Seconds after its last renewal at which a replica stops work on a shard "
+        "(below the lease duration).",
+    ),
+    shard_retry_period: float = typer.Option(
+        2.0,
+        "--shard-retry-period",
+        envvar="TIDEGATE_SHARD_RETRY_PERIOD",
+        help="Seconds between two rounds of Lease renewals.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -151,13 +191,30 @@ def controller(
 
     from tidegate import daemon
     from tidegate.cli import logsetup
-    from tidegate.controller import settings
+    from tidegate.controller import settings, sharding
+    from tidegate.model import errors
     from tidegate.sources import gitcmd
 
     logsetup.configure(loglevel, fmt=logformat)
     from tidegate.render import plugin_config
 
     plugins = Path(plugin_dir) if plugin_dir else plugin_config.default_directory()
+    try:
+        shards = (
+            sharding.ShardingSettings(
+                replicas=replicas,
+                shard=None if shard == -1 else shard,
+                algorithm=sharding.parse_algorithm(sharding_method),
+                lease_duration=shard_lease_duration,
+                renew_deadline=shard_renew_deadline,
+                retry_period=shard_retry_period,
+            )
+            if replicas
+            else None
+        )
+    except errors.ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     mgmt = kubeopts.cluster_config(kubeconfig, context)
     if not audit_db:
         import platformdirs
@@ -166,6 +223,7 @@ def controller(
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         audit_db = f"sqlite:///{directory / f'audit-{namespace}.db'}"
     conf = settings.Settings(
+        sharding=shards,
         audit_db=audit_db,
         namespace=namespace,
         app_resync_seconds=app_resync,

@@ -48,6 +48,7 @@ class Cluster:
     shard: int | None = None
     secret_name: str = ""  # empty for the implicit in-cluster entry
     error: str = ""
+    uid: str = ""  # the Secret's uid: Argo CD's cluster ID, which controller sharding hashes
 
     @property
     def local(self) -> bool:
@@ -93,7 +94,14 @@ def cluster_from_secret(
         fields = model_secrets.fields(secret, what=_where(secret))
     except errors.ConfigError as exc:
         return Cluster(
-            secret_name, "", None, labels, annotations, secret_name=secret_name, error=str(exc)
+            secret_name,
+            "",
+            None,
+            labels,
+            annotations,
+            secret_name=secret_name,
+            error=str(exc),
+            uid=str(meta.get("uid") or ""),
         )
     server = fields.get("server", "").strip()
     name = fields.get("name", "").strip() or server or secret_name
@@ -107,6 +115,7 @@ def cluster_from_secret(
         cluster_resources=fields.get("clusterResources", "").strip().lower() in _TRUE,
         project=fields.get("project", "").strip(),
         secret_name=secret_name,
+        uid=str(meta.get("uid") or ""),
     )
     shard = fields.get("shard", "").strip()
     if shard and not shard.isdigit():

@@ -18,8 +18,9 @@ Those modules see the controller through small Protocols (``RefreshHost``, ``Ope
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from tidegate.controller import (
     clusterstatus,
     deletion,
     journal,
+    leases,
     metrics,
     observe,
     operate,
@@ -42,6 +44,7 @@ from tidegate.controller import (
     refresh,
     runtime,
     scheduler,
+    shards,
     signatures,
     status,
     systemconfig,
@@ -135,6 +138,21 @@ class Controller:
             workers=self.settings.operation_workers,
             per_cluster=self.settings.operation_workers_per_cluster,
             on_end=self.scheduler.request,
+        )
+        # Sharding across replicas (shards.py): None when this process takes every cluster.
+        self.shards = (
+            shards.Shards(
+                settings=self.settings.sharding,
+                store=leases.KubeLeaseStore(mgmt, self.namespace),
+                namespace=self.namespace,
+                registry=lambda: self.registry,
+                states=self.states,
+                ensure_operation=self.operations.ensure,
+                request_all=self.scheduler.request_all,
+                keep_clusters=self._keep_clusters,
+            )
+            if self.settings.sharding is not None
+            else None
         )
         self.status_writer = status.StatusWriter(
             patch=self._patch, resync_seconds=self.settings.app_resync_seconds
@@ -310,7 +328,7 @@ class Controller:
                 # app is refreshed when the sync ends. Before the controller is ready (argocd-cm
                 # not read yet: tracking method, installation id, health customisations), it
                 # starts once they are known (run()).
-                self.operations.ensure(state)
+                self.start_operation(state)
             else:
                 hard = (meta.get("annotations") or {}).get(constants.ANNOTATION_REFRESH)
                 self.scheduler.request(name, hard=hard == "hard")
@@ -332,10 +350,16 @@ class Controller:
         # A cluster gone from the registry releases its watches, connections and credentials.
         registered = {cluster.server for cluster in self.registry.clusters()}
         if any(rt.cluster.server not in registered for rt in self.runtimes.all()):
-            task = asyncio.create_task(self.runtimes.drop_missing(registered))
-            self._releases.add(task)
-            task.add_done_callback(self._releases.discard)
+            self._keep_clusters(registered)
+        if self.shards is not None:  # clusters may have moved to other shards
+            self.shards.stop_unowned("clusters reassigned")
         self.scheduler.request_all()
+
+    def _keep_clusters(self, servers: set[str] | Callable[[], set[str]]) -> None:
+        """Close the runtimes of every cluster but ``servers`` (in the background)."""
+        task = asyncio.create_task(self.runtimes.drop_missing(servers))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     async def refresh_all(self) -> None:
         """Refresh every app now; return once the queue has drained and no refresh runs.
@@ -350,13 +374,22 @@ class Controller:
         state = self.states.get(name)
         if state is None:
             return
-        self.refresh_count += 1
-        namespace, app_name, project, dest = metrics.app_identity(state.raw, self.namespace)
-        with (
-            metric_families.app_context(namespace, app_name, project),
-            metric_families.APP_RECONCILE.labels(namespace, dest).time(),
-        ):
-            await refresh.refresh(self, state, hard=hard)
+        with self._shard_of(state) as mine:
+            if not mine:
+                return  # another replica's shard
+            self.refresh_count += 1
+            namespace, app_name, project, dest = metrics.app_identity(state.raw, self.namespace)
+            with (
+                metric_families.app_context(namespace, app_name, project),
+                metric_families.APP_RECONCILE.labels(namespace, dest).time(),
+            ):
+                await refresh.refresh(self, state, hard=hard)
+
+    def _shard_of(self, state: appstate.AppState) -> contextlib.AbstractContextManager[bool]:
+        """Whether the app is this replica's; its work runs behind its shard's write fence."""
+        if self.shards is None:
+            return contextlib.nullcontext(True)
+        return self.shards.fenced(state.raw)
 
     async def _refresh(self, name: str, hard: bool) -> None:
         await self.refresh(name, hard=hard)
@@ -430,7 +463,10 @@ class Controller:
         self.scheduler.request_after(name, delay)
 
     def start_operation(self, state: appstate.AppState) -> None:
-        self.operations.ensure(state)
+        if self.shards is not None:  # only for an app of an owned shard, behind its fence
+            self.shards.start_operation(state)
+        else:
+            self.operations.ensure(state)
 
     async def delete_app(self, app: model_app.Application, raw: Mapping[str, Any]) -> None:
         await deletion.delete_app(self, app, raw)
@@ -501,6 +537,10 @@ class Controller:
             now=appstatus.now(),
             installation_id=self.installation_id,
         )
+        if self.shards is not None:  # each replica publishes the clusters of its shards
+            cm, manager = self.shards.cluster_status(cm)
+            await self.mgmt.apply(cm, force=True, field_manager=manager)
+            return
         await self.mgmt.apply(cm, force=True)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -519,6 +559,8 @@ class Controller:
         settings_seen = await self.config.initial()
         if self.installation_id:
             log.info("installation id %r", self.installation_id)
+        if self.shards is not None:
+            self._tasks.append(asyncio.create_task(self.shards.run(), name="shard-leases"))
         self._tasks += [
             asyncio.create_task(self.scheduler.process(self._refresh))
             for _ in range(self.settings.refresh_workers)
@@ -530,7 +572,7 @@ class Controller:
         for state in self.states:  # operations seen before the settings were known
             meta = state.raw.get("metadata") or {}
             if state.raw.get("operation") and not meta.get("deletionTimestamp"):
-                self.operations.ensure(state)
+                self.start_operation(state)
         log.info(
             "controller ready: %d apps, %d projects, %d clusters",
             len(self.states),

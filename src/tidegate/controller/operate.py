@@ -572,6 +572,8 @@ class Operations:
                     await self._await_cluster(state, gave_up)
         except asyncio.CancelledError:
             raise
+        except errors.FenceError as exc:  # its shard moved to another replica, which resumes it
+            log.info("operation of app %s stopped: %s", state.name, exc)
         except Exception:
             log.exception("operation of app %s failed", state.name)
         finally:

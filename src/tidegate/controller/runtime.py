@@ -222,10 +222,13 @@ class Runtimes:
             self._runtimes[server] = runtime
             return runtime
 
-    async def drop_missing(self, servers: set[str]) -> None:
-        """Stop the runtimes of clusters that are no longer registered."""
+    async def drop_missing(self, servers: set[str] | Callable[[], set[str]]) -> None:
+        """Stop the runtimes of clusters that are no longer registered (or, given a function,
+        not among what it answers when the runtimes are locked: no runtime created meanwhile
+        for a cluster that is wanted again is closed)."""
         async with self._lock:
-            for server in [s for s in self._runtimes if s not in servers]:
+            kept = servers() if callable(servers) else servers
+            for server in [s for s in self._runtimes if s not in kept]:
                 await self._close(self._runtimes.pop(server))
 
     async def _close(self, runtime: ClusterRuntime) -> None:

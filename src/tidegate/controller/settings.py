@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from tidegate.controller import sharding
 from tidegate.model import constants
 from tidegate.sources import gitcmd
 
@@ -56,3 +57,6 @@ class Settings:
     # Notifications inside this process (argocd-notifications-cm; the CLI turns them on,
     # --no-notifications leaves them to `tidegate notifications-controller`).
     notifications: bool = False
+    # Sharding across controller replicas (docs/sharding.md); None: this process takes every
+    # cluster, without Leases.
+    sharding: sharding.ShardingSettings | None = None

@@ -20,7 +20,7 @@ import msgspec
 from lightkube.core import exceptions as lk_exceptions
 
 from tidegate.kube import config as kube_config
-from tidegate.kube import discovery, ratelimit, status
+from tidegate.kube import discovery, fence, ratelimit, status
 from tidegate.metrics import families as metric_families
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
@@ -140,6 +140,7 @@ class KubeClient:
         )
         await self._bucket.acquire()
         async with self._in_flight:
+            fence.check(method, what)  # last moment before it leaves: a lost shard sends nothing
             try:
                 resp = await self._http.send(req)
             except httpx.TransportError as exc:

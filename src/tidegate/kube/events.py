@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import json
@@ -127,8 +128,10 @@ class EventRecorder:
             return
         if self._task is None or self._task.done():
             with contextlib.suppress(RuntimeError):  # no running loop: written on next start
+                # A fresh context: the writer serves every app, not the write fence of the
+                # shard whose work happened to record the first event (fence.py).
                 self._task = asyncio.get_running_loop().create_task(
-                    self._drain(), name="event-recorder"
+                    self._drain(), name="event-recorder", context=contextvars.Context()
                 )
 
     async def _drain(self) -> None:

@@ -184,3 +184,9 @@ class ProjectPermissionError(SpecError):
 class ClusterScopeError(PermanentError):
     """Objects fall outside what their cluster's registration (``namespaces``,
     ``clusterResources``) lets Tidegate manage; names each object (a ComparisonError)."""
+
+
+class FenceError(TidegateError):
+    """A write was stopped before it was sent: this controller replica no longer holds the
+    shard (Lease) the work belongs to. Another replica takes the work over; nothing is retried
+    here."""
