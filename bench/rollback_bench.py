@@ -34,14 +34,15 @@ from typing import Any
 
 import bound_fleet
 import common
+import rollouts_bench
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import config as kube_config
 from tidegate.kube import watch
 from tidegate.model.keys import ResourceKey
-from tidegate.rollouts import controller, install
+from tidegate.rollouts import install
 
-INSTANCE = f"bench-{secrets.token_hex(3)}"
+INSTANCE = rollouts_bench.INSTANCE
 REPLICAS = 4
 TARGET = 5.0
 TEMPLATE = "bench-web-ok"
@@ -76,13 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         name = self.path.strip("/")
         ok = ENDPOINT.answer(name)
-        body = json.dumps({"ok": ok}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        common.send_json(self, {"ok": ok})
         ENDPOINT.answered(name, ok)
 
     def log_message(self, format: str, *args: object) -> None:
@@ -106,31 +101,13 @@ def _template(ns: str) -> dict[str, Any]:
 
 
 def _rollout(name: str, ns: str, url: str) -> dict[str, Any]:
-    canary = {
-        "steps": [{"setWeight": 50}, {"pause": {}}],
-        "analysis": {
-            "templates": [{"templateName": TEMPLATE}],
-            "args": [{"name": "url", "value": f"{url}/{name}"}],
-        },
+    steps: list[dict[str, Any]] = [{"setWeight": 50}, {"pause": {}}]
+    obj = rollouts_bench.rollout(name, ns, steps, replicas=REPLICAS)
+    obj["spec"]["strategy"]["canary"]["analysis"] = {
+        "templates": [{"templateName": TEMPLATE}],
+        "args": [{"name": "url", "value": f"{url}/{name}"}],
     }
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": {controller.INSTANCE_ID_LABEL: INSTANCE},
-        },
-        "spec": {
-            "replicas": REPLICAS,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "c", "image": "registry.invalid/rb:0"}]},
-            },
-            "strategy": {"canary": canary},
-        },
-    }
+    return obj
 
 
 @dataclass
@@ -141,17 +118,6 @@ class Seen:
     replicas: int
     available: int
     current: int
-
-
-async def _until(probe: Any, what: str, within: float = 120.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        await asyncio.sleep(0.05)
 
 
 async def _round(
@@ -173,18 +139,18 @@ async def _round(
         return got if got.get("phase") == wanted and at else None
 
     await client.create(_rollout(name, ns, url))
-    await _until(lambda: phase("Healthy"), f"{name} Healthy")
+    await rollouts_bench.until(lambda: phase("Healthy"), what=f"{name} Healthy")
     obj = await client.get(key)
     obj["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.invalid/rb:1"
     await client.replace(obj)
-    paused = await _until(lambda: phase("Paused", 1), f"{name} paused at 50%")
+    paused = await rollouts_bench.until(lambda: phase("Paused", 1), what=f"{name} paused at 50%")
     canary_rs, stable_rs = f"{name}-{paused['currentPodHash']}", f"{name}-{paused['stableRS']}"
     passed = ENDPOINT.passed.get(name, 0)
 
     async def measured_again() -> bool:  # the background run measures the canary, passing
         return ENDPOINT.passed.get(name, 0) > passed
 
-    await _until(measured_again, f"{name}'s analysis measuring")
+    await rollouts_bench.until(measured_again, what=f"{name}'s analysis measuring")
     while not changes.empty():
         changes.get_nowait()
     last: dict[str, Seen] = {}

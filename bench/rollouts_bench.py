@@ -42,7 +42,7 @@ LABEL = controller.INSTANCE_ID_LABEL
 CLUSTERS = ("dev", "staging", "prod")
 
 
-def _rollout(name: str, ns: str, steps: list[dict[str, Any]], replicas: int) -> dict[str, Any]:
+def rollout(name: str, ns: str, steps: list[dict[str, Any]], replicas: int) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
@@ -69,14 +69,15 @@ async def _status(client: kube_client.KubeClient, ns: str, name: str) -> dict[st
     return status
 
 
-async def _until(probe: Any, within: float = 60.0) -> Any:
+async def until(probe: Any, within: float = 60.0, what: str = "condition") -> Any:
+    """Poll the coroutine function ``probe`` until it returns something truthy."""
     deadline = time.monotonic() + within
     while True:
         value = await probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
+            raise TimeoutError(f"timed out after {within:.0f}s waiting for {what}")
         await asyncio.sleep(0.05)
 
 
@@ -104,13 +105,13 @@ async def _reaction(client: kube_client.KubeClient, rounds: int) -> tuple[list[f
             name = f"r{i}"
             steps: list[dict[str, Any]] = [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50},
                      {"pause": {"duration": 1}}, {"setWeight": 75}]  # fmt: skip
-            obj = _rollout(name, ns, steps, replicas=4)
+            obj = rollout(name, ns, steps, replicas=4)
             await client.create(obj)
-            await _until(lambda n=name: _healthy(client, ns, n))
+            await until(lambda n=name: _healthy(client, ns, n))
             obj = await client.get(ResourceKey("argoproj.io", "Rollout", ns, name))
             obj["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.invalid/b:1"
             await client.replace(obj)
-            await _until(lambda n=name: _paused_at(client, ns, n, 1))
+            await until(lambda n=name: _paused_at(client, ns, n, 1))
             canary = (await _status(client, ns, name))["currentPodHash"]
             while not scaled.empty():
                 scaled.get_nowait()
@@ -121,7 +122,7 @@ async def _reaction(client: kube_client.KubeClient, rounds: int) -> tuple[list[f
                 subresource="status",
             )
             promote.append(await _next_scale(scaled, f"{name}-{canary}", 2) - sent)
-            status = await _until(lambda n=name: _paused_at(client, ns, n, 3))
+            status = await until(lambda n=name: _paused_at(client, ns, n, 3))
             started = datetime.datetime.fromisoformat(
                 status["pauseConditions"][0]["startTime"].replace("Z", "+00:00")
             ).timestamp()
@@ -179,7 +180,7 @@ async def _scale(bed: handle.TestBed, count: int, own_watches: bool) -> tuple[fl
             bound = common.rss_bytes(os.getpid())
             for i in range(count):
                 client = clients[CLUSTERS[i % len(CLUSTERS)]]
-                await client.create(_rollout(f"s{i}", ns, [{"setWeight": 50}], replicas=1))
+                await client.create(rollout(f"s{i}", ns, [{"setWeight": 50}], replicas=1))
 
             async def all_healthy() -> bool:
                 healthy = 0
@@ -191,7 +192,7 @@ async def _scale(bed: handle.TestBed, count: int, own_watches: bool) -> tuple[fl
                     )
                 return healthy == count
 
-            await _until(all_healthy, within=600)
+            await until(all_healthy, within=600)
             after = common.rss_bytes(os.getpid())
     finally:
         for client in clients.values():
