@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import threading
 import time
@@ -33,13 +32,7 @@ ANSWERED: list[float] = []
 
 class _Failing(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps({"ok": False}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        common.send_json(self, {"ok": False})
         ANSWERED.append(time.perf_counter())
 
     def log_message(self, format: str, *args: object) -> None:

@@ -8,6 +8,8 @@ the end; export ``TIDEGATE_TESTENV_DIR=DIR`` to use a running one instead (it is
 from __future__ import annotations
 
 import contextlib
+import http.server
+import json
 import os
 import shutil
 import statistics
@@ -75,6 +77,17 @@ def wait_until(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+def send_json(handler: http.server.BaseHTTPRequestHandler, value: Any) -> None:
+    """Answer a loopback endpoint's request with ``value`` as JSON (200)."""
+    body = json.dumps(value).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+    handler.wfile.flush()
 
 
 # -- /proc ------------------------------------------------------------------------------------
