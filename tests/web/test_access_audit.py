@@ -56,6 +56,14 @@ def viewer(
 
         until(changed, within=20)
     until(lambda: api_login(server, "viewer", PASSWORD).status_code == 200, within=20)
+    # argocd-cm (the account) and argocd-rbac-cm (its role) are reloaded on their own: a login
+    # can work before the role is known, and the user then sees nothing. Wait for the role.
+    viewer_token = str(api_login(server, "viewer", PASSWORD).json()["token"])
+    with server.client(token=viewer_token) as seen_by_viewer:
+        until(
+            lambda: seen_by_viewer.get(f"/api/v1/applications/{APP}").status_code == 200,
+            within=30,
+        )
     return "viewer"
 
 
