@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 from playwright.sync_api import BrowserContext, expect
+from tests.rollouts.e2e.conftest import tidegate
 from tests.web import gitapps
 from tests.web.gitapps import health
 from tests.web.test_access_audit import PASSWORD, login_as, viewer
@@ -63,7 +64,11 @@ def canary(
     token: str,
     controller: scenario.ControllerProcess,
 ) -> Iterator[tuple[str, str, gitrepos.WorkingCopy]]:
-    """An automated app of a canary Rollout (v1), Healthy."""
+    """An automated app of a canary Rollout (v1), Healthy (Argo Rollouts' CRDs put on dev first,
+    where missing: a fresh bed has none)."""
+    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
+    done = tidegate("rollouts-controller", f"--kubeconfig={kubeconfig}", "--install-crds")
+    assert done.returncode == 0, done.stderr
     files = {"rollout.yaml": rollout("registry.invalid/web:v1")}
     workdir = tmp_path_factory.mktemp("canary")
     with gitapps.healthy_app(
