@@ -36,17 +36,10 @@ HISTORY_ATTEMPTS = 5
 
 
 async def _finish_with_history(
-    host: OutcomeHost,
-    name: str,
-    status: dict[str, Any],
-    *,
-    revision: str,
-    source: dict[str, Any] | None,
-    started_at: str,
-    finished_at: str,
-    initiated_by: dict[str, Any] | None,
+    host: OutcomeHost, name: str, status: dict[str, Any], entry: dict[str, Any]
 ) -> None:
-    """Append the history entry to the history the API server has now, on that resourceVersion.
+    """Append ``entry`` (a history entry without its id) to the history the API server has now,
+    on that resourceVersion.
 
     The copy the operation started from may be older than the app (a status write, or a watch
     that lagged after a restart): a history built from it would drop entries written since.
@@ -62,19 +55,14 @@ async def _finish_with_history(
             if app_limit is not None
             else host.settings.default_revision_history_limit
         )
-        history = (current.get("status") or {}).get("history") or []
-        if any(entry.get("deployStartedAt") == started_at for entry in history):
-            status["history"] = history  # recorded by an earlier write whose reply was lost
-        else:
-            status["history"] = _history(
-                current,
-                revision=revision,
-                source=source,
-                started_at=started_at,
-                finished_at=finished_at,
-                initiated_by=initiated_by,
-                limit=limit,
-            )
+        history = list((current.get("status") or {}).get("history") or [])
+        if not any(h.get("deployStartedAt") == entry["deployStartedAt"] for h in history):
+            # (else: recorded by an earlier write whose reply was lost)
+            next_id = max((int(h.get("id") or 0) for h in history), default=-1) + 1
+            history.append({"id": next_id, **entry})
+            if limit >= 0:
+                history = history[-max(limit, 1) :]
+        status["history"] = history
         version = (current.get("metadata") or {}).get("resourceVersion")
         patch = {"metadata": {"resourceVersion": version}, "operation": None, "status": status}
         try:
@@ -84,34 +72,6 @@ async def _finish_with_history(
             if attempt == HISTORY_ATTEMPTS - 1:
                 raise
             log.info("app %s: written meanwhile; recording the history entry again", name)
-
-
-def _history(
-    raw: Mapping[str, Any],
-    *,
-    revision: str,
-    source: dict[str, Any] | None,
-    started_at: str,
-    finished_at: str,
-    initiated_by: dict[str, Any] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    history = list((raw.get("status") or {}).get("history") or [])
-    next_id = max((int(h.get("id") or 0) for h in history), default=-1) + 1
-    entry: dict[str, Any] = {
-        "id": next_id,
-        "revision": revision,
-        "deployedAt": finished_at,
-        "deployStartedAt": started_at,
-    }
-    if source is not None:
-        entry["source"] = source
-    if initiated_by:
-        entry["initiatedBy"] = initiated_by
-    history.append(entry)
-    if limit >= 0:
-        history = history[-max(limit, 1) :]
-    return history
 
 
 async def finish(
@@ -145,26 +105,22 @@ async def finish(
     status: dict[str, Any] = {"operationState": op_state}
     if success_extra is not None and success_extra.get("source") is not None:
         op_state["syncResult"]["source"] = success_extra["source"]
-    recorded_history = (
+    entry: dict[str, Any] | None = None
+    if (
         phase is OperationPhase.SUCCEEDED
         and success_extra is not None
         and not success_extra.get("dryRun")
-        and bool(revision)
-    )
+        and revision
+    ):
+        entry = {"revision": revision, "deployedAt": finished_at, "deployStartedAt": started_at}
+        if success_extra.get("source") is not None:
+            entry["source"] = success_extra["source"]
+        if success_extra.get("initiatedBy"):
+            entry["initiatedBy"] = success_extra["initiatedBy"]
     log.info("app %s: operation %s: %s", state.name, phase.value, message)
     try:
-        if recorded_history:
-            assert success_extra is not None
-            await _finish_with_history(
-                host,
-                state.name,
-                status,
-                revision=revision,
-                source=success_extra.get("source"),
-                started_at=started_at,
-                finished_at=finished_at,
-                initiated_by=success_extra.get("initiatedBy"),
-            )
+        if entry is not None:
+            await _finish_with_history(host, state.name, status, entry)
         else:
             await host.patch_app(state.name, {"operation": None, "status": status})
     except errors.KubeNotFoundError:
