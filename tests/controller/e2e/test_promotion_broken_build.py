@@ -33,11 +33,10 @@ def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def pipeline(gitops: scenario.GitOps) -> Iterator[Pipeline]:
     stages = (gitops.bed.directory / "kwok-stages.yaml").read_text()
-    if not kwokstages.has_never_ready(stages):
-        pytest.skip(
-            "this test bed's kwok was started before the never-ready stage existed: "
-            "`tidegate testenv down` and `up` give it (testenv/kwokstages.py)"
-        )
+    assert kwokstages.has_never_ready(stages), (
+        "this test bed's kwok was started before the never-ready stage existed: "
+        "`tidegate testenv down` and `up` give it (testenv/kwokstages.py)"
+    )
     p = pipeline_mod.setup(gitops, shard=SHARD)
     yield p
     pipeline_mod.teardown(p)
