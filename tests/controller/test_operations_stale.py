@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 from tidegate.controller import appstate, operate, outcome, settings
+from tidegate.model import errors
 from tidegate.model.enums import OperationPhase
 
 OPERATION = {"sync": {"revision": "a" * 40}, "initiatedBy": {"automated": True}}
@@ -117,3 +118,64 @@ async def test_finish_always_records_the_operation(
     assert patch["status"]["operationState"]["operation"] == expected
     assert patch["status"]["operationState"]["phase"] == "Failed"
     assert host.journal.endings == [(expected, False, "operation terminated")]
+
+
+def _with_history(history: list[dict[str, Any]]) -> dict[str, Any]:
+    raw = app(operation=OPERATION)
+    raw["status"] = {"history": history}
+    return raw
+
+
+PREVIOUS = {
+    "id": 0,
+    "revision": "b" * 40,
+    "deployStartedAt": "2026-01-01T00:00:00Z",
+    "deployedAt": "2026-01-01T00:00:00Z",
+}
+
+
+async def _succeed(host: FakeHost, raw: dict[str, Any]) -> None:
+    await outcome.finish(
+        cast(Any, host),
+        appstate.AppState("web", raw),
+        raw,
+        phase=OperationPhase.SUCCEEDED,
+        message="successfully synced",
+        started_at="2026-01-01T00:00:00Z",  # the same second as the previous sync
+        recorded=None,
+        revision="a" * 40,
+        success_extra={},
+    )
+
+
+async def test_a_sync_started_in_the_same_second_as_the_last_one_is_recorded() -> None:
+    """Timestamps have whole seconds: a rollback right after a sync shares its start second
+    (found by the rollback e2e: the rollback was missing from history)."""
+    raw = _with_history([PREVIOUS])
+    host = FakeHost(raw)
+    await _succeed(host, raw)
+    [patch] = host.patches
+    assert [h["revision"] for h in patch["status"]["history"]] == ["b" * 40, "a" * 40]
+    assert [h["id"] for h in patch["status"]["history"]] == [0, 1]
+
+
+class LostReplyHost(FakeHost):
+    """The first patch lands but its reply is lost; the retry sees a conflict, as a patch on a
+    stale resourceVersion does."""
+
+    async def patch_app(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        self.patches.append(patch)
+        if len(self.patches) == 1:
+            assert self.fresh is not None
+            self.fresh = {**self.fresh, "status": patch["status"]}
+            raise errors.KubeConflictError("the object has been modified")
+        return {}
+
+
+async def test_a_retry_after_a_landed_write_does_not_record_the_sync_twice() -> None:
+    raw = _with_history([PREVIOUS])
+    host = LostReplyHost(raw)
+    await _succeed(host, raw)
+    first, second = host.patches
+    assert second["status"]["history"] == first["status"]["history"]
+    assert len(second["status"]["history"]) == 2

@@ -35,6 +35,11 @@ class OutcomeHost(Protocol):
 HISTORY_ATTEMPTS = 5
 
 
+def _recorded(history: list[dict[str, Any]], entry: Mapping[str, Any]) -> bool:
+    """Whether ``history`` holds ``entry`` (its fields, whatever id it was given)."""
+    return any(all(h.get(k) == v for k, v in entry.items()) for h in history)
+
+
 async def _finish_with_history(
     host: OutcomeHost, name: str, status: dict[str, Any], entry: dict[str, Any]
 ) -> None:
@@ -56,8 +61,9 @@ async def _finish_with_history(
             else host.settings.default_revision_history_limit
         )
         history = list((current.get("status") or {}).get("history") or [])
-        if not any(h.get("deployStartedAt") == entry["deployStartedAt"] for h in history):
-            # (else: recorded by an earlier write whose reply was lost)
+        if attempt == 0 or not _recorded(history, entry):
+            # (else: recorded by our earlier write whose reply was lost; only a retry can see
+            # that, and timestamps have whole seconds, so two quick syncs may share them)
             next_id = max((int(h.get("id") or 0) for h in history), default=-1) + 1
             history.append({"id": next_id, **entry})
             if limit >= 0:

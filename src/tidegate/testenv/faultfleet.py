@@ -196,14 +196,15 @@ class Fleet:
 
 def violations(fleet: Fleet) -> list[str]:
     """Every broken promise after the faults (empty: none), for apps that have converged:
-    duplicated history entries (id, start or revision), hooks run a different number of times
-    than syncs succeeded, tracked objects not at their generation, a pruned object still there
-    or a kept one gone, and the untracked bystander changed or pruned."""
+    duplicated history entries (id or revision: each sync of the fleet is of a new commit;
+    start times have whole seconds, so two syncs may share one), hooks run a different number
+    of times than syncs succeeded, tracked objects not at their generation, a pruned object
+    still there or a kept one gone, and the untracked bystander changed or pruned."""
     out: list[str] = []
     for app in fleet.apps:
         raw = fleet.ops.get_app(app.name)
         history = (raw.get("status") or {}).get("history") or []
-        for field in ("id", "deployStartedAt", "revision"):
+        for field in ("id", "revision"):
             values = [entry.get(field) for entry in history]
             dupes = sorted({str(v) for v in values if values.count(v) > 1})
             if dupes:
