@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 from tidegate.api import burst, errors, pipeline_watch
+from tidegate.kube import discovery
+from tidegate.model import errors as tg_errors
+from tidegate.testenv import wait
 
 
 def test_a_burst_is_sent_once_it_is_quiet() -> None:
@@ -129,4 +132,65 @@ def test_streams_beyond_the_cap_are_refused_with_retry_after() -> None:
     again = pipeline_watch.admit("shop", limit=before + 2)
     for slot in (again, held[1]):
         slot.release()
+    assert pipeline_watch.open_streams() == before
+
+
+class NoKargo:
+    """A management cluster without Kargo's CRDs."""
+
+    name = "mgmt"
+
+    async def resource(self, group: str, kind: str) -> object:
+        raise tg_errors.UnknownKindError(f"cluster mgmt does not serve kind {kind!r}")
+
+
+async def test_a_cluster_without_kargo_gets_a_clear_404() -> None:
+    client: Any = NoKargo()
+    with pytest.raises(errors.ApiError) as missing:
+        await pipeline_watch.resources(client)
+    assert missing.value.status == 404
+    assert "promotion is not installed on the management cluster" in missing.value.message
+    assert "kargo.akuity.io" in missing.value.message and "Warehouse" in missing.value.message
+
+
+class Listed:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.resource_version = "1"
+
+
+class Quiet:
+    """A cluster whose lists are empty and whose watches wait; it counts the open watches."""
+
+    name = "mgmt"
+
+    def __init__(self) -> None:
+        self.watching = 0
+
+    async def list(self, res: Any, **_: Any) -> Listed:
+        return Listed()
+
+    async def watch_events(self, res: Any, **_: Any) -> AsyncGenerator[tuple[str, Any], None]:
+        self.watching += 1
+        try:
+            await asyncio.Event().wait()
+            yield ("BOOKMARK", {})
+        finally:
+            self.watching -= 1
+
+
+async def test_the_watches_end_and_the_place_is_given_back_when_the_client_goes() -> None:
+    client: Any = Quiet()
+    verbs = frozenset({"list", "watch"})
+    found = [
+        discovery.APIResource("kargo.akuity.io", "v1alpha1", k, k.lower() + "s", True, verbs)
+        for k in pipeline_watch.KINDS
+    ]
+    before = pipeline_watch.open_streams()
+    slot = pipeline_watch.admit("shop")
+    stream = pipeline_watch.follow(client, "shop", found, 30.0, slot)
+    assert await _next(stream) == {"result": {"type": "LISTED", "project": "shop"}}
+    await wait.eventually(lambda: client.watching == len(pipeline_watch.KINDS), within=5)
+    await stream.aclose()  # what the server does when the client disconnects
+    assert client.watching == 0
     assert pipeline_watch.open_streams() == before
