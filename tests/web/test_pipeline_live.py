@@ -140,9 +140,12 @@ def test_the_pipeline_page_follows_the_cluster_without_reload(
     )
     expect(page.locator(f'tr[data-promotion="{promotion}"]')).to_contain_text("Succeeded")
     expect(page.locator(f'tr[data-promotion="{promotion}"]')).to_contain_text("written by the test")
-    # The forms still work after the swaps: a second Freight, chosen, then promoted.
+    # A Freight chosen stays chosen when a change swaps the form; the form still works after
+    # the swaps: a second Freight, chosen, then promoted.
+    promote.locator("select").select_option(name)
     second = _create(testbed_handle, f"{ns}/freights", _freight("calm-heron", "1.0.1"))
     expect(promote.locator(f'option[value="{second["metadata"]["name"]}"]')).to_have_count(1)
+    expect(promote.locator("select")).to_have_value(name)
     promote.locator("select").select_option(second["metadata"]["name"])
     promote.get_by_role("button", name="Promote").click()
     expect(page.locator("tr[data-promotion]")).to_have_count(2)

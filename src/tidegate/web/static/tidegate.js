@@ -767,10 +767,14 @@ function showNodeView(dialog, view) {
 // by the server after an action and when an app it lists changes (one fetch at a time).
 // A live part of a page rendered again by the server (``url``, a ``?fragment=1`` page) and
 // swapped into ``body``: one fetch at a time; calls meanwhile make one more fetch after it.
+// A fragment the same as the last one swapped in is not swapped again (focus and choices stay),
+// unless ``force`` (after an action, whose button the page disabled meanwhile).
 function fragmentSwapper(body, url, after) {
   let inFlight = false;
   let again = false;
-  return async () => {
+  let last = null;
+  return async (force) => {
+    if (force === true) last = null;
     if (inFlight) return void (again = true);
     inFlight = true;
     try {
@@ -779,7 +783,10 @@ function fragmentSwapper(body, url, after) {
         const resp = await fetch(url, { credentials: "same-origin" });
         if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
         if (!resp.ok) return;
-        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        const text = await resp.text();
+        if (text === last) continue;
+        last = text;
+        const doc = new DOMParser().parseFromString(text, "text/html");
         const kept = after ? after.before() : null;
         body.replaceChildren(...doc.body.childNodes);
         if (after) after.swapped(kept);
@@ -818,7 +825,7 @@ function rolloutsPage(main) {
     } catch (err) {
       toast(String(err.message));
     }
-    await rerender();
+    await rerender(true);
   });
 }
 
@@ -873,14 +880,21 @@ function pipelinePage(main) {
   const body = document.getElementById("pipeline-body");
   const page = "/promotions/" + encodeURIComponent(project);
   const formKey = (form) => form.dataset.action + "/" + form.dataset.stage;
-  const chosen = () => new Map([...body.querySelectorAll("form.stage-action")].map((f) => [formKey(f), f.elements.freight.value]));
+  const chosen = () => {
+    const focused = document.activeElement && document.activeElement.closest("form.stage-action");
+    const values = new Map([...body.querySelectorAll("form.stage-action")].map((f) => [formKey(f), f.elements.freight.value]));
+    return { values: values, focus: focused ? formKey(focused) + "/" + document.activeElement.tagName : "" };
+  };
   const rerender = fragmentSwapper(body, page + "?fragment=1", {
     before: chosen,
     swapped: (kept) => {
       for (const form of body.querySelectorAll("form.stage-action")) {
-        const value = kept.get(formKey(form));
+        const value = kept.values.get(formKey(form));
         const select = form.elements.freight;
         if (value && [...select.options].some((o) => o.value === value)) select.value = value;
+        for (const el of [select, form.querySelector("button")]) {
+          if (kept.focus === formKey(form) + "/" + el.tagName && !el.disabled) el.focus();
+        }
       }
     },
   });
@@ -906,7 +920,7 @@ function pipelinePage(main) {
       toast(String(err.message));
       button.disabled = false;
     }
-    await rerender();
+    await rerender(true);
   });
 }
 
