@@ -11,7 +11,8 @@ from typing import Any, cast
 
 import pytest
 
-from tidegate.controller import runtime
+from tidegate.controller import appstate, refresh, runtime
+from tidegate.model import application as model_app
 from tidegate.model import errors
 from tidegate.testenv.wait import eventually
 
@@ -191,3 +192,86 @@ async def test_guarded_work_on_a_slow_server_that_answers_is_waited_for(
     rt = synced_runtime(FakeCache(kinds=3), client, [])
     assert await rt.guarded(_result_after(0.2, cancelled)) == "compared"
     assert client.asked >= 1 and not cancelled and not rt.unreachable()
+
+
+LOADING_CASES = [
+    # id, cache kinds, cache error, synced, seconds since start, expected
+    ("listing a cluster that answers", 3, "", False, 1.0, True),
+    ("discovery not answered yet (hung?)", 0, "", False, 1.0, False),
+    ("a kind's error while listing", 3, "list pods: forbidden", False, 1.0, True),
+    ("discovery failed: unreachable", 0, "discover /api: refused", False, 1.0, False),
+    ("synced: not loading", 3, "", True, 1.0, False),
+    ("past the grace: reported", 3, "", False, 200.0, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "error", "synced", "age", "expected"),
+    [c[1:] for c in LOADING_CASES],
+    ids=[c[0] for c in LOADING_CASES],
+)
+def test_loading(kinds: int, error: str, synced: bool, age: float, expected: bool) -> None:
+    cache = FakeCache(kinds=kinds, error=error)
+    if synced:
+        cache.sync()
+    rt = runtime_with(cache)
+    rt.started_at = time.monotonic() - age
+    assert rt.loading(120.0) is expected
+
+
+class LoadingHost:
+    """What ``refresh.evaluate`` reads before the comparison: the app's cluster and runtime."""
+
+    def __init__(self, rt: runtime.ClusterRuntime) -> None:
+        self.rt = rt
+
+    def destination(self, app: Any) -> tuple[Any, str]:
+        return SimpleNamespace(name="dev", server="https://dev"), ""
+
+    async def runtime(self, cluster: Any) -> runtime.ClusterRuntime:
+        return self.rt
+
+
+def _app(status: dict[str, Any] | None) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "web", "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example/r.git", "path": "web"},
+            "destination": {"server": "https://dev", "namespace": "web"},
+        },
+    }
+    if status is not None:
+        raw["status"] = status
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("stored", "error", "held"),
+    [
+        ({"sync": {"status": "Synced", "revision": "a" * 40}}, "", True),
+        (None, "", False),  # a new app: nothing to keep, it says why it waits
+        ({"sync": {"status": "Synced"}}, "discover /api: refused", False),  # unreachable
+    ],
+    ids=["restart: the stored status stands", "new app: reported", "unreachable: reported"],
+)
+async def test_a_cache_still_loading_keeps_the_stored_status(
+    stored: dict[str, Any] | None, error: str, held: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(refresh, "READY_WAIT_SECONDS", 0.05)
+    raw = _app(stored)
+    rt = runtime_with(FakeCache(kinds=3 if not error else 0, error=error))
+    evaluation = await refresh.evaluate(
+        cast(Any, LoadingHost(rt)),
+        appstate.AppState("web", raw),
+        model_app.parse_application(raw),
+        hard=False,
+        at="2026-01-01T00:00:00Z",
+    )
+    if held:
+        assert evaluation.status == {}
+        assert evaluation.requeue_after == refresh.LOADING_RETRY_SECONDS
+    else:
+        assert evaluation.status["sync"]["status"] == "Unknown"

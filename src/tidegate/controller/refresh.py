@@ -38,6 +38,9 @@ from tidegate.sync import projects as sync_projects
 log = logging.getLogger("tidegate.controller")
 
 UNREACHABLE_RETRY_SECONDS = 10.0
+READY_WAIT_SECONDS = 10.0  # how long a refresh waits for its cluster's first listing
+LOADING_GRACE_SECONDS = 120.0  # a cluster's first listing this long is reported, not awaited
+LOADING_RETRY_SECONDS = 2.0
 
 
 class RefreshHost(Protocol):
@@ -138,7 +141,13 @@ async def evaluate(
             )
         )
     rt = await host.runtime(cluster)
-    if not await rt.ready(10.0 if not hard else 20.0):
+    if not await rt.ready(READY_WAIT_SECONDS * (2 if hard else 1)):
+        if rt.loading(LOADING_GRACE_SECONDS) and (state.raw.get("status") or {}).get("sync"):
+            # A restarted controller still listing a cluster that answers: the stored status
+            # stands until the app can be compared (Unknown now and Synced moments later is
+            # the flapping a restart must not cause). A cluster that does not answer, or a
+            # first sync longer than the grace, is reported below.
+            return Evaluation({}, requeue_after=LOADING_RETRY_SECONDS)
         evaluation = Evaluation(unreachable_status(app, cluster, rt, conditions=conditions, at=at))
         evaluation.requeue(UNREACHABLE_RETRY_SECONDS)
         return evaluation

@@ -45,6 +45,7 @@ class ClusterRuntime:
     _checked_at: float = 0.0
     # Replaced (settings changed) or dropped (cluster removed): its client and cache are closed.
     closed: bool = False
+    started_at: float = dataclasses.field(default_factory=time.monotonic)
 
     async def ready(self, wait: float = SYNC_WAIT_SECONDS) -> bool:
         """True once the cache has listed every kind; False if that takes over ``wait`` s, or
@@ -85,6 +86,16 @@ class ClusterRuntime:
         except errors.KubeError:
             return (self.server_version or None), self._api_versions
         return (self.server_version or None), self._api_versions
+
+    def loading(self, grace: float) -> bool:
+        """The cache's first sync is still under way on a cluster that answered its discovery,
+        within ``grace`` seconds of this runtime's start: not a reason to call its apps
+        Unknown yet (a restarted controller listing a big cluster on a busy API server). A
+        discovery still pending may be a hung server: that is not loading."""
+        state = self.cache.state
+        if state.synced or state.kinds == 0 or self.unreachable():
+            return False
+        return time.monotonic() - self.started_at < grace
 
     def unreachable(self) -> bool:
         """Not synced yet, discovery failed and nothing could be watched: the cluster cannot be
