@@ -39,6 +39,7 @@ from tidegate.controller import (
     operate,
     orphans,
     projects,
+    recall,
     refresh,
     runtime,
     scheduler,
@@ -512,6 +513,8 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._watch(APP_KEY)))
         await self._synced[APP_KEY].wait()
         settings_seen = await self.config.initial()
+        # cold start: the key of the records of no-op predictions kept in app statuses
+        self.deps.ledger = await recall.load_key(self.mgmt, self.namespace)
         if self.installation_id:
             log.info("installation id %r", self.installation_id)
         self._tasks += [

@@ -366,7 +366,8 @@ async def execute(
         recorded=recorded,
         should_terminate=should_terminate,
         retry_policy=sync_operation.RetryPolicy.from_spec(run.raw_op.get("retry")),
-        options=sync_execute.ExecuteOptions(force=force),
+        # cold sync: each apply's answer is the next comparison's prediction (no dry run)
+        options=sync_execute.ExecuteOptions(force=force, on_applied=run.host.deps.seed_prediction),
         prune_approved=prune_approved,
     )
 

@@ -23,7 +23,16 @@ import time
 from collections.abc import Container, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, projects, runtime
+from tidegate.controller import (
+    appstate,
+    appstatus,
+    autosync,
+    clusters,
+    orphans,
+    projects,
+    recall,
+    runtime,
+)
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
@@ -149,6 +158,13 @@ async def evaluate(
     if rules is not None:
         live, left_alone = sync_projects.split_live(rules, live)
 
+    ledger = host.deps.ledger
+    scope = recall.Ledger.scope(
+        control_namespace=host.deps.control_namespace,
+        installation_id=host.deps.installation_id,
+        app=state.name,
+    )
+
     async def compared() -> cmp.Comparison:
         kube_version, api_versions = await rt.capabilities()
         result = await cmp.compare(
@@ -161,6 +177,10 @@ async def evaluate(
             kube_version=kube_version,
             api_versions=api_versions,
             allow_stale=True,  # a repository that does not answer: its last fetched commit
+            # cold start: no-op predictions recorded before a restart (controller/recall.py)
+            recalled=ledger.recall(scope, state.raw.get("status")) if ledger else None,
+            # cold sync: an automated sync validates missing objects itself, at once
+            check_absent=not autosync.enabled(app),
         )
         if rules is not None:  # AppProject: refused objects are an error before any sync
             await permits.check_targets(
@@ -197,6 +217,8 @@ async def evaluate(
         return evaluation
     state.comparison = result
     status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+    if ledger is not None:
+        status.update(recall.status_patch(ledger.seal(scope, result.facts)))
     status["conditions"] = orphans.update(  # AppProject orphanedResources
         status.get("conditions"),
         project=host.project_of(app),
