@@ -37,6 +37,7 @@ from tidegate.controller import (
     metrics,
     observe,
     operate,
+    opgate,
     orphans,
     projects,
     recall,
@@ -52,6 +53,7 @@ from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
 from tidegate.kube import events as kube_events
+from tidegate.kube import pressure as kube_pressure
 from tidegate.kube import watch as kube_watch
 from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
@@ -132,7 +134,15 @@ class Controller:
         )
         self.journal = journal.Journal(mgmt=self.mgmt, audit_url=self.settings.audit_db)
         self.operations = operate.Operations(
-            self, workers=self.settings.operation_workers, on_end=self.scheduler.request
+            self,
+            workers=self.settings.operation_workers,
+            on_end=self.scheduler.request,
+            # adaptive to the API servers' latency and 429s, user-requested syncs first
+            gate=opgate.OperationGate(
+                initial=self.settings.operation_workers,
+                ceiling=opgate.CEILING_FACTOR * self.settings.operation_workers,
+                sample=self._api_pressure,
+            ),
         )
         self.status_writer = status.StatusWriter(
             patch=self._patch, resync_seconds=self.settings.app_resync_seconds
@@ -196,6 +206,11 @@ class Controller:
                 self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             self._request_cluster(server)
+
+    def _api_pressure(self) -> kube_pressure.Sample:
+        """The management cluster's and the destinations' push-back (controller/opgate.py)."""
+        clients = [self.mgmt, *(rt.client for rt in self.runtimes.all())]
+        return kube_pressure.worst([c.pressure.sample() for c in clients])
 
     def _request_cluster(self, server: str) -> None:
         """Refresh every app whose destination is ``server`` (by URL or by cluster name)."""

@@ -31,12 +31,14 @@ from tidegate.controller import (
     deletion,
     journal,
     jqdiff,
+    opgate,
     outcome,
     runtime,
 )
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
+from tidegate.kube import pressure as kube_pressure
 from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import errors
@@ -456,15 +458,33 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
     current = (run.state.raw.get("status") or {}).get("operationState") or {}
     if current.get("phase") == "Terminating" and status["phase"] == "Running":
         status["phase"] = "Terminating"
+    if status == current:
+        return  # already stored as it is: a write would change nothing
     await run.host.patch_app(run.name, {"status": {"operationState": status}})
 
 
-class Operations:
-    """One operation task per app at a time, at most ``workers`` running at once."""
+def _requested_by_user(raw: Mapping[str, Any]) -> bool:
+    """Whether the app's operation was asked for by someone (not automated sync/self-heal)."""
+    initiated = (raw.get("operation") or {}).get("initiatedBy") or {}
+    return not initiated.get("automated")
 
-    def __init__(self, host: OperationHost, *, workers: int, on_end: Callable[[str], None]) -> None:
+
+class Operations:
+    """One operation task per app at a time, at most ``workers`` running at once, or as many as
+    ``gate`` admits (adaptive, user-requested first: controller/opgate.py)."""
+
+    def __init__(
+        self,
+        host: OperationHost,
+        *,
+        workers: int,
+        on_end: Callable[[str], None],
+        gate: opgate.OperationGate | None = None,
+    ) -> None:
         self._host = host
-        self._slots = asyncio.Semaphore(workers)
+        self.gate = gate or opgate.OperationGate(
+            initial=workers, ceiling=workers, sample=kube_pressure.Sample
+        )
         self._on_end = on_end  # the app is refreshed when its operation ends
 
     def ensure(self, state: appstate.AppState) -> None:
@@ -481,8 +501,11 @@ class Operations:
                 str(meta.get("name") or ""),
                 str(spec.get("project") or "default"),
             ):
-                async with self._slots:
+                await self.gate.acquire(manual=_requested_by_user(state.raw))
+                try:
                     await run(self._host, state)
+                finally:
+                    self.gate.release()
         except asyncio.CancelledError:
             raise
         except Exception:
