@@ -340,6 +340,8 @@ async def execute(
         return phase == "Terminating" or not current.get("operation")
 
     async def persist(current: sync_operation.OperationState) -> None:
+        if current.phase in _ENDED and current.finished_at:
+            return  # outcome.finish writes this very state with the history, in one patch
         await _persist(run, current)
 
     targets: list[Mapping[str, Any]] = list(rendered.objects)
@@ -461,6 +463,10 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
     if status == current:
         return  # already stored as it is: a write would change nothing
     await run.host.patch_app(run.name, {"status": {"operationState": status}})
+
+
+# The end of an operation (the driver's last persist): written by outcome.finish instead.
+_ENDED = frozenset({OperationPhase.SUCCEEDED, OperationPhase.FAILED, OperationPhase.ERROR})
 
 
 def _requested_by_user(raw: Mapping[str, Any]) -> bool:
