@@ -35,6 +35,7 @@ from tidegate.controller import (
 )
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
+from tidegate.controller import status as status_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
@@ -113,12 +114,18 @@ async def refresh(host: RefreshHost, state: appstate.AppState, *, hard: bool = F
     # Asked for, even a normal refresh compares with the branch's newest commit (as Argo CD's
     # does); only a hard one also drops the rendered manifests.
     evaluation = await evaluate(host, state, app, hard=hard, at=at, latest=asked)
-    await host.write_status(state, evaluation.status)
+    decision = evaluation.decision
+    auto_sync = decision is not None and decision.sync and evaluation.comparison is not None
+    if not auto_sync:
+        await host.write_status(state, evaluation.status)
     if evaluation.requeue_after is not None:
         host.request_after(state.name, evaluation.requeue_after)
-    decision = evaluation.decision
-    if decision is not None and decision.sync and evaluation.comparison is not None:
-        await _start_auto_sync(host, state, app, evaluation.comparison, decision)
+    if auto_sync:
+        assert decision is not None and evaluation.comparison is not None
+        # The status and the operation that starts the sync: one write (cold sync: issue 18).
+        await _start_auto_sync(
+            host, state, app, evaluation.comparison, decision, status=evaluation.status
+        )
     elif app.operation is not None:
         host.start_operation(state)
 
@@ -335,6 +342,8 @@ async def _start_auto_sync(
     app: model_app.Application,
     result: cmp.Comparison,
     decision: autosync.Decision,
+    *,
+    status: Mapping[str, Any],
 ) -> None:
     settings = host.settings
     if autosync.attempted_at(app, result.revision):  # self-heal or retry: back off exponentially
@@ -347,11 +356,17 @@ async def _start_auto_sync(
     else:
         state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
     log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
+    patch: dict[str, Any] = {"operation": autosync.operation(app, result, decision)}
+    changed = status_mod.changes(state.raw.get("status") or {}, status)
+    if changed:
+        patch["status"] = changed
     try:
-        await host.patch_app(state.name, {"operation": autosync.operation(app, result, decision)})
+        await host.patch_app(state.name, patch)
     except errors.KubeError as exc:
         log.warning("app %s: could not start automated sync: %s", state.name, exc)
         return
+    if changed:
+        state.last_status_write = time.monotonic()
     host.start_operation(state)
 
 
