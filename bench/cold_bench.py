@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import refresh_bench
 
-from tidegate.controller import engine, settings
+from tidegate.controller import appstatus, engine, settings
 from tidegate.kube import config as kube_config
 from tidegate.model import constants
 from tidegate.testenv import handle, scenario
@@ -259,9 +259,17 @@ async def drill(made: Fleet, baseline: float) -> None:
                     what="every app Synced before the drill")  # fmt: skip
         await ctrl.scheduler.drain()
         started = time.perf_counter()
+        wiped_at = appstatus.now()
         await asyncio.to_thread(made.delete_namespace, "dev", made.dest, wait=True)
         gone = time.perf_counter() - started
-        await until(runner, lambda: synced_and_healthy(ctrl, made.names), within=3600,
+
+        def recovered() -> bool:  # every app re-synced since the wipe, Synced and Healthy
+            return synced_and_healthy(ctrl, made.names) and all(
+                str((_status(ctrl, n).get("operationState") or {}).get("startedAt") or "")
+                >= wiped_at for n in made.names
+            )  # fmt: skip
+
+        await until(runner, recovered, within=3600,
                     what="every app Synced and Healthy after the wipe")  # fmt: skip
         elapsed = time.perf_counter() - started
     objects = len(made.names) * made.per_app
