@@ -84,7 +84,10 @@ class Fleet:
 
     def objects(self, namespace: str) -> list[dict[str, Any]]:
         per_app = range(self.per_app)
-        return [refresh_bench.configmap(n, j, namespace) for n in self.names for j in per_app]
+        objs = [refresh_bench.configmap(n, j, namespace) for n in self.names for j in per_app]
+        for obj in objs:  # as the controller (installation id: the control namespace) stamps
+            obj["metadata"]["annotations"][constants.ANNOTATION_INSTALLATION_ID] = self.control
+        return objs
 
     def kubectl_apply(self, namespace: str) -> float:
         """``kubectl apply --server-side`` of every object in one stream (the baseline)."""
@@ -134,7 +137,11 @@ def fleet(args: argparse.Namespace) -> Iterator[Fleet]:
 
 def controller(made: Fleet) -> engine.Controller:
     conf = settings.Settings(
-        namespace=made.control, app_resync_seconds=3600, cache_dir=made.workdir / "cache"
+        namespace=made.control,
+        app_resync_seconds=3600,
+        cache_dir=made.workdir / "cache",
+        # its own installation: runs side by side never claim (or prune) each other's objects
+        installation_id=made.control,
     )
     mgmt = kube_config.from_kubeconfig(made.bed.clusters["mgmt"].kubeconfig)
     return engine.Controller(mgmt=mgmt, settings=conf)
