@@ -104,6 +104,25 @@ def test_one_change_while_a_fault_lasts_is_not_a_flap_two_are() -> None:
     assert [f.split(":")[0] for f in rec.changed(2, 10, ["a", "b", "c"])] == ["a", "b"]
 
 
+def test_leaving_synced_for_a_new_revision_is_not_a_relapse_at_the_same_one_is() -> None:
+    def seen(at: float, name: str, sync: str, revision: str) -> faultwatch.Seen:
+        return faultwatch.Seen(at=at, name=name, sync=sync, health="Healthy",
+                               revision=revision, phase="", started_at="")  # fmt: skip
+
+    rec = _recorder([])
+    rec.seen = [
+        # a: a commit moves it out of Synced once, then it syncs the new revision
+        seen(1, "a", "Synced", "r1"), seen(3, "a", "OutOfSync", "r2"), seen(4, "a", "Synced", "r2"),
+        # b: out of Synced at the revision it was synced to (a controller restart's flap)
+        seen(1, "b", "Synced", "r1"), seen(3, "b", "OutOfSync", "r1"), seen(4, "b", "Synced", "r1"),
+        # c: Unknown with no revision while nothing was down
+        seen(3, "c", "Synced", "r1"), seen(5, "c", "Unknown", ""),
+        # d: out of sync before the window, synced during it
+        seen(1, "d", "OutOfSync", "r2"), seen(3, "d", "Synced", "r2"),
+    ]  # fmt: skip
+    assert [f.split(":")[0] for f in rec.relapsed(2, 10, ["a", "b", "c", "d"])] == ["b", "c"]
+
+
 def test_an_operation_seen_running_must_be_seen_ending_or_be_in_history() -> None:
     rec = _recorder([
         (1, "a", *SYNCED, "Running", "t1"), (2, "a", *SYNCED, "Succeeded", "t1"),

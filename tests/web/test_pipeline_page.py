@@ -187,18 +187,19 @@ def test_the_pipeline_page_approves_and_promotes_prod(
         "data-status", re.compile("Healthy|Progressing")
     )
     expect(prod.locator('[data-f="current"]')).to_contain_text("no Freight yet")
-    # The columns run left to right: Warehouses, dev, staging, prod.
-    boxes = [
-        page.locator(sel).bounding_box()
-        for sel in (
-            ".card.warehouse",
-            '.card.stage[data-stage="dev"]',
-            '.card.stage[data-stage="staging"]',
-            '.card.stage[data-stage="prod"]',
-        )
+    # The columns run left to right: Warehouses, dev, staging, prod. Measured in one script
+    # run: the live page may swap its cards in between two separate measurements.
+    selectors = [
+        ".card.warehouse",
+        '.card.stage[data-stage="dev"]',
+        '.card.stage[data-stage="staging"]',
+        '.card.stage[data-stage="prod"]',
     ]
-    xs = [b["x"] for b in boxes if b is not None]
-    assert len(xs) == 4 and xs == sorted(xs) and len(set(xs)) == 4, xs
+    xs = page.evaluate(
+        "sels => sels.map((s) => document.querySelector(s)?.getBoundingClientRect().x)",
+        selectors,
+    )
+    assert len(xs) == 4 and None not in xs and xs == sorted(xs) and len(set(xs)) == 4, xs
     shot(page, screenshots, "pipeline-before")
 
     approve = prod.locator('form[data-action="approve"]')

@@ -10,7 +10,12 @@ built-in ``role:admin``, ``get`` in ``role:readonly``). Writes are audited by th
 trail as ``promote``/``approve`` of the Stage, with the project. Each handler calls the same
 function the CLI calls (:mod:`tidegate.promotion.actions`), so both refuse the same requests
 with the same message: 404 for a name that does not exist, 400 for a request that cannot be
-carried out (Freight not available, not verified upstream, a bad template), nothing written.
+carried out (Freight not available, not verified upstream, a bad template), nothing written;
+404 naming the missing CRDs when the management cluster does not serve Kargo's kinds.
+
+Live: ``GET .../projects/P/stream`` tells the pipeline page when the project's Warehouses,
+Stages, Freight or Promotions change (one message per burst; :mod:`tidegate.api.pipeline_watch`),
+authorised as reading the project, at most :data:`pipeline_watch.MAX_STREAMS` at once.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 import fastapi
+from starlette.background import BackgroundTask
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
-from tidegate.api import context, errors, security
+from tidegate.api import context, errors, pipeline_watch, security, streams
 from tidegate.auth import access
+from tidegate.model import errors as tg_errors
 from tidegate.promotion import actions
 
 router = fastapi.APIRouter(prefix="/api/v1/promotion", tags=["PromotionService"])
@@ -53,6 +61,8 @@ async def _call(what: Any) -> Any:
         raise errors.ApiError(404, str(exc)) from None
     except actions.RequestError as exc:
         raise errors.ApiError(400, str(exc)) from None
+    except tg_errors.UnknownKindError as exc:
+        raise pipeline_watch.kargo_missing(exc) from None
 
 
 def _check_project(subject: access.Subject, project: str) -> str:
@@ -79,6 +89,26 @@ async def get_project(
     _check_project(subject, project)
     found: Obj = await _call(actions.get_project(context.of(request).client, project))
     return found
+
+
+@router.get("/projects/{project}/stream", summary="Watch a promotion pipeline")
+async def watch_pipeline(
+    project: str, request: Request, subject: access.Subject = security.Subject
+) -> StreamingResponse:
+    """One message when the project's pipeline changes (a burst of changes: one message), for
+    the pipeline page to read itself again; see :mod:`tidegate.api.pipeline_watch`."""
+    _check_project(subject, project)
+    kube = context.of(request).client
+    await _call(actions.get_project(kube, project))
+    found = await pipeline_watch.resources(kube)
+    slot = pipeline_watch.admit(project)
+    keepalive = context.of(request).keepalive_seconds
+    response = streams.stream_response(
+        request, pipeline_watch.follow(kube, project, found, keepalive, slot)
+    )
+    # Also when the body never started (the client left at once): the place is given back.
+    response.background = BackgroundTask(slot.release)
+    return response
 
 
 @router.get("/projects/{project}/{plural}")

@@ -111,7 +111,9 @@ class RequestMetrics:
         finally:
             names = _names(scope)
             if names is not None:
-                grpc_type = "server_stream" if "/stream/" in scope.get("path", "") else "unary"
+                path = scope.get("path", "")
+                streamed = "/stream/" in path or path.endswith("/stream")  # .../projects/P/stream
+                grpc_type = "server_stream" if streamed else "unary"
                 STARTED.labels(grpc_type, *names).inc()
                 HANDLED.labels(grpc_type, *names, grpc_code(status)).inc()
                 HANDLING.labels(grpc_type, *names).observe(time.perf_counter() - started)

@@ -139,6 +139,26 @@ class StatusRecorder:
                 out.append(f"{name}: {statuses[0]} then {changes}")
         return out
 
+    def relapsed(self, start: float, end: float, names: Iterable[str]) -> list[str]:
+        """Apps of ``names`` that, once seen Synced at a revision, were later seen out of
+        Synced at that same revision (or with none) between ``start`` and ``end``: a status
+        that flaps while Git did not change, for phases that push commits (where leaving
+        Synced for a new revision is the truth)."""
+        window = self.window(start, end)
+        out = []
+        for name in names:
+            synced_at: str | None = None
+            for state in window.get(name, []):
+                if state.sync == "Synced":
+                    synced_at = state.revision
+                elif synced_at is not None and state.revision in (synced_at, ""):
+                    out.append(f"{name}: Synced at {synced_at[:10]}, then {state.sync} at "
+                               f"{state.revision[:10] or 'no revision'}")  # fmt: skip
+                    break
+                else:
+                    synced_at = None  # a new revision: out of sync until synced to it
+        return out
+
     def changed(self, start: float, end: float, names: Iterable[str]) -> list[str]:
         """Apps of ``names`` whose sync or health status changed at all in the window."""
         window = self.window(start, end)

@@ -6,6 +6,10 @@ They read through the API's own handlers (:mod:`tidegate.api.promotion`, with th
 verified subject, so ``promotions, get`` gates them as it gates the API) and write only through
 the API (the buttons ``fetch`` its ``promote``/``approve`` endpoints). A button the user's role
 does not allow is disabled with the rule as its reason.
+
+The pipeline page is live: it opens the pipeline stream (``GET /api/v1/promotion/projects/P/
+stream``, :mod:`tidegate.api.pipeline_watch`) and, on each message and after Promote /
+Approve, swaps in ``?fragment=1`` (the pipeline and the promotions table alone).
 """
 
 from __future__ import annotations
@@ -73,12 +77,14 @@ async def pipeline_page(project: str, request: Request) -> Response:
         error = exc.message
     except access.PermissionDeniedError as exc:
         error = str(exc)
+    fragment = request.query_params.get("fragment") == "1"
     return pages.render(
-        "pipeline.html",
+        "pipeline_body.html" if fragment else "pipeline.html",
         subject=subject,
         page="promotions",
         project=project,
         columns=columns,
         promotions=promotions,
         error=error,
+        live=not error,  # the stream would be refused as the read was
     )

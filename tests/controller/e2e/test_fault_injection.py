@@ -96,6 +96,7 @@ def test_the_engine_under_faults(suite: Suite) -> None:
     with faultwatch.StatusRecorder(suite.ops) as recorder:
         # 1. The controller SIGKILLed ten times at random points of syncs (a new commit when
         #    none runs, so kills land in fresh syncs and in resumed ones).
+        start = recorder.mark()
         for _ in range(KILLS):
             if not recorder.running():  # every sync ended: give them new ones
                 mark = recorder.mark()
@@ -104,6 +105,7 @@ def test_the_engine_under_faults(suite: Suite) -> None:
             time.sleep(rng.uniform(0.0, 2.0))  # the random point of the syncs
             suite.restart_controller()
         _converge(suite, f"{KILLS} controller SIGKILLs")
+        _no_relapse(recorder, start, suite.names(), "the controller SIGKILLs")
 
         # 2. A workload cluster's API server killed and restarted; the other cluster's apps
         #    sync a new commit meanwhile (isolation).
@@ -132,9 +134,11 @@ def test_the_engine_under_faults(suite: Suite) -> None:
         _converge(suite, "staging's API server resumed")
 
         # 4. The management cluster's API server restarted.
+        start = recorder.mark()
         faults_.kill("kube-apiserver", "mgmt")
         faults_.restart()
         _converge(suite, "mgmt's API server restarted")
+        _no_relapse(recorder, start, suite.names(), "mgmt's API server restarting")
 
         # 5. The git server stopped, then hung, then resumed: statuses hold meanwhile.
         start = recorder.mark()
@@ -152,13 +156,15 @@ def test_the_engine_under_faults(suite: Suite) -> None:
         _converge(suite, "the git server stopped, hung and resumed")
 
         # 6. A webhook flood announcing a new commit: each app syncs it exactly once.
+        start = recorder.mark()
         fleet.push()
         suite.flood(FLOOD)
         _converge(suite, "a webhook flood")
+        _no_relapse(recorder, start, suite.names(), "a webhook flood")
 
         # 7. Together: git hung, staging's API server dead, the controller SIGKILLed in the
         #    middle of syncs, and a webhook flood; then everything comes back.
-        mark = recorder.mark()
+        mark = start = recorder.mark()
         fleet.push()
         _wait_running(recorder, mark)
         faults_.hang("git")
@@ -171,6 +177,7 @@ def test_the_engine_under_faults(suite: Suite) -> None:
             faults_.resume("git")
             faults_.restart()
         _converge(suite, "the combined faults")
+        _no_relapse(recorder, start, dev, "the combined faults (dev's apps)")
 
         lost = recorder.unfinished(faultfleet.history_starts(fleet))
     assert not lost, f"operations that never ended (seed {SEED}): {lost[:10]}"
@@ -195,6 +202,15 @@ def _explain(
         out.append(f"  history starts: {history}")
         out.append(f"  hooks live: {faultfleet.hook_names(fleet, name)}")
     return out
+
+
+def _no_relapse(
+    recorder: faultwatch.StatusRecorder, start: float, names: list[str], what: str
+) -> None:
+    """No app left Synced while Git did not change, from ``start`` until now (the phase's
+    commits move apps out of Synced once each, to their new revision)."""
+    relapsed = recorder.relapsed(start, recorder.mark(), names)
+    assert not relapsed, f"statuses flapped during {what} (seed {SEED}): {relapsed[:10]}"
 
 
 def _wait_running(recorder: faultwatch.StatusRecorder, since: float) -> None:

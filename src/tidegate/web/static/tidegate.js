@@ -765,27 +765,41 @@ function showNodeView(dialog, view) {
 
 // -- the Rollouts page: actions through the resource actions API; the table is rendered again
 // by the server after an action and when an app it lists changes (one fetch at a time).
-function rolloutsPage(main) {
-  const body = document.getElementById("rollouts-body");
+// A live part of a page rendered again by the server (``url``, a ``?fragment=1`` page) and
+// swapped into ``body``: one fetch at a time; calls meanwhile make one more fetch after it.
+// A fragment the same as the last one swapped in is not swapped again (focus and choices stay),
+// unless ``force`` (after an action, whose button the page disabled meanwhile).
+function fragmentSwapper(body, url, after) {
   let inFlight = false;
   let again = false;
-  const rerender = async () => {
+  let last = null;
+  return async (force) => {
+    if (force === true) last = null;
     if (inFlight) return void (again = true);
     inFlight = true;
     try {
       do {
         again = false;
-        const resp = await fetch("/rollouts?fragment=1", { credentials: "same-origin" });
+        const resp = await fetch(url, { credentials: "same-origin" });
         if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
         if (!resp.ok) return;
-        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        const text = await resp.text();
+        if (text === last) continue;
+        last = text;
+        const doc = new DOMParser().parseFromString(text, "text/html");
+        const kept = after ? after.before() : null;
         body.replaceChildren(...doc.body.childNodes);
-        listed = names();
+        if (after) after.swapped(kept);
       } while (again);
     } finally {
       inFlight = false;
     }
   };
+}
+
+function rolloutsPage(main) {
+  const body = document.getElementById("rollouts-body");
+  const rerender = fragmentSwapper(body, "/rollouts?fragment=1", { before: () => null, swapped: () => (listed = names()) });
   // The apps the table lists: a stream that reconnects replays every app, most not listed.
   const names = () => new Set([...body.querySelectorAll("tr[data-app]")].map((tr) => tr.dataset.app));
   let listed = names();
@@ -811,7 +825,7 @@ function rolloutsPage(main) {
     } catch (err) {
       toast(String(err.message));
     }
-    await rerender();
+    await rerender(true);
   });
 }
 
@@ -856,28 +870,57 @@ document.addEventListener("keydown", (ev) => {
   }
 });
 
-// -- the promotion pipeline: Promote / Approve post to the API, then the page is read again.
+// -- the promotion pipeline: live over the pipeline stream (one message per burst of changes of
+// its Warehouses, Stages, Freight and Promotions), on which the server renders the pipeline
+// again and it is swapped in; Promote / Approve post to the API, then the same. The forms are
+// handled by delegation (they are replaced by each swap); a Freight chosen in a form stays
+// chosen across a swap while it is still offered.
 function pipelinePage(main) {
   const project = main.dataset.pipeline;
-  main.querySelectorAll("form.stage-action").forEach((form) => {
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const verb = form.dataset.action;
-      const stage = form.dataset.stage;
-      const freight = form.elements.freight.value;
-      const button = form.querySelector("button");
-      button.disabled = true;
-      try {
-        const path = "/api/v1/promotion/projects/" + encodeURIComponent(project) +
-          "/stages/" + encodeURIComponent(stage) + "/" + verb;
-        const done = await api("POST", path, { freight: freight });
-        toast(verb === "promote" ? "Promotion " + done.metadata.name + " created" : "Approved for " + stage);
-        setTimeout(() => location.reload(), 800);
-      } catch (err) {
-        toast(String(err.message));
-        button.disabled = false;
+  const body = document.getElementById("pipeline-body");
+  const page = "/promotions/" + encodeURIComponent(project);
+  const formKey = (form) => form.dataset.action + "/" + form.dataset.stage;
+  const chosen = () => {
+    const focused = document.activeElement && document.activeElement.closest("form.stage-action");
+    const values = new Map([...body.querySelectorAll("form.stage-action")].map((f) => [formKey(f), f.elements.freight.value]));
+    return { values: values, focus: focused ? formKey(focused) + "/" + document.activeElement.tagName : "" };
+  };
+  const rerender = fragmentSwapper(body, page + "?fragment=1", {
+    before: chosen,
+    swapped: (kept) => {
+      for (const form of body.querySelectorAll("form.stage-action")) {
+        const value = kept.values.get(formKey(form));
+        const select = form.elements.freight;
+        if (value && [...select.options].some((o) => o.value === value)) select.value = value;
+        for (const el of [select, form.querySelector("button")]) {
+          if (kept.focus === formKey(form) + "/" + el.tagName && !el.disabled) el.focus();
+        }
       }
-    });
+    },
+  });
+  if (main.dataset.live !== undefined) {
+    const stream = "/api/v1/promotion/projects/" + encodeURIComponent(project) + "/stream";
+    openStream(() => stream, () => rerender(), rerender);
+  }
+  body.addEventListener("submit", async (ev) => {
+    const form = ev.target.closest("form.stage-action");
+    if (!form) return;
+    ev.preventDefault();
+    const verb = form.dataset.action;
+    const stage = form.dataset.stage;
+    const freight = form.elements.freight.value;
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const path = "/api/v1/promotion/projects/" + encodeURIComponent(project) +
+        "/stages/" + encodeURIComponent(stage) + "/" + verb;
+      const done = await api("POST", path, { freight: freight });
+      toast(verb === "promote" ? "Promotion " + done.metadata.name + " created" : "Approved for " + stage);
+    } catch (err) {
+      toast(String(err.message));
+      button.disabled = false;
+    }
+    await rerender(true);
   });
 }
 
