@@ -9,6 +9,7 @@ and its live-change callback (no API server is contacted: the management client 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import weakref
 from typing import Any
@@ -94,3 +95,14 @@ def test_only_relevant_changes_need_a_refresh() -> None:
     assert changed is False  # our own status write
     _, changed = states.seen("web", app("web", "3", spec={"a": 2})) or (None, None)
     assert changed is True
+
+
+def test_a_restarted_controller_knows_when_each_status_was_stamped() -> None:
+    stamped = {"status": {"reconciledAt": "2026-12-06T18:00:00Z"}}
+    wall = dt.datetime(2026, 12, 6, 18, 0, 30, tzinfo=dt.UTC).timestamp()
+    assert appstate.stamped_at(stamped, wall=lambda: wall, monotonic=lambda: 1000.0) == 970.0
+    # A stamp from the future (another replica's clock) counts as now; none or garbage: None.
+    early = wall - 60
+    assert appstate.stamped_at(stamped, wall=lambda: early, monotonic=lambda: 5.0) == 5.0
+    assert appstate.stamped_at({"status": {"reconciledAt": "yesterday"}}) is None
+    assert appstate.stamped_at({}) is None

@@ -190,6 +190,9 @@ def test_the_charts_rbac_lets_each_component_do_its_job_and_no_more(
 
     assert can("application-controller", "update", "leases.coordination.k8s.io")
     assert can("application-controller", "patch", "applications.argoproj.io")
+    # the key of the prediction records (controller/recall.py): read, made at first start
+    for verb in ("get", "create", "update"):
+        assert can("application-controller", verb, "secrets/tidegate-prediction-key")
     assert can("server", "get", "secrets")
     assert can("server", "create", "applications.argoproj.io")
     assert not can("server", "create", "leases.coordination.k8s.io")

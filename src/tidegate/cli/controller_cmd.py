@@ -25,14 +25,19 @@ def controller(
         8, "--status-processors", min=1, help="Concurrent app refreshes."
     ),
     operation_processors: int = typer.Option(
-        4, "--operation-processors", min=1, help="Concurrent sync operations."
+        4,
+        "--operation-processors",
+        min=1,
+        help="Concurrent sync operations at start; the adaptive operation gate moves between 1 "
+        "and 8x this with the API servers' latency and 429s.",
     ),
     operation_processors_per_cluster: int = typer.Option(
         0,
         "--operation-processors-per-cluster",
         min=0,
         help="Concurrent sync operations on one destination cluster "
-        "(0: all of --operation-processors but one, at least 1).",
+        "(0: all but one of what the adaptive operation gate admits, at least 1; "
+        "the gate starts at --operation-processors).",
     ),
     webhook_port: int | None = typer.Option(
         None, "--webhook-port", help="Serve Git webhooks on this port (0: any free port)."

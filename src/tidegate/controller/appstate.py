@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -55,6 +57,26 @@ def older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bo
     except ValueError:
         return False
     return new < old
+
+
+def stamped_at(
+    obj: Mapping[str, Any],
+    *,
+    wall: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> float | None:
+    """The monotonic time at which the stored status was stamped (its ``reconciledAt``), None
+    when it has none. A controller that starts over a fleet thus knows which statuses were
+    stamped within the resync period and writes no timestamp-only change to them (cold start:
+    no write at all for an app whose comparison did not change)."""
+    text = (obj.get("status") or {}).get("reconciledAt")
+    if not isinstance(text, str):
+        return None
+    try:
+        at = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return monotonic() - max(0.0, wall() - at.timestamp())
 
 
 @dataclasses.dataclass(eq=False)
@@ -121,6 +143,7 @@ class AppStates:
         state = self._by_name.get(name)
         if state is None:
             state = AppState(name, obj, observer=self._observer)
+            state.last_status_write = stamped_at(obj)  # a restart: when the status was written
             self._by_name[name] = state
             if self._observer is not None:
                 self._observer(None, obj)

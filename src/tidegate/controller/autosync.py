@@ -46,6 +46,13 @@ def _last_operation(app: model_app.Application) -> tuple[str, str, bool]:
     return str(state.phase or ""), revision, automated
 
 
+def enabled(app: model_app.Application) -> bool:
+    """Whether automated sync is on: an OutOfSync comparison is followed by a sync."""
+    policy = app.spec.sync_policy
+    automated = policy.automated if policy is not None else None
+    return automated is not None and automated.enabled is not False
+
+
 def decide(
     app: model_app.Application,
     result: cmp.Comparison,
@@ -55,9 +62,8 @@ def decide(
     now: dt.datetime,
     self_heal_due: bool,
 ) -> Decision:
-    policy = app.spec.sync_policy
-    automated = policy.automated if policy is not None else None
-    if automated is None or automated.enabled is False:
+    automated = app.spec.sync_policy.automated if app.spec.sync_policy is not None else None
+    if automated is None or not enabled(app):
         return Decision(False, "automated sync is off")
     if app.operation is not None:
         return Decision(False, "an operation is in progress")

@@ -16,10 +16,11 @@ from typing import Any
 
 from tidegate import render, sources
 from tidegate.controller import charts as app_charts
-from tidegate.controller import jqdiff, sourcing
+from tidegate.controller import jqdiff, recall, sourcing
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
 from tidegate.diff import ignore as diff_ignore
+from tidegate.diff import normalize as diff_normalize
 from tidegate.health import registry as health_registry
 from tidegate.health import status as health_status
 from tidegate.kube import client as kube_client
@@ -67,6 +68,9 @@ class Comparison:
     # Sources whose repository did not answer: (repoURL, last known commit), compared as the
     # last successful fetch saw them (render_app's ``allow_stale``).
     stale: tuple[tuple[str, str], ...] = ()
+    # Facts (recall.fact) of the objects whose dry-run prediction equals live: what the
+    # controller records so that a restart need not dry-run them again (controller/recall.py).
+    facts: tuple[str, ...] = ()
 
     @property
     def revision(self) -> str:
@@ -80,7 +84,9 @@ class DryRunCache:
     """Predicted objects from server-side dry-runs, keyed by (desired hash, live version).
 
     A pass in which neither Git nor the cluster changed finds every entry here and makes no
-    API call.
+    API call. ``misses`` counts the lookups that found nothing; ``recalled`` those of them a
+    persisted record answered (no dry run sent, controller/recall.py); ``seeded`` the entries
+    put from a sync's own applies (:meth:`CompareDeps.seed_prediction`).
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
@@ -88,6 +94,8 @@ class DryRunCache:
         self._max = max_entries
         self.hits = 0
         self.misses = 0
+        self.recalled = 0
+        self.seeded = 0
 
     def get(self, key: str) -> Obj | None:
         found = self._entries.get(key)
@@ -139,6 +147,17 @@ class CompareDeps:
     # Hash of a rendered object by id(): rendered objects come from the render cache and are
     # shared and read-only, so their hash never changes while they live.
     _hashes: dict[int, tuple[Obj, str]] = dataclasses.field(default_factory=dict)
+    # Signs and recognises the records of no-op predictions kept in each app's status
+    # (controller/recall.py); None: nothing is recorded or recalled.
+    ledger: recall.Ledger | None = None
+
+    def seed_prediction(self, sent: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
+        """A sync's server-side apply of ``sent`` answered ``answer``: applying ``sent`` again
+        to that live object is a no-op whose prediction is ``answer`` itself, so the refresh
+        after the sync needs no dry run for it (cold sync: issue 18)."""
+        key = hashing.dry_run_cache_key(hashing.manifest_hash(sent), live_version(answer))
+        self.dry_runs.put(key, dict(answer))
+        self.dry_runs.seeded += 1
 
     def manifest_hash(self, obj: Obj) -> str:
         cached = self._hashes.get(id(obj))
@@ -329,9 +348,16 @@ async def compare(
     kube_version: str | None = None,
     api_versions: tuple[str, ...] = (),
     allow_stale: bool = False,
+    recalled: recall.Recalled | None = None,
+    check_absent: bool = True,
 ) -> Comparison:
     """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster
-    (``allow_stale``: see :func:`render_app`)."""
+    (``allow_stale``: see :func:`render_app`).
+
+    ``recalled``: the facts of the app's persisted record (controller/recall.py): an object
+    whose fact it knows is predicted as its live self, without a dry run. ``check_absent``
+    False: objects that do not exist live are not dry-run at all (the controller, when an
+    automated sync follows at once and validates them itself)."""
     label = f"Application {app.namespace}/{app.name}"
     rendered = await render_app(
         app,
@@ -354,7 +380,15 @@ async def compare(
     targets = list(by_key.values())
     live_by_key = {ResourceKey.of(o): o for o in live}
     rules = ignore_rules(app, extra_ignore)
-    predicted, problems = await _predict(by_key, live_by_key, client=client, deps=deps, app=app)
+    predicted, problems = await _predict(
+        by_key,
+        live_by_key,
+        client=client,
+        deps=deps,
+        app=app,
+        recalled=recalled,
+        check_absent=check_absent,
+    )
     # --- bounded jq (ignoreDifferences): every resource's diff in one batch, off the loop ---
     # (a target not live yet was dry-run only to check it: its diff is against desired)
     diffs = await jqdiff.compare_all(
@@ -370,6 +404,7 @@ async def compare(
     # --- end bounded jq ---
 
     states: list[ResourceState] = []
+    facts: list[str] = []
     for key in sorted(set(by_key) | set(live_by_key)):
         target = by_key.get(key)
         current = live_by_key.get(key)
@@ -390,6 +425,10 @@ async def compare(
             status = SyncStatusCode.OUT_OF_SYNC
         else:
             status = SyncStatusCode.OUT_OF_SYNC if result.modified else SyncStatusCode.SYNCED
+        noop = _noop_fact(key, target, current, predicted.get(key, (None, ""))[0], rules, result,
+                          deps=deps)  # fmt: skip
+        if noop:
+            facts.append(noop)
         if current is None:
             hs = health_status.HealthStatus(HealthStatusCode.MISSING) if target else None
         else:
@@ -418,7 +457,33 @@ async def compare(
         app_health,
         tuple(problems),
         rendered.stale,
+        tuple(facts),
     )
+
+
+def _noop_fact(
+    key: ResourceKey,
+    target: Obj | None,
+    current: Obj | None,
+    predicted: Obj | None,
+    rules: Sequence[diff_ignore.IgnoreRule],
+    result: diff_compare.DiffResult,
+    *,
+    deps: CompareDeps,
+) -> str:
+    """The fact to record when the dry run of ``target`` predicted ``current`` unchanged, else
+    "". Whatever the ignore rules hide does not count: the fact must hold without them (they
+    may change before it is recalled), so a resource the rules touch is compared again bare."""
+    if target is None or current is None or predicted is None or result.modified:
+        return ""
+    if diff_ignore.matching(rules, key) or diff_normalize.is_secret(target):
+        bare = diff_compare.compare(target, current, predicted, mask_secrets=False)
+        if bare.modified:
+            return ""
+    uid = str((current.get("metadata") or {}).get("uid") or "")
+    if not uid:
+        return ""
+    return recall.fact(key, deps.manifest_hash(target), uid, live_version(current))
 
 
 def ignore_rules(
@@ -432,7 +497,7 @@ def ignore_rules(
     return diff_ignore.rules_from_specs(specs) + tuple(extra)
 
 
-def _live_version(live: Mapping[str, Any]) -> str:
+def live_version(live: Mapping[str, Any]) -> str:
     """What a dry-run prediction depends on in the live object.
 
     ``resourceVersion`` changes on every status update, which would make the prediction of a
@@ -474,6 +539,8 @@ async def _predict(
     client: kube_client.KubeClient,
     deps: CompareDeps,
     app: model_app.Application,
+    recalled: recall.Recalled | None = None,
+    check_absent: bool = True,
 ) -> tuple[dict[ResourceKey, tuple[Obj | None, str]], list[tuple[ResourceKey, str]]]:
     """Server-side dry-run applies of the (non-hook) targets, cached by versions: the
     predictions of those that exist live, and the problems the dry runs found (what a sync's
@@ -488,9 +555,17 @@ async def _predict(
         current = live.get(key)
         if _is_hook(target):
             continue
-        version = _live_version(current) if current is not None else "absent"
+        if current is None and not check_absent:
+            continue  # checked by the sync's own validation, which follows at once
+        version = live_version(current) if current is not None else "absent"
         cache_key = hashing.dry_run_cache_key(deps.manifest_hash(target), version)
         hit = deps.dry_runs.get(cache_key)
+        if hit is None and current is not None and recalled is not None:
+            uid = str((current.get("metadata") or {}).get("uid") or "")
+            if uid and recalled(recall.fact(key, deps.manifest_hash(target), uid, version)):
+                hit = current  # a no-op for this very desired and live object: it is live
+                deps.dry_runs.put(cache_key, current)
+                deps.dry_runs.recalled += 1
         if hit is not None:
             out[key] = (hit, "")
         else:

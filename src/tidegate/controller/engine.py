@@ -39,8 +39,10 @@ from tidegate.controller import (
     metrics,
     observe,
     operate,
+    opgate,
     orphans,
     projects,
+    recall,
     refresh,
     runtime,
     scheduler,
@@ -54,6 +56,7 @@ from tidegate.controller import settings as settings_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.kube import config as kube_config
 from tidegate.kube import events as kube_events
+from tidegate.kube import pressure as kube_pressure
 from tidegate.kube import watch as kube_watch
 from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
@@ -138,6 +141,12 @@ class Controller:
             workers=self.settings.operation_workers,
             per_cluster=self.settings.operation_workers_per_cluster,
             on_end=self.scheduler.request,
+            # adaptive to the API servers' latency and 429s, user-requested syncs first
+            gate=opgate.OperationGate(
+                initial=self.settings.operation_workers,
+                ceiling=opgate.CEILING_FACTOR * self.settings.operation_workers,
+                sample=self._api_pressure,
+            ),
         )
         # Sharding across replicas (shards.py): None when this process takes every cluster.
         self.shards = (
@@ -216,6 +225,11 @@ class Controller:
                 self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             self._request_cluster(server)
+
+    def _api_pressure(self) -> kube_pressure.Sample:
+        """The management cluster's and the destinations' push-back (controller/opgate.py)."""
+        clients = [self.mgmt, *(rt.client for rt in self.runtimes.all())]
+        return kube_pressure.worst([c.pressure.sample() for c in clients])
 
     def _request_cluster(self, server: str) -> None:
         """Refresh every app whose destination is ``server`` (by URL or by cluster name)."""
@@ -557,6 +571,8 @@ class Controller:
         self._tasks.append(asyncio.create_task(self._watch(APP_KEY)))
         await self._synced[APP_KEY].wait()
         settings_seen = await self.config.initial()
+        # cold start: the key of the records of no-op predictions kept in app statuses
+        self.deps.ledger = await recall.load_key(self.mgmt, self.namespace)
         if self.installation_id:
             log.info("installation id %r", self.installation_id)
         if self.shards is not None:

@@ -31,6 +31,7 @@ from tidegate.controller import (
     deletion,
     journal,
     jqdiff,
+    opgate,
     opslots,
     outcome,
     runtime,
@@ -389,6 +390,8 @@ async def execute(
         return False
 
     async def persist(current: sync_operation.OperationState) -> None:
+        if current.phase in _ENDED and current.finished_at:
+            return  # outcome.finish writes this very state with the history, in one patch
         await _persist(run, _blocked_message(current) if blocked else current)
 
     targets: list[Mapping[str, Any]] = list(rendered.objects)
@@ -417,7 +420,8 @@ async def execute(
         recorded=recorded,
         should_terminate=should_terminate,
         retry_policy=sync_operation.RetryPolicy.from_spec(run.raw_op.get("retry")),
-        options=sync_execute.ExecuteOptions(force=force),
+        # cold sync: each apply's answer is the next comparison's prediction (no dry run)
+        options=sync_execute.ExecuteOptions(force=force, on_applied=run.host.deps.seed_prediction),
         prune_approved=prune_approved,
     )
     return _blocked_message(final) if blocked else final
@@ -514,6 +518,8 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
     current = (run.state.raw.get("status") or {}).get("operationState") or {}
     if current.get("phase") == "Terminating" and status["phase"] == "Running":
         status["phase"] = "Terminating"
+    if status == current:
+        return  # already stored as it is: a write would change nothing
     await run.host.patch_app(run.name, {"status": {"operationState": status}})
 
 
@@ -531,10 +537,22 @@ def destination_server(host: OperationHost, raw: Mapping[str, Any]) -> str:
     return cluster.server if cluster is not None else ""
 
 
+# The end of an operation (the driver's last persist): written by outcome.finish instead.
+_ENDED = frozenset({OperationPhase.SUCCEEDED, OperationPhase.FAILED, OperationPhase.ERROR})
+
+
+def _requested_by_user(raw: Mapping[str, Any]) -> bool:
+    """Whether the app's operation was asked for by someone (not automated sync/self-heal)."""
+    initiated = (raw.get("operation") or {}).get("initiatedBy") or {}
+    return not initiated.get("automated")
+
+
 class Operations:
-    """One operation task per app at a time; at most ``workers`` running at once, and at most
-    ``per_cluster`` on one destination cluster (0: all of ``workers`` but one). An operation whose
-    cluster stops answering gives its slots up and waits for the cluster, holding nothing."""
+    """One operation task per app at a time; as many running at once as ``gate`` admits
+    (adaptive to the API servers, user-requested first: opgate.py; without a gate, ``workers``),
+    and at most ``per_cluster`` on one destination cluster (0: all of the gate's limit but one;
+    opslots.py). An operation whose cluster stops answering gives its slots up and waits for
+    the cluster, holding nothing."""
 
     def __init__(
         self,
@@ -543,9 +561,10 @@ class Operations:
         workers: int,
         per_cluster: int = 0,
         on_end: Callable[[str], None],
+        gate: opgate.OperationGate | None = None,
     ) -> None:
         self._host = host
-        self.slots = opslots.OperationSlots(workers=workers, per_cluster=per_cluster)
+        self.slots = opslots.OperationSlots(workers=workers, per_cluster=per_cluster, gate=gate)
         self._on_end = on_end  # the app is refreshed when its operation ends
 
     def ensure(self, state: appstate.AppState) -> None:
@@ -563,7 +582,9 @@ class Operations:
                 str(spec.get("project") or "default"),
             ):
                 while True:
-                    async with self.slots.hold(destination_server(self._host, state.raw)):
+                    server = destination_server(self._host, state.raw)
+                    manual = _requested_by_user(state.raw)
+                    async with self.slots.hold(server, manual=manual):
                         try:
                             await run(self._host, state)
                             return

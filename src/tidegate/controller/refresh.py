@@ -23,9 +23,19 @@ import time
 from collections.abc import Container, Mapping, Sequence
 from typing import Any, Protocol
 
-from tidegate.controller import appstate, appstatus, autosync, clusters, orphans, projects, runtime
+from tidegate.controller import (
+    appstate,
+    appstatus,
+    autosync,
+    clusters,
+    orphans,
+    projects,
+    recall,
+    runtime,
+)
 from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
+from tidegate.controller import status as status_mod
 from tidegate.diff import ignore as diff_ignore
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
@@ -107,12 +117,18 @@ async def refresh(host: RefreshHost, state: appstate.AppState, *, hard: bool = F
     # Asked for, even a normal refresh compares with the branch's newest commit (as Argo CD's
     # does); only a hard one also drops the rendered manifests.
     evaluation = await evaluate(host, state, app, hard=hard, at=at, latest=asked)
-    await host.write_status(state, evaluation.status)
+    decision = evaluation.decision
+    auto_sync = decision is not None and decision.sync and evaluation.comparison is not None
+    if not auto_sync:
+        await host.write_status(state, evaluation.status)
     if evaluation.requeue_after is not None:
         host.request_after(state.name, evaluation.requeue_after)
-    decision = evaluation.decision
-    if decision is not None and decision.sync and evaluation.comparison is not None:
-        await _start_auto_sync(host, state, app, evaluation.comparison, decision)
+    if auto_sync:
+        assert decision is not None and evaluation.comparison is not None
+        # The status and the operation that starts the sync: one write (cold sync: issue 18).
+        await _start_auto_sync(
+            host, state, app, evaluation.comparison, decision, status=evaluation.status
+        )
     elif app.operation is not None:
         host.start_operation(state)
 
@@ -158,6 +174,13 @@ async def evaluate(
     if rules is not None:
         live, left_alone = sync_projects.split_live(rules, live)
 
+    ledger = host.deps.ledger
+    scope = recall.Ledger.scope(
+        control_namespace=host.deps.control_namespace,
+        installation_id=host.deps.installation_id,
+        app=state.name,
+    )
+
     async def compared() -> cmp.Comparison:
         kube_version, api_versions = await rt.capabilities()
         result = await cmp.compare(
@@ -170,6 +193,10 @@ async def evaluate(
             kube_version=kube_version,
             api_versions=api_versions,
             allow_stale=True,  # a repository that does not answer: its last fetched commit
+            # cold start: no-op predictions recorded before a restart (controller/recall.py)
+            recalled=ledger.recall(scope, state.raw.get("status")) if ledger else None,
+            # cold sync: an automated sync validates missing objects itself, at once
+            check_absent=not autosync.enabled(app),
         )
         if rules is not None:  # AppProject: refused objects are an error before any sync
             await permits.check_targets(
@@ -206,6 +233,8 @@ async def evaluate(
         return evaluation
     state.comparison = result
     status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+    if ledger is not None:
+        status.update(recall.status_patch(ledger.seal(scope, result.facts)))
     status["conditions"] = orphans.update(  # AppProject orphanedResources
         status.get("conditions"),
         project=host.project_of(app),
@@ -322,6 +351,8 @@ async def _start_auto_sync(
     app: model_app.Application,
     result: cmp.Comparison,
     decision: autosync.Decision,
+    *,
+    status: Mapping[str, Any],
 ) -> None:
     settings = host.settings
     if autosync.attempted_at(app, result.revision):  # self-heal or retry: back off exponentially
@@ -334,11 +365,17 @@ async def _start_auto_sync(
     else:
         state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
     log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
+    patch: dict[str, Any] = {"operation": autosync.operation(app, result, decision)}
+    changed = status_mod.changes(state.raw.get("status") or {}, status)
+    if changed:
+        patch["status"] = changed
     try:
-        await host.patch_app(state.name, {"operation": autosync.operation(app, result, decision)})
+        await host.patch_app(state.name, patch)
     except errors.KubeError as exc:
         log.warning("app %s: could not start automated sync: %s", state.name, exc)
         return
+    if changed:
+        state.last_status_write = time.monotonic()
     host.start_operation(state)
 
 

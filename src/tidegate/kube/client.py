@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ import msgspec
 from lightkube.core import exceptions as lk_exceptions
 
 from tidegate.kube import config as kube_config
-from tidegate.kube import discovery, fence, ratelimit, status
+from tidegate.kube import discovery, fence, pressure, ratelimit, status
 from tidegate.metrics import families as metric_families
 from tidegate.model import constants, errors
 from tidegate.model.keys import ResourceKey
@@ -98,6 +99,7 @@ class KubeClient:
         self._watch_http = watch_http
         self._bucket = ratelimit.TokenBucket(qps=config.qps, burst=config.burst)
         self._in_flight = asyncio.Semaphore(max(1, config.max_in_flight))
+        self.pressure = pressure.Pressure()  # latency trend and 429s (controller/opgate.py)
         self._extensions = {"sni_hostname": config.server_name} if config.server_name else {}
         self.discovery = discovery.Discovery(fetch=self._fetch_discovery, cluster=self.name)
         # Watch streams open now, by group_kind ("Rollout.argoproj.io"): what a shared cache
@@ -141,6 +143,7 @@ class KubeClient:
         await self._bucket.acquire()
         async with self._in_flight:
             fence.check(method, what)  # last moment before it leaves: a lost shard sends nothing
+            sent = time.monotonic()
             try:
                 resp = await self._http.send(req)
             except httpx.TransportError as exc:
@@ -153,6 +156,7 @@ class KubeClient:
                 raise errors.KubeError(
                     f"{what}: cannot authenticate to cluster {self.name}: {exc}"
                 ) from exc
+        self.pressure.record(time.monotonic() - sent, resp.status_code)
         metric_families.record_k8s_request(
             server=self.config.server,
             method=method,

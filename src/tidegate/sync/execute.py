@@ -45,6 +45,9 @@ class ExecuteOptions:
     force: bool = False  # the operation's force (``syncStrategy.apply.force``, ``--force``)
     establish_timeout: float = 60.0  # CRDs of a wave must be Established within this
     delete_timeout: float = 60.0  # Force: the old object must be gone within this
+    # Told of each server-side apply that was sent (not dry): (object sent, the server's answer).
+    # The controller keeps the answer as the prediction of the next comparison (no dry run).
+    on_applied: Callable[[prepare.Obj, prepare.Obj], None] | None = None
 
 
 async def execute(
@@ -237,7 +240,7 @@ async def _send(
         return "replaced"
     return await _server_side_apply(
         client, task, obj, validation=validation, force=force, dry_run=dry_run,
-        delete_timeout=options.delete_timeout,
+        delete_timeout=options.delete_timeout, on_applied=options.on_applied,
     )  # fmt: skip
 
 
@@ -326,6 +329,7 @@ async def _server_side_apply(
     force: bool,
     dry_run: bool,
     delete_timeout: float,
+    on_applied: Callable[[prepare.Obj, prepare.Obj], None] | None = None,
 ) -> str:
     try:
         response = await client.apply(obj, dry_run=dry_run, force=True, validation=validation)
@@ -337,6 +341,8 @@ async def _server_side_apply(
             obj, validation=validation, delete_within=delete_timeout, server_side=True
         )
         return "recreated"
+    if on_applied is not None and not dry_run:
+        on_applied(obj, response.body)
     if response.code == 201:
         return "created"
     if dry_run:
