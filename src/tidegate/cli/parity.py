@@ -78,16 +78,6 @@ appset list\t--project
 appset list\t--selector
 login\t--callback
 login\t--skip-test-tls
-version\t--cluster
-version\t--context
-version\t--insecure-skip-tls-verify
-version\t--kubeconfig
-version\t--namespace
-version\t--password
-version\t--request-timeout
-version\t--token
-version\t--user
-version\t--username
 app resources\t--orphaned
 appset generate\t--appset-namespace
 """
