@@ -65,21 +65,9 @@ app sync\t--retry-refresh
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app wait\t--resource
-appset create\t--appset-namespace
-appset create\t--dry-run
-appset create\t--output
-appset create\t--wait
-appset delete\t--appset-namespace
-appset delete\t--wait
-appset get\t--appset-namespace
-appset get\t--show-params
-appset list\t--appset-namespace
-appset list\t--project
-appset list\t--selector
 login\t--callback
 login\t--skip-test-tls
 app resources\t--orphaned
-appset generate\t--appset-namespace
 """
 
 
