@@ -44,8 +44,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
 app logs
-app add-source\t--directory-disable-extension-filter
-app create\t--directory-disable-extension-filter
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -53,8 +51,6 @@ app diff\t--server-side-diff
 app diff\t--server-side-diff-concurrency
 app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
-app set\t--directory-disable-extension-filter
-app set\t--validate
 app sync\t--assume
 app sync\t--ignore-normalizer-jq-execution-timeout
 app sync\t--label
