@@ -61,8 +61,6 @@ app sync\t--retry-refresh
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app wait\t--resource
-login\t--callback
-login\t--skip-test-tls
 app resources\t--orphaned
 """
 
