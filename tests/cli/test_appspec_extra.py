@@ -63,6 +63,13 @@ def test_directory_include_exclude_on_the_chosen_source() -> None:
     assert out["sources"][1]["directory"] == {"include": "*.yaml", "exclude": "{a,b}.yaml"}
 
 
+def test_directory_disable_extension_filter_sets_and_clears_the_field() -> None:
+    on = _apply({"source": dict(SRC)}, extras=SourceExtras(directory_disable_extension_filter=True))
+    assert on["source"]["directory"] == {"disableExtensionFilter": True}
+    off = _apply(on, extras=SourceExtras(directory_disable_extension_filter=False))
+    assert off["source"]["directory"] == {}  # false is argocd's default: omitted
+
+
 @pytest.mark.parametrize("bad", ["web", "web=", "=3", "web=three"])
 def test_bad_replica_is_refused(bad: str) -> None:
     with pytest.raises(appspec.FlagError, match="--kustomize-replica"):

@@ -105,3 +105,20 @@ async def test_source_path_must_be_a_directory(repo: Path) -> None:
         await render.render(request(repo, "plain/a.yaml"))
     with pytest.raises(errors.RenderError, match="'nope' is not a directory"):
         await render.render(request(repo, "nope"))
+
+
+async def test_disabled_extension_filter_lets_include_pick_other_extensions(repo: Path) -> None:
+    """argocd's disableExtensionFilter: include/exclude alone select; a file of another
+    extension is read as YAML, and one holding no Kubernetes object (a README) is skipped."""
+    sealed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sealed-s}\n"
+    (repo / "plain" / "s.yaml.sealed").write_text(sealed)
+    (repo / "plain" / "NOTES").write_text("just: notes\n")
+    (repo / "plain" / "README.txt").write_text("# not yaml: [\n")
+    filtered = render.DirectoryOptions(include="*.sealed")
+    assert names(await render.render(request(repo, "plain", directory=filtered))) == []
+    only_sealed = render.DirectoryOptions(include="*.sealed", disable_extension_filter=True)
+    result = await render.render(request(repo, "plain", directory=only_sealed))
+    assert names(result) == ["ConfigMap/sealed-s"]
+    everything = render.DirectoryOptions(disable_extension_filter=True)
+    result = await render.render(request(repo, "plain", directory=everything))
+    assert names(result) == [*TOP_LEVEL, "ConfigMap/sealed-s"]

@@ -411,3 +411,34 @@ def test_logout_clears_the_cookie_and_goes_to_the_providers_logout_url(
         access_helpers.patch_configmap(
             testbed_handle, control_namespace, "argocd-cm", {"oidc.config": good}
         )
+
+
+def test_cli_sso_login_callback_names_the_redirect(
+    sso_server: serverproc.ServerProcess, provider: oidcprovider.OidcProvider, tmp_path: Path
+) -> None:
+    """``login --sso --callback URL``: the identity provider is told to send the browser back
+    to URL's scheme, host and port (here 127.0.0.1 instead of localhost), while the CLI listens
+    on --sso-port; a callback reaching it with another state completes nothing (exit 1)."""
+    port = procs.free_port()
+    address = sso_server.url.removeprefix("https://")
+    cmd = [sys.executable, "-m", "tidegate", "login", address, "--sso", "--insecure"]
+    cmd += [f"--sso-port={port}", "--sso-launch-browser=false", f"--config={tmp_path / 'c'}"]
+    cmd += [f"--callback=http://127.0.0.1:{port}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while "Performing authorization_code flow login: " not in line:
+            assert line, "the CLI ended before printing the login URL"
+            line = proc.stderr.readline()
+        url = httpx.URL(line.split("login: ", 1)[1].strip())
+        assert url.params["redirect_uri"] == f"http://127.0.0.1:{port}/auth/callback"
+        answer = httpx.get(f"http://127.0.0.1:{port}/auth/callback?code=x&state=forged")
+        assert answer.status_code < 500
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
+    assert "SSO callback with a wrong state; the login was not completed" in err
+    assert not (tmp_path / "c").exists()

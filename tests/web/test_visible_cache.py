@@ -11,6 +11,7 @@ from tidegate.web import pages
 
 class Hub:
     def __init__(self, names: list[str]) -> None:
+        self.namespace = "argocd"  # the control namespace: its apps' RBAC object is <proj>/<name>
         self.resource_version = "1"
         self.apps: dict[str, Any] = {
             n: {"metadata": {"name": n}, "spec": {"project": "default"}} for n in names

@@ -13,7 +13,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, errors, security
+from tidegate.api import app_namespaces, applications, context, errors, security
 from tidegate.auth import access
 from tidegate.model import errors as tg_errors
 from tidegate.sync import request as op_request
@@ -146,12 +146,24 @@ def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str)
     return operation
 
 
+async def _app(request: Request, name: str, body_namespace: Any, query_namespace: str) -> Obj:
+    """The app of the request's ``appNamespace`` (the body's, else the query's), checked."""
+    ctx = context.of(request)
+    given = body_namespace if isinstance(body_namespace, str) and body_namespace else ""
+    return await app_namespaces.get_app(ctx, name, given or query_namespace)
+
+
+def _rbac(request: Request, app: Obj) -> str:
+    return applications.rbac_object(app, context.of(request).namespace)
+
+
 async def _request(request: Request, name: str, app: Obj, operation: Obj) -> Obj:
     """Write ``operation`` based on the version of ``app`` read. The controller writes status
     all the time: a conflict with such a write is retried on a fresh read (as Argo CD's server
     retries), but not when the spec the operation was built from changed, nor when an
     operation started meanwhile."""
-    store = applications.store(request)
+    ctx = context.of(request)
+    store = app_namespaces.store(ctx, app_namespaces.namespace_of(app, ctx.namespace))
     for _ in range(CONFLICT_ATTEMPTS):
         if op_request.operation_in_progress(app):
             raise errors.ApiError(
@@ -173,22 +185,26 @@ async def _request(request: Request, name: str, app: Obj, operation: Obj) -> Obj
 
 
 @router.post("/api/v1/applications/{name}/sync", summary="Sync an application")
-async def sync(request: Request, name: str, subject: access.Subject = security.Subject) -> Obj:
+async def sync(
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
+) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "sync", applications.rbac_object(app))
+    app = await _app(request, name, body.get("appNamespace"), appNamespace)
+    security.authorize(subject, "applications", "sync", _rbac(request, app))
     operation = sync_request(body, app, subject.username)
     return await _request(request, name, app, operation)
 
 
 @router.post("/api/v1/applications/{name}/rollback", summary="Roll an application back")
-async def rollback(request: Request, name: str, subject: access.Subject = security.Subject) -> Obj:
+async def rollback(
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
+) -> Obj:
     security.check_name(name)
     body = await security.json_object(request)
     check_fields(body, ROLLBACK_FIELDS)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "sync", applications.rbac_object(app))
+    app = await _app(request, name, body.get("appNamespace"), appNamespace)
+    security.authorize(subject, "applications", "sync", _rbac(request, app))
     raw_id = body.get("id")
     history_id = int(raw_id) if isinstance(raw_id, int | str) and str(raw_id).isdigit() else None
     if raw_id is not None and history_id is None:
@@ -204,11 +220,14 @@ async def rollback(request: Request, name: str, subject: access.Subject = securi
 
 
 @router.delete("/api/v1/applications/{name}/operation", summary="Terminate the operation")
-async def terminate(request: Request, name: str, subject: access.Subject = security.Subject) -> Obj:
+async def terminate(
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
+) -> Obj:
     security.check_name(name)
-    apps = applications.store(request)
-    app = await apps.get(name)
-    security.authorize(subject, "applications", "sync", applications.rbac_object(app))
+    ctx = context.of(request)
+    apps = app_namespaces.store(ctx, app_namespaces.resolve(ctx, appNamespace))
+    app = await _app(request, name, None, appNamespace)
+    security.authorize(subject, "applications", "sync", _rbac(request, app))
     outcome = op_request.termination(app)
     if outcome.patch is not None:
         version = str(app["metadata"].get("resourceVersion") or "")

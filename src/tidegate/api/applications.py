@@ -16,7 +16,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tidegate.api import appstore, context, errors, listing, security
+from tidegate.api import app_namespaces, appstore, context, errors, listing, security
 from tidegate.appset import patch as appset_patch
 from tidegate.auth import access
 from tidegate.model import application, constants
@@ -30,22 +30,25 @@ MAX_PATCH_OPERATIONS = 1000
 
 
 def store(request: Request) -> appstore.ObjectStore:
+    """The control namespace's Applications, for the calls that serve no other namespace yet
+    (an ``appNamespace`` naming another one is refused, never silently ignored)."""
     ctx = context.of(request)
+    check_namespace(ctx, request.query_params.get("appNamespace"))
     return appstore.ObjectStore(ctx.client, ctx.namespace)
 
 
-def rbac_object(app: Obj) -> str:
-    """Argo CD's RBAC object for an app: ``<project>/<name>``."""
-    spec = app.get("spec") or {}
-    return f"{spec.get('project') or ''}/{(app.get('metadata') or {}).get('name') or ''}"
+def rbac_object(app: Obj, control_namespace: str = "") -> str:
+    """Argo CD's RBAC object for an app: ``<project>/<name>``; ``<project>/<namespace>/<name>``
+    for one outside ``control_namespace`` when given (api/app_namespaces.py)."""
+    return app_namespaces.rbac_object(app, control_namespace)
 
 
 def check_namespace(ctx: context.ServerContext, namespace: str | None) -> None:
     if namespace and namespace != ctx.namespace:
         raise errors.ApiError(
             400,
-            f"application namespace {namespace!r} is not permitted"
-            f" (this server manages namespace {ctx.namespace!r})",
+            f"application namespace {namespace!r} is not permitted here"
+            f" (this call serves namespace {ctx.namespace!r} only)",
         )
 
 
@@ -64,7 +67,8 @@ def app_query(
     search: str = "",
 ) -> listing.Query:
     """The filters of a list or a stream (a FastAPI dependency shared by both)."""
-    check_namespace(context.of(request), appNamespace)
+    if appNamespace:
+        app_namespaces.resolve(context.of(request), appNamespace)
     if name:
         security.check_name(name)
     try:
@@ -78,6 +82,7 @@ def app_query(
             cluster=cluster or (),
             namespace=namespace or (),
             search=search,
+            app_namespace=appNamespace,
         )
     except listing.QueryError as exc:
         raise errors.ApiError(400, str(exc)) from None
@@ -109,8 +114,8 @@ async def list_applications(
     await ready_hub(ctx)
     try:
         after = listing.decode_continue(continue_) if continue_ else ""
-        apps = (a for a in ctx.hub.sorted_apps(after) if allowed(subject, a))
-        page = listing.page(apps, query, limit=limit)
+        apps = (a for a in ctx.hub.sorted_apps(after) if allowed(subject, a, ctx.namespace))
+        page = listing.page(apps, query, limit=limit, key=ctx.hub.key)
     except listing.QueryError as exc:
         raise errors.ApiError(400, str(exc)) from None
     meta: Obj = {"resourceVersion": ctx.hub.resource_version}
@@ -119,10 +124,7 @@ async def list_applications(
     if fields:
         return reply(listing.select_fields({"items": page.items, "metadata": meta}, fields))
     # The hub holds every app's JSON already encoded: join those bytes instead of encoding again.
-    items = [
-        ctx.hub.encoded.get(str(a["metadata"]["name"])) or msgspec.json.encode(a)
-        for a in page.items
-    ]
+    items = [ctx.hub.encoded.get(ctx.hub.key(a)) or msgspec.json.encode(a) for a in page.items]
     body = b'{"items":[' + b",".join(items) + b'],"metadata":' + msgspec.json.encode(meta) + b"}"
     return Response(body, media_type="application/json")
 
@@ -132,9 +134,11 @@ def reply(doc: Any) -> Response:
     return Response(msgspec.json.encode(doc), media_type="application/json")
 
 
-def allowed(subject: access.Subject, app: Obj) -> bool:
+def allowed(subject: access.Subject, app: Obj, control_namespace: str = "") -> bool:
+    """Whether ``subject`` may see ``app`` (``control_namespace``: the server's, so that an app
+    of another namespace is judged by its ``<project>/<namespace>/<name>``)."""
     try:
-        security.authorize(subject, "applications", "get", rbac_object(app))
+        security.authorize(subject, "applications", "get", rbac_object(app, control_namespace))
     except access.PermissionDeniedError:
         return False
     return True
@@ -150,11 +154,11 @@ async def get_application(
     project: str = "",
 ) -> Obj:
     ctx = context.of(request)
-    check_namespace(ctx, appNamespace)
     security.check_name(name)
-    apps = store(request)
-    app = await apps.get(name)
-    security.authorize(subject, "applications", "get", rbac_object(app))
+    namespace = app_namespaces.resolve(ctx, appNamespace)
+    apps = app_namespaces.store(ctx, namespace)
+    app = await app_namespaces.get_app(ctx, name, namespace)
+    security.authorize(subject, "applications", "get", rbac_object(app, ctx.namespace))
     if project and (app.get("spec") or {}).get("project") != project:
         raise errors.ApiError(404, f'applications.argoproj.io "{name}" not found')
     if refresh:
@@ -164,7 +168,7 @@ async def get_application(
         patched = await apps.merge_patch(name, {"metadata": {"annotations": annotations}})
         version = str(patched["metadata"].get("resourceVersion") or "")
         await ctx.hub.wait_for(
-            name, lambda a: refreshed(a, version), seconds=ctx.refresh_wait_seconds
+            ctx.hub.key(patched), lambda a: refreshed(a, version), seconds=ctx.refresh_wait_seconds
         )
         app = await apps.get(name)
     return app
@@ -186,15 +190,16 @@ def refreshed(app: Obj | None, patched_version: str) -> bool:
 
 
 def validated(obj: Obj, ctx: context.ServerContext) -> Obj:
-    """The Application to write: its namespace checked, server-owned fields dropped, valid."""
+    """The Application to write: its namespace checked (one the server serves), server-owned
+    fields dropped, valid."""
     appstore.check_top_level(obj, "application")
     meta = obj.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise errors.ApiError(400, "application has no metadata.name")
     security.check_name(meta["name"], what="application name")
-    check_namespace(ctx, meta.get("namespace"))
+    namespace = app_namespaces.resolve(ctx, str(meta.get("namespace") or ""))
     clean_meta = {k: v for k, v in meta.items() if k not in appstore.SERVER_META}
-    clean_meta["namespace"] = ctx.namespace
+    clean_meta["namespace"] = namespace
     out: Obj = {
         "apiVersion": constants.API_VERSION,
         "kind": constants.KIND_APPLICATION,
@@ -209,18 +214,9 @@ def validated(obj: Obj, ctx: context.ServerContext) -> Obj:
 
 
 async def check_project(ctx: context.ServerContext, app: Obj) -> None:
-    project = str((app.get("spec") or {}).get("project") or "")
-    if not project:
+    if not (app.get("spec") or {}).get("project"):
         raise errors.ApiError(400, "application has no spec.project")
-    projects = appstore.ObjectStore(ctx.client, ctx.namespace, appstore.PROJECTS)
-    try:
-        await projects.get(project)
-    except errors.ApiError as exc:
-        if exc.status != 404:
-            raise
-        raise errors.ApiError(
-            400, f"application references project {project} which does not exist"
-        ) from None
+    await app_namespaces.project_of(ctx, app)
 
 
 @router.post("/api/v1/applications", summary="Create an application")
@@ -232,10 +228,11 @@ async def create_application(
 ) -> Obj:
     ctx = context.of(request)
     app = validated(await security.json_object(request), ctx)
-    security.authorize(subject, "applications", "create", rbac_object(app))
+    security.authorize(subject, "applications", "create", rbac_object(app, ctx.namespace))
     if validate:
         await check_project(ctx, app)
-    apps = store(request)
+    await app_namespaces.check_project(ctx, app)
+    apps = app_namespaces.store(ctx, app["metadata"]["namespace"])
     try:
         return await apps.create(app)
     except errors.ApiError as exc:
@@ -252,7 +249,7 @@ async def create_application(
             "existing application spec is different, use upsert flag to force update",
             grpc_code=3,
         )
-    security.authorize(subject, "applications", "update", rbac_object(existing))
+    security.authorize(subject, "applications", "update", rbac_object(existing, ctx.namespace))
     return await apps.update(name, lambda cur: appstore.with_written_parts(cur, app))
 
 
@@ -268,12 +265,13 @@ async def update_application(
     app = validated(await security.json_object(request), ctx)
     if app["metadata"]["name"] != name:
         raise errors.ApiError(400, f"metadata.name {app['metadata']['name']!r} is not {name!r}")
-    apps = store(request)
-    current = await apps.get(name)
-    security.authorize(subject, "applications", "update", rbac_object(current))
-    security.authorize(subject, "applications", "update", rbac_object(app))
+    apps = app_namespaces.store(ctx, app["metadata"]["namespace"])
+    current = await app_namespaces.get_app(ctx, name, app["metadata"]["namespace"])
+    security.authorize(subject, "applications", "update", rbac_object(current, ctx.namespace))
+    security.authorize(subject, "applications", "update", rbac_object(app, ctx.namespace))
     if validate:
         await check_project(ctx, app)
+    await app_namespaces.check_project(ctx, app)
     return await apps.update(name, lambda cur: appstore.with_written_parts(cur, app))
 
 
@@ -283,24 +281,26 @@ async def update_spec(
     name: str,
     subject: access.Subject = security.Subject,
     validate: bool = True,
+    appNamespace: str = "",
 ) -> Any:
     ctx = context.of(request)
     security.check_name(name)
     spec = await security.json_object(request)
-    apps = store(request)
-    current = await apps.get(name)
-    security.authorize(subject, "applications", "update", rbac_object(current))
+    apps = app_namespaces.store(ctx, app_namespaces.resolve(ctx, appNamespace))
+    current = await app_namespaces.get_app(ctx, name, appNamespace)
+    security.authorize(subject, "applications", "update", rbac_object(current, ctx.namespace))
     wanted = validated({**current, "spec": spec}, ctx)
-    security.authorize(subject, "applications", "update", rbac_object(wanted))
+    security.authorize(subject, "applications", "update", rbac_object(wanted, ctx.namespace))
     if validate:
         await check_project(ctx, wanted)
+    await app_namespaces.check_project(ctx, wanted)
     updated = await apps.update(name, lambda cur: {**cur, "spec": spec})
     return updated.get("spec")
 
 
 @router.patch("/api/v1/applications/{name}", summary="Patch an application")
 async def patch_application(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
     ctx = context.of(request)
     security.check_name(name)
@@ -313,9 +313,13 @@ async def patch_application(
         patch = json.loads(raw_patch)
     except ValueError:
         raise errors.ApiError(400, "patch is not valid JSON") from None
-    apps = store(request)
-    current = await apps.get(name)
-    security.authorize(subject, "applications", "update", rbac_object(current))
+    body_namespace = body.get("appNamespace")
+    namespace = app_namespaces.resolve(
+        ctx, body_namespace if isinstance(body_namespace, str) and body_namespace else appNamespace
+    )
+    apps = app_namespaces.store(ctx, namespace)
+    current = await app_namespaces.get_app(ctx, name, namespace)
+    security.authorize(subject, "applications", "update", rbac_object(current, ctx.namespace))
 
     if patch_type == "json":
         if not isinstance(patch, list) or len(patch) > MAX_PATCH_OPERATIONS:
@@ -338,12 +342,16 @@ async def patch_application(
             raise errors.ApiError(400, f"patch does not apply: {exc}") from None
         if not isinstance(patched, dict):
             raise errors.ApiError(400, "patch does not leave an object")
-        if (patched.get("metadata") or {}).get("name") != name:
+        patched_meta = patched.get("metadata") or {}
+        if patched_meta.get("name") != name:
             raise errors.ApiError(400, "a patch may not change metadata.name")
+        if patched_meta.get("namespace") != namespace:
+            raise errors.ApiError(400, "a patch may not change metadata.namespace")
         wanted = validated(patched, ctx)
-        security.authorize(subject, "applications", "update", rbac_object(wanted))
+        security.authorize(subject, "applications", "update", rbac_object(wanted, ctx.namespace))
         return appstore.with_written_parts(cur, wanted)
 
+    await app_namespaces.check_project(ctx, change(current))  # before anything is written
     return await apps.update(name, change)
 
 
@@ -354,14 +362,16 @@ async def delete_application(
     subject: access.Subject = security.Subject,
     cascade: bool = True,
     propagationPolicy: str = "",
+    appNamespace: str = "",
 ) -> Obj:
+    ctx = context.of(request)
     security.check_name(name)
     policy = propagationPolicy.lower()
     if policy not in ("", "foreground", "background"):
         raise errors.ApiError(400, f"propagationPolicy {propagationPolicy[:20]!r} is not valid")
-    apps = store(request)
-    current = await apps.get(name)
-    security.authorize(subject, "applications", "delete", rbac_object(current))
+    apps = app_namespaces.store(ctx, app_namespaces.resolve(ctx, appNamespace))
+    current = await app_namespaces.get_app(ctx, name, appNamespace)
+    security.authorize(subject, "applications", "delete", rbac_object(current, ctx.namespace))
     resources = constants.FINALIZER_RESOURCES
     wanted = {resources: None, f"{resources}/background": None, f"{resources}/foreground": None}
     add = [f"{resources}/background" if policy == "background" else resources] if cascade else []
@@ -387,5 +397,5 @@ async def summary(
     status, and how many run an operation; for the UI's status bar and filters."""
     ctx = context.of(request)
     await ready_hub(ctx)
-    apps = (a for a in ctx.hub.sorted_apps() if allowed(subject, a))
+    apps = (a for a in ctx.hub.sorted_apps() if allowed(subject, a, ctx.namespace))
     return listing.summarize(a for a in apps if query.matches(a))

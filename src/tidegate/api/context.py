@@ -56,6 +56,8 @@ class ServerContext:
     audit: audit_store.AuditLog | None = None
     sso: sso_api.Sso = dataclasses.field(default_factory=_sso)
     renders: render_gate.RenderGate = dataclasses.field(default_factory=render_gate.RenderGate)
+    # Applications in any namespace: also serve those of these namespaces (globs, /regex/).
+    application_namespaces: tuple[str, ...] = ()
 
 
 def of(conn: HTTPConnection) -> ServerContext:

@@ -65,17 +65,24 @@ class Subscription:
 
 class AppHub:
     """The Applications (or another ``resource``: the ApplicationSet stream runs one of its
-    own) of one namespace, as last seen, and their changes."""
+    own) of one namespace, as last seen, and their changes.
+
+    With ``other_namespaces`` (a predicate: Applications in any namespace) it watches every
+    namespace and keeps the objects of the namespaces the predicate accepts too, keyed
+    ``<namespace>/<name>`` (:func:`key`); those of ``namespace`` stay keyed by name."""
 
     def __init__(
         self,
         client: kube_client.KubeClient,
         namespace: str,
         resource: discovery.APIResource = APPLICATIONS,
+        *,
+        other_namespaces: Callable[[str], bool] | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.resource = resource
+        self.other_namespaces = other_namespaces
         self.apps: dict[str, Obj] = {}
         self.encoded: dict[str, bytes] = {}
         self._names: list[str] = []
@@ -87,8 +94,20 @@ class AppHub:
     # -- reading ---------------------------------------------------------------------------
 
     def names(self) -> list[str]:
-        """Application names, sorted."""
+        """Application keys (:meth:`key`), sorted."""
         return self._names
+
+    def key(self, obj: Obj) -> str:
+        """``<name>`` in the hub's namespace, ``<namespace>/<name>`` in another one."""
+        meta = obj.get("metadata") or {}
+        name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+        return f"{ns}/{name}" if ns and ns != self.namespace else name
+
+    def _kept(self, obj: Obj) -> bool:
+        ns = str((obj.get("metadata") or {}).get("namespace") or self.namespace)
+        return ns == self.namespace or (
+            self.other_namespaces is not None and self.other_namespaces(ns)
+        )
 
     def sorted_apps(self, start_after: str = "") -> Iterator[Obj]:
         """The apps in name order, from just after ``start_after``."""
@@ -111,7 +130,8 @@ class AppHub:
     async def wait_for(
         self, name: str, check: Callable[[Obj | None], bool], *, seconds: float
     ) -> bool:
-        """Wait (bounded) until ``check`` holds for app ``name`` as the hub sees it."""
+        """Wait (bounded) until ``check`` holds for app ``name`` (a :meth:`key`) as the hub
+        sees it."""
         with self.subscribe() as sub:
             if check(self.apps.get(name)):
                 return True
@@ -124,7 +144,7 @@ class AppHub:
                     return False
                 if change is None:
                     return check(self.apps.get(name))
-                if (change.app.get("metadata") or {}).get("name") == name and check(
+                if self.key(change.app) == name and check(
                     None if change.type == "DELETED" else change.app
                 ):
                     return True
@@ -142,19 +162,25 @@ class AppHub:
                 await self._task
 
     async def _run(self) -> None:
-        async for event in watch.reflect(self.client, self.resource, namespace=self.namespace):
+        every = self.other_namespaces is not None
+        namespace = None if every else self.namespace
+        async for event in watch.reflect(self.client, self.resource, namespace=namespace):
             if event.resource_version:
                 self.resource_version = event.resource_version
             if event.type == "RELISTED":
-                self._replace(event.items)
+                self._replace([i for i in event.items if self._kept(i)])
                 self.ready.set()
-            elif event.type in ("ADDED", "MODIFIED", "DELETED") and event.object is not None:
+            elif (
+                event.type in ("ADDED", "MODIFIED", "DELETED")
+                and event.object is not None
+                and self._kept(event.object)
+            ):
                 self._apply(event.type, event.object)
             elif event.type == "ERROR":
                 log.warning("watch of %s failed, retrying: %s", self.resource.plural, event.reason)
 
     def _replace(self, items: list[Obj]) -> None:
-        fresh = {str(i["metadata"]["name"]): i for i in items}
+        fresh = {self.key(i): i for i in items}
         for name in list(self.apps):
             if name not in fresh:
                 self._apply("DELETED", self.apps[name])
@@ -168,7 +194,7 @@ class AppHub:
     def _apply(self, kind: str, obj: Obj) -> None:
         obj.setdefault("apiVersion", constants.API_VERSION)
         obj.setdefault("kind", self.resource.kind)
-        name = str((obj.get("metadata") or {}).get("name") or "")
+        name = self.key(obj)
         if kind == "DELETED":
             encoded = self.encoded.pop(name, b"") or msgspec.json.encode(obj)
             if self.apps.pop(name, None) is not None:

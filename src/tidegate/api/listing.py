@@ -15,7 +15,7 @@ import binascii
 import copy
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tidegate.appset import selectors
@@ -64,6 +64,7 @@ class Query:
     cluster: tuple[str, ...] = ()
     namespace: tuple[str, ...] = ()
     search: str = ""
+    app_namespace: str = ""  # the Application's own namespace (argocd's appNamespace)
 
     @classmethod
     def build(
@@ -78,6 +79,7 @@ class Query:
         cluster: Sequence[str] = (),
         namespace: Sequence[str] = (),
         search: str = "",
+        app_namespace: str = "",
     ) -> Query:
         return cls(
             name=name,
@@ -89,6 +91,7 @@ class Query:
             cluster=_flat(cluster),
             namespace=_flat(namespace),
             search=search.lower(),
+            app_namespace=app_namespace,
         )
 
     def matches(self, app: Mapping[str, Any]) -> bool:
@@ -97,6 +100,8 @@ class Query:
         status = app.get("status") or {}
         name = str(meta.get("name") or "")
         if self.name and name != self.name:
+            return False
+        if self.app_namespace and meta.get("namespace") != self.app_namespace:
             return False
         if self.search and self.search not in name.lower():
             return False
@@ -152,8 +157,14 @@ class Page:
     continue_token: str | None
 
 
-def page(apps: Iterable[Obj], query: Query, *, limit: int) -> Page:
-    """The matching apps (in the given order), at most ``limit`` (0: all)."""
+def _name(app: Obj) -> str:
+    return str(app["metadata"]["name"])
+
+
+def page(
+    apps: Iterable[Obj], query: Query, *, limit: int, key: Callable[[Obj], str] = _name
+) -> Page:
+    """The matching apps (in the given order of ``key``), at most ``limit`` (0: all)."""
     if limit < 0 or limit > MAX_LIMIT:
         raise QueryError(f"limit must be between 0 and {MAX_LIMIT}")
     items: list[Obj] = []
@@ -161,7 +172,7 @@ def page(apps: Iterable[Obj], query: Query, *, limit: int) -> Page:
         if not query.matches(app):
             continue
         if limit and len(items) == limit:
-            last = str(items[-1]["metadata"]["name"])
+            last = key(items[-1])
             return Page(items, encode_continue(last))
         items.append(app)
     return Page(items, None)

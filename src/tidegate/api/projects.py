@@ -168,8 +168,12 @@ def _project_of(app: Mapping[str, Any]) -> str:
 
 @router.get("/api/v1/applicationsets", summary="List ApplicationSets")
 async def list_appsets(
-    request: Request, subject: access.Subject = security.Subject, selector: str = ""
+    request: Request,
+    subject: access.Subject = security.Subject,
+    selector: str = "",
+    appsetNamespace: str = "",
 ) -> Obj:
+    applications.check_namespace(context.of(request), appsetNamespace)
     items = await _store(request, APPSETS).list(selector=selector or None)
     visible = []
     for item in items:
@@ -189,8 +193,12 @@ def appset_object(item: Mapping[str, Any]) -> str:
 
 @router.get("/api/v1/applicationsets/{name}", summary="Get an ApplicationSet")
 async def get_appset(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request,
+    name: str,
+    subject: access.Subject = security.Subject,
+    appsetNamespace: str = "",
 ) -> Obj:
+    applications.check_namespace(context.of(request), appsetNamespace)
     security.check_name(name)
     found = await _store(request, APPSETS).get(name)
     security.authorize(subject, "applicationsets", "get", appset_object(found))
@@ -222,8 +230,12 @@ async def create_appset(
 
 @router.delete("/api/v1/applicationsets/{name}", summary="Delete an ApplicationSet")
 async def delete_appset(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request,
+    name: str,
+    subject: access.Subject = security.Subject,
+    appsetNamespace: str = "",
 ) -> Obj:
+    applications.check_namespace(context.of(request), appsetNamespace)
     security.check_name(name)
     store = _store(request, APPSETS)
     found = await store.get(name)

@@ -62,6 +62,7 @@ from tidegate.kube import config as kube_config
 from tidegate.metrics import exposition
 from tidegate.model import errors as tg_errors
 from tidegate.store import audit as audit_store
+from tidegate.sync import projects as sync_projects
 from tidegate.web import audit_page as web_audit
 from tidegate.web import catalogue as web_catalogue
 from tidegate.web import pages as web_pages
@@ -152,8 +153,11 @@ async def run(
     metrics_optional: bool = False,
     render_limit: int = render_gate.DEFAULT_LIMIT,
     render_queue: int = render_gate.DEFAULT_QUEUE,
+    application_namespaces: tuple[str, ...] = (),
 ) -> None:
-    """``metrics_port``: serve /metrics there too (Argo CD's server: 8083; None: not);
+    """``application_namespaces``: also serve Applications of these namespaces (globs,
+    ``/regex/``; api/app_namespaces.py). ``metrics_port``: serve /metrics there too (Argo CD's
+    server: 8083; None: not);
     ``metrics_optional``: a busy port logs a warning instead of stopping the server."""
     audit_log = audit_store.AuditLog(audit_db) if audit_db else None
     if audit_log is not None:
@@ -162,7 +166,14 @@ async def run(
         store = bootstrap.SecretStore(client, namespace)
         hostnames = ("localhost", "127.0.0.1", socket.gethostname())
         pair = await store.ensure(tls=not insecure, hostnames=hostnames)
-        hub = app_hub.AppHub(client, namespace)
+        others = application_namespaces
+        hub = app_hub.AppHub(
+            client,
+            namespace,
+            other_namespaces=(lambda ns: sync_projects.namespace_listed(others, ns))
+            if others
+            else None,
+        )
         ctx = context.ServerContext(
             client=client,
             namespace=namespace,
@@ -177,6 +188,7 @@ async def run(
             ),
             management=mgmt,
             renders=render_gate.RenderGate(limit=render_limit, queue=render_queue),
+            application_namespaces=application_namespaces,
         )
         reloader = rbac_config.PolicyReloader(
             client, namespace, ctx.policy, interval=rbac_reload_seconds

@@ -160,13 +160,13 @@ async def watch_applications(
     selected = list(fields or [])
 
     def visible(app: Obj) -> bool:
-        return query.matches(app) and applications.allowed(subject, app)
+        return query.matches(app) and applications.allowed(subject, app, ctx.namespace)
 
     async def messages() -> AsyncIterator[Message | None]:
         last: dict[str, bytes] = {}
 
         def message(kind: str, app: Obj, encoded: bytes) -> Message | None:
-            app_name = str((app.get("metadata") or {}).get("name") or "")
+            app_name = ctx.hub.key(app)
             if kind != "DELETED" and last.get(app_name) == encoded:
                 return None
             if kind == "DELETED":
@@ -184,8 +184,7 @@ async def watch_applications(
                 for app in list(ctx.hub.sorted_apps()):
                     if not visible(app):
                         continue
-                    name = str(app["metadata"]["name"])
-                    encoded = ctx.hub.encoded.get(name) or msgspec.json.encode(app)
+                    encoded = ctx.hub.encoded.get(ctx.hub.key(app)) or msgspec.json.encode(app)
                     if (m := message("ADDED", app, encoded)) is not None:
                         yield m
             async for change in _changes(ctx, sub, ctx.keepalive_seconds):

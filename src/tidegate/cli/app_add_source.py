@@ -81,8 +81,8 @@ def _add_source(**values: Any) -> None:
 
 
 def _signature() -> inspect.Signature:
-    """``set``'s parameters without ``--source-position`` (the new source is the last), plus
-    ``--source-name``, ``--ref`` and ``create``'s ``--validate``/``--cache-dir``."""
+    """``set``'s parameters (``--validate``/``--cache-dir`` among them) without
+    ``--source-position`` (the new source is the last), plus ``--source-name`` and ``--ref``."""
     from tidegate.cli import app_edit
 
     own = inspect.signature(app_edit.set_, eval_str=True).parameters
@@ -90,7 +90,6 @@ def _signature() -> inspect.Signature:
     keyword = inspect.Parameter.KEYWORD_ONLY
     skip = ("source_position", "source_name")  # the new source is the last one
     params = [p.replace(kind=keyword) for n, p in own.items() if n not in skip]
-    params += [create["validate"].replace(kind=keyword), create["cache_dir"].replace(kind=keyword)]
     params += [
         create["source_name"].replace(kind=keyword),  # here: the new source's name
         inspect.Parameter(

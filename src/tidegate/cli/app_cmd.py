@@ -230,6 +230,8 @@ def list_(
     from tidegate.cli import app_show
 
     found = app_common.run(go())
+    if app_namespace:  # a server answers with every namespace it serves
+        found = [a for a in found if (a.get("metadata") or {}).get("namespace") == app_namespace]
     if project:
         found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
     if repo or cluster or path:

@@ -212,6 +212,20 @@ def check_parameters(app: dict[str, Any], parameters: list[str] | None) -> None:
         )
 
 
+Validate = Annotated[
+    str,
+    typer.Option(
+        "--validate",
+        metavar="true|false",
+        help="Check that each (changed) source's revision and path exist first (argocd's default).",
+    ),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Git cache for --validate (default: the user cache)."),
+]
+
+
 def flags_from(values: dict[str, Any]) -> appspec.SpecFlags:
     """The spec flags of ``set`` (and ``add-source``) from the command's parameters."""
     return _flags(
@@ -270,6 +284,7 @@ def flags_from(values: dict[str, Any]) -> appspec.SpecFlags:
             ignore_missing_components=values.get("ignore_missing_components"),
             directory_include=values.get("directory_include"),
             directory_exclude=values.get("directory_exclude"),
+            directory_disable_extension_filter=values.get("directory_disable_extension_filter"),
         ),
         retry=ex.retry_flags(
             limit=values.get("sync_retry_limit"),
@@ -394,18 +409,8 @@ def create(
     nameprefix: NamePrefix = None,
     namesuffix: NameSuffix = None,
     kustomize_image: KustomizeImage = None,
-    validate: Annotated[
-        str,
-        typer.Option(
-            "--validate",
-            metavar="true|false",
-            help="Check that each source's revision and path exist first (argocd's default).",
-        ),
-    ] = "true",
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option("--cache-dir", help="Git cache for --validate (default: the user cache)."),
-    ] = None,
+    validate: Validate = "true",
+    cache_dir: CacheDir = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -429,6 +434,7 @@ def create(
     ignore_missing_components: ex.IgnoreMissingComponents = None,
     directory_include: ex.DirectoryInclude = None,
     directory_exclude: ex.DirectoryExclude = None,
+    directory_disable_extension_filter: ex.DirectoryDisableExtensionFilter = None,
     sync_retry_limit: ex.RetryLimit = None,
     sync_retry_backoff_duration: ex.RetryDuration = None,
     sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
@@ -555,6 +561,7 @@ def set_(
     ignore_missing_components: ex.IgnoreMissingComponents = None,
     directory_include: ex.DirectoryInclude = None,
     directory_exclude: ex.DirectoryExclude = None,
+    directory_disable_extension_filter: ex.DirectoryDisableExtensionFilter = None,
     sync_retry_limit: ex.RetryLimit = None,
     sync_retry_backoff_duration: ex.RetryDuration = None,
     sync_retry_backoff_max_duration: ex.RetryMaxDuration = None,
@@ -562,9 +569,14 @@ def set_(
     sync_retry_refresh: ex.RetryRefresh = None,
     revision_history_limit: RevisionHistoryLimit = None,
     parameter: Parameter = None,
+    validate: Validate = "true",
+    cache_dir: CacheDir = None,
 ) -> None:
-    """Change an Application's spec (a JSON merge patch of the fields the flags name)."""
-    from tidegate.cli import appspec
+    """Change an Application's spec (a JSON merge patch of the fields the flags name).
+
+    A source the flags change is checked first (its revision and path exist; --validate=false
+    skips it), as create checks them: a bad one is exit 1 and nothing is written."""
+    from tidegate.cli import app_sources, appspec
 
     flags = flags_from(locals())
     if not flags.given() and not ref:
@@ -575,6 +587,7 @@ def set_(
 
         from tidegate.cli import app_access, appspec_extra
 
+        check = app_sources.parse_validate(validate)
         ns, app_name = appspec.split_name(name, namespace)
         async with app_access.connect(kubeconfig, context, ns) as apps:
             current = await apps.get(app_name)
@@ -591,6 +604,11 @@ def set_(
             patch = appspec.merge_patch(current.get("spec") or {}, spec)
             if not patch:
                 return f"application '{app_name}' unchanged"
+            changed = app_sources.changed_sources(before, spec)
+            if check and changed:  # the others were checked when they were set
+                probe = {**current, "spec": {**spec, "sources": changed}}
+                await app_sources.check_sources(probe, secrets=await apps.secrets(),
+                                                cache_dir=cache_dir)  # fmt: skip
             version = str((current.get("metadata") or {}).get("resourceVersion") or "")
             await apps.patch(app_name, {"spec": patch}, resource_version=version)
             return f"application '{app_name}' updated"

@@ -58,6 +58,13 @@ DirectoryInclude = Annotated[
 DirectoryExclude = Annotated[
     str | None, typer.Option("--directory-exclude", help="Directory: glob of files to exclude.")
 ]
+DirectoryDisableExtensionFilter = Annotated[
+    bool | None,
+    _bool(
+        "directory-disable-extension-filter",
+        "Directory: also files of other extensions (*.yaml.sealed); include/exclude select.",
+    ),
+]
 RetryLimit = Annotated[
     int | None,
     typer.Option("--sync-retry-limit", help="Retries of a failed sync (0 removes, <0 unlimited)."),

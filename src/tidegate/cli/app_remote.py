@@ -35,6 +35,19 @@ class RemoteApps:
         self.session = session
         self.namespace = namespace
 
+    def _app_namespace(self, namespace: str | None = None) -> dict[str, str]:
+        """argocd's ``appNamespace`` for an app named ``NS/NAME`` (or with ``-N``): sent when
+        the namespace is not the default control namespace, which the server's own is."""
+        import os
+
+        from tidegate.model import constants
+
+        ns = namespace or self.namespace
+        default = os.environ.get(constants.ENV_CONTROL_NAMESPACE) or (
+            constants.DEFAULT_CONTROL_NAMESPACE
+        )
+        return {"appNamespace": ns} if ns and ns != default else {}
+
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._remote.call(method, path, **kwargs)
 
@@ -49,6 +62,7 @@ class RemoteApps:
         self, name: str, *, namespace: str | None = None, refresh: str | None = None
     ) -> Obj | None:
         params = {"refresh": refresh} if refresh else {}
+        params.update(self._app_namespace(namespace))
         try:
             app: Obj = await self._call("GET", f"/api/v1/applications/{name}", params=params)
         except errors.KubeNotFoundError:
@@ -78,13 +92,14 @@ class RemoteApps:
     async def list_apps(
         self, *, selector: str | None = None, all_namespaces: bool = False
     ) -> list[Obj]:
-        params = {"selector": selector} if selector else {}
+        params = {"selector": selector} if selector else {}  # every namespace served, as argocd
         body = await self._call("GET", "/api/v1/applications", params=params)
         return list(body.get("items") or [])
 
     async def sync(self, name: str, operation: Mapping[str, Any]) -> None:
         """Request the sync ``operation`` (as the direct mode would write it) as a SyncRequest."""
-        await self._call("POST", f"/api/v1/applications/{name}/sync", body=sync_request(operation))
+        body = {**sync_request(operation), **self._app_namespace()}
+        await self._call("POST", f"/api/v1/applications/{name}/sync", body=body)
 
     async def poll(
         self, name: str, *, namespace: str | None = None, interval: float = 0.5

@@ -39,6 +39,20 @@ def _sources(app: Obj) -> list[Obj]:
     return [one] if isinstance(one, Mapping) else []
 
 
+_LOCATION = ("repoURL", "targetRevision", "path", "chart")
+
+
+def changed_sources(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Obj]:
+    """The sources of spec ``after`` whose location (repository, revision, path, chart: what
+    :func:`check_sources` checks) spec ``before`` has no source at. Pure."""
+
+    def where(src: Obj) -> tuple[Any, ...]:
+        return tuple(src.get(k) for k in _LOCATION)
+
+    old = {where(s) for s in _sources({"spec": before})}
+    return [s for s in _sources({"spec": after}) if where(s) not in old]
+
+
 def normalise_path(path: str) -> str:
     """A source path as a tree path: ``""`` for the repository root."""
     parts = [p for p in PurePosixPath(path.strip() or ".").parts if p not in (".", "/")]

@@ -43,8 +43,10 @@ class AppSets:
     async def get_or_none(self, name: str) -> Obj | None:
         return await self.client.get_or_none(self._key(name))
 
-    async def list_all(self) -> list[Obj]:
-        return await self._list(constants.KIND_APPLICATION_SET)
+    async def list_all(self, *, selector: str | None = None) -> list[Obj]:
+        res = await self.client.resource(constants.GROUP, constants.KIND_APPLICATION_SET)
+        listed = await self.client.list(res, namespace=self.namespace, label_selector=selector)
+        return listed.items
 
     async def generated(self, name: str) -> list[Obj]:
         """The Applications set ``name`` owns."""
@@ -73,8 +75,8 @@ class RemoteAppSets:
     async def get_or_none(self, name: str) -> Obj | None:
         return await self.server.get_or_none(self._one(name))
 
-    async def list_all(self) -> list[Obj]:
-        return await self.server.items(PATH)
+    async def list_all(self, *, selector: str | None = None) -> list[Obj]:
+        return await self.server.items(PATH, **({"selector": selector} if selector else {}))
 
     async def generated(self, name: str) -> list[Obj]:
         return _owned_by(await self.server.items("/api/v1/applications"), name)

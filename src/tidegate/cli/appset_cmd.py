@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import typer
 
-from tidegate.cli import appset_access, appset_generate, kubeopts, output, remote
+from tidegate.cli import appset_access, appset_flags, appset_generate, kubeopts, output, remote
 from tidegate.model import constants
 
 app = typer.Typer(
@@ -89,36 +89,27 @@ def _stdin() -> str:
 
 
 async def _create(
-    target: Target, docs: Sequence[dict[str, Any]], *, upsert: bool
-) -> list[tuple[str, str]]:
-    from tidegate.model import errors
-
-    results: list[tuple[str, str]] = []
+    target: Target, docs: Sequence[dict[str, Any]], *, upsert: bool, dry_run: bool, wait: bool
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, action, the set as stored afterwards, or the manifest for a dry run)."""
+    results: list[tuple[str, str, dict[str, Any]]] = []
     async with _sets(target) as sets:
         for doc in docs:
             name = str(doc["metadata"].get("name"))
             current = await sets.get_or_none(name)
-            if current is None:
+            done = appset_flags.action(current, doc, upsert=upsert)  # raises before any write
+            if dry_run:
+                results.append((name, done, doc))
+                continue
+            if done == "created":
                 await sets.create(doc)
-                results.append((name, "created"))
-            elif current.get("spec") == doc.get("spec") and _same_meta(current, doc):
-                results.append((name, "unchanged"))
-            elif not upsert:
-                raise errors.TidegateError(
-                    f"ApplicationSet {name!r} already exists with a different spec; "
-                    "use --upsert to update it"
-                )
-            else:
+            elif done == "updated":
                 await sets.upsert(doc)
-                results.append((name, "updated"))
+            results.append((name, done, await sets.get_or_none(name) or doc))
+        if wait and not dry_run:
+            ready = await appset_flags.wait_up_to_date(sets, [n for n, _, _ in results])
+            results = [(n, a, r) for (n, a, _), r in zip(results, ready, strict=True)]
     return results
-
-
-def _same_meta(current: Mapping[str, Any], doc: Mapping[str, Any]) -> bool:
-    old, new = current.get("metadata") or {}, doc.get("metadata") or {}
-    return all(
-        (old.get(k) or {}).items() >= (new.get(k) or {}).items() for k in ("labels", "annotations")
-    )
 
 
 @app.command("create")
@@ -129,6 +120,12 @@ def create(
     upsert: bool = typer.Option(
         False, "--upsert", help="Update the set if it exists with a different spec."
     ),
+    dry_run: bool = appset_flags.DRY_RUN,
+    wait: bool = appset_flags.CREATE_WAIT,
+    fmt: output.Format = typer.Option(
+        output.Format.wide, "--output", "-o", help="wide (one line per set), json or yaml."
+    ),
+    appset_namespace: str | None = appset_flags.APPSET_NAMESPACE,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -137,12 +134,45 @@ def create(
     """Create ApplicationSets from a file in the control namespace of the management cluster.
 
     A set that exists with the same spec is left 'unchanged'; with a different spec the command
-    fails unless --upsert is given.
+    fails unless --upsert is given. --dry-run writes nothing and shows the Applications the set
+    would generate; --wait returns once each set's resources are up to date.
     """
+    namespace = appset_flags.namespace(namespace, appset_namespace)
     docs = _load(file, namespace)
     target = Target(kubeconfig, context, namespace, core=core)
-    for name, action in kubeopts.run(_create(target, docs, upsert=upsert)):
-        typer.echo(f"applicationset.argoproj.io/{name} {action}")
+    results = kubeopts.run(_create(target, docs, upsert=upsert, dry_run=dry_run, wait=wait))
+    previews: list[list[dict[str, Any]]] = []
+    if dry_run:
+        previews = [
+            kubeopts.run(
+                appset_generate._generate(
+                    [doc],
+                    kubeconfig=kubeconfig,
+                    context=context,
+                    namespace=namespace,
+                    cache_dir=None,
+                    core=core,
+                )
+            )
+            for _, _, doc in results
+        ]
+    if fmt in (output.Format.json, output.Format.yaml):
+        shown = [
+            appset_flags.with_preview(obj, previews[i]) if dry_run else obj
+            for i, (_, _, obj) in enumerate(results)
+        ]
+        for obj in shown:
+            obj.get("metadata", {}).pop("managedFields", None)
+        output.dump(shown[0] if len(shown) == 1 else shown, fmt)
+        return
+    for i, (name, action, _) in enumerate(results):
+        typer.echo(
+            f"applicationset.argoproj.io/{name} {action}" + (" (dry run)" if dry_run else "")
+        )
+        if dry_run:
+            from tidegate.cli import app_show
+
+            app_show.print_list(previews[i], wide=False)
 
 
 async def _get(target: Target, name: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -197,6 +227,8 @@ def app_rows(
 @app.command("get")
 def get(
     name: str = typer.Argument(..., help="ApplicationSet name."),
+    show_params: bool = appset_flags.SHOW_PARAMS,
+    appset_namespace: str | None = appset_flags.APPSET_NAMESPACE,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -207,6 +239,7 @@ def get(
 
     Exit code 1 when the set does not exist or reports ErrorOccurred=True.
     """
+    namespace = appset_flags.namespace(namespace, appset_namespace)
     target = Target(kubeconfig, context, namespace, core=core)
     appset, apps = kubeopts.run(_get(target, name))
     if appset is None:
@@ -241,13 +274,15 @@ def get(
         if fmt is output.Format.wide:
             headers += ["namespace", "revision", "message"]
         output.table(headers, app_rows(appset, apps, wide=fmt is output.Format.wide))
+        if show_params:
+            appset_flags.print_params(appset)
     if _condition(appset, "ErrorOccurred").get("status") == "True":
         raise typer.Exit(1)
 
 
-async def _list(target: Target) -> list[dict[str, Any]]:
+async def _list(target: Target, selector: str | None = None) -> list[dict[str, Any]]:
     async with _sets(target) as sets:
-        return await sets.list_all()
+        return await sets.list_all(selector=selector)
 
 
 def set_row(appset: Mapping[str, Any], *, wide: bool) -> list[str]:
@@ -276,15 +311,26 @@ def set_row(appset: Mapping[str, Any], *, wide: bool) -> list[str]:
 
 @app.command("list")
 def list_(
+    project: list[str] | None = typer.Option(
+        None, "--project", "-p", help="Only sets whose template uses this project (repeat)."
+    ),
+    selector: str | None = typer.Option(
+        None, "--selector", "-l", help="Label selector (k=v,k2!=v2)."
+    ),
+    appset_namespace: str | None = appset_flags.APPSET_NAMESPACE,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     core: bool = remote.CORE_OPTION,
     fmt: output.Format = output.OUTPUT_OPTION,
 ) -> None:
-    """List the ApplicationSets of the control namespace."""
+    """List the ApplicationSets of the control namespace (-p: of these projects, -l: with
+    these labels)."""
+    namespace = appset_flags.namespace(namespace, appset_namespace)
     target = Target(kubeconfig, context, namespace, core=core)
-    sets = sorted(kubeopts.run(_list(target)), key=lambda s: str(s["metadata"]["name"]))
+    sets = sorted(kubeopts.run(_list(target, selector)), key=lambda s: str(s["metadata"]["name"]))
+    if project:
+        sets = [s for s in sets if appset_flags.template_project(s) in project]
     if fmt in (output.Format.json, output.Format.yaml):
         for appset in sets:
             appset.get("metadata", {}).pop("managedFields", None)
@@ -296,15 +342,20 @@ def list_(
     output.table(headers, [set_row(s, wide=fmt is output.Format.wide) for s in sets])
 
 
-async def _delete(target: Target, name: str) -> bool:
+async def _delete(target: Target, name: str, *, wait: bool = False) -> bool:
     async with _sets(target) as sets:
-        return await sets.delete(name)
+        deleted = await sets.delete(name)
+        if deleted and wait:
+            await appset_flags.wait_gone(sets, [name])
+        return deleted
 
 
 @app.command("delete")
 def delete(
     name: str = typer.Argument(..., help="ApplicationSet name."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    wait: bool = appset_flags.DELETE_WAIT,
+    appset_namespace: str | None = appset_flags.APPSET_NAMESPACE,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
@@ -315,12 +366,13 @@ def delete(
     Unless the set preserves resources on deletion, the Application controller prunes each
     Application's resources before the Application goes away.
     """
+    namespace = appset_flags.namespace(namespace, appset_namespace)
     target = Target(kubeconfig, context, namespace, core=core)
     if not yes and not typer.confirm(
         f"Delete ApplicationSet {name!r} and the Applications it generated?", default=False
     ):
         raise output.fail("not confirmed; nothing deleted")
-    if not kubeopts.run(_delete(target, name)):
+    if not kubeopts.run(_delete(target, name, wait=wait)):
         raise output.fail(f"ApplicationSet {name!r} not found in namespace {namespace!r}")
     typer.echo(f"applicationset.argoproj.io/{name} deleted")
 

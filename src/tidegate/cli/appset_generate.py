@@ -54,14 +54,23 @@ def generate(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="Git cache (default: the user cache).")
     ] = None,
+    appset_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--appset-namespace",
+            "-N",
+            help="Namespace of the set (only the control namespace is served).",
+        ),
+    ] = None,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
     core: bool = remote.CORE_OPTION,
 ) -> None:
     """Print the Applications an ApplicationSet would generate (nothing is applied)."""
-    from tidegate.cli import appset_cmd
+    from tidegate.cli import appset_cmd, appset_flags
 
+    namespace = appset_flags.namespace(namespace, appset_namespace)
     docs = appset_cmd._load(file, namespace)
     found = kubeopts.run(
         _generate(

@@ -42,6 +42,7 @@ class SourceExtras:
     ignore_missing_components: bool | None = None
     directory_include: str | None = None
     directory_exclude: str | None = None
+    directory_disable_extension_filter: bool | None = None
 
     def given(self) -> bool:
         return self != SourceExtras()
@@ -105,6 +106,12 @@ def apply_source_extras(src: Obj, flags: SourceExtras) -> None:
                          ("exclude", flags.directory_exclude)):  # fmt: skip
         if value is not None:
             src.setdefault("directory", {})[field] = value
+    if flags.directory_disable_extension_filter is not None:
+        directory = src.setdefault("directory", {})
+        if flags.directory_disable_extension_filter:
+            directory["disableExtensionFilter"] = True
+        else:
+            directory.pop("disableExtensionFilter", None)  # false is the default: omitted
 
 
 def apply_retry(spec: Obj, flags: RetryFlags) -> None:

@@ -58,15 +58,34 @@ def login(
         False, "--insecure", help="Skip verification of the server's TLS certificate."
     ),
     plaintext: bool = typer.Option(False, "--plaintext", help="Use plain HTTP, not TLS."),
+    skip_test_tls: bool = typer.Option(
+        False,
+        "--skip-test-tls",
+        help="Do not test first whether the server speaks TLS and its certificate verifies.",
+    ),
+    callback: str | None = typer.Option(
+        None,
+        "--callback",
+        help="SSO: scheme, host and port the identity provider sends the browser back to "
+        "(default http://localhost:<--sso-port>).",
+    ),
     name: str | None = typer.Option(None, "--name", help="Context name (default: the server)."),
     config: str | None = CONFIG_OPTION,
 ) -> None:
-    """Log in to a Tidegate (or Argo CD) API server and store the session as a context."""
+    """Log in to a Tidegate (or Argo CD) API server and store the session as a context.
+
+    Unless --plaintext, --insecure or --skip-test-tls is given, the server is tested first, as
+    argocd does: no TLS, or a certificate that does not verify, asks whether to go on (y/n)."""
     import httpx
 
-    from tidegate.cli import app_common, appspec
+    from tidegate.cli import app_common, appspec, login_tls
 
     address = _address(server)
+    if callback and not sso:
+        raise output.fail("--callback is the SSO login's redirect: give --sso too", 2)
+    callback_base = login_tls.callback_base(callback, sso_port)
+    if not (plaintext or insecure or skip_test_tls):
+        plaintext, insecure = login_tls.settle(address, plaintext=plaintext, insecure=insecure)
     url = f"{'http' if plaintext else 'https'}://{address}"
     try:
         launch = app_common.parse_bool(sso_launch_browser, "--sso-launch-browser")
@@ -82,7 +101,9 @@ def login(
             if sso:
                 from tidegate.cli import sso_login  # httpx, jwt: only when logging in by SSO
 
-                token = sso_login.sso_token(client, port=sso_port, launch_browser=launch)
+                token = sso_login.sso_token(
+                    client, port=sso_port, launch_browser=launch, callback=callback_base
+                )
                 resp = client.get(
                     "/api/v1/session/userinfo", headers={"Authorization": f"Bearer {token}"}
                 )

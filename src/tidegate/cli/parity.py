@@ -44,8 +44,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
 app logs
-app add-source\t--directory-disable-extension-filter
-app create\t--directory-disable-extension-filter
 app diff\t--ignore-normalizer-jq-execution-timeout
 app diff\t--local-include
 app diff\t--refresh
@@ -53,8 +51,6 @@ app diff\t--server-side-diff
 app diff\t--server-side-diff-concurrency
 app diff\t--server-side-diff-max-batch-kb
 app diff\t--server-side-generate
-app set\t--directory-disable-extension-filter
-app set\t--validate
 app sync\t--assume
 app sync\t--ignore-normalizer-jq-execution-timeout
 app sync\t--label
@@ -65,31 +61,7 @@ app sync\t--retry-refresh
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
 app wait\t--resource
-appset create\t--appset-namespace
-appset create\t--dry-run
-appset create\t--output
-appset create\t--wait
-appset delete\t--appset-namespace
-appset delete\t--wait
-appset get\t--appset-namespace
-appset get\t--show-params
-appset list\t--appset-namespace
-appset list\t--project
-appset list\t--selector
-login\t--callback
-login\t--skip-test-tls
-version\t--cluster
-version\t--context
-version\t--insecure-skip-tls-verify
-version\t--kubeconfig
-version\t--namespace
-version\t--password
-version\t--request-timeout
-version\t--token
-version\t--user
-version\t--username
 app resources\t--orphaned
-appset generate\t--appset-namespace
 """
 
 

@@ -48,6 +48,14 @@ def server(
     render_queue: int = typer.Option(
         16, "--render-queue", min=0, help="Renders waiting for a slot; beyond them: 503."
     ),
+    application_namespaces: str = typer.Option(
+        "",
+        "--application-namespaces",
+        envvar="ARGOCD_APPLICATION_NAMESPACES",
+        help="Also serve Applications in these namespaces (comma-separated globs, /regex/ "
+        "allowed; argocd-cmd-params-cm application.namespaces). Their AppProject must list "
+        "the namespace in sourceNamespaces.",
+    ),
     loglevel: str = LOG_LEVEL,
     logformat: str = LOG_FORMAT,
 ) -> None:
@@ -91,6 +99,9 @@ def server(
                 metrics_optional=metrics_port is None,
                 render_limit=render_limit,
                 render_queue=render_queue,
+                application_namespaces=tuple(
+                    p.strip() for p in application_namespaces.split(",") if p.strip()
+                ),
             )
         )
     except KeyboardInterrupt:

@@ -73,7 +73,7 @@ def _serve_callback(port: int) -> tuple[http.server.HTTPServer, queue.Queue[dict
     return server, answers
 
 
-def sso_token(client: httpx.Client, *, port: int, launch_browser: bool) -> str:
+def sso_token(client: httpx.Client, *, port: int, launch_browser: bool, callback: str = "") -> str:
     """The ID token of a browser login through the server's identity provider."""
     settings = _oidc_settings(client)
     issuer = str(settings.get("issuer") or "")
@@ -87,7 +87,7 @@ def sso_token(client: httpx.Client, *, port: int, launch_browser: bool) -> str:
     server, answers = _serve_callback(port)
     try:
         started = oidc.new_login(
-            redirect_uri=f"http://localhost:{port}/auth/callback",
+            redirect_uri=f"{callback or f'http://localhost:{port}'}/auth/callback",
             return_url="",
             now=time.monotonic(),
         )

@@ -14,6 +14,34 @@ from typing import Annotated, Any
 import typer
 
 
+def _opt(*names: str, help: str, metavar: str | None = None) -> Any:
+    return typer.Option(*names, help=help, metavar=metavar)
+
+
+# kubectl's flags, as argocd's version takes them (used with --core).
+KubeconfigFlag = Annotated[str | None, _opt("--kubeconfig", help="Path to a kubeconfig file.")]
+ContextFlag = Annotated[str | None, _opt("--context", help="The kubeconfig context to use.")]
+ClusterFlag = Annotated[str | None, _opt("--cluster", help="The kubeconfig cluster to use.")]
+UserFlag = Annotated[str | None, _opt("--user", help="The kubeconfig user to use.")]
+NamespaceFlag = Annotated[
+    str | None, _opt("--namespace", "-n", help="Namespace (accepted; a version has none).")
+]
+TokenFlag = Annotated[str | None, _opt("--token", help="Bearer token for the API server.")]
+UsernameFlag = Annotated[str | None, _opt("--username", help="Basic-auth user name.")]
+PasswordFlag = Annotated[str | None, _opt("--password", help="Basic-auth password.")]
+InsecureFlag = Annotated[
+    bool,
+    typer.Option("--insecure-skip-tls-verify", help="Do not verify the API server's certificate."),
+]
+TimeoutFlag = Annotated[
+    str,
+    _opt(
+        "--request-timeout",
+        help="How long to wait for the API server (0: no limit; 30s, 1m, or seconds).",
+    ),
+]
+
+
 class Format(enum.StrEnum):
     text = "text"
     short = "short"
@@ -63,6 +91,35 @@ def _server_version(config_path: str | None) -> tuple[str, dict[str, Any]] | Non
     return name, found
 
 
+def _core_version(opts: dict[str, Any]) -> dict[str, Any]:
+    """The version of the Kubernetes API server the kubeconfig flags name (``--core``), in
+    argocd's version keys, plus ``Server``: its URL."""
+    from tidegate.cli import kubeconfig_flags, kubeopts
+
+    config = kubeconfig_flags.cluster_config(**opts)
+
+    async def ask() -> dict[str, Any]:
+        from tidegate.kube import client as kube_client
+
+        async with kube_client.client_for(config) as client:
+            body: dict[str, Any] = (
+                await client.request("GET", "/version", what=f"get {config.server}/version")
+            ).body
+            return body
+
+    found = kubeopts.run(ask())
+    return {
+        "Version": str(found.get("gitVersion") or ""),
+        "BuildDate": str(found.get("buildDate") or ""),
+        "GitCommit": str(found.get("gitCommit") or ""),
+        "GitTreeState": str(found.get("gitTreeState") or ""),
+        "GoVersion": str(found.get("goVersion") or ""),
+        "Compiler": str(found.get("compiler") or ""),
+        "Platform": str(found.get("platform") or ""),
+        "Server": config.server,
+    }
+
+
 def _text(label: str, info: dict[str, Any], *, short: bool) -> list[str]:
     lines = [f"{label}: {info.get('Version', '')}"]
     if not short:
@@ -79,10 +136,47 @@ def version(
     config: Annotated[
         str | None, typer.Option("--config", help="Tidegate config file (tidegate login's).")
     ] = None,
+    core: Annotated[
+        bool,
+        typer.Option(
+            "--core",
+            help="The Kubernetes API server's version (the kubeconfig flags), not a login's.",
+        ),
+    ] = False,
+    kubeconfig: KubeconfigFlag = None,
+    context: ContextFlag = None,
+    cluster: ClusterFlag = None,
+    user: UserFlag = None,
+    namespace: NamespaceFlag = None,
+    token: TokenFlag = None,
+    username: UsernameFlag = None,
+    password: PasswordFlag = None,
+    insecure_skip_tls_verify: InsecureFlag = False,
+    request_timeout: TimeoutFlag = "0",
 ) -> None:
-    """Print the client's version, and the server's when a login context is current."""
+    """Print the client's version, and the server's when a login context is current (with
+    --core: the Kubernetes API server's that the kubeconfig flags name, as argocd --core)."""
     result: dict[str, Any] = {"client": client_version()}
     error = None
+    kube_opts = {
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "cluster": cluster,
+        "user": user,
+        "namespace": namespace,
+        "token": token,
+        "username": username,
+        "password": password,
+        "insecure": insecure_skip_tls_verify,
+        "request_timeout": request_timeout,
+    }
+    if core and not client:
+        result["server"] = _core_version(kube_opts)
+        client = True
+    elif any(v for k, v in kube_opts.items() if k != "request_timeout") and not client:
+        from tidegate.cli import output as out
+
+        raise out.fail("the kubeconfig flags (--kubeconfig, --context, ...) need --core", 2)
     if not client:
         try:
             found = _server_version(config)
@@ -98,7 +192,8 @@ def version(
         brief = short or output is Format.short
         lines = _text("tidegate", result["client"], short=brief)
         if "server" in result:
-            lines += _text("tidegate-server", result["server"], short=brief)
+            label = "kube-server" if core else "tidegate-server"
+            lines += _text(label, result["server"], short=brief)
         typer.echo("\n".join(lines))
     if error is not None:
         typer.echo(f"error: {error}", err=True)

@@ -73,6 +73,7 @@ def render_request(
             include=src.directory.include or "",
             exclude=src.directory.exclude or "",
             jsonnet=_jsonnet_options(src.directory.jsonnet),
+            disable_extension_filter=bool(src.directory.disable_extension_filter),
         )
     kustomize = render.KustomizeOptions()
     if src.kustomize is not None:

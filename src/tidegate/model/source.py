@@ -31,6 +31,7 @@ class Directory(WireModel):
     include: str | None = None
     exclude: str | None = None
     jsonnet: Jsonnet | None = None
+    disable_extension_filter: bool | None = None
 
 
 class KustomizeReplica(WireModel):

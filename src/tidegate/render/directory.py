@@ -3,7 +3,10 @@ under the source path.
 
 Blocking (file reads, parsing, the Jsonnet worker): the caller runs it in a worker thread. Files
 are visited in lexical, depth-first order and their objects keep that order; ``exclude`` wins
-over ``include``; other file types are ignored.
+over ``include``; other file types are ignored, unless ``disableExtensionFilter`` is set (as
+argocd's): then ``include``/``exclude`` alone select, and a selected file of another extension
+(``secret.yaml.sealed``) is read as YAML, skipped when it is not YAML or holds no object with
+``apiVersion`` and ``kind`` (a README, a licence).
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def render_directory(
     for walked in paths.walk_files(root, app_dir, recurse=options.recurse):
         name = walked.path.name
         is_jsonnet = name.endswith(".jsonnet")
-        if not (is_jsonnet or name.endswith(".json") or name.endswith(_YAML_SUFFIXES)):
+        known = is_jsonnet or name.endswith(".json") or name.endswith(_YAML_SUFFIXES)
+        if not known and not options.disable_extension_filter:
             continue
         if options.exclude and globs.matches(options.exclude, walked.relative):
             continue
@@ -72,6 +76,8 @@ def render_directory(
         text = read_bounded(root, file, limits=limits, budget=budget)
         if file.name.endswith(".json"):
             objects.extend(manifests.parse_json(text, where=where))
+        elif not file.name.endswith(_YAML_SUFFIXES):  # selected only without the filter
+            objects.extend(_manifest_like(text, where=where, limits=limits))
         else:
             objects.extend(
                 manifests.parse_yaml(
@@ -79,3 +85,15 @@ def render_directory(
                 )
             )
     return objects
+
+
+def _manifest_like(text: str, *, where: str, limits: request.RenderLimits) -> list[dict[str, Any]]:
+    """The objects of a file of another extension: none when it is not YAML or holds no
+    Kubernetes object (argocd skips such files when the extension filter is off)."""
+    try:
+        found = manifests.parse_yaml(
+            text, where=where, max_alias_expansion=limits.max_alias_expansion
+        )
+    except errors.ManifestError:
+        return []
+    return [o for o in found if o.get("apiVersion") and o.get("kind")]

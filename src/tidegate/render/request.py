@@ -61,6 +61,10 @@ class DirectoryOptions:
     include: str = ""
     exclude: str = ""
     jsonnet: JsonnetOptions = JsonnetOptions()
+    # argocd's disableExtensionFilter: files of any extension are candidates (include/exclude
+    # decide); those without a manifest extension are read as YAML and skipped when they hold
+    # no Kubernetes object.
+    disable_extension_filter: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

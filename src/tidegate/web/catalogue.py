@@ -23,7 +23,7 @@ Obj = dict[str, Any]
 
 def _apps(request: Request, subject: Any) -> list[Obj]:
     ctx = context.of(request)
-    return [a for a in ctx.hub.sorted_apps() if applications.allowed(subject, a)]
+    return [a for a in ctx.hub.sorted_apps() if applications.allowed(subject, a, ctx.namespace)]
 
 
 @router.get("/settings")

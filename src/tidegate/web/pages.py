@@ -165,7 +165,7 @@ def visible_apps(ctx: context.ServerContext, subject: access.Subject) -> tuple[l
         # Entries of an older hub version would keep the apps it replaced alive: drop them.
         for old in [k for k in _VISIBLE if k[:3] != key[:3]]:
             del _VISIBLE[old]
-        visible = [a for a in hub.sorted_apps() if applications.allowed(subject, a)]
+        visible = [a for a in hub.sorted_apps() if applications.allowed(subject, a, hub.namespace)]
         hit = (policy, visible, views.filter_options(visible))
         _VISIBLE[key] = hit
         while len(_VISIBLE) > VISIBLE_CACHE:
