@@ -320,6 +320,13 @@ def wait(
     delete: Annotated[
         bool, typer.Option("--delete", help="Wait until the application is deleted.")
     ] = False,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resource",
+            help="Wait only for these resources: [!]GROUP:KIND:[NS/]NAME, '*' globs (repeat).",
+        ),
+    ] = None,
     fmt: Output = "wide",
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
@@ -333,18 +340,23 @@ def wait(
     health observed before the last operation finished do not count. --delete waits for the
     app to be gone instead. Several apps (names, or -l SELECTOR in the control namespace) are
     waited for in turn within the one --timeout. Exit 1 on --timeout, naming what was still
-    missing.
+    missing. --resource (repeat) waits for those resources' sync and health instead of the
+    app's (argocd's GROUP:KIND:NAME, '!' excludes, '*' globs).
     """
-    from tidegate.cli import appspec
+    from tidegate.cli import app_state, appspec
 
     _check_output(fmt)
     if names and selector:
         raise output.fail("give application names or -l, not both", 2)
     if not names and not selector:
         raise output.fail("give an application name, or -l SELECTOR", 2)
-    if delete and any((sync_, health, operation, suspended, degraded)):
+    if delete and any((sync_, health, operation, suspended, degraded, resource)):
         raise output.fail("--delete waits for the app to be gone: no other condition", 2)
     wanted_flags = (sync_, health, operation, suspended, degraded)
+    try:
+        filters = app_state.wait_resources(resource or [])
+    except appspec.FlagError as exc:
+        raise output.fail(str(exc), 2) from None
 
     async def go() -> int:
         from tidegate.cli import app_access, app_follow, app_show, app_state
@@ -376,6 +388,7 @@ def wait(
                     wanted=app_state.WaitFor(*wanted_flags),
                     deadline=deadline,
                     show=app_follow.progress("wait", no_color=no_color, quiet=fmt != "wide"),
+                    resources=filters,
                 )
                 if outcome.app is None:
                     raise output.fail(f"application '{ns}/{app_name}' was deleted")

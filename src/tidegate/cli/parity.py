@@ -64,7 +64,6 @@ app sync\t--preview-changes
 app sync\t--retry-refresh
 app sync\t--server-side-diff-concurrency
 app sync\t--server-side-diff-max-batch-kb
-app wait\t--resource
 appset create\t--appset-namespace
 appset create\t--dry-run
 appset create\t--output
