@@ -19,8 +19,10 @@ from tidegate.cli import (
     app_actions,
     app_add_source,
     app_common,
+    app_diff_opts,
     app_edit,
     app_events_cmd,
+    app_local_files,
     app_namespace,
     app_ops,
     app_patch,
@@ -423,8 +425,23 @@ def diff(
     source_positions: app_source_revisions.SourcePositions = None,
     source_names: app_source_revisions.SourceNames = None,
     hard_refresh: HardRefresh = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Resolve the target revision anew (fetch Git).")
+    ] = False,
     local: Local = None,
     local_repo_root: LocalRepoRoot = None,
+    local_include: app_local_files.LocalInclude = None,
+    server_side_generate: Annotated[
+        bool,
+        typer.Option(
+            "--server-side-generate",
+            help="With --local: render only the --local-include files, as the controller does.",
+        ),
+    ] = False,
+    jq_timeout: app_diff_opts.JqTimeout = None,
+    server_side_diff: app_diff_opts.ServerSideDiff = "true",
+    server_side_diff_concurrency: app_diff_opts.Concurrency = app_diff_opts.DEFAULT_CONCURRENCY,
+    server_side_diff_max_batch_kb: app_diff_opts.MaxBatchKb = app_diff_opts.DEFAULT_BATCH_KB,
     exit_code: Annotated[
         str,
         typer.Option(
@@ -445,31 +462,46 @@ def diff(
     Exit 0 in sync; --diff-exit-code (1) out of sync, unless --exit-code=false; 2 on an error
     (the error on stderr, as argocd). Objects the server-side dry run rejects (a sync would
     fail its validation) are listed on stderr and count as a difference. Secret values are
-    masked.
+    masked. --refresh resolves the target revision anew, as --hard-refresh does (the CLI keeps
+    no manifest cache); --server-side-generate renders only the --local-include files of
+    --local; the comparison flags are cli/app_diff_opts.py's.
     """
     from tidegate.cli import appspec
 
+    tuning = app_diff_opts.parse(
+        jq_timeout=jq_timeout, server_side_diff=server_side_diff,
+        concurrency=server_side_diff_concurrency, batch_kb=server_side_diff_max_batch_kb,
+    )  # fmt: skip
+    include = app_local_files.check_include(
+        local, local_include, server_side_generate=server_side_generate
+    )
+
     async def go() -> bool:
+        ns, app_name = appspec.split_name(name, namespace)
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        with app_local_files.staged(local, local_repo_root, include) as (tree, root):
+            return await compare(ns, app_name, tree, root)
+
+    async def compare(ns: str, app_name: str, tree: Path | None, root: Path | None) -> bool:
         from tidegate.cli import app_access, app_compare
         from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
-        ns, app_name = appspec.split_name(name, namespace)
-        # The control namespace holds projects and Secrets; the app may be in another one.
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                if local is not None:
+                app_diff_opts.apply(ctx, tuning)
+                if tree is not None:
                     from tidegate.cli import app_diff_local
 
                     cache_root = cache_dir or app_compare.default_cache_dir()
-                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
+                    app_diff_local.point_at_local(ctx, tree, root, cache_root)
                 app_source_revisions.pin(
                     ctx, revision=revision, revisions=revisions,
                     positions=source_positions, names=source_names,
                 )  # fmt: skip
                 result = await local_compare.compare_locally(
-                    ctx, revision=revision, hard=hard_refresh
+                    ctx, revision=revision, hard=hard_refresh or refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
         if result.problems:  # what the controller reports as a ComparisonError

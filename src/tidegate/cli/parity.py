@@ -46,13 +46,6 @@ NOT_YET_TEXT = """\
 app logs
 app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
-app diff\t--ignore-normalizer-jq-execution-timeout
-app diff\t--local-include
-app diff\t--refresh
-app diff\t--server-side-diff
-app diff\t--server-side-diff-concurrency
-app diff\t--server-side-diff-max-batch-kb
-app diff\t--server-side-generate
 app set\t--directory-disable-extension-filter
 app set\t--validate
 app sync\t--assume
