@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, app_source_revisions, kubeopts, output
+from tidegate.cli import (
+    app_common,
+    app_diff_opts,
+    app_remote,
+    app_source_revisions,
+    kubeopts,
+    output,
+)
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -167,6 +174,21 @@ def sync(
     server_side: Annotated[
         bool, typer.Option("--server-side", help="Server-side apply (ServerSideApply=true).")
     ] = False,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Sync only the resources with this label K=V (repeat)."),
+    ] = None,
+    preview_changes: Annotated[
+        bool,
+        typer.Option("--preview-changes", help="Show the diff first and ask to go on."),
+    ] = False,
+    assume_yes: Annotated[
+        bool,
+        typer.Option("--assumeYes", "--assume", help="Answer yes to --preview-changes' question."),
+    ] = False,
+    jq_timeout: app_diff_opts.JqTimeout = None,
+    server_side_diff_concurrency: app_diff_opts.Concurrency = app_diff_opts.DEFAULT_CONCURRENCY,
+    server_side_diff_max_batch_kb: app_diff_opts.MaxBatchKb = app_diff_opts.DEFAULT_BATCH_KB,
     fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
@@ -181,10 +203,19 @@ def sync(
     Several apps (names, or -l SELECTOR / --project P in the control namespace, as argocd)
     are synced one after the other. Refused (exit 1) while another operation runs. Exit 0 when
     every sync Succeeded; 1 when one Failed, errored, was terminated, or --timeout passed.
+    --label K=V syncs only the resources whose rendered manifest has one of the labels (none:
+    exit 1); --preview-changes prints the diff and asks (no difference, or no answer yes:
+    nothing is synced, exit 0), --assumeYes does not ask. The comparison flags bound that
+    diff (cli/app_diff_opts.py).
     """
-    from tidegate.cli import appspec
+    from tidegate.cli import app_sync_preview, appspec
 
     _check_output(fmt)
+    tuning = app_diff_opts.parse(
+        jq_timeout=jq_timeout, concurrency=server_side_diff_concurrency,
+        batch_kb=server_side_diff_max_batch_kb,
+    )  # fmt: skip
+    labels = app_sync_preview.parse_labels(label or [])
     extra_options = [o for o, on in (("Replace=true", replace),
                                      ("ServerSideApply=true", server_side)) if on]  # fmt: skip
     if names and (selector or project):
@@ -211,13 +242,27 @@ def sync(
         ns, app_name = appspec.split_name(name, namespace)
         async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
             raw = await apps.get(app_name)
+            look = app_sync_preview.Look(apps, raw, tuning=tuning, cache_dir=None)
+            chosen = appspec.select_resources(
+                resource or [], app_state.status(raw).get("resources") or []
+            )
+            if labels:
+                by_label = app_sync_preview.labelled(await look.manifests(revision), labels)
+                if not by_label:
+                    wanted = ", ".join(f"{k}={v}" for k, v in labels.items())
+                    raise output.fail(
+                        f"{app_state.describe(raw)}: no resource matches the labels {wanted}"
+                    )
+                chosen = app_sync_preview.merge_resources(chosen, by_label)
+            if preview_changes and not await app_sync_preview.preview(
+                look, qualified=f"{ns}/{app_name}", revision=revision, assume_yes=assume_yes
+            ):
+                return 0
             request = appspec.SyncRequest(
                 revision=revision,
                 prune=prune,
                 dry_run=dry_run,
-                resources=appspec.select_resources(
-                    resource or [], app_state.status(raw).get("resources") or []
-                ),
+                resources=chosen,
                 sync_options=(*(sync_option or ()), *extra_options),
                 apply_out_of_sync_only=apply_out_of_sync_only,
                 force=force,

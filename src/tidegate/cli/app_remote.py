@@ -38,6 +38,10 @@ class RemoteApps:
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._remote.call(method, path, **kwargs)
 
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any other call of the server (``app sync --preview-changes`` reads the diffs)."""
+        return await self._remote.call(method, path, **kwargs)
+
     async def get(self, name: str, *, namespace: str | None = None) -> Obj:
         found = await self.get_or_none(name, namespace=namespace)
         if found is None:

@@ -48,15 +48,9 @@ app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
 app set\t--directory-disable-extension-filter
 app set\t--validate
-app sync\t--assume
-app sync\t--ignore-normalizer-jq-execution-timeout
-app sync\t--label
 app sync\t--local
 app sync\t--local-repo-root
-app sync\t--preview-changes
 app sync\t--retry-refresh
-app sync\t--server-side-diff-concurrency
-app sync\t--server-side-diff-max-batch-kb
 appset create\t--appset-namespace
 appset create\t--dry-run
 appset create\t--output
