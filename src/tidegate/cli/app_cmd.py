@@ -29,6 +29,7 @@ from tidegate.cli import (
     app_project_flag,
     app_remote,
     app_resource_cmd,
+    app_resources_list,
     app_source_revisions,
     app_unset,
     edit_cmd,
@@ -53,7 +54,7 @@ app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
 app.command("patch")(app_patch.patch)
-app.command("resources")(app_patch.resources)
+app.command("resources")(app_resources_list.resources)
 app.command("unset")(app_unset.unset)
 app.command("remove-source")(app_unset.remove_source)
 app.command("add-source")(app_add_source.add_source)

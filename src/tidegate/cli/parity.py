@@ -74,7 +74,6 @@ version\t--request-timeout
 version\t--token
 version\t--user
 version\t--username
-app resources\t--orphaned
 appset generate\t--appset-namespace
 """
 
