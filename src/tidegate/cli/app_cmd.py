@@ -23,6 +23,7 @@ from tidegate.cli import (
     app_edit,
     app_events_cmd,
     app_local_files,
+    app_logs_cmd,
     app_namespace,
     app_ops,
     app_patch,
@@ -48,6 +49,7 @@ app = typer.Typer(
 
 app.command("create")(app_edit.create)
 app.command("events")(app_events_cmd.events)
+app.command("logs")(app_logs_cmd.logs)
 app.command("set")(app_edit.set_)
 app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
@@ -613,7 +615,7 @@ app_namespace.install(app, (
     "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
     "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
     "edit",
-    "get-resource", "patch-resource", "delete-resource",
+    "get-resource", "patch-resource", "delete-resource", "logs",
 ))  # fmt: skip
 app_namespace.install(app_actions.actions, ("list", "run"))
 # argocd's --project guard on the resource verbs (cli/app_project_flag.py), around -N.

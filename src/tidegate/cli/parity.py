@@ -43,7 +43,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # Not implemented yet. A line is a whole command, or "command<TAB>flag" of a command that
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
-app logs
 app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
 app set\t--directory-disable-extension-filter
