@@ -9,6 +9,7 @@ Failed / Error / terminated / timed out / refused, 2 usage error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -186,6 +187,14 @@ def sync(
         bool,
         typer.Option("--assumeYes", "--assume", help="Answer yes to --preview-changes' question."),
     ] = False,
+    local: Annotated[
+        Path | None,
+        typer.Option("--local", help="Sync what this local directory renders (no commit)."),
+    ] = None,
+    local_repo_root: Annotated[
+        Path | None,
+        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+    ] = None,
     jq_timeout: app_diff_opts.JqTimeout = None,
     server_side_diff_concurrency: app_diff_opts.Concurrency = app_diff_opts.DEFAULT_CONCURRENCY,
     server_side_diff_max_batch_kb: app_diff_opts.MaxBatchKb = app_diff_opts.DEFAULT_BATCH_KB,
@@ -206,9 +215,11 @@ def sync(
     --label K=V syncs only the resources whose rendered manifest has one of the labels (none:
     exit 1); --preview-changes prints the diff and asks (no difference, or no answer yes:
     nothing is synced, exit 0), --assumeYes does not ask. The comparison flags bound that
-    diff (cli/app_diff_opts.py).
+    diff (cli/app_diff_opts.py). --local DIR syncs what DIR renders with the app's source
+    settings instead of Git (cli/app_sync_local.py: not with automated sync unless --dry-run,
+    not through the server, not when it renders a Secret).
     """
-    from tidegate.cli import app_sync_preview, appspec
+    from tidegate.cli import app_sync_local, app_sync_preview, appspec
 
     _check_output(fmt)
     tuning = app_diff_opts.parse(
@@ -242,7 +253,10 @@ def sync(
         ns, app_name = appspec.split_name(name, namespace)
         async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
             raw = await apps.get(app_name)
-            look = app_sync_preview.Look(apps, raw, tuning=tuning, cache_dir=None)
+            where = (local, local_repo_root) if local is not None else None
+            look = app_sync_preview.Look(apps, raw, tuning=tuning, cache_dir=None, local=where)
+            manifests = await app_sync_local.manifests(look, raw, revision=revision,
+                                                       dry_run=dry_run)  # fmt: skip
             chosen = appspec.select_resources(
                 resource or [], app_state.status(raw).get("resources") or []
             )
@@ -276,6 +290,7 @@ def sync(
                 revisions=tuple(revisions or ()),
                 source_positions=tuple(source_positions or ()),
                 source_names=tuple(source_names or ()),
+                manifests=manifests,
             )
             operation = appspec.sync_operation(raw.get("spec") or {}, request)
             await _request(apps, raw, operation)

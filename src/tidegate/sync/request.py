@@ -146,6 +146,7 @@ class SyncRequest:
     revisions: tuple[str, ...] = ()  # argocd's --revisions, for the sources chosen by
     source_positions: tuple[int, ...] = ()  # --source-positions (1-based)
     source_names: tuple[str, ...] = ()  # or --source-names
+    manifests: tuple[str, ...] = ()  # argocd's --local: the objects to sync instead of a render
 
 
 def source_revisions(spec: Mapping[str, Any], request: SyncRequest) -> list[str] | None:
@@ -201,6 +202,8 @@ def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
     sync["dryRun"] = request.dry_run
     if request.resources is not None:
         sync["resources"] = request.resources
+    if request.manifests:
+        sync["manifests"] = list(request.manifests)
     options = [f"{k}={v}" for k, v in parse_pairs(request.sync_options, flag="--sync-option")]
     if request.apply_out_of_sync_only:
         options.append("ApplyOutOfSyncOnly=true")
