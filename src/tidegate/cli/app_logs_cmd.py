@@ -6,8 +6,10 @@ the resources; argocd's ``--namespace`` is ``--resource-namespace`` here because
 control namespace in every ``app`` verb, as for ``actions``). Lines go through argocd's
 ``--filter`` (``!`` negates; case-insensitive unless ``--match-case``) and ``--until-time``. The
 selection and the filters are :mod:`tidegate.controller.app_pods`, which the API server's logs
-endpoints use too. Exit 0; 1 when the app, its destination or a log cannot be read (the error
-names the pod); 2 for a bad flag value. No pod matching: a note on stderr, exit 0.
+endpoints use too. Logged in, the API server's ``GET /api/v1/applications/{name}/logs``
+(``api/app_logs.py``) does the same work and streams the lines. Exit 0; 1 when the app, its
+destination or a log cannot be read (the error names the pod); 2 for a bad flag value. No pod
+matching: a note on stderr, exit 0.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts, output
+from tidegate.cli import app_common, app_remote, kubeopts, output
 
 
 def logs(
@@ -56,8 +58,10 @@ def logs(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Print the logs of the application's pods (argocd app logs)."""
+    """Print the logs of the application's pods (argocd app logs); through the API server when
+    logged in (GET /api/v1/applications/{name}/logs), else directly (--core)."""
     from tidegate.cli import appspec
     from tidegate.controller import app_pods
     from tidegate.model import errors
@@ -83,12 +87,34 @@ def logs(
             if not show(stamp, content):
                 return
 
+    async def through_server(apps: app_remote.RemoteApps, app_name: str) -> None:
+        params = {"follow": str(follow).lower(), "previous": str(previous).lower(),
+                  "matchCase": str(match_case).lower()}  # fmt: skip
+        given = {"container": container, "filter": filter_, "kind": kind, "group": group,
+                 "resourceName": resource_name, "namespace": resource_namespace,
+                 "untilTime": until_time, "tailLines": None if tail < 0 else str(tail),
+                 "sinceSeconds": str(since_seconds) if since_seconds else None}  # fmt: skip
+        params.update({k: v for k, v in given.items() if v is not None and v != ""})
+        seen = False
+        async for message in apps.stream(f"/api/v1/applications/{app_name}/logs", params):
+            entry = message.get("result") or {}
+            if entry.get("last"):
+                break
+            seen = True
+            typer.echo(str(entry.get("content") or ""))
+        if not seen:
+            typer.echo(f"application '{app_name}': no log line (or no pod matches)", err=True)
+
     async def go() -> None:
         from tidegate.cli import app_access
         from tidegate.controller import local_compare
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
+            if isinstance(apps, app_remote.RemoteApps):
+                await through_server(apps, app_name)
+                return
+            assert isinstance(apps, app_access.Apps)
             raw = await apps.get(app_name, namespace=ns)
             wanted = app_pods.selected((raw.get("status") or {}).get("resources") or [], sel)
             async with local_compare.destination(apps, raw) as (_, client):
