@@ -166,6 +166,12 @@ def sync(
     retry_backoff_factor: Annotated[
         int | None, typer.Option("--retry-backoff-factor", min=1, help="Delay factor (2).")
     ] = None,
+    retry_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--retry-refresh", help="Each retry syncs the newest revision (needs a retry)."
+        ),
+    ] = False,
     info: Annotated[
         list[str] | None, typer.Option("--info", help="k=v stored with the operation.")
     ] = None,
@@ -285,6 +291,7 @@ def sync(
                 retry_backoff_duration=retry_backoff_duration,
                 retry_backoff_max_duration=retry_backoff_max_duration,
                 retry_backoff_factor=retry_backoff_factor,
+                retry_refresh=retry_refresh,
                 info=tuple(info or ()),
                 username=app_common.username(),
                 revisions=tuple(revisions or ()),

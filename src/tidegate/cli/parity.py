@@ -47,7 +47,6 @@ app add-source\t--directory-disable-extension-filter
 app create\t--directory-disable-extension-filter
 app set\t--directory-disable-extension-filter
 app set\t--validate
-app sync\t--retry-refresh
 appset create\t--appset-namespace
 appset create\t--dry-run
 appset create\t--output

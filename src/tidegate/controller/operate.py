@@ -152,6 +152,7 @@ class _Run:
     rt: runtime.ClusterRuntime | None = None
     rules: sync_projects.Rules | None = None  # the AppProject's and cluster Secret's limits
     manual: bool = True
+    revisions: tuple[str, ...] | None = None  # rendered anew by a retry (retry.refresh)
 
     @property
     def name(self) -> str:
@@ -424,6 +425,15 @@ async def execute(
     )
     health_checks = run.host.deps.health_checks
 
+    async def refresh_targets() -> list[Mapping[str, Any]]:
+        """retry.refresh: the targets at the newest revision (a failed render stops it)."""
+        fresh, _ = await render(run)
+        run.revisions = fresh.revisions
+        objs: list[Mapping[str, Any]] = list(fresh.objects)
+        if params.app_options.enabled("respect_ignore_differences"):
+            objs = await _respect_ignore_differences(run, objs, params)
+        return objs
+
     def health_of(obj: Mapping[str, Any]) -> str | None:
         found = health_checks.assess(obj)
         return found.status.value if found is not None else None
@@ -441,6 +451,7 @@ async def execute(
         retry_policy=sync_operation.RetryPolicy.from_spec(run.raw_op.get("retry")),
         options=sync_execute.ExecuteOptions(force=force),
         prune_approved=prune_approved,
+        refresh_targets=refresh_targets,
     )
     return _blocked_message(final) if blocked else final
 
@@ -516,7 +527,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
         message=final.message,
         started_at=final.started_at,
         recorded=final,
-        revision=rendered.revisions[0] if rendered.revisions else "",
+        revision=next(iter(current.revisions or rendered.revisions), ""),
         success_extra={
             "source": source,
             "initiatedBy": current.raw_op.get("initiatedBy"),

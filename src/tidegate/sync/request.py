@@ -141,6 +141,7 @@ class SyncRequest:
     retry_backoff_duration: str | None = None
     retry_backoff_max_duration: str | None = None
     retry_backoff_factor: int | None = None
+    retry_refresh: bool = False  # argocd's --retry-refresh: each retry takes the newest revision
     info: tuple[str, ...] = ()
     username: str = ""
     revisions: tuple[str, ...] = ()  # argocd's --revisions, for the sources chosen by
@@ -222,6 +223,8 @@ def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
 
 def _retry(request: SyncRequest) -> Obj:
     if not request.retry_limit:
+        if request.retry_refresh:
+            raise FlagError("--retry-refresh", "needs a retry (--retry-limit N)")
         return {}
     if request.retry_limit < 0:
         raise FlagError("--retry-limit", "must not be negative")
@@ -235,6 +238,8 @@ def _retry(request: SyncRequest) -> Obj:
         backoff["factor"] = request.retry_backoff_factor
     if backoff:
         retry["backoff"] = backoff
+    if request.retry_refresh:
+        retry["refresh"] = True
     return retry
 
 
