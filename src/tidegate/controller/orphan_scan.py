@@ -21,7 +21,8 @@ from tidegate.controller import orphans
 from tidegate.kube import client as kube_client
 from tidegate.live import cache as live_cache
 from tidegate.live import tracking
-from tidegate.model import errors
+from tidegate.model import application as model_app
+from tidegate.model import constants, errors
 from tidegate.model import project as model_project
 from tidegate.model.keys import ResourceKey
 
@@ -75,3 +76,31 @@ async def scan(
     await asyncio.gather(*(one(r) for r in kinds))
     found = orphans.find(parsed, candidates, known_apps=known_apps)
     return Scan(True, found, sorted(skipped))
+
+
+async def for_app(
+    client: kube_client.KubeClient,
+    app: model_app.Application,
+    *,
+    project: Mapping[str, Any] | None,
+    apps: Collection[Mapping[str, Any]],
+    control_namespace: str,
+    installation_id: str,
+) -> Scan:
+    """:func:`scan` of ``app``'s destination namespace, the existing ``apps`` (raw) being the
+    ones whose tracking does not make an object orphaned."""
+    known = {
+        model_app.instance_name(
+            str(a["metadata"].get("namespace") or ""), str(a["metadata"]["name"]),
+            control_namespace,
+        )
+        for a in apps
+    }  # fmt: skip
+    return await scan(
+        client,
+        project=project,
+        namespace=app.spec.destination.namespace or "",
+        known_apps=known,
+        tracking_method=constants.TRACKING_ANNOTATION,
+        installation_id=installation_id,
+    )
