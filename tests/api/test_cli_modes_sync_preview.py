@@ -1,4 +1,5 @@
-"""``tidegate app sync --label`` and ``--preview-changes [--assumeYes]`` in both modes: through a
+"""``tidegate app sync --label`` and ``--preview-changes [--assumeYes]`` (and ``app wait
+--resource``) in both modes: through a
 real ``tidegate server`` after ``tidegate login`` (the server renders and compares) and directly
 (``--core``: the controller's comparison run by the CLI), with the real controller syncing."""
 
@@ -102,6 +103,11 @@ def test_label_and_preview(
     assert front.returncode == 0, front.stdout + front.stderr
     assert _live(testbed_handle, name, "front") == {"color": "blue"}
     assert _live(testbed_handle, name, "back") is None  # not labelled: not synced
+    # app wait --resource, the same way: the synced resource, not the app (still OutOfSync)
+    chosen = run("wait", name, "--resource", ":ConfigMap:front", "--sync", "--timeout", "60")
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
+    other = run("wait", name, "--resource", ":ConfigMap:back", "--sync", "--timeout", "2")
+    assert other.returncode == 1 and "ConfigMap/back: sync status OutOfSync" in other.stderr
 
     declined = run("sync", name, "--preview-changes", stdin="n\n")
     assert declined.returncode == 0, declined.stderr

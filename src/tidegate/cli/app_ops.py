@@ -400,6 +400,7 @@ def wait(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Wait until the conditions hold (none given: synced, healthy and no operation running).
 
@@ -407,8 +408,9 @@ def wait(
     health observed before the last operation finished do not count. --delete waits for the
     app to be gone instead. Several apps (names, or -l SELECTOR in the control namespace) are
     waited for in turn within the one --timeout. Exit 1 on --timeout, naming what was still
-    missing. --resource (repeat) waits for those resources' sync and health instead of the
-    app's (argocd's GROUP:KIND:NAME, '!' excludes, '*' globs).
+    missing. Through the API server when logged in, else directly (--core). --resource
+    (repeat) waits for those resources' sync and health instead of the app's (argocd's
+    GROUP:KIND:NAME, '!' excludes, '*' globs).
     """
     from tidegate.cli import app_state, appspec
 
@@ -429,7 +431,7 @@ def wait(
         from tidegate.cli import app_access, app_follow, app_show, app_state
 
         deadline = app_access.Deadline(timeout)
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
             targets = list(names or ())
             if selector:
                 found = await apps.list_apps(selector=selector)
