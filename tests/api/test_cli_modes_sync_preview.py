@@ -1,7 +1,7 @@
-"""``tidegate app sync --label`` and ``--preview-changes [--assumeYes]`` (and ``app wait
---resource``) in both modes: through a
-real ``tidegate server`` after ``tidegate login`` (the server renders and compares) and directly
-(``--core``: the controller's comparison run by the CLI), with the real controller syncing."""
+"""``tidegate app sync --label`` and ``--preview-changes [--assumeYes]``, ``app wait --resource``
+and ``app diff`` in both modes: through a real ``tidegate server`` after ``tidegate login`` (the
+server renders and compares) and directly (``--core``: the controller's comparison run by the
+CLI), with the real controller syncing."""
 
 from __future__ import annotations
 
@@ -103,6 +103,12 @@ def test_label_and_preview(
     assert front.returncode == 0, front.stdout + front.stderr
     assert _live(testbed_handle, name, "front") == {"color": "blue"}
     assert _live(testbed_handle, name, "back") is None  # not labelled: not synced
+    differs = run("diff", name)  # the server's comparison, or the CLI's: back is missing
+    assert differs.returncode == 1, differs.stdout + differs.stderr
+    assert "===== ConfigMap " in differs.stdout and "back" in differs.stdout
+    if mode == "api":
+        pinned = run("diff", name, "--revision", "HEAD")
+        assert pinned.returncode == 2 and "--revision: not through the API server" in pinned.stderr
     # app wait --resource, the same way: the synced resource, not the app (still OutOfSync)
     chosen = run("wait", name, "--resource", ":ConfigMap:front", "--sync", "--timeout", "60")
     assert chosen.returncode == 0, chosen.stdout + chosen.stderr
@@ -127,3 +133,5 @@ def test_label_and_preview(
         return done.returncode == 0 and "====== No Differences found ======" in done.stdout
 
     until(in_sync, within=60)  # nothing to sync: no question, no operation
+    same = run("diff", name)
+    assert same.returncode == 0 and same.stdout == "", same.stdout + same.stderr

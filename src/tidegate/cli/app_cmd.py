@@ -459,8 +459,10 @@ def diff(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally.
+    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally;
+    through the API server when logged in (cli/app_diff_remote.py).
 
     Exit 0 in sync; --diff-exit-code (1) out of sync, unless --exit-code=false; 2 on an error
     (the error on stderr, as argocd). Objects the server-side dry run rejects (a sync would
@@ -480,10 +482,37 @@ def diff(
     )
 
     async def go() -> bool:
+        from tidegate.cli import remote
+
         ns, app_name = appspec.split_name(name, namespace)
+        async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as srv:
+            if srv is not None:
+                return await through_server(app_remote.RemoteApps(srv.http, srv.session, ns),
+                                            app_name)  # fmt: skip
         # The control namespace holds projects and Secrets; the app may be in another one.
         with app_local_files.staged(local, local_repo_root, include) as (tree, root):
             return await compare(ns, app_name, tree, root)
+
+    async def through_server(apps: app_remote.RemoteApps, app_name: str) -> bool:
+        from tidegate.cli import app_diff_remote
+
+        given = {"--local": local, "--revision": revision, "--revisions": revisions}
+        defaults = {
+            "--ignore-normalizer-jq-execution-timeout": jq_timeout is not None,
+            "--server-side-diff": server_side_diff != "true",
+            "--server-side-diff-concurrency": (
+                server_side_diff_concurrency != app_diff_opts.DEFAULT_CONCURRENCY
+            ),
+            "--server-side-diff-max-batch-kb": (
+                server_side_diff_max_batch_kb != app_diff_opts.DEFAULT_BATCH_KB
+            ),
+        }
+        fresh = "hard" if hard_refresh else "normal" if refresh else None
+        return await app_diff_remote.diff(
+            apps, app_name, refresh=fresh,
+            needs_cluster=[flag for flag, value in given.items() if value],
+            tuning_given=[flag for flag, on in defaults.items() if on],
+        )  # fmt: skip
 
     async def compare(ns: str, app_name: str, tree: Path | None, root: Path | None) -> bool:
         from tidegate.cli import app_access, app_compare
