@@ -15,8 +15,6 @@ Only typer and the standard library at import time.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -71,6 +69,9 @@ def staged(
     if local is None or include is None:
         yield local, repo_root
         return
+    import shutil
+    import tempfile
+
     from tidegate.cli import app_diff_local
 
     root, inside = app_diff_local.local_path(local, repo_root)

@@ -14,7 +14,6 @@ matching: a note on stderr, exit 0.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
@@ -123,6 +122,8 @@ def logs(
                     typer.echo(f"application '{ns}/{app_name}': no pod matches", err=True)
                     return
                 if follow:
+                    import asyncio
+
                     await asyncio.gather(*(one(client, p) for p in pods))
                     return
                 for pod in pods:
