@@ -61,12 +61,14 @@ def _control_namespace(tb: handle.TestBed, prefix: str) -> str:
     return ns
 
 
-def _register_repo(tb: handle.TestBed, ns: str, git: handle.GitRemote, url: str) -> None:
+def _register_repo(
+    tb: handle.TestBed, ns: str, git: handle.GitRemote, url: str, *, name: str = "repo-test"
+) -> None:
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": "repo-test",
+            "name": name,
             "namespace": ns,
             "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
         },

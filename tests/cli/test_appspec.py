@@ -77,7 +77,8 @@ def test_rollback_operation(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", _table("state.yaml", "wait"))
 def test_wait_conditions(case: dict[str, Any]) -> None:
     wanted = app_state.WaitFor(**case["want_flags"])
-    assert app_state.unmet(case["app"], wanted) == case["missing"]
+    filters = app_state.wait_resources(case.get("resources") or [])
+    assert app_state.unmet(case["app"], wanted, resources=filters) == case["missing"]
 
 
 @pytest.mark.parametrize("case", _table("state.yaml", "rollback"))

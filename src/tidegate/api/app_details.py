@@ -14,7 +14,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import app_tree, applications, appstore, context, errors, security
+from tidegate.api import app_orphans, app_tree, applications, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.kube import events as kube_events
 from tidegate.model import errors as tg_errors
@@ -32,6 +32,9 @@ async def get_resource_tree(
     app = await applications.store(request).get(name)
     security.authorize(subject, "applications", "get", applications.rbac_object(app))
     tree, _ = await app_tree.live_tree(context.of(request), app)
+    orphaned = await app_orphans.orphaned_nodes(request, app)
+    if orphaned is not None:  # the project monitors orphaned resources
+        tree["orphanedNodes"] = orphaned
     return tree
 
 

@@ -133,6 +133,7 @@ def sync_request(body: Mapping[str, Any], app: Mapping[str, Any], username: str)
         retry_backoff_duration=duration,
         retry_backoff_max_duration=max_duration,
         retry_backoff_factor=factor,
+        retry_refresh=bool(_typed(_typed(body, "retryStrategy", dict, {}), "refresh", bool, False)),
         info=tuple(info),
         username=username,
     )

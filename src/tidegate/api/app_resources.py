@@ -23,7 +23,7 @@ from starlette.responses import StreamingResponse
 
 from tidegate.api import app_manifests, applications, context, errors, security, streams
 from tidegate.auth import access
-from tidegate.controller import local_compare
+from tidegate.controller import app_pods, local_compare
 from tidegate.kube import client as kube_client
 from tidegate.model import errors as tg_errors
 from tidegate.model.keys import ResourceKey
@@ -35,7 +35,6 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": dict,
     "application/json-patch+json": list,
 }
-OWNER_DEPTH = 5  # Pod -> ReplicaSet -> Deployment and the like; deeper chains are refused
 
 
 def _not_part(key: ResourceKey, app_name: str) -> errors.ApiError:
@@ -180,26 +179,7 @@ def destination(
 async def _owned_by_app(
     client: kube_client.KubeClient, pod: Obj, recorded: Mapping[ResourceKey, str]
 ) -> bool:
-    obj, namespace = pod, str((pod.get("metadata") or {}).get("namespace") or "")
-    for _ in range(OWNER_DEPTH):
-        if ResourceKey.of(obj) in recorded:
-            return True
-        owners = [o for o in (obj.get("metadata") or {}).get("ownerReferences") or [] if o]
-        owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
-        if owner is None:
-            return False
-        group = str(owner.get("apiVersion") or "").rpartition("/")[0]
-        key = ResourceKey(group, str(owner.get("kind") or ""), namespace, str(owner.get("name")))
-        if key in recorded:
-            return True
-        try:
-            found = await client.get_or_none(key)
-        except tg_errors.UnknownKindError:
-            return False
-        if found is None:
-            return False
-        obj = found
-    return False
+    return await app_pods.owning(client, pod, recorded) is not None
 
 
 def log_entry(line: str, pod: str) -> Obj:

@@ -19,14 +19,18 @@ from tidegate.cli import (
     app_actions,
     app_add_source,
     app_common,
+    app_diff_opts,
     app_edit,
     app_events_cmd,
+    app_local_files,
+    app_logs_cmd,
     app_namespace,
     app_ops,
     app_patch,
     app_project_flag,
     app_remote,
     app_resource_cmd,
+    app_resources_list,
     app_source_revisions,
     app_unset,
     edit_cmd,
@@ -45,13 +49,14 @@ app = typer.Typer(
 
 app.command("create")(app_edit.create)
 app.command("events")(app_events_cmd.events)
+app.command("logs")(app_logs_cmd.logs)
 app.command("set")(app_edit.set_)
 app.command("sync")(app_ops.sync)
 app.command("rollback")(app_ops.rollback)
 app.command("wait")(app_ops.wait)
 app.command("terminate-op")(app_ops.terminate_op)
 app.command("patch")(app_patch.patch)
-app.command("resources")(app_patch.resources)
+app.command("resources")(app_resources_list.resources)
 app.command("unset")(app_unset.unset)
 app.command("remove-source")(app_unset.remove_source)
 app.command("add-source")(app_add_source.add_source)
@@ -425,8 +430,23 @@ def diff(
     source_positions: app_source_revisions.SourcePositions = None,
     source_names: app_source_revisions.SourceNames = None,
     hard_refresh: HardRefresh = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Resolve the target revision anew (fetch Git).")
+    ] = False,
     local: Local = None,
     local_repo_root: LocalRepoRoot = None,
+    local_include: app_local_files.LocalInclude = None,
+    server_side_generate: Annotated[
+        bool,
+        typer.Option(
+            "--server-side-generate",
+            help="With --local: render only the --local-include files, as the controller does.",
+        ),
+    ] = False,
+    jq_timeout: app_diff_opts.JqTimeout = None,
+    server_side_diff: app_diff_opts.ServerSideDiff = "true",
+    server_side_diff_concurrency: app_diff_opts.Concurrency = app_diff_opts.DEFAULT_CONCURRENCY,
+    server_side_diff_max_batch_kb: app_diff_opts.MaxBatchKb = app_diff_opts.DEFAULT_BATCH_KB,
     exit_code: Annotated[
         str,
         typer.Option(
@@ -441,37 +461,81 @@ def diff(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally.
+    """Diff the target state (rendered from Git, or --local DIR) with the live state, locally;
+    through the API server when logged in (cli/app_diff_remote.py).
 
     Exit 0 in sync; --diff-exit-code (1) out of sync, unless --exit-code=false; 2 on an error
     (the error on stderr, as argocd). Objects the server-side dry run rejects (a sync would
     fail its validation) are listed on stderr and count as a difference. Secret values are
-    masked.
+    masked. --refresh resolves the target revision anew, as --hard-refresh does (the CLI keeps
+    no manifest cache); --server-side-generate renders only the --local-include files of
+    --local; the comparison flags are cli/app_diff_opts.py's.
     """
     from tidegate.cli import appspec
 
+    tuning = app_diff_opts.parse(
+        jq_timeout=jq_timeout, server_side_diff=server_side_diff,
+        concurrency=server_side_diff_concurrency, batch_kb=server_side_diff_max_batch_kb,
+    )  # fmt: skip
+    include = app_local_files.check_include(
+        local, local_include, server_side_generate=server_side_generate
+    )
+
     async def go() -> bool:
+        from tidegate.cli import remote
+
+        ns, app_name = appspec.split_name(name, namespace)
+        async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as srv:
+            if srv is not None:
+                return await through_server(app_remote.RemoteApps(srv.http, srv.session, ns),
+                                            app_name)  # fmt: skip
+        # The control namespace holds projects and Secrets; the app may be in another one.
+        with app_local_files.staged(local, local_repo_root, include) as (tree, root):
+            return await compare(ns, app_name, tree, root)
+
+    async def through_server(apps: app_remote.RemoteApps, app_name: str) -> bool:
+        from tidegate.cli import app_diff_remote
+
+        given = {"--local": local, "--revision": revision, "--revisions": revisions}
+        defaults = {
+            "--ignore-normalizer-jq-execution-timeout": jq_timeout is not None,
+            "--server-side-diff": server_side_diff != "true",
+            "--server-side-diff-concurrency": (
+                server_side_diff_concurrency != app_diff_opts.DEFAULT_CONCURRENCY
+            ),
+            "--server-side-diff-max-batch-kb": (
+                server_side_diff_max_batch_kb != app_diff_opts.DEFAULT_BATCH_KB
+            ),
+        }
+        fresh = "hard" if hard_refresh else "normal" if refresh else None
+        return await app_diff_remote.diff(
+            apps, app_name, refresh=fresh,
+            needs_cluster=[flag for flag, value in given.items() if value],
+            tuning_given=[flag for flag, on in defaults.items() if on],
+        )  # fmt: skip
+
+    async def compare(ns: str, app_name: str, tree: Path | None, root: Path | None) -> bool:
         from tidegate.cli import app_access, app_compare
         from tidegate.controller import local_compare
         from tidegate.model.enums import SyncStatusCode
 
-        ns, app_name = appspec.split_name(name, namespace)
-        # The control namespace holds projects and Secrets; the app may be in another one.
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)
             async with app_compare.open_context(apps, raw, cache_dir=cache_dir) as ctx:
-                if local is not None:
+                app_diff_opts.apply(ctx, tuning)
+                if tree is not None:
                     from tidegate.cli import app_diff_local
 
                     cache_root = cache_dir or app_compare.default_cache_dir()
-                    app_diff_local.point_at_local(ctx, local, local_repo_root, cache_root)
+                    app_diff_local.point_at_local(ctx, tree, root, cache_root)
                 app_source_revisions.pin(
                     ctx, revision=revision, revisions=revisions,
                     positions=source_positions, names=source_names,
                 )  # fmt: skip
                 result = await local_compare.compare_locally(
-                    ctx, revision=revision, hard=hard_refresh
+                    ctx, revision=revision, hard=hard_refresh or refresh
                 )
         app_compare.print_diff(result, no_color=no_color)
         if result.problems:  # what the controller reports as a ComparisonError
@@ -582,7 +646,7 @@ app_namespace.install(app, (
     "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
     "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
     "edit",
-    "get-resource", "patch-resource", "delete-resource",
+    "get-resource", "patch-resource", "delete-resource", "logs",
 ))  # fmt: skip
 app_namespace.install(app_actions.actions, ("list", "run"))
 # argocd's --project guard on the resource verbs (cli/app_project_flag.py), around -N.

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from tidegate.cli import app_access, app_show, app_state
+from tidegate.sync import request
 
 Obj = Mapping[str, Any]
 POLL_SECONDS = 0.2
@@ -149,8 +150,10 @@ async def wait_until(
     deadline: app_access.Deadline,
     show: Progress,
     interval: float = POLL_SECONDS,
+    resources: Sequence[request.ResourceFilter] = (),
 ) -> Outcome:
-    """Poll until every condition of ``wanted`` holds (or the app is gone)."""
+    """Poll until every condition of ``wanted`` holds (or the app is gone); with
+    ``resources``, sync and health are those resources' (``app_state.unmet``)."""
     last: Obj | None = None
     missing: tuple[str, ...] = ()
     try:
@@ -158,7 +161,7 @@ async def wait_until(
             if app is None:
                 return Outcome(None, None, missing=("the application was deleted",))
             last = app
-            missing = tuple(app_state.unmet(app, wanted))
+            missing = tuple(app_state.unmet(app, wanted, resources=resources))
             show.update(app, None, missing)
             if not missing:
                 return Outcome(app, app_state.operation_state(app))

@@ -9,11 +9,19 @@ Failed / Error / terminated / timed out / refused, 2 usage error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, app_source_revisions, kubeopts, output
+from tidegate.cli import (
+    app_common,
+    app_diff_opts,
+    app_remote,
+    app_source_revisions,
+    kubeopts,
+    output,
+)
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access, app_follow
@@ -158,6 +166,12 @@ def sync(
     retry_backoff_factor: Annotated[
         int | None, typer.Option("--retry-backoff-factor", min=1, help="Delay factor (2).")
     ] = None,
+    retry_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--retry-refresh", help="Each retry syncs the newest revision (needs a retry)."
+        ),
+    ] = False,
     info: Annotated[
         list[str] | None, typer.Option("--info", help="k=v stored with the operation.")
     ] = None,
@@ -167,6 +181,29 @@ def sync(
     server_side: Annotated[
         bool, typer.Option("--server-side", help="Server-side apply (ServerSideApply=true).")
     ] = False,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Sync only the resources with this label K=V (repeat)."),
+    ] = None,
+    preview_changes: Annotated[
+        bool,
+        typer.Option("--preview-changes", help="Show the diff first and ask to go on."),
+    ] = False,
+    assume_yes: Annotated[
+        bool,
+        typer.Option("--assumeYes", "--assume", help="Answer yes to --preview-changes' question."),
+    ] = False,
+    local: Annotated[
+        Path | None,
+        typer.Option("--local", help="Sync what this local directory renders (no commit)."),
+    ] = None,
+    local_repo_root: Annotated[
+        Path | None,
+        typer.Option("--local-repo-root", help="The repository root for --local (default: it)."),
+    ] = None,
+    jq_timeout: app_diff_opts.JqTimeout = None,
+    server_side_diff_concurrency: app_diff_opts.Concurrency = app_diff_opts.DEFAULT_CONCURRENCY,
+    server_side_diff_max_batch_kb: app_diff_opts.MaxBatchKb = app_diff_opts.DEFAULT_BATCH_KB,
     fmt: Output = "wide",
     async_: Async = False,
     timeout: int = app_common.TIMEOUT_OPTION,
@@ -181,10 +218,21 @@ def sync(
     Several apps (names, or -l SELECTOR / --project P in the control namespace, as argocd)
     are synced one after the other. Refused (exit 1) while another operation runs. Exit 0 when
     every sync Succeeded; 1 when one Failed, errored, was terminated, or --timeout passed.
+    --label K=V syncs only the resources whose rendered manifest has one of the labels (none:
+    exit 1); --preview-changes prints the diff and asks (no difference, or no answer yes:
+    nothing is synced, exit 0), --assumeYes does not ask. The comparison flags bound that
+    diff (cli/app_diff_opts.py). --local DIR syncs what DIR renders with the app's source
+    settings instead of Git (cli/app_sync_local.py: not with automated sync unless --dry-run,
+    not through the server, not when it renders a Secret).
     """
-    from tidegate.cli import appspec
+    from tidegate.cli import app_sync_local, app_sync_preview, appspec
 
     _check_output(fmt)
+    tuning = app_diff_opts.parse(
+        jq_timeout=jq_timeout, concurrency=server_side_diff_concurrency,
+        batch_kb=server_side_diff_max_batch_kb,
+    )  # fmt: skip
+    labels = app_sync_preview.parse_labels(label or [])
     extra_options = [o for o, on in (("Replace=true", replace),
                                      ("ServerSideApply=true", server_side)) if on]  # fmt: skip
     if names and (selector or project):
@@ -211,13 +259,30 @@ def sync(
         ns, app_name = appspec.split_name(name, namespace)
         async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
             raw = await apps.get(app_name)
+            where = (local, local_repo_root) if local is not None else None
+            look = app_sync_preview.Look(apps, raw, tuning=tuning, cache_dir=None, local=where)
+            manifests = await app_sync_local.manifests(look, raw, revision=revision,
+                                                       dry_run=dry_run)  # fmt: skip
+            chosen = appspec.select_resources(
+                resource or [], app_state.status(raw).get("resources") or []
+            )
+            if labels:
+                by_label = app_sync_preview.labelled(await look.manifests(revision), labels)
+                if not by_label:
+                    wanted = ", ".join(f"{k}={v}" for k, v in labels.items())
+                    raise output.fail(
+                        f"{app_state.describe(raw)}: no resource matches the labels {wanted}"
+                    )
+                chosen = app_sync_preview.merge_resources(chosen, by_label)
+            if preview_changes and not await app_sync_preview.preview(
+                look, qualified=f"{ns}/{app_name}", revision=revision, assume_yes=assume_yes
+            ):
+                return 0
             request = appspec.SyncRequest(
                 revision=revision,
                 prune=prune,
                 dry_run=dry_run,
-                resources=appspec.select_resources(
-                    resource or [], app_state.status(raw).get("resources") or []
-                ),
+                resources=chosen,
                 sync_options=(*(sync_option or ()), *extra_options),
                 apply_out_of_sync_only=apply_out_of_sync_only,
                 force=force,
@@ -226,11 +291,13 @@ def sync(
                 retry_backoff_duration=retry_backoff_duration,
                 retry_backoff_max_duration=retry_backoff_max_duration,
                 retry_backoff_factor=retry_backoff_factor,
+                retry_refresh=retry_refresh,
                 info=tuple(info or ()),
                 username=app_common.username(),
                 revisions=tuple(revisions or ()),
                 source_positions=tuple(source_positions or ()),
                 source_names=tuple(source_names or ()),
+                manifests=manifests,
             )
             operation = appspec.sync_operation(raw.get("spec") or {}, request)
             await _request(apps, raw, operation)
@@ -320,12 +387,20 @@ def wait(
     delete: Annotated[
         bool, typer.Option("--delete", help="Wait until the application is deleted.")
     ] = False,
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--resource",
+            help="Wait only for these resources: [!]GROUP:KIND:[NS/]NAME, '*' globs (repeat).",
+        ),
+    ] = None,
     fmt: Output = "wide",
     timeout: int = app_common.TIMEOUT_OPTION,
     no_color: bool = app_common.NO_COLOR_OPTION,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Wait until the conditions hold (none given: synced, healthy and no operation running).
 
@@ -333,24 +408,30 @@ def wait(
     health observed before the last operation finished do not count. --delete waits for the
     app to be gone instead. Several apps (names, or -l SELECTOR in the control namespace) are
     waited for in turn within the one --timeout. Exit 1 on --timeout, naming what was still
-    missing.
+    missing. Through the API server when logged in, else directly (--core). --resource
+    (repeat) waits for those resources' sync and health instead of the app's (argocd's
+    GROUP:KIND:NAME, '!' excludes, '*' globs).
     """
-    from tidegate.cli import appspec
+    from tidegate.cli import app_state, appspec
 
     _check_output(fmt)
     if names and selector:
         raise output.fail("give application names or -l, not both", 2)
     if not names and not selector:
         raise output.fail("give an application name, or -l SELECTOR", 2)
-    if delete and any((sync_, health, operation, suspended, degraded)):
+    if delete and any((sync_, health, operation, suspended, degraded, resource)):
         raise output.fail("--delete waits for the app to be gone: no other condition", 2)
     wanted_flags = (sync_, health, operation, suspended, degraded)
+    try:
+        filters = app_state.wait_resources(resource or [])
+    except appspec.FlagError as exc:
+        raise output.fail(str(exc), 2) from None
 
     async def go() -> int:
         from tidegate.cli import app_access, app_follow, app_show, app_state
 
         deadline = app_access.Deadline(timeout)
-        async with app_access.connect(kubeconfig, context, namespace) as apps:
+        async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
             targets = list(names or ())
             if selector:
                 found = await apps.list_apps(selector=selector)
@@ -376,6 +457,7 @@ def wait(
                     wanted=app_state.WaitFor(*wanted_flags),
                     deadline=deadline,
                     show=app_follow.progress("wait", no_color=no_color, quiet=fmt != "wide"),
+                    resources=filters,
                 )
                 if outcome.app is None:
                     raise output.fail(f"application '{ns}/{app_name}' was deleted")

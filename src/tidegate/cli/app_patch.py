@@ -1,5 +1,5 @@
 """``tidegate app patch NAME --patch JSON [--type json|merge]`` (argocd's; default ``json``, an
-RFC 6902 list) and ``tidegate app resources NAME [-o table|wide|json|yaml]``.
+RFC 6902 list).
 
 ``patch`` applies the patch to the Application read from the cluster (the same appliers the
 API server uses, ``tidegate.appset.patch``), validates the result like ``app create`` (exit 2
@@ -7,10 +7,6 @@ naming the field), refuses a change of ``metadata.name``/``namespace``, and writ
 the ``resourceVersion`` it read (a concurrent change fails instead of being overwritten).
 Prints the patched Application as YAML, as argocd does. A patch that does not parse or apply
 is exit 2; nothing is written.
-
-``resources`` prints the app's managed resources from ``status.resources``, as ``argocd app
-resources`` does: ``GROUP KIND NAMESPACE NAME ORPHANED`` (``-o wide`` adds ``STATUS HEALTH``).
-Orphaned resources are not listed by Tidegate's status yet (``--orphaned`` is not offered).
 """
 
 from __future__ import annotations
@@ -82,36 +78,3 @@ def patch(
     result = app_common.run(go())
     (result.get("metadata") or {}).pop("managedFields", None)
     output.dump(result, output.Format.yaml)
-
-
-def resources(
-    name: str = app_common.NAME_ARGUMENT,
-    fmt: output.Format = output.OUTPUT_OPTION,
-    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
-    context: str | None = kubeopts.CONTEXT_OPTION,
-    namespace: str = kubeopts.NAMESPACE_OPTION,
-) -> None:
-    """List an Application's resources (argocd app resources)."""
-    from tidegate.cli import appspec
-
-    async def go() -> dict[str, Any]:
-        from tidegate.cli import app_access
-
-        ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
-            return await apps.get(app_name)
-
-    found = list((app_common.run(go()).get("status") or {}).get("resources") or [])
-    if fmt in (output.Format.json, output.Format.yaml):
-        output.dump(found, fmt)
-        return
-    wide = fmt is output.Format.wide
-    headers = ["group", "kind", "namespace", "name", "orphaned"]
-    rows = []
-    for res in found:
-        row = [res.get("group") or "", res.get("kind") or "", res.get("namespace") or "",
-               res.get("name") or "", "No"]  # fmt: skip
-        if wide:
-            row += [res.get("status") or "", (res.get("health") or {}).get("status") or ""]
-        rows.append(row)
-    output.table([*headers, "status", "health"] if wide else headers, rows)

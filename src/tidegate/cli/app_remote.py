@@ -51,6 +51,40 @@ class RemoteApps:
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._remote.call(method, path, **kwargs)
 
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any other call of the server (``app sync --preview-changes`` reads the diffs)."""
+        return await self._remote.call(method, path, **kwargs)
+
+    async def stream(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Obj]:
+        """The messages of a streamed answer (one JSON object a line, as grpc-gateway sends
+        them); an error status or an ``error`` message raises as :meth:`call` would."""
+        import json
+
+        import httpx
+
+        try:
+            async with self._remote.http.stream(
+                "GET", path, params=dict(params), timeout=httpx.Timeout(TIMEOUT, read=None)
+            ) as resp:
+                if resp.status_code >= 400:
+                    body = await resp.aread()
+                    try:
+                        message = str(json.loads(body).get("message") or body.decode())
+                    except ValueError:
+                        message = body.decode(errors="replace")[:200]
+                    if resp.status_code == 404:
+                        raise errors.KubeNotFoundError(message, code=404)
+                    raise errors.ConfigError(message)
+                async for line in resp.aiter_lines():
+                    if not line.strip():
+                        continue
+                    message_obj = json.loads(line)
+                    if message_obj.get("error"):
+                        raise errors.ConfigError(str(message_obj["error"].get("message") or ""))
+                    yield message_obj
+        except httpx.HTTPError as exc:
+            raise errors.KubeError(f"cannot reach {self.session.url}: {exc}") from None
+
     async def get(self, name: str, *, namespace: str | None = None) -> Obj:
         found = await self.get_or_none(name, namespace=namespace)
         if found is None:

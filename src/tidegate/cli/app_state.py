@@ -12,6 +12,7 @@ from typing import Any
 
 # Operation state and rollback choice are shared with the API server (tidegate.sync.request);
 # re-exported here for the CLI's modules.
+from tidegate.sync import request
 from tidegate.sync.request import (
     RUNNING_PHASES,
     describe,
@@ -86,8 +87,15 @@ def _before(a: str, b: str) -> bool:
     return bool(a) and bool(b) and a < b
 
 
-def unmet(app: Obj, wanted: WaitFor) -> list[str]:
-    """The conditions still missing, as short phrases (empty: all hold)."""
+def unmet(
+    app: Obj, wanted: WaitFor, *, resources: Sequence[request.ResourceFilter] = ()
+) -> list[str]:
+    """The conditions still missing, as short phrases (empty: all hold).
+
+    With ``resources`` (``app wait --resource``, argocd's meaning) sync and health are those of
+    the selected entries of ``status.resources`` instead of the app's; a resource whose health
+    is not assessed (a ConfigMap) passes the health conditions. The operation condition stays
+    the app's."""
     want = wanted.effective()
     st = status(app)
     missing: list[str] = []
@@ -96,25 +104,60 @@ def unmet(app: Obj, wanted: WaitFor) -> list[str]:
     stale = _before(str(st.get("reconciledAt") or ""), str(state.get("finishedAt") or ""))
     if want.operation and operation_in_progress(app):
         missing.append(f"operation {state.get('phase') or 'requested'} (want: none running)")
+    if resources:
+        return missing + _resources_unmet(st, want, resources, stale=stale)
     if want.sync:
         sync = str((st.get("sync") or {}).get("status") or "Unknown")
         if sync != "Synced" or stale:
             missing.append(f"sync status {sync}{' (stale)' if stale else ''} (want: Synced)")
-    healths = [
-        name
-        for name, on in (
-            ("Healthy", want.health),
-            ("Suspended", want.suspended),
-            ("Degraded", want.degraded),
-        )
-        if on
-    ]
+    healths = _health_wanted(want)
     if healths:
         health = str((st.get("health") or {}).get("status") or "Unknown")
         if health not in healths or stale:
             extra = " (stale)" if stale else ""
             missing.append(f"health {health}{extra} (want: {' or '.join(healths)})")
     return missing
+
+
+def _health_wanted(want: WaitFor) -> list[str]:
+    return [name for name, on in (("Healthy", want.health), ("Suspended", want.suspended),
+                                  ("Degraded", want.degraded)) if on]  # fmt: skip
+
+
+def _resources_unmet(
+    st: Mapping[str, Any],
+    want: WaitFor,
+    filters: Sequence[request.ResourceFilter],
+    *,
+    stale: bool,
+) -> list[str]:
+    includes = [f for f in filters if not f.exclude]
+    excludes = [f for f in filters if f.exclude]
+    chosen = [
+        r for r in st.get("resources") or []
+        if (not includes or any(f.matches(r) for f in includes))
+        and not any(f.matches(r) for f in excludes)
+    ]  # fmt: skip
+    if not chosen:
+        return ["no resource of the application matches --resource (yet)"]
+    missing: list[str] = []
+    healths = _health_wanted(want)
+    extra = " (stale)" if stale else ""
+    for res in chosen:
+        what = "/".join(p for p in (str(res.get("kind") or ""), str(res.get("name") or "")) if p)
+        sync = str(res.get("status") or "Unknown")
+        if want.sync and (sync != "Synced" or stale):
+            missing.append(f"{what}: sync status {sync}{extra} (want: Synced)")
+        health = (res.get("health") or {}).get("status")
+        if healths and health is not None and (health not in healths or stale):
+            missing.append(f"{what}: health {health}{extra} (want: {' or '.join(healths)})")
+    return missing
+
+
+def wait_resources(values: Sequence[str]) -> list[request.ResourceFilter]:
+    """``app wait --resource`` values (``[!]GROUP:KIND:NAME``, ``*`` globs); FlagError when
+    one is malformed."""
+    return [request.parse_resource(v) for v in values]
 
 
 # -- resources ------------------------------------------------------------------------------------

@@ -43,25 +43,6 @@ UNSUPPORTED: dict[tuple[str, str], tuple[str, bool]] = {
 # Not implemented yet. A line is a whole command, or "command<TAB>flag" of a command that
 # exists. Keep sorted by command.
 NOT_YET_TEXT = """\
-app logs
-app diff\t--ignore-normalizer-jq-execution-timeout
-app diff\t--local-include
-app diff\t--refresh
-app diff\t--server-side-diff
-app diff\t--server-side-diff-concurrency
-app diff\t--server-side-diff-max-batch-kb
-app diff\t--server-side-generate
-app sync\t--assume
-app sync\t--ignore-normalizer-jq-execution-timeout
-app sync\t--label
-app sync\t--local
-app sync\t--local-repo-root
-app sync\t--preview-changes
-app sync\t--retry-refresh
-app sync\t--server-side-diff-concurrency
-app sync\t--server-side-diff-max-batch-kb
-app wait\t--resource
-app resources\t--orphaned
 """
 
 

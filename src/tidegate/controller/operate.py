@@ -153,6 +153,7 @@ class _Run:
     rt: runtime.ClusterRuntime | None = None
     rules: sync_projects.Rules | None = None  # the AppProject's and cluster Secret's limits
     manual: bool = True
+    revisions: tuple[str, ...] | None = None  # rendered anew by a retry (retry.refresh)
 
     @property
     def name(self) -> str:
@@ -251,17 +252,20 @@ async def render(run: _Run) -> tuple[cmp.Rendered, sync_options.SyncOptions]:
     if sync is not None:
         revision = sync.revision or next(iter(sync.revisions or []), None)
     try:
-        # A sync without a pinned commit means "what the branch says now": fetch first.
-        kube_version, api_versions = await run.rt.capabilities()
-        rendered = await cmp.render_app(
-            run.target_app,
-            deps=run.host.deps,
-            kube_version=kube_version,
-            api_versions=api_versions,
-            revision_override=revision,
-            revisions_override=tuple((sync.revisions if sync else None) or ()),
-            max_age=0.0 if not revision or len(revision) < 40 else None,
-        )
+        if sync is not None and sync.manifests:  # argocd app sync --local: rendered by the CLI
+            rendered = _local_manifests(run, sync.manifests, revision or "")
+        else:
+            # A sync without a pinned commit means "what the branch says now": fetch first.
+            kube_version, api_versions = await run.rt.capabilities()
+            rendered = await cmp.render_app(
+                run.target_app,
+                deps=run.host.deps,
+                kube_version=kube_version,
+                api_versions=api_versions,
+                revision_override=revision,
+                revisions_override=tuple((sync.revisions if sync else None) or ()),
+                max_age=0.0 if not revision or len(revision) < 40 else None,
+            )
         app_options = sync_options.parse(
             list((app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or [])
             + list((sync.sync_options if sync else None) or []),
@@ -270,6 +274,25 @@ async def render(run: _Run) -> tuple[cmp.Rendered, sync_options.SyncOptions]:
     except errors.TidegateError as exc:
         raise Stop(OperationPhase.ERROR, f"ComparisonError: {exc}") from None
     return rendered, app_options
+
+
+def _local_manifests(run: _Run, manifests: Sequence[str], revision: str) -> cmp.Rendered:
+    """``operation.sync.manifests`` (``app sync --local``) as the targets: parsed with the
+    render's guarded YAML loader and stamped with this app's tracking, as a render would; the
+    AppProject's checks (``permit``) apply to them as to any render."""
+    from tidegate.render import manifests as render_manifests
+
+    deps, app = run.host.deps, run.app
+    limit = deps.render_limits.max_alias_expansion
+    objects = []
+    for index, text in enumerate(manifests):
+        where = f"Application {app.namespace}/{app.name} operation.sync.manifests[{index}]"
+        for obj in render_manifests.parse_yaml(text, where=where, max_alias_expansion=limit):
+            objects.append(dict(prepare.with_tracking(
+                obj, app_name=app.instance_name(deps.control_namespace), method=deps.tracking,
+                installation_id=deps.installation_id,
+            )))  # fmt: skip
+    return cmp.Rendered((revision,), ("",), objects)
 
 
 async def permit(run: _Run, rendered: cmp.Rendered, app_options: sync_options.SyncOptions) -> None:
@@ -405,6 +428,15 @@ async def execute(
     )
     health_checks = run.host.deps.health_checks
 
+    async def refresh_targets() -> list[Mapping[str, Any]]:
+        """retry.refresh: the targets at the newest revision (a failed render stops it)."""
+        fresh, _ = await render(run)
+        run.revisions = fresh.revisions
+        objs: list[Mapping[str, Any]] = list(fresh.objects)
+        if params.app_options.enabled("respect_ignore_differences"):
+            objs = await _respect_ignore_differences(run, objs, params)
+        return objs
+
     def health_of(obj: Mapping[str, Any]) -> str | None:
         found = health_checks.assess(obj)
         return found.status.value if found is not None else None
@@ -423,6 +455,7 @@ async def execute(
         # cold sync: each apply's answer is the next comparison's prediction (no dry run)
         options=sync_execute.ExecuteOptions(force=force, on_applied=run.host.deps.seed_prediction),
         prune_approved=prune_approved,
+        refresh_targets=refresh_targets,
     )
     return _blocked_message(final) if blocked else final
 
@@ -498,7 +531,7 @@ async def run(host: OperationHost, state: appstate.AppState) -> None:
         message=final.message,
         started_at=final.started_at,
         recorded=final,
-        revision=rendered.revisions[0] if rendered.revisions else "",
+        revision=next(iter(current.revisions or rendered.revisions), ""),
         success_extra={
             "source": source,
             "initiatedBy": current.raw_op.get("initiatedBy"),

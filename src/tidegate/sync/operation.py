@@ -94,11 +94,16 @@ class RetryPolicy:
 
     limit: int = 0
     backoff: retry.Backoff = dataclasses.field(default_factory=retry.Backoff)
+    refresh: bool = False  # ``retry.refresh``: each retry syncs the newest render, not the first
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any] | None) -> RetryPolicy:
         spec = spec or {}
-        return cls(int(spec.get("limit") or 0), retry.Backoff.from_spec(spec.get("backoff")))
+        return cls(
+            int(spec.get("limit") or 0),
+            retry.Backoff.from_spec(spec.get("backoff")),
+            bool(spec.get("refresh")),
+        )
 
 
 def default_health(obj: Obj) -> str | None:
@@ -126,12 +131,14 @@ async def run_operation(
     wait_timeout: float = 5.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     prune_approved: PruneApproved | None = None,
+    refresh_targets: Callable[[], Awaitable[Sequence[Obj]]] | None = None,
 ) -> OperationState:
     """Run (or resume, from ``recorded``) one sync operation to its end; the final state.
 
     ``targets`` are the rendered objects; namespaced ones without a namespace get
     ``params.destination_namespace``. ``wait_for_change(timeout)`` returns when the live state
-    may have changed (or after ``timeout`` seconds).
+    may have changed (or after ``timeout`` seconds). With ``retry_policy.refresh``, each retry
+    first takes the targets ``refresh_targets`` renders anew (the newest revision).
     """
     prepared = await prepare.prepare_targets(
         targets, client=client, destination_namespace=params.destination_namespace
@@ -160,6 +167,11 @@ async def run_operation(
         await sleep(delay)
         if await should_terminate():
             return await driver.terminate(state)
+        if retry_policy.refresh and refresh_targets is not None:
+            driver.targets = await prepare.prepare_targets(
+                await refresh_targets(), client=client,
+                destination_namespace=params.destination_namespace,
+            )  # fmt: skip
         state = OperationState(OperationPhase.RUNNING, retry_count=attempt,
                                started_at=state.started_at)  # fmt: skip
 

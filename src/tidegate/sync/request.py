@@ -141,11 +141,13 @@ class SyncRequest:
     retry_backoff_duration: str | None = None
     retry_backoff_max_duration: str | None = None
     retry_backoff_factor: int | None = None
+    retry_refresh: bool = False  # argocd's --retry-refresh: each retry takes the newest revision
     info: tuple[str, ...] = ()
     username: str = ""
     revisions: tuple[str, ...] = ()  # argocd's --revisions, for the sources chosen by
     source_positions: tuple[int, ...] = ()  # --source-positions (1-based)
     source_names: tuple[str, ...] = ()  # or --source-names
+    manifests: tuple[str, ...] = ()  # argocd's --local: the objects to sync instead of a render
 
 
 def source_revisions(spec: Mapping[str, Any], request: SyncRequest) -> list[str] | None:
@@ -201,6 +203,8 @@ def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
     sync["dryRun"] = request.dry_run
     if request.resources is not None:
         sync["resources"] = request.resources
+    if request.manifests:
+        sync["manifests"] = list(request.manifests)
     options = [f"{k}={v}" for k, v in parse_pairs(request.sync_options, flag="--sync-option")]
     if request.apply_out_of_sync_only:
         options.append("ApplyOutOfSyncOnly=true")
@@ -219,6 +223,8 @@ def sync_operation(spec: Mapping[str, Any], request: SyncRequest) -> Obj:
 
 def _retry(request: SyncRequest) -> Obj:
     if not request.retry_limit:
+        if request.retry_refresh:
+            raise FlagError("--retry-refresh", "needs a retry (--retry-limit N)")
         return {}
     if request.retry_limit < 0:
         raise FlagError("--retry-limit", "must not be negative")
@@ -232,6 +238,8 @@ def _retry(request: SyncRequest) -> Obj:
         backoff["factor"] = request.retry_backoff_factor
     if backoff:
         retry["backoff"] = backoff
+    if request.retry_refresh:
+        retry["refresh"] = True
     return retry
 
 
