@@ -9,6 +9,8 @@ in that state no longer parses). Found by the fleet e2e tests (a finished sync w
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from tidegate.controller import appstate, operate, outcome, settings
 from tidegate.model import errors
 from tidegate.model.enums import OperationPhase
+from tidegate.testenv.wait import eventually
 
 OPERATION = {"sync": {"revision": "a" * 40}, "initiatedBy": {"automated": True}}
 
@@ -179,3 +182,45 @@ async def test_a_retry_after_a_landed_write_does_not_record_the_sync_twice() -> 
     first, second = host.patches
     assert second["status"]["history"] == first["status"]["history"]
     assert len(second["status"]["history"]) == 2
+
+
+class NeverReachedRuntime:
+    """A cluster the controller has not reached since it started: its discovery fails, so it
+    is unreachable without ever having been marked down."""
+
+    def __init__(self) -> None:
+        self.cluster = SimpleNamespace(name="dev")
+        self.closed = False
+        self.down_error = ""
+        self.reachable = False
+        self.asked = 0
+
+    def unreachable(self) -> bool:
+        self.asked += 1
+        return not self.reachable
+
+
+async def test_an_operation_waits_for_a_cluster_never_reached_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It used to return at once (only a cluster marked down was waited for), so the operation
+    tried again in a loop, logging and writing its message every second per app."""
+    monkeypatch.setattr(operate, "DOWN_CHECK_SECONDS", 0.01)
+    raw = app(operation=OPERATION, state={"phase": "Running", "operation": OPERATION})
+    host = FakeHost(raw)
+    state = appstate.AppState("web", raw)
+    rt = NeverReachedRuntime()
+    down = operate.ClusterDown(cast(Any, rt), "discover /api: connection refused")
+    waiting = asyncio.create_task(
+        operate.Operations._await_cluster(cast(Any, SimpleNamespace(_host=host)), state, down)
+    )
+    await eventually(lambda: rt.asked >= 5)  # it looks again and again, and goes on waiting
+    assert not waiting.done()
+    [patch] = host.patches
+    assert "waiting for cluster dev to answer again" in str(patch)
+    rt.reachable = True
+    await asyncio.wait_for(waiting, 5)
+    # Waiting again with the message already recorded writes nothing more.
+    state.store({**raw, "status": {"operationState": patch["status"]["operationState"]}})
+    await operate.Operations._await_cluster(cast(Any, SimpleNamespace(_host=host)), state, down)
+    assert len(host.patches) == 1

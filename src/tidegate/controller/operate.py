@@ -646,18 +646,24 @@ class Operations:
             down.message,
         )
         message = f"waiting for cluster {name} to answer again: {down.message}"
-        try:
-            await self._host.patch_app(state.name, {"status": {"operationState": {
-                "message": message}}})  # fmt: skip
-        except errors.KubeError as exc:
-            log.warning("app %s: could not record that its operation waits: %s", state.name, exc)
-        # A replaced runtime's probe stops: the next attempt binds to the new one.
-        while down.rt.down_error and not down.rt.closed and not _terminating(state.raw):
+        recorded = ((state.raw.get("status") or {}).get("operationState") or {}).get("message")
+        if recorded != message:
+            try:
+                await self._host.patch_app(state.name, {"status": {"operationState": {
+                    "message": message}}})  # fmt: skip
+            except errors.KubeError as exc:
+                log.warning("app %s: could not record that its operation waits: %s",
+                            state.name, exc)  # fmt: skip
+        # Down after its cache synced (marked down), or never reached since the controller
+        # started (its discovery fails): either way, wait here, holding no slot, rather than
+        # try again at once. A replaced runtime's probe stops: the next attempt binds to the
+        # new one.
+        while down.rt.unreachable() and not down.rt.closed and not _terminating(state.raw):
             state.wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(DOWN_CHECK_SECONDS):
                     await state.wake.wait()
-        if _terminating(state.raw) and down.rt.down_error and not down.rt.closed:
+        if _terminating(state.raw) and down.rt.unreachable() and not down.rt.closed:
             await _terminate_offline(self._host, state, name)
 
 
