@@ -40,6 +40,9 @@ INSTANCE_ID_LABEL = "argo-rollouts.argoproj.io/controller-instance-id"
 INVALID_RETRY_SECONDS = 5.0
 MISSING_RETRY_SECONDS = 1.0
 PROGRESSING_RESYNC_SECONDS = 5.0
+# Progressing with nothing written this long: its ReplicaSets are read from the API server,
+# not the shared cache (a stall seen in CI after "old replicas are pending termination").
+STALL_SECONDS = 15.0
 WORKERS = 4
 _MANAGER = names.FIELD_MANAGER
 _TRAFFIC_GROUPS = {"Ingress": "networking.k8s.io", "HTTPRoute": "gateway.networking.k8s.io"}
@@ -161,7 +164,7 @@ class Controller:
                 workload = (target.get("spec") or {}).get("template")
         return world.World(
             rollout=rollout,
-            replica_sets=self.store.owned("ReplicaSet", rollout),
+            replica_sets=await self._replica_sets(rollout),
             now=datetime.datetime.now(datetime.UTC),
             services=services,
             traffic=objects,
@@ -169,6 +172,28 @@ class Controller:
             runs=self.store.owned("AnalysisRun", rollout),
             workload_template=workload,
         )
+
+    async def _replica_sets(self, rollout: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The Rollout's ReplicaSets from the shared cache; read from the API server instead
+        when it has been Progressing with nothing written for :data:`STALL_SECONDS` (a watch
+        event the cache missed would otherwise hold it there for good)."""
+        cached = self.store.owned("ReplicaSet", rollout)
+        key = key_of(rollout)
+        last = self.last_write.get(key)
+        phase = str((rollout.get("status") or {}).get("phase") or "")
+        now = asyncio.get_running_loop().time()
+        if phase != names.PHASE_PROGRESSING or last is None or now - last < STALL_SECONDS:
+            return cached
+        fresh = []
+        for rs in cached:
+            name = str((rs.get("metadata") or {}).get("name") or "")
+            got = await self._get("apps", "ReplicaSet", key[0], name)
+            if got is None:
+                continue
+            if _version(got) != _version(rs):
+                log.info("rollouts: %s/%s: ReplicaSet %s was behind in the cache", *key, name)
+            fresh.append(got)
+        return fresh
 
     async def reconcile(self, key: Key) -> None:
         rollout = self.store.rollouts.get(key)
@@ -390,3 +415,7 @@ class Controller:
                     group.create_task(self._worker())
         finally:
             await self.events.aclose()  # its client may close with the feed
+
+
+def _version(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
