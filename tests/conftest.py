@@ -56,3 +56,11 @@ def namespace(testbed_handle: handle.TestBed) -> Iterator[str]:
         resp.raise_for_status()
         yield name
         client.delete(f"/api/v1/namespaces/{name}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under an ``e2e`` directory is an e2e test, marked or not, so that
+    ``-m "not e2e"`` never starts a test bed."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
