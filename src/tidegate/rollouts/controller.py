@@ -32,7 +32,7 @@ from tidegate.model import errors
 from tidegate.model.keys import ResourceKey
 from tidegate.rollouts import analysis, names, plan, podhash, restart, spec, traffic, world
 from tidegate.rollouts import events as rollout_events
-from tidegate.rollouts.store import Key, Store, key_of
+from tidegate.rollouts.store import Key, Store, key_of, resource_version
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class Controller:
             got = await self._get("apps", "ReplicaSet", key[0], name)
             if got is None:
                 continue
-            if _version(got) != _version(rs):
+            if resource_version(got) != resource_version(rs):
                 log.info("rollouts: %s/%s: ReplicaSet %s was behind in the cache", *key, name)
             fresh.append(got)
         return fresh
@@ -415,7 +415,3 @@ class Controller:
                     group.create_task(self._worker())
         finally:
             await self.events.aclose()  # its client may close with the feed
-
-
-def _version(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion") or "")

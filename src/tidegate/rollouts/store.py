@@ -14,7 +14,8 @@ def key_of(obj: Mapping[str, Any]) -> Key:
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
-def _version(obj: Mapping[str, Any]) -> int:
+def resource_version(obj: Mapping[str, Any]) -> int:
+    """``metadata.resourceVersion`` as a number (0 when missing or not one)."""
     value = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
     return int(value) if value.isdigit() else 0
 
@@ -39,7 +40,7 @@ class Store:
         """Keep ``obj`` unless an equal or newer version is held; True if kept."""
         key = key_of(obj)
         held = self.rollouts.get(key)
-        if held is not None and _version(held) >= _version(obj) > 0:
+        if held is not None and resource_version(held) >= resource_version(obj) > 0:
             return False
         self.rollouts[key] = obj
         uid = str((obj.get("metadata") or {}).get("uid") or "")
@@ -68,7 +69,8 @@ class Store:
             return None
         bucket = self._owned[kind].setdefault(uid, {})
         held = bucket.get(key_of(obj))
-        if held is None or _version(obj) > _version(held) or _version(obj) == 0:
+        version = resource_version(obj)
+        if held is None or version > resource_version(held) or version == 0:
             bucket[key_of(obj)] = obj
         return self._uids.get(uid)
 
