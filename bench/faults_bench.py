@@ -16,12 +16,13 @@ a fleet of automated apps (``testenv.faultfleet``: waves, hooks, prune, self-hea
    at it), without a fault and while (a) the ``staging`` API server hangs (SIGSTOP: accepts
    connections, never answers) and (b) another repository hangs (apps of a repository served
    through a ``FaultProxy`` that is switched to HANG). Prints p50/p95 and the ratio to the
-   fault-free figure; the target is within 10% (ratio <= 1.10).
+   fault-free figure; the target is within 10% (ratio <= 1.10). Fault-free and faulted samples
+   alternate in ``--rounds`` rounds, so load that changes during the run weighs on both.
 3. **Controller memory over a cluster outage**: RSS every 5 s while the ``staging`` API server
    is down for ``--outage-seconds`` (default 600), then after it recovers.
 
     .venv/bin/python bench/faults_bench.py [--apps 20] [--repeats 3] [--samples 10]
-        [--outage-seconds 600]
+        [--rounds 5] [--outage-seconds 600] [--only convergence|isolation|memory ...]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -241,20 +242,36 @@ def _hung_repository(bench: Bench, proxy: FaultProxy) -> Iterator[None]:
         proxy.mode = Mode.FORWARD
 
 
-def isolation(bench: Bench, samples: int, proxy: FaultProxy) -> None:
-    header(f"2. latency of dev's apps while another cluster / repository hangs ({samples} each)")
-    base_refresh = refresh_latency(bench, samples)
-    base_sync = sync_latency(bench, samples)
-    _latency_rows("no fault", base_refresh, base_sync, None)
-    for label, fault in (
-        ("staging API server hung", _hung_cluster(bench)),
-        ("another repository hung", _hung_repository(bench, proxy)),
-    ):
-        with fault:
-            refresh = refresh_latency(bench, samples)
-            sync = sync_latency(bench, samples)
-        _latency_rows(label, refresh, sync, (base_refresh, base_sync))
-        bench.converge()
+def isolation(bench: Bench, samples: int, proxy: FaultProxy, rounds: int) -> None:
+    """Fault-free and faulted samples taken in alternating rounds (A B A B ...), so a change
+    of the machine's load during the run weighs on both alike; the ratio is of the pooled p50s,
+    and the median of the per-round ratios is printed beside it."""
+    header(
+        f"2. latency of dev's apps while another cluster / repository hangs"
+        f" ({samples} each, in {rounds} alternating rounds)"
+    )
+    per_round = max(1, samples // rounds)
+    faults_in_turn: tuple[tuple[str, Callable[[], AbstractContextManager[None]]], ...] = (
+        ("staging API server hung", lambda: _hung_cluster(bench)),
+        ("another repository hung", lambda: _hung_repository(bench, proxy)),
+    )
+    for label, fault in faults_in_turn:
+        base: tuple[list[float], list[float]] = ([], [])
+        hit: tuple[list[float], list[float]] = ([], [])
+        paired: tuple[list[float], list[float]] = ([], [])
+        for _ in range(rounds):
+            b_refresh = refresh_latency(bench, per_round)
+            b_sync = sync_latency(bench, per_round)
+            with fault():
+                f_refresh = refresh_latency(bench, per_round)
+                f_sync = sync_latency(bench, per_round)
+            bench.converge()
+            for index, (b, f) in enumerate(((b_refresh, f_refresh), (b_sync, f_sync))):
+                base[index].extend(b)
+                hit[index].extend(f)
+                paired[index].append(percentile(f, 0.5) / max(percentile(b, 0.5), 1e-9))
+        _latency_rows(f"{label}, no fault", base[0], base[1], None)
+        _latency_rows(label, hit[0], hit[1], base, paired)
 
 
 def _latency_rows(
@@ -262,6 +279,7 @@ def _latency_rows(
     refresh: list[float],
     sync: list[float],
     base: tuple[list[float], list[float]] | None,
+    paired: tuple[list[float], list[float]] | None = None,
 ) -> None:
     for what, samples, index in (("refresh", refresh, 0), ("sync", sync, 1)):
         p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
@@ -269,6 +287,8 @@ def _latency_rows(
         if base is not None:
             ratio = p50 / max(percentile(base[index], 0.5), 1e-9)
             text += f", p50 ratio {ratio:.2f} ({verdict(ratio, TARGET_RATIO, below=False)})"
+        if paired is not None:
+            text += f", median of round ratios {percentile(paired[index], 0.5):.2f}"
         row(f"{label}: {what}", text)
 
 
@@ -325,7 +345,14 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds in part 2")
     parser.add_argument("--outage-seconds", type=float, default=600.0)
+    parser.add_argument(
+        "--only",
+        choices=("convergence", "isolation", "memory"),
+        action="append",
+        help="run only these parts (repeatable; default: all three)",
+    )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="faults-bench-", dir="/tmp"))
     directory = scratch / "testbed"
@@ -343,9 +370,13 @@ def main() -> None:
             with _proxied_app(ops, bed.git) as (proxy, hung_app):
                 bench = Bench(bed, ops, fleet)
                 bench.hung_app = hung_app
-                convergence(bench, args.repeats)
-                isolation(bench, args.samples, proxy)
-                outage_memory(bench, args.outage_seconds)
+                parts = set(args.only or ("convergence", "isolation", "memory"))
+                if "convergence" in parts:
+                    convergence(bench, args.repeats)
+                if "isolation" in parts:
+                    isolation(bench, args.samples, proxy, args.rounds)
+                if "memory" in parts:
+                    outage_memory(bench, args.outage_seconds)
         finally:
             ops.controller.stop()
     finally:

@@ -32,12 +32,8 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> str:
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("repo")
-    (src / "app").mkdir()
-    (src / "app" / "deploy.yaml").write_text(DEPLOYMENT)
-    return testbed_handle.git.create_repo(from_dir=src).http_url
+def repo_url(git_remote: handle.GitRemote) -> str:
+    return git_remote.create_repo(files={"app/deploy.yaml": DEPLOYMENT}).http_url
 
 
 def test_logs_both_ways(

@@ -26,12 +26,8 @@ data:
 
 
 @pytest.fixture(scope="module")
-def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> str:
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("repo")
-    (src / "app").mkdir()
-    (src / "app" / "configmap.yaml").write_text(CONFIGMAP)
-    return testbed_handle.git.create_repo(from_dir=src).http_url
+def repo_url(git_remote: handle.GitRemote) -> str:
+    return git_remote.create_repo(files={"app/configmap.yaml": CONFIGMAP}).http_url
 
 
 @pytest.fixture(scope="module")

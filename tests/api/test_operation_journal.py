@@ -39,12 +39,8 @@ def controller_extra(audit_db: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> str:
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("repo")
-    (src / "app").mkdir()
-    (src / "app" / "cm.yaml").write_text(CONFIGMAP)
-    return testbed_handle.git.create_repo(from_dir=src).http_url
+def repo_url(git_remote: handle.GitRemote) -> str:
+    return git_remote.create_repo(files={"app/cm.yaml": CONFIGMAP}).http_url
 
 
 def _events(bed: handle.TestBed, namespace: str, app: str) -> list[dict[str, Any]]:

@@ -8,24 +8,17 @@ import json
 import secrets
 
 import pytest
-from tests.cli.test_app_cmd import (  # noqa: F401
-    BASIC,
-    Cli,
-    cli,
-    control,
-    repo_url,
-    source_dir,
-)
+from tests.cli.appcli import BASIC, Cli
 
 pytestmark = pytest.mark.e2e
 ORIGINAL = {"repoURL": "https://git.example.com/r.git", "path": "apps/web"}
 
 
-def _spec(cli: Cli, name: str) -> dict[str, object]:  # noqa: F811
+def _spec(cli: Cli, name: str) -> dict[str, object]:
     return dict(json.loads(cli("get", name, "-o", "json").stdout)["spec"])
 
 
-def test_add_source_makes_a_multi_source_app(cli: Cli, repo_url: str) -> None:  # noqa: F811
+def test_add_source_makes_a_multi_source_app(cli: Cli, repo_url: str) -> None:
     name = f"multi-{secrets.token_hex(3)}"
     assert cli("create", name, *BASIC).exit_code == 0
     added = cli("add-source", name, "--repo", "https://git.example.com/values.git",
@@ -64,7 +57,7 @@ def test_add_source_makes_a_multi_source_app(cli: Cli, repo_url: str) -> None:  
     ]  # fmt: skip
 
 
-def test_parameter_history_limit_and_ksonnet_env(cli: Cli) -> None:  # noqa: F811
+def test_parameter_history_limit_and_ksonnet_env(cli: Cli) -> None:
     name = f"params-{secrets.token_hex(3)}"
     created = cli("create", name, *BASIC, "-p", "image.tag=v1", "--revision-history-limit", "3",
                   "--env", "prod")  # fmt: skip
@@ -90,7 +83,7 @@ def test_parameter_history_limit_and_ksonnet_env(cli: Cli) -> None:  # noqa: F81
     assert spec["source"] == _spec(cli, name)["source"]
 
 
-def test_add_source_checks_the_new_source_only(cli: Cli, repo_url: str) -> None:  # noqa: F811
+def test_add_source_checks_the_new_source_only(cli: Cli, repo_url: str) -> None:
     name = f"checked-{secrets.token_hex(3)}"
     assert cli("create", name, *BASIC).exit_code == 0  # its own source does not exist
     added = cli("add-source", name, "--repo", repo_url, "--path", "app", "--revision", "HEAD")

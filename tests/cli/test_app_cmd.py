@@ -9,223 +9,36 @@ does with it. Polling loops have deadlines; nothing waits by sleeping a fixed ti
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import queue
-import secrets
 import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from tidegate import render
-from tidegate.cli import main
-from tidegate.controller import clusters
-from tidegate.kube import client as kube_client
-from tidegate.kube import config as kube_config
 from tidegate.model import constants
-from tidegate.sync import prepare
 from tidegate.testenv import handle
 
+from .appcli import (
+    BASIC,
+    MERGE,
+    SECRET_VALUE,
+    Cli,
+    apply_rendered,
+    eventually,
+    register_repo,
+    unique,
+)
+
 pytestmark = pytest.mark.e2e
-
-SECRET_VALUE = "s3cr3t-value-never-shown"
-APPS = "/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications"
-CONTROLLER = [sys.executable, "-m", "tidegate.cli.main", "controller", "--context", "mgmt"]
-INSTALL = [sys.executable, "-m", "tidegate.cli.main", "install"]
-MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-def _control_namespace(tb: handle.TestBed, prefix: str) -> str:
-    """A fresh control namespace with the CRDs, the default project and the dev cluster."""
-    ns = f"{prefix}-{secrets.token_hex(3)}"
-    done = subprocess.run(
-        [*INSTALL, "-n", ns, "--kubeconfig", str(tb.kubeconfig), "--context", "mgmt"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    dev = kube_config.from_kubeconfig(tb.clusters["dev"].kubeconfig)
-    secret = clusters.cluster_secret(name="dev", server=dev.server, config=dev, namespace=ns)
-    with tb.admin_client("mgmt") as mgmt:
-        mgmt.post(f"/api/v1/namespaces/{ns}/secrets", json=secret).raise_for_status()
-    return ns
-
-
-def _register_repo(
-    tb: handle.TestBed, ns: str, git: handle.GitRemote, url: str, *, name: str = "repo-test"
-) -> None:
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
-        },
-        "stringData": {
-            "type": "git",
-            "url": url,
-            "username": git.username,
-            "password": git.password,
-        },
-    }
-    with tb.admin_client("mgmt") as mgmt:
-        mgmt.post(f"/api/v1/namespaces/{ns}/secrets", json=secret).raise_for_status()
-
-
-@pytest.fixture(scope="module")
-def control(testbed_handle: handle.TestBed) -> Iterator[str]:
-    ns = _control_namespace(testbed_handle, "tg-app")
-    yield ns
-    with testbed_handle.admin_client("mgmt") as mgmt:
-        mgmt.delete(f"/api/v1/namespaces/{ns}")
-
-
-@pytest.fixture(scope="module")
-def source_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("src")
-    (root / "app").mkdir()
-    (root / "app" / "config.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {color: blue}\n"
-    )
-    (root / "app" / "secret.yaml").write_text(
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: web-secret}\n"
-        f"stringData: {{password: {SECRET_VALUE}}}\n"
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
-def repo_url(
-    control: str, source_dir: Path, git_remote: handle.GitRemote, testbed_handle: handle.TestBed
-) -> str:
-    repo = git_remote.create_repo(from_dir=source_dir)
-    _register_repo(testbed_handle, control, git_remote, repo.http_url)
-    return repo.http_url
-
-
-class Running:
-    """A command running in a subprocess; its stdout lines arrive through a queue."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.proc = proc
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-
-    def wait_for_line(self, text: str, *, within: float = 20.0) -> None:
-        deadline = time.monotonic() + within
-        while not any(text in line for line in self.seen):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"{text!r} not printed; got {self.seen}"
-            try:
-                self.seen.append(self.lines.get(timeout=remaining))
-            except queue.Empty:
-                continue
-
-    def finish(self, *, within: float = 30.0) -> tuple[int, str, str]:
-        assert self.proc.stderr is not None
-        try:
-            code = self.proc.wait(timeout=within)
-        finally:
-            self.proc.kill()
-        self._reader.join(timeout=5)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code, "".join(self.seen), self.proc.stderr.read()
-
-
-class Cli:
-    """Runs ``tidegate app ...`` in-process against the control namespace."""
-
-    def __init__(self, tb: handle.TestBed, ns: str, cache: Path) -> None:
-        self.tb, self.ns, self.cache = tb, ns, cache
-        self.common = ["--kubeconfig", str(tb.kubeconfig), "--context", "mgmt", "-n", ns]
-
-    def __call__(self, *args: str) -> Any:
-        extra = (
-            ["--cache-dir", str(self.cache)] if args[0] in ("diff", "manifests", "create") else []
-        )
-        result = CliRunner().invoke(main.app, ["app", *args, *self.common, *extra])
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    def popen(self, *args: str) -> Running:
-        return Running(
-            subprocess.Popen(
-                [sys.executable, "-m", "tidegate.cli.main", "app", *args, *self.common],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**os.environ, "NO_COLOR": "1"},
-            )
-        )
-
-    def app(self, name: str) -> dict[str, Any]:
-        with self.tb.admin_client("mgmt") as mgmt:
-            resp = mgmt.get(f"{APPS.format(ns=self.ns)}/{name}")
-            resp.raise_for_status()
-            return dict(resp.json())
-
-    def patch(self, name: str, patch: dict[str, Any]) -> dict[str, Any]:
-        with self.tb.admin_client("mgmt") as mgmt:
-            resp = mgmt.patch(f"{APPS.format(ns=self.ns)}/{name}", json=patch, headers=MERGE)
-            resp.raise_for_status()
-            return dict(resp.json())
-
-    def exists(self, name: str) -> bool:
-        with self.tb.admin_client("mgmt") as mgmt:
-            return mgmt.get(f"{APPS.format(ns=self.ns)}/{name}").status_code == 200
-
-
-@pytest.fixture(scope="module")
-def cli(
-    testbed_handle: handle.TestBed, control: str, tmp_path_factory: pytest.TempPathFactory
-) -> Cli:
-    return Cli(testbed_handle, control, tmp_path_factory.mktemp("cache"))
-
-
-def eventually(probe: Any, *, within: float = 20.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(3)}"
-
-
-BASIC = ["--repo", "https://git.example.com/r.git", "--path", "apps/web"]
-BASIC += ["--dest-server", constants.IN_CLUSTER_SERVER, "--dest-namespace", "web"]
-BASIC += ["--validate=false"]  # the repository does not exist: skip the source check
 
 
 # -- create / get / list / set / refresh ---------------------------------------------------------
 
 
 def test_create_get_list_and_upsert(cli: Cli) -> None:
-    name = _unique("web")
+    name = unique("web")
     flags = [*BASIC, "--sync-policy", "automated", "--auto-prune"]
     flags += ["--sync-option", "CreateNamespace=true", "--label", "team=web"]
     created = cli("create", name, *flags)
@@ -263,7 +76,7 @@ def test_create_get_list_and_upsert(cli: Cli) -> None:
 
 
 def test_create_validates_before_sending(cli: Cli) -> None:
-    name = _unique("bad")
+    name = unique("bad")
     missing = cli("create", name, "--path", "x", "--dest-server", "https://x")
     assert missing.exit_code == 2
     assert "spec.source: repoURL: is required" in missing.stderr
@@ -279,9 +92,9 @@ def test_create_validates_before_sending(cli: Cli) -> None:
 def test_create_from_file(cli: Cli, tmp_path: Path) -> None:
     seed = Path(__file__).parents[1] / "model/testdata/valid/application-seed.yaml"
     first = yaml.safe_load(seed.read_text())
-    first["metadata"] |= {"name": _unique("seed"), "namespace": cli.ns}
+    first["metadata"] |= {"name": unique("seed"), "namespace": cli.ns}
     second = yaml.safe_load(seed.read_text())
-    second["metadata"] = {"name": _unique("seed")}  # no namespace: the control namespace
+    second["metadata"] = {"name": unique("seed")}  # no namespace: the control namespace
     path = tmp_path / "apps.yaml"
     path.write_text(yaml.safe_dump_all([first, second]))
     result = cli("create", "-f", str(path), "--validate=false")
@@ -302,12 +115,12 @@ def test_create_checks_that_revision_and_path_exist(
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo_url, "--dest-server", server, "--dest-namespace", "web"]
 
-    no_path = cli("create", _unique("nopath"), *flags, "--path", "apps/missing")
+    no_path = cli("create", unique("nopath"), *flags, "--path", "apps/missing")
     assert no_path.exit_code == 1, no_path.output
     assert repo_url in no_path.stderr and "revision 'HEAD'" in no_path.stderr
     assert "path 'apps/missing': the path does not exist at commit" in no_path.stderr
 
-    name = _unique("norev")
+    name = unique("norev")
     no_rev = cli("create", name, *flags, "--path", "app", "--revision", "no-such-branch")
     assert no_rev.exit_code == 1, no_rev.output
     assert f"repository {repo_url!r}, revision 'no-such-branch'" in no_rev.stderr
@@ -315,7 +128,7 @@ def test_create_checks_that_revision_and_path_exist(
     assert not cli.exists(name)
 
     # A file of several apps: one bad source and none is created.
-    good, bad = _unique("good"), _unique("bad")
+    good, bad = unique("good"), unique("bad")
     docs = [
         {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
          "metadata": {"name": n},
@@ -331,14 +144,14 @@ def test_create_checks_that_revision_and_path_exist(
 
     ok = cli("create", name, *flags, "--path", "./app/", "--revision", "HEAD")
     assert ok.exit_code == 0, ok.output
-    skipped = cli("create", _unique("skip"), *flags, "--path", "nowhere", "--validate=false")
+    skipped = cli("create", unique("skip"), *flags, "--path", "nowhere", "--validate=false")
     assert skipped.exit_code == 0, skipped.output
-    usage = cli("create", _unique("usage"), *flags, "--path", "app", "--validate=maybe")
+    usage = cli("create", unique("usage"), *flags, "--path", "app", "--validate=maybe")
     assert usage.exit_code == 2 and "--validate: expected true or false" in usage.stderr
 
 
 def test_set_merges_spec(cli: Cli) -> None:
-    name = _unique("set")
+    name = unique("set")
     assert cli("create", name, *BASIC, "--sync-policy", "auto").exit_code == 0
     # A made-up repository: nothing to check the new revision against.
     changed = cli("set", name, "--revision", "v3", "--self-heal", "--helm-set", "replicas=2",
@@ -356,11 +169,11 @@ def test_set_merges_spec(cli: Cli) -> None:
     refused = cli("set", name, "--auto-prune")
     assert refused.exit_code == 2
     assert cli("set", name).exit_code == 2  # nothing to change
-    assert cli("set", _unique("missing"), "--path", "x").exit_code == 1
+    assert cli("set", unique("missing"), "--path", "x").exit_code == 1
 
 
 def test_refresh_writes_the_annotation(cli: Cli) -> None:
-    name = _unique("refresh")
+    name = unique("refresh")
     assert cli("create", name, *BASIC).exit_code == 0
     assert cli("refresh", name, "--hard").exit_code == 0
     annotations = cli.app(name)["metadata"]["annotations"]
@@ -374,30 +187,10 @@ def test_refresh_writes_the_annotation(cli: Cli) -> None:
 # -- diff / manifests against the dev cluster ----------------------------------------------------
 
 
-def _apply_rendered(tb: handle.TestBed, source_dir: Path, app: str, namespace: str) -> None:
-    """Apply what the app renders to, with Tidegate's field manager (as a sync would)."""
-
-    async def go() -> None:
-        request = render.RenderRequest(
-            root=source_dir, path="app", commit="", app_name=app, namespace=namespace
-        )
-        result = await render.render(request)
-        cfg = kube_config.from_kubeconfig(tb.clusters["dev"].kubeconfig)
-        async with kube_client.client_for(cfg) as client:
-            targets = await prepare.prepare_targets(
-                result.objects, client=client, destination_namespace=namespace
-            )
-            for obj in targets.values():
-                tracked = prepare.with_tracking(obj, app_name=app, method="annotation")
-                await client.apply(tracked)
-
-    asyncio.run(go())
-
-
 def test_diff_and_manifests(
     cli: Cli, repo_url: str, namespace: str, source_dir: Path, testbed_handle: handle.TestBed
 ) -> None:
-    name = _unique("diff")
+    name = unique("diff")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
@@ -423,7 +216,7 @@ def test_diff_and_manifests(
         assert f"===== {obj['kind']} {namespace}/{meta['name']} ======" in out_of_sync.stdout
     assert cli("manifests", name, "--source", "live").stdout.strip() == ""
 
-    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    apply_rendered(testbed_handle, source_dir, name, namespace)
     in_sync = cli("diff", name)
     assert in_sync.exit_code == 0, in_sync.output
     assert in_sync.stdout == ""
@@ -450,7 +243,7 @@ def test_diff_and_manifests(
 
 
 def test_diff_unknown_cluster(cli: Cli) -> None:
-    name = _unique("nocluster")
+    name = unique("nocluster")
     assert (
         cli("create", name, *BASIC[:4], "--dest-name", "nowhere", "--validate=false").exit_code == 0
     )
@@ -482,7 +275,7 @@ def _state(phase: str, operation: dict[str, Any], **extra: Any) -> dict[str, Any
 
 
 def test_sync_follows_the_operation(cli: Cli) -> None:
-    name = _unique("sync")
+    name = unique("sync")
     assert cli("create", name, *BASIC, "--revision", "main").exit_code == 0
     running = cli.popen("sync", name, "--prune", "--resource", ":ConfigMap:web/web-config")
     operation = _wait_operation(cli, name)
@@ -507,7 +300,7 @@ def test_sync_follows_the_operation(cli: Cli) -> None:
 
 
 def test_sync_failure_and_timeout(cli: Cli) -> None:
-    name = _unique("fail")
+    name = unique("fail")
     assert cli("create", name, *BASIC).exit_code == 0
     running = cli.popen("sync", name, "--timeout", "30")
     operation = _wait_operation(cli, name)
@@ -527,7 +320,7 @@ def test_sync_failure_and_timeout(cli: Cli) -> None:
 
 
 def test_terminate_op(cli: Cli) -> None:
-    name = _unique("term")
+    name = unique("term")
     assert cli("create", name, *BASIC).exit_code == 0
     nothing = cli("terminate-op", name)
     assert nothing.exit_code == 1
@@ -544,7 +337,7 @@ def test_terminate_op(cli: Cli) -> None:
 
 
 def test_wait(cli: Cli) -> None:
-    name = _unique("wait")
+    name = unique("wait")
     assert cli("create", name, *BASIC).exit_code == 0
     cli.patch(name, {"status": {"sync": {"status": "OutOfSync"}, "health": {"status": "Healthy"}}})
     late = cli("wait", name, "--sync", "--timeout", "1")
@@ -558,7 +351,7 @@ def test_wait(cli: Cli) -> None:
 
 
 def test_history_and_rollback(cli: Cli) -> None:
-    name = _unique("hist")
+    name = unique("hist")
     assert cli("create", name, *BASIC, "--sync-policy", "automated").exit_code == 0
     source = {"repoURL": "https://git.example.com/r.git", "path": "apps/web"}
     history = [
@@ -594,7 +387,7 @@ def test_history_and_rollback(cli: Cli) -> None:
 
 
 def test_delete(cli: Cli) -> None:
-    kept = _unique("keep")
+    kept = unique("keep")
     assert cli("create", kept, *BASIC).exit_code == 0
     requested = cli("delete", kept, "-y", "--no-wait")
     assert requested.exit_code == 0, requested.output
@@ -607,7 +400,7 @@ def test_delete(cli: Cli) -> None:
     cli.patch(kept, {"metadata": {"finalizers": None}})
     eventually(lambda: not cli.exists(kept))
 
-    orphan = _unique("orphan")
+    orphan = unique("orphan")
     assert cli("create", orphan, *BASIC, "--set-finalizer").exit_code == 0
     gone = cli("delete", orphan, "-y", "--no-cascade", "--timeout", "20")
     assert gone.exit_code == 0, gone.output
@@ -616,40 +409,6 @@ def test_delete(cli: Cli) -> None:
 
 
 # -- with the real controller ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def controlled(
-    testbed_handle: handle.TestBed, tmp_path: Path
-) -> Iterator[tuple[Cli, subprocess.Popen[bytes]]]:
-    """A control namespace of its own with ``tidegate controller`` running on it."""
-    ns = _control_namespace(testbed_handle, "tg-ctl")
-    log = (tmp_path / "controller.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            *CONTROLLER,
-            "-n",
-            ns,
-            "--kubeconfig",
-            str(testbed_handle.kubeconfig),
-            "--app-resync",
-            "5",
-            # Its own installation id: other suites' same-named apps on dev are not its own.
-            "--installation-id",
-            ns,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")},
-    )
-    try:
-        yield Cli(testbed_handle, ns, tmp_path / "cli-cache"), proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-        with testbed_handle.admin_client("mgmt") as mgmt:
-            mgmt.delete(f"/api/v1/namespaces/{ns}")
 
 
 def test_with_the_controller(
@@ -662,8 +421,8 @@ def test_with_the_controller(
 ) -> None:
     cli, controller = controlled
     repo = git_remote.create_repo(from_dir=source_dir)
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
-    name = _unique("e2e")
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
+    name = unique("e2e")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0

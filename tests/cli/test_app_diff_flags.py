@@ -8,15 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.cli.test_app_cmd import (  # noqa: F401
-    Cli,
-    _apply_rendered,
-    _register_repo,
-    _unique,
-    cli,
-    control,
-    source_dir,
-)
+from tests.cli.appcli import Cli, apply_rendered, register_repo, unique
 
 from tidegate.testenv import gitrepos, handle
 
@@ -27,27 +19,27 @@ EXTRA = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {k: v}\
 
 @pytest.fixture
 def app_name(
-    cli: Cli,  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    cli: Cli,
+    source_dir: Path,
     git_remote: handle.GitRemote,
     testbed_handle: handle.TestBed,
     namespace: str,
 ) -> tuple[str, str]:
     """An app over a repository of its own (the test pushes to it), its objects applied."""
     repo = git_remote.create_repo(from_dir=source_dir)
-    name = _unique("dflags")
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
+    name = unique("dflags")
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
-    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    apply_rendered(testbed_handle, source_dir, name, namespace)
     return name, repo.http_url
 
 
 def test_server_side_generate_renders_the_included_files(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     app_name: tuple[str, str],
-    source_dir: Path,  # noqa: F811
+    source_dir: Path,
     tmp_path: Path,
 ) -> None:
     name, _ = app_name
@@ -82,10 +74,10 @@ def test_server_side_generate_renders_the_included_files(
 
 
 def test_refresh_and_server_side_diff_flags(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     app_name: tuple[str, str],
     git_remote: handle.GitRemote,
-    source_dir: Path,  # noqa: F811
+    source_dir: Path,
     tmp_path: Path,
 ) -> None:
     name, url = app_name
@@ -113,7 +105,7 @@ def test_refresh_and_server_side_diff_flags(
 
 
 def test_jq_timeout_bounds_ignore_differences(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     app_name: tuple[str, str],
 ) -> None:
     name, _ = app_name

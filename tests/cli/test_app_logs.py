@@ -12,7 +12,7 @@ tested as pure functions (tests/controller/test_app_pods.py).
 from __future__ import annotations
 
 import pytest
-from tests.cli.test_app_cmd import BASIC, Cli, _unique, cli, control, eventually  # noqa: F401
+from tests.cli.appcli import Cli, eventually, unique
 
 from tidegate.testenv import handle
 
@@ -37,11 +37,11 @@ def _deployment(name: str) -> dict[str, object]:
 
 
 def test_logs_of_the_pods_the_app_owns(
-    cli: Cli,  # noqa: F811
+    cli: Cli,
     namespace: str,
     testbed_handle: handle.TestBed,
 ) -> None:
-    name = _unique("logs")
+    name = unique("logs")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", "https://git.example.com/r.git", "--path", "apps/web", "--dest-server",
              server, "--dest-namespace", namespace, "--validate=false"]  # fmt: skip

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from tests.cli.test_app_cmd import BASIC, Cli, cli, control, eventually  # noqa: F401
+from tests.cli.appcli import BASIC, Cli, eventually
 
 from tidegate.testenv import handle
 
@@ -30,7 +30,7 @@ def _exists(runner: Cli, ns: str, name: str) -> bool:
         return mgmt.get(path).status_code == 200
 
 
-def test_app_namespace_names_the_application_everywhere(cli: Cli, other_ns: str) -> None:  # noqa: F811
+def test_app_namespace_names_the_application_everywhere(cli: Cli, other_ns: str) -> None:
     name = f"web-{secrets.token_hex(3)}"
     created = cli("create", name, "-N", other_ns, *BASIC)
     assert created.exit_code == 0, created.output

@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.cli.test_app_cmd import (  # the module's fixtures: a control namespace, a git repo
-    BASIC,
-    Cli,
-    _apply_rendered,
-    _unique,
-    cli,  # noqa: F401
-    control,  # noqa: F401
-    repo_url,  # noqa: F401
-    source_dir,  # noqa: F401
-)
+from tests.cli.appcli import BASIC, Cli, apply_rendered, unique
 
 from tidegate.testenv import handle
 
@@ -26,18 +17,18 @@ pytestmark = pytest.mark.e2e
 
 
 def test_diff_local_renders_the_directory_and_changes_nothing(
-    cli: Cli,  # noqa: F811
-    repo_url: str,  # noqa: F811
+    cli: Cli,
+    repo_url: str,
     namespace: str,
-    source_dir: Path,  # noqa: F811
+    source_dir: Path,
     testbed_handle: handle.TestBed,
     tmp_path: Path,
 ) -> None:
-    name = _unique("local")
+    name = unique("local")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
-    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    apply_rendered(testbed_handle, source_dir, name, namespace)
     assert cli("diff", name).exit_code == 0
 
     same = tmp_path / "same"
@@ -68,12 +59,12 @@ def test_diff_local_renders_the_directory_and_changes_nothing(
     assert missing.exit_code == 2 and "not a directory" in missing.stderr
     outside = cli("diff", name, "--local", str(changed), "--local-repo-root", str(same))
     assert outside.exit_code == 2 and "not inside --local-repo-root" in outside.stderr
-    assert cli("diff", _unique("no-such-app")).exit_code == 2
+    assert cli("diff", unique("no-such-app")).exit_code == 2
     assert cli("diff", name, "--exit-code=maybe").exit_code == 2
 
 
-def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:  # noqa: F811
-    name = _unique("flags")
+def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:
+    name = unique("flags")
     created = cli(
         "create", name, *BASIC,
         "--kustomize-common-label", "team=web", "--kustomize-common-annotation", "owner=x",
@@ -110,7 +101,7 @@ def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:  # noqa: F811
     mixed = cli("set", name, "--directory-include", "*.yaml")
     assert mixed.exit_code == 2 and "multiple source types" in mixed.stderr
 
-    plain = _unique("dir")
+    plain = unique("dir")
     made = cli("create", plain, *BASIC, "--directory-include", "*.yaml",
                "--directory-exclude", "skip-*")  # fmt: skip
     assert made.exit_code == 0, made.output
@@ -119,8 +110,8 @@ def test_kustomize_directory_and_retry_flags(cli: Cli) -> None:  # noqa: F811
     }  # fmt: skip
 
 
-def test_patch_json_and_merge(cli: Cli) -> None:  # noqa: F811
-    name = _unique("patch")
+def test_patch_json_and_merge(cli: Cli) -> None:
+    name = unique("patch")
     assert cli("create", name, *BASIC).exit_code == 0
     ops = '[{"op": "replace", "path": "/spec/source/path", "value": "apps/api"}]'
     done = cli("patch", name, "--patch", ops)
@@ -146,8 +137,8 @@ def test_patch_json_and_merge(cli: Cli) -> None:  # noqa: F811
     assert cli.app(name)["metadata"]["resourceVersion"] == before
 
 
-def test_resources(cli: Cli) -> None:  # noqa: F811
-    name = _unique("res")
+def test_resources(cli: Cli) -> None:
+    name = unique("res")
     assert cli("create", name, *BASIC).exit_code == 0
     cli.patch(name, {"status": {"resources": [
         {"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "web",
@@ -169,10 +160,10 @@ def test_resources(cli: Cli) -> None:  # noqa: F811
     assert [r["name"] for r in as_json] == ["web", "cfg"]
 
 
-def test_sync_by_selector_and_project(cli: Cli) -> None:  # noqa: F811
-    team = _unique("team")
-    picked = [_unique("sel"), _unique("sel")]
-    other = _unique("other")
+def test_sync_by_selector_and_project(cli: Cli) -> None:
+    team = unique("team")
+    picked = [unique("sel"), unique("sel")]
+    other = unique("other")
     for name in picked:
         assert cli("create", name, *BASIC, "--label", f"team={team}").exit_code == 0
     assert cli("create", other, *BASIC, "--label", "team=else").exit_code == 0
@@ -196,9 +187,9 @@ def test_sync_by_selector_and_project(cli: Cli) -> None:  # noqa: F811
     assert "operation" not in cli.app(other)
 
 
-def test_list_filters(cli: Cli) -> None:  # noqa: F811
-    team = _unique("lst")
-    a, b = _unique("la"), _unique("lb")
+def test_list_filters(cli: Cli) -> None:
+    team = unique("lst")
+    a, b = unique("la"), unique("lb")
     assert cli("create", a, *BASIC, "--label", f"team={team}").exit_code == 0
     other = ["--repo", "https://git.example.com/other.git", "--path", "apps/api",
              "--dest-name", "dev", "--dest-namespace", "api", "--validate=false"]  # fmt: skip
@@ -217,8 +208,8 @@ def test_list_filters(cli: Cli) -> None:  # noqa: F811
     assert names("--path", "nowhere") == []
 
 
-def test_unset_and_remove_source(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
-    name = _unique("unset")
+def test_unset_and_remove_source(cli: Cli, tmp_path: Path) -> None:
+    name = unique("unset")
     manifest = {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name},
         "spec": {"project": "default",
@@ -260,19 +251,19 @@ def test_unset_and_remove_source(cli: Cli, tmp_path: Path) -> None:  # noqa: F81
 
 
 def test_get_patch_delete_resource(
-    cli: Cli,  # noqa: F811
-    repo_url: str,  # noqa: F811
+    cli: Cli,
+    repo_url: str,
     namespace: str,
-    source_dir: Path,  # noqa: F811
+    source_dir: Path,
     testbed_handle: handle.TestBed,
 ) -> None:
-    from tests.cli.test_app_cmd import SECRET_VALUE
+    from tests.cli.appcli import SECRET_VALUE
 
-    name = _unique("res")
+    name = unique("res")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
-    _apply_rendered(testbed_handle, source_dir, name, namespace)
+    apply_rendered(testbed_handle, source_dir, name, namespace)
     cli.patch(name, {"status": {"resources": [
         {"version": "v1", "kind": "ConfigMap", "namespace": namespace, "name": "web-config"},
         {"version": "v1", "kind": "Secret", "namespace": namespace, "name": "web-secret"},

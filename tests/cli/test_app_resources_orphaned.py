@@ -8,15 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.cli.test_app_cmd import (  # noqa: F401
-    Cli,
-    _apply_rendered,
-    _unique,
-    cli,
-    control,
-    repo_url,
-    source_dir,
-)
+from tests.cli.appcli import Cli, apply_rendered, unique
 
 from tidegate.testenv import handle
 
@@ -44,22 +36,22 @@ def _configmap(tb: handle.TestBed, namespace: str, name: str) -> None:
 
 
 def test_orphaned_resources(
-    cli: Cli,  # noqa: F811
-    repo_url: str,  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    cli: Cli,
+    repo_url: str,
+    source_dir: Path,
     namespace: str,
     testbed_handle: handle.TestBed,
 ) -> None:
-    watching, blind = _unique("orph"), _unique("blind")
+    watching, blind = unique("orph"), unique("blind")
     ignore = [{"kind": "ConfigMap", "name": "ignored-*"}]
     _project(testbed_handle, cli.ns, watching, {"warn": False, "ignore": ignore})
     _project(testbed_handle, cli.ns, blind, None)
-    name = _unique("orph")
+    name = unique("orph")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo_url, "--path", "app", "--dest-server", server,
              "--dest-namespace", namespace, "--project", watching]  # fmt: skip
     assert cli("create", name, *flags).exit_code == 0
-    _apply_rendered(testbed_handle, source_dir, name, namespace)  # tracked by the app
+    apply_rendered(testbed_handle, source_dir, name, namespace)  # tracked by the app
     _configmap(testbed_handle, namespace, "stray")
     _configmap(testbed_handle, namespace, "ignored-1")
     managed = [{"version": "v1", "kind": "ConfigMap", "namespace": namespace,

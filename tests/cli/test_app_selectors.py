@@ -7,12 +7,12 @@ import json
 import secrets
 
 import pytest
-from tests.cli.test_app_cmd import BASIC, Cli, cli, control  # noqa: F401
+from tests.cli.appcli import BASIC, Cli
 
 pytestmark = pytest.mark.e2e
 
 
-def test_wait_and_delete_by_selector(cli: Cli) -> None:  # noqa: F811
+def test_wait_and_delete_by_selector(cli: Cli) -> None:
     team = f"w-{secrets.token_hex(3)}"
     ours = [f"sel-{secrets.token_hex(3)}" for _ in range(2)]
     other = f"sel-{secrets.token_hex(3)}"

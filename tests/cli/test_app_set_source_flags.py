@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.cli.test_app_cmd import Cli, _control_namespace, _register_repo, _unique
+from tests.cli.appcli import Cli, control_namespace, register_repo, unique
 
 from tidegate.testenv import handle
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def control(testbed_handle: handle.TestBed) -> Iterator[str]:
-    ns = _control_namespace(testbed_handle, "tg-setsrc")
+    ns = control_namespace(testbed_handle, "tg-setsrc")
     yield ns
     with testbed_handle.admin_client("mgmt") as mgmt:
         mgmt.delete(f"/api/v1/namespaces/{ns}")
@@ -48,7 +48,7 @@ def repo_url(
     )
     (root / "app" / "NOTES.md").write_text("# notes, not a manifest: [\n")
     repo = git_remote.create_repo(from_dir=Path(root))
-    _register_repo(testbed_handle, control, git_remote, repo.http_url)
+    register_repo(testbed_handle, control, git_remote, repo.http_url)
     return repo.http_url
 
 
@@ -60,7 +60,7 @@ def _flags(url: str, bed: handle.TestBed) -> list[str]:
 def test_set_validates_a_changed_source_first(
     cli: Cli, repo_url: str, testbed_handle: handle.TestBed
 ) -> None:
-    name = _unique("val")
+    name = unique("val")
     assert cli("create", name, *_flags(repo_url, testbed_handle)).exit_code == 0
     version = cli.app(name)["metadata"]["resourceVersion"]
 
@@ -86,7 +86,7 @@ def test_set_validates_a_changed_source_first(
 def test_directory_extension_filter_off_renders_other_extensions(
     cli: Cli, repo_url: str, testbed_handle: handle.TestBed
 ) -> None:
-    name = _unique("ext")
+    name = unique("ext")
     made = cli("create", name, *_flags(repo_url, testbed_handle), "--directory-include", "*.sealed")
     assert made.exit_code == 0, made.output
     assert cli("manifests", name).stdout.strip() == ""  # the filter drops *.sealed first

@@ -9,19 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.cli.test_app_cmd import (  # noqa: F401
-    BASIC,
-    Cli,
-    cli,
-    control,
-    repo_url,
-    source_dir,
-)
+from tests.cli.appcli import BASIC, Cli
 
 pytestmark = pytest.mark.e2e
 
 
-def test_source_names(cli: Cli) -> None:  # noqa: F811
+def test_source_names(cli: Cli) -> None:
     name = f"named-{secrets.token_hex(3)}"
     created = cli("create", "--name", name, *BASIC, "--source-name", "web", "--ref", "main")
     assert created.exit_code == 0, created.output
@@ -56,9 +49,9 @@ def test_source_names(cli: Cli) -> None:  # noqa: F811
 
 
 def test_manifests_local(
-    cli: Cli,  # noqa: F811
-    repo_url: str,  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    cli: Cli,
+    repo_url: str,
+    source_dir: Path,
     tmp_path: Path,
 ) -> None:
     name = f"mlocal-{secrets.token_hex(3)}"
@@ -77,7 +70,7 @@ def test_manifests_local(
     assert live.exit_code == 2 and "--source git only" in live.stderr
 
 
-def test_get_show_params_of_a_chosen_source(cli: Cli) -> None:  # noqa: F811
+def test_get_show_params_of_a_chosen_source(cli: Cli) -> None:
     name = f"params-{secrets.token_hex(3)}"
     assert cli("create", name, *BASIC, "--source-name", "web", "--kustomize-image",
                "nginx:1.27").exit_code == 0  # fmt: skip
@@ -98,7 +91,7 @@ def test_get_show_params_of_a_chosen_source(cli: Cli) -> None:  # noqa: F811
     assert bad.exit_code == 2 and "no source is named 'nope'" in bad.stderr
 
 
-def test_project_guard_on_resource_verbs(cli: Cli) -> None:  # noqa: F811
+def test_project_guard_on_resource_verbs(cli: Cli) -> None:
     name = f"guard-{secrets.token_hex(3)}"
     assert cli("create", name, *BASIC).exit_code == 0
     cli.patch(name, {"status": {"resources": [

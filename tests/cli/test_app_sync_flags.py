@@ -9,13 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.cli.test_app_cmd import (  # noqa: F401
-    Cli,
-    _register_repo,
-    _unique,
-    controlled,
-    source_dir,
-)
+from tests.cli.appcli import Cli, register_repo, unique
 
 from tidegate.testenv import handle
 
@@ -23,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sync_options_and_output_formats(
-    controlled: tuple[Cli, subprocess.Popen[bytes]],  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    controlled: tuple[Cli, subprocess.Popen[bytes]],
+    source_dir: Path,
     git_remote: handle.GitRemote,
     testbed_handle: handle.TestBed,
     namespace: str,
@@ -32,8 +26,8 @@ def test_sync_options_and_output_formats(
 ) -> None:
     cli, _ = controlled
     repo = git_remote.create_repo(from_dir=source_dir)
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
-    name = _unique("opts")
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
+    name = unique("opts")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server]
     assert cli("create", name, *flags, "--dest-namespace", namespace).exit_code == 0
@@ -68,8 +62,8 @@ def test_sync_options_and_output_formats(
 
 
 def test_sync_revisions_of_chosen_sources(
-    controlled: tuple[Cli, subprocess.Popen[bytes]],  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    controlled: tuple[Cli, subprocess.Popen[bytes]],
+    source_dir: Path,
     git_remote: handle.GitRemote,
     testbed_handle: handle.TestBed,
     namespace: str,
@@ -81,14 +75,14 @@ def test_sync_revisions_of_chosen_sources(
 
     cli, _ = controlled
     repo = git_remote.create_repo(from_dir=source_dir)
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url)
     work = gitrepos.WorkingCopy.clone(repo.http_url, tmp_path / "work", env=git_remote.client_env())
     first = work.head()
     other = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {v: one}\n"
     work.commit({"other/cm.yaml": other,
                  "app/config.yaml": (source_dir / "app/config.yaml").read_text()
                  .replace("blue", "green")}, "green")  # fmt: skip
-    name = _unique("revs")
+    name = unique("revs")
     server = testbed_handle.clusters["dev"].server
     app = {
         "apiVersion": "argoproj.io/v1alpha1",

@@ -9,13 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.cli.test_app_cmd import (  # noqa: F401
-    Cli,
-    _register_repo,
-    _unique,
-    controlled,
-    source_dir,
-)
+from tests.cli.appcli import Cli, register_repo, unique
 
 from tidegate.testenv import handle
 
@@ -23,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sync_local_directory(
-    controlled: tuple[Cli, subprocess.Popen[bytes]],  # noqa: F811
-    source_dir: Path,  # noqa: F811
+    controlled: tuple[Cli, subprocess.Popen[bytes]],
+    source_dir: Path,
     git_remote: handle.GitRemote,
     testbed_handle: handle.TestBed,
     namespace: str,
@@ -32,8 +26,8 @@ def test_sync_local_directory(
 ) -> None:
     cli, _ = controlled
     repo = git_remote.create_repo(from_dir=source_dir)
-    name = _unique("slocal")
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
+    name = unique("slocal")
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server,
              "--dest-namespace", namespace, "--sync-policy", "automated"]  # fmt: skip

@@ -9,13 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.cli.test_app_cmd import (  # noqa: F401
-    Cli,
-    _register_repo,
-    _unique,
-    controlled,
-    eventually,
-)
+from tests.cli.appcli import Cli, eventually, register_repo, unique
 
 from tidegate.testenv import gitrepos, handle
 
@@ -25,7 +19,7 @@ GOOD = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {count: '1
 
 
 def test_retry_takes_the_newest_revision(
-    controlled: tuple[Cli, subprocess.Popen[bytes]],  # noqa: F811
+    controlled: tuple[Cli, subprocess.Popen[bytes]],
     git_remote: handle.GitRemote,
     testbed_handle: handle.TestBed,
     namespace: str,
@@ -36,8 +30,8 @@ def test_retry_takes_the_newest_revision(
     (src / "app").mkdir(parents=True)
     (src / "app" / "cfg.yaml").write_text(BAD)
     repo = git_remote.create_repo(from_dir=src)
-    name = _unique("rref")
-    _register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
+    name = unique("rref")
+    register_repo(testbed_handle, cli.ns, git_remote, repo.http_url, name=f"repo-{name}")
     server = testbed_handle.clusters["dev"].server
     flags = ["--repo", repo.http_url, "--path", "app", "--dest-server", server,
              "--dest-namespace", namespace]  # fmt: skip

@@ -5,7 +5,7 @@ the chosen resources' sync and health, not the app's."""
 from __future__ import annotations
 
 import pytest
-from tests.cli.test_app_cmd import BASIC, Cli, _unique, cli, control  # noqa: F401
+from tests.cli.appcli import BASIC, Cli, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -16,8 +16,8 @@ RESOURCES = [
 ]  # fmt: skip
 
 
-def test_wait_for_chosen_resources(cli: Cli) -> None:  # noqa: F811
-    name = _unique("waitres")
+def test_wait_for_chosen_resources(cli: Cli) -> None:
+    name = unique("waitres")
     assert cli("create", name, *BASIC).exit_code == 0
     status = {"sync": {"status": "OutOfSync"}, "health": {"status": "Progressing"}}
     cli.patch(name, {"status": {**status, "resources": RESOURCES}})

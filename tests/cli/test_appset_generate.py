@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.cli.test_app_cmd import Cli, control, repo_url, source_dir  # noqa: F401
-from tests.cli.test_app_cmd import cli as app_cli  # noqa: F401
+from tests.cli.appcli import Cli
 from typer.testing import CliRunner
 
 from tidegate.cli import main
@@ -31,12 +30,12 @@ def _appset(name: str, generators: list[dict[str, object]], path: str) -> dict[s
 
 
 def test_generate_prints_without_applying(
-    app_cli: Cli,  # noqa: F811
-    repo_url: str,  # noqa: F811
+    cli: Cli,
+    repo_url: str,
     testbed_handle: handle.TestBed,
     tmp_path: Path,
 ) -> None:
-    ns = app_cli.ns
+    ns = cli.ns
     file = tmp_path / "sets.yaml"
     listed = _appset("fixed", [{"list": {"elements": [
         {"name": "a", "server": "https://a.example"}, {"name": "b", "server": "https://b"}]}}],
@@ -71,7 +70,7 @@ def test_generate_prints_without_applying(
     assert table.exit_code == 0, table.output
     assert table.stdout.splitlines()[0].split()[:3] == ["NAME", "CLUSTER", "NAMESPACE"]
 
-    assert not app_cli.exists("a-fixed")  # nothing was applied
+    assert not cli.exists("a-fixed")  # nothing was applied
     with testbed_handle.admin_client("mgmt") as mgmt:
         sets = mgmt.get(f"/apis/argoproj.io/v1alpha1/namespaces/{ns}/applicationsets").json()
     assert sets["items"] == []

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from tests.cli.test_app_cmd import BASIC, Cli, cli, control  # noqa: F401
+from tests.cli.appcli import BASIC, Cli
 from tests.cli.test_proj_cmd import Proj, proj  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ def _editor(tmp_path: Path, body: str) -> str:
     return str(script)
 
 
-def test_app_edit(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_app_edit(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = f"edit-{secrets.token_hex(3)}"
     assert cli("create", name, *BASIC).exit_code == 0
     before = cli.app(name)["metadata"]["resourceVersion"]

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from tidegate.model import constants
 from tidegate.testenv import gitrepos, procs, scenario
+from tidegate.testenv.wait import eventually_blocking
 
-T = TypeVar("T")
 CLUSTERS = ("dev", "staging", "prod")
 DEFAULT_LABELS: dict[str, dict[str, str]] = {
     "dev": {"environment": "dev"},
@@ -44,16 +44,7 @@ spec:
 """
 
 
-def eventually(probe: Callable[[], T | None], *, within: float, what: str, every: float = 0.1) -> T:
-    """Poll ``probe`` until it returns something truthy; fail naming ``what`` after ``within`` s."""
-    deadline = time.monotonic() + within
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {within}s waiting for {what} (last: {last!r})")
+eventually = eventually_blocking
 
 
 def app_state(app: Mapping[str, Any]) -> tuple[str, str]:

@@ -36,13 +36,8 @@ CHART = {
 
 
 @pytest.fixture(scope="module")
-def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> str:
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("edit-repo")
-    for path, text in CHART.items():
-        (src / path).parent.mkdir(parents=True, exist_ok=True)
-        (src / path).write_text(text)
-    return testbed_handle.git.create_repo(from_dir=src).http_url
+def repo_url(git_remote: handle.GitRemote) -> str:
+    return git_remote.create_repo(files=CHART).http_url
 
 
 def new_app(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +42,24 @@ class GitRemote:
         return self.info.password
 
     def create_repo(
-        self, name: str | None = None, *, from_dir: Path | None = None, prefix: str = "repo"
+        self,
+        name: str | None = None,
+        *,
+        from_dir: Path | None = None,
+        files: Mapping[str, str] | None = None,
+        prefix: str = "repo",
     ) -> gitrepos.RepoInfo:
-        """Create a repository (a unique name by default) and return its URLs."""
+        """Create a repository (a unique name by default) and return its URLs. Its first commit
+        holds ``from_dir``'s tree, or ``files`` (relative path -> text)."""
         name = name or f"{prefix}-{secrets.token_hex(4)}"
-        return testbed.create_repo(self.directory.parent, name, from_dir=from_dir)
+        if files is None:
+            return testbed.create_repo(self.directory.parent, name, from_dir=from_dir)
+        with tempfile.TemporaryDirectory(prefix="tidegate-repo-") as tmp:
+            for path, text in files.items():
+                target = Path(tmp) / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+            return testbed.create_repo(self.directory.parent, name, from_dir=Path(tmp))
 
     def client_env(self) -> dict[str, str]:
         ca = Path(self.info.ca_path) if self.info.ca_path else None
