@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tidegate.model import errors
-from tidegate.testenv import bedstate, controlplane, kubeconfig, procs
+from tidegate.testenv import bedstate, controlplane, kubeconfig, podlogs, procs
 
 BINARIES = (
     "etcd",
@@ -215,6 +215,8 @@ class Launch:
                 deadline=self.deadline,
                 alive=lambda: procs.alive(cluster.pids["kube-apiserver"]),
             )
+            if "kwok" in parts:  # kwok watches its logs resources from the start
+                podlogs.install_crds(client)
         if cluster.name not in self.new_clusters:
             self.say(f"restarting cluster {cluster.name}'s {', '.join(parts)}")
         pki_dir = self.directory / "pki"
@@ -227,7 +229,8 @@ class Launch:
                 cmd = controlplane.scheduler_command(self.binaries[part], paths=cp)
             else:
                 if not cluster.kwok_port or procs.port_in_use(cluster.kwok_port):
-                    cluster.kwok_port = procs.free_port()  # nobody connects to it: any will do
+                    # the API server learns it from the nodes' status, which kwok keeps current
+                    cluster.kwok_port = procs.free_port()
                 cmd = controlplane.kwok_command(
                     self.binaries[part],
                     paths=cp,
