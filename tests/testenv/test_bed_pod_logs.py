@@ -14,7 +14,7 @@ import httpx
 import pytest
 from tests.api.polling import until
 
-from tidegate.testenv import handle, podlogs
+from tidegate.testenv import binaries, controlplane, handle, podlogs, procs, testbed
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +76,51 @@ def test_the_api_server_returns_the_lines_of_the_log_file(
             assert next(got) == "appended while following"
     finally:
         podlogs.stop(dev, name)
+
+
+def _old_style_kwok(directory: Path) -> None:
+    """Replace dev's kwok by one started as before the bed served logs (no kubelet endpoint,
+    the old node IP), with a node at that old address, as a bed started then has them."""
+    state = testbed.State.load(directory)
+    assert state is not None
+    cluster = state.clusters["dev"]
+    procs.stop([cluster.pids["kwok"]], marker=state.marker())
+    paths = controlplane.Paths(directory, "dev")
+    today = controlplane.kwok_command(binaries.ensure(["kwok"])["kwok"], paths=paths,
+                                      stages=directory / "kwok-stages.yaml",
+                                      server_port=cluster.kwok_port)  # fmt: skip
+    new_flags = ("--node-port=", "--enable-crds=", "--node-ip=")
+    before = [a for a in today if not a.startswith(new_flags)] + ["--node-ip=10.240.0.1"]
+    cluster.pids["kwok"] = procs.spawn(before, log=paths.log("kwok"))
+    state.save()
+    with handle.TestBed.open(directory).admin_client("dev") as dev:
+        patched = dev.patch(
+            f"/api/v1/nodes/{cluster.nodes[0]}/status",
+            json={"status": {"addresses": [{"type": "InternalIP", "address": "10.240.0.1"}]}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        assert patched.status_code == 200, patched.text
+
+
+def test_up_gives_a_running_bed_of_older_kwoks_pod_logs(tmp_path: Path) -> None:
+    directory = tmp_path / "bed"
+    try:
+        testbed.up(directory, ["dev"], git=False)
+        _old_style_kwok(directory)
+        testbed.up(directory, ["dev"], git=False)
+        bed = handle.TestBed.open(directory)
+        with bed.admin_client("dev") as dev:
+            node = dev.get("/api/v1/nodes/dev-node-0").json()
+            assert node["status"]["addresses"] == [{"type": "InternalIP", "address": "127.0.0.1"}]
+            made = dev.post("/api/v1/namespaces/default/pods", json=_pod("p", ["main"]))
+            assert made.status_code == 201, made.text
+            podlogs.serve(dev, "default", {"": tmp_path / "all.log"})
+            podlogs.append(tmp_path / "all.log", "served after up")
+
+            def served() -> str:
+                resp = dev.get("/api/v1/namespaces/default/pods/p/log")
+                return resp.text if resp.status_code == 200 else ""
+
+            assert until(served, within=60) == "served after up\n"
+    finally:
+        testbed.down(directory)
