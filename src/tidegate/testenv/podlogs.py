@@ -8,8 +8,9 @@ port on its nodes (``--node-ip``, ``--node-port``), and serves a pod's log from 
 a kwok ``ClusterLogs`` (pods selected by namespace and name) or ``Logs`` (one pod) object.
 
 kwok watches those two kinds as custom resources (``--enable-crds``); :func:`install_crds`
-defines them on each cluster before kwok starts (our own minimal definitions: kwok validates
-what it reads). A test makes a ``ClusterLogs`` for its namespace with :func:`serve` and
+defines them on each cluster before kwok starts (minimal definitions of our own whose schema
+keeps every field: kwok converts what it reads, and logs and skips an object it cannot).
+A test makes a ``ClusterLogs`` for its namespace with :func:`serve` and
 writes the lines with :func:`append`: kwok reads the file at each request, and a ``follow``
 request sees lines appended later. The file holds CRI log lines (``<RFC 3339 nano time>
 stdout F <content>``), so ``sinceSeconds``, ``sinceTime`` and ``timestamps`` work on the times
