@@ -7,13 +7,14 @@ import base64
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.api.polling import until
 
-from tidegate.testenv import handle, scenario, serverproc
+from tidegate.testenv import handle, podlogs, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 JSON = {"Content-Type": "application/json"}
@@ -225,7 +226,7 @@ def test_resource_get_patch_delete(
 
 
 def test_pod_logs(
-    api: httpx.Client, synced_app: tuple[str, str], testbed_handle: handle.TestBed
+    api: httpx.Client, synced_app: tuple[str, str], testbed_handle: handle.TestBed, tmp_path: Path
 ) -> None:
     name, dest = synced_app
 
@@ -239,9 +240,28 @@ def test_pod_logs(
 
     pod = until(app_pod, within=60)
     logs = f"/api/v1/applications/{name}/pods/{pod}/logs"
-    # kwok's simulated pods have no kubelet: the API server answers 404 for their logs, and
-    # so does the server, in its error shape, before any stream starts.
-    _error(api.get(logs, params={"container": "web", "tailLines": 10}), 404, "")
+    # kwok serves no log for a pod no ClusterLogs names: the API server's 400, answered by
+    # the server in its error shape before any stream starts.
+    _error(api.get(logs, params={"container": "web", "tailLines": 10}), 400, "no logs found")
+    web_log = tmp_path / "web.log"
+    with testbed_handle.admin_client("dev") as client:
+        served = podlogs.serve(client, dest, {"web": web_log})
+    try:
+        podlogs.append(web_log, "first line", "second line")
+
+        def entries() -> list[dict[str, Any]]:
+            resp = api.get(logs, params={"container": "web", "tailLines": 1})
+            if resp.status_code != 200:
+                return []
+            return [json.loads(line)["result"] for line in resp.text.splitlines() if line]
+
+        got = until(entries, within=60)
+        assert [e["content"] for e in got] == ["second line", ""]
+        assert got[0]["podName"] == pod and got[0]["timeStampStr"].startswith("20")
+        assert got[-1]["last"] is True
+    finally:
+        with testbed_handle.admin_client("dev") as client:
+            podlogs.stop(client, served)
 
     stranger = f"stranger-{secrets.token_hex(3)}"
     with testbed_handle.admin_client("dev") as client:

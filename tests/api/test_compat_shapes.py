@@ -252,13 +252,13 @@ CALLS: list[tuple[str, str, dict[str, Any], Any, int, str]] = [
         200,
         "ApplicationSyncWindowsResponse",
     ),
-    # kwok's pods have no kubelet: their logs are the API server's 404, in the error shape.
+    # no ClusterLogs names this pod's log for kwok: the API server's 400, in the error shape.
     (
         "GET",
         f"/api/v1/applications/{APP}/pods/{{pod}}/logs",
         {"container": "web"},
         None,
-        404,
+        400,
         "Error",
     ),
     (

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tidegate.model import errors
-from tidegate.testenv import bedstate, controlplane, kubeconfig, procs
+from tidegate.testenv import bedstate, controlplane, kubeconfig, podlogs, procs
 
 BINARIES = (
     "etcd",
@@ -81,6 +81,7 @@ class Launch:
         if self.started:
             state.save()
         for cluster in state.clusters.values():
+            self._stop_stale_kwok(cluster)
             dead = [p for p in bedstate.WORKLOAD_PARTS if not self._alive(cluster.pids.get(p, 0))]
             if dead:
                 self._start_workload_parts(cluster, dead)
@@ -124,6 +125,15 @@ class Launch:
 
     def _alive(self, pid: int) -> bool:
         return bool(pid) and procs.alive(pid, self.state.marker())
+
+    def _stop_stale_kwok(self, cluster: bedstate.ClusterState) -> None:
+        """Stop a kwok started before it served pod logs (its command line lacks
+        ``--node-port``), so that it is started again, on its port, with today's flags."""
+        pid = cluster.pids.get("kwok", 0)
+        if not self._alive(pid) or procs.alive(pid, f"--node-port={cluster.kwok_port} "):
+            return
+        self.say(f"cluster {cluster.name}'s kwok predates pod logs: stopping it")
+        procs.stop([pid], marker=self.state.marker())
 
     def _spawn(self, cmd: list[str], log: Path) -> int:
         pid = procs.spawn(cmd, log=log)
@@ -215,6 +225,8 @@ class Launch:
                 deadline=self.deadline,
                 alive=lambda: procs.alive(cluster.pids["kube-apiserver"]),
             )
+            if "kwok" in parts:  # kwok watches its logs resources from the start
+                podlogs.install_crds(client)
         if cluster.name not in self.new_clusters:
             self.say(f"restarting cluster {cluster.name}'s {', '.join(parts)}")
         pki_dir = self.directory / "pki"
@@ -227,7 +239,8 @@ class Launch:
                 cmd = controlplane.scheduler_command(self.binaries[part], paths=cp)
             else:
                 if not cluster.kwok_port or procs.port_in_use(cluster.kwok_port):
-                    cluster.kwok_port = procs.free_port()  # nobody connects to it: any will do
+                    # the API server learns it from the nodes' status, which kwok keeps current
+                    cluster.kwok_port = procs.free_port()
                 cmd = controlplane.kwok_command(
                     self.binaries[part],
                     paths=cp,

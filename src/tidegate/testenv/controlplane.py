@@ -1,7 +1,8 @@
 """One local Kubernetes control plane: the command lines of its processes and its readiness.
 
 A cluster is a kube-apiserver (storing under its own prefix of the shared etcd), a
-kube-controller-manager, a kube-scheduler and kwok, which plays the kubelets of a few fake nodes.
+kube-controller-manager, a kube-scheduler and kwok, which plays the kubelets of a few fake nodes
+(and their log endpoint: :mod:`tidegate.testenv.podlogs`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 
 from tidegate.model import errors
-from tidegate.testenv import kubeconfig, procs
+from tidegate.testenv import kubeconfig, podlogs, procs
 
 SERVICE_CIDR = "10.96.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
@@ -136,7 +137,10 @@ def kwok_command(binary: Path, *, paths: Paths, stages: Path, server_port: int) 
         "--node-lease-duration-seconds=40",
         f"--server-address=127.0.0.1:{server_port}",
         "--cidr=10.244.0.1/16",
-        "--node-ip=10.240.0.1",
+        # the nodes' kubelet endpoint is kwok's server: the API server reads pod logs there
+        f"--node-ip={podlogs.NODE_IP}",
+        f"--node-port={server_port}",
+        podlogs.ENABLE_CRDS_FLAG,
     ]
 
 
@@ -192,6 +196,8 @@ def wait_ready(
         deadline=deadline,
         alive=None,
     )
+    for node in nodes:
+        podlogs.publish_kubelet(client, node)
     poll(
         lambda: client.get("/api/v1/namespaces/default/serviceaccounts/default").status_code == 200,
         what=f"cluster {name}: default ServiceAccount",
