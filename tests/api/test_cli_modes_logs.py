@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from tests.api.cli_modes import Both, login_config
 from tests.api.polling import until
-from tests.cli.test_app_cmd import Running
+from tests.cli.appcli import Running
 
 from tidegate.testenv import handle, podlogs, scenario, serverproc
 
