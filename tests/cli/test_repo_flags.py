@@ -166,19 +166,9 @@ def test_github_app_access_test_exchanges_a_token_and_stores_argocds_fields(
     control_ns: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = githubapi.app_key_pair()
     key = tmp_path / "app.pem"
-    key.write_bytes(rsa_key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))  # fmt: skip
-    public = (
-        rsa_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    key.write_text(private)
     # A real HTTPS git server admitting only x-access-token (as github.com), and GitHub's
     # token endpoint handing installation 456 that server's token.
     with (

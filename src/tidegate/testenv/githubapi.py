@@ -7,7 +7,8 @@ itself is not reachable from the test machines; git is served by the test bed's 
 ten minutes after ``iat``) and replies 201 with ``token`` and ``expires_at``
 (``token_lifetime`` seconds ahead); an installation it does not know gets GitHub's 404, a bad
 JWT GitHub's 401. Use ``url`` as ``githubAppEnterpriseBaseUrl``. ``exchanges`` lists the
-installation ids of the tokens handed out; ``close()`` stops it.
+installation ids of the tokens handed out; ``close()`` stops it. :func:`app_key_pair` makes an
+app's RSA key pair.
 """
 
 from __future__ import annotations
@@ -22,9 +23,25 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 _PATH = re.compile(r"^/app/installations/(?P<id>[^/]+)/access_tokens$")
 _MAX_SPAN = 600
+
+
+def app_key_pair() -> tuple[str, str]:
+    """A new GitHub App key: the private key (PEM, PKCS#8) and its public key (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
 
 
 class TokenEndpoint:

@@ -19,8 +19,6 @@ from typing import Any
 
 import platformdirs
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tidegate.model import constants
 from tidegate.sources import cache as cache_mod
@@ -43,18 +41,7 @@ data:
 @pytest.fixture(scope="module")
 def app_key() -> tuple[str, str]:
     """The GitHub App's private key (PEM) and its public key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return githubapi.app_key_pair()
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +64,16 @@ def endpoint(
         server.close()
 
 
-def _app_secret(
-    url: str, *, namespace: str, key: str, base: str, installation: str
-) -> dict[str, Any]:
-    return {
+def _register_and_create(
+    gitops: scenario.GitOps, url: str, name: str, *, key: str, base: str, installation: str
+) -> None:
+    """A repository Secret with the GitHub App for ``url``, then an app ``name`` on it."""
+    secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
             "name": f"gh-{secrets.token_hex(3)}",
-            "namespace": namespace,
+            "namespace": gitops.namespace,
             "labels": {constants.LABEL_SECRET_TYPE: constants.SECRET_TYPE_REPOSITORY},
         },
         "stringData": {
@@ -97,6 +85,11 @@ def _app_secret(
             "githubAppEnterpriseBaseUrl": base,
         },
     }
+    scenario.apply_manifests(gitops.bed, "mgmt", [secret])
+    server = gitops.bed.clusters["dev"].server
+    gitops.create_app(
+        scenario.application(name, repo_url=url, path="app", server=server, namespace=name)
+    )
 
 
 def _comparison_error(app: dict[str, Any]) -> str:
@@ -133,23 +126,8 @@ def test_github_app_repository_syncs_with_the_exchanged_token(
 ) -> None:
     repo_name, url, work = _github_repo(github_git, tmp_path, "one")
     name = f"ghapp-{secrets.token_hex(3)}"
-    scenario.apply_manifests(
-        gitops.bed,
-        "mgmt",
-        [
-            _app_secret(
-                url,
-                namespace=gitops.namespace,
-                key=app_key[0],
-                base=endpoint.url,
-                installation=INSTALLATION,
-            )
-        ],
-    )
-    server = gitops.bed.clusters["dev"].server
-    gitops.create_app(
-        scenario.application(name, repo_url=url, path="app", server=server, namespace=name)
-    )
+    _register_and_create(gitops, url, name, key=app_key[0], base=endpoint.url,
+                         installation=INSTALLATION)  # fmt: skip
     first = work.head()
     gitops.wait_app(
         name, lambda a: scenario.synced_healthy(a, first), timeout=90, what="first sync"
@@ -178,20 +156,8 @@ def test_a_refused_exchange_is_a_condition_naming_repo_and_status(
 ) -> None:
     _, url, _ = _github_repo(github_git, tmp_path, "never")
     name = f"ghapp-refused-{secrets.token_hex(3)}"
-    scenario.apply_manifests(
-        gitops.bed,
-        "mgmt",
-        [
-            _app_secret(
-                url, namespace=gitops.namespace, key=app_key[0], base=endpoint.url,
-                installation="999",  # not an installation of this app: GitHub answers 404
-            )
-        ],
-    )  # fmt: skip
-    server = gitops.bed.clusters["dev"].server
-    gitops.create_app(
-        scenario.application(name, repo_url=url, path="app", server=server, namespace=name)
-    )
+    # Not an installation of this app: GitHub answers 404.
+    _register_and_create(gitops, url, name, key=app_key[0], base=endpoint.url, installation="999")
     app = gitops.wait_app(
         name,
         lambda a: "GitHub App token exchange" in _comparison_error(a),
