@@ -195,3 +195,29 @@ def test_credentials_for_reads_the_app_fields_and_depth_from_a_template() -> Non
     assert (found.github_app_id, found.github_app_installation_id, found.depth) == ("4242", "77", 3)
     assert found.github_app_enterprise_base_url == "https://ghe.example.com/api/v3"
     assert "PEM" not in repr(found)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"depth": "two"}, "repository Secret argocd/repository: depth 'two' is not a whole"),
+        ({"depth": "-1"}, "depth '-1' is not a whole number"),
+        ({"githubAppID": "1", "githubAppPrivateKey": "PEM"}, "githubAppInstallationID missing"),
+    ],
+)
+def test_a_bad_depth_or_an_incomplete_app_names_the_secret(
+    data: dict[str, str], error: str
+) -> None:
+    from tidegate.sources import credentials_for
+
+    secret = {
+        "metadata": {
+            "name": "repository",
+            "namespace": "argocd",
+            "labels": {"argocd.argoproj.io/secret-type": "repository"},
+        },
+        "stringData": {"url": "https://github.com/org/app", **data},
+    }
+    with pytest.raises(errors.ConfigError, match=error) as info:
+        credentials_for("https://github.com/org/app", [secret])
+    assert "PEM" not in str(info.value)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidegate.model import constants
+from tidegate.model import constants, errors
 from tidegate.model import secrets as model_secrets
 from tidegate.sources import urls
 
@@ -134,7 +134,19 @@ def _candidates(
     return sorted(found, key=lambda c: (not c.fields.get("project"), c.name))
 
 
+_GITHUB_APP_KEYS = ("githubAppID", "githubAppInstallationID", "githubAppPrivateKey")
+
+
 def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
+    """The credentials of one Secret's fields; ConfigError naming the Secret for a ``depth``
+    that is not a whole number, or a GitHub App missing its id, installation id or key."""
+    app = [key for key in _GITHUB_APP_KEYS if fields.get(key, "").strip()]
+    if app and len(app) < len(_GITHUB_APP_KEYS):
+        missing = ", ".join(key for key in _GITHUB_APP_KEYS if key not in app)
+        raise errors.ConfigError(
+            f"repository Secret {source}: a GitHub App needs githubAppID,"
+            f" githubAppInstallationID and githubAppPrivateKey; {missing} missing"
+        )
     return RepoCredentials(
         username=fields.get("username", ""),
         password=fields.get("password", ""),
@@ -151,15 +163,20 @@ def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
         github_app_installation_id=fields.get("githubAppInstallationID", "").strip(),
         github_app_private_key=fields.get("githubAppPrivateKey", ""),
         github_app_enterprise_base_url=fields.get("githubAppEnterpriseBaseUrl", "").strip(),
-        depth=_depth(fields.get("depth", "")),
+        depth=_depth(fields.get("depth", ""), source),
         source=source,
     )
 
 
-def _depth(text: str) -> int:
-    """argocd's ``depth`` field: a positive number of commits; anything else is full history."""
+def _depth(text: str, source: str) -> int:
+    """argocd's ``depth`` field: a number of commits, 0 or absent for full history."""
     text = text.strip()
-    return int(text) if text.isdigit() else 0
+    if text and not (text.isascii() and text.isdigit()):
+        raise errors.ConfigError(
+            f"repository Secret {source}: depth {text[:20]!r} is not a whole number of"
+            " commits (0 or absent: full history)"
+        )
+    return int(text or "0")
 
 
 def from_secret(secret: Mapping[str, Any]) -> RepoCredentials:
