@@ -1,10 +1,13 @@
 """``tidegate repo get``, ``repo rm --project`` and argocd's other repository flags
 (``--bearer-token``, ``--github-app-*``, ``--depth``) against the test bed's git server and
 Secrets in a fresh control namespace on ``mgmt``; the bearer token is watched arriving at an
-HTTPS endpoint of the test's own, since the test bed's git server speaks basic auth only."""
+HTTPS endpoint of the test's own, since the test bed's git server speaks basic auth only; the
+GitHub App's access test runs against a real HTTPS git server of the test's own admitting only
+``x-access-token`` and ``testenv.githubapi`` playing GitHub's token endpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import json
@@ -19,7 +22,7 @@ from typing import Any, ClassVar
 import pytest
 from tests.cli.test_repo_cmd import cli, control_ns, fields, repo, repo_secrets  # noqa: F401
 
-from tidegate.testenv import gitrepos, handle
+from tidegate.testenv import githubapi, gitrepos, gitserver, handle
 
 pytestmark = pytest.mark.e2e
 
@@ -137,7 +140,7 @@ def test_bearer_token_is_sent_and_stored_never_shown(
 
     stored = cli("repo", "add", url, "--bearer-token", token, "--skip-test", "--depth", "5")
     assert stored.returncode == 0, stored.stderr
-    assert "depth 5 is stored as argocd stores it; tidegate fetches full history" in stored.stderr
+    assert "depth" not in stored.stderr  # used by fetches now: nothing to warn about
     [secret] = repo_secrets(testbed_handle, control_ns)
     assert fields(secret) == {"url": url, "type": "git", "bearerToken": token, "depth": "5"}
     listed = cli("repo", "list", "--no-refresh", "-o", "json")
@@ -157,42 +160,63 @@ def test_bearer_token_is_sent_and_stored_never_shown(
     assert len(repo_secrets(testbed_handle, control_ns)) == 1
 
 
-def test_github_app_fields_stored_as_argocd_with_a_notice(
+def test_github_app_access_test_exchanges_a_token_and_stores_argocds_fields(
     cli: Any,  # noqa: F811
     testbed_handle: handle.TestBed,
     control_ns: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
+    private, public = githubapi.app_key_pair()
     key = tmp_path / "app.pem"
-    _, key_path = _self_signed(tmp_path)
-    key.write_text(key_path.read_text())
-    url = "https://github.example/org/app.git"
-    app = ["--github-app-id", "123", "--github-app-installation-id", "456",
-           "--github-app-private-key-path", str(key)]  # fmt: skip
-    incomplete = cli("repo", "add", url, *app[:4])
-    assert incomplete.returncode == 2
-    assert "a GitHub App needs --github-app-id, --github-app-installation-id" in _unboxed(
-        incomplete.stderr
-    )
-    added = cli("repo", "add", url, *app,
-                "--github-app-enterprise-base-url", "https://github.example/api/v3")  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    assert "does not exchange them for installation tokens yet" in added.stderr
-    assert "access not tested" in added.stdout
-    [secret] = repo_secrets(testbed_handle, control_ns)
-    assert fields(secret) == {
-        "url": url, "type": "git", "githubAppID": "123", "githubAppInstallationID": "456",
-        "githubAppPrivateKey": key.read_text(),
-        "githubAppEnterpriseBaseUrl": "https://github.example/api/v3",
-    }  # fmt: skip
-    listed = cli("repo", "list", "--no-refresh", "-o", "json")
-    assert json.loads(listed.stdout)[0]["credentials"] == ["github-app"]
-    assert "PRIVATE KEY" not in listed.stdout
+    key.write_text(private)
+    # A real HTTPS git server admitting only x-access-token (as github.com), and GitHub's
+    # token endpoint handing installation 456 that server's token.
+    with (
+        gitserver.GitServer.start(tmp_path / "git", tls=True, ssh=False,
+                                  username="x-access-token") as server,
+        contextlib.closing(githubapi.TokenEndpoint(public, app_id="123",
+                                                   tokens={"456": server.info.password})) as github,
+    ):  # fmt: skip
+        url = server.create_repo("org/app").http_url
+        server.working_copy("org/app").commit({"a.yaml": "a: 1\n"}, "first")
+        app = ["--github-app-id", "123", "--github-app-private-key-path", str(key),
+               "--github-app-enterprise-base-url", github.url,
+               "--insecure-skip-server-verification"]  # fmt: skip
+        incomplete = cli("repo", "add", url, *app[:2])
+        assert incomplete.returncode == 2
+        assert "a GitHub App needs --github-app-id, --github-app-installation-id" in _unboxed(
+            incomplete.stderr
+        )
+        refused = cli("repo", "add", url, *app, "--github-app-installation-id", "999")
+        assert refused.returncode == 1, refused.stderr
+        assert "/app/installations/999/access_tokens was refused: HTTP 404: Not Found" in (
+            _unboxed(refused.stderr)
+        )
+        assert "PRIVATE KEY" not in refused.stdout + refused.stderr
+        assert repo_secrets(testbed_handle, control_ns) == []
+
+        added = cli("repo", "add", url, *app, "--github-app-installation-id", "456")
+        assert added.returncode == 0, added.stderr
+        assert added.stdout.strip() == f"repository {url} added"  # access tested
+        assert "installation token" not in added.stderr and github.exchanges == ["456"]
+        [secret] = repo_secrets(testbed_handle, control_ns)
+        assert fields(secret) == {
+            "url": url, "type": "git", "githubAppID": "123", "githubAppInstallationID": "456",
+            "githubAppPrivateKey": key.read_text(), "githubAppEnterpriseBaseUrl": github.url,
+            "insecure": "true",
+        }  # fmt: skip
+        listed = cli("repo", "list", "-o", "json")
+        [row] = json.loads(listed.stdout)
+        assert row["credentials"] == ["github-app"]
+        assert row["connectionState"] == {"status": "Successful", "message": ""}
+        assert "PRIVATE KEY" not in listed.stdout and server.info.password not in listed.stdout
 
     prefix = "https://github.example/org/"
-    creds = cli("repocreds", "add", prefix, *app)
+    creds = cli("repocreds", "add", prefix, "--github-app-id", "123",
+                "--github-app-installation-id", "456",
+                "--github-app-private-key-path", str(key))  # fmt: skip
     assert creds.returncode == 0, creds.stderr
-    assert "does not exchange them for installation tokens yet" in creds.stderr
+    assert creds.stderr == ""
     [template] = [s for s in repo_secrets(testbed_handle, control_ns)
                   if s["metadata"]["name"] != secret["metadata"]["name"]]  # fmt: skip
     assert {k: v for k, v in fields(template).items() if k.startswith("githubApp")} == {

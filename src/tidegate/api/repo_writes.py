@@ -113,7 +113,7 @@ async def validate_access(
         for kind in (constants.SECRET_TYPE_REPOSITORY, constants.SECRET_TYPE_REPO_CREDS)
         for s in await credentials.secrets_of_type(ctx, kind)
     ]
-    if any(given.get(k) for k in KEPT):
+    if any(given.get(k) for k in (*KEPT, "bearerToken", "githubAppPrivateKey")):
         wanted_url = urls.normalise(spec.url)
         stored = [
             s

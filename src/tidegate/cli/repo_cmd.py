@@ -203,9 +203,6 @@ def add(
         )
     except errors.ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
-    for notice in repo_flags.notices(spec):
-        typer.echo(f"tidegate: {notice}", err=True)
-    skip_test = skip_test or bool(spec.github_app_id)
     message = kubeopts.run(
         _add(
             spec,

@@ -4,25 +4,32 @@ webhook cache-warming switch; stored in the Secret under argocd's field names
 (``bearerToken``, ``githubAppID``, ``githubAppInstallationID``, ``githubAppPrivateKey``,
 ``githubAppEnterpriseBaseUrl``, ``depth``, ``webhookManifestCacheWarmDisabled``).
 
-What Tidegate does not act on yet is said on stderr when given (:func:`notices`), never
-silently ignored.
+Fetches use them (``sources.githubapp`` exchanges the GitHub App for installation tokens; the
+repository cache fetches ``depth`` commits per ref); the cache-warming switch has nothing to
+switch off, as its help says.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
-
-if TYPE_CHECKING:
-    from tidegate.controller import repos
 
 BEARER_TOKEN: Any = typer.Option(
     "", "--bearer-token", help="Bearer token for HTTPS (Bitbucket Data Center); never shown."
 )
-DEPTH: Any = typer.Option(0, "--depth", help="Clone depth argocd uses (0: full); stored.")
-GITHUB_APP_ID: Any = typer.Option("", "--github-app-id", help="GitHub App id.")
+DEPTH: Any = typer.Option(
+    0,
+    "--depth",
+    help="Fetch only the last N commits of each branch and tag (0: full history); an older"
+    " commit is fetched when named by its full id.",
+)
+GITHUB_APP_ID: Any = typer.Option(
+    "",
+    "--github-app-id",
+    help="GitHub App id: fetches use an installation token the app's key is exchanged for.",
+)
 GITHUB_APP_INSTALLATION_ID: Any = typer.Option(
     "", "--github-app-installation-id", help="GitHub App installation id."
 )
@@ -32,30 +39,14 @@ GITHUB_APP_PRIVATE_KEY_PATH: Path | None = typer.Option(
 GITHUB_APP_ENTERPRISE_BASE_URL: Any = typer.Option(
     "",
     "--github-app-enterprise-base-url",
-    help="GitHub Enterprise API base URL (e.g. https://ghe.example.com/api/v3).",
+    help="GitHub Enterprise API base URL for the token exchange (default"
+    " https://api.github.com; e.g. https://ghe.example.com/api/v3).",
 )
 WEBHOOK_MANIFEST_CACHE_WARM_DISABLED: Any = typer.Option(
     False,
     "--webhook-manifest-cache-warm-disabled",
     help="argocd's switch against pre-rendering on webhooks; stored (Tidegate never pre-renders).",
 )
-
-
-def notices(spec: repos.RepoSpec) -> list[str]:
-    """What is stored for argocd but not used by Tidegate's fetches yet."""
-    said = []
-    if spec.github_app_id:
-        said.append(
-            f"repository {spec.url}: the GitHub App credentials are stored as argocd stores them,"
-            " but tidegate does not exchange them for installation tokens yet: its fetches of"
-            " this URL use no credentials from this Secret, and access is not tested"
-        )
-    if spec.depth:
-        said.append(
-            f"repository {spec.url}: depth {spec.depth} is stored as argocd stores it; tidegate"
-            " fetches full history (its repository cache serves every revision)"
-        )
-    return said
 
 
 def spec_fields(

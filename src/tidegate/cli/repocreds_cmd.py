@@ -130,8 +130,6 @@ def add(
         )
     except errors.ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
-    for notice in repo_flags.notices(spec):
-        typer.echo(f"tidegate: {notice}", err=True)
     typer.echo(kubeopts.run(_add(spec, kubeconfig=kubeconfig, context=context,
                                  namespace=namespace, upsert=upsert, core=core)))  # fmt: skip
 

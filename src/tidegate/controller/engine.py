@@ -489,8 +489,8 @@ class Controller:
 
     async def refresh_repo(self, repo_url: str) -> bool:
         """Fetch ``repo_url`` now (a webhook said it changed); False when the fetch failed."""
-        creds = sources.credentials_for(repo_url, self._repo_secrets())
-        try:
+        try:  # a malformed repository Secret is a ConfigError, logged like a failed fetch
+            creds = sources.credentials_for(repo_url, self._repo_secrets())
             await self.repos.refresh(repo_url, creds=creds)
         except errors.TidegateError as exc:
             log.warning("refresh of repository %s failed: %s", urls.display(repo_url), exc)

@@ -259,6 +259,11 @@ class RepoSpec:
             force_basic_auth=self.force_basic_auth,
             enable_oci=self.enable_oci or self.type == "oci",
             oci_plain_http=self.insecure_oci_force_http,
+            github_app_id=self.github_app_id,
+            github_app_installation_id=self.github_app_installation_id,
+            github_app_private_key=self.github_app_private_key,
+            github_app_enterprise_base_url=self.github_app_enterprise_base_url,
+            depth=self.depth,
             source="repo add",
         )
 

@@ -156,9 +156,16 @@ class RepoCache:
         if found is None and wanted_sha:
             found = await self._fetch_commit(repo, wanted_sha)
         if found is None:
+            depth = _depth(repo)
+            shallow = (
+                f"; the repository is fetched with depth {depth}, so a commit older than that"
+                " is found by its full id only"
+                if depth and not wanted_sha
+                else ""
+            )
             raise errors.RevisionNotFoundError(
                 f"repository {repo.shown}: revision {revision or 'HEAD'!r} not found"
-                " (no such branch, tag or commit)"
+                f" (no such branch, tag or commit{shallow})"
             )
         return found
 
@@ -393,7 +400,8 @@ class RepoCache:
         started = time.monotonic()
         self._init(repo)
         args = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head"]
-        args += ["--filter=blob:none", "--no-recurse-submodules", "origin", *_REFSPECS]
+        args += ["--filter=blob:none", "--no-recurse-submodules", *_history(repo)]
+        args += ["origin", *_REFSPECS]
         what = f"repository {repo.shown}"
         try:
             await self._git(repo, [*args, _HEAD_REFSPEC], what=what)
@@ -411,10 +419,11 @@ class RepoCache:
 
     async def _fetch_commit(self, repo: _Repo, sha: str) -> str | None:
         """Fetch one commit no ref reaches (servers allowing it); None when the server has none."""
+        depth = _depth(repo)
         with contextlib.suppress(errors.RevisionNotFoundError):
             await self._git(
                 repo,
-                [*_FETCH_OBJECTS, "origin", sha],
+                [*_FETCH_OBJECTS, *([f"--depth={depth}"] if depth else []), "origin", sha],
                 what=f"repository {repo.shown} revision {sha!r}",
             )
         handle = repo.reopen()
@@ -477,6 +486,28 @@ class RepoCache:
             repo.last_error = None
             repo.health = repohealth.succeeded(repo.health, _now())
             return result
+
+
+def _depth(repo: _Repo) -> int:
+    """The repository's ``depth`` setting (0: full history)."""
+    return repo.creds.depth if repo.creds is not None else 0
+
+
+def _history(repo: _Repo) -> list[str]:
+    """How much history a ref fetch asks for: ``--depth=N`` for a repository with a depth (each
+    ref's last N commits), ``--unshallow`` to complete one fetched shallowly before, else
+    nothing (full history, the default)."""
+    depth = _depth(repo)
+    if depth:
+        return [f"--depth={depth}"]
+    if is_shallow(repo.git_dir):
+        return ["--unshallow"]
+    return []
+
+
+def is_shallow(git_dir: Path) -> bool:
+    """Whether the cached repository at ``git_dir`` holds shallow history (git's own marker)."""
+    return (git_dir / "shallow").is_file()
 
 
 def _now() -> repohealth.Stamp:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidegate.model import constants
+from tidegate.model import constants, errors
 from tidegate.model import secrets as model_secrets
 from tidegate.sources import urls
 
@@ -31,6 +31,7 @@ _CREDENTIAL_KEYS = (
     "sshPrivateKey",
     "tlsClientCertData",
     "tlsClientCertKey",
+    "githubAppPrivateKey",
 )
 _TRUE = ("true", "yes", "1")
 
@@ -51,13 +52,27 @@ class RepoCredentials:
     force_basic_auth: bool = False
     enable_oci: bool = False  # a Helm repository in an OCI registry (``enableOCI``)
     oci_plain_http: bool = False  # ``insecureOCIForceHttp``: talk to the registry over HTTP
+    # A GitHub App (``githubAppID``...): exchanged for an installation token before git runs.
+    github_app_id: str = ""
+    github_app_installation_id: str = ""
+    github_app_private_key: str = ""
+    github_app_enterprise_base_url: str = ""
+    depth: int = 0  # ``depth``: fetch shallowly, this many commits per ref (0: full history)
     source: str = ""
 
     def __repr__(self) -> str:
         shown = [f"source={self.source!r}"] if self.source else []
         if self.username:
             shown.append(f"username={self.username!r}")
-        for name in ("password", "bearer_token", "ssh_private_key", "tls_client_key"):
+        if self.github_app_id:
+            shown.append(f"github_app_id={self.github_app_id!r}")
+        for name in (
+            "password",
+            "bearer_token",
+            "ssh_private_key",
+            "tls_client_key",
+            "github_app_private_key",
+        ):
             if getattr(self, name):
                 shown.append(f"{name}=<redacted>")
         for name in ("tls_client_cert", "ca_data", "known_hosts"):
@@ -71,7 +86,13 @@ class RepoCredentials:
 
     def secret_values(self) -> list[str]:
         """Every value that must never appear in output (for scrubbing git's stderr)."""
-        values = [self.password, self.bearer_token, self.ssh_private_key, self.tls_client_key]
+        values = [
+            self.password,
+            self.bearer_token,
+            self.ssh_private_key,
+            self.tls_client_key,
+            self.github_app_private_key,
+        ]
         lines = [line for value in values for line in value.splitlines() if len(line) >= 8]
         if self.username or self.password:
             basic = f"{self.username}:{self.password}".encode()
@@ -113,7 +134,19 @@ def _candidates(
     return sorted(found, key=lambda c: (not c.fields.get("project"), c.name))
 
 
+_GITHUB_APP_KEYS = ("githubAppID", "githubAppInstallationID", "githubAppPrivateKey")
+
+
 def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
+    """The credentials of one Secret's fields; ConfigError naming the Secret for a ``depth``
+    that is not a whole number, or a GitHub App missing its id, installation id or key."""
+    app = [key for key in _GITHUB_APP_KEYS if fields.get(key, "").strip()]
+    if app and len(app) < len(_GITHUB_APP_KEYS):
+        missing = ", ".join(key for key in _GITHUB_APP_KEYS if key not in app)
+        raise errors.ConfigError(
+            f"repository Secret {source}: a GitHub App needs githubAppID,"
+            f" githubAppInstallationID and githubAppPrivateKey; {missing} missing"
+        )
     return RepoCredentials(
         username=fields.get("username", ""),
         password=fields.get("password", ""),
@@ -126,8 +159,24 @@ def _from_fields(fields: Mapping[str, str], source: str) -> RepoCredentials:
         enable_oci=fields.get("enableOCI", "").strip().lower() in _TRUE
         or fields.get("type") == "oci",
         oci_plain_http=fields.get("insecureOCIForceHttp", "").strip().lower() in _TRUE,
+        github_app_id=fields.get("githubAppID", "").strip(),
+        github_app_installation_id=fields.get("githubAppInstallationID", "").strip(),
+        github_app_private_key=fields.get("githubAppPrivateKey", ""),
+        github_app_enterprise_base_url=fields.get("githubAppEnterpriseBaseUrl", "").strip(),
+        depth=_depth(fields.get("depth", ""), source),
         source=source,
     )
+
+
+def _depth(text: str, source: str) -> int:
+    """argocd's ``depth`` field: a number of commits, 0 or absent for full history."""
+    text = text.strip()
+    if text and not (text.isascii() and text.isdigit()):
+        raise errors.ConfigError(
+            f"repository Secret {source}: depth {text[:20]!r} is not a whole number of"
+            " commits (0 or absent: full history)"
+        )
+    return int(text or "0")
 
 
 def from_secret(secret: Mapping[str, Any]) -> RepoCredentials:
@@ -193,6 +242,7 @@ def credentials_for(
                 force_basic_auth=own.force_basic_auth or creds.force_basic_auth,
                 enable_oci=own.enable_oci or creds.enable_oci,
                 oci_plain_http=own.oci_plain_http or creds.oci_plain_http,
+                depth=own.depth or creds.depth,
                 source=f"{repository.name} (credentials from {template.name})",
             )
     ca_data = (tls_certs or {}).get(urls.hostname(repo_url), "") if urls.is_https(repo_url) else ""

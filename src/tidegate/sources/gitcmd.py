@@ -27,7 +27,7 @@ from typing import Protocol
 from tidegate.metrics import families as metric_families
 from tidegate.model import errors
 from tidegate.sources import credentials as creds_mod
-from tidegate.sources import subproc, urls
+from tidegate.sources import githubapp, subproc, urls
 
 _ASKPASS = """#!/bin/sh
 case "$1" in
@@ -194,8 +194,10 @@ class GitRunner:
         timeout: float | None = None,
         git: str = "git",
         allow_local: bool = False,
+        tokens: githubapp.TokenCache | None = None,
     ) -> None:
-        """``timeout``, when given, replaces ``limits.deadline``."""
+        """``timeout``, when given, replaces ``limits.deadline``. ``tokens`` exchanges and
+        caches GitHub App installation tokens (a new cache when not given)."""
         limits = limits or GitLimits()
         if timeout is not None:
             limits = dataclasses.replace(limits, deadline=timeout)
@@ -203,6 +205,7 @@ class GitRunner:
         self._git = git
         self._allow_local = allow_local
         self._state_dir = state_dir
+        self.tokens = tokens if tokens is not None else githubapp.TokenCache()
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         state_dir.chmod(0o700)
         self._askpass = state_dir / "askpass.sh"
@@ -289,7 +292,33 @@ class GitRunner:
         env_extra: Mapping[str, str] | None = None,
     ) -> GitResult:
         """Run ``git args``; raise a SourceError naming ``what`` on failure, and a
-        RepoUnreachableError (temporary) naming the command when it passes the deadline."""
+        RepoUnreachableError (temporary) naming the command when it passes the deadline.
+
+        Credentials with a GitHub App are first exchanged for an installation token (cached);
+        a token the server refuses is dropped, so the next command exchanges a new one."""
+        app = creds if githubapp.uses_app(creds) and not urls.is_ssh(url) else None
+        if app is not None:
+            creds = await self.tokens.git_credentials(app, what=what)
+        try:
+            return await self._run(
+                args, url=url, creds=creds, what=what, cwd=cwd, stdin=stdin, env_extra=env_extra
+            )
+        except errors.AuthenticationError:
+            if app is not None:
+                self.tokens.forget(app)
+            raise
+
+    async def _run(
+        self,
+        args: Sequence[str],
+        *,
+        url: str,
+        creds: creds_mod.RepoCredentials | None,
+        what: str,
+        cwd: Path | None,
+        stdin: bytes | None,
+        env_extra: Mapping[str, str] | None,
+    ) -> GitResult:
         secrets = creds.secret_values() if creds else []
         request_type = _REQUEST_TYPES.get(command_name(args))
         timer: contextlib.AbstractContextManager[object] = contextlib.nullcontext()

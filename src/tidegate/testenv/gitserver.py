@@ -122,9 +122,11 @@ class GitServer:
         ssh: bool = True,
         http_port: int = 0,
         ssh_port: int = 0,
+        username: str = USERNAME,
     ) -> GitServer:
         """Serve ``directory/repos``; a port of 0 means any free one. Keys, certificates and the
-        password made by an earlier start in ``directory`` are reused."""
+        password made by an earlier start in ``directory`` are reused. ``username``: the one
+        HTTP user admitted (``x-access-token`` plays GitHub's side of installation tokens)."""
         directory = directory.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         repo_root = directory / "repos"
@@ -144,7 +146,7 @@ class GitServer:
             cert, key, ca_path = pair.cert, pair.key, ca.pair.cert
         settings = githttp.HttpSettings(
             project_root=repo_root,
-            username=USERNAME,
+            username=username,
             password=password,
             backend=githttp.http_backend_path(),
             log_path=directory / "http-backend.log",
@@ -165,7 +167,7 @@ class GitServer:
             raise
         scheme = "https" if tls else "http"
         info = GitServerInfo(
-            username=USERNAME,
+            username=username,
             password=password,
             http_base=f"{scheme}://127.0.0.1:{http.port}",
             ssh_base=f"ssh://{sshd.user}@127.0.0.1:{sshd.port}" if sshd else None,
