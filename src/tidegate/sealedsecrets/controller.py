@@ -47,6 +47,7 @@ DECRYPT_THREADS = max(1, len(os.sched_getaffinity(0)))
 # was listed) reads the Secret again; an overloaded server (429, 5xx) is waited for.
 WRITE_ATTEMPTS = 4
 _MERGE = "application/merge-patch+json"
+_Listed = Mapping[tuple[str, str], Any] | None
 
 
 class Gate(Protocol):
@@ -100,6 +101,10 @@ class Controller:
         self.gate = gate
         self._fixed = asyncio.Semaphore(RELIST_CONCURRENCY)
         self._decrypt_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        # The per-SealedSecret work queue: the newest object still to reconcile, and the task
+        # reconciling that SealedSecret (one at a time per object, any number of objects).
+        self._queued: dict[tuple[str, str], tuple[Mapping[str, Any], _Listed]] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.policy = policy or keystore.KeyPolicy()
         self.render = render
         self.namespace = namespace
@@ -133,7 +138,8 @@ class Controller:
         else:
             self.failed.pop((ns, name), None)
             if outcome.action != "unchanged":
-                log.info("sealed secrets: Secret %s/%s %sd", ns, name, outcome.action)
+                done = "adopted" if outcome.action == "adopt" else f"{outcome.action}d"
+                log.info("sealed secrets: Secret %s/%s %s", ns, name, done)
         await self._set_status(sealed, outcome)
         return outcome
 
@@ -240,7 +246,7 @@ class Controller:
         self.keys = found
         if {k.name for k in found} - known:
             for sealed in list(self.failed.values()):  # a new key may open what failed
-                await self.reconcile(sealed)
+                self._enqueue(sealed)
 
     async def _watch_keys(self) -> None:
         res = await self.client.resource("", "Secret", "v1")
@@ -302,9 +308,10 @@ class Controller:
                     )
             elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 if not _settled(event.object):
-                    await self.reconcile(event.object)
+                    self._enqueue(event.object)
             elif event.type == "DELETED" and event.object is not None:
                 self.failed.pop(_id(event.object), None)
+                self._queued.pop(_id(event.object), None)
             elif event.type == "ERROR":
                 log.warning("sealed secrets: watch: %s", event.reason)
 
@@ -314,12 +321,39 @@ class Controller:
             res = await self.client.resource("", "Secret", "v1")
             found = await self.client.list(res, namespace=self.namespace)
             listed = {_id(secret): secret for secret in found.items}
+        await asyncio.gather(*{self._enqueue(item, listed) for item in items})
 
-        async def one(item: Mapping[str, Any]) -> None:
-            async with self._slot():
-                await self.reconcile(item, listed=listed)
+    # -- the work queue ----------------------------------------------------------------------
 
-        await asyncio.gather(*(one(item) for item in items))
+    def _enqueue(self, sealed: Mapping[str, Any], listed: _Listed = None) -> asyncio.Task[None]:
+        """Reconcile ``sealed`` soon, after the reconcile of the same SealedSecret under way
+        (an older version of it is dropped); the task finishes once it is done."""
+        key = _id(sealed)
+        self._queued[key] = (sealed, listed)
+        task = self._workers.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._work(key))
+            self._workers[key] = task
+        return task
+
+    async def _work(self, key: tuple[str, str]) -> None:
+        try:
+            while (entry := self._queued.pop(key, None)) is not None:
+                sealed, listed = entry
+                async with self._slot():
+                    try:
+                        await self.reconcile(sealed, listed=listed)
+                    except Exception:  # a bug: say so, keep the other SealedSecrets going
+                        log.exception("sealed secrets: reconcile of %s/%s failed", *key)
+        finally:
+            self._workers.pop(key, None)
+
+    async def _stop_workers(self) -> None:
+        workers = list(self._workers.values())
+        self._queued.clear()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
     async def run(self) -> None:
         """Ensure a key, then unseal forever (cancel to stop)."""
@@ -336,6 +370,7 @@ class Controller:
                 group.create_task(self._renew_keys())
                 group.create_task(self._watch_sealed())
         finally:
+            await self._stop_workers()
             if self._decrypt_pool is not None:
                 self._decrypt_pool.shutdown(wait=False, cancel_futures=True)
                 self._decrypt_pool = None
