@@ -18,12 +18,15 @@ it), instead of failing.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import dataclasses
 import datetime
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 
 from tidegate.kube import client as kube_client
 from tidegate.kube import discovery, watch
@@ -33,10 +36,27 @@ from tidegate.sealedsecrets import crypto, keys, keystore, names, unsealing
 
 log = logging.getLogger(__name__)
 CRD_RETRY_SECONDS = 30.0
-# SealedSecrets of a (re)list reconciled at once: their API round trips overlap (decryption is
-# CPU work in this thread either way). Distinct objects, so no two touch the same Secret.
+# SealedSecrets reconciled at once without a gate (see :class:`Gate`): their API round trips
+# overlap, their RSA work runs in the decryption threads. Distinct objects, so no two touch the
+# same Secret.
 RELIST_CONCURRENCY = 8
+# Threads for RSA private operations: cryptography lets go of the GIL while OpenSSL decrypts,
+# so each usable core unwraps session keys in parallel (docs/sealedsecrets.md, Numbers).
+DECRYPT_THREADS = max(1, len(os.sched_getaffinity(0)))
+# Attempts of one Secret write: a conflict (stale resourceVersion, or a Secret created since it
+# was listed) reads the Secret again; an overloaded server (429, 5xx) is waited for.
+WRITE_ATTEMPTS = 4
 _MERGE = "application/merge-patch+json"
+_Listed = Mapping[tuple[str, str], Any] | None
+
+
+class Gate(Protocol):
+    """How many reconciles run at once (``controller.opgate.OperationGate``: adaptive, it
+    halves on a 429 and shrinks while the API server's latency rises)."""
+
+    async def acquire(self, *, manual: bool) -> None: ...
+
+    def release(self) -> None: ...
 
 
 @dataclasses.dataclass
@@ -75,8 +95,16 @@ class Controller:
         render: unsealing.Renderer | None = None,
         namespace: str | None = None,
         update_status: bool = True,
+        gate: Gate | None = None,
     ) -> None:
         self.client = client
+        self.gate = gate
+        self._fixed = asyncio.Semaphore(RELIST_CONCURRENCY)
+        self._decrypt_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        # The per-SealedSecret work queue: the newest object still to reconcile, and the task
+        # reconciling that SealedSecret (one at a time per object, any number of objects).
+        self._queued: dict[tuple[str, str], tuple[Mapping[str, Any], _Listed]] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.policy = policy or keystore.KeyPolicy()
         self.render = render
         self.namespace = namespace
@@ -110,7 +138,8 @@ class Controller:
         else:
             self.failed.pop((ns, name), None)
             if outcome.action != "unchanged":
-                log.info("sealed secrets: Secret %s/%s %sd", ns, name, outcome.action)
+                done = "adopted" if outcome.action == "adopt" else f"{outcome.action}d"
+                log.info("sealed secrets: Secret %s/%s %s", ns, name, done)
         await self._set_status(sealed, outcome)
         return outcome
 
@@ -118,13 +147,36 @@ class Controller:
         self, sealed: Mapping[str, Any], listed: Mapping[tuple[str, str], Any] | None
     ) -> Outcome:
         ns, name = _id(sealed)
-        private = [k.private_key for k in self.keys]
-        desired = unsealing.unseal(sealed, private, render=self.render)
+        values = await self._decrypt(sealed)
+        desired = unsealing.secret_for(sealed, values, render=self.render)
+        key = ResourceKey("", "Secret", ns, name)
         if listed is not None:
             existing = listed.get((ns, name))
-        else:
-            existing = await self.client.get_or_none(ResourceKey("", "Secret", ns, name))
-        step = unsealing.plan(sealed, desired, existing)
+            known = True
+        else:  # never unsealed: most likely no Secret yet, so create without reading first
+            existing, known = None, unsealing.condition(sealed) is None
+        backoff = watch.Backoff(initial=0.2, maximum=5.0)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            if not known:
+                existing = await self.client.get_or_none(key)
+            step = unsealing.plan(sealed, desired, existing)
+            try:
+                await self._send(step)
+            except errors.KubeConflictError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                known = False  # created meanwhile, or changed since read: read it again
+                continue
+            except errors.KubeServerError as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.info("sealed secrets: %s; retrying", exc)
+                await asyncio.sleep(backoff.next())
+                continue
+            return Outcome(step.action, names.REASON_UNSEALED)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(self, step: unsealing.Plan) -> None:
         secret = dict(step.secret)
         secret["metadata"] = {
             k: v for k, v in (secret.get("metadata") or {}).items() if k != "managedFields"
@@ -133,7 +185,32 @@ class Controller:
             await self.client.create(secret)
         elif step.action in ("update", "adopt"):
             await self.client.replace(secret)
-        return Outcome(step.action, names.REASON_UNSEALED)
+
+    async def _decrypt(self, sealed: Mapping[str, Any]) -> dict[str, bytes]:
+        """Every value of ``sealed``, decrypted in a decryption thread (RSA lets go of the
+        GIL, so these run on every core while the event loop goes on)."""
+        if self._decrypt_pool is None:
+            self._decrypt_pool = concurrent.futures.ThreadPoolExecutor(
+                DECRYPT_THREADS, thread_name_prefix="unseal"
+            )
+        private = [k.private_key for k in self.keys]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._decrypt_pool, unsealing.decrypt_values, sealed, private
+        )
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the reconciles that may run at once (the gate's, or a fixed number)."""
+        if self.gate is None:
+            async with self._fixed:
+                yield
+            return
+        await self.gate.acquire(manual=False)
+        try:
+            yield
+        finally:
+            self.gate.release()
 
     async def _set_status(self, sealed: Mapping[str, Any], outcome: Outcome) -> None:
         if not self.update_status:
@@ -169,7 +246,7 @@ class Controller:
         self.keys = found
         if {k.name for k in found} - known:
             for sealed in list(self.failed.values()):  # a new key may open what failed
-                await self.reconcile(sealed)
+                self._enqueue(sealed)
 
     async def _watch_keys(self) -> None:
         res = await self.client.resource("", "Secret", "v1")
@@ -231,25 +308,52 @@ class Controller:
                     )
             elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
                 if not _settled(event.object):
-                    await self.reconcile(event.object)
+                    self._enqueue(event.object)
             elif event.type == "DELETED" and event.object is not None:
                 self.failed.pop(_id(event.object), None)
+                self._queued.pop(_id(event.object), None)
             elif event.type == "ERROR":
                 log.warning("sealed secrets: watch: %s", event.reason)
 
     async def _reconcile_all(self, items: list[Mapping[str, Any]]) -> None:
-        limit = asyncio.Semaphore(RELIST_CONCURRENCY)
         listed: dict[tuple[str, str], Any] | None = None
         if len(items) > 1:  # one list of the Secrets instead of a GET per SealedSecret
             res = await self.client.resource("", "Secret", "v1")
             found = await self.client.list(res, namespace=self.namespace)
             listed = {_id(secret): secret for secret in found.items}
+        await asyncio.gather(*{self._enqueue(item, listed) for item in items})
 
-        async def one(item: Mapping[str, Any]) -> None:
-            async with limit:
-                await self.reconcile(item, listed=listed)
+    # -- the work queue ----------------------------------------------------------------------
 
-        await asyncio.gather(*(one(item) for item in items))
+    def _enqueue(self, sealed: Mapping[str, Any], listed: _Listed = None) -> asyncio.Task[None]:
+        """Reconcile ``sealed`` soon, after the reconcile of the same SealedSecret under way
+        (an older version of it is dropped); the task finishes once it is done."""
+        key = _id(sealed)
+        self._queued[key] = (sealed, listed)
+        task = self._workers.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._work(key))
+            self._workers[key] = task
+        return task
+
+    async def _work(self, key: tuple[str, str]) -> None:
+        try:
+            while (entry := self._queued.pop(key, None)) is not None:
+                sealed, listed = entry
+                async with self._slot():
+                    try:
+                        await self.reconcile(sealed, listed=listed)
+                    except Exception:  # a bug: say so, keep the other SealedSecrets going
+                        log.exception("sealed secrets: reconcile of %s/%s failed", *key)
+        finally:
+            self._workers.pop(key, None)
+
+    async def _stop_workers(self) -> None:
+        workers = list(self._workers.values())
+        self._queued.clear()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
     async def run(self) -> None:
         """Ensure a key, then unseal forever (cancel to stop)."""
@@ -260,7 +364,13 @@ class Controller:
             self.policy.namespace,
             self.client.name,
         )
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._watch_keys())
-            group.create_task(self._renew_keys())
-            group.create_task(self._watch_sealed())
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._watch_keys())
+                group.create_task(self._renew_keys())
+                group.create_task(self._watch_sealed())
+        finally:
+            await self._stop_workers()
+            if self._decrypt_pool is not None:
+                self._decrypt_pool.shutdown(wait=False, cancel_futures=True)
+                self._decrypt_pool = None

@@ -1,9 +1,10 @@
 """SealedSecret -> Secret, and the SealedSecret's status (pure: the controller does the I/O).
 
-:func:`unseal` decrypts ``spec.encryptedData`` (or the legacy whole-Secret ``spec.data``),
-renders ``spec.template.data`` (Go templates over the decrypted values, through a renderer the
-caller passes in) and builds the Secret: template metadata, ``type``, ``immutable``, and an
-ownerReference to the SealedSecret unless ``skip-set-owner-references`` says otherwise.
+:func:`unseal` decrypts ``spec.encryptedData`` (or the legacy whole-Secret ``spec.data``:
+:func:`decrypt_values`, the RSA part), renders ``spec.template.data`` (Go templates over the
+decrypted values, through a renderer the caller passes in) and builds the Secret
+(:func:`secret_for`): template metadata, ``type``, ``immutable``, and an ownerReference to the
+SealedSecret unless ``skip-set-owner-references`` says otherwise.
 :func:`plan` decides what to do with the Secret already there (create, update, adopt, refuse);
 :func:`status_patch` computes the ``Synced`` condition and ``observedGeneration``.
 """
@@ -110,9 +111,19 @@ def unseal(
     render: Renderer | None = None,
 ) -> dict[str, Any]:
     """The Secret a SealedSecret stands for; :class:`crypto.UnsealError` when it cannot be."""
+    return secret_for(sealed, decrypt_values(sealed, keys), render=render)
+
+
+def secret_for(
+    sealed: Mapping[str, Any],
+    values: Mapping[str, bytes],
+    *,
+    render: Renderer | None = None,
+) -> dict[str, Any]:
+    """The Secret of a SealedSecret from its decrypted ``values`` (:func:`decrypt_values`):
+    the RSA work is done apart (the controller does it in threads), the rest here."""
     meta = sealed.get("metadata") or {}
     template = (sealed.get("spec") or {}).get("template") or {}
-    values = decrypt_values(sealed, keys)
     data = {k: base64.b64encode(v).decode("ascii") for k, v in values.items()}
     templated = template.get("data") or {}
     if templated:
