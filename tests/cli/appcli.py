@@ -31,6 +31,7 @@ from tidegate.testenv.wait import eventually_blocking
 SECRET_VALUE = "s3cr3t-value-never-shown"
 APPS = "/apis/argoproj.io/v1alpha1/namespaces/{ns}/applications"
 CONTROLLER = [sys.executable, "-m", "tidegate.cli.main", "controller", "--context", "mgmt"]
+CONTROLLER += ["--no-sealed-secrets"]  # the fleet-wide unsealer would touch other tests
 INSTALL = [sys.executable, "-m", "tidegate.cli.main", "install"]
 MERGE = {"Content-Type": "application/merge-patch+json"}
 

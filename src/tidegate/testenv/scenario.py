@@ -161,6 +161,10 @@ class ControllerProcess:
     ``installation_id`` (``--installation-id``) defaults to the control namespace, so controllers
     of different control namespaces sharing the test bed's clusters never track, compare or
     prune each other's objects, even for same-named apps; ``""`` runs without one.
+
+    ``sealed_secrets`` is off unless asked for (``--no-sealed-secrets``): the fleet-wide
+    unsealer watches every namespace of every registered cluster, so controllers of other tests
+    sharing the bed would otherwise write statuses onto a Sealed Secrets test's objects.
     """
 
     def __init__(
@@ -173,8 +177,10 @@ class ControllerProcess:
         webhook_port: int | None = None,
         extra: Sequence[str] = (),
         installation_id: str | None = None,
+        sealed_secrets: bool = False,
     ) -> None:
         self.bed = bed
+        self.sealed_secrets = sealed_secrets
         self.namespace = namespace
         self.installation_id = namespace if installation_id is None else installation_id
         self.log = log
@@ -194,6 +200,7 @@ class ControllerProcess:
             f"--app-resync={self.app_resync}",
             "--loglevel=info",
             f"--installation-id={self.installation_id}",
+            "--sealed-secrets" if self.sealed_secrets else "--no-sealed-secrets",
             *self.extra,
         ]
         if self.webhook_port is not None:

@@ -150,7 +150,7 @@ def bed(
         log=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    proc = scenario.ControllerProcess(testbed_handle, app_ns, log=log)
+    proc = scenario.ControllerProcess(testbed_handle, app_ns, log=log, sealed_secrets=True)
     proc.pid = pid
     try:
         proc.wait_log("sealed secrets controller ready", timeout=120)

@@ -70,7 +70,7 @@ async def test_a_batch_present_at_start_is_unsealed_each_with_its_own_outcome(
             c.post(SS_PATH.format(ns=ns), json=sealed).raise_for_status()
 
     log = tmp_path / "controller.log"
-    proc = scenario.ControllerProcess(testbed_handle, ns, log=log)
+    proc = scenario.ControllerProcess(testbed_handle, ns, log=log, sealed_secrets=True)
     proc.pid = procs.spawn(
         [sys.executable, "-m", "tidegate", "sealed-secrets-controller",
          f"--kubeconfig={kubeconfig}", f"--controller-namespace={key_ns}", f"--namespace={ns}",

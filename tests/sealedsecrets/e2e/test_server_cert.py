@@ -16,7 +16,6 @@ from tests.api.access_helpers import rbac_cm
 from tests.api.conftest import (  # noqa: F401 - the module's server and controller
     control_namespace,
     controller,
-    controller_extra,
     server,
     server_extra,
     token,
@@ -28,6 +27,12 @@ from tidegate.testenv import binaries, handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 PATH = "/api/v1/sealedsecrets/cert.pem"
+
+
+@pytest.fixture(scope="module")
+def controller_extra() -> list[str]:
+    """The management-wide unsealer is what this module tests (test controllers run without)."""
+    return ["--sealed-secrets"]
 
 
 @pytest.fixture(scope="module")
