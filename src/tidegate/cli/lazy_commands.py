@@ -13,8 +13,9 @@ such as ``seal``); either is turned into a Click command exactly as ``Typer.add_
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,53 @@ def build(name: str, entry: LazyCommand, settings: BuildSettings) -> Any:
     """Import ``entry``'s module and build the Click command named ``name``."""
     target = getattr(importlib.import_module(entry.module), entry.attr)
     if isinstance(target, typer.Typer):
-        return typer.main.get_group_from_info(
-            typer.models.TyperInfo(target, name=name),
-            pretty_exceptions_short=settings.pretty_exceptions_short,
-            suggest_commands=settings.suggest_commands,
-            rich_markup_mode=settings.rich_markup_mode,
-        )
+        return _group(typer.models.TyperInfo(target, name=name), settings)
+    return _command(typer.models.CommandInfo(name=name, callback=target), settings)
+
+
+def _command(info: typer.models.CommandInfo, settings: BuildSettings) -> Any:
     return typer.main.get_command_from_info(
-        typer.models.CommandInfo(name=name, callback=target),
+        info,
         pretty_exceptions_short=settings.pretty_exceptions_short,
         rich_markup_mode=settings.rich_markup_mode,
     )
+
+
+def _group(info: typer.models.TyperInfo, settings: BuildSettings) -> Any:
+    """The group Typer builds for ``info``, with its sub-commands built on first read (a
+    command's options are introspected only when it runs, not when a sibling does)."""
+    import copy
+
+    target = info.typer_instance
+    assert isinstance(target, typer.Typer)
+    builders: dict[str, Callable[[], Any]] = {}
+    for command_info in target.registered_commands:
+        assert command_info.callback is not None
+        cmd_name = command_info.name or typer.main.get_command_name(command_info.callback.__name__)
+        builders[cmd_name] = functools.partial(_command, command_info, settings)
+    for group_info in target.registered_groups:
+        group_name = typer.main.solve_typer_info_defaults(group_info).name
+        if not group_name:  # its commands merge into this group: Typer's own build
+            return typer.main.get_group_from_info(
+                info,
+                pretty_exceptions_short=settings.pretty_exceptions_short,
+                suggest_commands=settings.suggest_commands,
+                rich_markup_mode=settings.rich_markup_mode,
+            )
+        builders[group_name] = functools.partial(_group, group_info, settings)
+    shell = copy.copy(target)  # the group itself (help, callback, options) without children
+    shell.registered_commands = []
+    shell.registered_groups = []
+    shell_info = copy.copy(info)
+    shell_info.typer_instance = shell
+    group = typer.main.get_group_from_info(
+        shell_info,
+        pretty_exceptions_short=settings.pretty_exceptions_short,
+        suggest_commands=settings.suggest_commands,
+        rich_markup_mode=settings.rich_markup_mode,
+    )
+    group.commands = LazyCommands(builders)
+    return group
 
 
 def summary_of(command: Any) -> str:
@@ -74,35 +111,34 @@ def placeholder(name: str, entry: LazyCommand) -> Any:
 
 
 class LazyCommands(MutableMapping[str, Any]):
-    """A group's ``commands``: the table's names in its order, each built on first read."""
+    """A group's ``commands``: names known up front, in order; each command built on first
+    read by its builder. Commands added later (``add_command``) are kept as given."""
 
-    def __init__(self, table: Mapping[str, LazyCommand], settings: BuildSettings) -> None:
-        self._table = table
-        self._settings = settings
+    def __init__(self, builders: Mapping[str, Callable[[], Any]]) -> None:
+        self._builders = dict(builders)
         self._built: dict[str, Any] = {}
-        self._extra: dict[str, Any] = {}
 
     def loaded(self, name: str) -> Any | None:
         """The command ``name`` if it is already built (or was added), else None."""
-        return self._extra.get(name, self._built.get(name))
+        return self._built.get(name)
 
     def __getitem__(self, name: str) -> Any:
-        found = self.loaded(name)
-        if found is not None:
-            return found
-        entry = self._table[name]  # KeyError: not a command of this group
-        built = self._built[name] = build(name, entry, self._settings)
-        return built
+        found = self._built.get(name)
+        if found is None:
+            builder = self._builders[name]  # KeyError: not a command of this group
+            found = self._built[name] = builder()
+        return found
 
     def __setitem__(self, name: str, command: Any) -> None:
-        self._extra[name] = command
+        self._built[name] = command
+        self._builders.setdefault(name, lambda: command)
 
     def __delitem__(self, name: str) -> None:
-        del self._extra[name]
+        del self._builders[name]
+        self._built.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._table
-        yield from (name for name in self._extra if name not in self._table)
+        return iter(self._builders)
 
     def __len__(self) -> int:
-        return len(self._table) + sum(1 for name in self._extra if name not in self._table)
+        return len(self._builders)

@@ -6,6 +6,7 @@ command module (docs/cli.md, "How commands are registered")."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +14,13 @@ from typing import Any
 import typer
 import typer.core
 
-from tidegate.cli.lazy_commands import BuildSettings, LazyCommand, LazyCommands, placeholder
+from tidegate.cli.lazy_commands import (
+    BuildSettings,
+    LazyCommand,
+    LazyCommands,
+    build,
+    placeholder,
+)
 
 _SUMMARIES_ONLY = "tidegate.summaries_only"
 
@@ -31,7 +38,12 @@ class _ArgocdParityGroup(typer.core.TyperGroup):
             rich_markup_mode=self.rich_markup_mode,
             suggest_commands=self.suggest_commands,
         )
-        lazy = LazyCommands(COMMANDS, settings)
+        lazy = LazyCommands(
+            {
+                name: functools.partial(build, name, entry, settings)
+                for name, entry in COMMANDS.items()
+            }
+        )
         lazy.update(self.commands)
         self.commands = lazy
 
