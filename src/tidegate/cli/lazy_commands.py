@@ -26,7 +26,7 @@ import typer.models
 
 
 @dataclass(frozen=True)
-class LazyCommand:
+class CommandRef:
     """Where a sub-command lives and the first paragraph of its help (what a group's
     ``--help`` lists)."""
 
@@ -44,7 +44,7 @@ class BuildSettings:
     suggest_commands: bool
 
 
-def build(name: str, entry: LazyCommand, settings: BuildSettings) -> Any:
+def build(name: str, entry: CommandRef, settings: BuildSettings) -> Any:
     """Import ``entry``'s module and build the Click command named ``name``."""
     target = getattr(importlib.import_module(entry.module), entry.attr)
     if isinstance(target, typer.Typer):
@@ -105,7 +105,7 @@ def summary_of(command: Any) -> str:
     return str(inspect.cleandoc(text).split("\n\n")[0].strip())
 
 
-def placeholder(name: str, entry: LazyCommand) -> Any:
+def placeholder(name: str, entry: CommandRef) -> Any:
     """A command carrying only ``name`` and the summary: what a help listing reads."""
     return typer.core.TyperCommand(name=name, help=entry.summary)
 

@@ -16,7 +16,7 @@ import typer.core
 
 from tidegate.cli.lazy_commands import (
     BuildSettings,
-    LazyCommand,
+    CommandRef,
     LazyCommands,
     build,
     placeholder,
@@ -256,8 +256,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
         "Manage Argo Rollouts' Rollouts on a workload cluster (kubectl argo rollouts).",
     ),
 }
-COMMANDS: dict[str, LazyCommand] = {
-    name: LazyCommand(f"tidegate.cli.{module}", attr, summary)
+COMMANDS: dict[str, CommandRef] = {
+    name: CommandRef(f"tidegate.cli.{module}", attr, summary)
     for name, (module, attr, summary) in _TABLE.items()
 }
 
