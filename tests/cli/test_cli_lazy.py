@@ -46,14 +46,14 @@ try:
     runpy.run_module("tidegate", run_name="__main__")
 except SystemExit as exc:
     code = exc.code or 0
-mods = sorted(m for m in sys.modules if m.startswith("tidegate"))
+mods = sorted(m for m in sys.modules if m.startswith(("tidegate", "typer.rich_utils")))
 print("\\n" + json.dumps({"code": code, "modules": mods}))
 """
 
 
 def test_root_help_imports_no_command_module() -> None:
     """``python -m tidegate --help`` in a fresh process lists every command with its summary,
-    exits 0, and has imported none of the command modules."""
+    exits 0, and has imported none of the command modules, nor Typer's rich renderer."""
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, "--help"],
         capture_output=True,
@@ -66,10 +66,17 @@ def test_root_help_imports_no_command_module() -> None:
     report = json.loads(last)
     assert report["code"] == 0, proc.stderr
     imported = set(report["modules"])
+    assert "typer.rich_utils" not in imported, "the root help is plain Click (no rich import)"
     assert imported & {e.module for e in main.COMMANDS.values()} == set()
-    flat = _flat(help_text)
+    assert help_text.startswith("Usage: tidegate [OPTIONS] COMMAND [ARGS]...")
+    dense = "".join(help_text.split())  # wrapping may break a line at any space or hyphen
     for name, entry in main.COMMANDS.items():
-        assert f"{name} {entry.summary}" in flat
+        assert "".join(f"{name} {entry.summary}".split()) in dense
+    assert not [
+        m
+        for m in imported
+        if m.startswith("tidegate.cli.") and "lazy" not in m and m != "tidegate.cli.main"
+    ], "the root --help imports only main and lazy_commands"
 
 
 def test_unknown_command_is_a_usage_error_with_a_suggestion() -> None:
