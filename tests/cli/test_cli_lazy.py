@@ -79,6 +79,13 @@ def test_root_help_imports_no_command_module() -> None:
     ], "the root --help imports only main and lazy_commands"
 
 
+def test_no_arguments_print_the_help_and_exit_2() -> None:
+    result = CliRunner().invoke(main.app, [])
+    assert result.exit_code == 2
+    assert result.output.startswith("Usage: tidegate [OPTIONS] COMMAND [ARGS]...")
+    assert "seal" in result.output and "rollout" in result.output
+
+
 def test_unknown_command_is_a_usage_error_with_a_suggestion() -> None:
     result = CliRunner().invoke(main.app, ["ap", "list"])
     assert result.exit_code == 2

@@ -68,6 +68,14 @@ class _ArgocdParityGroup(typer.core.TyperGroup):
         finally:
             del ctx.meta[_SUMMARIES_ONLY]
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # No arguments: the help and exit 2, as before. Typer's NoArgsIsHelpError path relies
+        # on its rich renderer printing as a side effect, which the plain help does not do.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # Each whole summary, wrapped (Click's default cuts it at the terminal's width).
         rows = []
