@@ -1,8 +1,12 @@
-"""The ``tidegate`` command: one Typer app with a sub-app per noun, as the argocd CLI has."""
+"""The ``tidegate`` command: one Typer app with a sub-app per noun, as the argocd CLI has.
+
+Sub-commands are registered in a static table (``_TABLE`` below) and imported only when one
+is invoked: ``tidegate --help`` lists the table's names and summaries without importing any
+command module (docs/cli.md, "How commands are registered")."""
 
 from __future__ import annotations
 
-import importlib
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -10,11 +14,78 @@ from typing import Any
 import typer
 import typer.core
 
+from tidegate.cli.lazy_commands import (
+    BuildSettings,
+    CommandRef,
+    LazyCommands,
+    build,
+    placeholder,
+    summary_of,
+)
+
+_SUMMARIES_ONLY = "tidegate.summaries_only"
+
 
 class _ArgocdParityGroup(typer.core.TyperGroup):
-    """The root group: drops argocd's deliberately unsupported flags with a notice before
-    parsing, and answers an unknown flag with the closest flag of the command, argocd's
-    included (:mod:`tidegate.cli.parity`, imported only on those paths)."""
+    """The root group: its sub-commands are imported on first use (:data:`COMMANDS`); it drops
+    argocd's deliberately unsupported flags with a notice before parsing, and answers an
+    unknown flag with the closest flag of the command, argocd's included
+    (:mod:`tidegate.cli.parity`, imported only on those paths)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        settings = BuildSettings(
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=self.rich_markup_mode,
+            suggest_commands=self.suggest_commands,
+        )
+        lazy = LazyCommands(
+            {
+                name: functools.partial(build, name, entry, settings)
+                for name, entry in COMMANDS.items()
+            }
+        )
+        lazy.update(self.commands)
+        self.commands = lazy
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        lazy = self.commands
+        assert isinstance(lazy, LazyCommands)
+        if ctx.meta.get(_SUMMARIES_ONLY) and cmd_name in COMMANDS:
+            return lazy.loaded(cmd_name) or placeholder(cmd_name, COMMANDS[cmd_name])
+        return lazy.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Plain Click help (kubectl's and argocd's layout): Typer's rich renderer would import
+        rich, markdown-it and pygments, ~0.1 s of CPU, more than half of issue 19's 0.15 s.
+        The listing reads names and summaries only: no command module is imported."""
+        ctx.meta[_SUMMARIES_ONLY] = True
+        try:
+            super(typer.core.TyperGroup, self).format_help(ctx, formatter)
+        finally:
+            del ctx.meta[_SUMMARIES_ONLY]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # No arguments: the help and exit 2, as before. Typer's NoArgsIsHelpError path relies
+        # on its rich renderer printing as a side effect, which the plain help does not do.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # Each whole summary, wrapped (Click's default cuts it at the terminal's width).
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, summary_of(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -60,7 +131,7 @@ def command_tree() -> dict[str, frozenset[str]]:
     def walk(command: Any, path: tuple[str, ...]) -> None:
         if path:
             tree[" ".join(path)] = _long_flags(command)
-        for name, sub in (getattr(command, "commands", None) or {}).items():
+        for name, sub in (getattr(command, "commands", None) or {}).items():  # imports all
             walk(sub, (*path, name))
 
     walk(typer.main.get_command(app), ())
@@ -76,65 +147,141 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# (module under tidegate.cli, attribute): sub-apps are Typer groups, commands are functions.
-_GROUPS: tuple[tuple[str, str], ...] = (
-    ("testenv", "app"),
-    ("app_cmd", "app"),
-    ("appset_cmd", "app"),
-    ("cluster_cmd", "app"),
-    ("repo_cmd", "app"),
-    ("repocreds_cmd", "app"),
-    ("proj_cmd", "app"),
-    ("account_cmd", "app"),
-    ("audit_cmd", "app"),
-    ("notifications_cmd", "admin"),
-    ("promotion_cmd", "freight_app"),
-    ("promotion_cmd", "stage_app"),
-    ("promotion_cmd", "warehouse_app"),
-    ("promotion_cmd", "promotion_app"),
-    ("rollout_cmd", "app"),
-)
-_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("render_cmd", "render"),
-    ("health_cmd", "health"),
-    ("install_cmd", "install"),
-    ("controller_cmd", "controller"),
-    ("server_cmd", "server"),
-    ("login_cmd", "login"),
-    ("login_cmd", "logout"),
-    ("login_cmd", "context"),
-    ("version_cmd", "version"),
-    ("demo_cmd", "demo"),
-    ("seal_cmd", "seal"),
-    ("sealed_secrets_cmd", "sealed_secrets_controller"),
-    ("notifications_cmd", "notifications_controller"),
-    ("promotion_cmd", "promote"),
-    ("promotion_cmd", "approve"),
-    ("rollouts_controller_cmd", "rollouts_controller"),
-)
+
+@app.callback()
+def _root() -> None:
+    """The root group itself does nothing: every sub-command is lazy (:data:`COMMANDS`), and
+    Typer builds a group only for an app with a callback or registered commands."""
 
 
-def _register() -> None:
-    for module_name, attr in _GROUPS:
-        try:
-            module = importlib.import_module(f"tidegate.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tidegate.cli.{module_name}":
-                raise
-            continue
-        sub: typer.Typer = getattr(module, attr)
-        app.add_typer(sub, name=sub.info.name)
-    for module_name, attr in _COMMANDS:
-        try:
-            module = importlib.import_module(f"tidegate.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tidegate.cli.{module_name}":
-                raise
-            continue
-        app.command(name=attr.replace("_", "-"))(getattr(module, attr))
-
-
-_register()
+# Every sub-command: name -> (module under tidegate.cli, attribute, the first paragraph of its
+# help), in the order `tidegate --help` lists them. The attribute is a typer.Typer (a group)
+# or a function (a command). Nothing here is imported until its command is invoked
+# (cli/lazy_commands.py); tests/cli/test_cli_lazy.py checks the table against the modules.
+_TABLE: dict[str, tuple[str, str, str]] = {
+    "render": (
+        "render_cmd",
+        "render",
+        "Render a source path (Directory, Kustomize or Helm) and print the manifests.",
+    ),
+    "health": (
+        "health_cmd",
+        "health",
+        "Print the health of each object in FILE (built-in checks, plus argocd-cm's "
+        "customizations with --argocd-cm-path, as 'argocd admin settings resource-overrides "
+        "health' does).",
+    ),
+    "install": (
+        "install_cmd",
+        "install",
+        "Install Tidegate's CRDs (Application, ApplicationSet, AppProject, Sealed Secrets' "
+        "SealedSecret and Kargo's promotion kinds), the control namespace, the controller's "
+        "RBAC and the 'default' AppProject; Argo Rollouts' CRDs (Rollout, AnalysisTemplate, "
+        "...) are created where missing.",
+    ),
+    "controller": (
+        "controller_cmd",
+        "controller",
+        "Reconcile every Application (and ApplicationSet) of the control namespace until Ctrl-C.",
+    ),
+    "server": (
+        "server_cmd",
+        "server",
+        "Serve Argo CD's REST API (sessions, applications, streams) for the control namespace.",
+    ),
+    "login": (
+        "login_cmd",
+        "login",
+        "Log in to a Tidegate (or Argo CD) API server and store the session as a context.",
+    ),
+    "logout": ("login_cmd", "logout", "Forget the session token of a context."),
+    "context": ("login_cmd", "context", "List the contexts, or switch to (or --delete) one."),
+    "version": (
+        "version_cmd",
+        "version",
+        "Print the client's version, and the server's when a login context is current (with "
+        "--core: the Kubernetes API server's that the kubeconfig flags name, as argocd --core).",
+    ),
+    "demo": (
+        "demo_cmd",
+        "demo",
+        "Bring up mgmt, dev, staging and prod, a seeded git server, Tidegate's API server and "
+        "its controllers. The server's URL and the admin login are printed first.",
+    ),
+    "seal": (
+        "seal_cmd",
+        "seal",
+        "Seal a Secret read on stdin (or -f) for one cluster, as kubeseal does.",
+    ),
+    "sealed-secrets-controller": (
+        "sealed_secrets_cmd",
+        "sealed_secrets_controller",
+        "Keep a sealing key in --controller-namespace and turn every SealedSecret of the "
+        "cluster into its Secret, until Ctrl-C (Sealed Secrets' controller, standalone for one "
+        "cluster).",
+    ),
+    "notifications-controller": (
+        "notifications_cmd",
+        "notifications_controller",
+        "Send the notifications of the control namespace's Applications until Ctrl-C.",
+    ),
+    "promote": (
+        "promotion_cmd",
+        "promote",
+        "Promote Freight (by name or alias; the newest available one if neither) to a Stage.",
+    ),
+    "approve": (
+        "promotion_cmd",
+        "approve",
+        "Approve Freight for a Stage (it must be verified in one of the Stage's upstreams).",
+    ),
+    "rollouts-controller": (
+        "rollouts_controller_cmd",
+        "rollouts_controller",
+        "Run the Rollouts controller (canary and blue-green) and the analysis controller of its"
+        " AnalysisRuns for one cluster until Ctrl-C.",
+    ),
+    "testenv": (
+        "testenv",
+        "app",
+        "Local Kubernetes control planes (etcd, kube-apiserver, controller-manager, scheduler, "
+        "kwok nodes) and a git server, for tests and the demo. No Docker needed.",
+    ),
+    "app": (
+        "app_cmd",
+        "app",
+        "Create, inspect, diff, sync and delete Applications (as 'argocd app' does).",
+    ),
+    "appset": (
+        "appset_cmd",
+        "app",
+        "Create, inspect and delete ApplicationSets (generators of Applications).",
+    ),
+    "cluster": ("cluster_cmd", "app", "Register, list, label and remove destination clusters."),
+    "repo": ("repo_cmd", "app", "Register, list and remove Git repositories."),
+    "repocreds": ("repocreds_cmd", "app", "Manage repository credential templates."),
+    "proj": (
+        "proj_cmd",
+        "app",
+        "Create, inspect, edit and delete AppProjects (Tidegate's tenancy boundary).",
+    ),
+    "account": ("account_cmd", "app", "Manage accounts and API tokens."),
+    "audit": ("audit_cmd", "app", "Query the audit log."),
+    "admin": ("notifications_cmd", "admin", "Administration commands."),
+    "freight": ("promotion_cmd", "freight_app", "Freight: artifact versions found by Warehouses."),
+    "stage": ("promotion_cmd", "stage_app", "Stages of a promotion pipeline."),
+    "warehouse": ("promotion_cmd", "warehouse_app", "Warehouses: artifact subscriptions."),
+    "promotion": ("promotion_cmd", "promotion_app", "Promotions of Freight to Stages."),
+    "rollout": (
+        "rollout_cmd",
+        "app",
+        "Manage Argo Rollouts' Rollouts on a workload cluster (kubectl argo rollouts).",
+    ),
+}
+COMMANDS: dict[str, CommandRef] = {
+    name: CommandRef(f"tidegate.cli.{module}", attr, summary)
+    for name, (module, attr, summary) in _TABLE.items()
+}
 
 
 def run() -> None:
