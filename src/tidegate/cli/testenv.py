@@ -224,7 +224,7 @@ def repo_create(
 @app.command()
 def build(
     components: str = typer.Option(
-        "kubernetes,etcd,kwok,helm,kubeseal,sealed-secrets-controller,registry,oidcop",
+        "kubernetes,etcd,kwok,helm,kubeseal,sealed-secrets-controller,registry,oidcop,gitea",
         "--components",
         help="Comma-separated components to make available.",
     ),
