@@ -191,7 +191,7 @@ def test_a_merged_pull_request_completes_the_promotion_with_its_merge_commit(
     assert state["wait"]["commit"] == merged["merge_commit_sha"]
     assert state["wait"]["pr"]["merged"] is True and state["wait"]["pr"]["open"] is False
     assert state["merged"]["commits"]["./merged"] == merged["merge_commit_sha"]
-    assert project.current("review") == r.freight
+    until(lambda: project.current("review") == r.freight)  # written just after the phase
     r.work.git("pull", "--quiet")
     values = yaml.safe_load((r.work.path / "env/values.yaml").read_text())
     alias = project.kargo("GET", "freights", r.freight)["alias"]

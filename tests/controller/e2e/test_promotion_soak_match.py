@@ -102,7 +102,7 @@ def test_freight_waits_out_the_soak_time_upstream_then_is_auto_promoted(chain: C
     since = project.kargo("GET", "freights", first)["status"]["currentlyIn"]["dev"]["since"]
     waited = _time(promo["metadata"]["creationTimestamp"]) - _time(since)
     assert waited.total_seconds() >= SOAK - 1, (since, promo["metadata"]["creationTimestamp"])
-    assert project.current("soaked") == first
+    until(lambda: project.current("soaked") == first)
 
 
 def test_match_upstream_follows_what_the_upstream_stage_holds(chain: Chain) -> None:
@@ -120,7 +120,8 @@ def test_match_upstream_follows_what_the_upstream_stage_holds(chain: Chain) -> N
     chain.promoted("dev", second_name)
     chain.verified_in(second_name, "dev")
     chain.promoted("dev", first)
-    assert project.current("dev") == first
+    # The Stage's history is written just after its Promotion's phase.
+    until(lambda: project.current("dev") == first)
     chain.stage("newest", {"stages": ["dev"]})
     chain.stage(
         "matched",
