@@ -89,7 +89,8 @@ class FakeForge:
             return httpx.Response(401, json={"message": "token is required"})
         path = request.url.path.split("/repos/team/shop")[-1]
         if request.method == "GET" and path == "/pulls":
-            base = request.url.params.get("base")
+            # Gitea filters by base_branch (and ignores base), GitHub by base.
+            base = request.url.params.get("base_branch" if self.provider == "gitea" else "base")
             open_ = [
                 p for p in self.prs.values() if p["state"] == "open" and p["base"]["ref"] == base
             ]

@@ -115,3 +115,24 @@ def test_a_new_enough_go_is_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         "kubernetes",
         "etcd",
     ]
+
+
+def test_a_module_that_cannot_be_downloaded_leaves_no_half_component(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A whole-module component (as Gitea is built): the real `go mod download` of a module
+    that does not exist fails with go's own words, and the cache holds nothing of it."""
+    go_dir = Path(binaries.go()).parent
+    _isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("PATH", str(go_dir))
+    monkeypatch.setenv("GOFLAGS", "")
+    broken = binaries.Component(
+        "whole", "v0.0.1", ("whole",), module="tidegate.invalid/whole", assets=("templates",)
+    )
+    with pytest.raises(errors.TestEnvError) as info:
+        binaries.build(broken)
+    message = str(info.value)
+    assert "downloading tidegate.invalid/whole@v0.0.1 from the Go module proxy failed" in message
+    assert "tidegate.invalid/whole" in message.split("failed: ", 1)[1]
+    assert not broken.cache_dir.exists()
+    assert not [p for p in binaries.cache_root().iterdir() if p.name.startswith(".build-")]

@@ -224,7 +224,7 @@ def repo_create(
 @app.command()
 def build(
     components: str = typer.Option(
-        "kubernetes,etcd,kwok,helm,kubeseal,sealed-secrets-controller,registry,oidcop",
+        "kubernetes,etcd,kwok,helm,kubeseal,sealed-secrets-controller,registry,oidcop,gitea",
         "--components",
         help="Comma-separated components to make available.",
     ),
@@ -281,7 +281,7 @@ def _check_build(names: list[str]) -> None:
         raise output.fail(str(exc)) from exc
     typer.echo(
         f"missing {', '.join(c.name for c in to_build)}; {toolchain} will build them "
-        "(first run only, about 10 minutes on 2 cores)"
+        "(first run only: about 10 minutes on 2 cores, and up to 45 more for Gitea)"
     )
 
 

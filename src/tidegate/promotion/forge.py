@@ -117,10 +117,14 @@ def auth_header(provider: str, username: str, password: str) -> dict[str, str]:
 
 
 def find_open(repo: Repo, source: str, target: str) -> Call:
-    """The open pull requests (a page of them) that could be the one from ``source``."""
-    params = {"state": "open", "base": target}
+    """The open pull requests (a page of them) that could be the one from ``source``. GitHub
+    filters by ``head`` and ``base``; Gitea has no head filter, and names its base filter
+    ``base_branch`` (it ignores ``base``), so a page of its largest size is asked for."""
     if repo.provider == "github":
-        params["head"] = f"{repo.owner.split('/')[0]}:{source}"
+        head = f"{repo.owner.split('/')[0]}:{source}"
+        params = {"state": "open", "base": target, "head": head, "per_page": "100"}
+    else:
+        params = {"state": "open", "base_branch": target, "limit": "50"}
     return Call("GET", f"{repo.path}/pulls", params=params)
 
 

@@ -7,6 +7,7 @@ the Go module proxy with the machine's Go toolchain and kept in the cache, keyed
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ KUSTOMIZE_VERSION = "v5.7.1"
 REGISTRY_VERSION = "v3.1.2"  # CNCF Distribution, the OCI registry of `testenv up --registry`
 KUBESEAL_VERSION = "v0.27.1"  # the Sealed Secrets CLI and controller, for the compatibility tests
 OIDCOP_VERSION = "v3.52.0"  # zitadel/oidc's example OpenID provider, for the SSO tests
+GITEA_VERSION = "v1.27.3"  # a forge with a pull request API, for promotion's PR steps
 
 BIN_DIR_ENV = "TIDEGATE_BIN_DIR"
 
@@ -51,7 +53,9 @@ def _k8s_ldflags(version: str) -> str:
 
 @dataclass(frozen=True)
 class Component:
-    """One buildable unit: either a module shipped with Tidegate (``gosrc``) or ``go install``."""
+    """One buildable unit: a module shipped with Tidegate (``gosrc``), ``go install``, or a
+    whole ``module`` downloaded and built in its own tree (so that its replace directives hold),
+    whose ``assets`` directories are kept next to the binary (read at run time)."""
 
     name: str
     version: str
@@ -62,6 +66,8 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     # (what go install writes, the name kept): for commands named too generally ("controller")
     renames: tuple[tuple[str, str], ...] = ()
+    module: str | None = None
+    assets: tuple[str, ...] = ()
 
     @property
     def cache_dir(self) -> Path:
@@ -105,6 +111,18 @@ COMPONENTS: dict[str, Component] = {
         renames=(("controller", "sealed-secrets-controller"),),
     ),
     "oidcop": Component("oidcop", OIDCOP_VERSION, ("oidcop",), gosrc="oidcop"),
+    # Built without `bindata`: templates, options and public are read from the kept source
+    # directories (Gitea's STATIC_ROOT_PATH). Its default SQLite driver is pure Go (modernc), so
+    # no cgo and no build tags; the Makefile's default GOEXPERIMENT (jsonv2) is optional.
+    "gitea": Component(
+        "gitea",
+        GITEA_VERSION,
+        ("gitea",),
+        module="code.gitea.io/gitea",
+        ldflags=f"-s -w -X main.Version={GITEA_VERSION.lstrip('v')}",
+        env={"GOEXPERIMENT": ""},
+        assets=("templates", "options", "public"),
+    ),
 }
 
 _BINARY_COMPONENT = {b: c for c in COMPONENTS.values() for b in c.binaries}
@@ -252,25 +270,19 @@ def build(
     with tempfile.TemporaryDirectory(prefix=f".build-{component.name}-", dir=root) as tmp:
         out = Path(tmp) / "out"
         out.mkdir()
-        if component.gosrc is not None:
+        if component.module is not None:
+            env["GOFLAGS"] = "-buildvcs=false"  # the module's own go.mod and go.sum decide
+            cwd = _module_source(component, toolchain, Path(tmp), env)
+            cmd = _go_build(toolchain, component, str(out / component.binaries[0]), ["."])
+        elif component.gosrc is not None:
             src = Path(tmp) / "src"
             shutil.copytree(
                 Path(str(resources.files("tidegate.testenv") / "gosrc" / component.gosrc)), src
             )
-            targets = ["./cmd/..."] if (src / "cmd").is_dir() else ["."]
-            cmd = [
-                toolchain,
-                "build",
-                "-trimpath",
-                "-ldflags",
-                component.ldflags,
-                "-o",
-                str(out) + "/",
-                *targets,
-            ]
+            several = (src / "cmd").is_dir()
+            target = str(out) + "/" if several else str(out / component.binaries[0])
+            cmd = _go_build(toolchain, component, target, ["./cmd/..."] if several else ["."])
             cwd = src
-            if targets == ["."]:
-                cmd[cmd.index("-o") + 1] = str(out / component.binaries[0])
         else:
             assert component.install is not None
             cmd = [
@@ -286,6 +298,8 @@ def build(
             cwd = Path(tmp)
         report = _reporter(component, position, left, progress)
         _run_build(component, cmd, cwd=cwd, env=env, log_path=log_path, report=report)
+        for asset in component.assets:
+            shutil.copytree(cwd / asset, out / asset)
         for built, kept in component.renames:
             if (out / built).is_file():
                 (out / built).rename(out / kept)
@@ -301,6 +315,41 @@ def build(
         out.rename(final)
     report(buildprogress.Event.DONE, "")
     return final
+
+
+def _go_build(toolchain: str, component: Component, output: str, targets: list[str]) -> list[str]:
+    return [toolchain, "build", "-trimpath", "-ldflags", component.ldflags, "-o", output, *targets]
+
+
+def _module_source(component: Component, toolchain: str, tmp: Path, env: dict[str, str]) -> Path:
+    """A writable copy of ``component.module`` at its version, from the Go module proxy."""
+    assert component.module is not None
+    wanted = f"{component.module}@{component.version}"
+    try:
+        result = subprocess.run(
+            [toolchain, "mod", "download", "-json", wanted],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise errors.TestEnvError(f"downloading {wanted} failed: {exc}") from exc
+    try:
+        info = json.loads(result.stdout or "{}")
+    except ValueError:
+        info = {}
+    if result.returncode != 0 or not info.get("Dir"):
+        said = info.get("Error") or result.stderr.strip()[-2000:] or f"exit {result.returncode}"
+        raise errors.TestEnvError(f"downloading {wanted} from the Go module proxy failed: {said}")
+    src = tmp / "src"
+    # The module cache is read-only; the copy must be writable so that it can be removed.
+    shutil.copytree(info["Dir"], src, copy_function=shutil.copyfile)
+    for directory, _dirs, _files in os.walk(src):
+        os.chmod(directory, 0o755)
+    return src
 
 
 Report = Callable[[buildprogress.Event, str], None]

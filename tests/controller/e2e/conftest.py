@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tidegate.testenv import gitea as giteaforge
 from tidegate.testenv import handle, procs, scenario
 
 
@@ -51,3 +52,14 @@ def gitops(
         controller.stop()
         with testbed_handle.admin_client("mgmt") as client:
             client.delete(f"/api/v1/namespaces/{namespace}")
+
+
+@pytest.fixture(scope="session")
+def gitea(tmp_path_factory: pytest.TempPathFactory) -> Iterator[giteaforge.Gitea]:
+    """A real Gitea (a forge with a pull request API) for promotion's PR steps, started once
+    per session in a directory of its own and stopped after (testenv/gitea.py)."""
+    forge = giteaforge.Gitea(tmp_path_factory.mktemp("gitea")).start()
+    try:
+        yield forge
+    finally:
+        forge.stop()
