@@ -10,17 +10,21 @@ and refused the same way: a namespace the server does not serve (400 naming it),
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from tests.api import cli_modes
 from tests.api.access_helpers import JSON, api_error, rbac_cm
 from tests.api.polling import until
 
-from tidegate.testenv import handle, scenario
+from tidegate.testenv import handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 TAG = secrets.token_hex(3)
@@ -306,3 +310,59 @@ def test_rbac_judges_project_namespace_name(
     finally:
         scenario.apply_manifests(testbed_handle, "mgmt", [rbac_cm(control_namespace)])
     until(lambda: call(api, "/resource-tree", appNamespace=TEAM).status_code == 200, within=30)
+
+
+def test_the_cli_reads_the_far_app_both_ways(
+    server: serverproc.ServerProcess,
+    far_app: str,
+    testbed_handle: handle.TestBed,
+    control_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """``NS/NAME`` (or ``-N``) over the API sends ``appNamespace``; ``--core`` reads the app in
+    its namespace and the projects, Secrets and argocd-cm in the control namespace."""
+    cli = cli_modes.both(server, testbed_handle, control_namespace, tmp_path_factory, "app")
+    far = f"{TEAM}/{APP}"
+    table = cli.same("resources", far)
+    assert table.returncode == 0 and "settings" in table.stdout and "web" in table.stdout
+
+    shown = [cli.api("manifests", far), cli.direct("manifests", "-N", TEAM, APP)]
+    for done in shown:
+        assert done.returncode == 0, done.stderr
+    docs = [sorted((d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(s.stdout))
+            for s in shown]  # fmt: skip
+    assert docs[0] == docs[1] == [("ConfigMap", "settings"), ("Deployment", "web")]
+    live = cli.api("manifests", far, "--source", "live")
+    assert live.returncode == 0, live.stderr
+    assert {d["metadata"]["namespace"] for d in yaml.safe_load_all(live.stdout)} == {DEST}
+
+    for run in (cli.api, cli.direct):
+        events = run("events", far, "-o", "json")
+        assert events.returncode == 0, events.stderr
+        assert "ResourceCreated" in {e["reason"] for e in json.loads(events.stdout)}
+        logs = run("logs", far, "--kind", "Deployment", "--tail", "10")
+        assert logs.returncode == 1 and f"logs of pod {DEST}/" in logs.stderr, logs
+        refused = run("resources", f"{UNSERVED}/{APP}")
+        assert refused.returncode == 1, refused
+    assert (
+        f"namespace '{UNSERVED}' is not permitted" in cli.api("events", f"{UNSERVED}/{APP}").stderr
+    )
+
+    # Resource actions and resources read the app's namespace directly, argocd-cm and the
+    # cluster Secrets in the control namespace.
+    kube = ["-n", control_namespace, "--kubeconfig", str(testbed_handle.kubeconfig),
+            "--context", "mgmt"]  # fmt: skip
+    listed = tidegate_cli("app", "actions", "list", far, "--kind", "Deployment", "-o", "json",
+                          *kube)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert {r["action"]["name"] for r in json.loads(listed.stdout)} >= {"restart"}
+    got = tidegate_cli("app", "get-resource", APP, "-N", TEAM, "--kind", "ConfigMap",
+                       "-o", "json", *kube)  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["metadata"]["name"] == "settings"
+
+
+def tidegate_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "TIDEGATE_CONFIG": "/nonexistent/config"}
+    return subprocess.run([sys.executable, "-m", "tidegate", *args], capture_output=True,
+                          text=True, timeout=240, check=False, env=env)  # fmt: skip

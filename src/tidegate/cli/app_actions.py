@@ -59,8 +59,10 @@ async def _with_live(
     from tidegate.model.keys import ResourceKey
 
     ns, name = appspec.split_name(app_name, control)
-    async with app_access.connect(kubeconfig, context, ns) as apps:
-        raw = await apps.get(name)
+    # The control namespace holds argocd-cm's actions and the cluster Secrets; the app may be
+    # in another namespace (NS/NAME, -N).
+    async with app_access.connect(kubeconfig, context, control) as apps:
+        raw = await apps.get(name, namespace=ns)
         registry = await resource_actions.registry(apps.client, apps.namespace)
         resources = _matching(raw, *filters)
         async with app_compare.open_context(apps, raw, cache_dir=None) as ctx:
