@@ -10,46 +10,23 @@ and refused the same way: a namespace the server does not serve (400 naming it),
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import yaml
-from tests.api import cli_modes
+from tests.api import cli_modes, far_apps
 from tests.api.access_helpers import JSON, api_error, rbac_cm
 from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
-TAG = secrets.token_hex(3)
-TEAM = f"tgd-{TAG}-team"  # served, listed by the project
-OTHER = f"tgd-{TAG}-other"  # served, not listed by the project
-UNSERVED = f"tgy-{TAG}"  # not served
-PROJECT = f"team-{TAG}"
-APP = f"far-{TAG}"
-DEST = f"far-dest-{TAG}"
-DEPLOYMENT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "web"},
-    "spec": {
-        "replicas": 1,
-        "selector": {"matchLabels": {"app": "web"}},
-        "template": {
-            "metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "c", "image": "registry.invalid/web:1"}]},
-        },
-    },
-}
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-             "data": {"color": "blue"}}  # fmt: skip
-WINDOW = {"kind": "allow", "schedule": "* * * * *", "duration": "1h", "applications": [APP]}
+FAR = far_apps.Far(secrets.token_hex(3))
+TEAM, OTHER, UNSERVED = FAR.team, FAR.other, FAR.unserved
+PROJECT, APP, DEST, WINDOW = FAR.project, FAR.app, FAR.dest, FAR.window
 DEPLOY = {"group": "apps", "kind": "Deployment", "resourceName": "web", "version": "v1",
           "namespace": DEST}  # fmt: skip
 SETTINGS = {"kind": "ConfigMap", "resourceName": "settings", "version": "v1", "namespace": DEST}
@@ -57,44 +34,23 @@ SETTINGS = {"kind": "ConfigMap", "resourceName": "settings", "version": "v1", "n
 
 @pytest.fixture(scope="module")
 def server_extra() -> list[str]:
-    return ["--application-namespaces", f"tgd-{TAG}-*"]
+    return ["--application-namespaces", FAR.glob]
 
 
 @pytest.fixture(scope="module")
 def controller_extra() -> list[str]:
-    return ["--application-namespaces", f"tgd-{TAG}-*"]
+    return ["--application-namespaces", FAR.glob]
 
 
 @pytest.fixture(scope="module")
 def namespaces(testbed_handle: handle.TestBed) -> Iterator[None]:
-    with testbed_handle.admin_client("mgmt") as client:
-        for ns in (TEAM, OTHER, UNSERVED):
-            body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-            client.post("/api/v1/namespaces", content=json.dumps(body), headers=JSON)
-    try:
+    with far_apps.namespaces(testbed_handle, FAR):
         yield
-    finally:
-        with testbed_handle.admin_client("mgmt") as client:
-            for ns in (TEAM, OTHER, UNSERVED):
-                client.delete(f"/api/v1/namespaces/{ns}")
-        with testbed_handle.admin_client("dev") as client:
-            client.delete(f"/api/v1/namespaces/{DEST}")
 
 
 @pytest.fixture(scope="module")
 def repo_url(testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory) -> str:
-    assert testbed_handle.git is not None
-    src = tmp_path_factory.mktemp("repo")
-    (src / "app").mkdir()
-    (src / "app" / "all.yaml").write_text(yaml.safe_dump_all([DEPLOYMENT, CONFIGMAP]))
-    return testbed_handle.git.create_repo(from_dir=src).http_url
-
-
-def app_manifest(bed: handle.TestBed, repo: str, name: str, namespace: str) -> dict[str, Any]:
-    app = scenario.application(name, repo_url=repo, path="app", automated=False, project=PROJECT,
-                               server=bed.clusters["dev"].server, namespace=DEST)  # fmt: skip
-    app["metadata"]["namespace"] = namespace
-    return app
+    return far_apps.repo(testbed_handle, tmp_path_factory.mktemp("repo"))
 
 
 @pytest.fixture(scope="module")
@@ -105,31 +61,7 @@ def far_app(
     testbed_handle: handle.TestBed,
     controller: scenario.ControllerProcess,
 ) -> str:
-    """An app in TEAM (its project lists TEAM, and an allow window names it), synced by the
-    controller: a Deployment and a ConfigMap in DEST on dev."""
-    project = {"project": {"metadata": {"name": PROJECT}, "spec": {
-        "sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
-        "sourceNamespaces": [TEAM], "syncWindows": [WINDOW],
-        "clusterResourceWhitelist": [{"group": "", "kind": "Namespace"}]}}}  # fmt: skip
-    made = api.post("/api/v1/projects", content=json.dumps(project), headers=JSON)
-    assert made.status_code == 200, made.text
-    body = json.dumps(app_manifest(testbed_handle, repo_url, APP, TEAM))
-    created = api.post("/api/v1/applications", content=body, headers=JSON)
-    assert created.status_code == 200, created.text
-    synced = api.post(f"/api/v1/applications/{APP}/sync", content=json.dumps(
-        {"appNamespace": TEAM}), headers=JSON)  # fmt: skip
-    assert synced.status_code == 200, synced.text
-
-    def done() -> bool:
-        got = api.get(f"/api/v1/applications/{APP}", params={"appNamespace": TEAM})
-        status = got.json().get("status") or {}
-        state = status.get("operationState") or {}
-        assert state.get("phase") not in ("Failed", "Error"), state.get("message")
-        phase = state.get("phase")
-        return phase == "Succeeded" and len(status.get("resources") or []) == 2
-
-    until(done, within=120)
-    return APP
+    return far_apps.deploy(api, testbed_handle, FAR, repo_url)
 
 
 def call(api: httpx.Client, path: str, **params: str) -> httpx.Response:
@@ -268,9 +200,9 @@ def test_a_namespace_not_served_or_not_allowed_is_refused(
 
     # Written straight to the cluster in a namespace its project does not list: served, but
     # every call on it is refused, as the controller refuses to reconcile it.
-    name = f"stray-{TAG}"
+    name = f"stray-{FAR.tag}"
     scenario.apply_manifests(
-        testbed_handle, "mgmt", [app_manifest(testbed_handle, repo_url, name, OTHER)]
+        testbed_handle, "mgmt", [far_apps.app_manifest(testbed_handle, FAR, repo_url, name, OTHER)]
     )
     for path in [*ENDPOINTS, "/resource"]:
         resp = api.get(f"/api/v1/applications/{name}{path}",
@@ -348,21 +280,11 @@ def test_the_cli_reads_the_far_app_both_ways(
         f"namespace '{UNSERVED}' is not permitted" in cli.api("events", f"{UNSERVED}/{APP}").stderr
     )
 
-    # Resource actions and resources read the app's namespace directly, argocd-cm and the
-    # cluster Secrets in the control namespace.
-    kube = ["-n", control_namespace, "--kubeconfig", str(testbed_handle.kubeconfig),
-            "--context", "mgmt"]  # fmt: skip
-    listed = tidegate_cli("app", "actions", "list", far, "--kind", "Deployment", "-o", "json",
-                          *kube)  # fmt: skip
-    assert listed.returncode == 0, listed.stderr
-    assert {r["action"]["name"] for r in json.loads(listed.stdout)} >= {"restart"}
-    got = tidegate_cli("app", "get-resource", APP, "-N", TEAM, "--kind", "ConfigMap",
-                       "-o", "json", *kube)  # fmt: skip
+    # Resource actions and a live resource: over the API with appNamespace; directly, the app
+    # in its namespace, argocd-cm and the cluster Secrets in the control namespace.
+    offered = cli.same("actions", "list", far, "--kind", "Deployment", "-o", "json")
+    assert offered.returncode == 0, offered.stderr
+    assert {r["action"]["name"] for r in json.loads(offered.stdout)} == {"pause", "restart"}
+    got = cli.same("get-resource", APP, "-N", TEAM, "--kind", "ConfigMap", "-o", "json")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["metadata"]["name"] == "settings"
-
-
-def tidegate_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "TIDEGATE_CONFIG": "/nonexistent/config"}
-    return subprocess.run([sys.executable, "-m", "tidegate", *args], capture_output=True,
-                          text=True, timeout=240, check=False, env=env)  # fmt: skip

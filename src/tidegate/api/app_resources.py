@@ -74,7 +74,7 @@ def member(app: Obj, name: str, target: Target) -> str | None:
 
 
 def _manifest(obj: Obj) -> Obj:
-    return {"manifest": json.dumps(local_compare.masked([obj])[0], sort_keys=True)}
+    return {"manifest": json.dumps(local_compare.masked([obj])[0])}  # the API server's key order
 
 
 @router.get("/api/v1/applications/{name}/resource", summary="One live resource of the app")

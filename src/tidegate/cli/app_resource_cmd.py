@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_remote, kubeopts, output
 
 Obj = dict[str, Any]
 MERGE_TYPES = ("merge", "application/merge-patch+json")
@@ -63,9 +63,11 @@ def get_resource(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Print an app's live resource(s) (argocd app get-resource); ``--filter-fields`` keeps
-    only the listed paths (``-path`` drops one), as the API's ``fields`` selection does."""
+    only the listed paths (``-path`` drops one), as the API's ``fields`` selection does.
+    Logged in, read through the API server."""
 
     async def act(_registry: Any, _client: Any, live: list[Any]) -> list[Obj]:
         from tidegate.diff import mask
@@ -86,9 +88,22 @@ def get_resource(
 
     if kind is None:
         raise output.fail("--kind is required", 2)
-    filters = (kind, group, resource_name, resource_namespace)
-    objs = app_common.run(app_actions._with_live(name, namespace, kubeconfig, context, filters,
+
+    async def go() -> list[Obj]:
+        from tidegate.cli import app_resources_remote
+
+        async def remote_act(apps: Any, raw: Obj, resources: list[Obj]) -> list[Obj]:
+            return await act(None, None, await app_resources_remote.live(apps, raw, resources))
+
+        remote, objs = await app_actions.over_server(name, namespace, kubeconfig, context, core,
+                                                     filters, remote_act)  # fmt: skip
+        if remote:
+            return list(objs)
+        return list(await app_actions._with_live(name, namespace, kubeconfig, context, filters,
                                                  act))  # fmt: skip
+
+    filters = (kind, group, resource_name, resource_namespace)
+    objs = app_common.run(go())
     if fmt is output.Format.json:
         output.dump(objs[0] if len(objs) == 1 else objs, fmt)
     else:
