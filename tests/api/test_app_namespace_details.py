@@ -288,3 +288,20 @@ def test_the_cli_reads_the_far_app_both_ways(
     got = cli.same("get-resource", APP, "-N", TEAM, "--kind", "ConfigMap", "-o", "json")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["metadata"]["name"] == "settings"
+
+    merge = json.dumps({"data": {"color": "yellow"}})
+    patched = cli.same("patch-resource", far, "--kind", "ConfigMap", "--patch", merge)
+    assert patched.returncode == 0 and patched.stdout == "ConfigMap/settings patched\n", patched
+    live = scenario.kubectl(testbed_handle, "dev", "-n", DEST, "get", "cm/settings", "-o", "json")
+    assert json.loads(live)["data"] == {"color": "yellow"}
+
+    deleted = cli.api("delete-resource", far, "--kind", "ConfigMap")
+    assert deleted.returncode == 0 and deleted.stdout == "ConfigMap/settings deleted\n", deleted
+
+    def gone() -> bool:
+        with testbed_handle.admin_client("dev") as dev:
+            return dev.get(f"/api/v1/namespaces/{DEST}/configmaps/settings").status_code == 404
+
+    until(gone, within=30)
+    again = cli.same("delete-resource", far, "--kind", "ConfigMap")
+    assert again.returncode == 1 and f"no ConfigMap of application {far} matches" in again.stderr

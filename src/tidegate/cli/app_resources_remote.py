@@ -1,7 +1,8 @@
-"""``tidegate app actions list`` and ``app get-resource`` through the API server: the app's
-matching resources (its ``status.resources``, filtered as the direct mode filters them) read
-with ``GET /api/v1/applications/{name}/resource`` and their actions with ``GET
-.../resource/actions``, each call naming the app's namespace (``appNamespace``). The objects
+"""``tidegate app actions list``, ``get-resource``, ``patch-resource`` and ``delete-resource``
+through the API server: the app's matching resources (its ``status.resources``, filtered as the
+direct mode filters them) read with ``GET /api/v1/applications/{name}/resource``, their actions
+with ``GET .../resource/actions``, patched (``POST .../resource``, a merge patch) and deleted
+(``DELETE .../resource``); each call names the app's namespace (``appNamespace``). The objects
 come masked by the server; those absent from the cluster are skipped, as directly.
 """
 
@@ -65,3 +66,28 @@ async def action_rows(apps: app_remote.RemoteApps, raw: Obj, resources: list[Obj
                     "namespace": params["namespace"], "name": params["resourceName"]}  # fmt: skip
         rows += [{"resource": resource, "action": a} for a in body.get("actions") or []]
     return rows
+
+
+def _key_params(apps: app_remote.RemoteApps, raw: Obj, key: ResourceKey, version: str) -> Obj:
+    return {"namespace": key.namespace, "resourceName": key.name, "kind": key.kind,
+            "group": key.group, "version": version, **apps.params_of(raw)}  # fmt: skip
+
+
+async def patch(
+    apps: app_remote.RemoteApps, raw: Obj, key: ResourceKey, version: str, body: Obj
+) -> None:
+    """Merge-patch one resource of the app ``raw``."""
+    params = {**_key_params(apps, raw, key, version), "patchType": "application/merge-patch+json"}
+    path = f"/api/v1/applications/{raw['metadata']['name']}/resource"
+    await apps.call("POST", path, params=params, body=json.dumps(body))
+
+
+async def delete(
+    apps: app_remote.RemoteApps, raw: Obj, key: ResourceKey, version: str, *, force: bool,
+    orphan: bool,
+) -> None:  # fmt: skip
+    """Delete one resource of the app ``raw`` (``orphan``: its dependents stay)."""
+    params = {**_key_params(apps, raw, key, version), "force": str(force).lower(),
+              "orphan": str(orphan).lower()}  # fmt: skip
+    path = f"/api/v1/applications/{raw['metadata']['name']}/resource"
+    await apps.call("DELETE", path, params=params)
