@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from tests.api import far_apps
 from tests.api.access_helpers import JSON, api_error, login, patch_configmap
 from tests.api.polling import until
 
@@ -20,21 +21,7 @@ from tidegate.testenv import handle, scenario, serverproc
 
 pytestmark = pytest.mark.e2e
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-DEPLOYMENT = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "web"},
-    "spec": {
-        "replicas": 1,
-        "selector": {"matchLabels": {"app": "web"}},
-        "template": {
-            "metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "c", "image": "registry.invalid/web:1"}]},
-        },
-    },
-}
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-             "data": {"color": "blue"}}  # fmt: skip
+DEPLOYMENT, CONFIGMAP = far_apps.DEPLOYMENT, far_apps.CONFIGMAP  # the same workload
 SCALE = """discovery.lua: |
   return {scale = {params = {{name = "replicas"}}}}
 definitions:

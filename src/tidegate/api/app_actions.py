@@ -7,7 +7,9 @@ everything in the body (``resourceActionParameters`` too). Built-in actions and 
 Lua actions, through :mod:`tidegate.controller.resource_actions` (what ``tidegate app actions``
 runs). Only the app's own resources (its ``status.resources``) are reachable; RBAC
 ``applications, action/<group>/<kind>/<action>, <project>/<app>``. A script that fails, an
-action that is not offered or is disabled: 400 and nothing changes.
+action that is not offered or is disabled: 400 and nothing changes. An app outside the control
+namespace is named with ``appNamespace`` (the query's; v2: the body's, else the query's), RBAC on
+``<project>/<namespace>/<app>`` (:mod:`.app_namespaces`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import app_operations, app_resources, applications, context, errors, security
+from tidegate.api import (
+    app_namespaces,
+    app_operations,
+    app_resources,
+    context,
+    errors,
+    security,
+)
 from tidegate.auth import access
 from tidegate.controller import resource_actions
 from tidegate.lua import actions as lua_actions
@@ -59,10 +68,10 @@ async def list_actions(
     request: Request,
     name: str,
     target: app_resources.Target = fastapi.Depends(),
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await app_resources.app_named(request, name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    app = await app_namespaces.authorized(context.of(request), subject, name, appNamespace)
     live, actions = await _live(request, name, target, app)
     return {"actions": resource_actions.offered(actions, live.obj)}
 
@@ -74,17 +83,14 @@ async def _run(
     action: str,
     params: Mapping[str, str],
     subject: access.Subject,
+    app_namespace: str,
 ) -> Obj:
-    app = await app_resources.app_named(request, name)
     if not action:
         raise errors.ApiError(400, "the action name is required")
     k = target.key
-    security.authorize(
-        subject,
-        "applications",
-        f"action/{k.group}/{k.kind}/{action}",
-        applications.rbac_object(app),
-    )
+    rbac_action = f"action/{k.group}/{k.kind}/{action}"
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, app_namespace, rbac_action)
     live, actions = await _live(request, name, target, app)
     try:
         planned = resource_actions.plan(actions, [live], action, params)
@@ -100,6 +106,7 @@ async def run_action(
     request: Request,
     name: str,
     target: app_resources.Target = fastapi.Depends(),
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
     body = await security.json_body(request)
@@ -107,7 +114,7 @@ async def run_action(
         body = body.get("action")
     if not isinstance(body, str):
         raise errors.ApiError(400, "the body must be the action name, as a JSON string")
-    return await _run(request, name, target, body, {}, subject)
+    return await _run(request, name, target, body, {}, subject, appNamespace)
 
 
 def _parameters(value: Any) -> dict[str, str]:
@@ -127,17 +134,18 @@ def _parameters(value: Any) -> dict[str, str]:
 
 @router.post(ACTIONS_PATH + "/v2", summary="Run an action on one resource of the app")
 async def run_action_v2(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
     body = await security.json_object(request)
     app_operations.check_fields(body, V2_FIELDS)
     fields = {}
-    for key in ("resourceName", "kind", "namespace", "group", "version", "action"):
+    for key in ("resourceName", "kind", "namespace", "group", "version", "action", "appNamespace"):
         value = body.get(key) or ""
         if not isinstance(value, str):
             raise errors.ApiError(400, f"field {key!r} must be a string")
         fields[key] = value
     action = fields.pop("action")
+    app_namespace = fields.pop("appNamespace") or appNamespace
     target = app_resources.Target(**fields)
     params = _parameters(body.get("resourceActionParameters"))
-    return await _run(request, name, target, action, params, subject)
+    return await _run(request, name, target, action, params, subject, app_namespace)

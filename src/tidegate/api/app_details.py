@@ -2,7 +2,8 @@
 
 The tree is the managed resources the controller records in ``status.resources`` (with their
 sync and health) and their live children read from the destination (:mod:`.app_tree`).
-Events are the core Events about the Application object in the control namespace.
+Events are the core Events about the Application object, in the Application's namespace. Each
+call takes ``appNamespace`` (an app outside the control namespace, :mod:`.app_namespaces`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import app_orphans, app_tree, applications, appstore, context, errors, security
+from tidegate.api import (
+    app_namespaces,
+    app_orphans,
+    app_tree,
+    appstore,
+    context,
+    errors,
+    security,
+)
 from tidegate.auth import access
 from tidegate.kube import events as kube_events
 from tidegate.model import errors as tg_errors
@@ -26,12 +35,11 @@ Obj = dict[str, Any]
 
 @router.get("/api/v1/applications/{name}/resource-tree", summary="The resource tree")
 async def get_resource_tree(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
-    security.check_name(name)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    tree, _ = await app_tree.live_tree(context.of(request), app)
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace)
+    tree, _ = await app_tree.live_tree(ctx, app)
     orphaned = await app_orphans.orphaned_nodes(request, app)
     if orphaned is not None:  # the project monitors orphaned resources
         tree["orphanedNodes"] = orphaned
@@ -40,17 +48,16 @@ async def get_resource_tree(
 
 @router.get("/api/v1/applications/{name}/events", summary="Events of the application")
 async def list_events(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
-    security.check_name(name)
     ctx = context.of(request)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    selector = kube_events.involved_selector("Application", ctx.namespace, name)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace)
+    namespace = app_namespaces.namespace_of(app, ctx.namespace)
+    selector = kube_events.involved_selector("Application", namespace, name)
     response = await ctx.client.request(
         "GET",
-        f"/api/v1/namespaces/{ctx.namespace}/events",
-        what=f"list events of application {ctx.namespace}/{name}",
+        f"/api/v1/namespaces/{namespace}/events",
+        what=f"list events of application {namespace}/{name}",
         params={"fieldSelector": selector},
     )
     body = response.body
@@ -83,12 +90,10 @@ def sync_windows(app: Mapping[str, Any], project: Mapping[str, Any], now: dt.dat
 
 @router.get("/api/v1/applications/{name}/syncwindows", summary="Sync windows of the app")
 async def get_sync_windows(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
-    security.check_name(name)
     ctx = context.of(request)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace)
     project_name = str((app.get("spec") or {}).get("project") or "")
     projects = appstore.ObjectStore(ctx.client, ctx.namespace, appstore.PROJECTS)
     project = await projects.get(project_name)

@@ -5,7 +5,8 @@ stream of ``{"result": LogEntry}`` messages, the last one with ``last: true``.
 The pod choice and the line filters (``filter``, ``matchCase``, ``untilTime``) are
 :mod:`tidegate.controller.app_pods`, the same as ``tidegate app logs --core``; the pods are
 read one after the other, or all at once with ``follow``. RBAC: ``logs, get`` on the app's
-object, as Argo CD. Argo CD's ``podName`` narrows to one pod of the app.
+object, as Argo CD. Argo CD's ``podName`` narrows to one pod of the app; ``appNamespace`` names
+an app outside the control namespace (:mod:`.app_namespaces`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import fastapi
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from tidegate.api import app_resources, applications, errors, security, streams
+from tidegate.api import app_namespaces, app_resources, context, errors, security, streams
 from tidegate.auth import access
 from tidegate.controller import app_pods
 from tidegate.model import errors as tg_errors
@@ -45,10 +46,11 @@ async def app_logs(
     group: str | None = None,
     resourceName: str = "",
     previous: bool = False,
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> StreamingResponse:
-    app = await app_resources.app_named(request, name)
-    security.authorize(subject, "logs", "get", applications.rbac_object(app))
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace, "get", "logs")
     if container:
         security.check_name(container, what="container")
     try:

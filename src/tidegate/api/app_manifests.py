@@ -4,8 +4,8 @@ Both go through :mod:`tidegate.controller.local_compare`, the path ``tidegate ap
 ``app manifests`` take, so the API, the CLI and the controller cannot disagree. The server
 renders into its own repository cache (a private directory removed at exit). Secret values are
 masked in every reply (the diff package's masking: ``++++++++``, one mask per distinct value).
-Renders wait for a slot of the server's :class:`~tidegate.api.render_gate.RenderGate` (503 with
-``Retry-After`` when its queue is full).
+Both take ``appNamespace`` (:mod:`.app_namespaces`). Renders wait for a slot of the server's
+:class:`~tidegate.api.render_gate.RenderGate` (503 with ``Retry-After`` when its queue is full).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import fastapi
 from starlette.requests import Request
 
-from tidegate.api import applications, appstore, context, errors, security
+from tidegate.api import app_namespaces, appstore, context, errors, security
 from tidegate.auth import access
 from tidegate.controller import local_compare
 from tidegate.kube import config as kube_config
@@ -58,13 +58,6 @@ def _cache_dir(ctx: context.ServerContext) -> Path:
     return ctx.cache_dir
 
 
-async def _app(request: Request, name: str, subject: access.Subject) -> Obj:
-    security.check_name(name)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
-    return app
-
-
 @contextlib.asynccontextmanager
 async def _compared(request: Request, raw: Obj) -> AsyncIterator[local_compare.Context]:
     """The app's render/compare context; a render or destination failure is the app's
@@ -90,9 +83,9 @@ async def _compared(request: Request, raw: Obj) -> AsyncIterator[local_compare.C
     summary="Target, live, normalised and predicted states of the app's resources",
 )
 async def managed_resources(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> Obj:
-    raw = await _app(request, name, subject)
+    raw = await app_namespaces.authorized(context.of(request), subject, name, appNamespace)
     async with _compared(request, raw) as lctx:
         comparison = await local_compare.compare_locally(lctx, revision=None, hard=False)
     return {"items": local_compare.resource_diffs(comparison)}
@@ -104,9 +97,10 @@ async def manifests(
     name: str,
     revision: str | None = None,
     noCache: bool = False,
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    raw = await _app(request, name, subject)
+    raw = await app_namespaces.authorized(context.of(request), subject, name, appNamespace)
     async with _compared(request, raw) as lctx:
         rendered, targets = await local_compare.render(
             lctx, revision=revision or None, hard=noCache

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tidegate.api import appstore, context, errors
+from tidegate.api import appstore, context, errors, security
+from tidegate.auth import access
 from tidegate.model import errors as tg_errors
 from tidegate.model import project as model_project
 from tidegate.sync import projects as sync_projects
@@ -130,4 +131,28 @@ async def get_app(ctx: context.ServerContext, name: str, app_namespace: str | No
     namespace = resolve(ctx, app_namespace)
     app = await store(ctx, namespace).get(name)
     await check_project(ctx, app)
+    return app
+
+
+async def requested(ctx: context.ServerContext, name: str, app_namespace: str | None) -> Obj:
+    """The app a per-app call names (``name``, its ``appNamespace``): the name checked, then
+    :func:`get_app` (400 for a namespace not served, 403 when the project does not allow it,
+    404 when missing). The one way every ``/api/v1/applications/{name}/...`` call finds its app;
+    authorise it on :func:`rbac_object` ``(app, ctx.namespace)``."""
+    security.check_name(name)
+    return await get_app(ctx, name, app_namespace or None)
+
+
+async def authorized(
+    ctx: context.ServerContext,
+    subject: access.Subject,
+    name: str,
+    app_namespace: str | None,
+    action: str = "get",
+    resource: str = "applications",
+) -> Obj:
+    """:func:`requested`, then ``resource, action`` authorised on the app's RBAC object
+    (``<project>/<name>``, or ``<project>/<namespace>/<name>`` outside the control namespace)."""
+    app = await requested(ctx, name, app_namespace)
+    security.authorize(subject, resource, action, rbac_object(app, ctx.namespace))
     return app

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from tidegate.api import app_manifests, app_resources, applications, context
+from tidegate.api import app_manifests, app_resources, appstore, context
 from tidegate.controller import local_compare, orphan_scan, orphans
 from tidegate.model import application as model_app
 from tidegate.model import project as model_project
@@ -27,7 +27,11 @@ async def orphaned_nodes(request: Request, app: Obj) -> list[Obj] | None:
     project = await control.project(parsed.spec.project_name)
     if not orphans.monitored(model_project.parse_project(project) if project else None):
         return None
-    listed = await applications.store(request).list()
+    # Every app the server serves tracks objects (those of other namespaces too): the hub's.
+    if ctx.hub.ready.is_set():
+        listed = list(ctx.hub.sorted_apps())
+    else:
+        listed = await appstore.ObjectStore(ctx.client, ctx.namespace).list()
     async with app_resources.destination(request, app) as (_, client):
         found = await orphan_scan.for_app(
             client, parsed, project=project, apps=listed, control_namespace=ctx.namespace,

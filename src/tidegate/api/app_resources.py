@@ -7,7 +7,7 @@ Only resources that belong to the app are reachable: one the controller records 
 unrecorded resource is refused before anything is sent to the destination cluster.
 Manifests in replies have Secret values masked. Logs stream in Argo CD's framing, one
 ``{"result": LogEntry}`` per line (SSE with ``Accept: text/event-stream``), and end with an
-entry whose ``last`` is true.
+entry whose ``last`` is true. Every call takes ``appNamespace`` (:mod:`.app_namespaces`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import fastapi
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from tidegate.api import app_manifests, applications, context, errors, security, streams
+from tidegate.api import app_manifests, app_namespaces, context, errors, security, streams
 from tidegate.auth import access
 from tidegate.controller import app_pods, local_compare
 from tidegate.kube import client as kube_client
@@ -59,14 +59,10 @@ class Target:
         self.key = ResourceKey(group, kind, namespace, resourceName)
         self.version = version
 
-    def rbac(self, action: str, app: Obj) -> tuple[str, str]:
+    def rbac(self, action: str) -> str:
+        """Argo CD's RBAC action on this resource: ``<action>/<group>/<kind>/<ns>/<name>``."""
         k = self.key
-        return f"{action}/{k.group}/{k.kind}/{k.namespace}/{k.name}", applications.rbac_object(app)
-
-
-async def app_named(request: Request, name: str) -> Obj:
-    security.check_name(name)
-    return await applications.store(request).get(name)
+        return f"{action}/{k.group}/{k.kind}/{k.namespace}/{k.name}"
 
 
 def member(app: Obj, name: str, target: Target) -> str | None:
@@ -78,7 +74,7 @@ def member(app: Obj, name: str, target: Target) -> str | None:
 
 
 def _manifest(obj: Obj) -> Obj:
-    return {"manifest": json.dumps(local_compare.masked([obj])[0], sort_keys=True)}
+    return {"manifest": json.dumps(local_compare.masked([obj])[0])}  # the API server's key order
 
 
 @router.get("/api/v1/applications/{name}/resource", summary="One live resource of the app")
@@ -86,10 +82,10 @@ async def get_resource(
     request: Request,
     name: str,
     target: Target = fastapi.Depends(),
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await app_named(request, name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    app = await app_namespaces.authorized(context.of(request), subject, name, appNamespace)
     recorded = local_compare.status_keys(app)
     if target.key in recorded:
         version = target.version or recorded[target.key] or None
@@ -112,10 +108,11 @@ async def patch_resource(
     name: str,
     target: Target = fastapi.Depends(),
     patchType: str = "application/merge-patch+json",
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await app_named(request, name)
-    security.authorize(subject, "applications", *target.rbac("update", app))
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace, target.rbac("update"))
     version = member(app, name, target)
     expected = PATCH_TYPES.get(patchType)
     if expected is None:
@@ -151,10 +148,11 @@ async def delete_resource(
     target: Target = fastapi.Depends(),
     force: bool = False,
     orphan: bool = False,
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> Obj:
-    app = await app_named(request, name)
-    security.authorize(subject, "applications", *target.rbac("delete", app))
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace, target.rbac("delete"))
     version = member(app, name, target)
     async with destination(request, app) as (_, client):
         found = await client.delete(
@@ -206,11 +204,12 @@ async def pod_logs(
     follow: bool = False,
     tailLines: int | None = None,
     sinceSeconds: int | None = None,
+    appNamespace: str = "",
     subject: access.Subject = security.Subject,
 ) -> StreamingResponse:
-    app = await app_named(request, name)
     security.check_name(pod, what="pod")
-    security.authorize(subject, "logs", "get", applications.rbac_object(app))
+    ctx = context.of(request)
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace, "get", "logs")
     dest_ns = str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or "")
     ns = security.check_name(namespace or dest_ns, what="namespace")
     params = {"timestamps": "true", "follow": "true" if follow else "false"}

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from tidegate.api import (
+    app_namespaces,
     app_tree,
     applications,
     appstore,
@@ -202,20 +203,19 @@ async def watch_applications(
     "/api/v1/stream/applications/{name}/resource-tree", summary="Watch an application's tree"
 )
 async def watch_resource_tree(
-    request: Request, name: str, subject: access.Subject = security.Subject
+    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
 ) -> StreamingResponse:
     ctx = context.of(request)
-    security.check_name(name)
-    app = await applications.store(request).get(name)
-    security.authorize(subject, "applications", "get", applications.rbac_object(app))
+    app = await app_namespaces.authorized(ctx, subject, name, appNamespace)
+    key = ctx.hub.key(app)  # <namespace>/<name> outside the control namespace
 
     async def messages() -> AsyncIterator[Message | None]:
         # The app's changes (the hub) and its destination's (Pods, ReplicaSets... come and go
         # without the app changing: tree_watch) both make the tree be read again.
-        dest = tree_watch.DestinationWatch(name)
+        dest = tree_watch.DestinationWatch(key)
         try:
             with ctx.hub.subscribe() as sub:
-                current = ctx.hub.apps.get(name) or app
+                current = ctx.hub.apps.get(key) or app
                 await dest.follow(ctx, current)
                 last = ""
                 async for change in _tree_changes(sub, dest, ctx.keepalive_seconds):
@@ -223,7 +223,7 @@ async def watch_resource_tree(
                         yield None
                         continue
                     if isinstance(change, hub.Change):
-                        if (change.app.get("metadata") or {}).get("name") != name:
+                        if ctx.hub.key(change.app) != key:
                             continue
                         if change.type == "DELETED":
                             return

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, kubeopts, output
+from tidegate.cli import app_common, app_remote, kubeopts, output
 
 actions = typer.Typer(
     name="actions", help="List and run resource actions (as 'argocd app actions').",
@@ -59,8 +59,10 @@ async def _with_live(
     from tidegate.model.keys import ResourceKey
 
     ns, name = appspec.split_name(app_name, control)
-    async with app_access.connect(kubeconfig, context, ns) as apps:
-        raw = await apps.get(name)
+    # The control namespace holds argocd-cm's actions and the cluster Secrets; the app may be
+    # in another namespace (NS/NAME, -N).
+    async with app_access.connect(kubeconfig, context, control) as apps:
+        raw = await apps.get(name, namespace=ns)
         registry = await resource_actions.registry(apps.client, apps.namespace)
         resources = _matching(raw, *filters)
         async with app_compare.open_context(apps, raw, cache_dir=None) as ctx:
@@ -72,6 +74,23 @@ async def _with_live(
                 if obj is not None:
                     live.append(resource_actions.Live(key, str(res.get("version") or ""), obj))
             return await act(registry, ctx.client, live)
+
+
+async def over_server(
+    app_name: str, control: str, kubeconfig: str | None, context: str | None, core: bool,
+    filters: tuple[str | None, str | None, str | None, str | None], act: Any,
+) -> tuple[bool, Any]:  # fmt: skip
+    """``(True, act(apps, raw, resources))`` through the API server when logged in (the app
+    read in its namespace, its matching ``status.resources``); ``(False, None)``: direct."""
+    from tidegate.cli import appspec, remote
+
+    ns, name = appspec.split_name(app_name, control)
+    async with remote.open_remote(core=core, kubeconfig=kubeconfig, context=context) as srv:
+        if srv is None:
+            return False, None
+        apps = app_remote.RemoteApps(srv.http, srv.session, control)
+        raw = await apps.get(name, namespace=ns)
+        return True, await act(apps, raw, _matching(raw, *filters))
 
 
 @actions.command("list")
@@ -88,8 +107,10 @@ def list_(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """List the actions offered for the app's resources (built-in and argocd-cm's)."""
+    """List the actions offered for the app's resources (built-in and argocd-cm's); logged
+    in, as the API server offers them."""
 
     async def act(registry: Any, client: Any, live: list[Any]) -> list[Obj]:
         from tidegate.controller import resource_actions
@@ -103,8 +124,17 @@ def list_(
                 rows.append({"resource": resource, "action": action})
         return rows
 
+    async def go() -> list[Obj]:
+        from tidegate.cli import app_resources_remote
+
+        remote, rows = await over_server(name, namespace, kubeconfig, context, core, filters,
+                                         app_resources_remote.action_rows)  # fmt: skip
+        if remote:
+            return list(rows)
+        return list(await _with_live(name, namespace, kubeconfig, context, filters, act))
+
     filters = (kind, group, resource_name, resource_namespace)
-    rows = app_common.run(_with_live(name, namespace, kubeconfig, context, filters, act))
+    rows = app_common.run(go())
     if fmt in (output.Format.json, output.Format.yaml):
         output.dump(rows, fmt)
         return

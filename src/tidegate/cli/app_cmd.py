@@ -573,19 +573,31 @@ def manifests(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Print the app's manifests as multi-document YAML (Secret values masked); --local DIR
-    renders a local directory with the app's source settings, as 'diff --local' does."""
+    renders a local directory with the app's source settings, as 'diff --local' does. Logged
+    in, the API server renders them (--local and the multi-source pins stay direct)."""
     from tidegate.cli import appspec
 
     if local is not None and source is not Source.git:
         raise output.fail("--local renders the target: it goes with --source git only", 2)
 
     async def go() -> list[dict[str, Any]]:
-        from tidegate.cli import app_access, app_compare
+        from tidegate.cli import app_access, app_compare, app_manifests_remote, remote
         from tidegate.controller import local_compare as lc
 
         ns, app_name = appspec.split_name(name, namespace)
+        direct_only = local is not None or revisions or source_positions or source_names
+        if not direct_only:
+            async with remote.open_remote(core=core, kubeconfig=kubeconfig,
+                                          context=context) as srv:  # fmt: skip
+                if srv is not None:
+                    apps_remote = app_remote.RemoteApps(srv.http, srv.session, ns)
+                    return await app_manifests_remote.manifests(
+                        apps_remote, app_name, live=source is Source.live, revision=revision,
+                        hard=hard_refresh,
+                    )  # fmt: skip
         # The control namespace holds projects and Secrets; the app may be in another one.
         async with app_access.connect(kubeconfig, context, namespace) as apps:
             raw = await apps.get(app_name, namespace=ns)

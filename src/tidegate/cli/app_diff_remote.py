@@ -38,6 +38,7 @@ async def diff(
         typer.echo(f"note: {flag} bounds the CLI's own comparison; the server's applies", err=True)
     if refresh:
         await apps.refreshed(app_name, hard=refresh == "hard", within=60)
-    body = await apps.call("GET", f"/api/v1/applications/{app_name}/managed-resources")
+    path = f"/api/v1/applications/{app_name}/managed-resources"
+    body = await apps.call("GET", path, params=apps.app_params())
     items = [dict(i) for i in body.get("items") or []]
     return app_sync_preview.print_diffs(items) == 0

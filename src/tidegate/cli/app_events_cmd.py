@@ -3,6 +3,8 @@
 The controller writes them (docs/observability.md): ``OperationStarted`` with the actor,
 ``OperationCompleted``, ``ResourceUpdated`` for sync and health status changes. The table is
 ``kubectl get events``'s: LAST SEEN, TYPE, REASON, MESSAGE (and COUNT, SOURCE with -o wide).
+Logged in, they come from the API server (``GET /api/v1/applications/{name}/events``, with
+``appNamespace`` for an app of another namespace); ``--core`` reads the app's namespace directly.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tidegate.cli import app_common, kubeopts, output
+from tidegate.cli import app_common, app_remote, kubeopts, output
 
 
 def _age(stamp: str, now: dt.datetime) -> str:
@@ -47,17 +49,22 @@ def events(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """List the events of an application (oldest first), as kubectl get events shows them."""
     from tidegate.cli import appspec
 
     async def go() -> list[dict[str, Any]]:
-        from tidegate.cli import app_access
+        from tidegate.kube import events as kube_events
 
         ns, app_name = appspec.split_name(name, namespace)
-        async with app_access.connect(kubeconfig, context, ns) as apps:
+        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
+            if isinstance(apps, app_remote.RemoteApps):
+                path = f"/api/v1/applications/{app_name}/events"
+                body = await apps.call("GET", path, params=apps.app_params())
+                return kube_events.newest_last(list(body.get("items") or []))
             await apps.get(app_name)  # a missing app is an error, not an empty list
-            return await apps.events(app_name)
+            return list(await apps.events(app_name))
 
     items = app_common.run(go())
     if fmt in (output.Format.yaml, output.Format.json):

@@ -86,7 +86,7 @@ def logs(
             if not show(stamp, content):
                 return
 
-    async def through_server(apps: app_remote.RemoteApps, app_name: str) -> None:
+    async def through_server(apps: app_remote.RemoteApps, ns: str, app_name: str) -> None:
         params = {"follow": str(follow).lower(), "previous": str(previous).lower(),
                   "matchCase": str(match_case).lower()}  # fmt: skip
         given = {"container": container, "filter": filter_, "kind": kind, "group": group,
@@ -94,6 +94,7 @@ def logs(
                  "untilTime": until_time, "tailLines": None if tail < 0 else str(tail),
                  "sinceSeconds": str(since_seconds) if since_seconds else None}  # fmt: skip
         params.update({k: v for k, v in given.items() if v is not None and v != ""})
+        params.update(apps.app_params(ns))
         seen = False
         async for message in apps.stream(f"/api/v1/applications/{app_name}/logs", params):
             entry = message.get("result") or {}
@@ -111,7 +112,7 @@ def logs(
         ns, app_name = appspec.split_name(name, namespace)
         async with app_remote.connect(kubeconfig, context, namespace, core=core) as apps:
             if isinstance(apps, app_remote.RemoteApps):
-                await through_server(apps, app_name)
+                await through_server(apps, ns, app_name)
                 return
             assert isinstance(apps, app_access.Apps)
             raw = await apps.get(app_name, namespace=ns)

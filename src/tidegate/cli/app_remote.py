@@ -48,6 +48,15 @@ class RemoteApps:
         )
         return {"appNamespace": ns} if ns and ns != default else {}
 
+    def app_params(self, namespace: str | None = None) -> dict[str, str]:
+        """The query naming the app's namespace (``appNamespace``) for a call about an app of
+        ``namespace`` (default: this client's), empty for the control namespace."""
+        return self._app_namespace(namespace)
+
+    def params_of(self, app: Mapping[str, Any]) -> dict[str, str]:
+        """:meth:`app_params` for the namespace of the Application ``app`` (as read)."""
+        return self._app_namespace(str((app.get("metadata") or {}).get("namespace") or "") or None)
+
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self._remote.call(method, path, **kwargs)
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_actions, app_common, kubeopts, output
+from tidegate.cli import app_actions, app_common, app_remote, kubeopts, output
 
 Obj = dict[str, Any]
 MERGE_TYPES = ("merge", "application/merge-patch+json")
@@ -39,6 +39,24 @@ def _one_or_all(live: list[Any], kind: str, name: str, all_: bool) -> list[Any]:
             f"{len(live)} resources match ({names}): narrow with --resource-name or use --all"
         )
     return live
+
+
+def _run_either(
+    name: str, control: str, kubeconfig: str | None, context: str | None, core: bool,
+    filters: tuple[str | None, str | None, str | None, str | None], act: Any, remote_act: Any,
+) -> list[Any]:  # fmt: skip
+    """``remote_act(apps, raw, resources)`` through the API server when logged in, else
+    ``act(registry, client, live)`` directly (``app_actions._with_live``)."""
+
+    async def go() -> list[Any]:
+        remote, out = await app_actions.over_server(name, control, kubeconfig, context, core,
+                                                    filters, remote_act)  # fmt: skip
+        if remote:
+            return list(out)
+        return list(await app_actions._with_live(name, control, kubeconfig, context, filters,
+                                                 act))  # fmt: skip
+
+    return list(app_common.run(go()))
 
 
 def get_resource(
@@ -63,9 +81,11 @@ def get_resource(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
     """Print an app's live resource(s) (argocd app get-resource); ``--filter-fields`` keeps
-    only the listed paths (``-path`` drops one), as the API's ``fields`` selection does."""
+    only the listed paths (``-path`` drops one), as the API's ``fields`` selection does.
+    Logged in, read through the API server."""
 
     async def act(_registry: Any, _client: Any, live: list[Any]) -> list[Obj]:
         from tidegate.diff import mask
@@ -86,9 +106,14 @@ def get_resource(
 
     if kind is None:
         raise output.fail("--kind is required", 2)
+
+    async def remote_act(apps: Any, raw: Obj, resources: list[Obj]) -> list[Obj]:
+        from tidegate.cli import app_resources_remote
+
+        return await act(None, None, await app_resources_remote.live(apps, raw, resources))
+
     filters = (kind, group, resource_name, resource_namespace)
-    objs = app_common.run(app_actions._with_live(name, namespace, kubeconfig, context, filters,
-                                                 act))  # fmt: skip
+    objs = _run_either(name, namespace, kubeconfig, context, core, filters, act, remote_act)
     if fmt is output.Format.json:
         output.dump(objs[0] if len(objs) == 1 else objs, fmt)
     else:
@@ -113,8 +138,10 @@ def patch_resource(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Patch an app's live resource (argocd app patch-resource)."""
+    """Patch an app's live resource (argocd app patch-resource); logged in, through the API
+    server (as the merge patch the change amounts to)."""
     import json
 
     if kind is None:
@@ -130,23 +157,38 @@ def patch_resource(
         raise output.fail("--patch: a json patch is a list, a merge patch an object", 2)
     given: Any = parsed
 
-    async def act(_registry: Any, client: Any, live: list[Any]) -> list[str]:
+    def plan(live: list[Any]) -> list[tuple[Any, str, Any]]:
         from tidegate.appset import patch as patches
         from tidegate.cli import appspec
 
         planned = []
-        for key, version, obj in _one_or_all(live, kind, name, all_):
+        for key, version, obj in _one_or_all(live, kind or "", name, all_):
             # a JSON patch is applied here and sent as the merge patch it amounts to
             body = appspec.merge_patch(obj, patches.json_patch(obj, given)) if is_json else given
             planned.append((key, version, body))
+        return planned
+
+    def lines(planned: list[tuple[Any, str, Any]]) -> list[str]:
+        return [f"{k.kind}/{k.name} {'patched' if b else 'unchanged'}" for k, _v, b in planned]
+
+    async def act(_registry: Any, client: Any, live: list[Any]) -> list[str]:
+        planned = plan(live)
         for key, version, body in planned:
             if body:
                 await client.patch(key, body, version=version or None)
-        return [f"{k.kind}/{k.name} {'patched' if b else 'unchanged'}" for k, _v, b in planned]
+        return lines(planned)
+
+    async def remote_act(apps: Any, raw: Obj, resources: list[Obj]) -> list[str]:
+        from tidegate.cli import app_resources_remote
+
+        planned = plan(await app_resources_remote.live(apps, raw, resources))
+        for key, version, body in planned:
+            if body:
+                await app_resources_remote.patch(apps, raw, key, version, body)
+        return lines(planned)
 
     filters = (kind, group, resource_name, resource_namespace)
-    for line in app_common.run(app_actions._with_live(name, namespace, kubeconfig, context,
-                                                      filters, act)):  # fmt: skip
+    for line in _run_either(name, namespace, kubeconfig, context, core, filters, act, remote_act):
         app_common.echo(line)
 
 
@@ -162,8 +204,10 @@ def delete_resource(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Delete an app's live resource (argocd app delete-resource)."""
+    """Delete an app's live resource (argocd app delete-resource); logged in, through the
+    API server."""
     if kind is None:
         raise output.fail("--kind is required", 2)
 
@@ -176,7 +220,16 @@ def delete_resource(
             done.append(f"{key.kind}/{key.name} deleted")
         return done
 
+    async def remote_act(apps: Any, raw: Obj, resources: list[Obj]) -> list[str]:
+        from tidegate.cli import app_resources_remote
+
+        done = []
+        live = await app_resources_remote.live(apps, raw, resources)
+        for key, version, _obj in _one_or_all(live, kind or "", name, all_):
+            await app_resources_remote.delete(apps, raw, key, version, force=force, orphan=orphan)
+            done.append(f"{key.kind}/{key.name} deleted")
+        return done
+
     filters = (kind, group, resource_name, resource_namespace)
-    for line in app_common.run(app_actions._with_live(name, namespace, kubeconfig, context,
-                                                      filters, act)):  # fmt: skip
+    for line in _run_either(name, namespace, kubeconfig, context, core, filters, act, remote_act):
         app_common.echo(line)

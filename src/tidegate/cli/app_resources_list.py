@@ -56,7 +56,9 @@ async def _orphans_through_server(
 ) -> list[dict[str, Any]]:
     """The server's resource tree's ``orphanedNodes`` (absent: the project does not monitor)."""
     meta = raw["metadata"]
-    tree = await apps.call("GET", f"/api/v1/applications/{meta['name']}/resource-tree")
+    tree = await apps.call(
+        "GET", f"/api/v1/applications/{meta['name']}/resource-tree", params=apps.params_of(raw)
+    )
     if "orphanedNodes" not in tree:
         project = (raw.get("spec") or {}).get("project") or "default"
         typer.echo(_UNMONITORED.format(project=project), err=True)

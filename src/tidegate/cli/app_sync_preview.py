@@ -90,6 +90,7 @@ class Look:
         meta = self.raw["metadata"]
         if isinstance(self.apps, app_remote.RemoteApps):
             params = {"revision": revision} if revision else {}
+            params.update(self.apps.params_of(self.raw))
             body = await self.apps.call(
                 "GET", f"/api/v1/applications/{meta['name']}/manifests", params=params
             )
@@ -107,7 +108,9 @@ class Look:
         meta = self.raw["metadata"]
         if isinstance(self.apps, app_remote.RemoteApps):
             body = await self.apps.call(
-                "GET", f"/api/v1/applications/{meta['name']}/managed-resources"
+                "GET",
+                f"/api/v1/applications/{meta['name']}/managed-resources",
+                params=self.apps.params_of(self.raw),
             )
             return [dict(i) for i in body.get("items") or []]
         from tidegate.controller import local_compare

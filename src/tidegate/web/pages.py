@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 import tidegate
-from tidegate.api import app_tree, applications, context, errors, listing, security
+from tidegate.api import app_namespaces, app_tree, applications, context, errors, listing, security
 from tidegate.auth import access
 from tidegate.web import views
 
@@ -123,10 +123,11 @@ def navigation(subject: access.Subject | None) -> list[tuple[str, list[Obj]]]:
     return out
 
 
-def can(subject: access.Subject, app: Obj) -> dict[str, str]:
+def can(subject: access.Subject, app: Obj, control_namespace: str = "") -> dict[str, str]:
     """For each action of the application page, why ``subject`` may not do it ("" when it
-    may): the check ``GET /api/v1/account/can-i/applications/ACTION/PROJECT/NAME`` answers."""
-    obj = applications.rbac_object(app)
+    may): the check ``GET /api/v1/account/can-i/applications/ACTION/PROJECT/NAME`` answers
+    (``PROJECT/NAMESPACE/NAME`` for an app outside ``control_namespace``)."""
+    obj = applications.rbac_object(app, control_namespace)
     project = obj.partition("/")[0]
     return {
         action: ""
@@ -337,13 +338,19 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
         return subject
     ctx = context.of(request)
     try:
-        applications.check_namespace(ctx, namespace)
         security.check_name(name)
-        # The hub holds the app as the stream that asked for this re-render delivered it.
-        app = ctx.hub.apps.get(name) if ctx.hub.ready.is_set() else None
+        app_namespaces.resolve(ctx, namespace)  # 400: a namespace the server does not serve
+        # The hub holds the app as the stream that asked for this re-render delivered it
+        # (keyed NAMESPACE/NAME outside the control namespace); the same checks as the API's.
+        key = name if namespace == ctx.namespace else f"{namespace}/{name}"
+        app = ctx.hub.apps.get(key) if ctx.hub.ready.is_set() else None
         if app is None:
-            app = await applications.store(request).get(name)
-        security.authorize(subject, "applications", "get", applications.rbac_object(app))
+            app = await app_namespaces.requested(ctx, name, namespace)
+        else:
+            await app_namespaces.check_project(ctx, app)
+        security.authorize(
+            subject, "applications", "get", applications.rbac_object(app, ctx.namespace)
+        )
     except errors.ApiError as exc:
         return render(
             "error.html",
@@ -359,7 +366,7 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
         "app_body.html" if fragment else "application.html",
         subject=subject,
         page="applications",
-        can=can(subject, app),
+        can=can(subject, app, ctx.namespace),
         params=views.parameters(app),
         app=views.summary(app),
         resources=resources,

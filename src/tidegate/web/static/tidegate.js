@@ -443,9 +443,19 @@ function showStatus(body, app) {
   }
 }
 
+// The API path of the app the page shows, ``suffix`` ("/events", "/sync"...) and ``params``
+// added, with its ``appNamespace``: an app outside the control namespace (apps in any
+// namespace) is only found with it.
+function appApi(suffix, params) {
+  const main = document.getElementById("main");
+  const q = new URLSearchParams(params || {});
+  q.set("appNamespace", main.dataset.appNamespace || "");
+  return "/api/v1/applications/" + encodeURIComponent(main.dataset.app) + (suffix || "") + "?" + q.toString();
+}
+
 function appPage(main) {
   const name = main.dataset.app;
-  const path = "/api/v1/applications/" + encodeURIComponent(name);
+  const appNamespace = main.dataset.appNamespace || "";
   const body = document.getElementById("app-body");
   const setTab = (tab) => {
     main.dataset.view = tab;
@@ -458,7 +468,7 @@ function appPage(main) {
   const loadEvents = async () => {
     const box = document.getElementById("events");
     try {
-      const data = await api("GET", path + "/events");
+      const data = await api("GET", appApi("/events"));
       const items = data.items || [];
       if (!items.length) {
         const p = document.createElement("p");
@@ -516,7 +526,7 @@ function appPage(main) {
       inFlight = false;
     }
   };
-  const stream = "/api/v1/stream/applications?name=" + encodeURIComponent(name);
+  const stream = "/api/v1/stream/applications?" + new URLSearchParams({ name: name, appNamespace: appNamespace }).toString();
   openStream(
     () => stream,
     (result) => {
@@ -534,7 +544,7 @@ function appPage(main) {
   // ReplicaSets that come and go show without a change of the app. The body is rendered again
   // only when the children differ from those it shows (their fingerprint).
   openStream(
-    () => "/api/v1/stream/applications/" + encodeURIComponent(name) + "/resource-tree",
+    () => "/api/v1/stream/applications/" + encodeURIComponent(name) + "/resource-tree?" + new URLSearchParams({ appNamespace: appNamespace }).toString(),
     (tree) => {
       const shown = document.getElementById("children-signature");
       if (!shown || shown.dataset.children !== childrenSignature(tree.nodes || [])) rerender();
@@ -553,7 +563,7 @@ function appPage(main) {
     if (action === "refresh") {
       t.disabled = true;
       try {
-        await api("GET", path + "?refresh=" + t.dataset.refresh);
+        await api("GET", appApi("", { refresh: t.dataset.refresh }));
         toast((t.dataset.refresh === "hard" ? "Hard refresh" : "Refresh") + " done");
       } catch (err) {
         toast(String(err.message));
@@ -590,7 +600,7 @@ function appPage(main) {
     const error = form.querySelector(".error");
     const values = new FormData(form);
     try {
-      await SUBMIT[form.dataset.submit](path, values, form);
+      await SUBMIT[form.dataset.submit](values, form);
       closeDialog(dialog);
     } catch (err) {
       error.textContent = String(err.message);
@@ -601,7 +611,7 @@ function appPage(main) {
 }
 
 const SUBMIT = {
-  async sync(path, values, form) {
+  async sync(values, form) {
     const body = { revision: values.get("revision") || undefined, prune: values.has("prune"), dryRun: values.has("dryRun") };
     const force = values.has("force");
     body.strategy = values.has("applyOnly") ? { apply: { force: force } } : { hook: { force: force } };
@@ -615,16 +625,16 @@ const SUBMIT = {
         return { group: group, kind: kind, namespace: namespace, name: name };
       });
     }
-    await api("POST", path + "/sync", body);
+    await api("POST", appApi("/sync"), body);
     toast(body.dryRun ? "Dry run requested" : "Sync requested");
   },
-  async rollback(path, values) {
-    await api("POST", path + "/rollback", { id: Number(values.get("id")), prune: values.has("prune"), dryRun: values.has("dryRun") });
+  async rollback(values) {
+    await api("POST", appApi("/rollback"), { id: Number(values.get("id")), prune: values.has("prune"), dryRun: values.has("dryRun") });
     toast("Rollback requested");
   },
-  async edit(path, values, form) {
+  async edit(values, form) {
     // Applied to the latest version of the app, then written with the API's update endpoint.
-    const app = await api("GET", path);
+    const app = await api("GET", appApi(""));
     const spec = app.spec || {};
     const type = form.dataset.sourceType;
     const src = spec.source;
@@ -666,15 +676,15 @@ const SUBMIT = {
     spec.syncPolicy = policy;
     app.spec = spec;
     delete app.status;
-    await api("PUT", path, app);
+    await api("PUT", appApi(""), app);
     toast("Saved");
   },
-  async delete(path, values) {
+  async delete(values) {
     const name = document.getElementById("main").dataset.app;
     if (values.get("confirm") !== name) throw new Error("Type " + name + " to confirm.");
     const mode = values.get("mode");
-    const query = mode === "non-cascading" ? "?cascade=false" : "?cascade=true&propagationPolicy=" + mode;
-    await api("DELETE", path + query);
+    const query = mode === "non-cascading" ? { cascade: "false" } : { cascade: "true", propagationPolicy: mode };
+    await api("DELETE", appApi("", query));
     toast("Deletion requested");
   },
 };
@@ -709,16 +719,15 @@ async function showNode(id) {
   set("manifest-status", "Loading the manifests…");
   dialog.item = null;
   if (!dialog.open) dialog.showModal();
-  const path = "/api/v1/applications/" + encodeURIComponent(document.getElementById("main").dataset.app);
   try {
     if (d.child) {
       // A child has no desired state: its live manifest only (masked by the server).
-      const q = new URLSearchParams({ namespace: d.namespace, resourceName: d.name, kind: d.kind, group: d.group, version: d.version });
-      const res = await api("GET", path + "/resource?" + q.toString());
+      const q = { namespace: d.namespace, resourceName: d.name, kind: d.kind, group: d.group, version: d.version };
+      const res = await api("GET", appApi("/resource", q));
       dialog.item = { liveState: res.manifest, targetState: null, diff: null, child: true };
       return showNodeView(dialog, "live");
     }
-    if (!managed) managed = api("GET", path + "/managed-resources");
+    if (!managed) managed = api("GET", appApi("/managed-resources"));
     const items = (await managed).items || [];
     const item = items.find((i) => (i.group || "") === d.group && i.kind === d.kind && (i.namespace || "") === d.namespace && i.name === d.name);
     if (!item) return set("manifest-status", "The API lists no manifests for this resource.");
