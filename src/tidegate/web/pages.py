@@ -352,30 +352,46 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
             page="applications",
             message=exc.message,
         )
-    fragment = request.query_params.get("fragment") == "1"
+    fragment = request.query_params.get("fragment", "")
     live, tree_error = await app_tree.live_tree(ctx, app)
-    resources = views.tree(views.resources(app), live["nodes"])
+    if fragment == "node":  # one node's summary, when its panel opens
+        found = node_summary(app, live["nodes"], request.query_params.get("node", ""))
+        return render("app_node.html", subject=subject, res=found)
     return render(
-        "app_body.html" if fragment else "application.html",
+        "app_body.html" if fragment == "1" else "application.html",
         subject=subject,
         page="applications",
         can=can(subject, app),
-        params=views.parameters(app),
-        app=views.summary(app),
-        resources=resources,
-        nodes=views.flatten(resources),
-        children=views.children_signature(live["nodes"]),
-        tree_error=tree_error,
-        operation=views.last_operation(app),
-        in_progress=bool(app.get("operation"))
-        or (views.last_operation(app) or {}).get("phase") in ("Running", "Terminating"),
-        history=views.history(app),
-        conditions=views.conditions(app),
-        annotations={
-            str(k): str(v)
-            for k, v in ((app.get("metadata") or {}).get("annotations") or {}).items()
-        },
+        **app_values(app, live["nodes"], tree_error, view=request.query_params.get("view", "")),
     )
+
+
+def node_summary(app: Obj, nodes: list[Obj], node_id: str) -> Obj | None:
+    """The node ``node_id`` (``group/kind/namespace/name``) of the app's tree, managed or a
+    live child, as its side panel shows it; None when the tree has no such node."""
+    rows = views.flatten(views.tree(views.resources(app), nodes))
+    return next((r for r in rows if r["id"] == node_id), None)
+
+
+def app_values(app: Obj, nodes: list[Obj], tree_error: str, *, view: str) -> Obj:
+    """What the application page's body shows of ``app`` and its tree's live ``nodes``, for the
+    ``view`` it opens on. The body carries one of its two big views, the list for
+    ``view=list`` and the tree otherwise (``panel``); the other is fetched when it is opened."""
+    last = views.last_operation(app)
+    return {
+        "panel": "list" if view == "list" else "tree",
+        "params": views.parameters(app),
+        "app": views.summary(app),
+        "resources": views.tree(views.resources(app), nodes),
+        "children": views.children_signature(nodes),
+        "tree_error": tree_error,
+        "operation": last,
+        "in_progress": bool(app.get("operation"))
+        or (last or {}).get("phase") in ("Running", "Terminating"),
+        "history": views.history(app),
+        "conditions": views.conditions(app),
+        "annotations": views.annotation_map(app),
+    }
 
 
 @router.get("/applications/{name}")
