@@ -455,6 +455,27 @@ function showStatus(body, app) {
   }
 }
 
+// Make ``old``'s children the same as ``fresh``'s, touching only what differs: an element
+// equal to its new version stays as it is, one with the same tag and as many children is
+// patched in place (its attributes, then its children), anything else is replaced. A change of
+// one node's status in a tree of hundreds rewrites that node only, not the whole body (which the
+// browser would lay out again). A <template>'s content is not compared: it is always replaced.
+function patchChildren(old, fresh) {
+  const before = [...old.childNodes];
+  const after = [...fresh.childNodes];
+  if (before.length !== after.length) return old.replaceChildren(...after);
+  before.forEach((node, i) => {
+    const next = after[i];
+    if (node.nodeName !== "TEMPLATE" && node.isEqualNode(next)) return;
+    if (node.nodeType !== Node.ELEMENT_NODE || node.nodeName !== next.nodeName || node.nodeName === "TEMPLATE") {
+      return old.replaceChild(next, node);
+    }
+    for (const attr of [...node.attributes]) if (!next.hasAttribute(attr.name)) node.removeAttribute(attr.name);
+    for (const attr of [...next.attributes]) if (node.getAttribute(attr.name) !== attr.value) node.setAttribute(attr.name, attr.value);
+    patchChildren(node, next);
+  });
+}
+
 function appPage(main) {
   const name = main.dataset.app;
   const path = "/api/v1/applications/" + encodeURIComponent(name);
@@ -510,7 +531,7 @@ function appPage(main) {
     if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
     if (!resp.ok) return;
     const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
-    body.replaceChildren(...doc.body.childNodes);
+    patchChildren(body, doc.body);
     forgetManaged();
     if (main.dataset.view === "events") loadEvents();
   };
