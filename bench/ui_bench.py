@@ -156,10 +156,13 @@ def _ms(samples: list[float]) -> str:
     return common.spread([s * 1000 for s in samples], "ms", 0)
 
 
-def _page_fetches(server: Any, token: str, url: str, samples: int) -> tuple[list[float], int]:
-    """The page fetched without a browser (same session): seconds to the last byte, and the
-    body's size in bytes (the server's render plus loopback transfer)."""
-    times, size = [], 0
+def _page_fetches(
+    server: Any, token: str, url: str, samples: int
+) -> tuple[list[float], tuple[int, int]]:
+    """The page fetched without a browser (same session, accepting gzip as a browser does):
+    seconds to the last byte (the server's render plus loopback transfer), and the body's size
+    in bytes as rendered and as sent."""
+    times, size, sent = [], 0, 0
     with server.client(token=token) as client:
         client.cookies.set("argocd.token", token)
         client.get(url).raise_for_status()  # warm-up
@@ -168,8 +171,8 @@ def _page_fetches(server: Any, token: str, url: str, samples: int) -> tuple[list
             resp = client.get(url)
             times.append(time.perf_counter() - started)
             resp.raise_for_status()
-            size = len(resp.content)
-    return times, size
+            size, sent = len(resp.content), resp.num_bytes_downloaded
+    return times, (size, sent)
 
 
 def _tree(page: Page, bed: Any, server: Any, token: str, control: str, samples: int) -> None:
@@ -195,9 +198,12 @@ def _tree(page: Page, bed: Any, server: Any, token: str, control: str, samples: 
         interactive.append(t["interactive"] / 1000)
         nodes = page.locator(".tree-children .node").count()
     common.header(f"application page, {TREE_RESOURCES} resources ({nodes} tree nodes)")
-    common.row("page body", f"{size / 1024:.0f} KiB")
+    common.row("page body (as sent)", f"{size[0] / 1024:.0f} KiB ({size[1] / 1024:.0f} KiB)")
     common.row("page fetched (render + loopback)", _ms(fetched))
-    common.row("live update body (?fragment=1)", f"{fragment_size / 1024:.0f} KiB")
+    common.row(
+        "live update body (?fragment=1, as sent)",
+        f"{fragment_size[0] / 1024:.0f} KiB ({fragment_size[1] / 1024:.0f} KiB)",
+    )
     common.row("live update fetched", _ms(fragment))
     common.row("browser: request -> first byte", _ms(firsts))
     common.row("browser: last byte received", _ms(received))

@@ -3,10 +3,13 @@ tree and the list, each node once, and a node's summary on its own."""
 
 from __future__ import annotations
 
+import gzip
 import html.parser
 from typing import Any
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from tidegate.web import pages
 
@@ -123,3 +126,24 @@ def test_a_node_summary_names_one_node() -> None:
     pod = node_summary("/Pod/team/web-1")
     assert pod["data-child"] == "yes" and pod["data-info"] == "Status Reason: Running"
     assert node_summary("/Pod/team/gone") == {}
+
+
+def _request(accept: str) -> Request:
+    return Request({"type": "http", "headers": [(b"accept-encoding", accept.encode())]})
+
+
+def test_a_big_page_is_sent_gzipped_to_a_browser_that_accepts_it() -> None:
+    text = body("tree")
+    sent = pages.compressed(_request("gzip, deflate, br"), HTMLResponse(text))
+    assert sent.headers["content-encoding"] == "gzip"
+    assert sent.headers["vary"] == "Accept-Encoding"
+    assert int(sent.headers["content-length"]) == len(sent.body) < len(text.encode()) // 4
+    assert gzip.decompress(sent.body).decode() == text
+
+
+@pytest.mark.parametrize(("accept", "size"), [("", 100_000), ("gzip", 1_000)])
+def test_a_small_page_or_a_client_without_gzip_gets_it_as_it_is(accept: str, size: int) -> None:
+    text = "x" * size
+    sent = pages.compressed(_request(accept), HTMLResponse(text))
+    assert "content-encoding" not in sent.headers
+    assert sent.body == text.encode()
