@@ -534,6 +534,9 @@ function appPage(main) {
     patchChildren(body, doc.body);
     forgetManaged();
     if (main.dataset.view === "events") loadEvents();
+    // The tab changed while this body was on its way (the list asked for, the tree opened
+    // meanwhile): the view now shown may be the placeholder, so ask once more for it.
+    if (query.get("view") !== main.dataset.view && body.querySelector(".panel-" + main.dataset.view + "[data-pending]")) again = true;
   };
   const rerender = async () => {
     if (inFlight) {
