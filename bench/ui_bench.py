@@ -19,7 +19,12 @@ Measured, each ``--samples`` times, with the browser's own clock (Navigation/Pai
 - a status change written on the management cluster (as the controller writes it: health
   Healthy -> Degraded and back) until the open application page shows it (target < 1 s).
 
+With ``--only tree`` only the application page is measured (still among ``--apps`` apps): its
+body's size, its fetch without a browser (the page and its ``?fragment=1`` live update), and in
+the browser the first byte, the last byte, DOM interactive, first paint and DOMContentLoaded.
+
     TIDEGATE_TESTENV_DIR=/tmp/tb .venv/bin/python bench/ui_bench.py [--apps 10000] [--samples 5]
+        [--only tree]
 """
 
 from __future__ import annotations
@@ -68,7 +73,14 @@ ARGS = [
 TIMINGS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const fcp = performance.getEntriesByName("first-contentful-paint")[0];
-  return {fcp: fcp ? fcp.startTime : null, dcl: nav.domContentLoadedEventEnd};
+  return {
+    fcp: fcp ? fcp.startTime : null,
+    dcl: nav.domContentLoadedEventEnd,
+    server: nav.responseStart - nav.requestStart,
+    received: nav.responseEnd,
+    interactive: nav.domInteractive,
+    size: nav.decodedBodySize,
+  };
 }"""
 
 # When the list's whole part (its first rows and the rest fetched after them) is in place.
@@ -140,7 +152,30 @@ def _write_health(client: Any, control: str, name: str, health: str) -> None:
     resp.raise_for_status()
 
 
-def _tree(page: Page, bed: Any, control: str, samples: int) -> None:
+def _ms(samples: list[float]) -> str:
+    return common.spread([s * 1000 for s in samples], "ms", 0)
+
+
+def _page_fetches(
+    server: Any, token: str, url: str, samples: int
+) -> tuple[list[float], tuple[int, int]]:
+    """The page fetched without a browser (same session, accepting gzip as a browser does):
+    seconds to the last byte (the server's render plus loopback transfer), and the body's size
+    in bytes as rendered and as sent."""
+    times, size, sent = [], 0, 0
+    with server.client(token=token) as client:
+        client.cookies.set("argocd.token", token)
+        client.get(url).raise_for_status()  # warm-up
+        for _ in range(samples):
+            started = time.perf_counter()
+            resp = client.get(url)
+            times.append(time.perf_counter() - started)
+            resp.raise_for_status()
+            size, sent = len(resp.content), resp.num_bytes_downloaded
+    return times, (size, sent)
+
+
+def _tree(page: Page, bed: Any, server: Any, token: str, control: str, samples: int) -> None:
     with bed.admin_client("mgmt") as client:
         resp = client.post(
             f"/apis/argoproj.io/v1alpha1/namespaces/{control}/applications",
@@ -149,14 +184,30 @@ def _tree(page: Page, bed: Any, control: str, samples: int) -> None:
         )
         resp.raise_for_status()
     url = f"/applications/{control}/big-tree"
+    fetched, size = _page_fetches(server, token, url, samples)
+    fragment, fragment_size = _page_fetches(server, token, url + "?fragment=1", samples)
     paints, loaded, nodes = [], [], 0
+    firsts, received, interactive = [], [], []
     _timings(page, url)  # warm-up
     for _ in range(samples):
         t = _timings(page, url)
         paints.append(t["fcp"] / 1000)
         loaded.append(t["dcl"] / 1000)
+        firsts.append(t["server"] / 1000)
+        received.append(t["received"] / 1000)
+        interactive.append(t["interactive"] / 1000)
         nodes = page.locator(".tree-children .node").count()
     common.header(f"application page, {TREE_RESOURCES} resources ({nodes} tree nodes)")
+    common.row("page body (as sent)", f"{size[0] / 1024:.0f} KiB ({size[1] / 1024:.0f} KiB)")
+    common.row("page fetched (render + loopback)", _ms(fetched))
+    common.row(
+        "live update body (?fragment=1, as sent)",
+        f"{fragment_size[0] / 1024:.0f} KiB ({fragment_size[1] / 1024:.0f} KiB)",
+    )
+    common.row("live update fetched", _ms(fragment))
+    common.row("browser: request -> first byte", _ms(firsts))
+    common.row("browser: last byte received", _ms(received))
+    common.row("browser: DOM interactive", _ms(interactive))
     _report("first contentful paint with the tree", paints, TREE_TARGET)
     common.row("DOMContentLoaded", common.spread([s * 1000 for s in loaded], "ms", 0))
 
@@ -202,6 +253,10 @@ def run(args: argparse.Namespace) -> None:
                 page = context.new_page()
                 page.set_default_timeout(120_000)
                 _timings(page, "/applications")  # warm-up: the server's hub loads the apps
+                if args.only == "tree":
+                    _tree(page, bed, server, token, control, args.samples)
+                    browser.close()
+                    return
                 paints, loaded, complete, filtered = [], [], [], []
                 for _ in range(args.samples):
                     t = _timings(page, "/applications")
@@ -244,7 +299,7 @@ def run(args: argparse.Namespace) -> None:
                         changes.append(time.perf_counter() - started)
                 common.header("a change through the API until the open list shows it")
                 _report("PATCH -> tile updated", changes, CHANGE_TARGET)
-                _tree(page, bed, control, args.samples)
+                _tree(page, bed, server, token, control, args.samples)
                 browser.close()
         finally:
             if server is not None:
@@ -257,6 +312,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--apps", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument(
+        "--only",
+        choices=("all", "tree"),
+        default="all",
+        help="tree: only the application page of 300 resources (its body, fetch, paint, update)",
+    )
     run(parser.parse_args())
 
 

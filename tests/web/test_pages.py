@@ -275,9 +275,11 @@ def test_tree_sync_with_prune_live_in_a_second_page_and_rollback(
     # Remove one manifest from git: after a refresh it waits to be pruned.
     work.commit({}, "drop extra", delete=["sync/extra.yaml"])
     page.get_by_role("button", name="↻ Hard refresh").click()
-    prune_row = watcher.locator('tr[data-name="extra"]')
-    expect(prune_row).to_contain_text("requires pruning", timeout=60_000)
-    page.get_by_role("tab", name="List").click()
+    prune_node = watcher.locator('.tree-children .node[data-node="/ConfigMap/' + dest + '/extra"]')
+    expect(prune_node).to_contain_text("requires pruning", timeout=60_000)
+    page.get_by_role("tab", name="List").click()  # the list comes when it is opened
+    expect(page.locator('tr[data-name="extra"]')).to_contain_text("requires pruning")
+    expect(page.locator(".panel-list[data-pending]")).to_have_count(0)
     shot(page, screenshots, "application-list-requires-pruning")
 
     page.get_by_role("button", name="⟳ Sync").click()

@@ -136,6 +136,20 @@ def test_the_browser_draws_deployment_replicaset_pods(
     expect(service.locator("> ul .node-meta").first).to_contain_text("EndpointSlice")
     shot(page, screenshots, "application-tree-children")
 
+    # The body carries the tree; the list comes when its tab opens. Back to the tree before the
+    # list has arrived, the tree is there in the end (not its placeholder).
+    page.get_by_role("tab", name="List").click()
+    page.get_by_role("tab", name="Tree").click()
+    expect(page.locator(".panel-tree .tree")).to_be_visible()
+    expect(page.locator(".panel-tree[data-pending]")).to_have_count(0)
+    expect(pods).to_have_count(2)
+    page.get_by_role("tab", name="List").click()
+    rows = page.locator(".panel-list tr[data-resource]")
+    expect(rows).to_have_count(3)
+    expect(rows.locator("td:nth-child(3)")).to_have_text(["plain", "web", "web"])
+    page.get_by_role("tab", name="Tree").click()
+    expect(page.locator(".panel-tree .tree")).to_be_visible()
+
     # A Pod's panel: its live manifest, and no desired state (it is not managed).
     pods.first.click()
     panel = page.locator("#node-dialog")

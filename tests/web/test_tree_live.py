@@ -116,6 +116,11 @@ def test_pods_appear_and_go_on_the_open_page(
     deploy = page.locator(f'.tree li:has(> .node[data-node="apps/Deployment/{dest}/web"])')
     pods = deploy.locator("> ul > li > ul > li > .node")
     expect(pods).to_have_count(1)
+    # Live updates patch the body in place: a node that did not change stays the same element.
+    service = f"/Service/{dest}/web"
+    page.evaluate(
+        "id => { window.kept = document.querySelector(`.node[data-node='${id}']`); }", service
+    )
 
     # The page's fingerprint of the children is the server's (views.children_signature).
     nodes = test_tree.tree_of(api, name)
@@ -124,6 +129,7 @@ def test_pods_appear_and_go_on_the_open_page(
     scenario.kubectl(testbed_handle, "dev", "scale", "deployment/web", "--replicas=3", "-n", dest)
     expect(pods).to_have_count(3)
     expect(pods.nth(2)).to_have_attribute("data-health", "Healthy")
+    assert page.evaluate("() => window.kept.isConnected && window.kept.dataset.node") == service
     shot(page, screenshots, "application-tree-scaled")
     scenario.kubectl(testbed_handle, "dev", "scale", "deployment/web", "--replicas=1", "-n", dest)
     expect(pods).to_have_count(1)

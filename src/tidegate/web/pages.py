@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import gzip
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,24 @@ def render(
     return HTMLResponse(templates.get_template(name).render(**values), status, headers=headers)
 
 
+GZIP_FROM = 16 * 1024  # bytes of HTML; a 300-resource tree is ~190 KB, ~10 KB gzipped
+
+
+def compressed(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """``response`` gzipped when the browser accepts gzip and the body is big: a big app's
+    page is hundreds of nearly identical nodes, and a loaded browser receives its bytes slower
+    than the server sends them. The page carries no secret for a compression oracle (the
+    session is an HttpOnly cookie; Secret values never reach a page)."""
+    accepts = "gzip" in request.headers.get("accept-encoding", "").lower()
+    if not accepts or len(response.body) < GZIP_FROM:
+        return response
+    response.body = gzip.compress(response.body, compresslevel=5)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(response.body))
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
+
+
 def safe_next(value: str) -> str:
     """A local path to return to after login (never another site)."""
     if value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -359,30 +378,47 @@ async def application_page(request: Request, namespace: str, name: str) -> Respo
             page="applications",
             message=exc.message,
         )
-    fragment = request.query_params.get("fragment") == "1"
+    fragment = request.query_params.get("fragment", "")
     live, tree_error = await app_tree.live_tree(ctx, app)
-    resources = views.tree(views.resources(app), live["nodes"])
-    return render(
-        "app_body.html" if fragment else "application.html",
+    if fragment == "node":  # one node's summary, when its panel opens
+        found = node_summary(app, live["nodes"], request.query_params.get("node", ""))
+        return render("app_node.html", subject=subject, res=found)
+    page = render(
+        "app_body.html" if fragment == "1" else "application.html",
         subject=subject,
         page="applications",
         can=can(subject, app, ctx.namespace),
-        params=views.parameters(app),
-        app=views.summary(app),
-        resources=resources,
-        nodes=views.flatten(resources),
-        children=views.children_signature(live["nodes"]),
-        tree_error=tree_error,
-        operation=views.last_operation(app),
-        in_progress=bool(app.get("operation"))
-        or (views.last_operation(app) or {}).get("phase") in ("Running", "Terminating"),
-        history=views.history(app),
-        conditions=views.conditions(app),
-        annotations={
-            str(k): str(v)
-            for k, v in ((app.get("metadata") or {}).get("annotations") or {}).items()
-        },
+        **app_values(app, live["nodes"], tree_error, view=request.query_params.get("view", "")),
     )
+    return compressed(request, page)
+
+
+def node_summary(app: Obj, nodes: list[Obj], node_id: str) -> Obj | None:
+    """The node ``node_id`` (``group/kind/namespace/name``) of the app's tree, managed or a
+    live child, as its side panel shows it; None when the tree has no such node."""
+    rows = views.flatten(views.tree(views.resources(app), nodes))
+    return next((r for r in rows if r["id"] == node_id), None)
+
+
+def app_values(app: Obj, nodes: list[Obj], tree_error: str, *, view: str) -> Obj:
+    """What the application page's body shows of ``app`` and its tree's live ``nodes``, for the
+    ``view`` it opens on. The body carries one of its two big views, the list for
+    ``view=list`` and the tree otherwise (``panel``); the other is fetched when it is opened."""
+    last = views.last_operation(app)
+    return {
+        "panel": "list" if view == "list" else "tree",
+        "params": views.parameters(app),
+        "app": views.summary(app),
+        "resources": views.tree(views.resources(app), nodes),
+        "children": views.children_signature(nodes),
+        "tree_error": tree_error,
+        "operation": last,
+        "in_progress": bool(app.get("operation"))
+        or (last or {}).get("phase") in ("Running", "Terminating"),
+        "history": views.history(app),
+        "conditions": views.conditions(app),
+        "annotations": views.annotation_map(app),
+    }
 
 
 @router.get("/applications/{name}")

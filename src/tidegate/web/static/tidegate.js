@@ -396,24 +396,36 @@ function openDialog(dialog, fresh) {
   if (!dialog.open) dialog.showModal();
 }
 
+// The managed resources (group/kind/namespace/name and sync status), from whichever of the
+// list's rows or the tree's managed nodes the page body carries (it carries one of them).
+function managedResources() {
+  const rows = [...document.querySelectorAll("#app-body tr[data-resource]")];
+  const from = rows.length
+    ? rows.map((row) => [row.dataset.resource, row.dataset.sync])
+    : [...document.querySelectorAll("#app-body .tree-children .node:not(.child)")].map((node) => [node.dataset.node, node.dataset.sync]);
+  return from.map(([id, sync]) => {
+    const [group, kind, namespace, name] = id.split("/");
+    return { id: id, group: group, kind: kind, namespace: namespace, name: name, sync: sync };
+  });
+}
+
 function fillSyncResources(dialog) {
   const box = document.getElementById("sync-resources");
-  const rows = document.querySelectorAll("#app-body tr[data-resource]");
   box.replaceChildren(
-    ...[...rows].map((row) => {
+    ...managedResources().map((res) => {
       const label = document.createElement("label");
       label.className = "check";
       const input = document.createElement("input");
       input.type = "checkbox";
       input.name = "resource";
-      input.value = row.dataset.resource;
+      input.value = res.id;
       input.checked = true;
-      input.dataset.sync = row.dataset.sync;
+      input.dataset.sync = res.sync;
       const text = document.createElement("span");
-      text.textContent = row.dataset.kind + " " + (row.dataset.namespace ? row.dataset.namespace + "/" : "") + row.dataset.name;
+      text.textContent = res.kind + " " + (res.namespace ? res.namespace + "/" : "") + res.name;
       const state = document.createElement("span");
       state.className = "dim";
-      state.textContent = " " + row.dataset.sync;
+      state.textContent = " " + res.sync;
       label.append(input, " ", text, state);
       return label;
     })
@@ -453,6 +465,27 @@ function appApi(suffix, params) {
   return "/api/v1/applications/" + encodeURIComponent(main.dataset.app) + (suffix || "") + "?" + q.toString();
 }
 
+// Make ``old``'s children the same as ``fresh``'s, touching only what differs: an element
+// equal to its new version stays as it is, one with the same tag and as many children is
+// patched in place (its attributes, then its children), anything else is replaced. A change of
+// one node's status in a tree of hundreds rewrites that node only, not the whole body (which the
+// browser would lay out again). A <template>'s content is not compared: it is always replaced.
+function patchChildren(old, fresh) {
+  const before = [...old.childNodes];
+  const after = [...fresh.childNodes];
+  if (before.length !== after.length) return old.replaceChildren(...after);
+  before.forEach((node, i) => {
+    const next = after[i];
+    if (node.nodeName !== "TEMPLATE" && node.isEqualNode(next)) return;
+    if (node.nodeType !== Node.ELEMENT_NODE || node.nodeName !== next.nodeName || node.nodeName === "TEMPLATE") {
+      return old.replaceChild(next, node);
+    }
+    for (const attr of [...node.attributes]) if (!next.hasAttribute(attr.name)) node.removeAttribute(attr.name);
+    for (const attr of [...next.attributes]) if (node.getAttribute(attr.name) !== attr.value) node.setAttribute(attr.name, attr.value);
+    patchChildren(node, next);
+  });
+}
+
 function appPage(main) {
   const name = main.dataset.app;
   const appNamespace = main.dataset.appNamespace || "";
@@ -464,6 +497,8 @@ function appPage(main) {
     url.searchParams.set("view", tab);
     history.replaceState(null, "", url);
     if (tab === "events") loadEvents();
+    // The body carries one of the tree and the list: the other comes with the body for it.
+    if (body.querySelector(".panel-" + tab + "[data-pending]")) rerender();
   };
   const loadEvents = async () => {
     const box = document.getElementById("events");
@@ -496,20 +531,22 @@ function appPage(main) {
       box.textContent = String(err.message);
     }
   };
-  setTab(new URLSearchParams(location.search).get("view") || "tree");
-
   // Live: when the app changes, the server renders the page body again. The first change is
   // fetched at once; changes arriving meanwhile make one more fetch when it is done.
   let inFlight = false;
   let again = false;
   const fetchBody = async () => {
-    const resp = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
+    const query = new URLSearchParams({ fragment: "1", view: main.dataset.view });
+    const resp = await fetch(location.pathname + "?" + query, { credentials: "same-origin" });
     if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
     if (!resp.ok) return;
     const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
-    body.replaceChildren(...doc.body.childNodes);
+    patchChildren(body, doc.body);
     forgetManaged();
     if (main.dataset.view === "events") loadEvents();
+    // The tab changed while this body was on its way (the list asked for, the tree opened
+    // meanwhile): the view now shown may be the placeholder, so ask once more for it.
+    if (query.get("view") !== main.dataset.view && body.querySelector(".panel-" + main.dataset.view + "[data-pending]")) again = true;
   };
   const rerender = async () => {
     if (inFlight) {
@@ -526,6 +563,7 @@ function appPage(main) {
       inFlight = false;
     }
   };
+  setTab(new URLSearchParams(location.search).get("view") || "tree");
   const stream = "/api/v1/stream/applications?" + new URLSearchParams({ name: name, appNamespace: appNamespace }).toString();
   openStream(
     () => stream,
@@ -693,16 +731,28 @@ function lines(text) {
   return (text || "").split("\n").map((l) => l.trim()).filter((l) => l);
 }
 
-// The node panel: its summary from the page, its manifests and diff from managed-resources
+// The node panel: its summary asked for when it opens (``?fragment=node``: the server's own
+// escaped fragment, read from its attributes), its manifests and diff from managed-resources
 // (fetched once per version of the app: the page body's re-render forgets it).
 let managed = null;
 function forgetManaged() {
   managed = null;
 }
 
+async function nodeSummary(id) {
+  const query = new URLSearchParams({ fragment: "node", node: id });
+  const resp = await fetch(location.pathname + "?" + query, { credentials: "same-origin" });
+  if (resp.redirected && new URL(resp.url).pathname === "/login") return toLogin("expired");
+  if (!resp.ok) return null;
+  return new DOMParser().parseFromString(await resp.text(), "text/html").getElementById("node-summary");
+}
+
+let nodeAsked = 0;
 async function showNode(id) {
-  const data = [...document.querySelectorAll("#app-body #node-data")].flatMap((t) => [...t.content.querySelectorAll("[data-node]")]).find((d) => d.dataset.node === id);
-  if (!data) return;
+  const mine = ++nodeAsked;
+  const data = await nodeSummary(id);
+  if (mine !== nodeAsked) return; // another node was opened meanwhile
+  if (!data) return toast("This resource is no longer in the application's tree.");
   const dialog = document.getElementById("node-dialog");
   const d = data.dataset;
   const set = (f, v) => (dialog.querySelector('[data-f="' + f + '"]').textContent = v);
