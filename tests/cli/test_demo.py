@@ -92,8 +92,10 @@ def test_demo_reaches_synced_and_healthy_then_tears_down(tmp_path: Path) -> None
     assert login_at < output.index("Tidegate demo is running")
     assert login_at < output.index("operation Succeeded")
     # The RollingSync of the guestbook went dev, then staging, then prod.
+    # (A later sync of a stage, a self-heal under load, may follow: the first of each counts.)
     order = [line for line in output.splitlines() if "-guestbook: operation Succeeded" in line]
-    assert [line.split("app ")[1].split("-")[0] for line in order][:3] == ["dev", "staging", "prod"]
+    firsts = list(dict.fromkeys(line.split("app ")[1].split("-")[0] for line in order))
+    assert firsts[:3] == ["dev", "staging", "prod"], order
     assert "prod-myapp: operation Succeeded" in output
     assert "staging-myapp" not in output and "dev-myapp" not in output
     # Ctrl-C's teardown: nothing of the demo's test bed is left.
