@@ -24,6 +24,12 @@ POLL_SECONDS = 0.05  # how often a wait for the first sync checks whether the cl
 PROBE_SECONDS = 1.0  # while a cluster is down: how often it is asked whether it answers again
 PROBE_TIMEOUT = 5.0
 HANG_CHECK_SECONDS = 5.0  # work on a cluster running longer than this asks whether it answers
+# A synced cluster is asked every HEARTBEAT_SECONDS whether it answers; HEARTBEAT_MISSES
+# unanswered asks in a row mark it down. Its watches alone would notice a hung server only when
+# their read timeout ends (over five minutes), and a refresh answered from the cache asks the
+# server nothing, so its apps would stay Synced all that time.
+HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_MISSES = 3
 
 T = TypeVar("T")
 
@@ -41,7 +47,10 @@ class ClusterRuntime:
     # reported unreachable until a probe gets an answer again; then ``on_recovered`` runs.
     down_error: str = ""
     on_recovered: Callable[[str], None] | None = None
+    # Marked down by the heartbeat, when no refresh may run to notice: recompute its apps.
+    on_down: Callable[[str], None] | None = None
     _probe: asyncio.Task[None] | None = None
+    _heartbeat: asyncio.Task[None] | None = None
     _checked_at: float = 0.0
     # Replaced (settings changed) or dropped (cluster removed): its client and cache are closed.
     closed: bool = False
@@ -178,9 +187,34 @@ class ClusterRuntime:
         if self.on_recovered is not None:
             self.on_recovered(self.cluster.server)
 
+    def start_heartbeat(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(
+                self._beat(), name=f"heartbeat-{self.cluster.name}"
+            )
+
+    async def _beat(self) -> None:
+        """Ask a synced, answering cluster whether it still answers; after
+        ``HEARTBEAT_MISSES`` unanswered asks in a row (each given ``PROBE_TIMEOUT``), mark it
+        down. One slow answer on a busy server is not enough."""
+        misses = 0
+        while not self.closed:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if self.down_error or not self.cache.state.synced:
+                misses = 0
+                continue
+            problem = await self._answer()
+            misses = misses + 1 if problem else 0
+            if misses >= HEARTBEAT_MISSES and not self.down_error:
+                self.mark_down(f"{problem} ({misses} checks in a row)")
+                if self.on_down is not None:
+                    self.on_down(self.cluster.server)
+                misses = 0
+
     def stop_probe(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
+        for task in (self._probe, self._heartbeat):
+            if task is not None:
+                task.cancel()
 
 
 class Runtimes:
@@ -228,8 +262,14 @@ class Runtimes:
             )
             cache.start()
             runtime = ClusterRuntime(
-                cluster, config, client, cache, on_recovered=self._on_recovered
+                cluster,
+                config,
+                client,
+                cache,
+                on_recovered=self._on_recovered,
+                on_down=self._on_recovered,  # the same: recompute the cluster's apps
             )
+            runtime.start_heartbeat()
             self._runtimes[server] = runtime
             return runtime
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tidegate.testenv import procs, scenario, testbed
+from tidegate.testenv import faults, procs, scenario, testbed
 
 APP_RESYNC = 3
 OUTAGE_SAMPLES = 30  # every 0.5 s: 15 s of outage observed after the first Unknown
@@ -128,3 +128,34 @@ def test_an_unreachable_cluster_is_unknown_without_flapping_and_recovers(
         assert not [
             c for c in app["status"].get("conditions") or [] if c["type"] == "ComparisonError"
         ]
+
+
+def test_a_hung_cluster_with_nothing_to_do_is_noticed_and_recovers(
+    gitops: scenario.GitOps,
+) -> None:
+    """A server that accepts connections and never answers (SIGSTOP), while its apps have
+    nothing to sync and their refreshes are answered from the live cache: the heartbeat marks
+    the cluster down within a minute (the watches alone would wait for their read timeout, over
+    five minutes), the apps turn Unknown with the condition, and come back once it answers."""
+    server = gitops.bed.clusters["dev"].server
+    name = f"hung-{secrets.token_hex(3)}"
+    repo, _ = gitops.repo({"app/cm.yaml": CM.format(mode="idle")})
+    gitops.create_app(
+        scenario.application(name, repo_url=repo.http_url, path="app", server=server,
+                             namespace=name)
+    )  # fmt: skip
+    gitops.wait_app(name, scenario.synced_healthy, timeout=90, what="first sync")
+    bed_faults = faults.BedFaults(gitops.bed.directory)
+    bed_faults.hang("kube-apiserver", "dev")
+    try:
+        app = gitops.wait_app(
+            name,
+            lambda a: _sync_health(a) == ("Unknown", "Unknown"),
+            timeout=90,
+            what="Unknown while the cluster hangs",
+        )
+        messages = [str(c.get("message")) for c in app["status"].get("conditions") or []]
+        assert any("dev" in m for m in messages), messages
+    finally:
+        bed_faults.resume("kube-apiserver", "dev")
+    gitops.wait_app(name, scenario.synced_healthy, timeout=90, what="recovery after the hang")
