@@ -392,9 +392,15 @@ class AppSetController:
             before = self._desired.get(name, set())
             self._desired[name] = result.desired
             changed = before ^ result.desired
-            for other, names in others.items():
+            now = {n: names for n, names in self._desired.items() if n != name}
+            for other, names in now.items():
                 if names & changed:
                     self.enqueue(other)  # their conflicts with this set changed
+            if now != others:
+                # Another set's names changed while this one reconciled (sets reconcile
+                # concurrently): its cross-set conflicts were judged on a stale view. Each of
+                # two sets generating one name could otherwise miss the other for good.
+                self.enqueue(name)
         if result.requeue_after is not None:
             self.enqueue(name, after=result.requeue_after)
 
