@@ -86,15 +86,21 @@ def involved_selector(kind: str, namespace: str, name: str) -> str:
 
 
 def newest_last(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events sorted by their last occurrence, oldest first (as ``kubectl get events``)."""
+    """Events sorted by their last occurrence, oldest first (as ``kubectl get events``).
+    Timestamps have whole seconds, so events of one second are put in the order they were
+    written (their resourceVersion, which the API server increases with every write), not in
+    the list's order (by name, which is random)."""
 
-    def when(event: Mapping[str, Any]) -> str:
-        return str(
+    def when(event: Mapping[str, Any]) -> tuple[str, int]:
+        meta = event.get("metadata") or {}
+        stamp = str(
             event.get("lastTimestamp")
             or event.get("eventTime")
-            or (event.get("metadata") or {}).get("creationTimestamp")
+            or meta.get("creationTimestamp")
             or ""
         )
+        version = str(meta.get("resourceVersion") or "")
+        return stamp, int(version) if version.isdigit() else 0
 
     return sorted(items, key=when)
 
