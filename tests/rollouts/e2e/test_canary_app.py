@@ -6,6 +6,7 @@ stable pods (app Degraded) and retry resumes the update."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,11 @@ async def test_canary_from_git_pause_promote_abort_retry(
             ),
             within=60,
         )
-        gitops.wait_app("canary", lambda a: scenario.synced_healthy(a, v2), timeout=120,
-                        what="v2 Synced and Healthy")  # fmt: skip
+        try:
+            gitops.wait_app("canary", lambda a: scenario.synced_healthy(a, v2), timeout=120,
+                            what="v2 Synced and Healthy")  # fmt: skip
+        except AssertionError as exc:  # a stall seen twice in full runs: say what dev holds
+            raise AssertionError(f"{exc}\non dev: {_workload(dev)}") from None
         await wait.eventually(lambda: dev.images() == {"registry.invalid/web:v2": 5}, within=60)
         assert dev.status("web")["stableRS"] == dev.status("web")["currentPodHash"]
 
@@ -140,3 +144,26 @@ async def test_canary_from_git_pause_promote_abort_retry(
                         what="Suspended again after the retry")  # fmt: skip
     finally:
         dev.delete_namespace()
+
+
+def _workload(dev: Dev) -> str:
+    """The Rollout's status and each ReplicaSet's and Pod's state on dev, for a failure."""
+    sets = (dev.get(f"/apis/apps/v1/namespaces/{dev.ns}/replicasets") or {}).get("items") or ()
+    pods = (dev.get(f"/api/v1/namespaces/{dev.ns}/pods") or {}).get("items") or ()
+    return json.dumps(
+        {
+            "rollout": dev.status("web"),
+            "replicasets": [
+                {"name": r["metadata"]["name"], "spec": r["spec"].get("replicas"),
+                 "status": r.get("status")}
+                for r in sets
+            ],
+            "pods": [
+                {"name": p["metadata"]["name"], "phase": (p.get("status") or {}).get("phase"),
+                 "deleting": p["metadata"].get("deletionTimestamp"),
+                 "finalizers": p["metadata"].get("finalizers"), "node": p["spec"].get("nodeName")}
+                for p in pods
+            ],
+        },
+        indent=1,
+    )  # fmt: skip

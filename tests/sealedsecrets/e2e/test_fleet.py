@@ -5,8 +5,8 @@ registry. A SealedSecret committed to Git and deployed by an Application becomes
 on dev; the same plaintext sealed for prod cannot be unsealed on dev.
 
 The module's controller (the shared ``gitops`` fixture) is the only Tidegate process here; it
-uses the clusters' default key namespace, as any other management-wide controller on the shared
-bed does, so they agree on every outcome.
+runs with ``--sealed-secrets`` (test controllers run without it unless asked) and the clusters'
+default key namespace.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +29,13 @@ from tidegate.model import constants
 from tidegate.testenv import handle, scenario, wait
 
 pytestmark = pytest.mark.e2e
+
+
+def CONTROLLER_ARGS(_workdir: Path) -> list[str]:
+    """Test controllers run without the management-wide unsealer unless asked: this one is."""
+    return ["--sealed-secrets"]
+
+
 SEALED_CRD = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sealedsecrets.bitnami.com"
 
 
