@@ -41,8 +41,10 @@ INVALID_RETRY_SECONDS = 5.0
 MISSING_RETRY_SECONDS = 1.0
 PROGRESSING_RESYNC_SECONDS = 5.0
 # Progressing with nothing written this long: its ReplicaSets are read from the API server,
-# not the shared cache (a stall seen in CI after "old replicas are pending termination").
+# not the shared cache (a watch event the cache missed must not hold it there for good).
 STALL_SECONDS = 15.0
+# Passes in a row that each wrote the status, looked at again at once (see _look_again).
+STATUS_PASSES = 20
 WORKERS = 4
 _MANAGER = names.FIELD_MANAGER
 _TRAFFIC_GROUPS = {"Ingress": "networking.k8s.io", "HTTPRoute": "gateway.networking.k8s.io"}
@@ -77,6 +79,7 @@ class Controller:
         self._listed = {"ReplicaSet": asyncio.Event(), names.ANALYSIS_RUN: asyncio.Event()}
         self.reconciles = 0
         self.last_write: dict[Key, float] = {}
+        self._status_passes: dict[Key, int] = {}
         self.events = kube_events.EventRecorder(client, component="rollouts-controller")
 
     # -- queue ---------------------------------------------------------------------------------
@@ -212,18 +215,47 @@ class Controller:
         if patch:
             await self._patch_status(rollout, patch)
             wrote = True
+            self._look_again(key)
+        else:
+            self._status_passes.pop(key, None)
         if wrote:
             self.last_write[key] = asyncio.get_running_loop().time()
         if decided.problem:  # a missing Service may come with the same sync: look soon
             self.enqueue_after(
                 key, MISSING_RETRY_SECONDS if decided.missing else INVALID_RETRY_SECONDS
             )
-        elif decided.requeue_after is not None:
-            self.enqueue_after(key, decided.requeue_after)
-        elif (decided.status.get("phase") or "") == names.PHASE_PROGRESSING:
+            return
+        after = decided.requeue_after
+        if (decided.status.get("phase") or "") == names.PHASE_PROGRESSING:
             # Waiting for pods: ReplicaSet events bring the Rollout back; this look, every few
-            # seconds while it progresses, bounds what a missed event can cost.
-            self.enqueue_after(key, PROGRESSING_RESYNC_SECONDS)
+            # seconds while it progresses, bounds what a missed event can cost (the progress
+            # deadline's wake-up, minutes away, must not replace it).
+            after = (
+                PROGRESSING_RESYNC_SECONDS
+                if after is None
+                else min(after, PROGRESSING_RESYNC_SECONDS)
+            )
+        if after is not None:
+            self.enqueue_after(key, after)
+
+    def _look_again(self, key: Key) -> None:
+        """Another pass right after one that wrote the status: the store already holds what
+        was written, so its watch event brings none, and the next pass may act on it (a
+        promoted canary's old version is scaled down by the pass after the promotion). A pass
+        that writes nothing ends the chain; one that writes every time is cut off after
+        :data:`STATUS_PASSES` (then only events and timers bring it back)."""
+        passes = self._status_passes.get(key, 0) + 1
+        self._status_passes[key] = passes
+        if passes <= STATUS_PASSES:
+            self._again.add(key)
+        elif passes == STATUS_PASSES + 1:
+            log.info(
+                "rollouts: %s/%s on cluster %s: the status changed on %d passes in a row; "
+                "the next look waits for an event or a timer",
+                *key,
+                self.client.name,
+                passes,
+            )
 
     async def _write(self, rollout: Mapping[str, Any], ctx: world.Context) -> bool:
         ns, name = key_of(rollout)
