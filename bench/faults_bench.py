@@ -22,7 +22,8 @@ a fleet of automated apps (``testenv.faultfleet``: waves, hooks, prune, self-hea
    is down for ``--outage-seconds`` (default 600), then after it recovers.
 
     .venv/bin/python bench/faults_bench.py [--apps 20] [--repeats 3] [--samples 10]
-        [--rounds 5] [--outage-seconds 600] [--only convergence|isolation|memory ...]
+        [--rounds 5] [--outage-seconds 600]
+        [--only convergence|isolation|isolation-cluster|isolation-repository|memory ...]
 """
 
 from __future__ import annotations
@@ -242,20 +243,23 @@ def _hung_repository(bench: Bench, proxy: FaultProxy) -> Iterator[None]:
         proxy.mode = Mode.FORWARD
 
 
-def isolation(bench: Bench, samples: int, proxy: FaultProxy, rounds: int) -> None:
+def isolation(bench: Bench, samples: int, proxy: FaultProxy, rounds: int, which: set[str]) -> None:
     """Fault-free and faulted samples taken in alternating rounds (A B A B ...), so a change
     of the machine's load during the run weighs on both alike; the ratio is of the pooled p50s,
-    and the median of the per-round ratios is printed beside it."""
+    and the median of the per-round ratios is printed beside it. ``which``: the hung cluster
+    (``cluster``), the hung repository (``repository``) or both."""
     header(
         f"2. latency of dev's apps while another cluster / repository hangs"
         f" ({samples} each, in {rounds} alternating rounds)"
     )
     per_round = max(1, samples // rounds)
-    faults_in_turn: tuple[tuple[str, Callable[[], AbstractContextManager[None]]], ...] = (
-        ("staging API server hung", lambda: _hung_cluster(bench)),
-        ("another repository hung", lambda: _hung_repository(bench, proxy)),
+    faults_in_turn: tuple[tuple[str, str, Callable[[], AbstractContextManager[None]]], ...] = (
+        ("cluster", "staging API server hung", lambda: _hung_cluster(bench)),
+        ("repository", "another repository hung", lambda: _hung_repository(bench, proxy)),
     )
-    for label, fault in faults_in_turn:
+    for kind, label, fault in faults_in_turn:
+        if kind not in which:
+            continue
         base: tuple[list[float], list[float]] = ([], [])
         hit: tuple[list[float], list[float]] = ([], [])
         paired: tuple[list[float], list[float]] = ([], [])
@@ -349,9 +353,10 @@ def main() -> None:
     parser.add_argument("--outage-seconds", type=float, default=600.0)
     parser.add_argument(
         "--only",
-        choices=("convergence", "isolation", "memory"),
+        choices=("convergence", "isolation", "isolation-cluster", "isolation-repository", "memory"),
         action="append",
-        help="run only these parts (repeatable; default: all three)",
+        help="run only these parts (repeatable; default: all three; isolation-cluster and "
+        "isolation-repository: one half of part 2)",
     )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="faults-bench-", dir="/tmp"))
@@ -373,8 +378,13 @@ def main() -> None:
                 parts = set(args.only or ("convergence", "isolation", "memory"))
                 if "convergence" in parts:
                     convergence(bench, args.repeats)
-                if "isolation" in parts:
-                    isolation(bench, args.samples, proxy, args.rounds)
+                which = {
+                    kind
+                    for kind in ("cluster", "repository")
+                    if {"isolation", f"isolation-{kind}"} & parts
+                }
+                if which:
+                    isolation(bench, args.samples, proxy, args.rounds, which)
                 if "memory" in parts:
                     outage_memory(bench, args.outage_seconds)
         finally:

@@ -56,6 +56,8 @@ def test_hang_resume_and_kill_a_process_of_the_bed(tmp_path: Path) -> None:
         log=tmp_path / "proc.log",
     )
     bed = _bed(tmp_path, pid)
+    # Until the child has exec'd, its command line is still the test runner's.
+    _until(lambda: procs.alive(pid, str(tmp_path)))
     bed.hang("kube-apiserver", "dev")
     _until(lambda: _state(pid) == "T")
     bed.resume("kube-apiserver", "dev")
@@ -66,10 +68,10 @@ def test_hang_resume_and_kill_a_process_of_the_bed(tmp_path: Path) -> None:
 
 
 def _until(check: Callable[[], bool]) -> None:
-    """Signals arrive asynchronously: poll for their effect, with a deadline."""
+    """Signals and exec take effect asynchronously: poll for the effect, with a deadline."""
     deadline = time.monotonic() + 10
     while not check():
-        assert time.monotonic() < deadline, "the signal had no effect"
+        assert time.monotonic() < deadline, "no effect within 10 s"
         time.sleep(0.01)
 
 
