@@ -18,7 +18,7 @@ def test_one_match_is_chosen() -> None:
 
 
 def test_no_match_names_the_kind_and_the_app() -> None:
-    with pytest.raises(errors.ConfigError, match="^no Deployment of application store matches$"):
+    with pytest.raises(errors.ConfigError, match=r"^no Deployment of application store matches$"):
         remote.check_selection([], kind="Deployment", app="store", all_=True)
 
 
