@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
 
@@ -67,6 +68,20 @@ def login(server: serverproc.ServerProcess, username: str, password: str) -> htt
     with server.client() as client:
         body = json.dumps({"username": username, "password": password})
         return client.post("/api/v1/session", content=body, headers=JSON)
+
+
+def local_account(
+    server: serverproc.ServerProcess, admin: httpx.Client, name: str, password: str, policy: str
+) -> None:
+    """A local login account ``name`` with ``password``; ``policy`` replaces argocd-rbac-cm's
+    ``policy.csv``. Returns once the server accepted the password (it knows the account)."""
+    bed, namespace = server.bed, server.namespace
+    patch_configmap(bed, namespace, "argocd-cm", {f"accounts.{name}": "login"})
+    patch_configmap(bed, namespace, "argocd-rbac-cm", {"policy.csv": policy})
+    change = {"name": name, "currentPassword": server.admin_password(), "newPassword": password}
+    body = json.dumps(change)
+    until(lambda: admin.put("/api/v1/account/password", content=body, headers=JSON).status_code
+          == 200, within=20)  # fmt: skip
 
 
 def api_error(resp: httpx.Response, status: int, text: str) -> dict[str, Any]:

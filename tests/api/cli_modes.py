@@ -15,8 +15,11 @@ from tidegate.testenv import handle, serverproc
 Completed = subprocess.CompletedProcess[str]
 
 
-def login_config(server: serverproc.ServerProcess, path: Path) -> Path:
-    """A CLI config at ``path`` whose current context is a session with ``server``."""
+def login_config(
+    server: serverproc.ServerProcess, path: Path, *, username: str = "admin", password: str = ""
+) -> Path:
+    """A CLI config at ``path`` whose current context is a session with ``server`` (as
+    ``username``; admin's password is read from the server's namespace)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -24,8 +27,8 @@ def login_config(server: serverproc.ServerProcess, path: Path) -> Path:
             "tidegate",
             "login",
             server.url.removeprefix("https://"),
-            "--username=admin",
-            f"--password={server.admin_password()}",
+            f"--username={username}",
+            f"--password={password or server.admin_password()}",
             "--insecure",
             f"--config={path}",
         ],

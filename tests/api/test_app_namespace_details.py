@@ -285,6 +285,16 @@ def test_the_cli_reads_the_far_app_both_ways(
     offered = cli.same("actions", "list", far, "--kind", "Deployment", "-o", "json")
     assert offered.returncode == 0, offered.stderr
     assert {r["action"]["name"] for r in json.loads(offered.stdout)} == {"pause", "restart"}
+    # Run over the API: appNamespace in the query (deprecated form) and in the v2 body (with
+    # parameters, which the built-in restart ignores).
+    for extra in ([], ["--resource-action-parameters", "reason=test"]):
+        ran = cli.api("actions", "run", far, "restart", "--kind", "Deployment", *extra)
+        assert ran.returncode == 0, ran.stderr
+        # unchanged when two restarts fall in the same second (restartedAt is to the second)
+        assert ran.stdout in ("Deployment/web patched\n", "Deployment/web unchanged\n")
+    text = scenario.kubectl(testbed_handle, "dev", "-n", DEST, "get", "deploy/web", "-o", "json")
+    template = json.loads(text)["spec"]["template"]["metadata"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["annotations"]
     got = cli.same("get-resource", APP, "-N", TEAM, "--kind", "ConfigMap", "-o", "json")
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["metadata"]["name"] == "settings"

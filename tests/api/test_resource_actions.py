@@ -6,15 +6,13 @@ nothing. A real controller syncs the app onto the test bed's dev cluster."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import yaml
-from tests.api import far_apps
-from tests.api.access_helpers import JSON, api_error, login, patch_configmap
+from tests.api import far_apps, synced_apps
+from tests.api.access_helpers import JSON, api_error, local_account, login, patch_configmap
 from tests.api.polling import until
 
 from tidegate.testenv import handle, scenario, serverproc
@@ -43,28 +41,9 @@ def synced_app(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, str]]:
     """A manual app the controller synced: (app name, destination namespace)."""
-    assert testbed_handle.git is not None
     src = tmp_path_factory.mktemp("repo")
-    (src / "app").mkdir()
-    (src / "app" / "all.yaml").write_text(yaml.safe_dump_all([DEPLOYMENT, CONFIGMAP]))
-    repo = testbed_handle.git.create_repo(from_dir=src).http_url
-    name, dest = f"act-{secrets.token_hex(3)}", f"act-dest-{secrets.token_hex(3)}"
-    dev = testbed_handle.clusters["dev"].server
-    app = scenario.application(name, repo_url=repo, path="app", automated=False, server=dev,
-                               namespace=dest)  # fmt: skip
-    created = api.post("/api/v1/applications", content=json.dumps(app), headers=JSON)
-    assert created.status_code == 200, created.text
-    synced = api.post(f"/api/v1/applications/{name}/sync", content="{}", headers=JSON)
-    assert synced.status_code == 200, synced.text
-
-    def done() -> bool:
-        status = api.get(f"/api/v1/applications/{name}").json().get("status") or {}
-        phase = (status.get("operationState") or {}).get("phase")
-        return phase == "Succeeded" and len(status.get("resources") or []) == 2
-
-    until(done, within=90)
-    yield name, dest
-    api.request("DELETE", f"/api/v1/applications/{name}", headers=JSON)
+    with synced_apps.synced(api, testbed_handle, [DEPLOYMENT, CONFIGMAP], src, "act") as found:
+        yield found
 
 
 DEPLOY_QUERY = {"group": "apps", "kind": "Deployment", "resourceName": "web", "version": "v1"}
@@ -175,14 +154,10 @@ def test_rbac_action_permission(
     control_namespace: str,
 ) -> None:
     name, dest = synced_app
-    patch_configmap(testbed_handle, control_namespace, "argocd-cm", {"accounts.ops": "login"})
-    patch_configmap(testbed_handle, control_namespace, "argocd-rbac-cm", {"policy.csv": (
+    local_account(server, api, "ops", PASSWORD, (
         "p, role:ops, applications, get, */*, allow\n"
         "p, role:ops, applications, action/apps/Deployment/restart, */*, allow\n"
-        "g, ops, role:ops\n")})  # fmt: skip
-    change = {"name": "ops", "currentPassword": server.admin_password(), "newPassword": PASSWORD}
-    until(lambda: api.put("/api/v1/account/password", content=json.dumps(change),
-                          headers=JSON).status_code == 200, within=20)  # fmt: skip
+        "g, ops, role:ops\n"))  # fmt: skip
     resp = login(server, "ops", PASSWORD)
     assert resp.status_code == 200, resp.text
     path = f"/api/v1/applications/{name}/resource/actions"

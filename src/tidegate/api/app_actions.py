@@ -10,6 +10,11 @@ runs). Only the app's own resources (its ``status.resources``) are reachable; RB
 action that is not offered or is disabled: 400 and nothing changes. An app outside the control
 namespace is named with ``appNamespace`` (the query's; v2: the body's, else the query's), RBAC on
 ``<project>/<namespace>/<app>`` (:mod:`.app_namespaces`).
+
+The reply is Argo CD's ``{}``; Tidegate adds the header ``Tidegate-Action-Result`` with what
+changed (``KIND/NAME patched|unchanged|created``, comma-separated: the lines the direct
+``tidegate app actions run`` prints), and names the action in the audit entry's reason
+(``<action> on <group>/<kind> <namespace>/<name>``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from tidegate.api import (
 from tidegate.auth import access
 from tidegate.controller import resource_actions
 from tidegate.lua import actions as lua_actions
+from tidegate.model import constants
 
 router = fastapi.APIRouter(tags=["ApplicationService"])
 Obj = dict[str, Any]
@@ -78,6 +84,7 @@ async def list_actions(
 
 async def _run(
     request: Request,
+    response: fastapi.Response,
     name: str,
     target: app_resources.Target,
     action: str,
@@ -97,13 +104,17 @@ async def _run(
     except lua_actions.ActionError as exc:
         raise errors.ApiError(400, f"application {name}: {exc}") from None
     async with app_resources.destination(request, app) as (_, client):
-        await resource_actions.apply(client, planned)
+        done = await resource_actions.apply(client, planned)
+    response.headers[constants.HEADER_ACTION_RESULT] = ", ".join(done)
+    where = f"{k.namespace}/{k.name}" if k.namespace else k.name
+    request.state.audit_reason = f"{action} on {k.group}/{k.kind} {where}"
     return {}
 
 
 @router.post(ACTIONS_PATH, summary="Run an action on one resource of the app (body: its name)")
 async def run_action(
     request: Request,
+    response: fastapi.Response,
     name: str,
     target: app_resources.Target = fastapi.Depends(),
     appNamespace: str = "",
@@ -114,7 +125,7 @@ async def run_action(
         body = body.get("action")
     if not isinstance(body, str):
         raise errors.ApiError(400, "the body must be the action name, as a JSON string")
-    return await _run(request, name, target, body, {}, subject, appNamespace)
+    return await _run(request, response, name, target, body, {}, subject, appNamespace)
 
 
 def _parameters(value: Any) -> dict[str, str]:
@@ -134,7 +145,11 @@ def _parameters(value: Any) -> dict[str, str]:
 
 @router.post(ACTIONS_PATH + "/v2", summary="Run an action on one resource of the app")
 async def run_action_v2(
-    request: Request, name: str, subject: access.Subject = security.Subject, appNamespace: str = ""
+    request: Request,
+    response: fastapi.Response,
+    name: str,
+    subject: access.Subject = security.Subject,
+    appNamespace: str = "",
 ) -> Obj:
     body = await security.json_object(request)
     app_operations.check_fields(body, V2_FIELDS)
@@ -148,4 +163,4 @@ async def run_action_v2(
     app_namespace = fields.pop("appNamespace") or appNamespace
     target = app_resources.Target(**fields)
     params = _parameters(body.get("resourceActionParameters"))
-    return await _run(request, name, target, action, params, subject, app_namespace)
+    return await _run(request, response, name, target, action, params, subject, app_namespace)

@@ -65,6 +65,12 @@ def describe(method: str, path: str) -> tuple[str, str, str]:
         return (parts[5] if method != "GET" else "get"), "Stage", parts[4]
     if sub in _SUB_ACTIONS and method != "GET":
         return _SUB_ACTIONS[sub], kind, name
+    if collection == "applications" and sub == "resource" and method in WRITE_METHODS:
+        # One of the app's resources, not the app: .../resource (patch, delete) and
+        # .../resource/actions[/v2] (run an action).
+        if len(parts) > 3 and parts[3] == "actions":
+            return "run-action", kind, name
+        return ("delete-resource" if method == "DELETE" else "patch-resource"), kind, name
     return _METHOD_ACTIONS.get(method, "get"), kind, name
 
 

@@ -1,6 +1,7 @@
 """``tidegate app actions list|run``: built-in and argocd-cm resource actions on an app's
-resources, direct mode (no server): the CLI reads the Application, argocd-cm and the live
-objects itself.
+resources. Logged in (``tidegate login``, no ``--core``) both go through the API server
+(:mod:`.app_resources_remote`, :mod:`.app_actions_remote`); directly, the CLI reads the
+Application, argocd-cm and the live objects itself.
 
 Resources are the ones the app's status lists, narrowed by ``--kind``, ``--group``,
 ``--resource-name`` and ``--resource-namespace`` (argocd's ``--namespace``; in Tidegate ``-n``
@@ -167,8 +168,12 @@ def run(
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
     context: str | None = kubeopts.CONTEXT_OPTION,
     namespace: str = kubeopts.NAMESPACE_OPTION,
+    core: bool = app_remote.CORE_OPTION,
 ) -> None:
-    """Run an action on the app's matching resource (exactly one unless --all)."""
+    """Run an action on the app's matching resource (exactly one unless --all); prints
+    KIND/NAME patched|unchanged|created. Logged in, through the API server (its RBAC
+    applications, action/<group>/<kind>/<action>, and its audit log), one call per resource;
+    --core: directly, every script run before the first change."""
     params = {}
     for item in parameters or []:
         key, sep, value = item.partition("=")
@@ -179,21 +184,30 @@ def run(
         raise output.fail("--kind is required", 2)
 
     async def act(registry: Any, client: Any, live: list[Any]) -> list[str]:
+        from tidegate.cli import app_actions_remote
         from tidegate.controller import resource_actions
-        from tidegate.model import errors
 
-        if not live:
-            raise errors.ConfigError(f"no {kind} of application {name} matches")
-        if len(live) > 1 and not all_:
-            names = ", ".join(f"{i.key.namespace}/{i.key.name}" if i.key.namespace else i.key.name
-                              for i in live)  # fmt: skip
-            raise errors.ConfigError(
-                f"{len(live)} resources match ({names}): narrow with --resource-name or use --all"
-            )
+        found = [f"{i.key.namespace}/{i.key.name}" if i.key.namespace else i.key.name
+                 for i in live]  # fmt: skip
+        app_actions_remote.check_selection(found, kind=str(kind), app=name, all_=all_)
         # Every script runs before anything changes: one failure changes nothing.
         planned = resource_actions.plan(registry, live, action, params)
         return await resource_actions.apply(client, planned)
 
+    async def act_remote(apps: Any, raw: Any, resources: list[Obj]) -> None:
+        from tidegate.cli import app_actions_remote
+
+        await app_actions_remote.run(apps, raw, resources, app=name, kind=str(kind),
+                                     action=action, params=params, all_=all_,
+                                     echo=app_common.echo)  # fmt: skip
+
+    async def go() -> list[str]:
+        remote, _ = await over_server(name, namespace, kubeconfig, context, core, filters,
+                                      act_remote)  # fmt: skip
+        if remote:
+            return []  # printed as each call returned
+        return list(await _with_live(name, namespace, kubeconfig, context, filters, act))
+
     filters = (kind, group, resource_name, resource_namespace)
-    for line in app_common.run(_with_live(name, namespace, kubeconfig, context, filters, act)):
+    for line in app_common.run(go()):
         app_common.echo(line)

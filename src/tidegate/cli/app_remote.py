@@ -64,6 +64,10 @@ class RemoteApps:
         """Any other call of the server (``app sync --preview-changes`` reads the diffs)."""
         return await self._remote.call(method, path, **kwargs)
 
+    async def send(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`call`, returning the whole response (``app actions run`` reads a header)."""
+        return await self._remote.send(method, path, **kwargs)
+
     async def stream(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Obj]:
         """The messages of a streamed answer (one JSON object a line, as grpc-gateway sends
         them); an error status or an ``error`` message raises as :meth:`call` would."""

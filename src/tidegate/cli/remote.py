@@ -94,6 +94,18 @@ class Remote:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
+        resp = await self.send(method, path, body=body, params=params)
+        return resp.json() if resp.content else {}
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """:meth:`call`, returning the whole response (its headers too) when it succeeded."""
         import httpx
 
         kwargs: dict[str, Any] = {"params": dict(params or {})}
@@ -105,7 +117,7 @@ class Remote:
         except httpx.HTTPError as exc:
             raise errors.KubeError(f"cannot reach {self.session.url}: {exc}") from None
         if resp.status_code < 400:
-            return resp.json() if resp.content else {}
+            return resp
         try:
             message = str(resp.json().get("message") or resp.text)
         except ValueError:

@@ -140,11 +140,7 @@ class ResourceActions:
         found = self._by_key.get(_group_kind_key(obj))
         if found is None:
             raise ActionError(f"{what}: no actions are configured for {_group_kind_key(obj)}")
-        offered = {a.name: a for a in self.list(obj)}
-        if name not in offered:
-            raise ActionError(f"{what}: action {name!r} is not available")
-        if offered[name].disabled:
-            raise ActionError(f"{what}: action {name!r} is disabled")
+        check_offered(what, name, {a.name: a.disabled for a in self.list(obj)})
         script = found.definitions.get(name)
         if script is None:
             raise ActionError(f"{what}: action {name!r} has no definition")
@@ -153,6 +149,15 @@ class ResourceActions:
         except sandbox.LuaScriptError as exc:
             raise ActionError(f"action {name!r} on {what}: {exc}") from None
         return _impacted(result, obj, f"action {name!r} on {what}")
+
+
+def check_offered(what: str, name: str, offered: Mapping[str, bool]) -> None:
+    """Refuse action ``name`` on the object ``what`` unless ``offered`` (name -> disabled)
+    offers it enabled: the one wording of that refusal, wherever it is decided."""
+    if name not in offered:
+        raise ActionError(f"{what}: action {name!r} is not available")
+    if offered[name]:
+        raise ActionError(f"{what}: action {name!r} is disabled")
 
 
 def _name(action: Action) -> str:

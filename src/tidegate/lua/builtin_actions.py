@@ -30,7 +30,12 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tidegate.lua.actions import Action, ActionError, ImpactedResource, ResourceActions
+from tidegate.lua.actions import (
+    Action,
+    ImpactedResource,
+    ResourceActions,
+    check_offered,
+)
 
 Obj = dict[str, Any]
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -191,9 +196,5 @@ class WithBuiltins:
             return self.custom.run(obj, name, params)  # its precise refusal
         meta = obj.get("metadata") or {}
         what = f"{obj.get('kind')} {meta.get('namespace', '')}/{meta.get('name', '')}"
-        offered = {a.name: a for a in found[0](obj)}
-        if name not in offered:
-            raise ActionError(f"{what}: action {name!r} is not available")
-        if offered[name].disabled:
-            raise ActionError(f"{what}: action {name!r} is disabled")
+        check_offered(what, name, {a.name: a.disabled for a in found[0](obj)})
         return found[1][name](obj, self._clock())

@@ -76,3 +76,6 @@ ARGOCD_SECRET_NAME: Final = "argocd-secret"
 CONFIGMAP_SSH_KNOWN_HOSTS: Final = "argocd-ssh-known-hosts-cm"
 CONFIGMAP_TLS_CERTS: Final = "argocd-tls-certs-cm"
 ANNOTATION_DELETION_APPROVED: Final = "argocd.argoproj.io/deletion-approved"
+# The server's answer to a resource action lists what changed in this header (Argo CD's body is
+# `{}`): `KIND/NAME patched|unchanged|created`, comma-separated, as `app actions run` prints them.
+HEADER_ACTION_RESULT: Final = "Tidegate-Action-Result"
