@@ -302,12 +302,13 @@ async def applications_page(request: Request) -> Response:
     if request.query_params.get("fragment") == "rows":  # the rest of the part, after paint
         raw_offset = request.query_params.get("offset", "")
         offset = int(raw_offset) if raw_offset.isdigit() else 0
-        return render(
+        rows = render(
             "app_rows.html",
             subject=subject,
             view=view,
             apps=[views.summary(a) for a in part[offset:]],
         )
+        return compressed(request, rows)
     rest_link = (
         "/applications?"
         + urllib.parse.urlencode(
@@ -320,7 +321,7 @@ async def applications_page(request: Request) -> Response:
         v: "/applications?" + urllib.parse.urlencode([*kept, ("view", v)])
         for v in ("tiles", "list")
     }
-    return render(
+    page = render(
         "applications.html",
         subject=subject,
         view_links=view_links,
@@ -348,6 +349,7 @@ async def applications_page(request: Request) -> Response:
         stream_url="/api/v1/stream/applications?" + urllib.parse.urlencode(stream_query),
         resource_version=ctx.hub.resource_version,
     )
+    return compressed(request, page)
 
 
 @router.get("/applications/{namespace}/{name}")
