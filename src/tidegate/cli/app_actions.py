@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tidegate.cli import app_common, app_remote, kubeopts, output
+from tidegate.cli import app_common, app_namespace, app_remote, kubeopts, output
 
 actions = typer.Typer(
     name="actions", help="List and run resource actions (as 'argocd app actions').",
@@ -211,3 +211,7 @@ def run(
     filters = (kind, group, resource_name, resource_namespace)
     for line in app_common.run(go()):
         app_common.echo(line)
+
+
+# argocd's -N/--app-namespace on both verbs (cli/app_namespace.py).
+app_namespace.install(actions, ("list", "run"))

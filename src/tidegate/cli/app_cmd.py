@@ -1,10 +1,12 @@
-"""``tidegate app``: argocd-compatible verbs over the Applications of the management cluster.
+"""``tidegate app get|history|refresh|delete|diff|manifests|confirm-deletion``: argocd-compatible
+verbs over the Applications of the management cluster.
 
 The management cluster is the one named by ``--kubeconfig``/``--context`` (as kubectl reads
-them); the control namespace is ``-n``, else ``TIDEGATE_NAMESPACE``, else ``argocd``. Read
-verbs are here; ``create``/``set`` live in :mod:`app_edit`, operations (``sync``, ``rollback``,
-``wait``, ``terminate-op``) in :mod:`app_ops`. Exit codes everywhere: 0 ok, 1 failure or out
-of sync, 2 usage error. Only typer is imported at start-up.
+them); the control namespace is ``-n``, else ``TIDEGATE_NAMESPACE``, else ``argocd``. The
+``app`` group and where each of its verbs lives: :mod:`app_group` (``list`` is in
+:mod:`app_list_cmd`, ``create``/``set`` in :mod:`app_edit`, operations in :mod:`app_ops`).
+Exit codes everywhere: 0 ok, 1 failure or out of sync, 2 usage error. Only typer is imported
+at start-up.
 """
 
 from __future__ import annotations
@@ -16,55 +18,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tidegate.cli import (
-    app_actions,
-    app_add_source,
     app_common,
     app_diff_opts,
-    app_edit,
-    app_events_cmd,
     app_local_files,
-    app_logs_cmd,
-    app_namespace,
-    app_ops,
-    app_patch,
-    app_project_flag,
     app_remote,
-    app_resource_cmd,
-    app_resources_list,
     app_source_revisions,
-    app_unset,
-    edit_cmd,
     kubeopts,
     output,
 )
 
 if TYPE_CHECKING:
     from tidegate.cli import app_access
-
-app = typer.Typer(
-    name="app",
-    help="Create, inspect, diff, sync and delete Applications (as 'argocd app' does).",
-    no_args_is_help=True,
-)
-
-app.command("create")(app_edit.create)
-app.command("events")(app_events_cmd.events)
-app.command("logs")(app_logs_cmd.logs)
-app.command("set")(app_edit.set_)
-app.command("sync")(app_ops.sync)
-app.command("rollback")(app_ops.rollback)
-app.command("wait")(app_ops.wait)
-app.command("terminate-op")(app_ops.terminate_op)
-app.command("patch")(app_patch.patch)
-app.command("resources")(app_resources_list.resources)
-app.command("unset")(app_unset.unset)
-app.command("remove-source")(app_unset.remove_source)
-app.command("add-source")(app_add_source.add_source)
-app.command("edit")(edit_cmd.app_edit)
-app.command("get-resource")(app_resource_cmd.get_resource)
-app.command("patch-resource")(app_resource_cmd.patch_resource)
-app.command("delete-resource")(app_resource_cmd.delete_resource)
-app.add_typer(app_actions.actions)
 
 CacheDir = Annotated[
     Path | None,
@@ -83,7 +47,6 @@ class Source(enum.StrEnum):
     live = "live"
 
 
-@app.command("get")
 def get(
     name: str = app_common.NAME_ARGUMENT,
     fmt: output.Format = output.OUTPUT_OPTION,
@@ -137,7 +100,7 @@ def _show(raw: dict[str, Any], fmt: output.Format, *, show_operation: bool) -> N
     from tidegate.cli import app_show
 
     if fmt in (output.Format.yaml, output.Format.json):
-        output.dump(_without_managed_fields(raw), fmt)
+        output.dump(app_show.without_managed_fields(raw), fmt)
         return
     wide = fmt is output.Format.wide
     app_show.print_app(raw, show_operation=show_operation, wide=wide, sync_window=None)
@@ -162,12 +125,6 @@ def _show_params(raw: dict[str, Any], *, position: int | None, source_name: str 
     output.table(headers, rows)
 
 
-def _without_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    """As kubectl shows objects: without ``metadata.managedFields``."""
-    meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "managedFields"}
-    return {**raw, "metadata": meta}
-
-
 async def _refresh(
     apps: app_access.Apps, raw: dict[str, Any], *, hard: bool, timeout_seconds: float
 ) -> tuple[dict[str, Any], bool]:
@@ -189,81 +146,6 @@ async def _refresh(
     return dict(outcome.app or raw), not outcome.timed_out
 
 
-@app.command("list")
-def list_(
-    fmt: output.Format = output.OUTPUT_OPTION,
-    selector: Annotated[
-        str | None, typer.Option("--selector", "-l", help="Label selector (k=v,k2!=v2).")
-    ] = None,
-    project: Annotated[
-        list[str] | None, typer.Option("--project", "-p", help="Only these projects.")
-    ] = None,
-    repo: Annotated[
-        str | None, typer.Option("--repo", "-r", help="Only apps with a source from this repo.")
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option("--cluster", "-c", help="Only apps whose destination is this server or name."),
-    ] = None,
-    path: Annotated[
-        str | None, typer.Option("--path", help="Only apps with a source at this path.")
-    ] = None,
-    app_namespace: Annotated[
-        str | None,
-        typer.Option("--app-namespace", "-N", help="Only apps in this namespace (argocd's -N)."),
-    ] = None,
-    all_namespaces: Annotated[
-        bool,
-        typer.Option("--all-namespaces", "-A", help="Apps of every namespace (kubectl's -A)."),
-    ] = False,
-    kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
-    context: str | None = kubeopts.CONTEXT_OPTION,
-    namespace: str = kubeopts.NAMESPACE_OPTION,
-    core: bool = app_remote.CORE_OPTION,
-) -> None:
-    """List applications of the control namespace (-N: of another one, -A: of all; argocd's
-    filters -l, -p, -r, -c, --path)."""
-
-    async def go() -> list[dict[str, Any]]:
-        ns = app_namespace or namespace
-        async with app_remote.connect(kubeconfig, context, ns, core=core) as apps:
-            found: list[dict[str, Any]] = await apps.list_apps(
-                selector=selector, all_namespaces=all_namespaces
-            )
-            return found
-
-    from tidegate.cli import app_show
-
-    found = app_common.run(go())
-    if app_namespace:  # a server answers with every namespace it serves
-        found = [a for a in found if (a.get("metadata") or {}).get("namespace") == app_namespace]
-    if project:
-        found = [a for a in found if (a.get("spec") or {}).get("project", "default") in project]
-    if repo or cluster or path:
-        found = [a for a in found if _matches(a, repo=repo, cluster=cluster, path=path)]
-    found.sort(key=app_show.qualified_name)
-    if fmt in (output.Format.yaml, output.Format.json):
-        output.dump([_without_managed_fields(a) for a in found], fmt)
-    else:
-        app_show.print_list(found, wide=fmt is output.Format.wide)
-
-
-def _matches(app: dict[str, Any], *, repo: str | None, cluster: str | None,
-             path: str | None) -> bool:  # fmt: skip
-    """argocd's ``app list`` filters: a source's repo URL / path, the destination's server or
-    name."""
-    from tidegate.cli import app_show
-
-    srcs = app_show.sources(app)
-    dest = (app.get("spec") or {}).get("destination") or {}
-    return (
-        (repo is None or any(s.get("repoURL") == repo for s in srcs))
-        and (path is None or any(s.get("path") == path for s in srcs))
-        and (cluster is None or cluster in (dest.get("server"), dest.get("name")))
-    )
-
-
-@app.command("history")
 def history(
     name: str = app_common.NAME_ARGUMENT,
     fmt: output.Format = output.OUTPUT_OPTION,
@@ -288,7 +170,6 @@ def history(
         app_show.print_history(raw, wide=fmt is output.Format.wide)
 
 
-@app.command("refresh")
 def refresh_(
     name: str = app_common.NAME_ARGUMENT,
     hard: Annotated[bool, typer.Option("--hard", help="Also re-fetch Git and re-render.")] = False,
@@ -322,7 +203,6 @@ def refresh_(
     app_common.echo(f"application '{name}': {'hard ' if hard else ''}refresh requested")
 
 
-@app.command("delete")
 def delete(
     names: Annotated[
         list[str] | None,
@@ -422,7 +302,6 @@ LocalRepoRoot = Annotated[
 ]
 
 
-@app.command("diff")
 def diff(
     name: str = app_common.NAME_ARGUMENT,
     revision: Revision = None,
@@ -556,7 +435,6 @@ def diff(
         raise typer.Exit(diff_exit_code)
 
 
-@app.command("manifests")
 def manifests(
     name: str = app_common.NAME_ARGUMENT,
     source: Annotated[
@@ -626,7 +504,6 @@ def manifests(
     )
 
 
-@app.command("confirm-deletion")
 def confirm_deletion(
     name: str = app_common.NAME_ARGUMENT,
     kubeconfig: str | None = kubeopts.KUBECONFIG_OPTION,
@@ -651,15 +528,3 @@ def confirm_deletion(
 
     app_common.run(go())
     app_common.echo(f"application '{name}': deletion approved")
-
-
-# argocd's -N/--app-namespace on every verb that names an application (cli/app_namespace.py).
-app_namespace.install(app, (
-    "get", "history", "delete", "diff", "manifests", "confirm-deletion", "create", "set",
-    "sync", "rollback", "wait", "terminate-op", "patch", "resources", "unset", "remove-source",
-    "edit",
-    "get-resource", "patch-resource", "delete-resource", "logs",
-))  # fmt: skip
-app_namespace.install(app_actions.actions, ("list", "run"))
-# argocd's --project guard on the resource verbs (cli/app_project_flag.py), around -N.
-app_project_flag.install(app, ("resources", "get-resource", "patch-resource", "delete-resource"))

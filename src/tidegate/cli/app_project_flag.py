@@ -2,12 +2,13 @@
 project the application belongs to. Argo CD's server uses it to find the app for RBAC; here
 it is a guard — the app is read first and a different ``spec.project`` is refused (exit 1,
 naming both) before the verb runs, so a script never acts on an app of another project.
-:func:`install` adds the option to the verbs' callbacks (``app_namespace.LazyCommand``)."""
+:func:`with_project` adds the option to a verb's callback (``app_namespace.LazyCommand``);
+``cli/app_group.py`` says which verbs."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -55,10 +56,3 @@ def with_project(callback: Callable[..., Any]) -> Callable[..., Any]:
     original = getattr(callback, "__wrapped__", callback)
     extra = {**getattr(callback, "__annotations__", {}), PARAM: str}
     return app_namespace.LazyCommand(call, original, signature, extra)
-
-
-def install(group: typer.Typer, commands: Iterable[str]) -> None:
-    wanted = set(commands)
-    for info in group.registered_commands:
-        if info.name in wanted and info.callback is not None:
-            info.callback = with_project(info.callback)

@@ -30,6 +30,12 @@ LIST_HEADERS = (
 )
 
 
+def without_managed_fields(raw: Obj) -> dict[str, Any]:
+    """As kubectl shows objects: without ``metadata.managedFields``."""
+    meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k != "managedFields"}
+    return {**raw, "metadata": meta}
+
+
 def qualified_name(app: Obj) -> str:
     meta = app.get("metadata") or {}
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"

@@ -9,15 +9,19 @@ shell completion read every value and so import everything, as they need to.
 The attribute is a ``typer.Typer`` (a sub-group such as ``app``) or a function (a command
 such as ``seal``); either is turned into a Click command exactly as ``Typer.add_typer`` /
 ``Typer.command`` registration would.
+
+A group with such a table is a :class:`LazyGroup` (``typer.Typer(cls=lazy_group(TABLE))``; the
+root is one too): its ``--help`` lists the table's summaries without importing the commands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import typer
 import typer.core
@@ -35,6 +39,14 @@ class CommandRef:
     summary: str
 
 
+def table(rows: Mapping[str, tuple[str, str, str]]) -> dict[str, CommandRef]:
+    """``name -> (module under tidegate.cli, attribute, summary)`` rows as :class:`CommandRef`."""
+    return {
+        name: CommandRef(f"tidegate.cli.{module}", attr, summary)
+        for name, (module, attr, summary) in rows.items()
+    }
+
+
 @dataclass(frozen=True)
 class BuildSettings:
     """The parent app's settings its sub-commands are built with."""
@@ -44,12 +56,18 @@ class BuildSettings:
     suggest_commands: bool
 
 
-def build(name: str, entry: CommandRef, settings: BuildSettings) -> Any:
-    """Import ``entry``'s module and build the Click command named ``name``."""
+Adapt = Callable[[str, Callable[..., Any]], Callable[..., Any]]
+"""A group's change to a command's callback before it is built (an option every verb takes)."""
+
+
+def build(name: str, entry: CommandRef, settings: BuildSettings, adapt: Adapt | None = None) -> Any:
+    """Import ``entry``'s module and build the Click command named ``name`` (a function's
+    callback passed through ``adapt`` first)."""
     target = getattr(importlib.import_module(entry.module), entry.attr)
     if isinstance(target, typer.Typer):
         return _group(typer.models.TyperInfo(target, name=name), settings)
-    return _command(typer.models.CommandInfo(name=name, callback=target), settings)
+    callback = adapt(name, target) if adapt is not None else target
+    return _command(typer.models.CommandInfo(name=name, callback=callback), settings)
 
 
 def _command(info: typer.models.CommandInfo, settings: BuildSettings) -> Any:
@@ -93,7 +111,11 @@ def _group(info: typer.models.TyperInfo, settings: BuildSettings) -> Any:
         suggest_commands=settings.suggest_commands,
         rich_markup_mode=settings.rich_markup_mode,
     )
-    group.commands = LazyCommands(builders)
+    lazy = group.commands  # a LazyGroup's own table comes first
+    if not isinstance(lazy, LazyCommands):
+        lazy = group.commands = LazyCommands({})
+    for cmd_name, builder in builders.items():
+        lazy.defer(cmd_name, builder)
     return group
 
 
@@ -110,6 +132,66 @@ def placeholder(name: str, entry: CommandRef) -> Any:
     return typer.core.TyperCommand(name=name, help=entry.summary)
 
 
+_SUMMARIES_ONLY = "tidegate.summaries_only"
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """A group whose sub-commands of :attr:`refs` are imported on first use; its ``--help``
+    lists their names and summaries from the table alone. Commands registered on the Typer
+    itself follow the table's."""
+
+    refs: ClassVar[Mapping[str, CommandRef]] = {}
+    adapt: ClassVar[tuple[Adapt, ...]] = ()  # at most one; a tuple so that it stays unbound
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        settings = BuildSettings(
+            pretty_exceptions_short=True,  # Typer's default; only a root command reads it
+            rich_markup_mode=self.rich_markup_mode,
+            suggest_commands=self.suggest_commands,
+        )
+        lazy = LazyCommands(
+            {
+                name: functools.partial(build, name, entry, settings, *self.adapt)
+                for name, entry in self.refs.items()
+            }
+        )
+        lazy.update(self.commands)
+        self.commands = lazy
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        lazy = self.commands
+        assert isinstance(lazy, LazyCommands)
+        if ctx.meta.get(_SUMMARIES_ONLY) and cmd_name in self.refs:
+            return lazy.loaded(cmd_name) or placeholder(cmd_name, self.refs[cmd_name])
+        return lazy.get(cmd_name)
+
+    @contextlib.contextmanager
+    def summaries_only(self, ctx: Any) -> Iterator[None]:
+        """While formatting the help: a command not yet built is a placeholder with its
+        summary, so that listing the group imports none of its commands."""
+        ctx.meta[_SUMMARIES_ONLY] = True
+        try:
+            yield
+        finally:
+            del ctx.meta[_SUMMARIES_ONLY]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with self.summaries_only(ctx):
+            super().format_help(ctx, formatter)
+
+
+def lazy_group(refs: Mapping[str, CommandRef], *, adapt: Adapt | None = None) -> type[LazyGroup]:
+    """The :class:`LazyGroup` class of a Typer whose sub-commands are ``refs``
+    (``typer.Typer(cls=lazy_group(refs), ...)``); ``adapt`` changes a command's callback
+    before it is built."""
+    hooks = () if adapt is None else (adapt,)
+    return type("LazyGroup", (LazyGroup,), {"refs": dict(refs), "adapt": hooks})
+
+
 class LazyCommands(MutableMapping[str, Any]):
     """A group's ``commands``: names known up front, in order; each command built on first
     read by its builder. Commands added later (``add_command``) are kept as given."""
@@ -121,6 +203,10 @@ class LazyCommands(MutableMapping[str, Any]):
     def loaded(self, name: str) -> Any | None:
         """The command ``name`` if it is already built (or was added), else None."""
         return self._built.get(name)
+
+    def defer(self, name: str, builder: Callable[[], Any]) -> None:
+        """Add the command ``name``, built by ``builder`` on first read."""
+        self._builders[name] = builder
 
     def __getitem__(self, name: str) -> Any:
         found = self._built.get(name)

@@ -6,7 +6,6 @@ command module (docs/cli.md, "How commands are registered")."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,59 +13,21 @@ from typing import Any
 import typer
 import typer.core
 
-from tidegate.cli.lazy_commands import (
-    BuildSettings,
-    CommandRef,
-    LazyCommands,
-    build,
-    placeholder,
-    summary_of,
-)
-
-_SUMMARIES_ONLY = "tidegate.summaries_only"
+from tidegate.cli.lazy_commands import CommandRef, LazyGroup, summary_of, table
 
 
-class _ArgocdParityGroup(typer.core.TyperGroup):
+class _ArgocdParityGroup(LazyGroup):
     """The root group: its sub-commands are imported on first use (:data:`COMMANDS`); it drops
     argocd's deliberately unsupported flags with a notice before parsing, and answers an
     unknown flag with the closest flag of the command, argocd's included
     (:mod:`tidegate.cli.parity`, imported only on those paths)."""
 
-    def __init__(self, **attrs: Any) -> None:
-        super().__init__(**attrs)
-        settings = BuildSettings(
-            pretty_exceptions_short=app.pretty_exceptions_short,
-            rich_markup_mode=self.rich_markup_mode,
-            suggest_commands=self.suggest_commands,
-        )
-        lazy = LazyCommands(
-            {
-                name: functools.partial(build, name, entry, settings)
-                for name, entry in COMMANDS.items()
-            }
-        )
-        lazy.update(self.commands)
-        self.commands = lazy
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(self.commands)
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        lazy = self.commands
-        assert isinstance(lazy, LazyCommands)
-        if ctx.meta.get(_SUMMARIES_ONLY) and cmd_name in COMMANDS:
-            return lazy.loaded(cmd_name) or placeholder(cmd_name, COMMANDS[cmd_name])
-        return lazy.get(cmd_name)
-
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """Plain Click help (kubectl's and argocd's layout): Typer's rich renderer would import
         rich, markdown-it and pygments, ~0.1 s of CPU, more than half of issue 19's 0.15 s.
         The listing reads names and summaries only: no command module is imported."""
-        ctx.meta[_SUMMARIES_ONLY] = True
-        try:
+        with self.summaries_only(ctx):
             super(typer.core.TyperGroup, self).format_help(ctx, formatter)
-        finally:
-            del ctx.meta[_SUMMARIES_ONLY]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # No arguments: the help and exit 2, as before. Typer's NoArgsIsHelpError path relies
@@ -248,7 +209,7 @@ _TABLE: dict[str, tuple[str, str, str]] = {
         "kwok nodes) and a git server, for tests and the demo. No Docker needed.",
     ),
     "app": (
-        "app_cmd",
+        "app_group",
         "app",
         "Create, inspect, diff, sync and delete Applications (as 'argocd app' does).",
     ),
@@ -278,10 +239,8 @@ _TABLE: dict[str, tuple[str, str, str]] = {
         "Manage Argo Rollouts' Rollouts on a workload cluster (kubectl argo rollouts).",
     ),
 }
-COMMANDS: dict[str, CommandRef] = {
-    name: CommandRef(f"tidegate.cli.{module}", attr, summary)
-    for name, (module, attr, summary) in _TABLE.items()
-}
+COMMANDS: dict[str, CommandRef] = table(_TABLE)
+_ArgocdParityGroup.refs = COMMANDS
 
 
 def run() -> None:
