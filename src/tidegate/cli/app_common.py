@@ -26,15 +26,19 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine: FlagError exits 2, any other Tidegate error exits 1."""
     import asyncio
 
-    from tidegate.cli import appspec, output
+    from tidegate.cli import output
     from tidegate.model import errors
 
     try:
         return asyncio.run(coro)
-    except appspec.FlagError as exc:
-        raise output.fail(str(exc), 2) from None
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from None
+    except ValueError as exc:
+        from tidegate.sync.request import FlagError  # appspec's; only imported when needed
+
+        if not isinstance(exc, FlagError):
+            raise
+        raise output.fail(str(exc), 2) from None
 
 
 def parse_bool(value: str, flag: str) -> bool:

@@ -13,7 +13,10 @@ from typing import Any
 import typer
 import typer.core
 
+from tidegate.cli import quick_coercion
 from tidegate.cli.lazy_commands import CommandRef, LazyGroup, summary_of, table
+
+quick_coercion.install()  # plain option values coerced without pydantic (issue 19)
 
 
 class _ArgocdParityGroup(LazyGroup):

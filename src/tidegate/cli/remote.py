@@ -43,11 +43,11 @@ class Session:
 
 def session(*, core: bool, kubeconfig: str | None, context: str | None) -> Session | None:
     """The current login context's server, unless the direct mode was asked for."""
-    from tidegate.cli import apiconfig
-
     explicit_kubeconfig = kubeconfig is not None and kubeconfig != os.environ.get("KUBECONFIG")
     if core or context or explicit_kubeconfig:
         return None
+    from tidegate.cli import apiconfig
+
     path = apiconfig.default_path()
     try:
         config = apiconfig.load(path)
