@@ -11,7 +11,11 @@ and after are printed too.
 2. ``tidegate app list --core`` against an empty control namespace created on ``mgmt`` of the
    test bed in ``$TIDEGATE_TESTENV_DIR`` (deleted after); skipped when that is not set (this
    benchmark never starts a test bed of its own).
-3. ``tidegate seal --cert C < secret.yaml`` with a freshly generated RSA-4096 certificate.
+3. ``tidegate app list`` through a ``tidegate server`` process (started by the benchmark on
+   that bed, over a control namespace of its own with Tidegate installed, stopped and deleted
+   after) and a ``tidegate login`` session in a config file of its own (``TIDEGATE_CONFIG``;
+   ``KUBECONFIG`` points nowhere, so a command that went direct would fail). Same condition.
+4. ``tidegate seal --cert C < secret.yaml`` with a freshly generated RSA-4096 certificate.
 
 Run: .venv/bin/python bench/cli_startup_bench.py [--runs 10]
 """
@@ -26,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import common
@@ -46,7 +50,9 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tidegate"]
 
 
-def _run_once(argv: Sequence[str], stdin: bytes | None) -> tuple[float, float]:
+def _run_once(
+    argv: Sequence[str], stdin: bytes | None, env: Mapping[str, str] | None = None
+) -> tuple[float, float]:
     """(wall seconds, user+sys CPU seconds) of one run of ``argv``; a non-zero exit fails."""
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -54,6 +60,7 @@ def _run_once(argv: Sequence[str], stdin: bytes | None) -> tuple[float, float]:
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=None if env is None else {**os.environ, **env},
     )
     if stdin is not None:
         assert proc.stdin is not None
@@ -71,10 +78,15 @@ def _run_once(argv: Sequence[str], stdin: bytes | None) -> tuple[float, float]:
 
 
 def _measure(
-    label: str, argv: Sequence[str], runs: int, target: float | None, stdin: bytes | None = None
+    label: str,
+    argv: Sequence[str],
+    runs: int,
+    target: float | None,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> None:
-    _run_once(argv, stdin)  # warm the page cache and the bytecode
-    samples = [_run_once(argv, stdin) for _ in range(runs)]
+    _run_once(argv, stdin, env)  # warm the page cache and the bytecode
+    samples = [_run_once(argv, stdin, env) for _ in range(runs)]
     walls = [w for w, _ in samples]
     cpus = [c for _, c in samples]
     wall = statistics.median(walls)
@@ -107,6 +119,40 @@ def _app_list(runs: int) -> None:
         common.kubectl(kubeconfig, "delete", "namespace", control, "--wait=false")
 
 
+def _app_list_server(runs: int) -> None:
+    reuse = os.environ.get(common.REUSE_ENV)
+    if not reuse:
+        common.row("tidegate app list (server)", f"skipped (set {common.REUSE_ENV})")
+        return
+    from tidegate.testenv import handle, scenario, serverproc
+
+    bed = handle.TestBed.open(Path(reuse))
+    kubeconfig = bed.clusters["mgmt"].kubeconfig
+    control = f"bench-startup-{secrets.token_hex(3)}"
+    scenario.install(bed, control)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = serverproc.ServerProcess(bed, control, log=Path(tmp) / "server.log")
+        try:
+            server.start()
+            config = Path(tmp) / "config"
+            login = [
+                *_command(),
+                "login",
+                server.url.removeprefix("https://"),
+                "--username=admin",
+                f"--password={server.admin_password()}",
+                "--insecure",
+                f"--config={config}",
+            ]
+            subprocess.run(login, capture_output=True, check=True, timeout=120)
+            env = {"TIDEGATE_CONFIG": str(config), "KUBECONFIG": "/nonexistent/kubeconfig"}
+            argv = [*_command(), "app", "list", "-n", control]
+            _measure("tidegate app list (server, no apps)", argv, runs, 0.33, env=env)
+        finally:
+            server.stop()
+            common.kubectl(kubeconfig, "delete", "namespace", control, "--wait=false")
+
+
 def _seal(runs: int) -> None:
     from tidegate.sealedsecrets import keys
 
@@ -126,6 +172,7 @@ def main() -> None:
     _measure("python -c pass (floor)", [sys.executable, "-c", "pass"], args.runs, None)
     _measure("tidegate --help", [*_command(), "--help"], args.runs, 0.15)
     _app_list(args.runs)
+    _app_list_server(args.runs)
     _seal(args.runs)
     print(f"  load average after: {_load()}", flush=True)
 
