@@ -73,7 +73,7 @@ class RemoteApps:
         them); an error status or an ``error`` message raises as :meth:`call` would."""
         import json
 
-        import httpx
+        import httpx2 as httpx  # remote.open_remote's client
 
         try:
             async with self._remote.http.stream(

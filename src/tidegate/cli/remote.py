@@ -8,7 +8,9 @@ environment variable alone does not). Each resource has an access class for the 
 a remote twin offering the same methods (``app_remote.RemoteApps``, ``proj_remote``,
 ``appset_access``, ``cred_remote``), so printing and exit codes are the same code either way.
 :class:`Remote` maps the server's errors onto the Tidegate errors the direct mode raises (exit
-1, the server's message; 404 is ``KubeNotFoundError``), and never shows the token.
+1, the server's message; 404 is ``KubeNotFoundError``), and never shows the token. Requests go
+through httpx2, the kube client's HTTP stack (the system's CA bundle, which kubectl and argocd
+trust too); ``httpx`` would import its own CLI's rich and pygments, ~0.1 s of start-up.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ class Remote:
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """:meth:`call`, returning the whole response (its headers too) when it succeeded."""
-        import httpx
+        import httpx2 as httpx
 
         kwargs: dict[str, Any] = {"params": dict(params or {})}
         if body is not None or method in ("POST", "PUT", "PATCH", "DELETE"):
@@ -169,7 +171,7 @@ async def open_remote(
     if found is None:
         yield None
         return
-    import httpx
+    import httpx2 as httpx
 
     headers = {"Authorization": f"Bearer {found.token}"}
     async with httpx.AsyncClient(
