@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from tidegate.cli import app_namespace, app_project_flag, lazy_commands
+from tidegate.cli import lazy_commands
 
 _TABLE: dict[str, tuple[str, str, str]] = {
     "create": (
@@ -179,6 +179,10 @@ _PROJECT_GUARDED = frozenset(("resources", "get-resource", "patch-resource", "de
 
 
 def _adapt(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+    if name not in _NAMESPACED and name not in _PROJECT_GUARDED:
+        return callback  # app list: nothing to import
+    from tidegate.cli import app_namespace, app_project_flag
+
     if name in _NAMESPACED:
         callback = app_namespace.with_app_namespace(callback)
     if name in _PROJECT_GUARDED:  # around -N: it reads the app -N names
