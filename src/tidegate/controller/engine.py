@@ -227,8 +227,12 @@ class Controller:
             self._request_cluster(server)
 
     def _api_pressure(self) -> kube_pressure.Sample:
-        """The management cluster's and the destinations' push-back (controller/opgate.py)."""
-        clients = [self.mgmt, *(rt.client for rt in self.runtimes.all())]
+        """The management cluster's and the destinations' push-back (controller/opgate.py).
+        A destination marked down is left out: its last answers (slow ones as it hung, or the
+        backlog answered at once when it resumes) say nothing about the servers that work, and
+        must not shrink the limit that other clusters' operations share (issue 9)."""
+        answering = (rt.client for rt in self.runtimes.all() if not rt.down_error)
+        clients = [self.mgmt, *answering]
         return kube_pressure.worst([c.pressure.sample() for c in clients])
 
     def _request_cluster(self, server: str) -> None:
