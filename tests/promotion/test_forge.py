@@ -15,7 +15,8 @@ import pytest
 from tidegate.kube import client as kube_client
 from tidegate.promotion import forge, pr_steps, steps
 from tidegate.sources import credentials as creds_mod
-from tidegate.sources import gitcmd
+from tidegate.sources import gitcmd, githubapp
+from tidegate.testenv import githubapi
 
 TOKEN = "tok-" + "9" * 12
 
@@ -226,3 +227,56 @@ def test_wait_for_pr_fails_when_closed_unmerged_or_missing(tmp_path: Path) -> No
     fake.prs[1]["state"] = "open"
     with pytest.raises(steps.StepError, match="not merged within"):
         asyncio.run(pr_steps.git_wait_for_pr(ctx, {**wait, "timeout": "0s"}))
+
+
+def _app_ctx(
+    tmp_path: Path, fake: FakeForge, exchange: httpx.MockTransport, private_key: str
+) -> steps.StepContext:
+    """The project's credentials for the repository are a GitHub App's."""
+
+    async def creds(url: str) -> creds_mod.RepoCredentials | None:
+        return creds_mod.RepoCredentials(
+            source="test",
+            github_app_id="4242",
+            github_app_installation_id="77",
+            github_app_private_key=private_key,
+        )
+
+    ctx = _ctx(tmp_path, fake)
+    ctx.creds = creds
+    ctx.git = gitcmd.GitRunner(
+        state_dir=tmp_path / "git-state", tokens=githubapp.TokenCache(transport=exchange)
+    )
+    return ctx
+
+
+GITHUB_URL = "https://github.com/team/shop.git"
+PR = {"repoURL": GITHUB_URL, "provider": "github", "sourceBranch": "b", "title": "Promote"}
+
+
+def test_a_github_app_opens_the_pr_with_its_installation_token(tmp_path: Path) -> None:
+    exchanges: list[httpx.Request] = []
+
+    def github_tokens(request: httpx.Request) -> httpx.Response:
+        exchanges.append(request)
+        return httpx.Response(201, json={"token": TOKEN, "expires_at": "2999-01-01T00:00:00Z"})
+
+    fake = FakeForge("github")
+    private, _ = githubapi.app_key_pair()
+    ctx = _app_ctx(tmp_path, fake, httpx.MockTransport(github_tokens), private)
+    opened = asyncio.run(pr_steps.git_open_pr(ctx, PR))
+    assert opened["pr"]["id"] == 1
+    assert [r.url.path for r in exchanges] == ["/app/installations/77/access_tokens"]
+    assert {r.headers["authorization"] for r in fake.seen} == {f"Bearer {TOKEN}"}
+
+
+def test_a_refused_github_app_exchange_fails_the_step_naming_it(tmp_path: Path) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "A JSON web token could not be decoded"})
+
+    fake = FakeForge("github")
+    private, _ = githubapi.app_key_pair()
+    ctx = _app_ctx(tmp_path, fake, httpx.MockTransport(refuse), private)
+    with pytest.raises(steps.StepError, match=r"GitHub App token exchange .* refused: HTTP 401"):
+        asyncio.run(pr_steps.git_open_pr(ctx, PR))
+    assert fake.seen == []  # nothing was sent to the forge without credentials

@@ -11,8 +11,9 @@ least ``10s``; tests may lower it through the context), ``timeout`` (``24h``)) r
 request until it is merged (outputs ``commit``: the merge commit, and ``pr{id, url, open,
 merged}``) and fails when it was closed without being merged, or at the timeout.
 
-Credentials are the project's git credentials for the repository; they go in a header only and
-never into a message. Requests are built by the pure :mod:`tidegate.promotion.forge`.
+Credentials are the project's git credentials for the repository (a GitHub App's: its
+installation token, exchanged and cached as for git); they go in a header only and never into a
+message. Requests are built by the pure :mod:`tidegate.promotion.forge`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import httpx
 
 from tidegate.model import durations, errors
 from tidegate.promotion import forge, steps
+from tidegate.sources import githubapp
 
 TIMEOUT = 20.0
 
@@ -59,6 +61,14 @@ async def _session(
     except forge.ForgeError as exc:
         raise steps.StepError(f"{step}: {exc}") from None
     creds = await ctx.creds(url)
+    if creds is not None and githubapp.uses_app(creds):
+        # A GitHub App: its installation token (the one git's fetches and pushes use, from
+        # the same cache) is the API's bearer token.
+        try:
+            token = await ctx.git.tokens.token(creds, what=f"{step} on {url}")
+        except errors.TidegateError as exc:
+            raise steps.StepError(str(exc)) from None
+        return repo, forge.auth_header(repo.provider, "", token)
     user, password = (creds.username, creds.password) if creds else ("", "")
     return repo, forge.auth_header(repo.provider, user, password)
 
