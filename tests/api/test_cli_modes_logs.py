@@ -5,8 +5,9 @@ syncing a Deployment whose pod kwok runs on ``dev``.
 kwok plays the pod's kubelet and serves its containers' logs from files this test writes
 (``testenv/podlogs.py``), so the lines come through the real API server: both modes must print
 the same lines for each flag (``--tail``, ``--since-seconds``, ``--filter``/``--match-case``,
-``--container``), follow a line appended while ``--follow`` runs, and the server's logs API
-must return them as Argo CD's LogEntry messages. A selection without pods is a note and exit 0.
+``--container``, ``--previous``), follow a line appended while ``--follow`` runs, and the
+server's logs API must return them as Argo CD's LogEntry messages. A selection without pods is
+a note and exit 0.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ spec:
 """
 OLD = ["old Alpha line", "old beta line"]
 NEW = ["new ALPHA line", "new gamma line"]
+PREVIOUS = ["before the restart", "the last words of the previous instance"]
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +66,15 @@ def log_files(
     testbed_handle: handle.TestBed, app_name: str, tmp_path: Path
 ) -> Iterator[dict[str, Path]]:
     """The files kwok serves the logs of the app namespace's pods from, written before the
-    app exists: two old lines (an hour ago) and two new ones in ``main``, one in ``side``."""
+    app exists: two old lines (an hour ago) and two new ones in ``main``, one in ``side``, and
+    two in ``main``'s previous instance."""
     files = {"main": tmp_path / "main.log", "side": tmp_path / "side.log"}
+    previous = {"main": tmp_path / "main.previous.log"}
     with testbed_handle.admin_client("dev") as dev:
-        served = podlogs.serve(dev, app_name, files)
+        served = podlogs.serve(dev, app_name, files, previous)
+        podlogs.append(
+            previous["main"], *PREVIOUS, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+        )
         podlogs.append(files["main"], *OLD, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
         podlogs.append(files["main"], *NEW)
         podlogs.append(files["side"], "side line")
@@ -138,6 +145,8 @@ def test_logs_both_ways(
     assert lines("--filter", "ALPHA", "--match-case") == [NEW[0]]
     assert lines("--filter", "!alpha") == [OLD[1], NEW[1]]
     assert lines("--container", "side") == ["side line"]
+    assert lines("--previous") == PREVIOUS  # the previous instance of main
+    assert lines("-p", "--tail", "1") == PREVIOUS[-1:]
 
     # the server's logs API: Argo CD's LogEntry messages naming the pod, then last: true
     with server.client(token=token) as client:

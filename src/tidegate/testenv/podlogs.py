@@ -96,11 +96,22 @@ def publish_kubelet(client: httpx.Client, node: str) -> None:
         raise errors.TestEnvError(f"node {node}: setting its kubelet address: {patched.text}")
 
 
-def cluster_logs(name: str, namespace: str, files: Mapping[str, Path]) -> dict[str, Any]:
+def cluster_logs(
+    name: str,
+    namespace: str,
+    files: Mapping[str, Path],
+    previous: Mapping[str, Path] | None = None,
+) -> dict[str, Any]:
     """A ``ClusterLogs`` serving every pod of ``namespace``: container -> file; the container
-    ``""`` is every container without a file of its own."""
+    ``""`` is every container without a file of its own. ``previous``: container -> the file
+    of its previous instance (what ``?previous=true`` reads)."""
+    before = previous or {}
     logs = [
-        {"logsFile": str(path), **({"containers": [container]} if container else {})}
+        {
+            "logsFile": str(path),
+            **({"containers": [container]} if container else {}),
+            **({"previousLogsFile": str(before[container])} if container in before else {}),
+        }
         for container, path in files.items()
     ]
     return {
@@ -111,12 +122,18 @@ def cluster_logs(name: str, namespace: str, files: Mapping[str, Path]) -> dict[s
     }
 
 
-def serve(client: httpx.Client, namespace: str, files: Mapping[str, Path]) -> str:
-    """Serve the logs of ``namespace``'s pods from ``files`` (see :func:`cluster_logs`);
-    returns the ``ClusterLogs`` name (the namespace's: :func:`stop` takes it back)."""
-    for path in files.values():
+def serve(
+    client: httpx.Client,
+    namespace: str,
+    files: Mapping[str, Path],
+    previous: Mapping[str, Path] | None = None,
+) -> str:
+    """Serve the logs of ``namespace``'s pods from ``files`` (and ``previous``: see
+    :func:`cluster_logs`); returns the ``ClusterLogs`` name (the namespace's: :func:`stop`
+    takes it back)."""
+    for path in [*files.values(), *(previous or {}).values()]:
         path.touch()
-    obj = cluster_logs(namespace, namespace, files)
+    obj = cluster_logs(namespace, namespace, files, previous)
     resp = client.post(f"/apis/{GROUP}/{VERSION}/clusterlogs", json=obj)
     if resp.status_code != 201:
         raise errors.TestEnvError(f"ClusterLogs {namespace}: {resp.text}")
