@@ -4,7 +4,9 @@ The application controller (:mod:`tidegate.controller`), the ApplicationSet cont
 (:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`), the Rollouts
 controller and the Sealed Secrets controller on every registered cluster (each a
 :class:`tidegate.kube.fleet.Fleet` following the application controller's cluster registry) and
-the Git webhook endpoint, sharing the management client and the repository cache. The
+the Git webhook endpoint, sharing the management client and the repository cache. With
+several replicas (sharding on), the ApplicationSet, promotion and notifications controllers each
+run in the one replica that holds their leader Lease (:mod:`tidegate.controller.leader`). The
 controllers are independent packages; this module, above them, is the only
 place that knows them all.
 """

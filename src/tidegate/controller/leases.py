@@ -21,7 +21,9 @@ the holder renewed meanwhile. Clocks of different machines are never compared. E
 a shard's work is fenced (:mod:`tidegate.kube.fence`): it is not sent once :meth:`owns` is
 False, however long the replica was paused, and :attr:`on_lost` cancels the work.
 
-The API server is reached through :class:`LeaseStore` (real: :class:`KubeLeaseStore`).
+The API server is reached through :class:`LeaseStore` (real: :class:`KubeLeaseStore`). The
+leader Leases of the fleet-wide controllers (:mod:`.leader`) are held by this same class: one
+pinned shard, role ``leader``, no member Lease.
 """
 
 from __future__ import annotations
