@@ -195,7 +195,8 @@ async def run(
                 notifier.feed(state.raw)
             await notifier.run()
         finally:
-            terms.notifier = None
+            if terms.notifier is notifier:  # a new term may have started meanwhile
+                terms.notifier = None
 
     async def applicationsets() -> None:
         appset_ctrl = appset_controller.from_application_controller(ctrl, settings=appset_settings)
@@ -203,7 +204,8 @@ async def run(
         try:
             await appset_ctrl.run()
         finally:
-            terms.appsets = refresher.appsets = None
+            if terms.appsets is appset_ctrl:  # a new term may have started meanwhile
+                terms.appsets = refresher.appsets = None
 
     async def promotion() -> None:
         promotion_ctrl = promotion_controller.for_management(
@@ -216,7 +218,8 @@ async def run(
         try:
             await promotion_ctrl.run(asyncio.Event())
         finally:
-            terms.promotions = None
+            if terms.promotions is promotion_ctrl:  # a new term may have started meanwhile
+                terms.promotions = None
             await promotion_ctrl.kube.aclose()
 
     if settings.notifications:  # fed by the controller's observer: no watch of its own
