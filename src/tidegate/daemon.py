@@ -4,7 +4,9 @@ The application controller (:mod:`tidegate.controller`), the ApplicationSet cont
 (:mod:`tidegate.appset`), the promotion controller (:mod:`tidegate.promotion`), the Rollouts
 controller and the Sealed Secrets controller on every registered cluster (each a
 :class:`tidegate.kube.fleet.Fleet` following the application controller's cluster registry) and
-the Git webhook endpoint, sharing the management client and the repository cache. The
+the Git webhook endpoint, sharing the management client and the repository cache. With
+several replicas (sharding on), the ApplicationSet, promotion and notifications controllers each
+run in the one replica that holds their leader Lease (:mod:`tidegate.controller.leader`). The
 controllers are independent packages; this module, above them, is the only
 place that knows them all.
 """
@@ -12,9 +14,10 @@ place that knows them all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import fastapi
@@ -22,7 +25,7 @@ import fastapi.responses
 
 from tidegate.appset import controller as appset_controller
 from tidegate.appset import gotemplate
-from tidegate.controller import engine, webhook, webhook_refresh, webhook_server
+from tidegate.controller import engine, leader, leases, webhook, webhook_refresh, webhook_server
 from tidegate.controller import settings as settings_mod
 from tidegate.kube import config as kube_config
 from tidegate.kube import fleet as kube_fleet
@@ -45,12 +48,21 @@ def webhook_secrets(ctrl: engine.Controller) -> webhook.WebhookSecrets:
 
 
 def mount_receivers(
-    app: fastapi.FastAPI, ctrl: promotion_controller.Controller, max_body_bytes: int
+    app: fastapi.FastAPI,
+    current: Callable[[], promotion_controller.Controller | None],
+    max_body_bytes: int,
 ) -> None:
-    """Kargo-style webhook receivers (``/webhookreceiver/<hash>``) on the webhook endpoint."""
+    """Kargo-style webhook receivers (``/webhookreceiver/<hash>``) on the webhook endpoint, to
+    the promotion controller running here (503 in a replica where another one leads)."""
 
     @app.post(receivers.PATH_PREFIX + "{token}")
     async def receive(token: str, request: fastapi.Request) -> fastapi.Response:
+        ctrl = current()
+        if ctrl is None:
+            return fastapi.responses.JSONResponse(
+                {"error": "the promotion controller runs in another controller replica"},
+                status_code=503,
+            )
         try:
             body = await webhook_server.read_body(
                 request.headers.get("content-length"), request.stream(), limit=max_body_bytes
@@ -117,6 +129,37 @@ def runtime_binding(ctrl: engine.Controller) -> rollouts_fleet.Bind:
     return bind
 
 
+@dataclasses.dataclass
+class Terms:
+    """The fleet-wide controllers of the current term (None while another replica leads)."""
+
+    appsets: appset_controller.AppSetController | None = None
+    promotions: promotion_controller.Controller | None = None
+    notifier: notify_controller.Notifier | None = None
+
+
+def once(
+    kind: str,
+    work: leader.Work,
+    *,
+    ctrl: engine.Controller,
+    store: leases.LeaseStore | None,
+) -> asyncio.Task[None]:
+    """Run a fleet-wide controller: at once without sharding, else in the one replica that
+    holds its leader Lease (controller/leader.py)."""
+    election = ctrl.settings.sharding
+    if store is None or election is None or ctrl.shards is None:
+        return asyncio.create_task(work(), name=f"{kind}-controller")
+    single = leader.Singleton(
+        kind,
+        work,
+        store=store,
+        namespace=ctrl.namespace,
+        settings=dataclasses.replace(election, identity=ctrl.shards.leases.identity),
+    )
+    return asyncio.create_task(single.run(), name=f"{kind}-leader")
+
+
 async def run(
     *,
     mgmt: kube_config.ClusterConfig,
@@ -134,32 +177,60 @@ async def run(
     """``metrics_url``, when given, receives the URL of ``/metrics`` once it is served."""
     ctrl = engine.Controller(mgmt=mgmt, settings=settings)
     appset_settings = appset_controller.Settings(metrics_labels=settings.metrics_appset_labels)
-    appset_ctrl = (
-        appset_controller.from_application_controller(ctrl, settings=appset_settings)
-        if appsets
-        else None
-    )
     server = metrics_server = None
-    refresher = webhook_refresh.WebhookRefresher(ctrl, appset_ctrl)
+    refresher = webhook_refresh.WebhookRefresher(ctrl, None)
+    terms = Terms()
+    # several replicas: each fleet-wide controller runs in the holder of its leader Lease
+    lease_store = (
+        leases.KubeLeaseStore(mgmt, settings.namespace) if settings.sharding is not None else None
+    )
     tasks = [asyncio.create_task(ctrl.run(), name="application-controller")]
-    if settings.notifications:  # fed by the controller's observer: no watch of its own
+
+    async def notifications() -> None:
         notifier = notify_controller.Notifier(mgmt=ctrl.mgmt, namespace=settings.namespace)
-        ctrl.observer.listeners.append(lambda _before, after: notifier.feed(after))
-        tasks.append(asyncio.create_task(notifier.run(), name="notifications-controller"))
-    if appset_ctrl is not None:
-        tasks.append(asyncio.create_task(appset_ctrl.run(), name="applicationset-controller"))
-    stop_promotions = asyncio.Event()
-    promotion_ctrl = None
-    if promotions:
+        terms.notifier = notifier
+        try:
+            await ctrl.ready.wait()
+            for state in ctrl.states:  # a new term: every app once (its annotation dedups)
+                notifier.feed(state.raw)
+            await notifier.run()
+        finally:
+            if terms.notifier is notifier:  # a new term may have started meanwhile
+                terms.notifier = None
+
+    async def applicationsets() -> None:
+        appset_ctrl = appset_controller.from_application_controller(ctrl, settings=appset_settings)
+        terms.appsets = refresher.appsets = appset_ctrl
+        try:
+            await appset_ctrl.run()
+        finally:
+            if terms.appsets is appset_ctrl:  # a new term may have started meanwhile
+                terms.appsets = refresher.appsets = None
+
+    async def promotion() -> None:
         promotion_ctrl = promotion_controller.for_management(
             mgmt,
             namespace=settings.namespace,
             audit_url=settings.audit_db,
             shard=promotions_shard,
         )
-        tasks.append(
-            asyncio.create_task(promotion_ctrl.run(stop_promotions), name="promotion-controller")
+        terms.promotions = promotion_ctrl
+        try:
+            await promotion_ctrl.run(asyncio.Event())
+        finally:
+            if terms.promotions is promotion_ctrl:  # a new term may have started meanwhile
+                terms.promotions = None
+            await promotion_ctrl.kube.aclose()
+
+    if settings.notifications:  # fed by the controller's observer: no watch of its own
+        ctrl.observer.listeners.append(
+            lambda _before, after: terms.notifier.feed(after) if terms.notifier else None
         )
+        tasks.append(once("notifications", notifications, ctrl=ctrl, store=lease_store))
+    if appsets:
+        tasks.append(once("applicationset", applicationsets, ctrl=ctrl, store=lease_store))
+    if promotions:
+        tasks.append(once("promotion", promotion, ctrl=ctrl, store=lease_store))
     fleets: list[kube_fleet.Fleet[Any]] = []
     if rollouts:
         fleets.append(
@@ -176,14 +247,14 @@ async def run(
                 secrets=lambda: webhook_secrets(ctrl),
                 max_body_bytes=settings.max_webhook_body_bytes,
             )
-            if promotion_ctrl is not None:
-                mount_receivers(app, promotion_ctrl, settings.max_webhook_body_bytes)
+            if promotions:
+                mount_receivers(app, lambda: terms.promotions, settings.max_webhook_body_bytes)
             server = await webhook_server.serve(app, settings.webhook_host, settings.webhook_port)
             log.info("webhook endpoint listening", extra={"url": server.url + "/api/webhook"})
         if settings.metrics_port is not None:
             collectors = [ctrl.metrics.collect]
-            if appset_ctrl is not None:
-                collectors.append(appset_ctrl.metrics)
+            if appsets:
+                collectors.append(lambda: terms.appsets.metrics() if terms.appsets else ())
             try:
                 metrics_server = await webhook_server.serve(
                     exposition.asgi_app(*collectors),
@@ -210,6 +281,8 @@ async def run(
         await refresher.aclose()
         for fleet in fleets:
             await fleet.aclose()
+        if lease_store is not None:
+            await lease_store.aclose()
         for task in tasks:
             task.cancel()
         for task in tasks:

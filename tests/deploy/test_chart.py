@@ -82,7 +82,7 @@ def test_one_replica_is_not_sharded_and_runs_every_controller() -> None:
     assert "--namespace=argocd" in args_of(controller)
 
 
-def test_replicas_share_shards_and_leave_the_singletons_out() -> None:
+def test_replicas_share_shards_and_elect_the_fleet_wide_controllers() -> None:
     docs = render(
         "gitops",
         "controller.replicas=3",
@@ -94,9 +94,23 @@ def test_replicas_share_shards_and_leave_the_singletons_out() -> None:
     assert controller["spec"]["replicas"] == 3
     assert env["ARGOCD_CONTROLLER_REPLICAS"] == "3"
     assert env["ARGOCD_CONTROLLER_SHARDING_ALGORITHM"] == "round-robin"
-    args = args_of(controller)
-    assert {"--no-appsets", "--no-promotions", "--no-rollouts", "--no-notifications"} <= set(args)
+    # ApplicationSets, promotions and notifications run in the replica holding their leader
+    # Lease; Rollouts (per cluster, not shard-aware yet) stays off
+    assert [a for a in args_of(controller) if a.startswith("--no-")] == ["--no-rollouts"]
     assert find(docs, "Deployment", "tidegate-server")["spec"]["replicas"] == 2
+
+
+@pytest.mark.parametrize("replicas", ["1", "3"])
+def test_each_fleet_wide_controller_can_still_be_turned_off(replicas: str) -> None:
+    docs = render(
+        "argocd",
+        f"controller.replicas={replicas}",
+        "controller.applicationSets=false",
+        "controller.promotions=false",
+        "controller.notifications=false",
+    )
+    args = args_of(find(docs, "Deployment", "tidegate-application-controller"))
+    assert {"--no-appsets", "--no-promotions", "--no-notifications"} <= set(args)
 
 
 def test_the_container_recipe_runs_tidegate_as_a_numeric_non_root_user() -> None:

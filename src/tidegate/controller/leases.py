@@ -21,7 +21,9 @@ the holder renewed meanwhile. Clocks of different machines are never compared. E
 a shard's work is fenced (:mod:`tidegate.kube.fence`): it is not sent once :meth:`owns` is
 False, however long the replica was paused, and :attr:`on_lost` cancels the work.
 
-The API server is reached through :class:`LeaseStore` (real: :class:`KubeLeaseStore`).
+The API server is reached through :class:`LeaseStore` (real: :class:`KubeLeaseStore`). The
+leader Leases of the fleet-wide controllers (:mod:`.leader`) are held by this same class: one
+pinned shard, role ``leader``, no member Lease.
 """
 
 from __future__ import annotations
@@ -121,6 +123,9 @@ class _Seen:
 
 class ShardLeases:
     """This replica's shard Leases: claims, renews, releases; answers :meth:`owns`."""
+
+    role = "shard"  # the LABEL_ROLE of the Leases it claims
+    member_lease = True  # keep a member Lease, count the live members, forget dead ones
 
     def __init__(
         self,
@@ -236,7 +241,7 @@ class ShardLeases:
 
     def _lease(self, name: str, role: str, shard: int | None, acquire: str) -> dict[str, Any]:
         labels = {LABEL_ROLE: role, "app.kubernetes.io/part-of": "tidegate"}
-        if shard is not None:
+        if shard is not None and role == "shard":
             labels[LABEL_SHARD] = str(shard)
         return {
             "apiVersion": "coordination.k8s.io/v1",
@@ -251,6 +256,8 @@ class ShardLeases:
         }
 
     async def _renew_member(self) -> None:
+        if not self.member_lease:
+            return
         name = f"{self.prefix}-replica-{self.identity}"
         try:
             if self._member is None:
@@ -289,9 +296,9 @@ class ShardLeases:
         started = self.clock()
         try:
             if current is None:
-                lease = await self.store.create(self._lease(name, "shard", shard, _micro_time()))
+                lease = await self.store.create(self._lease(name, self.role, shard, _micro_time()))
             else:
-                wanted = self._lease(name, "shard", shard, _micro_time())
+                wanted = self._lease(name, self.role, shard, _micro_time())
                 wanted["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                 transitions = int((current.get("spec") or {}).get("leaseTransitions") or 0)
                 wanted["spec"]["leaseTransitions"] = transitions + (1 if _holder(current) else 0)
@@ -336,6 +343,8 @@ class ShardLeases:
 
     async def _forget_dead_members(self, leases: dict[str, dict[str, Any]]) -> None:
         """Member Leases of replicas gone for three lease durations are deleted."""
+        if not self.member_lease:
+            return
         for name, lease in leases.items():
             seen = self._seen.get(name)
             duration = float((lease.get("spec") or {}).get("leaseDurationSeconds") or 0)

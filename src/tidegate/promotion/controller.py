@@ -112,23 +112,30 @@ class Controller:
         )
         analysis_task = asyncio.create_task(analysis.run(stop), name="verification analysis")
         self._tasks["analysis"] = analysis_task
-        while not stop.is_set():
-            try:
-                await self.reconcile_all()
-                delay, last_error = self.tick, ""
-            except errors.TidegateError as exc:
-                if str(exc) != last_error:
-                    log.warning("promotion pass failed (retrying): %s", exc)
-                last_error, delay = str(exc), min(delay * 2, 30.0)
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-            for w in waiters:
-                w.cancel()
-        await self.events.aclose()
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.reconcile_all()
+                    delay, last_error = self.tick, ""
+                except errors.TidegateError as exc:
+                    if str(exc) != last_error:
+                        log.warning("promotion pass failed (retrying): %s", exc)
+                    last_error, delay = str(exc), min(delay * 2, 30.0)
+                self._wake.clear()
+                waiters = [
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self._wake.wait()),
+                ]
+                try:
+                    await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waiters:
+                        w.cancel()
+        finally:  # stopped or cancelled (a replica that loses its leader Lease): nothing left
+            await self.events.aclose()
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     def _shard_selector(self) -> str:
         """Kargo's sharding: a controller with a shard name takes the Projects labelled with

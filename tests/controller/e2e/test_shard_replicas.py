@@ -44,7 +44,7 @@ SHARD_ARGS = (
     "--shard-renew-deadline=4",
     "--shard-retry-period=1",
     "--operation-processors=16",
-    # the singletons stay out of this test: two replicas would run two of each
+    # the fleet-wide controllers (leader-elected: test_singleton_replicas.py) stay out
     "--no-appsets",
     "--no-promotions",
     "--no-rollouts",
