@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import MIB, header, percentile, row, rss_bytes, verdict
+from common import MIB, cpu_seconds, header, percentile, row, rss_bytes, verdict
 
 from tidegate.testenv import faultfleet, faults, handle, scenario, testbed
 from tidegate.testenv.faultproxy import FaultProxy, Mode
@@ -263,10 +263,12 @@ def isolation(bench: Bench, samples: int, proxy: FaultProxy, rounds: int, which:
         base: tuple[list[float], list[float]] = ([], [])
         hit: tuple[list[float], list[float]] = ([], [])
         paired: tuple[list[float], list[float]] = ([], [])
+        cpu = {"base": [0.0, 0.0], "hit": [0.0, 0.0]}  # controller CPU s, wall s
         for _ in range(rounds):
-            b_refresh = refresh_latency(bench, per_round)
-            b_sync = sync_latency(bench, per_round)
-            with fault():
+            with _cpu(bench, cpu["base"]):
+                b_refresh = refresh_latency(bench, per_round)
+                b_sync = sync_latency(bench, per_round)
+            with fault(), _cpu(bench, cpu["hit"]):
                 f_refresh = refresh_latency(bench, per_round)
                 f_sync = sync_latency(bench, per_round)
             bench.converge()
@@ -276,6 +278,23 @@ def isolation(bench: Bench, samples: int, proxy: FaultProxy, rounds: int, which:
                 paired[index].append(percentile(f, 0.5) / max(percentile(b, 0.5), 1e-9))
         _latency_rows(f"{label}, no fault", base[0], base[1], None)
         _latency_rows(label, hit[0], hit[1], base, paired)
+        row(
+            f"{label}: controller CPU",
+            "{:.2f} cores while measuring without the fault, {:.2f} with it".format(
+                *(used / max(wall, 1e-9) for used, wall in (cpu["base"], cpu["hit"]))
+            ),
+        )
+
+
+@contextmanager
+def _cpu(bench: Bench, into: list[float]) -> Iterator[None]:
+    """Add the controller's CPU seconds and the wall seconds of the block to ``into``."""
+    used, started = cpu_seconds(bench.pid()), time.monotonic()
+    try:
+        yield
+    finally:
+        into[0] += cpu_seconds(bench.pid()) - used
+        into[1] += time.monotonic() - started
 
 
 def _latency_rows(
