@@ -151,15 +151,22 @@ class Standalone(Dev):
                 assert resp.status_code in (200, 201), resp.text
 
 
+@pytest.fixture(scope="session", autouse=True)
+def rollout_crds(testbed_handle: handle.TestBed) -> None:
+    """Argo Rollouts' CRDs on dev, as ``tidegate rollouts-controller --install-crds`` creates
+    them where missing: every module here needs them, whichever runs first or alone."""
+    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
+    done = tidegate("rollouts-controller", f"--kubeconfig={kubeconfig}", "--install-crds")
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
 def standalone(
     testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Standalone]:
     instance = instance_id()
     ns = f"ro-{secrets.token_hex(3)}"
-    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)
-    done = tidegate("rollouts-controller", f"--kubeconfig={kubeconfig}", "--install-crds")
-    assert done.returncode == 0, done.stderr
+    kubeconfig = str(testbed_handle.clusters["dev"].kubeconfig)  # CRDs: rollout_crds
     with testbed_handle.admin_client("dev") as c:
         c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
     log = tmp_path_factory.mktemp("rollouts") / "controller.log"
