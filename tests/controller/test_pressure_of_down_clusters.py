@@ -3,22 +3,13 @@ server's last answers must not shrink the limit every other cluster's operations
 
 from __future__ import annotations
 
-from tidegate.controller import clusters, engine
+from tests.controller.test_cluster_release import cluster_secret
+
+from tidegate.controller import engine
 from tidegate.kube import config as kube_config
 from tidegate.kube import watch as kube_watch
 
 HUNG, WELL = "https://127.0.0.1:9", "https://127.0.0.1:7"  # nothing listens on either
-
-
-def cluster_secret(name: str, server: str) -> dict[str, object]:
-    secret = clusters.cluster_secret(
-        name=name,
-        server=server,
-        config=kube_config.ClusterConfig(server=server, bearer_token="t0ken"),
-        namespace="argocd",
-    )
-    secret["metadata"]["resourceVersion"] = "1"  # type: ignore[index]
-    return secret
 
 
 def answers(client: object, seconds: float, count: int) -> None:
