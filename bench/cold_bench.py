@@ -69,11 +69,7 @@ class Fleet:
         self.control = f"tg-cold-{secrets.token_hex(3)}"
         self.dest = f"bench-cold-{secrets.token_hex(3)}"
         self.names = [refresh_bench.app_name(i) for i in range(apps)]
-        scenario.install(bed, self.control)
-        scenario.apply_manifests(bed, "mgmt", [
-            scenario.cluster_secret(bed, "dev", namespace=self.control),
-            scenario.repo_creds_secret(bed.git, namespace=self.control),
-        ])  # fmt: skip
+        scenario.control_namespace(bed, self.control)
         src = workdir / "src"
         for name in self.names:
             docs = [refresh_bench.configmap(name, j, None) for j in range(per_app)]

@@ -49,11 +49,7 @@ def run(args: argparse.Namespace) -> None:
         assert bed.git is not None
         workdir = Path(tmp)
         control = f"tg-promo-{secrets.token_hex(3)}"
-        scenario.install(bed, control)
-        scenario.apply_manifests(bed, "mgmt", [
-            scenario.cluster_secret(bed, "dev", namespace=control),
-            scenario.repo_creds_secret(bed.git, namespace=control),
-        ])  # fmt: skip
+        scenario.control_namespace(bed, control)
         port = procs.free_port()
         controller = scenario.ControllerProcess(
             bed,

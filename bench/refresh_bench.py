@@ -105,15 +105,7 @@ def set_up(
     control = f"tg-refresh-{secrets.token_hex(3)}"
     dest = f"bench-refresh-{secrets.token_hex(3)}"
     started = time.perf_counter()
-    scenario.install(bed, control)
-    scenario.apply_manifests(
-        bed,
-        "mgmt",
-        [
-            scenario.cluster_secret(bed, "dev", namespace=control),
-            scenario.repo_creds_secret(bed.git, namespace=control),
-        ],
-    )
+    scenario.control_namespace(bed, control)
     with bed.admin_client("dev") as client:
         client.post("/api/v1/namespaces", json=common.namespace_object(dest)).raise_for_status()
     src = workdir / "src"

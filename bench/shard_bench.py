@@ -70,15 +70,7 @@ def set_up(
     assert bed.git is not None
     control = f"tg-shard-{secrets.token_hex(3)}"
     dest = f"bench-shard-{secrets.token_hex(3)}"
-    scenario.install(bed, control)
-    scenario.apply_manifests(
-        bed,
-        "mgmt",
-        [
-            *(scenario.cluster_secret(bed, name, namespace=control) for name in WORKLOADS),
-            scenario.repo_creds_secret(bed.git, namespace=control),
-        ],
-    )
+    scenario.control_namespace(bed, control, WORKLOADS)
     for name in WORKLOADS:
         with bed.admin_client(name) as client:
             client.post("/api/v1/namespaces", json=common.namespace_object(dest)).raise_for_status()

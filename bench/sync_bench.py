@@ -119,15 +119,7 @@ def run(args: argparse.Namespace) -> None:
         assert bed.git is not None
         workdir = Path(tmp)
         control = f"tg-bench-{secrets.token_hex(3)}"
-        scenario.install(bed, control)
-        scenario.apply_manifests(
-            bed,
-            "mgmt",
-            [
-                scenario.cluster_secret(bed, "dev", namespace=control),
-                scenario.repo_creds_secret(bed.git, namespace=control),
-            ],
-        )
+        scenario.control_namespace(bed, control)
         controller = scenario.ControllerProcess(
             bed, control, log=workdir / "controller.log", app_resync=180
         ).start()

@@ -83,15 +83,7 @@ def run(args: argparse.Namespace) -> None:
         workdir = Path(tmp)
         control = f"tg-hook-{secrets.token_hex(3)}"
         dest = f"hooked-{control}"
-        scenario.install(bed, control)
-        scenario.apply_manifests(
-            bed,
-            "mgmt",
-            [
-                scenario.cluster_secret(bed, "dev", namespace=control),
-                scenario.repo_creds_secret(bed.git, namespace=control),
-            ],
-        )
+        scenario.control_namespace(bed, control)
         port = procs.free_port()
         controller = scenario.ControllerProcess(
             bed, control, log=workdir / "controller.log", app_resync=180, webhook_port=port

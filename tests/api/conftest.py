@@ -14,17 +14,8 @@ from tidegate.testenv import handle, procs, scenario, serverproc
 
 @pytest.fixture(scope="module")
 def control_namespace(testbed_handle: handle.TestBed) -> Iterator[str]:
-    assert testbed_handle.git is not None
     namespace = f"tgs-{secrets.token_hex(3)}"
-    scenario.install(testbed_handle, namespace)
-    scenario.apply_manifests(
-        testbed_handle,
-        "mgmt",
-        [
-            scenario.cluster_secret(testbed_handle, "dev", namespace=namespace),
-            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
-        ],
-    )
+    scenario.control_namespace(testbed_handle, namespace)
     try:
         yield namespace
     finally:

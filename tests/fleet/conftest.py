@@ -26,22 +26,10 @@ def fleet_env(
     testbed_handle: handle.TestBed,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[fleet.Fleet]:
-    assert testbed_handle.git is not None
     namespace = f"fleet-{secrets.token_hex(3)}"
     workdir = tmp_path_factory.mktemp("fleet")
     labels = getattr(request.module, "CLUSTER_LABELS", fleet.DEFAULT_LABELS)
-    scenario.install(testbed_handle, namespace)
-    scenario.apply_manifests(
-        testbed_handle,
-        "mgmt",
-        [
-            *(
-                scenario.cluster_secret(testbed_handle, c, namespace=namespace, labels=labels[c])
-                for c in fleet.CLUSTERS
-            ),
-            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
-        ],
-    )
+    scenario.control_namespace(testbed_handle, namespace, {c: labels[c] for c in fleet.CLUSTERS})
     port = procs.free_port()
     controller = scenario.ControllerProcess(
         testbed_handle,

@@ -329,16 +329,7 @@ def open_bed_ops(
 ) -> scenario.GitOps:
     """Tidegate installed in ``namespace`` of ``bed``'s mgmt, every other cluster registered,
     the git server's credentials as a template, and a (not yet started) controller."""
-    assert bed.git is not None
-    scenario.install(bed, namespace)
-    secrets = [
-        scenario.cluster_secret(bed, name, namespace=namespace)
-        for name in bed.clusters
-        if name != "mgmt"
-    ]
-    scenario.apply_manifests(
-        bed, "mgmt", [*secrets, scenario.repo_creds_secret(bed.git, namespace=namespace)]
-    )
+    scenario.control_namespace(bed, namespace, [name for name in bed.clusters if name != "mgmt"])
     from tidegate.testenv import procs
 
     port = procs.free_port()

@@ -155,6 +155,27 @@ def install(bed: handle.TestBed, namespace: str) -> None:
         raise errors.TestEnvError(f"tidegate install failed: {result.stderr.strip()}")
 
 
+def control_namespace(
+    bed: handle.TestBed,
+    namespace: str,
+    clusters: Mapping[str, Mapping[str, str]] | Sequence[str] = ("dev",),
+) -> None:
+    """Tidegate installed in ``namespace`` on ``mgmt`` (:func:`install`), the test-bed
+    ``clusters`` registered there (a mapping: each cluster's Secret labels) and the git server's
+    credential template: what a controller of ``namespace`` needs to sync from the bed's git."""
+    assert bed.git is not None, "the test bed has no git server"
+    install(bed, namespace)
+    labels = clusters if isinstance(clusters, Mapping) else {c: {} for c in clusters}
+    apply_manifests(
+        bed,
+        "mgmt",
+        [
+            *(cluster_secret(bed, c, namespace=namespace, labels=labels[c]) for c in labels),
+            repo_creds_secret(bed.git, namespace=namespace),
+        ],
+    )
+
+
 class ControllerProcess:
     """``tidegate controller`` as a child process (it can be killed, as in production).
 

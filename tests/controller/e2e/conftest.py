@@ -20,20 +20,9 @@ def gitops(
     """A module's controller; a module sets ``APP_RESYNC`` (seconds) to change its Git poll,
     and ``CONTROLLER_ARGS`` (a function of the module's work directory returning extra
     ``tidegate controller`` arguments) to configure it further."""
-    assert testbed_handle.git is not None
     namespace = f"tg-{secrets.token_hex(3)}"
     workdir = tmp_path_factory.mktemp("gitops")
-    scenario.install(testbed_handle, namespace)
-    scenario.apply_manifests(
-        testbed_handle,
-        "mgmt",
-        [
-            scenario.cluster_secret(
-                testbed_handle, "dev", namespace=namespace, labels={"environment": "dev"}
-            ),
-            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
-        ],
-    )
+    scenario.control_namespace(testbed_handle, namespace, {"dev": {"environment": "dev"}})
     extra_args = getattr(request.module, "CONTROLLER_ARGS", None)
     port = procs.free_port()
     controller = scenario.ControllerProcess(

@@ -46,7 +46,6 @@ def installations(
     testbed_handle: handle.TestBed, tmp_path: Path
 ) -> Iterator[dict[str, scenario.GitOps]]:
     """Two control namespaces, each with a controller of its own installation id."""
-    assert testbed_handle.git is not None
     token = secrets.token_hex(3)
     started: dict[str, scenario.GitOps] = {}
     try:
@@ -54,15 +53,7 @@ def installations(
             namespace = f"tg-{side}-{token}"
             workdir = tmp_path / side
             workdir.mkdir()
-            scenario.install(testbed_handle, namespace)
-            scenario.apply_manifests(
-                testbed_handle,
-                "mgmt",
-                [
-                    scenario.cluster_secret(testbed_handle, "dev", namespace=namespace),
-                    scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
-                ],
-            )
+            scenario.control_namespace(testbed_handle, namespace)
             controller = scenario.ControllerProcess(
                 testbed_handle,
                 namespace,

@@ -119,18 +119,9 @@ class Bed:
 def replicas(
     testbed_handle: handle.TestBed, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Bed]:
-    assert testbed_handle.git is not None
     namespace = f"tg-{secrets.token_hex(3)}"
     group = Bed(testbed_handle, namespace, tmp_path_factory.mktemp("singletons"))
-    scenario.install(testbed_handle, namespace)
-    scenario.apply_manifests(
-        testbed_handle,
-        "mgmt",
-        [
-            scenario.cluster_secret(testbed_handle, "dev", namespace=namespace),
-            scenario.repo_creds_secret(testbed_handle.git, namespace=namespace),
-        ],
-    )
+    scenario.control_namespace(testbed_handle, namespace)
     try:
         for index in (0, 1):
             group.start(index).wait_log("controller ready", timeout=120)
