@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidegate.kube import client as kube_client
+from tidegate.kube import events as kube_events
 from tidegate.store import audit
 
 log = logging.getLogger("tidegate.controller")
@@ -34,6 +35,7 @@ COMPONENT = "tidegate-application-controller"
 STARTED = "OperationStarted"
 COMPLETED = "OperationCompleted"
 CONTROLLER_ACTOR = "tidegate-controller"
+CLOSE_GRACE_SECONDS = 2.0  # queued events a stopping controller still writes
 
 
 def _m(value: Any) -> Mapping[str, Any]:
@@ -160,16 +162,21 @@ class Journal:
     def __init__(self, *, mgmt: kube_client.KubeClient, audit_url: str = "") -> None:
         self.mgmt = mgmt
         self.audit = audit.AuditLog(audit_url) if audit_url else None
+        # Written in order by a background task: an operation never waits for its events
+        # (two management-cluster writes per sync, on the cold sync's critical path: issue 18).
+        self._writer = kube_events.EventRecorder(mgmt, component=COMPONENT)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        await self._writer.aclose(grace=CLOSE_GRACE_SECONDS)
         if self.audit is not None:
             self.audit.close()
 
+    async def flush(self) -> None:
+        """Wait until the queued events are written (tests)."""
+        await self._writer.flush()
+
     async def _emit(self, obj: dict[str, Any]) -> None:
-        try:
-            await self.mgmt.create(obj)
-        except Exception as exc:
-            log.warning("event %s not written: %s", obj["metadata"]["name"], exc)
+        self._writer.enqueue(obj)
 
     async def started(self, app: Mapping[str, Any]) -> None:
         operation = _m(app.get("operation"))

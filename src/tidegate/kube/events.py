@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ log = logging.getLogger("tidegate.events")
 
 NORMAL = "Normal"
 WARNING = "Warning"
+DROP_WARNING_SECONDS = 10.0  # at most one "queue full" warning this often
 MAX_MESSAGE = 1024  # the API server refuses longer messages in events.k8s.io; keep core short
 
 
@@ -109,12 +111,18 @@ class EventRecorder:
     """Writes events from a bounded queue; :meth:`record` never waits."""
 
     def __init__(
-        self, client: kube_client.KubeClient, *, component: str, max_queued: int = 1000
+        self,
+        client: kube_client.KubeClient,
+        *,
+        component: str,
+        max_queued: int = 10_000,
     ) -> None:
         self._client = client
         self.component = component
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
         self._task: asyncio.Task[None] | None = None
+        self._dropped = 0  # since the last warning
+        self._warned_at = -DROP_WARNING_SECONDS
 
     def record(self, involved: Mapping[str, Any], spec: EventSpec) -> None:
         """Queue an event about ``involved`` (dropped, with a warning, when the queue is full)."""
@@ -125,12 +133,24 @@ class EventRecorder:
             now=dt.datetime.now(dt.UTC),
             suffix=f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}{secrets.token_hex(4)}",
         )
-        kind = str(involved.get("kind") or "")
+        self.enqueue(obj)
+
+    def enqueue(self, obj: dict[str, Any]) -> None:
+        """Queue a whole Event object (dropped, with a warning at most every
+        ``DROP_WARNING_SECONDS`` saying how many, when the queue is full)."""
         try:
             self._queue.put_nowait(obj)
         except asyncio.QueueFull:
-            metric_families.EVENTS_WRITTEN.labels(kind, spec.reason, "dropped").inc()
-            log.warning("event queue full: dropped %s event about %s", spec.reason, kind)
+            kind = str((obj.get("involvedObject") or {}).get("kind") or "")
+            metric_families.EVENTS_WRITTEN.labels(kind, obj.get("reason", ""), "dropped").inc()
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._warned_at >= DROP_WARNING_SECONDS:
+                log.warning(
+                    "event queue full (%d queued): dropped %d events, the last %s about %s",
+                    self._queue.qsize(), self._dropped, obj.get("reason", ""), kind,
+                )  # fmt: skip
+                self._dropped, self._warned_at = 0, now
             return
         if self._task is None or self._task.done():
             with contextlib.suppress(RuntimeError):  # no running loop: written on next start
@@ -154,11 +174,11 @@ class EventRecorder:
                     what=what,
                     body=json.dumps(obj).encode(),
                 )
-            except errors.KubeError as exc:
+            except Exception as exc:  # an event never stops the writer
                 metric_families.EVENTS_WRITTEN.labels(
                     involved["kind"], obj["reason"], "failed"
                 ).inc()
-                log.warning("%s", exc)
+                log.warning("%s", exc if isinstance(exc, errors.KubeError) else f"{what}: {exc}")
                 continue
             metric_families.EVENTS_WRITTEN.labels(involved["kind"], obj["reason"], "written").inc()
 
@@ -167,7 +187,11 @@ class EventRecorder:
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, grace: float = 0.0) -> None:
+        """Stop writing; events still queued get ``grace`` seconds to be written first."""
+        if self._task is not None and grace > 0:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self.flush(), grace)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
