@@ -187,6 +187,12 @@ async def load(host: OperationHost, state: appstate.AppState) -> dict[str, Any] 
 async def begin(run: _Run) -> sync_operation.OperationState:
     """Resume the recorded operation state, or record a new one."""
     persisted = (run.raw.get("status") or {}).get("operationState") or {}
+    if sync_operation.is_starting(persisted, run.raw_op):
+        # Recorded with the operation itself (an automated sync) or by a start that went no
+        # further: nothing of it ran, so it starts now, with no write.
+        recorded = sync_operation.OperationState.from_status(persisted)
+        await run.host.journal.started(run.raw)
+        return recorded
     resuming = (
         persisted.get("phase") in ("Running", "Terminating")
         and persisted.get("operation") == run.raw_op
@@ -196,7 +202,7 @@ async def begin(run: _Run) -> sync_operation.OperationState:
         log.info("app %s: resuming the operation started at %s", run.name, recorded.started_at)
         return recorded
     recorded = sync_operation.OperationState(
-        OperationPhase.RUNNING, message="starting", started_at=appstatus.now()
+        OperationPhase.RUNNING, message=sync_operation.STARTING, started_at=appstatus.now()
     )
     await _persist(run, recorded)
     await run.host.journal.started(run.raw)  # OperationStarted, once (not on a resume)

@@ -42,6 +42,7 @@ from tidegate.model import constants, errors
 from tidegate.model import project as model_project
 from tidegate.model.enums import HealthStatusCode
 from tidegate.sources import repohealth
+from tidegate.sync import operation as sync_operation
 from tidegate.sync import permits, windows
 from tidegate.sync import projects as sync_projects
 
@@ -365,10 +366,15 @@ async def _start_auto_sync(
     else:
         state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
     log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
-    patch: dict[str, Any] = {"operation": autosync.operation(app, result, decision)}
+    operation = autosync.operation(app, result, decision)
+    patch: dict[str, Any] = {"operation": operation}
     changed = status_mod.changes(state.raw.get("status") or {}, status)
-    if changed:
-        patch["status"] = changed
+    # The operation's Running state in the same write: the operation then starts without
+    # one of its own (cold sync: issue 18).
+    patch["status"] = {
+        **changed,
+        "operationState": sync_operation.starting_status(operation, appstatus.now()),
+    }
     try:
         await host.patch_app(state.name, patch)
     except errors.KubeError as exc:

@@ -2,9 +2,10 @@
 
 :func:`run_operation` loops over :func:`tidegate.sync.step.plan_step` and
 :func:`tidegate.sync.execute.execute`. Its state is data (:class:`OperationState`), handed to
-``persist`` before and after every action: the controller writes it to
+``persist`` before every action and after it (after a wave of plain applies, with the next
+step's record: applying such a wave again changes nothing): the controller writes it to
 ``status.operationState``, so a controller killed mid-sync starts a new driver from the
-persisted record and no completed wave is applied again. ``should_terminate`` (``terminate-op``)
+persisted record and no completed hook or prune runs again. ``should_terminate`` (``terminate-op``)
 is asked before each step. On ``Failed``/``Error`` the retry policy re-runs the whole operation
 with a fresh record after the backoff delay, counting ``retryCount``.
 
@@ -86,6 +87,28 @@ class OperationState:
 
 
 Persist = Callable[[OperationState], Awaitable[None]]
+STARTING = "starting"  # the message of an operation recorded before its first step
+
+
+def starting_status(operation: Mapping[str, Any], started_at: str) -> dict[str, Any]:
+    """``status.operationState`` of ``operation`` before its first step: Running, no result.
+    The automated sync writes it with the ``operation`` itself (one write, issue 18)."""
+    out = OperationState(OperationPhase.RUNNING, message=STARTING, started_at=started_at)
+    # A merge patch: what the previous operation left (its result, end, retries) is removed.
+    wire = {**out.to_status(), "syncResult": None, "finishedAt": None, "retryCount": None}
+    return {**wire, "operation": dict(operation)}
+
+
+def is_starting(persisted: Mapping[str, Any], operation: Mapping[str, Any]) -> bool:
+    """Whether ``persisted`` is ``operation``'s state before its first step (see
+    :func:`starting_status`): nothing of it has run yet."""
+    return (
+        persisted.get("phase") == OperationPhase.RUNNING.value
+        and persisted.get("message") == STARTING
+        and persisted.get("operation") == operation
+        and not (persisted.get("syncResult") or {}).get("resources")
+        and not persisted.get("retryCount")
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +199,23 @@ async def run_operation(
                                started_at=state.started_at)  # fmt: skip
 
 
+def _reapplicable(action: step.Action) -> bool:
+    """Whether applying ``action`` a second time is harmless: a server-side apply of objects
+    that are not hooks (a hook would run twice), not replaced or forced (deleted and made
+    again), and not dry runs."""
+    return (
+        isinstance(action, step.Apply)
+        and not action.dry_run
+        and not any(
+            t.is_hook
+            or t.is_prune
+            or t.sync_options.enabled("replace")
+            or t.sync_options.enabled("force")
+            for t in action.tasks
+        )
+    )
+
+
 class _Driver:
     """One operation's loop; plain attributes instead of a long parameter list per call."""
 
@@ -256,6 +296,11 @@ class _Driver:
             state = dataclasses.replace(state, record=new_record)
             if isinstance(action, step.Done):
                 return await self._finish(state, action.phase, action.message)
+            if _reapplicable(action):
+                # Recorded with the next step (before it acts, waits or ends: every path of
+                # the loop persists), one write fewer per wave: a crash in between applies
+                # this wave again, which changes nothing (cold sync: issue 18).
+                continue
             await self.persist(state)
             if isinstance(action, step.Wait):
                 await self.wait_for_change(self.wait_timeout)
