@@ -148,4 +148,13 @@ def test_watching_selects_apps_of_monitoring_projects_in_the_namespace() -> None
         "d": {"spec": {"destination": {"namespace": NS}}},  # project "default"
         "e": {"spec": {"project": "gone", "destination": {"namespace": NS}}},
     }
-    assert orphans.watching(apps, projects, NS) == ["a"]
+    assert orphans.watching(apps.items(), projects, NS) == ["a"]
+
+
+def test_watching_looks_at_no_app_when_no_project_monitors() -> None:
+    class Untouchable:
+        def __iter__(self) -> Any:
+            raise AssertionError("apps were scanned although no project monitors orphans")
+
+    projects = {"default": _project({}), "other": _project({})}
+    assert orphans.watching(Untouchable(), projects, NS) == []

@@ -221,7 +221,8 @@ class Controller:
             self.scheduler.request(name)
         if key is not None and not apps and key.namespace:
             # An untracked object appeared or went: apps watching orphans there (orphans.py).
-            for name in orphans.watching(self.apps, self.projects, key.namespace):
+            pairs = ((state.name, state.raw) for state in self.states)
+            for name in orphans.watching(pairs, self.projects, key.namespace):
                 self.scheduler.request(name)
         if key is None and not apps:  # a relist: anything on this cluster may have changed
             self._request_cluster(server)
@@ -620,8 +621,8 @@ class Controller:
         self.scheduler.close()
         await self.runtimes.aclose()
         await self.deps.jq.aclose()  # bounded jq: stop the worker processes
-        await self.events.aclose()
-        self.journal.close()
+        await self.events.aclose(grace=journal.CLOSE_GRACE_SECONDS)
+        await self.journal.aclose()
         await self.mgmt.aclose()
 
     # -- webhooks ------------------------------------------------------------------------------

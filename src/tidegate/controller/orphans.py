@@ -130,17 +130,22 @@ def update(
 
 
 def watching(
-    apps: Mapping[str, Mapping[str, Any]],
+    apps: Iterable[tuple[str, Mapping[str, Any]]],
     project_of: Mapping[str, model_project.AppProject],
     namespace: str,
 ) -> list[str]:
-    """Apps (raw, by name) whose orphans could change when an untracked object appears in or
-    leaves ``namespace``: their destination namespace is it and their project monitors."""
+    """Apps (``(name, raw)`` pairs) whose orphans could change when an untracked object
+    appears in or leaves ``namespace``: their destination namespace is it and their project
+    monitors. No project monitoring (the usual fleet): no app is looked at, so the churn of
+    untracked objects costs nothing per app (cold sync of 1,000 apps: issue 18)."""
+    watched = {name for name, project in project_of.items() if monitored(project)}
+    if not watched:
+        return []
     out = []
-    for name, raw in apps.items():
+    for name, raw in apps:
         spec = raw.get("spec") or {}
         if (spec.get("destination") or {}).get("namespace") != namespace:
             continue
-        if monitored(project_of.get(str(spec.get("project") or "default"))):
+        if str(spec.get("project") or "default") in watched:
             out.append(name)
     return out
