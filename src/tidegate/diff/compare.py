@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,7 +34,16 @@ class DiffResult:
     modified: bool
     normalized_live: dict[str, Any] | None
     normalized_target: dict[str, Any] | None
-    diff_text: str
+    label: str = ""  # the resource, in the diff's header lines
+
+    @functools.cached_property
+    def diff_text(self) -> str:
+        """The unified diff from live to target, made when first asked for: a refresh needs
+        only the verdict, and dumping both sides as YAML was the largest part of comparing
+        an app whose objects do not exist yet (cold sync: issue 18)."""
+        if not self.modified:
+            return ""
+        return unified_diff(self.normalized_live, self.normalized_target, label=self.label)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,9 +142,7 @@ def finish(
     if mask_secrets:
         mask.mask_secrets(target, norm_live)
 
-    modified = target != norm_live
-    text = unified_diff(norm_live, target, label=str(sides.key)) if modified else ""
-    return DiffResult(modified, norm_live, target, text)
+    return DiffResult(target != norm_live, norm_live, target, str(sides.key))
 
 
 def _server_side_target(
