@@ -36,6 +36,7 @@ from tidegate.controller import (
     deletion,
     journal,
     leases,
+    looplag,
     metrics,
     observe,
     operate,
@@ -587,6 +588,7 @@ class Controller:
             for _ in range(self.settings.refresh_workers)
         ]
         self._tasks.append(asyncio.create_task(self.scheduler.poll()))
+        self._tasks.append(looplag.start())  # a busy controller does not call clusters down
         self._tasks.append(asyncio.create_task(self._publish_cluster_status()))
         self._tasks.append(asyncio.create_task(self.config.poll(settings_seen)))
         self.ready.set()
