@@ -113,6 +113,7 @@ def sealed_secrets_fleet(key_namespace: str) -> kube_fleet.Fleet[sealed_controll
 
 
 CLUSTER_CHECK_SECONDS = 1.0
+CLUSTER_CONTROLLERS = "cluster-controllers"  # the leader Lease's kind: Rollouts, Sealed Secrets
 
 
 def runtime_binding(ctrl: engine.Controller) -> rollouts_fleet.Bind:
@@ -231,15 +232,27 @@ async def run(
         tasks.append(once("applicationset", applicationsets, ctrl=ctrl, store=lease_store))
     if promotions:
         tasks.append(once("promotion", promotion, ctrl=ctrl, store=lease_store))
-    fleets: list[kube_fleet.Fleet[Any]] = []
-    if rollouts:
-        fleets.append(
-            rollouts_fleet.Fleet(instance_id=rollouts_instance_id, bind=runtime_binding(ctrl))
-        )
-    if sealed_secrets:
-        fleets.append(sealed_secrets_fleet(sealed_secrets_key_namespace))
-    if fleets:
-        tasks.append(asyncio.create_task(follow_clusters(ctrl, fleets), name="fleets"))
+    fleets: list[kube_fleet.Fleet[Any]] = []  # those of the current term
+
+    async def cluster_controllers() -> None:
+        """Argo Rollouts' and Sealed Secrets' controllers on every cluster: in one replica
+        (a Lease of their own), as each of those projects runs one active controller."""
+        term: list[kube_fleet.Fleet[Any]] = []
+        if rollouts:
+            term.append(
+                rollouts_fleet.Fleet(instance_id=rollouts_instance_id, bind=runtime_binding(ctrl))
+            )
+        if sealed_secrets:
+            term.append(sealed_secrets_fleet(sealed_secrets_key_namespace))
+        fleets[:] = term
+        try:
+            await follow_clusters(ctrl, term)
+        finally:
+            for fleet in term:  # a lost Lease stops them before another replica starts its own
+                await fleet.aclose()
+
+    if rollouts or sealed_secrets:
+        tasks.append(once(CLUSTER_CONTROLLERS, cluster_controllers, ctrl=ctrl, store=lease_store))
     try:
         if settings.webhook_port is not None:
             app = webhook_server.create_app(

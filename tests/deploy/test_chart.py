@@ -94,9 +94,9 @@ def test_replicas_share_shards_and_elect_the_fleet_wide_controllers() -> None:
     assert controller["spec"]["replicas"] == 3
     assert env["ARGOCD_CONTROLLER_REPLICAS"] == "3"
     assert env["ARGOCD_CONTROLLER_SHARDING_ALGORITHM"] == "round-robin"
-    # ApplicationSets, promotions and notifications run in the replica holding their leader
-    # Lease; Rollouts (per cluster, not shard-aware yet) stays off
-    assert [a for a in args_of(controller) if a.startswith("--no-")] == ["--no-rollouts"]
+    # ApplicationSets, promotions, notifications, and Rollouts with Sealed Secrets, each run in
+    # the replica holding their leader Lease: none is turned off
+    assert [a for a in args_of(controller) if a.startswith("--no-")] == []
     assert find(docs, "Deployment", "tidegate-server")["spec"]["replicas"] == 2
 
 

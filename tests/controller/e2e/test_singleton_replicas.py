@@ -34,13 +34,13 @@ ARGS = (
     "--shard-renew-deadline=4",
     "--shard-retry-period=1",
     "--no-promotions",
-    "--no-rollouts",
     "--metrics-port=-1",
 )
 MOVE_BOUND = LEASE * 4  # a dead leader's Lease moves within this (normally ~LEASE + 1 s)
 APPSET_LEASE = f"{leases.PREFIX}-leader-applicationset"
 STARTS = "leads the applicationset controller"
 STANDBY = "applicationset controller on standby"
+ROLLOUTS_RUN = "rollouts: reconciling on cluster"
 
 
 class Bed:
@@ -157,6 +157,14 @@ async def test_one_replica_generates_the_sets_apps_and_the_other_takes_over(
     # so are the notifications: each kind has its own Lease, one holder
     holder = bed.holder(f"{leases.PREFIX}-leader-notifications")
     assert holder and sum(f"-{p.pid}-" in holder for p in bed.procs) == 1
+    # the Rollouts and Sealed Secrets controllers of the clusters: in one replica only
+    holder = await eventually(
+        lambda: bed.holder(f"{leases.PREFIX}-leader-cluster-controllers"), within=MOVE_BOUND
+    )
+    runs = [p for p in bed.procs if f"-{p.pid}-" in holder]
+    assert len(runs) == 1
+    await eventually(lambda: ROLLOUTS_RUN in bed.log(runs[0]), within=60)
+    assert all(ROLLOUTS_RUN not in bed.log(p) for p in bed.procs if p is not runs[0])
     # no member Lease of their own: only the shard Leases' replicas are members
     with bed.client() as client:
         resp = client.get(
