@@ -94,6 +94,19 @@ async def test_run_rereads_a_stale_app_and_does_nothing(
     assert state.raw is (fresh if stored_after == "fresh" else stale)
 
 
+async def test_load_trusts_the_answer_to_our_own_write_and_rereads_a_watched_copy() -> None:
+    carrying = app(operation=OPERATION)
+    fresh = app(operation=None, state={"phase": "Succeeded", "operation": OPERATION})
+    host = FakeHost(fresh)
+    state = appstate.AppState("web", app(operation=None))
+    state.store(carrying, own_write=True)  # our automated sync's patch answered this
+    assert await operate.load(cast(Any, host), state) is carrying
+    assert host.reads == []
+    state.store(app(operation=OPERATION))  # a watch event since: it may lag, read again
+    assert await operate.load(cast(Any, host), state) is None
+    assert host.reads == ["web"]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

@@ -94,14 +94,21 @@ class AppState:
     self_heal_next_at: float = 0.0  # monotonic time before which self-heal waits
     last_status_write: float | None = None  # monotonic time; None: never (or a refresh asked)
     observer: Observer | None = None  # events, metrics and notifications of changes
+    # ``raw`` is the API server's answer to this controller's own last write (not a watch
+    # event since): as new as anything the server had then (operate.load need not read it).
+    own_write: bool = False
 
     def operating(self) -> bool:
         return self.operation is not None and not self.operation.done()
 
-    def store(self, obj: dict[str, Any], *, refingerprint: bool = False) -> bool:
-        """Keep ``obj`` unless it is older than the stored copy; True when kept."""
+    def store(
+        self, obj: dict[str, Any], *, refingerprint: bool = False, own_write: bool = False
+    ) -> bool:
+        """Keep ``obj`` unless it is older than the stored copy; True when kept.
+        ``own_write``: ``obj`` is the answer to our own write."""
         if older(obj, self.raw):
             return False
+        self.own_write = own_write
         before, self.raw = self.raw, obj
         if self.observer is not None and before is not obj:
             self.observer(before, obj)

@@ -473,7 +473,7 @@ class Controller:
         updated = await self._patch(name, patch)
         state = self.states.get(name)
         if state is not None:
-            state.store(updated, refingerprint=True)
+            state.store(updated, refingerprint=True, own_write=True)
         return updated
 
     async def write_status(self, state: appstate.AppState, patch: Mapping[str, Any]) -> None:

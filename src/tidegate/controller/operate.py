@@ -173,6 +173,8 @@ async def load(host: OperationHost, state: appstate.AppState) -> dict[str, Any] 
     """
     if not state.raw.get("operation"):
         return None
+    if state.own_write:  # the answer to our own write (the automated sync's): newest there is
+        return state.raw
     try:
         fresh = await host.read_app(state.name)
     except errors.KubeError as exc:

@@ -92,4 +92,4 @@ class StatusWriter:
             log.warning("app %s: status write failed: %s", state.name, exc)
             return
         state.last_status_write = time.monotonic()
-        state.store(updated)
+        state.store(updated, own_write=True)
