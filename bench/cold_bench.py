@@ -294,6 +294,7 @@ async def drill(made: Fleet, baseline: float) -> None:
 
 
 def main() -> None:
+    global OPERATION_PROCESSORS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("sync", "start", "dr"))
     parser.add_argument("--apps", type=int, default=1000)
@@ -305,7 +306,6 @@ def main() -> None:
         help="the controller's --operation-processors (default: its default)",
     )
     args = parser.parse_args()
-    global OPERATION_PROCESSORS
     OPERATION_PROCESSORS = args.operation_processors
     print(f"load average before: {load()} ({os.cpu_count()} cores)", flush=True)
     started = time.perf_counter()
