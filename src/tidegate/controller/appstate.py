@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tidegate.controller import compare as cmp
+from tidegate.controller import memo as resource_memo
 from tidegate.model import constants
 
 # Told of every new stored copy of an app: (the copy before, or None on first sight; the new one).
@@ -94,6 +95,8 @@ class AppState:
     self_heal_next_at: float = 0.0  # monotonic time before which self-heal waits
     last_status_write: float | None = None  # monotonic time; None: never (or a refresh asked)
     observer: Observer | None = None  # events, metrics and notifications of changes
+    # Each resource's last diff and health with their inputs: a no-op refresh reuses them.
+    memo: resource_memo.ResourceMemo = dataclasses.field(default_factory=resource_memo.ResourceMemo)
 
     def operating(self) -> bool:
         return self.operation is not None and not self.operation.done()
