@@ -211,3 +211,17 @@ async def test_new_health_checks_from_argocd_cm_apply_at_once(deps: cmp.CompareD
     assert assess(memo, deps, live) is HealthStatusCode.DEGRADED
     assert assess(memo, deps, live) is HealthStatusCode.DEGRADED  # custom checks: every pass
     assert memo.hits == 0
+
+
+def test_whether_a_source_path_holds_a_chart_is_answered_once_per_tree(
+    deps: cmp.CompareDeps, tmp_path: pathlib.Path
+) -> None:
+    tree = tmp_path / "tree"
+    (tree / "chart").mkdir(parents=True)
+    (tree / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tree / "plain").mkdir()
+    (tree / "plain" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n")
+    assert deps.is_chart(tree, "chart") is True
+    assert deps.is_chart(tree, "plain") is False
+    (tree / "chart" / "Chart.yaml").unlink()  # a checkout never changes: the answer stands
+    assert deps.is_chart(tree, "chart") is True

@@ -153,6 +153,8 @@ class CompareDeps:
     # Signs and recognises the records of no-op predictions kept in each app's status
     # (controller/recall.py); None: nothing is recorded or recalled.
     ledger: recall.Ledger | None = None
+    # Whether a source path of a checked-out commit holds a Helm chart (:meth:`is_chart`).
+    _charts: dict[tuple[Path, str], bool] = dataclasses.field(default_factory=dict)
 
     def seed_prediction(self, sent: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
         """A sync's server-side apply of ``sent`` answered ``answer``: applying ``sent`` again
@@ -161,6 +163,17 @@ class CompareDeps:
         key = hashing.dry_run_cache_key(hashing.manifest_hash(sent), live_version(answer))
         self.dry_runs.put(key, dict(answer))
         self.dry_runs.seeded += 1
+
+    def is_chart(self, root: Path, path: str | None) -> bool:
+        """:func:`_is_chart`, remembered: ``root`` is the read-only tree of one commit
+        (``RepoCache.checkout``), so the answer for a path in it never changes."""
+        key = (root, path or "")
+        found = self._charts.get(key)
+        if found is None:
+            if len(self._charts) > 100_000:
+                self._charts.clear()
+            found = self._charts[key] = _is_chart(root, path)
+        return found
 
     def manifest_hash(self, obj: Obj) -> str:
         cached = self._hashes.get(id(obj))
@@ -277,7 +290,7 @@ async def render_app(
         helm = (
             src.helm is not None
             or bool(src.chart)
-            or (src.kustomize is None and src.directory is None and _is_chart(root, src.path))
+            or (src.kustomize is None and src.directory is None and deps.is_chart(root, src.path))
         )
         capabilities = helm or bool(plugins) or src.plugin is not None
         request = sourcing.render_request(
