@@ -177,18 +177,21 @@ async def measure(
               flush=True)  # fmt: skip
 
         times: list[float] = []
+        cpu: list[float] = []  # CPU seconds of this process: what a busy machine cannot inflate
         misses: list[int] = []
         hits: list[int] = []
         for number in range(1, args.rounds + 1):
             h0, m0, r0 = ctrl.deps.dry_runs.hits, ctrl.deps.dry_runs.misses, ctrl.refresh_count
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             await ctrl.refresh_all()
             elapsed = time.perf_counter() - t0
             times.append(elapsed)
+            cpu.append(time.process_time() - c0)
             hits.append(ctrl.deps.dry_runs.hits - h0)
             misses.append(ctrl.deps.dry_runs.misses - m0)
             refreshed = ctrl.refresh_count - r0
-            print(f"pass {number}: {elapsed:.2f} s, {refreshed} apps refreshed, dry-run cache "
+            print(f"pass {number}: {elapsed:.2f} s ({cpu[-1]:.2f} s CPU, load "
+                  f"{os.getloadavg()[0]:.1f}), {refreshed} apps refreshed, dry-run cache "
                   f"{hits[-1]} hits / {misses[-1]} misses", flush=True)  # fmt: skip
         assert _all_synced(ctrl, names), "an app left Synced during no-op passes"
         if args.profile:
@@ -211,6 +214,7 @@ async def measure(
                   f"{args.rounds} passes")  # fmt: skip
     common.row("first (cold) pass", f"{first:.1f} s, {first_misses} dry runs")
     common.row("no-op pass", common.spread(times, digits=2))
+    common.row("  CPU time of a no-op pass", common.spread(cpu, digits=2))
     med = statistics.median(times)
     common.row(
         "  vs target 3 s",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tidegate.controller import compare as cmp
+from tidegate.controller import memo as resource_memo
 from tidegate.model import constants
 
 # Told of every new stored copy of an app: (the copy before, or None on first sight; the new one).
@@ -97,6 +98,8 @@ class AppState:
     # ``raw`` is the API server's answer to this controller's own last write (not a watch
     # event since): as new as anything the server had then (operate.load need not read it).
     own_write: bool = False
+    # Each resource's last diff and health with their inputs: a no-op refresh reuses them.
+    memo: resource_memo.ResourceMemo = dataclasses.field(default_factory=resource_memo.ResourceMemo)
 
     def operating(self) -> bool:
         return self.operation is not None and not self.operation.done()

@@ -17,6 +17,7 @@ from typing import Any
 from tidegate import render, sources
 from tidegate.controller import charts as app_charts
 from tidegate.controller import jqdiff, recall, sourcing
+from tidegate.controller import memo as resource_memo
 from tidegate.diff import compare as diff_compare
 from tidegate.diff import hashing
 from tidegate.diff import ignore as diff_ignore
@@ -35,6 +36,8 @@ from tidegate.sync import prepare, resource_meta
 from tidegate.sync import validate as sync_validate
 
 Obj = dict[str, Any]
+# One resource to diff: (key, desired, live, prediction); prediction None: none or not live.
+DiffItem = tuple[ResourceKey, Obj | None, Obj | None, Obj | None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +153,8 @@ class CompareDeps:
     # Signs and recognises the records of no-op predictions kept in each app's status
     # (controller/recall.py); None: nothing is recorded or recalled.
     ledger: recall.Ledger | None = None
+    # Whether a source path of a checked-out commit holds a Helm chart (:meth:`is_chart`).
+    _charts: dict[tuple[Path, str], bool] = dataclasses.field(default_factory=dict)
 
     def seed_prediction(self, sent: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
         """A sync's server-side apply of ``sent`` answered ``answer``: applying ``sent`` again
@@ -158,6 +163,17 @@ class CompareDeps:
         key = hashing.dry_run_cache_key(hashing.manifest_hash(sent), live_version(answer))
         self.dry_runs.put(key, dict(answer))
         self.dry_runs.seeded += 1
+
+    def is_chart(self, root: Path, path: str | None) -> bool:
+        """:func:`_is_chart`, remembered: ``root`` is the read-only tree of one commit
+        (``RepoCache.checkout``), so the answer for a path in it never changes."""
+        key = (root, path or "")
+        found = self._charts.get(key)
+        if found is None:
+            if len(self._charts) > 100_000:
+                self._charts.clear()
+            found = self._charts[key] = _is_chart(root, path)
+        return found
 
     def manifest_hash(self, obj: Obj) -> str:
         cached = self._hashes.get(id(obj))
@@ -274,7 +290,7 @@ async def render_app(
         helm = (
             src.helm is not None
             or bool(src.chart)
-            or (src.kustomize is None and src.directory is None and _is_chart(root, src.path))
+            or (src.kustomize is None and src.directory is None and deps.is_chart(root, src.path))
         )
         capabilities = helm or bool(plugins) or src.plugin is not None
         request = sourcing.render_request(
@@ -350,6 +366,7 @@ async def compare(
     allow_stale: bool = False,
     recalled: recall.Recalled | None = None,
     check_absent: bool = True,
+    memo: resource_memo.ResourceMemo | None = None,
 ) -> Comparison:
     """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster
     (``allow_stale``: see :func:`render_app`).
@@ -357,7 +374,8 @@ async def compare(
     ``recalled``: the facts of the app's persisted record (controller/recall.py): an object
     whose fact it knows is predicted as its live self, without a dry run. ``check_absent``
     False: objects that do not exist live are not dry-run at all (the controller, when an
-    automated sync follows at once and validates them itself)."""
+    automated sync follows at once and validates them itself). ``memo``: the app's memo of
+    diffs and health (controller/memo.py), consulted and updated; None: all computed."""
     label = f"Application {app.namespace}/{app.name}"
     rendered = await render_app(
         app,
@@ -391,16 +409,15 @@ async def compare(
     )
     # --- bounded jq (ignoreDifferences): every resource's diff in one batch, off the loop ---
     # (a target not live yet was dry-run only to check it: its diff is against desired)
-    diffs = await jqdiff.compare_all(
-        [
-            (k, by_key.get(k), live_by_key.get(k),
-             predicted.get(k, (None, ""))[0] if k in live_by_key else None)
-            for k in set(by_key) | set(live_by_key)
-            if not _is_hook(by_key.get(k) or live_by_key[k])
-        ],
-        rules,
-        pool=deps.jq,
-    )  # fmt: skip
+    items = [
+        (k, by_key.get(k), live_by_key.get(k),
+         predicted.get(k, (None, ""))[0] if k in live_by_key else None)
+        for k in set(by_key) | set(live_by_key)
+        if not _is_hook(by_key.get(k) or live_by_key[k])
+    ]  # fmt: skip
+    if memo is not None:
+        memo.begin()
+    diffs = await diff_resources(items, rules, deps=deps, memo=memo)
     # --- end bounded jq ---
 
     states: list[ResourceState] = []
@@ -420,24 +437,24 @@ async def compare(
             )
             continue
         message = predicted.get(key, (None, ""))[1] if current is not None else ""
-        result = diffs[key]  # bounded jq: computed above
+        result, noop = diffs[key]  # bounded jq: computed above
         if target is None:
             status = SyncStatusCode.OUT_OF_SYNC
         else:
             status = SyncStatusCode.OUT_OF_SYNC if result.modified else SyncStatusCode.SYNCED
-        noop = _noop_fact(key, target, current, predicted.get(key, (None, ""))[0], rules, result,
-                          deps=deps)  # fmt: skip
         if noop:
             facts.append(noop)
         if current is None:
             hs = health_status.HealthStatus(HealthStatusCode.MISSING) if target else None
         else:
-            hs = deps.health_checks.assess(current)
+            hs = assess_health(key, current, memo=memo, deps=deps)
         states.append(
             ResourceState(
                 key, version, target, current, status, hs, False, target is None, result, message
             )
         )
+    if memo is not None:
+        memo.end()
     sync_status = (
         SyncStatusCode.OUT_OF_SYNC
         if any(s.status is SyncStatusCode.OUT_OF_SYNC for s in states)
@@ -459,6 +476,61 @@ async def compare(
         rendered.stale,
         tuple(facts),
     )
+
+
+async def diff_resources(
+    items: Sequence[DiffItem],
+    rules: Sequence[diff_ignore.IgnoreRule],
+    *,
+    deps: CompareDeps,
+    memo: resource_memo.ResourceMemo | None = None,
+) -> dict[ResourceKey, tuple[diff_compare.DiffResult, str]]:
+    """Each item's diff and no-op fact (:func:`_noop_fact`). What ``memo`` remembers for the
+    same inputs is reused; the other items are diffed in one bounded jq batch
+    (:func:`jqdiff.compare_all`) and remembered."""
+    out: dict[ResourceKey, tuple[diff_compare.DiffResult, str]] = {}
+    inputs: dict[ResourceKey, tuple[resource_memo.Inputs, tuple[object, ...]] | None] = {}
+    todo: list[DiffItem] = []
+    for item in items:
+        key, desired, current, prediction = item
+        if memo is not None:
+            desired_hash = deps.manifest_hash(desired) if desired is not None else None
+            found = resource_memo.diff_inputs(desired_hash, current, prediction, rules)
+            hit = memo.diff(key, found)
+            if hit is not None:
+                out[key] = hit
+                continue
+            inputs[key] = found
+        todo.append(item)
+    diffs = await jqdiff.compare_all(todo, rules, pool=deps.jq)
+    for key, desired, current, prediction in todo:
+        result = diffs[key]
+        noop = _noop_fact(key, desired, current, prediction, rules, result, deps=deps)
+        out[key] = (result, noop)
+        if memo is not None:
+            memo.keep_diff(key, inputs[key], result, noop)
+    return out
+
+
+def assess_health(
+    key: ResourceKey,
+    current: Obj,
+    *,
+    memo: resource_memo.ResourceMemo | None,
+    deps: CompareDeps,
+) -> health_status.HealthStatus | None:
+    """The health of a live object, remembered by ``memo`` while it and the checks stay.
+    A custom check (argocd-cm Lua or rules) runs every time: a Lua script past its limits
+    fails for a while, and that verdict must not outlive the moment."""
+    checks = deps.health_checks
+    if memo is None or checks.custom_check(key.group, key.kind) is not None:
+        return checks.assess(current)
+    found = resource_memo.health_inputs(current, checks)
+    hit, health = memo.health(key, found)
+    if not hit:
+        health = checks.assess(current)
+        memo.keep_health(key, found, health)
+    return health
 
 
 def _noop_fact(

@@ -220,7 +220,7 @@ class Controller:
             if state.operating():
                 continue  # the running sync reacts; the app is refreshed when it ends
             self.scheduler.request(name)
-        if key is not None and not apps and key.namespace:
+        if key is not None and not apps and key.namespace and orphans.monitoring(self.projects):
             # An untracked object appeared or went: apps watching orphans there (orphans.py).
             pairs = ((state.name, state.raw) for state in self.states)
             for name in orphans.watching(pairs, self.projects, key.namespace):

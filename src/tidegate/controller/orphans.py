@@ -37,6 +37,13 @@ def monitored(project: model_project.AppProject | None) -> bool:
     return project is not None and project.spec.orphaned_resources is not None
 
 
+def monitoring(project_of: Mapping[str, model_project.AppProject]) -> bool:
+    """Whether any project asks for orphaned resources: when none does, no live event can
+    change an app's orphans, and the apps need not be walked (issue 18: a walk of every app
+    for every untracked object's event grew a pass with the square of the apps)."""
+    return any(monitored(project) for project in project_of.values())
+
+
 def _created_by_kubernetes(key: ResourceKey) -> bool:
     if key.group:
         return False

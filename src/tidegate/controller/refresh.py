@@ -198,6 +198,7 @@ async def evaluate(
             recalled=ledger.recall(scope, state.raw.get("status")) if ledger else None,
             # cold sync: an automated sync validates missing objects itself, at once
             check_absent=not autosync.enabled(app),
+            memo=state.memo,  # unchanged resources: last pass's diff and health (memo.py)
         )
         if rules is not None:  # AppProject: refused objects are an error before any sync
             await permits.check_targets(
