@@ -149,3 +149,13 @@ def test_watching_selects_apps_of_monitoring_projects_in_the_namespace() -> None
         "e": {"spec": {"project": "gone", "destination": {"namespace": NS}}},
     }
     assert orphans.watching(apps, projects, NS) == ["a"]
+
+
+def test_any_monitored_is_false_unless_a_project_asks_for_orphans() -> None:
+    # When no project monitors, no app can watch orphans: an untracked object's change is
+    # dropped before the apps are scanned (a cold start's LISTs report thousands of them).
+    assert not orphans.any_monitored({})
+    assert not orphans.any_monitored({"default": _project({}), "p": _project({"x": 1})})
+    assert orphans.any_monitored(
+        {"default": _project({}), "w": _project({"orphanedResources": {}})}
+    )

@@ -221,7 +221,7 @@ class Controller:
             if state.operating():
                 continue  # the running sync reacts; the app is refreshed when it ends
             self.scheduler.request(name)
-        if key is not None and not apps and key.namespace:
+        if key is not None and not apps and key.namespace and orphans.any_monitored(self.projects):
             # An untracked object appeared or went: apps watching orphans there (orphans.py).
             for name in orphans.watching(self.apps, self.projects, key.namespace):
                 self.scheduler.request(name)

@@ -37,6 +37,12 @@ def monitored(project: model_project.AppProject | None) -> bool:
     return project is not None and project.spec.orphaned_resources is not None
 
 
+def any_monitored(projects: Mapping[str, model_project.AppProject]) -> bool:
+    """Whether any project monitors orphaned resources: when none does, an untracked object's
+    change concerns no app (checked first: a cold start's LISTs report thousands of them)."""
+    return any(monitored(p) for p in projects.values())
+
+
 def _created_by_kubernetes(key: ResourceKey) -> bool:
     if key.group:
         return False
