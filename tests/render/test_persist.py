@@ -173,3 +173,14 @@ async def test_discarding_a_result_forgets_it_on_disk(repo: Path, tmp_path: Path
     result = await render.render(req, cache=cache)
     cache.discard(req.cache_key(), result)  # as when a remote reference moved
     assert store.load(req.cache_key()) is None
+
+
+def test_a_temporary_file_left_by_a_crash_is_removed_once_old(tmp_path: Path) -> None:
+    old = tmp_path / ".tmp-crashed.part"
+    fresh = tmp_path / ".tmp-writing.part"  # another process may be writing it right now
+    for path in (old, fresh):
+        path.write_text("{half")
+    os.utime(old, (1, 1))
+    store = persist.RenderStore(tmp_path, salt="s")
+    assert len(store) == 0
+    assert not old.exists() and fresh.exists()

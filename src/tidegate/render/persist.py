@@ -16,7 +16,8 @@ name is not used either.
 
 Faults: a file that cannot be read, is not JSON or has not the expected shape is ignored (one
 log line), removed, and the source renders again. Files are written to a temporary name and
-renamed (a crash never leaves half a file under a real name), readable by the owner only
+renamed (a crash never leaves half a file under a real name; a temporary file left by a crash
+is removed when the directory is next scanned), readable by the owner only
 (rendered Secrets stay as private as the checked-out repositories next to them). The directory
 is bounded in entries and bytes: the least recently used files go first.
 
@@ -32,6 +33,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,6 +45,12 @@ log = logging.getLogger("tidegate.render")
 
 FORMAT = "r1"  # bump when the file layout or the meaning of a key changes
 SUFFIX = ".json"
+TEMP_PREFIX = ".tmp-"
+TEMP_MAX_AGE_NS = 600 * 10**9  # a temporary file this old is no write in progress
+
+
+def stale(mtime_ns: int) -> bool:
+    return time.time_ns() - mtime_ns > TEMP_MAX_AGE_NS
 
 
 def salt(binaries: Iterable[str | None]) -> str:
@@ -141,9 +149,14 @@ class RenderStore:
             try:
                 with os.scandir(self.root) as entries:
                     for entry in entries:
-                        if entry.name.endswith(SUFFIX) and entry.is_file(follow_symlinks=False):
-                            st = entry.stat(follow_symlinks=False)
+                        if not entry.is_file(follow_symlinks=False):
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                        if entry.name.endswith(SUFFIX):
                             found.append((st.st_mtime_ns, entry.name, st.st_size))
+                        elif entry.name.startswith(TEMP_PREFIX) and stale(st.st_mtime_ns):
+                            with contextlib.suppress(OSError):  # a write cut short by a crash
+                                os.unlink(entry.path)
             except OSError:  # absent or unreadable: nothing to reuse, nothing to bound yet
                 found = []
             self._index = OrderedDict((name, size) for _, name, size in sorted(found))
@@ -187,7 +200,7 @@ class RenderStore:
             return
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".part")
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as out:  # mkstemp: mode 0600
                     out.write(data)
