@@ -20,6 +20,10 @@ command each; each prints its figure AND its ratio to the named baseline:
            namespace is gone. Baseline: ``kubectl apply --server-side`` of the same objects.
 
     .venv/bin/python bench/cold_bench.py sync|start|dr [--apps 1000] [--per-app 10]
+                                         [--profile FILE]
+
+``--profile FILE`` (start only) runs the restarted controller's pass under cProfile and writes
+the stats to FILE (read them with ``python -m pstats FILE``); the figure is then slower.
 
 The machine is shared: the load average before and after each run is printed with the figures.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import os
 import secrets
 import subprocess
@@ -227,7 +232,7 @@ async def cold_sync(made: Fleet, baseline: float) -> None:
 # -- start ------------------------------------------------------------------------------------
 
 
-async def cold_start(made: Fleet) -> None:
+async def cold_start(made: Fleet, profile: Path | None = None) -> None:
     first = controller(made)
     async with running(first) as runner:
         started = time.perf_counter()
@@ -237,6 +242,9 @@ async def cold_start(made: Fleet) -> None:
         baseline = time.perf_counter() - started
         first_sent = dry_runs_sent(first)
     second = controller(made)
+    profiler = cProfile.Profile() if profile is not None else None
+    if profiler is not None:
+        profiler.enable()
     started = time.perf_counter()
     async with running(second) as runner:
         ready = time.perf_counter() - started
@@ -247,6 +255,9 @@ async def cold_start(made: Fleet) -> None:
         sent = dry_runs_sent(second)
         recalled = getattr(second.deps.dry_runs, "recalled", 0)
         refreshed = second.refresh_count
+    if profiler is not None and profile is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     objects = len(made.names) * made.per_app
     common.header(f"cold start over {len(made.names)} apps / {objects} objects (load {load()})")
     common.row("first controller, first pass (baseline)",
@@ -305,6 +316,7 @@ def main() -> None:
         default=OPERATION_PROCESSORS,
         help="the controller's --operation-processors (default: its default)",
     )
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile stats file (start)")
     args = parser.parse_args()
     OPERATION_PROCESSORS = args.operation_processors
     print(f"load average before: {load()} ({os.cpu_count()} cores)", flush=True)
@@ -313,7 +325,7 @@ def main() -> None:
         if args.what == "start":
             made.kubectl_apply(made.dest)  # every app Synced from its first comparison
             made.applications(automated=False)
-            asyncio.run(cold_start(made))
+            asyncio.run(cold_start(made, args.profile))
         else:
             scratch = f"bench-kubectl-{secrets.token_hex(3)}"
             try:

@@ -23,6 +23,7 @@ def test_public_api() -> None:
         "RenderLimits",
         "RenderRequest",
         "RenderResult",
+        "RenderStore",
         "SourceType",
         "Tools",
         "TrackingMethod",

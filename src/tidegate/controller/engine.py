@@ -113,7 +113,9 @@ class Controller:
         )
         self.deps = cmp.CompareDeps(
             repos=self.repos,
-            render_cache=render.RenderCache(),
+            # rendered manifests survive a restart (render/persist.py): a cold start re-renders
+            # only what changed while the controller was down
+            render_cache=render.RenderCache(disk=render.RenderStore.at(cache_dir / "renders")),
             repo_secrets=self._repo_secrets,
             tracking=self.settings.tracking_method,
             installation_id=self.installation_id,

@@ -2,7 +2,8 @@
 
 Directory, Kustomize, Helm and config management plugin sources (all but the first through
 child processes with deadlines: the real binaries, or the plugin's commands), path safety, a
-render cache and Argo CD resource tracking. I/O:
+render cache (in memory, and on disk across restarts: render/persist.py) and Argo CD resource
+tracking. I/O:
 file reads and renderer subprocesses; the parsing, glob, edit and tracking modules are pure.
 
 Public API (pinned by tests/render/test_public_api.py)::
@@ -12,6 +13,7 @@ Public API (pinned by tests/render/test_public_api.py)::
 
 from tidegate.render.cache import RenderCache
 from tidegate.render.generate import detect_source_type, plugin_parameters, render
+from tidegate.render.persist import RenderStore
 from tidegate.render.plugin_config import PluginDefinition, PluginRegistry
 from tidegate.render.remotes import RemoteRepos
 from tidegate.render.request import (
@@ -50,6 +52,7 @@ __all__ = [
     "RenderLimits",
     "RenderRequest",
     "RenderResult",
+    "RenderStore",
     "SourceType",
     "Tools",
     "TrackingMethod",

@@ -6,6 +6,10 @@ render costs a dictionary lookup. Results are shared, hence read-only by contrac
 
 Concurrent renders of one key share a single run (the first caller renders, the others await
 it). Also remembers which (tree, commit) pairs passed the whole-tree symlink check.
+
+With a :class:`~tidegate.render.persist.RenderStore` (``disk``), a result missing from memory
+is looked up on disk before rendering, and every new result is written there: a restarted
+controller renders only what changed while it was down.
 """
 
 from __future__ import annotations
@@ -15,12 +19,19 @@ import collections
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tidegate.render import request
+from tidegate.render import persist, request
 
 
 class RenderCache:
-    def __init__(self, *, max_entries: int = 1024, max_bytes: int = 512 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int = 1024,
+        max_bytes: int = 512 * 1024 * 1024,
+        disk: persist.RenderStore | None = None,
+    ) -> None:
         self.max_entries = max_entries
+        self.disk = disk
         self.max_bytes = max_bytes
         self._entries: collections.OrderedDict[str, request.RenderResult] = (
             collections.OrderedDict()
@@ -31,7 +42,8 @@ class RenderCache:
             collections.OrderedDict()
         )
         self.hits = 0
-        self.misses = 0
+        self.misses = 0  # not in memory: restored from disk or rendered
+        self.restored = 0  # of the misses, those read back from disk
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,10 +71,12 @@ class RenderCache:
             self._bytes -= evicted.size_bytes
 
     def discard(self, key: str, result: request.RenderResult) -> None:
-        """Forget ``key`` if it still holds ``result`` (a newer result stays)."""
+        """Forget ``key`` if it still holds ``result`` (a newer result stays), on disk too."""
         if self._entries.get(key) is result:
             del self._entries[key]
             self._bytes -= result.size_bytes
+        if self.disk is not None:
+            self.disk.forget(key)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -93,7 +107,7 @@ class RenderCache:
         future: asyncio.Future[request.RenderResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await render()
+            result = await self._restore_or_render(key, render)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no warning when nobody else was waiting
@@ -105,6 +119,19 @@ class RenderCache:
             del self._inflight[key]
         future.set_result(result)
         self.put(key, result)
+        return result
+
+    async def _restore_or_render(
+        self, key: str, render: Callable[[], Awaitable[request.RenderResult]]
+    ) -> request.RenderResult:
+        if self.disk is None:
+            return await render()
+        restored = await asyncio.to_thread(self.disk.load, key)
+        if restored is not None:
+            self.restored += 1
+            return restored
+        result = await render()
+        await asyncio.to_thread(self.disk.save, key, result)
         return result
 
     def tree_checked(self, root: Path, commit: str) -> bool:

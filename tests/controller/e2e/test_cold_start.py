@@ -6,6 +6,8 @@ Dry runs are counted with the controller's own ``argocd_app_k8s_request_total{dr
 - Cold sync: an automated app whose objects do not exist is synced with one validating dry run
   per object (the sync's), none from its refreshes; a bad manifest still fails the whole sync
   before anything is applied.
+- Cold start: rendered manifests survive a restart (render/persist.py), keyed by commit: an app
+  whose Git changed while the controller was down renders its new commit and shows OutOfSync.
 - Cold start: after a restart, objects whose recorded prediction still holds are not dry-run
   again; one changed while the controller was down is, and its app shows OutOfSync (never a
   false Synced); a tampered record and one copied from another app are not trusted.
@@ -24,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tidegate.testenv import procs, scenario, wait
+from tidegate.testenv import gitrepos, procs, scenario, wait
 
 pytestmark = pytest.mark.e2e
 
@@ -74,8 +76,10 @@ def destination(gitops: scenario.GitOps) -> Iterator[str]:
     scenario.kubectl(gitops.bed, "dev", "delete", "namespace", ns, "--wait=false", check=False)
 
 
-def _app(gitops: scenario.GitOps, name: str, files: dict[str, str], namespace: str) -> None:
-    repo, _ = gitops.repo({f"app/{path}": text for path, text in files.items()})
+def _app(
+    gitops: scenario.GitOps, name: str, files: dict[str, str], namespace: str
+) -> gitrepos.WorkingCopy:
+    repo, work = gitops.repo({f"app/{path}": text for path, text in files.items()})
     gitops.create_app(
         scenario.application(
             name,
@@ -87,6 +91,7 @@ def _app(gitops: scenario.GitOps, name: str, files: dict[str, str], namespace: s
             sync_options=(),  # the namespace exists: nothing but the ConfigMaps is created
         )
     )
+    return work
 
 
 def test_cold_sync_creates_missing_objects_with_only_the_syncs_validation(
@@ -178,3 +183,40 @@ def test_restart_dry_runs_only_changed_objects_and_trusts_no_foreign_record(
                     what="its own record back")  # fmt: skip
     gitops.wait_app("foreign", lambda a: len(_predictions(a)) == 3 and not set(_predictions(a))
                     & set(steady), timeout=60, what="a record of its own")  # fmt: skip
+
+
+def test_restart_renders_again_what_git_changed_while_the_controller_was_down(
+    gitops: scenario.GitOps, destination: str
+) -> None:
+    works = {}
+    for name in ("kept", "moved"):
+        files = {f"{n}.yaml": _configmap(f"{name}-{n}") for n in ("a", "b")}
+        works[name] = _app(gitops, name, files, destination)
+    for name in works:
+        gitops.wait_app(name, scenario.synced_healthy, timeout=120, what="Synced and Healthy")
+    before = gitops.get_app("moved")["status"]["sync"]["revision"]
+
+    gitops.controller.stop()
+    stopped_at = _now()
+    # While the controller is down, Git moves on for one app: its persisted render (of the old
+    # commit) would say Synced; the restarted controller must render the new commit.
+    sha = works["moved"].commit({"app/b.yaml": _configmap("moved-b", "new")}, "change b")
+    assert sha != before
+    asyncio.run(wait.eventually(lambda: _now() > stopped_at, within=5))  # reconciledAt: seconds
+
+    gitops.controller.log = gitops.workdir / "controller-restarted-git.log"
+    gitops.controller.start().wait_log("controller ready", timeout=60)
+
+    def refreshed(app: dict[str, Any]) -> bool:
+        status = app.get("status") or {}
+        return (str(status.get("reconciledAt") or "") > stopped_at
+                and (status.get("sync") or {}).get("status") != "Unknown")  # fmt: skip
+
+    moved = gitops.wait_app("moved", refreshed, timeout=60, what="a refresh after the restart")
+    kept = gitops.wait_app("kept", refreshed, timeout=60, what="a refresh after the restart")
+    # The first comparison written after the restart is of the new commit, and OutOfSync.
+    assert moved["status"]["sync"]["revision"] == sha
+    assert moved["status"]["sync"]["status"] == "OutOfSync"
+    resources = {r["name"]: r["status"] for r in moved["status"]["resources"]}
+    assert resources == {"moved-a": "Synced", "moved-b": "OutOfSync"}
+    assert kept["status"]["sync"]["status"] == "Synced"
