@@ -22,5 +22,7 @@ def test_one_project_monitoring_orphans_is_enough() -> None:
     projects = {"default": project("default", None), "team": project("team", {"warn": True})}
     assert orphans.monitoring(projects) is True
     assert orphans.watching(
-        {"a": {"spec": {"project": "team", "destination": {"namespace": "ns"}}}}, projects, "ns"
+        {"a": {"spec": {"project": "team", "destination": {"namespace": "ns"}}}}.items(),
+        projects,
+        "ns",
     ) == ["a"]
