@@ -194,6 +194,9 @@ def test_restart_renders_again_what_git_changed_while_the_controller_was_down(
         works[name] = _app(gitops, name, files, destination)
     for name in works:
         gitops.wait_app(name, scenario.synced_healthy, timeout=120, what="Synced and Healthy")
+        # No automated sync from here: the new commit's OutOfSync stays to be seen (an
+        # automated sync would make it Synced moments later, faster than a poll can tell).
+        gitops.patch_app(name, {"spec": {"syncPolicy": {"automated": None}}})
     before = gitops.get_app("moved")["status"]["sync"]["revision"]
 
     gitops.controller.stop()
