@@ -2,8 +2,8 @@
 
 :func:`run_operation` loops over :func:`tidegate.sync.step.plan_step` and
 :func:`tidegate.sync.execute.execute`. Its state is data (:class:`OperationState`), handed to
-``persist`` before every action and after it (after a wave of plain applies, with the next
-step's record: applying such a wave again changes nothing): the controller writes it to
+``persist`` before every action and after it (a wave of plain applies is recorded with the
+next step that is not one: applying such a wave again changes nothing): the controller writes it to
 ``status.operationState``, so a controller killed mid-sync starts a new driver from the
 persisted record and no completed hook or prune runs again. ``should_terminate`` (``terminate-op``)
 is asked before each step. On ``Failed``/``Error`` the retry policy re-runs the whole operation
@@ -287,7 +287,8 @@ class _Driver:
             state = dataclasses.replace(
                 state, record=state.record.merged(decision.results), message=_describe(action)
             )
-            if isinstance(action, step.Apply | step.Prune | step.RunSyncFail):
+            reapplicable = _reapplicable(action)
+            if isinstance(action, step.Apply | step.Prune | step.RunSyncFail) and not reapplicable:
                 await self.persist(state)  # what is known before acting
             new_record = await execute.execute(
                 decision, client=self.client, recorded=state.record, params=self.params,
@@ -296,10 +297,10 @@ class _Driver:
             state = dataclasses.replace(state, record=new_record)
             if isinstance(action, step.Done):
                 return await self._finish(state, action.phase, action.message)
-            if _reapplicable(action):
-                # Recorded with the next step (before it acts, waits or ends: every path of
-                # the loop persists), one write fewer per wave: a crash in between applies
-                # this wave again, which changes nothing (cold sync: issue 18).
+            if reapplicable:
+                # Recorded with the next step that is not one (before it acts, waits or ends:
+                # every path of the loop persists), two writes fewer per wave: a crash before
+                # that applies these waves again, which changes nothing (cold sync: issue 18).
                 continue
             await self.persist(state)
             if isinstance(action, step.Wait):
