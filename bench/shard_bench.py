@@ -199,6 +199,10 @@ async def replica(args: argparse.Namespace) -> None:
             await ctrl.refresh_all()
             if settled() and mine():
                 break
+        # The Events of the first passes (sync and health changes of every app) are written
+        # by a background task at the API server's pace: a steady no-op pass writes none.
+        await ctrl.events.flush()
+        await ctrl.journal.flush()
         print(json.dumps({"ready": len(mine()), "shards": sorted(ctrl.shards.leases.held())}),
               flush=True)  # fmt: skip
         while True:
