@@ -1,4 +1,4 @@
-"""``spec.restartAt``: replace the Rollout's pods created before that time, one at a time (I/O).
+"""``spec.restartAt``: replace the Rollout's pods created until that time, one at a time (I/O).
 
 A pod is deleted only while every other pod is available, so a restart never costs more than
 one pod of capacity; the ReplicaSet then creates its replacement. When no pod older than
@@ -40,11 +40,14 @@ async def step(
         res, namespace=ns, label_selector=",".join(f"{k}={v}" for k, v in selector.items())
     )
     pods = [p for p in listed.items if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    # Timestamps have whole seconds: a pod made in restartAt's own second may predate the
+    # request, so it is replaced too (a replacement made in that second is, at worst, replaced
+    # once more, one pod at a time as below).
     old = [
         p
         for p in pods
         if (created := parse_time((p.get("metadata") or {}).get("creationTimestamp")))
-        and created < when
+        and created <= when
     ]
     if not old:
         status["restartedAt"] = wanted
