@@ -22,8 +22,9 @@ command each; each prints its figure AND its ratio to the named baseline:
     .venv/bin/python bench/cold_bench.py sync|start|dr [--apps 1000] [--per-app 10]
                                          [--profile FILE]
 
-``--profile FILE`` (start only) runs the restarted controller's pass under cProfile and writes
-the stats to FILE (read them with ``python -m pstats FILE``); the figure is then slower.
+``--profile FILE`` (sync, start) runs the timed part (the cold sync; the restarted controller's
+pass) under cProfile and writes the stats to FILE (read them with ``python -m pstats FILE``);
+the figure is then slower.
 
 The machine is shared: the load average before and after each run is printed with the figures.
 """
@@ -201,9 +202,12 @@ def dry_runs_sent(ctrl: engine.Controller) -> int:
 # -- sync -------------------------------------------------------------------------------------
 
 
-async def cold_sync(made: Fleet, baseline: float) -> None:
+async def cold_sync(made: Fleet, baseline: float, profile: Path | None = None) -> None:
     ctrl = controller(made)
+    profiler = cProfile.Profile() if profile is not None else None
     async with running(ctrl) as runner:
+        if profiler is not None:
+            profiler.enable()
         started = time.perf_counter()
         cpu_before = common.cpu_seconds(os.getpid())
         made.applications(automated=True)
@@ -214,6 +218,9 @@ async def cold_sync(made: Fleet, baseline: float) -> None:
         cpu = common.cpu_seconds(os.getpid()) - cpu_before
         peak = common.peak_rss_self()
         sent = dry_runs_sent(ctrl)
+        if profiler is not None and profile is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
     objects = len(made.names) * made.per_app
     common.header(f"cold sync of {len(made.names)} apps / {objects} objects (load {load()})")
     common.row("kubectl apply --server-side (baseline)", f"{baseline:.1f} s")
@@ -316,7 +323,9 @@ def main() -> None:
         default=OPERATION_PROCESSORS,
         help="the controller's --operation-processors (default: its default)",
     )
-    parser.add_argument("--profile", type=Path, default=None, help="cProfile stats file (start)")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="cProfile stats file (sync, start)"
+    )
     args = parser.parse_args()
     OPERATION_PROCESSORS = args.operation_processors
     print(f"load average before: {load()} ({os.cpu_count()} cores)", flush=True)
@@ -334,7 +343,11 @@ def main() -> None:
                 made.delete_namespace("dev", scratch, wait=False)
             print(f"baseline: kubectl apply --server-side of {len(made.objects(scratch))} "
                   f"objects in {baseline:.1f} s (load {load()})", flush=True)  # fmt: skip
-            asyncio.run(cold_sync(made, baseline) if args.what == "sync" else drill(made, baseline))
+            asyncio.run(
+                cold_sync(made, baseline, args.profile)
+                if args.what == "sync"
+                else drill(made, baseline)
+            )
     print(f"\n(total wall {time.perf_counter() - started:.0f} s; load after: {load()})")
 
 

@@ -102,7 +102,13 @@ async def test_load_trusts_the_answer_to_our_own_write_and_rereads_a_watched_cop
     state.store(carrying, own_write=True)  # our automated sync's patch answered this
     assert await operate.load(cast(Any, host), state) is carrying
     assert host.reads == []
-    state.store(app(operation=OPERATION))  # a watch event since: it may lag, read again
+    echo = app(operation=OPERATION)  # the watch's echo of that write: the same version
+    state.store(echo)
+    assert await operate.load(cast(Any, host), state) is echo
+    assert host.reads == []
+    later = app(operation=OPERATION)
+    later["metadata"]["resourceVersion"] = "8"
+    state.store(later)  # a watch event since: it may lag behind the server, read again
     assert await operate.load(cast(Any, host), state) is None
     assert host.reads == ["web"]
 

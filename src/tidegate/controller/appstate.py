@@ -60,6 +60,10 @@ def older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bo
     return new < old
 
 
+def _version(obj: Mapping[str, Any] | None) -> str:
+    return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
 def stamped_at(
     obj: Mapping[str, Any],
     *,
@@ -111,7 +115,9 @@ class AppState:
         ``own_write``: ``obj`` is the answer to our own write."""
         if older(obj, self.raw):
             return False
-        self.own_write = own_write
+        # The watch's echo of our own write is that same version: still the newest there is.
+        echo = self.own_write and _version(obj) == _version(self.raw)
+        self.own_write = own_write or echo
         before, self.raw = self.raw, obj
         if self.observer is not None and before is not obj:
             self.observer(before, obj)

@@ -553,15 +553,46 @@ def _phase(name: str) -> Any:
     return metric_families.SYNC_PHASE_DURATION.labels(name).time()
 
 
+PERSIST_ATTEMPTS = 5
+
+
 async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
-    status = recorded.to_status()
-    status["operation"] = run.raw_op
-    current = (run.state.raw.get("status") or {}).get("operationState") or {}
-    if current.get("phase") == "Terminating" and status["phase"] == "Running":
-        status["phase"] = "Terminating"
-    if status == current:
-        return  # already stored as it is: a write would change nothing
-    await run.host.patch_app(run.name, {"status": {"operationState": status}})
+    """Record the operation's state, on the resourceVersion it was checked against.
+
+    The write fence stops a replica that lost the app's shard from sending; a write that had
+    passed it just before the replica was paused still goes out when it resumes, seconds
+    later. Bound to the resourceVersion of the copy that still showed this operation running,
+    such a write fails (409) once the shard's new owner has written; read again, it is then
+    not ours any more (:func:`~tidegate.sync.operation.superseded`) and the operation stops
+    here. A conflict with any other writer (a status write, the user) is retried.
+    """
+    for attempt in range(PERSIST_ATTEMPTS):
+        raw = run.state.raw
+        status = recorded.to_status()
+        status["operation"] = run.raw_op
+        current = (raw.get("status") or {}).get("operationState") or {}
+        if current.get("phase") == "Terminating" and status["phase"] == "Running":
+            status["phase"] = "Terminating"
+        if status == current:
+            return  # already stored as it is: a write would change nothing
+        gone = sync_operation.superseded(current, recorded.started_at)
+        if gone:
+            raise errors.FenceError(
+                f"app {run.name}: the operation started at {recorded.started_at} was taken "
+                f"over: {gone}; its state is not written from here"
+            )
+        version = (raw.get("metadata") or {}).get("resourceVersion")
+        patch = {"metadata": {"resourceVersion": version}, "status": {"operationState": status}}
+        try:
+            await run.host.patch_app(run.name, patch)
+            return
+        except errors.KubeConflictError:
+            if attempt == PERSIST_ATTEMPTS - 1:
+                raise
+        fresh = await run.host.read_app(run.name)
+        if fresh is None:
+            raise errors.KubeNotFoundError(f"Application {run.name} is gone")
+        run.state.store(fresh)
 
 
 def _terminating(raw: Mapping[str, Any]) -> bool:

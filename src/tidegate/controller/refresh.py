@@ -52,6 +52,7 @@ UNREACHABLE_RETRY_SECONDS = 10.0
 READY_WAIT_SECONDS = 10.0  # how long a refresh waits for its cluster's first listing
 LOADING_GRACE_SECONDS = 120.0  # a cluster's first listing this long is reported, not awaited
 LOADING_RETRY_SECONDS = 2.0
+RETRY_DECISION_SECONDS = 1.0  # an automated sync not started (the app changed): decided again
 
 
 class RefreshHost(Protocol):
@@ -128,7 +129,7 @@ async def refresh(host: RefreshHost, state: appstate.AppState, *, hard: bool = F
         assert decision is not None and evaluation.comparison is not None
         # The status and the operation that starts the sync: one write (cold sync: issue 18).
         await _start_auto_sync(
-            host, state, app, evaluation.comparison, decision, status=evaluation.status
+            host, state, app, evaluation.comparison, decision, status=evaluation.status, basis=raw
         )
     elif app.operation is not None:
         host.start_operation(state)
@@ -355,7 +356,17 @@ async def _start_auto_sync(
     decision: autosync.Decision,
     *,
     status: Mapping[str, Any],
+    basis: Mapping[str, Any],
 ) -> None:
+    """Start the automated sync decided on ``basis`` (the app as the refresh read it), in one
+    write bound to the resourceVersion of the newest copy: an operation someone else started
+    meanwhile (the user, or a replica that held the app's shard before and was paused with
+    this write under way) is never replaced. Not started, the app is refreshed again."""
+    current = state.raw
+    if current.get("operation") or current.get("spec") != basis.get("spec"):
+        log.info("app %s: changed while its automated sync was decided: deciding again", state.name)
+        host.request_after(state.name, RETRY_DECISION_SECONDS)
+        return
     settings = host.settings
     if autosync.attempted_at(app, result.revision):  # self-heal or retry: back off exponentially
         delay = min(
@@ -368,8 +379,9 @@ async def _start_auto_sync(
         state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
     log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
     operation = autosync.operation(app, result, decision)
-    patch: dict[str, Any] = {"operation": operation}
-    changed = status_mod.changes(state.raw.get("status") or {}, status)
+    version = (current.get("metadata") or {}).get("resourceVersion")
+    patch: dict[str, Any] = {"metadata": {"resourceVersion": version}, "operation": operation}
+    changed = status_mod.changes(current.get("status") or {}, status)
     # The operation's Running state in the same write: the operation then starts without
     # one of its own (cold sync: issue 18).
     patch["status"] = {
@@ -378,6 +390,10 @@ async def _start_auto_sync(
     }
     try:
         await host.patch_app(state.name, patch)
+    except errors.KubeConflictError:
+        log.info("app %s: written meanwhile: its automated sync is decided again", state.name)
+        host.request_after(state.name, RETRY_DECISION_SECONDS)
+        return
     except errors.KubeError as exc:
         log.warning("app %s: could not start automated sync: %s", state.name, exc)
         return

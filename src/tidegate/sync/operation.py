@@ -111,6 +111,26 @@ def is_starting(persisted: Mapping[str, Any], operation: Mapping[str, Any]) -> b
     )
 
 
+def superseded(persisted: Mapping[str, Any], started_at: str) -> str:
+    """Why the app's recorded operation state (``persisted``) is no longer that of the
+    operation started at ``started_at``; "" while it is (or nothing is recorded).
+
+    Another writer got there first: a controller replica that took the app's shard over after
+    this one was paused resumed the operation and finished it, or started another. A write
+    made from this one's stale view would undo theirs (an operation shown Running again, a
+    second history entry), so it is not sent.
+    """
+    if not persisted or not started_at:
+        return ""
+    phase, at = persisted.get("phase"), persisted.get("startedAt")
+    running = phase in (OperationPhase.RUNNING.value, OperationPhase.TERMINATING.value)
+    if at == started_at:
+        return "" if running else f"it has ended already ({phase})"
+    if running:
+        return f"another operation, started at {at}, runs"
+    return ""  # an earlier operation's end: this one's state is not recorded yet
+
+
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
     """``retry.limit`` (0 = no retry, negative = unlimited) and its backoff."""
