@@ -29,6 +29,7 @@ from tidegate.controller import (
     autosync,
     clusters,
     orphans,
+    passmemo,
     projects,
     recall,
     runtime,
@@ -182,14 +183,37 @@ async def evaluate(
         app=state.name,
     )
 
+    # A no-op pass: the last pass's comparison and status, when nothing they depend on
+    # changed (passmemo.py). A hard refresh, or one someone asked for, computes them again.
+    reused: passmemo.Remembered | None = None
+    inputs: passmemo.Inputs | None = None
+
     async def compared() -> cmp.Comparison:
+        nonlocal reused, inputs
         kube_version, api_versions = await rt.capabilities()
+        max_age = 0.0 if hard or latest else host.settings.app_resync_seconds
+        if not (hard or latest):
+            inputs = await passmemo.inputs(
+                app,
+                state.raw,
+                deps=host.deps,
+                live=live,
+                destination=(cluster, rt),
+                capabilities=(kube_version, api_versions),
+                project=host.project_of(app),
+                system_ignore=host.system_ignore,
+                max_age=max_age,
+            )
+            reused = state.passes.get(inputs)
+            if reused is not None:
+                return reused.comparison
+        state.passes.forget()
         result = await cmp.compare(
             app,
             client=rt.client,
             live=live,
             deps=host.deps,
-            max_age=0.0 if hard or latest else host.settings.app_resync_seconds,
+            max_age=max_age,
             extra_ignore=host.system_ignore,
             kube_version=kube_version,
             api_versions=api_versions,
@@ -234,9 +258,13 @@ async def evaluate(
             evaluation.requeue(max(exc.delay, 5.0))
         return evaluation
     state.comparison = result
-    status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
-    if ledger is not None:
-        status.update(recall.status_patch(ledger.seal(scope, result.facts)))
+    if reused is not None:
+        status = reused.status_at(at)
+    else:
+        status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+        if ledger is not None:
+            status.update(recall.status_patch(ledger.seal(scope, result.facts)))
+        state.passes.keep(inputs, result, status, deps=host.deps)
     status["conditions"] = orphans.update(  # AppProject orphanedResources
         status.get("conditions"),
         project=host.project_of(app),
