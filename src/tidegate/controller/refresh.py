@@ -146,7 +146,8 @@ async def evaluate(
 ) -> Evaluation:
     """Compare the app with its cluster; the status patch, requeue and auto-sync decision.
     ``latest``: resolve the revision at the server now, whatever the last fetch's age."""
-    conditions = (state.raw.get("status") or {}).get("conditions")
+    raw = state.raw  # the copy this pass is computed from (a watch event may replace it)
+    conditions = (raw.get("status") or {}).get("conditions")
     cluster, problem = _admit(host, app)
     if problem or cluster is None:
         return Evaluation(
@@ -195,7 +196,7 @@ async def evaluate(
         if not (hard or latest):
             inputs = await passmemo.inputs(
                 app,
-                state.raw,
+                raw,
                 deps=host.deps,
                 live=live,
                 destination=(cluster, rt),
