@@ -38,6 +38,7 @@ from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.controller import status as status_mod
 from tidegate.diff import ignore as diff_ignore
+from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
@@ -207,6 +208,7 @@ async def evaluate(
             )
             reused = state.passes.get(inputs)
             if reused is not None:
+                metric_families.APP_REFRESH_REUSED.labels(app.namespace).inc()
                 return reused.comparison
         state.passes.forget()
         result = await cmp.compare(
