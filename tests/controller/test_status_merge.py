@@ -8,6 +8,7 @@ status: what changed, nulls for removed keys at any depth, nothing when nothing 
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -161,3 +162,28 @@ def test_comparison_status_health(health: health_status.HealthStatus, expected: 
     )
     status = appstatus.comparison_status(app, result, conditions=None, at="2026-01-01T00:00:00Z")
     assert status["health"] == expected
+
+
+def _random_value(rng: random.Random, depth: int) -> Any:
+    choice = rng.randrange(6 if depth < 3 else 3)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice(["a", "b", 1, True])
+    if choice == 2:
+        return [rng.choice(["a", "b"]) for _ in range(rng.randrange(3))]
+    return {rng.choice("pqrs"): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_changes_is_the_diff_to_the_merged_status() -> None:
+    """The direct computation gives exactly ``diff(current, merged(current, patch))`` (the
+    definition) on random nested statuses and patches, nulls and type changes included."""
+    rng = random.Random(18)
+    for _ in range(3000):
+        current = _random_value(rng, 1)
+        patch = _random_value(rng, 1)
+        if not isinstance(current, dict) or not isinstance(patch, dict):
+            continue
+        assert status.changes(current, patch) == status.diff(
+            current, status.merged(current, patch)
+        ), (current, patch)

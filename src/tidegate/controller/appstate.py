@@ -19,6 +19,7 @@ from typing import Any
 
 from tidegate.controller import compare as cmp
 from tidegate.controller import memo as resource_memo
+from tidegate.controller import passmemo
 from tidegate.model import constants
 
 # Told of every new stored copy of an app: (the copy before, or None on first sight; the new one).
@@ -104,6 +105,8 @@ class AppState:
     own_write: bool = False
     # Each resource's last diff and health with their inputs: a no-op refresh reuses them.
     memo: resource_memo.ResourceMemo = dataclasses.field(default_factory=resource_memo.ResourceMemo)
+    # The last no-op pass's comparison and status with their inputs: reused whole while equal.
+    passes: passmemo.PassMemo = dataclasses.field(default_factory=passmemo.PassMemo)
 
     def operating(self) -> bool:
         return self.operation is not None and not self.operation.done()

@@ -74,6 +74,9 @@ class Comparison:
     # Facts (recall.fact) of the objects whose dry-run prediction equals live: what the
     # controller records so that a restart need not dry-run them again (controller/recall.py).
     facts: tuple[str, ...] = ()
+    # (repository, ref, commit) of the remote repositories the renders read (kustomize remote
+    # bases, Helm value-file URLs): the render is current only while each ref names its commit.
+    remote_pins: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def revision(self) -> str:
@@ -116,6 +119,12 @@ class DryRunCache:
             self._entries.popitem(last=False)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Creds:
+    secrets: tuple[Mapping[str, Any], ...]  # held: their ids are the cache key
+    answer: sources.RepoCredentials | None
+
+
 @dataclasses.dataclass
 class CompareDeps:
     """What a comparison needs besides the app; the controller keeps one per process."""
@@ -155,6 +164,25 @@ class CompareDeps:
     ledger: recall.Ledger | None = None
     # Whether a source path of a checked-out commit holds a Helm chart (:meth:`is_chart`).
     _charts: dict[tuple[Path, str], bool] = dataclasses.field(default_factory=dict)
+    # credentials_for's answers by (URL, project, ids of the Secrets asked): :meth:`credentials`
+    _creds: dict[tuple[str, str | None, tuple[int, ...]], _Creds] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def credentials(
+        self, repo_url: str, secrets: Sequence[Mapping[str, Any]], *, project: str | None = None
+    ) -> sources.RepoCredentials | None:
+        """``sources.credentials_for(repo_url, secrets, project=project)``, remembered while
+        the same Secret objects are asked (a watch event stores a new dict for a changed
+        Secret, never edits one in place); the Secrets are held so their ids stay theirs."""
+        key = (repo_url, project, tuple(id(s) for s in secrets))
+        found = self._creds.get(key)
+        if found is None:
+            if len(self._creds) > 10_000:
+                self._creds.clear()
+            answer = sources.credentials_for(repo_url, list(secrets), project=project)
+            found = self._creds[key] = _Creds(tuple(secrets), answer)
+        return found.answer
 
     def seed_prediction(self, sent: Mapping[str, Any], answer: Mapping[str, Any]) -> None:
         """A sync's server-side apply of ``sent`` answered ``answer``: applying ``sent`` again
@@ -192,6 +220,7 @@ class Rendered:
     source_types: tuple[str, ...]
     objects: list[Obj]
     stale: tuple[tuple[str, str], ...] = ()  # (repoURL, last known commit) of stale sources
+    remote_pins: tuple[tuple[str, str, str], ...] = ()  # RenderResult.remote_pins, all sources
 
 
 async def render_app(
@@ -224,6 +253,7 @@ async def render_app(
     fetched: dict[int, Any] = {}  # index -> charts.FetchedChart (Helm repository / OCI)
     asked: list[tuple[str, str, str]] = []
     stale: list[tuple[str, str]] = []
+    pins: list[tuple[str, str, str]] = []
     unreachable: errors.SourceError | None = None
     for index, src in enumerate(all_sources):
         wanted = src.revision
@@ -243,7 +273,7 @@ async def render_app(
             revisions.append(fetched[index].revision)
             commits.append((app_charts.cache_commit(fetched[index]), None))
             continue
-        creds = sources.credentials_for(src.repo_url, list(secrets))
+        creds = deps.credentials(src.repo_url, secrets)
         if allow_stale:
             found = await deps.repos.resolve_or_last(
                 src.repo_url, wanted, creds=creds, max_age=max_age
@@ -262,7 +292,7 @@ async def render_app(
     project = app.spec.project_name
     remotes = sources.RemoteRepos(
         deps.repos,
-        credentials=lambda url: sources.credentials_for(url, list(secrets), project=project),
+        credentials=lambda url: deps.credentials(url, secrets, project=project),
         max_age=max_age,
     )
     ref_roots: list[tuple[str, Path]] = []
@@ -316,12 +346,13 @@ async def render_app(
         )
         types.append(str(result.source_type))
         objects.extend(result.objects)
+        pins.extend(result.remote_pins)
     if stale and not objects:
         raise errors.RepoUnreachableError(
             f"{unreachable or 'repository unreachable'}; the last fetched commit renders no "
             "objects, so nothing is compared (or pruned) until the repository answers"
         )
-    return Rendered(tuple(revisions), tuple(types), objects, tuple(stale))
+    return Rendered(tuple(revisions), tuple(types), objects, tuple(stale), tuple(pins))
 
 
 def _is_chart(root: Path, path: str | None) -> bool:
@@ -475,6 +506,7 @@ async def compare(
         tuple(problems),
         rendered.stale,
         tuple(facts),
+        rendered.remote_pins,
     )
 
 

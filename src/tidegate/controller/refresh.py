@@ -29,6 +29,7 @@ from tidegate.controller import (
     autosync,
     clusters,
     orphans,
+    passmemo,
     projects,
     recall,
     runtime,
@@ -37,6 +38,7 @@ from tidegate.controller import compare as cmp
 from tidegate.controller import settings as settings_mod
 from tidegate.controller import status as status_mod
 from tidegate.diff import ignore as diff_ignore
+from tidegate.metrics import families as metric_families
 from tidegate.model import application as model_app
 from tidegate.model import constants, errors
 from tidegate.model import project as model_project
@@ -146,7 +148,8 @@ async def evaluate(
 ) -> Evaluation:
     """Compare the app with its cluster; the status patch, requeue and auto-sync decision.
     ``latest``: resolve the revision at the server now, whatever the last fetch's age."""
-    conditions = (state.raw.get("status") or {}).get("conditions")
+    raw = state.raw  # the copy this pass is computed from (a watch event may replace it)
+    conditions = (raw.get("status") or {}).get("conditions")
     cluster, problem = _admit(host, app)
     if problem or cluster is None:
         return Evaluation(
@@ -183,14 +186,38 @@ async def evaluate(
         app=state.name,
     )
 
+    # A no-op pass: the last pass's comparison and status, when nothing they depend on
+    # changed (passmemo.py). A hard refresh, or one someone asked for, computes them again.
+    reused: passmemo.Remembered | None = None
+    inputs: passmemo.Inputs | None = None
+
     async def compared() -> cmp.Comparison:
+        nonlocal reused, inputs
         kube_version, api_versions = await rt.capabilities()
+        max_age = 0.0 if hard or latest else host.settings.app_resync_seconds
+        if not (hard or latest):
+            inputs = await passmemo.inputs(
+                app,
+                raw,
+                deps=host.deps,
+                live=live,
+                destination=(cluster, rt),
+                capabilities=(kube_version, api_versions),
+                project=host.project_of(app),
+                system_ignore=host.system_ignore,
+                max_age=max_age,
+            )
+            reused = state.passes.get(inputs)
+            if reused is not None:
+                metric_families.APP_REFRESH_REUSED.labels(app.namespace).inc()
+                return reused.comparison
+        state.passes.forget()
         result = await cmp.compare(
             app,
             client=rt.client,
             live=live,
             deps=host.deps,
-            max_age=0.0 if hard or latest else host.settings.app_resync_seconds,
+            max_age=max_age,
             extra_ignore=host.system_ignore,
             kube_version=kube_version,
             api_versions=api_versions,
@@ -235,9 +262,13 @@ async def evaluate(
             evaluation.requeue(max(exc.delay, 5.0))
         return evaluation
     state.comparison = result
-    status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
-    if ledger is not None:
-        status.update(recall.status_patch(ledger.seal(scope, result.facts)))
+    if reused is not None:
+        status = reused.status_at(at)
+    else:
+        status = appstatus.comparison_status(app, result, conditions=conditions, at=at)
+        if ledger is not None:
+            status.update(recall.status_patch(ledger.seal(scope, result.facts)))
+        state.passes.keep(inputs, result, status, deps=host.deps)
     status["conditions"] = orphans.update(  # AppProject orphanedResources
         status.get("conditions"),
         project=host.project_of(app),

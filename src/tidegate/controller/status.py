@@ -55,8 +55,25 @@ def diff(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any
 
 
 def changes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``patch`` really changes in ``current`` (see the module docstring)."""
-    return diff(current, merged(current, patch))
+    """What ``patch`` really changes in ``current`` (see the module docstring): the same as
+    ``diff(current, merged(current, patch))``, without copying what does not change (a no-op
+    refresh pass asks this of every app)."""
+    out: dict[str, Any] = {}
+    for key, value in patch.items():
+        if value is None:
+            if key in current:
+                out[key] = None
+            continue
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            sub = changes(old, value)
+            if sub:
+                out[key] = sub
+            continue
+        new = merged({}, value) if isinstance(value, Mapping) else value
+        if key not in current or old != new:
+            out[key] = new if isinstance(value, Mapping) else copy.deepcopy(value)
+    return out
 
 
 def only_timestamps(patch: Mapping[str, Any]) -> bool:

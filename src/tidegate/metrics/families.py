@@ -96,6 +96,11 @@ WORKQUEUE_LATENCY = registry.histogram(
 WORKQUEUE_ADDS = registry.counter(
     "tidegate_workqueue_adds_total", "Items added to a work queue.", ("queue",)
 )
+APP_REFRESH_REUSED = registry.counter(
+    "tidegate_app_refresh_reused_total",
+    "Refreshes that reused the last pass's comparison and status (nothing they depend on changed).",
+    ("namespace",),
+)
 NOTIFICATIONS_DELIVERIES = registry.counter(
     "tidegate_notifications_deliveries_total",
     "Notifications sent, by service type and outcome (sent, failed).",

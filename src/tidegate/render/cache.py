@@ -26,7 +26,7 @@ class RenderCache:
     def __init__(
         self,
         *,
-        max_entries: int = 1024,
+        max_entries: int = 20_000,  # as many as the RenderStore keeps (persist.py)
         max_bytes: int = 512 * 1024 * 1024,
         disk: persist.RenderStore | None = None,
     ) -> None:
