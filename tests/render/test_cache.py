@@ -100,3 +100,18 @@ async def test_concurrent_identical_renders_run_once(
     )
     assert all(r is results[0] for r in results)
     assert calls.read_text().count("x") == 1
+
+
+async def test_a_fresh_render_drops_what_the_cache_holds(repo: Path, tmp_path: Path) -> None:
+    """A hard refresh renders again: a plugin or a chart may read more than the commit."""
+    from tidegate.render import persist
+
+    cache = render.RenderCache(disk=persist.RenderStore(tmp_path / "renders"))
+    first = await render.render(request(repo, "plain", commit="c1"), cache=cache)
+    (repo / "plain" / "a.yaml").unlink()  # what the commit's tree says now (a plugin's input)
+    cached = await render.render(request(repo, "plain", commit="c1"), cache=cache)
+    assert cached is first
+    fresh = await render.render(request(repo, "plain", commit="c1"), cache=cache, fresh=True)
+    assert fresh is not first and 0 < len(fresh.objects) < len(first.objects)
+    assert cache.restored == 0  # not read back from disk either
+    assert await render.render(request(repo, "plain", commit="c1"), cache=cache) is fresh

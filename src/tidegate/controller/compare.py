@@ -233,12 +233,14 @@ async def render_app(
     api_versions: tuple[str, ...] = (),
     revisions_override: Sequence[str] = (),
     allow_stale: bool = False,
+    fresh: bool = False,
 ) -> Rendered:
     """Resolve each source's revision and render it (cached by commit and parameters).
 
     ``allow_stale`` (a refresh): a repository that cannot be reached resolves to the commit its
     last successful fetch saw (``RepoCache.resolve_or_last``), listed in ``Rendered.stale``; a
     stale render with no objects is an error, so nothing is ever pruned for a failed fetch.
+    ``fresh`` (a hard refresh): rendered again, whatever the render cache holds.
 
     Multi-source apps: every source is resolved first, so that Helm value files written
     ``$<ref>/path`` can name the tree of the source with that ``ref``, wherever it is listed.
@@ -342,7 +344,11 @@ async def render_app(
             request = dataclasses.replace(request, ref_roots=tuple(ref_roots))
         request = dataclasses.replace(request, source_repos=deps.source_repos(project))
         result = await render.render(
-            request, cache=deps.render_cache, limits=deps.render_limits, repos=remotes
+            request,
+            cache=deps.render_cache,
+            limits=deps.render_limits,
+            repos=remotes,
+            fresh=fresh,
         )
         types.append(str(result.source_type))
         objects.extend(result.objects)
@@ -398,6 +404,7 @@ async def compare(
     recalled: recall.Recalled | None = None,
     check_absent: bool = True,
     memo: resource_memo.ResourceMemo | None = None,
+    fresh: bool = False,
 ) -> Comparison:
     """Compare ``app`` with the ``live`` objects it tracks on ``client``'s cluster
     (``allow_stale``: see :func:`render_app`).
@@ -406,7 +413,8 @@ async def compare(
     whose fact it knows is predicted as its live self, without a dry run. ``check_absent``
     False: objects that do not exist live are not dry-run at all (the controller, when an
     automated sync follows at once and validates them itself). ``memo``: the app's memo of
-    diffs and health (controller/memo.py), consulted and updated; None: all computed."""
+    diffs and health (controller/memo.py), consulted and updated; None: all computed.
+    ``fresh`` (a hard refresh): rendered again (see :func:`render_app`)."""
     label = f"Application {app.namespace}/{app.name}"
     rendered = await render_app(
         app,
@@ -416,6 +424,7 @@ async def compare(
         kube_version=kube_version,
         api_versions=api_versions,
         allow_stale=allow_stale,
+        fresh=fresh,
     )
     check_unique(label, rendered.objects)
     by_key = await prepare.settle(

@@ -227,6 +227,7 @@ async def evaluate(
             # cold sync: an automated sync validates missing objects itself, at once
             check_absent=not autosync.enabled(app),
             memo=state.memo,  # unchanged resources: last pass's diff and health (memo.py)
+            fresh=hard,  # a hard refresh renders again (Argo CD: the manifest cache dropped)
         )
         if rules is not None:  # AppProject: refused objects are an error before any sync
             await permits.check_targets(

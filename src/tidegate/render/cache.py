@@ -78,6 +78,14 @@ class RenderCache:
         if self.disk is not None:
             self.disk.forget(key)
 
+    def forget(self, key: str) -> None:
+        """Forget ``key`` in memory and on disk: its next render runs (a hard refresh)."""
+        result = self._entries.get(key)
+        if result is not None:
+            self.discard(key, result)
+        elif self.disk is not None:
+            self.disk.forget(key)
+
     def clear(self) -> None:
         self._entries.clear()
         self._bytes = 0

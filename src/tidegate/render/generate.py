@@ -157,11 +157,15 @@ async def render(
     limits: request.RenderLimits = request.RenderLimits(),
     found: tools.Tools | None = None,
     repos: remotes.RemoteRepos | None = None,
+    fresh: bool = False,
 ) -> request.RenderResult:
     """Render ``req``. With a cache and a non-empty commit, a repeat is a dictionary lookup and
     the returned objects are shared: do not mutate them (see ``RenderResult.copy_objects``).
     ``found`` overrides binary discovery (see :mod:`tidegate.render.tools`). ``repos`` checks
-    and fetches the remote repositories the source references (none allowed without it)."""
+    and fetches the remote repositories the source references (none allowed without it).
+    ``fresh`` (a hard refresh): what the cache holds for ``req`` is dropped and rendered again,
+    as Argo CD's hard refresh regenerates the manifests (a plugin or a chart may read more
+    than the commit: the cache key cannot know)."""
 
     async def run() -> request.RenderResult:
         return await _render_uncached(req, cache=cache, limits=limits, found=found, repos=repos)
@@ -169,6 +173,8 @@ async def render(
     if cache is None or not req.commit:
         return await run()
     key = req.cache_key()
+    if fresh:
+        cache.forget(key)
     result = await cache.get_or_render(key, run)
     if result.remote_pins and not await remotes.pins_current(repos, result.remote_pins):
         cache.discard(key, result)  # a remote ref moved: render again

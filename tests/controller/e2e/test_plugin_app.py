@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from tidegate.model import constants
 from tidegate.testenv import scenario
 
 pytestmark = pytest.mark.e2e
 
 RENDER_TIMEOUT = 8
+REFRESH = constants.ANNOTATION_REFRESH
 
 GEN = r"""
 set -e
@@ -59,6 +61,12 @@ def CONTROLLER_ARGS(workdir: Path) -> list[str]:
     flood = ["sh", "-c", "yes | head -c 2000000000"]
     (plugins / "flood.yaml").write_text(_plugin("flood", flood))
     (plugins / "broken.yaml").write_text("kind: ConfigManagementPlugin\nmetadata: {name: x}\n")
+    # Reads a file outside the repository: its output changes with no new commit.
+    outside = (
+        "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: outside}\\n"
+        f'data: {{value: "%s"}}\\n\' "$(cat {workdir / "external.txt"})"'
+    )
+    (plugins / "external.yaml").write_text(_plugin("external", ["sh", "-c", outside]))
     return [f"--plugin-dir={plugins}", f"--render-timeout={RENDER_TIMEOUT}"]
 
 
@@ -151,3 +159,56 @@ def test_plugin_apps_deploy_and_bad_plugins_change_nothing(gitops: scenario.GitO
         what="the unknown plugin condition",
     )
     assert _cm(gitops, ns, "web") is not None
+
+
+def test_a_hard_refresh_renders_again(gitops: scenario.GitOps) -> None:
+    """A normal refresh of an unchanged commit reuses its rendered manifests; a hard one
+    renders again (Argo CD's hard refresh drops the manifest cache), so a plugin's output that
+    changed without a commit is seen."""
+    assert gitops.bed.git is not None
+    external = gitops.workdir / "external.txt"
+    external.write_text("one")
+    server = gitops.bed.clusters["dev"].server
+    repo, work = gitops.repo({"ext/README.md": "rendered by the external plugin"})
+    ns = f"ext-{gitops.namespace}"
+    app = scenario.application(
+        "ext", repo_url=repo.http_url, path="ext", server=server, namespace=ns
+    )
+    app["spec"]["source"]["plugin"] = {"name": "external"}
+    app["spec"]["syncPolicy"] = {"automated": {}, "syncOptions": ["CreateNamespace=true"]}
+    gitops.create_app(app)
+    head = work.head()
+    gitops.wait_app("ext", lambda a: scenario.synced_healthy(a, head), timeout=90)
+
+    def value() -> str:
+        cm = _cm(gitops, ns, "outside")
+        return str(((cm or {}).get("data") or {}).get("value"))
+
+    assert value() == "one"
+    external.write_text("two")
+
+    def refreshed(kind: str) -> dict[str, Any]:
+        before = gitops.get_app("ext")["status"]["reconciledAt"]
+        gitops.patch_app("ext", {"metadata": {"annotations": {REFRESH: kind}}})
+        return gitops.wait_app(
+            "ext",
+            lambda a: (
+                REFRESH not in (a["metadata"].get("annotations") or {})
+                and a["status"]["reconciledAt"] != before
+            ),
+            timeout=60,
+            what=f"the {kind} refresh",
+        )
+
+    after_normal = refreshed("normal")
+    assert after_normal["status"]["sync"]["status"] == "Synced"  # the same commit: reused
+    assert value() == "one"
+    gitops.patch_app("ext", {"metadata": {"annotations": {REFRESH: "hard"}}})
+    # the new output is seen: OutOfSync at the same commit (no selfHeal: not synced again)
+    after_hard = gitops.wait_app(
+        "ext", lambda a: a["status"]["sync"]["status"] == "OutOfSync", timeout=60
+    )
+    assert after_hard["status"]["sync"]["revision"] == head
+    [resource] = [r for r in after_hard["status"]["resources"] if r["kind"] == "ConfigMap"]
+    assert (resource["name"], resource["status"]) == ("outside", "OutOfSync")
+    assert value() == "one"
