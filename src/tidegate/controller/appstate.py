@@ -54,15 +54,21 @@ def older(candidate: Mapping[str, Any], current: Mapping[str, Any] | None) -> bo
     if current is None:
         return False
     try:
-        new = int((candidate.get("metadata") or {}).get("resourceVersion") or "")
-        old = int((current.get("metadata") or {}).get("resourceVersion") or "")
+        new, old = int(version(candidate)), int(version(current))
     except ValueError:
         return False
     return new < old
 
 
-def _version(obj: Mapping[str, Any] | None) -> str:
+def version(obj: Mapping[str, Any] | None) -> str:
+    """The app copy's ``metadata.resourceVersion`` ("" when it has none)."""
     return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
+
+
+def precondition(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``metadata`` of a merge patch bound to ``obj``'s version: the API server refuses
+    the write (409) once the app has changed since (a copy without one: unbound)."""
+    return {"resourceVersion": version(obj) or None}
 
 
 def stamped_at(
@@ -119,7 +125,7 @@ class AppState:
         if older(obj, self.raw):
             return False
         # The watch's echo of our own write is that same version: still the newest there is.
-        echo = self.own_write and _version(obj) == _version(self.raw)
+        echo = self.own_write and version(obj) == version(self.raw)
         self.own_write = own_write or echo
         before, self.raw = self.raw, obj
         if self.observer is not None and before is not obj:

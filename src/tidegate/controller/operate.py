@@ -581,8 +581,10 @@ async def _persist(run: _Run, recorded: sync_operation.OperationState) -> None:
                 f"app {run.name}: the operation started at {recorded.started_at} was taken "
                 f"over: {gone}; its state is not written from here"
             )
-        version = (raw.get("metadata") or {}).get("resourceVersion")
-        patch = {"metadata": {"resourceVersion": version}, "status": {"operationState": status}}
+        patch = {
+            "metadata": appstate.precondition(raw),
+            "status": {"operationState": status},
+        }
         try:
             await run.host.patch_app(run.name, patch)
             return

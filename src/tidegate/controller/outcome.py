@@ -86,8 +86,11 @@ async def _write_end(
             return False
         if entry is not None:
             status["history"] = _appended(host, current, entry, retry=attempt > 0)
-        version = (current.get("metadata") or {}).get("resourceVersion")
-        patch = {"metadata": {"resourceVersion": version}, "operation": None, "status": status}
+        patch = {
+            "metadata": appstate.precondition(current),
+            "operation": None,
+            "status": status,
+        }
         try:
             await host.patch_app(state.name, patch)
             return True

@@ -411,8 +411,10 @@ async def _start_auto_sync(
         state.self_heal_attempts, state.self_heal_next_at = 0, 0.0
     log.info("app %s: automated sync to %s (%s)", state.name, result.revision[:12], decision.reason)
     operation = autosync.operation(app, result, decision)
-    version = (current.get("metadata") or {}).get("resourceVersion")
-    patch: dict[str, Any] = {"metadata": {"resourceVersion": version}, "operation": operation}
+    patch: dict[str, Any] = {
+        "metadata": appstate.precondition(current),
+        "operation": operation,
+    }
     changed = status_mod.changes(current.get("status") or {}, status)
     # The operation's Running state in the same write: the operation then starts without
     # one of its own (cold sync: issue 18).

@@ -10,7 +10,6 @@ difference the next pass sees. Each input alone: tests/controller/test_passmemo.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from tidegate.model import constants
-from tidegate.testenv import gitrepos, procs, wait
+from tidegate.testenv import faultfleet, gitrepos, procs, wait
 from tidegate.testenv.scenario import GitOps, application, kubectl, synced_healthy
 
 pytestmark = pytest.mark.e2e
@@ -47,20 +46,9 @@ def _reused(namespace: str) -> float:
 def _push(gitops: GitOps, repo: gitrepos.RepoInfo, sha: str = "0" * 40) -> None:
     """A GitHub push delivery for ``main``; without ``sha`` it names no commit, so the
     controller does not drop it as a repeat of a delivery it already fetched."""
-    payload = {
-        "ref": "refs/heads/main",
-        "before": "0" * 40,
-        "after": sha,
-        "repository": {
-            "html_url": repo.http_url.removesuffix(".git"),
-            "clone_url": repo.http_url,
-            "default_branch": "main",
-        },
-        "commits": [{"id": sha, "added": [], "removed": [], "modified": []}],
-    }
     resp = httpx.post(
         f"http://127.0.0.1:{gitops.webhook_port}/api/webhook",
-        content=json.dumps(payload).encode(),
+        content=faultfleet.push_webhook(repo, sha),
         headers={"X-GitHub-Event": "push", "Content-Type": "application/json"},
         timeout=10,
     )
