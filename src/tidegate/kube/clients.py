@@ -11,8 +11,7 @@ from tidegate.kube import config as kube_config
 class ClientSet:
     """Hands out one :class:`KubeClient` per cluster name; a changed config replaces the client."""
 
-    def __init__(self, *, http2: bool = False) -> None:
-        self._http2 = http2
+    def __init__(self) -> None:
         self._clients: dict[str, kube_client.KubeClient] = {}
         self._lock = asyncio.Lock()
 
@@ -24,7 +23,7 @@ class ClientSet:
                 return current
             if current is not None:
                 await current.aclose()
-            fresh = kube_client.client_for(config, http2=self._http2)
+            fresh = kube_client.client_for(config)
             self._clients[name] = fresh
             return fresh
 
