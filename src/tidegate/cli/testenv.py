@@ -347,3 +347,37 @@ def image_push(
     except errors.TidegateError as exc:
         raise output.fail(str(exc)) from exc
     typer.echo(f"{info.address}/{name}:{tag}@{digest}")
+
+
+@image_app.command("build")
+def image_build(
+    context: Path = typer.Argument(
+        Path("."), help="The repository's root (where the Containerfile is)."
+    ),
+    tag: str | None = typer.Option(None, "--tag", help="Image tag (default: Tidegate's version)."),
+    push: bool = typer.Option(
+        False, "--push", help="Also push it to the test bed's registry, as tidegate:TAG."
+    ),
+    directory: Path | None = DIR_OPTION,
+) -> None:
+    """Build Tidegate's image from the Containerfile with podman, daemonless, from a
+    debootstrapped Debian base and the test bed's helm (no Docker Hub needed); print its
+    reference (and the pushed one with its digest)."""
+    from rich.console import Console
+
+    from tidegate.model import errors
+    from tidegate.testenv import image, registry
+
+    console = Console(stderr=True)
+    try:
+        with progress_view(console, "building the image") as (say, _build):
+            built = image.build(context.resolve(), tag=tag, say=say)
+        typer.echo(f"built {built.reference} in {built.seconds:.0f}s", err=True)
+        typer.echo(built.reference)
+        if push:
+            info = registry.RegistryInfo.load(_dir(directory))
+            name = f"tidegate:{built.reference.rpartition(':')[2]}"
+            digest = image.push(built.reference, info, name)
+            typer.echo(f"{info.address}/{name}@{digest}")
+    except errors.TidegateError as exc:
+        raise output.fail(str(exc)) from exc

@@ -186,6 +186,9 @@ class ControllerProcess:
     ``sealed_secrets`` is off unless asked for (``--no-sealed-secrets``): the fleet-wide
     unsealer watches every namespace of every registered cluster, so controllers of other tests
     sharing the bed would otherwise write statuses onto a Sealed Secrets test's objects.
+
+    ``program`` is what runs ``tidegate`` (default: this interpreter); the image tests give a
+    ``podman run`` of the image.
     """
 
     def __init__(
@@ -199,8 +202,10 @@ class ControllerProcess:
         extra: Sequence[str] = (),
         installation_id: str | None = None,
         sealed_secrets: bool = False,
+        program: Sequence[str] = (sys.executable, "-m", "tidegate"),
     ) -> None:
         self.bed = bed
+        self.program = list(program)
         self.sealed_secrets = sealed_secrets
         self.namespace = namespace
         self.installation_id = namespace if installation_id is None else installation_id
@@ -212,9 +217,7 @@ class ControllerProcess:
 
     def start(self) -> ControllerProcess:
         cmd = [
-            sys.executable,
-            "-m",
-            "tidegate",
+            *self.program,
             "controller",
             f"--kubeconfig={self.bed.clusters['mgmt'].kubeconfig}",
             f"--namespace={self.namespace}",
