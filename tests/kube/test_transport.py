@@ -1,10 +1,11 @@
-"""The transport of ordinary requests (kube/transport.py) against real local HTTP servers.
+"""Both transports of ordinary requests (kube/transport.py: httpx2 for commands, aiohttp for
+bulk senders) against real local HTTP servers.
 
 Credentials: a bearer token, a token file re-read when the server answers 401 (a rotated
 service-account token), an exec plugin run again on 401, basic auth. Faults: a refused
 connection, a server that never answers, a connection that breaks in the middle of an answer,
-each a ClusterUnreachableError naming the cluster. And the client keeps working when a second
-``asyncio.run`` uses it from another event loop (the CLI does that).
+each a ClusterUnreachableError naming the cluster. And a bulk client keeps working when a second
+``asyncio.run`` uses it from another event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import json
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -72,12 +74,17 @@ async def serve() -> AsyncIterator[Serve]:
         await runner.cleanup()
 
 
+@pytest.fixture(params=[False, True], ids=["light", "bulk"])
+def bulk(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
 def config_for(server: Server, **auth: Any) -> kube_config.ClusterConfig:
     return kube_config.ClusterConfig(server=f"http://127.0.0.1:{server.port}", name="local", **auth)
 
 
-async def get_x(config: kube_config.ClusterConfig) -> dict[str, object]:
-    async with kube.client_for(config) as client:
+async def get_x(config: kube_config.ClusterConfig, bulk: bool) -> dict[str, object]:
+    async with kube.client_for(config, bulk=bulk) as client:
         answer = await client.request(
             "GET",
             "/api/v1/namespaces/default/configmaps/x",
@@ -87,27 +94,29 @@ async def get_x(config: kube_config.ClusterConfig) -> dict[str, object]:
         return answer.body
 
 
-async def test_a_bearer_token_is_sent_and_params_are_encoded(serve: Serve) -> None:
+async def test_a_bearer_token_is_sent_and_params_are_encoded(serve: Serve, bulk: bool) -> None:
     server = await serve(lambda h: h == "Bearer t0k3n")
-    body = await get_x(config_for(server, bearer_token="t0k3n"))
+    body = await get_x(config_for(server, bearer_token="t0k3n"), bulk)
     assert body["auth"] == "Bearer t0k3n"
     assert body["query"] == {"labelSelector": "a=b,c!=d"}
 
 
-async def test_basic_auth(serve: Serve) -> None:
+async def test_basic_auth(serve: Serve, bulk: bool) -> None:
     expected = "Basic " + base64.b64encode(b"alice:s3cret").decode()
     server = await serve(lambda h: h == expected)
-    body = await get_x(config_for(server, username="alice", password="s3cret"))
+    body = await get_x(config_for(server, username="alice", password="s3cret"), bulk)
     assert body["auth"] == expected
 
 
-async def test_a_rotated_token_file_is_read_again_on_401(serve: Serve, tmp_path: Path) -> None:
+async def test_a_rotated_token_file_is_read_again_on_401(
+    serve: Serve, tmp_path: Path, bulk: bool
+) -> None:
     token = tmp_path / "token"
     token.write_text("old\n")
     current = {"token": "old"}
     server = await serve(lambda h: h == f"Bearer {current['token']}")
     config = config_for(server, token_file=str(token))
-    async with kube.client_for(config) as client:
+    async with kube.client_for(config, bulk=bulk) as client:
         path = "/api/v1/namespaces/default/configmaps/x"
         assert (await client.request("GET", path, what="get x")).body["auth"] == "Bearer old"
         current["token"] = "new"  # the server rotated it; the kubelet writes the new one
@@ -116,7 +125,7 @@ async def test_a_rotated_token_file_is_read_again_on_401(serve: Serve, tmp_path:
     assert server.seen == ["Bearer old", "Bearer old", "Bearer new"]
 
 
-async def test_an_exec_plugin_runs_again_on_401(serve: Serve, tmp_path: Path) -> None:
+async def test_an_exec_plugin_runs_again_on_401(serve: Serve, tmp_path: Path, bulk: bool) -> None:
     counter = tmp_path / "runs"
     counter.write_text("0")
     plugin = tmp_path / "plugin.py"
@@ -129,7 +138,7 @@ async def test_an_exec_plugin_runs_again_on_401(serve: Serve, tmp_path: Path) ->
     current = {"token": "run-1"}
     server = await serve(lambda h: h == f"Bearer {current['token']}")
     provider = kube_config.ExecProvider(command=sys.executable, args=(str(plugin),))
-    async with kube.client_for(config_for(server, exec_provider=provider)) as client:
+    async with kube.client_for(config_for(server, exec_provider=provider), bulk=bulk) as client:
         path = "/api/v1/namespaces/default/configmaps/x"
         assert (await client.request("GET", path, what="get x")).body["auth"] == "Bearer run-1"
         assert (await client.request("GET", path, what="get x")).body["auth"] == "Bearer run-1"
@@ -139,28 +148,28 @@ async def test_an_exec_plugin_runs_again_on_401(serve: Serve, tmp_path: Path) ->
     assert server.seen == ["Bearer run-1"] * 3 + ["Bearer run-2"]
 
 
-async def test_a_refused_401_is_an_error_naming_the_cluster(serve: Serve) -> None:
+async def test_a_refused_401_is_an_error_naming_the_cluster(serve: Serve, bulk: bool) -> None:
     server = await serve(lambda h: False)
     with pytest.raises(errors.KubeApiError, match="get configmap x") as caught:
-        await get_x(config_for(server, bearer_token="wrong"))
+        await get_x(config_for(server, bearer_token="wrong"), bulk)
     assert caught.value.code == 401
     assert server.seen == ["Bearer wrong"]  # a static token is not sent twice
 
 
-async def test_a_refused_connection_is_unreachable() -> None:
+async def test_a_refused_connection_is_unreachable(bulk: bool) -> None:
     config = kube_config.ClusterConfig(server=f"https://127.0.0.1:{procs.free_port()}", name="gone")
     with pytest.raises(errors.ClusterUnreachableError, match="cluster gone") as caught:
-        await get_x(config)
+        await get_x(config, bulk)
     assert "get configmap x" in str(caught.value)
 
 
-async def test_a_server_that_never_answers_is_unreachable_after_the_timeout() -> None:
+async def test_a_server_that_never_answers_is_unreachable_after_the_timeout(bulk: bool) -> None:
     with FaultProxy(Mode.HANG) as proxy:
         config = kube_config.ClusterConfig(
             server=f"http://127.0.0.1:{proxy.port}", name="hung", timeout=0.5
         )
         with pytest.raises(errors.ClusterUnreachableError, match="cluster hung"):
-            await get_x(config)
+            await get_x(config, bulk)
 
 
 def _half_answer_server() -> tuple[int, threading.Thread]:
@@ -182,15 +191,17 @@ def _half_answer_server() -> tuple[int, threading.Thread]:
     return port, thread
 
 
-async def test_an_answer_cut_short_is_unreachable_not_invalid_json() -> None:
+async def test_an_answer_cut_short_is_unreachable_not_invalid_json(bulk: bool) -> None:
     port, thread = _half_answer_server()
     config = kube_config.ClusterConfig(server=f"http://127.0.0.1:{port}", name="cut")
     with pytest.raises(errors.ClusterUnreachableError, match="cluster cut"):
-        await get_x(config)
+        await get_x(config, bulk)
     thread.join(timeout=5)
 
 
-def test_one_client_serves_two_event_loops(tmp_path: Path) -> None:
+def test_a_bulk_client_serves_two_event_loops() -> None:
+    """aiohttp binds a session to its event loop: the bulk transport makes one per loop."""
+
     async def start() -> tuple[web.AppRunner, int]:
         app = web.Application()
 
@@ -209,7 +220,7 @@ def test_one_client_serves_two_event_loops(tmp_path: Path) -> None:
     runner, port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
     try:
         client = kube.client_for(
-            kube_config.ClusterConfig(server=f"http://127.0.0.1:{port}", name="twice")
+            kube_config.ClusterConfig(server=f"http://127.0.0.1:{port}", name="twice"), bulk=True
         )
         for _ in range(2):  # a CLI command may call asyncio.run more than once
             answer = asyncio.run(client.request("GET", "/version", what="get version"))
@@ -219,3 +230,34 @@ def test_one_client_serves_two_event_loops(tmp_path: Path) -> None:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+
+
+_IMPORTS = """
+import asyncio, sys
+from tidegate import kube
+from tidegate.kube import config
+cfg = config.ClusterConfig(server="http://127.0.0.1:9", name="closed")
+async def main(bulk):
+    async with kube.client_for(cfg, bulk=bulk) as client:
+        try:
+            await client.request("GET", "/version", what="get version")
+        except Exception:
+            pass
+asyncio.run(main(sys.argv[1] == "bulk"))
+print("aiohttp" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("kind", "imported"), [("light", "False"), ("bulk", "True")])
+def test_only_a_bulk_client_imports_aiohttp(kind: str, imported: str) -> None:
+    """A command's client (light) does not pay aiohttp's import (~80 ms of CPU: the CLI's
+    start-up targets, docs/benchmarks.md)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, kind],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == imported

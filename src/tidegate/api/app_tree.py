@@ -275,7 +275,7 @@ async def pooled_client(config: kube_config.ClusterConfig) -> kube_client.KubeCl
     if found is not None:
         _POOL.move_to_end(config)
         return found
-    client = kube_client.client_for(config)
+    client = kube_client.client_for(config, bulk=True)
     _POOL[config] = client
     while len(_POOL) > POOL_SIZE:
         _, oldest = _POOL.popitem(last=False)

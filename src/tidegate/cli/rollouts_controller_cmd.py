@@ -49,7 +49,7 @@ def rollouts_controller(
 
     async def main() -> None:
         cfg = kubeopts.cluster_config(kubeconfig, context)
-        async with kube_client.client_for(cfg) as client:
+        async with kube_client.client_for(cfg, bulk=True) as client:
             if install_crds:
                 for name, action in await install.ensure_crds(client):
                     typer.echo(f"customresourcedefinition.apiextensions.k8s.io/{name} {action}")

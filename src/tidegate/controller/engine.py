@@ -86,7 +86,7 @@ class Controller:
         self.settings = settings or settings_mod.Settings()
         self.namespace = self.settings.namespace
         self.mgmt_config = mgmt
-        self.mgmt = kube.client_for(mgmt)
+        self.mgmt = kube.client_for(mgmt, bulk=True)
         cache_dir = self.settings.cache_dir or Path(platformdirs.user_cache_dir("tidegate"))
         self.repos = sources.RepoCache(
             cache_dir / "repos",

@@ -260,7 +260,7 @@ class Runtimes:
                 return current
             if current is not None:
                 await self._close(current)
-            client = kube.client_for(config)
+            client = kube.client_for(config, bulk=True)
             server = cluster.server
             cache = live_cache.ClusterCache(
                 client=client,

@@ -144,7 +144,7 @@ class KubeClient:
             sent = time.monotonic()
             try:
                 resp = await self._http.send(
-                    method, path, params=params, body=body, headers=headers
+                    transport.Outgoing(method, path, params, body, headers)
                 )
             except transport.TransportError as exc:
                 raise status.unreachable(
@@ -551,21 +551,37 @@ def _ssl_and_auth(cfg: kube_config.ClusterConfig) -> dict[str, Any]:
     return {"base_url": params["base_url"], "verify": params["verify"], "auth": params["auth"]}
 
 
-def client_for(config: kube_config.ClusterConfig) -> KubeClient:
-    """A client with its own connection pools (requests, watches) for one cluster."""
+def client_for(config: kube_config.ClusterConfig, *, bulk: bool = False) -> KubeClient:
+    """A client with its own connection pools (requests, watches) for one cluster.
+
+    ``bulk``: the client of a long-running process that sends many requests (a controller's
+    clusters, the server's): its ordinary requests go through aiohttp, cheaper per request
+    and dearer to import (:mod:`tidegate.kube.transport`). Otherwise through httpx2."""
     try:
         common = _ssl_and_auth(config)
     except (OSError, ValueError) as exc:
         raise errors.ConfigError(f"cluster {config.name or config.server}: {exc}") from exc
     keepalive = max(4, config.max_in_flight)
-    http = transport.Transport(
-        server=common["base_url"],
-        ssl_context=common["verify"],
-        auth=common["auth"],
-        timeout=config.timeout,
-        connections=keepalive,
-        server_hostname=config.server_name,
-    )
+    timeout = httpx.Timeout(config.timeout, connect=min(10.0, config.timeout))
+    extensions = {"sni_hostname": config.server_name} if config.server_name else {}
+    http: transport.Transport
+    if bulk:
+        from tidegate.kube import bulk_transport  # aiohttp: ~80 ms of import, not for commands
+
+        http = bulk_transport.BulkTransport(
+            server=common["base_url"],
+            ssl_context=common["verify"],
+            auth=common["auth"],
+            timeout=config.timeout,
+            connections=keepalive,
+            server_hostname=config.server_name,
+        )
+    else:
+        limits = httpx.Limits(max_connections=keepalive, max_keepalive_connections=keepalive)
+        http = transport.LightTransport(
+            httpx.AsyncClient(**common, trust_env=False, timeout=timeout, limits=limits),
+            extensions=extensions,
+        )
     watch_http = httpx.AsyncClient(
         **common,
         trust_env=False,

@@ -23,7 +23,7 @@ class ClientSet:
                 return current
             if current is not None:
                 await current.aclose()
-            fresh = kube_client.client_for(config)
+            fresh = kube_client.client_for(config, bulk=True)
             self._clients[name] = fresh
             return fresh
 

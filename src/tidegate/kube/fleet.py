@@ -55,7 +55,7 @@ Bind = Callable[[str, kube_config.ClusterConfig], Awaitable[Binding]]
 
 async def own_watches(_server: str, config: kube_config.ClusterConfig) -> Binding:
     """A client and watches of the runner's own (no shared cache)."""
-    client = kube_client.client_for(config)
+    client = kube_client.client_for(config, bulk=True)
     return Binding(client, kube_feed.DirectFeed(client), owned=True)
 
 

@@ -706,7 +706,7 @@ def for_management(
 
     work = Path(platformdirs.user_cache_dir("tidegate")) / "promotion" / namespace
     return Controller(
-        kube_client.client_for(mgmt),
+        kube_client.client_for(mgmt, bulk=True),
         workroot=work,
         apps_namespace=namespace,
         audit_url=audit_url,
