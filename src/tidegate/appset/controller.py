@@ -163,6 +163,10 @@ class AppSetController:
         if name not in self._active:
             self._queue.put_nowait(name)
 
+    def generated(self, name: str) -> frozenset[str]:
+        """The Applications the set ``name`` generated at its last reconcile (empty before)."""
+        return frozenset(self._desired.get(name, ()))
+
     def sets_reading(self, repo_url: str) -> list[str]:
         """The sets whose generators or templates read ``repo_url`` (sorted names)."""
         wanted = urls.normalise(repo_url)
