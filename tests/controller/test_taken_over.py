@@ -229,6 +229,23 @@ async def test_an_automated_sync_decided_before_an_operation_appeared_is_not_sta
     assert server.requested == ["web"]  # decided again
 
 
+async def test_an_automated_sync_decided_before_an_operation_ended_is_not_started() -> None:
+    """A refresh that read the app before an operation started decided while that operation
+    ran; when it ended (our end write is the newest copy), the decision is stale: that
+    operation may have synced the very revision (a CI failure: the same revision twice)."""
+    basis = app(7, operation=False, state={**running(OURS), "phase": "Succeeded"})
+    server = ApiServer(copy.deepcopy(basis))
+    state = appstate.AppState("web", basis)
+    ended = app(9, operation=False, state={**running(THEIRS), "phase": "Succeeded"})
+    state.store(ended)
+    parsed, comparison, decision = _decide(basis)
+    await refresh._start_auto_sync(
+        cast(Any, server), state, parsed, comparison, decision, status={}, basis=basis
+    )
+    assert server.sent == [] and server.started == []
+    assert server.requested == ["web"]  # decided again, on the newest copy
+
+
 async def test_an_automated_sync_on_a_stale_copy_fails_and_is_decided_again() -> None:
     basis = app(7, operation=False)
     server = ApiServer(copy.deepcopy(basis))

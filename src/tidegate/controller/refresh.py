@@ -380,6 +380,12 @@ def _decide_auto_sync(
         )
 
 
+def _operation_mark(obj: Mapping[str, Any]) -> tuple[object, object]:
+    """Which operation an app's copy last recorded, and how far it got."""
+    recorded = (obj.get("status") or {}).get("operationState") or {}
+    return recorded.get("startedAt"), recorded.get("phase")
+
+
 async def _start_auto_sync(
     host: RefreshHost,
     state: appstate.AppState,
@@ -393,9 +399,15 @@ async def _start_auto_sync(
     """Start the automated sync decided on ``basis`` (the app as the refresh read it), in one
     write bound to the resourceVersion of the newest copy: an operation someone else started
     meanwhile (the user, or a replica that held the app's shard before and was paused with
-    this write under way) is never replaced. Not started, the app is refreshed again."""
+    this write under way) is never replaced, and one that started and ended since ``basis``
+    (it may have synced this very revision) makes the decision again. Not started, the app is
+    refreshed again."""
     current = state.raw
-    if current.get("operation") or current.get("spec") != basis.get("spec"):
+    if (
+        current.get("operation")
+        or current.get("spec") != basis.get("spec")
+        or _operation_mark(current) != _operation_mark(basis)
+    ):
         log.info("app %s: changed while its automated sync was decided: deciding again", state.name)
         host.request_after(state.name, RETRY_DECISION_SECONDS)
         return
