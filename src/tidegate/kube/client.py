@@ -1,10 +1,11 @@
 """One async client per cluster: raw JSON requests over a pooled HTTP connection.
 
 Built on lightkube's configuration layer (kubeconfig parsing, TLS, token/basic/exec auth).
-Ordinary requests go through :mod:`tidegate.kube.transport` (aiohttp, for its lower CPU cost per
-request); watches, followed logs and the liveness ping through httpx2, on a second connection
-pool without read timeout. Objects stay plain dicts, (de)serialised with msgspec. Every request
-goes through a token bucket (QPS/burst); ordinary ones also through a concurrency limit.
+Ordinary requests go through :mod:`tidegate.kube.transport` (httpx2 for a command, aiohttp for
+a long-running process: ``client_for(bulk=True)``); watches, followed logs and the liveness ping
+through httpx2, on a second connection pool without read timeout. Objects stay plain dicts,
+(de)serialised with msgspec. Every request goes through a token bucket (QPS/burst); ordinary
+ones also through a concurrency limit.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class KubeClient:
         self._bucket = ratelimit.TokenBucket(qps=config.qps, burst=config.burst)
         self._in_flight = asyncio.Semaphore(max(1, config.max_in_flight))
         self.pressure = pressure.Pressure()  # latency trend and 429s (controller/opgate.py)
-        self._extensions = {"sni_hostname": config.server_name} if config.server_name else {}
+        self._extensions = _extensions_of(config)
         self.discovery = discovery.Discovery(fetch=self._fetch_discovery, cluster=self.name)
         # Watch streams open now, by group_kind ("Rollout.argoproj.io"): what a shared cache
         # saves is visible (one watch per kind per cluster, whoever consumes it).
@@ -516,6 +517,11 @@ class KubeClient:
             await resp.aclose()
 
 
+def _extensions_of(config: kube_config.ClusterConfig) -> dict[str, str]:
+    """httpx request extensions: the TLS server name to send when it differs from the host."""
+    return {"sni_hostname": config.server_name} if config.server_name else {}
+
+
 def _ssl_and_auth(cfg: kube_config.ClusterConfig) -> dict[str, Any]:
     """TLS context and auth flow through lightkube's adapter (handles files, exec plugins)."""
     from lightkube.config import client_adapter, kubeconfig, models
@@ -563,7 +569,6 @@ def client_for(config: kube_config.ClusterConfig, *, bulk: bool = False) -> Kube
         raise errors.ConfigError(f"cluster {config.name or config.server}: {exc}") from exc
     keepalive = max(4, config.max_in_flight)
     timeout = httpx.Timeout(config.timeout, connect=min(10.0, config.timeout))
-    extensions = {"sni_hostname": config.server_name} if config.server_name else {}
     http: transport.Transport
     if bulk:
         from tidegate.kube import bulk_transport  # aiohttp: ~80 ms of import, not for commands
@@ -580,7 +585,7 @@ def client_for(config: kube_config.ClusterConfig, *, bulk: bool = False) -> Kube
         limits = httpx.Limits(max_connections=keepalive, max_keepalive_connections=keepalive)
         http = transport.LightTransport(
             httpx.AsyncClient(**common, trust_env=False, timeout=timeout, limits=limits),
-            extensions=extensions,
+            extensions=_extensions_of(config),
         )
     watch_http = httpx.AsyncClient(
         **common,
